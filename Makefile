@@ -1,0 +1,42 @@
+# `make run` serves the API on the embedded PostgreSQL; `make test` runs the test suite.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint format bench migrate clean
+
+# The venv is rebuilt when a requirements file changes (the stamps are older than it).
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.runtime-installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime-installed
+
+run: $(VENV)/.runtime-installed
+	$(BIN)/python -m app serve
+
+test: $(VENV)/.dev-installed
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check app tests bench alembic
+	$(BIN)/ruff format --check app tests bench
+
+format: $(VENV)/.dev-installed
+	$(BIN)/ruff format app tests bench
+	$(BIN)/ruff check --fix app tests bench
+
+bench: $(VENV)/.dev-installed
+	$(BIN)/python -m bench.baseline
+
+migrate: $(VENV)/.runtime-installed
+	$(BIN)/python -m app migrate
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

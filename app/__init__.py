@@ -1,0 +1,1 @@
+"""RMS Billing: multi-tenant GST billing backend."""

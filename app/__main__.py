@@ -1,0 +1,109 @@
+"""`python -m app <command>`: serve, migrate, create-roles, seed-demo."""
+
+import argparse
+import asyncio
+import os
+import sys
+
+from app.core.bootstrap import resolve_urls
+from app.core.config import Settings, get_settings
+from app.core.database import Database
+from app.core.embedded_pg import DatabaseUrls
+from app.core.logging import configure_logging
+from app.core.migrations import upgrade
+from app.core.roles import create_app_role
+from app.core.runtime import Runtime
+
+
+async def _migrate(settings: Settings) -> DatabaseUrls:
+    urls = await resolve_urls(settings)
+    await upgrade(urls)
+    return urls
+
+
+async def _seed_demo(settings: Settings, urls: DatabaseUrls) -> None:
+    db = Database(urls.app, pool_size=2, max_overflow=0)
+    try:
+        created = await ensure_demo(Runtime(settings=settings, db=db))
+    finally:
+        await db.dispose()
+    state = "created" if created else "already exists"
+    print(
+        f"\nDemo tenant {state}. Log in at http://{settings.host}:{settings.port}/docs with\n"
+        f"  email:    {settings.demo_email}\n  password: {settings.demo_password}\n",
+        flush=True,
+    )
+
+
+async def ensure_demo(rt: Runtime) -> bool:
+    from app.core.database import drain_background_tasks
+    from app.services.demo import ensure_demo_tenant
+
+    created = await ensure_demo_tenant(rt)
+    await drain_background_tasks()
+    return created
+
+
+def cmd_migrate(settings: Settings, _: argparse.Namespace) -> None:
+    asyncio.run(_migrate(settings))
+    print("migrations applied; application role granted")
+
+
+def cmd_create_roles(settings: Settings, _: argparse.Namespace) -> None:
+    async def run() -> str:
+        urls = await resolve_urls(settings)
+        return await create_app_role(urls.admin, urls.app)
+
+    print(f"application role ready: {asyncio.run(run())}")
+
+
+def cmd_seed_demo(settings: Settings, _: argparse.Namespace) -> None:
+    async def run() -> None:
+        await _seed_demo(settings, await resolve_urls(settings))
+
+    asyncio.run(run())
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
+    import uvicorn
+
+    async def prepare() -> DatabaseUrls:
+        urls = await _migrate(settings) if not args.no_migrate else await resolve_urls(settings)
+        if not args.no_demo:
+            await _seed_demo(settings, urls)
+        return urls
+
+    urls = asyncio.run(prepare())
+    os.environ["DATABASE_URL"] = urls.app  # worker processes connect as the application role
+    get_settings.cache_clear()
+    uvicorn.run(
+        "app.asgi:app",
+        host=settings.host,
+        port=settings.port,
+        workers=settings.web_concurrency,
+        proxy_headers=True,
+        log_level="info",
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    configure_logging()
+    parser = argparse.ArgumentParser(prog="python -m app", description="RMS Billing")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="migrate, create the demo tenant, serve the API")
+    serve.add_argument("--no-migrate", action="store_true", help="do not apply migrations first")
+    serve.add_argument("--no-demo", action="store_true", help="do not create the demo tenant")
+    serve.set_defaults(func=cmd_serve)
+    commands.add_parser("migrate", help="apply migrations and grant the application role").set_defaults(
+        func=cmd_migrate
+    )
+    commands.add_parser("create-roles", help="create the application role (non-owner, no BYPASSRLS)").set_defaults(
+        func=cmd_create_roles
+    )
+    commands.add_parser("seed-demo", help="create the demo tenant and print its login").set_defaults(func=cmd_seed_demo)
+    args = parser.parse_args(argv)
+    args.func(get_settings(), args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

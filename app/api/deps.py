@@ -1,0 +1,86 @@
+"""Dependencies shared by the routers: session, runtime, current user, roles, pagination."""
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.database import get_session
+from app.core.errors import Forbidden, Unauthorized
+from app.core.runtime import Runtime
+from app.core.security import AccessClaims
+from app.core.tenancy import bind_tenant
+from app.models.user import User, UserRole
+from app.repositories.sessions import SessionRepository
+from app.services import audit
+
+# scope="function": the session commits when the route returns, before the response is sent.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+# Declared for OpenAPI (the Swagger "Authorize" button); TenantContextMiddleware verifies the token.
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def get_claims(request: Request, _: Annotated[str | None, Depends(oauth2_scheme)]) -> AccessClaims:
+    claims = request.scope.get("state", {}).get("auth")
+    if claims is None:
+        raise Unauthorized("A valid bearer token is required.")
+    return claims
+
+
+ClaimsDep = Annotated[AccessClaims, Depends(get_claims)]
+
+
+async def get_current_user(session: SessionDep, claims: ClaimsDep) -> User:
+    """Bind the token's tenant, then load the user: active, and its session not logged out."""
+    await bind_tenant(session, claims.tenant_id)
+    user = await SessionRepository(session).active_user(claims.user_id, claims.session_id)
+    if user is None:
+        raise Unauthorized("The session has ended; log in again.")
+    audit.set_actor(session, user.id)
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+class RequireRole:
+    """`Depends(RequireRole(UserRole.owner, UserRole.admin))`: the user, if their role is allowed."""
+
+    def __init__(self, *roles: UserRole) -> None:
+        self.roles = {r.value for r in roles}
+
+    async def __call__(self, user: CurrentUser) -> User:
+        if user.role not in self.roles:
+            raise Forbidden("Your role does not allow this.", code="role-forbidden")
+        return user
+
+
+ManagerUser = Annotated[User, Depends(RequireRole(UserRole.owner, UserRole.admin))]
+WriterUser = Annotated[User, Depends(RequireRole(UserRole.owner, UserRole.admin, UserRole.accountant))]
+
+
+@dataclass(frozen=True)
+class Pagination:
+    limit: int
+    cursor: str | None
+
+
+def get_pagination(
+    limit: Annotated[int, Query(ge=1, le=100, description="Page size (max 100).")] = 20,
+    cursor: Annotated[str | None, Query(max_length=200, pattern=r"^[A-Za-z0-9_-]+$")] = None,
+) -> Pagination:
+    return Pagination(limit=limit, cursor=cursor)
+
+
+PaginationDep = Annotated[Pagination, Depends(get_pagination)]

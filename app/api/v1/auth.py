@@ -1,0 +1,129 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, status
+from fastapi.security import OAuth2PasswordRequestForm
+
+from app.api.deps import ClaimsDep, CurrentUser, RuntimeDep, SessionDep
+from app.schemas.auth import (
+    AcceptInviteRequest,
+    ChangePasswordRequest,
+    EmailRequest,
+    LoginRequest,
+    OpaqueToken,
+    RefreshRequest,
+    RegisterRequest,
+    ResetPasswordRequest,
+    TokenRequest,
+    TokenResponse,
+)
+from app.schemas.common import Accepted, problem_responses
+from app.schemas.users import UserRead
+from app.services import auth, invitations, passwords, verification
+
+router = APIRouter(prefix="/auth", tags=["auth"], responses=problem_responses(422, 429))
+
+REGISTERED = Accepted(detail="If this email can be registered, a verification email is on its way.")
+RESET_SENT = Accepted(detail="If this email belongs to an account, a reset link is on its way.")
+
+
+@router.post("/register", status_code=status.HTTP_202_ACCEPTED, response_model=Accepted)
+async def register(body: RegisterRequest, session: SessionDep, rt: RuntimeDep) -> Accepted:
+    """Create a business (tenant) and its owner; the 14-day trial starts now. Answers the same
+    whether or not the email is already registered."""
+    await auth.register(
+        session,
+        rt,
+        email=body.email,
+        password=body.password,
+        full_name=body.full_name,
+        business_name=body.business_name,
+        phone=body.phone,
+    )
+    return REGISTERED
+
+
+@router.post("/login", response_model=TokenResponse, responses=problem_responses(401))
+async def login(body: LoginRequest, session: SessionDep, rt: RuntimeDep) -> TokenResponse:
+    pair = await auth.login(session, rt, email=body.email, password=body.password)
+    return TokenResponse(**pair.__dict__)
+
+
+@router.post("/token", response_model=TokenResponse, responses=problem_responses(401))
+async def token(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep, rt: RuntimeDep
+) -> TokenResponse:
+    """OAuth2 password form (username = email), for the Swagger UI "Authorize" button."""
+    pair = await auth.login(session, rt, email=form.username[:320], password=form.password[:200])
+    return TokenResponse(**pair.__dict__)
+
+
+@router.post("/refresh", response_model=TokenResponse, responses=problem_responses(401))
+async def refresh(body: RefreshRequest, session: SessionDep, rt: RuntimeDep) -> TokenResponse:
+    pair = await auth.refresh(session, rt, refresh_token=body.refresh_token)
+    return TokenResponse(**pair.__dict__)
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(401))
+async def logout(user: CurrentUser, claims: ClaimsDep, session: SessionDep, rt: RuntimeDep) -> None:
+    await auth.logout(session, rt, session_id=claims.session_id)
+
+
+@router.post("/verify-email", response_model=UserRead, responses=problem_responses(400))
+async def verify_email(body: TokenRequest, session: SessionDep, rt: RuntimeDep) -> UserRead:
+    return UserRead.model_validate(await verification.verify(session, rt, token=body.token))
+
+
+@router.get("/verify-email", response_model=UserRead, responses=problem_responses(400))
+async def verify_email_link(token: Annotated[OpaqueToken, Query()], session: SessionDep, rt: RuntimeDep) -> UserRead:
+    """The link in the verification email (so it works when clicked)."""
+    return UserRead.model_validate(await verification.verify(session, rt, token=token))
+
+
+@router.post(
+    "/resend-verification",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Accepted,
+    responses=problem_responses(401),
+)
+async def resend_verification(user: CurrentUser, session: SessionDep, rt: RuntimeDep) -> Accepted:
+    await verification.resend(session, rt, user)
+    return Accepted(detail="If your email is not verified yet, a new link is on its way.")
+
+
+@router.post("/forgot-password", status_code=status.HTTP_202_ACCEPTED, response_model=Accepted)
+async def forgot_password(body: EmailRequest, session: SessionDep, rt: RuntimeDep) -> Accepted:
+    await passwords.forgot(session, rt, email=body.email)
+    return RESET_SENT
+
+
+@router.post("/reset-password", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(400))
+async def reset_password(body: ResetPasswordRequest, session: SessionDep, rt: RuntimeDep) -> None:
+    """Set a new password with the mailed token; every session of the user is logged out."""
+    await passwords.reset(session, rt, token=body.token, new_password=body.new_password)
+
+
+@router.post("/change-password", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(400, 401))
+async def change_password(
+    body: ChangePasswordRequest, user: CurrentUser, claims: ClaimsDep, session: SessionDep, rt: RuntimeDep
+) -> None:
+    """Every other session of the user is logged out; this one stays."""
+    await passwords.change(
+        session,
+        rt,
+        user,
+        session_id=claims.session_id,
+        current_password=body.current_password,
+        new_password=body.new_password,
+    )
+
+
+@router.post(
+    "/accept-invite",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TokenResponse,
+    responses=problem_responses(400, 409),
+)
+async def accept_invite(body: AcceptInviteRequest, session: SessionDep, rt: RuntimeDep) -> TokenResponse:
+    """Join the inviting tenant; answers with tokens, so the new user is logged in."""
+    pair = await invitations.accept(session, rt, token=body.token, full_name=body.full_name, password=body.password)
+    return TokenResponse(**pair.__dict__)

@@ -1,0 +1,19 @@
+from fastapi import APIRouter
+
+from app.api.deps import CurrentUser, ManagerUser, SessionDep
+from app.schemas.common import problem_responses
+from app.schemas.tenants import TenantRead, TenantUpdate
+from app.services import tenants
+
+router = APIRouter(prefix="/tenants", tags=["tenants"], responses=problem_responses(401, 422))
+
+
+@router.get("/me", response_model=TenantRead)
+async def read_my_tenant(user: CurrentUser, session: SessionDep) -> TenantRead:
+    return TenantRead.model_validate(await tenants.get_own(session, user))
+
+
+@router.put("/me", response_model=TenantRead, responses=problem_responses(403))
+async def update_my_tenant(body: TenantUpdate, user: ManagerUser, session: SessionDep) -> TenantRead:
+    changes = body.model_dump(exclude_unset=True)
+    return TenantRead.model_validate(await tenants.update_own(session, user, changes))

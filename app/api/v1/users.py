@@ -1,0 +1,66 @@
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, status
+
+from app.api.deps import CurrentUser, ManagerUser, PaginationDep, RuntimeDep, SessionDep
+from app.models.user import UserRole
+from app.repositories.users import UserRepository
+from app.schemas.common import Page, problem_responses
+from app.schemas.users import InvitationRead, InviteRequest, UserMeUpdate, UserRead, UserUpdate
+from app.services import invitations, users
+
+router = APIRouter(prefix="/users", tags=["users"], responses=problem_responses(401, 422))
+
+
+@router.get("/me", response_model=UserRead)
+async def read_me(user: CurrentUser) -> UserRead:
+    return UserRead.model_validate(user)
+
+
+@router.patch("/me", response_model=UserRead, responses=problem_responses(409))
+async def update_me(body: UserMeUpdate, user: CurrentUser, session: SessionDep, rt: RuntimeDep) -> UserRead:
+    updated = await users.update_me(session, rt, user, full_name=body.full_name, email=body.email)
+    return UserRead.model_validate(updated)
+
+
+@router.get("", response_model=Page[UserRead], responses=problem_responses(403))
+async def list_users(
+    _: ManagerUser,
+    session: SessionDep,
+    page: PaginationDep,
+    role: UserRole | None = None,
+    is_active: bool | None = None,
+    sort: Annotated[Literal["created_at", "-created_at"], Query()] = "created_at",
+) -> Page[UserRead]:
+    rows, next_cursor = await UserRepository(session).list_page(
+        limit=page.limit, cursor=page.cursor, descending=sort.startswith("-"), role=role, is_active=is_active
+    )
+    return Page[UserRead](items=[UserRead.model_validate(r) for r in rows], next_cursor=next_cursor)
+
+
+@router.post(
+    "/invite", status_code=status.HTTP_201_CREATED, response_model=InvitationRead, responses=problem_responses(403, 409)
+)
+async def invite(body: InviteRequest, actor: ManagerUser, session: SessionDep, rt: RuntimeDep) -> InvitationRead:
+    invitation = await invitations.invite(session, rt, actor, email=body.email, role=body.role)
+    return InvitationRead.model_validate(invitation)
+
+
+@router.get("/{user_id}", response_model=UserRead, responses=problem_responses(403, 404))
+async def read_user(user_id: uuid.UUID, _: ManagerUser, session: SessionDep) -> UserRead:
+    return UserRead.model_validate(await users.get(session, user_id))
+
+
+@router.patch("/{user_id}", response_model=UserRead, responses=problem_responses(403, 404, 409))
+async def update_user(
+    user_id: uuid.UUID, body: UserUpdate, actor: ManagerUser, session: SessionDep, rt: RuntimeDep
+) -> UserRead:
+    updated = await users.update(session, rt, actor, user_id, role=body.role, is_active=body.is_active)
+    return UserRead.model_validate(updated)
+
+
+@router.delete("/{user_id}", response_model=UserRead, responses=problem_responses(403, 404, 409))
+async def deactivate_user(user_id: uuid.UUID, actor: ManagerUser, session: SessionDep, rt: RuntimeDep) -> UserRead:
+    """Deactivate (users are never deleted: the audit trail points at them). Never the last owner."""
+    return UserRead.model_validate(await users.deactivate(session, rt, actor, user_id))

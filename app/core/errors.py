@@ -1,0 +1,120 @@
+"""One error type, rendered as RFC 9457 problem details."""
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+PROBLEM_TYPE_BASE = "https://rms-billing.dev/problems/"
+PROBLEM_JSON = "application/problem+json"
+
+
+class AppError(Exception):
+    status = 400
+    code = "bad-request"
+    title = "Bad request"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.code = code or self.code
+        self.status = status or self.status
+        self.headers = headers or {}
+        self.extra = extra
+
+
+class NotFound(AppError):
+    status, code, title = 404, "not-found", "Not found"
+
+
+class Conflict(AppError):
+    status, code, title = 409, "conflict", "Conflict"
+
+
+class Unauthorized(AppError):
+    status, code, title = 401, "unauthorized", "Not authenticated"
+
+    def __init__(self, detail: str | None = None, **kwargs: Any) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"}, **kwargs)
+
+
+class Forbidden(AppError):
+    status, code, title = 403, "forbidden", "Forbidden"
+
+
+class TooManyRequests(AppError):
+    status, code, title = 429, "rate-limited", "Too many requests"
+
+    def __init__(self, retry_after: int, detail: str | None = None) -> None:
+        super().__init__(detail, headers={"Retry-After": str(max(1, retry_after))})
+
+
+class ServiceUnavailable(AppError):
+    status, code, title = 503, "service-unavailable", "Service unavailable"
+
+
+def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> dict[str, Any]:
+    body = {"type": PROBLEM_TYPE_BASE + code, "title": title, "status": status, "detail": detail, "code": code}
+    body.update(extra)
+    return body
+
+
+def problem_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+async def _app_error(_: Request, exc: AppError) -> JSONResponse:
+    title = type(exc).title if exc.code == type(exc).code else exc.code.replace("-", " ").capitalize()
+    body = problem(exc.status, exc.code, title, exc.detail, **exc.extra)
+    return problem_response(exc.status, body, exc.headers)
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    return [
+        {"loc": [str(part) for part in err.get("loc", ())], "msg": str(err.get("msg", "")), "type": err.get("type", "")}
+        for err in exc.errors()
+    ]
+
+
+async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+    body = problem(422, "validation-error", "Validation error", "The request is not valid.", errors=_field_errors(exc))
+    return problem_response(422, body)
+
+
+async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    code = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large"}.get(exc.status_code, "http-error")
+    body = problem(exc.status_code, code, str(exc.detail), str(exc.detail))
+    return problem_response(exc.status_code, body, getattr(exc, "headers", None))
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    from app.core.database import is_connection_error
+
+    request_id = request.scope.get("state", {}).get("request_id")
+    if is_connection_error(exc):
+        log.warning("database unavailable (request %s): %s", request_id, exc)
+        body = problem(503, "service-unavailable", "Service unavailable", "The database is unavailable; retry.")
+        return problem_response(503, body, {"Retry-After": "1"})
+    log.exception("unhandled error (request %s)", request_id)
+    body = problem(500, "internal-error", "Internal server error", "Something went wrong.", request_id=request_id)
+    return problem_response(500, body)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

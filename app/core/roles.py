@@ -1,0 +1,96 @@
+"""The application role: created, granted DML, and checked at start-up.
+
+The app connects as a role that is not superuser, has no BYPASSRLS and owns nothing, so
+row-level security always applies to it. Migrations run as the owner role.
+"""
+
+import logging
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+from app.models import RLS_TABLES
+
+log = logging.getLogger(__name__)
+
+# Tables the application role may only read and append to.
+APPEND_ONLY_TABLES = ["audit_logs"]
+READ_ONLY_TABLES = ["alembic_version"]
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def _connect(url: str) -> asyncpg.Connection:
+    return await asyncpg.connect(_asyncpg_dsn(url))
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+async def create_app_role(admin_url: str, app_url: str) -> str:
+    """Create (or fix) the role named in app_url. Returns its name."""
+    app = make_url(app_url)
+    role, password = app.username, app.password
+    if role == make_url(admin_url).username:
+        log.warning("DATABASE_URL uses the owner role %s: no application role to create", role)
+        return role
+    conn = await _connect(admin_url)
+    try:
+        exists = await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role)
+        verb = "ALTER" if exists else "CREATE"
+        await conn.execute(f"{verb} ROLE {_ident(role)} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE")
+        if password:
+            await conn.execute(f"ALTER ROLE {_ident(role)} PASSWORD {await _literal(conn, password)}")
+        database = await conn.fetchval("SELECT current_database()")
+        await conn.execute(f"GRANT CONNECT ON DATABASE {_ident(database)} TO {_ident(role)}")
+        await conn.execute(f"GRANT USAGE ON SCHEMA public TO {_ident(role)}")
+    finally:
+        await conn.close()
+    await apply_grants(admin_url, role)
+    return role
+
+
+async def _literal(conn: asyncpg.Connection, value: str) -> str:
+    return await conn.fetchval("SELECT quote_literal($1)", value)
+
+
+async def apply_grants(admin_url: str, role: str) -> None:
+    """DML on every table, minus the append-only and read-only exceptions. Idempotent."""
+    r = _ident(role)
+    conn = await _connect(admin_url)
+    try:
+        async with conn.transaction():
+            await conn.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {r}")
+            await conn.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {r}")
+            for table in APPEND_ONLY_TABLES:
+                await conn.execute(f"REVOKE UPDATE, DELETE, TRUNCATE ON {_ident(table)} FROM {r}")
+            for table in READ_ONLY_TABLES:
+                if await conn.fetchval("SELECT to_regclass($1)", table):
+                    await conn.execute(f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {_ident(table)} FROM {r}")
+    finally:
+        await conn.close()
+
+
+async def runtime_role_problems(app_url: str) -> list[str]:
+    """Why the runtime role could bypass row-level security (empty list = safe)."""
+    conn = await _connect(app_url)
+    try:
+        row = await conn.fetchrow("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")
+        owned = await conn.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tableowner = current_user"
+            " AND tablename = ANY($1::text[])",
+            RLS_TABLES,
+        )
+    finally:
+        await conn.close()
+    problems = []
+    if row["rolsuper"]:
+        problems.append("the runtime database role is a superuser")
+    if row["rolbypassrls"]:
+        problems.append("the runtime database role has BYPASSRLS")
+    if owned:
+        problems.append("the runtime database role owns tenant tables: " + ", ".join(r["tablename"] for r in owned))
+    return problems

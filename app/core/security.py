@@ -1,0 +1,114 @@
+"""Passwords (bcrypt, off the event loop), access tokens (JWT HS256) and opaque tokens.
+
+Opaque tokens (refresh, verification, reset, invitation) carry the tenant id in their first 16
+bytes so the server can bind the tenant before looking the token up; the other 32 bytes are
+random (256 bits). Only a SHA-256 of the whole token is stored.
+"""
+
+import asyncio
+import base64
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+
+import bcrypt
+from jose import JWTError, jwt
+
+from app.core.config import Settings
+
+JWT_ALGORITHM = "HS256"
+REQUIRED_CLAIMS = ("sub", "tenant_id", "role", "sid", "iat", "exp", "iss", "aud", "jti")
+
+
+class InvalidToken(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    user_id: uuid.UUID
+    tenant_id: uuid.UUID
+    role: str
+    session_id: uuid.UUID
+
+
+async def hash_password(password: str, rounds: int) -> str:
+    salt = bcrypt.gensalt(rounds)
+    hashed = await asyncio.to_thread(bcrypt.hashpw, password.encode(), salt)
+    return hashed.decode()
+
+
+async def verify_password(password: str, password_hash: str | None, rounds: int) -> bool:
+    """Constant work whether or not the user exists: unknown users check against a dummy hash."""
+    target = (password_hash or _dummy_hash(rounds)).encode()
+    matches = await asyncio.to_thread(bcrypt.checkpw, password.encode(), target)
+    return matches and password_hash is not None
+
+
+@lru_cache
+def _dummy_hash(rounds: int) -> str:
+    return bcrypt.hashpw(secrets.token_bytes(16), bcrypt.gensalt(rounds)).decode()
+
+
+def create_access_token(settings: Settings, claims: AccessClaims, now: datetime | None = None) -> str:
+    now = now or datetime.now(UTC)
+    payload = {
+        "sub": str(claims.user_id),
+        "tenant_id": str(claims.tenant_id),
+        "role": claims.role,
+        "sid": str(claims.session_id),
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(minutes=settings.access_token_minutes)).timestamp()),
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "jti": secrets.token_hex(16),
+    }
+    return jwt.encode(payload, settings.jwt_secret, algorithm=JWT_ALGORITHM)
+
+
+def decode_access_token(settings: Settings, token: str) -> AccessClaims:
+    options = {f"require_{claim}": True for claim in ("exp", "iat", "iss", "aud", "sub", "jti")}
+    try:
+        header = jwt.get_unverified_header(token)
+        if header.get("alg") != JWT_ALGORITHM:
+            raise InvalidToken("unexpected algorithm")
+        payload = jwt.decode(
+            token,
+            settings.jwt_secret,
+            algorithms=[JWT_ALGORITHM],
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            options=options,
+        )
+        if any(claim not in payload for claim in REQUIRED_CLAIMS):
+            raise InvalidToken("missing claim")
+        return AccessClaims(
+            user_id=uuid.UUID(payload["sub"]),
+            tenant_id=uuid.UUID(payload["tenant_id"]),
+            role=str(payload["role"]),
+            session_id=uuid.UUID(payload["sid"]),
+        )
+    except (JWTError, ValueError, TypeError, AttributeError, KeyError) as exc:
+        raise InvalidToken(str(exc)) from exc
+
+
+def new_opaque_token(tenant_id: uuid.UUID) -> str:
+    raw = tenant_id.bytes + secrets.token_bytes(32)
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def tenant_of_opaque_token(token: str) -> uuid.UUID | None:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    except (ValueError, TypeError):
+        return None
+    if len(raw) != 48:
+        return None
+    return uuid.UUID(bytes=raw[:16])
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

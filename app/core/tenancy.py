@@ -1,0 +1,74 @@
+"""Tenant binding: the ORM filter (first line of defence) and the RLS setting (the backstop).
+
+A session is bound to one tenant. Every ORM statement touching a tenant model gets
+`tenant_id = :bound` added, and raises if no tenant is bound. Each transaction also sets
+`app.tenant_id` with `set_config(..., true)` (transaction-local, so it never leaks through
+the connection pool), which the row-level security policies read.
+"""
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+
+from app.models.base import TenantScoped
+from app.models.tenant import Tenant
+
+TENANT_KEY = "tenant_id"
+BYPASS_KEY = "tenant_filter_off"
+
+
+class TenantNotBound(RuntimeError):
+    """A tenant-scoped query ran on a session with no tenant bound: a programming error."""
+
+
+class TenantSession(Session):
+    """The sync session class behind every AsyncSession the app creates."""
+
+
+def bound_tenant(session: Session) -> uuid.UUID | None:
+    return session.info.get(TENANT_KEY)
+
+
+async def bind_tenant(async_session, tenant_id: uuid.UUID) -> None:
+    """Bind the session (and its current transaction, at once) to tenant_id."""
+    async_session.info[TENANT_KEY] = tenant_id
+    await async_session.execute(select(func.set_config("app.tenant_id", str(tenant_id), True)))
+
+
+@contextmanager
+def orm_filter_disabled(session: Session) -> Iterator[None]:
+    """Switch off the ORM tenant filter (RLS still applies). Used by tests to prove the backstop."""
+    session.info[BYPASS_KEY] = True
+    try:
+        yield
+    finally:
+        session.info.pop(BYPASS_KEY, None)
+
+
+def _touches_tenant_models(state: ORMExecuteState) -> bool:
+    return any(issubclass(m.class_, (TenantScoped, Tenant)) for m in state.all_mappers)
+
+
+@event.listens_for(TenantSession, "do_orm_execute")
+def _add_tenant_criteria(state: ORMExecuteState) -> None:
+    if state.is_column_load or state.is_relationship_load or state.is_insert:
+        return
+    if state.session.info.get(BYPASS_KEY) or not _touches_tenant_models(state):
+        return
+    tenant_id = bound_tenant(state.session)
+    if tenant_id is None:
+        raise TenantNotBound("tenant-scoped query with no tenant bound")
+    state.statement = state.statement.options(
+        with_loader_criteria(TenantScoped, lambda cls: cls.tenant_id == tenant_id, include_aliases=True),
+        with_loader_criteria(Tenant, Tenant.id == tenant_id, include_aliases=True),
+    )
+
+
+@event.listens_for(TenantSession, "after_begin")
+def _set_rls_tenant(session: Session, _transaction, connection) -> None:
+    tenant_id = bound_tenant(session)
+    if tenant_id is not None:
+        connection.execute(select(func.set_config("app.tenant_id", str(tenant_id), True)))

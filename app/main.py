@@ -1,0 +1,87 @@
+"""create_app(): lifespan, middleware, routers, error handlers."""
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from app.api.v1 import api_router, health
+from app.core.bootstrap import resolve_urls
+from app.core.config import DEV_JWT_SECRET, Settings, get_settings
+from app.core.database import Database, drain_background_tasks
+from app.core.errors import install_error_handlers
+from app.core.logging import configure_logging
+from app.core.roles import runtime_role_problems
+from app.core.runtime import Runtime
+from app.middleware.body_limit import BodyLimitMiddleware
+from app.middleware.request_id import RequestIdMiddleware
+from app.middleware.tenant import TenantContextMiddleware
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """
+Multi-tenant GST billing for Indian small businesses.
+
+Authenticate with **Authorize** (email + password), or `POST /api/v1/auth/login` and send
+`Authorization: Bearer <access_token>`. Errors are RFC 9457 problem details
+(`application/problem+json`).
+"""
+
+
+class UnsafeConfiguration(RuntimeError):
+    pass
+
+
+async def check_safety(settings: Settings, app_url: str) -> None:
+    """Refuse to run in prod with a role that bypasses row-level security or a dev secret."""
+    problems = await runtime_role_problems(app_url)
+    if settings.jwt_secret == DEV_JWT_SECRET:
+        problems.append("JWT_SECRET is the development default")
+    if not problems:
+        return
+    if settings.env == "prod":
+        raise UnsafeConfiguration("refusing to start: " + "; ".join(problems))
+    for problem in problems:
+        log.warning("UNSAFE CONFIGURATION (allowed outside prod): %s", problem)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        urls = await resolve_urls(settings)
+        await check_safety(settings, urls.app)
+        db = Database(urls.app, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
+        app.state.runtime = Runtime(settings=settings, db=db)
+        app.state.db = db
+        try:
+            yield
+        finally:
+            await drain_background_tasks()
+            await db.dispose()
+
+    app = FastAPI(
+        title="RMS Billing API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        swagger_ui_parameters={"persistAuthorization": True},
+    )
+    install_error_handlers(app)
+    app.include_router(api_router)
+    app.include_router(health.router, include_in_schema=False)
+    app.add_middleware(TenantContextMiddleware, settings=settings)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_credentials=True,
+        allow_methods=["*"],
+        allow_headers=["*"],
+        expose_headers=["X-Request-ID", "Retry-After"],
+    )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestIdMiddleware)
+    return app

@@ -1,0 +1,29 @@
+"""Importing this package registers every model on Base.metadata (Alembic relies on it)."""
+
+from app.models.audit import AuditLog
+from app.models.auth import AuthSession, EmailVerification, PasswordReset, UserInvitation
+from app.models.base import Base
+from app.models.outbox import OutboxEmail
+from app.models.security import RateLimitHit
+from app.models.tenant import Tenant
+from app.models.user import User, UserIdentity
+
+__all__ = [
+    "AuditLog",
+    "AuthSession",
+    "Base",
+    "EmailVerification",
+    "OutboxEmail",
+    "PasswordReset",
+    "RateLimitHit",
+    "Tenant",
+    "User",
+    "UserIdentity",
+    "UserInvitation",
+]
+
+# Tables that carry tenant data: each gets ENABLE + FORCE ROW LEVEL SECURITY and the tenant policy.
+RLS_TABLES = ["tenants"] + [
+    m.__tablename__
+    for m in (User, AuthSession, EmailVerification, PasswordReset, UserInvitation, AuditLog, OutboxEmail)
+]

@@ -1,0 +1,74 @@
+"""Refresh-token sessions and the single-use tokens of verification, reset and invitation."""
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, Index, String, func
+from sqlalchemy.dialects.postgresql import INET
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, TenantScoped, tenant_fk, utcnow
+from app.models.user import ROLE_CHECK
+
+
+class AuthSession(TenantScoped, Base):
+    """One refresh token. Rotation makes a chain (parent -> replaced_by) inside one family."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (
+        tenant_fk(["user_id"], "users"),
+        Index("uq_sessions_tenant_id_token_hash", "tenant_id", "token_hash", unique=True),
+        Index("ix_sessions_tenant_id_family_id", "tenant_id", "family_id"),
+        Index("ix_sessions_tenant_id_user_id", "tenant_id", "user_id"),
+    )
+
+    user_id: Mapped[uuid.UUID]
+    family_id: Mapped[uuid.UUID]
+    parent_id: Mapped[uuid.UUID | None]
+    token_hash: Mapped[str] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(500))
+    ip: Mapped[str | None] = mapped_column(INET)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    replaced_by: Mapped[uuid.UUID | None]
+
+
+class _SingleUseToken(TenantScoped):
+    token_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class EmailVerification(_SingleUseToken, Base):
+    __tablename__ = "email_verifications"
+    __table_args__ = (
+        tenant_fk(["user_id"], "users"),
+        Index("uq_email_verifications_tenant_id_token_hash", "tenant_id", "token_hash", unique=True),
+    )
+
+    user_id: Mapped[uuid.UUID]
+
+
+class PasswordReset(_SingleUseToken, Base):
+    __tablename__ = "password_resets"
+    __table_args__ = (
+        tenant_fk(["user_id"], "users"),
+        Index("uq_password_resets_tenant_id_token_hash", "tenant_id", "token_hash", unique=True),
+    )
+
+    user_id: Mapped[uuid.UUID]
+
+
+class UserInvitation(_SingleUseToken, Base):
+    __tablename__ = "user_invitations"
+    __table_args__ = (
+        tenant_fk(["invited_by"], "users"),
+        CheckConstraint(ROLE_CHECK, name="role"),
+        Index("uq_user_invitations_tenant_id_token_hash", "tenant_id", "token_hash", unique=True),
+    )
+
+    email: Mapped[str] = mapped_column(String(320))
+    role: Mapped[str] = mapped_column(String(20))
+    invited_by: Mapped[uuid.UUID]

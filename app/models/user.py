@@ -1,0 +1,58 @@
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, ForeignKeyConstraint, Index, String, func, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, TenantScoped, Timestamps, utcnow
+
+
+class UserRole(StrEnum):
+    owner = "owner"
+    admin = "admin"
+    accountant = "accountant"
+    viewer = "viewer"
+
+
+ROLE_CHECK = "role IN ({})".format(", ".join(f"'{r.value}'" for r in UserRole))
+
+
+class User(TenantScoped, Timestamps, Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(ROLE_CHECK, name="role"),
+        Index("uq_users_tenant_id_lower_email", "tenant_id", func.lower(text("email")), unique=True),
+    )
+
+    email: Mapped[str] = mapped_column(String(320))
+    full_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20))
+    email_verified_at: Mapped[datetime | None]
+    is_active: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
+
+
+class UserIdentity(Base):
+    """Global email -> (tenant, user) map: the one way to find a user before a tenant is bound.
+
+    It holds no tenant data beyond the pointer, so it needs no row-level security. The primary key
+    makes emails unique across all tenants, case-insensitively (emails are stored lower-cased).
+    """
+
+    __tablename__ = "user_identities"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "user_id"],
+            ["users.tenant_id", "users.id"],
+            ondelete="CASCADE",
+            deferrable=True,
+            initially="DEFERRED",
+        ),
+        CheckConstraint("email = lower(email)", name="email_lower"),
+    )
+
+    email: Mapped[str] = mapped_column(String(320), primary_key=True)
+    tenant_id: Mapped[uuid.UUID]
+    user_id: Mapped[uuid.UUID]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())

@@ -1,0 +1,57 @@
+import uuid
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+
+from app.models.user import User, UserIdentity, UserRole
+from app.repositories.base import TenantRepository
+
+
+class UserRepository(TenantRepository[User]):
+    model = User
+
+    async def list_page(
+        self, *, limit: int, cursor: str | None, descending: bool, role: str | None, is_active: bool | None
+    ) -> tuple[list[User], str | None]:
+        stmt = select(User)
+        if role is not None:
+            stmt = stmt.where(User.role == role)
+        if is_active is not None:
+            stmt = stmt.where(User.is_active.is_(is_active))
+        return await self.page(stmt, limit=limit, cursor=cursor, descending=descending)
+
+    async def count_active_owners(self) -> int:
+        stmt = select(func.count()).select_from(User).where(User.role == UserRole.owner, User.is_active.is_(True))
+        return (await self.session.execute(stmt)).scalar_one()
+
+    async def lock_owners(self) -> None:
+        """Serialise changes that could remove the last owner."""
+        await self.session.execute(select(User.id).where(User.role == UserRole.owner).with_for_update())
+
+
+class IdentityRepository:
+    """The global email directory (no tenant bound yet when it is read)."""
+
+    def __init__(self, session) -> None:
+        self.session = session
+
+    async def find(self, email: str) -> UserIdentity | None:
+        return await self.session.get(UserIdentity, email.lower())
+
+    async def claim(self, email: str, tenant_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+        """Reserve an email for a new user. False if it is already taken (race-safe)."""
+        stmt = (
+            insert(UserIdentity)
+            .values(email=email.lower(), tenant_id=tenant_id, user_id=user_id)
+            .on_conflict_do_nothing(index_elements=[UserIdentity.email])
+            .returning(UserIdentity.email)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none() is not None
+
+    async def rename(self, old_email: str, new_email: str) -> bool:
+        identity = await self.find(old_email)
+        if identity is None or await self.find(new_email) is not None:
+            return False
+        await self.session.delete(identity)
+        await self.session.flush()
+        return await self.claim(new_email, identity.tenant_id, identity.user_id)

@@ -1,0 +1,47 @@
+import uuid
+from datetime import datetime
+
+from pydantic import EmailStr, Field, computed_field
+
+from app.models.user import UserRole
+from app.schemas.common import Name, ReadModel, RequestBody
+
+
+class UserRead(ReadModel):
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    email: str
+    full_name: str
+    role: UserRole
+    is_active: bool
+    email_verified_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+    @computed_field
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
+
+
+class UserMeUpdate(RequestBody):
+    full_name: Name | None = None
+    email: EmailStr | None = Field(None, max_length=320, description="Changing it requires verifying the new one.")
+
+
+class UserUpdate(RequestBody):
+    role: UserRole | None = None
+    is_active: bool | None = None
+
+
+class InviteRequest(RequestBody):
+    email: EmailStr = Field(max_length=320)
+    role: UserRole
+
+
+class InvitationRead(ReadModel):
+    id: uuid.UUID
+    email: str
+    role: UserRole
+    expires_at: datetime
+    created_at: datetime

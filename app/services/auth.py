@@ -1,0 +1,182 @@
+"""Sign-up, login, refresh-token rotation and logout."""
+
+import uuid
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.database import independent_session
+from app.core.errors import Unauthorized
+from app.core.runtime import Runtime
+from app.core.security import hash_password, tenant_of_opaque_token, token_digest, verify_password
+from app.core.tenancy import bind_tenant
+from app.models.base import new_id
+from app.models.tenant import Tenant
+from app.models.user import User, UserRole
+from app.repositories.sessions import SessionRepository
+from app.repositories.tenants import TenantAccountRepository
+from app.repositories.users import IdentityRepository, UserRepository
+from app.services import audit, mail, verification
+from app.services.rate_limit import Limit, ensure_allowed, record_hit
+from app.services.sessions import TokenPair, issue
+from app.services.users import USER_FIELDS
+
+TENANT_FIELDS = ["name", "business_name", "contact_email", "contact_phone", "trial_start_date", "trial_end_date"]
+
+
+def _invalid_credentials() -> Unauthorized:
+    return Unauthorized("Invalid email or password.", code="invalid-credentials")
+
+
+def _invalid_refresh() -> Unauthorized:
+    return Unauthorized("The refresh token is not valid.", code="invalid-refresh-token")
+
+
+async def register(
+    session: AsyncSession,
+    rt: Runtime,
+    *,
+    email: str,
+    password: str,
+    full_name: str,
+    business_name: str,
+    phone: str | None,
+) -> None:
+    """Create tenant + owner and start the trial; for a taken email, mail its owner instead.
+
+    Both paths hash the password, so they take the same time and answer the same.
+    """
+    email = email.lower()
+    password_hash = await hash_password(password, rt.settings.bcrypt_rounds)
+    tenant_id, user_id = new_id(), new_id()
+    if not await IdentityRepository(session).claim(email, tenant_id, user_id):
+        await _mail_existing_account(session, rt, email)
+        return
+    await bind_tenant(session, tenant_id)
+    audit.set_actor(session, user_id)
+    now = rt.now()
+    tenant = await TenantAccountRepository(session).add(
+        Tenant(
+            id=tenant_id,
+            name=business_name,
+            business_name=business_name,
+            contact_email=email,
+            contact_phone=phone,
+            trial_start_date=now,
+            trial_end_date=now + timedelta(days=rt.settings.trial_days),
+            is_trial_used=True,
+        )
+    )
+    user = await UserRepository(session).add(
+        User(id=user_id, email=email, full_name=full_name, password_hash=password_hash, role=UserRole.owner)
+    )
+    await audit.record(
+        session,
+        action="tenant.created",
+        entity_type="tenant",
+        entity_id=tenant.id,
+        after=audit.snapshot(tenant, TENANT_FIELDS),
+    )
+    await audit.record(
+        session, action="user.created", entity_type="user", entity_id=user.id, after=audit.snapshot(user, USER_FIELDS)
+    )
+    await verification.send(session, rt, user, tenant)
+
+
+async def _mail_existing_account(session: AsyncSession, rt: Runtime, email: str) -> None:
+    identity = await IdentityRepository(session).find(email)
+    if identity is None:
+        return
+    await bind_tenant(session, identity.tenant_id)
+    user = await UserRepository(session).get(identity.user_id)
+    if user is None or not user.is_active:
+        return
+    await mail.enqueue(
+        session,
+        rt.db,
+        rt.settings,
+        to=user.email,
+        template="already_registered",
+        full_name=user.full_name,
+        reset_link=f"{rt.settings.email_link_base}/forgot-password",
+    )
+
+
+def login_limits(rt: Runtime, email: str, ip: str | None) -> list[Limit]:
+    s = rt.settings
+    return [
+        Limit("login:email", email.lower(), s.login_limit_per_email, s.login_window_seconds),
+        Limit("login:ip", ip or "unknown", s.login_limit_per_ip, s.login_window_seconds),
+    ]
+
+
+async def login(session: AsyncSession, rt: Runtime, *, email: str, password: str) -> TokenPair:
+    """Same status, body and (bcrypt-bound) time for an unknown email and a wrong password."""
+    now = rt.now()
+    limits = login_limits(rt, email, session.info.get("ip"))
+    await ensure_allowed(session, limits, now)
+    user = await _find_user_by_email(session, email)
+    usable_hash = user.password_hash if user is not None and user.is_active else None
+    if not await verify_password(password, usable_hash, rt.settings.bcrypt_rounds):
+        async with independent_session(rt.db) as counter:
+            await record_hit(counter, limits, now)
+        raise _invalid_credentials()
+    audit.set_actor(session, user.id)
+    pair, row = await issue(session, rt, user)
+    await audit.record(session, action="auth.login", entity_type="session", entity_id=row.id)
+    return pair
+
+
+async def _find_user_by_email(session: AsyncSession, email: str) -> User | None:
+    identity = await IdentityRepository(session).find(email)
+    if identity is None:
+        return None
+    await bind_tenant(session, identity.tenant_id)
+    return await UserRepository(session).get(identity.user_id)
+
+
+async def refresh(session: AsyncSession, rt: Runtime, *, refresh_token: str) -> TokenPair:
+    """Rotate: the presented token dies, a new one joins its family. A dead token presented
+    again means it was stolen (or replayed): the whole family is revoked."""
+    tenant_id = tenant_of_opaque_token(refresh_token)
+    if tenant_id is None:
+        raise _invalid_refresh()
+    await bind_tenant(session, tenant_id)
+    now = rt.now()
+    repo = SessionRepository(session)
+    digest = token_digest(refresh_token)
+    current = await repo.consume(digest, now)
+    if current is None:
+        await _revoke_family_if_reused(rt, tenant_id, await repo.find_by_hash(digest))
+        raise _invalid_refresh()
+    user = await UserRepository(session).get(current.user_id)
+    if user is None or not user.is_active:
+        raise _invalid_refresh()
+    audit.set_actor(session, user.id)
+    pair, row = await issue(session, rt, user, family_id=current.family_id, parent_id=current.id)
+    await repo.set_replaced_by(current.id, row.id)
+    return pair
+
+
+async def _revoke_family_if_reused(rt: Runtime, tenant_id: uuid.UUID, known) -> None:
+    if known is None or known.revoked_at is None:
+        return
+    async with independent_session(rt.db, tenant_id) as side:
+        await SessionRepository(side).revoke_family(known.family_id, rt.now())
+        audit.set_actor(side, known.user_id)
+        await audit.record(
+            side,
+            action="auth.refresh_token_reused",
+            entity_type="session",
+            entity_id=known.id,
+            after={"family_id": str(known.family_id)},
+        )
+
+
+async def logout(session: AsyncSession, rt: Runtime, *, session_id: uuid.UUID) -> None:
+    repo = SessionRepository(session)
+    current = await repo.get(session_id)
+    if current is None:
+        return
+    await repo.revoke_family(current.family_id, rt.now())
+    await audit.record(session, action="auth.logout", entity_type="session", entity_id=session_id)

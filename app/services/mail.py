@@ -1,0 +1,89 @@
+"""Email: rendered from Jinja2 templates, written to the outbox in the caller's transaction,
+delivered after commit (SMTP when SMTP_HOST is set, else an .eml file in OUTBOX_DIR)."""
+
+import logging
+import uuid
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+
+import aiosmtplib
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.config import Settings
+from app.core.database import Database, after_commit
+from app.models.base import utcnow
+from app.models.outbox import OutboxEmail
+from app.repositories.outbox import OutboxRepository
+
+log = logging.getLogger(__name__)
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "email"
+_env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+
+
+def render(template: str, **context) -> tuple[str, str, str]:
+    """(subject, text, html) of templates/email/<template>.{subject,txt,html}."""
+    subject = _env.get_template(f"{template}.subject").render(**context).strip()
+    text = _env.get_template(f"{template}.txt").render(**context)
+    html = _env.get_template(f"{template}.html").render(**context)
+    return " ".join(subject.split()), text, html
+
+
+async def enqueue(
+    session: AsyncSession, db: Database, settings: Settings, *, to: str, template: str, **context
+) -> OutboxEmail:
+    subject, text, html = render(template, **context)
+    message = await OutboxRepository(session).add(
+        OutboxEmail(to_address=to, subject=subject, body_text=text, body_html=html)
+    )
+    tenant_id, message_id = message.tenant_id, message.id
+    after_commit(session, lambda: deliver(db, settings, tenant_id, [message_id]))
+    return message
+
+
+async def deliver(db: Database, settings: Settings, tenant_id: uuid.UUID, ids: list[uuid.UUID]) -> int:
+    """Send pending messages once each; failures stay pending with the error recorded."""
+    sent = 0
+    async with db.transaction(tenant_id) as session:
+        for message in await OutboxRepository(session).claim_pending(ids):
+            try:
+                await _send(settings, message)
+            except (aiosmtplib.SMTPException, OSError) as exc:
+                log.warning("mail %s to %s not sent: %s", message.id, message.to_address, exc)
+                OutboxRepository.mark_failed(message, str(exc))
+                continue
+            OutboxRepository.mark_sent(message, utcnow())
+            sent += 1
+    return sent
+
+
+def build_message(settings: Settings, message: OutboxEmail) -> EmailMessage:
+    email = EmailMessage()
+    email["From"] = settings.mail_from
+    email["To"] = message.to_address
+    email["Subject"] = message.subject
+    email["Message-ID"] = make_msgid(idstring=str(message.id), domain="rms-billing.local")
+    email.set_content(message.body_text)
+    email.add_alternative(message.body_html, subtype="html")
+    return email
+
+
+async def _send(settings: Settings, message: OutboxEmail) -> None:
+    email = build_message(settings, message)
+    if not settings.smtp_host:
+        settings.outbox_dir.mkdir(parents=True, exist_ok=True)
+        path = settings.outbox_dir / f"{message.id}.eml"
+        path.write_bytes(bytes(email))
+        log.warning("mail to %s written to %s (SMTP_HOST unset)", message.to_address, path.resolve())
+        return
+    await aiosmtplib.send(
+        email,
+        hostname=settings.smtp_host,
+        port=settings.smtp_port,
+        username=settings.smtp_username,
+        password=settings.smtp_password,
+        start_tls=settings.smtp_starttls,
+        timeout=settings.smtp_timeout_seconds,
+    )

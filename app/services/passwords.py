@@ -1,0 +1,102 @@
+"""Forgot / reset / change password. Reset and change revoke refresh tokens."""
+
+import uuid
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.errors import AppError
+from app.core.runtime import Runtime
+from app.core.security import hash_password, new_opaque_token, tenant_of_opaque_token, token_digest, verify_password
+from app.core.tenancy import bind_tenant
+from app.models.auth import PasswordReset
+from app.models.user import User
+from app.repositories.sessions import SessionRepository
+from app.repositories.tokens import SingleUseTokenRepository
+from app.repositories.users import IdentityRepository, UserRepository
+from app.services import audit, mail
+from app.services.rate_limit import Limit, consume
+from app.services.verification import InvalidToken
+
+
+class WrongPassword(AppError):
+    status, code, title = 400, "wrong-password", "Current password is wrong"
+
+
+def reset_limits(rt: Runtime, email: str, ip: str | None) -> list[Limit]:
+    s = rt.settings
+    return [
+        Limit("reset:email", email.lower(), s.reset_limit_per_email, s.reset_window_seconds),
+        Limit("reset:ip", ip or "unknown", s.reset_limit_per_ip, s.reset_window_seconds),
+    ]
+
+
+async def forgot(session: AsyncSession, rt: Runtime, *, email: str) -> None:
+    """Mail a reset link if the email belongs to an active user; answer the same either way."""
+    now = rt.now()
+    await consume(session, reset_limits(rt, email, session.info.get("ip")), now)
+    identity = await IdentityRepository(session).find(email)
+    if identity is None:
+        return
+    await bind_tenant(session, identity.tenant_id)
+    user = await UserRepository(session).get(identity.user_id)
+    if user is None or not user.is_active:
+        return
+    repo = SingleUseTokenRepository(session, PasswordReset)
+    await repo.expire_for_user(user.id, now)
+    token = new_opaque_token(user.tenant_id)
+    minutes = rt.settings.reset_token_minutes
+    await repo.add(
+        PasswordReset(user_id=user.id, token_hash=token_digest(token), expires_at=now + timedelta(minutes=minutes))
+    )
+    audit.set_actor(session, user.id)
+    await audit.record(session, action="auth.password_reset_requested", entity_type="user", entity_id=user.id)
+    await mail.enqueue(
+        session,
+        rt.db,
+        rt.settings,
+        to=user.email,
+        template="password_reset",
+        full_name=user.full_name,
+        minutes=minutes,
+        link=f"{rt.settings.email_link_base}/reset-password?token={token}",
+    )
+
+
+async def reset(session: AsyncSession, rt: Runtime, *, token: str, new_password: str) -> None:
+    tenant_id = tenant_of_opaque_token(token)
+    if tenant_id is None:
+        raise InvalidToken()
+    await bind_tenant(session, tenant_id)
+    now = rt.now()
+    repo = SingleUseTokenRepository(session, PasswordReset)
+    redeemed = await repo.redeem(token_digest(token), now)
+    if redeemed is None:
+        raise InvalidToken()
+    user = await UserRepository(session).get(redeemed.user_id)
+    if user is None or not user.is_active:
+        raise InvalidToken()
+    audit.set_actor(session, user.id)
+    user.password_hash = await hash_password(new_password, rt.settings.bcrypt_rounds)
+    await repo.expire_for_user(user.id, now)
+    await SessionRepository(session).revoke_user(user.id, now)
+    await audit.record(session, action="auth.password_reset", entity_type="user", entity_id=user.id)
+
+
+async def change(
+    session: AsyncSession,
+    rt: Runtime,
+    user: User,
+    *,
+    session_id: uuid.UUID,
+    current_password: str,
+    new_password: str,
+) -> None:
+    """Change the password; every other session of the user is logged out."""
+    if not await verify_password(current_password, user.password_hash, rt.settings.bcrypt_rounds):
+        raise WrongPassword()
+    user.password_hash = await hash_password(new_password, rt.settings.bcrypt_rounds)
+    sessions = SessionRepository(session)
+    current = await sessions.get(session_id)
+    await sessions.revoke_user(user.id, rt.now(), except_family=current.family_id if current else None)
+    await audit.record(session, action="auth.password_changed", entity_type="user", entity_id=user.id)

@@ -1,0 +1,51 @@
+"""Fixed-window rate limits kept in PostgreSQL, so every API worker shares them."""
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.errors import TooManyRequests
+from app.repositories.rate_limits import RateLimitRepository
+
+
+@dataclass(frozen=True)
+class Limit:
+    scope: str  # e.g. "login:email"
+    key: str  # the email or IP; only its hash is stored
+    max_hits: int
+    window_seconds: int
+
+    def bucket(self) -> str:
+        return f"{self.scope}:{hashlib.sha256(self.key.encode()).hexdigest()[:40]}"
+
+    def window_start(self, now: datetime) -> datetime:
+        epoch = int(now.timestamp())
+        return datetime.fromtimestamp(epoch - epoch % self.window_seconds, tz=now.tzinfo)
+
+    def retry_after(self, now: datetime) -> int:
+        end = self.window_start(now) + timedelta(seconds=self.window_seconds)
+        return int((end - now).total_seconds()) + 1
+
+
+async def ensure_allowed(session: AsyncSession, limits: list[Limit], now: datetime) -> None:
+    """Raise 429 if any limit's current window is already used up."""
+    repo = RateLimitRepository(session)
+    for limit in limits:
+        if await repo.hits(limit.bucket(), limit.window_start(now)) >= limit.max_hits:
+            raise TooManyRequests(limit.retry_after(now), "Too many attempts; try again later.")
+
+
+async def record_hit(session: AsyncSession, limits: list[Limit], now: datetime) -> None:
+    repo = RateLimitRepository(session)
+    for limit in limits:
+        await repo.increment(limit.bucket(), limit.window_start(now))
+
+
+async def consume(session: AsyncSession, limits: list[Limit], now: datetime) -> None:
+    """Count this attempt, then refuse it if it went over a limit."""
+    repo = RateLimitRepository(session)
+    for limit in limits:
+        if await repo.increment(limit.bucket(), limit.window_start(now)) > limit.max_hits:
+            raise TooManyRequests(limit.retry_after(now), "Too many requests; try again later.")

@@ -1,0 +1,49 @@
+"""Token pairs: a JWT access token plus a rotating opaque refresh token (one `sessions` row)."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.runtime import Runtime
+from app.core.security import AccessClaims, create_access_token, new_opaque_token, token_digest
+from app.models.auth import AuthSession
+from app.models.base import new_id
+from app.models.user import User
+from app.repositories.sessions import SessionRepository
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    token_type: str = "bearer"
+
+
+async def issue(
+    session: AsyncSession,
+    rt: Runtime,
+    user: User,
+    *,
+    family_id: uuid.UUID | None = None,
+    parent_id: uuid.UUID | None = None,
+) -> tuple[TokenPair, AuthSession]:
+    now = rt.now()
+    refresh_token = new_opaque_token(user.tenant_id)
+    row = await SessionRepository(session).add(
+        AuthSession(
+            id=new_id(),
+            user_id=user.id,
+            family_id=family_id or new_id(),
+            parent_id=parent_id,
+            token_hash=token_digest(refresh_token),
+            user_agent=session.info.get("user_agent"),
+            ip=session.info.get("ip"),
+            expires_at=now + timedelta(days=rt.settings.refresh_token_days),
+        )
+    )
+    claims = AccessClaims(user_id=user.id, tenant_id=user.tenant_id, role=user.role, session_id=row.id)
+    access_token = create_access_token(rt.settings, claims, now)
+    return TokenPair(access_token, refresh_token, rt.settings.access_token_minutes * 60), row

@@ -1,0 +1,90 @@
+"""Users of a tenant: profile, roles, deactivation. A tenant always keeps an active owner."""
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.errors import Conflict, Forbidden, NotFound
+from app.core.runtime import Runtime
+from app.models.user import User, UserRole
+from app.repositories.sessions import SessionRepository
+from app.repositories.tenants import TenantAccountRepository
+from app.repositories.users import IdentityRepository, UserRepository
+from app.services import audit, verification
+
+USER_FIELDS = ["email", "full_name", "role", "is_active", "email_verified_at"]
+
+
+def ensure_may_grant(actor: User, role: str) -> None:
+    """Only an owner may hand out (or take away) the owner role."""
+    if role == UserRole.owner and actor.role != UserRole.owner:
+        raise Forbidden("Only an owner can grant the owner role.", code="owner-only")
+
+
+async def get(session: AsyncSession, user_id: uuid.UUID) -> User:
+    user = await UserRepository(session).get(user_id)
+    if user is None:
+        raise NotFound("User not found.")
+    return user
+
+
+async def update_me(
+    session: AsyncSession, rt: Runtime, user: User, *, full_name: str | None, email: str | None
+) -> User:
+    before = audit.snapshot(user, USER_FIELDS)
+    if full_name is not None:
+        user.full_name = full_name
+    if email is not None and email.lower() != user.email:
+        await _change_email(session, rt, user, email.lower())
+    await session.flush()
+    await audit.record(
+        session,
+        action="user.updated",
+        entity_type="user",
+        entity_id=user.id,
+        before=before,
+        after=audit.snapshot(user, USER_FIELDS),
+    )
+    return user
+
+
+async def _change_email(session: AsyncSession, rt: Runtime, user: User, email: str) -> None:
+    if not await IdentityRepository(session).rename(user.email, email):
+        raise Conflict("A user with this email already exists.", code="email-taken")
+    user.email = email
+    user.email_verified_at = None
+    tenant = await TenantAccountRepository(session).get(user.tenant_id)
+    await verification.send(session, rt, user, tenant)
+
+
+async def update(
+    session: AsyncSession, rt: Runtime, actor: User, user_id: uuid.UUID, *, role: str | None, is_active: bool | None
+) -> User:
+    repo = UserRepository(session)
+    await repo.lock_owners()
+    user = await get(session, user_id)
+    if UserRole.owner in (user.role, role):
+        ensure_may_grant(actor, UserRole.owner)
+    before = audit.snapshot(user, USER_FIELDS)
+    if role is not None:
+        user.role = role
+    if is_active is not None:
+        user.is_active = is_active
+    await session.flush()
+    if await repo.count_active_owners() == 0:
+        raise Conflict("A tenant must keep at least one active owner.", code="last-owner")
+    if not user.is_active:
+        await SessionRepository(session).revoke_user(user.id, rt.now())
+    await audit.record(
+        session,
+        action="user.updated",
+        entity_type="user",
+        entity_id=user.id,
+        before=before,
+        after=audit.snapshot(user, USER_FIELDS),
+    )
+    return user
+
+
+async def deactivate(session: AsyncSession, rt: Runtime, actor: User, user_id: uuid.UUID) -> User:
+    return await update(session, rt, actor, user_id, role=None, is_active=False)

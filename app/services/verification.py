@@ -1,0 +1,71 @@
+"""Email verification: a single-use token mailed at sign-up (and on request)."""
+
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.errors import AppError
+from app.core.runtime import Runtime
+from app.core.security import new_opaque_token, tenant_of_opaque_token, token_digest
+from app.core.tenancy import bind_tenant
+from app.models.auth import EmailVerification
+from app.models.tenant import Tenant
+from app.models.user import User
+from app.repositories.tenants import TenantAccountRepository
+from app.repositories.tokens import SingleUseTokenRepository
+from app.repositories.users import UserRepository
+from app.services import audit, mail
+from app.services.rate_limit import Limit, consume
+
+
+class InvalidToken(AppError):
+    status, code, title = 400, "invalid-token", "Invalid or expired token"
+
+
+async def send(session: AsyncSession, rt: Runtime, user: User, tenant: Tenant) -> None:
+    now = rt.now()
+    repo = SingleUseTokenRepository(session, EmailVerification)
+    await repo.expire_for_user(user.id, now)
+    token = new_opaque_token(user.tenant_id)
+    hours = rt.settings.verification_token_hours
+    await repo.add(
+        EmailVerification(user_id=user.id, token_hash=token_digest(token), expires_at=now + timedelta(hours=hours))
+    )
+    await mail.enqueue(
+        session,
+        rt.db,
+        rt.settings,
+        to=user.email,
+        template="verify_email",
+        full_name=user.full_name,
+        business_name=tenant.business_name,
+        hours=hours,
+        link=f"{rt.settings.email_link_base}/verify-email?token={token}",
+    )
+
+
+async def resend(session: AsyncSession, rt: Runtime, user: User) -> None:
+    if user.email_verified_at is not None:
+        return
+    s = rt.settings
+    await consume(
+        session, [Limit("verify:user", str(user.id), s.reset_limit_per_email, s.reset_window_seconds)], rt.now()
+    )
+    tenant = await TenantAccountRepository(session).get(user.tenant_id)
+    await send(session, rt, user, tenant)
+
+
+async def verify(session: AsyncSession, rt: Runtime, *, token: str) -> User:
+    tenant_id = tenant_of_opaque_token(token)
+    if tenant_id is None:
+        raise InvalidToken()
+    await bind_tenant(session, tenant_id)
+    now = rt.now()
+    redeemed = await SingleUseTokenRepository(session, EmailVerification).redeem(token_digest(token), now)
+    if redeemed is None:
+        raise InvalidToken()
+    user = await UserRepository(session).get(redeemed.user_id)
+    audit.set_actor(session, user.id)
+    user.email_verified_at = now
+    await audit.record(session, action="user.email_verified", entity_type="user", entity_id=user.id)
+    return user

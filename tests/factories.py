@@ -1,0 +1,44 @@
+"""Plain async factories that build tenants and users through the HTTP API."""
+
+from dataclasses import dataclass
+
+import httpx
+
+from tests.conftest import PASSWORD, unique_email
+
+API = "/api/v1"
+
+
+@dataclass
+class Account:
+    email: str
+    password: str
+    access_token: str
+    refresh_token: str
+    user: dict
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access_token}"}
+
+    @property
+    def tenant_id(self) -> str:
+        return self.user["tenant_id"]
+
+
+async def login(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> Account:
+    response = await client.post(f"{API}/auth/login", json={"email": email, "password": password})
+    assert response.status_code == 200, response.text
+    tokens = response.json()
+    me = await client.get(f"{API}/users/me", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    assert me.status_code == 200, me.text
+    return Account(email, password, tokens["access_token"], tokens["refresh_token"], me.json())
+
+
+async def make_tenant(client: httpx.AsyncClient, *, business_name: str = "Sharma Traders") -> Account:
+    """Register a tenant and log its owner in."""
+    email = unique_email("owner")
+    body = {"email": email, "password": PASSWORD, "full_name": "Ravi Sharma", "business_name": business_name}
+    response = await client.post(f"{API}/auth/register", json=body)
+    assert response.status_code == 202, response.text
+    return await login(client, email)
