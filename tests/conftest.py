@@ -25,7 +25,8 @@ from app.core.embedded_pg import DatabaseUrls
 from app.core.migrations import upgrade
 from app.main import create_app
 
-TEST_DB = "rms_test"
+# One database per run, so concurrent runs (two terminals, a helper, CI) never share one.
+TEST_DB = f"rms_test_{os.getpid()}"
 PASSWORD = "correct-horse-battery"
 
 
@@ -41,10 +42,18 @@ async def _test_database_urls() -> DatabaseUrls:
 
 
 @pytest.fixture(scope="session")
-async def database_urls() -> DatabaseUrls:
+async def database_urls() -> AsyncIterator[DatabaseUrls]:
     urls = await _test_database_urls()
     await upgrade(urls)
-    return urls
+    yield urls
+    if not os.environ.get("TEST_DATABASE_URL"):
+        await _drop_test_database()
+
+
+async def _drop_test_database() -> None:
+    from app.core.embedded_pg import drop_database, start_embedded_server
+
+    await drop_database(start_embedded_server(Settings().embedded_pg_dir), TEST_DB)
 
 
 def free_port() -> int:

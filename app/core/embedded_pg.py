@@ -53,3 +53,11 @@ async def ensure_database(server, database: str, *, recreate: bool = False) -> N
             await conn.execute(f'CREATE DATABASE "{database}"')
     finally:
         await conn.close()
+
+
+async def drop_database(server, database: str) -> None:
+    conn = await asyncpg.connect(host=socket_dir_of(server), user="postgres", database="postgres")
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    finally:
+        await conn.close()
