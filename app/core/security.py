@@ -20,6 +20,7 @@ from jose import JWTError, jwt
 from app.core.config import Settings
 
 JWT_ALGORITHM = "HS256"
+BCRYPT_MAX_BYTES = 72
 REQUIRED_CLAIMS = ("sub", "tenant_id", "role", "sid", "iat", "exp", "iss", "aud", "jti")
 
 
@@ -42,10 +43,15 @@ async def hash_password(password: str, rounds: int) -> str:
 
 
 async def verify_password(password: str, password_hash: str | None, rounds: int) -> bool:
-    """Constant work whether or not the user exists: unknown users check against a dummy hash."""
+    """Constant work whether or not the user exists: unknown users check against a dummy hash.
+
+    A candidate over bcrypt's 72 bytes can never match a stored password (those are at most 72
+    bytes); it is still checked, truncated, so that it costs the same time.
+    """
     target = (password_hash or _dummy_hash(rounds)).encode()
-    matches = await asyncio.to_thread(bcrypt.checkpw, password.encode(), target)
-    return matches and password_hash is not None
+    candidate = password.encode()
+    matches = await asyncio.to_thread(bcrypt.checkpw, candidate[:BCRYPT_MAX_BYTES], target)
+    return matches and password_hash is not None and len(candidate) <= BCRYPT_MAX_BYTES
 
 
 @lru_cache
