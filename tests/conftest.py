@@ -10,13 +10,16 @@ import asyncio
 import itertools
 import os
 import socket
+import threading
+import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
 import httpx
 import pytest
+import uvicorn
 from aiosmtpd.controller import Controller
 
 from app.core.config import Settings
@@ -116,6 +119,32 @@ async def app(settings: Settings):
     application = create_app(settings)
     async with application.router.lifespan_context(application):
         yield application
+
+
+@pytest.fixture(scope="session")
+def live_server(settings: Settings) -> Iterator[str]:
+    """The app served by uvicorn on a loopback port, in its own thread and event loop: for
+    black-box tests where real HTTP matters. Rate limits are lifted so fuzzing is not throttled."""
+    unthrottled = settings.model_copy(
+        update={
+            "login_limit_per_email": 10**6,
+            "login_limit_per_ip": 10**6,
+            "reset_limit_per_email": 10**6,
+            "reset_limit_per_ip": 10**6,
+        }
+    )
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(unthrottled), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("live server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=15)
 
 
 _ips = itertools.count(1)

@@ -78,7 +78,9 @@ class Pagination:
 
 def get_pagination(
     limit: Annotated[int, Query(ge=1, le=100, description="Page size (max 100).")] = 20,
-    cursor: Annotated[str | None, Query(max_length=200, pattern=r"^[A-Za-z0-9_-]+$")] = None,
+    cursor: Annotated[
+        str | None, Query(pattern=r"^[A-Za-z0-9_-]{22}$", description="`next_cursor` of the previous page.")
+    ] = None,
 ) -> Pagination:
     return Pagination(limit=limit, cursor=cursor)
 

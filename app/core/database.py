@@ -62,9 +62,10 @@ def _run_after_commit(session: AsyncSession) -> None:
 
 
 async def drain_background_tasks() -> None:
-    """Wait for after-commit work (used at shutdown and by tests)."""
-    while _background:
-        await asyncio.gather(*list(_background), return_exceptions=True)
+    """Wait for this event loop's after-commit work (used at shutdown and by tests)."""
+    loop = asyncio.get_running_loop()
+    while pending := [task for task in _background if task.get_loop() is loop]:
+        await asyncio.gather(*pending, return_exceptions=True)
 
 
 def request_metadata(request: Request) -> dict:

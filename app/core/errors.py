@@ -7,6 +7,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 log = logging.getLogger(__name__)
 
@@ -94,10 +95,28 @@ async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResp
     return problem_response(422, body)
 
 
-async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-    code = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large"}.get(exc.status_code, "http-error")
+async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    code = {
+        400: "malformed-request",
+        404: "not-found",
+        405: "method-not-allowed",
+        413: "payload-too-large",
+    }.get(exc.status_code, "http-error")
+    headers = dict(getattr(exc, "headers", None) or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(_allowed_methods(request))
     body = problem(exc.status_code, code, str(exc.detail), str(exc.detail))
-    return problem_response(exc.status_code, body, getattr(exc, "headers", None))
+    return problem_response(exc.status_code, body, headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (each FastAPI route holds only its own)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods.update(getattr(route, "methods", None) or ())
+    return sorted(methods)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

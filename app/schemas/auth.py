@@ -1,8 +1,8 @@
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, EmailStr, Field
+from pydantic import AfterValidator, BaseModel, Field
 
-from app.schemas.common import Name, Phone, RequestBody
+from app.schemas.common import Email, Name, Phone, RequestBody
 
 
 def _bcrypt_sized(value: str) -> str:
@@ -14,12 +14,16 @@ def _bcrypt_sized(value: str) -> str:
     return value
 
 
-Password = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_bcrypt_sized)]
+Password = Annotated[
+    str,
+    Field(min_length=8, max_length=72, pattern=r"^[^\x00]*$", description="8 to 72 bytes in UTF-8 (bcrypt's limit)."),
+    AfterValidator(_bcrypt_sized),
+]
 OpaqueToken = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
 class RegisterRequest(RequestBody):
-    email: EmailStr = Field(max_length=320)
+    email: Email
     password: Password
     full_name: Name
     business_name: Name
@@ -41,7 +45,7 @@ class RegisterRequest(RequestBody):
 
 
 class LoginRequest(RequestBody):
-    email: EmailStr = Field(max_length=320)
+    email: Email
     password: str = Field(min_length=1, max_length=200)
 
 
@@ -61,7 +65,7 @@ class TokenRequest(RequestBody):
 
 
 class EmailRequest(RequestBody):
-    email: EmailStr = Field(max_length=320)
+    email: Email
 
 
 class ResetPasswordRequest(RequestBody):

@@ -1,15 +1,44 @@
 """Shared schema pieces: strict request bodies, pages, problem details, field types."""
 
+import re
+from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 T = TypeVar("T")
 
 # Text from users: no NUL bytes or other control characters, trimmed, bounded.
 NO_CONTROL_CHARS = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NO_CONTROL_CHARS)]
+# Email addresses we accept: a dot-atom local part and a DNS-shaped domain with an alphabetic
+# TLD. Stated as a pattern so that the OpenAPI spec says exactly what is valid. Stored lower-cased.
+EMAIL_PATTERN = (
+    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+)
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, to_lower=True, min_length=6, max_length=254, pattern=EMAIL_PATTERN),
+    Field(examples=["asha@example.in"]),
+]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 ()-]{6,20}$")]
+
+
+ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?)?$")
+
+
+def _iso_datetime(value: Any) -> Any:
+    """ISO 8601 only (pydantic would also take "0.5" as a Unix timestamp); naive means UTC."""
+    if isinstance(value, str):
+        if not ISO_DATETIME.match(value):
+            raise ValueError("expected an ISO 8601 date or date-time, e.g. 2026-04-01T00:00:00+05:30")
+        parsed = datetime.fromisoformat(value)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return value
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_datetime)]
 
 
 class RequestBody(BaseModel):

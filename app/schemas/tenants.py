@@ -1,9 +1,7 @@
 import uuid
 from datetime import datetime
 
-from pydantic import EmailStr, Field
-
-from app.schemas.common import Name, Phone, ReadModel, RequestBody
+from app.schemas.common import Email, Name, Phone, ReadModel, RequestBody
 
 
 class TenantRead(ReadModel):
@@ -20,7 +18,9 @@ class TenantRead(ReadModel):
 
 
 class TenantUpdate(RequestBody):
-    name: Name | None = None
-    business_name: Name | None = None
-    contact_email: EmailStr | None = Field(None, max_length=320)
+    """Fields left out stay as they are; the names cannot be cleared (null is refused)."""
+
+    name: Name = None
+    business_name: Name = None
+    contact_email: Email | None = None
     contact_phone: Phone | None = None

@@ -1,10 +1,10 @@
 import uuid
 from datetime import datetime
 
-from pydantic import EmailStr, Field, computed_field
+from pydantic import Field, computed_field
 
 from app.models.user import UserRole
-from app.schemas.common import Name, ReadModel, RequestBody
+from app.schemas.common import Email, Name, ReadModel, RequestBody
 
 
 class UserRead(ReadModel):
@@ -26,7 +26,7 @@ class UserRead(ReadModel):
 
 class UserMeUpdate(RequestBody):
     full_name: Name | None = None
-    email: EmailStr | None = Field(None, max_length=320, description="Changing it requires verifying the new one.")
+    email: Email | None = Field(None, description="Changing it requires verifying the new one.")
 
 
 class UserUpdate(RequestBody):
@@ -35,7 +35,7 @@ class UserUpdate(RequestBody):
 
 
 class InviteRequest(RequestBody):
-    email: EmailStr = Field(max_length=320)
+    email: Email
     role: UserRole
 
 

@@ -1,5 +1,4 @@
 import uuid
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -7,7 +6,7 @@ from fastapi import APIRouter, Query
 from app.api.deps import ManagerUser, PaginationDep, SessionDep
 from app.repositories.audit import AuditRepository
 from app.schemas.audit import AuditLogRead
-from app.schemas.common import Page, problem_responses
+from app.schemas.common import IsoDateTime, Page, problem_responses
 
 router = APIRouter(prefix="/audit-logs", tags=["audit"], responses=problem_responses(401, 403, 422))
 
@@ -21,8 +20,8 @@ async def list_audit_logs(
     entity_id: uuid.UUID | None = None,
     actor_user_id: uuid.UUID | None = None,
     action: Annotated[str | None, Query(max_length=100)] = None,
-    date_from: Annotated[datetime | None, Query(alias="from")] = None,
-    date_to: Annotated[datetime | None, Query(alias="to")] = None,
+    date_from: Annotated[IsoDateTime | None, Query(alias="from")] = None,
+    date_to: Annotated[IsoDateTime | None, Query(alias="to")] = None,
     sort: Annotated[Literal["at", "-at"], Query()] = "-at",
 ) -> Page[AuditLogRead]:
     """Newest first by default. `from` is inclusive, `to` exclusive."""

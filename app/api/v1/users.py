@@ -47,12 +47,12 @@ async def invite(body: InviteRequest, actor: ManagerUser, session: SessionDep, r
     return InvitationRead.model_validate(invitation)
 
 
-@router.get("/{user_id}", response_model=UserRead, responses=problem_responses(403, 404))
+@router.get("/{user_id:uuid}", response_model=UserRead, responses=problem_responses(403, 404))
 async def read_user(user_id: uuid.UUID, _: ManagerUser, session: SessionDep) -> UserRead:
     return UserRead.model_validate(await users.get(session, user_id))
 
 
-@router.patch("/{user_id}", response_model=UserRead, responses=problem_responses(403, 404, 409))
+@router.patch("/{user_id:uuid}", response_model=UserRead, responses=problem_responses(403, 404, 409))
 async def update_user(
     user_id: uuid.UUID, body: UserUpdate, actor: ManagerUser, session: SessionDep, rt: RuntimeDep
 ) -> UserRead:
@@ -60,7 +60,7 @@ async def update_user(
     return UserRead.model_validate(updated)
 
 
-@router.delete("/{user_id}", response_model=UserRead, responses=problem_responses(403, 404, 409))
+@router.delete("/{user_id:uuid}", response_model=UserRead, responses=problem_responses(403, 404, 409))
 async def deactivate_user(user_id: uuid.UUID, actor: ManagerUser, session: SessionDep, rt: RuntimeDep) -> UserRead:
     """Deactivate (users are never deleted: the audit trail points at them). Never the last owner."""
     return UserRead.model_validate(await users.deactivate(session, rt, actor, user_id))
