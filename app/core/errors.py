@@ -6,6 +6,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -119,21 +120,51 @@ def _allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+def _request_id(request: Request) -> str | None:
+    return request.scope.get("state", {}).get("request_id")
+
+
+def _unavailable(request: Request, exc: BaseException) -> JSONResponse:
+    log.warning("database unavailable (request %s): %s", _request_id(request), exc)
+    body = problem(503, "service-unavailable", "Service unavailable", "The database is unavailable; retry.")
+    return problem_response(503, body, {"Retry-After": "1"})
+
+
+def _internal(request: Request) -> JSONResponse:
+    log.exception("unhandled error (request %s)", _request_id(request))
+    body = problem(
+        500, "internal-error", "Internal server error", "Something went wrong.", request_id=_request_id(request)
+    )
+    return problem_response(500, body)
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """Database errors the code did not turn into an AppError. Registered by class, so the
+    response is final (a handler for Exception would have Starlette re-raise after answering)."""
     from app.core.database import is_connection_error
 
-    request_id = request.scope.get("state", {}).get("request_id")
     if is_connection_error(exc):
-        log.warning("database unavailable (request %s): %s", request_id, exc)
-        body = problem(503, "service-unavailable", "Service unavailable", "The database is unavailable; retry.")
-        return problem_response(503, body, {"Retry-After": "1"})
-    log.exception("unhandled error (request %s)", request_id)
-    body = problem(500, "internal-error", "Internal server error", "Something went wrong.", request_id=request_id)
-    return problem_response(500, body)
+        return _unavailable(request, exc)
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    if sqlstate in ("40001", "40P01"):
+        log.warning("transaction conflict (request %s): %s", _request_id(request), exc)
+        body = problem(409, "concurrent-update", "Concurrent update", "Another request changed the same data; retry.")
+        return problem_response(409, body, {"Retry-After": "1"})
+    if isinstance(exc, IntegrityError):
+        log.warning("integrity error (request %s): %s", _request_id(request), exc)
+        body = problem(409, "conflict", "Conflict", "The change conflicts with existing data.")
+        return problem_response(409, body)
+    return _internal(request)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    return _internal(request)
 
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(OSError, _database_error)
     app.add_exception_handler(Exception, _unexpected)
