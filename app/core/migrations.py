@@ -1,6 +1,7 @@
 """Apply migrations as the owner role, then (re)grant the application role."""
 
 import asyncio
+from functools import lru_cache
 from pathlib import Path
 
 from alembic.config import Config
@@ -31,6 +32,7 @@ async def downgrade(urls: DatabaseUrls, revision: str = "base") -> None:
     await asyncio.to_thread(command.downgrade, alembic_config(urls.admin), revision)
 
 
+@lru_cache
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config("")).get_current_head()
 
