@@ -1,0 +1,176 @@
+"""GST arithmetic (../shared/GST.md): pure functions on Decimal, no I/O.
+
+Tax is computed per line and per component, each rounded half-up to the paisa; document totals
+are sums of the rounded line values; an optional round-off of the grand total to the rupee is its
+own field. Negating the inputs negates every output exactly (rounding is symmetric), which makes
+a full credit note the exact negation of its invoice.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+
+from num2words import num2words
+from stdnum.exceptions import ValidationError
+from stdnum.in_ import gstin as stdnum_gstin
+
+PAISA = Decimal("0.01")
+RUPEE = Decimal("1")
+ZERO = Decimal("0.00")
+HUNDRED = Decimal(100)
+EXPORT_PLACE_OF_SUPPLY = "96"
+# Union territories without a legislature: UTGST replaces SGST.
+UTGST_STATES = frozenset({"04", "26", "31", "35", "38"})
+STATE_CODES = {
+    "01": "Jammu and Kashmir",
+    "02": "Himachal Pradesh",
+    "03": "Punjab",
+    "04": "Chandigarh",
+    "05": "Uttarakhand",
+    "06": "Haryana",
+    "07": "Delhi",
+    "08": "Rajasthan",
+    "09": "Uttar Pradesh",
+    "10": "Bihar",
+    "11": "Sikkim",
+    "12": "Arunachal Pradesh",
+    "13": "Nagaland",
+    "14": "Manipur",
+    "15": "Mizoram",
+    "16": "Tripura",
+    "17": "Meghalaya",
+    "18": "Assam",
+    "19": "West Bengal",
+    "20": "Jharkhand",
+    "21": "Odisha",
+    "22": "Chhattisgarh",
+    "23": "Madhya Pradesh",
+    "24": "Gujarat",
+    "26": "Dadra and Nagar Haveli and Daman and Diu",
+    "27": "Maharashtra",
+    "29": "Karnataka",
+    "30": "Goa",
+    "31": "Lakshadweep",
+    "32": "Kerala",
+    "33": "Tamil Nadu",
+    "34": "Puducherry",
+    "35": "Andaman and Nicobar Islands",
+    "36": "Telangana",
+    "37": "Andhra Pradesh",
+    "38": "Ladakh",
+    "97": "Other Territory",
+    "96": "Other Countries",
+}
+
+
+class SupplyType(StrEnum):
+    intra_state = "intra_state"
+    inter_state = "inter_state"
+
+
+class InvalidGstin(ValueError):
+    pass
+
+
+def money(value: Decimal) -> Decimal:
+    """Half-up to the paisa, symmetric for negatives (-0.005 -> -0.01)."""
+    return value.quantize(PAISA, rounding=ROUND_HALF_UP)
+
+
+def normalize_gstin(value: str) -> str:
+    """The GSTIN upper-cased and checked (format, state code, check character)."""
+    try:
+        compact = stdnum_gstin.validate(value)
+    except ValidationError as exc:
+        raise InvalidGstin(f"not a valid GSTIN: {exc}") from exc
+    if compact[:2] not in STATE_CODES:
+        raise InvalidGstin("the GSTIN's state code is unknown")
+    return compact
+
+
+def state_of_gstin(gstin: str) -> str:
+    return gstin[:2]
+
+
+def supply_type(supplier_state: str, place_of_supply: str, *, sez: bool = False) -> SupplyType:
+    """Same state = intra-state; different state, exports (POS 96) and SEZ supplies = inter-state."""
+    if sez or place_of_supply == EXPORT_PLACE_OF_SUPPLY or supplier_state != place_of_supply:
+        return SupplyType.inter_state
+    return SupplyType.intra_state
+
+
+@dataclass(frozen=True)
+class LineAmounts:
+    taxable_value: Decimal
+    cgst_amount: Decimal
+    sgst_amount: Decimal
+    utgst_amount: Decimal
+    igst_amount: Decimal
+
+    @property
+    def tax(self) -> Decimal:
+        return self.cgst_amount + self.sgst_amount + self.utgst_amount + self.igst_amount
+
+    @property
+    def total(self) -> Decimal:
+        return self.taxable_value + self.tax
+
+    def negated(self) -> "LineAmounts":
+        return LineAmounts(
+            -self.taxable_value, -self.cgst_amount, -self.sgst_amount, -self.utgst_amount, -self.igst_amount
+        )
+
+
+def taxable_value(quantity: Decimal, unit_price: Decimal, discount: Decimal = ZERO) -> Decimal:
+    return money(quantity * unit_price - discount)
+
+
+def line_tax(taxable: Decimal, gst_rate: Decimal, supply: SupplyType, place_of_supply: str) -> LineAmounts:
+    """Split a line's tax into its components, each rounded on the line."""
+    if supply is SupplyType.inter_state:
+        return LineAmounts(taxable, ZERO, ZERO, ZERO, money(taxable * gst_rate / HUNDRED))
+    half = money(taxable * gst_rate / 2 / HUNDRED)
+    if place_of_supply in UTGST_STATES:
+        return LineAmounts(taxable, half, ZERO, half, ZERO)
+    return LineAmounts(taxable, half, half, ZERO, ZERO)
+
+
+@dataclass(frozen=True)
+class DocumentTotals:
+    taxable_value: Decimal
+    cgst_amount: Decimal
+    sgst_amount: Decimal
+    utgst_amount: Decimal
+    igst_amount: Decimal
+    tax_total: Decimal
+    round_off: Decimal
+    total: Decimal
+
+
+def document_totals(lines: Iterable[LineAmounts], *, round_to_rupee: bool) -> DocumentTotals:
+    lines = list(lines)
+    taxable = sum((line.taxable_value for line in lines), ZERO)
+    cgst = sum((line.cgst_amount for line in lines), ZERO)
+    sgst = sum((line.sgst_amount for line in lines), ZERO)
+    utgst = sum((line.utgst_amount for line in lines), ZERO)
+    igst = sum((line.igst_amount for line in lines), ZERO)
+    tax = cgst + sgst + utgst + igst
+    grand = taxable + tax
+    rounded = grand.quantize(RUPEE, rounding=ROUND_HALF_UP) if round_to_rupee else grand
+    return DocumentTotals(taxable, cgst, sgst, utgst, igst, tax, money(rounded - grand), money(rounded))
+
+
+def amount_in_words(amount: Decimal) -> str:
+    """Indian system: 'Rupees One Lakh Twenty-Three Thousand Four Hundred Fifty-Six and Fifty Paise Only'."""
+    amount = money(abs(amount))
+    rupees = int(amount)
+    paise = int((amount - rupees) * 100)
+    words = f"Rupees {_words(rupees)}"
+    if paise:
+        words += f" and {_words(paise)} Paise"
+    return words + " Only"
+
+
+def _words(number: int) -> str:
+    return num2words(number, lang="en_IN").replace(",", "").replace(" and ", " ").title()
