@@ -155,6 +155,9 @@ async def refresh(session: AsyncSession, rt: Runtime, *, refresh_token: str) -> 
     audit.set_actor(session, user.id)
     pair, row = await issue(session, rt, user, family_id=current.family_id, parent_id=current.id)
     await repo.set_replaced_by(current.id, row.id)
+    await audit.record(
+        session, action="auth.refresh", entity_type="session", entity_id=row.id, after={"parent_id": str(current.id)}
+    )
     return pair
 
 
