@@ -481,7 +481,7 @@ class TestBadInput:
 
     @pytest.mark.xfail(
         strict=True,
-        reason="app/middleware/body_limit.py raises BodyTooLarge from receive(); FastAPI's body parsing turns it into 400",
+        reason="body_limit.py raises from receive(); FastAPI body parsing turns that into 400",
     )
     async def test_streamed_body_over_the_limit_is_413(self, client):
         async def chunks():
