@@ -17,7 +17,7 @@ from app.repositories.sessions import SessionRepository
 from app.repositories.tenants import TenantAccountRepository
 from app.repositories.users import IdentityRepository, UserRepository
 from app.services import audit, mail, verification
-from app.services.rate_limit import Limit, ensure_allowed, record_hit
+from app.services.rate_limit import Limit, refund, reserve
 from app.services.sessions import TokenPair, issue
 from app.services.users import USER_FIELDS
 
@@ -114,13 +114,13 @@ async def login(session: AsyncSession, rt: Runtime, *, email: str, password: str
     """Same status, body and (bcrypt-bound) time for an unknown email and a wrong password."""
     now = rt.now()
     limits = login_limits(rt, email, session.info.get("ip"))
-    await ensure_allowed(session, limits, now)
+    async with independent_session(rt.db) as counter:
+        await reserve(counter, limits, now)
     user = await _find_user_by_email(session, email)
     usable_hash = user.password_hash if user is not None and user.is_active else None
     if not await verify_password(password, usable_hash, rt.settings.bcrypt_rounds):
-        async with independent_session(rt.db) as counter:
-            await record_hit(counter, limits, now)
         raise _invalid_credentials()
+    await refund(session, limits, now)
     audit.set_actor(session, user.id)
     pair, row = await issue(session, rt, user)
     await audit.record(session, action="auth.login", entity_type="session", entity_id=row.id)

@@ -20,6 +20,9 @@ class Limit:
     def bucket(self) -> str:
         return f"{self.scope}:{hashlib.sha256(self.key.encode()).hexdigest()[:40]}"
 
+    def refund_bucket(self) -> str:
+        return f"{self.bucket()}:refund"
+
     def window_start(self, now: datetime) -> datetime:
         epoch = int(now.timestamp())
         return datetime.fromtimestamp(epoch - epoch % self.window_seconds, tz=now.tzinfo)
@@ -29,18 +32,22 @@ class Limit:
         return int((end - now).total_seconds()) + 1
 
 
-async def ensure_allowed(session: AsyncSession, limits: list[Limit], now: datetime) -> None:
-    """Raise 429 if any limit's current window is already used up."""
+async def reserve(session: AsyncSession, limits: list[Limit], now: datetime) -> None:
+    """Count an attempt before it runs, so that concurrent attempts cannot all pass the check;
+    raise 429 if that takes any limit over (the caller's rollback then uncounts it).
+    Attempts that turn out fine are given back with `refund`: what counts is attempts - refunds."""
     repo = RateLimitRepository(session)
     for limit in limits:
-        if await repo.hits(limit.bucket(), limit.window_start(now)) >= limit.max_hits:
+        window = limit.window_start(now)
+        attempts = await repo.increment(limit.bucket(), window)
+        if attempts - await repo.hits(limit.refund_bucket(), window) > limit.max_hits:
             raise TooManyRequests(limit.retry_after(now), "Too many attempts; try again later.")
 
 
-async def record_hit(session: AsyncSession, limits: list[Limit], now: datetime) -> None:
+async def refund(session: AsyncSession, limits: list[Limit], now: datetime) -> None:
     repo = RateLimitRepository(session)
     for limit in limits:
-        await repo.increment(limit.bucket(), limit.window_start(now))
+        await repo.increment(limit.refund_bucket(), limit.window_start(now))
 
 
 async def consume(session: AsyncSession, limits: list[Limit], now: datetime) -> None:
