@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
-from app.models.base import TenantScoped
+from app.models.base import TenantOwned
 from app.models.tenant import Tenant
 
 TENANT_KEY = "tenant_id"
@@ -49,7 +49,7 @@ def orm_filter_disabled(session: Session) -> Iterator[None]:
 
 
 def _touches_tenant_models(state: ORMExecuteState) -> bool:
-    return any(issubclass(m.class_, (TenantScoped, Tenant)) for m in state.all_mappers)
+    return any(issubclass(m.class_, (TenantOwned, Tenant)) for m in state.all_mappers)
 
 
 @event.listens_for(TenantSession, "do_orm_execute")
@@ -62,7 +62,7 @@ def _add_tenant_criteria(state: ORMExecuteState) -> None:
     if tenant_id is None:
         raise TenantNotBound("tenant-scoped query with no tenant bound")
     state.statement = state.statement.options(
-        with_loader_criteria(TenantScoped, lambda cls: cls.tenant_id == tenant_id, include_aliases=True),
+        with_loader_criteria(TenantOwned, lambda cls: cls.tenant_id == tenant_id, include_aliases=True),
         with_loader_criteria(Tenant, Tenant.id == tenant_id, include_aliases=True),
     )
 

@@ -3,19 +3,30 @@
 from app.models.audit import AuditLog
 from app.models.auth import AuthSession, EmailVerification, PasswordReset, UserInvitation
 from app.models.base import Base
+from app.models.business import AccountManager, ClientType, Company, GstSettings, ServiceType, TaxRate
+from app.models.customer import Customer
+from app.models.idempotency import IdempotencyKey
 from app.models.outbox import OutboxEmail
 from app.models.security import RateLimitHit
 from app.models.tenant import Tenant
 from app.models.user import User, UserIdentity
 
 __all__ = [
+    "AccountManager",
     "AuditLog",
     "AuthSession",
     "Base",
+    "ClientType",
+    "Company",
+    "Customer",
     "EmailVerification",
+    "GstSettings",
+    "IdempotencyKey",
     "OutboxEmail",
     "PasswordReset",
     "RateLimitHit",
+    "ServiceType",
+    "TaxRate",
     "Tenant",
     "User",
     "UserIdentity",
@@ -25,5 +36,21 @@ __all__ = [
 # Tables that carry tenant data: each gets ENABLE + FORCE ROW LEVEL SECURITY and the tenant policy.
 RLS_TABLES = ["tenants"] + [
     m.__tablename__
-    for m in (User, AuthSession, EmailVerification, PasswordReset, UserInvitation, AuditLog, OutboxEmail)
+    for m in (
+        User,
+        AuthSession,
+        EmailVerification,
+        PasswordReset,
+        UserInvitation,
+        AuditLog,
+        OutboxEmail,
+        Company,
+        ClientType,
+        AccountManager,
+        ServiceType,
+        TaxRate,
+        GstSettings,
+        Customer,
+        IdempotencyKey,
+    )
 ]

@@ -37,12 +37,24 @@ class Timestamps:
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, server_default=func.now())
 
 
-class TenantScoped:
-    """Composite primary key (tenant_id, id). Row-level security is enabled on every such table."""
+def _tenant_id_column() -> Mapped[uuid.UUID]:
+    return mapped_column(ForeignKey("tenants.id"), primary_key=True)
+
+
+class TenantOwned:
+    """A row of one tenant: the ORM filter scopes it, row-level security guards its table."""
 
     @declared_attr
     def tenant_id(cls) -> Mapped[uuid.UUID]:
-        return mapped_column(ForeignKey("tenants.id"), primary_key=True)
+        return _tenant_id_column()
+
+
+class TenantScoped(TenantOwned):
+    """Composite primary key (tenant_id, id)."""
+
+    @declared_attr
+    def tenant_id(cls) -> Mapped[uuid.UUID]:  # declared again so that the key is (tenant_id, id)
+        return _tenant_id_column()
 
     @declared_attr
     def id(cls) -> Mapped[uuid.UUID]:

@@ -32,8 +32,10 @@ def decode_cursor(cursor: str) -> uuid.UUID:
 class TenantRepository(Generic[M]):
     model: type[M]
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, model: type[M] | None = None) -> None:
         self.session = session
+        if model is not None:
+            self.model = model
 
     @property
     def tenant_id(self) -> uuid.UUID:

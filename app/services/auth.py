@@ -16,7 +16,7 @@ from app.models.user import User, UserRole
 from app.repositories.sessions import SessionRepository
 from app.repositories.tenants import TenantAccountRepository
 from app.repositories.users import IdentityRepository, UserRepository
-from app.services import audit, mail, verification
+from app.services import audit, business_defaults, mail, verification
 from app.services.rate_limit import Limit, refund, reserve
 from app.services.sessions import TokenPair, issue
 from app.services.users import USER_FIELDS
@@ -80,6 +80,7 @@ async def register(
     await audit.record(
         session, action="user.created", entity_type="user", entity_id=user.id, after=audit.snapshot(user, USER_FIELDS)
     )
+    await business_defaults.seed(session)
     await verification.send(session, rt, user, tenant)
 
 

@@ -1,0 +1,50 @@
+import uuid
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, Index, String, func, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, TenantScoped, Timestamps, tenant_fk
+from app.models.business import MONEY
+
+
+class Customer(TenantScoped, Timestamps, Base):
+    """Someone a tenant bills. `balance` (what they owe; negative = advance) moves in the same
+    transaction as every document that changes it."""
+
+    __tablename__ = "customers"
+    __table_args__ = (
+        tenant_fk(["client_type_id"], "client_types"),
+        tenant_fk(["account_manager_id"], "account_managers"),
+        CheckConstraint("billing_state_code ~ '^[0-9]{2}$'", name="billing_state_code"),
+        CheckConstraint("payment_terms_days >= 0 AND payment_terms_days <= 365", name="payment_terms_days"),
+        CheckConstraint("credit_limit IS NULL OR credit_limit >= 0", name="credit_limit"),
+        Index("ix_customers_tenant_id_lower_name", "tenant_id", func.lower(text("name"))),
+        Index("ix_customers_tenant_id_gstin", "tenant_id", "gstin"),
+        Index("ix_customers_tenant_id_client_type_id", "tenant_id", "client_type_id"),
+        Index("ix_customers_tenant_id_account_manager_id", "tenant_id", "account_manager_id"),
+    )
+
+    name: Mapped[str] = mapped_column(String(200))
+    client_type_id: Mapped[uuid.UUID | None]
+    account_manager_id: Mapped[uuid.UUID | None]
+    gstin: Mapped[str | None] = mapped_column(String(15))
+    pan: Mapped[str | None] = mapped_column(String(10))
+    is_sez: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    billing_address_line1: Mapped[str | None] = mapped_column(String(200))
+    billing_address_line2: Mapped[str | None] = mapped_column(String(200))
+    billing_city: Mapped[str | None] = mapped_column(String(100))
+    billing_state_code: Mapped[str] = mapped_column(String(2))
+    billing_pincode: Mapped[str | None] = mapped_column(String(6))
+    shipping_address_line1: Mapped[str | None] = mapped_column(String(200))
+    shipping_address_line2: Mapped[str | None] = mapped_column(String(200))
+    shipping_city: Mapped[str | None] = mapped_column(String(100))
+    shipping_state_code: Mapped[str | None] = mapped_column(String(2))
+    shipping_pincode: Mapped[str | None] = mapped_column(String(6))
+    payment_terms_days: Mapped[int | None]
+    credit_limit: Mapped[Decimal | None] = mapped_column(MONEY)
+    opening_balance: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0.00"), server_default=text("0"))
+    balance: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0.00"), server_default=text("0"))
+    is_archived: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
