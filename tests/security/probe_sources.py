@@ -1,0 +1,72 @@
+"""Where the cross-tenant probe gets a tenant's real ids, by parameter name.
+
+A route with an id parameter this map does not know makes the probe fail: add a source here
+(and create rows of that kind in `build_tenant`) when you add such a route.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import httpx
+
+from tests.api.v1.members import add_member, invite
+from tests.conftest import unique_email
+from tests.factories import API, Account, make_tenant
+
+
+@dataclass
+class TenantData:
+    owner: Account
+    member: Account
+    audit_rows: list[dict] = field(default_factory=list)
+
+    @property
+    def tenant_id(self) -> str:
+        return self.owner.tenant_id
+
+    @property
+    def user_ids(self) -> list[str]:
+        return [self.owner.user["id"], self.member.user["id"]]
+
+    @property
+    def entity_ids(self) -> list[str]:
+        return sorted({row["entity_id"] for row in self.audit_rows if row["entity_id"]})
+
+
+SOURCES: dict[str, Callable[[TenantData], list[str]]] = {
+    "user_id": lambda t: t.user_ids,
+    "actor_user_id": lambda t: t.user_ids,
+    "entity_id": lambda t: t.entity_ids,
+    "tenant_id": lambda t: [t.tenant_id],
+}
+
+
+class MissingSource(LookupError):
+    pass
+
+
+def ids_of(name: str, tenant: TenantData) -> list[str]:
+    if name not in SOURCES:
+        raise MissingSource(
+            f"the cross-tenant probe met id parameter {name!r} and has no source for it: "
+            "add one to SOURCES in tests/security/probe_sources.py"
+        )
+    ids = SOURCES[name](tenant)
+    assert ids, f"source {name!r} gave no ids: build_tenant must create rows of that kind"
+    return ids
+
+
+def first_id(tenant: TenantData) -> Callable[[str], str]:
+    return lambda name: ids_of(name, tenant)[0]
+
+
+async def build_tenant(client: httpx.AsyncClient, mailbox, business_name: str) -> TenantData:
+    """A tenant with rows of every kind the API exposes: an owner, a member, a pending invitation."""
+    owner = await make_tenant(client, business_name=business_name)
+    member = await add_member(client, mailbox, owner, "accountant")
+    assert (await invite(client, owner, unique_email("pending"), "viewer")).status_code == 201
+    tenant = TenantData(owner=owner, member=member)
+    response = await client.get(f"{API}/audit-logs", params={"limit": 100}, headers=owner.headers)
+    assert response.status_code == 200, response.text
+    tenant.audit_rows = response.json()["items"]
+    return tenant
