@@ -92,6 +92,7 @@ async def _mail_existing_account(session: AsyncSession, rt: Runtime, email: str)
     user = await UserRepository(session).get(identity.user_id)
     if user is None or not user.is_active:
         return
+    await audit.record(session, action="auth.registration_repeated", entity_type="user", entity_id=user.id)
     await mail.enqueue(
         session,
         rt.db,

@@ -53,6 +53,7 @@ async def resend(session: AsyncSession, rt: Runtime, user: User) -> None:
     )
     tenant = await TenantAccountRepository(session).get(user.tenant_id)
     await send(session, rt, user, tenant)
+    await audit.record(session, action="user.verification_resent", entity_type="user", entity_id=user.id)
 
 
 async def verify(session: AsyncSession, rt: Runtime, *, token: str) -> User:
