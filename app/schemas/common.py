@@ -51,6 +51,16 @@ class ReadModel(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+def _properties_not_required(schema: dict[str, Any]) -> None:
+    schema.pop("required", None)
+
+
+class SelectableRead(ReadModel):
+    """A read that `?fields=` can trim: its schema lists the properties without requiring them."""
+
+    model_config = ConfigDict(from_attributes=True, json_schema_extra=_properties_not_required)
+
+
 class Page(BaseModel, Generic[T]):
     items: list[T]
     next_cursor: str | None = Field(None, description="Pass as `cursor` to get the next page; null on the last page.")
