@@ -1,0 +1,129 @@
+"""Two tenants with at least one row in every tenant table, for the row-level security tests.
+
+The HTTP API makes what it can (tenants, users, sessions, tokens, invitations, audit, mail); the
+rest is written here as the owner role from the table definitions, so a new tenant table gets rows
+without anyone remembering to. When a column needs a value the types alone cannot give (a CHECK
+with a pattern, say), the insert fails naming the table: add the column to OVERRIDES.
+"""
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import INET, JSONB
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.models import RLS_TABLES, Base
+from tests.api.v1.members import invite
+from tests.conftest import unique_email
+from tests.factories import API, make_tenant
+
+# (table, column) -> value, for columns whose CHECK constraint the type-based value would fail.
+OVERRIDES: dict[tuple[str, str], Any] = {
+    ("companies", "state_code"): "27",
+    ("customers", "billing_state_code"): "27",
+}
+IN_LIST = re.compile(r"(\w+) IN \('([^']*)'")
+
+
+@dataclass(frozen=True)
+class TwoTenants:
+    a: uuid.UUID
+    b: uuid.UUID
+
+
+def tenant_column(table: sa.Table) -> sa.Column:
+    """The column the table's policy compares with app.tenant_id."""
+    return table.c.tenant_id if "tenant_id" in table.c else table.c.id
+
+
+def rls_tables() -> list[sa.Table]:
+    return [Base.metadata.tables[name] for name in RLS_TABLES]
+
+
+async def make_two_tenants(client: httpx.AsyncClient, admin: AsyncConnection) -> TwoTenants:
+    ids = [await _tenant_through_api(client, name) for name in ("RLS A Traders", "RLS B Traders")]
+    for tenant_id in ids:
+        await fill_empty_tables(admin, tenant_id)
+    return TwoTenants(*ids)
+
+
+async def _tenant_through_api(client: httpx.AsyncClient, business_name: str) -> uuid.UUID:
+    owner = await make_tenant(client, business_name=business_name)
+    assert (await invite(client, owner, unique_email("invitee"), "viewer")).status_code == 201
+    assert (await client.post(f"{API}/auth/forgot-password", json={"email": owner.email})).status_code == 202
+    return uuid.UUID(owner.tenant_id)
+
+
+async def fill_empty_tables(admin: AsyncConnection, tenant_id: uuid.UUID) -> None:
+    """Insert one row into every tenant table that has none of this tenant's (parents first).
+    `admin` is an autocommit connection of the owner role."""
+    wanted = set(RLS_TABLES)
+    for table in Base.metadata.sorted_tables:
+        if table.name not in wanted or await _count(admin, table, tenant_id):
+            continue
+        row = {c.name: await _value(admin, table, c, tenant_id) for c in table.columns if _needs_value(c)}
+        try:
+            await admin.execute(sa.insert(table).values(row))
+        except sa.exc.DBAPIError as exc:
+            raise AssertionError(f"cannot make a {table.name} row from {row}: add to OVERRIDES ({exc.orig})") from exc
+
+
+async def _count(conn: AsyncConnection, table: sa.Table, tenant_id: uuid.UUID) -> int:
+    stmt = sa.select(sa.func.count()).select_from(table).where(tenant_column(table) == tenant_id)
+    return (await conn.execute(stmt)).scalar_one()
+
+
+def _needs_value(column: sa.Column) -> bool:
+    if column.name == "tenant_id":
+        return True
+    return not column.nullable and column.default is None and column.server_default is None
+
+
+async def _value(admin: AsyncConnection, table: sa.Table, column: sa.Column, tenant_id: uuid.UUID) -> Any:
+    if column.name == "tenant_id":
+        return tenant_id
+    if (table.name, column.name) in OVERRIDES:
+        return OVERRIDES[table.name, column.name]
+    for fk in column.foreign_keys:
+        parent = fk.column.table
+        stmt = sa.select(fk.column).where(tenant_column(parent) == tenant_id).limit(1)
+        return (await admin.execute(stmt)).scalar_one()
+    return _check_value(table, column) or _typed_value(column)
+
+
+def _check_value(table: sa.Table, column: sa.Column) -> str | None:
+    for constraint in table.constraints:
+        if isinstance(constraint, sa.CheckConstraint):
+            match = IN_LIST.search(str(constraint.sqltext))
+            if match and match.group(1) == column.name:
+                return match.group(2)
+    return None
+
+
+def _typed_value(column: sa.Column) -> Any:
+    kind = column.type
+    if isinstance(kind, sa.Uuid):
+        return uuid.uuid4()
+    if isinstance(kind, sa.Boolean):
+        return False
+    if isinstance(kind, sa.Integer):
+        return 0
+    if isinstance(kind, sa.Numeric):
+        return Decimal(0)
+    if isinstance(kind, sa.DateTime):
+        return datetime.now(UTC)
+    if isinstance(kind, sa.Date):
+        return date.today()
+    if isinstance(kind, JSONB):
+        return {}
+    if isinstance(kind, INET):
+        return "127.0.0.1"
+    if isinstance(kind, sa.String):
+        return uuid.uuid4().hex[: kind.length or 32]
+    raise AssertionError(f"no sample value for {column.table.name}.{column.name} ({kind}): add to OVERRIDES")
