@@ -4,14 +4,19 @@ import asyncio
 import re
 import statistics
 import time
+import uuid
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from app.core.database import drain_background_tasks
+from app.core.security import token_digest
 from app.main import create_app
+from app.models.base import utcnow
 from tests.conftest import PASSWORD, fresh_ip, unique_email
 from tests.factories import API, Account, login, make_tenant
 
@@ -527,3 +532,92 @@ class TestAudit:
         assert row["actor_user_id"] == owner.user["id"]
         assert row["ip"] and row["request_id"]
         assert "password_hash" not in str(response.json())
+
+
+class Clock:
+    """The runtime clock of a dedicated app, movable forward."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def __call__(self) -> datetime:
+        return utcnow() + self.offset
+
+    def advance(self, **delta: float) -> None:
+        self.offset += timedelta(**delta)
+
+
+@pytest.fixture(scope="module")
+async def clocked_app(settings):
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        application.state.runtime.clock = Clock()
+        yield application
+
+
+@pytest.fixture
+async def clocked(clocked_app) -> AsyncIterator[tuple[httpx.AsyncClient, Clock]]:
+    clock = clocked_app.state.runtime.clock
+    clock.offset = timedelta()
+    transport = httpx.ASGITransport(app=clocked_app, client=(fresh_ip(), 40000))
+    async with httpx.AsyncClient(transport=transport, base_url=BASE) as c:
+        yield c, clock
+
+
+class TestExpiry:
+    async def test_reset_link_expires_after_30_minutes(self, clocked, mailbox):
+        client, clock = clocked
+        owner = await make_tenant(client)
+        await forgot(client, owner.email)
+        token = token_in(await mailbox.wait_for(owner.email, "Reset your"), "reset-password")
+        clock.advance(minutes=31)
+        assert_problem(await reset(client, token), 400, "invalid-token")
+
+    async def test_verification_link_expires_after_48_hours(self, clocked, mailbox):
+        client, clock = clocked
+        owner = await make_tenant(client)
+        link = link_in(await mailbox.wait_for(owner.email, "Verify your email"), "verify-email")
+        clock.advance(hours=48, minutes=1)
+        assert_problem(await client.get(link), 400, "invalid-token")
+
+    async def test_invitation_expires_after_7_days(self, clocked, mailbox):
+        client, clock = clocked
+        owner = await make_tenant(client)
+        email = unique_email("member")
+        await invite(client, owner, email, "viewer")
+        token = token_in(await mailbox.wait_for(email, "invited you"), "accept-invite")
+        clock.advance(days=7, minutes=1)
+        assert_problem(await accept(client, token), 400, "invalid-token")
+
+    async def test_refresh_token_expires_after_7_days(self, clocked):
+        client, clock = clocked
+        owner = await make_tenant(client)
+        clock.advance(days=6, hours=23)
+        pair = (await refresh(client, owner.refresh_token)).json()
+        clock.advance(days=7, minutes=1)
+        assert_problem(await refresh(client, pair["refresh_token"]), 401, "invalid-refresh-token")
+
+
+async def stored_token_hashes(app, tenant_id: str, table: str) -> list[str]:
+    async with app.state.db.transaction(uuid.UUID(tenant_id)) as session:
+        rows = await session.execute(text(f"SELECT token_hash FROM {table}"))
+        return list(rows.scalars())
+
+
+class TestTokensAreStoredHashed:
+    async def test_reset_token(self, app, client, mailbox):
+        owner = await make_tenant(client)
+        await forgot(client, owner.email)
+        token = token_in(await mailbox.wait_for(owner.email, "Reset your"), "reset-password")
+        assert await stored_token_hashes(app, owner.tenant_id, "password_resets") == [token_digest(token)]
+
+    async def test_verification_token(self, app, client, mailbox):
+        owner = await make_tenant(client)
+        token = token_in(await mailbox.wait_for(owner.email, "Verify your email"), "verify-email")
+        assert await stored_token_hashes(app, owner.tenant_id, "email_verifications") == [token_digest(token)]
+
+    async def test_refresh_token(self, app, client):
+        owner = await make_tenant(client)
+        hashes = await stored_token_hashes(app, owner.tenant_id, "sessions")
+        assert token_digest(owner.refresh_token) in hashes
+        assert owner.refresh_token not in hashes
