@@ -1,0 +1,120 @@
+"""The role the app connects as cannot get around row-level security, and the app checks it."""
+
+import logging
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+
+from app.core.config import DEV_JWT_SECRET
+from app.core.roles import _asyncpg_dsn, runtime_role_problems
+from app.main import UnsafeConfiguration, create_app
+from tests.factories import make_tenant
+
+STRONG_SECRET = "a-real-production-secret-" + "x" * 40
+
+# Catalogs with an owner column: the application role may own none of their rows.
+OWNED = {
+    "pg_class": "relowner",
+    "pg_proc": "proowner",
+    "pg_namespace": "nspowner",
+    "pg_type": "typowner",
+    "pg_database": "datdba",
+}
+
+
+@pytest.fixture
+async def app_conn(database_urls) -> AsyncIterator[asyncpg.Connection]:
+    conn = await asyncpg.connect(_asyncpg_dsn(database_urls.app))
+    yield conn
+    await conn.close()
+
+
+class TestTheRole:
+    async def test_is_neither_superuser_nor_bypassrls(self, app_conn):
+        row = await app_conn.fetchrow("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")
+        assert (row["rolsuper"], row["rolbypassrls"]) == (False, False)
+
+    @pytest.mark.parametrize(("catalog", "owner"), OWNED.items())
+    async def test_owns_nothing(self, app_conn, catalog, owner):
+        count = await app_conn.fetchval(
+            f"SELECT count(*) FROM {catalog} WHERE {owner} = (SELECT oid FROM pg_roles WHERE rolname = current_user)"
+        )
+        assert count == 0
+
+    async def test_is_not_a_member_of_a_role_that_could(self, app_conn):
+        rows = await app_conn.fetch(
+            "SELECT r.rolname FROM pg_roles r WHERE pg_has_role(current_user, r.oid, 'MEMBER') "
+            "AND r.rolname <> current_user AND (r.rolsuper OR r.rolbypassrls)"
+        )
+        assert rows == []
+
+
+class TestAuditLogIsAppendOnly:
+    @pytest.mark.parametrize(
+        "statement",
+        ["UPDATE audit_logs SET action = 'tampered'", "DELETE FROM audit_logs", "TRUNCATE audit_logs"],
+    )
+    async def test_rows_cannot_be_changed_or_removed(self, app_conn, client, statement):
+        owner = await make_tenant(client)
+        async with app_conn.transaction():
+            await app_conn.execute("SELECT set_config('app.tenant_id', $1, true)", owner.tenant_id)
+            assert await app_conn.fetchval("SELECT count(*) FROM audit_logs") > 0
+            with pytest.raises(asyncpg.InsufficientPrivilegeError, match="permission denied"):
+                await app_conn.execute(statement)
+
+    async def test_rows_can_be_appended_and_read(self, app_conn, client):
+        owner = await make_tenant(client)
+        tx = app_conn.transaction()
+        await tx.start()
+        try:
+            await app_conn.execute("SELECT set_config('app.tenant_id', $1, true)", owner.tenant_id)
+            before = await app_conn.fetchval("SELECT count(*) FROM audit_logs")
+            await app_conn.execute(
+                "INSERT INTO audit_logs (tenant_id, id, action, entity_type) "
+                "VALUES ($1::uuid, gen_random_uuid(), 'test.appended', 'test')",
+                owner.tenant_id,
+            )
+            assert await app_conn.fetchval("SELECT count(*) FROM audit_logs") == before + 1
+        finally:
+            await tx.rollback()
+
+
+class TestStartUpCheck:
+    async def test_problems_are_none_for_the_application_role(self, database_urls):
+        assert await runtime_role_problems(database_urls.app) == []
+
+    async def test_problems_are_reported_for_a_superuser(self, database_urls):
+        problems = await runtime_role_problems(database_urls.admin)
+        assert any("superuser" in p for p in problems), problems
+
+    async def test_prod_refuses_to_start_as_a_superuser(self, settings, database_urls):
+        unsafe = settings.model_copy(
+            update={"env": "prod", "database_url": database_urls.admin, "jwt_secret": STRONG_SECRET}
+        )
+        application = create_app(unsafe)
+        with pytest.raises(UnsafeConfiguration, match="superuser"):
+            async with application.router.lifespan_context(application):
+                pass
+
+    async def test_prod_refuses_to_start_with_the_development_jwt_secret(self, settings):
+        unsafe = settings.model_copy(update={"env": "prod", "jwt_secret": DEV_JWT_SECRET})
+        application = create_app(unsafe)
+        with pytest.raises(UnsafeConfiguration, match="JWT_SECRET"):
+            async with application.router.lifespan_context(application):
+                pass
+
+    async def test_prod_starts_as_the_application_role(self, settings):
+        safe = settings.model_copy(update={"env": "prod", "jwt_secret": STRONG_SECRET})
+        application = create_app(safe)
+        async with application.router.lifespan_context(application):
+            assert application.state.db is not None
+
+    async def test_dev_only_warns(self, settings, database_urls, caplog):
+        unsafe = settings.model_copy(update={"env": "dev", "database_url": database_urls.admin})
+        application = create_app(unsafe)
+        with caplog.at_level(logging.WARNING, logger="app.main"):
+            async with application.router.lifespan_context(application):
+                pass
+        warnings = [r.getMessage() for r in caplog.records if r.name == "app.main"]
+        assert any("UNSAFE CONFIGURATION" in w and "superuser" in w for w in warnings), warnings
