@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     reset_limit_per_ip: int = 10
     reset_window_seconds: int = 3600
 
+    # Idempotency-Key: how long a stored response can be replayed (at least 24 h)
+    idempotency_ttl_hours: int = Field(default=48, ge=24)
+    idempotency_wait_seconds: float = 5.0  # a duplicate waits this long for the first, then 409
+
     # Trial
     trial_days: int = 14
 

@@ -1,0 +1,49 @@
+"""Routes opt into Idempotency-Key with one dependency:
+
+async def create(..., idempotent: IdempotentDep):
+    return await idempotent(201, lambda: service_call(...))
+"""
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from app.api.deps import CurrentUser, RuntimeDep, SessionDep
+from app.services import idempotency
+from app.services.idempotency import IdempotentRequest
+
+KEY_PATTERN = r"^[A-Za-z0-9_\-:.]{8,255}$"
+
+Operation = Callable[[], Awaitable[BaseModel]]
+
+
+async def get_idempotent(
+    request: Request,
+    _: CurrentUser,
+    session: SessionDep,
+    rt: RuntimeDep,
+    idempotency_key: Annotated[
+        str | None,
+        Header(pattern=KEY_PATTERN, description="Retries with the same key return the first response."),
+    ] = None,
+) -> Callable[[int, Operation], Awaitable[Any]]:
+    body = await request.body()
+
+    async def idempotent(status: int, operation: Operation) -> Any:
+        async def json_body() -> Any:
+            return (await operation()).model_dump(mode="json")
+
+        if idempotency_key is None:
+            return JSONResponse(await json_body(), status_code=status)
+        req = IdempotentRequest(idempotency_key, request.method, request.url.path, body)
+        stored = await idempotency.run(session, rt, req, status, json_body)
+        headers = {"Idempotency-Key": idempotency_key, "Idempotent-Replayed": str(stored.replayed).lower()}
+        return JSONResponse(stored.body, status_code=stored.status, headers=headers)
+
+    return idempotent
+
+
+IdempotentDep = Annotated[Callable[[int, Operation], Awaitable[Any]], Depends(get_idempotent)]

@@ -1,0 +1,64 @@
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import DBAPIError
+
+from app.models.idempotency import IdempotencyKey
+from app.repositories.base import TenantRepository
+
+LOCK_NOT_AVAILABLE = "55P03"
+
+
+class KeyLocked(Exception):
+    """Another transaction holds the key and did not finish within the wait."""
+
+
+class IdempotencyRepository(TenantRepository[IdempotencyKey]):
+    model = IdempotencyKey
+
+    async def claim(
+        self, key: str, *, method: str, path: str, request_hash: str, expires_at: datetime, wait_seconds: float
+    ) -> bool:
+        """Insert the key; False if it exists. Waits (bounded) on a concurrent uncommitted claim."""
+        stmt = (
+            insert(IdempotencyKey)
+            .values(
+                tenant_id=self.tenant_id,
+                key=key,
+                method=method,
+                path=path,
+                request_hash=request_hash,
+                state="in_flight",
+                expires_at=expires_at,
+            )
+            .on_conflict_do_nothing(index_elements=[IdempotencyKey.tenant_id, IdempotencyKey.key])
+            .returning(IdempotencyKey.key)
+        )
+        previous = (await self.session.execute(select(func.current_setting("lock_timeout")))).scalar_one()
+        await self.session.execute(select(func.set_config("lock_timeout", f"{int(wait_seconds * 1000)}ms", True)))
+        try:
+            inserted = (await self.session.execute(stmt)).scalar_one_or_none()
+        except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+                raise KeyLocked from exc
+            raise
+        await self.session.execute(select(func.set_config("lock_timeout", previous, True)))
+        return inserted is not None
+
+    async def find(self, key: str) -> IdempotencyKey | None:
+        stmt = select(IdempotencyKey).where(IdempotencyKey.key == key)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def complete(self, key: str, status: int, body: Any) -> None:
+        await self.session.execute(
+            update(IdempotencyKey)
+            .where(IdempotencyKey.key == key)
+            .values(state="completed", response_status=status, response_body={"body": body})
+        )
+
+    async def delete_expired(self, key: str, now: datetime) -> None:
+        await self.session.execute(
+            delete(IdempotencyKey).where(IdempotencyKey.key == key, IdempotencyKey.expires_at <= now)
+        )
