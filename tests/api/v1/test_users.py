@@ -1,0 +1,296 @@
+"""Users of a tenant: roles, invitations, profile, deactivation, the last owner, pagination."""
+
+import asyncpg
+import httpx
+import pytest
+
+from app.core.roles import _asyncpg_dsn
+from tests.api.v1.http_checks import all_pages, assert_no_secrets, assert_problem
+from tests.api.v1.members import add_member, invite, mailed_token
+from tests.conftest import PASSWORD, unique_email
+from tests.factories import API, Account, login, make_tenant
+
+MEMBER_ROLES = ("viewer", "accountant")
+
+
+async def get_user(client: httpx.AsyncClient, actor: Account, user_id: str) -> dict:
+    response = await client.get(f"{API}/users/{user_id}", headers=actor.headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def patch_user(client: httpx.AsyncClient, actor: Account, user_id: str, **body) -> httpx.Response:
+    return await client.patch(f"{API}/users/{user_id}", json=body, headers=actor.headers)
+
+
+async def me(client: httpx.AsyncClient, account: Account) -> httpx.Response:
+    return await client.get(f"{API}/users/me", headers=account.headers)
+
+
+async def user_actions(client: httpx.AsyncClient, owner: Account, user_id: str) -> list[dict]:
+    params = {"entity_type": "user", "entity_id": user_id, "limit": 100}
+    response = await client.get(f"{API}/audit-logs", params=params, headers=owner.headers)
+    assert response.status_code == 200, response.text
+    return response.json()["items"]
+
+
+class TestRoles:
+    @pytest.mark.parametrize("role", MEMBER_ROLES)
+    async def test_members_cannot_manage_users(self, client, mailbox, role):
+        owner = await make_tenant(client)
+        member = await add_member(client, mailbox, owner, role)
+        owner_id = owner.user["id"]
+        attempts = [
+            await client.get(f"{API}/users", headers=member.headers),
+            await client.get(f"{API}/users/{owner_id}", headers=member.headers),
+            await invite(client, member, unique_email(), "viewer"),
+            await patch_user(client, member, owner_id, role="viewer"),
+            await patch_user(client, member, member.user["id"], role="admin"),
+            await client.delete(f"{API}/users/{owner_id}", headers=member.headers),
+        ]
+        for response in attempts:
+            assert_problem(response, 403, "role-forbidden")
+        assert (await get_user(client, owner, owner_id))["role"] == "owner"
+        assert (await get_user(client, owner, member.user["id"]))["role"] == role
+
+    @pytest.mark.parametrize("manager_role", ["owner", "admin"])
+    async def test_owners_and_admins_manage_users(self, client, mailbox, manager_role):
+        owner = await make_tenant(client)
+        manager = owner if manager_role == "owner" else await add_member(client, mailbox, owner, "admin")
+        member = await add_member(client, mailbox, manager, "accountant")
+        listed = await client.get(f"{API}/users", headers=manager.headers)
+        assert listed.status_code == 200
+        assert member.user["id"] in {u["id"] for u in listed.json()["items"]}
+        changed = await patch_user(client, manager, member.user["id"], role="viewer")
+        assert changed.status_code == 200, changed.text
+        assert changed.json()["role"] == "viewer"
+        (row,) = [r for r in await user_actions(client, owner, member.user["id"]) if r["action"] == "user.updated"]
+        assert (row["before"]["role"], row["after"]["role"]) == ("accountant", "viewer")
+        assert row["actor_user_id"] == manager.user["id"]
+
+    async def test_an_admin_cannot_grant_or_take_the_owner_role(self, client, mailbox):
+        owner = await make_tenant(client)
+        admin = await add_member(client, mailbox, owner, "admin")
+        member = await add_member(client, mailbox, owner, "viewer")
+        assert_problem(await invite(client, admin, unique_email(), "owner"), 403, "owner-only")
+        assert_problem(await patch_user(client, admin, member.user["id"], role="owner"), 403, "owner-only")
+        assert_problem(await patch_user(client, admin, admin.user["id"], role="owner"), 403, "owner-only")
+        assert_problem(await patch_user(client, admin, owner.user["id"], role="viewer"), 403, "owner-only")
+        assert_problem(await client.delete(f"{API}/users/{owner.user['id']}", headers=admin.headers), 403, "owner-only")
+        assert (await get_user(client, owner, member.user["id"]))["role"] == "viewer"
+        assert (await get_user(client, owner, owner.user["id"]))["is_active"] is True
+
+    async def test_an_owner_can_make_another_owner(self, client, mailbox):
+        owner = await make_tenant(client)
+        member = await add_member(client, mailbox, owner, "admin")
+        response = await patch_user(client, owner, member.user["id"], role="owner")
+        assert response.status_code == 200 and response.json()["role"] == "owner"
+
+
+class TestLastOwner:
+    @pytest.mark.parametrize("change", [{"role": "admin"}, {"is_active": False}, {"role": "viewer", "is_active": True}])
+    async def test_the_last_active_owner_cannot_be_demoted_or_deactivated(self, client, change):
+        owner = await make_tenant(client)
+        assert_problem(await patch_user(client, owner, owner.user["id"], **change), 409, "last-owner")
+        after = await get_user(client, owner, owner.user["id"])
+        assert (after["role"], after["is_active"]) == ("owner", True)
+
+    async def test_the_last_active_owner_cannot_be_deleted(self, client):
+        owner = await make_tenant(client)
+        response = await client.delete(f"{API}/users/{owner.user['id']}", headers=owner.headers)
+        assert_problem(response, 409, "last-owner")
+        assert (await me(client, owner)).status_code == 200
+
+    async def test_an_inactive_owner_does_not_count(self, client, mailbox):
+        owner = await make_tenant(client)
+        second = await add_member(client, mailbox, owner, "admin")
+        assert (await patch_user(client, owner, second.user["id"], role="owner")).status_code == 200
+        assert (await patch_user(client, owner, second.user["id"], is_active=False)).status_code == 200
+        assert_problem(await patch_user(client, owner, owner.user["id"], role="admin"), 409, "last-owner")
+
+    async def test_with_two_owners_one_can_step_down(self, client, mailbox):
+        owner = await make_tenant(client)
+        second = await add_member(client, mailbox, owner, "admin")
+        assert (await patch_user(client, owner, second.user["id"], role="owner")).status_code == 200
+        response = await patch_user(client, owner, owner.user["id"], role="admin")
+        assert response.status_code == 200 and response.json()["role"] == "admin"
+        assert_problem(await patch_user(client, second, second.user["id"], role="admin"), 409, "last-owner")
+
+
+class TestDeactivate:
+    async def test_delete_deactivates_and_the_users_tokens_stop_working(self, client, mailbox):
+        owner = await make_tenant(client)
+        member = await add_member(client, mailbox, owner, "accountant")
+        assert (await me(client, member)).status_code == 200
+
+        response = await client.delete(f"{API}/users/{member.user['id']}", headers=owner.headers)
+        assert response.status_code == 200, response.text
+        assert response.json()["is_active"] is False
+        assert_no_secrets(response)
+
+        assert_problem(await me(client, member), 401)
+        refreshed = await client.post(f"{API}/auth/refresh", json={"refresh_token": member.refresh_token})
+        assert_problem(refreshed, 401)
+        login_again = await client.post(f"{API}/auth/login", json={"email": member.email, "password": PASSWORD})
+        assert_problem(login_again, 401)
+        still_listed = await get_user(client, owner, member.user["id"])
+        assert still_listed["is_active"] is False
+        (row,) = [r for r in await user_actions(client, owner, member.user["id"]) if r["action"] == "user.updated"]
+        assert (row["before"]["is_active"], row["after"]["is_active"]) == (True, False)
+
+    async def test_a_deactivated_user_can_be_reactivated(self, client, mailbox):
+        owner = await make_tenant(client)
+        member = await add_member(client, mailbox, owner, "viewer")
+        await client.delete(f"{API}/users/{member.user['id']}", headers=owner.headers)
+        assert (await patch_user(client, owner, member.user["id"], is_active=True)).status_code == 200
+        assert (await login(client, member.email)).user["is_active"] is True
+        assert_problem(await me(client, member), 401)
+
+    async def test_an_unknown_user_is_404(self, client):
+        owner = await make_tenant(client)
+        missing = "01890a5d-ac96-774b-bcce-b302099a8057"
+        assert_problem(await client.delete(f"{API}/users/{missing}", headers=owner.headers), 404, "not-found")
+        assert_problem(await patch_user(client, owner, missing, role="viewer"), 404, "not-found")
+
+
+class TestMe:
+    async def test_changes_the_name(self, client):
+        owner = await make_tenant(client)
+        response = await client.patch(f"{API}/users/me", json={"full_name": "  Ravi K. Sharma "}, headers=owner.headers)
+        assert response.status_code == 200, response.text
+        assert response.json()["full_name"] == "Ravi K. Sharma"
+        assert (await me(client, owner)).json()["full_name"] == "Ravi K. Sharma"
+        (row,) = [r for r in await user_actions(client, owner, owner.user["id"]) if r["action"] == "user.updated"]
+        assert (row["before"]["full_name"], row["after"]["full_name"]) == ("Ravi Sharma", "Ravi K. Sharma")
+
+    async def test_changing_the_email_asks_to_verify_the_new_one(self, client, mailbox):
+        owner = await make_tenant(client)
+        await verify(client, mailbox, owner.email)
+        assert (await me(client, owner)).json()["email_verified"] is True
+        new_email = unique_email("renamed")
+
+        response = await client.patch(f"{API}/users/me", json={"email": new_email.upper()}, headers=owner.headers)
+        assert response.status_code == 200, response.text
+        assert (response.json()["email"], response.json()["email_verified"]) == (new_email, False)
+
+        await verify(client, mailbox, new_email)
+        assert (await me(client, owner)).json()["email_verified"] is True
+        assert (await login(client, new_email)).user["id"] == owner.user["id"]
+        old = await client.post(f"{API}/auth/login", json={"email": owner.email, "password": PASSWORD})
+        assert_problem(old, 401)
+
+    async def test_a_taken_email_is_409_and_changes_nothing(self, client):
+        owner = await make_tenant(client)
+        other = await make_tenant(client)
+        body = {"email": other.email, "full_name": "Someone Else"}
+        assert_problem(await client.patch(f"{API}/users/me", json=body, headers=owner.headers), 409, "email-taken")
+        after = (await me(client, owner)).json()
+        assert (after["email"], after["full_name"]) == (owner.email, "Ravi Sharma")
+
+    async def test_the_same_email_in_another_case_is_no_change(self, client, mailbox):
+        owner = await make_tenant(client)
+        response = await client.patch(f"{API}/users/me", json={"email": owner.email.upper()}, headers=owner.headers)
+        assert response.status_code == 200
+        assert response.json()["email"] == owner.email
+        await mailbox.wait_for(owner.email, "Verify")
+        assert len(mailbox.to(owner.email)) == 1
+
+    @pytest.mark.parametrize(
+        "body",
+        [
+            {"role": "viewer"},
+            {"tenant_id": "01890a5d-ac96-774b-bcce-b302099a8057"},
+            {"id": "01890a5d-ac96-774b-bcce-b302099a8057"},
+            {"is_active": False},
+            {"email_verified_at": "2026-01-01T00:00:00Z"},
+            {"password_hash": "$2b$12$abcdefghijklmnopqrstuv"},
+            {"full_name": "Fine", "role": "owner"},
+        ],
+    )
+    async def test_fields_a_user_may_not_set_are_rejected(self, client, body):
+        owner = await make_tenant(client)
+        before = (await me(client, owner)).json()
+        assert_problem(await client.patch(f"{API}/users/me", json=body, headers=owner.headers), 422, "validation-error")
+        assert (await me(client, owner)).json() == before
+
+    @pytest.mark.parametrize("body", [{"tenant_id": "01890a5d-ac96-774b-bcce-b302099a8057"}, {"email": "x@y.in"}])
+    async def test_managers_cannot_set_other_fields_of_a_user_either(self, client, mailbox, body):
+        owner = await make_tenant(client)
+        member = await add_member(client, mailbox, owner, "viewer")
+        before = await get_user(client, owner, member.user["id"])
+        assert_problem(await patch_user(client, owner, member.user["id"], **body), 422, "validation-error")
+        extra = {"email": unique_email(), "role": "viewer", "tenant_id": owner.tenant_id}
+        assert_problem(await client.post(f"{API}/users/invite", json=extra, headers=owner.headers), 422)
+        assert await get_user(client, owner, member.user["id"]) == before
+
+
+async def verify(client: httpx.AsyncClient, mailbox, email: str) -> None:
+    token = await mailed_token(mailbox, email, "Verify")
+    response = await client.post(f"{API}/auth/verify-email", json={"token": token})
+    assert response.status_code == 200, response.text
+
+
+class TestListUsers:
+    async def test_pages_cover_every_user_once_and_end_with_a_null_cursor(self, client, mailbox):
+        owner = await make_tenant(client)
+        for role in ("admin", "accountant", "viewer", "viewer"):
+            await add_member(client, mailbox, owner, role)
+        seen, pages = await all_pages(client, owner, f"{API}/users", limit=2)
+        assert len(pages) == 3 and [len(p) for p in pages] == [2, 2, 1]
+        assert len(seen) == len(set(seen)) == 5
+        everyone = await client.get(f"{API}/users", params={"limit": 100}, headers=owner.headers)
+        assert seen == [u["id"] for u in everyone.json()["items"]]
+
+    async def test_filters_by_role_and_activity(self, client, mailbox):
+        owner = await make_tenant(client)
+        viewer = await add_member(client, mailbox, owner, "viewer")
+        await add_member(client, mailbox, owner, "accountant")
+        await client.delete(f"{API}/users/{viewer.user['id']}", headers=owner.headers)
+        viewers = await client.get(f"{API}/users", params={"role": "viewer"}, headers=owner.headers)
+        assert [u["id"] for u in viewers.json()["items"]] == [viewer.user["id"]]
+        active = await client.get(f"{API}/users", params={"is_active": "true"}, headers=owner.headers)
+        assert {u["role"] for u in active.json()["items"]} == {"owner", "accountant"}
+
+    @pytest.mark.parametrize("limit", ["0", "-1", "101", "99999999999999999999", "ten"])
+    async def test_limit_out_of_range_is_422(self, client, limit):
+        owner = await make_tenant(client)
+        response = await client.get(f"{API}/users", params={"limit": limit}, headers=owner.headers)
+        assert_problem(response, 422, "validation-error")
+
+    @pytest.mark.parametrize("cursor", ["not a cursor!", "", "a.b"])
+    async def test_a_malformed_cursor_is_422(self, client, cursor):
+        owner = await make_tenant(client)
+        assert_problem(await client.get(f"{API}/users", params={"cursor": cursor}, headers=owner.headers), 422)
+
+    async def test_responses_never_carry_hashes(self, client, mailbox, database_urls):
+        owner = await make_tenant(client)
+        member = await add_member(client, mailbox, owner, "viewer")
+        responses = [
+            await client.get(f"{API}/users", headers=owner.headers),
+            await client.get(f"{API}/users/{member.user['id']}", headers=owner.headers),
+            await me(client, owner),
+            await client.patch(f"{API}/users/me", json={"full_name": "New Name"}, headers=owner.headers),
+            await patch_user(client, owner, member.user["id"], role="accountant"),
+            await client.get(f"{API}/audit-logs", params={"limit": 100}, headers=owner.headers),
+            await client.get(f"{API}/tenants/me", headers=owner.headers),
+        ]
+        secrets = await stored_hashes(database_urls.admin, [owner.user["id"], member.user["id"]])
+        assert len(secrets) >= 4
+        for response in responses:
+            assert response.status_code == 200, response.text
+            assert_no_secrets(response)
+            assert not [s for s in secrets if s in response.text], response.request.url
+
+
+async def stored_hashes(admin_url: str, user_ids: list[str]) -> list[str]:
+    conn = await asyncpg.connect(_asyncpg_dsn(admin_url))
+    try:
+        rows = await conn.fetch(
+            "SELECT password_hash AS h FROM users WHERE id = ANY($1::uuid[]) "
+            "UNION ALL SELECT token_hash FROM sessions WHERE user_id = ANY($1::uuid[]) "
+            "UNION ALL SELECT token_hash FROM email_verifications WHERE user_id = ANY($1::uuid[])",
+            user_ids,
+        )
+    finally:
+        await conn.close()
+    return [r["h"] for r in rows]
