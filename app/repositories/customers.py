@@ -1,0 +1,100 @@
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import delete, exists, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import attributes
+
+from app.models.business import AccountManager, ClientType
+from app.models.customer import Customer
+from app.repositories.base import SortKey, TenantRepository
+
+FOREIGN_KEY_VIOLATION = "23503"
+SORTS = {
+    "name": SortKey(Customer.name),
+    "-name": SortKey(Customer.name, descending=True),
+    "created_at": SortKey(Customer.created_at),
+    "-created_at": SortKey(Customer.created_at, descending=True),
+    "balance": SortKey(Customer.balance),
+    "-balance": SortKey(Customer.balance, descending=True),
+}
+REFERENCES = {"client_type_id": ClientType, "account_manager_id": AccountManager}
+
+
+@dataclass(frozen=True)
+class CustomerFilters:
+    q: str | None = None
+    client_type_id: uuid.UUID | None = None
+    account_manager_id: uuid.UUID | None = None
+    has_balance: bool | None = None
+    archived: bool = False
+
+
+def _contains(text: str) -> str:
+    """A LIKE pattern matching `text` anywhere, its own wildcards escaped."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+class CustomerRepository(TenantRepository[Customer]):
+    model = Customer
+
+    async def list_page(
+        self, filters: CustomerFilters, *, limit: int, cursor: str | None, sort: str
+    ) -> tuple[list[Customer], str | None]:
+        stmt = select(Customer).where(Customer.is_archived.is_(filters.archived))
+        if filters.q:
+            pattern = _contains(filters.q.lower())
+            stmt = stmt.where(
+                or_(
+                    func.lower(Customer.name).like(pattern, escape="\\"),
+                    Customer.gstin.like(pattern.upper(), escape="\\"),
+                    Customer.email.like(pattern, escape="\\"),
+                    Customer.phone.like(pattern, escape="\\"),
+                )
+            )
+        if filters.client_type_id is not None:
+            stmt = stmt.where(Customer.client_type_id == filters.client_type_id)
+        if filters.account_manager_id is not None:
+            stmt = stmt.where(Customer.account_manager_id == filters.account_manager_id)
+        if filters.has_balance is not None:
+            stmt = stmt.where(Customer.balance != 0 if filters.has_balance else Customer.balance == 0)
+        return await self.page(stmt, limit=limit, cursor=cursor, sort=SORTS[sort])
+
+    async def reference_exists(self, field: str, id_: uuid.UUID) -> bool:
+        """Whether the client type / account manager `id_` exists in the bound tenant."""
+        model = REFERENCES[field]
+        return (await self.session.execute(select(exists().where(model.id == id_)))).scalar_one()
+
+    async def set_opening_balance(self, customer: Customer, opening_balance: Decimal) -> None:
+        """Move balance by the change in opening balance, atomically against concurrent writers."""
+        stmt = (
+            update(Customer)
+            .where(Customer.tenant_id == self.tenant_id, Customer.id == customer.id)
+            .values(
+                opening_balance=opening_balance, balance=Customer.balance + opening_balance - Customer.opening_balance
+            )
+            .returning(Customer.opening_balance, Customer.balance, Customer.updated_at)
+            .execution_options(synchronize_session=False)
+        )
+        row = (await self.session.execute(stmt)).one()
+        for name, value in row._mapping.items():
+            attributes.set_committed_value(customer, name, value)
+
+    async def try_delete(self, customer: Customer) -> bool:
+        """Delete in a savepoint; False (and nothing changed) if a document refers to the customer."""
+        stmt = (
+            delete(Customer)
+            .where(Customer.tenant_id == self.tenant_id, Customer.id == customer.id)
+            .execution_options(synchronize_session=False)
+        )
+        try:
+            async with self.session.begin_nested():
+                await self.session.execute(stmt)
+        except IntegrityError as exc:
+            if getattr(exc.orig, "sqlstate", None) == FOREIGN_KEY_VIOLATION:
+                return False
+            raise
+        self.session.expunge(customer)
+        return True
