@@ -12,6 +12,7 @@ import httpx
 from tests.api.v1.members import add_member, invite
 from tests.conftest import unique_email
 from tests.factories import API, Account, make_tenant
+from tests.security.probe_customers import add_customer_rows
 
 
 @dataclass
@@ -19,6 +20,9 @@ class TenantData:
     owner: Account
     member: Account
     audit_rows: list[dict] = field(default_factory=list)
+    customer_ids: list[str] = field(default_factory=list)
+    client_type_ids: list[str] = field(default_factory=list)
+    account_manager_ids: list[str] = field(default_factory=list)
 
     @property
     def tenant_id(self) -> str:
@@ -38,6 +42,9 @@ SOURCES: dict[str, Callable[[TenantData], list[str]]] = {
     "actor_user_id": lambda t: t.user_ids,
     "entity_id": lambda t: t.entity_ids,
     "tenant_id": lambda t: [t.tenant_id],
+    "customer_id": lambda t: t.customer_ids,
+    "client_type_id": lambda t: t.client_type_ids,
+    "account_manager_id": lambda t: t.account_manager_ids,
 }
 
 
@@ -66,6 +73,7 @@ async def build_tenant(client: httpx.AsyncClient, mailbox, business_name: str) -
     member = await add_member(client, mailbox, owner, "accountant")
     assert (await invite(client, owner, unique_email("pending"), "viewer")).status_code == 201
     tenant = TenantData(owner=owner, member=member)
+    await add_customer_rows(client, tenant)
     response = await client.get(f"{API}/audit-logs", params={"limit": 100}, headers=owner.headers)
     assert response.status_code == 200, response.text
     tenant.audit_rows = response.json()["items"]
