@@ -12,6 +12,7 @@ import httpx
 from tests.api.v1.members import add_member, invite
 from tests.conftest import unique_email
 from tests.factories import API, Account, make_tenant
+from tests.security.probe_business import add_business_rows
 from tests.security.probe_customers import add_customer_rows
 
 
@@ -23,6 +24,9 @@ class TenantData:
     customer_ids: list[str] = field(default_factory=list)
     client_type_ids: list[str] = field(default_factory=list)
     account_manager_ids: list[str] = field(default_factory=list)
+    company_ids: list[str] = field(default_factory=list)
+    service_type_ids: list[str] = field(default_factory=list)
+    tax_rate_ids: list[str] = field(default_factory=list)
 
     @property
     def tenant_id(self) -> str:
@@ -45,6 +49,9 @@ SOURCES: dict[str, Callable[[TenantData], list[str]]] = {
     "customer_id": lambda t: t.customer_ids,
     "client_type_id": lambda t: t.client_type_ids,
     "account_manager_id": lambda t: t.account_manager_ids,
+    "company_id": lambda t: t.company_ids,
+    "service_type_id": lambda t: t.service_type_ids,
+    "tax_rate_id": lambda t: t.tax_rate_ids,
 }
 
 
@@ -74,6 +81,7 @@ async def build_tenant(client: httpx.AsyncClient, mailbox, business_name: str) -
     assert (await invite(client, owner, unique_email("pending"), "viewer")).status_code == 201
     tenant = TenantData(owner=owner, member=member)
     await add_customer_rows(client, tenant)
+    await add_business_rows(client, tenant)
     response = await client.get(f"{API}/audit-logs", params={"limit": 100}, headers=owner.headers)
     assert response.status_code == 200, response.text
     tenant.audit_rows = response.json()["items"]

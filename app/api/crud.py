@@ -1,0 +1,131 @@
+"""Routes for the business configuration's simple entities, built from one description each:
+list (filters, search, sort, keyset pages, `fields=`), read, create, update, delete-or-keep.
+The routes stay thin: they parse, call app/services/catalog.py and shape the answer."""
+
+import inspect
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, status
+
+from app.api.deps import CurrentUser, PaginationDep, RuntimeDep, SessionDep, WriterUser
+from app.api.fields import Selection, field_selection, respond
+from app.schemas.business_fields import Removal
+from app.schemas.common import Page, RequestBody, SelectableRead, problem_responses
+from app.services import catalog as service
+from app.services.catalog import Catalog
+from app.services.rules import today_in_india
+
+
+@dataclass(frozen=True)
+class Resource:
+    catalog: Catalog
+    path: str
+    tag: str
+    id_name: str
+    create: type[RequestBody]
+    update: type[RequestBody]
+    read: type[SelectableRead]
+    flag: str
+    flag_column: str
+    flag_default: bool | None = None
+    search_help: str = "name"
+
+
+def named_param(name: str, annotation: Any, default: Any = inspect.Parameter.empty) -> Callable[..., Any]:
+    """A dependency reading one parameter whose name is only known at runtime (path ids, filters)."""
+
+    def value(**kwargs: Any) -> Any:
+        return kwargs[name]
+
+    parameter = inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+    value.__signature__ = inspect.Signature([parameter])
+    return value
+
+
+def crud_router(res: Resource) -> APIRouter:
+    router = APIRouter(prefix=res.path, tags=[res.tag], responses=problem_responses(401, 422))
+    _list_route(router, res)
+    _read_route(router, res)
+    _write_routes(router, res)
+    return router
+
+
+def _list_route(router: APIRouter, res: Resource) -> None:
+    cat, read = res.catalog, res.read
+    sorts = sorted(f"{sign}{key}" for key in cat.sorts for sign in ("", "-"))
+    flag_help = f"Filter on `{res.flag}`" + ("." if res.flag_default is None else f" (default {res.flag_default}).")
+    flag = named_param(res.flag, Annotated[bool | None, Query(description=flag_help)], res.flag_default)
+    sort_default = next(iter(cat.sorts))
+
+    @router.get("", response_model=Page[read], summary=f"List {cat.label}s")
+    async def list_items(
+        _: CurrentUser,
+        session: SessionDep,
+        page: PaginationDep,
+        fields: Annotated[Selection, Depends(field_selection(read))],
+        flag_value: Annotated[bool | None, Depends(flag)],
+        search: Annotated[
+            str | None, Query(min_length=1, max_length=100, description=f"Case-insensitive, in {res.search_help}.")
+        ] = None,
+        sort: Annotated[Literal[*sorts], Query()] = sort_default,
+    ) -> Any:
+        rows, next_cursor = await service.list_page(
+            session, cat, limit=page.limit, cursor=page.cursor, sort=sort, search=search,
+            flags={res.flag_column: flag_value},
+        )  # fmt: skip
+        return respond(Page[read](items=[read.model_validate(r) for r in rows], next_cursor=next_cursor), fields)
+
+
+def _read_route(router: APIRouter, res: Resource) -> None:
+    cat, read = res.catalog, res.read
+    item_id = named_param(res.id_name, uuid.UUID)
+
+    @router.get(
+        f"/{{{res.id_name}:uuid}}", response_model=read, responses=problem_responses(404), summary=f"Read a {cat.label}"
+    )
+    async def read_item(
+        _: CurrentUser,
+        session: SessionDep,
+        id_: Annotated[uuid.UUID, Depends(item_id)],
+        fields: Annotated[Selection, Depends(field_selection(read))],
+    ) -> Any:
+        return respond(read.model_validate(await service.get(session, cat, id_)), fields)
+
+
+def _write_routes(router: APIRouter, res: Resource) -> None:
+    cat, read, create_body, update_body = res.catalog, res.read, res.create, res.update
+    item_id = named_param(res.id_name, uuid.UUID)
+    one = f"/{{{res.id_name}:uuid}}"
+
+    @router.post(
+        "", status_code=status.HTTP_201_CREATED, response_model=read, responses=problem_responses(400, 403, 409),
+        summary=f"Create a {cat.label}",
+    )  # fmt: skip
+    async def create_item(body: create_body, _: WriterUser, session: SessionDep, rt: RuntimeDep) -> Any:
+        created = await service.create(session, cat, body.model_dump(), today=today_in_india(rt.now()))
+        return read.model_validate(created)
+
+    @router.patch(
+        one, response_model=read, responses=problem_responses(400, 403, 404, 409), summary=f"Update a {cat.label}"
+    )
+    async def update_item(
+        body: update_body,
+        _: WriterUser,
+        session: SessionDep,
+        rt: RuntimeDep,
+        id_: Annotated[uuid.UUID, Depends(item_id)],
+    ) -> Any:
+        changes = body.model_dump(exclude_unset=True)
+        updated = await service.update(session, cat, id_, changes, today=today_in_india(rt.now()))
+        return read.model_validate(updated)
+
+    @router.delete(
+        one, response_model=Removal[read], responses=problem_responses(403, 404),
+        summary=f"Delete a {cat.label} ({res.catalog.kept_as} instead if documents refer to it)",
+    )  # fmt: skip
+    async def delete_item(_: WriterUser, session: SessionDep, id_: Annotated[uuid.UUID, Depends(item_id)]) -> Any:
+        outcome, obj = await service.remove(session, cat, id_)
+        return Removal[read](outcome=outcome, item=read.model_validate(obj))

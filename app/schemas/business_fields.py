@@ -1,0 +1,73 @@
+"""Field types of the business configuration, each stated as a pattern so that the OpenAPI spec
+says exactly what is valid (rules no pattern can state, like a GSTIN's check character, are
+checked by the services and answered 400)."""
+
+import re
+from decimal import Decimal
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, BeforeValidator, Field, StringConstraints, WithJsonSchema
+
+from app.services.gst import EXPORT_PLACE_OF_SUPPLY, STATE_CODES
+
+T = TypeVar("T")
+
+# Printable text with at least one visible character (it is trimmed before it is stored).
+VISIBLE_TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+
+
+def text(max_length: int, *, example: str | None = None) -> Any:
+    return Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length, pattern=VISIBLE_TEXT),
+        Field(examples=[example] if example else None),
+    ]
+
+
+def code(pattern: str, example: str, *, upper: bool = True) -> Any:
+    """An identifier in a fixed format, upper-cased when stored."""
+    return Annotated[str, StringConstraints(pattern=pattern, to_upper=upper), Field(examples=[example])]
+
+
+Gstin = code(r"^[0-9]{2}[A-Za-z]{5}[0-9]{4}[A-Za-z][1-9A-Za-z][Zz][0-9A-Za-z]$", "27AAPFU0939F1ZV")
+Pan = code(r"^[A-Za-z]{5}[0-9]{4}[A-Za-z]$", "AAPFU0939F")
+Ifsc = code(r"^[A-Za-z]{4}0[A-Za-z0-9]{6}$", "HDFC0001234")
+Pincode = code(r"^[1-9][0-9]{5}$", "400001")
+UpiVpa = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9._-]{2,64}@[A-Za-z][A-Za-z0-9]{1,34}$", to_lower=True),
+    Field(examples=["sharma.traders@okhdfc"]),
+]
+SacHsn = code(r"^[0-9]{4}([0-9]{2}){0,2}$", "998314")
+# A supplier's state: any GST state code but 96 (other countries is a place of supply only).
+StateCode = Literal[*sorted(c for c in STATE_CODES if c != EXPORT_PLACE_OF_SUPPLY)]
+
+
+def _decimal_string(pattern: str) -> Any:
+    compiled = re.compile(pattern)
+
+    def check(value: Any) -> Any:
+        if not isinstance(value, str) or not compiled.match(value):
+            raise ValueError(f"expected a decimal string matching {pattern}")
+        return value
+
+    return check
+
+
+def decimal_string(pattern: str, example: str) -> Any:
+    """A Decimal that JSON carries as a string (never a float), in the format `pattern`."""
+    schema = {"type": "string", "pattern": pattern, "examples": [example]}
+    return Annotated[Decimal, BeforeValidator(_decimal_string(pattern)), WithJsonSchema(schema, mode="validation")]
+
+
+Money = decimal_string(r"^[0-9]{1,16}(\.[0-9]{1,2})?$", "1500.00")
+Rate = decimal_string(r"^(100(\.0{1,2})?|[0-9]{1,2}(\.[0-9]{1,2})?)$", "18")
+# Reads: what the database holds, as strings ("18.00").
+DecimalOut = Annotated[Decimal, WithJsonSchema({"type": "string", "examples": ["18.00"]}, mode="serialization")]
+
+
+class Removal(BaseModel, Generic[T]):
+    """What DELETE did: removed the row, or kept it (archived/deactivated) because documents use it."""
+
+    outcome: Literal["deleted", "archived", "deactivated"]
+    item: T

@@ -1,0 +1,88 @@
+"""Client types, account managers and service types: the tenant's small catalogs."""
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+
+from app.schemas.business_fields import DecimalOut, Money, Rate, SacHsn, text
+from app.schemas.common import Email, Phone, RequestBody, SelectableRead
+
+
+class ClientTypeCreate(RequestBody):
+    name: text(100, example="Retail")
+    is_active: bool = True
+
+
+class ClientTypeUpdate(RequestBody):
+    """Fields left out stay as they are."""
+
+    name: text(100) = None
+    is_active: bool = None
+
+
+class ClientTypeRead(SelectableRead):
+    id: uuid.UUID
+    name: str
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class AccountManagerCreate(RequestBody):
+    name: text(200, example="Priya Nair")
+    email: Email | None = None
+    phone: Phone | None = None
+    is_active: bool = True
+
+
+class AccountManagerUpdate(RequestBody):
+    """Fields left out stay as they are; email and phone can be cleared with null."""
+
+    name: text(200) = None
+    email: Email | None = None
+    phone: Phone | None = None
+    is_active: bool = None
+
+
+class AccountManagerRead(SelectableRead):
+    id: uuid.UUID
+    name: str
+    email: str | None
+    phone: str | None
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class ServiceTypeCreate(RequestBody):
+    """`default_gst_rate` must be one of the tenant's tax rates in force today."""
+
+    name: text(200, example="Annual maintenance")
+    sac_hsn_code: SacHsn | None = None
+    unit: text(20, example="hour") | None = None
+    default_rate: Money = Decimal("0.00")
+    default_gst_rate: Rate = Decimal("18")
+    is_active: bool = True
+
+
+class ServiceTypeUpdate(RequestBody):
+    """Fields left out stay as they are."""
+
+    name: text(200) = None
+    sac_hsn_code: SacHsn | None = None
+    unit: text(20) | None = None
+    default_rate: Money = None
+    default_gst_rate: Rate = None
+    is_active: bool = None
+
+
+class ServiceTypeRead(SelectableRead):
+    id: uuid.UUID
+    name: str
+    sac_hsn_code: str | None
+    unit: str | None
+    default_rate: DecimalOut
+    default_gst_rate: DecimalOut
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime

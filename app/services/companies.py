@@ -1,0 +1,59 @@
+"""Companies: the tenant's legal entities, one per GSTIN. The GSTIN (checked with python-stdnum)
+fixes the state; a PAN given with it must be the GSTIN's characters 3-12."""
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from stdnum.exceptions import ValidationError
+from stdnum.in_ import pan as stdnum_pan
+
+from app.models.business import Company
+from app.services.catalog import Catalog
+from app.services.gst import InvalidGstin, normalize_gstin, state_of_gstin
+from app.services.rules import RuleViolation
+
+FIELDS = [
+    "legal_name", "trade_name", "gstin", "pan", "state_code", "address_line1", "address_line2", "city", "pincode",
+    "email", "phone", "bank_account_name", "bank_account_number", "ifsc", "upi_vpa", "default_terms", "is_archived",
+]  # fmt: skip
+
+
+async def check_company(session: AsyncSession, company: Company, changes: dict[str, Any], today: date) -> None:
+    if company.gstin is not None:
+        _apply_gstin(company, changes)
+    if company.pan is not None:
+        _check_pan(company)
+
+
+def _apply_gstin(company: Company, changes: dict[str, Any]) -> None:
+    try:
+        company.gstin = normalize_gstin(company.gstin)
+    except InvalidGstin as exc:
+        raise RuleViolation("gstin", str(exc), code="invalid-gstin") from exc
+    state = state_of_gstin(company.gstin)
+    if changes.get("state_code") not in (None, state):
+        raise RuleViolation("state_code", f"The GSTIN is of state {state}.", code="state-mismatch")
+    company.state_code = state
+
+
+def _check_pan(company: Company) -> None:
+    try:
+        stdnum_pan.validate(company.pan)
+    except ValidationError as exc:
+        raise RuleViolation("pan", f"not a valid PAN: {exc}", code="invalid-pan") from exc
+    if company.gstin is not None and company.gstin[2:12] != company.pan:
+        raise RuleViolation("pan", "The PAN must be the GSTIN's characters 3-12.", code="pan-mismatch")
+
+
+COMPANIES = Catalog(
+    model=Company,
+    entity="company",
+    label="company",
+    fields=FIELDS,
+    search_columns=["legal_name", "trade_name", "gstin"],
+    sorts={"legal_name": "legal_name", "created_at": "created_at"},
+    kept_as="archived",
+    check=check_company,
+    conflict="A company with this GSTIN already exists.",
+)
