@@ -32,8 +32,16 @@ def bound_tenant(session: Session) -> uuid.UUID | None:
     return session.info.get(TENANT_KEY)
 
 
+class TenantAlreadyBound(RuntimeError):
+    """A session bound to one tenant was asked to serve another: objects it loaded would leak across."""
+
+
 async def bind_tenant(async_session, tenant_id: uuid.UUID) -> None:
-    """Bind the session (and its current transaction, at once) to tenant_id."""
+    """Bind the session (and its current transaction, at once) to tenant_id. A session serves one
+    tenant for its whole life: binding it again to another raises."""
+    current = async_session.info.get(TENANT_KEY)
+    if current is not None and current != tenant_id:
+        raise TenantAlreadyBound(f"session is bound to tenant {current}, not {tenant_id}")
     async_session.info[TENANT_KEY] = tenant_id
     await async_session.execute(select(func.set_config("app.tenant_id", str(tenant_id), True)))
 

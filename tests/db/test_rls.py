@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, create_async_engine
 
 from app.core.database import Database
-from app.core.tenancy import TenantNotBound, bind_tenant, orm_filter_disabled
+from app.core.tenancy import TenantAlreadyBound, TenantNotBound, bind_tenant, orm_filter_disabled
 from app.models import RLS_TABLES, Base, User
 from tests.conftest import fresh_ip
 from tests.db.tenant_rows import TwoTenants, make_two_tenants, rls_tables, tenant_column
@@ -172,6 +172,14 @@ class TestTenantBinding:
         tenant_again, _ = (await bound.execute(setting)).one()
         assert tenant_again == str(tenants.a), "a bound session re-binds each new transaction"
         await bound.close()
+
+    async def test_a_bound_session_cannot_be_rebound_to_another_tenant(self, db, tenants):
+        async with await session_for(db, tenants.a) as session:
+            await bind_tenant(session, tenants.a)
+            with pytest.raises(TenantAlreadyBound):
+                await bind_tenant(session, tenants.b)
+            setting = sa.select(sa.func.current_setting("app.tenant_id", True))
+            assert (await session.execute(setting)).scalar_one() == str(tenants.a)
 
     async def test_with_the_orm_filter_on_too_only_the_bound_tenants_rows(self, db, tenants):
         async with await session_for(db, tenants.b) as session:
