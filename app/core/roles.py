@@ -74,6 +74,16 @@ async def apply_grants(admin_url: str, role: str) -> None:
         await conn.close()
 
 
+# Other roles the runtime role is a member of (so could SET ROLE to) that could bypass row-level
+# security: superusers, BYPASSRLS roles, and owners of tenant tables (an owner may disable RLS).
+_POWERFUL_ROLES_JOINED = (
+    "SELECT r.rolname FROM pg_roles r WHERE r.rolname <> current_user"
+    " AND pg_has_role(current_user, r.oid, 'MEMBER')"
+    " AND (r.rolsuper OR r.rolbypassrls OR EXISTS (SELECT 1 FROM pg_tables t WHERE t.schemaname = 'public'"
+    " AND t.tableowner = r.rolname AND t.tablename = ANY($1::text[])))"
+)
+
+
 async def runtime_role_problems(app_url: str) -> list[str]:
     """Why the runtime role could bypass row-level security (empty list = safe)."""
     conn = await _connect(app_url)
@@ -84,6 +94,7 @@ async def runtime_role_problems(app_url: str) -> list[str]:
             " AND tablename = ANY($1::text[])",
             RLS_TABLES,
         )
+        powerful = await conn.fetch(_POWERFUL_ROLES_JOINED, RLS_TABLES)
     finally:
         await conn.close()
     problems = []
@@ -93,4 +104,7 @@ async def runtime_role_problems(app_url: str) -> list[str]:
         problems.append("the runtime database role has BYPASSRLS")
     if owned:
         problems.append("the runtime database role owns tenant tables: " + ", ".join(r["tablename"] for r in owned))
+    if powerful:
+        roles = ", ".join(r["rolname"] for r in powerful)
+        problems.append(f"the runtime database role can act as {roles} (superuser, BYPASSRLS or table owner)")
     return problems

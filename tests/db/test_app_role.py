@@ -1,10 +1,14 @@
 """The role the app connects as cannot get around row-level security, and the app checks it."""
 
 import logging
+import os
+import secrets
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import asyncpg
 import pytest
+from sqlalchemy.engine import make_url
 
 from app.core.config import DEV_JWT_SECRET
 from app.core.roles import _asyncpg_dsn, runtime_role_problems
@@ -80,9 +84,33 @@ class TestAuditLogIsAppendOnly:
             await tx.rollback()
 
 
+@asynccontextmanager
+async def role_in_owner_role(urls) -> AsyncIterator[str]:
+    """A throwaway login role granted the owner (admin) role; dropped afterwards."""
+    name, password = f"rms_probe_{os.getpid()}", secrets.token_hex(16)
+    admin_role = make_url(urls.admin).username
+    admin = await asyncpg.connect(_asyncpg_dsn(urls.admin))
+    try:
+        await admin.execute(f"CREATE ROLE \"{name}\" LOGIN PASSWORD '{password}' NOSUPERUSER NOBYPASSRLS")
+        database = await admin.fetchval("SELECT current_database()")
+        await admin.execute(f'GRANT CONNECT ON DATABASE "{database}" TO "{name}"')
+        await admin.execute(f'GRANT "{admin_role}" TO "{name}"')
+        yield make_url(urls.app).set(username=name, password=password).render_as_string(hide_password=False)
+    finally:
+        await admin.execute(f'DROP OWNED BY "{name}"')
+        await admin.execute(f'DROP ROLE IF EXISTS "{name}"')
+        await admin.close()
+
+
 class TestStartUpCheck:
     async def test_problems_are_none_for_the_application_role(self, database_urls):
         assert await runtime_role_problems(database_urls.app) == []
+
+    async def test_problems_are_reported_for_a_member_of_the_owner_role(self, database_urls):
+        """Not superuser itself, but could SET ROLE to one (which may also disable RLS as owner)."""
+        async with role_in_owner_role(database_urls) as url:
+            problems = await runtime_role_problems(url)
+        assert any("can act as" in p for p in problems), problems
 
     async def test_problems_are_reported_for_a_superuser(self, database_urls):
         problems = await runtime_role_problems(database_urls.admin)
