@@ -6,11 +6,12 @@ import re
 from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, Field, StringConstraints, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints, WithJsonSchema
 
 from app.services.gst import EXPORT_PLACE_OF_SUPPLY, STATE_CODES
 
 T = TypeVar("T")
+CENTS = Decimal("0.01")
 
 # Printable text with at least one visible character (it is trimmed before it is stored).
 VISIBLE_TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
@@ -54,10 +55,16 @@ def _decimal_string(pattern: str) -> Any:
     return check
 
 
-def decimal_string(pattern: str, example: str) -> Any:
-    """A Decimal that JSON carries as a string (never a float), in the format `pattern`."""
+def decimal_string(pattern: str, example: str, places: Decimal = CENTS) -> Any:
+    """A Decimal that JSON carries as a string (never a float), in the format `pattern`, at the
+    database's scale (the pattern allows no more places, so nothing is rounded)."""
     schema = {"type": "string", "pattern": pattern, "examples": [example]}
-    return Annotated[Decimal, BeforeValidator(_decimal_string(pattern)), WithJsonSchema(schema, mode="validation")]
+    return Annotated[
+        Decimal,
+        BeforeValidator(_decimal_string(pattern)),
+        AfterValidator(lambda value: value.quantize(places)),
+        WithJsonSchema(schema, mode="validation"),
+    ]
 
 
 Money = decimal_string(r"^[0-9]{1,16}(\.[0-9]{1,2})?$", "1500.00")

@@ -61,7 +61,7 @@ class ServiceTypeCreate(RequestBody):
     sac_hsn_code: SacHsn | None = None
     unit: text(20, example="hour") | None = None
     default_rate: Money = Decimal("0.00")
-    default_gst_rate: Rate = Decimal("18")
+    default_gst_rate: Rate = Decimal("18.00")
     is_active: bool = True
 
 
