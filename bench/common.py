@@ -131,7 +131,9 @@ class ApiServer:
             raise
         return self
 
-    async def __aexit__(self, *_: object) -> None:
+    async def __aexit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        if exc_type is not None and (tail := self.log_tail()):
+            print(f"--- the API's log (last lines) ---\n{tail}", file=sys.stderr)
         await self.stop()
 
     async def _wait_healthy(self) -> None:
