@@ -79,7 +79,8 @@ class Pagination:
 def get_pagination(
     limit: Annotated[int, Query(ge=1, le=100, description="Page size (max 100).")] = 20,
     cursor: Annotated[
-        str | None, Query(pattern=r"^[A-Za-z0-9_-]{22}$", description="`next_cursor` of the previous page.")
+        str | None,
+        Query(max_length=1000, pattern=r"^[A-Za-z0-9_-]+$", description="`next_cursor` of the previous page."),
     ] = None,
 ) -> Pagination:
     return Pagination(limit=limit, cursor=cursor)

@@ -16,7 +16,7 @@ async def _terminate_app_backends_waiting_on_locks(admin: asyncpg.Connection) ->
     for _ in range(200):
         killed = await admin.fetchval(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-            " WHERE usename = 'rms_app' AND wait_event_type = 'Lock'"
+            " WHERE usename = 'rms_app' AND wait_event_type = 'Lock' AND datname = current_database()"
         )
         if killed:
             return killed
