@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query, status
 from app.api.deps import CurrentUser, PaginationDep, RuntimeDep, SessionDep, WriterUser
 from app.api.fields import Selection, field_selection, respond
 from app.schemas.business_fields import Removal
-from app.schemas.common import Page, RequestBody, SelectableRead, problem_responses
+from app.schemas.common import NO_CONTROL_CHARS, Page, RequestBody, SelectableRead, problem_responses
 from app.services import catalog as service
 from app.services.catalog import Catalog
 from app.services.rules import today_in_india
@@ -68,7 +68,13 @@ def _list_route(router: APIRouter, res: Resource) -> None:
         fields: Annotated[Selection, Depends(field_selection(read))],
         flag_value: Annotated[bool | None, Depends(flag)],
         search: Annotated[
-            str | None, Query(min_length=1, max_length=100, description=f"Case-insensitive, in {res.search_help}.")
+            str | None,
+            Query(
+                min_length=1,
+                max_length=100,
+                pattern=NO_CONTROL_CHARS,
+                description=f"Case-insensitive, in {res.search_help}.",
+            ),
         ] = None,
         sort: Annotated[Literal[*sorts], Query()] = sort_default,
     ) -> Any:

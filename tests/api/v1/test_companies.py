@@ -134,6 +134,7 @@ class TestList:
         assert [c["legal_name"] for c in found] == ["Alpha Traders", "Delta Traders", "Gamma Traders"]
         assert [c["legal_name"] for c in await walk(client, owner, "/companies", search="29AAGC")] == ["Kappa"]
         assert await walk(client, owner, "/companies", search="%") == []
+        assert (await client.get(URL, params={"search": "a\x00"}, headers=owner.headers)).status_code == 422
         response = await client.get(URL, params={"fields": "legal_name,state_code"}, headers=owner.headers)
         assert {tuple(sorted(item)) for item in response.json()["items"]} == {("id", "legal_name", "state_code")}
         assert (await client.get(URL, params={"fields": "password"}, headers=owner.headers)).status_code == 422
