@@ -3,6 +3,7 @@
 import pytest
 
 from tests.api.v1.business import audit_rows, walk
+from tests.api.v1.customer_rows import make_customer
 from tests.api.v1.members import add_member
 from tests.factories import API, make_tenant
 
@@ -128,3 +129,19 @@ class TestServiceTypes:
             f"{API}/service-types/{item['id']}", json={"default_gst_rate": "13"}, headers=owner.headers
         )
         assert patch.status_code == 400
+
+
+class TestDeleteReferenced:
+    @pytest.mark.parametrize(
+        ("path", "field"), [("/client-types", "client_type_id"), ("/account-managers", "account_manager_id")]
+    )
+    async def test_a_row_customers_refer_to_is_deactivated_not_deleted(self, client, path, field):
+        owner = await make_tenant(client)
+        item = (await post(client, owner, path, **CATALOGS[path])).json()
+        await make_customer(client, owner, **{field: item["id"]})
+        response = await client.delete(f"{API}{path}/{item['id']}", headers=owner.headers)
+        assert response.status_code == 200, response.text
+        assert (response.json()["outcome"], response.json()["item"]["is_active"]) == ("deactivated", False)
+        assert (await client.get(f"{API}{path}/{item['id']}", headers=owner.headers)).json()["is_active"] is False
+        (row, *_) = await audit_rows(client, owner, item["id"])
+        assert row["action"] == f"{ENTITIES[path]}.deactivated"
