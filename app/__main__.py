@@ -69,7 +69,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
 
     async def prepare() -> DatabaseUrls:
         urls = await _migrate(settings) if not args.no_migrate else await resolve_urls(settings)
-        if not args.no_demo:
+        if not args.no_demo and settings.env != "prod":  # the demo password is public
             await _seed_demo(settings, urls)
         return urls
 
@@ -87,7 +87,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    configure_logging()
+    configure_logging(get_settings().log_level)
     parser = argparse.ArgumentParser(prog="python -m app", description="RMS Billing")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="migrate, create the demo tenant, serve the API")

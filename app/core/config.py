@@ -1,11 +1,12 @@
 """Settings, read from the environment (and `.env`). Every setting is documented in `.env.example`."""
 
+import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_JWT_SECRET = "dev-only-secret-change-me-0123456789abcdef"
 
@@ -14,6 +15,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     env: Literal["dev", "test", "prod"] = "dev"
+    log_level: str = "INFO"
 
     # Database. Unset DATABASE_URL = start the embedded PostgreSQL server.
     database_url: str | None = None
@@ -28,7 +30,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     web_concurrency: int = 1
-    cors_origins: list[str] = Field(default_factory=lambda: ["http://localhost:3000"])
+    # Comma-separated (or a JSON list); NoDecode lets the validator below split it.
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["http://localhost:3000"])
     max_body_bytes: int = 1_048_576
     # Links in emails: <EMAIL_LINK_BASE>/verify-email?token=..., /reset-password, /accept-invite.
     # The default points at this API, whose GET /auth/verify-email makes the verification link work.
@@ -75,7 +78,9 @@ class Settings(BaseSettings):
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
-        if isinstance(value, str) and not value.startswith("["):
+        if isinstance(value, str):
+            if value.strip().startswith("["):
+                return json.loads(value)
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
 

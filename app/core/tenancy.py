@@ -43,7 +43,10 @@ async def bind_tenant(async_session, tenant_id: uuid.UUID) -> None:
     if current is not None and current != tenant_id:
         raise TenantAlreadyBound(f"session is bound to tenant {current}, not {tenant_id}")
     async_session.info[TENANT_KEY] = tenant_id
-    await async_session.execute(select(func.set_config("app.tenant_id", str(tenant_id), True)))
+    if async_session.in_transaction():
+        await async_session.execute(select(func.set_config("app.tenant_id", str(tenant_id), True)))
+    else:
+        await async_session.connection()  # begins the transaction; after_begin sets app.tenant_id
 
 
 @contextmanager

@@ -1,9 +1,7 @@
 """The demo tenant that `make run` creates on first start (later issues add sample data)."""
 
-from sqlalchemy import select
-
 from app.core.runtime import Runtime
-from app.models.user import User, UserIdentity
+from app.repositories.users import IdentityRepository, UserRepository
 from app.services import auth
 
 DEMO_BUSINESS = "Demo Traders Pvt Ltd"
@@ -13,7 +11,7 @@ async def ensure_demo_tenant(rt: Runtime) -> bool:
     """Create the demo tenant and owner if missing, email pre-verified. True if created now."""
     email = rt.settings.demo_email.lower()
     async with rt.db.transaction() as session:
-        if await session.get(UserIdentity, email) is not None:
+        if await IdentityRepository(session).find(email) is not None:
             return False
         await auth.register(
             session,
@@ -24,6 +22,7 @@ async def ensure_demo_tenant(rt: Runtime) -> bool:
             business_name=DEMO_BUSINESS,
             phone=None,
         )
-        user = (await session.execute(select(User).where(User.email == email))).scalar_one()
+        identity = await IdentityRepository(session).find(email)
+        user = await UserRepository(session).get(identity.user_id)
         user.email_verified_at = rt.now()
     return True
