@@ -1,4 +1,7 @@
-"""Dependencies shared by the routers: session, runtime, current user, roles, pagination."""
+"""Dependencies shared by the routers: session, runtime, current user, roles, pagination.
+
+Dependencies are `async def`: FastAPI runs a plain `def` in a worker thread, a costly hop.
+"""
 
 from dataclasses import dataclass
 from typing import Annotated
@@ -20,7 +23,7 @@ from app.services import audit
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     return request.app.state.runtime
 
 
@@ -31,7 +34,7 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
-def get_claims(request: Request, _: Annotated[str | None, Depends(oauth2_scheme)]) -> AccessClaims:
+async def get_claims(request: Request, _: Annotated[str | None, Depends(oauth2_scheme)]) -> AccessClaims:
     claims = request.scope.get("state", {}).get("auth")
     if claims is None:
         raise Unauthorized("A valid bearer token is required.")
@@ -76,7 +79,7 @@ class Pagination:
     cursor: str | None
 
 
-def get_pagination(
+async def get_pagination(
     limit: Annotated[int, Query(ge=1, le=100, description="Page size (max 100).")] = 20,
     cursor: Annotated[
         str | None,

@@ -22,7 +22,7 @@ def field_selection(model: type[BaseModel]) -> Callable[..., Selection]:
     names = "|".join(sorted([*model.model_fields, *model.model_computed_fields]))
     pattern = f"^({names})(,({names}))*$"
 
-    def selected(
+    async def selected(
         fields: Annotated[
             str | None, Query(max_length=2000, pattern=pattern, description="Fields to return, comma-separated.")
         ] = None,
