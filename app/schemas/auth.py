@@ -16,7 +16,7 @@ def _bcrypt_sized(value: str) -> str:
 
 Password = Annotated[
     str,
-    Field(min_length=8, max_length=72, pattern=r"^[^\x00]*$", description="8 to 72 bytes in UTF-8 (bcrypt's limit)."),
+    Field(min_length=2, max_length=72, pattern=r"^[^\x00]*$", description="8 to 72 bytes in UTF-8 (bcrypt's limit)."),
     AfterValidator(_bcrypt_sized),
 ]
 OpaqueToken = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+$")]

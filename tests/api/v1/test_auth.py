@@ -621,3 +621,13 @@ class TestTokensAreStoredHashed:
         hashes = await stored_token_hashes(app, owner.tenant_id, "sessions")
         assert token_digest(owner.refresh_token) in hashes
         assert owner.refresh_token not in hashes
+
+
+async def test_the_password_minimum_counts_bytes_not_characters(client):
+    body = {"email": unique_email("bytes"), "password": "éééé", "full_name": "Ravi", "business_name": "Bytes"}
+    assert (await client.post(f"{API}/auth/register", json=body)).status_code == 202
+    assert (
+        await client.post(f"{API}/auth/login", json={"email": body["email"], "password": "éééé"})
+    ).status_code == 200
+    short = {**body, "email": unique_email("bytes"), "password": "ééé"}
+    assert (await client.post(f"{API}/auth/register", json=short)).status_code == 422
