@@ -3,6 +3,7 @@ says exactly what is valid (rules no pattern can state, like a GSTIN's check cha
 checked by the services and answered 400)."""
 
 import re
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -69,6 +70,17 @@ def decimal_string(pattern: str, example: str, places: Decimal = CENTS) -> Any:
 
 Money = decimal_string(r"^[0-9]{1,16}(\.[0-9]{1,2})?$", "1500.00")
 Rate = decimal_string(r"^(100(\.0{1,2})?|[0-9]{1,2}(\.[0-9]{1,2})?)$", "18")
+ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def _iso_date(value: Any) -> Any:
+    """YYYY-MM-DD only (pydantic would also take 0 or "0" as a Unix timestamp)."""
+    if not isinstance(value, (str, date)) or (isinstance(value, str) and not ISO_DATE.match(value)):
+        raise ValueError("expected a date as YYYY-MM-DD")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 # Reads: what the database holds, as strings ("18.00").
 DecimalOut = Annotated[Decimal, WithJsonSchema({"type": "string", "examples": ["18.00"]}, mode="serialization")]
 

@@ -4,20 +4,22 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
+from pydantic import StrictBool
+
 from app.schemas.business_fields import DecimalOut, Money, Rate, SacHsn, text
 from app.schemas.common import Email, Phone, RequestBody, SelectableRead
 
 
 class ClientTypeCreate(RequestBody):
     name: text(100, example="Retail")
-    is_active: bool = True
+    is_active: StrictBool = True
 
 
 class ClientTypeUpdate(RequestBody):
     """Fields left out stay as they are."""
 
     name: text(100) = None
-    is_active: bool = None
+    is_active: StrictBool = None
 
 
 class ClientTypeRead(SelectableRead):
@@ -32,7 +34,7 @@ class AccountManagerCreate(RequestBody):
     name: text(200, example="Priya Nair")
     email: Email | None = None
     phone: Phone | None = None
-    is_active: bool = True
+    is_active: StrictBool = True
 
 
 class AccountManagerUpdate(RequestBody):
@@ -41,7 +43,7 @@ class AccountManagerUpdate(RequestBody):
     name: text(200) = None
     email: Email | None = None
     phone: Phone | None = None
-    is_active: bool = None
+    is_active: StrictBool = None
 
 
 class AccountManagerRead(SelectableRead):
@@ -62,7 +64,7 @@ class ServiceTypeCreate(RequestBody):
     unit: text(20, example="hour") | None = None
     default_rate: Money = Decimal("0.00")
     default_gst_rate: Rate = Decimal("18.00")
-    is_active: bool = True
+    is_active: StrictBool = True
 
 
 class ServiceTypeUpdate(RequestBody):
@@ -73,7 +75,7 @@ class ServiceTypeUpdate(RequestBody):
     unit: text(20) | None = None
     default_rate: Money = None
     default_gst_rate: Rate = None
-    is_active: bool = None
+    is_active: StrictBool = None
 
 
 class ServiceTypeRead(SelectableRead):

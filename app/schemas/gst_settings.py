@@ -2,7 +2,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, Field, StrictBool, StrictInt, StringConstraints
 
 from app.schemas.common import RequestBody, SelectableRead
 from app.services.numbering import pattern_regex, validate_pattern
@@ -23,8 +23,8 @@ class GstSettingsUpdate(RequestBody):
     """Fields left out stay as they are."""
 
     registration_type: Literal["regular", "composition"] = None
-    round_off_enabled: bool = None
-    default_due_days: Annotated[int, Field(ge=0, le=365)] = None
+    round_off_enabled: StrictBool = None
+    default_due_days: Annotated[StrictInt, Field(ge=0, le=365)] = None
     invoice_number_pattern: NumberPattern = None
     credit_note_number_pattern: NumberPattern = None
     receipt_number_pattern: NumberPattern = None

@@ -1,7 +1,7 @@
 import uuid
 from datetime import date, datetime
 
-from app.schemas.business_fields import DecimalOut, Rate, text
+from app.schemas.business_fields import DecimalOut, IsoDate, Rate, text
 from app.schemas.common import RequestBody, SelectableRead
 
 RateName = text(50, example="GST 18%")
@@ -12,15 +12,15 @@ class TaxRateCreate(RequestBody):
 
     name: RateName | None = None
     rate: Rate
-    effective_from: date
-    effective_to: date | None = None
+    effective_from: IsoDate
+    effective_to: IsoDate | None = None
 
 
 class TaxRateUpdate(RequestBody):
     """Rename a rate, or close it: `effective_to` (inclusive) is today or later, never in the past."""
 
     name: RateName = None
-    effective_to: date = None
+    effective_to: IsoDate = None
 
 
 class TaxRateRevision(RequestBody):
@@ -28,7 +28,7 @@ class TaxRateRevision(RequestBody):
     day before."""
 
     rate: Rate
-    effective_from: date
+    effective_from: IsoDate
     name: RateName | None = None
 
 
@@ -36,7 +36,7 @@ class TaxRateRead(SelectableRead):
     id: uuid.UUID
     name: str
     rate: DecimalOut
-    effective_from: date
+    effective_from: IsoDate
     effective_to: date | None
     created_at: datetime
     updated_at: datetime

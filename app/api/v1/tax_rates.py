@@ -1,11 +1,11 @@
 import uuid
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, status
 
 from app.api.deps import CurrentUser, PaginationDep, RuntimeDep, SessionDep, WriterUser
 from app.api.fields import Selection, field_selection, respond
+from app.schemas.business_fields import IsoDate
 from app.schemas.common import Page, problem_responses
 from app.schemas.tax_rates import TaxRateCreate, TaxRateRead, TaxRateRevision, TaxRateUpdate
 from app.services import tax_rates
@@ -22,7 +22,7 @@ async def list_tax_rates(
     session: SessionDep,
     page: PaginationDep,
     fields: Fields,
-    as_of: Annotated[date | None, Query(description="Only the rates in force on this day.")] = None,
+    as_of: Annotated[IsoDate | None, Query(description="Only the rates in force on this day.")] = None,
     sort: Annotated[Sort, Query()] = "rate",
 ) -> Any:
     rows, next_cursor = await tax_rates.list_page(session, limit=page.limit, cursor=page.cursor, sort=sort, as_of=as_of)

@@ -56,6 +56,10 @@ class TestEveryCatalog:
         assert (await client.delete(url, headers=viewer.headers)).status_code == 403
         assert (await client.patch(url, json={"name": "Y"}, headers=accountant.headers)).status_code == 200
 
+    async def test_is_active_is_a_boolean(self, client, path):
+        owner = await make_tenant(client)
+        assert (await post(client, owner, path, **CATALOGS[path], is_active=0)).status_code == 422
+
     @pytest.mark.parametrize("field", ["tenant_id", "id", "created_at"])
     async def test_mass_assignment_is_refused(self, client, path, field):
         owner = await make_tenant(client)

@@ -50,6 +50,8 @@ class TestGstSettings:
             {"default_due_days": 366},
             {"registration_type": "exempt"},
             {"round_off_enabled": None},
+            {"round_off_enabled": 0},
+            {"default_due_days": False},
             {"tenant_id": "0190b3c1-0000-7000-8000-000000000000"},
             {"id": "0190b3c1-0000-7000-8000-000000000000"},
         ],

@@ -28,6 +28,7 @@ class TestStandardRates:
         assert [r["rate"] for r in await rates(client, owner, as_of="2025-09-21")] == STANDARD[:-1]
         assert [r["rate"] for r in await rates(client, owner, as_of="2025-09-22")] == STANDARD
         assert await rates(client, owner, as_of="2017-06-30") == []
+        assert (await client.get(URL, params={"as_of": "0"}, headers=owner.headers)).status_code == 422
 
     async def test_sort_and_fields(self, client):
         owner = await make_tenant(client)
@@ -61,7 +62,11 @@ class TestCreate:
         owner = await make_tenant(client)
         backwards = {"rate": "7", "effective_from": "2026-04-01", "effective_to": "2026-03-31"}
         assert (await client.post(URL, json=backwards, headers=owner.headers)).status_code == 400
-        for bad in ({"rate": 7, "effective_from": "2026-04-01"}, {"rate": "100.01", "effective_from": "2026-04-01"}):
+        for bad in (
+            {"rate": 7, "effective_from": "2026-04-01"},
+            {"rate": "100.01", "effective_from": "2026-04-01"},
+            {"rate": "7", "effective_from": 0},
+        ):
             assert (await client.post(URL, json=bad, headers=owner.headers)).status_code == 422
         tenant_id = {"rate": "7", "effective_from": "2026-04-01", "tenant_id": owner.tenant_id}
         assert (await client.post(URL, json=tenant_id, headers=owner.headers)).status_code == 422
