@@ -37,7 +37,7 @@ class Resource:
 def named_param(name: str, annotation: Any, default: Any = inspect.Parameter.empty) -> Callable[..., Any]:
     """A dependency reading one parameter whose name is only known at runtime (path ids, filters)."""
 
-    def value(**kwargs: Any) -> Any:
+    async def value(**kwargs: Any) -> Any:
         return kwargs[name]
 
     parameter = inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
