@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, Strict, StringConstraints, WithJsonSchema
 
 from app.services.gst import EXPORT_PLACE_OF_SUPPLY, STATE_CODES
 
@@ -39,6 +39,10 @@ UpiVpa = Annotated[
     str,
     StringConstraints(pattern=r"^[A-Za-z0-9._-]{2,64}@[A-Za-z][A-Za-z0-9]{1,34}$", to_lower=True),
     Field(examples=["sharma.traders@okhdfc"]),
+]
+# Like app.schemas.common.Phone, but without trimming (trimming made " 26)85" pass the pattern and then fail it).
+Phone = Annotated[
+    str, StringConstraints(pattern=r"^\+?[0-9()-][0-9 ()-]{4,18}[0-9()-]$"), Field(examples=["+91 98450 12345"])
 ]
 SacHsn = code(r"^[0-9]{4}([0-9]{2}){0,2}$", "998314")
 # A supplier's state: any GST state code but 96 (other countries is a place of supply only).
@@ -81,6 +85,16 @@ def _iso_date(value: Any) -> Any:
 
 
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+
+
+def _json_integer(value: Any) -> Any:
+    if isinstance(value, (bool, str)):
+        raise ValueError("expected an integer")
+    return value
+
+
+# A JSON Schema integer: 41 and 41.0, not true or "41".
+Integer = Annotated[int, BeforeValidator(_json_integer), Strict(False)]
 # Reads: what the database holds, as strings ("18.00").
 DecimalOut = Annotated[Decimal, WithJsonSchema({"type": "string", "examples": ["18.00"]}, mode="serialization")]
 

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 from pydantic import StrictBool
 
-from app.schemas.business_fields import DecimalOut, Money, Rate, SacHsn, text
-from app.schemas.common import Email, Phone, RequestBody, SelectableRead
+from app.schemas.business_fields import DecimalOut, Money, Phone, Rate, SacHsn, text
+from app.schemas.common import Email, RequestBody, SelectableRead
 
 
 class ClientTypeCreate(RequestBody):

@@ -149,3 +149,10 @@ class TestDeleteReferenced:
         assert (await client.get(f"{API}{path}/{item['id']}", headers=owner.headers)).json()["is_active"] is False
         (row, *_) = await audit_rows(client, owner, item["id"])
         assert row["action"] == f"{ENTITIES[path]}.deactivated"
+
+
+class TestAccountManagers:
+    async def test_a_phone_with_spaces_around_is_refused_as_the_spec_says(self, client):
+        owner = await make_tenant(client)
+        for phone in (" 26)85", " 98450 12345 "):
+            assert (await post(client, owner, "/account-managers", name="A", phone=phone)).status_code == 422

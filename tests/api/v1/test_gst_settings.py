@@ -52,6 +52,7 @@ class TestGstSettings:
             {"round_off_enabled": None},
             {"round_off_enabled": 0},
             {"default_due_days": False},
+            {"default_due_days": "30"},
             {"tenant_id": "0190b3c1-0000-7000-8000-000000000000"},
             {"id": "0190b3c1-0000-7000-8000-000000000000"},
         ],
@@ -61,6 +62,11 @@ class TestGstSettings:
         before = (await client.get(URL, headers=owner.headers)).json()
         assert (await client.put(URL, json=body, headers=owner.headers)).status_code == 422
         assert (await client.get(URL, headers=owner.headers)).json() == before
+
+    async def test_an_integral_number_is_an_integer(self, client):
+        owner = await make_tenant(client)
+        response = await client.put(URL, json={"default_due_days": 30.0}, headers=owner.headers)
+        assert (response.status_code, response.json()["default_due_days"]) == (200, 30)
 
     async def test_sixteen_characters_at_the_longest_is_accepted(self, client):
         owner = await make_tenant(client)
