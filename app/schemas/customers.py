@@ -11,9 +11,19 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, StringConstraints, WithJsonSchema, computed_field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    StrictBool,
+    StringConstraints,
+    WithJsonSchema,
+    computed_field,
+)
 
 from app.models.customer import Customer
+from app.schemas.business_fields import Integer
 from app.schemas.common import Email, RequestBody, SelectableRead
 from app.services.gst import STATE_CODES
 
@@ -63,7 +73,7 @@ def _money(pattern: str):
 # Money in requests: a decimal string (never a JSON number, which would pass through float).
 Money = Annotated[Decimal, *_money(MONEY_PATTERN)]
 NonNegativeMoney = Annotated[Decimal, *_money(MONEY_PATTERN.replace("^-?", "^"))]
-Days = Annotated[int, Field(ge=0, le=365, description="Payment terms in days.")]
+Days = Annotated[Integer, Field(ge=0, le=365, description="Payment terms in days.")]
 
 
 class BillingAddress(RequestBody):
@@ -102,7 +112,7 @@ class CustomerCreate(RequestBody):
     account_manager_id: uuid.UUID | None = None
     gstin: Gstin | None = Field(None, description="Given = registered customer; its state is the billing state.")
     pan: Pan | None = Field(None, description="Defaults to the GSTIN's PAN; must match it when both are given.")
-    is_sez: bool = False
+    is_sez: StrictBool = False
     email: Email | None = None
     phone: Phone | None = None
     billing_address: BillingAddress | None = None
@@ -124,7 +134,7 @@ class CustomerUpdate(RequestBody):
     account_manager_id: uuid.UUID | None = None
     gstin: Gstin | None = None
     pan: Pan | None = None
-    is_sez: bool = None  # type: ignore[assignment]
+    is_sez: StrictBool = None  # type: ignore[assignment]
     email: Email | None = None
     phone: Phone | None = None
     billing_address: BillingAddress | None = None

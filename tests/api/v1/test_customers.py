@@ -89,6 +89,8 @@ class TestCreate:
             ({"billing_address": {"state_code": "29", "pincode": "5600"}}, 422, None, "pincode"),
             ({"shipping_address": {"city": "Pune"}}, 422, None, "state_code"),
             ({"payment_terms_days": 366}, 422, None, "payment_terms_days"),
+            ({"payment_terms_days": "30"}, 422, None, "payment_terms_days"),
+            ({"is_sez": 0}, 422, None, "is_sez"),
             ({"credit_limit": "-1.00"}, 422, None, "credit_limit"),
             ({"opening_balance": 100.5}, 422, None, "opening_balance"),
             ({"opening_balance": "1.005"}, 422, None, "opening_balance"),
