@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, Strict, StringConstraints, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints, WithJsonSchema
 
 from app.services.gst import EXPORT_PLACE_OF_SUPPLY, STATE_CODES
 
@@ -94,7 +94,13 @@ def _json_integer(value: Any) -> Any:
 
 
 # A JSON Schema integer: 41 and 41.0, not true or "41".
-Integer = Annotated[int, BeforeValidator(_json_integer), Strict(False)]
+Integer = Annotated[int, BeforeValidator(_json_integer)]
+
+
+def integer(minimum: int, maximum: int) -> Any:
+    return Annotated[int, Field(ge=minimum, le=maximum), BeforeValidator(_json_integer)]
+
+
 # Reads: what the database holds, as strings ("18.00").
 DecimalOut = Annotated[Decimal, WithJsonSchema({"type": "string", "examples": ["18.00"]}, mode="serialization")]
 

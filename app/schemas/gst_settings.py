@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, StrictBool, StringConstraints
 
-from app.schemas.business_fields import Integer
+from app.schemas.business_fields import integer
 from app.schemas.common import RequestBody, SelectableRead
 from app.services.numbering import pattern_regex, validate_pattern
 
@@ -25,7 +25,7 @@ class GstSettingsUpdate(RequestBody):
 
     registration_type: Literal["regular", "composition"] = None
     round_off_enabled: StrictBool = None
-    default_due_days: Annotated[Integer, Field(ge=0, le=365)] = None
+    default_due_days: integer(0, 365) = None
     invoice_number_pattern: NumberPattern = None
     credit_note_number_pattern: NumberPattern = None
     receipt_number_pattern: NumberPattern = None
