@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainValidator,
@@ -23,7 +24,6 @@ from pydantic import (
 )
 
 from app.models.customer import Customer
-from app.schemas.business_fields import Integer
 from app.schemas.common import Email, RequestBody, SelectableRead
 from app.services.gst import STATE_CODES
 
@@ -73,7 +73,17 @@ def _money(pattern: str):
 # Money in requests: a decimal string (never a JSON number, which would pass through float).
 Money = Annotated[Decimal, *_money(MONEY_PATTERN)]
 NonNegativeMoney = Annotated[Decimal, *_money(MONEY_PATTERN.replace("^-?", "^"))]
-Days = Annotated[Integer, Field(ge=0, le=365, description="Payment terms in days.")]
+
+
+def _json_integer(value: Any) -> Any:
+    if isinstance(value, (bool, str)):
+        raise ValueError("expected an integer")
+    return value
+
+
+# A JSON Schema integer (30 or 30.0, not true or "30"). The bounds come before the validator, or
+# pydantic leaves them out of the spec's minimum/maximum.
+Days = Annotated[int, Field(ge=0, le=365, description="Payment terms in days."), BeforeValidator(_json_integer)]
 
 
 class BillingAddress(RequestBody):
