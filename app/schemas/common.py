@@ -10,7 +10,10 @@ T = TypeVar("T")
 
 # Text from users: no NUL bytes or other control characters, trimmed, bounded.
 NO_CONTROL_CHARS = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NO_CONTROL_CHARS)]
+# A name: no control characters, and no blank at either end (the spec's pattern says it; nothing is
+# trimmed behind the client's back, so what the spec accepts is what is stored).
+NAME_PATTERN = r"^[^\s\x00-\x1f\x7f]([^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*[^\s\x00-\x1f\x7f])?$"
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NAME_PATTERN)]
 # Email addresses we accept: a dot-atom local part and a DNS-shaped domain with an alphabetic
 # TLD. Stated as a pattern so that the OpenAPI spec says exactly what is valid. Stored lower-cased.
 EMAIL_PATTERN = (
@@ -22,7 +25,7 @@ Email = Annotated[
     StringConstraints(strip_whitespace=True, to_lower=True, min_length=6, max_length=254, pattern=EMAIL_PATTERN),
     Field(examples=["asha@example.in"]),
 ]
-Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 ()-]{6,20}$")]
+Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9 ()-]{6,20}$")]
 
 
 ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?)?$")
