@@ -83,7 +83,7 @@ async def get_pagination(
     limit: Annotated[int, Query(ge=1, le=100, description="Page size (max 100).")] = 20,
     cursor: Annotated[
         str | None,
-        Query(max_length=1000, pattern=r"^[A-Za-z0-9_-]+$", description="`next_cursor` of the previous page."),
+        Query(max_length=4096, pattern=r"^[A-Za-z0-9_-]+$", description="`next_cursor` of the previous page."),
     ] = None,
 ) -> Pagination:
     return Pagination(limit=limit, cursor=cursor)

@@ -33,7 +33,7 @@ class SortKey:
 
 
 def encode_cursor(values: list[Any]) -> str:
-    raw = json.dumps([str(v) for v in values], separators=(",", ":")).encode()
+    raw = json.dumps([str(v) for v in values], separators=(",", ":"), ensure_ascii=False).encode()
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 

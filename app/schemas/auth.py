@@ -6,9 +6,8 @@ from app.schemas.common import Email, Name, Phone, RequestBody
 
 
 def _bcrypt_sized(value: str) -> str:
-    size = len(value.encode())
-    if size < 8 or size > 72:
-        raise ValueError("password must be 8 to 72 bytes long (UTF-8)")
+    if len(value.encode()) > 72:
+        raise ValueError("password must be at most 72 bytes long (UTF-8)")
     if "\x00" in value:
         raise ValueError("password must not contain NUL")
     return value
@@ -16,7 +15,12 @@ def _bcrypt_sized(value: str) -> str:
 
 Password = Annotated[
     str,
-    Field(min_length=2, max_length=72, pattern=r"^[^\x00]*$", description="8 to 72 bytes in UTF-8 (bcrypt's limit)."),
+    Field(
+        min_length=8,
+        max_length=72,
+        pattern=r"^[^\x00]*$",
+        description="At least 8 characters and at most 72 bytes in UTF-8 (bcrypt's limit).",
+    ),
     AfterValidator(_bcrypt_sized),
 ]
 OpaqueToken = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+$")]

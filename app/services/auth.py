@@ -24,7 +24,7 @@ from app.services.users import USER_FIELDS
 TENANT_FIELDS = ["name", "business_name", "contact_email", "contact_phone", "trial_start_date", "trial_end_date"]
 
 
-def _invalid_credentials() -> Unauthorized:
+def invalid_credentials() -> Unauthorized:
     return Unauthorized("Invalid email or password.", code="invalid-credentials")
 
 
@@ -121,7 +121,7 @@ async def login(session: AsyncSession, rt: Runtime, *, email: str, password: str
     user = await _find_user_by_email(session, email)
     usable_hash = user.password_hash if user is not None and user.is_active else None
     if not await verify_password(password, usable_hash, rt.settings.bcrypt_rounds):
-        raise _invalid_credentials()
+        raise invalid_credentials()
     await refund(session, limits, now)
     audit.set_actor(session, user.id)
     pair, row = await issue(session, rt, user)

@@ -1,3 +1,4 @@
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
@@ -16,7 +17,7 @@ from app.schemas.auth import (
     TokenRequest,
     TokenResponse,
 )
-from app.schemas.common import Accepted, problem_responses
+from app.schemas.common import EMAIL_PATTERN, Accepted, problem_responses
 from app.schemas.users import UserRead
 from app.services import auth, invitations, passwords, verification
 
@@ -53,7 +54,9 @@ async def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep, rt: RuntimeDep
 ) -> TokenResponse:
     """OAuth2 password form (username = email), for the Swagger UI "Authorize" button."""
-    pair = await auth.login(session, rt, email=form.username[:320], password=form.password[:200])
+    if not re.match(EMAIL_PATTERN, form.username) or len(form.password) > 200 or "\x00" in form.password:
+        raise auth.invalid_credentials()  # the form is unvalidated: answer as for any failed login
+    pair = await auth.login(session, rt, email=form.username.lower(), password=form.password)
     return TokenResponse(**pair.__dict__)
 
 

@@ -3,7 +3,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 
-from app.api.deps import CurrentUser, Pagination, SessionDep, WriterUser
+from app.api.deps import CurrentUser, PaginationDep, SessionDep, WriterUser
 from app.api.fields import Selection, field_selection, respond
 from app.repositories.customers import CustomerFilters, CustomerRepository
 from app.schemas.common import NO_CONTROL_CHARS, Page, problem_responses
@@ -24,17 +24,6 @@ Fields = Annotated[Selection, Depends(field_selection(CustomerRead))]
 WRITE_ERRORS = problem_responses(400, 403, 404, 409)
 
 
-def get_pagination(
-    limit: Annotated[int, Query(ge=1, le=100, description="Page size (max 100).")] = 20,
-    cursor: Annotated[
-        str | None,
-        Query(max_length=4096, pattern=r"^[A-Za-z0-9_-]+$", description="`next_cursor` of the previous page."),
-    ] = None,
-) -> Pagination:
-    """As deps.get_pagination, with a cursor long enough to carry a sort value (a name, a balance)."""
-    return Pagination(limit=limit, cursor=cursor)
-
-
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CustomerRead, responses=WRITE_ERRORS)
 async def create_customer(body: CustomerCreate, _: WriterUser, session: SessionDep) -> CustomerRead:
     return CustomerRead.of(await customers.create(session, values=to_columns(body)))
@@ -45,7 +34,7 @@ async def list_customers(
     _: CurrentUser,
     session: SessionDep,
     fields: Fields,
-    page: Annotated[Pagination, Depends(get_pagination)],
+    page: PaginationDep,
     q: Annotated[
         str | None,
         Query(
