@@ -4,9 +4,13 @@ from app.models.audit import AuditLog
 from app.models.auth import AuthSession, EmailVerification, PasswordReset, UserInvitation
 from app.models.base import Base
 from app.models.business import AccountManager, ClientType, Company, GstSettings, ServiceType, TaxRate
+from app.models.credit_note import CreditNote, CreditNoteLine
 from app.models.customer import Customer
 from app.models.idempotency import IdempotencyKey
+from app.models.invoice import Invoice, InvoiceLine
+from app.models.number_series import NumberSeries
 from app.models.outbox import OutboxEmail
+from app.models.receipt import Receipt, ReceiptAllocation
 from app.models.security import RateLimitHit
 from app.models.tenant import Tenant
 from app.models.user import User, UserIdentity
@@ -18,13 +22,20 @@ __all__ = [
     "Base",
     "ClientType",
     "Company",
+    "CreditNote",
+    "CreditNoteLine",
     "Customer",
     "EmailVerification",
     "GstSettings",
     "IdempotencyKey",
+    "Invoice",
+    "InvoiceLine",
+    "NumberSeries",
     "OutboxEmail",
     "PasswordReset",
     "RateLimitHit",
+    "Receipt",
+    "ReceiptAllocation",
     "ServiceType",
     "TaxRate",
     "Tenant",
@@ -52,5 +63,12 @@ RLS_TABLES = ["tenants"] + [
         GstSettings,
         Customer,
         IdempotencyKey,
+        NumberSeries,
+        Invoice,
+        InvoiceLine,
+        Receipt,
+        ReceiptAllocation,
+        CreditNote,
+        CreditNoteLine,
     )
 ]

@@ -31,7 +31,7 @@ class CustomerFilters:
     archived: bool = False
 
 
-def _contains(text: str) -> str:
+def contains_pattern(text: str) -> str:
     """A LIKE pattern matching `text` anywhere, its own wildcards escaped."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
@@ -45,7 +45,7 @@ class CustomerRepository(TenantRepository[Customer]):
     ) -> tuple[list[Customer], str | None]:
         stmt = select(Customer).where(Customer.is_archived.is_(filters.archived))
         if filters.q:
-            pattern = _contains(filters.q.lower())
+            pattern = contains_pattern(filters.q.lower())
             stmt = stmt.where(
                 or_(
                     func.lower(Customer.name).like(pattern, escape="\\"),
@@ -81,6 +81,16 @@ class CustomerRepository(TenantRepository[Customer]):
         row = (await self.session.execute(stmt)).one()
         for name, value in row._mapping.items():
             attributes.set_committed_value(customer, name, value)
+
+    async def add_to_balance(self, customer_id: uuid.UUID, delta: Decimal) -> None:
+        """Move what the customer owes by `delta` (a document issued, paid, credited, voided), atomically."""
+        stmt = (
+            update(Customer)
+            .where(Customer.tenant_id == self.tenant_id, Customer.id == customer_id)
+            .values(balance=Customer.balance + delta, updated_at=func.now())
+            .execution_options(synchronize_session=False)
+        )
+        await self.session.execute(stmt)
 
     async def try_delete(self, customer: Customer) -> bool:
         """Delete in a savepoint; False (and nothing changed) if a document refers to the customer."""

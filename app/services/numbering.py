@@ -8,8 +8,14 @@ series must be able to number at least 99,999 documents in a financial year.
 """
 
 import re
+import uuid
 from datetime import date
 from functools import cache
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.errors import Conflict
+from app.repositories.number_series import NumberSeriesRepository
 
 MAX_LENGTH = 16
 SEQ_CAPACITY_DIGITS = 5
@@ -109,3 +115,16 @@ def _spread(tokens: list[str], budget: int) -> str:
         return f"{LITERAL}{{0,{budget}}}"
     options = [f"{LITERAL}{{{run}}}" if run else "" for run in range(budget + 1)]
     return "(" + "|".join(f"{o}{tokens[0]}{_spread(tokens[1:], budget - run)}" for run, o in enumerate(options)) + ")"
+
+
+async def assign(
+    session: AsyncSession, *, company_id: uuid.UUID, document_type: str, day: date, pattern: str
+) -> tuple[str, str]:
+    """(number, financial year) for a document of `document_type` dated `day`, taken from the
+    company's series for that financial year inside the caller's transaction."""
+    fy = financial_year(day)
+    seq = await NumberSeriesRepository(session).take_next(company_id, document_type, fy)
+    try:
+        return render_number(pattern, fy, seq), fy
+    except SeriesExhausted as exc:
+        raise Conflict(str(exc), code="number-series-exhausted") from exc

@@ -1,0 +1,126 @@
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Response, status
+
+from app.api.deps import CurrentUser, PaginationDep, RuntimeDep, SessionDep, WriterUser
+from app.api.fields import Selection, field_selection, respond
+from app.api.idempotency import IdempotentDep
+from app.core.runtime import Runtime
+from app.repositories.invoices import InvoiceFilters, InvoiceRepository
+from app.schemas.business_fields import IsoDate
+from app.schemas.common import NO_CONTROL_CHARS, problem_responses
+from app.schemas.invoices import (
+    InvoiceCreate,
+    InvoiceIn,
+    InvoicePage,
+    InvoiceRead,
+    InvoiceSort,
+    InvoiceStatus,
+    VoidRequest,
+)
+from app.services import invoicing
+from app.services.invoicing import Clock
+from app.services.rules import today_in_india
+
+router = APIRouter(prefix="/invoices", tags=["invoices"], responses=problem_responses(401, 422))
+Fields = Annotated[Selection, Depends(field_selection(InvoiceRead))]
+# 400: a rule the schema cannot state (rate not in force, discount over the value, archived party);
+# 404: the invoice, or a company / customer / service type named in the body, does not exist here;
+# 409: the invoice's state forbids it (issued invoices are immutable), or an Idempotency-Key clash.
+WRITE_ERRORS = problem_responses(400, 403, 404, 409)
+
+
+def clock(rt: Runtime) -> Clock:
+    now = rt.now()
+    return Clock(now=now, today=today_in_india(now))
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=InvoiceRead, responses=WRITE_ERRORS)
+async def create_invoice(
+    body: InvoiceCreate, _: WriterUser, session: SessionDep, rt: RuntimeDep, idempotent: IdempotentDep
+) -> Any:
+    """A draft, or an issued invoice with `"issue": true`. Supports `Idempotency-Key`."""
+    now = clock(rt)
+
+    async def create() -> InvoiceRead:
+        invoice = await invoicing.create(session, body=body, issue=body.issue, clock=now)
+        return InvoiceRead.of(invoice, today=now.today)
+
+    return await idempotent(201, create)
+
+
+@router.get("", response_model=InvoicePage, responses=problem_responses(400))
+async def list_invoices(
+    _: CurrentUser,
+    session: SessionDep,
+    rt: RuntimeDep,
+    fields: Fields,
+    page: PaginationDep,
+    status_: Annotated[InvoiceStatus | None, Query(alias="status")] = None,
+    customer_id: uuid.UUID | None = None,
+    company_id: uuid.UUID | None = None,
+    date_from: Annotated[IsoDate | None, Query(alias="from", description="Invoice date on or after.")] = None,
+    date_to: Annotated[IsoDate | None, Query(alias="to", description="Invoice date on or before.")] = None,
+    due_before: Annotated[IsoDate | None, Query(description="Due date before this day.")] = None,
+    overdue: Annotated[bool | None, Query(description="true: issued, unpaid and past the due date.")] = None,
+    number: Annotated[
+        str | None, Query(min_length=1, max_length=16, pattern=NO_CONTROL_CHARS, description="Part of the number.")
+    ] = None,
+    lines: Annotated[bool, Query(description="Include each invoice's lines.")] = False,
+    sort: Annotated[InvoiceSort, Query()] = "-invoice_date",
+) -> Any:
+    today = clock(rt).today
+    filters = InvoiceFilters(status_, customer_id, company_id, date_from, date_to, due_before, number=number)
+    if overdue:
+        filters = InvoiceFilters(**{**vars(filters), "overdue_on": today})
+    rows, next_cursor = await InvoiceRepository(session).list_page(
+        filters, limit=page.limit, cursor=page.cursor, sort=sort, with_lines=lines
+    )
+    items = [InvoiceRead.of(row, today=today, with_lines=lines) for row in rows]
+    return respond(InvoicePage(items=items, next_cursor=next_cursor), fields)
+
+
+@router.get("/{invoice_id:uuid}", response_model=InvoiceRead, responses=problem_responses(404))
+async def read_invoice(invoice_id: uuid.UUID, _: CurrentUser, session: SessionDep, rt: RuntimeDep, fields: Fields):
+    return respond(InvoiceRead.of(await invoicing.get(session, invoice_id), today=clock(rt).today), fields)
+
+
+@router.put("/{invoice_id:uuid}", response_model=InvoiceRead, responses=WRITE_ERRORS)
+async def replace_draft(
+    invoice_id: uuid.UUID, body: InvoiceIn, _: WriterUser, session: SessionDep, rt: RuntimeDep
+) -> InvoiceRead:
+    """Replace a draft's content (lines included). Issued invoices answer 409."""
+    now = clock(rt)
+    return InvoiceRead.of(await invoicing.replace(session, invoice_id, body=body, clock=now), today=now.today)
+
+
+@router.delete("/{invoice_id:uuid}", status_code=status.HTTP_204_NO_CONTENT, responses=WRITE_ERRORS)
+async def delete_draft(invoice_id: uuid.UUID, _: WriterUser, session: SessionDep) -> Response:
+    """Delete a draft. An issued invoice is voided instead, never deleted (409)."""
+    await invoicing.delete(session, invoice_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{invoice_id:uuid}/issue", response_model=InvoiceRead, responses=WRITE_ERRORS)
+async def issue_invoice(
+    invoice_id: uuid.UUID, _: WriterUser, session: SessionDep, rt: RuntimeDep, idempotent: IdempotentDep
+) -> Any:
+    """Assign the next number of the company's series for the invoice date's financial year and
+    freeze the invoice. Supports `Idempotency-Key`."""
+    now = clock(rt)
+
+    async def issue() -> InvoiceRead:
+        return InvoiceRead.of(await invoicing.issue(session, invoice_id, clock=now), today=now.today)
+
+    return await idempotent(200, issue)
+
+
+@router.post("/{invoice_id:uuid}/void", response_model=InvoiceRead, responses=WRITE_ERRORS)
+async def void_invoice(
+    invoice_id: uuid.UUID, body: VoidRequest, _: WriterUser, session: SessionDep, rt: RuntimeDep
+) -> InvoiceRead:
+    """Cancel an issued invoice with nothing applied to it; its number is kept, never reused."""
+    now = clock(rt)
+    invoice = await invoicing.void(session, invoice_id, reason=body.reason, clock=now)
+    return InvoiceRead.of(invoice, today=now.today)

@@ -1,0 +1,5 @@
+from fastapi import APIRouter
+
+from app.schemas.common import problem_responses
+
+router = APIRouter(prefix="/receipts", tags=["receipts"], responses=problem_responses(401, 422))

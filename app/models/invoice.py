@@ -1,0 +1,117 @@
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import CheckConstraint, Computed, Index, Numeric, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.base import Base, TenantScoped, Timestamps, tenant_fk
+from app.models.business import MONEY, RATE
+
+QUANTITY = Numeric(15, 3)
+UNIT_PRICE = Numeric(18, 4)
+INVOICE_STATUSES = ("draft", "issued", "partially_paid", "paid", "void")
+
+
+class Invoice(TenantScoped, Timestamps, Base):
+    """A GST tax invoice. Drafts have no number; issuing assigns one and freezes the document.
+    `amount_paid` and `amount_credited` move with allocations and credit notes by atomic UPDATEs;
+    `balance_due` is derived from them by the database."""
+
+    __tablename__ = "invoices"
+    # balance_due is computed by the database: fetch it back with RETURNING on every write.
+    __mapper_args__ = {"eager_defaults": True}
+    __table_args__ = (
+        tenant_fk(["company_id"], "companies"),
+        tenant_fk(["customer_id"], "customers"),
+        CheckConstraint(f"status IN {INVOICE_STATUSES}", name="status"),
+        CheckConstraint("supply_type IN ('intra_state', 'inter_state')", name="supply_type"),
+        CheckConstraint("place_of_supply ~ '^[0-9]{2}$'", name="place_of_supply"),
+        CheckConstraint("(status = 'draft') = (number IS NULL)", name="number_when_issued"),
+        CheckConstraint("due_date >= invoice_date", name="due_date"),
+        CheckConstraint("amount_paid >= 0 AND amount_credited >= 0", name="settled_amounts"),
+        CheckConstraint("amount_credited <= total", name="credited_within_total"),
+        CheckConstraint("amount_paid <= total", name="paid_within_total"),
+        Index(
+            "uq_invoices_tenant_id_company_id_financial_year_number",
+            "tenant_id",
+            "company_id",
+            "financial_year",
+            "number",
+            unique=True,
+            postgresql_where=text("number IS NOT NULL"),
+        ),
+        Index("ix_invoices_tenant_id_invoice_date_id", "tenant_id", "invoice_date", "id"),
+        Index("ix_invoices_tenant_id_customer_id_invoice_date", "tenant_id", "customer_id", "invoice_date"),
+        Index("ix_invoices_tenant_id_due_date", "tenant_id", "due_date"),
+        Index("ix_invoices_tenant_id_status", "tenant_id", "status"),
+    )
+
+    company_id: Mapped[uuid.UUID]
+    customer_id: Mapped[uuid.UUID]
+    status: Mapped[str] = mapped_column(String(20), default="draft", server_default=text("'draft'"))
+    number: Mapped[str | None] = mapped_column(String(16))
+    financial_year: Mapped[str | None] = mapped_column(String(5))
+    invoice_date: Mapped[date]
+    due_date: Mapped[date]
+    place_of_supply: Mapped[str] = mapped_column(String(2))
+    supply_type: Mapped[str] = mapped_column(String(20))
+    reverse_charge: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    notes: Mapped[str | None] = mapped_column(Text)
+    terms: Mapped[str | None] = mapped_column(Text)
+    # Who was billed, by whom, as the document showed it when last saved (Rule 46): later edits
+    # of the customer or company never change an issued invoice.
+    supplier: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
+    recipient: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
+    taxable_value: Mapped[Decimal] = mapped_column(MONEY)
+    cgst_amount: Mapped[Decimal] = mapped_column(MONEY)
+    sgst_amount: Mapped[Decimal] = mapped_column(MONEY)
+    utgst_amount: Mapped[Decimal] = mapped_column(MONEY)
+    igst_amount: Mapped[Decimal] = mapped_column(MONEY)
+    tax_total: Mapped[Decimal] = mapped_column(MONEY)
+    round_off: Mapped[Decimal] = mapped_column(MONEY)
+    total: Mapped[Decimal] = mapped_column(MONEY)
+    amount_paid: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0.00"), server_default=text("0"))
+    amount_credited: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0.00"), server_default=text("0"))
+    balance_due: Mapped[Decimal] = mapped_column(
+        MONEY, Computed("GREATEST(total - amount_paid - amount_credited, 0)", persisted=True)
+    )
+    issued_at: Mapped[datetime | None]
+    voided_at: Mapped[datetime | None]
+    void_reason: Mapped[str | None] = mapped_column(Text)
+
+    lines: Mapped[list["InvoiceLine"]] = relationship(
+        lazy="raise", order_by="InvoiceLine.position", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class InvoiceLine(TenantScoped, Base):
+    __tablename__ = "invoice_lines"
+    __table_args__ = (
+        tenant_fk(["invoice_id"], "invoices", ondelete="CASCADE"),
+        tenant_fk(["service_type_id"], "service_types"),
+        Index("uq_invoice_lines_tenant_id_invoice_id_position", "tenant_id", "invoice_id", "position", unique=True),
+        CheckConstraint("quantity > 0", name="quantity"),
+        CheckConstraint("unit_price >= 0", name="unit_price"),
+        CheckConstraint("discount >= 0", name="discount"),
+        CheckConstraint("taxable_value >= 0", name="taxable_value"),
+        CheckConstraint("gst_rate >= 0 AND gst_rate <= 100", name="gst_rate"),
+    )
+
+    invoice_id: Mapped[uuid.UUID]
+    position: Mapped[int]
+    service_type_id: Mapped[uuid.UUID | None]
+    description: Mapped[str] = mapped_column(String(500))
+    hsn_sac: Mapped[str | None] = mapped_column(String(8))
+    quantity: Mapped[Decimal] = mapped_column(QUANTITY)
+    unit: Mapped[str | None] = mapped_column(String(20))
+    unit_price: Mapped[Decimal] = mapped_column(UNIT_PRICE)
+    discount: Mapped[Decimal] = mapped_column(MONEY)
+    gst_rate: Mapped[Decimal] = mapped_column(RATE)
+    taxable_value: Mapped[Decimal] = mapped_column(MONEY)
+    cgst_amount: Mapped[Decimal] = mapped_column(MONEY)
+    sgst_amount: Mapped[Decimal] = mapped_column(MONEY)
+    utgst_amount: Mapped[Decimal] = mapped_column(MONEY)
+    igst_amount: Mapped[Decimal] = mapped_column(MONEY)
+    total: Mapped[Decimal] = mapped_column(MONEY)

@@ -1,0 +1,140 @@
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import case, delete, select, update
+from sqlalchemy.orm import selectinload
+
+from app.models.business import Company, ServiceType
+from app.models.invoice import Invoice, InvoiceLine
+from app.repositories.base import SortKey, TenantRepository
+from app.repositories.customers import contains_pattern
+
+SORTS = {
+    name: SortKey(column, descending=descending)
+    for key, column in {
+        "invoice_date": Invoice.invoice_date,
+        "due_date": Invoice.due_date,
+        "total": Invoice.total,
+        "created_at": Invoice.created_at,
+    }.items()
+    for name, descending in ((key, False), (f"-{key}", True))
+}
+OPEN_STATUSES = ("issued", "partially_paid")
+SETTLEABLE_STATUSES = ("issued", "partially_paid", "paid")
+
+
+@dataclass(frozen=True)
+class InvoiceFilters:
+    status: str | None = None
+    customer_id: uuid.UUID | None = None
+    company_id: uuid.UUID | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    due_before: date | None = None
+    overdue_on: date | None = None
+    number: str | None = None
+
+
+def _settled_status(paid, credited):
+    """The status an issued invoice has once `paid` and `credited` apply (SQL expressions)."""
+    return case(
+        (Invoice.total - paid - credited <= 0, "paid"),
+        (paid + credited > 0, "partially_paid"),
+        else_="issued",
+    )
+
+
+class InvoiceRepository(TenantRepository[Invoice]):
+    model = Invoice
+
+    async def get_with_lines(self, invoice_id: uuid.UUID, *, for_update: bool = False) -> Invoice | None:
+        stmt = select(Invoice).where(Invoice.id == invoice_id).options(selectinload(Invoice.lines))
+        if for_update:
+            stmt = stmt.with_for_update(of=Invoice)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def list_page(
+        self, filters: InvoiceFilters, *, limit: int, cursor: str | None, sort: str, with_lines: bool
+    ) -> tuple[list[Invoice], str | None]:
+        stmt = select(Invoice)
+        if with_lines:
+            stmt = stmt.options(selectinload(Invoice.lines))
+        for condition in _conditions(filters):
+            stmt = stmt.where(condition)
+        return await self.page(stmt, limit=limit, cursor=cursor, sort=SORTS[sort])
+
+    async def replace_lines(self, invoice: Invoice, lines: list[InvoiceLine]) -> None:
+        await self.session.execute(
+            delete(InvoiceLine)
+            .where(InvoiceLine.tenant_id == self.tenant_id, InvoiceLine.invoice_id == invoice.id)
+            .execution_options(synchronize_session=False)
+        )
+        await self.add_lines(invoice, lines)
+
+    async def add_lines(self, invoice: Invoice, lines: list[InvoiceLine]) -> None:
+        for line in lines:
+            line.tenant_id, line.invoice_id = self.tenant_id, invoice.id
+        self.session.add_all(lines)
+        await self.session.flush()
+        await self.session.refresh(invoice, ["lines"])
+
+    async def delete(self, invoice: Invoice) -> None:
+        await self.session.execute(
+            delete(Invoice)
+            .where(Invoice.tenant_id == self.tenant_id, Invoice.id == invoice.id)
+            .execution_options(synchronize_session=False)
+        )
+        self.session.expunge(invoice)
+
+    async def settle(self, invoice_id: uuid.UUID, *, paid: Decimal = Decimal(0), credited: Decimal = Decimal(0)):
+        """Add to amount_paid / amount_credited and move the status with them, in one UPDATE.
+
+        Returns the updated invoice, or None when the change does not fit: the invoice is not
+        issued (draft, void), a payment exceeds the balance due, or credits exceed the total.
+        The row lock the UPDATE takes serialises concurrent allocations to the same invoice."""
+        new_paid, new_credited = Invoice.amount_paid + paid, Invoice.amount_credited + credited
+        stmt = (
+            update(Invoice)
+            .where(Invoice.tenant_id == self.tenant_id, Invoice.id == invoice_id)
+            .where(Invoice.status.in_(SETTLEABLE_STATUSES))
+            .values(amount_paid=new_paid, amount_credited=new_credited, status=_settled_status(new_paid, new_credited))
+            .returning(Invoice)
+            .execution_options(synchronize_session=False, populate_existing=True)
+        )
+        if paid > 0:
+            stmt = stmt.where(Invoice.balance_due >= paid)
+        if credited > 0:
+            stmt = stmt.where(new_credited <= Invoice.total)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def service_types(self, ids: set[uuid.UUID]) -> dict[uuid.UUID, ServiceType]:
+        if not ids:
+            return {}
+        rows = await self.session.execute(select(ServiceType).where(ServiceType.id.in_(ids)))
+        return {s.id: s for s in rows.scalars()}
+
+    async def company(self, company_id: uuid.UUID) -> Company | None:
+        return (await self.session.execute(select(Company).where(Company.id == company_id))).scalar_one_or_none()
+
+
+def _conditions(f: InvoiceFilters) -> list:
+    conditions = []
+    if f.status is not None:
+        conditions.append(Invoice.status == f.status)
+    if f.customer_id is not None:
+        conditions.append(Invoice.customer_id == f.customer_id)
+    if f.company_id is not None:
+        conditions.append(Invoice.company_id == f.company_id)
+    if f.date_from is not None:
+        conditions.append(Invoice.invoice_date >= f.date_from)
+    if f.date_to is not None:
+        conditions.append(Invoice.invoice_date <= f.date_to)
+    if f.due_before is not None:
+        conditions.append(Invoice.due_date < f.due_before)
+    if f.overdue_on is not None:
+        conditions += [Invoice.status.in_(OPEN_STATUSES), Invoice.due_date < f.overdue_on, Invoice.balance_due > 0]
+    if f.number is not None:
+        conditions.append(Invoice.number.ilike(contains_pattern(f.number), escape="\\"))
+    return conditions

@@ -1,0 +1,145 @@
+"""Invoices: draft create/replace, issue, void, reads.
+
+Every computed amount (line and document totals, supply type, balance) is output only: a body that
+sends one is a 422 (request bodies forbid unknown fields)."""
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import ConfigDict, Field, StrictBool
+
+from app.models.invoice import Invoice
+from app.repositories.invoices import OPEN_STATUSES
+from app.schemas.business_fields import DecimalOut, IsoDate, Money, Rate, SacHsn, decimal_string, text
+from app.schemas.common import Page, ReadModel, RequestBody, SelectableRead
+from app.services.gst import STATE_CODES, amount_in_words
+
+Quantity = decimal_string(r"^(0|[1-9][0-9]{0,11})(\.[0-9]{1,3})?$", "2", Decimal("0.001"))
+UnitPrice = decimal_string(r"^[0-9]{1,14}(\.[0-9]{1,4})?$", "1500.00", Decimal("0.0001"))
+PlaceOfSupply = Literal[*sorted(STATE_CODES)]
+Description = text(500, example="Monthly bookkeeping, October 2026")
+Unit = text(20, example="NOS")
+LongText = text(2000, example="Payment within 15 days by bank transfer.")
+Reason = text(500, example="Raised against the wrong customer")
+InvoiceStatus = Literal["draft", "issued", "partially_paid", "paid", "void"]
+MAX_LINES = 200
+DERIVED = {"amount_in_words", "is_overdue", "lines"}
+
+LINE_EXAMPLE = {"description": "GST return filing, October 2026", "hsn_sac": "998231", "quantity": "1",
+                "unit_price": "2500.00", "gst_rate": "18"}  # fmt: skip
+EXAMPLE = {
+    "company_id": "0194f0a2-5c1e-7b1a-9d7e-2f9c3e1a0b11",
+    "customer_id": "0194f0a2-5c1e-7b1a-9d7e-2f9c3e1a0b22",
+    "invoice_date": "2026-11-23",
+    "lines": [LINE_EXAMPLE, {**LINE_EXAMPLE, "description": "Payroll processing", "quantity": "12",
+                             "unit_price": "150.00", "discount": "100.00", "hsn_sac": "998222"}],
+}  # fmt: skip
+
+
+class InvoiceLineIn(RequestBody):
+    """`hsn_sac`, `unit`, `unit_price` and `gst_rate` default to the service type's when one is named."""
+
+    service_type_id: uuid.UUID | None = None
+    description: Description | None = Field(None, description="Defaults to the service type's name.")
+    hsn_sac: SacHsn | None = None
+    quantity: Quantity = Field(description="More than zero; up to 3 decimal places.")
+    unit: Unit | None = None
+    unit_price: UnitPrice | None = Field(None, description="Required without a service type.")
+    discount: Money = Field(Decimal("0.00"), description="Off the line's value, before tax.")
+    gst_rate: Rate | None = Field(None, description="Percent; one of the tenant's tax rates in force on the date.")
+
+
+class InvoiceIn(RequestBody):
+    """A draft's content. `PUT` replaces the whole draft with the same shape."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE]})
+
+    company_id: uuid.UUID
+    customer_id: uuid.UUID
+    invoice_date: IsoDate | None = Field(None, description="Defaults to today (Asia/Kolkata).")
+    due_date: IsoDate | None = Field(None, description="Defaults to the customer's terms, else gst_settings.")
+    place_of_supply: PlaceOfSupply | None = Field(
+        None, description="State code; defaults to the customer's state (96 = export, always inter-state)."
+    )
+    reverse_charge: StrictBool = False
+    notes: LongText | None = None
+    terms: LongText | None = Field(None, description="Defaults to the company's default terms.")
+    lines: list[InvoiceLineIn] = Field(min_length=1, max_length=MAX_LINES)
+
+
+class InvoiceCreate(InvoiceIn):
+    issue: StrictBool = Field(False, description="Issue at once: a number is assigned in the same request.")
+
+
+class VoidRequest(RequestBody):
+    reason: Reason
+
+
+class InvoiceLineRead(ReadModel):
+    id: uuid.UUID
+    position: int
+    service_type_id: uuid.UUID | None
+    description: str
+    hsn_sac: str | None
+    quantity: DecimalOut
+    unit: str | None
+    unit_price: DecimalOut
+    discount: DecimalOut
+    gst_rate: DecimalOut
+    taxable_value: DecimalOut
+    cgst_amount: DecimalOut
+    sgst_amount: DecimalOut
+    utgst_amount: DecimalOut
+    igst_amount: DecimalOut
+    total: DecimalOut
+
+
+class InvoiceRead(SelectableRead):
+    id: uuid.UUID
+    company_id: uuid.UUID
+    customer_id: uuid.UUID
+    status: InvoiceStatus
+    number: str | None = Field(description="Assigned at issue; null on drafts.")
+    financial_year: str | None
+    invoice_date: date
+    due_date: date
+    place_of_supply: str
+    supply_type: Literal["intra_state", "inter_state"]
+    reverse_charge: bool
+    notes: str | None
+    terms: str | None
+    supplier: dict = Field(description="The issuing company as the invoice shows it.")
+    recipient: dict = Field(description="The customer as the invoice shows it.")
+    taxable_value: DecimalOut
+    cgst_amount: DecimalOut
+    sgst_amount: DecimalOut
+    utgst_amount: DecimalOut
+    igst_amount: DecimalOut
+    tax_total: DecimalOut
+    round_off: DecimalOut
+    total: DecimalOut
+    amount_paid: DecimalOut
+    amount_credited: DecimalOut
+    balance_due: DecimalOut
+    amount_in_words: str
+    is_overdue: bool
+    issued_at: datetime | None
+    voided_at: datetime | None
+    void_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+    lines: list[InvoiceLineRead] | None = Field(None, description="On single reads (and lists with `lines=true`).")
+
+    @classmethod
+    def of(cls, invoice: Invoice, *, today: date, with_lines: bool = True) -> "InvoiceRead":
+        plain = {name: getattr(invoice, name) for name in cls.model_fields if name not in DERIVED}
+        overdue = invoice.status in OPEN_STATUSES and invoice.due_date < today and invoice.balance_due > 0
+        lines = [InvoiceLineRead.model_validate(line) for line in invoice.lines] if with_lines else None
+        return cls(**plain, amount_in_words=amount_in_words(invoice.total), is_overdue=overdue, lines=lines)
+
+
+InvoiceSort = Literal["invoice_date", "-invoice_date", "due_date", "-due_date", "total", "-total", "created_at",
+                      "-created_at"]  # fmt: skip
+InvoicePage = Page[InvoiceRead]
