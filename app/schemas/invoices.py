@@ -16,7 +16,10 @@ from app.schemas.business_fields import DecimalOut, IsoDate, Money, Rate, SacHsn
 from app.schemas.common import Page, ReadModel, RequestBody, SelectableRead
 from app.services.gst import STATE_CODES, amount_in_words
 
-Quantity = decimal_string(r"^(0|[1-9][0-9]{0,11})(\.[0-9]{1,3})?$", "2", Decimal("0.001"))
+# More than zero, up to 3 decimal places (the pattern says "more than zero" without lookaheads).
+Quantity = decimal_string(
+    r"^([1-9][0-9]{0,11}(\.[0-9]{1,3})?|0\.([1-9][0-9]{0,2}|0[1-9][0-9]?|00[1-9]))$", "2", Decimal("0.001")
+)
 UnitPrice = decimal_string(r"^[0-9]{1,14}(\.[0-9]{1,4})?$", "1500.00", Decimal("0.0001"))
 PlaceOfSupply = Literal[*sorted(STATE_CODES)]
 Description = text(500, example="Monthly bookkeeping, October 2026")

@@ -57,9 +57,9 @@ async def create(session: AsyncSession, *, body: InvoiceIn, issue: bool, clock: 
 
 
 async def replace(session: AsyncSession, invoice_id: uuid.UUID, *, body: InvoiceIn, clock: Clock) -> Invoice:
+    header, lines = await _compose(session, body, clock.today)  # first: a bad reference is a 404 in any state
     invoice = await _draft(session, invoice_id)
     before = audit.snapshot(invoice, AUDITED)
-    header, lines = await _compose(session, body, clock.today)
     for name, value in header.items():
         setattr(invoice, name, value)
     await session.flush()

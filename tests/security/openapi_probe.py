@@ -109,7 +109,7 @@ def sample(spec: dict, schema: dict, name: str, ids: IdsFor) -> Any:
     for key in ("examples", "example", "default", "enum"):
         if schema.get(key) not in (None, []):
             value = schema[key]
-            return value[0] if key in ("examples", "enum") else value
+            return _with_ids(value[0] if key in ("examples", "enum") else value, ids)
     kind = schema.get("type")
     if kind == "object":
         return {k: sample(spec, schema["properties"][k], k, ids) for k in schema.get("required", [])}
@@ -122,6 +122,15 @@ def sample(spec: dict, schema: dict, name: str, ids: IdsFor) -> Any:
     if kind == "string":
         return _sample_string(schema, name)
     raise MissingSample(f"field {name!r}: no example and no type in the spec")
+
+
+def _with_ids(example: Any, ids: IdsFor) -> Any:
+    """An example from the spec with its id-like fields replaced by the tenant's real ids."""
+    if isinstance(example, dict):
+        return {k: ids(k) if is_id_like(k) else _with_ids(v, ids) for k, v in example.items()}
+    if isinstance(example, list):
+        return [_with_ids(item, ids) for item in example]
+    return example
 
 
 def _sample_string(schema: dict, name: str) -> str:

@@ -6,6 +6,7 @@ A route with an id parameter this map does not know makes the probe fail: add a 
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
@@ -14,6 +15,7 @@ from tests.conftest import unique_email
 from tests.factories import API, Account, make_tenant
 from tests.security.probe_business import add_business_rows
 from tests.security.probe_customers import add_customer_rows
+from tests.security.probe_documents import add_invoice_rows
 
 
 @dataclass
@@ -27,6 +29,8 @@ class TenantData:
     company_ids: list[str] = field(default_factory=list)
     service_type_ids: list[str] = field(default_factory=list)
     tax_rate_ids: list[str] = field(default_factory=list)
+    invoice_ids: list[str] = field(default_factory=list)
+    invoice_party: Any = None
 
     @property
     def tenant_id(self) -> str:
@@ -52,6 +56,7 @@ SOURCES: dict[str, Callable[[TenantData], list[str]]] = {
     "company_id": lambda t: t.company_ids,
     "service_type_id": lambda t: t.service_type_ids,
     "tax_rate_id": lambda t: t.tax_rate_ids,
+    "invoice_id": lambda t: t.invoice_ids,
 }
 
 
@@ -82,6 +87,7 @@ async def build_tenant(client: httpx.AsyncClient, mailbox, business_name: str) -
     tenant = TenantData(owner=owner, member=member)
     await add_customer_rows(client, tenant)
     await add_business_rows(client, tenant)
+    await add_invoice_rows(client, tenant)
     response = await client.get(f"{API}/audit-logs", params={"limit": 100}, headers=owner.headers)
     assert response.status_code == 200, response.text
     tenant.audit_rows = response.json()["items"]
