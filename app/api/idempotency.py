@@ -25,10 +25,12 @@ async def get_idempotent(
     _: CurrentUser,
     session: SessionDep,
     rt: RuntimeDep,
+    # Typed `str`, not `str | None`: the spec then says "a string" rather than "a string or null"
+    # (a header cannot carry a JSON null); the default still makes it optional.
     idempotency_key: Annotated[
-        str | None,
+        str,  # noqa: RUF013
         Header(pattern=KEY_PATTERN, description="Retries with the same key return the first response."),
-    ] = None,
+    ] = None,  # type: ignore[assignment]
 ) -> Callable[[int, Operation], Awaitable[Any]]:
     body = await request.body()
 

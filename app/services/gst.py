@@ -12,8 +12,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
 from num2words import num2words
-from stdnum.exceptions import ValidationError
+from stdnum import luhn
+from stdnum.exceptions import InvalidComponent, ValidationError
 from stdnum.in_ import gstin as stdnum_gstin
+from stdnum.in_ import pan as stdnum_pan
 
 PAISA = Decimal("0.01")
 RUPEE = Decimal("1")
@@ -62,6 +64,9 @@ STATE_CODES = {
     "97": "Other Territory",
     "96": "Other Countries",
 }
+# Codes python-stdnum 2.2 does not list yet (its GSTIN check stops at 37): 38 Ladakh, 97 Other Territory.
+NEWER_GSTIN_STATES = frozenset({"38", "97"})
+GSTIN_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 class SupplyType(StrEnum):
@@ -81,12 +86,26 @@ def money(value: Decimal) -> Decimal:
 def normalize_gstin(value: str) -> str:
     """The GSTIN upper-cased and checked (format, state code, check character)."""
     try:
-        compact = stdnum_gstin.validate(value)
+        compact = _stdnum_validate(value)
     except ValidationError as exc:
         raise InvalidGstin(f"not a valid GSTIN: {exc}") from exc
     if compact[:2] not in STATE_CODES:
         raise InvalidGstin("the GSTIN's state code is unknown")
     return compact
+
+
+def _stdnum_validate(value: str) -> str:
+    try:
+        return stdnum_gstin.validate(value)
+    except InvalidComponent:
+        # Length and format passed; stdnum refused the state code. For a code it does not know yet,
+        # run the rest of its checks (entity code, 'Z', PAN, check character) with its own parts.
+        compact = stdnum_gstin.compact(value)
+        if compact[:2] not in NEWER_GSTIN_STATES or compact[12] == "0" or compact[13] != "Z":
+            raise
+        stdnum_pan.validate(compact[2:12])
+        luhn.validate(compact, GSTIN_ALPHABET)
+        return compact
 
 
 def state_of_gstin(gstin: str) -> str:

@@ -23,6 +23,7 @@ from app.services.rules import RuleViolation
 
 # Rule 46: an unregistered recipient's address must be shown from this taxable value on.
 UNREGISTERED_ADDRESS_THRESHOLD = Decimal("50000")
+UNIT_PRICE_PLACES = Decimal("0.0001")
 AUDITED = [
     "status", "number", "financial_year", "company_id", "customer_id", "invoice_date", "due_date", "place_of_supply",
     "supply_type", "reverse_charge", "taxable_value", "tax_total", "round_off", "total", "amount_paid",
@@ -172,7 +173,11 @@ async def _line(
 ) -> InvoiceLine:
     field = f"lines.{position - 1}"
     service = _service(line, services, field)
-    unit_price = _default(line.unit_price, service and service.default_rate, f"{field}.unit_price")
+    # At the column's scale (4 places) whether sent or a service type's 2-place default, so the
+    # create response shows what a later read does ("1500.0000", not "1500.00").
+    unit_price = _default(line.unit_price, service and service.default_rate, f"{field}.unit_price").quantize(
+        UNIT_PRICE_PLACES
+    )
     gst_rate = _default(line.gst_rate, service and service.default_gst_rate, f"{field}.gst_rate")
     await _check_rate(session, gst_rate, invoice_date, settings, f"{field}.gst_rate")
     if line.discount > line.quantity * unit_price:

@@ -14,8 +14,10 @@ from tests.api.v1.members import add_member, invite
 from tests.conftest import unique_email
 from tests.factories import API, Account, make_tenant
 from tests.security.probe_business import add_business_rows
+from tests.security.probe_credit_notes import add_credit_note_rows
 from tests.security.probe_customers import add_customer_rows
 from tests.security.probe_documents import add_invoice_rows
+from tests.security.probe_receipts import add_receipt_rows
 
 
 @dataclass
@@ -31,6 +33,8 @@ class TenantData:
     tax_rate_ids: list[str] = field(default_factory=list)
     invoice_ids: list[str] = field(default_factory=list)
     invoice_party: Any = None
+    credit_note_ids: list[str] = field(default_factory=list)
+    receipt_ids: list[str] = field(default_factory=list)
 
     @property
     def tenant_id(self) -> str:
@@ -57,6 +61,8 @@ SOURCES: dict[str, Callable[[TenantData], list[str]]] = {
     "service_type_id": lambda t: t.service_type_ids,
     "tax_rate_id": lambda t: t.tax_rate_ids,
     "invoice_id": lambda t: t.invoice_ids,
+    "credit_note_id": lambda t: t.credit_note_ids,
+    "receipt_id": lambda t: t.receipt_ids,
 }
 
 
@@ -88,6 +94,8 @@ async def build_tenant(client: httpx.AsyncClient, mailbox, business_name: str) -
     await add_customer_rows(client, tenant)
     await add_business_rows(client, tenant)
     await add_invoice_rows(client, tenant)
+    await add_receipt_rows(client, tenant)
+    await add_credit_note_rows(client, tenant)
     response = await client.get(f"{API}/audit-logs", params={"limit": 100}, headers=owner.headers)
     assert response.status_code == 200, response.text
     tenant.audit_rows = response.json()["items"]

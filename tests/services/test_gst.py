@@ -121,6 +121,19 @@ class TestGstin:
     def test_valid_gstin_is_normalised(self):
         assert normalize_gstin("27aapfu0939f1zv") == "27AAPFU0939F1ZV"
 
+    @pytest.mark.parametrize("valid", ["38AAPFU0939F1ZS", "97AAPFU0939F1ZO"])
+    def test_ladakh_and_other_territory_are_valid_states(self, valid):
+        # python-stdnum 2.2 lists state codes up to 37 only; Ladakh (38) GSTINs exist since 2020.
+        assert normalize_gstin(valid.lower()) == valid
+
+    @pytest.mark.parametrize(
+        "bad",
+        ["38AAPFU0939F1ZT", "38AAPFU0939F0ZS", "38AAPFU0939F1YS", "38AAPXU0939F1ZS", "39AAPFU0939F1ZS"],
+    )
+    def test_newer_state_codes_still_get_every_other_check(self, bad):
+        with pytest.raises(InvalidGstin):
+            normalize_gstin(bad)
+
     @pytest.mark.parametrize("bad", ["27AAPFU0939F1ZX", "27AAPFU0939F1Z", "99AAPFU0939F1ZV", "", "hello"])
     def test_invalid_gstin_is_refused(self, bad):
         with pytest.raises(InvalidGstin):

@@ -1,5 +1,65 @@
-from fastapi import APIRouter
+import uuid
+from typing import Annotated, Any
 
+from fastapi import APIRouter, Depends, Query, status
+
+from app.api.deps import CurrentUser, PaginationDep, RuntimeDep, SessionDep, WriterUser
+from app.api.fields import Selection, field_selection, respond
+from app.api.idempotency import IdempotentDep
+from app.repositories.credit_notes import CreditNoteFilters, CreditNoteRepository
+from app.schemas.business_fields import IsoDate
 from app.schemas.common import problem_responses
+from app.schemas.credit_notes import CreditNoteCreate, CreditNotePage, CreditNoteRead, CreditNoteSort
+from app.services import credit_notes
+from app.services.rules import today_in_india
 
 router = APIRouter(prefix="/credit-notes", tags=["credit notes"], responses=problem_responses(401, 422))
+Fields = Annotated[Selection, Depends(field_selection(CreditNoteRead))]
+# 400: a rule the schema cannot state (dated before the invoice, zero quantity, a line named twice);
+# 404: the invoice, or a line named in the body, does not exist here;
+# 409: the invoice is a draft or void, the credit exceeds what remains uncredited of a line or of the
+# invoice, `full` on an invoice credited before, or an Idempotency-Key clash.
+WRITE_ERRORS = problem_responses(400, 403, 404, 409)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=CreditNoteRead, responses=WRITE_ERRORS)
+async def create_credit_note(
+    body: CreditNoteCreate, _: WriterUser, session: SessionDep, rt: RuntimeDep, idempotent: IdempotentDep
+) -> Any:
+    """Credit an issued invoice, in full (`"full": true`: the exact negation of the invoice) or by
+    lines (units at the line's price, or a taxable value off it). Tax follows the original line's
+    rate and the invoice's supply type. Its own number series; records the invoice's number and
+    date (Rule 53). Reduces the invoice's balance and the customer's. Supports `Idempotency-Key`."""
+    today = today_in_india(rt.now())
+
+    async def create() -> CreditNoteRead:
+        return CreditNoteRead.of(await credit_notes.create(session, body=body, today=today))
+
+    return await idempotent(201, create)
+
+
+@router.get("", response_model=CreditNotePage, responses=problem_responses(400))
+async def list_credit_notes(
+    _: CurrentUser,
+    session: SessionDep,
+    fields: Fields,
+    page: PaginationDep,
+    invoice_id: uuid.UUID | None = None,
+    customer_id: uuid.UUID | None = None,
+    company_id: uuid.UUID | None = None,
+    date_from: Annotated[IsoDate | None, Query(alias="from", description="Credit note date on or after.")] = None,
+    date_to: Annotated[IsoDate | None, Query(alias="to", description="Credit note date on or before.")] = None,
+    lines: Annotated[bool, Query(description="Include each credit note's lines.")] = False,
+    sort: Annotated[CreditNoteSort, Query()] = "-credit_note_date",
+) -> Any:
+    filters = CreditNoteFilters(invoice_id, customer_id, company_id, date_from, date_to)
+    rows, next_cursor = await CreditNoteRepository(session).list_page(
+        filters, limit=page.limit, cursor=page.cursor, sort=sort, with_lines=lines
+    )
+    items = [CreditNoteRead.of(row, with_lines=lines) for row in rows]
+    return respond(CreditNotePage(items=items, next_cursor=next_cursor), fields)
+
+
+@router.get("/{credit_note_id:uuid}", response_model=CreditNoteRead, responses=problem_responses(404))
+async def read_credit_note(credit_note_id: uuid.UUID, _: CurrentUser, session: SessionDep, fields: Fields) -> Any:
+    return respond(CreditNoteRead.of(await credit_notes.get(session, credit_note_id)), fields)

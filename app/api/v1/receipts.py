@@ -1,5 +1,107 @@
-from fastapi import APIRouter
+import uuid
+from typing import Annotated, Any
 
+from fastapi import APIRouter, Depends, Query, status
+
+from app.api.deps import CurrentUser, PaginationDep, RuntimeDep, SessionDep, WriterUser
+from app.api.fields import Selection, field_selection, respond
+from app.api.idempotency import IdempotentDep
+from app.repositories.receipts import ReceiptFilters, ReceiptRepository
+from app.schemas.business_fields import IsoDate
 from app.schemas.common import problem_responses
+from app.schemas.receipts import (
+    AllocateRequest,
+    AllocationRead,
+    PaymentMode,
+    ReceiptCreate,
+    ReceiptPage,
+    ReceiptRead,
+    ReceiptSort,
+    ReceiptStatus,
+    ReceiptVoid,
+)
+from app.services import receipts
+from app.services.receipts import Allocated
+from app.services.rules import today_in_india
 
 router = APIRouter(prefix="/receipts", tags=["receipts"], responses=problem_responses(401, 422))
+Fields = Annotated[Selection, Depends(field_selection(ReceiptRead))]
+# 400: an invoice of another customer or company, the same invoice twice, an archived party;
+# 404: the receipt, or a customer / company / invoice named in the body, does not exist here;
+# 409: a draft or void invoice, more than the invoice's balance or the receipt's remainder, a void
+# receipt, or an Idempotency-Key clash.
+WRITE_ERRORS = problem_responses(400, 403, 404, 409)
+
+
+def _read(result: Allocated) -> ReceiptRead:
+    allocations = [AllocationRead.of(allocation, number) for allocation, number in result.allocations]
+    return ReceiptRead.of(result.receipt, allocations)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ReceiptRead, responses=WRITE_ERRORS)
+async def create_receipt(body: ReceiptCreate, _: WriterUser, session: SessionDep, idempotent: IdempotentDep) -> Any:
+    """Record money received, numbered from the company's receipt series, optionally applied to the
+    customer's issued invoices at once. The customer's balance drops by the whole amount; what is
+    not allocated is their advance. Supports `Idempotency-Key`."""
+
+    async def create() -> ReceiptRead:
+        return _read(await receipts.create(session, body=body))
+
+    return await idempotent(201, create)
+
+
+@router.post("/{receipt_id:uuid}/allocate", response_model=ReceiptRead, responses=WRITE_ERRORS)
+async def allocate_receipt(
+    receipt_id: uuid.UUID,
+    body: AllocateRequest,
+    _: WriterUser,
+    session: SessionDep,
+    rt: RuntimeDep,
+    idempotent: IdempotentDep,
+) -> Any:
+    """Apply more of the receipt's unallocated amount to invoices; all or nothing. Supports `Idempotency-Key`."""
+    today = today_in_india(rt.now())
+
+    async def allocate() -> ReceiptRead:
+        return _read(await receipts.allocate(session, receipt_id, allocations=body.allocations, today=today))
+
+    return await idempotent(200, allocate)
+
+
+@router.get("", response_model=ReceiptPage, responses=problem_responses(400))
+async def list_receipts(
+    _: CurrentUser,
+    session: SessionDep,
+    fields: Fields,
+    page: PaginationDep,
+    customer_id: uuid.UUID | None = None,
+    company_id: uuid.UUID | None = None,
+    date_from: Annotated[IsoDate | None, Query(alias="from", description="Receipt date on or after.")] = None,
+    date_to: Annotated[IsoDate | None, Query(alias="to", description="Receipt date on or before.")] = None,
+    mode: PaymentMode | None = None,
+    status_: Annotated[ReceiptStatus | None, Query(alias="status")] = None,
+    unallocated: Annotated[
+        bool | None, Query(description="true: active with an unallocated remainder; false: fully allocated.")
+    ] = None,
+    sort: Annotated[ReceiptSort, Query()] = "-receipt_date",
+) -> Any:
+    filters = ReceiptFilters(customer_id, company_id, date_from, date_to, mode, status_, unallocated)
+    rows, next_cursor = await ReceiptRepository(session).list_page(
+        filters, limit=page.limit, cursor=page.cursor, sort=sort
+    )
+    return respond(ReceiptPage(items=[ReceiptRead.of(row) for row in rows], next_cursor=next_cursor), fields)
+
+
+@router.get("/{receipt_id:uuid}", response_model=ReceiptRead, responses=problem_responses(404))
+async def read_receipt(receipt_id: uuid.UUID, _: CurrentUser, session: SessionDep, fields: Fields) -> Any:
+    """The receipt with its allocations."""
+    return respond(_read(await receipts.read(session, receipt_id)), fields)
+
+
+@router.post("/{receipt_id:uuid}/void", response_model=ReceiptRead, responses=WRITE_ERRORS)
+async def void_receipt(
+    receipt_id: uuid.UUID, body: ReceiptVoid, _: WriterUser, session: SessionDep, rt: RuntimeDep
+) -> ReceiptRead:
+    """Cancel a receipt: its allocations are released (invoice balances and statuses go back), the
+    customer owes its amount again; the number stays taken."""
+    return _read(await receipts.void(session, receipt_id, reason=body.reason, now=rt.now()))

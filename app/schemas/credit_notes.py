@@ -1,0 +1,130 @@
+"""Credit notes (CGST Rule 53): create (full, or by lines), reads.
+
+A body is one of two shapes, each stated exactly in the spec: `full: true`, or `lines`, each line
+with exactly one of `quantity` and `taxable_value`. Every amount is computed: a body that sends a
+number, a total or a tenant is a 422 (request bodies forbid unknown fields)."""
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from fastapi import Body
+from pydantic import ConfigDict, Field
+
+from app.models.credit_note import CreditNote
+from app.schemas.business_fields import DecimalOut, IsoDate, Money
+from app.schemas.common import Page, ReadModel, RequestBody, SelectableRead
+from app.schemas.invoices import MAX_LINES, Quantity, Reason
+
+INVOICE_ID = "0194f0a2-5c1e-7b1a-9d7e-2f9c3e1a0b33"
+LINE_ID = "0194f0a2-5c1e-7b1a-9d7e-2f9c3e1a0b44"
+
+
+class QuantityCredit(RequestBody):
+    """Goods returned or services not rendered: units of the line at its price and pro-rata discount."""
+
+    invoice_line_id: uuid.UUID
+    quantity: Quantity = Field(description="More than zero; at most what is not yet credited of the line.")
+
+
+class ValueCredit(RequestBody):
+    """A price reduction: taxable value off the line; tax follows at the line's rate."""
+
+    invoice_line_id: uuid.UUID
+    taxable_value: Money = Field(description="More than zero; at most the line's value not yet credited.")
+
+
+class CreditNoteHeader(RequestBody):
+    invoice_id: uuid.UUID = Field(description="An issued, partially paid or paid invoice.")
+    reason: Reason
+    credit_note_date: IsoDate | None = Field(
+        None, description="Defaults to today (Asia/Kolkata); not before the invoice date."
+    )
+
+
+class FullCreditNoteIn(CreditNoteHeader):
+    """Credit the whole invoice: every line and amount equal to the invoice's. Only when nothing
+    was credited of it before."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"invoice_id": INVOICE_ID, "reason": "Invoice cancelled", "full": True}]}
+    )
+
+    full: Literal[True] = Field(examples=[True])
+
+
+class PartialCreditNoteIn(CreditNoteHeader):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "invoice_id": INVOICE_ID,
+                    "reason": "Two units returned",
+                    "credit_note_date": "2026-11-30",
+                    "lines": [{"invoice_line_id": LINE_ID, "quantity": "2"}],
+                }
+            ]
+        }
+    )
+
+    lines: list[QuantityCredit | ValueCredit] = Field(
+        min_length=1, max_length=MAX_LINES, description="Each invoice line at most once."
+    )
+
+
+CreditNoteCreate = Annotated[FullCreditNoteIn | PartialCreditNoteIn, Body()]
+
+
+class CreditNoteLineRead(ReadModel):
+    id: uuid.UUID
+    position: int
+    invoice_line_id: uuid.UUID
+    description: str
+    hsn_sac: str | None
+    quantity: DecimalOut | None = Field(description="Null for a credit by taxable value.")
+    gst_rate: DecimalOut
+    taxable_value: DecimalOut
+    cgst_amount: DecimalOut
+    sgst_amount: DecimalOut
+    utgst_amount: DecimalOut
+    igst_amount: DecimalOut
+    total: DecimalOut
+
+
+class CreditNoteRead(SelectableRead):
+    """Amounts are positive: they reduce what the customer owes."""
+
+    id: uuid.UUID
+    company_id: uuid.UUID
+    customer_id: uuid.UUID
+    invoice_id: uuid.UUID
+    number: str
+    financial_year: str
+    credit_note_date: date
+    invoice_number: str = Field(description="The original invoice's number (Rule 53).")
+    invoice_date: date = Field(description="The original invoice's date (Rule 53).")
+    reason: str
+    is_full: bool
+    place_of_supply: str
+    supply_type: Literal["intra_state", "inter_state"]
+    taxable_value: DecimalOut
+    cgst_amount: DecimalOut
+    sgst_amount: DecimalOut
+    utgst_amount: DecimalOut
+    igst_amount: DecimalOut
+    tax_total: DecimalOut
+    round_off: DecimalOut
+    total: DecimalOut
+    created_at: datetime
+    updated_at: datetime
+    lines: list[CreditNoteLineRead] | None = Field(None, description="On single reads (and lists with `lines=true`).")
+
+    @classmethod
+    def of(cls, note: CreditNote, *, with_lines: bool = True) -> "CreditNoteRead":
+        plain = {name: getattr(note, name) for name in cls.model_fields if name != "lines"}
+        lines = [CreditNoteLineRead.model_validate(line) for line in note.lines] if with_lines else None
+        return cls(**plain, lines=lines)
+
+
+CreditNoteSort = Literal["credit_note_date", "-credit_note_date", "total", "-total", "created_at", "-created_at"]
+CreditNotePage = Page[CreditNoteRead]

@@ -1,0 +1,94 @@
+"""What a credit note is worth (pure, no I/O): the amounts of crediting part of an invoice line.
+
+Crediting telescopes. A credit is what the line's credited part is worth after it minus what it
+was worth before it, so however a line is credited (at once or over many notes) the credits on it
+add up to exactly the line's own amounts once all of it is credited, and a full credit note
+repeats the invoice line by line.
+
+- By quantity q, after c units credited earlier: taxable = value(c + q) - value(c), where
+  value(x) = gst.taxable_value(x, unit_price, discount * x / quantity rounded to the paisa) is the
+  invoice's own formula with the discount taken pro rata, so value(quantity) = the line's value.
+- By taxable value t (a price reduction): t as given.
+- Tax, per component: line_tax(T + t) - line_tax(T), T being the taxable value credited earlier on
+  the line, at the line's rate with the invoice's supply type and place of supply.
+
+Round-off: a note that leaves nothing of the invoice's lines uncredited (a full one always)
+closes the invoice: its total is what remains creditable (invoice total - credited so far), so a
+full credit note repeats the invoice's round_off. Any other note is rounded to the rupee like an
+invoice when round-off is on, unless rounding would make it zero or take it past what remains
+creditable: then it is not rounded.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from decimal import ROUND_HALF_UP, Decimal
+
+from app.services import gst
+from app.services.gst import ZERO, LineAmounts
+
+
+@dataclass(frozen=True)
+class InvoicedLine:
+    quantity: Decimal
+    unit_price: Decimal
+    discount: Decimal
+    gst_rate: Decimal
+    taxable_value: Decimal
+
+
+@dataclass(frozen=True)
+class Credited:
+    """What earlier credit notes took of a line: units (of credits by quantity) and taxable value (of all)."""
+
+    quantity: Decimal = ZERO
+    taxable_value: Decimal = ZERO
+
+
+@dataclass(frozen=True)
+class Supply:
+    type: gst.SupplyType
+    place_of_supply: str
+
+
+def quantity_value(line: InvoicedLine, quantity: Decimal) -> Decimal:
+    """The taxable value of `quantity` units of the line; all of them are worth the line's value."""
+    discount = gst.money(line.discount * quantity / line.quantity)
+    return gst.taxable_value(quantity, line.unit_price, discount)
+
+
+def taxable_for_quantity(line: InvoicedLine, quantity: Decimal, earlier: Credited) -> Decimal:
+    return quantity_value(line, earlier.quantity + quantity) - quantity_value(line, earlier.quantity)
+
+
+def credit_amounts(line: InvoicedLine, taxable: Decimal, earlier: Credited, supply: Supply) -> LineAmounts:
+    """The amounts of crediting `taxable` more of the line."""
+    before = gst.line_tax(earlier.taxable_value, line.gst_rate, supply.type, supply.place_of_supply)
+    after = gst.line_tax(earlier.taxable_value + taxable, line.gst_rate, supply.type, supply.place_of_supply)
+    return LineAmounts(
+        taxable,
+        after.cgst_amount - before.cgst_amount,
+        after.sgst_amount - before.sgst_amount,
+        after.utgst_amount - before.utgst_amount,
+        after.igst_amount - before.igst_amount,
+    )
+
+
+def full_credit(line: InvoicedLine, supply: Supply) -> LineAmounts:
+    """Crediting all of a line that nothing was credited of."""
+    return credit_amounts(line, taxable_for_quantity(line, line.quantity, Credited()), Credited(), supply)
+
+
+def note_totals(
+    lines: Iterable[LineAmounts], *, creditable: Decimal, closes: bool, round_to_rupee: bool
+) -> gst.DocumentTotals:
+    """Totals of a note whose lines are `lines`, `creditable` being the invoice's total less what
+    was credited before, `closes` whether nothing of the invoice's lines remains uncredited after it.
+    A total over `creditable` (or not over zero) is left as is: the caller refuses it."""
+    base = gst.document_totals(lines, round_to_rupee=False)
+    grand = base.total
+    if closes:
+        total = creditable
+    else:
+        rounded = gst.money(grand.quantize(gst.RUPEE, rounding=ROUND_HALF_UP)) if round_to_rupee else grand
+        total = rounded if 0 < rounded <= creditable else grand
+    return replace(base, round_off=total - grand, total=total)
