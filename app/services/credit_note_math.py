@@ -79,12 +79,17 @@ def full_credit(line: InvoicedLine, supply: Supply) -> LineAmounts:
 
 
 def note_totals(
-    lines: Iterable[LineAmounts], *, creditable: Decimal, closes: bool, round_to_rupee: bool
+    lines: Iterable[LineAmounts],
+    *,
+    creditable: Decimal,
+    closes: bool,
+    round_to_rupee: bool,
+    reverse_charge: bool = False,
 ) -> gst.DocumentTotals:
     """Totals of a note whose lines are `lines`, `creditable` being the invoice's total less what
     was credited before, `closes` whether nothing of the invoice's lines remains uncredited after it.
     A total over `creditable` (or not over zero) is left as is: the caller refuses it."""
-    base = gst.document_totals(lines, round_to_rupee=False)
+    base = gst.document_totals(lines, round_to_rupee=False, reverse_charge=reverse_charge)
     grand = base.total
     if closes:
         total = creditable

@@ -135,6 +135,7 @@ async def _save(
         creditable=invoice.total - invoice.amount_credited,
         closes=closes,
         round_to_rupee=settings.round_off_enabled,
+        reverse_charge=invoice.reverse_charge,
     )
     if totals.total <= 0:
         raise Conflict("Nothing of the invoice remains to be credited.", code="invoice-fully-credited")

@@ -167,7 +167,11 @@ class DocumentTotals:
     total: Decimal
 
 
-def document_totals(lines: Iterable[LineAmounts], *, round_to_rupee: bool) -> DocumentTotals:
+def document_totals(
+    lines: Iterable[LineAmounts], *, round_to_rupee: bool, reverse_charge: bool = False
+) -> DocumentTotals:
+    """Sums of the rounded lines. Under reverse charge the tax is shown but the recipient pays it
+    to the government, so `total` (what the recipient owes the supplier) is the taxable value."""
     lines = list(lines)
     taxable = sum((line.taxable_value for line in lines), ZERO)
     cgst = sum((line.cgst_amount for line in lines), ZERO)
@@ -175,7 +179,7 @@ def document_totals(lines: Iterable[LineAmounts], *, round_to_rupee: bool) -> Do
     utgst = sum((line.utgst_amount for line in lines), ZERO)
     igst = sum((line.igst_amount for line in lines), ZERO)
     tax = cgst + sgst + utgst + igst
-    grand = taxable + tax
+    grand = taxable if reverse_charge else taxable + tax
     rounded = grand.quantize(RUPEE, rounding=ROUND_HALF_UP) if round_to_rupee else grand
     return DocumentTotals(taxable, cgst, sgst, utgst, igst, tax, money(rounded - grand), money(rounded))
 

@@ -143,7 +143,9 @@ async def _compose(session: AsyncSession, body: InvoiceIn, today: date) -> tuple
         await _line(session, position, line, services, supply, place, invoice_date, settings)
         for position, line in enumerate(body.lines, start=1)
     ]
-    totals = gst.document_totals((_amounts(line) for line in lines), round_to_rupee=settings.round_off_enabled)
+    totals = gst.document_totals(
+        (_amounts(line) for line in lines), round_to_rupee=settings.round_off_enabled, reverse_charge=body.reverse_charge
+    )
     header = {
         "company_id": company.id,
         "customer_id": customer.id,
@@ -207,6 +209,8 @@ def _service(line: InvoiceLineIn, services: dict[uuid.UUID, ServiceType], field:
     service = services.get(line.service_type_id)
     if service is None:
         raise NotFound("No service type with this id.", code="service-type-not-found")
+    if not service.is_active:
+        raise RuleViolation(f"{field}.service_type_id", "The service type is inactive.", code="service-type-inactive")
     return service
 
 

@@ -201,6 +201,20 @@ class TestReverseCharge:
         stored = await reread(client, owner, invoice)
         assert (stored["reverse_charge"], stored["tax_total"]) == (True, "450.00")
 
+    async def test_the_customer_owes_the_taxable_value_only(self, client):
+        """The recipient pays the tax to the government, not to the supplier."""
+        owner, company, customer = await parties(client, MAHARASHTRA, KARNATAKA)
+        invoice = await make_invoice(client, owner, company, customer, line("1000.40", "1", "18"), reverse_charge=True)
+        # IGST 1000.40 x 18% = 180.072 -> 180.07 is shown; the total is the taxable value alone.
+        assert (invoice["igst_amount"], invoice["tax_total"], invoice["total"]) == ("180.07", "180.07", "1000.40")
+        assert invoice["balance_due"] == "1000.40"
+        read = await client.get(f"{API}/customers/{customer['id']}", headers=owner.headers)
+        assert read.json()["balance"] == "1000.40"
+        credit = {"invoice_id": invoice["id"], "reason": "Returned", "full": True}
+        note = await client.post(f"{API}/credit-notes", json=credit, headers=owner.headers)
+        assert note.status_code == 201, note.text
+        assert (note.json()["igst_amount"], note.json()["total"]) == ("180.07", "1000.40")
+
     async def test_it_is_off_unless_asked_for(self, client):
         owner, company, customer = await parties(client, MAHARASHTRA, KARNATAKA)
         assert (await make_invoice(client, owner, company, customer))["reverse_charge"] is False

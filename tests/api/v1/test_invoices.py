@@ -159,6 +159,15 @@ class TestInput:
             body = {"company_id": party.company["id"], "customer_id": party.customer["id"], "lines": [line()]}
             assert_problem(await client.post(URL, json=body | change, headers=headers), 404, code)
 
+    async def test_an_inactive_service_type_cannot_be_used(self, client, party):
+        headers = party.account.headers
+        service = {"name": "Old Service", "default_rate": "100.00", "is_active": False}
+        created = await client.post(f"{API}/service-types", json=service, headers=headers)
+        assert created.status_code == 201, created.text
+        body = {"company_id": party.company["id"], "customer_id": party.customer["id"],
+                "lines": [{"service_type_id": created.json()["id"], "quantity": "1"}]}  # fmt: skip
+        assert_problem(await client.post(URL, json=body, headers=headers), 400, "service-type-inactive")
+
     async def test_an_archived_customer_cannot_be_invoiced(self, client, party):
         await party.invoice(client)  # a document: deleting archives
         headers = party.account.headers
