@@ -143,9 +143,8 @@ async def _compose(session: AsyncSession, body: InvoiceIn, today: date) -> tuple
         await _line(session, position, line, services, supply, place, invoice_date, settings)
         for position, line in enumerate(body.lines, start=1)
     ]
-    totals = gst.document_totals(
-        (_amounts(line) for line in lines), round_to_rupee=settings.round_off_enabled, reverse_charge=body.reverse_charge
-    )
+    amounts = [_amounts(line) for line in lines]
+    totals = gst.document_totals(amounts, round_to_rupee=settings.round_off_enabled, reverse_charge=body.reverse_charge)
     header = {
         "company_id": company.id,
         "customer_id": customer.id,
