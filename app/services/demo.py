@@ -1,8 +1,9 @@
-"""The demo tenant that `make run` creates on first start (later issues add sample data)."""
+"""The demo tenant that `make run` creates on first start, with sample billing data."""
 
 from app.core.runtime import Runtime
 from app.repositories.users import IdentityRepository, UserRepository
 from app.services import auth
+from app.services.demo_data import add_sample_data
 
 DEMO_BUSINESS = "Demo Traders Pvt Ltd"
 
@@ -25,4 +26,5 @@ async def ensure_demo_tenant(rt: Runtime) -> bool:
         identity = await IdentityRepository(session).find(email)
         user = await UserRepository(session).get(identity.user_id)
         user.email_verified_at = rt.now()
+        await add_sample_data(session, rt)
     return True

@@ -1,0 +1,57 @@
+"""Sample billing data for the demo tenant: a company, customers, invoices in several states and
+a receipt, made through the same services the API uses (so every rule and audit row applies)."""
+
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.runtime import Runtime
+from app.schemas.invoices import InvoiceIn, InvoiceLineIn
+from app.schemas.receipts import ReceiptCreate
+from app.services import catalog, customers, invoicing, receipts
+from app.services.companies import COMPANIES
+from app.services.invoicing import Clock
+from app.services.rules import today_in_india
+
+COMPANY = {"legal_name": "Demo Traders Pvt Ltd", "trade_name": "Demo Traders", "gstin": "29AAPFU0939F1ZR",
+           "address_line1": "12 MG Road", "city": "Bengaluru", "pincode": "560001", "upi_vpa": "demotraders@okhdfc",
+           "default_terms": "Payment within 15 days by bank transfer or UPI."}  # fmt: skip
+CUSTOMERS = [
+    {"name": "Sharma Stores", "billing_address_line1": "4 Market Street", "billing_state_code": "29",
+     "phone": "+91 98450 12345", "payment_terms_days": 15},
+    {"name": "Mumbai Textiles LLP", "gstin": "27AAPFU0939F1ZV", "billing_address_line1": "88 Linking Road",
+     "billing_city": "Mumbai", "billing_state_code": "27", "payment_terms_days": 30},
+]  # fmt: skip
+
+
+def _lines(*items: tuple[str, str, str, str]) -> list[InvoiceLineIn]:
+    return [
+        InvoiceLineIn.model_validate(
+            {"description": d, "hsn_sac": "998311", "quantity": q, "unit_price": p, "gst_rate": r}
+        )
+        for d, q, p, r in items
+    ]
+
+
+async def add_sample_data(session: AsyncSession, rt: Runtime) -> None:
+    now = rt.now()
+    today = today_in_india(now)
+    clock = Clock(now=now, today=today)
+    company = await catalog.create(session, COMPANIES, dict(COMPANY), today=today)
+    local, interstate = [await customers.create(session, values=dict(values)) for values in CUSTOMERS]
+
+    async def invoice(customer, days_ago: int, lines, *, issue: bool = True):
+        body = InvoiceIn(company_id=company.id, customer_id=customer.id, invoice_date=today - timedelta(days_ago),
+                         lines=lines)  # fmt: skip
+        return await invoicing.create(session, body=body, issue=issue, clock=clock)
+
+    paid = await invoice(local, 40, _lines(("Bookkeeping, monthly", "1", "5000.00", "18")))
+    await invoice(interstate, 45, _lines(("GST return filing", "3", "2500.00", "18")))
+    await invoice(local, 5, _lines(("Payroll processing", "12", "150.00", "18"), ("Courier", "1", "99.00", "5")))
+    await invoice(interstate, 0, _lines(("Audit support", "10", "1200.00", "18")), issue=False)
+    receipt = ReceiptCreate.model_validate(
+        {"customer_id": local.id, "company_id": company.id, "amount": str(paid.total), "mode": "upi",
+         "receipt_date": min(today, paid.invoice_date + timedelta(10)), "reference": "UPI-DEMO-0001",
+         "allocations": [{"invoice_id": paid.id, "amount": str(paid.total)}]}
+    )  # fmt: skip
+    await receipts.create(session, body=receipt)
