@@ -74,17 +74,25 @@ def decimal_string(pattern: str, example: str, places: Decimal = CENTS) -> Any:
 
 Money = decimal_string(r"^[0-9]{1,16}(\.[0-9]{1,2})?$", "1500.00")
 Rate = decimal_string(r"^(100(\.0{1,2})?|[0-9]{1,2}(\.[0-9]{1,2})?)$", "18")
-ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+# Years 1900-2999: asyncpg sends date.min and date.max as -infinity and infinity, and nothing a
+# business bills needs dates that far out (a date series to 9999 never ends).
+ISO_DATE_PATTERN = r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+ISO_DATE = re.compile(ISO_DATE_PATTERN)
 
 
 def _iso_date(value: Any) -> Any:
-    """YYYY-MM-DD only (pydantic would also take 0 or "0" as a Unix timestamp)."""
-    if not isinstance(value, (str, date)) or (isinstance(value, str) and not ISO_DATE.match(value)):
-        raise ValueError("expected a date as YYYY-MM-DD")
+    """YYYY-MM-DD only (pydantic would also take 0 or "0" as a Unix timestamp), years 1900-2999."""
+    text = value.isoformat() if isinstance(value, date) else value
+    if not isinstance(text, str) or not ISO_DATE.match(text):
+        raise ValueError("expected a date as YYYY-MM-DD between 1900-01-01 and 2999-12-31")
     return value
 
 
-IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+IsoDate = Annotated[
+    date,
+    BeforeValidator(_iso_date),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": ISO_DATE_PATTERN}, mode="validation"),
+]
 
 
 def _json_integer(value: Any) -> Any:

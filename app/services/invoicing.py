@@ -139,8 +139,9 @@ async def _compose(session: AsyncSession, body: InvoiceIn, today: date) -> tuple
     place = body.place_of_supply or customer.billing_state_code
     supply = gst.supply_type(company.state_code, place, sez=customer.is_sez)
     services = await InvoiceRepository(session).service_types({ln.service_type_id for ln in body.lines} - {None})
+    rates_checked: set[Decimal] = set()  # each distinct rate is looked up once, not once per line
     lines = [
-        await _line(session, position, line, services, supply, place, invoice_date, settings)
+        await _line(session, position, line, services, supply, place, invoice_date, settings, rates_checked)
         for position, line in enumerate(body.lines, start=1)
     ]
     amounts = [_amounts(line) for line in lines]
@@ -171,6 +172,7 @@ async def _line(
     place: str,
     invoice_date: date,
     settings: GstSettings,
+    rates_checked: set[Decimal],
 ) -> InvoiceLine:
     field = f"lines.{position - 1}"
     service = _service(line, services, field)
@@ -180,7 +182,7 @@ async def _line(
         UNIT_PRICE_PLACES
     )
     gst_rate = _default(line.gst_rate, service and service.default_gst_rate, f"{field}.gst_rate")
-    await _check_rate(session, gst_rate, invoice_date, settings, f"{field}.gst_rate")
+    await _check_rate(session, gst_rate, invoice_date, settings, f"{field}.gst_rate", rates_checked)
     if line.discount > line.quantity * unit_price:
         raise RuleViolation(f"{field}.discount", "The discount exceeds the line's value.", code="discount-too-large")
     amounts = gst.line_tax(gst.taxable_value(line.quantity, unit_price, line.discount), gst_rate, supply, place)
@@ -224,13 +226,18 @@ def _default(value: Decimal | None, fallback: Decimal | None, field: str) -> Dec
     return fallback
 
 
-async def _check_rate(session: AsyncSession, rate: Decimal, day: date, settings: GstSettings, field: str) -> None:
+async def _check_rate(
+    session: AsyncSession, rate: Decimal, day: date, settings: GstSettings, field: str, checked: set[Decimal]
+) -> None:
     if settings.registration_type == "composition" and rate != 0:
         raise RuleViolation(field, "A composition taxpayer cannot charge GST (bill of supply).",
                             code="composition-no-tax")  # fmt: skip
+    if rate in checked:  # every line of a document has the same date
+        return
     if not await tax_rates.is_in_force(session, rate, day):
         raise RuleViolation(field, f"{rate}% is not one of your tax rates in force on {day}.",
                             code="gst-rate-not-in-force")  # fmt: skip
+    checked.add(rate)
 
 
 def _amounts(line: InvoiceLine) -> gst.LineAmounts:

@@ -3,9 +3,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 
-from app.api.deps import CurrentUser, PaginationDep, SessionDep, WriterUser
+from app.api.deps import CurrentUser, PaginationDep, RuntimeDep, SessionDep, WriterUser
 from app.api.fields import Selection, field_selection, respond
 from app.repositories.customers import CustomerFilters, CustomerRepository
+from app.schemas.business_fields import IsoDate
 from app.schemas.common import NO_CONTROL_CHARS, Page, problem_responses
 from app.schemas.customers import (
     CustomerCreate,
@@ -15,7 +16,10 @@ from app.schemas.customers import (
     CustomerUpdate,
     to_columns,
 )
+from app.schemas.ledger import LedgerRead
 from app.services import customers
+from app.services import ledger as ledger_service
+from app.services.rules import today_in_india
 
 router = APIRouter(prefix="/customers", tags=["customers"], responses=problem_responses(401, 422))
 Fields = Annotated[Selection, Depends(field_selection(CustomerRead))]
@@ -73,3 +77,39 @@ async def delete_customer(customer_id: uuid.UUID, _: WriterUser, session: Sessio
     if documents do. `outcome` says which."""
     outcome, customer = await customers.remove(session, customer_id)
     return CustomerDeletion(outcome=outcome, item=CustomerRead.of(customer))
+
+
+@router.get(
+    "/{customer_id:uuid}/ledger", response_model=LedgerRead, response_model_by_alias=True,
+    responses=problem_responses(400, 404),
+)  # fmt: skip
+async def customer_ledger(
+    customer_id: uuid.UUID,
+    _: CurrentUser,
+    session: SessionDep,
+    rt: RuntimeDep,
+    date_from: Annotated[
+        IsoDate | None, Query(alias="from", description="First day; defaults to the start of the financial year.")
+    ] = None,
+    date_to: Annotated[IsoDate | None, Query(alias="to", description="Last day; defaults to today (India).")] = None,
+    limit: Annotated[int, Query(ge=1, le=500, description="Entries per page (max 500).")] = 100,
+    cursor: Annotated[
+        str | None,
+        Query(max_length=4096, pattern=r"^[A-Za-z0-9_-]+$", description="`next_cursor` of the previous page."),
+    ] = None,
+) -> LedgerRead:
+    """The customer's account (udhaar book) from `from` to `to`: the opening balance at `from`,
+    every movement in date order with its running balance, and the closing balance at `to`.
+
+    Invoices (issued, any status but draft) are debits on their date; receipts (void ones too)
+    and credit notes are credits on theirs; a void adds the opposite entry on the day it was voided
+    (Asia/Kolkata), so what was printed for earlier days never changes.
+
+    Pagination: a shop's range may hold thousands of entries, so entries come in pages of `limit`
+    (default 100, max 500) ordered by (date, time recorded, document); pass `next_cursor` back as
+    `cursor` for the next page. Each page's running balances continue from the previous page's
+    (computed in SQL from everything before the page), and `opening_balance`/`closing_balance` are
+    the range's, the same on every page. Any range within 1900-2999 is allowed: the response is bounded by
+    `limit`; the SQL reads one customer's documents through indexes on (tenant_id, customer_id, date)."""
+    start, end = ledger_service.report_range(date_from, date_to, today=today_in_india(rt.now()))
+    return await ledger_service.ledger(session, customer_id, date_from=start, date_to=end, limit=limit, cursor=cursor)

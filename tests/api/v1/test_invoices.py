@@ -258,3 +258,11 @@ class TestRoles:
         accountant = await add_member(client, mailbox, party.account, "accountant")
         invoice = await party.invoice(client, issue=False)
         assert (await client.post(f"{URL}/{invoice['id']}/issue", headers=accountant.headers)).status_code == 200
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31", "1899-12-31", "3000-01-01"])
+async def test_dates_outside_1900_to_2999_are_refused(client, party, day):
+    """asyncpg would store date.min / date.max as -infinity / infinity."""
+    body = {"company_id": party.company["id"], "customer_id": party.customer["id"], "lines": [line()]}
+    assert_problem(await client.post(URL, json=body | {"invoice_date": day}, headers=party.account.headers), 422)
+    assert_problem(await client.get(URL, params={"from": day}, headers=party.account.headers), 422)

@@ -1,0 +1,102 @@
+"""The customer ledger, and the date ranges of reports (the ledger's and the dashboard's)."""
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.errors import NotFound
+from app.repositories.base import InvalidCursor, decode_cursor, encode_cursor
+from app.repositories.ledger import KINDS, LedgerRepository, Position
+from app.schemas.ledger import LedgerEntry, LedgerRead
+from app.services.rules import RuleViolation
+
+# The days a report may name. Beyond them lie only typos, and asyncpg sends date.min and date.max
+# as -infinity and infinity (an endless generate_series, a timestamp overflow).
+EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
+
+
+def financial_year_start(day: date) -> date:
+    """1 April of the Indian financial year that `day` falls in."""
+    return date(day.year if day.month >= 4 else day.year - 1, 4, 1)
+
+
+def check_day(field: str, day: date) -> date:
+    if not EARLIEST <= day <= LATEST:
+        raise RuleViolation(field, f"Dates run from {EARLIEST} to {LATEST}.", code="date-out-of-range")
+    return day
+
+
+def report_range(date_from: date | None, date_to: date | None, *, today: date) -> tuple[date, date]:
+    """`to` defaults to today, `from` to the start of the financial year `to` falls in (both within
+    EARLIEST..LATEST); `to` before `from` is a 400."""
+    end = check_day("to", date_to or today)
+    start = check_day("from", date_from or max(financial_year_start(end), EARLIEST))
+    if end < start:
+        raise RuleViolation("to", "`to` is before `from`.", code="invalid-date-range")
+    return start, end
+
+
+async def ledger(
+    session: AsyncSession,
+    customer_id: uuid.UUID,
+    *,
+    date_from: date,
+    date_to: date,
+    limit: int,
+    cursor: str | None,
+) -> LedgerRead:
+    repo = LedgerRepository(session)
+    opening = await repo.customer_opening_balance(customer_id)
+    if opening is None:
+        raise NotFound("Customer not found.", code="customer-not-found")
+    after = _decode(cursor) if cursor else None
+    totals = await repo.totals(customer_id, date_from=date_from, date_to=date_to, after=after)
+    rows = await repo.page(
+        customer_id,
+        date_from=date_from,
+        date_to=date_to,
+        after=after,
+        balance_before=opening + totals.before_page,
+        limit=limit,
+    )
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = encode_cursor([last.entry_date, last.event_at.isoformat(), last.document_id, last.rank])
+    entries = [
+        LedgerEntry(
+            date=row.entry_date,
+            type=row.type,
+            document_id=row.document_id,
+            number=row.number,
+            description=row.description,
+            debit=row.debit,
+            credit=row.credit,
+            balance=row.balance,
+        )
+        for row in rows
+    ]
+    return LedgerRead(
+        customer_id=customer_id,
+        date_from=date_from,
+        date_to=date_to,
+        opening_balance=opening + totals.before_from,
+        entries=entries,
+        closing_balance=opening + totals.through_to,
+        next_cursor=next_cursor,
+    )
+
+
+def _decode(cursor: str) -> Position:
+    entry_date, event_at, document_id, rank = decode_cursor(cursor, 4)
+    try:
+        position = Position(
+            date.fromisoformat(entry_date), datetime.fromisoformat(event_at), uuid.UUID(document_id), int(rank)
+        )
+    except ValueError as exc:
+        raise InvalidCursor("The cursor is not one this API issued.") from exc
+    if position.event_at.tzinfo is None or not 0 <= position.rank < len(KINDS):
+        raise InvalidCursor("The cursor is not one this API issued.")
+    return position
