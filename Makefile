@@ -34,6 +34,7 @@ format: $(VENV)/.dev-installed
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m bench.baseline
+	$(BIN)/python -m bench.invoices
 
 migrate: $(VENV)/.runtime-installed
 	$(BIN)/python -m app migrate
