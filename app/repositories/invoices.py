@@ -4,7 +4,7 @@ from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import case, delete, select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import attributes, selectinload
 
 from app.models.business import Company, ServiceType
 from app.models.invoice import Invoice, InvoiceLine
@@ -78,7 +78,8 @@ class InvoiceRepository(TenantRepository[Invoice]):
             line.tenant_id, line.invoice_id = self.tenant_id, invoice.id
         self.session.add_all(lines)
         await self.session.flush()
-        await self.session.refresh(invoice, ["lines"])
+        # The lines just written are the collection: no SELECT to load it back.
+        attributes.set_committed_value(invoice, "lines", sorted(lines, key=lambda line: line.position))
 
     async def delete(self, invoice: Invoice) -> None:
         await self.session.execute(
