@@ -39,7 +39,7 @@ def upgrade() -> None:
     sa.CheckConstraint('last_seq >= 1', name=op.f('ck_number_series_last_seq')),
     sa.ForeignKeyConstraint(['tenant_id', 'company_id'], ['companies.tenant_id', 'companies.id'], name=op.f('fk_number_series_tenant_id_company_id_companies')),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_number_series_tenant_id_tenants')),
-    sa.PrimaryKeyConstraint('company_id', 'document_type', 'financial_year', 'tenant_id', name=op.f('pk_number_series'))
+    sa.PrimaryKeyConstraint('tenant_id', 'company_id', 'document_type', 'financial_year', name=op.f('pk_number_series'))
     )
     op.create_table('invoices',
     sa.Column('company_id', sa.Uuid(), nullable=False),

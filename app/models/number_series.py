@@ -1,6 +1,6 @@
 import uuid
 
-from sqlalchemy import CheckConstraint, String
+from sqlalchemy import CheckConstraint, PrimaryKeyConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, TenantOwned, tenant_fk
@@ -13,6 +13,7 @@ class NumberSeries(TenantOwned, Base):
 
     __tablename__ = "number_series"
     __table_args__ = (
+        PrimaryKeyConstraint("tenant_id", "company_id", "document_type", "financial_year"),  # tenant_id first
         tenant_fk(["company_id"], "companies"),
         CheckConstraint("document_type IN ('invoice', 'credit_note', 'receipt')", name="document_type"),
         CheckConstraint("last_seq >= 1", name="last_seq"),

@@ -4,7 +4,7 @@ from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import attributes, selectinload
 
 from app.models.credit_note import CreditNote, CreditNoteLine
 from app.repositories.base import SortKey, TenantRepository
@@ -60,7 +60,7 @@ class CreditNoteRepository(TenantRepository[CreditNote]):
             line.tenant_id, line.credit_note_id = self.tenant_id, note.id
         self.session.add_all(lines)
         await self.session.flush()
-        await self.session.refresh(note, ["lines"])
+        attributes.set_committed_value(note, "lines", sorted(lines, key=lambda line: line.position))
 
     async def credited_by_line(self, invoice_line_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[Decimal, Decimal]]:
         """Per invoice line: (units credited by quantity, taxable value credited) over all credit notes."""

@@ -93,7 +93,7 @@ class InvoiceRepository(TenantRepository[Invoice]):
         """Add to amount_paid / amount_credited and move the status with them, in one UPDATE.
 
         Returns the updated invoice, or None when the change does not fit: the invoice is not
-        issued (draft, void), a payment exceeds the balance due, or credits exceed the total.
+        issued (draft, void), or a payment or credit exceeds the balance due.
         The row lock the UPDATE takes serialises concurrent allocations to the same invoice."""
         new_paid, new_credited = Invoice.amount_paid + paid, Invoice.amount_credited + credited
         stmt = (
@@ -106,8 +106,8 @@ class InvoiceRepository(TenantRepository[Invoice]):
         )
         if paid > 0:
             stmt = stmt.where(Invoice.balance_due >= paid)
-        if credited > 0:
-            stmt = stmt.where(new_credited <= Invoice.total)
+        if credited > 0:  # a credit reduces what is still due: it cannot go below what is already paid
+            stmt = stmt.where(Invoice.balance_due >= credited)
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def service_types(self, ids: set[uuid.UUID]) -> dict[uuid.UUID, ServiceType]:

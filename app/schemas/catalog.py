@@ -6,8 +6,11 @@ from decimal import Decimal
 
 from pydantic import StrictBool
 
-from app.schemas.business_fields import DecimalOut, Money, Phone, Rate, SacHsn, text
+from app.schemas.business_fields import DecimalOut, Phone, Rate, SacHsn, decimal_string, text
 from app.schemas.common import Email, RequestBody, SelectableRead
+
+# A service's default unit price: the bound of an invoice line's unit price (app/schemas/invoices.py).
+UnitRate = decimal_string(r"^[0-9]{1,7}(\.[0-9]{1,2})?$", "1500.00")
 
 
 class ClientTypeCreate(RequestBody):
@@ -62,7 +65,7 @@ class ServiceTypeCreate(RequestBody):
     name: text(200, example="Annual maintenance")
     sac_hsn_code: SacHsn | None = None
     unit: text(20, example="hour") | None = None
-    default_rate: Money = Decimal("0.00")
+    default_rate: UnitRate = Decimal("0.00")
     default_gst_rate: Rate = Decimal("18.00")
     is_active: StrictBool = True
 
@@ -73,7 +76,7 @@ class ServiceTypeUpdate(RequestBody):
     name: text(200) = None
     sac_hsn_code: SacHsn | None = None
     unit: text(20) | None = None
-    default_rate: Money = None
+    default_rate: UnitRate = None
     default_gst_rate: Rate = None
     is_active: StrictBool = None
 

@@ -16,11 +16,13 @@ from app.schemas.business_fields import DecimalOut, IsoDate, Money, Rate, SacHsn
 from app.schemas.common import Page, ReadModel, RequestBody, SelectableRead
 from app.services.gst import STATE_CODES, amount_in_words
 
-# More than zero, up to 3 decimal places (the pattern says "more than zero" without lookaheads).
+# Bounds keep every amount inside NUMERIC(18,2): a line is below ₹10^13 (quantity < 10^6, unit
+# price < 10^7), so 200 lines with tax stay far below 10^16.
+# Quantity: more than zero, up to 3 decimal places (the pattern says "more than zero" without lookaheads).
 Quantity = decimal_string(
-    r"^([1-9][0-9]{0,11}(\.[0-9]{1,3})?|0\.([1-9][0-9]{0,2}|0[1-9][0-9]?|00[1-9]))$", "2", Decimal("0.001")
+    r"^([1-9][0-9]{0,5}(\.[0-9]{1,3})?|0\.([1-9][0-9]{0,2}|0[1-9][0-9]?|00[1-9]))$", "2", Decimal("0.001")
 )
-UnitPrice = decimal_string(r"^[0-9]{1,14}(\.[0-9]{1,4})?$", "1500.00", Decimal("0.0001"))
+UnitPrice = decimal_string(r"^[0-9]{1,7}(\.[0-9]{1,4})?$", "1500.00", Decimal("0.0001"))
 PlaceOfSupply = Literal[*sorted(STATE_CODES)]
 Description = text(500, example="Monthly bookkeeping, October 2026")
 Unit = text(20, example="NOS")
@@ -47,7 +49,7 @@ class InvoiceLineIn(RequestBody):
     service_type_id: uuid.UUID | None = None
     description: Description | None = Field(None, description="Defaults to the service type's name.")
     hsn_sac: SacHsn | None = None
-    quantity: Quantity = Field(description="More than zero; up to 3 decimal places.")
+    quantity: Quantity = Field(description="More than zero, below 1,000,000; up to 3 decimal places.")
     unit: Unit | None = None
     unit_price: UnitPrice | None = Field(None, description="Required without a service type.")
     discount: Money = Field(Decimal("0.00"), description="Off the line's value, before tax.")

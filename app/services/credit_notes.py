@@ -172,8 +172,8 @@ async def _save(
 async def _settle(session: AsyncSession, invoice: Invoice, note: CreditNote) -> None:
     before = audit.snapshot(invoice, INVOICE_AUDITED)
     if await InvoiceRepository(session).settle(invoice.id, credited=note.total) is None:
-        raise Conflict(f"Credits would exceed the invoice's total; {invoice.total - invoice.amount_credited} "
-                       "remains creditable.", code="invoice-credit-exceeded")  # fmt: skip
+        raise Conflict(f"A credit note cannot exceed the invoice's balance due ({invoice.balance_due}); release "
+                       "receipt allocations first (void the receipt).", code="invoice-credit-exceeded")  # fmt: skip
     await CustomerRepository(session).add_to_balance(invoice.customer_id, -note.total)
     await audit.record(session, action="invoice.credited", entity_type="invoice", entity_id=invoice.id, before=before,
                        after=audit.snapshot(invoice, INVOICE_AUDITED))  # fmt: skip

@@ -120,8 +120,10 @@ async def _allocate(
     for allocation in sorted(allocations, key=lambda a: a.invoice_id):
         await _take_from_receipt(session, receipt, allocation.amount)
         await _pay_invoice(session, invoices[allocation.invoice_id], allocation.amount)
+        # An advance paid before the invoice existed settles it on the invoice's date, not earlier.
+        day = max(on, invoices[allocation.invoice_id].invoice_date)
         made.append(ReceiptAllocation(receipt_id=receipt.id, invoice_id=allocation.invoice_id,
-                                      amount=allocation.amount, allocated_on=on))  # fmt: skip
+                                      amount=allocation.amount, allocated_on=day))  # fmt: skip
     await ReceiptRepository(session).add_allocations(made)
     return made
 

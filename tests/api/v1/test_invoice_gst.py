@@ -390,21 +390,21 @@ class TestRoundOff:
 
 class TestAmountInWords:
     @pytest.mark.parametrize(
-        ("unit_price", "total", "words"),
-        [
-            ("123456.50", "123456.50",
+        ("unit_price", "quantity", "total", "words"),
+        [  # a unit price is below 1 crore: the crore totals take 10 units
+            ("123456.50", "1", "123456.50",
              "Rupees One Lakh Twenty-Three Thousand Four Hundred Fifty-Six and Fifty Paise Only"),
-            ("12345678.90", "12345678.90",
+            ("1234567.89", "10", "12345678.90",
              "Rupees One Crore Twenty-Three Lakh Forty-Five Thousand Six Hundred Seventy-Eight and Ninety Paise Only"),
-            ("250000.00", "250000.00", "Rupees Two Lakh Fifty Thousand Only"),
-            ("10000000.00", "10000000.00", "Rupees One Crore Only"),
-            ("101.01", "101.01", "Rupees One Hundred One and One Paise Only"),
-            ("0.75", "0.75", "Rupees Zero and Seventy-Five Paise Only"),
+            ("250000.00", "1", "250000.00", "Rupees Two Lakh Fifty Thousand Only"),
+            ("1000000.00", "10", "10000000.00", "Rupees One Crore Only"),
+            ("101.01", "1", "101.01", "Rupees One Hundred One and One Paise Only"),
+            ("0.75", "1", "0.75", "Rupees Zero and Seventy-Five Paise Only"),
         ],
     )  # fmt: skip
-    async def test_indian_numbering(self, client, unit_price, total, words):
+    async def test_indian_numbering(self, client, unit_price, quantity, total, words):
         owner, company, customer = await parties(client, MAHARASHTRA, MAHARASHTRA)
-        invoice = await make_invoice(client, owner, company, customer, line(unit_price, "1", "0"))
+        invoice = await make_invoice(client, owner, company, customer, line(unit_price, quantity, "0"))
         assert (invoice["total"], invoice["amount_in_words"]) == (total, words)
         assert (await reread(client, owner, invoice))["amount_in_words"] == words
 
