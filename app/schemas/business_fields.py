@@ -40,10 +40,6 @@ UpiVpa = Annotated[
     StringConstraints(pattern=r"^[A-Za-z0-9._-]{2,64}@[A-Za-z][A-Za-z0-9]{1,34}$", to_lower=True),
     Field(examples=["sharma.traders@okhdfc"]),
 ]
-# Like app.schemas.common.Phone, but without trimming (trimming made " 26)85" pass the pattern and then fail it).
-Phone = Annotated[
-    str, StringConstraints(pattern=r"^\+?[0-9()-][0-9 ()-]{4,18}[0-9()-]$"), Field(examples=["+91 98450 12345"])
-]
 SacHsn = code(r"^[0-9]{4}([0-9]{2}){0,2}$", "998314")
 # A supplier's state: any GST state code but 96 (other countries is a place of supply only).
 StateCode = Literal[*sorted(c for c in STATE_CODES if c != EXPORT_PLACE_OF_SUPPLY)]

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 from pydantic import StrictBool
 
-from app.schemas.business_fields import DecimalOut, Phone, Rate, SacHsn, decimal_string, text
-from app.schemas.common import Email, RequestBody, SelectableRead
+from app.schemas.business_fields import DecimalOut, Rate, SacHsn, decimal_string, text
+from app.schemas.common import Email, Phone, RequestBody, SelectableRead
 
 # A service's default unit price: the bound of an invoice line's unit price (app/schemas/invoices.py).
 UnitRate = decimal_string(r"^[0-9]{1,7}(\.[0-9]{1,2})?$", "1500.00")

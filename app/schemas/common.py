@@ -25,7 +25,11 @@ Email = Annotated[
     StringConstraints(strip_whitespace=True, to_lower=True, min_length=6, max_length=254, pattern=EMAIL_PATTERN),
     Field(examples=["asha@example.in"]),
 ]
-Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9 ()-]{6,20}$")]
+# A phone number as written: digits, spaces, brackets and dashes, an optional leading "+", no blank
+# at either end (nothing is trimmed), at most 20 characters in all (the columns' size).
+Phone = Annotated[
+    str, StringConstraints(pattern=r"^\+?[0-9()-][0-9 ()-]{4,17}[0-9()-]$"), Field(examples=["+91 98450 12345"])
+]
 
 
 ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?)?$")

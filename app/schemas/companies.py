@@ -4,8 +4,8 @@ from typing import Any
 
 from pydantic import ConfigDict, model_validator
 
-from app.schemas.business_fields import Gstin, Ifsc, Pan, Phone, Pincode, StateCode, UpiVpa, code, text
-from app.schemas.common import Email, RequestBody, SelectableRead
+from app.schemas.business_fields import Gstin, Ifsc, Pan, Pincode, StateCode, UpiVpa, code, text
+from app.schemas.common import Email, Phone, RequestBody, SelectableRead
 
 Terms = text(4000, example="Payment within 15 days of the invoice date.")
 AccountNumber = code(r"^[0-9A-Za-z]{6,34}$", "50200012345678")

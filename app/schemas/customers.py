@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from app.models.customer import Customer
-from app.schemas.common import Email, RequestBody, SelectableRead
+from app.schemas.common import Email, Phone, RequestBody, SelectableRead
 from app.services.gst import STATE_CODES
 
 _STATES = "|".join(sorted(STATE_CODES))
@@ -39,7 +39,7 @@ Gstin = Annotated[str, StringConstraints(to_upper=True, pattern=GSTIN_PATTERN), 
 Pan = Annotated[str, StringConstraints(to_upper=True, pattern=PAN_PATTERN), Field(examples=["AABCT3518Q"])]
 Pincode = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{5}$"), Field(examples=["560001"])]
 # Text is taken as sent (no trimming, which would make pydantic disagree with the spec's pattern):
-# printable, and not starting or ending with whitespace. The common Name and Phone types trim
+# printable, and not starting or ending with whitespace. The common Name type trims
 # before matching, so some strings their patterns accept are refused: these replace them here.
 _EDGE = r"[^\s\x00-\x1f\x7f-\x9f]"
 _INNER = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
@@ -53,9 +53,6 @@ def _text(max_length: int, example: str) -> Any:
 CustomerName = _text(200, "Sharma Stores")
 AddressLine = _text(200, "12 MG Road")
 City = _text(100, "Bengaluru")
-Phone = Annotated[
-    str, StringConstraints(pattern=r"^\+?[0-9()-][0-9 ()-]{4,18}[0-9()-]$"), Field(examples=["+91 80 4000 1234"])
-]
 
 
 def _money(pattern: str):

@@ -99,3 +99,11 @@ class TestUpdate:
         response = await client.put(f"{API}/tenants/me", json={"name": "Renamed", **extra}, headers=owner.headers)
         assert_problem(response, 422, "validation-error")
         assert await tenant_of(client, owner) == before
+
+
+@pytest.mark.parametrize(("phone", "status"), [("+91 98450 12345", 200), ("+" + "9" * 19, 200), ("+" + "9" * 20, 422)])
+async def test_a_phone_fits_its_column(client, phone, status):
+    """At most 20 characters with the "+" (the column's size): longer is a 422, never a 500."""
+    owner = await make_tenant(client)
+    response = await client.put(f"{API}/tenants/me", json={"contact_phone": phone}, headers=owner.headers)
+    assert response.status_code == status, response.text
