@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, status
 
-from app.api.deps import CurrentUser, PaginationDep, RuntimeDep, SessionDep, WriterUser
+from app.api.deps import CurrentUser, PaginationDep, RuntimeDep, SessionDep, WriterUser, declare_payment_required
 from app.api.fields import Selection, field_selection, respond
 from app.schemas.business_fields import Removal
 from app.schemas.common import NO_CONTROL_CHARS, Page, RequestBody, SelectableRead, problem_responses
@@ -50,6 +50,7 @@ def crud_router(res: Resource) -> APIRouter:
     _list_route(router, res)
     _read_route(router, res)
     _write_routes(router, res)
+    declare_payment_required(router)
     return router
 
 

@@ -1,4 +1,5 @@
-"""Dependencies shared by the routers: session, runtime, current user, roles, pagination.
+"""Dependencies shared by the routers: session, runtime, current user, roles (and the locked
+subscription check for writes), pagination.
 
 Dependencies are `async def`: FastAPI runs a plain `def` in a worker thread, a costly hop.
 """
@@ -6,7 +7,9 @@ Dependencies are `async def`: FastAPI runs a plain `def` in a worker thread, a c
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,7 +20,8 @@ from app.core.security import AccessClaims
 from app.core.tenancy import bind_tenant
 from app.models.user import User, UserRole
 from app.repositories.sessions import SessionRepository
-from app.services import audit
+from app.schemas.common import problem_responses
+from app.services import audit, subscriptions
 
 # scope="function": the session commits when the route returns, before the response is sent.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
@@ -57,16 +61,38 @@ async def get_current_user(session: SessionDep, claims: ClaimsDep) -> User:
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 class RequireRole:
-    """`Depends(RequireRole(UserRole.owner, UserRole.admin))`: the user, if their role is allowed."""
+    """`Depends(RequireRole(UserRole.owner, UserRole.admin))`: the user, if their role is allowed.
+
+    On a write (any method but GET/HEAD/OPTIONS) it also refuses a locked subscription (402
+    `subscription-locked`, hard_lock mode after grace): every route that writes tenant data goes
+    through here. Auth routes and PATCH /users/me (one's own profile) do not, so they keep working.
+    """
 
     def __init__(self, *roles: UserRole) -> None:
         self.roles = {r.value for r in roles}
 
-    async def __call__(self, user: CurrentUser) -> User:
+    async def __call__(self, request: Request, user: CurrentUser, session: SessionDep, rt: RuntimeDep) -> User:
         if user.role not in self.roles:
             raise Forbidden("Your role does not allow this.", code="role-forbidden")
+        if request.method not in SAFE_METHODS:
+            await subscriptions.ensure_writable(session, subscriptions.Policy.of(rt.settings), rt.now())
         return user
+
+
+def _checks_roles(dependant: Dependant) -> bool:
+    return any(isinstance(d.call, RequireRole) or _checks_roles(d) for d in dependant.dependencies)
+
+
+def declare_payment_required(router: APIRouter) -> None:
+    """Document 402 on the router's writes behind RequireRole (locked subscription, plan limit).
+    Call it on a router that holds its routes, before including it elsewhere."""
+    for route in router.routes:
+        if isinstance(route, APIRoute) and route.methods - SAFE_METHODS and _checks_roles(route.dependant):
+            route.responses.setdefault(402, problem_responses(402)[402])
 
 
 ManagerUser = Annotated[User, Depends(RequireRole(UserRole.owner, UserRole.admin))]

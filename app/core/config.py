@@ -58,8 +58,11 @@ class Settings(BaseSettings):
     idempotency_ttl_hours: int = Field(default=48, ge=24)
     idempotency_wait_seconds: float = 5.0  # a duplicate waits this long for the first, then 409
 
-    # Trial
-    trial_days: int = 14
+    # Subscriptions. The trial's length and every plan's limits and price are data (the `plans` table).
+    # After the trial (or an unpaid period): free_tier = the free plan's limits; hard_lock = GRACE_DAYS
+    # of grace, then every write but auth, billing and upgrade answers 402.
+    post_trial_mode: Literal["free_tier", "hard_lock"] = "free_tier"
+    grace_days: int = Field(default=3, ge=0, le=90)
 
     # Mail. Unset SMTP_HOST = write .eml files to OUTBOX_DIR.
     smtp_host: str | None = None

@@ -64,6 +64,23 @@ class TooManyRequests(AppError):
         super().__init__(detail, headers={"Retry-After": str(max(1, retry_after))})
 
 
+class QuotaExceeded(AppError):
+    """402: the tenant's plan does not allow one more of something. The body names the limit,
+    its value, the current use and the plans that lift it."""
+
+    status, code, title = 402, "quota-exceeded", "Quota exceeded"
+
+    def __init__(self, limit: str, limit_value: int, used: int, upgrade_plans: list[str]) -> None:
+        detail = f"Your plan allows {limit_value} ({limit.replace('_', ' ')}); {used} used. Upgrade to go further."
+        super().__init__(detail, limit=limit, limit_value=limit_value, used=used, upgrade_plans=upgrade_plans)
+
+
+class SubscriptionLocked(AppError):
+    """402: the trial or paid period ended (hard_lock mode, after grace): reads only until upgrade."""
+
+    status, code, title = 402, "subscription-locked", "Subscription locked"
+
+
 class ServiceUnavailable(AppError):
     status, code, title = 503, "service-unavailable", "Service unavailable"
 
@@ -150,6 +167,10 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
         log.warning("transaction conflict (request %s): %s", _request_id(request), exc)
         body = problem(409, "concurrent-update", "Concurrent update", "Another request changed the same data; retry.")
         return problem_response(409, body, {"Retry-After": "1"})
+    if sqlstate in ("22001", "22003"):  # string too long, numeric out of range: a bound the schema missed
+        log.error("value out of range (request %s): %s", _request_id(request), exc)
+        body = problem(400, "value-out-of-range", "Value out of range", "A value is too long or too large to store.")
+        return problem_response(400, body)
     if isinstance(exc, IntegrityError):
         log.warning("integrity error (request %s): %s", _request_id(request), exc)
         body = problem(409, "conflict", "Conflict", "The change conflicts with existing data.")

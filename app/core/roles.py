@@ -15,7 +15,8 @@ log = logging.getLogger(__name__)
 
 # Tables the application role may only read and append to.
 APPEND_ONLY_TABLES = ["audit_logs"]
-READ_ONLY_TABLES = ["alembic_version"]
+# plans: the catalog is changed by the operator (owner role), never by the API.
+READ_ONLY_TABLES = ["alembic_version", "plans"]
 
 
 def _asyncpg_dsn(url: str) -> str:

@@ -10,8 +10,10 @@ from app.models.idempotency import IdempotencyKey
 from app.models.invoice import Invoice, InvoiceLine
 from app.models.number_series import NumberSeries
 from app.models.outbox import OutboxEmail
+from app.models.plan import Plan
 from app.models.receipt import Receipt, ReceiptAllocation
 from app.models.security import RateLimitHit
+from app.models.subscription import Subscription
 from app.models.tenant import Tenant
 from app.models.user import User, UserIdentity
 
@@ -33,10 +35,12 @@ __all__ = [
     "NumberSeries",
     "OutboxEmail",
     "PasswordReset",
+    "Plan",
     "RateLimitHit",
     "Receipt",
     "ReceiptAllocation",
     "ServiceType",
+    "Subscription",
     "TaxRate",
     "Tenant",
     "User",
@@ -70,5 +74,6 @@ RLS_TABLES = ["tenants"] + [
         ReceiptAllocation,
         CreditNote,
         CreditNoteLine,
+        Subscription,
     )
 ]

@@ -46,6 +46,10 @@ class Invoice(TenantScoped, Timestamps, Base):
         Index("ix_invoices_tenant_id_customer_id_invoice_date", "tenant_id", "customer_id", "invoice_date"),
         Index("ix_invoices_tenant_id_due_date", "tenant_id", "due_date"),
         Index("ix_invoices_tenant_id_status", "tenant_id", "status"),
+        # Counting a month's issued invoices for the free plan's limit (app/services/entitlements.py).
+        Index(
+            "ix_invoices_tenant_id_issued_at", "tenant_id", "issued_at", postgresql_where=text("issued_at IS NOT NULL")
+        ),
     )
 
     company_id: Mapped[uuid.UUID]

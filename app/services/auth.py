@@ -1,7 +1,6 @@
 """Sign-up, login, refresh-token rotation and logout."""
 
 import uuid
-from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,7 +15,7 @@ from app.models.user import User, UserRole
 from app.repositories.sessions import SessionRepository
 from app.repositories.tenants import TenantAccountRepository
 from app.repositories.users import IdentityRepository, UserRepository
-from app.services import audit, business_defaults, mail, verification
+from app.services import audit, business_defaults, mail, subscriptions, verification
 from app.services.rate_limit import Limit, refund, reserve
 from app.services.sessions import TokenPair, issue
 from app.services.users import USER_FIELDS
@@ -42,7 +41,8 @@ async def register(
     business_name: str,
     phone: str | None,
 ) -> None:
-    """Create tenant + owner and start the trial; for a taken email, mail its owner instead.
+    """Create tenant + owner and start the trial (app.services.subscriptions); for a taken email,
+    mail its owner instead.
 
     Both paths hash the password, so they take the same time and answer the same.
     """
@@ -62,11 +62,9 @@ async def register(
             business_name=business_name,
             contact_email=email,
             contact_phone=phone,
-            trial_start_date=now,
-            trial_end_date=now + timedelta(days=rt.settings.trial_days),
-            is_trial_used=True,
         )
     )
+    await subscriptions.start_trial(session, tenant, now)  # sets the tenant's trial_* fields too
     user = await UserRepository(session).add(
         User(id=user_id, email=email, full_name=full_name, password_hash=password_hash, role=UserRole.owner)
     )

@@ -14,9 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from stdnum.in_ import pan as stdnum_pan
 
 from app.core.errors import AppError, NotFound
+from app.core.runtime import Runtime
 from app.models.customer import Customer
 from app.repositories.customers import REFERENCES, CustomerRepository
-from app.services import audit
+from app.services import audit, entitlements
 from app.services.gst import InvalidGstin, normalize_gstin, state_of_gstin
 
 FIELDS = [
@@ -54,8 +55,9 @@ async def get(session: AsyncSession, customer_id: uuid.UUID, *, for_update: bool
     return customer
 
 
-async def create(session: AsyncSession, *, values: dict[str, Any]) -> Customer:
+async def create(session: AsyncSession, rt: Runtime, *, values: dict[str, Any]) -> Customer:
     checked = await _checked(session, DEFAULTS | values, sent=set(values))
+    await entitlements.require(session, rt, entitlements.Limit.customers)
     customer = Customer(**checked, balance=checked["opening_balance"])
     await CustomerRepository(session).add(customer)
     await _audit(session, "customer.created", customer, before=None)

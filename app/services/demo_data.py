@@ -38,12 +38,12 @@ async def add_sample_data(session: AsyncSession, rt: Runtime) -> None:
     today = today_in_india(now)
     clock = Clock(now=now, today=today)
     company = await catalog.create(session, COMPANIES, dict(COMPANY), today=today)
-    local, interstate = [await customers.create(session, values=dict(values)) for values in CUSTOMERS]
+    local, interstate = [await customers.create(session, rt, values=dict(values)) for values in CUSTOMERS]
 
     async def invoice(customer, days_ago: int, lines, *, issue: bool = True):
         body = InvoiceIn(company_id=company.id, customer_id=customer.id, invoice_date=today - timedelta(days_ago),
                          lines=lines)  # fmt: skip
-        return await invoicing.create(session, body=body, issue=issue, clock=clock)
+        return await invoicing.create(session, rt, body=body, issue=issue, clock=clock)
 
     paid = await invoice(local, 40, _lines(("Bookkeeping, monthly", "1", "5000.00", "18")))
     await invoice(interstate, 45, _lines(("GST return filing", "3", "2500.00", "18")))

@@ -14,7 +14,7 @@ from app.models.user import User
 from app.repositories.tenants import TenantAccountRepository
 from app.repositories.tokens import SingleUseTokenRepository
 from app.repositories.users import IdentityRepository, UserRepository
-from app.services import audit, mail
+from app.services import audit, entitlements, mail
 from app.services.sessions import TokenPair, issue
 from app.services.users import USER_FIELDS, ensure_may_grant
 from app.services.verification import InvalidToken
@@ -29,6 +29,7 @@ async def invite(session: AsyncSession, rt: Runtime, inviter: User, *, email: st
     email = email.lower()
     if await IdentityRepository(session).find(email) is not None:
         raise _email_taken()
+    await entitlements.require(session, rt, entitlements.Limit.active_users)
     token = new_opaque_token(inviter.tenant_id)
     days = rt.settings.invite_token_days
     invitation = await SingleUseTokenRepository(session, UserInvitation).add(
@@ -73,6 +74,7 @@ async def accept(session: AsyncSession, rt: Runtime, *, token: str, full_name: s
     invitation = await SingleUseTokenRepository(session, UserInvitation).redeem(token_digest(token), now)
     if invitation is None:
         raise InvalidToken()
+    await entitlements.require(session, rt, entitlements.Limit.active_users)  # checked again: others may have joined
     user_id = new_id()
     if not await IdentityRepository(session).claim(invitation.email, tenant_id, user_id):
         raise _email_taken()

@@ -11,13 +11,14 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import Conflict, NotFound
+from app.core.runtime import Runtime
 from app.models.business import Company, GstSettings, ServiceType
 from app.models.customer import Customer
 from app.models.invoice import Invoice, InvoiceLine
 from app.repositories.customers import CustomerRepository
 from app.repositories.invoices import InvoiceRepository
 from app.schemas.invoices import InvoiceIn, InvoiceLineIn
-from app.services import audit, gst, gst_settings, numbering, tax_rates
+from app.services import audit, entitlements, gst, gst_settings, numbering, tax_rates
 from app.services import customers as customer_service
 from app.services.rules import RuleViolation
 
@@ -47,14 +48,14 @@ async def get(session: AsyncSession, invoice_id: uuid.UUID, *, for_update: bool 
     return invoice
 
 
-async def create(session: AsyncSession, *, body: InvoiceIn, issue: bool, clock: Clock) -> Invoice:
+async def create(session: AsyncSession, rt: Runtime, *, body: InvoiceIn, issue: bool, clock: Clock) -> Invoice:
     header, lines = await _compose(session, body, clock.today)
     invoice = Invoice(**header)
     repo = InvoiceRepository(session)
     await repo.add(invoice)
     await repo.add_lines(invoice, lines)
     await _audit(session, "invoice.created", invoice, before=None)
-    return await _issue(session, invoice, clock) if issue else invoice
+    return await _issue(session, rt, invoice, clock) if issue else invoice
 
 
 async def replace(session: AsyncSession, invoice_id: uuid.UUID, *, body: InvoiceIn, clock: Clock) -> Invoice:
@@ -76,8 +77,8 @@ async def delete(session: AsyncSession, invoice_id: uuid.UUID) -> None:
     await audit.record(session, action="invoice.deleted", entity_type="invoice", entity_id=invoice_id, before=before)
 
 
-async def issue(session: AsyncSession, invoice_id: uuid.UUID, *, clock: Clock) -> Invoice:
-    return await _issue(session, await _draft(session, invoice_id), clock)
+async def issue(session: AsyncSession, rt: Runtime, invoice_id: uuid.UUID, *, clock: Clock) -> Invoice:
+    return await _issue(session, rt, await _draft(session, invoice_id), clock)
 
 
 async def void(session: AsyncSession, invoice_id: uuid.UUID, *, reason: str, clock: Clock) -> Invoice:
@@ -99,7 +100,8 @@ async def void(session: AsyncSession, invoice_id: uuid.UUID, *, reason: str, clo
     return invoice
 
 
-async def _issue(session: AsyncSession, invoice: Invoice, clock: Clock) -> Invoice:
+async def _issue(session: AsyncSession, rt: Runtime, invoice: Invoice, clock: Clock) -> Invoice:
+    await entitlements.require(session, rt, entitlements.Limit.invoices_this_month)  # before the series' row lock
     before = audit.snapshot(invoice, AUDITED)
     company = await _company(session, invoice.company_id)
     customer = await _customer(session, invoice.customer_id)

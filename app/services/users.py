@@ -10,7 +10,7 @@ from app.models.user import User, UserRole
 from app.repositories.sessions import SessionRepository
 from app.repositories.tenants import TenantAccountRepository
 from app.repositories.users import IdentityRepository, UserRepository
-from app.services import audit, verification
+from app.services import audit, entitlements, verification
 
 USER_FIELDS = ["email", "full_name", "role", "is_active", "email_verified_at"]
 
@@ -65,6 +65,8 @@ async def update(
     user = await get(session, user_id)
     if UserRole.owner in (user.role, role):
         ensure_may_grant(actor, UserRole.owner)
+    if is_active and not user.is_active:
+        await entitlements.require(session, rt, entitlements.Limit.active_users)
     before = audit.snapshot(user, USER_FIELDS)
     if role is not None:
         user.role = role

@@ -1,5 +1,6 @@
 from fastapi import APIRouter
 
+from app.api.deps import declare_payment_required
 from app.api.v1 import (
     audit_logs,
     auth,
@@ -36,4 +37,5 @@ for module in (
     invoices,
     receipts,
 ):
+    declare_payment_required(module.router)
     api_router.include_router(module.router)

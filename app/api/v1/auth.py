@@ -124,7 +124,7 @@ async def change_password(
     "/accept-invite",
     status_code=status.HTTP_201_CREATED,
     response_model=TokenResponse,
-    responses=problem_responses(400, 409),
+    responses=problem_responses(400, 402, 409),
 )
 async def accept_invite(body: AcceptInviteRequest, session: SessionDep, rt: RuntimeDep) -> TokenResponse:
     """Join the inviting tenant; answers with tokens, so the new user is logged in."""

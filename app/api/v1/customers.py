@@ -29,8 +29,8 @@ WRITE_ERRORS = problem_responses(400, 403, 404, 409)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CustomerRead, responses=WRITE_ERRORS)
-async def create_customer(body: CustomerCreate, _: WriterUser, session: SessionDep) -> CustomerRead:
-    return CustomerRead.of(await customers.create(session, values=to_columns(body)))
+async def create_customer(body: CustomerCreate, _: WriterUser, session: SessionDep, rt: RuntimeDep) -> CustomerRead:
+    return CustomerRead.of(await customers.create(session, rt, values=to_columns(body)))
 
 
 @router.get("", response_model=Page[CustomerRead], responses=problem_responses(400))

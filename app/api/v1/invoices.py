@@ -44,7 +44,7 @@ async def create_invoice(
     now = clock(rt)
 
     async def create() -> InvoiceRead:
-        invoice = await invoicing.create(session, body=body, issue=body.issue, clock=now)
+        invoice = await invoicing.create(session, rt, body=body, issue=body.issue, clock=now)
         return InvoiceRead.of(invoice, today=now.today)
 
     return await idempotent(201, create)
@@ -111,7 +111,7 @@ async def issue_invoice(
     now = clock(rt)
 
     async def issue() -> InvoiceRead:
-        return InvoiceRead.of(await invoicing.issue(session, invoice_id, clock=now), today=now.today)
+        return InvoiceRead.of(await invoicing.issue(session, rt, invoice_id, clock=now), today=now.today)
 
     return await idempotent(200, issue)
 

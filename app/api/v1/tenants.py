@@ -1,9 +1,10 @@
 from fastapi import APIRouter
 
-from app.api.deps import CurrentUser, ManagerUser, SessionDep
+from app.api.deps import CurrentUser, ManagerUser, RuntimeDep, SessionDep
 from app.schemas.common import problem_responses
+from app.schemas.subscriptions import SubscriptionRead
 from app.schemas.tenants import TenantRead, TenantUpdate
-from app.services import tenants
+from app.services import entitlements, tenants
 
 router = APIRouter(prefix="/tenants", tags=["tenants"], responses=problem_responses(401, 422))
 
@@ -17,3 +18,10 @@ async def read_my_tenant(user: CurrentUser, session: SessionDep) -> TenantRead:
 async def update_my_tenant(body: TenantUpdate, user: ManagerUser, session: SessionDep) -> TenantRead:
     changes = body.model_dump(exclude_unset=True)
     return TenantRead.model_validate(await tenants.update_own(session, user, changes))
+
+
+@router.get("/subscription", response_model=SubscriptionRead)
+async def read_my_subscription(_: CurrentUser, session: SessionDep, rt: RuntimeDep) -> SubscriptionRead:
+    """Plan, status and each limit with its current use, as in force now (any member may read it)."""
+    overview = await entitlements.overview(session, rt)
+    return SubscriptionRead.of(overview, rt.settings.post_trial_mode)

@@ -39,7 +39,7 @@ async def test_200_concurrent_issues_with_rollbacks_number_exactly_1_to_n(client
     async def issue(position: int, invoice_id: str) -> str | None:
         try:
             async with db.transaction(tenant) as session:
-                invoice = await invoicing.issue(session, uuid.UUID(invoice_id), clock=NOW)
+                invoice = await invoicing.issue(session, app.state.runtime, uuid.UUID(invoice_id), clock=NOW)
                 await asyncio.sleep(0)  # let the others queue on the series' row lock
                 if position % 4 == 0:
                     raise RolledBack

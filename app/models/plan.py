@@ -1,0 +1,38 @@
+from sqlalchemy import BigInteger, CheckConstraint, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, Timestamps
+
+BILLING_PERIODS = ("month", "none")
+
+
+class Plan(Timestamps, Base):
+    """The global plan catalog (no tenant). Seeded by migration 0004; prices and limits are data,
+    changed by the operator with SQL (the application role may only read it). A NULL limit means
+    unlimited."""
+
+    __tablename__ = "plans"
+    __table_args__ = (
+        CheckConstraint(f"billing_period IN {BILLING_PERIODS}", name="billing_period"),
+        CheckConstraint("price_paise >= 0", name="price_paise"),
+        CheckConstraint("trial_days >= 0", name="trial_days"),
+        CheckConstraint(
+            "(max_invoices_per_month IS NULL OR max_invoices_per_month >= 0) "
+            "AND (max_customers IS NULL OR max_customers >= 0) "
+            "AND (max_active_users IS NULL OR max_active_users >= 1) "
+            "AND (monthly_token_quota IS NULL OR monthly_token_quota >= 0)",
+            name="limits",
+        ),
+    )
+
+    code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    price_paise: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    billing_period: Mapped[str] = mapped_column(String(10))
+    trial_days: Mapped[int] = mapped_column(server_default=text("0"))
+    max_invoices_per_month: Mapped[int | None]
+    max_customers: Mapped[int | None]
+    max_active_users: Mapped[int | None]
+    monthly_token_quota: Mapped[int | None] = mapped_column(BigInteger)
+    is_public: Mapped[bool] = mapped_column(server_default=text("true"))
+    is_active: Mapped[bool] = mapped_column(server_default=text("true"))

@@ -1,0 +1,92 @@
+"""Plans (the global catalog), a tenant's subscription rows, what a tenant uses of each limit, and
+the per-tenant locks that serialise limit checks and subscription changes."""
+
+from datetime import datetime
+
+from sqlalchemy import func, or_, select, text, update
+from sqlalchemy.orm import attributes
+
+from app.models.customer import Customer
+from app.models.invoice import Invoice
+from app.models.plan import Plan
+from app.models.subscription import Subscription
+from app.models.user import User
+from app.repositories.base import TenantRepository
+
+
+class PlanRepository:
+    def __init__(self, session) -> None:
+        self.session = session
+
+    async def get(self, code: str) -> Plan | None:
+        return await self.session.get(Plan, code)
+
+    async def lifting(self, column: str, beyond: int) -> list[str]:
+        """Codes of the public, active plans whose `column` limit is unlimited or above `beyond`,
+        cheapest first."""
+        limit = getattr(Plan, column)
+        stmt = (
+            select(Plan.code)
+            .where(Plan.is_public, Plan.is_active, or_(limit.is_(None), limit > beyond))
+            .order_by(Plan.price_paise, Plan.code)
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def purchasable(self) -> list[str]:
+        """Codes of the public, active, paid plans, cheapest first."""
+        stmt = (
+            select(Plan.code)
+            .where(Plan.is_public, Plan.is_active, Plan.price_paise > 0)
+            .order_by(Plan.price_paise, Plan.code)
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
+
+class SubscriptionRepository(TenantRepository[Subscription]):
+    model = Subscription
+
+    async def current(self) -> Subscription | None:
+        # populate_existing: read again after waiting for a lock, the row must be the stored one
+        stmt = select(Subscription).where(Subscription.is_current).execution_options(populate_existing=True)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def end(self, subscription: Subscription, at: datetime) -> None:
+        """Supersede the current row (flushed at once: the partial unique index allows one current row)."""
+        await self.session.execute(
+            update(Subscription)
+            .where(Subscription.tenant_id == self.tenant_id, Subscription.id == subscription.id)
+            .values(is_current=False, ended_at=at, updated_at=func.now())
+            .execution_options(synchronize_session=False)
+        )
+        attributes.set_committed_value(subscription, "is_current", False)
+        attributes.set_committed_value(subscription, "ended_at", at)
+
+    async def lock(self, name: str) -> None:
+        """A transaction-scoped advisory lock on (this tenant, name): holders queue, released at
+        commit or rollback. Names: a limit ("customers", ...) or "subscription"."""
+        key = f"{self.tenant_id}:{name}"
+        await self.session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
+
+
+class UsageRepository:
+    """What the bound tenant uses of each plan limit (the ORM filter and RLS scope every count)."""
+
+    def __init__(self, session) -> None:
+        self.session = session
+
+    async def _count(self, stmt) -> int:
+        return (await self.session.execute(stmt)).scalar_one()
+
+    async def customers(self) -> int:
+        return await self._count(select(func.count()).select_from(Customer).where(Customer.is_archived.is_(False)))
+
+    async def active_users(self) -> int:
+        return await self._count(select(func.count()).select_from(User).where(User.is_active.is_(True)))
+
+    async def invoices_issued(self, start: datetime, end: datetime) -> int:
+        stmt = (
+            select(func.count())
+            .select_from(Invoice)
+            .where(Invoice.issued_at.is_not(None), Invoice.issued_at >= start, Invoice.issued_at < end)
+        )
+        return await self._count(stmt)

@@ -1,0 +1,64 @@
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from app.services.entitlements import Overview
+
+
+class LimitUse(BaseModel):
+    limit: int | None = Field(description="The plan's limit; null = unlimited.")
+    used: int
+
+
+class Limits(BaseModel):
+    customers: LimitUse
+    invoices_this_month: LimitUse = Field(description="Invoices issued this calendar month (Asia/Kolkata).")
+    active_users: LimitUse
+
+
+class PlanRead(BaseModel):
+    code: str
+    name: str
+    price_paise: int = Field(description="Price in paise (INR), per billing period.")
+    billing_period: Literal["month", "none"]
+    monthly_token_quota: int | None = Field(description="null = unlimited.")
+
+
+class SubscriptionRead(BaseModel):
+    """The subscription in force now (computed from the stored state and the clock)."""
+
+    plan: PlanRead
+    status: Literal["trialing", "active", "free", "grace", "locked", "cancelled"]
+    post_trial_mode: Literal["free_tier", "hard_lock"]
+    trial_start: datetime | None
+    trial_end: datetime | None
+    trial_days_remaining: int = Field(description="Whole days left of the trial, rounded up; 0 when not trialing.")
+    current_period_start: datetime
+    current_period_end: datetime | None = Field(
+        description="When this status ends (trial end, paid period end, grace end); null = open-ended."
+    )
+    cancel_at_period_end: bool
+    limits: Limits
+
+    @classmethod
+    def of(cls, overview: Overview, mode: str) -> "SubscriptionRead":
+        state, row, plan = overview.standing.state, overview.standing.row, overview.plan
+        return cls(
+            plan=PlanRead(
+                code=plan.code,
+                name=plan.name,
+                price_paise=plan.price_paise,
+                billing_period=plan.billing_period,
+                monthly_token_quota=plan.monthly_token_quota,
+            ),
+            status=state.status,
+            post_trial_mode=mode,
+            trial_start=row.trial_start,
+            trial_end=row.trial_end,
+            trial_days_remaining=overview.trial_days_remaining,
+            current_period_start=state.period_start,
+            current_period_end=state.period_end,
+            cancel_at_period_end=row.cancel_at_period_end,
+            limits=Limits.model_validate(overview.limits),
+        )

@@ -1,0 +1,99 @@
+"""Plan limits: one check before anything a plan limits is added, and what a tenant uses of each.
+
+Race-safe: `require` takes a transaction-scoped advisory lock on (tenant, limit) before counting,
+in the transaction that then inserts. A concurrent request for the same limit waits for the lock
+until this transaction commits or rolls back, and its count (a new statement, so a new snapshot
+under READ COMMITTED) then includes the row this one added. Unlimited plans take no lock and
+count nothing.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.errors import QuotaExceeded
+from app.core.runtime import Runtime
+from app.models.plan import Plan
+from app.models.subscription import SubscriptionStatus
+from app.repositories.subscriptions import PlanRepository, SubscriptionRepository, UsageRepository
+from app.services import subscriptions
+from app.services.rules import INDIA
+from app.services.subscriptions import Policy, Standing
+
+
+class Limit(StrEnum):
+    customers = "customers"
+    invoices_this_month = "invoices_this_month"
+    active_users = "active_users"
+
+
+# Limit -> the plans column that caps it (NULL = unlimited).
+PLAN_COLUMNS = {
+    Limit.customers: "max_customers",
+    Limit.invoices_this_month: "max_invoices_per_month",
+    Limit.active_users: "max_active_users",
+}
+
+
+def month_bounds(now: datetime) -> tuple[datetime, datetime]:
+    """The calendar month (Asia/Kolkata) containing `now`: [first instant, first instant of the next)."""
+    start = now.astimezone(INDIA).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    following = (
+        start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(month=start.month + 1)
+    )
+    return start, following
+
+
+async def used(session: AsyncSession, limit: Limit, now: datetime) -> int:
+    usage = UsageRepository(session)
+    if limit == Limit.customers:
+        return await usage.customers()
+    if limit == Limit.active_users:
+        return await usage.active_users()
+    return await usage.invoices_issued(*month_bounds(now))
+
+
+async def require(session: AsyncSession, rt: Runtime, limit: Limit) -> None:
+    """Before adding one more of `limit` to the bound tenant: 402 when its plan does not allow it
+    (or the subscription is locked). Call it in the transaction that adds, before adding."""
+    now = rt.now()
+    current = await subscriptions.advance(session, Policy.of(rt.settings), now)
+    if current.status == SubscriptionStatus.locked:
+        raise await subscriptions.locked(session)
+    plan = await PlanRepository(session).get(current.plan_code)
+    cap = getattr(plan, PLAN_COLUMNS[limit])
+    if cap is None:
+        return
+    await SubscriptionRepository(session).lock(limit.value)
+    in_use = await used(session, limit, now)
+    if in_use >= cap:
+        lifting = await PlanRepository(session).lifting(PLAN_COLUMNS[limit], cap)
+        raise QuotaExceeded(limit.value, cap, in_use, lifting)
+
+
+async def report(session: AsyncSession, plan: Plan, now: datetime) -> dict[str, dict[str, int | None]]:
+    """Each limit of `plan` with the bound tenant's current use ({"limit": None} = unlimited)."""
+    return {
+        limit.value: {"limit": getattr(plan, column), "used": await used(session, limit, now)}
+        for limit, column in PLAN_COLUMNS.items()
+    }
+
+
+@dataclass(frozen=True)
+class Overview:
+    """What GET /tenants/subscription shows: the state in force now, its plan and each limit's use."""
+
+    standing: Standing
+    plan: Plan
+    limits: dict[str, dict[str, int | None]]
+    trial_days_remaining: int
+
+
+async def overview(session: AsyncSession, rt: Runtime) -> Overview:
+    """Read-only: computed from the stored row and the clock (nothing is written by a read)."""
+    now = rt.now()
+    standing = await subscriptions.standing(session, Policy.of(rt.settings), now)
+    plan = await PlanRepository(session).get(standing.state.plan_code)
+    return Overview(standing, plan, await report(session, plan, now), standing.trial_days_remaining(now))

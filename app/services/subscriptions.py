@@ -1,0 +1,177 @@
+"""A tenant's subscription: the trial started at registration, the state in force at any instant,
+and moving the stored state forward.
+
+The stored current row says what was true when it was written; what is true *now* follows from
+it and the clock (`effective`): a trial past its end is on the free plan (POST_TRIAL_MODE=free_tier)
+or in grace for GRACE_DAYS and then locked (hard_lock), whether or not a job has written that down
+yet. `advance` writes it down (one row per step, history kept): the scheduled job calls it, and
+limit checks call it lazily before counting. It is idempotent and serialised per tenant.
+"""
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.config import Settings
+from app.core.errors import SubscriptionLocked
+from app.models.subscription import Subscription, SubscriptionStatus
+from app.models.tenant import Tenant
+from app.repositories.subscriptions import PlanRepository, SubscriptionRepository
+from app.services import audit
+
+TRIAL, FREE = "trial", "free"
+FIELDS = ["plan_code", "status", "trial_start", "trial_end", "current_period_start", "current_period_end"]
+# Statuses whose period, once over, is not renewed by itself (a payment renews it).
+LAPSING = (SubscriptionStatus.trialing, SubscriptionStatus.active)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What happens when a trial or paid period ends unrenewed (settings POST_TRIAL_MODE, GRACE_DAYS)."""
+
+    mode: str
+    grace_days: int
+
+    @classmethod
+    def of(cls, settings: Settings) -> "Policy":
+        return cls(settings.post_trial_mode, settings.grace_days)
+
+
+@dataclass(frozen=True)
+class State:
+    plan_code: str
+    status: str
+    period_start: datetime
+    period_end: datetime | None
+
+    @classmethod
+    def of(cls, row: Subscription) -> "State":
+        return cls(row.plan_code, row.status, row.current_period_start, row.current_period_end)
+
+
+def next_state(state: State, policy: Policy) -> State | None:
+    """The state this one turns into at its period end; None if it does not end by itself."""
+    end = state.period_end
+    if end is None:
+        return None
+    if state.status in LAPSING:
+        if policy.mode == "free_tier":
+            return State(FREE, SubscriptionStatus.free, end, None)
+        if policy.grace_days > 0:
+            return State(state.plan_code, SubscriptionStatus.grace, end, end + timedelta(days=policy.grace_days))
+        return State(state.plan_code, SubscriptionStatus.locked, end, None)
+    if state.status == SubscriptionStatus.grace:
+        return State(state.plan_code, SubscriptionStatus.locked, end, None)
+    return None
+
+
+def effective(state: State, now: datetime, policy: Policy) -> State:
+    """The state in force at `now`, from a stored one (every step due by then applied)."""
+    while (step := next_state(state, policy)) is not None and step.period_start <= now:
+        state = step
+    return state
+
+
+@dataclass(frozen=True)
+class Standing:
+    """The current row (as stored) and the state in force now."""
+
+    row: Subscription
+    state: State
+
+    @property
+    def locked(self) -> bool:
+        return self.state.status == SubscriptionStatus.locked
+
+    def trial_days_remaining(self, now: datetime) -> int:
+        if self.state.status != SubscriptionStatus.trialing or self.row.trial_end is None:
+            return 0
+        return max(0, math.ceil((self.row.trial_end - now) / timedelta(days=1)))
+
+
+async def _current(repo: SubscriptionRepository) -> Subscription:
+    row = await repo.current()
+    if row is None:  # registration and migration 0004 give every tenant one
+        raise LookupError(f"tenant {repo.tenant_id} has no current subscription")
+    return row
+
+
+async def standing(session: AsyncSession, policy: Policy, now: datetime) -> Standing:
+    """Read-only: the bound tenant's state in force at `now` (nothing is written)."""
+    row = await _current(SubscriptionRepository(session))
+    return Standing(row, effective(State.of(row), now, policy))
+
+
+async def ensure_writable(session: AsyncSession, policy: Policy, now: datetime) -> None:
+    if (await standing(session, policy, now)).locked:
+        raise await locked(session)
+
+
+async def locked(session: AsyncSession) -> SubscriptionLocked:
+    return SubscriptionLocked(
+        "The trial or paid period has ended: the account is read-only until a plan is bought.",
+        upgrade_plans=await PlanRepository(session).purchasable(),
+    )
+
+
+async def start_trial(session: AsyncSession, tenant: Tenant, now: datetime) -> Subscription:
+    """The trial of a new tenant (its `trial_*` fields mirror the row). `tenants.is_trial_used` is
+    the one record of "one trial per tenant, ever": a tenant that has had one starts on free."""
+    plan = await PlanRepository(session).get(TRIAL)
+    if tenant.is_trial_used or plan is None or not plan.is_active or plan.trial_days == 0:
+        return await _add(session, State(FREE, SubscriptionStatus.free, now, None), "subscription.started")
+    end = now + timedelta(days=plan.trial_days)
+    tenant.trial_start_date, tenant.trial_end_date, tenant.is_trial_used = now, end, True
+    await session.flush()
+    trial = State(TRIAL, SubscriptionStatus.trialing, now, end)
+    return await _add(session, trial, "subscription.started", trial_start=now, trial_end=end)
+
+
+async def advance(session: AsyncSession, policy: Policy, now: datetime) -> Subscription:
+    """Write down every transition due by `now` for the bound tenant and return the current row.
+    Idempotent (a second call finds nothing to do) and safe when run concurrently (a per-tenant
+    lock, then a fresh read). Runs in the caller's transaction: the job's, or a request's."""
+    repo = SubscriptionRepository(session)
+    row = await _current(repo)
+    if effective(State.of(row), now, policy) == State.of(row):
+        return row
+    await repo.lock("subscription")
+    row = await _current(repo)
+    while (step := next_state(State.of(row), policy)) is not None and step.period_start <= now:
+        before = audit.snapshot(row, FIELDS)
+        await repo.end(row, step.period_start)
+        row = await _add(session, step, "subscription.changed", before=before, previous=row)
+    return row
+
+
+async def _add(
+    session: AsyncSession,
+    state: State,
+    action: str,
+    *,
+    before: dict | None = None,
+    previous: Subscription | None = None,
+    **trial: datetime,
+) -> Subscription:
+    if previous is not None:
+        trial = {"trial_start": previous.trial_start, "trial_end": previous.trial_end}
+    row = await SubscriptionRepository(session).add(
+        Subscription(
+            plan_code=state.plan_code,
+            status=state.status,
+            current_period_start=state.period_start,
+            current_period_end=state.period_end,
+            **trial,
+        )
+    )
+    await audit.record(
+        session,
+        action=action,
+        entity_type="subscription",
+        entity_id=row.id,
+        before=before,
+        after=audit.snapshot(row, FIELDS),
+    )
+    return row
