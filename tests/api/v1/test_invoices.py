@@ -266,3 +266,11 @@ async def test_dates_outside_1900_to_2999_are_refused(client, party, day):
     body = {"company_id": party.company["id"], "customer_id": party.customer["id"], "lines": [line()]}
     assert_problem(await client.post(URL, json=body | {"invoice_date": day}, headers=party.account.headers), 422)
     assert_problem(await client.get(URL, params={"from": day}, headers=party.account.headers), 422)
+
+
+async def test_a_balance_that_would_overflow_is_a_400_not_a_500(client, party):
+    """The database's range is the last guard: a customer already owing the most a balance can hold."""
+    rich = await make_customer(client, party.account, opening_balance="9999999999999999.99",
+                               billing_address={"state_code": "29"})  # fmt: skip
+    body = {"company_id": party.company["id"], "customer_id": rich["id"], "lines": [line()], "issue": True}
+    assert_problem(await client.post(URL, json=body, headers=party.account.headers), 400, "value-out-of-range")
