@@ -54,19 +54,21 @@ async def test_200_concurrent_issues_with_rollbacks_number_exactly_1_to_n(client
     assert len(listed.json()["items"]) == 50  # the rolled-back ones are drafts still
 
 
-async def test_concurrent_http_issues_get_distinct_consecutive_numbers(live_server):
+async def test_concurrent_http_issues_in_two_tenants_each_get_1_to_n(live_server):
     async with httpx.AsyncClient(base_url=live_server, timeout=60) as setup:
-        party = await Party.make(setup, await make_tenant(setup))
-        ids = await drafts(setup, party, 40)
+        parties = [await Party.make(setup, await make_tenant(setup)) for _ in range(2)]
+        work = [(party, invoice_id) for party in parties for invoice_id in await drafts(setup, party, 20)]
 
-    async def issue(invoice_id: str) -> str:
+    async def issue(party: Party, invoice_id: str) -> tuple[str, str]:
         async with httpx.AsyncClient(base_url=live_server, timeout=60) as c:
             response = await c.post(f"{URL}/{invoice_id}/issue", headers=party.account.headers)
             assert response.status_code == 200, response.text
-            return response.json()["number"]
+            return party.account.tenant_id, response.json()["number"]
 
-    numbers = await asyncio.gather(*(issue(x) for x in ids))
-    assert sorted(seq(n) for n in numbers) == list(range(1, 41))
+    issued = await asyncio.gather(*(issue(party, x) for party, x in work))
+    for party in parties:
+        mine = [seq(number) for tenant, number in issued if tenant == party.account.tenant_id]
+        assert sorted(mine) == list(range(1, 21))
 
 
 async def test_the_financial_year_comes_from_the_invoice_date(client):
