@@ -41,6 +41,15 @@ class Clock:
     today: date
 
 
+@dataclass(frozen=True)
+class Context:
+    """What composing and issuing an invoice read: its parties (active) and the GST settings."""
+
+    company: Company
+    customer: Customer
+    settings: GstSettings
+
+
 async def get(session: AsyncSession, invoice_id: uuid.UUID, *, for_update: bool = False) -> Invoice:
     invoice = await InvoiceRepository(session).get_with_lines(invoice_id, for_update=for_update)
     if invoice is None:
@@ -49,17 +58,19 @@ async def get(session: AsyncSession, invoice_id: uuid.UUID, *, for_update: bool 
 
 
 async def create(session: AsyncSession, rt: Runtime, *, body: InvoiceIn, issue: bool, clock: Clock) -> Invoice:
-    header, lines = await _compose(session, body, clock.today)
+    context = await _context(session, body.company_id, body.customer_id)
+    header, lines = await _compose(session, body, clock.today, context)
     invoice = Invoice(**header)
     repo = InvoiceRepository(session)
     await repo.add(invoice)
     await repo.add_lines(invoice, lines)
     await _audit(session, "invoice.created", invoice, before=None)
-    return await _issue(session, rt, invoice, clock) if issue else invoice
+    return await _issue(session, rt, invoice, clock, context) if issue else invoice
 
 
 async def replace(session: AsyncSession, invoice_id: uuid.UUID, *, body: InvoiceIn, clock: Clock) -> Invoice:
-    header, lines = await _compose(session, body, clock.today)  # first: a bad reference is a 404 in any state
+    context = await _context(session, body.company_id, body.customer_id)  # first: a bad reference is a 404 in any state
+    header, lines = await _compose(session, body, clock.today, context)
     invoice = await _draft(session, invoice_id)
     before = audit.snapshot(invoice, AUDITED)
     for name, value in header.items():
@@ -100,22 +111,24 @@ async def void(session: AsyncSession, invoice_id: uuid.UUID, *, reason: str, clo
     return invoice
 
 
-async def _issue(session: AsyncSession, rt: Runtime, invoice: Invoice, clock: Clock) -> Invoice:
+async def _issue(
+    session: AsyncSession, rt: Runtime, invoice: Invoice, clock: Clock, context: Context | None = None
+) -> Invoice:
+    """Number and freeze `invoice`. `context` is what a create in the same transaction has already
+    loaded; a draft issued later loads its company and customer as they are now."""
     await entitlements.require(session, rt, entitlements.Limit.invoices_this_month)  # before the series' row lock
     before = audit.snapshot(invoice, AUDITED)
-    company = await _company(session, invoice.company_id)
-    customer = await _customer(session, invoice.customer_id)
-    _check_rule_46(customer, invoice.taxable_value)
-    settings = await gst_settings.get(session)
+    context = context or await _context(session, invoice.company_id, invoice.customer_id)
+    _check_rule_46(context.customer, invoice.taxable_value)
     invoice.number, invoice.financial_year = await numbering.assign(
         session,
         company_id=invoice.company_id,
         document_type="invoice",
         day=invoice.invoice_date,
-        pattern=settings.invoice_number_pattern,
+        pattern=context.settings.invoice_number_pattern,
     )
     invoice.status, invoice.issued_at = "issued", clock.now
-    invoice.supplier, invoice.recipient = supplier_snapshot(company), recipient_snapshot(customer)
+    invoice.supplier, invoice.recipient = supplier_snapshot(context.company), recipient_snapshot(context.customer)
     await session.flush()
     await CustomerRepository(session).add_to_balance(invoice.customer_id, invoice.total)
     await _audit(session, "invoice.issued", invoice, before=before)
@@ -129,11 +142,19 @@ async def _draft(session: AsyncSession, invoice_id: uuid.UUID) -> Invoice:
     return invoice
 
 
-async def _compose(session: AsyncSession, body: InvoiceIn, today: date) -> tuple[dict[str, Any], list[InvoiceLine]]:
+async def _context(session: AsyncSession, company_id: uuid.UUID, customer_id: uuid.UUID) -> Context:
+    return Context(
+        await active_company(session, company_id),
+        await active_customer(session, customer_id),
+        await gst_settings.get(session),
+    )
+
+
+async def _compose(
+    session: AsyncSession, body: InvoiceIn, today: date, context: Context
+) -> tuple[dict[str, Any], list[InvoiceLine]]:
     """The invoice's header columns and its lines, every amount computed, defaults applied."""
-    company = await _company(session, body.company_id)
-    customer = await _customer(session, body.customer_id)
-    settings = await gst_settings.get(session)
+    company, customer, settings = context.company, context.customer, context.settings
     invoice_date = body.invoice_date or today
     due_date = body.due_date or invoice_date + timedelta(days=_terms_days(customer, settings))
     if due_date < invoice_date:
@@ -259,7 +280,8 @@ def _check_rule_46(customer: Customer, taxable: Decimal) -> None:
         )
 
 
-async def _company(session: AsyncSession, company_id: uuid.UUID) -> Company:
+async def active_company(session: AsyncSession, company_id: uuid.UUID) -> Company:
+    """The company, if it exists in this tenant (else 404) and is not archived (else 400)."""
     company = await InvoiceRepository(session).company(company_id)
     if company is None:
         raise NotFound("No company with this id.", code="company-not-found")
@@ -268,7 +290,8 @@ async def _company(session: AsyncSession, company_id: uuid.UUID) -> Company:
     return company
 
 
-async def _customer(session: AsyncSession, customer_id: uuid.UUID) -> Customer:
+async def active_customer(session: AsyncSession, customer_id: uuid.UUID) -> Customer:
+    """The customer, if it exists in this tenant (else 404) and is not archived (else 400)."""
     customer = await customer_service.get(session, customer_id)
     if customer.is_archived:
         raise RuleViolation("customer_id", "The customer is archived.", code="customer-archived")

@@ -9,16 +9,12 @@ from app.core.errors import NotFound
 from app.repositories.base import InvalidCursor, decode_cursor, encode_cursor
 from app.repositories.ledger import KINDS, LedgerRepository, Position
 from app.schemas.ledger import LedgerEntry, LedgerRead
+from app.services.numbering import financial_year_start
 from app.services.rules import RuleViolation
 
 # The days a report may name. Beyond them lie only typos, and asyncpg sends date.min and date.max
 # as -infinity and infinity (an endless generate_series, a timestamp overflow).
 EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
-
-
-def financial_year_start(day: date) -> date:
-    """1 April of the Indian financial year that `day` falls in."""
-    return date(day.year if day.month >= 4 else day.year - 1, 4, 1)
 
 
 def check_day(field: str, day: date) -> date:

@@ -33,9 +33,14 @@ class SeriesExhausted(ValueError):
     """The number would not fit Rule 46 any more (the sequence outgrew the pattern)."""
 
 
+def financial_year_start(day: date) -> date:
+    """1 April of the Indian financial year (1 April - 31 March) that `day` falls in."""
+    return date(day.year if day.month >= 4 else day.year - 1, 4, 1)
+
+
 def financial_year(day: date) -> str:
-    """The Indian financial year (1 April - 31 March) of a date, as `25-26`."""
-    start = day.year if day.month >= 4 else day.year - 1
+    """The Indian financial year of a date, as `25-26`."""
+    start = financial_year_start(day).year
     return f"{start % 100:02d}-{(start + 1) % 100:02d}"
 
 

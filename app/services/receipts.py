@@ -22,8 +22,7 @@ from app.repositories.customers import CustomerRepository
 from app.repositories.invoices import InvoiceRepository
 from app.repositories.receipts import ReceiptRepository
 from app.schemas.receipts import AllocationIn, ReceiptCreate
-from app.services import audit, gst_settings, numbering
-from app.services import customers as customer_service
+from app.services import audit, gst_settings, invoicing, numbering
 from app.services.rules import RuleViolation
 
 AUDITED = [
@@ -172,14 +171,8 @@ def _check_active(receipt: Receipt) -> None:
 
 
 async def _check_parties(session: AsyncSession, customer_id: uuid.UUID, company_id: uuid.UUID) -> None:
-    customer = await customer_service.get(session, customer_id)
-    if customer.is_archived:
-        raise RuleViolation("customer_id", "The customer is archived.", code="customer-archived")
-    company = await InvoiceRepository(session).company(company_id)
-    if company is None:
-        raise NotFound("No company with this id.", code="company-not-found")
-    if company.is_archived:
-        raise RuleViolation("company_id", "The company is archived.", code="company-archived")
+    await invoicing.active_customer(session, customer_id)
+    await invoicing.active_company(session, company_id)
 
 
 def _allocations_json(allocations: list[ReceiptAllocation]) -> list[dict]:
