@@ -15,6 +15,7 @@ from app.core.logging import configure_logging
 from app.core.roles import runtime_role_problems
 from app.core.runtime import Runtime
 from app.middleware.body_limit import BodyLimitMiddleware
+from app.middleware.conflict_retry import ConflictRetryMiddleware
 from app.middleware.request_id import RequestIdMiddleware
 from app.middleware.tenant import TenantContextMiddleware
 
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(api_router)
     app.include_router(health.router, include_in_schema=False)
+    app.add_middleware(ConflictRetryMiddleware)  # innermost: a retry re-runs routing and the handler only
     app.add_middleware(TenantContextMiddleware, settings=settings)
     app.add_middleware(
         CORSMiddleware,

@@ -137,6 +137,10 @@ def _allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
+# Set in a request's scope state when its transaction may succeed if run again (ConflictRetryMiddleware).
+RETRYABLE = "retryable_conflict"
+
+
 def _request_id(request: Request) -> str | None:
     return request.scope.get("state", {}).get("request_id")
 
@@ -165,6 +169,7 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
     if sqlstate in ("40001", "40P01"):
         log.warning("transaction conflict (request %s): %s", _request_id(request), exc)
+        request.scope.setdefault("state", {})[RETRYABLE] = True
         body = problem(409, "concurrent-update", "Concurrent update", "Another request changed the same data; retry.")
         return problem_response(409, body, {"Retry-After": "1"})
     if sqlstate in ("22001", "22003"):  # string too long, numeric out of range: a bound the schema missed
