@@ -33,7 +33,7 @@ class ConflictRetryMiddleware:
             retry = await self._attempt(attempt_scope, _replay(body, receive), send, last)
             if not retry:
                 return
-            await asyncio.sleep(random.uniform(0.5, 1.5) * self.pause_seconds * attempt)
+            await asyncio.sleep(random.uniform(0.5, 1.5) * self.pause_seconds * attempt)  # noqa: S311 (jitter, not crypto)
 
     async def _attempt(self, scope: Scope, receive: Receive, send: Send, last: bool) -> bool:
         """Run one attempt; True when its answer was swallowed so that the request runs again."""
