@@ -1,4 +1,5 @@
-# `make run` serves the API on the embedded PostgreSQL; `make test` runs the test suite.
+# `make run` serves the API on the embedded PostgreSQL, with a job worker beside it (`serve` starts
+# `python -m app worker` as a child process); `make test` runs the test suite.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin

@@ -1,9 +1,13 @@
-"""`python -m app <command>`: serve, migrate, create-roles, seed-demo."""
+"""`python -m app <command>`: serve, migrate, create-roles, seed-demo, worker, jobs run-due."""
 
 import argparse
 import asyncio
+import json
 import os
+import subprocess
 import sys
+import uuid
+from datetime import datetime
 
 from app.core.bootstrap import resolve_urls
 from app.core.config import Settings, get_settings
@@ -76,14 +80,72 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     urls = asyncio.run(prepare())
     os.environ["DATABASE_URL"] = urls.app  # worker processes connect as the application role
     get_settings.cache_clear()
-    uvicorn.run(
-        "app.asgi:app",
-        host=settings.host,
-        port=settings.port,
-        workers=settings.web_concurrency,
-        proxy_headers=True,
-        log_level="info",
-    )
+    # The job worker beside the API (its own process, so a slow job never stalls a request).
+    worker = None if args.no_worker else subprocess.Popen([sys.executable, "-m", "app", "worker"])
+    try:
+        uvicorn.run(
+            "app.asgi:app",
+            host=settings.host,
+            port=settings.port,
+            workers=settings.web_concurrency,
+            proxy_headers=True,
+            log_level="info",
+        )
+    finally:
+        if worker is not None:
+            _stop(worker)
+
+
+def _stop(process: subprocess.Popen, seconds: float = 20.0) -> None:
+    """Ask the child to stop (a worker finishes its running jobs first), then insist."""
+    if process.poll() is None:
+        process.terminate()
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
+    from app.jobs.worker import run_worker
+    from app.main import check_safety
+
+    async def run() -> None:
+        urls = await resolve_urls(settings)
+        await check_safety(settings, urls.app)  # as the API: never a role that bypasses row-level security
+        await run_worker(settings, urls.app, concurrency=args.concurrency or settings.worker_concurrency)
+
+    asyncio.run(run())
+
+
+def instant(value: str) -> datetime:
+    """ISO 8601; without an offset the time is Asia/Kolkata's (the business's clock)."""
+    from app.services.rules import INDIA
+
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=INDIA)
+
+
+def cmd_run_due(settings: Settings, args: argparse.Namespace) -> None:
+    from app.core.database import drain_background_tasks
+    from app.models.base import utcnow
+    from app.services.scheduler import run_due
+
+    async def run():
+        urls = await resolve_urls(settings)
+        db = Database(urls.app, pool_size=2, max_overflow=2)
+        try:
+            summary = await run_due(Runtime(settings=settings, db=db), args.at or utcnow(), tenants=args.tenant)
+            await drain_background_tasks()  # the emails enqueued are delivered before exiting
+            return summary
+        finally:
+            await db.dispose()
+
+    summary = asyncio.run(run())
+    print(json.dumps(summary.as_dict(), indent=2) if args.json else summary, flush=True)
+    if summary.failed:
+        sys.exit(1)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -93,6 +155,7 @@ def main(argv: list[str] | None = None) -> None:
     serve = commands.add_parser("serve", help="migrate, create the demo tenant, serve the API")
     serve.add_argument("--no-migrate", action="store_true", help="do not apply migrations first")
     serve.add_argument("--no-demo", action="store_true", help="do not create the demo tenant")
+    serve.add_argument("--no-worker", action="store_true", help="do not start a job worker beside the API")
     serve.set_defaults(func=cmd_serve)
     commands.add_parser("migrate", help="apply migrations and grant the application role").set_defaults(
         func=cmd_migrate
@@ -101,6 +164,15 @@ def main(argv: list[str] | None = None) -> None:
         func=cmd_create_roles
     )
     commands.add_parser("seed-demo", help="create the demo tenant and print its login").set_defaults(func=cmd_seed_demo)
+    worker = commands.add_parser("worker", help="run the scheduled jobs (procrastinate worker, application role)")
+    worker.add_argument("--concurrency", type=int, help="jobs run at once (default: WORKER_CONCURRENCY)")
+    worker.set_defaults(func=cmd_worker)
+    jobs = commands.add_parser("jobs", help="scheduled jobs by hand").add_subparsers(dest="jobs_command", required=True)
+    run_due = jobs.add_parser("run-due", help="run everything due at one instant (reminders, transitions, ...)")
+    run_due.add_argument("--at", type=instant, help="ISO instant; without an offset, Asia/Kolkata time (default: now)")
+    run_due.add_argument("--tenant", type=uuid.UUID, action="append", help="only this tenant (repeatable)")
+    run_due.add_argument("--json", action="store_true", help="print the summary as JSON")
+    run_due.set_defaults(func=cmd_run_due)
     args = parser.parse_args(argv)
     args.func(get_settings(), args)
 

@@ -70,21 +70,28 @@ class RequireRole:
     On a write (any method but GET/HEAD/OPTIONS) it also refuses a locked subscription (402
     `subscription-locked`, hard_lock mode after grace): every route that writes tenant data goes
     through here. Auth routes and PATCH /users/me (one's own profile) do not, so they keep working.
+    `allow_locked=True` skips the lock check: for billing and upgrade (`BillingUser`), which must keep
+    working on a locked subscription since paying is how it is unlocked.
     """
 
-    def __init__(self, *roles: UserRole) -> None:
+    def __init__(self, *roles: UserRole, allow_locked: bool = False) -> None:
         self.roles = {r.value for r in roles}
+        self.allow_locked = allow_locked
 
     async def __call__(self, request: Request, user: CurrentUser, session: SessionDep, rt: RuntimeDep) -> User:
         if user.role not in self.roles:
             raise Forbidden("Your role does not allow this.", code="role-forbidden")
-        if request.method not in SAFE_METHODS:
+        if request.method not in SAFE_METHODS and not self.allow_locked:
             await subscriptions.ensure_writable(session, subscriptions.Policy.of(rt.settings), rt.now())
         return user
 
 
 def _checks_roles(dependant: Dependant) -> bool:
-    return any(isinstance(d.call, RequireRole) or _checks_roles(d) for d in dependant.dependencies)
+    return any(_refuses_locked(d.call) or _checks_roles(d) for d in dependant.dependencies)
+
+
+def _refuses_locked(call: object) -> bool:
+    return isinstance(call, RequireRole) and not call.allow_locked
 
 
 def declare_payment_required(router: APIRouter) -> None:
@@ -97,6 +104,8 @@ def declare_payment_required(router: APIRouter) -> None:
 
 ManagerUser = Annotated[User, Depends(RequireRole(UserRole.owner, UserRole.admin))]
 WriterUser = Annotated[User, Depends(RequireRole(UserRole.owner, UserRole.admin, UserRole.accountant))]
+# Owner/admin, answered even when the subscription is locked: paying for a plan is how it unlocks.
+BillingUser = Annotated[User, Depends(RequireRole(UserRole.owner, UserRole.admin, allow_locked=True))]
 
 
 @dataclass(frozen=True)

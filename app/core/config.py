@@ -5,7 +5,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_JWT_SECRET = "dev-only-secret-change-me-0123456789abcdef"
@@ -64,6 +64,17 @@ class Settings(BaseSettings):
     post_trial_mode: Literal["free_tier", "hard_lock"] = "free_tier"
     grace_days: int = Field(default=3, ge=0, le=90)
 
+    # Razorpay (paid upgrades). sandbox: orders, payments and signatures are made in-process with
+    # fixed sandbox secrets (no keys, no network; every response says `"sandbox": true`); refused
+    # with ENV=prod. live: the Orders API at RAZORPAY_BASE_URL with the keys below (all three required).
+    razorpay_mode: Literal["sandbox", "live"] = "sandbox"
+    razorpay_key_id: str | None = None
+    razorpay_key_secret: str | None = None
+    razorpay_webhook_secret: str | None = None
+    razorpay_base_url: str = "https://api.razorpay.com"
+    razorpay_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    razorpay_max_retries: int = Field(default=2, ge=0, le=5)
+
     # Mail. Unset SMTP_HOST = write .eml files to OUTBOX_DIR.
     smtp_host: str | None = None
     smtp_port: int = 587
@@ -73,10 +84,32 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = 10.0
     mail_from: str = "RMS Billing <no-reply@rms-billing.local>"
     outbox_dir: Path = Path(".data/outbox")
+    # A failed delivery is retried by the scheduled job with backoff (1, 2, 4 ... minutes, at most
+    # 6 hours apart); after this many attempts the message stays pending with its last error.
+    mail_max_attempts: int = Field(default=12, ge=1, le=50)
+
+    # Scheduled jobs (`python -m app worker`; `make run` starts one beside the API).
+    # A paid period's renewal reminder goes out this many days before its end (0 = none).
+    renewal_reminder_days: int = Field(default=3, ge=0, le=30)
+    # Jobs a worker runs at once (`python -m app worker --concurrency` overrides it).
+    worker_concurrency: int = Field(default=2, ge=1, le=32)
+    # "How to upgrade" link in the trial and renewal emails (the web app's billing page).
+    upgrade_url: str = "http://127.0.0.1:8000/docs#/tenants"
 
     # Demo tenant created on first `make run`
     demo_email: str = "demo@rms-billing.local"
     demo_password: str = "demo-password-123"
+
+    @model_validator(mode="after")
+    def _razorpay_configured(self) -> "Settings":
+        if self.razorpay_mode == "live":
+            keys = ("razorpay_key_id", "razorpay_key_secret", "razorpay_webhook_secret")
+            missing = [name.upper() for name in keys if not getattr(self, name)]
+            if missing:
+                raise ValueError(f"RAZORPAY_MODE=live needs {', '.join(missing)}")
+        elif self.env == "prod":
+            raise ValueError("RAZORPAY_MODE=sandbox is refused with ENV=prod (anyone could sign a sandbox payment)")
+        return self
 
     @field_validator("cors_origins", mode="before")
     @classmethod

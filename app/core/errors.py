@@ -81,8 +81,25 @@ class SubscriptionLocked(AppError):
     status, code, title = 402, "subscription-locked", "Subscription locked"
 
 
+class PaymentRequired(AppError):
+    """402: the change needs a verified payment first (POST /api/v1/tenants/upgrade, then verify).
+    The body names the plan and where to pay (`upgrade_url`)."""
+
+    status, code, title = 402, "payment-required", "Payment required"
+
+    def __init__(self, detail: str, *, plan: str) -> None:
+        super().__init__(detail, plan=plan, upgrade_url="/api/v1/tenants/upgrade")
+
+
 class ServiceUnavailable(AppError):
     status, code, title = 503, "service-unavailable", "Service unavailable"
+
+
+class PaymentGatewayError(AppError):
+    """502: Razorpay answered, but not with what we asked for (a refusal or a malformed reply).
+    Unreachable or failing after the bounded retries: 503 `payment-gateway-unavailable`."""
+
+    status, code, title = 502, "payment-gateway-error", "Payment gateway error"
 
 
 def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> dict[str, Any]:

@@ -14,9 +14,20 @@ from app.models import RLS_TABLES
 log = logging.getLogger(__name__)
 
 # Tables the application role may only read and append to.
-APPEND_ONLY_TABLES = ["audit_logs"]
-# plans: the catalog is changed by the operator (owner role), never by the API.
-READ_ONLY_TABLES = ["alembic_version", "plans"]
+APPEND_ONLY_TABLES = ["audit_logs", "usage_ledger"]
+# plans, meters, plan_meter_quotas: the catalog is changed by the operator (owner role), never by the API.
+READ_ONLY_TABLES = ["alembic_version", "plans", "meters", "plan_meter_quotas"]
+# SECURITY DEFINER functions the application role may call (migrations revoke them from PUBLIC).
+EXECUTABLE_FUNCTIONS = [
+    "payment_order_tenant(text)",
+    "due_subscription_tenants(timestamp with time zone, integer[], interval, interval, uuid[])",
+    "due_usage_tenants(timestamp with time zone, uuid[])",
+    "tenants_with_pending_mail(timestamp with time zone, integer, uuid[])",
+    "cleanup_expired(timestamp with time zone, uuid[])",
+]
+# procrastinate's tables (migration 0007): the worker and the API's defers work on its queue as the
+# application role (its functions and types are usable by PUBLIC, as PostgreSQL creates them).
+JOB_QUEUE_SCHEMA = "procrastinate"
 
 
 def _asyncpg_dsn(url: str) -> str:
@@ -71,6 +82,14 @@ async def apply_grants(admin_url: str, role: str) -> None:
             for table in READ_ONLY_TABLES:
                 if await conn.fetchval("SELECT to_regclass($1)", table):
                     await conn.execute(f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {_ident(table)} FROM {r}")
+            for function in EXECUTABLE_FUNCTIONS:
+                if await conn.fetchval("SELECT to_regprocedure($1)", function):
+                    await conn.execute(f"GRANT EXECUTE ON FUNCTION {function} TO {r}")
+            if await conn.fetchval("SELECT to_regnamespace($1)", JOB_QUEUE_SCHEMA):
+                queue = _ident(JOB_QUEUE_SCHEMA)
+                await conn.execute(f"GRANT USAGE ON SCHEMA {queue} TO {r}")
+                await conn.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {queue} TO {r}")
+                await conn.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {queue} TO {r}")
     finally:
         await conn.close()
 

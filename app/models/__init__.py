@@ -8,13 +8,16 @@ from app.models.credit_note import CreditNote, CreditNoteLine
 from app.models.customer import Customer
 from app.models.idempotency import IdempotencyKey
 from app.models.invoice import Invoice, InvoiceLine
+from app.models.job import JobOccasion
 from app.models.number_series import NumberSeries
 from app.models.outbox import OutboxEmail
+from app.models.payment import Payment, PaymentEvent
 from app.models.plan import Plan
 from app.models.receipt import Receipt, ReceiptAllocation
 from app.models.security import RateLimitHit
 from app.models.subscription import Subscription
 from app.models.tenant import Tenant
+from app.models.usage import Meter, PlanMeterQuota, UsageLedgerEntry, UsagePeriod
 from app.models.user import User, UserIdentity
 
 __all__ = [
@@ -32,10 +35,15 @@ __all__ = [
     "IdempotencyKey",
     "Invoice",
     "InvoiceLine",
+    "JobOccasion",
+    "Meter",
     "NumberSeries",
     "OutboxEmail",
     "PasswordReset",
+    "Payment",
+    "PaymentEvent",
     "Plan",
+    "PlanMeterQuota",
     "RateLimitHit",
     "Receipt",
     "ReceiptAllocation",
@@ -43,6 +51,8 @@ __all__ = [
     "Subscription",
     "TaxRate",
     "Tenant",
+    "UsageLedgerEntry",
+    "UsagePeriod",
     "User",
     "UserIdentity",
     "UserInvitation",
@@ -75,5 +85,10 @@ RLS_TABLES = ["tenants"] + [
         CreditNote,
         CreditNoteLine,
         Subscription,
+        JobOccasion,
+        UsagePeriod,
+        UsageLedgerEntry,
+        Payment,
+        PaymentEvent,
     )
 ]

@@ -13,12 +13,17 @@ class OutboxStatus(StrEnum):
 
 
 class OutboxEmail(TenantScoped, Base):
-    """Mail is written here in the request's transaction and delivered after commit."""
+    """Mail is written here in the request's transaction and delivered after commit; what failed is
+    retried by the scheduled job (app/services/scheduler.py) with backoff, up to MAIL_MAX_ATTEMPTS."""
 
     __tablename__ = "outbox_emails"
     __table_args__ = (
         CheckConstraint("status IN ('pending', 'sent')", name="status"),
         Index("ix_outbox_emails_tenant_id_status", "tenant_id", "status"),
+        # the retry job's scan across tenants (migration 0007)
+        Index(
+            "ix_outbox_emails_pending_next_attempt_at", "next_attempt_at", postgresql_where=text("status = 'pending'")
+        ),
     )
 
     to_address: Mapped[str] = mapped_column(String(320))
@@ -30,3 +35,5 @@ class OutboxEmail(TenantScoped, Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
     sent_at: Mapped[datetime | None]
+    # a failed delivery is tried again from then on (backoff); NULL = never attempted
+    next_attempt_at: Mapped[datetime | None]

@@ -61,6 +61,18 @@ class SubscriptionRepository(TenantRepository[Subscription]):
         attributes.set_committed_value(subscription, "is_current", False)
         attributes.set_committed_value(subscription, "ended_at", at)
 
+    async def lapsed_into(self, row: Subscription) -> Subscription | None:
+        """The row whose period ran out into `row` (a transition written by `advance`: ended at its
+        own period end, where `row` starts), or None when `row` began otherwise (registration, an
+        upgrade, a chosen downgrade)."""
+        stmt = select(Subscription).where(
+            Subscription.is_current.is_(False),
+            Subscription.ended_at == row.current_period_start,
+            Subscription.current_period_end == row.current_period_start,
+            Subscription.status.in_(("trialing", "active", "grace")),
+        )
+        return (await self.session.execute(stmt.limit(1))).scalar_one_or_none()
+
     async def lock(self, name: str) -> None:
         """A transaction-scoped advisory lock on (this tenant, name): holders queue, released at
         commit or rollback. Names: a limit ("customers", ...) or "subscription"."""

@@ -15,7 +15,7 @@ from app.models.user import User, UserRole
 from app.repositories.sessions import SessionRepository
 from app.repositories.tenants import TenantAccountRepository
 from app.repositories.users import IdentityRepository, UserRepository
-from app.services import audit, business_defaults, mail, subscriptions, verification
+from app.services import audit, business_defaults, mail, subscriptions, usage, verification
 from app.services.rate_limit import Limit, refund, reserve
 from app.services.sessions import TokenPair, issue
 from app.services.users import USER_FIELDS
@@ -64,7 +64,8 @@ async def register(
             contact_phone=phone,
         )
     )
-    await subscriptions.start_trial(session, tenant, now)  # sets the tenant's trial_* fields too
+    subscription = await subscriptions.start_trial(session, tenant, now)  # sets the tenant's trial_* fields too
+    await usage.open_first_periods(session, subscription, now)
     user = await UserRepository(session).add(
         User(id=user_id, email=email, full_name=full_name, password_hash=password_hash, role=UserRole.owner)
     )

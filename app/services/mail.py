@@ -1,8 +1,10 @@
 """Email: rendered from Jinja2 templates, written to the outbox in the caller's transaction,
-delivered after commit (SMTP when SMTP_HOST is set, else an .eml file in OUTBOX_DIR)."""
+delivered after commit (SMTP when SMTP_HOST is set, else an .eml file in OUTBOX_DIR). A failed
+delivery stays pending and is retried by the scheduled job (`deliver_due`) with backoff."""
 
 import logging
 import uuid
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
@@ -20,6 +22,7 @@ from app.repositories.outbox import OutboxRepository
 log = logging.getLogger(__name__)
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "email"
+MAX_RETRY_DELAY = timedelta(hours=6)
 _env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
 
 
@@ -45,17 +48,33 @@ async def enqueue(
 
 async def deliver(db: Database, settings: Settings, tenant_id: uuid.UUID, ids: list[uuid.UUID]) -> int:
     """Send pending messages once each; failures stay pending with the error recorded."""
-    sent = 0
     async with db.transaction(tenant_id) as session:
-        for message in await OutboxRepository(session).claim_pending(ids):
-            try:
-                await _send(settings, message)
-            except (aiosmtplib.SMTPException, OSError) as exc:
-                log.warning("mail %s to %s not sent: %s", message.id, message.to_address, exc)
-                OutboxRepository.mark_failed(message, str(exc))
-                continue
-            OutboxRepository.mark_sent(message, utcnow())
-            sent += 1
+        return await _send_all(settings, await OutboxRepository(session).claim_pending(ids), utcnow())
+
+
+async def deliver_due(db: Database, settings: Settings, tenant_id: uuid.UUID, at: datetime) -> int:
+    """The retry: send the tenant's pending messages whose next attempt is due at `at`."""
+    async with db.transaction(tenant_id) as session:
+        messages = await OutboxRepository(session).claim_due(at, settings.mail_max_attempts)
+        return await _send_all(settings, messages, at)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Backoff after the n-th failed attempt: 1, 2, 4 ... minutes, at most MAX_RETRY_DELAY."""
+    return min(timedelta(minutes=2 ** min(attempts - 1, 20)), MAX_RETRY_DELAY)
+
+
+async def _send_all(settings: Settings, messages: list[OutboxEmail], now: datetime) -> int:
+    sent = 0
+    for message in messages:
+        try:
+            await _send(settings, message)
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            log.warning("mail %s to %s not sent: %s", message.id, message.to_address, exc)
+            OutboxRepository.mark_failed(message, str(exc), now + retry_delay(message.attempts + 1))
+            continue
+        OutboxRepository.mark_sent(message, now)
+        sent += 1
     return sent
 
 

@@ -8,6 +8,7 @@ yet. `advance` writes it down (one row per step, history kept): the scheduled jo
 limit checks call it lazily before counting. It is idempotent and serialised per tenant.
 """
 
+import calendar
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -175,3 +176,65 @@ async def _add(
         after=audit.snapshot(row, FIELDS),
     )
     return row
+
+
+def add_month(moment: datetime) -> datetime:
+    """The same day and time a calendar month later, clamped to the month's last day (Jan 31 ->
+    Feb 28/29): a paid plan's billing period ("month")."""
+    year, month = (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
+    return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
+
+
+@dataclass(frozen=True)
+class Activation:
+    """The current row after a paid activation, and the period the payment bought."""
+
+    row: Subscription
+    period_start: datetime
+    period_end: datetime
+    renewal: bool
+
+
+async def activate_paid(session: AsyncSession, policy: Policy, now: datetime, *, plan_code: str) -> Activation:
+    """Put the bound tenant on paid plan `plan_code` for one billing period (a calendar month) and
+    return what was bought. Active on the same plan with time left: a renewal, the new period runs
+    on from the current period end. Otherwise (trial, free, grace, locked, another plan) the period
+    starts now; unused time of another plan is not credited. The current row ends and an `active`
+    row starts (history kept, audited); its period end then lapses like any other (`next_state`).
+    The caller guarantees one call per captured payment; calls are serialised per tenant."""
+    repo = SubscriptionRepository(session)
+    await repo.lock("subscription")
+    row = await advance(session, policy, now)
+    end = row.current_period_end
+    renewal = row.status == SubscriptionStatus.active and row.plan_code == plan_code and end is not None and end > now
+    start = end if renewal else now
+    bought_end = add_month(start)
+    before = audit.snapshot(row, FIELDS)
+    await repo.end(row, now)
+    state = State(plan_code, SubscriptionStatus.active, now, bought_end)
+    action = "subscription.renewed" if renewal else "subscription.activated"
+    new = await _add(session, state, action, before=before, previous=row)
+    return Activation(new, start, bought_end, renewal)
+
+
+async def switch_plan(session: AsyncSession, policy: Policy, now: datetime, *, plan_code: str) -> Subscription:
+    """Record a downgrade the tenant chose, in force from `now` (history kept, audited): to a plan
+    without a price, status `free`, open-ended; to a cheaper paid plan, `active` until the end of
+    the period already paid for. The caller (`token_plans.set_plan`) checks that it is a downgrade the
+    tenant may make (a cheaper paid plan only from an `active` paid period). Already on
+    `plan_code`: nothing is written. Serialised per tenant; returns the current row."""
+    repo = SubscriptionRepository(session)
+    await repo.lock("subscription")
+    row = await advance(session, policy, now)
+    if row.plan_code == plan_code:
+        return row
+    plan = await PlanRepository(session).get(plan_code)
+    if plan is None:
+        raise LookupError(f"no plan {plan_code!r}")
+    if plan.price_paise == 0:
+        state = State(plan_code, SubscriptionStatus.free, now, None)
+    else:
+        state = State(plan_code, SubscriptionStatus.active, now, row.current_period_end)
+    before = audit.snapshot(row, FIELDS)
+    await repo.end(row, now)
+    return await _add(session, state, "subscription.downgraded", before=before, previous=row)

@@ -34,6 +34,15 @@ OVERRIDES: dict[tuple[str, str], Any] = {
     ("receipt_allocations", "amount"): Decimal(1),
     ("credit_notes", "total"): Decimal(1),
     ("credit_note_lines", "taxable_value"): Decimal(1),
+    ("payments", "plan_code"): "standard",
+    ("payments", "amount_paise"): 99_900,
+    ("payments", "currency"): "INR",
+    # registration opens a usage period (with a ledger entry); these serve a tenant that has none
+    ("usage_periods", "meter"): "tokens",
+    ("usage_periods", "plan_code"): "free",
+    ("usage_periods", "period_end"): datetime(2100, 1, 1, tzinfo=UTC),
+    ("usage_ledger", "meter"): "tokens",
+    ("usage_ledger", "plan_code"): "free",
 }
 IN_LIST = re.compile(r"(\w+) IN \('([^']*)'")
 

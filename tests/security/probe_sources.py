@@ -17,6 +17,7 @@ from tests.security.probe_business import add_business_rows
 from tests.security.probe_credit_notes import add_credit_note_rows
 from tests.security.probe_customers import add_customer_rows
 from tests.security.probe_documents import add_invoice_rows
+from tests.security.probe_payments import add_payment_rows
 from tests.security.probe_receipts import add_receipt_rows
 
 
@@ -35,6 +36,8 @@ class TenantData:
     invoice_party: Any = None
     credit_note_ids: list[str] = field(default_factory=list)
     receipt_ids: list[str] = field(default_factory=list)
+    razorpay_order_ids: list[str] = field(default_factory=list)
+    razorpay_payment_ids: list[str] = field(default_factory=list)
 
     @property
     def tenant_id(self) -> str:
@@ -63,7 +66,16 @@ SOURCES: dict[str, Callable[[TenantData], list[str]]] = {
     "invoice_id": lambda t: t.invoice_ids,
     "credit_note_id": lambda t: t.credit_note_ids,
     "receipt_id": lambda t: t.receipt_ids,
+    "razorpay_order_id": lambda t: t.razorpay_order_ids,
+    "razorpay_payment_id": lambda t: t.razorpay_payment_ids,
 }
+
+# Ids another service issued (Razorpay) that a client brings back in a body, next to the tenant's
+# own records (its own order): an answer other than 404 can be right (a payment id that does not
+# match the order's signature is a 400). For these the probe asks instead that tenant A's value be
+# refused exactly like this made-up value of the same shape (same status and problem code), so
+# nothing tells B that it exists.
+OUTSIDE_IDS: dict[str, str] = {"razorpay_payment_id": "pay_probeMadeUp00001"}
 
 
 class MissingSource(LookupError):
@@ -96,6 +108,7 @@ async def build_tenant(client: httpx.AsyncClient, mailbox, business_name: str) -
     await add_invoice_rows(client, tenant)
     await add_receipt_rows(client, tenant)
     await add_credit_note_rows(client, tenant)
+    await add_payment_rows(client, tenant)
     response = await client.get(f"{API}/audit-logs", params={"limit": 100}, headers=owner.headers)
     assert response.status_code == 200, response.text
     tenant.audit_rows = response.json()["items"]

@@ -8,6 +8,7 @@ probed without editing this file; a new kind of id needs a source in probe_sourc
 """
 
 import json
+import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from tests.security.openapi_probe import (
     required_query,
     uuids_in,
 )
-from tests.security.probe_sources import TenantData, build_tenant, first_id, ids_of
+from tests.security.probe_sources import OUTSIDE_IDS, TenantData, build_tenant, first_id, ids_of
 
 # Known today; the probe must have reached at least these (more is fine, fewer means it broke).
 KNOWN_PATH_ID_OPERATIONS = {
@@ -256,6 +257,18 @@ def check_id_outside_path(probe: Probe, response: httpx.Response, leaks: set[str
     return None
 
 
+async def check_like_made_up(
+    client: httpx.AsyncClient, account: Account, probe: Probe, response: httpx.Response, foreign: str, made_up: str
+) -> str | None:
+    """For an id another service issued (OUTSIDE_IDS): A's value is refused exactly as a made-up one."""
+    swap = lambda value: json.loads(json.dumps(value).replace(foreign, made_up))  # noqa: E731
+    twin = await send(client, account, Probe(probe.operation, probe.path_values, swap(probe.query), swap(probe.body)))
+    if response.is_success or twin.is_success:
+        return f"answered {response.status_code} (a made-up id: {twin.status_code}), expected a refusal"
+    mine, theirs = (response.status_code, response.json().get("code")), (twin.status_code, twin.json().get("code"))
+    return None if mine == theirs else f"answered {mine}, but {theirs} for a made-up id"
+
+
 class TestIdsInQueryAndBody:
     async def test_another_tenants_id_is_rejected_or_matches_nothing(self, world, probe_client):
         a_ids = await universe(probe_client, world, world.a)
@@ -264,6 +277,9 @@ class TestIdsInQueryAndBody:
         for label, foreign, probe in [*query_probes(world), *body_probes(world)]:
             response = await send(probe_client, world.b.owner, probe)
             problem = check_id_outside_path(probe, response, leaked(response, a_ids, foreign), foreign)
+            made_up = OUTSIDE_IDS.get(re.split(r"[ ?.]", label)[-1])
+            if problem and made_up and not leaked(response, a_ids, foreign):
+                problem = await check_like_made_up(probe_client, world.b.owner, probe, response, foreign, made_up)
             if problem:
                 failures.append(f"{probe}: {problem}")
             probed.add(label)

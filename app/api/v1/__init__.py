@@ -12,10 +12,13 @@ from app.api.v1 import (
     gst_settings,
     health,
     invoices,
+    payments,
     receipts,
     tax_rates,
     tenants,
+    usage,
     users,
+    webhooks,
 )
 from app.schemas.common import problem_responses
 
@@ -36,6 +39,9 @@ for module in (
     gst_settings,
     invoices,
     receipts,
+    payments,
+    webhooks,
+    usage,
 ):
     declare_payment_required(module.router)
     api_router.include_router(module.router)

@@ -1,0 +1,109 @@
+"""POST /tokens/set-plan: the tenant changes its token plan (upgrade with carry-over once paid,
+same tier, downgrade). See app.services.usage for periods and `apply_plan`."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.errors import NotFound, PaymentRequired
+from app.core.runtime import Runtime
+from app.models.plan import Plan
+from app.models.subscription import Subscription, SubscriptionStatus
+from app.models.usage import UsageKind, UsagePeriod
+from app.repositories.subscriptions import PlanRepository, SubscriptionRepository
+from app.repositories.usage import MeterRepository, UsageLedgerRepository, UsagePeriodRepository
+from app.services import subscriptions, usage
+from app.services.rules import RuleViolation
+from app.services.subscriptions import Policy
+
+
+@dataclass(frozen=True)
+class PlanChange:
+    change: str  # upgraded, downgraded, reset, unchanged
+    report: usage.Report
+
+
+async def set_plan(session: AsyncSession, rt: Runtime, *, plan_code: str, reset_used: bool) -> PlanChange:
+    """POST /tokens/set-plan (owner/admin), the web app's semantics:
+    - a higher plan: carry-over (see `apply_plan`); a paid plan needs the tenant's subscription in
+      force to be `active` on it, which only a verified payment produces, else 402 payment-required;
+    - the same plan: nothing, or with `reset_used` used = 0 (on a plan with a quota this needs a
+      payment made during the current cycle: a renewal; each payment resets once);
+    - a lower plan: in force now with its quota (`used` kept; `reset_used` ignored), and the
+      subscription follows (`subscriptions.switch_plan`). The free plan is not offered in hard_lock
+      mode (402 payment-required)."""
+    now = rt.now()
+    policy = Policy.of(rt.settings)
+    plans = PlanRepository(session)
+    target = await plans.get(plan_code)
+    if target is None:
+        raise NotFound(f"There is no plan {plan_code!r}.", code="plan-not-found")
+    if not (target.is_public and target.is_active):
+        raise RuleViolation("plan", f"The plan {plan_code!r} cannot be chosen.", code="plan-not-selectable")
+    await SubscriptionRepository(session).lock("subscription")  # locks in one order: subscription, meter, row
+    in_force, row = await usage.in_force_now(session, rt, now)
+    stored = await UsagePeriodRepository(session).current(usage.TOKENS)
+    meters = await MeterRepository(session).all()
+    for meter in meters:
+        await usage.settle(session, meter.code, in_force, now)
+    tokens = await UsagePeriodRepository(session).current(usage.TOKENS)
+    current = await plans.get(tokens.plan_code)
+    if target.code == current.code:
+        if stored is not None and stored.plan_code != target.code:  # the payment's plan, applied just now
+            change = "upgraded" if usage.rank(target) > usage.rank(await plans.get(stored.plan_code)) else "downgraded"
+        elif reset_used:
+            change = await _reset_used(session, row, policy, tokens, target, now)
+        else:
+            change = "unchanged"
+    elif usage.rank(target) > usage.rank(current):
+        raise PaymentRequired(
+            f"Upgrading to {target.code!r} needs a verified payment: POST /api/v1/tenants/upgrade.", plan=target.code
+        )
+    else:
+        await _check_downgrade(row, policy, target, now)
+        await subscriptions.switch_plan(session, policy, now, plan_code=target.code)
+        for meter in meters:
+            period = await usage.locked_current(session, meter.code)
+            if period.plan_code != target.code:
+                await usage.downgrade(session, period, target.code, now)
+        change = "downgraded"
+    return PlanChange(change, await usage.written_report(session, rt, now))
+
+
+async def _check_downgrade(row: Subscription, policy: Policy, target: Plan, now: datetime) -> None:
+    state = subscriptions.effective(subscriptions.State.of(row), now, policy)
+    if target.price_paise == 0 and policy.mode == "hard_lock":
+        raise PaymentRequired("The free plan is not offered: buy a plan to continue.", plan=target.code)
+    if target.price_paise > 0 and state.status != SubscriptionStatus.active:
+        raise PaymentRequired(f"{target.code!r} needs a verified payment.", plan=target.code)
+
+
+async def _reset_used(
+    session: AsyncSession, row: Subscription, policy: Policy, period: UsagePeriod, plan: Plan, now: datetime
+) -> str:
+    if period.used == 0:
+        return "unchanged"
+    key = None
+    if period.quota is not None:
+        state = subscriptions.effective(subscriptions.State.of(row), now, policy)
+        paid_this_cycle = (
+            state.status == SubscriptionStatus.active
+            and state.plan_code == plan.code
+            and plan.price_paise > 0
+            and row.current_period_start > period.period_start
+        )
+        if not paid_this_cycle:
+            raise PaymentRequired(
+                "Resetting the used tokens needs a payment for this plan made during the current period.",
+                plan=plan.code,
+            )
+        key = f"reset#{row.id}#{period.meter}"
+        if await UsageLedgerRepository(session).by_key(key) is not None:
+            return "unchanged"  # this payment has already reset the usage once
+    period = await usage.locked_current(session, period.meter)
+    was = period.used
+    period.used, period.used_at_downgrade = 0, 0
+    await session.flush()
+    await usage.record(session, period, UsageKind.used_reset, was, now, key=key)
+    return "reset"

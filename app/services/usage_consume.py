@@ -1,0 +1,74 @@
+"""Consumption of a metered quota: POST /usage/consume (see app.services.usage for periods)."""
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.errors import Conflict, NotFound, QuotaExceeded
+from app.core.runtime import Runtime
+from app.models.usage import UsageKind, UsageLedgerEntry
+from app.repositories.usage import MeterRepository, UsageLedgerRepository, UsagePeriodRepository
+from app.services import usage
+from app.services.idempotency import KeyReused
+from app.services.usage import MeterUsage
+
+DEBIT_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Consumption:
+    entry_id: str
+    usage: MeterUsage
+    quantity: int
+    replayed: bool = False
+
+
+async def _meter_or_404(session: AsyncSession, meter: str) -> None:
+    if await MeterRepository(session).get(meter) is None:
+        raise NotFound(f"There is no meter {meter!r}.", code="meter-not-found")
+
+
+async def consume(session: AsyncSession, rt: Runtime, *, meter: str, quantity: int, key: str | None) -> Consumption:
+    """Debit `quantity` of `meter` from the bound tenant's current period, atomically: a guarded
+    UPDATE (used + quantity <= quota) that concurrent debits queue on, so the balance never goes
+    below zero. Over the quota: 402 quota-exceeded (nothing written). `key` (the Idempotency-Key)
+    is also kept in the ledger, unique per tenant: the same key debits once, however late it comes
+    back; with another meter or quantity it is a 422."""
+    await _meter_or_404(session, meter)
+    ledger = UsageLedgerRepository(session)
+    if key is not None and (entry := await ledger.by_key(key)) is not None:
+        return await _replay(session, entry, meter, quantity)
+    now = rt.now()
+    in_force, _ = await usage.in_force_now(session, rt, now)
+    repo = UsagePeriodRepository(session)
+    for _attempt in range(DEBIT_ATTEMPTS):
+        period, _ = await usage.settle(session, meter, in_force, now)
+        debited = await repo.debit(period.id, quantity, now)
+        if debited is not None:
+            break
+        period = await repo.current(meter)
+        over = period is not None and period.quota is not None and period.used + quantity > period.quota
+        if over and period.period_end > now:
+            beyond = await MeterRepository(session).quota(period.plan_code, meter) or 0
+            lifting = await MeterRepository(session).lifting(meter, beyond)
+            raise QuotaExceeded(meter, period.quota, period.used, lifting)
+    else:  # the period was replaced under us every time: let the client retry
+        raise Conflict("The usage period changed while debiting; retry.", code="concurrent-update")
+    used, quota = debited
+    balance = None if quota is None else quota - used
+    entry = await usage.record(session, period, UsageKind.consumed, quantity, now, used=used, balance=balance, key=key)
+    numbers = MeterUsage(
+        meter, period.plan_code, quota, used, period.carried_over, period.period_start, period.period_end
+    )
+    return Consumption(str(entry.id), numbers, quantity)
+
+
+async def _replay(session: AsyncSession, entry: UsageLedgerEntry, meter: str, quantity: int) -> Consumption:
+    if entry.kind != UsageKind.consumed or entry.meter != meter or entry.quantity != quantity:
+        raise KeyReused("This Idempotency-Key was used for another consumption.")
+    period = await UsagePeriodRepository(session).get(entry.period_id)
+    quota = None if entry.balance_after is None else entry.used_after + entry.balance_after
+    numbers = MeterUsage(
+        meter, entry.plan_code, quota, entry.used_after, period.carried_over, period.period_start, period.period_end
+    )
+    return Consumption(str(entry.id), numbers, quantity, replayed=True)
