@@ -104,11 +104,12 @@ DECLARE
 BEGIN
     -- Refresh-token sessions, Idempotency-Key responses past their TTL, and verification, reset and
     -- invitation tokens: each past its own expires_at (revoked sessions stay until they expire: a
-    -- replayed revoked token must still revoke its family).
+    -- replayed revoked token must still revoke its family). Never past the database's own clock: a
+    -- caller (or `run-due --at` a future instant) cannot delete what is still valid.
     FOREACH target IN ARRAY ARRAY[{tables}] LOOP
         EXECUTE format(
             'DELETE FROM public.%I WHERE expires_at < $1 AND ($2::uuid[] IS NULL OR tenant_id = ANY ($2))', target
-        ) USING moment, only_tenants;
+        ) USING LEAST(moment, now()), only_tenants;
         GET DIAGNOSTICS n = ROW_COUNT;
         kind := target;
         deleted := n;

@@ -1,7 +1,10 @@
 """The tasks. `tick` runs every minute (procrastinate's periodic deferrer defers it once per minute
-however many workers run), under a lock so ticks never overlap; a tick whose tenant steps failed
-raises, so procrastinate retries it (the steps that succeeded find nothing left to do)."""
+however many workers run), under a lock so ticks never overlap. A tenant step that failed is logged
+and left undone (its transaction rolled back), so the next tick, a minute later, finds it due again:
+the tick itself succeeds, or one broken tenant would make every minute's tick fail and retry. An
+error outside the tenant steps (the database unreachable) fails the tick, and procrastinate retries it."""
 
+import logging
 from datetime import UTC, datetime
 
 from procrastinate import JobContext, RetryStrategy
@@ -10,11 +13,9 @@ from app.core.runtime import Runtime
 from app.jobs.queue import job_app
 from app.services.scheduler import run_due
 
+log = logging.getLogger(__name__)
+
 QUEUE = "scheduler"
-
-
-class TenantStepsFailed(RuntimeError):
-    """Some tenants' steps failed in a tick (logged one by one); the retry runs them again."""
 
 
 @job_app.periodic(cron="* * * * *", periodic_id="every-minute")
@@ -31,4 +32,4 @@ async def tick(context: JobContext, timestamp: int) -> None:
     runtime: Runtime = context.additional_context["runtime"]
     summary = await run_due(runtime, datetime.fromtimestamp(timestamp, UTC))
     if summary.failed:
-        raise TenantStepsFailed(str(summary))
+        log.warning("tick: some tenant steps failed and are left for the next tick: %s", summary)

@@ -120,7 +120,9 @@ class TestCleanup:
             await expire_one(session, AuthSession, past)
         before_a, before_b = await counts(rt, a.tenant_id), await counts(rt, b.tenant_id)
 
-        summary = await run(rt, now, a.tenant_id)
+        # A run at an instant far ahead (a moved clock, `run-due --at`) still deletes only what has
+        # expired by the database's clock: a's live session, invitation and key stay.
+        summary = await run(rt, now + timedelta(days=400), a.tenant_id)
         assert summary.cleaned == {"sessions": 1, "idempotency_keys": 1, "email_verifications": 1,
                                    "password_resets": 0, "user_invitations": 1}  # fmt: skip
         after_a = await counts(rt, a.tenant_id)

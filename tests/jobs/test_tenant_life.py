@@ -49,7 +49,7 @@ async def test_signup_trial_reminders_free_tier_upgrade_renewal_reminder_and_dow
     assert (await run(rt, day_14, owner.tenant_id)).transitions == 1
     assert subjects(mailbox, owner.email, "trial has ended") == ["Your RMS Billing trial has ended"]
     set_clock(day_14.isoformat())
-    owner = await login(client, owner.email)  # the jobs' cleanup ended the week-old session
+    owner = await login(client, owner.email)  # the week-old session has expired by then
     free = await subscription(client, owner)
     assert (free["plan"]["code"], free["status"]) == ("free", "free")
     assert free["limits"]["invoices_this_month"]["limit"] == 10

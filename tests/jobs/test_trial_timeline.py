@@ -128,7 +128,7 @@ class TestTrialEnd:
         ]
         assert reminder_counts(await run(hard_lock_rt, trial_day(sub, 18), owner.tenant_id)) == (0, 0, 0, 0)
 
-        owner = await login(client, owner.email)  # the run at day 17 cleaned up the expired sessions
+        owner = await login(client, owner.email)  # the session has expired by day 17
         body = {"name": "Locked out", "billing_address": {"state_code": "27"}}
         refused = await client.post(f"{API}/customers", json=body, headers=owner.headers)
         assert refused.status_code == 402 and refused.json()["code"] == "subscription-locked"
