@@ -123,7 +123,9 @@ async def runtime_role_problems(app_url: str) -> list[str]:
     if row["rolbypassrls"]:
         problems.append("the runtime database role has BYPASSRLS")
     if owned:
-        problems.append("the runtime database role owns tenant tables: " + ", ".join(r["tablename"] for r in owned))
+        problems.append(  # the owner-only policies of the jobs and webhook lookups also let it read across tenants
+            "the runtime database role owns tenant tables: " + ", ".join(r["tablename"] for r in owned)
+        )
     if powerful:
         roles = ", ".join(r["rolname"] for r in powerful)
         problems.append(f"the runtime database role can act as {roles} (superuser, BYPASSRLS or table owner)")
