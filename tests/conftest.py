@@ -134,17 +134,24 @@ def live_server(settings: Settings) -> Iterator[str]:
         }
     )
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(unthrottled), host="127.0.0.1", port=port, log_level="warning"))
+    server, thread = serve_in_thread(create_app(unthrottled), port)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=15)
+
+
+def serve_in_thread(app, port: int) -> tuple[uvicorn.Server, threading.Thread]:
+    """Serve an ASGI app with uvicorn on a loopback port, in its own thread and event loop, once it
+    is accepting connections. Stop it with `server.should_exit = True`, then join the thread."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("live server did not start")
+            raise RuntimeError(f"the server on port {port} did not start")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=15)
+    return server, thread
 
 
 _ips = itertools.count(1)

@@ -13,20 +13,18 @@ import hmac
 import itertools
 import json
 import secrets
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from tests.conftest import free_port, fresh_ip
+from tests.conftest import free_port, fresh_ip, serve_in_thread
 
 KEY_ID = "rzp_test_fake0001"
 KEY_SECRET = "fake-key-secret-0123456789"
@@ -155,23 +153,11 @@ def _error(status: int, code: str, description: str) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "description": description}}, status_code=status)
 
 
-def serve(app, port: int) -> tuple[uvicorn.Server, threading.Thread]:
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("fake Razorpay did not start")
-        time.sleep(0.05)
-    return server, thread
-
-
 @pytest.fixture(scope="session")
 def fake_razorpay() -> Iterator[FakeRazorpay]:
     fake = FakeRazorpay()
     port = free_port()
-    server, thread = serve(fake.app(), port)
+    server, thread = serve_in_thread(fake.app(), port)
     fake.url = f"http://127.0.0.1:{port}"
     yield fake
     server.should_exit = True
