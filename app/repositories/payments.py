@@ -76,6 +76,20 @@ class PaymentRepository(TenantRepository[Payment]):
         payment.period_start, payment.period_end, payment.subscription_id = start, end, subscription_id
         await self.session.flush()
 
+    async def latest_captured(self, subscription_id: uuid.UUID, plan_code: str) -> Payment | None:
+        """The last captured payment for `plan_code` that started the subscription row `subscription_id`."""
+        stmt = (
+            select(Payment)
+            .where(
+                Payment.status == PaymentStatus.captured,
+                Payment.subscription_id == subscription_id,
+                Payment.plan_code == plan_code,
+            )
+            .order_by(Payment.captured_at.desc(), Payment.id.desc())
+            .limit(1)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
     async def note_event(self, payment: Payment, event_id: str) -> None:
         stmt = (
             update(Payment)

@@ -31,6 +31,9 @@ Phone = Annotated[
     str, StringConstraints(pattern=r"^\+?[0-9()-][0-9 ()-]{4,17}[0-9()-]$"), Field(examples=["+91 98450 12345"])
 ]
 
+# A plan's code (plans.code is VARCHAR(20); the seeded ones: trial, free, standard, premium).
+PlanCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,19}$"), Field(examples=["standard"])]
+
 
 ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?)?$")
 

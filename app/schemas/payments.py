@@ -4,9 +4,8 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints
 
-from app.schemas.common import Page, ReadModel, RequestBody
+from app.schemas.common import Page, PlanCode, ReadModel, RequestBody
 
-PlanCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,19}$"), Field(examples=["standard"])]
 OrderId = Annotated[
     str, StringConstraints(pattern=r"^order_[A-Za-z0-9_]{1,58}$"), Field(examples=["order_RZ3fJ7xY2kLmNp"])
 ]

@@ -1,17 +1,16 @@
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints
 
-from app.schemas.common import RequestBody
+from app.schemas.common import PlanCode, RequestBody
 from app.services.token_plans import PlanChange
 from app.services.usage import MeterUsage, Report
 from app.services.usage_consume import Consumption
 
 MeterCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$"), Field(examples=["tokens"])]
-PlanCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,19}$"), Field(examples=["standard"])]
 # Bounded so that a sum of quantities stays far inside BIGINT.
-Quantity = Annotated[int, Field(ge=1, le=1_000_000_000, examples=[50])]
+Quantity = Annotated[StrictInt, Field(ge=1, le=1_000_000_000, examples=[50])]
 UNLIMITED = "null = unlimited."
 
 
@@ -112,7 +111,7 @@ class SetPlanRequest(RequestBody):
     model_config = ConfigDict(json_schema_extra={"examples": [{"plan": "standard", "reset_used": False}]})
 
     plan: PlanCode
-    reset_used: bool = Field(
+    reset_used: StrictBool = Field(
         False,
         description="Same plan only: set used to 0. On a plan with a quota this needs a payment made "
         "during the current period (a renewal), and each payment resets once.",

@@ -110,11 +110,13 @@ async def _capture(session: AsyncSession, rt: Runtime, payment: Payment, razorpa
     if not await repo.capture(payment, razorpay_payment_id, now):
         return False
     policy = subscriptions.Policy.of(rt.settings)
+    # The token quota first, from the plan in force before the payment: a higher plan carries the
+    # remaining over, a lower one keeps `used` (see usage.apply_plan).
+    await usage.apply_plan(session, rt, payment.plan_code)
     activation = await subscriptions.activate_paid(session, policy, now, plan_code=payment.plan_code)
     await repo.applied(
         payment, start=activation.period_start, end=activation.period_end, subscription_id=activation.row.id
     )
-    await usage.apply_plan(session, rt, payment.plan_code)  # token quota follows, with carry-over
     await _audit(session, payment, "payment.captured")
     return True
 

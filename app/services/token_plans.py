@@ -8,9 +8,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import NotFound, PaymentRequired
 from app.core.runtime import Runtime
+from app.models.payment import Payment
 from app.models.plan import Plan
 from app.models.subscription import Subscription, SubscriptionStatus
 from app.models.usage import UsageKind, UsagePeriod
+from app.repositories.payments import PaymentRepository
 from app.repositories.subscriptions import PlanRepository, SubscriptionRepository
 from app.repositories.usage import MeterRepository, UsageLedgerRepository, UsagePeriodRepository
 from app.services import subscriptions, usage
@@ -79,6 +81,22 @@ async def _check_downgrade(row: Subscription, policy: Policy, target: Plan, now:
         raise PaymentRequired(f"{target.code!r} needs a verified payment.", plan=target.code)
 
 
+async def _renewal(
+    session: AsyncSession, row: Subscription, policy: Policy, period: UsagePeriod, plan: Plan, now: datetime
+) -> Payment | None:
+    """The captured payment for `plan` that started the subscription in force (`active` on it) and
+    was made after the current usage period began, i.e. one that did not itself open the period (an
+    upgrade's payment does: its quota is already fresh). A chosen downgrade also starts a new
+    subscription row, but no payment started it, so it never counts."""
+    state = subscriptions.effective(subscriptions.State.of(row), now, policy)
+    if state.status != SubscriptionStatus.active or state.plan_code != plan.code or plan.price_paise == 0:
+        return None
+    payment = await PaymentRepository(session).latest_captured(row.id, plan.code)
+    if payment is None or payment.captured_at <= period.period_start:
+        return None
+    return payment
+
+
 async def _reset_used(
     session: AsyncSession, row: Subscription, policy: Policy, period: UsagePeriod, plan: Plan, now: datetime
 ) -> str:
@@ -86,19 +104,13 @@ async def _reset_used(
         return "unchanged"
     key = None
     if period.quota is not None:
-        state = subscriptions.effective(subscriptions.State.of(row), now, policy)
-        paid_this_cycle = (
-            state.status == SubscriptionStatus.active
-            and state.plan_code == plan.code
-            and plan.price_paise > 0
-            and row.current_period_start > period.period_start
-        )
-        if not paid_this_cycle:
+        payment = await _renewal(session, row, policy, period, plan, now)
+        if payment is None:
             raise PaymentRequired(
                 "Resetting the used tokens needs a payment for this plan made during the current period.",
                 plan=plan.code,
             )
-        key = f"reset#{row.id}#{period.meter}"
+        key = f"reset#{payment.id}#{period.meter}"
         if await UsageLedgerRepository(session).by_key(key) is not None:
             return "unchanged"  # this payment has already reset the usage once
     period = await usage.locked_current(session, period.meter)

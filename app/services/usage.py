@@ -189,11 +189,21 @@ async def _carry(session: AsyncSession, previous: UsagePeriod | None, step: Due,
 async def settle(session: AsyncSession, meter: str, in_force: InForce, now: datetime) -> tuple[UsagePeriod, bool]:
     """Make the stored current period of `meter` the one in force at `now` (see the module
     docstring); (period, whether one was opened). Exactly once per cycle: a per-(tenant, meter)
-    lock, then a fresh, row-locked read, and the unique (tenant_id, meter, period_start) behind it."""
+    lock, then a fresh, row-locked read, and the unique (tenant_id, meter, period_start) behind it.
+
+    `in_force` may be stale (read without a lock: a plan change or payment may have committed
+    since), so once something is due the plan in force is read again under the tenant's
+    `subscription` lock, which every plan change holds until it commits: a stale view never
+    switches a period. The caller has written down the steps due by `now` (`in_force_now`), so the
+    stored current row is the plan in force. Locks in one order: subscription, meter, row."""
     repo = UsagePeriodRepository(session)
     period = await repo.current(meter)
     if due(period, in_force, now) is None:
         return period, False
+    subscriptions_repo = SubscriptionRepository(session)
+    await subscriptions_repo.lock("subscription")
+    row = await subscriptions_repo.current()
+    in_force = InForce(row.plan_code, row.current_period_start)
     await repo.lock(meter)
     period = await repo.current(meter, for_update=True)
     step = due(period, in_force, now, upgrade=await _is_upgrade(session, period, in_force))
@@ -282,9 +292,11 @@ async def apply_plan(session: AsyncSession, rt: Runtime, plan_code: str) -> Repo
     """Put the bound tenant's meters on `plan_code` now, with set-plan's semantics and no payment
     check (for the Razorpay activation, which has verified the payment): a higher plan opens a new
     30-day period with quota = the plan's + the remaining carried over, used 0; a lower plan takes
-    effect now in the current period with the plan's quota; the same plan changes nothing (so a
-    repeated activation is a no-op). Call it in the activation's transaction, before or after
-    `subscriptions.activate_paid`."""
+    effect now in the current period with the plan's quota, `used` kept (a downgrade); the same
+    plan changes nothing (so a repeated activation is a no-op). Call it in the activation's
+    transaction *before* `subscriptions.activate_paid`: the meters then move from the plan in
+    force before the payment (after it, a lower plan would already be in force, and settling on it
+    starts a fresh quota, as when a paid period lapses)."""
     now = rt.now()
     await SubscriptionRepository(session).lock("subscription")  # locks in one order: subscription, meter, row
     in_force, _ = await in_force_now(session, rt, now)

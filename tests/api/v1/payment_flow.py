@@ -25,6 +25,13 @@ async def verify(client: httpx.AsyncClient, account: Account, checkout: dict) ->
     return await client.post(f"{API}/tenants/upgrade/verify", json=checkout, headers=account.headers)
 
 
+async def pay(client: httpx.AsyncClient, account: Account, plan: str = "standard") -> dict:
+    """Order `plan` and verify the sandbox checkout's result: the payment is captured."""
+    response = await verify(client, account, (await order(client, account, plan))["sandbox_checkout"])
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
 async def payments(client: httpx.AsyncClient, account: Account) -> list[dict]:
     response = await client.get(f"{API}/tenants/payments", params={"limit": 100}, headers=account.headers)
     assert response.status_code == 200, response.text

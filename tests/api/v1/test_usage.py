@@ -3,6 +3,7 @@ Idempotency-Key, a race that never goes below zero), POST /tokens/set-plan (carr
 downgrade, payment required, roles), and the monthly reset the job calls (`usage.reset_if_due`)."""
 
 import asyncio
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -16,6 +17,7 @@ from app.services import subscriptions
 from app.services import usage as usage_service
 from app.services.subscriptions import Policy
 from tests.api.v1.members import add_member
+from tests.api.v1.payment_flow import order, pay, verify
 from tests.api.v1.report_data import set_clock
 from tests.api.v1.subscription_rows import history, put_on_plan, subscription
 from tests.api.v1.test_subscriptions import after_trial, problem
@@ -142,6 +144,8 @@ class TestConsume:
         owner = await make_tenant(client)
         assert (await consume(client, owner, 0)).status_code == 422
         assert (await consume(client, owner, 10**12)).status_code == 422
+        for not_an_integer in ("5", 5.0, True):  # the spec says integer: nothing is coerced
+            assert (await consume(client, owner, not_an_integer)).status_code == 422
         unknown = await consume(client, owner, 1, meter="sms")
         assert unknown.status_code == 404 and unknown.json()["code"] == "meter-not-found"
         extra = {"meter": "tokens", "quantity": 1, "tenant_id": str(uuid.uuid4())}
@@ -193,6 +197,82 @@ class TestRace:
         assert len(entries) == 20 and sum(e.quantity for e in entries) == 1000
         assert sorted(e.used_after for e in entries) == list(range(50, 1001, 50))
         assert (await periods(app, owner.tenant_id))[-1].used == 1000
+
+    async def test_consumes_racing_a_downgrade_never_lose_used_tokens(self, app, live_server):
+        async with httpx.AsyncClient(base_url=live_server, timeout=60) as live:
+            owner = await on_free(live, app)
+            await consumed(live, owner, 1)
+            await pay(live, owner, "premium")
+            await consumed(live, owner, 40_000)  # premium 50,000 + 999 carried from free
+            responses = await asyncio.gather(
+                set_plan(live, owner, "standard"), *(self.debit(live_server, owner, 10, n) for n in range(60))
+            )
+            assert ok(responses[0])["change"] == "downgraded"
+            debits = responses[1:]
+            assert {r.status_code for r in debits} <= {200, 402}, [r.text for r in debits]
+            taken = 10 * sum(r.status_code == 200 for r in debits)
+            assert tokens(await usage(live, owner)) == ("standard", 10_000, 40_000 + taken, 0)
+        await self.ledger_matches(app, owner.tenant_id, ["free", "standard"])
+
+    async def test_consumes_racing_a_capture_never_revert_the_plan(self, app, live_server):
+        async with httpx.AsyncClient(base_url=live_server, timeout=60) as live:
+            owner = await on_free(live, app)
+            await consumed(live, owner, 300)
+            checkout = (await order(live, owner, "standard"))["sandbox_checkout"]
+            responses = await asyncio.gather(
+                verify(live, owner, checkout), *(self.debit(live_server, owner, 10, n) for n in range(30))
+            )
+            assert responses[0].status_code == 200, responses[0].text
+            assert all(r.status_code == 200 for r in responses[1:]), [r.text for r in responses[1:]]
+            body = await usage(live, owner)
+        stored = await self.ledger_matches(app, owner.tenant_id, ["free", "standard"])
+        assert stored[0].used + stored[1].used == 300 + 300  # every debit in one of the two periods
+        assert stored[1].quota == 10_000 + (1000 - stored[0].used)  # what was left carried over
+        assert tokens(body) == ("standard", stored[1].quota, stored[1].used, stored[1].quota - stored[1].used)
+
+    @pytest.mark.parametrize("change", ["downgrade", "capture"])
+    async def test_a_stale_view_of_the_plan_cannot_switch_the_period(self, client, app, change):
+        """The interleaving the races above hit by chance, step by step: a request reads the plan in
+        force, another changes it and commits, then the first one settles the meter."""
+        owner = await on_free(client, app)
+        await consumed(client, owner, 300)
+        if change == "downgrade":
+            await pay(client, owner, "premium")
+            await consumed(client, owner, 40_000)
+        rt = app.state.runtime
+        before = tokens(await usage(client, owner))
+        async with rt.db.transaction(uuid.UUID(owner.tenant_id)) as session:
+            stale, _ = await usage_service.in_force_now(session, rt, rt.now())
+            if change == "downgrade":
+                ok(await set_plan(client, owner, "standard"))
+            else:
+                await pay(client, owner, "standard")
+            period, opened = await usage_service.settle(session, "tokens", stale, rt.now())
+            assert not opened and period.plan_code == "standard"
+        after = tokens(await usage(client, owner))
+        if change == "downgrade":
+            assert (before[:3], after) == (("premium", 50_700, 40_000), ("standard", 10_000, 40_000, 0))
+        else:
+            assert (before, after) == (("free", 1000, 300, 700), ("standard", 10_700, 0, 10_700))
+        assert [p.plan_code for p in (await periods(app, owner.tenant_id))[1:]] == ["free", "standard"]
+
+    @staticmethod
+    async def debit(live_server: str, owner: Account, quantity: int, n: int) -> httpx.Response:
+        async with httpx.AsyncClient(base_url=live_server, timeout=60) as c:
+            await asyncio.sleep(n * 0.002)  # in flight all along the plan change
+            return await consume(c, owner, quantity, key=f"plan-race-{owner.tenant_id}-{n}")
+
+    @staticmethod
+    async def ledger_matches(app, tenant_id: str, plans: list[str]) -> list:
+        """The periods (after the trial's) are on `plans`, and each one's `used` is what the ledger
+        debited from it."""
+        stored = (await periods(app, tenant_id))[1:]
+        assert [p.plan_code for p in stored] == plans
+        entries = await ledger(app, tenant_id)
+        for period in stored:
+            debits = [e.quantity for e in entries if e.period_id == period.id and e.kind == "consumed"]
+            assert period.used == sum(debits), (period.plan_code, period.used, debits)
+        return stored
 
 
 class TestSetPlan:
@@ -290,18 +370,44 @@ class TestSetPlan:
         assert same["change"] == "unchanged" and tokens(same) == ("free", 1000, 300, 700)
         problem(await set_plan(client, owner, "free", reset_used=True), "payment-required")
 
-        await put_on_plan(app, owner.tenant_id, "standard", "active")
+        await pay(client, owner, "standard")
         assert tokens(ok(await set_plan(client, owner, "standard"))) == ("standard", 10_700, 0, 10_700)
         await consumed(client, owner, 500)
         problem(await set_plan(client, owner, "standard", reset_used=True), "payment-required")  # paid, but used
-        await put_on_plan(app, owner.tenant_id, "standard", "active")  # a renewal during this period
+        renewal = await pay(client, owner, "standard")  # a renewal during this period
         reset = ok(await set_plan(client, owner, "standard", reset_used=True))
         assert reset["change"] == "reset" and tokens(reset) == ("standard", 10_700, 0, 10_700)
         await consumed(client, owner, 100)
         once = ok(await set_plan(client, owner, "standard", reset_used=True))  # that payment reset once
         assert once["change"] == "unchanged" and tokens(once) == ("standard", 10_700, 100, 10_600)
-        resets = [(e.kind, e.quantity) for e in await ledger(app, owner.tenant_id) if e.kind == "used_reset"]
-        assert resets == [("used_reset", 500)]
+        resets = [(e.kind, e.quantity, e.idempotency_key) for e in await ledger(app, owner.tenant_id)
+                  if e.kind == "used_reset"]  # fmt: skip
+        assert resets == [("used_reset", 500, f"reset#{renewal['id']}#tokens")]
+
+    async def test_a_downgrade_is_no_payment_to_reset_used_with(self, client, app):
+        owner = await on_free(client, app)
+        await consumed(client, owner, 1000)
+        await pay(client, owner, "premium")
+        await consumed(client, owner, 45_000)
+        assert tokens(ok(await set_plan(client, owner, "standard"))) == ("standard", 10_000, 45_000, 0)
+        refused = problem(await set_plan(client, owner, "standard", reset_used=True), "payment-required")
+        assert refused["plan"] == "standard"
+        assert tokens(await usage(client, owner)) == ("standard", 10_000, 45_000, 0)
+        assert [e.kind for e in await ledger(app, owner.tenant_id) if e.kind == "used_reset"] == []
+
+    async def test_paying_for_a_cheaper_plan_keeps_used_like_a_downgrade(self, client, app):
+        owner = await on_free(client, app)
+        await consumed(client, owner, 300)
+        await pay(client, owner, "premium")
+        premium = await consumed(client, owner, 3000)
+        assert (premium["plan"], premium["quota"]) == ("premium", 50_700)
+        await pay(client, owner, "standard")
+        body = await usage(client, owner)
+        assert tokens(body) == ("standard", 10_000, 3000, 7000)
+        assert body["meters"][0]["period_start"] == premium["period_start"]  # the same cycle
+        plan, status, _, _, current = (await history(app, owner.tenant_id))[-1]
+        assert (plan, status, current) == ("standard", "active", True)
+        assert [p.plan_code for p in (await periods(app, owner.tenant_id))[1:]] == ["free", "standard"]
 
     async def test_downgrade_takes_effect_now_with_the_plans_quota(self, client, app):
         owner = await on_free(client, app)
@@ -336,7 +442,8 @@ class TestSetPlan:
         assert (await set_plan(client, owner, "gold")).status_code == 404
         trial = await set_plan(client, owner, "trial")
         assert trial.status_code == 400 and trial.json()["code"] == "plan-not-selectable"
-        assert (await set_plan(client, owner, "free", reset_used="yes please")).status_code == 422
+        for not_a_boolean in ("yes please", 0, "true"):  # the spec says boolean: nothing is coerced
+            assert (await set_plan(client, owner, "free", reset_used=not_a_boolean)).status_code == 422
         for role in ("accountant", "viewer"):
             member = await add_member(client, mailbox, owner, role)
             assert (await set_plan(client, member, "free")).status_code == 403
@@ -382,6 +489,15 @@ class TestMonthlyReset:
         debit = await consumed(client, owner, 1000)
         assert (debit["used"], at(debit["period_start"])) == (1000, start + 3 * DAYS_30)
         assert await reset_if_due(app, owner.tenant_id) is False
+
+
+async def test_both_plan_bodies_accept_the_same_plan_codes(client):
+    """One PlanCode (app.schemas.common) for set-plan and upgrade: every seeded plan code is valid."""
+    spec = (await client.get("/openapi.json")).json()["components"]["schemas"]
+    patterns = {spec[name]["properties"]["plan"]["pattern"] for name in ("SetPlanRequest", "UpgradeRequest")}
+    (pattern,) = patterns
+    assert all(re.fullmatch(pattern, code) for code in ("trial", "free", "standard", "premium"))
+    assert not re.fullmatch(pattern, "premium-" + "x" * 12)
 
 
 @pytest.mark.parametrize("path", ["/usage", "/tokens/usage"])
