@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StringConstraints
 
 from app.schemas.common import PlanCode, RequestBody
 from app.services.token_plans import PlanChange
@@ -9,8 +9,17 @@ from app.services.usage import MeterUsage, Report
 from app.services.usage_consume import Consumption
 
 MeterCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$"), Field(examples=["tokens"])]
+
+
 # Bounded so that a sum of quantities stays far inside BIGINT.
-Quantity = Annotated[StrictInt, Field(ge=1, le=1_000_000_000, examples=[50])]
+def _not_text_or_boolean(value: object) -> object:
+    """JSON Schema's integer includes 50.0 but not "50" or true: coerce nothing else."""
+    if isinstance(value, (str, bool)):
+        raise ValueError("must be an integer")
+    return value
+
+
+Quantity = Annotated[int, BeforeValidator(_not_text_or_boolean), Field(ge=1, le=1_000_000_000, examples=[50])]
 UNLIMITED = "null = unlimited."
 
 
