@@ -19,7 +19,7 @@ def _not_text_or_boolean(value: object) -> object:
     return value
 
 
-Quantity = Annotated[int, BeforeValidator(_not_text_or_boolean), Field(ge=1, le=1_000_000_000, examples=[50])]
+Quantity = Annotated[int, Field(ge=1, le=1_000_000_000, examples=[50]), BeforeValidator(_not_text_or_boolean)]
 UNLIMITED = "null = unlimited."
 
 
