@@ -60,6 +60,8 @@ class ReceiptAllocation(TenantScoped, Base):
         CheckConstraint("amount > 0", name="amount"),
         Index("ix_receipt_allocations_tenant_id_receipt_id", "tenant_id", "receipt_id"),
         Index("ix_receipt_allocations_tenant_id_invoice_id", "tenant_id", "invoice_id"),
+        # The dashboard's average days to pay starts from the allocations dated in a range.
+        Index("ix_receipt_allocations_tenant_id_allocated_on", "tenant_id", "allocated_on"),
     )
 
     receipt_id: Mapped[uuid.UUID]
