@@ -36,7 +36,7 @@ class BodyLimitMiddleware:
         if body is None:
             await self._reject(send)
             return
-        await self.app(scope, _replay(body, receive), send)
+        await self.app(scope, replay_body(body, receive), send)
 
     async def _read_limited(self, receive: Receive) -> bytes | None:
         chunks, size = [], 0
@@ -60,7 +60,8 @@ class BodyLimitMiddleware:
         await send({"type": "http.response.body", "body": body})
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
+def replay_body(body: bytes, receive: Receive) -> Receive:
+    """The body in one message, then whatever the server says next (a disconnect)."""
     sent = False
 
     async def replay() -> Message:

@@ -14,6 +14,7 @@ import random
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.errors import RETRYABLE
+from app.middleware.body_limit import replay_body
 
 
 class ConflictRetryMiddleware:
@@ -30,7 +31,7 @@ class ConflictRetryMiddleware:
         for attempt in range(1, self.attempts + 1):
             attempt_scope = {**scope, "state": dict(scope.get("state", {}))}
             last = attempt == self.attempts
-            retry = await self._attempt(attempt_scope, _replay(body, receive), send, last)
+            retry = await self._attempt(attempt_scope, replay_body(body, receive), send, last)
             if not retry:
                 return
             await asyncio.sleep(random.uniform(0.5, 1.5) * self.pause_seconds * attempt)  # noqa: S311 (jitter, not crypto)
@@ -60,17 +61,3 @@ async def _read_body(receive: Receive) -> bytes:
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """The body in one message, then whatever the server says next (a disconnect)."""
-    delivered = False
-
-    async def replay() -> Message:
-        nonlocal delivered
-        if not delivered:
-            delivered = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay

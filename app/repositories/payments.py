@@ -43,12 +43,8 @@ class PaymentRepository(TenantRepository[Payment]):
                 failure_reason=None,
                 updated_at=func.now(),
             )
-            .returning(Payment.id)
-            .execution_options(synchronize_session=False)
         )
-        done = (await self.session.execute(stmt)).scalar_one_or_none() is not None
-        await self.session.refresh(payment)
-        return done
+        return await self._moved(stmt, payment)
 
     async def fail(self, payment: Payment, razorpay_payment_id: str | None, reason: str | None) -> bool:
         """created -> failed; a failed or captured payment stays as it is. True if it moved."""
@@ -65,12 +61,15 @@ class PaymentRepository(TenantRepository[Payment]):
                 failure_reason=reason,
                 updated_at=func.now(),
             )
-            .returning(Payment.id)
-            .execution_options(synchronize_session=False)
         )
-        done = (await self.session.execute(stmt)).scalar_one_or_none() is not None
+        return await self._moved(stmt, payment)
+
+    async def _moved(self, guarded_update, payment: Payment) -> bool:
+        """Run a guarded UPDATE of `payment`: True if it matched (the state moved), then reload it."""
+        stmt = guarded_update.returning(Payment.id).execution_options(synchronize_session=False)
+        moved = (await self.session.execute(stmt)).scalar_one_or_none() is not None
         await self.session.refresh(payment)
-        return done
+        return moved
 
     async def applied(self, payment: Payment, *, start: datetime, end: datetime, subscription_id: uuid.UUID) -> None:
         payment.period_start, payment.period_end, payment.subscription_id = start, end, subscription_id

@@ -21,13 +21,13 @@ class PlanRepository:
     async def get(self, code: str) -> Plan | None:
         return await self.session.get(Plan, code)
 
-    async def lifting(self, column: str, beyond: int) -> list[str]:
-        """Codes of the public, active plans whose `column` limit is unlimited or above `beyond`,
-        cheapest first."""
-        limit = getattr(Plan, column)
+    async def lifting(self, cap, beyond: int, *joined) -> list[str]:
+        """Codes of the public, active plans whose `cap` is unlimited (NULL) or above `beyond`,
+        cheapest first. `cap` is a plans column, or a column of a table `joined` (the criteria
+        linking it to plans, e.g. a meter's quota)."""
         stmt = (
             select(Plan.code)
-            .where(Plan.is_public, Plan.is_active, or_(limit.is_(None), limit > beyond))
+            .where(Plan.is_public, Plan.is_active, or_(cap.is_(None), cap > beyond), *joined)
             .order_by(Plan.price_paise, Plan.code)
         )
         return list((await self.session.execute(stmt)).scalars())
@@ -80,7 +80,7 @@ class SubscriptionRepository(TenantRepository[Subscription]):
         await self.session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
 
 
-class UsageRepository:
+class LimitUsageRepository:
     """What the bound tenant uses of each plan limit (the ORM filter and RLS scope every count)."""
 
     def __init__(self, session) -> None:

@@ -3,12 +3,12 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select, update
 
 from app.models.plan import Plan
 from app.models.usage import Meter, PlanMeterQuota, UsageLedgerEntry, UsagePeriod
 from app.repositories.base import TenantRepository
-from app.repositories.subscriptions import SubscriptionRepository
+from app.repositories.subscriptions import PlanRepository, SubscriptionRepository
 
 
 class MeterRepository:
@@ -22,20 +22,9 @@ class MeterRepository:
         return await self.session.get(Meter, code)
 
     async def lifting(self, meter: str, beyond: int) -> list[str]:
-        """Codes of the public, active plans whose quota of `meter` is unlimited or above `beyond`,
-        cheapest first."""
-        stmt = (
-            select(Plan.code)
-            .join(PlanMeterQuota, PlanMeterQuota.plan_code == Plan.code)
-            .where(
-                PlanMeterQuota.meter == meter,
-                Plan.is_public,
-                Plan.is_active,
-                or_(PlanMeterQuota.monthly_quota.is_(None), PlanMeterQuota.monthly_quota > beyond),
-            )
-            .order_by(Plan.price_paise, Plan.code)
-        )
-        return list((await self.session.execute(stmt)).scalars())
+        """Codes of the public, active plans whose quota of `meter` is unlimited or above `beyond`."""
+        joined = (PlanMeterQuota.meter == meter, PlanMeterQuota.plan_code == Plan.code)
+        return await PlanRepository(self.session).lifting(PlanMeterQuota.monthly_quota, beyond, *joined)
 
     async def quota(self, plan_code: str, meter: str) -> int | None:
         """The plan's monthly quota of the meter: None = unlimited; a plan without a row gets 0."""

@@ -6,12 +6,11 @@ from pydantic import ConfigDict, Field, StringConstraints
 
 from app.schemas.common import Page, PlanCode, ReadModel, RequestBody
 
-OrderId = Annotated[
-    str, StringConstraints(pattern=r"^order_[A-Za-z0-9_]{1,58}$"), Field(examples=["order_RZ3fJ7xY2kLmNp"])
-]
-PaymentId = Annotated[
-    str, StringConstraints(pattern=r"^pay_[A-Za-z0-9_]{1,60}$"), Field(examples=["pay_RZ3gK8zA1bCdEf"])
-]
+# Razorpay's id shapes: request bodies state them, and the webhook parser accepts only them.
+ORDER_ID_PATTERN = r"^order_[A-Za-z0-9_]{1,58}$"
+PAYMENT_ID_PATTERN = r"^pay_[A-Za-z0-9_]{1,60}$"
+OrderId = Annotated[str, StringConstraints(pattern=ORDER_ID_PATTERN), Field(examples=["order_RZ3fJ7xY2kLmNp"])]
+PaymentId = Annotated[str, StringConstraints(pattern=PAYMENT_ID_PATTERN), Field(examples=["pay_RZ3gK8zA1bCdEf"])]
 Signature = Annotated[
     str,
     StringConstraints(pattern=r"^[0-9a-f]{64}$"),

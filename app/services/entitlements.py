@@ -17,7 +17,7 @@ from app.core.errors import QuotaExceeded
 from app.core.runtime import Runtime
 from app.models.plan import Plan
 from app.models.subscription import SubscriptionStatus
-from app.repositories.subscriptions import PlanRepository, SubscriptionRepository, UsageRepository
+from app.repositories.subscriptions import LimitUsageRepository, PlanRepository, SubscriptionRepository
 from app.services import subscriptions
 from app.services.rules import INDIA
 from app.services.subscriptions import Policy, Standing
@@ -47,7 +47,7 @@ def month_bounds(now: datetime) -> tuple[datetime, datetime]:
 
 
 async def used(session: AsyncSession, limit: Limit, now: datetime) -> int:
-    usage = UsageRepository(session)
+    usage = LimitUsageRepository(session)
     if limit == Limit.customers:
         return await usage.customers()
     if limit == Limit.active_users:
@@ -69,7 +69,7 @@ async def require(session: AsyncSession, rt: Runtime, limit: Limit) -> None:
     await SubscriptionRepository(session).lock(limit.value)
     in_use = await used(session, limit, now)
     if in_use >= cap:
-        lifting = await PlanRepository(session).lifting(PLAN_COLUMNS[limit], cap)
+        lifting = await PlanRepository(session).lifting(getattr(Plan, PLAN_COLUMNS[limit]), cap)
         raise QuotaExceeded(limit.value, cap, in_use, lifting)
 
 

@@ -28,6 +28,7 @@ from app.models.base import new_id
 from app.models.payment import Payment, PaymentStatus
 from app.repositories.payments import PaymentEventRepository, PaymentRepository, order_tenant
 from app.repositories.subscriptions import PlanRepository
+from app.schemas.payments import ORDER_ID_PATTERN, PAYMENT_ID_PATTERN
 from app.services import audit, subscriptions, usage
 from app.services.razorpay import checkout_signature, gateway, sign, signature_matches
 from app.services.rules import RuleViolation
@@ -38,8 +39,8 @@ CURRENCY = "INR"
 CAPTURING_EVENTS = frozenset({"payment.captured", "order.paid"})
 HANDLED_EVENTS = CAPTURING_EVENTS | {"payment.failed"}
 EVENT_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
-ORDER_ID = re.compile(r"order_[A-Za-z0-9_]{1,58}")
-PAYMENT_ID = re.compile(r"pay_[A-Za-z0-9_]{1,60}")
+ORDER_ID = re.compile(ORDER_ID_PATTERN)
+PAYMENT_ID = re.compile(PAYMENT_ID_PATTERN)
 AUDITED = [
     "razorpay_order_id", "razorpay_payment_id", "plan_code", "amount_paise", "status", "period_start", "period_end",
 ]  # fmt: skip
