@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, date, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
@@ -27,6 +28,7 @@ from app.core.database import drain_background_tasks
 from app.core.embedded_pg import DatabaseUrls
 from app.core.migrations import upgrade
 from app.main import create_app
+from app.services.rules import today_in_india
 
 # One database per run, so concurrent runs (two terminals, a helper, CI) never share one.
 TEST_DB = f"rms_test_{os.getpid()}"
@@ -119,6 +121,18 @@ async def app(settings: Settings):
     application = create_app(settings)
     async with application.router.lifespan_context(application):
         yield application
+
+
+@pytest.fixture
+def today(app) -> Iterator[date]:
+    """Today in India, held still for one test: the app's clock is pinned to the instant the test
+    starts, so a test running across midnight IST (or into 1 April, a new financial year) sees one
+    date from start to end, and the date it expects is the one the server uses."""
+    runtime = app.state.runtime
+    original, instant = runtime.clock, datetime.now(UTC)
+    runtime.clock = lambda: instant
+    yield today_in_india(instant)
+    runtime.clock = original
 
 
 @pytest.fixture(scope="session")

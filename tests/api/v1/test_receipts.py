@@ -11,6 +11,7 @@ import pytest
 from tests.api.v1.invoicing import Party, make_company, make_customer
 from tests.api.v1.members import add_member
 from tests.api.v1.receipting import (
+    RECEIPT_DATE,
     RECEIPTS,
     alloc,
     customer_balance,
@@ -77,15 +78,15 @@ class TestCreate:
         assert await customer_balance(client, party) == "-500.00"  # the customer's advance
         assert await fetch(client, party.account, f"receipts/{receipt['id']}") == receipt
 
-    async def test_with_allocations_it_pays_the_invoice_and_the_rest_is_an_advance(self, client):
+    async def test_with_allocations_it_pays_the_invoice_and_the_rest_is_an_advance(self, client, today):
         party = await new_party(client)
-        invoice = await party.invoice(client)  # ₹1,000 + 18 %
+        invoice = await party.invoice(client)  # ₹1,000 + 18 %, dated today; the receipt is dated earlier
         assert await customer_balance(client, party) == "1180.00"
         receipt = await receive(client, party, "1500.00", alloc(invoice, "1180.00"), mode="bank_transfer")
         assert (receipt["amount_allocated"], receipt["amount_unallocated"]) == ("1180.00", "320.00")
         [allocation] = receipt["allocations"]
         assert allocation["invoice_id"] == invoice["id"] and allocation["invoice_number"] == invoice["number"]
-        assert (allocation["amount"], allocation["allocated_on"]) == ("1180.00", "2026-11-23")
+        assert (allocation["amount"], allocation["allocated_on"]) == ("1180.00", today.isoformat())  # never before the invoice
         assert await invoice_state(client, party, invoice) == ("paid", "1180.00", "0.00")
         assert await customer_balance(client, party) == "-320.00"
 
@@ -111,7 +112,7 @@ class TestCreate:
             "RCT/26-27/00003",
         ]
         assert (await receive(client, await other_company(client, party), "50"))["number"] == "RCT/26-27/00001"
-        invoice = await invoice_of(client, party, "100.00")  # the invoice series is apart
+        invoice = await invoice_of(client, party, "100.00", invoice_date=RECEIPT_DATE)  # the invoice series is apart
         assert invoice["number"] == "INV/26-27/00001"
         assert (await receive(client, await new_party(client), "60"))["number"] == "RCT/26-27/00001"
 

@@ -2,8 +2,9 @@
 the plan active exactly once; bounded retries; locked tenants can still pay; the sandbox mode."""
 
 import asyncio
+import calendar
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -28,6 +29,12 @@ from tests.fake_razorpay import (
 
 __all__ = ["fake_razorpay", "razorpay_app", "razorpay_client"]  # fixtures
 STANDARD_PAISE = 99_900
+
+
+def next_january_31(*, after: datetime) -> datetime:
+    """06:00 UTC on the first 31 January after `after`: a month end that the next month clamps."""
+    candidate = datetime(after.year, 1, 31, 6, tzinfo=UTC)
+    return candidate if candidate > after else candidate.replace(year=after.year + 1)
 
 
 def at(app, moment: datetime) -> None:
@@ -144,7 +151,7 @@ class TestVerify:
         self, razorpay_client, razorpay_app, fake_razorpay
     ):
         owner = await make_tenant(razorpay_client)
-        now = datetime.fromisoformat("2026-12-05T10:00:00+00:00")
+        now = datetime.now(UTC).replace(microsecond=0) + timedelta(days=7)  # inside the 14-day trial
         at(razorpay_app, now)
         body = await order(razorpay_client, owner)
         checkout = fake_razorpay.pay(body["order_id"])
@@ -156,7 +163,7 @@ class TestVerify:
             checkout["razorpay_payment_id"],
             "standard",
         )
-        end = datetime.fromisoformat("2027-01-05T10:00:00+00:00")
+        end = add_month(now)
         assert (datetime.fromisoformat(paid["period_start"]), datetime.fromisoformat(paid["period_end"])) == (now, end)
         sub = await subscription(razorpay_client, owner)
         assert (sub["plan"]["code"], sub["status"], sub["trial_days_remaining"]) == ("standard", "active", 0)
@@ -216,21 +223,22 @@ class TestRenewalAndLapse:
         self, razorpay_client, razorpay_app, fake_razorpay
     ):
         owner = await make_tenant(razorpay_client)
-        start = datetime.fromisoformat("2027-01-31T06:00:00+00:00")
+        start = next_january_31(after=datetime.now(UTC) + timedelta(days=15))  # the trial has lapsed by then
         at(razorpay_app, start)
         first = await order(razorpay_client, owner)
         assert (await verify(razorpay_client, owner, fake_razorpay.pay(first["order_id"]))).status_code == 200
         at(razorpay_app, start + timedelta(days=20))
         second = await order(razorpay_client, owner)
         renewed = (await verify(razorpay_client, owner, fake_razorpay.pay(second["order_id"]))).json()
-        first_end = datetime.fromisoformat("2027-02-28T06:00:00+00:00")  # Jan 31 + a month, clamped
+        last_of_february = calendar.monthrange(start.year, 2)[1]
+        first_end = start.replace(month=2, day=last_of_february)  # Jan 31 + a month, clamped
         assert datetime.fromisoformat(renewed["period_start"]) == first_end
         assert datetime.fromisoformat(renewed["period_end"]) == add_month(first_end)
         sub = await subscription(razorpay_client, owner)
         assert datetime.fromisoformat(sub["current_period_end"]) == add_month(first_end)
         assert [(r[0], r[1]) for r in await history(razorpay_app, owner.tenant_id)] == [
             ("trial", "trialing"),
-            ("free", "free"),  # the trial had lapsed by 2027 (free_tier)
+            ("free", "free"),  # the trial had lapsed by then (free_tier)
             ("standard", "active"),
             ("standard", "active"),
         ]
