@@ -198,3 +198,33 @@ class TestInChromium:
                 assert page.console() == []
 
             await login(client, owner.email, NEW_PASSWORD)
+
+    async def test_the_invitation_page_shows_field_errors_then_joins(
+        self, live_server, mailbox, browser_binary, screenshots
+    ):
+        email = unique_email("invited")
+        async with httpx.AsyncClient(base_url=live_server) as client:
+            owner = await make_tenant(client)
+            body = {"email": email, "role": "viewer"}
+            assert (await client.post(f"{API}/users/invite", json=body, headers=owner.headers)).status_code == 201
+            link = mailed_link(await mailbox.wait_for(email, "invited you"), "accept-invite")
+
+            async with chromium(browser_binary) as page:
+                await page.open(link)
+                await page.type_into("#full_name", "Meena <b>Iyer</b>")
+                for selector in ("#password", "#password-repeat"):
+                    await page.type_into(selector, "short")
+                await page.click("#submit")
+                status = await page.wait_for_text("#status", "Password:")
+                await page.screenshot(screenshots / "accept-invite-error.png")
+                assert "Password:" in status and "8 characters" in status, status
+
+                for selector in ("#password", "#password-repeat"):
+                    await page.evaluate(f"document.querySelector('{selector}').value = ''")
+                    await page.type_into(selector, PASSWORD)
+                await page.click("#submit")
+                assert "Welcome aboard" in await page.wait_for_text("#status", "Welcome aboard")
+                assert page.console() == []
+
+            member = await login(client, email)
+            assert member.tenant_id == owner.tenant_id and member.user["full_name"] == "Meena <b>Iyer</b>"
