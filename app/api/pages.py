@@ -89,7 +89,7 @@ PAGES: dict[str, LinkPage] = {
 router = APIRouter(prefix="/pages", include_in_schema=False)
 
 
-@router.get("/{name}", response_class=HTMLResponse)
+@router.api_route("/{name}", methods=["GET", "HEAD"], response_class=HTMLResponse)  # scanners also send HEAD
 async def link_page(name: str, token: str | None = None) -> HTMLResponse:
     page = PAGES.get(name)
     if page is None:

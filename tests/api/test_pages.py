@@ -63,6 +63,7 @@ class TestOpeningALinkRedeemsNothing:
         # What a mail scanner does, twice over: the mailed link, and the API link older mails carry.
         for url in (link, f"{API}/auth/verify-email?token={token}") * 2:
             assert_page(await client.get(url, follow_redirects=True))
+        assert (await client.head(link)).status_code == 200
         assert await email_verified(client, email) is False
 
         clicked = await client.post(f"{API}/auth/verify-email", json={"token": token})
