@@ -2,7 +2,7 @@
 #
 #   docker build -t rms-billing .
 #   docker run -e ENV=prod -e JWT_SECRET=... -e DATABASE_URL=postgresql+asyncpg://rms_app:...@db/rms \
-#              -p 8000:8000 rms-billing
+#              -e EMAIL_LINK_BASE=https://app.example.in/account -p 8000:8000 rms-billing
 #
 # The image serves only: migrations run separately (`python -m app migrate`, the compose `migrate`
 # service) as the owner role, and the API connects as the application role.

@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from app.api import pages
 from app.api.v1 import api_router, health
 from app.core.bootstrap import resolve_urls
 from app.core.config import DEV_JWT_SECRET, Settings, get_settings
@@ -35,10 +36,13 @@ class UnsafeConfiguration(RuntimeError):
 
 
 async def check_safety(settings: Settings, app_url: str) -> None:
-    """Refuse to run in prod with a role that bypasses row-level security or a dev secret."""
+    """Refuse to run in prod with a role that bypasses row-level security, a dev secret or mail
+    links that point at this server's own address."""
     problems = await runtime_role_problems(app_url)
     if settings.jwt_secret == DEV_JWT_SECRET:
         problems.append("JWT_SECRET is the development default")
+    if settings.env == "prod" and "email_link_base" not in settings.model_fields_set:
+        problems.append(f"EMAIL_LINK_BASE is not set (mail would link to {settings.email_link_base})")
     if not problems:
         return
     if settings.env == "prod":
@@ -74,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(api_router)
     app.include_router(health.router, include_in_schema=False)
+    app.include_router(pages.router)
     app.add_middleware(ConflictRetryMiddleware)  # innermost: a retry re-runs routing and the handler only
     app.add_middleware(TenantContextMiddleware, settings=settings)
     app.add_middleware(

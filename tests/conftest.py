@@ -112,7 +112,7 @@ def settings(database_urls: DatabaseUrls, mailbox: Mailbox, tmp_path_factory) ->
         smtp_host="127.0.0.1",
         smtp_port=mailbox.port,
         outbox_dir=tmp_path_factory.mktemp("outbox"),
-        email_link_base="http://test/api/v1/auth",
+        email_link_base="http://test/pages",
     )
 
 
@@ -139,15 +139,17 @@ def today(app) -> Iterator[date]:
 def live_server(settings: Settings) -> Iterator[str]:
     """The app served by uvicorn on a loopback port, in its own thread and event loop: for
     black-box tests where real HTTP matters. Rate limits are lifted so fuzzing is not throttled."""
+    port = free_port()
     unthrottled = settings.model_copy(
         update={
+            "port": port,
+            "email_link_base": f"http://127.0.0.1:{port}/pages",  # mailed links open this server's pages
             "login_limit_per_email": 10**6,
             "login_limit_per_ip": 10**6,
             "reset_limit_per_email": 10**6,
             "reset_limit_per_ip": 10**6,
         }
     )
-    port = free_port()
     server, thread = serve_in_thread(create_app(unthrottled), port)
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True

@@ -33,9 +33,10 @@ class Settings(BaseSettings):
     # Comma-separated (or a JSON list); NoDecode lets the validator below split it.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["http://localhost:3000"])
     max_body_bytes: int = 1_048_576
-    # Links in emails: <EMAIL_LINK_BASE>/verify-email?token=..., /reset-password, /accept-invite.
-    # The default points at this API, whose GET /auth/verify-email makes the verification link work.
-    email_link_base: str = "http://127.0.0.1:8000/api/v1/auth"
+    # Links in emails: <EMAIL_LINK_BASE>/verify-email?token=..., /reset-password, /accept-invite ...
+    # Unset = this server's own pages, http://<HOST>:<PORT>/pages (app/api/pages.py), so the links
+    # follow PORT; in production set it to the web app's pages.
+    email_link_base: str | None = None  # never None once validated (_derive_links)
 
     # Auth
     jwt_secret: str = DEV_JWT_SECRET
@@ -94,11 +95,27 @@ class Settings(BaseSettings):
     # Jobs a worker runs at once (`python -m app worker --concurrency` overrides it).
     worker_concurrency: int = Field(default=2, ge=1, le=32)
     # "How to upgrade" link in the trial and renewal emails (the web app's billing page).
-    upgrade_url: str = "http://127.0.0.1:8000/docs#/tenants"
+    # Unset = http://<HOST>:<PORT>/docs#/tenants.
+    upgrade_url: str | None = None  # never None once validated (_derive_links)
 
     # Demo tenant created on first `make run`
     demo_email: str = "demo@rms-billing.local"
     demo_password: str = "demo-password-123"
+
+    @property
+    def public_origin(self) -> str:
+        """http://<HOST>:<PORT> as a browser on this machine reaches it (a wildcard HOST is localhost)."""
+        wildcard = ("", "0.0.0.0", "::")  # noqa: S104 (compared with, not bound)
+        host = "localhost" if self.host in wildcard else self.host
+        return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
+
+    @model_validator(mode="after")
+    def _derive_links(self) -> "Settings":
+        """Links not set explicitly follow HOST and PORT (PORT=8101 make run mails links to 8101).
+        Written past __setattr__ so that `model_fields_set` still tells a derived value from a set one."""
+        self.__dict__["email_link_base"] = (self.email_link_base or f"{self.public_origin}/pages").rstrip("/")
+        self.__dict__["upgrade_url"] = self.upgrade_url or f"{self.public_origin}/docs#/tenants"
+        return self
 
     @model_validator(mode="after")
     def _razorpay_configured(self) -> "Settings":

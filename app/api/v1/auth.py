@@ -2,6 +2,7 @@ import re
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
+from fastapi.responses import RedirectResponse
 from fastapi.security import OAuth2PasswordRequestForm
 
 from app.api.deps import ClaimsDep, CurrentUser, RuntimeDep, SessionDep
@@ -76,10 +77,11 @@ async def verify_email(body: TokenRequest, session: SessionDep, rt: RuntimeDep) 
     return UserRead.model_validate(await verification.verify(session, rt, token=body.token))
 
 
-@router.get("/verify-email", response_model=UserRead, responses=problem_responses(400))
-async def verify_email_link(token: Annotated[OpaqueToken, Query()], session: SessionDep, rt: RuntimeDep) -> UserRead:
-    """The link in the verification email (so it works when clicked)."""
-    return UserRead.model_validate(await verification.verify(session, rt, token=token))
+@router.get("/verify-email", include_in_schema=False)
+async def verify_email_link(token: Annotated[OpaqueToken, Query()]) -> RedirectResponse:
+    """Verification links mailed before the pages existed lead to the page. A GET never redeems
+    the token (mail scanners open every link): the page's button POSTs it."""
+    return RedirectResponse(f"/pages/verify-email?token={token}", status_code=status.HTTP_303_SEE_OTHER)
 
 
 @router.post(

@@ -32,7 +32,7 @@ def bearer(token: str) -> dict[str, str]:
 def link_in(message: EmailMessage, path: str) -> str:
     """The link to `path` in the mail's text part, relative to the test client's base URL."""
     text = message.get_body(("plain",)).get_content()
-    match = re.search(rf"{re.escape(BASE)}(/api/v1/auth/{path}\?token=[A-Za-z0-9_-]+)", text)
+    match = re.search(rf"{re.escape(BASE)}(/pages/{path}\?token=[A-Za-z0-9_-]+)", text)
     assert match, f"no {path} link in {text!r}"
     return match.group(1)
 
@@ -49,6 +49,13 @@ async def mails_to(mailbox, address: str, count: int) -> list[EmailMessage]:
 
 def token_in(message: EmailMessage, path: str) -> str:
     return link_in(message, path).split("token=", 1)[1]
+
+
+async def verify_by_link(client: httpx.AsyncClient, message: EmailMessage) -> httpx.Response:
+    """What the mailed verification link does when clicked: the page, then its button's POST."""
+    page = await client.get(link_in(message, "verify-email"))
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html"), page.text
+    return await client.post(f"{API}/auth/verify-email", json={"token": token_in(message, "verify-email")})
 
 
 def register_body(email: str, password: str = PASSWORD, **extra) -> dict:
@@ -101,12 +108,11 @@ class TestRegister:
         account = await login(client, email)
         assert account.user["email_verified"] is False
 
-        link = link_in(mail, "verify-email")
-        verified = await client.get(link)
+        verified = await verify_by_link(client, mail)
         assert verified.status_code == 200, verified.text
         assert verified.json()["email_verified"] is True
         assert (await me(client, account.access_token)).json()["email_verified"] is True
-        assert_problem(await client.get(link), 400, "invalid-token")
+        assert_problem(await verify_by_link(client, mail), 400, "invalid-token")
 
     async def test_verification_by_post_is_single_use(self, client, mailbox):
         email = unique_email("signup")
@@ -362,14 +368,14 @@ class TestResendVerification:
         response = await client.post(f"{API}/auth/resend-verification", headers=owner.headers)
         assert response.status_code == 202
         first, second = (await mails_to(mailbox, owner.email, 2))[:2]
-        assert_problem(await client.get(link_in(first, "verify-email")), 400, "invalid-token")
-        assert (await client.get(link_in(second, "verify-email"))).status_code == 200
+        assert_problem(await verify_by_link(client, first), 400, "invalid-token")
+        assert (await verify_by_link(client, second)).status_code == 200
         assert (await me(client, owner.access_token)).json()["email_verified"] is True
         assert "user.verification_resent" in await audit_actions(client, owner)
 
     async def test_verified_user_gets_no_mail(self, client, mailbox):
         owner = await make_tenant(client)
-        await client.get(link_in(await mailbox.wait_for(owner.email, "Verify your email"), "verify-email"))
+        await verify_by_link(client, await mailbox.wait_for(owner.email, "Verify your email"))
         assert (await client.post(f"{API}/auth/resend-verification", headers=owner.headers)).status_code == 202
         await asyncio.sleep(0.2)
         assert len(mailbox.to(owner.email)) == 1
@@ -500,7 +506,7 @@ class TestAudit:
     async def test_every_auth_write_is_audited(self, client, mailbox):
         owner = await make_tenant(client)
         mail = await mailbox.wait_for(owner.email, "Verify your email")
-        await client.get(link_in(mail, "verify-email"))
+        await verify_by_link(client, mail)
         second = await login(client, owner.email)
         rotated = (await refresh(client, second.refresh_token)).json()
         await client.post(f"{API}/auth/logout", headers=bearer(rotated["access_token"]))
@@ -576,9 +582,9 @@ class TestExpiry:
     async def test_verification_link_expires_after_48_hours(self, clocked, mailbox):
         client, clock = clocked
         owner = await make_tenant(client)
-        link = link_in(await mailbox.wait_for(owner.email, "Verify your email"), "verify-email")
+        mail = await mailbox.wait_for(owner.email, "Verify your email")
         clock.advance(hours=48, minutes=1)
-        assert_problem(await client.get(link), 400, "invalid-token")
+        assert_problem(await verify_by_link(client, mail), 400, "invalid-token")
 
     async def test_invitation_expires_after_7_days(self, clocked, mailbox):
         client, clock = clocked
