@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format bench migrate clean
+.PHONY: run test test-clock lint format bench migrate clean
 
 # The venv is rebuilt when a requirements file changes (the stamps are older than it).
 $(BIN)/python:
@@ -24,6 +24,16 @@ run: $(VENV)/.runtime-installed
 
 test: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest
+
+# The date-sensitive tests with the system clock faked (libfaketime) to 23:55 and 00:05 IST on
+# 31 March / 1 April, where a day and a financial year end and UTC and Asia/Kolkata disagree.
+CLOCK_TESTS := tests/api/v1/test_invoices.py tests/api/v1/test_invoice_numbering.py \
+	tests/api/v1/test_receipts.py tests/api/v1/test_credit_notes.py tests/api/v1/test_ledger.py \
+	tests/api/v1/test_dashboard.py tests/api/v1/test_subscriptions.py tests/api/v1/test_upgrade.py \
+	tests/api/v1/test_usage.py tests/api/v1/test_invoice_gst.py tests/api/v1/test_tax_rates.py \
+	tests/jobs tests/services tests/db/test_rls.py tests/security/test_cross_tenant_probe.py
+test-clock: $(VENV)/.dev-installed
+	tests/clock/run.sh -q $(CLOCK_TESTS)
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check app tests bench alembic
