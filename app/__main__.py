@@ -15,7 +15,7 @@ from app.core.database import Database
 from app.core.embedded_pg import DatabaseUrls
 from app.core.logging import configure_logging
 from app.core.migrations import upgrade
-from app.core.roles import create_app_role
+from app.core.roles import create_app_role, schema_migrated
 from app.core.runtime import Runtime
 
 
@@ -54,11 +54,15 @@ def cmd_migrate(settings: Settings, _: argparse.Namespace) -> None:
 
 
 def cmd_create_roles(settings: Settings, _: argparse.Namespace) -> None:
-    async def run() -> str:
-        urls = await resolve_urls(settings)
-        return await create_app_role(urls.admin, urls.app)
+    """Works before `migrate` too (a fresh database): the role is made, its table grants come with migrate."""
 
-    print(f"application role ready: {asyncio.run(run())}")
+    async def run() -> tuple[str, bool]:
+        urls = await resolve_urls(settings)
+        return await create_app_role(urls.admin, urls.app), await schema_migrated(urls.admin)
+
+    role, migrated = asyncio.run(run())
+    then = "" if migrated else "; no tables yet: run `python -m app migrate` to create and grant them"
+    print(f"application role ready: {role}{then}")
 
 
 def cmd_seed_demo(settings: Settings, _: argparse.Namespace) -> None:

@@ -146,3 +146,44 @@ class TestStartUpCheck:
                 pass
         warnings = [r.getMessage() for r in caplog.records if r.name == "app.main"]
         assert any("UNSAFE CONFIGURATION" in w and "superuser" in w for w in warnings), warnings
+
+
+class TestEmailDirectory:
+    """user_identities spans tenants (no row-level security): the application role cannot read it,
+    only ask about one exact address, and claims or frees addresses only for its bound tenant."""
+
+    async def test_the_table_cannot_be_read_or_written_directly(self, app_conn, client):
+        await make_tenant(client)
+        for statement in (
+            "SELECT email FROM user_identities",
+            "SELECT count(*) FROM user_identities",
+            "DELETE FROM user_identities",
+            "UPDATE user_identities SET email = email",
+        ):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await app_conn.execute(statement)
+
+    async def test_a_lookup_answers_for_one_exact_address(self, app_conn, client):
+        owner = await make_tenant(client)
+        rows = await app_conn.fetch("SELECT tenant_id, user_id FROM identity_of($1)", owner.email.upper())
+        assert [(str(r["tenant_id"]), str(r["user_id"])) for r in rows] == [(owner.tenant_id, owner.user["id"])]
+        assert await app_conn.fetch("SELECT * FROM identity_of($1)", "%") == []
+        assert await app_conn.fetch("SELECT * FROM identity_of($1)", owner.email[:-1] + "%") == []
+
+    async def test_an_address_is_claimed_only_for_the_bound_tenant(self, app_conn, client):
+        a, b = await make_tenant(client), await make_tenant(client)
+        async with app_conn.transaction():
+            await app_conn.execute("SELECT set_config('app.tenant_id', $1, true)", a.tenant_id)
+            with pytest.raises(asyncpg.InsufficientPrivilegeError, match="bound tenant"):
+                await app_conn.fetchval(
+                    "SELECT claim_identity('x-' || $1, $2::uuid, $3::uuid)", a.email, b.tenant_id, b.user["id"]
+                )
+
+    async def test_another_tenants_address_cannot_be_released(self, app_conn, client):
+        a, b = await make_tenant(client), await make_tenant(client)
+        async with app_conn.transaction():
+            await app_conn.execute("SELECT set_config('app.tenant_id', $1, true)", a.tenant_id)
+            assert await app_conn.fetchval("SELECT release_identity($1)", b.email) is False
+        assert len(await app_conn.fetch("SELECT * FROM identity_of($1)", b.email)) == 1
+        with pytest.raises(asyncpg.InsufficientPrivilegeError, match="no tenant bound"):
+            await app_conn.fetchval("SELECT release_identity($1)", a.email)

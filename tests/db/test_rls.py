@@ -20,10 +20,14 @@ from app.models import RLS_TABLES, Base, User
 from tests.conftest import fresh_ip
 from tests.db.tenant_rows import TwoTenants, make_two_tenants, rls_tables, tenant_column
 
-# Tables with a tenant_id column that deliberately have no row-level security, and why.
+# Tables with a tenant_id column that deliberately have no row-level security (the email -> (tenant,
+# user) directory login reads before any tenant is bound), and the only way the application role
+# reaches them: SECURITY DEFINER functions answering one exact question (migration 0009).
 GLOBAL_TABLES = {
-    "user_identities": "email -> (tenant, user) directory read by login before any tenant is bound (issue 2, §3)",
+    "user_identities": {"identity_of(text)", "claim_identity(text, uuid, uuid)", "release_identity(text)"},
 }
+TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
+COLUMN_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "REFERENCES")
 TENANT_SETTING = "current_setting('app.tenant_id'"
 INSUFFICIENT_PRIVILEGE = "42501"
 
@@ -202,6 +206,29 @@ class TestCatalog:
 
     async def test_rls_tables_and_the_catalog_agree(self, admin):
         assert set(RLS_TABLES) == await tenant_tables_in_catalog(admin) - set(GLOBAL_TABLES)
+
+    async def test_every_table_with_tenant_data_outside_rls_is_out_of_the_application_roles_reach(
+        self, admin, database_urls
+    ):
+        """No privilege on the table or any of its columns; only its lookup functions, which the
+        application role may execute and which run as their owner (SECURITY DEFINER)."""
+        app_role = make_url(database_urls.app).username
+        outside = {t for t in await tenant_tables_in_catalog(admin) if await rls_flags(admin, t) != (True, True)}
+        assert outside == set(GLOBAL_TABLES), f"tenant data outside forced RLS: {outside}"
+        for table, functions in GLOBAL_TABLES.items():
+            for kind in TABLE_PRIVILEGES:
+                check = "has_table_privilege(:r, :t, :k)"
+                if kind in COLUMN_PRIVILEGES:
+                    check += " OR has_any_column_privilege(:r, :t, :k)"
+                granted = (await admin.execute(sa.text(f"SELECT {check}"), {"r": app_role, "t": table, "k": kind}))
+                assert not granted.scalar_one(), f"{app_role} has {kind} on {table}"
+            for function in functions:
+                stmt = sa.text(
+                    "SELECT p.prosecdef, has_function_privilege(:r, p.oid, 'EXECUTE'), "
+                    "has_function_privilege('public', p.oid, 'EXECUTE') FROM pg_proc p WHERE p.oid = to_regprocedure(:f)"
+                )
+                row = (await admin.execute(stmt, {"r": app_role, "f": function})).one()
+                assert tuple(row) == (True, True, False), f"{function}: definer, app role, PUBLIC = {tuple(row)}"
 
 
 async def tenant_tables_in_catalog(admin: AsyncConnection) -> set[str]:
