@@ -220,12 +220,13 @@ class TestCatalog:
                 check = "has_table_privilege(:r, :t, :k)"
                 if kind in COLUMN_PRIVILEGES:
                     check += " OR has_any_column_privilege(:r, :t, :k)"
-                granted = (await admin.execute(sa.text(f"SELECT {check}"), {"r": app_role, "t": table, "k": kind}))
+                granted = await admin.execute(sa.text(f"SELECT {check}"), {"r": app_role, "t": table, "k": kind})
                 assert not granted.scalar_one(), f"{app_role} has {kind} on {table}"
             for function in functions:
                 stmt = sa.text(
                     "SELECT p.prosecdef, has_function_privilege(:r, p.oid, 'EXECUTE'), "
-                    "has_function_privilege('public', p.oid, 'EXECUTE') FROM pg_proc p WHERE p.oid = to_regprocedure(:f)"
+                    "has_function_privilege('public', p.oid, 'EXECUTE') "
+                    "FROM pg_proc p WHERE p.oid = to_regprocedure(:f)"
                 )
                 row = (await admin.execute(stmt, {"r": app_role, "f": function})).one()
                 assert tuple(row) == (True, True, False), f"{function}: definer, app role, PUBLIC = {tuple(row)}"
