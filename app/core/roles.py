@@ -27,10 +27,9 @@ EXECUTABLE_FUNCTIONS = [
     "due_usage_tenants(timestamp with time zone, uuid[])",
     "tenants_with_pending_mail(timestamp with time zone, integer, uuid[])",
     "cleanup_expired(timestamp with time zone, uuid[])",
-    "identity_of(text)",
-    "claim_identity(text, uuid, uuid)",
-    "release_identity(text)",
 ]
+# The email directory's functions (migration 0009): the application role's only way to user_identities.
+IDENTITY_FUNCTIONS = ["identity_of(text)", "claim_identity(text, uuid, uuid)", "release_identity(text)"]
 # procrastinate's tables (migration 0007): the worker and the API's defers work on its queue as the
 # application role (its functions and types are usable by PUBLIC, as PostgreSQL creates them).
 JOB_QUEUE_SCHEMA = "procrastinate"
@@ -118,7 +117,7 @@ async def apply_grants(admin_url: str, role: str) -> None:
             for table, privileges in revokes:
                 if await conn.fetchval("SELECT to_regclass($1)", table):
                     await conn.execute(f"REVOKE {privileges} ON {_ident(table)} FROM {r}")
-            for function in EXECUTABLE_FUNCTIONS:
+            for function in EXECUTABLE_FUNCTIONS + IDENTITY_FUNCTIONS:
                 if await conn.fetchval("SELECT to_regprocedure($1)", function):
                     await conn.execute(f"GRANT EXECUTE ON FUNCTION {function} TO {r}")
             if await conn.fetchval("SELECT to_regnamespace($1)", JOB_QUEUE_SCHEMA):
