@@ -22,6 +22,7 @@ TESTS=(
     tests/jobs/test_job_security.py
     tests/security/test_cross_tenant_probe.py
     tests/api/v1/test_tenants.py
+    tests/core/test_cli.py
 )
 started=$(date +%s)
 
