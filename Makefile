@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-clock lint format bench migrate clean
+.PHONY: run test test-clock test-pg15 lint format bench migrate clean
 
 # The venv is rebuilt when a requirements file changes (the stamps are older than it).
 $(BIN)/python:
@@ -34,6 +34,11 @@ CLOCK_TESTS := tests/api/v1/test_invoices.py tests/api/v1/test_invoice_numbering
 	tests/jobs tests/services tests/db/test_rls.py tests/security/test_cross_tenant_probe.py
 test-clock: $(VENV)/.dev-installed
 	tests/clock/run.sh -q $(CLOCK_TESTS)
+
+# The role, migration and isolation tests on a throwaway PostgreSQL 15 cluster whose owner role is not
+# a superuser (CREATEROLE only, as managed databases give). Installs postgresql-15 when missing.
+test-pg15: $(VENV)/.dev-installed
+	PYTHON=$(BIN)/python tests/pg15/run.sh
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check app tests bench alembic

@@ -4,10 +4,11 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from app.core.bootstrap import resolve_urls
 from app.core.config import Settings, get_settings
@@ -15,7 +16,7 @@ from app.core.database import Database
 from app.core.embedded_pg import DatabaseUrls
 from app.core.logging import configure_logging
 from app.core.migrations import upgrade
-from app.core.roles import create_app_role
+from app.core.roles import create_app_role, schema_migrated
 from app.core.runtime import Runtime
 
 
@@ -54,11 +55,15 @@ def cmd_migrate(settings: Settings, _: argparse.Namespace) -> None:
 
 
 def cmd_create_roles(settings: Settings, _: argparse.Namespace) -> None:
-    async def run() -> str:
-        urls = await resolve_urls(settings)
-        return await create_app_role(urls.admin, urls.app)
+    """Works before `migrate` too (a fresh database): the role is made, its table grants come with migrate."""
 
-    print(f"application role ready: {asyncio.run(run())}")
+    async def run() -> tuple[str, bool]:
+        urls = await resolve_urls(settings)
+        return await create_app_role(urls.admin, urls.app), await schema_migrated(urls.admin)
+
+    role, migrated = asyncio.run(run())
+    then = "" if migrated else "; no tables yet: run `python -m app migrate` to create and grant them"
+    print(f"application role ready: {role}{then}")
 
 
 def cmd_seed_demo(settings: Settings, _: argparse.Namespace) -> None:
@@ -66,6 +71,14 @@ def cmd_seed_demo(settings: Settings, _: argparse.Namespace) -> None:
         await _seed_demo(settings, await resolve_urls(settings))
 
     asyncio.run(run())
+
+
+def _exit_on_signal(signum: int, _frame) -> None:
+    """SIGTERM (kill, docker stop, systemd; `make` passes it on) ends a command like Ctrl-C does: by
+    unwinding, so `serve` stops its worker and the exit hooks run (the embedded PostgreSQL stops with
+    the last process attached to it). uvicorn handles the signal while it serves, then raises it again
+    once it has shut down; without this handler that second SIGTERM killed the process on the spot."""
+    raise SystemExit(128 + signum)
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
@@ -119,6 +132,10 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
     asyncio.run(run())
 
 
+# An --at this close to now is "now" (clock skew between the caller and this machine).
+FUTURE_LEEWAY = timedelta(minutes=1)
+
+
 def instant(value: str) -> datetime:
     """ISO 8601; without an offset the time is Asia/Kolkata's (the business's clock)."""
     from app.services.rules import INDIA
@@ -132,11 +149,20 @@ def cmd_run_due(settings: Settings, args: argparse.Namespace) -> None:
     from app.models.base import utcnow
     from app.services.scheduler import run_due
 
+    now = utcnow()
+    at = args.at or now
+    if at > now + FUTURE_LEEWAY and settings.env == "prod" and not args.allow_future:
+        # Replaying a future instant applies its transitions now (trials and paid periods end early).
+        sys.exit(
+            f"refusing --at {at.isoformat()}: it is in the future and ENV=prod; "
+            "pass --allow-future to apply that instant's transitions now"
+        )
+
     async def run():
         urls = await resolve_urls(settings)
         db = Database(urls.app, pool_size=2, max_overflow=2)
         try:
-            summary = await run_due(Runtime(settings=settings, db=db), args.at or utcnow(), tenants=args.tenant)
+            summary = await run_due(Runtime(settings=settings, db=db), at, tenants=args.tenant)
             await drain_background_tasks()  # the emails enqueued are delivered before exiting
             return summary
         finally:
@@ -172,8 +198,14 @@ def main(argv: list[str] | None = None) -> None:
     run_due.add_argument("--at", type=instant, help="ISO instant; without an offset, Asia/Kolkata time (default: now)")
     run_due.add_argument("--tenant", type=uuid.UUID, action="append", help="only this tenant (repeatable)")
     run_due.add_argument("--json", action="store_true", help="print the summary as JSON")
+    run_due.add_argument(
+        "--allow-future",
+        action="store_true",
+        help="with ENV=prod, accept an --at in the future (its transitions apply now, for every tenant)",
+    )
     run_due.set_defaults(func=cmd_run_due)
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     args.func(get_settings(), args)
 
 

@@ -162,8 +162,21 @@ def _request_id(request: Request) -> str | None:
     return request.scope.get("state", {}).get("request_id")
 
 
+def database_error_text(exc: BaseException) -> str:
+    """A database error for the log: the driver's error class, SQLSTATE and the schema objects it
+    names. Never the statement's parameters (engines also set hide_parameters) nor the server's
+    message, which may quote a value (`invalid input syntax for type uuid: "..."`): people's data."""
+    orig = getattr(exc, "orig", None) or exc
+    driver = orig.__cause__ or orig  # SQLAlchemy's adapter error wraps asyncpg's
+    parts = [type(driver).__name__]
+    for attribute in ("sqlstate", "table_name", "column_name", "constraint_name"):
+        if value := getattr(driver, attribute, None) or getattr(orig, attribute, None):
+            parts.append(f"{attribute}={value}")
+    return " ".join(parts)
+
+
 def _unavailable(request: Request, exc: BaseException) -> JSONResponse:
-    log.warning("database unavailable (request %s): %s", _request_id(request), exc)
+    log.warning("database unavailable (request %s): %s", _request_id(request), database_error_text(exc))
     body = problem(503, "service-unavailable", "Service unavailable", "The database is unavailable; retry.")
     return problem_response(503, body, {"Retry-After": "1"})
 
@@ -185,16 +198,16 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
         return _unavailable(request, exc)
     sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
     if sqlstate in ("40001", "40P01"):
-        log.warning("transaction conflict (request %s): %s", _request_id(request), exc)
+        log.warning("transaction conflict (request %s): %s", _request_id(request), database_error_text(exc))
         request.scope.setdefault("state", {})[RETRYABLE] = True
         body = problem(409, "concurrent-update", "Concurrent update", "Another request changed the same data; retry.")
         return problem_response(409, body, {"Retry-After": "1"})
     if sqlstate in ("22001", "22003"):  # string too long, numeric out of range: a bound the schema missed
-        log.error("value out of range (request %s): %s", _request_id(request), exc)
+        log.error("value out of range (request %s): %s", _request_id(request), database_error_text(exc))
         body = problem(400, "value-out-of-range", "Value out of range", "A value is too long or too large to store.")
         return problem_response(400, body)
     if isinstance(exc, IntegrityError):
-        log.warning("integrity error (request %s): %s", _request_id(request), exc)
+        log.warning("integrity error (request %s): %s", _request_id(request), database_error_text(exc))
         body = problem(409, "conflict", "Conflict", "The change conflicts with existing data.")
         return problem_response(409, body)
     return _internal(request)

@@ -15,6 +15,9 @@ log = logging.getLogger(__name__)
 
 # Tables the application role may only read and append to.
 APPEND_ONLY_TABLES = ["audit_logs", "usage_ledger"]
+# Tables the application role may not touch at all: user_identities (every tenant's email -> tenant
+# map, outside row-level security) is read and written only through the functions below (migration 0009).
+NO_ACCESS_TABLES = ["user_identities"]
 # plans, meters, plan_meter_quotas: the catalog is changed by the operator (owner role), never by the API.
 READ_ONLY_TABLES = ["alembic_version", "plans", "meters", "plan_meter_quotas"]
 # SECURITY DEFINER functions the application role may call (migrations revoke them from PUBLIC).
@@ -25,6 +28,8 @@ EXECUTABLE_FUNCTIONS = [
     "tenants_with_pending_mail(timestamp with time zone, integer, uuid[])",
     "cleanup_expired(timestamp with time zone, uuid[])",
 ]
+# The email directory's functions (migration 0009): the application role's only way to user_identities.
+IDENTITY_FUNCTIONS = ["identity_of(text)", "claim_identity(text, uuid, uuid)", "release_identity(text)"]
 # procrastinate's tables (migration 0007): the worker and the API's defers work on its queue as the
 # application role (its functions and types are usable by PUBLIC, as PostgreSQL creates them).
 JOB_QUEUE_SCHEMA = "procrastinate"
@@ -51,9 +56,13 @@ async def create_app_role(admin_url: str, app_url: str) -> str:
         return role
     conn = await _connect(admin_url)
     try:
-        exists = await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role)
-        verb = "ALTER" if exists else "CREATE"
-        await conn.execute(f"{verb} ROLE {_ident(role)} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE")
+        current = await conn.fetchrow(f"SELECT {', '.join(ROLE_ATTRIBUTES)} FROM pg_roles WHERE rolname = $1", role)
+        if current is None:
+            await conn.execute(f"CREATE ROLE {_ident(role)} {' '.join(ROLE_ATTRIBUTES.values())}")
+        elif changes := [clause for column, clause in ROLE_ATTRIBUTES.items() if current[column] != _wanted(clause)]:
+            # Only what differs: on PostgreSQL <= 15 even naming (NO)SUPERUSER or (NO)BYPASSRLS in an
+            # ALTER ROLE needs a superuser, which a managed database's owner (CREATEROLE only) is not.
+            await conn.execute(f"ALTER ROLE {_ident(role)} {' '.join(changes)}")
         if password:
             await conn.execute(f"ALTER ROLE {_ident(role)} PASSWORD {await _literal(conn, password)}")
         database = await conn.fetchval("SELECT current_database()")
@@ -63,6 +72,28 @@ async def create_app_role(admin_url: str, app_url: str) -> str:
         await conn.close()
     await apply_grants(admin_url, role)
     return role
+
+
+# pg_roles column -> the clause that gives the application role the attribute it must have.
+ROLE_ATTRIBUTES = {
+    "rolcanlogin": "LOGIN",
+    "rolsuper": "NOSUPERUSER",
+    "rolbypassrls": "NOBYPASSRLS",
+    "rolcreatedb": "NOCREATEDB",
+    "rolcreaterole": "NOCREATEROLE",
+}
+
+
+def _wanted(clause: str) -> bool:
+    return not clause.startswith("NO")
+
+
+async def schema_migrated(admin_url: str) -> bool:
+    conn = await _connect(admin_url)
+    try:
+        return await conn.fetchval("SELECT to_regclass('alembic_version') IS NOT NULL")
+    finally:
+        await conn.close()
 
 
 async def _literal(conn: asyncpg.Connection, value: str) -> str:
@@ -77,12 +108,16 @@ async def apply_grants(admin_url: str, role: str) -> None:
         async with conn.transaction():
             await conn.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {r}")
             await conn.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {r}")
-            for table in APPEND_ONLY_TABLES:
-                await conn.execute(f"REVOKE UPDATE, DELETE, TRUNCATE ON {_ident(table)} FROM {r}")
-            for table in READ_ONLY_TABLES:
+            # Before `migrate` (create-roles on a fresh database) these tables do not exist yet.
+            revokes = [
+                *((table, "UPDATE, DELETE, TRUNCATE") for table in APPEND_ONLY_TABLES),
+                *((table, "INSERT, UPDATE, DELETE, TRUNCATE") for table in READ_ONLY_TABLES),
+                *((table, "ALL") for table in NO_ACCESS_TABLES),
+            ]
+            for table, privileges in revokes:
                 if await conn.fetchval("SELECT to_regclass($1)", table):
-                    await conn.execute(f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {_ident(table)} FROM {r}")
-            for function in EXECUTABLE_FUNCTIONS:
+                    await conn.execute(f"REVOKE {privileges} ON {_ident(table)} FROM {r}")
+            for function in EXECUTABLE_FUNCTIONS + IDENTITY_FUNCTIONS:
                 if await conn.fetchval("SELECT to_regprocedure($1)", function):
                     await conn.execute(f"GRANT EXECUTE ON FUNCTION {function} TO {r}")
             if await conn.fetchval("SELECT to_regnamespace($1)", JOB_QUEUE_SCHEMA):

@@ -36,8 +36,9 @@ class User(TenantScoped, Timestamps, Base):
 class UserIdentity(Base):
     """Global email -> (tenant, user) map: the one way to find a user before a tenant is bound.
 
-    It holds no tenant data beyond the pointer, so it needs no row-level security. The primary key
-    makes emails unique across all tenants, case-insensitively (emails are stored lower-cased).
+    It spans tenants, so it has no row-level security; instead the application role has no privilege
+    on it and uses the SECURITY DEFINER functions of migration 0009 (one exact address at a time).
+    The primary key makes emails unique across all tenants (emails are stored lower-cased).
     """
 
     __tablename__ = "user_identities"

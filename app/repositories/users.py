@@ -1,9 +1,9 @@
 import uuid
+from dataclasses import dataclass
 
-from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import func, select, text
 
-from app.models.user import User, UserIdentity, UserRole
+from app.models.user import User, UserRole
 from app.repositories.base import TenantRepository
 
 
@@ -29,29 +29,33 @@ class UserRepository(TenantRepository[User]):
         await self.session.execute(select(User.id).where(User.role == UserRole.owner).with_for_update())
 
 
+@dataclass(frozen=True)
+class Identity:
+    tenant_id: uuid.UUID
+    user_id: uuid.UUID
+
+
 class IdentityRepository:
-    """The global email directory (no tenant bound yet when it is read)."""
+    """The global email directory (no tenant bound yet when it is read). The application role has no
+    privilege on `user_identities`: it asks the SECURITY DEFINER functions of migration 0009, one
+    address at a time, and claims or releases addresses only for the tenant bound to the session."""
 
     def __init__(self, session) -> None:
         self.session = session
 
-    async def find(self, email: str) -> UserIdentity | None:
-        return await self.session.get(UserIdentity, email.lower())
+    async def find(self, email: str) -> Identity | None:
+        stmt = text("SELECT tenant_id, user_id FROM identity_of(:email)").bindparams(email=email.lower())
+        row = (await self.session.execute(stmt)).one_or_none()
+        return None if row is None else Identity(tenant_id=row.tenant_id, user_id=row.user_id)
 
     async def claim(self, email: str, tenant_id: uuid.UUID, user_id: uuid.UUID) -> bool:
-        """Reserve an email for a new user. False if it is already taken (race-safe)."""
-        stmt = (
-            insert(UserIdentity)
-            .values(email=email.lower(), tenant_id=tenant_id, user_id=user_id)
-            .on_conflict_do_nothing(index_elements=[UserIdentity.email])
-            .returning(UserIdentity.email)
-        )
-        return (await self.session.execute(stmt)).scalar_one_or_none() is not None
+        """Reserve an email for a new user of the bound tenant. False if it is already taken (race-safe)."""
+        stmt = select(func.claim_identity(email.lower(), tenant_id, user_id))
+        return bool((await self.session.execute(stmt)).scalar_one())
 
     async def rename(self, old_email: str, new_email: str) -> bool:
         identity = await self.find(old_email)
         if identity is None or await self.find(new_email) is not None:
             return False
-        await self.session.delete(identity)
-        await self.session.flush()
+        await self.session.execute(select(func.release_identity(old_email.lower())))
         return await self.claim(new_email, identity.tenant_id, identity.user_id)

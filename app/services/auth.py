@@ -49,10 +49,13 @@ async def register(
     email = email.lower()
     password_hash = await hash_password(password, rt.settings.bcrypt_rounds)
     tenant_id, user_id = new_id(), new_id()
-    if not await IdentityRepository(session).claim(email, tenant_id, user_id):
+    identities = IdentityRepository(session)
+    if await identities.find(email) is not None:
         await _mail_existing_account(session, rt, email)
         return
-    await bind_tenant(session, tenant_id)
+    await bind_tenant(session, tenant_id)  # an address is claimed for the bound tenant only (migration 0009)
+    if not await identities.claim(email, tenant_id, user_id):
+        return  # lost a race with a registration of the same address a moment ago: it answers the same
     audit.set_actor(session, user_id)
     now = rt.now()
     tenant = await TenantAccountRepository(session).add(

@@ -26,12 +26,25 @@ MAX_RETRY_DELAY = timedelta(hours=6)
 _env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
 
 
+# outbox_emails.subject's length: a subject made of long names (two 200-character names in an
+# invitation make 431 characters) is cut to fit, never refused.
+SUBJECT_MAX = OutboxEmail.__table__.c.subject.type.length
+
+
 def render(template: str, **context) -> tuple[str, str, str]:
     """(subject, text, html) of templates/email/<template>.{subject,txt,html}."""
     subject = _env.get_template(f"{template}.subject").render(**context).strip()
     text = _env.get_template(f"{template}.txt").render(**context)
     html = _env.get_template(f"{template}.html").render(**context)
-    return " ".join(subject.split()), text, html
+    return bounded_subject(subject), text, html
+
+
+def bounded_subject(subject: str) -> str:
+    """One line (any run of whitespace, CR/LF included, becomes a space) of at most SUBJECT_MAX characters."""
+    subject = " ".join(subject.split())
+    if len(subject) <= SUBJECT_MAX:
+        return subject
+    return subject[: SUBJECT_MAX - 1].rstrip() + "…"
 
 
 async def enqueue(

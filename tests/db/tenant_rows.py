@@ -8,6 +8,8 @@ with a pattern, say), the insert fails naming the table: add the column to OVERR
 
 import re
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -76,18 +78,31 @@ async def _tenant_through_api(client: httpx.AsyncClient, business_name: str) -> 
     return uuid.UUID(owner.tenant_id)
 
 
+@asynccontextmanager
+async def as_tenant(admin: AsyncConnection, tenant_id: uuid.UUID) -> AsyncIterator[None]:
+    """Bind tenant_id on an autocommit owner connection. A superuser owner sees every row anyway; a
+    non-superuser owner (a managed database's) is subject to FORCE ROW LEVEL SECURITY like the app."""
+    await admin.execute(sa.select(sa.func.set_config("app.tenant_id", str(tenant_id), False)))
+    try:
+        yield
+    finally:
+        await admin.execute(sa.select(sa.func.set_config("app.tenant_id", "", False)))
+
+
 async def fill_empty_tables(admin: AsyncConnection, tenant_id: uuid.UUID) -> None:
     """Insert one row into every tenant table that has none of this tenant's (parents first).
     `admin` is an autocommit connection of the owner role."""
     wanted = set(RLS_TABLES)
-    for table in Base.metadata.sorted_tables:
-        if table.name not in wanted or await _count(admin, table, tenant_id):
-            continue
-        row = {c.name: await _value(admin, table, c, tenant_id) for c in table.columns if _needs_value(c)}
-        try:
-            await admin.execute(sa.insert(table).values(row))
-        except sa.exc.DBAPIError as exc:
-            raise AssertionError(f"cannot make a {table.name} row from {row}: add to OVERRIDES ({exc.orig})") from exc
+    async with as_tenant(admin, tenant_id):
+        for table in Base.metadata.sorted_tables:
+            if table.name not in wanted or await _count(admin, table, tenant_id):
+                continue
+            row = {c.name: await _value(admin, table, c, tenant_id) for c in table.columns if _needs_value(c)}
+            try:
+                await admin.execute(sa.insert(table).values(row))
+            except sa.exc.DBAPIError as exc:
+                problem = f"cannot make a {table.name} row from {row}: add to OVERRIDES ({exc.orig})"
+                raise AssertionError(problem) from exc
 
 
 async def _count(conn: AsyncConnection, table: sa.Table, tenant_id: uuid.UUID) -> int:

@@ -2,6 +2,7 @@
 
 import logging
 import os
+import re
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,6 +17,9 @@ from app.main import UnsafeConfiguration, create_app
 from tests.factories import make_tenant
 
 STRONG_SECRET = "a-real-production-secret-" + "x" * 40
+# The owner role is a superuser (the embedded server) or, on a managed database (`make test-pg15`),
+# a CREATEROLE role that owns the tenant tables (and so could switch their row-level security off).
+OWNER_PROBLEM = re.compile("superuser|owns tenant tables")
 
 # Catalogs with an owner column: the application role may own none of their rows.
 OWNED = {
@@ -94,10 +98,10 @@ async def role_in_owner_role(urls) -> AsyncIterator[str]:
         await admin.execute(f"CREATE ROLE \"{name}\" LOGIN PASSWORD '{password}' NOSUPERUSER NOBYPASSRLS")
         database = await admin.fetchval("SELECT current_database()")
         await admin.execute(f'GRANT CONNECT ON DATABASE "{database}" TO "{name}"')
-        await admin.execute(f'GRANT "{admin_role}" TO "{name}"')
+        await admin.execute(f'GRANT "{admin_role}" TO "{name}"')  # the owner may grant itself (ADMIN OPTION)
         yield make_url(urls.app).set(username=name, password=password).render_as_string(hide_password=False)
-    finally:
-        await admin.execute(f'DROP OWNED BY "{name}"')
+    finally:  # it owns nothing (DROP OWNED BY would need a superuser on a managed database)
+        await admin.execute(f'REVOKE CONNECT ON DATABASE "{database}" FROM "{name}"')
         await admin.execute(f'DROP ROLE IF EXISTS "{name}"')
         await admin.close()
 
@@ -112,16 +116,16 @@ class TestStartUpCheck:
             problems = await runtime_role_problems(url)
         assert any("can act as" in p for p in problems), problems
 
-    async def test_problems_are_reported_for_a_superuser(self, database_urls):
+    async def test_problems_are_reported_for_the_owner_role(self, database_urls):
         problems = await runtime_role_problems(database_urls.admin)
-        assert any("superuser" in p for p in problems), problems
+        assert any(OWNER_PROBLEM.search(p) for p in problems), problems
 
-    async def test_prod_refuses_to_start_as_a_superuser(self, settings, database_urls):
+    async def test_prod_refuses_to_start_as_the_owner_role(self, settings, database_urls):
         unsafe = settings.model_copy(
             update={"env": "prod", "database_url": database_urls.admin, "jwt_secret": STRONG_SECRET}
         )
         application = create_app(unsafe)
-        with pytest.raises(UnsafeConfiguration, match="superuser"):
+        with pytest.raises(UnsafeConfiguration, match=OWNER_PROBLEM):
             async with application.router.lifespan_context(application):
                 pass
 
@@ -145,4 +149,45 @@ class TestStartUpCheck:
             async with application.router.lifespan_context(application):
                 pass
         warnings = [r.getMessage() for r in caplog.records if r.name == "app.main"]
-        assert any("UNSAFE CONFIGURATION" in w and "superuser" in w for w in warnings), warnings
+        assert any("UNSAFE CONFIGURATION" in w and OWNER_PROBLEM.search(w) for w in warnings), warnings
+
+
+class TestEmailDirectory:
+    """user_identities spans tenants (no row-level security): the application role cannot read it,
+    only ask about one exact address, and claims or frees addresses only for its bound tenant."""
+
+    async def test_the_table_cannot_be_read_or_written_directly(self, app_conn, client):
+        await make_tenant(client)
+        for statement in (
+            "SELECT email FROM user_identities",
+            "SELECT count(*) FROM user_identities",
+            "DELETE FROM user_identities",
+            "UPDATE user_identities SET email = email",
+        ):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await app_conn.execute(statement)
+
+    async def test_a_lookup_answers_for_one_exact_address(self, app_conn, client):
+        owner = await make_tenant(client)
+        rows = await app_conn.fetch("SELECT tenant_id, user_id FROM identity_of($1)", owner.email.upper())
+        assert [(str(r["tenant_id"]), str(r["user_id"])) for r in rows] == [(owner.tenant_id, owner.user["id"])]
+        assert await app_conn.fetch("SELECT * FROM identity_of($1)", "%") == []
+        assert await app_conn.fetch("SELECT * FROM identity_of($1)", owner.email[:-1] + "%") == []
+
+    async def test_an_address_is_claimed_only_for_the_bound_tenant(self, app_conn, client):
+        a, b = await make_tenant(client), await make_tenant(client)
+        async with app_conn.transaction():
+            await app_conn.execute("SELECT set_config('app.tenant_id', $1, true)", a.tenant_id)
+            with pytest.raises(asyncpg.InsufficientPrivilegeError, match="bound tenant"):
+                await app_conn.fetchval(
+                    "SELECT claim_identity('x-' || $1, $2::uuid, $3::uuid)", a.email, b.tenant_id, b.user["id"]
+                )
+
+    async def test_another_tenants_address_cannot_be_released(self, app_conn, client):
+        a, b = await make_tenant(client), await make_tenant(client)
+        async with app_conn.transaction():
+            await app_conn.execute("SELECT set_config('app.tenant_id', $1, true)", a.tenant_id)
+            assert await app_conn.fetchval("SELECT release_identity($1)", b.email) is False
+        assert len(await app_conn.fetch("SELECT * FROM identity_of($1)", b.email)) == 1
+        with pytest.raises(asyncpg.InsufficientPrivilegeError, match="no tenant bound"):
+            await app_conn.fetchval("SELECT release_identity($1)", a.email)

@@ -57,6 +57,10 @@ async def admin_conn(database_urls):
 async def test_it_works_when_the_owner_is_not_a_superuser(client, admin_conn, database_urls):
     """Under a non-superuser owner (FORCE ROW LEVEL SECURITY applies to it), the owner-only SELECT
     policy is what lets the function see the row. All in one transaction, rolled back."""
+    superuser = await admin_conn.scalar(sa.text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user"))
+    await admin_conn.rollback()
+    if not superuser:
+        pytest.skip("the owner role is not a superuser (`make test-pg15`): every lookup in this run is this case")
     owner = await make_tenant(client)
     body = await order(client, owner)
     app_role = make_url(database_urls.app).username

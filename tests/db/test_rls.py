@@ -15,15 +15,18 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, create_async_engine
 
 from app.core.database import Database
+from app.core.roles import IDENTITY_FUNCTIONS
 from app.core.tenancy import TenantAlreadyBound, TenantNotBound, bind_tenant, orm_filter_disabled
 from app.models import RLS_TABLES, Base, User
 from tests.conftest import fresh_ip
-from tests.db.tenant_rows import TwoTenants, make_two_tenants, rls_tables, tenant_column
+from tests.db.tenant_rows import TwoTenants, as_tenant, make_two_tenants, rls_tables, tenant_column
 
-# Tables with a tenant_id column that deliberately have no row-level security, and why.
-GLOBAL_TABLES = {
-    "user_identities": "email -> (tenant, user) directory read by login before any tenant is bound (issue 2, §3)",
-}
+# Tables with a tenant_id column that deliberately have no row-level security (the email -> (tenant,
+# user) directory login reads before any tenant is bound), and the only way the application role
+# reaches them: SECURITY DEFINER functions answering one exact question (migration 0009).
+GLOBAL_TABLES = {"user_identities": IDENTITY_FUNCTIONS}
+TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
+COLUMN_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "REFERENCES")
 TENANT_SETTING = "current_setting('app.tenant_id'"
 INSUFFICIENT_PRIVILEGE = "42501"
 
@@ -68,10 +71,15 @@ async def tenant_values(session: AsyncSession, table: sa.Table) -> list[uuid.UUI
         return list((await session.execute(sa.select(column))).scalars())
 
 
-async def count_by_tenant(admin: AsyncConnection, table: sa.Table) -> dict[uuid.UUID, int]:
-    column = tenant_column(table)
-    rows = await admin.execute(sa.select(column, sa.func.count()).group_by(column))
-    return dict(rows.all())
+async def count_by_tenant(admin: AsyncConnection, table: sa.Table, tenants: TwoTenants) -> dict[uuid.UUID, int]:
+    """Each tenant's rows as the owner sees them with that tenant bound (a non-superuser owner, as on a
+    managed database, is itself subject to FORCE ROW LEVEL SECURITY)."""
+    counts = {}
+    for tenant_id in (tenants.a, tenants.b):
+        async with as_tenant(admin, tenant_id):
+            stmt = sa.select(sa.func.count()).select_from(table).where(tenant_column(table) == tenant_id)
+            counts[tenant_id] = (await admin.execute(stmt)).scalar_one()
+    return counts
 
 
 def rls_violation(exc: DBAPIError) -> bool:
@@ -81,7 +89,7 @@ def rls_violation(exc: DBAPIError) -> bool:
 @pytest.mark.parametrize("table", TABLES, ids=lambda t: t.name)
 class TestEveryTenantTable:
     async def test_a_bound_tenant_sees_exactly_its_own_rows(self, db, admin, tenants, table):
-        counts = await count_by_tenant(admin, table)
+        counts = await count_by_tenant(admin, table, tenants)
         assert counts.get(tenants.a) and counts.get(tenants.b), f"{table.name}: both tenants need rows"
         async with await session_for(db, tenants.a) as session:
             seen = await tenant_values(session, table)
@@ -89,7 +97,7 @@ class TestEveryTenantTable:
         assert len(seen) == counts[tenants.a]
 
     async def test_no_tenant_bound_sees_no_rows(self, db, admin, tenants, table):
-        assert sum((await count_by_tenant(admin, table)).values()) > 0
+        assert sum((await count_by_tenant(admin, table, tenants)).values()) > 0
         async with await session_for(db, None) as session:
             assert await tenant_values(session, table) == []
 
@@ -102,7 +110,7 @@ class TestEveryTenantTable:
         assert rls_violation(caught.value), caught.value
 
     async def test_update_and_delete_cannot_reach_another_tenants_rows(self, db, admin, tenants, table):
-        before = await count_by_tenant(admin, table)
+        before = await count_by_tenant(admin, table, tenants)
         model = MODELS[table.name]
         column = getattr(model, tenant_column(table).key)
         async with await session_for(db, tenants.a) as session:
@@ -115,7 +123,7 @@ class TestEveryTenantTable:
                     stmt = sa.delete(model).where(column == tenants.b).execution_options(synchronize_session=False)
                     assert (await session.execute(stmt)).rowcount == 0
             await session.rollback()
-        assert await count_by_tenant(admin, table) == before
+        assert await count_by_tenant(admin, table, tenants) == before
 
     async def test_own_rows_cannot_be_moved_to_another_tenant(self, db, tenants, table):
         model = MODELS[table.name]
@@ -140,7 +148,8 @@ class TestEveryTenantTable:
 async def copy_of_a_row(admin: AsyncConnection, table: sa.Table, tenant_id: uuid.UUID) -> dict:
     """One of the tenant's rows, with a fresh id where the table has one (generated columns left out)."""
     stmt = sa.select(*(c for c in table.c if c.computed is None)).where(tenant_column(table) == tenant_id).limit(1)
-    row = dict((await admin.execute(stmt)).mappings().one())
+    async with as_tenant(admin, tenant_id):
+        row = dict((await admin.execute(stmt)).mappings().one())
     if "id" in table.c and "tenant_id" in table.c:
         row["id"] = uuid.uuid4()
     return row
@@ -202,6 +211,30 @@ class TestCatalog:
 
     async def test_rls_tables_and_the_catalog_agree(self, admin):
         assert set(RLS_TABLES) == await tenant_tables_in_catalog(admin) - set(GLOBAL_TABLES)
+
+    async def test_every_table_with_tenant_data_outside_rls_is_out_of_the_application_roles_reach(
+        self, admin, database_urls
+    ):
+        """No privilege on the table or any of its columns; only its lookup functions, which the
+        application role may execute and which run as their owner (SECURITY DEFINER)."""
+        app_role = make_url(database_urls.app).username
+        outside = {t for t in await tenant_tables_in_catalog(admin) if await rls_flags(admin, t) != (True, True)}
+        assert outside == set(GLOBAL_TABLES), f"tenant data outside forced RLS: {outside}"
+        for table, functions in GLOBAL_TABLES.items():
+            for kind in TABLE_PRIVILEGES:
+                check = "has_table_privilege(:r, :t, :k)"
+                if kind in COLUMN_PRIVILEGES:
+                    check += " OR has_any_column_privilege(:r, :t, :k)"
+                granted = await admin.execute(sa.text(f"SELECT {check}"), {"r": app_role, "t": table, "k": kind})
+                assert not granted.scalar_one(), f"{app_role} has {kind} on {table}"
+            for function in functions:
+                stmt = sa.text(
+                    "SELECT p.prosecdef, has_function_privilege(:r, p.oid, 'EXECUTE'), "
+                    "has_function_privilege('public', p.oid, 'EXECUTE') "
+                    "FROM pg_proc p WHERE p.oid = to_regprocedure(:f)"
+                )
+                row = (await admin.execute(stmt, {"r": app_role, "f": function})).one()
+                assert tuple(row) == (True, True, False), f"{function}: definer, app role, PUBLIC = {tuple(row)}"
 
 
 async def tenant_tables_in_catalog(admin: AsyncConnection) -> set[str]:
