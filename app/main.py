@@ -8,7 +8,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from app.api.v1 import api_router, health
 from app.core.bootstrap import resolve_urls
-from app.core.config import DEV_JWT_SECRET, Settings, get_settings
+from app.core.config import Settings, get_settings, jwt_secret_problem
 from app.core.database import Database, drain_background_tasks
 from app.core.errors import install_error_handlers
 from app.core.logging import configure_logging
@@ -37,8 +37,8 @@ class UnsafeConfiguration(RuntimeError):
 async def check_safety(settings: Settings, app_url: str) -> None:
     """Refuse to run in prod with a role that bypasses row-level security or a dev secret."""
     problems = await runtime_role_problems(app_url)
-    if settings.jwt_secret == DEV_JWT_SECRET:
-        problems.append("JWT_SECRET is the development default")
+    if secret_problem := jwt_secret_problem(settings.jwt_secret):
+        problems.append(secret_problem)
     if not problems:
         return
     if settings.env == "prod":

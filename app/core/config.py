@@ -9,6 +9,16 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_JWT_SECRET = "dev-only-secret-change-me-0123456789abcdef"
+MIN_JWT_SECRET_BYTES = 32  # HS256 keys: at least the hash's output size (RFC 7518 s.3.2)
+
+
+def jwt_secret_problem(secret: str) -> str | None:
+    """Why this HS256 secret is unfit for production, or None."""
+    if secret == DEV_JWT_SECRET:
+        return "JWT_SECRET is the development default"
+    if len(secret.encode()) < MIN_JWT_SECRET_BYTES:
+        return f"JWT_SECRET is shorter than {MIN_JWT_SECRET_BYTES} bytes"
+    return None
 
 
 class Settings(BaseSettings):
@@ -41,6 +51,8 @@ class Settings(BaseSettings):
     jwt_secret: str = DEV_JWT_SECRET
     jwt_issuer: str = "rms-billing"
     jwt_audience: str = "rms-billing-api"
+    # Seconds of clock skew tolerated on an access token's `iat` (issued in the future beyond it: 401).
+    jwt_leeway_seconds: int = Field(default=30, ge=0, le=300)
     access_token_minutes: int = 30
     refresh_token_days: int = 7
     bcrypt_rounds: int = 12
@@ -109,6 +121,13 @@ class Settings(BaseSettings):
                 raise ValueError(f"RAZORPAY_MODE=live needs {', '.join(missing)}")
         elif self.env == "prod":
             raise ValueError("RAZORPAY_MODE=sandbox is refused with ENV=prod (anyone could sign a sandbox payment)")
+        return self
+
+    @model_validator(mode="after")
+    def _jwt_secret_strong_in_prod(self) -> "Settings":
+        problem = jwt_secret_problem(self.jwt_secret)
+        if self.env == "prod" and problem:
+            raise ValueError(f"{problem}; refused with ENV=prod")
         return self
 
     @field_validator("cors_origins", mode="before")

@@ -75,7 +75,10 @@ def create_access_token(settings: Settings, claims: AccessClaims, now: datetime 
     return jwt.encode(payload, settings.jwt_secret, algorithm=JWT_ALGORITHM)
 
 
-def decode_access_token(settings: Settings, token: str) -> AccessClaims:
+def decode_access_token(settings: Settings, token: str, now: datetime | None = None) -> AccessClaims:
+    """Verify and read an access token. Besides the signature and every claim, its `iat` may not
+    lie in the future beyond JWT_LEEWAY_SECONDS of clock skew (a token minted ahead of time, or
+    by a clock that is wrong, would otherwise outlive its stated lifetime)."""
     options = {f"require_{claim}": True for claim in ("exp", "iat", "iss", "aud", "sub", "jti")}
     try:
         header = jwt.get_unverified_header(token)
@@ -91,6 +94,11 @@ def decode_access_token(settings: Settings, token: str) -> AccessClaims:
         )
         if any(claim not in payload for claim in REQUIRED_CLAIMS):
             raise InvalidToken("missing claim")
+        issued_at = payload["iat"]
+        if isinstance(issued_at, bool) or not isinstance(issued_at, int | float):
+            raise InvalidToken("iat is not a number")
+        if issued_at > (now or datetime.now(UTC)).timestamp() + settings.jwt_leeway_seconds:
+            raise InvalidToken("issued in the future")
         return AccessClaims(
             user_id=uuid.UUID(payload["sub"]),
             tenant_id=uuid.UUID(payload["tenant_id"]),
