@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     jwt_leeway_seconds: int = Field(default=30, ge=0, le=300)
     access_token_minutes: int = 30
     refresh_token_days: int = 7
+    # A rotated refresh token presented again within this many seconds (two tabs, a retried request)
+    # gets its successor again instead of revoking the family (0 = no grace).
+    refresh_reuse_grace_seconds: int = Field(default=30, ge=0, le=300)
     bcrypt_rounds: int = 12
     verification_token_hours: int = 48
     reset_token_minutes: int = 30
