@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     bcrypt_rounds: int = 12
     verification_token_hours: int = 48
     reset_token_minutes: int = 30
+    # A requested login-email change waits this long for the new address to confirm it.
+    email_change_token_hours: int = Field(default=24, ge=1, le=168)
     invite_token_days: int = 7
     login_limit_per_email: int = 5
     login_limit_per_ip: int = 20

@@ -394,6 +394,14 @@ class TestPasswordReset:
         assert_problem(await reset(client, token, "yet-another-secret"), 400, "invalid-token")
         await login(client, owner.email, NEW_PASSWORD)
 
+    async def test_the_address_is_told_of_the_reset(self, client, mailbox):
+        owner = await make_tenant(client)
+        await forgot(client, owner.email)
+        assert (
+            await reset(client, token_in(await mailbox.wait_for(owner.email, "Reset your"), "reset-password"))
+        ).status_code == 204
+        await mailbox.wait_for(owner.email, "Your RMS Billing password was changed")
+
     async def test_a_newer_link_replaces_the_older_one(self, client, mailbox):
         owner = await make_tenant(client)
         await forgot(client, owner.email)
@@ -433,6 +441,19 @@ class TestChangePassword:
         assert_problem(await me(client, other.access_token), 401)
         assert_problem(await refresh(client, other.refresh_token), 401)
         await login(client, owner.email, NEW_PASSWORD)
+
+    async def test_the_address_is_told(self, client, mailbox):
+        owner = await make_tenant(client)
+        assert (await change_password(client, owner, PASSWORD, NEW_PASSWORD)).status_code == 204
+        told = await mailbox.wait_for(owner.email, "Your RMS Billing password was changed")
+        assert "/forgot-password" in told.get_body(("plain",)).get_content()
+
+    async def test_wrong_current_passwords_are_rate_limited_per_user(self, client, settings):
+        owner = await make_tenant(client)
+        for _ in range(settings.login_limit_per_email):
+            assert_problem(await change_password(client, owner, "not-my-password", NEW_PASSWORD), 400)
+        assert_problem(await change_password(client, owner, PASSWORD, NEW_PASSWORD), 429, "rate-limited")
+        await login(client, owner.email, PASSWORD)
 
     async def test_requires_authentication(self, client):
         response = await client.post(
@@ -674,6 +695,19 @@ class TestExpiry:
         token = token_in(await mailbox.wait_for(email, "invited you"), "accept-invite")
         clock.advance(days=7, minutes=1)
         assert_problem(await accept(client, token), 400, "invalid-token")
+
+    async def test_an_email_change_expires_after_24_hours(self, clocked, mailbox):
+        client, clock = clocked
+        owner = await make_tenant(client)
+        new_email = unique_email("late")
+        body = {"email": new_email, "current_password": PASSWORD}
+        assert (await client.patch(f"{API}/users/me", json=body, headers=owner.headers)).status_code == 200
+        message = await mailbox.wait_for(new_email, "Confirm your new RMS Billing login email")
+        token = message.get_body(("plain",)).get_content().split("token=", 1)[1].split()[0]
+        clock.advance(hours=24, minutes=1)
+        response = await client.post(f"{API}/auth/confirm-email-change", json={"token": token})
+        assert_problem(response, 400, "invalid-token")
+        assert (await me(client, owner.access_token)).json()["email"] == owner.email
 
     async def test_refresh_token_expires_after_7_days(self, clocked):
         client, clock = clocked
