@@ -43,7 +43,8 @@ class Settings(BaseSettings):
     # Comma-separated (or a JSON list); NoDecode lets the validator below split it.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["http://localhost:3000"])
     max_body_bytes: int = 1_048_576
-    # Links in emails: <EMAIL_LINK_BASE>/verify-email?token=..., /reset-password, /accept-invite.
+    # Links in emails: <EMAIL_LINK_BASE>/verify-email?token=..., /reset-password, /accept-invite,
+    # /confirm-email-change, /cancel-email-change (pages that POST the token to the API).
     # The default points at this API, whose GET /auth/verify-email makes the verification link work.
     email_link_base: str = "http://127.0.0.1:8000/api/v1/auth"
 
