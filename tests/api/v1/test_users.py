@@ -367,12 +367,6 @@ class TestEmailChange:
             assert_problem(await client.post(f"{API}/auth/{path}", json={"token": "A" * 64}), 400, "invalid-token")
 
 
-async def verify(client: httpx.AsyncClient, mailbox, email: str) -> None:
-    token = await mailed_token(mailbox, email, "Verify")
-    response = await client.post(f"{API}/auth/verify-email", json={"token": token})
-    assert response.status_code == 200, response.text
-
-
 class TestListUsers:
     async def test_pages_cover_every_user_once_and_end_with_a_null_cursor(self, client, mailbox):
         owner = await make_tenant(client)
