@@ -22,6 +22,7 @@ from app.core.security import (
     decode_access_token,
     hash_password,
     new_opaque_token,
+    successor_refresh_token,
     tenant_of_opaque_token,
     token_digest,
     verify_password,
@@ -59,6 +60,16 @@ class TestOpaqueTokens:
     )
     def test_malformed_tokens_have_no_tenant(self, token):
         assert tenant_of_opaque_token(token) is None
+
+    def test_a_successor_is_derived_carries_the_tenant_and_depends_on_the_secret(self, settings):
+        tenant_id = uuid.uuid4()
+        token = new_opaque_token(tenant_id)
+        successor = successor_refresh_token(settings, token)
+        assert successor == successor_refresh_token(settings, token) != token
+        assert tenant_of_opaque_token(successor) == tenant_id
+        assert len(raw_bytes(successor)[16:]) * 8 == 256
+        assert successor != successor_refresh_token(settings, new_opaque_token(tenant_id))
+        assert successor != successor_refresh_token(settings.model_copy(update={"jwt_secret": "y" * 40}), token)
 
     def test_digest_is_a_stable_sha256(self):
         token = new_opaque_token(uuid.uuid4())
