@@ -9,7 +9,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from app.api import pages
 from app.api.v1 import api_router, health
 from app.core.bootstrap import resolve_urls
-from app.core.config import DEV_JWT_SECRET, Settings, get_settings
+from app.core.config import Settings, get_settings, jwt_secret_problem
 from app.core.database import Database, drain_background_tasks
 from app.core.errors import install_error_handlers
 from app.core.logging import configure_logging
@@ -39,8 +39,8 @@ async def check_safety(settings: Settings, app_url: str) -> None:
     """Refuse to run in prod with a role that bypasses row-level security, a dev secret or mail
     links that point at this server's own address."""
     problems = await runtime_role_problems(app_url)
-    if settings.jwt_secret == DEV_JWT_SECRET:
-        problems.append("JWT_SECRET is the development default")
+    if secret_problem := jwt_secret_problem(settings.jwt_secret):
+        problems.append(secret_problem)
     if settings.env == "prod" and "email_link_base" not in settings.model_fields_set:
         problems.append(f"EMAIL_LINK_BASE is not set (mail would link to {settings.email_link_base})")
     if not problems:

@@ -75,6 +75,20 @@ PAGES: dict[str, LinkPage] = {
             Input("password", "Password", "password", "new-password", repeat="Repeat the password"),
         ),
     ),
+    "confirm-email-change": LinkPage(
+        "Confirm your new email",
+        "Confirm that this address is yours; it becomes your login email.",
+        "/api/v1/auth/confirm-email-change",
+        "Confirm my new email",
+        "Your email address is changed. Sign in with the new one.",
+    ),
+    "cancel-email-change": LinkPage(
+        "Stop the email change",
+        "If you did not ask to change your login email, stop it here: every session is signed out.",
+        "/api/v1/auth/cancel-email-change",
+        "Stop the change",
+        "The change is stopped and every session is signed out. Change your password if you did not ask for it.",
+    ),
     "forgot-password": LinkPage(
         "Reset your password",
         "We will mail a reset link if the address belongs to an account.",

@@ -9,6 +9,16 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_JWT_SECRET = "dev-only-secret-change-me-0123456789abcdef"
+MIN_JWT_SECRET_BYTES = 32  # HS256 keys: at least the hash's output size (RFC 7518 s.3.2)
+
+
+def jwt_secret_problem(secret: str) -> str | None:
+    """Why this HS256 secret is unfit for production, or None."""
+    if secret == DEV_JWT_SECRET:
+        return "JWT_SECRET is the development default"
+    if len(secret.encode()) < MIN_JWT_SECRET_BYTES:
+        return f"JWT_SECRET is shorter than {MIN_JWT_SECRET_BYTES} bytes"
+    return None
 
 
 class Settings(BaseSettings):
@@ -33,7 +43,8 @@ class Settings(BaseSettings):
     # Comma-separated (or a JSON list); NoDecode lets the validator below split it.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["http://localhost:3000"])
     max_body_bytes: int = 1_048_576
-    # Links in emails: <EMAIL_LINK_BASE>/verify-email?token=..., /reset-password, /accept-invite ...
+    # Links in emails: <EMAIL_LINK_BASE>/verify-email?token=..., /reset-password, /accept-invite,
+    # /confirm-email-change, /cancel-email-change (pages that POST the token to the API).
     # Unset = this server's own pages, http://<HOST>:<PORT>/pages (app/api/pages.py), so the links
     # follow PORT; in production set it to the web app's pages.
     email_link_base: str | None = None  # never None once validated (_derive_links)
@@ -42,11 +53,18 @@ class Settings(BaseSettings):
     jwt_secret: str = DEV_JWT_SECRET
     jwt_issuer: str = "rms-billing"
     jwt_audience: str = "rms-billing-api"
+    # Seconds of clock skew tolerated on an access token's `iat` (issued in the future beyond it: 401).
+    jwt_leeway_seconds: int = Field(default=30, ge=0, le=300)
     access_token_minutes: int = 30
     refresh_token_days: int = 7
+    # A rotated refresh token presented again within this many seconds (two tabs, a retried request)
+    # gets its successor again instead of revoking the family (0 = no grace).
+    refresh_reuse_grace_seconds: int = Field(default=30, ge=0, le=300)
     bcrypt_rounds: int = 12
     verification_token_hours: int = 48
     reset_token_minutes: int = 30
+    # A requested login-email change waits this long for the new address to confirm it.
+    email_change_token_hours: int = Field(default=24, ge=1, le=168)
     invite_token_days: int = 7
     login_limit_per_email: int = 5
     login_limit_per_ip: int = 20
@@ -126,6 +144,13 @@ class Settings(BaseSettings):
                 raise ValueError(f"RAZORPAY_MODE=live needs {', '.join(missing)}")
         elif self.env == "prod":
             raise ValueError("RAZORPAY_MODE=sandbox is refused with ENV=prod (anyone could sign a sandbox payment)")
+        return self
+
+    @model_validator(mode="after")
+    def _jwt_secret_strong_in_prod(self) -> "Settings":
+        problem = jwt_secret_problem(self.jwt_secret)
+        if self.env == "prod" and problem:
+            raise ValueError(f"{problem}; refused with ENV=prod")
         return self
 
     @field_validator("cors_origins", mode="before")

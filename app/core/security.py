@@ -8,6 +8,7 @@ random (256 bits). Only a SHA-256 of the whole token is stored.
 import asyncio
 import base64
 import hashlib
+import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -75,7 +76,10 @@ def create_access_token(settings: Settings, claims: AccessClaims, now: datetime 
     return jwt.encode(payload, settings.jwt_secret, algorithm=JWT_ALGORITHM)
 
 
-def decode_access_token(settings: Settings, token: str) -> AccessClaims:
+def decode_access_token(settings: Settings, token: str, now: datetime | None = None) -> AccessClaims:
+    """Verify and read an access token. Besides the signature and every claim, its `iat` may not
+    lie in the future beyond JWT_LEEWAY_SECONDS of clock skew (a token minted ahead of time, or
+    by a clock that is wrong, would otherwise outlive its stated lifetime)."""
     options = {f"require_{claim}": True for claim in ("exp", "iat", "iss", "aud", "sub", "jti")}
     try:
         header = jwt.get_unverified_header(token)
@@ -91,6 +95,11 @@ def decode_access_token(settings: Settings, token: str) -> AccessClaims:
         )
         if any(claim not in payload for claim in REQUIRED_CLAIMS):
             raise InvalidToken("missing claim")
+        issued_at = payload["iat"]
+        if isinstance(issued_at, bool) or not isinstance(issued_at, int | float):
+            raise InvalidToken("iat is not a number")
+        if issued_at > (now or datetime.now(UTC)).timestamp() + settings.jwt_leeway_seconds:
+            raise InvalidToken("issued in the future")
         return AccessClaims(
             user_id=uuid.UUID(payload["sub"]),
             tenant_id=uuid.UUID(payload["tenant_id"]),
@@ -104,6 +113,18 @@ def decode_access_token(settings: Settings, token: str) -> AccessClaims:
 def new_opaque_token(tenant_id: uuid.UUID) -> str:
     raw = tenant_id.bytes + secrets.token_bytes(32)
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def successor_refresh_token(settings: Settings, refresh_token: str) -> str:
+    """The refresh token that rotating `refresh_token` gives: the same tenant prefix and 256 bits of
+    HMAC-SHA256 under the server's secret, so the same successor can be handed out again when the
+    rotated token is presented a second time within the reuse grace window (only hashes are stored,
+    so it could not be read back). Unpredictable without JWT_SECRET, like a random one."""
+    tenant_id = tenant_of_opaque_token(refresh_token)
+    if tenant_id is None:
+        raise ValueError("not an opaque token")
+    tail = hmac.new(settings.jwt_secret.encode(), b"refresh-successor\x00" + refresh_token.encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(tenant_id.bytes + tail.digest()).rstrip(b"=").decode()
 
 
 def tenant_of_opaque_token(token: str) -> uuid.UUID | None:

@@ -1,7 +1,7 @@
 """Importing this package registers every model on Base.metadata (Alembic relies on it)."""
 
 from app.models.audit import AuditLog
-from app.models.auth import AuthSession, EmailVerification, PasswordReset, UserInvitation
+from app.models.auth import AuthSession, EmailChange, EmailVerification, PasswordReset, UserInvitation
 from app.models.base import Base
 from app.models.business import AccountManager, ClientType, Company, GstSettings, ServiceType, TaxRate
 from app.models.credit_note import CreditNote, CreditNoteLine
@@ -30,6 +30,7 @@ __all__ = [
     "CreditNote",
     "CreditNoteLine",
     "Customer",
+    "EmailChange",
     "EmailVerification",
     "GstSettings",
     "IdempotencyKey",
@@ -67,6 +68,7 @@ RLS_TABLES = ["tenants"] + [
         EmailVerification,
         PasswordReset,
         UserInvitation,
+        EmailChange,
         AuditLog,
         OutboxEmail,
         Company,

@@ -72,3 +72,30 @@ class UserInvitation(_SingleUseToken, Base):
     email: Mapped[str] = mapped_column(String(320))
     role: Mapped[str] = mapped_column(String(20))
     invited_by: Mapped[uuid.UUID]
+
+
+class EmailChange(TenantScoped, Base):
+    """A requested change of a user's login email: pending until the new address confirms it with
+    the token mailed there (`token_hash`); the old address is told and can cancel it with its own
+    token (`cancel_token_hash`). Ended by `confirmed_at` or `cancelled_at` (a newer request
+    cancels an older one); `requested_by_family_id` is the session family that asked, the one
+    session a confirmed change leaves logged in."""
+
+    __tablename__ = "email_changes"
+    __table_args__ = (
+        tenant_fk(["user_id"], "users"),
+        Index("uq_email_changes_tenant_id_token_hash", "tenant_id", "token_hash", unique=True),
+        Index("uq_email_changes_tenant_id_cancel_token_hash", "tenant_id", "cancel_token_hash", unique=True),
+        Index("ix_email_changes_tenant_id_user_id", "tenant_id", "user_id"),
+    )
+
+    user_id: Mapped[uuid.UUID]
+    old_email: Mapped[str] = mapped_column(String(320))
+    new_email: Mapped[str] = mapped_column(String(320))
+    token_hash: Mapped[str] = mapped_column(String(64))
+    cancel_token_hash: Mapped[str] = mapped_column(String(64))
+    requested_by_family_id: Mapped[uuid.UUID | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+    expires_at: Mapped[datetime]
+    confirmed_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]

@@ -26,7 +26,19 @@ class UserRead(ReadModel):
 
 class UserMeUpdate(RequestBody):
     full_name: Name | None = None
-    email: Email | None = Field(None, description="Changing it requires verifying the new one.")
+    email: Email | None = Field(
+        None,
+        description=(
+            "A new login email. Needs `current_password` (else 400 `wrong-password`). Nothing changes "
+            "yet: the new address is mailed a confirmation link (`POST /auth/confirm-email-change`), "
+            "the current one a notice with a cancel link (`POST /auth/cancel-email-change`); until the "
+            "new address confirms, the current one keeps logging in. The answer is the same whether or "
+            "not the new address already has an account (that address is told instead)."
+        ),
+    )
+    current_password: str | None = Field(
+        None, min_length=1, max_length=200, description="Required with `email`: the user's current password."
+    )
 
 
 class UserUpdate(RequestBody):

@@ -1,14 +1,22 @@
 """Sign-up, login, refresh-token rotation and logout."""
 
 import uuid
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.database import independent_session
 from app.core.errors import Unauthorized
 from app.core.runtime import Runtime
-from app.core.security import hash_password, tenant_of_opaque_token, token_digest, verify_password
+from app.core.security import (
+    hash_password,
+    successor_refresh_token,
+    tenant_of_opaque_token,
+    token_digest,
+    verify_password,
+)
 from app.core.tenancy import bind_tenant
+from app.models.auth import AuthSession
 from app.models.base import new_id
 from app.models.tenant import Tenant
 from app.models.user import User, UserRole
@@ -17,7 +25,7 @@ from app.repositories.tenants import TenantAccountRepository
 from app.repositories.users import IdentityRepository, UserRepository
 from app.services import audit, business_defaults, mail, subscriptions, usage, verification
 from app.services.rate_limit import Limit, refund, reserve
-from app.services.sessions import TokenPair, issue
+from app.services.sessions import TokenPair, issue, reissue
 from app.services.users import USER_FIELDS
 
 TENANT_FIELDS = ["name", "business_name", "contact_email", "contact_phone", "trial_start_date", "trial_end_date"]
@@ -140,8 +148,9 @@ async def _find_user_by_email(session: AsyncSession, email: str) -> User | None:
 
 
 async def refresh(session: AsyncSession, rt: Runtime, *, refresh_token: str) -> TokenPair:
-    """Rotate: the presented token dies, a new one joins its family. A dead token presented
-    again means it was stolen (or replayed): the whole family is revoked."""
+    """Rotate: the presented token dies, its successor joins the family. A dead token presented
+    again means it was stolen (or replayed): the whole family is revoked, except within the reuse
+    grace window (two tabs, a retried request), which gets the same successor again."""
     tenant_id = tenant_of_opaque_token(refresh_token)
     if tenant_id is None:
         raise _invalid_refresh()
@@ -149,20 +158,57 @@ async def refresh(session: AsyncSession, rt: Runtime, *, refresh_token: str) -> 
     now = rt.now()
     repo = SessionRepository(session)
     digest = token_digest(refresh_token)
-    current = await repo.consume(digest, now)
+    current = await repo.consume(digest, now)  # a concurrent rotation of the same token waits here
     if current is None:
-        await _revoke_family_if_reused(rt, tenant_id, await repo.find_by_hash(digest))
+        known = await repo.find_by_hash(digest)
+        replayed = await _replay_within_grace(session, rt, known, refresh_token)
+        if replayed is not None:
+            return replayed
+        await _revoke_family_if_reused(rt, tenant_id, known)
         raise _invalid_refresh()
     user = await UserRepository(session).get(current.user_id)
     if user is None or not user.is_active:
         raise _invalid_refresh()
     audit.set_actor(session, user.id)
-    pair, row = await issue(session, rt, user, family_id=current.family_id, parent_id=current.id)
+    successor = successor_refresh_token(rt.settings, refresh_token)
+    pair, row = await issue(
+        session, rt, user, family_id=current.family_id, parent_id=current.id, refresh_token=successor
+    )
     await repo.set_replaced_by(current.id, row.id)
     await audit.record(
         session, action="auth.refresh", entity_type="session", entity_id=row.id, after={"parent_id": str(current.id)}
     )
     return pair
+
+
+async def _replay_within_grace(
+    session: AsyncSession, rt: Runtime, known: AuthSession | None, refresh_token: str
+) -> TokenPair | None:
+    """The rotated token's own successor again, with a new access token, when the token was rotated
+    (not logged out) at most REFRESH_REUSE_GRACE_SECONDS ago and that successor is still the live
+    end of the chain. Nothing new is stored: the successor is derived from the presented token."""
+    now = rt.now()
+    grace = timedelta(seconds=rt.settings.refresh_reuse_grace_seconds)
+    if known is None or known.replaced_by is None or known.revoked_at is None or now - known.revoked_at > grace:
+        return None
+    successor = await SessionRepository(session).get(known.replaced_by)
+    if successor is None or successor.revoked_at is not None or successor.expires_at <= now:
+        return None  # the successor was rotated in turn (a second-generation reuse) or logged out
+    successor_token = successor_refresh_token(rt.settings, refresh_token)
+    if token_digest(successor_token) != successor.token_hash:
+        return None  # JWT_SECRET changed since the rotation
+    user = await UserRepository(session).get(successor.user_id)
+    if user is None or not user.is_active:
+        return None
+    audit.set_actor(session, user.id)
+    await audit.record(
+        session,
+        action="auth.refresh_replayed",
+        entity_type="session",
+        entity_id=successor.id,
+        after={"parent_id": str(known.id)},
+    )
+    return reissue(rt, user, successor, successor_token)
 
 
 async def _revoke_family_if_reused(rt: Runtime, tenant_id: uuid.UUID, known) -> None:

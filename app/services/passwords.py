@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.database import independent_session
 from app.core.errors import AppError
 from app.core.runtime import Runtime
 from app.core.security import hash_password, new_opaque_token, tenant_of_opaque_token, token_digest, verify_password
@@ -15,12 +16,40 @@ from app.repositories.sessions import SessionRepository
 from app.repositories.tokens import SingleUseTokenRepository
 from app.repositories.users import IdentityRepository, UserRepository
 from app.services import audit, mail
-from app.services.rate_limit import Limit, consume
+from app.services.rate_limit import Limit, consume, refund, reserve
 from app.services.verification import InvalidToken
 
 
 class WrongPassword(AppError):
     status, code, title = 400, "wrong-password", "Current password is wrong"
+
+
+async def check_current(session: AsyncSession, rt: Runtime, user: User, password: str | None) -> None:
+    """The current password, required for every credential change (password, email). Failed
+    checks count per user like failed logins, so a stolen access token cannot guess it."""
+    if password is None:
+        raise WrongPassword("The current password is required for this change.")
+    s, now = rt.settings, rt.now()
+    limits = [Limit("password-check:user", str(user.id), s.login_limit_per_email, s.login_window_seconds)]
+    async with independent_session(rt.db) as counter:
+        await reserve(counter, limits, now)
+    if not await verify_password(password, user.password_hash, s.bcrypt_rounds):
+        raise WrongPassword()
+    await refund(session, limits, now)
+
+
+async def _notify_changed(session: AsyncSession, rt: Runtime, user: User, *, how: str, sessions: str) -> None:
+    await mail.enqueue(
+        session,
+        rt.db,
+        rt.settings,
+        to=user.email,
+        template="password_changed",
+        full_name=user.full_name,
+        how=how,
+        sessions=sessions,
+        reset_link=f"{rt.settings.email_link_base}/forgot-password",
+    )
 
 
 def reset_limits(rt: Runtime, email: str, ip: str | None) -> list[Limit]:
@@ -81,6 +110,7 @@ async def reset(session: AsyncSession, rt: Runtime, *, token: str, new_password:
     await repo.expire_for_user(user.id, now)
     await SessionRepository(session).revoke_user(user.id, now)
     await audit.record(session, action="auth.password_reset", entity_type="user", entity_id=user.id)
+    await _notify_changed(session, rt, user, how="reset with a link sent to this address", sessions="all sessions")
 
 
 async def change(
@@ -92,11 +122,11 @@ async def change(
     current_password: str,
     new_password: str,
 ) -> None:
-    """Change the password; every other session of the user is logged out."""
-    if not await verify_password(current_password, user.password_hash, rt.settings.bcrypt_rounds):
-        raise WrongPassword()
+    """Change the password; every other session of the user is logged out, the address is told."""
+    await check_current(session, rt, user, current_password)
     user.password_hash = await hash_password(new_password, rt.settings.bcrypt_rounds)
     sessions = SessionRepository(session)
     current = await sessions.get(session_id)
     await sessions.revoke_user(user.id, rt.now(), except_family=current.family_id if current else None)
     await audit.record(session, action="auth.password_changed", entity_type="user", entity_id=user.id)
+    await _notify_changed(session, rt, user, how="changed by a signed-in user", sessions="your other sessions")

@@ -29,9 +29,11 @@ async def issue(
     *,
     family_id: uuid.UUID | None = None,
     parent_id: uuid.UUID | None = None,
+    refresh_token: str | None = None,
 ) -> tuple[TokenPair, AuthSession]:
+    """A new session row (refresh token: random unless given) and an access token bound to it."""
     now = rt.now()
-    refresh_token = new_opaque_token(user.tenant_id)
+    refresh_token = refresh_token or new_opaque_token(user.tenant_id)
     row = await SessionRepository(session).add(
         AuthSession(
             id=new_id(),
@@ -44,6 +46,11 @@ async def issue(
             expires_at=now + timedelta(days=rt.settings.refresh_token_days),
         )
     )
+    return reissue(rt, user, row, refresh_token), row
+
+
+def reissue(rt: Runtime, user: User, row: AuthSession, refresh_token: str) -> TokenPair:
+    """A fresh access token for an existing session row, beside its (known) refresh token."""
     claims = AccessClaims(user_id=user.id, tenant_id=user.tenant_id, role=user.role, session_id=row.id)
-    access_token = create_access_token(rt.settings, claims, now)
-    return TokenPair(access_token, refresh_token, rt.settings.access_token_minutes * 60), row
+    access_token = create_access_token(rt.settings, claims, rt.now())
+    return TokenPair(access_token, refresh_token, rt.settings.access_token_minutes * 60)

@@ -8,9 +8,8 @@ from app.core.errors import Conflict, Forbidden, NotFound
 from app.core.runtime import Runtime
 from app.models.user import User, UserRole
 from app.repositories.sessions import SessionRepository
-from app.repositories.tenants import TenantAccountRepository
-from app.repositories.users import IdentityRepository, UserRepository
-from app.services import audit, entitlements, verification
+from app.repositories.users import UserRepository
+from app.services import audit, entitlements
 
 USER_FIELDS = ["email", "full_name", "role", "is_active", "email_verified_at"]
 
@@ -28,14 +27,12 @@ async def get(session: AsyncSession, user_id: uuid.UUID) -> User:
     return user
 
 
-async def update_me(
-    session: AsyncSession, rt: Runtime, user: User, *, full_name: str | None, email: str | None
-) -> User:
+async def update_me(session: AsyncSession, user: User, *, full_name: str | None) -> User:
+    """The caller's own profile. The login email changes through app.services.email_change."""
+    if full_name is None or full_name == user.full_name:
+        return user
     before = audit.snapshot(user, USER_FIELDS)
-    if full_name is not None:
-        user.full_name = full_name
-    if email is not None and email.lower() != user.email:
-        await _change_email(session, rt, user, email.lower())
+    user.full_name = full_name
     await session.flush()
     await audit.record(
         session,
@@ -46,15 +43,6 @@ async def update_me(
         after=audit.snapshot(user, USER_FIELDS),
     )
     return user
-
-
-async def _change_email(session: AsyncSession, rt: Runtime, user: User, email: str) -> None:
-    if not await IdentityRepository(session).rename(user.email, email):
-        raise Conflict("A user with this email already exists.", code="email-taken")
-    user.email = email
-    user.email_verified_at = None
-    tenant = await TenantAccountRepository(session).get(user.tenant_id)
-    await verification.send(session, rt, user, tenant)
 
 
 async def update(

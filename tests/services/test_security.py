@@ -11,7 +11,9 @@ from datetime import UTC, datetime, timedelta
 import bcrypt
 import httpx
 import pytest
+from pydantic import ValidationError
 
+from app.core.config import DEV_JWT_SECRET, Settings
 from app.core.security import (
     BCRYPT_MAX_BYTES,
     AccessClaims,
@@ -20,6 +22,7 @@ from app.core.security import (
     decode_access_token,
     hash_password,
     new_opaque_token,
+    successor_refresh_token,
     tenant_of_opaque_token,
     token_digest,
     verify_password,
@@ -58,6 +61,16 @@ class TestOpaqueTokens:
     def test_malformed_tokens_have_no_tenant(self, token):
         assert tenant_of_opaque_token(token) is None
 
+    def test_a_successor_is_derived_carries_the_tenant_and_depends_on_the_secret(self, settings):
+        tenant_id = uuid.uuid4()
+        token = new_opaque_token(tenant_id)
+        successor = successor_refresh_token(settings, token)
+        assert successor == successor_refresh_token(settings, token) != token
+        assert tenant_of_opaque_token(successor) == tenant_id
+        assert len(raw_bytes(successor)[16:]) * 8 == 256
+        assert successor != successor_refresh_token(settings, new_opaque_token(tenant_id))
+        assert successor != successor_refresh_token(settings.model_copy(update={"jwt_secret": "y" * 40}), token)
+
     def test_digest_is_a_stable_sha256(self):
         token = new_opaque_token(uuid.uuid4())
         assert token_digest(token) == token_digest(token) == hashlib.sha256(token.encode()).hexdigest()
@@ -80,6 +93,14 @@ class TestAccessTokens:
         recent = datetime.now(UTC) - timedelta(minutes=settings.access_token_minutes - 1)
         decode_access_token(settings, create_access_token(settings, self.claims(), recent))
 
+    def test_issued_in_the_future_beyond_the_leeway_is_refused(self, settings):
+        now = datetime.now(UTC)
+        ahead = now + timedelta(seconds=settings.jwt_leeway_seconds + 5)
+        with pytest.raises(InvalidToken, match="future"):
+            decode_access_token(settings, create_access_token(settings, self.claims(), ahead), now)
+        skewed = now + timedelta(seconds=settings.jwt_leeway_seconds - 5)
+        decode_access_token(settings, create_access_token(settings, self.claims(), skewed), now)
+
     def test_another_secret_cannot_decode(self, settings):
         token = create_access_token(settings, self.claims())
         with pytest.raises(InvalidToken):
@@ -91,6 +112,33 @@ class TestAccessTokens:
         claims = self.claims()
         ids = {jwt.get_unverified_claims(create_access_token(settings, claims))["jti"] for _ in range(50)}
         assert len(ids) == 50
+
+
+def prod_settings(**overrides) -> Settings:
+    live = {"razorpay_mode": "live", "razorpay_key_id": "k", "razorpay_key_secret": "s", "razorpay_webhook_secret": "w"}
+    return Settings(_env_file=None, env="prod", **live, **overrides)
+
+
+class TestJwtSecretInProd:
+    @pytest.mark.parametrize(
+        ("secret", "reason"),
+        [("x", "shorter than 32 bytes"), ("x" * 31, "shorter than 32 bytes"), (DEV_JWT_SECRET, "development default")],
+        ids=["one-byte", "31-bytes", "dev-default"],
+    )
+    def test_weak_secrets_are_refused(self, secret, reason):
+        with pytest.raises(ValidationError, match=reason):
+            prod_settings(jwt_secret=secret)
+
+    def test_the_development_default_is_refused_when_unset(self):
+        with pytest.raises(ValidationError, match="development default"):
+            prod_settings()
+
+    @pytest.mark.parametrize("secret", ["x" * 32, "é" * 16], ids=["32-ascii", "32-bytes-utf8"])
+    def test_32_bytes_are_enough(self, secret):
+        assert prod_settings(jwt_secret=secret).jwt_secret == secret
+
+    def test_outside_prod_a_short_secret_is_allowed(self):
+        assert Settings(_env_file=None, env="dev", jwt_secret="x").jwt_secret == "x"
 
 
 class TestPasswords:

@@ -20,7 +20,7 @@ from app.schemas.auth import (
 )
 from app.schemas.common import EMAIL_PATTERN, Accepted, problem_responses
 from app.schemas.users import UserRead
-from app.services import auth, invitations, passwords, verification
+from app.services import auth, email_change, invitations, passwords, verification
 
 router = APIRouter(prefix="/auth", tags=["auth"], responses=problem_responses(422, 429))
 
@@ -120,6 +120,21 @@ async def change_password(
         current_password=body.current_password,
         new_password=body.new_password,
     )
+
+
+@router.post("/confirm-email-change", response_model=UserRead, responses=problem_responses(400, 409))
+async def confirm_email_change(body: TokenRequest, session: SessionDep, rt: RuntimeDep) -> UserRead:
+    """The token mailed to the new address (PATCH /users/me): the new address becomes the login
+    email, verified; every other session of the user is logged out and the old address is told.
+    A POST, so that a mail scanner opening the link cannot consume it."""
+    return UserRead.model_validate(await email_change.confirm(session, rt, token=body.token))
+
+
+@router.post("/cancel-email-change", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(400))
+async def cancel_email_change(body: TokenRequest, session: SessionDep, rt: RuntimeDep) -> None:
+    """The token mailed to the old address: the pending change dies and every session of the user
+    is logged out (report: whoever asked knew the password)."""
+    await email_change.cancel(session, rt, token=body.token)
 
 
 @router.post(

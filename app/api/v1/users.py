@@ -3,12 +3,12 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, status
 
-from app.api.deps import CurrentUser, ManagerUser, PaginationDep, RuntimeDep, SessionDep
+from app.api.deps import ClaimsDep, CurrentUser, ManagerUser, PaginationDep, RuntimeDep, SessionDep
 from app.models.user import UserRole
 from app.repositories.users import UserRepository
 from app.schemas.common import Page, problem_responses
 from app.schemas.users import InvitationRead, InviteRequest, UserMeUpdate, UserRead, UserUpdate
-from app.services import invitations, users
+from app.services import email_change, invitations, users
 
 router = APIRouter(prefix="/users", tags=["users"], responses=problem_responses(401, 422))
 
@@ -18,9 +18,21 @@ async def read_me(user: CurrentUser) -> UserRead:
     return UserRead.model_validate(user)
 
 
-@router.patch("/me", response_model=UserRead, responses=problem_responses(409))
-async def update_me(body: UserMeUpdate, user: CurrentUser, session: SessionDep, rt: RuntimeDep) -> UserRead:
-    updated = await users.update_me(session, rt, user, full_name=body.full_name, email=body.email)
+@router.patch("/me", response_model=UserRead, responses=problem_responses(400, 429))
+async def update_me(
+    body: UserMeUpdate, user: CurrentUser, claims: ClaimsDep, session: SessionDep, rt: RuntimeDep
+) -> UserRead:
+    """Change the name at once; a new email only once the new address confirms it (see `email`)."""
+    if body.email is not None:
+        await email_change.request(
+            session,
+            rt,
+            user,
+            new_email=body.email,
+            current_password=body.current_password,
+            session_id=claims.session_id,
+        )
+    updated = await users.update_me(session, user, full_name=body.full_name)
     return UserRead.model_validate(updated)
 
 

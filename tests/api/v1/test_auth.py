@@ -216,7 +216,8 @@ async def test_unknown_email_and_wrong_password_take_similar_time(costly_hash_cl
 
 
 class TestRefresh:
-    async def test_rotates_and_the_old_token_dies(self, client):
+    async def test_rotates_and_the_old_token_dies_after_the_grace_window(self, clocked):
+        client, clock = clocked
         owner = await make_tenant(client)
         rotated = await refresh(client, owner.refresh_token)
         assert rotated.status_code == 200, rotated.text
@@ -224,9 +225,10 @@ class TestRefresh:
         assert pair["refresh_token"] != owner.refresh_token
         assert pair["expires_in"] == 1800
         assert (await me(client, pair["access_token"])).status_code == 200
+        clock.advance(seconds=31)
         assert_problem(await refresh(client, owner.refresh_token), 401, "invalid-refresh-token")
 
-    async def test_reusing_a_dead_token_revokes_the_whole_family(self, client):
+    async def test_a_second_generation_reuse_revokes_the_whole_family(self, client):
         owner = await make_tenant(client)
         second = (await refresh(client, owner.refresh_token)).json()
         newest = (await refresh(client, second["refresh_token"])).json()
@@ -238,11 +240,21 @@ class TestRefresh:
         assert (await me(client, newest["access_token"])).status_code == 401
         assert (await me(client, owner.access_token)).status_code == 401
 
+    async def test_reuse_after_the_grace_window_revokes_the_whole_family(self, clocked):
+        client, clock = clocked
+        owner = await make_tenant(client)
+        successor = (await refresh(client, owner.refresh_token)).json()
+        clock.advance(seconds=31)
+        assert_problem(await refresh(client, owner.refresh_token), 401, "invalid-refresh-token")
+        assert_problem(await refresh(client, successor["refresh_token"]), 401, "invalid-refresh-token")
+        assert (await me(client, successor["access_token"])).status_code == 401
+
     async def test_reuse_leaves_other_sessions_alone(self, client):
         owner = await make_tenant(client)
         other = await login(client, owner.email)
-        await refresh(client, owner.refresh_token)
-        await refresh(client, owner.refresh_token)
+        second = (await refresh(client, owner.refresh_token)).json()
+        await refresh(client, second["refresh_token"])
+        assert_problem(await refresh(client, owner.refresh_token), 401)
         assert (await me(client, other.access_token)).status_code == 200
         assert (await refresh(client, other.refresh_token)).status_code == 200
 
@@ -252,12 +264,86 @@ class TestRefresh:
 
     async def test_reuse_is_audited(self, client):
         owner = await make_tenant(client)
-        await refresh(client, owner.refresh_token)
+        second = (await refresh(client, owner.refresh_token)).json()
+        await refresh(client, second["refresh_token"])
         await refresh(client, owner.refresh_token)
         fresh = await login(client, owner.email)
         actions = await audit_actions(client, fresh)
         assert "auth.refresh" in actions
         assert "auth.refresh_token_reused" in actions
+
+
+async def family_tokens(app, tenant_id: str, refresh_token: str) -> list[tuple[str, bool]]:
+    """(token hash, live) of every refresh token in the family of `refresh_token`."""
+    async with app.state.db.transaction(uuid.UUID(tenant_id)) as session:
+        rows = await session.execute(
+            text(
+                "SELECT token_hash, revoked_at IS NULL FROM sessions WHERE family_id = "
+                "(SELECT family_id FROM sessions WHERE token_hash = :h) ORDER BY created_at"
+            ),
+            {"h": token_digest(refresh_token)},
+        )
+        return [tuple(r) for r in rows]
+
+
+class TestRefreshGraceWindow:
+    """Two tabs (or a retried request) presenting the same refresh token: REFRESH_REUSE_GRACE_SECONDS."""
+
+    async def test_the_same_token_again_within_the_window_gets_the_same_successor(self, app, clocked):
+        client, clock = clocked
+        owner = await make_tenant(client)
+        first = (await refresh(client, owner.refresh_token)).json()
+        clock.advance(seconds=29)
+        again = await refresh(client, owner.refresh_token)
+        assert again.status_code == 200, again.text
+        assert again.json()["refresh_token"] == first["refresh_token"]
+        assert again.json()["access_token"] != first["access_token"]
+        for pair in (first, again.json()):
+            assert (await me(client, pair["access_token"])).status_code == 200
+        assert await family_tokens(app, owner.tenant_id, owner.refresh_token) == [
+            (token_digest(owner.refresh_token), False),
+            (token_digest(first["refresh_token"]), True),
+        ]
+        newest = await refresh(client, first["refresh_token"])
+        assert newest.status_code == 200, newest.text
+        assert (await me(client, newest.json()["access_token"])).status_code == 200
+
+    async def test_concurrent_refreshes_all_succeed_and_mint_one_successor(self, app, client):
+        owner = await make_tenant(client)
+        answers = await asyncio.gather(*(refresh(client, owner.refresh_token) for _ in range(6)))
+        assert [a.status_code for a in answers] == [200] * 6, [a.text for a in answers]
+        assert len({a.json()["refresh_token"] for a in answers}) == 1
+        successor = answers[0].json()["refresh_token"]
+        assert await family_tokens(app, owner.tenant_id, owner.refresh_token) == [
+            (token_digest(owner.refresh_token), False),
+            (token_digest(successor), True),
+        ]
+        for answer in answers:
+            assert (await me(client, answer.json()["access_token"])).status_code == 200
+
+    async def test_concurrent_refreshes_over_real_http(self, live_server):
+        async with httpx.AsyncClient(base_url=live_server) as http:
+            owner = await make_tenant(http)
+            answers = await asyncio.gather(*(refresh(http, owner.refresh_token) for _ in range(8)))
+            assert [a.status_code for a in answers] == [200] * 8, [a.text for a in answers]
+            assert len({a.json()["refresh_token"] for a in answers}) == 1
+
+    async def test_a_logged_out_successor_is_not_handed_out_again(self, client):
+        owner = await make_tenant(client)
+        first = (await refresh(client, owner.refresh_token)).json()
+        assert (await client.post(f"{API}/auth/logout", headers=bearer(first["access_token"]))).status_code == 204
+        assert_problem(await refresh(client, owner.refresh_token), 401, "invalid-refresh-token")
+
+    async def test_a_logged_out_token_has_no_grace(self, client):
+        owner = await make_tenant(client)
+        assert (await client.post(f"{API}/auth/logout", headers=owner.headers)).status_code == 204
+        assert_problem(await refresh(client, owner.refresh_token), 401, "invalid-refresh-token")
+
+    async def test_the_replay_is_audited(self, client):
+        owner = await make_tenant(client)
+        await refresh(client, owner.refresh_token)
+        assert (await refresh(client, owner.refresh_token)).status_code == 200
+        assert "auth.refresh_replayed" in await audit_actions(client, owner)
 
 
 class TestLogout:
@@ -314,6 +400,14 @@ class TestPasswordReset:
         assert_problem(await reset(client, token, "yet-another-secret"), 400, "invalid-token")
         await login(client, owner.email, NEW_PASSWORD)
 
+    async def test_the_address_is_told_of_the_reset(self, client, mailbox):
+        owner = await make_tenant(client)
+        await forgot(client, owner.email)
+        assert (
+            await reset(client, token_in(await mailbox.wait_for(owner.email, "Reset your"), "reset-password"))
+        ).status_code == 204
+        await mailbox.wait_for(owner.email, "Your RMS Billing password was changed")
+
     async def test_a_newer_link_replaces_the_older_one(self, client, mailbox):
         owner = await make_tenant(client)
         await forgot(client, owner.email)
@@ -353,6 +447,19 @@ class TestChangePassword:
         assert_problem(await me(client, other.access_token), 401)
         assert_problem(await refresh(client, other.refresh_token), 401)
         await login(client, owner.email, NEW_PASSWORD)
+
+    async def test_the_address_is_told(self, client, mailbox):
+        owner = await make_tenant(client)
+        assert (await change_password(client, owner, PASSWORD, NEW_PASSWORD)).status_code == 204
+        told = await mailbox.wait_for(owner.email, "Your RMS Billing password was changed")
+        assert "/forgot-password" in told.get_body(("plain",)).get_content()
+
+    async def test_wrong_current_passwords_are_rate_limited_per_user(self, client, settings):
+        owner = await make_tenant(client)
+        for _ in range(settings.login_limit_per_email):
+            assert_problem(await change_password(client, owner, "not-my-password", NEW_PASSWORD), 400)
+        assert_problem(await change_password(client, owner, PASSWORD, NEW_PASSWORD), 429, "rate-limited")
+        await login(client, owner.email, PASSWORD)
 
     async def test_requires_authentication(self, client):
         response = await client.post(
@@ -594,6 +701,19 @@ class TestExpiry:
         token = token_in(await mailbox.wait_for(email, "invited you"), "accept-invite")
         clock.advance(days=7, minutes=1)
         assert_problem(await accept(client, token), 400, "invalid-token")
+
+    async def test_an_email_change_expires_after_24_hours(self, clocked, mailbox):
+        client, clock = clocked
+        owner = await make_tenant(client)
+        new_email = unique_email("late")
+        body = {"email": new_email, "current_password": PASSWORD}
+        assert (await client.patch(f"{API}/users/me", json=body, headers=owner.headers)).status_code == 200
+        message = await mailbox.wait_for(new_email, "Confirm your new RMS Billing login email")
+        token = message.get_body(("plain",)).get_content().split("token=", 1)[1].split()[0]
+        clock.advance(hours=24, minutes=1)
+        response = await client.post(f"{API}/auth/confirm-email-change", json={"token": token})
+        assert_problem(response, 400, "invalid-token")
+        assert (await me(client, owner.access_token)).json()["email"] == owner.email
 
     async def test_refresh_token_expires_after_7_days(self, clocked):
         client, clock = clocked

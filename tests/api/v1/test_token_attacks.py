@@ -89,6 +89,13 @@ class TestClaims:
         claims = {**claims_of(owner), "iat": now - 3600, "exp": now - 1}
         assert await status_with(client, sign(claims, settings.jwt_secret)) == 401
 
+    async def test_issued_in_the_future_beyond_the_leeway(self, client, owner, settings):
+        now = int(time.time())
+        minted_ahead = {**claims_of(owner), "iat": now + 3600, "exp": now + 3600 + 1800}
+        assert await status_with(client, sign(minted_ahead, settings.jwt_secret)) == 401
+        skewed = {**claims_of(owner), "iat": now + settings.jwt_leeway_seconds - 10}
+        assert await status_with(client, sign(skewed, settings.jwt_secret)) == 200
+
     @pytest.mark.parametrize("name", ["exp", "sub", "tenant_id", "role", "sid", "jti", "iat", "iss", "aud"])
     async def test_missing_claim(self, client, owner, settings, name):
         assert await status_with(client, sign(without(claims_of(owner), name), settings.jwt_secret)) == 401
@@ -103,8 +110,8 @@ class TestClaims:
 
     @pytest.mark.parametrize(
         "changes",
-        [{"sub": "not-a-uuid"}, {"sid": "not-a-uuid"}, {"tenant_id": 42}, {"exp": "tomorrow"}],
-        ids=["sub", "sid", "tenant_id", "exp"],
+        [{"sub": "not-a-uuid"}, {"sid": "not-a-uuid"}, {"tenant_id": 42}, {"exp": "tomorrow"}, {"iat": "now"}],
+        ids=["sub", "sid", "tenant_id", "exp", "iat"],
     )
     async def test_malformed_claim_values(self, client, owner, settings, changes):
         assert await status_with(client, sign({**claims_of(owner), **changes}, settings.jwt_secret)) == 401

@@ -310,6 +310,7 @@ class TestSettings:
             razorpay_key_id="k",
             razorpay_key_secret="s",
             razorpay_webhook_secret="w",
+            jwt_secret="s" * 32,
         )
         assert live.razorpay_mode == "live"
 

@@ -165,38 +165,6 @@ class TestMe:
         (row,) = [r for r in await user_actions(client, owner, owner.user["id"]) if r["action"] == "user.updated"]
         assert (row["before"]["full_name"], row["after"]["full_name"]) == ("Ravi Sharma", "Ravi K. Sharma")
 
-    async def test_changing_the_email_asks_to_verify_the_new_one(self, client, mailbox):
-        owner = await make_tenant(client)
-        await verify(client, mailbox, owner.email)
-        assert (await me(client, owner)).json()["email_verified"] is True
-        new_email = unique_email("renamed")
-
-        response = await client.patch(f"{API}/users/me", json={"email": new_email.upper()}, headers=owner.headers)
-        assert response.status_code == 200, response.text
-        assert (response.json()["email"], response.json()["email_verified"]) == (new_email, False)
-
-        await verify(client, mailbox, new_email)
-        assert (await me(client, owner)).json()["email_verified"] is True
-        assert (await login(client, new_email)).user["id"] == owner.user["id"]
-        old = await client.post(f"{API}/auth/login", json={"email": owner.email, "password": PASSWORD})
-        assert_problem(old, 401)
-
-    async def test_a_taken_email_is_409_and_changes_nothing(self, client):
-        owner = await make_tenant(client)
-        other = await make_tenant(client)
-        body = {"email": other.email, "full_name": "Someone Else"}
-        assert_problem(await client.patch(f"{API}/users/me", json=body, headers=owner.headers), 409, "email-taken")
-        after = (await me(client, owner)).json()
-        assert (after["email"], after["full_name"]) == (owner.email, "Ravi Sharma")
-
-    async def test_the_same_email_in_another_case_is_no_change(self, client, mailbox):
-        owner = await make_tenant(client)
-        response = await client.patch(f"{API}/users/me", json={"email": owner.email.upper()}, headers=owner.headers)
-        assert response.status_code == 200
-        assert response.json()["email"] == owner.email
-        await mailbox.wait_for(owner.email, "Verify")
-        assert len(mailbox.to(owner.email)) == 1
-
     @pytest.mark.parametrize(
         "body",
         [
@@ -226,10 +194,177 @@ class TestMe:
         assert await get_user(client, owner, member.user["id"]) == before
 
 
-async def verify(client: httpx.AsyncClient, mailbox, email: str) -> None:
-    token = await mailed_token(mailbox, email, "Verify")
-    response = await client.post(f"{API}/auth/verify-email", json={"token": token})
-    assert response.status_code == 200, response.text
+async def change_email(client: httpx.AsyncClient, account: Account, email: str, **body) -> httpx.Response:
+    body = {"email": email, "current_password": account.password, **body}
+    return await client.patch(f"{API}/users/me", json=body, headers=account.headers)
+
+
+async def confirm_email_change(client: httpx.AsyncClient, token: str) -> httpx.Response:
+    return await client.post(f"{API}/auth/confirm-email-change", json={"token": token})
+
+
+async def cancel_email_change(client: httpx.AsyncClient, token: str) -> httpx.Response:
+    return await client.post(f"{API}/auth/cancel-email-change", json={"token": token})
+
+
+async def login_status(client: httpx.AsyncClient, email: str) -> int:
+    response = await client.post(f"{API}/auth/login", json={"email": email, "password": PASSWORD})
+    return response.status_code
+
+
+CONFIRM = "Confirm your new RMS Billing login email"
+NOTICE = "Your RMS Billing login email is about to change"
+CHANGED = "Your RMS Billing login email was changed"
+TAKEN = "Someone tried to move an RMS Billing login to this address"
+
+
+def text_of(message) -> str:
+    return message.get_body(("plain",)).get_content()
+
+
+class TestEmailChange:
+    """Issue 8 §2: a stolen access token alone must not be able to take the account over."""
+
+    @pytest.mark.parametrize("password", [None, "not-my-password"], ids=["missing", "wrong"])
+    async def test_needs_the_current_password_and_changes_nothing_without_it(self, client, mailbox, password):
+        owner = await make_tenant(client)
+        new_email = unique_email("thief")
+        body = {"email": new_email} if password is None else {"email": new_email, "current_password": password}
+        response = await client.patch(f"{API}/users/me", json=body, headers=owner.headers)
+        assert_problem(response, 400, "wrong-password")
+        assert (await me(client, owner)).json()["email"] == owner.email
+        assert await login_status(client, owner.email) == 200
+        await client.post(f"{API}/auth/forgot-password", json={"email": owner.email})
+        await mailbox.wait_for(owner.email, "Reset your")
+        assert mailbox.to(new_email) == []
+        assert not [m for m in mailbox.to(owner.email) if NOTICE in m["Subject"]]
+
+    async def test_the_old_email_logs_in_until_the_new_one_confirms(self, client, mailbox):
+        owner = await make_tenant(client)
+        new_email = unique_email("renamed")
+
+        response = await change_email(client, owner, new_email.upper())
+        assert response.status_code == 200, response.text
+        assert (response.json()["email"], response.json()["email_verified"]) == (owner.email, False)
+        assert await login_status(client, owner.email) == 200
+        assert await login_status(client, new_email) == 401
+
+        notice = text_of(await mailbox.wait_for(owner.email, NOTICE))
+        assert new_email in notice and "/cancel-email-change?token=" in notice
+        token = await mailed_token(mailbox, new_email, CONFIRM)
+        confirmed = await confirm_email_change(client, token)
+        assert confirmed.status_code == 200, confirmed.text
+        assert (confirmed.json()["email"], confirmed.json()["email_verified"]) == (new_email, True)
+
+        assert (await login(client, new_email)).user["id"] == owner.user["id"]
+        assert await login_status(client, owner.email) == 401
+        assert new_email in text_of(await mailbox.wait_for(owner.email, CHANGED))
+        assert_problem(await confirm_email_change(client, token), 400, "invalid-token")
+
+    async def test_the_global_email_map_follows(self, client, mailbox):
+        """Forgot-password and register find the account under its new address only."""
+        owner = await make_tenant(client)
+        new_email = unique_email("renamed")
+        await change_email(client, owner, new_email)
+        assert (await confirm_email_change(client, await mailed_token(mailbox, new_email, CONFIRM))).status_code == 200
+        await client.post(f"{API}/auth/forgot-password", json={"email": new_email})
+        await mailbox.wait_for(new_email, "Reset your")
+        fresh = {"email": owner.email, "password": PASSWORD, "full_name": "New Person", "business_name": "New Co"}
+        assert (await client.post(f"{API}/auth/register", json=fresh)).status_code == 202
+        newcomer = await login(client, owner.email)
+        assert newcomer.tenant_id != owner.tenant_id
+
+    async def test_confirming_logs_out_every_other_session(self, client, mailbox):
+        owner = await make_tenant(client)
+        other = await login(client, owner.email)
+        new_email = unique_email("renamed")
+        await change_email(client, owner, new_email)
+        assert (await confirm_email_change(client, await mailed_token(mailbox, new_email, CONFIRM))).status_code == 200
+        assert_problem(await me(client, other), 401)
+        assert (
+            await client.post(f"{API}/auth/refresh", json={"refresh_token": other.refresh_token})
+        ).status_code == 401
+        assert (await me(client, owner)).status_code == 200
+
+    async def test_links_mailed_to_the_old_address_die_with_the_change(self, client, mailbox):
+        owner = await make_tenant(client)
+        verify_token = await mailed_token(mailbox, owner.email, "Verify")
+        new_email = unique_email("renamed")
+        await change_email(client, owner, new_email)
+        assert (await confirm_email_change(client, await mailed_token(mailbox, new_email, CONFIRM))).status_code == 200
+        stale = await client.post(f"{API}/auth/verify-email", json={"token": verify_token})
+        assert_problem(stale, 400, "invalid-token")
+
+    async def test_the_old_address_can_cancel_and_that_logs_out_everywhere(self, client, mailbox):
+        owner = await make_tenant(client)
+        other = await login(client, owner.email)
+        new_email = unique_email("thief")
+        await change_email(client, owner, new_email)
+        cancel_token = await mailed_token(mailbox, owner.email, NOTICE)
+
+        assert (await cancel_email_change(client, cancel_token)).status_code == 204
+
+        for account in (owner, other):
+            assert_problem(await me(client, account), 401)
+        assert_problem(await confirm_email_change(client, await mailed_token(mailbox, new_email, CONFIRM)), 400)
+        assert_problem(await cancel_email_change(client, cancel_token), 400, "invalid-token")
+        assert await login_status(client, owner.email) == 200
+        assert await login_status(client, new_email) == 401
+        fresh = await login(client, owner.email)
+        actions = [r["action"] for r in await user_actions(client, fresh, owner.user["id"])]
+        assert {"user.email_change_requested", "user.email_change_cancelled"} <= set(actions)
+
+    async def test_a_newer_request_replaces_the_older_one(self, client, mailbox):
+        owner = await make_tenant(client)
+        first, second = unique_email("first"), unique_email("second")
+        await change_email(client, owner, first)
+        await change_email(client, owner, second)
+        assert_problem(await confirm_email_change(client, await mailed_token(mailbox, first, CONFIRM)), 400)
+        assert (await confirm_email_change(client, await mailed_token(mailbox, second, CONFIRM))).status_code == 200
+        assert (await me(client, owner)).json()["email"] == second
+
+    async def test_an_address_with_an_account_gets_the_same_answer_and_is_told(self, client, mailbox):
+        owner = await make_tenant(client)
+        other = await make_tenant(client)
+        taken = await change_email(client, owner, other.email)
+        free = await change_email(client, owner, unique_email("free"))
+        assert taken.status_code == free.status_code == 200
+        assert taken.json() == free.json()
+        assert taken.headers.get("content-length") == free.headers.get("content-length")
+
+        told = text_of(await mailbox.wait_for(other.email, TAKEN))
+        assert "token=" not in told
+        assert (await me(client, owner)).json()["email"] == owner.email
+        assert (await login(client, other.email)).user["id"] == other.user["id"]
+
+    async def test_a_member_of_the_same_tenant_is_not_revealed_either(self, client, mailbox):
+        owner = await make_tenant(client)
+        member = await add_member(client, mailbox, owner, "viewer")
+        response = await change_email(client, owner, member.email)
+        assert response.status_code == 200, response.text
+        await mailbox.wait_for(member.email, TAKEN)
+
+    async def test_the_same_email_in_another_case_is_no_change(self, client, mailbox):
+        owner = await make_tenant(client)
+        response = await change_email(client, owner, owner.email.upper())
+        assert response.status_code == 200
+        assert response.json()["email"] == owner.email
+        await mailbox.wait_for(owner.email, "Verify")
+        assert len(mailbox.to(owner.email)) == 1
+
+    async def test_wrong_passwords_are_rate_limited_per_user(self, client, settings):
+        owner = await make_tenant(client)
+        for _ in range(settings.login_limit_per_email):
+            response = await change_email(client, owner, unique_email(), current_password="not-my-password")
+            assert_problem(response, 400, "wrong-password")
+        limited = await change_email(client, owner, unique_email())
+        assert_problem(limited, 429, "rate-limited")
+        assert limited.headers["retry-after"].isdigit()
+
+    async def test_confirm_and_cancel_take_tokens_by_post_only(self, client):
+        for path in ("confirm-email-change", "cancel-email-change"):
+            assert (await client.get(f"{API}/auth/{path}", params={"token": "A" * 64})).status_code == 405
+            assert_problem(await client.post(f"{API}/auth/{path}", json={"token": "A" * 64}), 400, "invalid-token")
 
 
 class TestListUsers:
