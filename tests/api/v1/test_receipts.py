@@ -86,7 +86,8 @@ class TestCreate:
         assert (receipt["amount_allocated"], receipt["amount_unallocated"]) == ("1180.00", "320.00")
         [allocation] = receipt["allocations"]
         assert allocation["invoice_id"] == invoice["id"] and allocation["invoice_number"] == invoice["number"]
-        assert (allocation["amount"], allocation["allocated_on"]) == ("1180.00", today.isoformat())  # never before the invoice
+        # dated today: the receipt's date is earlier, and an allocation is never dated before its invoice
+        assert (allocation["amount"], allocation["allocated_on"]) == ("1180.00", today.isoformat())
         assert await invoice_state(client, party, invoice) == ("paid", "1180.00", "0.00")
         assert await customer_balance(client, party) == "-320.00"
 
