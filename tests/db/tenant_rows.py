@@ -9,9 +9,10 @@ with a pattern, say), the insert fails naming the table: add the column to OVERR
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import sqlalchemy as sa
@@ -135,7 +136,7 @@ def _typed_value(column: sa.Column) -> Any:
     if isinstance(kind, sa.DateTime):
         return datetime.now(UTC)
     if isinstance(kind, sa.Date):
-        return date.today()
+        return datetime.now(ZoneInfo("Asia/Kolkata")).date()
     if isinstance(kind, JSONB):
         return {}
     if isinstance(kind, INET):

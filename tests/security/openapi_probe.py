@@ -7,8 +7,9 @@ import re
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from tests.conftest import unique_email
 
@@ -138,8 +139,8 @@ def _sample_string(schema: dict, name: str) -> str:
     by_format = {
         "email": unique_email,
         "uuid": lambda: str(uuid.uuid4()),
-        "date": lambda: date.today().isoformat(),
-        "date-time": lambda: datetime.now(UTC).isoformat(),
+        "date": lambda: datetime.now(ZoneInfo("Asia/Kolkata")).date().isoformat(),
+        "date-time": lambda: datetime.now(ZoneInfo("Asia/Kolkata")).isoformat(),
     }
     if fmt in by_format:
         return by_format[fmt]()
