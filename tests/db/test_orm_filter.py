@@ -47,6 +47,7 @@ from app.repositories.customers import CustomerFilters
 from app.repositories.invoices import InvoiceFilters
 from app.repositories.receipts import ReceiptFilters
 from tests.conftest import fresh_ip
+from tests.db.tenant_digest import tenant_digest
 from tests.db.tenant_rows import make_two_tenants, rls_tables, tenant_column
 
 NOW = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
@@ -499,19 +500,6 @@ async def tenants(app, admin) -> Tenants:
     return Tenants(a=two.a, b=Other(tenant_id=two.b, rows=rows))
 
 
-async def snapshot(admin: AsyncConnection, tenant_id: uuid.UUID) -> dict[str, str]:
-    """A digest of every row the tenant has, per table."""
-    digests = {}
-    for table in rls_tables():
-        row = "md5(t::text)"
-        stmt = sa.text(
-            f"SELECT md5(coalesce(string_agg({row}, ',' ORDER BY {row}), '')) FROM {table.name} t "
-            f"WHERE t.{tenant_column(table).name} = :tenant"
-        )
-        digests[table.name] = (await admin.execute(stmt, {"tenant": tenant_id})).scalar_one()
-    return digests
-
-
 async def outcome(db: Database, tenant_id: uuid.UUID | None, case: Case, b: Other, *, filter_on: bool) -> Any:
     """Run the case in a transaction that is rolled back; its result (normalised) or its error's class."""
     async with db.sessionmaker() as session:
@@ -583,15 +571,15 @@ async def test_the_owner_connection_is_not_restricted_by_row_level_security(owne
 @pytest.mark.parametrize("key", CASE_IDS, ids=lambda k: f"{k[0]}.{k[1]}")
 class TestEveryRepositoryMethod:
     async def test_with_no_tenant_bound_it_raises(self, owner_db, admin, tenants, key):
-        before = await snapshot(admin, tenants.b.tenant_id)
+        before = await tenant_digest(admin, tenants.b.tenant_id)
         assert await outcome(owner_db, None, CASES[key], tenants.b, filter_on=True) == ("raised", "TenantNotBound")
-        assert await snapshot(admin, tenants.b.tenant_id) == before
+        assert await tenant_digest(admin, tenants.b.tenant_id) == before
 
     async def test_bound_to_a_it_neither_sees_nor_changes_bs_rows(self, owner_db, app_db, admin, tenants, key):
         case, b = CASES[key], tenants.b
-        before = await snapshot(admin, b.tenant_id)
+        before = await tenant_digest(admin, b.tenant_id)
         alone = await outcome(owner_db, tenants.a, case, b, filter_on=True)
-        assert await snapshot(admin, b.tenant_id) == before, "the filter let a write reach tenant B's rows"
+        assert await tenant_digest(admin, b.tenant_id) == before, "the filter let a write reach tenant B's rows"
         assert not mentions(alone, b_ids(b)), f"tenant B's rows in {alone}"
         if case.compare:
             assert alone == await outcome(app_db, tenants.a, case, b, filter_on=False), "filter alone ≠ RLS alone"
