@@ -53,6 +53,8 @@ from tests.db.tenant_rows import make_two_tenants, rls_tables, tenant_column
 NOW = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
 PROBE_ID = uuid.uuid4()
 EARLY, LATE = dt.date(2000, 1, 1), dt.date(2100, 1, 1)
+EARLY_AT = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+LATE_AT = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
 MODELS = {mapper.local_table.name: mapper.class_ for mapper in Base.registry.mappers}
 
 # Repositories over global tables (no tenant_id, or the global email directory), and why.
@@ -103,10 +105,6 @@ class Case:
     compare: bool = True
 
 
-def repo(cls: type, *args: Any) -> Callable[[AsyncSession], Any]:
-    return lambda session: cls(session, *args)
-
-
 def _module_classes() -> dict[str, type]:
     found = {}
     for info in pkgutil.iter_modules(repositories.__path__):
@@ -135,7 +133,8 @@ def every_method() -> list[tuple[str, str]]:
 
 
 def C(cls_name: str, *args: Any) -> Callable[[AsyncSession], Any]:
-    return repo(CLASSES[cls_name], *args)
+    """The repository class of that name, to be built on a session."""
+    return lambda session: CLASSES[cls_name](session, *args)
 
 
 CASES: dict[tuple[str, str], Case] = {
@@ -429,9 +428,6 @@ CASES: dict[tuple[str, str], Case] = {
     ("UserRepository", "count_active_owners"): Case(lambda s, b: C("UserRepository")(s).count_active_owners()),
     ("UserRepository", "lock_owners"): Case(lambda s, b: C("UserRepository")(s).lock_owners()),
 }
-
-EARLY_AT = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
-LATE_AT = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
 
 
 async def _save_b_row(session: AsyncSession, b: Other) -> Any:
