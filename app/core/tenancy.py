@@ -49,6 +49,7 @@ class TenantAlreadyBound(RuntimeError):
 async def bind_tenant(async_session, tenant_id: uuid.UUID) -> None:
     """Bind the session (and its current transaction, at once) to tenant_id. A session serves one
     tenant for its whole life: binding it again to another raises."""
+    tenant_id = tenant_id if isinstance(tenant_id, uuid.UUID) else uuid.UUID(str(tenant_id))
     current = async_session.info.get(TENANT_KEY)
     if current is not None and current != tenant_id:
         raise TenantAlreadyBound(f"session is bound to tenant {current}, not {tenant_id}")
