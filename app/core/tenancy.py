@@ -1,7 +1,8 @@
 """Tenant binding: the ORM filter (first line of defence) and the RLS setting (the backstop).
 
-A session is bound to one tenant. Every ORM statement touching a tenant model gets
-`tenant_id = :bound` added, and raises if no tenant is bound. Each transaction also sets
+A session is bound to one tenant. Every ORM statement touching a tenant table anywhere (FROM list,
+joins, subqueries, EXISTS, a bulk UPDATE/DELETE's target) gets `tenant_id = :bound` added, and
+raises if no tenant is bound; rows the unit of work flushes must belong to the bound tenant. Each transaction also sets
 `app.tenant_id` with `set_config(..., true)` (transaction-local, so it never leaks through
 the connection pool), which the row-level security policies read.
 """
@@ -62,7 +63,8 @@ async def bind_tenant(async_session, tenant_id: uuid.UUID) -> None:
 
 @contextmanager
 def orm_filter_disabled(session: Session) -> Iterator[None]:
-    """Switch off the ORM tenant filter (RLS still applies). Used by tests to prove the backstop."""
+    """Switch off the ORM tenant filter and the flush check (RLS still applies). Used by tests to
+    prove the backstop."""
     session.info[BYPASS_KEY] = True
     try:
         yield
@@ -76,7 +78,7 @@ def _is_tenant_table(element: object) -> bool:
 
 @cache
 def _tenant_table_names() -> frozenset[str]:
-    from app.models.base import Base
+    from app.models import Base  # every model module, so the set is complete
 
     return frozenset(
         table.name
