@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, status
 
-from app.api.deps import CurrentUser, PaginationDep, RuntimeDep, SessionDep, WriterUser, declare_payment_required
+from app.api.deps import CurrentUser, ManagerUser, PaginationDep, RuntimeDep, SessionDep, declare_payment_required
 from app.api.fields import Selection, field_selection, respond
 from app.schemas.business_fields import Removal
 from app.schemas.common import NO_CONTROL_CHARS, Page, RequestBody, SelectableRead, problem_responses
@@ -111,7 +111,7 @@ def _write_routes(router: APIRouter, res: Resource) -> None:
         "", status_code=status.HTTP_201_CREATED, response_model=read, responses=problem_responses(400, 403, 409),
         summary=f"Create a {cat.label}",
     )  # fmt: skip
-    async def create_item(body: create_body, _: WriterUser, session: SessionDep, rt: RuntimeDep) -> Any:
+    async def create_item(body: create_body, _: ManagerUser, session: SessionDep, rt: RuntimeDep) -> Any:
         created = await service.create(session, cat, body.model_dump(), today=today_in_india(rt.now()))
         return read.model_validate(created)
 
@@ -120,7 +120,7 @@ def _write_routes(router: APIRouter, res: Resource) -> None:
     )
     async def update_item(
         body: update_body,
-        _: WriterUser,
+        _: ManagerUser,
         session: SessionDep,
         rt: RuntimeDep,
         id_: Annotated[uuid.UUID, Depends(item_id)],
@@ -133,6 +133,6 @@ def _write_routes(router: APIRouter, res: Resource) -> None:
         one, response_model=Removal[read], responses=problem_responses(403, 404),
         summary=f"Delete a {cat.label} ({res.catalog.kept_as} instead if documents refer to it)",
     )  # fmt: skip
-    async def delete_item(_: WriterUser, session: SessionDep, id_: Annotated[uuid.UUID, Depends(item_id)]) -> Any:
+    async def delete_item(_: ManagerUser, session: SessionDep, id_: Annotated[uuid.UUID, Depends(item_id)]) -> Any:
         outcome, obj = await service.remove(session, cat, id_)
         return Removal[read](outcome=outcome, item=read.model_validate(obj))

@@ -102,6 +102,49 @@ def declare_payment_required(router: APIRouter) -> None:
             route.responses.setdefault(402, problem_responses(402)[402])
 
 
+# `openapi_extra=PUBLIC` marks an operation that needs no bearer token. Every other operation states
+# its roles in the spec (`x-roles` and its description), derived from its RequireRole/CurrentUser
+# dependency by declare_roles; tests/security/test_role_matrix.py tries each one with every role.
+PUBLIC = {"x-public": True}
+
+
+def required_roles(dependant: Dependant) -> list[str] | None:
+    """The roles a route admits: its RequireRole's, every role for any signed-in user, None if it
+    asks for no user (public)."""
+    for dep in dependant.dependencies:
+        if isinstance(dep.call, RequireRole):
+            return [role.value for role in UserRole if role.value in dep.call.roles]
+    for dep in dependant.dependencies:
+        if dep.call is get_current_user:
+            return [role.value for role in UserRole]
+        inner = required_roles(dep)
+        if inner is not None:
+            return inner
+    return None
+
+
+def declare_roles(router: APIRouter) -> None:
+    """Put each operation's roles in the spec: `x-roles` and a line of its description."""
+    for route in _api_routes(router):
+        extra = route.openapi_extra or {}
+        roles = required_roles(route.dependant)
+        if roles is None:
+            note = "Public: no bearer token." if extra.get("x-public") else None
+        else:
+            route.openapi_extra = {**extra, "x-roles": roles}
+            note = f"Roles: {', '.join(roles)}."
+        if note and note not in (route.description or ""):
+            route.description = f"{route.description}\n\n{note}" if route.description else note
+
+
+def _api_routes(router: APIRouter):
+    for route in router.routes:
+        if isinstance(route, APIRoute):
+            yield route
+        elif hasattr(route, "original_router"):  # a router included in this one
+            yield from _api_routes(route.original_router)
+
+
 ManagerUser = Annotated[User, Depends(RequireRole(UserRole.owner, UserRole.admin))]
 WriterUser = Annotated[User, Depends(RequireRole(UserRole.owner, UserRole.admin, UserRole.accountant))]
 # Owner/admin, answered even when the subscription is locked: paying for a plan is how it unlocks.

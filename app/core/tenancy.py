@@ -1,7 +1,8 @@
 """Tenant binding: the ORM filter (first line of defence) and the RLS setting (the backstop).
 
-A session is bound to one tenant. Every ORM statement touching a tenant model gets
-`tenant_id = :bound` added, and raises if no tenant is bound. Each transaction also sets
+A session is bound to one tenant. Every ORM statement touching a tenant table anywhere (FROM list,
+joins, subqueries, EXISTS, a bulk UPDATE/DELETE's target) gets `tenant_id = :bound` added, and
+raises if no tenant is bound; rows the unit of work flushes must belong to the bound tenant. Each transaction also sets
 `app.tenant_id` with `set_config(..., true)` (transaction-local, so it never leaks through
 the connection pool), which the row-level security policies read.
 """
@@ -9,9 +10,11 @@ the connection pool), which the row-level security policies read.
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 
-from sqlalchemy import event, func, select
+from sqlalchemy import Table, event, func, select
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+from sqlalchemy.sql import visitors
 
 from app.models.base import TenantOwned
 from app.models.tenant import Tenant
@@ -32,6 +35,14 @@ def bound_tenant(session: Session) -> uuid.UUID | None:
     return session.info.get(TENANT_KEY)
 
 
+def required_tenant(session) -> uuid.UUID:
+    """The session's bound tenant; TenantNotBound if there is none (a programming error, not a KeyError)."""
+    tenant_id = session.info.get(TENANT_KEY)
+    if tenant_id is None:
+        raise TenantNotBound("tenant-scoped repository used with no tenant bound")
+    return tenant_id
+
+
 class TenantAlreadyBound(RuntimeError):
     """A session bound to one tenant was asked to serve another: objects it loaded would leak across."""
 
@@ -39,6 +50,7 @@ class TenantAlreadyBound(RuntimeError):
 async def bind_tenant(async_session, tenant_id: uuid.UUID) -> None:
     """Bind the session (and its current transaction, at once) to tenant_id. A session serves one
     tenant for its whole life: binding it again to another raises."""
+    tenant_id = tenant_id if isinstance(tenant_id, uuid.UUID) else uuid.UUID(str(tenant_id))
     current = async_session.info.get(TENANT_KEY)
     if current is not None and current != tenant_id:
         raise TenantAlreadyBound(f"session is bound to tenant {current}, not {tenant_id}")
@@ -51,7 +63,8 @@ async def bind_tenant(async_session, tenant_id: uuid.UUID) -> None:
 
 @contextmanager
 def orm_filter_disabled(session: Session) -> Iterator[None]:
-    """Switch off the ORM tenant filter (RLS still applies). Used by tests to prove the backstop."""
+    """Switch off the ORM tenant filter and the flush check (RLS still applies). Used by tests to
+    prove the backstop."""
     session.info[BYPASS_KEY] = True
     try:
         yield
@@ -59,15 +72,36 @@ def orm_filter_disabled(session: Session) -> Iterator[None]:
         session.info.pop(BYPASS_KEY, None)
 
 
-def _touches_tenant_models(state: ORMExecuteState) -> bool:
-    return any(issubclass(m.class_, (TenantOwned, Tenant)) for m in state.all_mappers)
+def _is_tenant_table(element: object) -> bool:
+    return isinstance(element, Table) and element.name in _tenant_table_names()
+
+
+@cache
+def _tenant_table_names() -> frozenset[str]:
+    from app.models import Base  # every model module, so the set is complete
+
+    return frozenset(
+        table.name
+        for mapper in Base.registry.mappers
+        if issubclass(mapper.class_, (TenantOwned, Tenant))
+        for table in mapper.tables
+    )
+
+
+def _touches_tenant_tables(state: ORMExecuteState) -> bool:
+    """Whether any table the statement reads or writes is a tenant table: its FROM list, joins,
+    subqueries, EXISTS, scalar subqueries and the target of a bulk UPDATE/DELETE. `all_mappers`
+    alone misses `select(func.count()).select_from(M)` and `select(exists().where(M.id == ...))`."""
+    if any(issubclass(m.class_, (TenantOwned, Tenant)) for m in state.all_mappers):
+        return True
+    return any(_is_tenant_table(element) for element in visitors.iterate(state.statement))
 
 
 @event.listens_for(TenantSession, "do_orm_execute")
 def _add_tenant_criteria(state: ORMExecuteState) -> None:
     if state.is_column_load or state.is_relationship_load or state.is_insert:
         return
-    if state.session.info.get(BYPASS_KEY) or not _touches_tenant_models(state):
+    if state.session.info.get(BYPASS_KEY) or not _touches_tenant_tables(state):
         return
     tenant_id = bound_tenant(state.session)
     if tenant_id is None:
@@ -76,6 +110,26 @@ def _add_tenant_criteria(state: ORMExecuteState) -> None:
         with_loader_criteria(TenantOwned, lambda cls: cls.tenant_id == tenant_id, include_aliases=True),
         with_loader_criteria(Tenant, Tenant.id == tenant_id, include_aliases=True),
     )
+
+
+@event.listens_for(TenantSession, "before_flush")
+def _check_flushed_rows(session: Session, _flush_context, _instances) -> None:
+    """The unit of work writes rows without a statement the filter sees: every tenant row it is
+    about to insert, update or delete must belong to the bound tenant."""
+    if session.info.get(BYPASS_KEY):
+        return
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, TenantOwned):
+            owner = obj.tenant_id
+        elif isinstance(obj, Tenant):
+            owner = obj.id
+        else:
+            continue
+        tenant_id = bound_tenant(session)
+        if tenant_id is None:
+            raise TenantNotBound(f"flushing a {type(obj).__name__} with no tenant bound")
+        if owner is not None and owner != tenant_id:
+            raise TenantNotBound(f"flushing a {type(obj).__name__} of another tenant than the bound one")
 
 
 @event.listens_for(TenantSession, "after_begin")

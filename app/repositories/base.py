@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import AppError
-from app.core.tenancy import TENANT_KEY
+from app.core.tenancy import required_tenant
 
 M = TypeVar("M")
 # invalid text representation, invalid datetime format, datetime overflow, numeric out of range
@@ -57,7 +57,7 @@ class TenantRepository(Generic[M]):
 
     @property
     def tenant_id(self) -> uuid.UUID:
-        return self.session.info[TENANT_KEY]
+        return required_tenant(self.session)
 
     async def get(self, id_: uuid.UUID, *, for_update: bool = False) -> M | None:
         stmt = select(self.model).where(self.model.id == id_)

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import TIMESTAMP, Date, Interval, String, and_, cast, func, literal, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.tenancy import TENANT_KEY
+from app.core.tenancy import required_tenant
 from app.models.credit_note import CreditNote
 from app.models.customer import Customer
 from app.models.invoice import Invoice
@@ -61,7 +61,7 @@ class DashboardRepository:
 
     @property
     def tenant_id(self) -> uuid.UUID:
-        return self.session.info[TENANT_KEY]
+        return required_tenant(self.session)
 
     async def invoice_metrics(self, *, date_from: date, date_to: date, today: date) -> dict[str, Tally]:
         """invoiced (billed invoices dated in range), outstanding and overdue (open invoices now),

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Date, String, Text, cast, func, literal, literal_column, or_, select, tuple_, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.tenancy import TENANT_KEY
+from app.core.tenancy import required_tenant
 from app.models.business import MONEY
 from app.models.credit_note import CreditNote
 from app.models.customer import Customer
@@ -70,7 +70,7 @@ class LedgerRepository:
 
     @property
     def tenant_id(self) -> uuid.UUID:
-        return self.session.info[TENANT_KEY]
+        return required_tenant(self.session)
 
     def movements(self, customer_id: uuid.UUID) -> Any:
         """Every movement of the customer's balance, as a subquery (entry_date, type, rank,

@@ -11,9 +11,10 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import sqlalchemy as sa
@@ -150,7 +151,7 @@ def _typed_value(column: sa.Column) -> Any:
     if isinstance(kind, sa.DateTime):
         return datetime.now(UTC)
     if isinstance(kind, sa.Date):
-        return date.today()
+        return datetime.now(ZoneInfo("Asia/Kolkata")).date()
     if isinstance(kind, JSONB):
         return {}
     if isinstance(kind, INET):

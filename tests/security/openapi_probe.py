@@ -7,13 +7,15 @@ import re
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from tests.conftest import unique_email
 
 METHODS = ("get", "put", "patch", "post", "delete")
 ARRAY_ITEM = "[]"
+SHAPE = "|"
 IdsFor = Callable[[str], str]
 FieldPath = tuple[str, ...]
 
@@ -29,19 +31,40 @@ def is_id_like(name: str) -> bool:
     return name == "id" or name.endswith("_id")
 
 
+def resolve(spec: dict, node: dict) -> dict:
+    """Follow `$ref`s."""
+    while "$ref" in node:
+        target: Any = spec
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
+def shapes(spec: dict, node: dict) -> list[dict]:
+    """Every shape a schema can take: each non-null branch of its `anyOf`/`oneOf` (at any depth of
+    nesting), merged with what the schema states beside them (properties, required)."""
+    node = resolve(spec, node)
+    options = node.get("anyOf") or node.get("oneOf")
+    if not options:
+        return [node]
+    base = {k: v for k, v in node.items() if k not in ("anyOf", "oneOf")}
+    found = []
+    for option in options:
+        option = resolve(spec, option)
+        if option.get("type") == "null":
+            continue
+        for shape in shapes(spec, option):
+            merged = {**base, **shape}
+            merged["properties"] = {**base.get("properties", {}), **shape.get("properties", {})}
+            merged["required"] = [*base.get("required", []), *shape.get("required", [])]
+            found.append(merged)
+    return found
+
+
 def deref(spec: dict, node: dict) -> dict:
-    """Follow `$ref`s, and pick the non-null branch of `anyOf`/`oneOf` (optional fields)."""
-    while True:
-        if "$ref" in node:
-            target: Any = spec
-            for part in node["$ref"].removeprefix("#/").split("/"):
-                target = target[part]
-            node = target
-        elif "anyOf" in node or "oneOf" in node:
-            options = node.get("anyOf") or node.get("oneOf")
-            node = next(o for o in options if o.get("type") != "null")
-        else:
-            return node
+    """The schema's first shape (a parameter, or a minimal valid value)."""
+    return shapes(spec, node)[0]
 
 
 @dataclass(frozen=True)
@@ -69,7 +92,12 @@ class Operation:
     def body_schema(self) -> dict | None:
         content = self.op.get("requestBody", {}).get("content", {})
         media = content.get("application/json")
-        return deref(self.spec, media["schema"]) if media else None
+        if not media:
+            return None
+        schema = resolve(self.spec, media["schema"])
+        if "example" in media and "example" not in schema:  # a free-form body described by its example
+            schema = {**schema, "example": media["example"]}
+        return schema
 
     @property
     def returns_items(self) -> bool:
@@ -90,15 +118,29 @@ def operations(spec: dict) -> list[Operation]:
 
 
 def id_fields(spec: dict, schema: dict, prefix: FieldPath = ()) -> Iterator[FieldPath]:
-    """Every id-like field in a body schema, at any depth (array items are `[]`)."""
-    schema = deref(spec, schema)
-    if schema.get("type") == "array" and "items" in schema:
-        yield from id_fields(spec, schema["items"], (*prefix, ARRAY_ITEM))
-    for name, prop in schema.get("properties", {}).items():
-        if is_id_like(name):
-            yield (*prefix, name)
-        else:
-            yield from id_fields(spec, prop, (*prefix, name))
+    """Every id-like field in a body schema, at any depth and in every shape: array items are `[]`,
+    the n-th shape of an `anyOf`/`oneOf` with more than one is `|n`."""
+    options = shapes(spec, schema)
+    for index, shape in enumerate(options):
+        here = (*prefix, f"{SHAPE}{index}") if len(options) > 1 else prefix
+        if shape.get("type") == "array" and "items" in shape:
+            yield from id_fields(spec, shape["items"], (*here, ARRAY_ITEM))
+        for name, prop in shape.get("properties", {}).items():
+            if is_id_like(name):
+                yield (*here, name)
+            else:
+                yield from id_fields(spec, prop, (*here, name))
+        if "properties" not in shape and isinstance(shape.get("example"), dict):
+            yield from _example_id_fields(shape["example"], here)
+
+
+def _example_id_fields(example: Any, prefix: FieldPath) -> Iterator[FieldPath]:
+    """Id-like keys of a free-form body's example (a webhook event), at any depth."""
+    if isinstance(example, dict):
+        for name, value in example.items():
+            yield from [(*prefix, name)] if is_id_like(name) else _example_id_fields(value, (*prefix, name))
+    elif isinstance(example, list) and example:
+        yield from _example_id_fields(example[0], (*prefix, ARRAY_ITEM))
 
 
 def sample(spec: dict, schema: dict, name: str, ids: IdsFor) -> Any:
@@ -138,8 +180,8 @@ def _sample_string(schema: dict, name: str) -> str:
     by_format = {
         "email": unique_email,
         "uuid": lambda: str(uuid.uuid4()),
-        "date": lambda: date.today().isoformat(),
-        "date-time": lambda: datetime.now(UTC).isoformat(),
+        "date": lambda: datetime.now(ZoneInfo("Asia/Kolkata")).date().isoformat(),
+        "date-time": lambda: datetime.now(ZoneInfo("Asia/Kolkata")).isoformat(),
     }
     if fmt in by_format:
         return by_format[fmt]()
@@ -158,13 +200,25 @@ def body_with(spec: dict, schema: dict, ids: IdsFor, path: FieldPath = (), value
     """A minimal valid body (required fields only) with `value` put at `path`."""
     if not path:
         return value if value is not None else sample(spec, schema, "body", ids)
-    schema = deref(spec, schema)
     head, rest = path[0], path[1:]
+    if head.startswith(SHAPE):
+        return body_with(spec, shapes(spec, schema)[int(head.removeprefix(SHAPE))], ids, rest, value)
+    schema = deref(spec, schema)
+    if "properties" not in schema and "example" in schema:
+        return _put(_with_ids(schema["example"], ids), path, value)
     if head == ARRAY_ITEM:
         return [body_with(spec, schema["items"], ids, rest, value)]
     body = {k: sample(spec, schema["properties"][k], k, ids) for k in schema.get("required", []) if k != head}
     prop = schema["properties"][head]
     body[head] = body_with(spec, prop, ids, rest, value) if rest else value
+    return body
+
+
+def _put(body: Any, path: FieldPath, value: Any) -> Any:
+    """`body` with `value` at `path` (an example's structure: `[]` is its first item)."""
+    head, rest = path[0], path[1:]
+    key = 0 if head == ARRAY_ITEM else head
+    body[key] = _put(body[key], rest, value) if rest else value
     return body
 
 

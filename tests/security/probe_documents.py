@@ -11,3 +11,4 @@ async def add_invoice_rows(client: httpx.AsyncClient, tenant) -> None:
     issued = await party.invoice(client)
     draft = await party.invoice(client, issue=False)
     tenant.invoice_ids = [issued["id"], draft["id"]]
+    tenant.invoice_line_ids = [line["id"] for invoice in (issued, draft) for line in invoice["lines"]]

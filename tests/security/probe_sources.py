@@ -33,6 +33,7 @@ class TenantData:
     service_type_ids: list[str] = field(default_factory=list)
     tax_rate_ids: list[str] = field(default_factory=list)
     invoice_ids: list[str] = field(default_factory=list)
+    invoice_line_ids: list[str] = field(default_factory=list)
     invoice_party: Any = None
     credit_note_ids: list[str] = field(default_factory=list)
     receipt_ids: list[str] = field(default_factory=list)
@@ -64,10 +65,14 @@ SOURCES: dict[str, Callable[[TenantData], list[str]]] = {
     "service_type_id": lambda t: t.service_type_ids,
     "tax_rate_id": lambda t: t.tax_rate_ids,
     "invoice_id": lambda t: t.invoice_ids,
+    "invoice_line_id": lambda t: t.invoice_line_ids,
     "credit_note_id": lambda t: t.credit_note_ids,
     "receipt_id": lambda t: t.receipt_ids,
     "razorpay_order_id": lambda t: t.razorpay_order_ids,
     "razorpay_payment_id": lambda t: t.razorpay_payment_ids,
+    # a Razorpay webhook event (payload.payment.entity): its payment's id and its order's id
+    "id": lambda t: t.razorpay_payment_ids,
+    "order_id": lambda t: t.razorpay_order_ids,
 }
 
 # Ids another service issued (Razorpay) that a client brings back in a body, next to the tenant's
@@ -75,7 +80,11 @@ SOURCES: dict[str, Callable[[TenantData], list[str]]] = {
 # match the order's signature is a 400). For these the probe asks instead that tenant A's value be
 # refused exactly like this made-up value of the same shape (same status and problem code), so
 # nothing tells B that it exists.
-OUTSIDE_IDS: dict[str, str] = {"razorpay_payment_id": "pay_probeMadeUp00001"}
+OUTSIDE_IDS: dict[str, str] = {
+    "razorpay_payment_id": "pay_probeMadeUp00001",
+    "id": "pay_probeMadeUp00001",
+    "order_id": "order_probeMadeUp0001",
+}
 
 
 class MissingSource(LookupError):

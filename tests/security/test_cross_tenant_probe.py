@@ -314,3 +314,50 @@ class TestTheProbeItself:
         assert list(id_fields(world.spec, schema)) == [("user_id",), ("lines", "[]", "entity_id")]
         body = body_with(world.spec, schema, first_id(world.b), ("lines", "[]", "entity_id"), "A")
         assert body == {"lines": [{"entity_id": "A"}]}
+
+    def test_every_shape_of_a_body_is_probed(self, world):
+        """Each branch of an anyOf/oneOf, at any depth: a credit note's lines, by quantity or by value."""
+        schema = {
+            "anyOf": [
+                {"type": "object", "required": ["full"], "properties": {"full": {"type": "boolean"}}},
+                {
+                    "type": "object",
+                    "required": ["lines"],
+                    "properties": {
+                        "lines": {
+                            "type": "array",
+                            "items": {
+                                "oneOf": [
+                                    {"type": "object", "properties": {"line_id": {"type": "string"}}},
+                                    {"type": "object", "properties": {"gadget_id": {"type": "string"}}},
+                                ]
+                            },
+                        }
+                    },
+                },
+            ]
+        }
+        assert list(id_fields(world.spec, schema)) == [
+            ("|1", "lines", "[]", "|0", "line_id"),
+            ("|1", "lines", "[]", "|1", "gadget_id"),
+        ]
+        body = body_with(world.spec, schema, first_id(world.b), ("|1", "lines", "[]", "|1", "gadget_id"), "A")
+        assert body == {"lines": [{"gadget_id": "A"}]}
+
+    def test_a_body_id_field_without_a_source_fails_the_probe(self, world):
+        from tests.security.probe_sources import MissingSource
+
+        spec = json.loads(json.dumps(world.spec))
+        body = spec["components"]["schemas"]["ValueCredit"]["properties"]
+        body["gadget_id"] = {"type": "string", "format": "uuid"}
+        with pytest.raises(MissingSource, match="gadget_id"):
+            list(body_probes(World(a=world.a, b=world.b, spec=spec)))
+
+    def test_the_probe_reaches_every_shape_and_webhook_bodies(self, world):
+        labels = {label for label, _, _ in body_probes(world)}
+        assert {
+            "POST /api/v1/credit-notes |1.lines.[].|0.invoice_line_id",
+            "POST /api/v1/credit-notes |1.lines.[].|1.invoice_line_id",
+            "POST /api/v1/webhooks/razorpay payload.payment.entity.order_id",
+            "POST /api/v1/webhooks/razorpay payload.payment.entity.id",
+        } <= labels

@@ -1,6 +1,6 @@
 from fastapi import APIRouter
 
-from app.api.deps import declare_payment_required
+from app.api.deps import declare_payment_required, declare_roles
 from app.api.v1 import (
     audit_logs,
     auth,
@@ -45,3 +45,4 @@ for module in (
 ):
     declare_payment_required(module.router)
     api_router.include_router(module.router)
+declare_roles(api_router)

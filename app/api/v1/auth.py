@@ -5,7 +5,7 @@ from fastapi import APIRouter, Depends, Query, status
 from fastapi.responses import RedirectResponse
 from fastapi.security import OAuth2PasswordRequestForm
 
-from app.api.deps import ClaimsDep, CurrentUser, RuntimeDep, SessionDep
+from app.api.deps import PUBLIC, ClaimsDep, CurrentUser, RuntimeDep, SessionDep
 from app.schemas.auth import (
     AcceptInviteRequest,
     ChangePasswordRequest,
@@ -28,7 +28,7 @@ REGISTERED = Accepted(detail="If this email can be registered, a verification em
 RESET_SENT = Accepted(detail="If this email belongs to an account, a reset link is on its way.")
 
 
-@router.post("/register", status_code=status.HTTP_202_ACCEPTED, response_model=Accepted)
+@router.post("/register", status_code=status.HTTP_202_ACCEPTED, response_model=Accepted, openapi_extra=PUBLIC)
 async def register(body: RegisterRequest, session: SessionDep, rt: RuntimeDep) -> Accepted:
     """Create a business (tenant) and its owner; the 14-day trial starts now. Answers the same
     whether or not the email is already registered."""
@@ -44,13 +44,13 @@ async def register(body: RegisterRequest, session: SessionDep, rt: RuntimeDep) -
     return REGISTERED
 
 
-@router.post("/login", response_model=TokenResponse, responses=problem_responses(401))
+@router.post("/login", response_model=TokenResponse, responses=problem_responses(401), openapi_extra=PUBLIC)
 async def login(body: LoginRequest, session: SessionDep, rt: RuntimeDep) -> TokenResponse:
     pair = await auth.login(session, rt, email=body.email, password=body.password)
     return TokenResponse(**pair.__dict__)
 
 
-@router.post("/token", response_model=TokenResponse, responses=problem_responses(401))
+@router.post("/token", response_model=TokenResponse, responses=problem_responses(401), openapi_extra=PUBLIC)
 async def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep, rt: RuntimeDep
 ) -> TokenResponse:
@@ -61,7 +61,7 @@ async def token(
     return TokenResponse(**pair.__dict__)
 
 
-@router.post("/refresh", response_model=TokenResponse, responses=problem_responses(401))
+@router.post("/refresh", response_model=TokenResponse, responses=problem_responses(401), openapi_extra=PUBLIC)
 async def refresh(body: RefreshRequest, session: SessionDep, rt: RuntimeDep) -> TokenResponse:
     pair = await auth.refresh(session, rt, refresh_token=body.refresh_token)
     return TokenResponse(**pair.__dict__)
@@ -72,7 +72,7 @@ async def logout(user: CurrentUser, claims: ClaimsDep, session: SessionDep, rt: 
     await auth.logout(session, rt, session_id=claims.session_id)
 
 
-@router.post("/verify-email", response_model=UserRead, responses=problem_responses(400))
+@router.post("/verify-email", response_model=UserRead, responses=problem_responses(400), openapi_extra=PUBLIC)
 async def verify_email(body: TokenRequest, session: SessionDep, rt: RuntimeDep) -> UserRead:
     return UserRead.model_validate(await verification.verify(session, rt, token=body.token))
 
@@ -95,13 +95,15 @@ async def resend_verification(user: CurrentUser, session: SessionDep, rt: Runtim
     return Accepted(detail="If your email is not verified yet, a new link is on its way.")
 
 
-@router.post("/forgot-password", status_code=status.HTTP_202_ACCEPTED, response_model=Accepted)
+@router.post("/forgot-password", status_code=status.HTTP_202_ACCEPTED, response_model=Accepted, openapi_extra=PUBLIC)
 async def forgot_password(body: EmailRequest, session: SessionDep, rt: RuntimeDep) -> Accepted:
     await passwords.forgot(session, rt, email=body.email)
     return RESET_SENT
 
 
-@router.post("/reset-password", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(400))
+@router.post(
+    "/reset-password", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(400), openapi_extra=PUBLIC
+)
 async def reset_password(body: ResetPasswordRequest, session: SessionDep, rt: RuntimeDep) -> None:
     """Set a new password with the mailed token; every session of the user is logged out."""
     await passwords.reset(session, rt, token=body.token, new_password=body.new_password)
@@ -122,7 +124,9 @@ async def change_password(
     )
 
 
-@router.post("/confirm-email-change", response_model=UserRead, responses=problem_responses(400, 409))
+@router.post(
+    "/confirm-email-change", response_model=UserRead, responses=problem_responses(400, 409), openapi_extra=PUBLIC
+)
 async def confirm_email_change(body: TokenRequest, session: SessionDep, rt: RuntimeDep) -> UserRead:
     """The token mailed to the new address (PATCH /users/me): the new address becomes the login
     email, verified; every other session of the user is logged out and the old address is told.
@@ -130,7 +134,12 @@ async def confirm_email_change(body: TokenRequest, session: SessionDep, rt: Runt
     return UserRead.model_validate(await email_change.confirm(session, rt, token=body.token))
 
 
-@router.post("/cancel-email-change", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(400))
+@router.post(
+    "/cancel-email-change",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(400),
+    openapi_extra=PUBLIC,
+)
 async def cancel_email_change(body: TokenRequest, session: SessionDep, rt: RuntimeDep) -> None:
     """The token mailed to the old address: the pending change dies and every session of the user
     is logged out (report: whoever asked knew the password)."""
@@ -142,6 +151,7 @@ async def cancel_email_change(body: TokenRequest, session: SessionDep, rt: Runti
     status_code=status.HTTP_201_CREATED,
     response_model=TokenResponse,
     responses=problem_responses(400, 402, 409),
+    openapi_extra=PUBLIC,
 )
 async def accept_invite(body: AcceptInviteRequest, session: SessionDep, rt: RuntimeDep) -> TokenResponse:
     """Join the inviting tenant; answers with tokens, so the new user is logged in."""

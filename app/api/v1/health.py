@@ -2,18 +2,19 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from app.api.deps import PUBLIC
 from app.core.migrations import current_revision, head_revision
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health")
+@router.get("/health", openapi_extra=PUBLIC)
 async def health() -> dict[str, str]:
     """Liveness: the process answers. Touches no database."""
     return {"status": "ok"}
 
 
-@router.get("/ready")
+@router.get("/ready", openapi_extra=PUBLIC)
 async def ready(request: Request) -> JSONResponse:
     """Readiness: the database answers and its schema is at the latest migration."""
     engine = request.app.state.runtime.db.engine

@@ -3,7 +3,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, status
 
-from app.api.deps import CurrentUser, PaginationDep, RuntimeDep, SessionDep, WriterUser
+from app.api.deps import CurrentUser, ManagerUser, PaginationDep, RuntimeDep, SessionDep
 from app.api.fields import Selection, field_selection, respond
 from app.schemas.business_fields import IsoDate
 from app.schemas.common import Page, problem_responses
@@ -38,7 +38,7 @@ async def read_tax_rate(tax_rate_id: uuid.UUID, _: CurrentUser, session: Session
 @router.post(
     "", status_code=status.HTTP_201_CREATED, response_model=TaxRateRead, responses=problem_responses(400, 403, 409)
 )
-async def create_tax_rate(body: TaxRateCreate, _: WriterUser, session: SessionDep) -> TaxRateRead:
+async def create_tax_rate(body: TaxRateCreate, _: ManagerUser, session: SessionDep) -> TaxRateRead:
     """A new rate (the same rate may not be in force twice on any day)."""
     created = await tax_rates.create(session, **body.model_dump())
     return TaxRateRead.model_validate(created)
@@ -46,7 +46,7 @@ async def create_tax_rate(body: TaxRateCreate, _: WriterUser, session: SessionDe
 
 @router.patch("/{tax_rate_id:uuid}", response_model=TaxRateRead, responses=problem_responses(400, 403, 404, 409))
 async def update_tax_rate(
-    tax_rate_id: uuid.UUID, body: TaxRateUpdate, _: WriterUser, session: SessionDep, rt: RuntimeDep
+    tax_rate_id: uuid.UUID, body: TaxRateUpdate, _: ManagerUser, session: SessionDep, rt: RuntimeDep
 ) -> TaxRateRead:
     """Rename or close a rate. Rates are never deleted: documents keep the rate in force for them."""
     changes = body.model_dump(exclude_unset=True)
@@ -61,7 +61,7 @@ async def update_tax_rate(
     responses=problem_responses(400, 403, 404, 409),
 )
 async def revise_tax_rate(
-    tax_rate_id: uuid.UUID, body: TaxRateRevision, _: WriterUser, session: SessionDep, rt: RuntimeDep
+    tax_rate_id: uuid.UUID, body: TaxRateRevision, _: ManagerUser, session: SessionDep, rt: RuntimeDep
 ) -> TaxRateRead:
     """Change a rate from a date: a new row from `effective_from`; the old one closes the day before."""
     new = await tax_rates.revise(session, tax_rate_id, **body.model_dump(), today=today_in_india(rt.now()))

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Request
 
-from app.api.deps import RuntimeDep, SessionDep
+from app.api.deps import PUBLIC, RuntimeDep, SessionDep
 from app.schemas.common import problem_responses
 from app.schemas.payments import WebhookResult
 from app.services import payments
@@ -40,7 +40,10 @@ SIGNED_JSON = {
 
 
 @router.post(
-    "/razorpay", response_model=WebhookResult, responses=problem_responses(400, 413), openapi_extra=SIGNED_JSON
+    "/razorpay",
+    response_model=WebhookResult,
+    responses=problem_responses(400, 413),
+    openapi_extra={**SIGNED_JSON, **PUBLIC},
 )
 async def razorpay_webhook(
     request: Request,

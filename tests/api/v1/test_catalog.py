@@ -48,13 +48,16 @@ class TestEveryCatalog:
         owner = await make_tenant(client)
         viewer = await add_member(client, mailbox, owner, "viewer")
         accountant = await add_member(client, mailbox, owner, "accountant")
-        item = (await post(client, accountant, path, **CATALOGS[path])).json()
+        admin = await add_member(client, mailbox, owner, "admin")
+        item = (await post(client, admin, path, **CATALOGS[path])).json()
         url = f"{API}{path}/{item['id']}"
         assert (await client.get(url, headers=viewer.headers)).status_code == 200
-        assert (await post(client, viewer, path, name="Other")).status_code == 403
-        assert (await client.patch(url, json={"name": "X"}, headers=viewer.headers)).status_code == 403
-        assert (await client.delete(url, headers=viewer.headers)).status_code == 403
-        assert (await client.patch(url, json={"name": "Y"}, headers=accountant.headers)).status_code == 200
+        assert (await client.get(url, headers=accountant.headers)).status_code == 200
+        for member in (viewer, accountant):  # configuration is owner/admin
+            assert (await post(client, member, path, name="Other")).status_code == 403
+            assert (await client.patch(url, json={"name": "X"}, headers=member.headers)).status_code == 403
+            assert (await client.delete(url, headers=member.headers)).status_code == 403
+        assert (await client.patch(url, json={"name": "Y"}, headers=admin.headers)).status_code == 200
 
     async def test_is_active_is_a_boolean(self, client, path):
         owner = await make_tenant(client)

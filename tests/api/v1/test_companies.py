@@ -100,16 +100,18 @@ class TestUpdate:
 
 
 class TestRoles:
-    async def test_viewer_reads_accountant_writes(self, client, mailbox):
+    async def test_members_read_managers_write(self, client, mailbox):
         owner = await make_tenant(client)
         viewer = await add_member(client, mailbox, owner, "viewer")
         accountant = await add_member(client, mailbox, owner, "accountant")
-        company = (await create(client, accountant, state_code="07")).json()
-        assert (await client.get(f"{URL}/{company['id']}", headers=viewer.headers)).status_code == 200
-        assert (await create(client, viewer, state_code="07")).status_code == 403
-        patch = await client.patch(f"{URL}/{company['id']}", json={"city": "Delhi"}, headers=viewer.headers)
-        assert patch.status_code == 403
-        assert (await client.delete(f"{URL}/{company['id']}", headers=viewer.headers)).status_code == 403
+        admin = await add_member(client, mailbox, owner, "admin")
+        company = (await create(client, admin, state_code="07")).json()
+        for member in (viewer, accountant):  # configuration is owner/admin
+            assert (await client.get(f"{URL}/{company['id']}", headers=member.headers)).status_code == 200
+            assert (await create(client, member, state_code="07")).status_code == 403
+            patch = await client.patch(f"{URL}/{company['id']}", json={"city": "Delhi"}, headers=member.headers)
+            assert patch.status_code == 403
+            assert (await client.delete(f"{URL}/{company['id']}", headers=member.headers)).status_code == 403
         assert (await client.get(f"{URL}/{company['id']}", headers=owner.headers)).json()["city"] is None
 
 

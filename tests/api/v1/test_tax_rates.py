@@ -75,9 +75,11 @@ class TestCreate:
         owner = await make_tenant(client)
         viewer = await add_member(client, mailbox, owner, "viewer")
         accountant = await add_member(client, mailbox, owner, "accountant")
+        admin = await add_member(client, mailbox, owner, "admin")
         body = {"rate": "7", "effective_from": "2026-04-01"}
         assert (await client.post(URL, json=body, headers=viewer.headers)).status_code == 403
-        assert (await client.post(URL, json=body, headers=accountant.headers)).status_code == 201
+        assert (await client.post(URL, json=body, headers=accountant.headers)).status_code == 403  # configuration
+        assert (await client.post(URL, json=body, headers=admin.headers)).status_code == 201
         assert len(await rates(client, viewer)) == len(STANDARD) + 1
 
 

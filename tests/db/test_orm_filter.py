@@ -1,0 +1,611 @@
+"""The ORM tenant filter, on its own: every repository method with row-level security out of play.
+
+The sessions here connect as the owner role (a superuser in the embedded server and in CI), which
+row-level security does not restrict, so the only thing between tenant A's session and tenant B's
+rows is the ORM filter (app.core.tenancy). Each repository method is run
+
+- with no tenant bound: it must raise TenantNotBound (not quietly count 0 or find nothing);
+- bound to tenant A, aimed at tenant B's rows: it must return what the same call returns through
+  row-level security alone (the application role with the filter off, proven by test_rls), reveal
+  none of B's rows and change none of them.
+
+Repository classes and their methods are found by walking app.repositories, so a method added
+later fails `test_every_repository_method_has_a_case` until it gets a case below.
+"""
+
+import dataclasses
+import datetime as dt
+import importlib
+import inspect
+import pkgutil
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, create_async_engine
+from sqlalchemy.orm import make_transient_to_detached
+
+import app.repositories as repositories
+from app.core.database import Database
+from app.core.tenancy import TenantNotBound, bind_tenant, orm_filter_disabled
+from app.models import Base
+from app.models.auth import EmailVerification, PasswordReset, UserInvitation
+from app.models.business import AccountManager, ClientType, Company, ServiceType
+from app.models.credit_note import CreditNoteLine
+from app.models.customer import Customer
+from app.models.invoice import InvoiceLine
+from app.models.receipt import ReceiptAllocation
+from app.repositories.base import SortKey
+from app.repositories.credit_notes import CreditNoteFilters
+from app.repositories.customers import CustomerFilters
+from app.repositories.invoices import InvoiceFilters
+from app.repositories.receipts import ReceiptFilters
+from tests.conftest import fresh_ip
+from tests.db.tenant_digest import tenant_digest
+from tests.db.tenant_rows import make_two_tenants, rls_tables, tenant_column
+
+NOW = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+PROBE_ID = uuid.uuid4()
+EARLY, LATE = dt.date(2000, 1, 1), dt.date(2100, 1, 1)
+EARLY_AT = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+LATE_AT = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+MODELS = {mapper.local_table.name: mapper.class_ for mapper in Base.registry.mappers}
+
+# Repositories over global tables (no tenant_id, or the global email directory), and why.
+GLOBAL = {
+    "PlanRepository": "plans: the global catalog",
+    "MeterRepository": "meters and plan quotas: global catalog",
+    "RateLimitRepository": "rate_limit_hits: global, keyed by bucket (IP, email) before any tenant",
+    "IdentityRepository": "user_identities: the email directory read before a tenant is bound",
+    "DueWorkRepository": "the scheduler's cross-tenant lookups, through SECURITY DEFINER functions",
+}
+# Methods that run no statement of their own, and why.
+NO_QUERY = {
+    ("OutboxRepository", "mark_sent"): "sets attributes of a row its caller loaded",
+    ("OutboxRepository", "mark_failed"): "sets attributes of a row its caller loaded",
+    ("LedgerRepository", "movements"): "builds the subquery that totals() and page() run",
+}
+
+
+@dataclass
+class Other:
+    """Tenant B: one row of each tenant table, by table name."""
+
+    tenant_id: uuid.UUID
+    rows: dict[str, dict[str, Any]]
+
+    def id(self, table: str) -> uuid.UUID:
+        return self.rows[table]["id"]
+
+    def row(self, table: str) -> dict[str, Any]:
+        return self.rows[table]
+
+    def detached(self, session: AsyncSession, table: str) -> Any:
+        """B's row as a persistent object of `session`, without a query (as if the caller had it)."""
+        obj = MODELS[table](**self.rows[table])
+        make_transient_to_detached(obj)
+        session.add(obj)
+        return obj
+
+
+Call = Callable[[AsyncSession, Other], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Case:
+    call: Call
+    # False when B's row is handed in as an object: RLS alone and the filter alone refuse it
+    # differently (a stale-row error, TenantNotBound); B's rows unchanged is what both must show.
+    compare: bool = True
+
+
+def _module_classes() -> dict[str, type]:
+    found = {}
+    for info in pkgutil.iter_modules(repositories.__path__):
+        module = importlib.import_module(f"{repositories.__name__}.{info.name}")
+        for name, cls in vars(module).items():
+            if inspect.isclass(cls) and cls.__module__ == module.__name__ and name.endswith("Repository"):
+                found[name] = cls
+    return found
+
+
+CLASSES = _module_classes()
+
+
+def own_methods(cls: type) -> list[str]:
+    return [
+        name
+        for name, value in vars(cls).items()
+        if not name.startswith("_")
+        and name != "model"
+        and inspect.isfunction(inspect.unwrap(getattr(value, "__func__", value)))
+    ]
+
+
+def every_method() -> list[tuple[str, str]]:
+    return [(name, method) for name, cls in CLASSES.items() if name not in GLOBAL for method in own_methods(cls)]
+
+
+def C(cls_name: str, *args: Any) -> Callable[[AsyncSession], Any]:
+    """The repository class of that name, to be built on a session."""
+    return lambda session: CLASSES[cls_name](session, *args)
+
+
+CASES: dict[tuple[str, str], Case] = {
+    # base
+    ("TenantRepository", "get"): Case(lambda s, b: C("TenantRepository", Customer)(s).get(b.id("customers"))),
+    ("TenantRepository", "add"): Case(
+        lambda s, b: C("TenantRepository", ClientType)(s).add(ClientType(id=PROBE_ID, name="probe"))
+    ),
+    ("TenantRepository", "page"): Case(
+        lambda s, b: C("TenantRepository", Customer)(s).page(sa.select(Customer), limit=100, cursor=None)
+    ),
+    ("AuditRepository", "list_page"): Case(lambda s, b: C("AuditRepository")(s).list_page(limit=100, cursor=None)),
+    ("CatalogRepository", "list_page"): Case(
+        lambda s, b: C("CatalogRepository", ServiceType)(s).list_page(
+            limit=100, cursor=None, sort=SortKey(), search=None, search_columns=()
+        )
+    ),
+    ("CatalogRepository", "delete"): Case(
+        lambda s, b: C("CatalogRepository", AccountManager)(s).delete(b.detached(s, "account_managers")),
+        compare=False,
+    ),
+    # credit notes
+    ("CreditNoteRepository", "get_with_lines"): Case(
+        lambda s, b: C("CreditNoteRepository")(s).get_with_lines(b.id("credit_notes"))
+    ),
+    ("CreditNoteRepository", "list_page"): Case(
+        lambda s, b: C("CreditNoteRepository")(s).list_page(
+            CreditNoteFilters(), limit=100, cursor=None, sort="-credit_note_date", with_lines=True
+        )
+    ),
+    ("CreditNoteRepository", "add_lines"): Case(
+        lambda s, b: C("CreditNoteRepository")(s).add_lines(
+            b.detached(s, "credit_notes"), [CreditNoteLine(**{**b.row("credit_note_lines"), "id": uuid.uuid4()})]
+        ),
+        compare=False,
+    ),
+    ("CreditNoteRepository", "credited_by_line"): Case(
+        lambda s, b: C("CreditNoteRepository")(s).credited_by_line(
+            [b.row("credit_note_lines")["invoice_line_id"], b.id("invoice_lines")]
+        )
+    ),
+    # customers
+    ("CustomerRepository", "list_page"): Case(
+        lambda s, b: C("CustomerRepository")(s).list_page(CustomerFilters(), limit=100, cursor=None, sort="name")
+    ),
+    ("CustomerRepository", "reference_exists"): Case(
+        lambda s, b: C("CustomerRepository")(s).reference_exists("client_type_id", b.id("client_types"))
+    ),
+    ("CustomerRepository", "set_opening_balance"): Case(
+        lambda s, b: C("CustomerRepository")(s).set_opening_balance(b.detached(s, "customers"), Decimal(7))
+    ),
+    ("CustomerRepository", "add_to_balance"): Case(
+        lambda s, b: C("CustomerRepository")(s).add_to_balance(b.id("customers"), Decimal(7))
+    ),
+    ("CustomerRepository", "try_delete"): Case(
+        lambda s, b: C("CustomerRepository")(s).try_delete(b.detached(s, "customers")), compare=False
+    ),
+    # dashboard
+    ("DashboardRepository", "invoice_metrics"): Case(
+        lambda s, b: C("DashboardRepository")(s).invoice_metrics(date_from=EARLY, date_to=LATE, today=LATE)
+    ),
+    ("DashboardRepository", "collected"): Case(
+        lambda s, b: C("DashboardRepository")(s).collected(date_from=EARLY, date_to=LATE)
+    ),
+    ("DashboardRepository", "credited"): Case(
+        lambda s, b: C("DashboardRepository")(s).credited(date_from=EARLY, date_to=LATE)
+    ),
+    ("DashboardRepository", "customer_counts"): Case(lambda s, b: C("DashboardRepository")(s).customer_counts()),
+    ("DashboardRepository", "average_days_to_pay"): Case(
+        lambda s, b: C("DashboardRepository")(s).average_days_to_pay(date_from=EARLY, date_to=LATE)
+    ),
+    ("DashboardRepository", "revenue_chart"): Case(
+        lambda s, b: C("DashboardRepository")(s).revenue_chart(date_from=EARLY, date_to=LATE, interval="month")
+    ),
+    ("DashboardRepository", "aging"): Case(lambda s, b: C("DashboardRepository")(s).aging(as_of=LATE)),
+    ("DashboardRepository", "aging_by_customer"): Case(
+        lambda s, b: C("DashboardRepository")(s).aging_by_customer(as_of=LATE, limit=100)
+    ),
+    ("GstSettingsRepository", "current"): Case(lambda s, b: C("GstSettingsRepository")(s).current(for_update=True)),
+    # idempotency
+    ("IdempotencyRepository", "claim"): Case(
+        lambda s, b: C("IdempotencyRepository")(s).claim(
+            b.row("idempotency_keys")["key"],
+            method="POST",
+            path="/probe",
+            request_hash="0" * 64,
+            expires_at=NOW,
+            wait_seconds=1,
+        )
+    ),
+    ("IdempotencyRepository", "find"): Case(
+        lambda s, b: C("IdempotencyRepository")(s).find(b.row("idempotency_keys")["key"])
+    ),
+    ("IdempotencyRepository", "complete"): Case(
+        lambda s, b: C("IdempotencyRepository")(s).complete(b.row("idempotency_keys")["key"], 201, {"probe": 1})
+    ),
+    ("IdempotencyRepository", "delete_expired"): Case(
+        lambda s, b: C("IdempotencyRepository")(s).delete_expired(b.row("idempotency_keys")["key"], NOW)
+    ),
+    # invoices
+    ("InvoiceRepository", "get_with_lines"): Case(
+        lambda s, b: C("InvoiceRepository")(s).get_with_lines(b.id("invoices"), for_update=True)
+    ),
+    ("InvoiceRepository", "list_page"): Case(
+        lambda s, b: C("InvoiceRepository")(s).list_page(
+            InvoiceFilters(), limit=100, cursor=None, sort="-invoice_date", with_lines=True
+        )
+    ),
+    ("InvoiceRepository", "replace_lines"): Case(
+        lambda s, b: C("InvoiceRepository")(s).replace_lines(b.detached(s, "invoices"), []), compare=False
+    ),
+    ("InvoiceRepository", "add_lines"): Case(
+        lambda s, b: C("InvoiceRepository")(s).add_lines(
+            b.detached(s, "invoices"), [InvoiceLine(**{**b.row("invoice_lines"), "id": uuid.uuid4()})]
+        ),
+        compare=False,
+    ),
+    ("InvoiceRepository", "delete"): Case(
+        lambda s, b: C("InvoiceRepository")(s).delete(b.detached(s, "invoices")), compare=False
+    ),
+    ("InvoiceRepository", "settle"): Case(
+        lambda s, b: C("InvoiceRepository")(s).settle(b.id("invoices"), paid=Decimal(1))
+    ),
+    ("InvoiceRepository", "service_types"): Case(
+        lambda s, b: C("InvoiceRepository")(s).service_types({b.id("service_types")})
+    ),
+    ("InvoiceRepository", "company"): Case(lambda s, b: C("InvoiceRepository")(s).company(b.id("companies"))),
+    # jobs
+    ("JobOccasionRepository", "claim"): Case(
+        lambda s, b: C("JobOccasionRepository")(s).claim(
+            b.row("job_occasions")["kind"], b.row("job_occasions")["occasion_key"]
+        )
+    ),
+    ("JobOccasionRepository", "keys"): Case(
+        lambda s, b: C("JobOccasionRepository")(s).keys(b.row("job_occasions")["kind"])
+    ),
+    ("JobOccasionRepository", "owners"): Case(lambda s, b: C("JobOccasionRepository")(s).owners()),
+    # ledger
+    ("LedgerRepository", "customer_opening_balance"): Case(
+        lambda s, b: C("LedgerRepository")(s).customer_opening_balance(b.id("customers"))
+    ),
+    ("LedgerRepository", "totals"): Case(
+        lambda s, b: C("LedgerRepository")(s).totals(b.id("customers"), date_from=EARLY, date_to=LATE, after=None)
+    ),
+    ("LedgerRepository", "page"): Case(
+        lambda s, b: C("LedgerRepository")(s).page(
+            b.id("customers"), date_from=EARLY, date_to=LATE, after=None, balance_before=Decimal(0), limit=100
+        )
+    ),
+    ("NumberSeriesRepository", "take_next"): Case(
+        lambda s, b: C("NumberSeriesRepository")(s).take_next(
+            b.row("number_series")["company_id"],
+            b.row("number_series")["document_type"],
+            b.row("number_series")["financial_year"],
+        )
+    ),
+    # outbox
+    ("OutboxRepository", "claim_pending"): Case(
+        lambda s, b: C("OutboxRepository")(s).claim_pending([b.id("outbox_emails")])
+    ),
+    ("OutboxRepository", "claim_due"): Case(lambda s, b: C("OutboxRepository")(s).claim_due(LATE_AT, 10**6)),
+    # payments
+    ("PaymentRepository", "by_order"): Case(
+        lambda s, b: C("PaymentRepository")(s).by_order(b.row("payments")["razorpay_order_id"], for_update=True)
+    ),
+    ("PaymentRepository", "capture"): Case(
+        lambda s, b: C("PaymentRepository")(s).capture(b.detached(s, "payments"), "pay_probe", NOW), compare=False
+    ),
+    ("PaymentRepository", "fail"): Case(
+        lambda s, b: C("PaymentRepository")(s).fail(b.detached(s, "payments"), "pay_probe", "probe"), compare=False
+    ),
+    ("PaymentRepository", "applied"): Case(
+        lambda s, b: C("PaymentRepository")(s).applied(
+            b.detached(s, "payments"), start=NOW, end=NOW, subscription_id=b.id("subscriptions")
+        ),
+        compare=False,
+    ),
+    ("PaymentRepository", "latest_captured"): Case(
+        lambda s, b: C("PaymentRepository")(s).latest_captured(b.id("subscriptions"), b.row("payments")["plan_code"])
+    ),
+    ("PaymentRepository", "note_event"): Case(
+        lambda s, b: C("PaymentRepository")(s).note_event(b.detached(s, "payments"), "evt_probe"), compare=False
+    ),
+    ("PaymentRepository", "list_page"): Case(lambda s, b: C("PaymentRepository")(s).list_page(limit=100, cursor=None)),
+    ("PaymentEventRepository", "claim"): Case(
+        lambda s, b: C("PaymentEventRepository")(s).claim(
+            event_id=b.row("payment_events")["event_id"],
+            event_type="payment.captured",
+            payment_id=b.row("payment_events")["payment_id"],
+            outcome="applied",
+            at=NOW,
+        )
+    ),
+    # receipts
+    ("ReceiptRepository", "list_page"): Case(
+        lambda s, b: C("ReceiptRepository")(s).list_page(ReceiptFilters(), limit=100, cursor=None, sort="-receipt_date")
+    ),
+    ("ReceiptRepository", "invoices"): Case(lambda s, b: C("ReceiptRepository")(s).invoices({b.id("invoices")})),
+    ("ReceiptRepository", "take"): Case(lambda s, b: C("ReceiptRepository")(s).take(b.id("receipts"), Decimal(0))),
+    ("ReceiptRepository", "add_allocations"): Case(
+        lambda s, b: C("ReceiptRepository")(s).add_allocations(
+            [ReceiptAllocation(**{**b.row("receipt_allocations"), "id": uuid.uuid4()})]
+        ),
+        compare=False,
+    ),
+    ("ReceiptRepository", "allocations"): Case(
+        lambda s, b: C("ReceiptRepository")(s).allocations(b.row("receipt_allocations")["receipt_id"])
+    ),
+    ("ReceiptRepository", "delete_allocations"): Case(
+        lambda s, b: C("ReceiptRepository")(s).delete_allocations(b.row("receipt_allocations")["receipt_id"])
+    ),
+    # sessions
+    ("SessionRepository", "consume"): Case(
+        lambda s, b: C("SessionRepository")(s).consume(b.row("sessions")["token_hash"], NOW - dt.timedelta(days=3650))
+    ),
+    ("SessionRepository", "find_by_hash"): Case(
+        lambda s, b: C("SessionRepository")(s).find_by_hash(b.row("sessions")["token_hash"])
+    ),
+    ("SessionRepository", "set_replaced_by"): Case(
+        lambda s, b: C("SessionRepository")(s).set_replaced_by(b.id("sessions"), b.id("sessions"))
+    ),
+    ("SessionRepository", "revoke_family"): Case(
+        lambda s, b: C("SessionRepository")(s).revoke_family(b.row("sessions")["family_id"], NOW)
+    ),
+    ("SessionRepository", "revoke_user"): Case(
+        lambda s, b: C("SessionRepository")(s).revoke_user(b.row("sessions")["user_id"], NOW)
+    ),
+    ("SessionRepository", "active_user"): Case(
+        lambda s, b: C("SessionRepository")(s).active_user(b.row("sessions")["user_id"], b.id("sessions"))
+    ),
+    # subscriptions and limits
+    ("SubscriptionRepository", "current"): Case(lambda s, b: C("SubscriptionRepository")(s).current()),
+    ("SubscriptionRepository", "end"): Case(
+        lambda s, b: C("SubscriptionRepository")(s).end(b.detached(s, "subscriptions"), NOW), compare=False
+    ),
+    ("SubscriptionRepository", "lapsed_into"): Case(
+        lambda s, b: C("SubscriptionRepository")(s).lapsed_into(b.detached(s, "subscriptions")), compare=False
+    ),
+    ("SubscriptionRepository", "lock"): Case(lambda s, b: C("SubscriptionRepository")(s).lock("customers")),
+    ("LimitUsageRepository", "customers"): Case(lambda s, b: C("LimitUsageRepository")(s).customers()),
+    ("LimitUsageRepository", "active_users"): Case(lambda s, b: C("LimitUsageRepository")(s).active_users()),
+    ("LimitUsageRepository", "invoices_issued"): Case(
+        lambda s, b: C("LimitUsageRepository")(s).invoices_issued(EARLY_AT, LATE_AT)
+    ),
+    # tax rates
+    ("TaxRateRepository", "list_page"): Case(
+        lambda s, b: C("TaxRateRepository")(s).list_page(limit=100, cursor=None, sort=SortKey(), as_of=None)
+    ),
+    ("TaxRateRepository", "is_in_force"): Case(
+        lambda s, b: C("TaxRateRepository")(s).is_in_force(
+            b.row("tax_rates")["rate"], b.row("tax_rates")["effective_from"]
+        )
+    ),
+    ("TaxRateRepository", "overlapping"): Case(
+        lambda s, b: C("TaxRateRepository")(s).overlapping(b.row("tax_rates")["rate"], EARLY, None)
+    ),
+    # tenants
+    ("TenantAccountRepository", "get"): Case(lambda s, b: C("TenantAccountRepository")(s).get(b.tenant_id)),
+    ("TenantAccountRepository", "add"): Case(
+        lambda s, b: C("TenantAccountRepository")(s).add(MODELS["tenants"](**{**b.row("tenants")})), compare=False
+    ),
+    # single-use tokens, for each of their tables
+    ("EmailChangeRepository", "confirm"): Case(
+        lambda s, b: C("EmailChangeRepository")(s).confirm(
+            b.row("email_changes")["token_hash"], NOW - dt.timedelta(days=3650)
+        )
+    ),
+    ("EmailChangeRepository", "cancel"): Case(
+        lambda s, b: C("EmailChangeRepository")(s).cancel(
+            b.row("email_changes")["cancel_token_hash"], NOW - dt.timedelta(days=3650)
+        )
+    ),
+    ("EmailChangeRepository", "cancel_pending_for_user"): Case(
+        lambda s, b: C("EmailChangeRepository")(s).cancel_pending_for_user(b.row("email_changes")["user_id"], NOW)
+    ),
+    ("SingleUseTokenRepository", "redeem"): Case(
+        lambda s, b: _each_token_table(s, b, lambda r, row: r.redeem(row["token_hash"], NOW - dt.timedelta(days=3650)))
+    ),
+    ("SingleUseTokenRepository", "expire_for_user"): Case(
+        lambda s, b: _each_token_table(
+            s, b, lambda r, row: r.expire_for_user(row["user_id"], NOW), (EmailVerification, PasswordReset)
+        )
+    ),
+    # usage
+    ("UsagePeriodRepository", "current"): Case(
+        lambda s, b: C("UsagePeriodRepository")(s).current(b.row("usage_periods")["meter"], for_update=True)
+    ),
+    ("UsagePeriodRepository", "lock"): Case(lambda s, b: C("UsagePeriodRepository")(s).lock("tokens")),
+    ("UsagePeriodRepository", "end"): Case(
+        lambda s, b: C("UsagePeriodRepository")(s).end(b.detached(s, "usage_periods")), compare=False
+    ),
+    ("UsagePeriodRepository", "debit"): Case(
+        lambda s, b: C("UsagePeriodRepository")(s).debit(b.id("usage_periods"), 0, NOW - dt.timedelta(days=3650))
+    ),
+    ("UsageLedgerRepository", "by_key"): Case(
+        lambda s, b: C("UsageLedgerRepository")(s).by_key(b.row("usage_ledger")["idempotency_key"])
+    ),
+    # users
+    ("UserRepository", "list_page"): Case(
+        lambda s, b: C("UserRepository")(s).list_page(
+            limit=100, cursor=None, descending=False, role=None, is_active=None
+        )
+    ),
+    ("UserRepository", "count_active_owners"): Case(lambda s, b: C("UserRepository")(s).count_active_owners()),
+    ("UserRepository", "lock_owners"): Case(lambda s, b: C("UserRepository")(s).lock_owners()),
+}
+
+
+async def _save_b_row(session: AsyncSession, b: Other) -> Any:
+    company = b.detached(session, "companies")
+    company.legal_name = "changed by the probe"
+    return await C("CatalogRepository", Company)(session).save(company, new=False)
+
+
+CASES["CatalogRepository", "save"] = Case(_save_b_row, compare=False)
+
+
+async def _each_token_table(
+    session: AsyncSession,
+    b: Other,
+    call: Callable[[Any, dict], Awaitable[Any]],
+    models: tuple[type, ...] = (EmailVerification, PasswordReset, UserInvitation),
+) -> list:
+    cls = CLASSES["SingleUseTokenRepository"]
+    results = []
+    for model in models:
+        results.append(await call(cls(session, model), b.row(model.__tablename__)))
+    return results
+
+
+# --- harness -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+async def admin(database_urls) -> AsyncIterator[AsyncConnection]:
+    engine = create_async_engine(database_urls.admin, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        yield conn
+    await engine.dispose()
+
+
+@pytest.fixture(scope="module")
+async def owner_db(database_urls) -> AsyncIterator[Database]:
+    """The app's session machinery (TenantSession, the ORM filter) on the owner role's connection."""
+    database = Database(database_urls.admin, pool_size=2, max_overflow=0)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture(scope="module")
+async def app_db(database_urls) -> AsyncIterator[Database]:
+    database = Database(database_urls.app, pool_size=2, max_overflow=0)
+    yield database
+    await database.dispose()
+
+
+@dataclass(frozen=True)
+class Tenants:
+    a: uuid.UUID
+    b: Other
+
+
+@pytest.fixture(scope="module")
+async def tenants(app, admin) -> Tenants:
+    transport = httpx.ASGITransport(app=app, client=(fresh_ip(), 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        two = await make_two_tenants(client, admin)
+    rows = {}
+    for table in rls_tables():
+        stmt = sa.select(table).where(tenant_column(table) == two.b).limit(1)
+        rows[table.name] = dict((await admin.execute(stmt)).mappings().one())
+    return Tenants(a=two.a, b=Other(tenant_id=two.b, rows=rows))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result: Any  # normalised, or ("raised", the error's class name)
+    others: dict[str, str] | None  # tenant B's rows as this transaction sees them before it rolls back
+
+
+async def outcome(db: Database, tenant_id: uuid.UUID | None, case: Case, b: Other, *, filter_on: bool) -> Outcome:
+    """Run the case in a transaction that is rolled back. B's rows are read inside it, before the
+    rollback, since a write that reached them would be undone by the rollback itself."""
+    async with db.sessionmaker() as session:
+        try:
+            if tenant_id is not None:
+                await bind_tenant(session, tenant_id)
+            try:
+                if filter_on:
+                    result = normalise(await case.call(session, b))
+                else:
+                    with orm_filter_disabled(session.sync_session):
+                        result = normalise(await case.call(session, b))
+            except (TenantNotBound, sa.exc.SQLAlchemyError) as exc:
+                result = ("raised", type(exc).__name__)
+            try:
+                others = await tenant_digest(await session.connection(), b.tenant_id)
+            except sa.exc.SQLAlchemyError:  # the transaction failed: nothing it did can remain
+                others = None
+            return Outcome(result, others)
+        finally:
+            await session.rollback()
+
+
+def normalise(value: Any) -> Any:
+    """Rows as (table, primary key), so results of two sessions compare."""
+    mapper = getattr(type(value), "__mapper__", None)
+    if mapper is not None:
+        return (mapper.local_table.name, tuple(getattr(value, c.key) for c in mapper.primary_key))
+    if isinstance(value, Row):
+        return tuple(normalise(v) for v in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return normalise(dataclasses.astuple(value))
+    if isinstance(value, dict):
+        return {normalise(k): normalise(v) for k, v in value.items()}
+    if isinstance(value, set | frozenset):
+        return sorted(normalise(v) for v in value)
+    if isinstance(value, list | tuple):
+        return [normalise(v) for v in value]
+    return value
+
+
+def mentions(value: Any, needles: set[Any]) -> bool:
+    if isinstance(value, dict):
+        return any(mentions(k, needles) or mentions(v, needles) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(mentions(v, needles) for v in value)
+    return isinstance(value, uuid.UUID | str) and value in needles
+
+
+def b_ids(b: Other) -> set[Any]:
+    return {v for row in b.rows.values() for v in row.values() if isinstance(v, uuid.UUID)} | {
+        row["token_hash"] for row in b.rows.values() if "token_hash" in row
+    }
+
+
+CASE_IDS = sorted(CASES)
+
+
+def test_every_repository_method_has_a_case():
+    """A repository method added later fails here until it has a case (or a stated reason not to)."""
+    missing = [m for m in every_method() if m not in CASES and m not in NO_QUERY]
+    assert not missing, f"repository methods with no case in {__name__}.CASES: {missing}"
+    unknown = [m for m in CASES if m[0] not in CLASSES or m[1] not in own_methods(CLASSES[m[0]])]
+    assert not unknown, f"cases for methods that no longer exist: {unknown}"
+
+
+async def test_the_owner_connection_is_not_restricted_by_row_level_security(owner_db, tenants):
+    """The premise: without the filter, this connection sees both tenants' rows."""
+    async with owner_db.sessionmaker() as session:
+        await bind_tenant(session, tenants.a)
+        with orm_filter_disabled(session.sync_session):
+            seen = set((await session.execute(sa.select(Customer.tenant_id))).scalars())
+    assert {tenants.a, tenants.b.tenant_id} <= seen
+
+
+@pytest.mark.parametrize("key", CASE_IDS, ids=lambda k: f"{k[0]}.{k[1]}")
+class TestEveryRepositoryMethod:
+    async def test_with_no_tenant_bound_it_raises(self, owner_db, admin, tenants, key):
+        before = await tenant_digest(admin, tenants.b.tenant_id)
+        unbound = await outcome(owner_db, None, CASES[key], tenants.b, filter_on=True)
+        assert unbound.result == ("raised", "TenantNotBound")
+        assert unbound.others in (None, before), "a write reached tenant B's rows before the filter raised"
+
+    async def test_bound_to_a_it_neither_sees_nor_changes_bs_rows(self, owner_db, app_db, admin, tenants, key):
+        case, b = CASES[key], tenants.b
+        before = await tenant_digest(admin, b.tenant_id)
+        alone = await outcome(owner_db, tenants.a, case, b, filter_on=True)
+        assert alone.others in (None, before), "the filter let a write reach tenant B's rows"
+        assert alone.others is not None or alone.result[0] == "raised"
+        assert not mentions(alone.result, b_ids(b)), f"tenant B's rows in {alone.result}"
+        if case.compare:
+            rls = await outcome(app_db, tenants.a, case, b, filter_on=False)
+            assert alone.result == rls.result, "filter alone ≠ RLS alone"
