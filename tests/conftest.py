@@ -90,9 +90,13 @@ class Mailbox:
         return [m for m in self.messages if m["To"] == address]
 
 
+MAILBOXES: list[Mailbox] = []  # the session's mailbox, for factories that read a mailed link
+
+
 @pytest.fixture(scope="session")
 def mailbox() -> AsyncIterator[Mailbox]:
     box = Mailbox()
+    MAILBOXES.append(box)
     box.port = free_port()
     controller = Controller(box, hostname="127.0.0.1", port=box.port)
     controller.start()
@@ -111,6 +115,9 @@ def settings(database_urls: DatabaseUrls, mailbox: Mailbox, tmp_path_factory) ->
         smtp_port=mailbox.port,
         outbox_dir=tmp_path_factory.mktemp("outbox"),
         email_link_base="http://test/api/v1/auth",
+        # Tests of other things register and invite freely (their own limit tests lower these).
+        register_limit_per_ip=10**6,
+        invite_limit_per_tenant=10**6,
     )
 
 
@@ -131,6 +138,8 @@ def live_server(settings: Settings) -> Iterator[str]:
             "login_limit_per_ip": 10**6,
             "reset_limit_per_email": 10**6,
             "reset_limit_per_ip": 10**6,
+            "login_limit_per_email_ip": 10**6,
+            "register_limit_per_email": 10**6,
         }
     )
     port = free_port()

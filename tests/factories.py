@@ -1,10 +1,11 @@
 """Plain async factories that build tenants and users through the HTTP API."""
 
+import re
 from dataclasses import dataclass
 
 import httpx
 
-from tests.conftest import PASSWORD, unique_email
+from tests.conftest import MAILBOXES, PASSWORD, unique_email
 
 API = "/api/v1"
 
@@ -42,3 +43,15 @@ async def make_tenant(client: httpx.AsyncClient, *, business_name: str = "Sharma
     response = await client.post(f"{API}/auth/register", json=body)
     assert response.status_code == 202, response.text
     return await login(client, email)
+
+
+async def verify_email(client: httpx.AsyncClient, account: Account) -> Account:
+    """Verify the account's email with the link mailed at sign-up (inviting and paying need it)."""
+    if account.user["email_verified"]:
+        return account
+    message = await MAILBOXES[0].wait_for(account.email, "Verify your email")
+    token = re.findall(r"\?token=([A-Za-z0-9_-]+)", message.get_body(("plain",)).get_content())[-1]
+    response = await client.post(f"{API}/auth/verify-email", json={"token": token})
+    assert response.status_code == 200, response.text
+    account.user = response.json()
+    return account
