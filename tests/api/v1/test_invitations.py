@@ -43,7 +43,10 @@ class TestNoEmailProbe:
         owner = await make_tenant(client)
         elsewhere = await make_tenant(client)
         free = unique_email("free")
-        taken, fresh = await invite(client, owner, elsewhere.email, "viewer"), await invite(client, owner, free, "viewer")
+        taken, fresh = (
+            await invite(client, owner, elsewhere.email, "viewer"),
+            await invite(client, owner, free, "viewer"),
+        )
         assert (taken.status_code, fresh.status_code) == (201, 201), taken.text
         assert taken.json().keys() == fresh.json().keys() == INVITATION_FIELDS
         assert (taken.json()["status"], taken.json()["role"]) == ("pending", "viewer")
@@ -53,7 +56,9 @@ class TestNoEmailProbe:
         assert "token=" not in notice.get_body(("plain",)).get_content()
         assert "token=" in (await mailbox.wait_for(free, "invited you")).get_body(("plain",)).get_content()
         # Nothing moved in the other tenant.
-        assert (await client.get(f"{API}/users/me", headers=elsewhere.headers)).json()["tenant_id"] == elsewhere.tenant_id
+        assert (await client.get(f"{API}/users/me", headers=elsewhere.headers)).json()[
+            "tenant_id"
+        ] == elsewhere.tenant_id
 
 
 class TestVerifiedEmailRequired:
