@@ -149,10 +149,11 @@ def live_server(settings: Settings) -> Iterator[str]:
     thread.join(timeout=15)
 
 
-def serve_in_thread(app, port: int) -> tuple[uvicorn.Server, threading.Thread]:
+def serve_in_thread(app, port: int, **options) -> tuple[uvicorn.Server, threading.Thread]:
     """Serve an ASGI app with uvicorn on a loopback port, in its own thread and event loop, once it
-    is accepting connections. Stop it with `server.should_exit = True`, then join the thread."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    is accepting connections (`options`: more uvicorn.Config arguments). Stop it with
+    `server.should_exit = True`, then join the thread."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **options))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
