@@ -96,17 +96,22 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     # The job worker beside the API (its own process, so a slow job never stalls a request).
     worker = None if args.no_worker else subprocess.Popen([sys.executable, "-m", "app", "worker"])
     try:
-        uvicorn.run(
-            "app.asgi:app",
-            host=settings.host,
-            port=settings.port,
-            workers=settings.web_concurrency,
-            proxy_headers=True,
-            log_level="info",
-        )
+        uvicorn.run("app.asgi:app", **uvicorn_options(settings))
     finally:
         if worker is not None:
             _stop(worker)
+
+
+def uvicorn_options(settings: Settings) -> dict:
+    """How `serve` runs uvicorn. Its own proxy-header handling is off (it would believe
+    X-Forwarded-For from any loopback peer): the app trusts only FORWARDED_ALLOW_IPS (app.main)."""
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "workers": settings.web_concurrency,
+        "proxy_headers": False,
+        "log_level": "info",
+    }
 
 
 def _stop(process: subprocess.Popen, seconds: float = 20.0) -> None:

@@ -92,9 +92,13 @@ class Mailbox:
         return [m for m in self.messages if m["To"] == address]
 
 
+MAILBOXES: list[Mailbox] = []  # the session's mailbox, for factories that read a mailed link
+
+
 @pytest.fixture(scope="session")
 def mailbox() -> AsyncIterator[Mailbox]:
     box = Mailbox()
+    MAILBOXES.append(box)
     box.port = free_port()
     controller = Controller(box, hostname="127.0.0.1", port=box.port)
     controller.start()
@@ -113,6 +117,9 @@ def settings(database_urls: DatabaseUrls, mailbox: Mailbox, tmp_path_factory) ->
         smtp_port=mailbox.port,
         outbox_dir=tmp_path_factory.mktemp("outbox"),
         email_link_base="http://test/pages",
+        # Tests of other things register and invite freely (their own limit tests lower these).
+        register_limit_per_ip=10**6,
+        invite_limit_per_tenant=10**6,
     )
 
 
@@ -148,6 +155,8 @@ def live_server(settings: Settings) -> Iterator[str]:
             "login_limit_per_ip": 10**6,
             "reset_limit_per_email": 10**6,
             "reset_limit_per_ip": 10**6,
+            "login_limit_per_email_ip": 10**6,
+            "register_limit_per_email": 10**6,
         }
     )
     server, thread = serve_in_thread(create_app(unthrottled), port)
@@ -156,10 +165,11 @@ def live_server(settings: Settings) -> Iterator[str]:
     thread.join(timeout=15)
 
 
-def serve_in_thread(app, port: int) -> tuple[uvicorn.Server, threading.Thread]:
+def serve_in_thread(app, port: int, **options) -> tuple[uvicorn.Server, threading.Thread]:
     """Serve an ASGI app with uvicorn on a loopback port, in its own thread and event loop, once it
-    is accepting connections. Stop it with `server.should_exit = True`, then join the thread."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    is accepting connections (`options`: more uvicorn.Config arguments). Stop it with
+    `server.should_exit = True`, then join the thread."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **options))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

@@ -66,12 +66,29 @@ class Settings(BaseSettings):
     # A requested login-email change waits this long for the new address to confirm it.
     email_change_token_hours: int = Field(default=24, ge=1, le=168)
     invite_token_days: int = 7
-    login_limit_per_email: int = 5
-    login_limit_per_ip: int = 20
-    login_window_seconds: int = 900
-    reset_limit_per_email: int = 3
-    reset_limit_per_ip: int = 10
-    reset_window_seconds: int = 3600
+    # Rate limits (fixed windows, at most a day long: the cleanup keeps a day of counters).
+    # Failed logins: per (email, client IP) pair, so a stranger exhausts only their own pair's
+    # attempts, not the owner's; per email across all IPs a higher ceiling (a distributed guess is
+    # still bounded); and per IP.
+    login_limit_per_email_ip: int = Field(default=5, ge=1)
+    login_limit_per_email: int = Field(default=50, ge=1)
+    login_limit_per_ip: int = Field(default=20, ge=1)
+    login_window_seconds: int = Field(default=900, ge=1, le=86_400)
+    reset_limit_per_email: int = Field(default=3, ge=1)
+    reset_limit_per_ip: int = Field(default=10, ge=1)
+    reset_window_seconds: int = Field(default=3600, ge=1, le=86_400)
+    # Sign-ups per email and per IP; an existing address gets at most one "already registered" mail
+    # per window.
+    register_limit_per_email: int = Field(default=3, ge=1)
+    register_limit_per_ip: int = Field(default=10, ge=1)
+    register_window_seconds: int = Field(default=3600, ge=1, le=86_400)
+    # Invitations a business may send per window.
+    invite_limit_per_tenant: int = Field(default=20, ge=1)
+    invite_window_seconds: int = Field(default=3600, ge=1, le=86_400)
+    # Client addresses (IPs or CIDRs, comma-separated; "*" = any) of the reverse proxies whose
+    # X-Forwarded-For / X-Forwarded-Proto are believed. Empty = none: the client address is the TCP
+    # peer's (rate limits, audit). Set it to your proxy's address when one is in front.
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     # Idempotency-Key: how long a stored response can be replayed (at least 24 h)
     idempotency_ttl_hours: int = Field(default=48, ge=24)
@@ -153,7 +170,7 @@ class Settings(BaseSettings):
             raise ValueError(f"{problem}; refused with ENV=prod")
         return self
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "forwarded_allow_ips", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):

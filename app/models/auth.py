@@ -67,11 +67,22 @@ class UserInvitation(_SingleUseToken, Base):
         tenant_fk(["invited_by"], "users"),
         CheckConstraint(ROLE_CHECK, name="role"),
         Index("uq_user_invitations_tenant_id_token_hash", "tenant_id", "token_hash", unique=True),
+        Index("ix_user_invitations_tenant_id_invited_by", "tenant_id", "invited_by"),
     )
 
     email: Mapped[str] = mapped_column(String(320))
     role: Mapped[str] = mapped_column(String(20))
     invited_by: Mapped[uuid.UUID]
+    # Revoked by an owner/admin (also marked used, so the token no longer redeems).
+    revoked_at: Mapped[datetime | None]
+
+    def status(self, now: datetime) -> str:
+        """pending, accepted, revoked or expired (expired also covers an inviter deactivated or demoted)."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.used_at is not None:
+            return "accepted"
+        return "expired" if self.expires_at <= now else "pending"
 
 
 class EmailChange(TenantScoped, Base):

@@ -1,7 +1,7 @@
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 
 from app.models.user import User, UserRole
 from app.repositories.base import TenantRepository
@@ -23,6 +23,17 @@ class UserRepository(TenantRepository[User]):
     async def count_active_owners(self) -> int:
         stmt = select(func.count()).select_from(User).where(User.role == UserRole.owner, User.is_active.is_(True))
         return (await self.session.execute(stmt)).scalar_one()
+
+    async def deactivate_all_but(self, user_id: uuid.UUID) -> list[uuid.UUID]:
+        """Deactivate every other active user of the tenant; their ids."""
+        stmt = (
+            update(User)
+            .where(User.id != user_id, User.is_active.is_(True))
+            .values(is_active=False)
+            .returning(User.id)
+            .execution_options(synchronize_session=False)
+        )
+        return list((await self.session.execute(stmt)).scalars())
 
     async def lock_owners(self) -> None:
         """Serialise changes that could remove the last owner."""

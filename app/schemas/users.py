@@ -1,5 +1,6 @@
 import uuid
 from datetime import datetime
+from typing import Literal
 
 from pydantic import Field, computed_field
 
@@ -51,9 +52,24 @@ class InviteRequest(RequestBody):
     role: UserRole
 
 
+InvitationStatus = Literal["pending", "accepted", "revoked", "expired"]
+
+
 class InvitationRead(ReadModel):
     id: uuid.UUID
     email: str
     role: UserRole
+    invited_by: uuid.UUID
+    status: InvitationStatus = Field(
+        description="pending until accepted, revoked, or expired (its time ran out, a newer invitation to the "
+        "same email replaced it, or its inviter was deactivated or can no longer grant its role)."
+    )
     expires_at: datetime
+    revoked_at: datetime | None
     created_at: datetime
+
+    @classmethod
+    def of(cls, invitation, now: datetime) -> "InvitationRead":
+        return cls.model_validate(
+            {k: getattr(invitation, k) for k in cls.model_fields if k != "status"} | {"status": invitation.status(now)}
+        )

@@ -24,7 +24,7 @@ from app.repositories.sessions import SessionRepository
 from app.repositories.tenants import TenantAccountRepository
 from app.repositories.users import IdentityRepository, UserRepository
 from app.services import audit, business_defaults, mail, subscriptions, usage, verification
-from app.services.rate_limit import Limit, refund, reserve
+from app.services.rate_limit import Limit, allow, consume, refund, reserve
 from app.services.sessions import TokenPair, issue, reissue
 from app.services.users import USER_FIELDS
 
@@ -55,6 +55,7 @@ async def register(
     Both paths hash the password, so they take the same time and answer the same.
     """
     email = email.lower()
+    await consume(session, register_limits(rt, email, session.info.get("ip")), rt.now())
     password_hash = await hash_password(password, rt.settings.bcrypt_rounds)
     tenant_id, user_id = new_id(), new_id()
     identities = IdentityRepository(session)
@@ -103,6 +104,9 @@ async def _mail_existing_account(session: AsyncSession, rt: Runtime, email: str)
     if user is None or not user.is_active:
         return
     await audit.record(session, action="auth.registration_repeated", entity_type="user", entity_id=user.id)
+    s = rt.settings
+    if not await allow(session, Limit("register:mail", email, 1, s.register_window_seconds), rt.now()):
+        return  # one "already registered" mail per window is enough
     await mail.enqueue(
         session,
         rt.db,
@@ -115,10 +119,23 @@ async def _mail_existing_account(session: AsyncSession, rt: Runtime, email: str)
 
 
 def login_limits(rt: Runtime, email: str, ip: str | None) -> list[Limit]:
+    """Failed logins are counted per (email, IP) pair, per IP, and per email with a higher ceiling:
+    a stranger's failures use up their own pair's attempts, so they cannot lock the owner out from
+    one address; only many addresses together reach the email's ceiling."""
+    s = rt.settings
+    ip = ip or "unknown"
+    return [
+        Limit("login:email-ip", f"{email.lower()}|{ip}", s.login_limit_per_email_ip, s.login_window_seconds),
+        Limit("login:email", email.lower(), s.login_limit_per_email, s.login_window_seconds),
+        Limit("login:ip", ip, s.login_limit_per_ip, s.login_window_seconds),
+    ]
+
+
+def register_limits(rt: Runtime, email: str, ip: str | None) -> list[Limit]:
     s = rt.settings
     return [
-        Limit("login:email", email.lower(), s.login_limit_per_email, s.login_window_seconds),
-        Limit("login:ip", ip or "unknown", s.login_limit_per_ip, s.login_window_seconds),
+        Limit("register:email", email.lower(), s.register_limit_per_email, s.register_window_seconds),
+        Limit("register:ip", ip or "unknown", s.register_limit_per_ip, s.register_window_seconds),
     ]
 
 

@@ -17,6 +17,7 @@ from app.core.errors import QuotaExceeded
 from app.core.runtime import Runtime
 from app.models.plan import Plan
 from app.models.subscription import SubscriptionStatus
+from app.repositories.invitations import InvitationRepository
 from app.repositories.subscriptions import LimitUsageRepository, PlanRepository, SubscriptionRepository
 from app.services import subscriptions
 from app.services.rules import INDIA
@@ -50,8 +51,8 @@ async def used(session: AsyncSession, limit: Limit, now: datetime) -> int:
     usage = LimitUsageRepository(session)
     if limit == Limit.customers:
         return await usage.customers()
-    if limit == Limit.active_users:
-        return await usage.active_users()
+    if limit == Limit.active_users:  # a pending invitation holds a seat until it is accepted or ends
+        return await usage.active_users() + await InvitationRepository(session).count_pending(now)
     return await usage.invoices_issued(*month_bounds(now))
 
 

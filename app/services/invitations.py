@@ -1,22 +1,31 @@
-"""Inviting users into a tenant and accepting an invitation."""
+"""Inviting users into a tenant, listing and revoking invitations, and accepting one.
 
+An invitation counts against the plan's users limit while it is pending. It stops working when it
+is revoked, when its inviter is deactivated or can no longer grant its role (demoted), and accept
+checks the inviter again. Only a verified email may invite (a never-verified registration could
+be someone else's address).
+"""
+
+import uuid
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.errors import Conflict
+from app.core.errors import Conflict, NotFound
 from app.core.runtime import Runtime
 from app.core.security import hash_password, new_opaque_token, tenant_of_opaque_token, token_digest
 from app.core.tenancy import bind_tenant
 from app.models.auth import UserInvitation
 from app.models.base import new_id
 from app.models.user import User
+from app.repositories.invitations import InvitationRepository
 from app.repositories.tenants import TenantAccountRepository
 from app.repositories.tokens import SingleUseTokenRepository
 from app.repositories.users import IdentityRepository, UserRepository
 from app.services import audit, entitlements, mail
+from app.services.rate_limit import Limit, consume
 from app.services.sessions import TokenPair, issue
-from app.services.users import USER_FIELDS, ensure_may_grant
+from app.services.users import USER_FIELDS, ensure_may_grant, may_grant, require_verified
 from app.services.verification import InvalidToken
 
 
@@ -24,21 +33,35 @@ def _email_taken() -> Conflict:
     return Conflict("A user with this email already exists.", code="email-taken")
 
 
+def invite_limits(rt: Runtime, inviter: User) -> list[Limit]:
+    s = rt.settings
+    return [Limit("invite:tenant", str(inviter.tenant_id), s.invite_limit_per_tenant, s.invite_window_seconds)]
+
+
 async def invite(session: AsyncSession, rt: Runtime, inviter: User, *, email: str, role: str) -> UserInvitation:
+    """Invite `email`. An address registered in another tenant is answered exactly as a free one
+    (201, same body): only its mail differs (it says the address already has an account), so no
+    tenant can learn whether an address is registered elsewhere. A member of this tenant is a 409."""
+    require_verified(inviter, "invite users")
     ensure_may_grant(inviter, role)
     email = email.lower()
-    if await IdentityRepository(session).find(email) is not None:
-        raise _email_taken()
+    now = rt.now()
+    await consume(session, invite_limits(rt, inviter), now)
+    identity = await IdentityRepository(session).find(email)
+    if identity is not None and identity.tenant_id == inviter.tenant_id:
+        raise _email_taken()  # a member here: the inviter can list the users anyway
+    repo = InvitationRepository(session)
+    await repo.expire_pending(now, email=email)  # a new invitation replaces an earlier one
     await entitlements.require(session, rt, entitlements.Limit.active_users)
     token = new_opaque_token(inviter.tenant_id)
     days = rt.settings.invite_token_days
-    invitation = await SingleUseTokenRepository(session, UserInvitation).add(
+    invitation = await repo.add(
         UserInvitation(
             email=email,
             role=role,
             invited_by=inviter.id,
             token_hash=token_digest(token),
-            expires_at=rt.now() + timedelta(days=days),
+            expires_at=now + timedelta(days=days),
         )
     )
     tenant = await TenantAccountRepository(session).get(inviter.tenant_id)
@@ -49,17 +72,48 @@ async def invite(session: AsyncSession, rt: Runtime, inviter: User, *, email: st
         entity_id=invitation.id,
         after={"email": email, "role": role},
     )
+    context = {"inviter": inviter.full_name, "business_name": tenant.business_name, "role": role}
+    if identity is not None:  # registered in another tenant: say so to the address, not to the inviter
+        await mail.enqueue(session, rt.db, rt.settings, to=email, template="invitation_existing_account", **context)
+        return invitation
     await mail.enqueue(
         session,
         rt.db,
         rt.settings,
         to=email,
         template="invitation",
-        inviter=inviter.full_name,
-        business_name=tenant.business_name,
-        role=role,
         days=days,
         link=f"{rt.settings.email_link_base}/accept-invite?token={token}",
+        **context,
+    )
+    return invitation
+
+
+async def list_page(
+    session: AsyncSession, rt: Runtime, *, limit: int, cursor: str | None, descending: bool, pending_only: bool
+) -> tuple[list[UserInvitation], str | None]:
+    return await InvitationRepository(session).list_page(
+        limit=limit, cursor=cursor, descending=descending, pending_at=rt.now() if pending_only else None
+    )
+
+
+async def revoke(session: AsyncSession, rt: Runtime, actor: User, invitation_id: uuid.UUID) -> UserInvitation:
+    """Revoke a pending invitation (its link stops working). An admin cannot revoke an owner invitation."""
+    repo = InvitationRepository(session)
+    invitation = await repo.get(invitation_id)
+    if invitation is None:
+        raise NotFound("Invitation not found.")
+    ensure_may_grant(actor, invitation.role)
+    revoked = await repo.revoke(invitation_id, rt.now())
+    if revoked is None:
+        raise Conflict("Only a pending invitation can be revoked.", code="invitation-not-pending")
+    await session.refresh(invitation)
+    await audit.record(
+        session,
+        action="user.invitation_revoked",
+        entity_type="user_invitation",
+        entity_id=invitation.id,
+        after={"email": invitation.email, "role": invitation.role},
     )
     return invitation
 
@@ -74,6 +128,9 @@ async def accept(session: AsyncSession, rt: Runtime, *, token: str, full_name: s
     invitation = await SingleUseTokenRepository(session, UserInvitation).redeem(token_digest(token), now)
     if invitation is None:
         raise InvalidToken()
+    inviter = await UserRepository(session).get(invitation.invited_by)
+    if inviter is None or not inviter.is_active or not may_grant(inviter, invitation.role):
+        raise InvalidToken()  # the inviter was deactivated or demoted since: the invitation lapsed
     await entitlements.require(session, rt, entitlements.Limit.active_users)  # checked again: others may have joined
     user_id = new_id()
     if not await IdentityRepository(session).claim(invitation.email, tenant_id, user_id):

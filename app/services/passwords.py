@@ -11,7 +11,8 @@ from app.core.runtime import Runtime
 from app.core.security import hash_password, new_opaque_token, tenant_of_opaque_token, token_digest, verify_password
 from app.core.tenancy import bind_tenant
 from app.models.auth import PasswordReset
-from app.models.user import User
+from app.models.user import User, UserRole
+from app.repositories.invitations import InvitationRepository
 from app.repositories.sessions import SessionRepository
 from app.repositories.tokens import SingleUseTokenRepository
 from app.repositories.users import IdentityRepository, UserRepository
@@ -111,6 +112,32 @@ async def reset(session: AsyncSession, rt: Runtime, *, token: str, new_password:
     await SessionRepository(session).revoke_user(user.id, now)
     await audit.record(session, action="auth.password_reset", entity_type="user", entity_id=user.id)
     await _notify_changed(session, rt, user, how="reset with a link sent to this address", sessions="all sessions")
+    if user.email_verified_at is None:
+        await _first_proof_of_address(session, rt, user)
+
+
+async def _first_proof_of_address(session: AsyncSession, rt: Runtime, user: User) -> None:
+    """A reset link came by mail, so redeeming it verifies the address. Until then anyone could have
+    registered it (pre-registration takeover): when a never-verified owner resets, everyone else who
+    got into the business before the address was proven is deactivated and logged out, and pending
+    invitations end. The person who owns the mailbox starts from a business only they can enter."""
+    now = rt.now()
+    user.email_verified_at = now
+    await audit.record(session, action="user.email_verified", entity_type="user", entity_id=user.id)
+    if user.role != UserRole.owner:
+        return
+    others = await UserRepository(session).deactivate_all_but(user.id)
+    sessions = SessionRepository(session)
+    for other in others:
+        await sessions.revoke_user(other, now)
+    expired = await InvitationRepository(session).expire_pending(now)
+    await audit.record(
+        session,
+        action="tenant.unverified_owner_reclaimed",
+        entity_type="user",
+        entity_id=user.id,
+        after={"deactivated_users": [str(i) for i in others], "expired_invitations": expired},
+    )
 
 
 async def change(

@@ -56,3 +56,8 @@ async def consume(session: AsyncSession, limits: list[Limit], now: datetime) -> 
     for limit in limits:
         if await repo.increment(limit.bucket(), limit.window_start(now)) > limit.max_hits:
             raise TooManyRequests(limit.retry_after(now), "Too many requests; try again later.")
+
+
+async def allow(session: AsyncSession, limit: Limit, now: datetime) -> bool:
+    """Count this occurrence; False once it is over the limit (for throttling without refusing)."""
+    return await RateLimitRepository(session).increment(limit.bucket(), limit.window_start(now)) <= limit.max_hits

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.errors import Conflict, Forbidden, NotFound
 from app.core.runtime import Runtime
 from app.models.user import User, UserRole
+from app.repositories.invitations import InvitationRepository
 from app.repositories.sessions import SessionRepository
 from app.repositories.users import UserRepository
 from app.services import audit, entitlements
@@ -14,10 +15,25 @@ from app.services import audit, entitlements
 USER_FIELDS = ["email", "full_name", "role", "is_active", "email_verified_at"]
 
 
+MANAGERS = (UserRole.owner, UserRole.admin)
+
+
 def ensure_may_grant(actor: User, role: str) -> None:
     """Only an owner may hand out (or take away) the owner role."""
     if role == UserRole.owner and actor.role != UserRole.owner:
         raise Forbidden("Only an owner can grant the owner role.", code="owner-only")
+
+
+def may_grant(actor: User, role: str) -> bool:
+    """An active owner grants any role, an active admin any but owner; nobody else grants."""
+    return actor.is_active and actor.role in MANAGERS and (role != UserRole.owner or actor.role == UserRole.owner)
+
+
+def require_verified(user: User, action: str) -> None:
+    """Inviting and paying need a verified email: a never-verified account may be a squatter on
+    someone else's address (it registered it, never proved it reads its mail)."""
+    if user.email_verified_at is None:
+        raise Forbidden(f"Verify your email address before you {action}.", code="email-unverified")
 
 
 async def get(session: AsyncSession, user_id: uuid.UUID) -> User:
@@ -65,6 +81,7 @@ async def update(
         raise Conflict("A tenant must keep at least one active owner.", code="last-owner")
     if not user.is_active:
         await SessionRepository(session).revoke_user(user.id, rt.now())
+    await expire_invitations_from(session, rt, user)
     await audit.record(
         session,
         action="user.updated",
@@ -74,6 +91,16 @@ async def update(
         after=audit.snapshot(user, USER_FIELDS),
     )
     return user
+
+
+async def expire_invitations_from(session: AsyncSession, rt: Runtime, inviter: User) -> None:
+    """After `inviter` was deactivated or changed role: end the pending invitations they may no longer grant."""
+    repo = InvitationRepository(session)
+    now = rt.now()
+    if not inviter.is_active or inviter.role not in MANAGERS:
+        await repo.expire_pending(now, invited_by=inviter.id)
+    elif inviter.role != UserRole.owner:
+        await repo.expire_pending(now, invited_by=inviter.id, roles=[UserRole.owner])
 
 
 async def deactivate(session: AsyncSession, rt: Runtime, actor: User, user_id: uuid.UUID) -> User:

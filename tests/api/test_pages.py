@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from app.api.pages import PAGES
 from app.core.security import token_digest
+from tests.api.v1.members import invite
 from tests.browser import chromium, find_chromium
 from tests.conftest import PASSWORD, unique_email
 from tests.factories import API, login, make_tenant
@@ -83,9 +84,7 @@ class TestOpeningALinkRedeemsNothing:
     async def test_the_invitation_link_opens_a_page_and_the_token_still_joins(self, client, mailbox):
         owner = await make_tenant(client)
         email = unique_email("invited")
-        invited = await client.post(
-            f"{API}/users/invite", json={"email": email, "role": "viewer"}, headers=owner.headers
-        )
+        invited = await invite(client, owner, email, "viewer")
         assert invited.status_code == 201, invited.text
         link = mailed_link(await mailbox.wait_for(email, "invited you"), "accept-invite")
         assert 'name="full_name"' in assert_page(await client.get(link))
@@ -206,8 +205,7 @@ class TestInChromium:
         email = unique_email("invited")
         async with httpx.AsyncClient(base_url=live_server) as client:
             owner = await make_tenant(client)
-            body = {"email": email, "role": "viewer"}
-            assert (await client.post(f"{API}/users/invite", json=body, headers=owner.headers)).status_code == 201
+            assert (await invite(client, owner, email, "viewer")).status_code == 201
             link = mailed_link(await mailbox.wait_for(email, "invited you"), "accept-invite")
 
             async with chromium(browser_binary) as page:

@@ -438,6 +438,24 @@ CASES: dict[tuple[str, str], Case] = {
             limit=100, cursor=None, descending=False, role=None, is_active=None
         )
     ),
+    ("UserRepository", "deactivate_all_but"): Case(
+        lambda s, b: C("UserRepository")(s).deactivate_all_but(uuid.uuid4())
+    ),
+    # invitations ("now" long ago, so B's invitation is pending)
+    ("InvitationRepository", "list_page"): Case(
+        lambda s, b: C("InvitationRepository")(s).list_page(
+            limit=100, cursor=None, descending=False, pending_at=NOW - dt.timedelta(days=3650)
+        )
+    ),
+    ("InvitationRepository", "count_pending"): Case(
+        lambda s, b: C("InvitationRepository")(s).count_pending(NOW - dt.timedelta(days=3650))
+    ),
+    ("InvitationRepository", "expire_pending"): Case(
+        lambda s, b: C("InvitationRepository")(s).expire_pending(NOW - dt.timedelta(days=3650))
+    ),
+    ("InvitationRepository", "revoke"): Case(
+        lambda s, b: C("InvitationRepository")(s).revoke(b.id("user_invitations"), NOW - dt.timedelta(days=3650))
+    ),
     ("UserRepository", "count_active_owners"): Case(lambda s, b: C("UserRepository")(s).count_active_owners()),
     ("UserRepository", "lock_owners"): Case(lambda s, b: C("UserRepository")(s).lock_owners()),
 }

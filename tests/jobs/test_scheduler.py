@@ -14,7 +14,10 @@ from app.models.auth import AuthSession, EmailVerification, UserInvitation
 from app.models.base import utcnow
 from app.models.idempotency import IdempotencyKey
 from app.models.outbox import OutboxEmail
+from app.models.security import RateLimitHit
 from app.models.usage import UsagePeriod
+from app.repositories.jobs import DueWorkRepository
+from app.repositories.rate_limits import RateLimitRepository
 from app.services import subscriptions
 from app.services.scheduler import run_due
 from app.services.subscriptions import Policy
@@ -132,6 +135,23 @@ class TestCleanup:
 
         assert (await run(rt, now, a.tenant_id)).cleaned["sessions"] == 0
         assert (await run(rt, now, b.tenant_id)).cleaned["sessions"] == 1
+
+    async def test_rate_limit_windows_older_than_a_day_are_removed(self, rt):
+        """rate_limit_hits has no tenant: the run for every tenant (the scheduled one) cleans it,
+        and never past the database's clock (a run far ahead keeps the live windows)."""
+        now = utcnow()
+        old, recent = f"test:old:{uuid.uuid4()}", f"test:recent:{uuid.uuid4()}"
+        async with rt.db.transaction() as session:
+            await RateLimitRepository(session).increment(old, now - timedelta(days=1, minutes=1))
+            await RateLimitRepository(session).increment(recent, now - timedelta(hours=23))
+        async with rt.db.transaction() as session:
+            cleaned = await DueWorkRepository(session).cleanup(now + timedelta(days=400))
+        assert cleaned["rate_limit_hits"] >= 1
+        async with rt.db.transaction() as session:
+            found = await session.execute(select(RateLimitHit.bucket).where(RateLimitHit.bucket.in_([old, recent])))
+            assert found.scalars().all() == [recent]
+        async with rt.db.transaction() as session:  # a run for chosen tenants leaves the global table alone
+            assert "rate_limit_hits" not in await DueWorkRepository(session).cleanup(now, only=[uuid.uuid4()])
 
 
 def idempotency_key(tenant_id: str, key: str, expires_at) -> IdempotencyKey:

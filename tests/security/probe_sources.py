@@ -39,6 +39,7 @@ class TenantData:
     receipt_ids: list[str] = field(default_factory=list)
     razorpay_order_ids: list[str] = field(default_factory=list)
     razorpay_payment_ids: list[str] = field(default_factory=list)
+    invitation_ids: list[str] = field(default_factory=list)
 
     @property
     def tenant_id(self) -> str:
@@ -73,6 +74,7 @@ SOURCES: dict[str, Callable[[TenantData], list[str]]] = {
     # a Razorpay webhook event (payload.payment.entity): its payment's id and its order's id
     "id": lambda t: t.razorpay_payment_ids,
     "order_id": lambda t: t.razorpay_order_ids,
+    "invitation_id": lambda t: t.invitation_ids,
 }
 
 # Ids another service issued (Razorpay) that a client brings back in a body, next to the tenant's
@@ -110,8 +112,9 @@ async def build_tenant(client: httpx.AsyncClient, mailbox, business_name: str) -
     """A tenant with rows of every kind the API exposes: an owner, a member, a pending invitation."""
     owner = await make_tenant(client, business_name=business_name)
     member = await add_member(client, mailbox, owner, "accountant")
-    assert (await invite(client, owner, unique_email("pending"), "viewer")).status_code == 201
-    tenant = TenantData(owner=owner, member=member)
+    pending = await invite(client, owner, unique_email("pending"), "viewer")
+    assert pending.status_code == 201, pending.text
+    tenant = TenantData(owner=owner, member=member, invitation_ids=[pending.json()["id"]])
     await add_customer_rows(client, tenant)
     await add_business_rows(client, tenant)
     await add_invoice_rows(client, tenant)

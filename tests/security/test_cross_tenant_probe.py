@@ -37,8 +37,9 @@ KNOWN_PATH_ID_OPERATIONS = {
     "GET /api/v1/customers/{customer_id}",
     "PATCH /api/v1/customers/{customer_id}",
     "DELETE /api/v1/customers/{customer_id}",
+    "DELETE /api/v1/users/invitations/{invitation_id}",
 }
-KNOWN_LISTS = {"GET /api/v1/users", "GET /api/v1/audit-logs", "GET /api/v1/customers"}
+KNOWN_LISTS = {"GET /api/v1/users", "GET /api/v1/users/invitations", "GET /api/v1/audit-logs", "GET /api/v1/customers"}
 KNOWN_ID_QUERY_PARAMS = {
     "GET /api/v1/audit-logs?entity_id",
     "GET /api/v1/audit-logs?actor_user_id",

@@ -194,7 +194,12 @@ ROUNDS = 11
 @pytest.fixture(scope="module")
 async def costly_hash_client(settings):
     tuned = settings.model_copy(
-        update={"bcrypt_rounds": ROUNDS, "login_limit_per_email": 10**6, "login_limit_per_ip": 10**6}
+        update={
+            "bcrypt_rounds": ROUNDS,
+            "login_limit_per_email_ip": 10**6,
+            "login_limit_per_email": 10**6,
+            "login_limit_per_ip": 10**6,
+        }
     )
     application = create_app(tuned)
     async with application.router.lifespan_context(application):

@@ -12,7 +12,7 @@ from app.api.deps import BillingUser, PaginationDep, RuntimeDep, SessionDep
 from app.api.idempotency import IdempotentDep
 from app.schemas.common import problem_responses
 from app.schemas.payments import CheckoutResult, PaymentPage, PaymentRead, UpgradeOrder, UpgradeRequest
-from app.services import payments
+from app.services import payments, users
 
 router = APIRouter(prefix="/tenants", tags=["billing"], responses=problem_responses(401, 403, 422))
 
@@ -24,13 +24,15 @@ router = APIRouter(prefix="/tenants", tags=["billing"], responses=problem_respon
     responses=problem_responses(400, 404, 409, 502, 503),
 )
 async def start_upgrade(
-    body: UpgradeRequest, _: BillingUser, session: SessionDep, rt: RuntimeDep, idempotent: IdempotentDep
+    body: UpgradeRequest, user: BillingUser, session: SessionDep, rt: RuntimeDep, idempotent: IdempotentDep
 ) -> Any:
     """A Razorpay order for one month of a paid plan: open Razorpay Checkout with `key_id`,
     `order_id`, `amount` and `currency`, then POST its result to `/tenants/upgrade/verify`.
     400 `plan-not-purchasable` (trial, free, inactive), 404 `plan-not-found`; Razorpay refusing
     is 502, unreachable 503 (retry). Supports `Idempotency-Key`. With RAZORPAY_MODE=sandbox no
-    money moves: `sandbox` is true and `sandbox_checkout` is a paid checkout to post to verify."""
+    money moves: `sandbox` is true and `sandbox_checkout` is a paid checkout to post to verify.
+    403 `email-unverified` until the caller's email is verified."""
+    users.require_verified(user, "pay for a plan")
 
     async def create() -> UpgradeOrder:
         started = await payments.start_upgrade(session, rt, plan_code=body.plan)

@@ -52,11 +52,47 @@ async def list_users(
 
 
 @router.post(
-    "/invite", status_code=status.HTTP_201_CREATED, response_model=InvitationRead, responses=problem_responses(403, 409)
+    "/invite",
+    status_code=status.HTTP_201_CREATED,
+    response_model=InvitationRead,
+    responses=problem_responses(403, 409, 429),
 )
 async def invite(body: InviteRequest, actor: ManagerUser, session: SessionDep, rt: RuntimeDep) -> InvitationRead:
+    """Invite an email with a role (owner/admin; only an owner invites an owner). The inviter's email
+    must be verified (403 `email-unverified`). Answers the same for an address that has an account in
+    another business (that address is mailed that it cannot join); 409 `email-taken` only for a
+    member of this business. A pending invitation holds a seat of the plan's users limit (402).
+    Rate limited per business (429)."""
     invitation = await invitations.invite(session, rt, actor, email=body.email, role=body.role)
-    return InvitationRead.model_validate(invitation)
+    return InvitationRead.of(invitation, rt.now())
+
+
+@router.get("/invitations", response_model=Page[InvitationRead], responses=problem_responses(403))
+async def list_invitations(
+    _: ManagerUser,
+    session: SessionDep,
+    rt: RuntimeDep,
+    page: PaginationDep,
+    pending: Annotated[bool, Query(description="Only the pending ones.")] = False,
+    sort: Annotated[Literal["created_at", "-created_at"], Query()] = "-created_at",
+) -> Page[InvitationRead]:
+    """The business's invitations (owner/admin), newest first by default."""
+    rows, next_cursor = await invitations.list_page(
+        session, rt, limit=page.limit, cursor=page.cursor, descending=sort.startswith("-"), pending_only=pending
+    )
+    now = rt.now()
+    return Page[InvitationRead](items=[InvitationRead.of(r, now) for r in rows], next_cursor=next_cursor)
+
+
+@router.delete(
+    "/invitations/{invitation_id:uuid}", response_model=InvitationRead, responses=problem_responses(403, 404, 409)
+)
+async def revoke_invitation(
+    invitation_id: uuid.UUID, actor: ManagerUser, session: SessionDep, rt: RuntimeDep
+) -> InvitationRead:
+    """Revoke a pending invitation: its link stops working and its seat is freed. 409
+    `invitation-not-pending` once accepted, revoked or expired; an admin cannot revoke an owner's."""
+    return InvitationRead.of(await invitations.revoke(session, rt, actor, invitation_id), rt.now())
 
 
 @router.get("/{user_id:uuid}", response_model=UserRead, responses=problem_responses(403, 404))

@@ -1,11 +1,11 @@
-"""Users of other roles: the owner invites, the invitee accepts the mailed link."""
+"""Users of other roles: the owner (email verified) invites, the invitee accepts the mailed link."""
 
 import re
 
 import httpx
 
 from tests.conftest import PASSWORD, unique_email
-from tests.factories import API, Account, login
+from tests.factories import API, Account, login, verify_email
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -13,6 +13,8 @@ def bearer(token: str) -> dict[str, str]:
 
 
 async def invite(client: httpx.AsyncClient, inviter: Account, email: str, role: str) -> httpx.Response:
+    """Invite as `inviter`, whose email is verified first (an unverified inviter is refused: test_users)."""
+    await verify_email(client, inviter)
     return await client.post(f"{API}/users/invite", json={"email": email, "role": role}, headers=inviter.headers)
 
 

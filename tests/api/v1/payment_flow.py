@@ -4,7 +4,7 @@ import httpx
 
 from app.services.subscriptions import add_month
 from tests.api.v1.subscription_rows import history
-from tests.factories import API, Account
+from tests.factories import API, Account, verify_email
 
 __all__ = ["add_month"]
 
@@ -12,6 +12,8 @@ __all__ = ["add_month"]
 async def upgrade(
     client: httpx.AsyncClient, account: Account, plan: str = "standard", **headers: str
 ) -> httpx.Response:
+    """Start an upgrade as `account`, whose email is verified first (an unverified payer is refused)."""
+    await verify_email(client, account)
     return await client.post(f"{API}/tenants/upgrade", json={"plan": plan}, headers=account.headers | headers)
 
 

@@ -1,4 +1,6 @@
-"""Failed logins and reset requests are rate limited per email and per IP: 429 with Retry-After."""
+"""Failed logins, reset requests and sign-ups are rate limited: 429 with Retry-After. Failed logins
+count per (email, IP) pair, per email with a higher ceiling, and per IP, so a stranger cannot lock
+an owner out; the client IP comes from X-Forwarded-For only behind a proxy in FORWARDED_ALLOW_IPS."""
 
 import asyncio
 from collections import Counter
@@ -7,13 +9,18 @@ from collections.abc import AsyncIterator, Callable
 import httpx
 import pytest
 
+from app.__main__ import uvicorn_options
+from app.core.database import drain_background_tasks
 from app.main import create_app
-from tests.conftest import PASSWORD, fresh_ip, unique_email
+from tests.conftest import PASSWORD, free_port, fresh_ip, serve_in_thread, unique_email
 from tests.factories import API, login, make_tenant
 
 LIMITS = {
-    "login_limit_per_email": 3,
+    "login_limit_per_email_ip": 2,
+    "login_limit_per_email": 4,
     "login_limit_per_ip": 6,
+    "register_limit_per_email": 3,
+    "register_limit_per_ip": 4,
     "reset_limit_per_email": 2,
     "reset_limit_per_ip": 4,
 }
@@ -58,23 +65,31 @@ def assert_rate_limited(response: httpx.Response) -> None:
 
 
 class TestLoginPerEmail:
-    async def test_failures_beyond_the_limit_are_429(self, new_client):
+    async def test_a_stranger_cannot_lock_the_owner_out(self, new_client):
+        owner = await make_tenant(new_client())
+        stranger = new_client()
+        statuses = [(await bad_login(stranger, owner.email)).status_code for _ in range(3)]
+        assert statuses == [401, 401, 429]
+        await login(new_client(), owner.email)
+        assert (await bad_login(new_client(), owner.email)).status_code == 401
+
+    async def test_failures_from_many_addresses_beyond_the_emails_ceiling_are_429(self, new_client):
         client = new_client()
         owner = await make_tenant(client)
-        statuses = [(await bad_login(new_client(), owner.email)).status_code for _ in range(3)]
-        assert statuses == [401, 401, 401]
+        statuses = [(await bad_login(new_client(), owner.email)).status_code for _ in range(4)]
+        assert statuses == [401, 401, 401, 401]
         assert_rate_limited(await bad_login(new_client(), owner.email))
 
     async def test_even_the_right_password_is_refused_while_limited(self, new_client):
         owner = await make_tenant(new_client())
-        for _ in range(3):
+        for _ in range(4):
             await bad_login(new_client(), owner.email)
         response = await new_client().post(f"{API}/auth/login", json={"email": owner.email, "password": PASSWORD})
         assert_rate_limited(response)
 
     async def test_unknown_emails_are_limited_the_same(self, new_client):
         email = unique_email("nobody")
-        for _ in range(3):
+        for _ in range(4):
             assert (await bad_login(new_client(), email)).status_code == 401
         assert_rate_limited(await bad_login(new_client(), email))
 
@@ -95,7 +110,7 @@ class TestLoginPerEmail:
         email = unique_email("burst")
         responses = await asyncio.gather(*(bad_login(new_client(), email) for _ in range(12)))
         counts = Counter(r.status_code for r in responses)
-        assert counts[401] <= 3, counts
+        assert counts[401] <= 4, counts
         assert counts[429] == 12 - counts[401], counts
 
 
@@ -152,3 +167,69 @@ async def test_resend_verification_is_limited(new_client):
     ]
     assert statuses == [202, 202]
     assert_rate_limited(await client.post(f"{API}/auth/resend-verification", headers=owner.headers))
+
+
+async def register(client: httpx.AsyncClient, email: str) -> httpx.Response:
+    body = {"email": email, "password": PASSWORD, "full_name": "Ravi Sharma", "business_name": "Sharma Traders"}
+    return await client.post(f"{API}/auth/register", json=body)
+
+
+class TestRegister:
+    async def test_per_email(self, new_client):
+        email = unique_email("signup")
+        assert [(await register(new_client(), email)).status_code for _ in range(3)] == [202, 202, 202]
+        assert_rate_limited(await register(new_client(), email))
+
+    async def test_per_ip(self, new_client):
+        client = new_client()
+        for _ in range(4):
+            assert (await register(client, unique_email())).status_code == 202
+        assert_rate_limited(await register(client, unique_email()))
+        assert (await register(new_client(), unique_email())).status_code == 202
+
+    async def test_an_existing_address_gets_one_already_registered_mail_per_window(self, new_client, mailbox):
+        owner = await make_tenant(new_client())
+        assert [(await register(new_client(), owner.email)).status_code for _ in range(2)] == [202, 202]
+        await mailbox.wait_for(owner.email, "already have")
+        await drain_background_tasks()
+        assert len([m for m in mailbox.to(owner.email) if "already have" in m["Subject"]]) == 1
+        assert_rate_limited(await register(new_client(), owner.email))
+
+
+class TestForwardedFor:
+    """The client address behind rate limits: X-Forwarded-For only from FORWARDED_ALLOW_IPS."""
+
+    async def test_served_as_make_run_serves_it_a_loopback_client_cannot_pose_as_others(self, settings):
+        options = {k: v for k, v in uvicorn_options(settings).items() if k not in ("host", "port", "workers")}
+        options.pop("log_level")
+        port = free_port()
+        server, thread = serve_in_thread(create_app(settings.model_copy(update=LIMITS)), port, **options)
+        try:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+                statuses = []
+                for _ in range(7):
+                    forged = {"X-Forwarded-For": fresh_ip()}
+                    body = {"email": unique_email(), "password": "wrong-password"}
+                    statuses.append((await client.post(f"{API}/auth/login", json=body, headers=forged)).status_code)
+        finally:
+            server.should_exit = True
+            thread.join(timeout=15)
+        assert statuses == [401] * 6 + [429]
+
+    async def test_a_configured_proxy_is_believed(self, settings):
+        proxied = settings.model_copy(update=LIMITS | {"forwarded_allow_ips": ["127.0.0.1"]})
+        application = create_app(proxied)
+        async with application.router.lifespan_context(application):
+            transport = httpx.ASGITransport(app=application, client=("127.0.0.1", 40000))
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                for _ in range(7):  # each from its own address behind the proxy: no per-IP limit reached
+                    assert (await bad_login_via(client, fresh_ip())).status_code == 401
+                one = fresh_ip()
+                for _ in range(6):
+                    assert (await bad_login_via(client, one)).status_code == 401
+                assert_rate_limited(await bad_login_via(client, one))
+
+
+async def bad_login_via(client: httpx.AsyncClient, forwarded_for: str) -> httpx.Response:
+    body = {"email": unique_email(), "password": "wrong-password"}
+    return await client.post(f"{API}/auth/login", json=body, headers={"X-Forwarded-For": forwarded_for})

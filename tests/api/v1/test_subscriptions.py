@@ -148,14 +148,15 @@ class TestFreeTier:
         assert deactivated.status_code == 200
         await put_on_plan(app, owner.tenant_id, "free", "free")  # moving the clock would expire the invitation
 
+        # The owner and the pending invitation (it holds a seat until accepted or ended).
         over = problem(await invite(client, owner, unique_email("new"), "viewer"), "quota-exceeded")
-        assert (over["limit"], over["limit_value"], over["used"]) == ("active_users", 1, 1)
+        assert (over["limit"], over["limit_value"], over["used"]) == ("active_users", 1, 2)
         accept = {"token": token, "full_name": "Late Joiner", "password": PASSWORD}
         problem(await client.post(f"{API}/auth/accept-invite", json=accept), "quota-exceeded")
         reactivate = {"is_active": True}
         path = f"{API}/users/{member.user['id']}"
         problem(await client.patch(path, json=reactivate, headers=owner.headers), "quota-exceeded")
-        assert (await subscription(client, owner))["limits"]["active_users"] == {"limit": 1, "used": 1}
+        assert (await subscription(client, owner))["limits"]["active_users"] == {"limit": 1, "used": 2}
 
     async def test_reaching_a_limit_writes_the_move_to_free_down_once(self, client, app, set_clock):
         owner = await make_tenant(client)

@@ -40,6 +40,7 @@ class TestRoles:
         owner = await make_tenant(client)
         member = await add_member(client, mailbox, owner, role)
         owner_id = owner.user["id"]
+        invitation = (await invite(client, owner, unique_email("pending"), "viewer")).json()
         attempts = [
             await client.get(f"{API}/users", headers=member.headers),
             await client.get(f"{API}/users/{owner_id}", headers=member.headers),
@@ -47,11 +48,15 @@ class TestRoles:
             await patch_user(client, member, owner_id, role="viewer"),
             await patch_user(client, member, member.user["id"], role="admin"),
             await client.delete(f"{API}/users/{owner_id}", headers=member.headers),
+            await client.get(f"{API}/users/invitations", headers=member.headers),
+            await client.delete(f"{API}/users/invitations/{invitation['id']}", headers=member.headers),
         ]
         for response in attempts:
             assert_problem(response, 403, "role-forbidden")
         assert (await get_user(client, owner, owner_id))["role"] == "owner"
         assert (await get_user(client, owner, member.user["id"]))["role"] == role
+        pending = await client.get(f"{API}/users/invitations", params={"pending": "true"}, headers=owner.headers)
+        assert [i["id"] for i in pending.json()["items"]] == [invitation["id"]]
 
     @pytest.mark.parametrize("manager_role", ["owner", "admin"])
     async def test_owners_and_admins_manage_users(self, client, mailbox, manager_role):
