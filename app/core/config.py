@@ -96,6 +96,10 @@ class Settings(BaseSettings):
     # "How to upgrade" link in the trial and renewal emails (the web app's billing page).
     upgrade_url: str = "http://127.0.0.1:8000/docs#/tenants"
 
+    # Documents (invoices, credit notes, receipts) may be dated at most this many days after today
+    # (Asia/Kolkata); none before GST began (2017-07-01).
+    document_future_days: int = Field(default=366, ge=0, le=3660)
+
     # Demo tenant created on first `make run`
     demo_email: str = "demo@rms-billing.local"
     demo_password: str = "demo-password-123"

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field, StrictBool
 
-from app.models.invoice import Invoice
+from app.models.invoice import DOCUMENT_TYPES, REGISTRATION_TYPES, Invoice
 from app.repositories.invoices import OPEN_STATUSES
 from app.schemas.business_fields import DecimalOut, IsoDate, Money, Rate, SacHsn, decimal_string, text
 from app.schemas.common import Page, ReadModel, RequestBody, SelectableRead
@@ -29,6 +29,8 @@ Unit = text(20, example="NOS")
 LongText = text(2000, example="Payment within 15 days by bank transfer.")
 Reason = text(500, example="Raised against the wrong customer")
 InvoiceStatus = Literal["draft", "issued", "partially_paid", "paid", "void"]
+DocumentTypeName = Literal[*DOCUMENT_TYPES]
+RegistrationName = Literal[*REGISTRATION_TYPES]
 MAX_LINES = 200
 DERIVED = {"amount_in_words", "is_overdue", "lines"}
 
@@ -113,6 +115,13 @@ class InvoiceRead(SelectableRead):
     place_of_supply: str
     supply_type: Literal["intra_state", "inter_state"]
     reverse_charge: bool
+    document_type: DocumentTypeName = Field(
+        description="tax_invoice, bill_of_supply (Rule 49: composition, no GSTIN, or every line exempt) or "
+        "invoice_cum_bill_of_supply (Rule 46A). Follows the draft; frozen at issue."
+    )
+    supplier_registration_type: RegistrationName = Field(
+        description="The supplier's registration: regular, composition, or unregistered (no GSTIN); frozen at issue."
+    )
     notes: str | None
     terms: str | None
     supplier: dict = Field(description="The issuing company as the invoice shows it.")

@@ -23,7 +23,7 @@ from app.repositories.invoices import InvoiceRepository
 from app.repositories.receipts import ReceiptRepository
 from app.schemas.receipts import AllocationIn, ReceiptCreate
 from app.services import audit, gst_settings, invoicing, numbering
-from app.services.rules import RuleViolation
+from app.services.rules import DocumentDates, RuleViolation
 
 AUDITED = [
     "status", "number", "financial_year", "company_id", "customer_id", "receipt_date", "amount", "amount_allocated",
@@ -51,7 +51,8 @@ async def read(session: AsyncSession, receipt_id: uuid.UUID) -> Allocated:
     return Allocated(receipt, await ReceiptRepository(session).allocations(receipt.id))
 
 
-async def create(session: AsyncSession, *, body: ReceiptCreate) -> Allocated:
+async def create(session: AsyncSession, *, body: ReceiptCreate, dates: DocumentDates) -> Allocated:
+    dates.check("receipt_date", body.receipt_date)
     await _check_parties(session, body.customer_id, body.company_id)
     settings = await gst_settings.get(session)
     number, fy = await numbering.assign(
