@@ -72,8 +72,9 @@ async def replace(
     session: AsyncSession, rt: Runtime, invoice_id: uuid.UUID, *, body: InvoiceIn, clock: Clock
 ) -> Invoice:
     context = await _context(session, body.company_id, body.customer_id)  # first: a bad reference is a 404 in any state
+    invoice = await get(session, invoice_id, for_update=True)  # an unknown invoice: 404 before any rule on the body
     header, lines = await _compose(session, body, _dates(rt, clock), context)
-    invoice = await _draft(session, invoice_id)
+    _require_draft(invoice)
     before = audit.snapshot(invoice, AUDITED)
     for name, value in header.items():
         setattr(invoice, name, value)
@@ -186,7 +187,10 @@ def _dates(rt: Runtime, clock: Clock) -> DocumentDates:
 
 
 async def _draft(session: AsyncSession, invoice_id: uuid.UUID) -> Invoice:
-    invoice = await get(session, invoice_id, for_update=True)
+    return _require_draft(await get(session, invoice_id, for_update=True))
+
+
+def _require_draft(invoice: Invoice) -> Invoice:
     if invoice.status != "draft":
         raise Conflict("An issued invoice cannot change; void it or raise a credit note.", code="invoice-not-draft")
     return invoice

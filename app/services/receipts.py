@@ -52,8 +52,8 @@ async def read(session: AsyncSession, receipt_id: uuid.UUID) -> Allocated:
 
 
 async def create(session: AsyncSession, *, body: ReceiptCreate, dates: DocumentDates) -> Allocated:
+    await _check_parties(session, body.customer_id, body.company_id)  # unknown parties: 404 before any rule
     dates.check("receipt_date", body.receipt_date)
-    await _check_parties(session, body.customer_id, body.company_id)
     settings = await gst_settings.get(session)
     number, fy = await numbering.assign(
         session,
