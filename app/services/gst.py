@@ -157,6 +157,24 @@ def document_type(
     return DocumentType.tax_invoice if recipient_registered else DocumentType.invoice_cum_bill_of_supply
 
 
+TITLES = {
+    DocumentType.tax_invoice: "Tax Invoice",
+    DocumentType.bill_of_supply: "Bill of Supply",
+    DocumentType.invoice_cum_bill_of_supply: "Invoice-cum-Bill of Supply",
+}
+# Rule 5(1)(g): a composition taxpayer's bill of supply says so; an unregistered supplier says why
+# no tax is shown.
+DECLARATIONS = {
+    Registration.composition: "Composition taxable person, not eligible to collect tax on supplies",
+    Registration.unregistered: "Supplier not registered under GST: no tax charged",
+}
+
+
+def title_and_declaration(document: str, supplier: str) -> tuple[str, str | None]:
+    """What a rendering prints above and on the document, from what was frozen at issue."""
+    return TITLES[DocumentType(document)], DECLARATIONS.get(Registration(supplier))
+
+
 @dataclass(frozen=True)
 class LineAmounts:
     taxable_value: Decimal

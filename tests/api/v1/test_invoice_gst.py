@@ -690,6 +690,9 @@ class TestUnregisteredSupplier:
         assert split(bill) == ("1000.00", "0.00", "0.00", "0.00", "0.00")
         assert totals(bill) == ("0.00", "0.00", "1000.00")
         assert (bill["document_type"], bill["supplier_registration_type"]) == ("bill_of_supply", "unregistered")
+        assert (bill["title"], bill["declaration"]) == (
+            "Bill of Supply", "Supplier not registered under GST: no tax charged"
+        )  # fmt: skip
 
     async def test_a_draft_whose_company_lost_its_gstin_is_refused_at_issue(self, client):
         owner = await tenant(client)
@@ -745,6 +748,10 @@ class TestRulesCheckedAgainAtIssue:
         assert totals(issued) == ("180.00", "0.00", "1180.00")
 
 
+TITLES = {"tax_invoice": "Tax Invoice", "bill_of_supply": "Bill of Supply",
+          "invoice_cum_bill_of_supply": "Invoice-cum-Bill of Supply"}  # fmt: skip
+
+
 class TestDocumentType:
     """Rule 46 tax invoice, Rule 49 bill of supply, Rule 46A invoice-cum-bill of supply."""
 
@@ -766,6 +773,7 @@ class TestDocumentType:
         customer = await make(client, owner, customer_state)
         invoice = await make_invoice(client, owner, company, customer, *[line("100.00", "1", r) for r in rates])
         assert (invoice["document_type"], invoice["supplier_registration_type"]) == (expected, "regular")
+        assert (invoice["title"], invoice["declaration"]) == (TITLES[expected], None)
         stored = await reread(client, owner, invoice)
         assert (stored["document_type"], stored["supplier_registration_type"]) == (expected, "regular")
 
@@ -779,6 +787,10 @@ class TestDocumentType:
         # The issued one keeps what it was issued as; the draft follows the settings when issued.
         stored = await reread(client, owner, bill)
         assert (stored["document_type"], stored["supplier_registration_type"]) == ("bill_of_supply", "composition")
+        # What a rendering prints: the title and the Rule 5(1)(g) declaration it was issued with.
+        assert (stored["title"], stored["declaration"]) == (
+            "Bill of Supply", "Composition taxable person, not eligible to collect tax on supplies"
+        )  # fmt: skip
         issued = (await issue(client, owner, draft)).json()
         assert (issued["document_type"], issued["supplier_registration_type"]) == ("bill_of_supply", "regular")
 
