@@ -3,7 +3,7 @@ DOCUMENT_FUTURE_DAYS from today in India (the app's clock); number series keyed 
 financial year. Every date here is derived from the app's clock or is fixed in the past."""
 
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -13,17 +13,25 @@ from app.services.rules import today_in_india
 from tests.api.v1.http_checks import assert_problem
 from tests.api.v1.invoicing import Party, line
 from tests.api.v1.receipting import RECEIPTS, receipt_body
+from tests.api.v1.report_data import set_clock
 from tests.factories import API, make_tenant
 
+__all__ = ["set_clock"]
 INVOICES, CREDIT_NOTES = f"{API}/invoices", f"{API}/credit-notes"
 
 
-def today(app) -> date:
-    return today_in_india(app.state.runtime.now())
+@pytest.fixture
+def today(app, set_clock) -> date:
+    """Today in India, with the app's clock held at this instant so that the test and the server
+    agree on the date even across midnight IST."""
+    now = datetime.now(UTC)
+    set_clock(now.isoformat())
+    return today_in_india(now)
 
 
-def latest(app) -> date:
-    return today(app) + timedelta(days=app.state.runtime.settings.document_future_days)
+@pytest.fixture
+def latest(app, today) -> date:
+    return today + timedelta(days=app.state.runtime.settings.document_future_days)
 
 
 async def post_invoice(client, party: Party, day: date | str, *, issue: bool = False):
@@ -52,8 +60,8 @@ class TestInvoiceDates:
         assert first_day.status_code == 201, first_day.text
         assert first_day.json()["number"] == "INV/17-18/00001"
 
-    async def test_at_most_the_configured_window_ahead(self, app, client, party):
-        last = latest(app)
+    async def test_at_most_the_configured_window_ahead(self, client, party, latest):
+        last = latest
         too_late = await post_invoice(client, party, last + timedelta(days=1))
         assert_problem(too_late, 400, "document-date-too-late")
         assert_problem(await post_invoice(client, party, "2999-12-31", issue=True), 400, "document-date-too-late")
@@ -72,14 +80,14 @@ class TestInvoiceDates:
 
 
 class TestCreditNoteAndReceiptDates:
-    async def test_a_credit_note_at_most_the_window_ahead(self, app, client, party):
-        invoice = (await post_invoice(client, party, today(app), issue=True)).json()
+    async def test_a_credit_note_at_most_the_window_ahead(self, client, party, today, latest):
+        invoice = (await post_invoice(client, party, today, issue=True)).json()
         too_late = {"invoice_id": invoice["id"], "reason": "Returned", "full": True,
-                    "credit_note_date": str(latest(app) + timedelta(days=1))}  # fmt: skip
+                    "credit_note_date": str(latest + timedelta(days=1))}  # fmt: skip
         assert_problem(await client.post(CREDIT_NOTES, json=too_late, headers=party.account.headers), 400,
                        "document-date-too-late")  # fmt: skip
         assert await listed(client, party, CREDIT_NOTES) == []
-        ok = await client.post(CREDIT_NOTES, json=too_late | {"credit_note_date": str(latest(app))},
+        ok = await client.post(CREDIT_NOTES, json=too_late | {"credit_note_date": str(latest)},
                                headers=party.account.headers)  # fmt: skip
         assert ok.status_code == 201, ok.text
 
@@ -95,8 +103,8 @@ class TestCreditNoteAndReceiptDates:
         assert body["errors"][0]["loc"] == ["body", "receipt_date"]
         assert await listed(client, party, RECEIPTS) == []
 
-    async def test_a_receipt_on_the_last_day_of_the_window(self, app, client, party):
-        accepted = await client.post(RECEIPTS, json=receipt_body(party, "100", receipt_date=str(latest(app))),
+    async def test_a_receipt_on_the_last_day_of_the_window(self, client, party, latest):
+        accepted = await client.post(RECEIPTS, json=receipt_body(party, "100", receipt_date=str(latest)),
                                      headers=party.account.headers)  # fmt: skip
         assert accepted.status_code == 201, accepted.text
 
