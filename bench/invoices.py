@@ -40,7 +40,7 @@ from stdnum import luhn
 
 from app.repositories.base import encode_cursor
 from app.services.invoicing import AUDITED
-from app.services.numbering import financial_year
+from app.services.numbering import financial_year, series_year
 from bench.common import (
     ApiServer,
     LoadProcess,
@@ -73,11 +73,12 @@ RETURNING last_seq
 """
 INVOICE_SQL = """
 INSERT INTO invoices (id, tenant_id, company_id, customer_id, status, number, financial_year, invoice_date,
-                      due_date, place_of_supply, supply_type, reverse_charge, notes, terms, supplier, recipient,
-                      taxable_value, cgst_amount, sgst_amount, utgst_amount, igst_amount, tax_total, round_off,
-                      total, amount_paid, amount_credited, issued_at)
-VALUES ($1, $2, $3, $4, 'issued', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15::jsonb,
-        $16, $17, $18, $19, $20, $21, $22, $23, 0, 0, now())
+                      due_date, place_of_supply, supply_type, reverse_charge, document_type,
+                      supplier_registration_type, notes, terms, supplier, recipient, taxable_value, cgst_amount,
+                      sgst_amount, utgst_amount, igst_amount, tax_total, round_off, total, amount_paid,
+                      amount_credited, issued_at)
+VALUES ($1, $2, $3, $4, 'issued', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16::jsonb, $17::jsonb,
+        $18, $19, $20, $21, $22, $23, $24, $25, 0, 0, now())
 """
 LINE_SQL = """
 INSERT INTO invoice_lines (id, tenant_id, invoice_id, position, service_type_id, description, hsn_sac, quantity,
@@ -113,8 +114,9 @@ class RawIssue:
         t = template
         self.company, self.customer = uuid.UUID(t["company_id"]), uuid.UUID(t["customer_id"])
         self.invoice_date, self.due_date = date.fromisoformat(t["invoice_date"]), date.fromisoformat(t["due_date"])
-        self.fy = financial_year(self.invoice_date)
-        self.header = [t["place_of_supply"], t["supply_type"], t["reverse_charge"], t["notes"], t["terms"],
+        self.fy, self.series = financial_year(self.invoice_date), series_year(self.invoice_date)
+        self.header = [t["place_of_supply"], t["supply_type"], t["reverse_charge"], t["document_type"],
+                       t["supplier_registration_type"], t["notes"], t["terms"],
                        json.dumps(t["supplier"]), json.dumps(t["recipient"]),
                        *(Decimal(t[name]) for name in HEADER_MONEY)]  # fmt: skip
         self.total = Decimal(t["total"])
@@ -134,7 +136,7 @@ class RawIssue:
         invoice_id = _new_id()
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT set_config('app.tenant_id', $1, true)", self.tenant_id)
-            number = await conn.fetchval(COUNTER_SQL, self.tenant, self.company, self.fy)
+            number = await conn.fetchval(COUNTER_SQL, self.tenant, self.company, self.series)
             number = f"INV/{self.fy}/{number:05d}"
             await conn.execute(
                 INVOICE_SQL, invoice_id, self.tenant, self.company, self.customer, number, self.fy,

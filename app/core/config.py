@@ -133,6 +133,10 @@ class Settings(BaseSettings):
     # Unset = http://<HOST>:<PORT>/docs#/tenants.
     upgrade_url: str | None = None  # never None once validated (_derive_links)
 
+    # Documents (invoices, credit notes, receipts) may be dated at most this many days after today
+    # (Asia/Kolkata); none before GST began (2017-07-01).
+    document_future_days: int = Field(default=366, ge=0, le=3660)
+
     # Demo tenant created on first `make run`
     demo_email: str = "demo@rms-billing.local"
     demo_password: str = "demo-password-123"

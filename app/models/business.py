@@ -121,3 +121,5 @@ class GstSettings(TenantScoped, Timestamps, Base):
     receipt_number_pattern: Mapped[str] = mapped_column(
         String(40), default="RCT/{fy}/{seq:05}", server_default=text("'RCT/{fy}/{seq:05}'")
     )
+    # Bills of supply numbered in a series of their own; NULL = the invoices' series and pattern.
+    bill_of_supply_number_pattern: Mapped[str | None] = mapped_column(String(40))

@@ -12,6 +12,12 @@ from app.models.business import MONEY, RATE
 QUANTITY = Numeric(15, 3)
 UNIT_PRICE = Numeric(18, 4)
 INVOICE_STATUSES = ("draft", "issued", "partially_paid", "paid", "void")
+# What the document is in law: a tax invoice (Rule 46), a bill of supply (Rule 49: no tax, from a
+# composition taxpayer, an unregistered supplier or for exempt supplies) or an invoice-cum-bill of
+# supply (Rule 46A: taxable and exempt supplies to an unregistered recipient on one document).
+DOCUMENT_TYPES = ("tax_invoice", "bill_of_supply", "invoice_cum_bill_of_supply")
+# The supplier's registration when the document was issued (GST settings; no GSTIN = unregistered).
+REGISTRATION_TYPES = ("regular", "composition", "unregistered")
 
 
 class Invoice(TenantScoped, Timestamps, Base):
@@ -29,6 +35,8 @@ class Invoice(TenantScoped, Timestamps, Base):
         CheckConstraint("supply_type IN ('intra_state', 'inter_state')", name="supply_type"),
         CheckConstraint("place_of_supply ~ '^[0-9]{2}$'", name="place_of_supply"),
         CheckConstraint("(status = 'draft') = (number IS NULL)", name="number_when_issued"),
+        CheckConstraint(f"document_type IN {DOCUMENT_TYPES}", name="document_type"),
+        CheckConstraint(f"supplier_registration_type IN {REGISTRATION_TYPES}", name="supplier_registration_type"),
         CheckConstraint("due_date >= invoice_date", name="due_date"),
         CheckConstraint("amount_paid >= 0 AND amount_credited >= 0", name="settled_amounts"),
         CheckConstraint("amount_credited <= total", name="credited_within_total"),
@@ -62,6 +70,10 @@ class Invoice(TenantScoped, Timestamps, Base):
     place_of_supply: Mapped[str] = mapped_column(String(2))
     supply_type: Mapped[str] = mapped_column(String(20))
     reverse_charge: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    # Both follow the draft as it is composed and are frozen at issue, so that a document rendered
+    # later prints its title and declaration as issued, whatever the settings say by then.
+    document_type: Mapped[str] = mapped_column(String(30))
+    supplier_registration_type: Mapped[str] = mapped_column(String(20))
     notes: Mapped[str | None] = mapped_column(Text)
     terms: Mapped[str | None] = mapped_column(Text)
     # Who was billed, by whom, as the document showed it when last saved (Rule 46): later edits

@@ -29,6 +29,12 @@ class GstSettingsUpdate(RequestBody):
     invoice_number_pattern: NumberPattern = None
     credit_note_number_pattern: NumberPattern = None
     receipt_number_pattern: NumberPattern = None
+    bill_of_supply_number_pattern: NumberPattern | None = Field(
+        None,
+        description="A series of their own for bills of supply (composition, no GSTIN, all lines exempt), "
+        "e.g. BOS/{fy}/{seq:05}; its leading letters must differ from the invoice pattern's. "
+        "null (the default) = bills of supply take the invoice series and pattern.",
+    )
 
 
 class GstSettingsRead(SelectableRead):
@@ -39,4 +45,5 @@ class GstSettingsRead(SelectableRead):
     invoice_number_pattern: str
     credit_note_number_pattern: str
     receipt_number_pattern: str
+    bill_of_supply_number_pattern: str | None
     updated_at: datetime

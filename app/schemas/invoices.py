@@ -10,11 +10,11 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field, StrictBool
 
-from app.models.invoice import Invoice
+from app.models.invoice import DOCUMENT_TYPES, REGISTRATION_TYPES, Invoice
 from app.repositories.invoices import OPEN_STATUSES
 from app.schemas.business_fields import DecimalOut, IsoDate, Money, Rate, SacHsn, decimal_string, text
 from app.schemas.common import Page, ReadModel, RequestBody, SelectableRead
-from app.services.gst import STATE_CODES, amount_in_words
+from app.services.gst import STATE_CODES, amount_in_words, title_and_declaration
 
 # Bounds keep every amount inside NUMERIC(18,2): a line is below ₹10^13 (quantity < 10^6, unit
 # price < 10^7), so 200 lines with tax stay far below 10^16.
@@ -29,8 +29,10 @@ Unit = text(20, example="NOS")
 LongText = text(2000, example="Payment within 15 days by bank transfer.")
 Reason = text(500, example="Raised against the wrong customer")
 InvoiceStatus = Literal["draft", "issued", "partially_paid", "paid", "void"]
+DocumentTypeName = Literal[*DOCUMENT_TYPES]
+RegistrationName = Literal[*REGISTRATION_TYPES]
 MAX_LINES = 200
-DERIVED = {"amount_in_words", "is_overdue", "lines"}
+DERIVED = {"amount_in_words", "is_overdue", "lines", "title", "declaration"}
 
 LINE_EXAMPLE = {"description": "GST return filing, October 2026", "hsn_sac": "998231", "quantity": "1",
                 "unit_price": "2500.00", "gst_rate": "18"}  # fmt: skip
@@ -113,6 +115,18 @@ class InvoiceRead(SelectableRead):
     place_of_supply: str
     supply_type: Literal["intra_state", "inter_state"]
     reverse_charge: bool
+    document_type: DocumentTypeName = Field(
+        description="tax_invoice, bill_of_supply (Rule 49: composition, no GSTIN, or every line exempt) or "
+        "invoice_cum_bill_of_supply (Rule 46A). Follows the draft; frozen at issue."
+    )
+    supplier_registration_type: RegistrationName = Field(
+        description="The supplier's registration: regular, composition, or unregistered (no GSTIN); frozen at issue."
+    )
+    title: str = Field(description="The document's heading: Tax Invoice, Bill of Supply, Invoice-cum-Bill of Supply.")
+    declaration: str | None = Field(
+        description="Printed on the document: the composition declaration (Rule 5(1)(g)) or why an unregistered "
+        "supplier shows no tax; null otherwise."
+    )
     notes: str | None
     terms: str | None
     supplier: dict = Field(description="The issuing company as the invoice shows it.")
@@ -142,7 +156,9 @@ class InvoiceRead(SelectableRead):
         plain = {name: getattr(invoice, name) for name in cls.model_fields if name not in DERIVED}
         overdue = invoice.status in OPEN_STATUSES and invoice.due_date < today and invoice.balance_due > 0
         lines = [InvoiceLineRead.model_validate(line) for line in invoice.lines] if with_lines else None
-        return cls(**plain, amount_in_words=amount_in_words(invoice.total), is_overdue=overdue, lines=lines)
+        title, declaration = title_and_declaration(invoice.document_type, invoice.supplier_registration_type)
+        return cls(**plain, amount_in_words=amount_in_words(invoice.total), is_overdue=overdue, lines=lines,
+                   title=title, declaration=declaration)  # fmt: skip
 
 
 InvoiceSort = Literal["invoice_date", "-invoice_date", "due_date", "-due_date", "total", "-total", "created_at",

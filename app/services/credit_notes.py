@@ -21,7 +21,7 @@ from app.repositories.invoices import SETTLEABLE_STATUSES, InvoiceRepository
 from app.schemas.credit_notes import FullCreditNoteIn, PartialCreditNoteIn, QuantityCredit, ValueCredit
 from app.services import audit, credit_note_math, gst, gst_settings, invoicing, numbering
 from app.services.credit_note_math import Credited, InvoicedLine, Supply
-from app.services.rules import RuleViolation
+from app.services.rules import DocumentDates, RuleViolation
 
 AUDITED = [
     "number", "financial_year", "company_id", "customer_id", "invoice_id", "invoice_number", "invoice_date",
@@ -47,11 +47,13 @@ async def get(session: AsyncSession, credit_note_id: uuid.UUID) -> CreditNote:
     return note
 
 
-async def create(session: AsyncSession, *, body: FullCreditNoteIn | PartialCreditNoteIn, today: date) -> CreditNote:
+async def create(
+    session: AsyncSession, *, body: FullCreditNoteIn | PartialCreditNoteIn, dates: DocumentDates
+) -> CreditNote:
     invoice = await invoicing.get(session, body.invoice_id, for_update=True)
     if invoice.status not in SETTLEABLE_STATUSES:
         raise Conflict(f"A {invoice.status} invoice cannot be credited.", code="invoice-not-creditable")
-    day = body.credit_note_date or today
+    day = dates.check("credit_note_date", body.credit_note_date or dates.today)
     if day < invoice.invoice_date:
         raise RuleViolation("credit_note_date", "The credit note is dated before the invoice.",
                             code="credit-note-before-invoice")  # fmt: skip

@@ -11,7 +11,7 @@ from app.schemas.receipts import ReceiptCreate
 from app.services import catalog, customers, invoicing, receipts
 from app.services.companies import COMPANIES
 from app.services.invoicing import Clock
-from app.services.rules import today_in_india
+from app.services.rules import DocumentDates, today_in_india
 
 COMPANY = {"legal_name": "Demo Traders Pvt Ltd", "trade_name": "Demo Traders", "gstin": "29AAPFU0939F1ZR",
            "address_line1": "12 MG Road", "city": "Bengaluru", "pincode": "560001", "upi_vpa": "demotraders@okhdfc",
@@ -54,4 +54,4 @@ async def add_sample_data(session: AsyncSession, rt: Runtime) -> None:
          "receipt_date": min(today, paid.invoice_date + timedelta(10)), "reference": "UPI-DEMO-0001",
          "allocations": [{"invoice_id": paid.id, "amount": str(paid.total)}]}
     )  # fmt: skip
-    await receipts.create(session, body=receipt)
+    await receipts.create(session, body=receipt, dates=DocumentDates.at(now, rt.settings))

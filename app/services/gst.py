@@ -22,8 +22,9 @@ RUPEE = Decimal("1")
 ZERO = Decimal("0.00")
 HUNDRED = Decimal(100)
 EXPORT_PLACE_OF_SUPPLY = "96"
-# Union territories without a legislature: UTGST replaces SGST.
-UTGST_STATES = frozenset({"04", "26", "31", "35", "38"})
+# Union territories without a legislature (CGST Act s.2(114), UTGST Act s.2(8)): UTGST replaces
+# SGST. 97 "Other Territory" is one of them (s.2(114)(f)).
+UTGST_STATES = frozenset({"04", "26", "31", "35", "38", "97"})
 STATE_CODES = {
     "01": "Jammu and Kashmir",
     "02": "Himachal Pradesh",
@@ -74,6 +75,18 @@ class SupplyType(StrEnum):
     inter_state = "inter_state"
 
 
+class DocumentType(StrEnum):
+    tax_invoice = "tax_invoice"
+    bill_of_supply = "bill_of_supply"
+    invoice_cum_bill_of_supply = "invoice_cum_bill_of_supply"
+
+
+class Registration(StrEnum):
+    regular = "regular"
+    composition = "composition"
+    unregistered = "unregistered"
+
+
 class InvalidGstin(ValueError):
     pass
 
@@ -117,6 +130,49 @@ def supply_type(supplier_state: str, place_of_supply: str, *, sez: bool = False)
     if sez or place_of_supply == EXPORT_PLACE_OF_SUPPLY or supplier_state != place_of_supply:
         return SupplyType.inter_state
     return SupplyType.intra_state
+
+
+def registration(gstin: str | None, registration_type: str) -> Registration:
+    """The supplier's registration: none without a GSTIN, else what the GST settings say."""
+    return Registration.unregistered if gstin is None else Registration(registration_type)
+
+
+def document_type(
+    supplier: Registration, rates: Iterable[Decimal], *, zero_rated: bool, recipient_registered: bool
+) -> DocumentType:
+    """Which document the law asks for.
+
+    Only a regular taxpayer issues a tax invoice (s.31); a composition taxpayer or an unregistered
+    supplier issues a bill of supply (Rule 49), as does a regular one whose every line is exempt or
+    nil-rated (0 %). Exports and SEZ supplies at 0 % are zero-rated: still a tax invoice. Taxable and
+    exempt lines together to an unregistered recipient make an invoice-cum-bill of supply (Rule 46A);
+    to a registered recipient, a tax invoice showing the exempt lines at 0 %."""
+    if supplier is not Registration.regular:
+        return DocumentType.bill_of_supply
+    rates = list(rates)
+    if zero_rated or all(rate > 0 for rate in rates):
+        return DocumentType.tax_invoice
+    if all(rate == 0 for rate in rates):
+        return DocumentType.bill_of_supply
+    return DocumentType.tax_invoice if recipient_registered else DocumentType.invoice_cum_bill_of_supply
+
+
+TITLES = {
+    DocumentType.tax_invoice: "Tax Invoice",
+    DocumentType.bill_of_supply: "Bill of Supply",
+    DocumentType.invoice_cum_bill_of_supply: "Invoice-cum-Bill of Supply",
+}
+# Rule 5(1)(g): a composition taxpayer's bill of supply says so; an unregistered supplier says why
+# no tax is shown.
+DECLARATIONS = {
+    Registration.composition: "Composition taxable person, not eligible to collect tax on supplies",
+    Registration.unregistered: "Supplier not registered under GST: no tax charged",
+}
+
+
+def title_and_declaration(document: str, supplier: str) -> tuple[str, str | None]:
+    """What a rendering prints above and on the document, from what was frozen at issue."""
+    return TITLES[DocumentType(document)], DECLARATIONS.get(Registration(supplier))
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.business import GstSettings
 from app.repositories.gst_settings import GstSettingsRepository
-from app.services import audit
+from app.services import audit, numbering
+from app.services.rules import RuleViolation
 
 FIELDS = [
     "registration_type", "round_off_enabled", "default_due_days", "invoice_number_pattern",
-    "credit_note_number_pattern", "receipt_number_pattern",
+    "credit_note_number_pattern", "receipt_number_pattern", "bill_of_supply_number_pattern",
 ]  # fmt: skip
 
 
@@ -25,6 +26,7 @@ async def update(session: AsyncSession, changes: dict[str, Any]) -> GstSettings:
     before = audit.snapshot(settings, FIELDS)
     for name, value in changes.items():
         setattr(settings, name, value)
+    _check_bill_of_supply_series(settings)
     await session.flush()
     await audit.record(
         session,
@@ -35,3 +37,16 @@ async def update(session: AsyncSession, changes: dict[str, Any]) -> GstSettings:
         after=audit.snapshot(settings, FIELDS),
     )
     return settings
+
+
+def _check_bill_of_supply_series(settings: GstSettings) -> None:
+    """Bills of supply and invoices share the invoices' table and its unique numbers: a series of
+    their own must never render a number the invoice series can."""
+    pattern = settings.bill_of_supply_number_pattern
+    if pattern is not None and not numbering.never_collide(pattern, settings.invoice_number_pattern):
+        raise RuleViolation(
+            "bill_of_supply_number_pattern",
+            "Bills of supply need a pattern whose leading letters differ from the invoice pattern's "
+            "(e.g. BOS/{fy}/{seq:05} beside INV/{fy}/{seq:05}), so that no two numbers can be the same.",
+            code="number-patterns-overlap",
+        )

@@ -20,15 +20,15 @@ from app.repositories.invoices import InvoiceRepository
 from app.schemas.invoices import InvoiceIn, InvoiceLineIn
 from app.services import audit, entitlements, gst, gst_settings, numbering, tax_rates
 from app.services import customers as customer_service
-from app.services.rules import RuleViolation
+from app.services.rules import DocumentDates, RuleViolation
 
 # Rule 46: an unregistered recipient's address must be shown from this taxable value on.
 UNREGISTERED_ADDRESS_THRESHOLD = Decimal("50000")
 UNIT_PRICE_PLACES = Decimal("0.0001")
 AUDITED = [
     "status", "number", "financial_year", "company_id", "customer_id", "invoice_date", "due_date", "place_of_supply",
-    "supply_type", "reverse_charge", "taxable_value", "tax_total", "round_off", "total", "amount_paid",
-    "amount_credited", "void_reason",
+    "supply_type", "reverse_charge", "document_type", "supplier_registration_type", "taxable_value", "tax_total",
+    "round_off", "total", "amount_paid", "amount_credited", "void_reason",
 ]  # fmt: skip
 MONEY_FIELDS = ["taxable_value", "cgst_amount", "sgst_amount", "utgst_amount", "igst_amount", "total"]
 
@@ -59,7 +59,7 @@ async def get(session: AsyncSession, invoice_id: uuid.UUID, *, for_update: bool 
 
 async def create(session: AsyncSession, rt: Runtime, *, body: InvoiceIn, issue: bool, clock: Clock) -> Invoice:
     context = await _context(session, body.company_id, body.customer_id)
-    header, lines = await _compose(session, body, clock.today, context)
+    header, lines = await _compose(session, body, _dates(rt, clock), context)
     invoice = Invoice(**header)
     repo = InvoiceRepository(session)
     await repo.add(invoice)
@@ -68,10 +68,13 @@ async def create(session: AsyncSession, rt: Runtime, *, body: InvoiceIn, issue: 
     return await _issue(session, rt, invoice, clock, context) if issue else invoice
 
 
-async def replace(session: AsyncSession, invoice_id: uuid.UUID, *, body: InvoiceIn, clock: Clock) -> Invoice:
+async def replace(
+    session: AsyncSession, rt: Runtime, invoice_id: uuid.UUID, *, body: InvoiceIn, clock: Clock
+) -> Invoice:
     context = await _context(session, body.company_id, body.customer_id)  # first: a bad reference is a 404 in any state
-    header, lines = await _compose(session, body, clock.today, context)
-    invoice = await _draft(session, invoice_id)
+    invoice = await get(session, invoice_id, for_update=True)  # an unknown invoice: 404 before any rule on the body
+    header, lines = await _compose(session, body, _dates(rt, clock), context)
+    _require_draft(invoice)
     before = audit.snapshot(invoice, AUDITED)
     for name, value in header.items():
         setattr(invoice, name, value)
@@ -114,18 +117,18 @@ async def void(session: AsyncSession, invoice_id: uuid.UUID, *, reason: str, clo
 async def _issue(
     session: AsyncSession, rt: Runtime, invoice: Invoice, clock: Clock, context: Context | None = None
 ) -> Invoice:
-    """Number and freeze `invoice`. `context` is what a create in the same transaction has already
-    loaded; a draft issued later loads its company and customer as they are now."""
+    """Number and freeze `invoice`. `context` is what a create in the same transaction has just
+    composed the invoice with; a draft issued later is composed again with its company, customer
+    and GST settings as they are now, so every rule that depends on them is checked at issue."""
     await entitlements.require(session, rt, entitlements.Limit.invoices_this_month)  # before the series' row lock
     before = audit.snapshot(invoice, AUDITED)
-    context = context or await _context(session, invoice.company_id, invoice.customer_id)
+    if context is None:
+        context = await _context(session, invoice.company_id, invoice.customer_id)
+        await _recompose(session, invoice, _dates(rt, clock), context)
     _check_rule_46(context.customer, invoice.taxable_value)
+    series, pattern = _series(invoice, context.settings)
     invoice.number, invoice.financial_year = await numbering.assign(
-        session,
-        company_id=invoice.company_id,
-        document_type="invoice",
-        day=invoice.invoice_date,
-        pattern=context.settings.invoice_number_pattern,
+        session, company_id=invoice.company_id, document_type=series, day=invoice.invoice_date, pattern=pattern
     )
     invoice.status, invoice.issued_at = "issued", clock.now
     invoice.supplier, invoice.recipient = supplier_snapshot(context.company), recipient_snapshot(context.customer)
@@ -135,8 +138,59 @@ async def _issue(
     return invoice
 
 
+async def _recompose(session: AsyncSession, invoice: Invoice, dates: DocumentDates, context: Context) -> None:
+    """The draft's amounts, supply type and document type computed again from its lines, with the
+    rules of today: the date window, the supplier's registration (composition or no GSTIN: no tax),
+    the rates in force, the company's state and the round-off setting."""
+    company, customer, settings = context.company, context.customer, context.settings
+    dates.check("invoice_date", invoice.invoice_date)
+    supplier = gst.registration(company.gstin, settings.registration_type)
+    supply = gst.supply_type(company.state_code, invoice.place_of_supply, sez=customer.is_sez)
+    rates_checked: set[Decimal] = set()
+    for line in invoice.lines:
+        field = f"lines.{line.position - 1}.gst_rate"
+        await _check_rate(session, line.gst_rate, invoice.invoice_date, supplier, field, rates_checked)
+        amounts = gst.line_tax(line.taxable_value, line.gst_rate, supply, invoice.place_of_supply)
+        for name, value in vars(amounts).items():
+            setattr(line, name, value)
+        line.total = amounts.total
+    totals = gst.document_totals(
+        [_amounts(line) for line in invoice.lines],
+        round_to_rupee=settings.round_off_enabled,
+        reverse_charge=invoice.reverse_charge,
+    )
+    for name, value in vars(totals).items():
+        setattr(invoice, name, value)
+    invoice.supply_type = supply.value
+    invoice.supplier_registration_type = supplier.value
+    invoice.document_type = _document_type(
+        supplier, [ln.gst_rate for ln in invoice.lines], invoice.place_of_supply, customer
+    ).value
+
+
+def _document_type(
+    supplier: gst.Registration, rates: list[Decimal], place: str, customer: Customer
+) -> gst.DocumentType:
+    zero_rated = customer.is_sez or place == gst.EXPORT_PLACE_OF_SUPPLY  # exports and SEZ supplies
+    return gst.document_type(supplier, rates, zero_rated=zero_rated, recipient_registered=customer.gstin is not None)
+
+
+def _series(invoice: Invoice, settings: GstSettings) -> tuple[str, str]:
+    """(series, pattern): bills of supply have their own series when the settings give them a pattern."""
+    if invoice.document_type == gst.DocumentType.bill_of_supply and settings.bill_of_supply_number_pattern:
+        return "bill_of_supply", settings.bill_of_supply_number_pattern
+    return "invoice", settings.invoice_number_pattern
+
+
+def _dates(rt: Runtime, clock: Clock) -> DocumentDates:
+    return DocumentDates(clock.today, rt.settings.document_future_days)
+
+
 async def _draft(session: AsyncSession, invoice_id: uuid.UUID) -> Invoice:
-    invoice = await get(session, invoice_id, for_update=True)
+    return _require_draft(await get(session, invoice_id, for_update=True))
+
+
+def _require_draft(invoice: Invoice) -> Invoice:
     if invoice.status != "draft":
         raise Conflict("An issued invoice cannot change; void it or raise a credit note.", code="invoice-not-draft")
     return invoice
@@ -151,11 +205,12 @@ async def _context(session: AsyncSession, company_id: uuid.UUID, customer_id: uu
 
 
 async def _compose(
-    session: AsyncSession, body: InvoiceIn, today: date, context: Context
+    session: AsyncSession, body: InvoiceIn, dates: DocumentDates, context: Context
 ) -> tuple[dict[str, Any], list[InvoiceLine]]:
     """The invoice's header columns and its lines, every amount computed, defaults applied."""
     company, customer, settings = context.company, context.customer, context.settings
-    invoice_date = body.invoice_date or today
+    invoice_date = dates.check("invoice_date", body.invoice_date or dates.today)
+    supplier = gst.registration(company.gstin, settings.registration_type)
     due_date = body.due_date or invoice_date + timedelta(days=_terms_days(customer, settings))
     if due_date < invoice_date:
         raise RuleViolation("due_date", "The due date is before the invoice date.", code="due-before-invoice-date")
@@ -164,7 +219,7 @@ async def _compose(
     services = await InvoiceRepository(session).service_types({ln.service_type_id for ln in body.lines} - {None})
     rates_checked: set[Decimal] = set()  # each distinct rate is looked up once, not once per line
     lines = [
-        await _line(session, position, line, services, supply, place, invoice_date, settings, rates_checked)
+        await _line(session, position, line, services, supply, place, invoice_date, supplier, rates_checked)
         for position, line in enumerate(body.lines, start=1)
     ]
     amounts = [_amounts(line) for line in lines]
@@ -177,6 +232,8 @@ async def _compose(
         "place_of_supply": place,
         "supply_type": supply.value,
         "reverse_charge": body.reverse_charge,
+        "document_type": _document_type(supplier, [ln.gst_rate for ln in lines], place, customer).value,
+        "supplier_registration_type": supplier.value,
         "notes": body.notes,
         "terms": body.terms if body.terms is not None else company.default_terms,
         "supplier": supplier_snapshot(company),
@@ -194,7 +251,7 @@ async def _line(
     supply: gst.SupplyType,
     place: str,
     invoice_date: date,
-    settings: GstSettings,
+    supplier: gst.Registration,
     rates_checked: set[Decimal],
 ) -> InvoiceLine:
     field = f"lines.{position - 1}"
@@ -205,7 +262,7 @@ async def _line(
         UNIT_PRICE_PLACES
     )
     gst_rate = _default(line.gst_rate, service and service.default_gst_rate, f"{field}.gst_rate")
-    await _check_rate(session, gst_rate, invoice_date, settings, f"{field}.gst_rate", rates_checked)
+    await _check_rate(session, gst_rate, invoice_date, supplier, f"{field}.gst_rate", rates_checked)
     if line.discount > line.quantity * unit_price:
         raise RuleViolation(f"{field}.discount", "The discount exceeds the line's value.", code="discount-too-large")
     amounts = gst.line_tax(gst.taxable_value(line.quantity, unit_price, line.discount), gst_rate, supply, place)
@@ -250,11 +307,14 @@ def _default(value: Decimal | None, fallback: Decimal | None, field: str) -> Dec
 
 
 async def _check_rate(
-    session: AsyncSession, rate: Decimal, day: date, settings: GstSettings, field: str, checked: set[Decimal]
+    session: AsyncSession, rate: Decimal, day: date, supplier: gst.Registration, field: str, checked: set[Decimal]
 ) -> None:
-    if settings.registration_type == "composition" and rate != 0:
+    if supplier is gst.Registration.composition and rate != 0:
         raise RuleViolation(field, "A composition taxpayer cannot charge GST (bill of supply).",
                             code="composition-no-tax")  # fmt: skip
+    if supplier is gst.Registration.unregistered and rate != 0:
+        raise RuleViolation(field, "A company without a GSTIN is not registered and cannot charge GST (s.32): "
+                            "its documents are bills of supply.", code="unregistered-no-tax")  # fmt: skip
     if rate in checked:  # every line of a document has the same date
         return
     if not await tax_rates.is_in_force(session, rate, day):

@@ -39,9 +39,16 @@ def financial_year_start(day: date) -> date:
 
 
 def financial_year(day: date) -> str:
-    """The Indian financial year of a date, as `25-26`."""
+    """The Indian financial year of a date, as `25-26` (the printed `{fy}` token)."""
     start = financial_year_start(day).year
     return f"{start % 100:02d}-{(start + 1) % 100:02d}"
+
+
+def series_year(day: date) -> str:
+    """The financial year as a number series is keyed by, `2025-26`: unlike `25-26`, no two
+    centuries share it."""
+    start = financial_year_start(day).year
+    return f"{start}-{(start + 1) % 100:02d}"
 
 
 def _tokens(pattern: str) -> list[re.Match]:
@@ -91,6 +98,18 @@ def validate_pattern(pattern: str) -> str:
     return pattern
 
 
+def leading_literal(pattern: str) -> str:
+    """The literal text every number of the pattern starts with (before its first token)."""
+    return pattern.split("{", 1)[0]
+
+
+def never_collide(first: str, second: str) -> bool:
+    """Whether two patterns can never render the same number: their leading literals differ
+    before either ends (`BOS/...` and `INV/...`; not `A{seq}` and `A1{seq}`, which both give A11)."""
+    a, b = leading_literal(first), leading_literal(second)
+    return not (a.startswith(b) or b.startswith(a))
+
+
 @cache
 def pattern_regex() -> str:
     """A regular expression matching exactly the valid patterns, for the OpenAPI spec.
@@ -125,10 +144,10 @@ def _spread(tokens: list[str], budget: int) -> str:
 async def assign(
     session: AsyncSession, *, company_id: uuid.UUID, document_type: str, day: date, pattern: str
 ) -> tuple[str, str]:
-    """(number, financial year) for a document of `document_type` dated `day`, taken from the
-    company's series for that financial year inside the caller's transaction."""
+    """(number, financial year as printed) for a document of `document_type` dated `day`, taken
+    from the company's series for that financial year inside the caller's transaction."""
     fy = financial_year(day)
-    seq = await NumberSeriesRepository(session).take_next(company_id, document_type, fy)
+    seq = await NumberSeriesRepository(session).take_next(company_id, document_type, series_year(day))
     try:
         return render_number(pattern, fy, seq), fy
     except SeriesExhausted as exc:

@@ -23,7 +23,7 @@ from app.repositories.invoices import InvoiceRepository
 from app.repositories.receipts import ReceiptRepository
 from app.schemas.receipts import AllocationIn, ReceiptCreate
 from app.services import audit, gst_settings, invoicing, numbering
-from app.services.rules import RuleViolation
+from app.services.rules import DocumentDates, RuleViolation
 
 AUDITED = [
     "status", "number", "financial_year", "company_id", "customer_id", "receipt_date", "amount", "amount_allocated",
@@ -51,8 +51,9 @@ async def read(session: AsyncSession, receipt_id: uuid.UUID) -> Allocated:
     return Allocated(receipt, await ReceiptRepository(session).allocations(receipt.id))
 
 
-async def create(session: AsyncSession, *, body: ReceiptCreate) -> Allocated:
-    await _check_parties(session, body.customer_id, body.company_id)
+async def create(session: AsyncSession, *, body: ReceiptCreate, dates: DocumentDates) -> Allocated:
+    await _check_parties(session, body.customer_id, body.company_id)  # unknown parties: 404 before any rule
+    dates.check("receipt_date", body.receipt_date)
     settings = await gst_settings.get(session)
     number, fy = await numbering.assign(
         session,

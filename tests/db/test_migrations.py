@@ -1,6 +1,7 @@
 """Migrations on a fresh database of their own: up, down, up again, and no drift from the models."""
 
 import os
+import uuid
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -102,3 +103,79 @@ class TestMigrations:
             assert not await conn.fetchval("SELECT has_table_privilege('audit_logs', 'UPDATE')")
         finally:
             await conn.close()
+
+
+def _revision_of(filename_end: str) -> tuple[str, str]:
+    """(revision, down_revision) of the migration in the file ending so (ids may be re-chained)."""
+    from alembic.script import ScriptDirectory
+
+    from app.core.migrations import alembic_config
+
+    script = ScriptDirectory.from_config(alembic_config("postgresql://unused"))
+    (found,) = [rev for rev in script.walk_revisions() if rev.path.endswith(filename_end)]
+    return found.revision, found.down_revision
+
+
+REKEY_TABLES = ("tenants", "gst_settings", "companies", "customers", "number_series", "invoices")
+
+
+async def as_owner_of_every_tenant(urls: DatabaseUrls, sql: str) -> list:
+    """`sql` as the owner role with FORCE ROW LEVEL SECURITY lifted (in one transaction, as
+    migrations do), so that it works whether or not the owner is a superuser."""
+    conn = await asyncpg.connect(_asyncpg_dsn(urls.admin))
+    try:
+        async with conn.transaction():
+            for table in REKEY_TABLES:
+                await conn.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
+            rows = await conn.fetch(sql) if sql.lstrip().startswith("SELECT") else await conn.execute(sql)
+            for table in REKEY_TABLES:
+                await conn.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
+        return rows
+    finally:
+        await conn.close()
+
+
+REKEY_ROWS = """
+INSERT INTO tenants (id, name, business_name) VALUES ('{t}', 'T', 'T');
+INSERT INTO gst_settings (tenant_id, id, registration_type) VALUES ('{t}', gen_random_uuid(), 'composition');
+INSERT INTO companies (tenant_id, id, legal_name, state_code, gstin) VALUES
+    ('{t}', '{c}', 'C', '27', '27AAPFU0939F1ZV'), ('{t}', '{u}', 'U', '27', NULL);
+INSERT INTO customers (tenant_id, id, name, billing_state_code) VALUES ('{t}', '{k}', 'K', '27');
+INSERT INTO number_series (tenant_id, company_id, document_type, financial_year, last_seq) VALUES
+    ('{t}', '{c}', 'invoice', '99-00', 3), ('{t}', '{c}', 'invoice', '24-25', 7), ('{t}', '{c}', 'receipt', '26-27', 2);
+INSERT INTO invoices (tenant_id, id, company_id, customer_id, status, number, financial_year, invoice_date, due_date,
+                      place_of_supply, supply_type, supplier, recipient, taxable_value, cgst_amount, sgst_amount,
+                      utgst_amount, igst_amount, tax_total, round_off, total) VALUES
+    ('{t}', gen_random_uuid(), '{c}', '{k}', 'issued', 'A1', '99-00', '1999-05-01', '1999-05-01', '27', 'intra_state',
+     '{{"gstin": "27AAPFU0939F1ZV"}}', '{{}}', 1, 0, 0, 0, 0, 0, 0, 1),
+    ('{t}', gen_random_uuid(), '{c}', '{k}', 'issued', 'A3', '99-00', '2100-03-31', '2100-03-31', '27', 'intra_state',
+     '{{"gstin": "27AAPFU0939F1ZV"}}', '{{}}', 1, 0, 0, 0, 0, 0, 0, 1),
+    ('{t}', gen_random_uuid(), '{u}', '{k}', 'draft', NULL, NULL, '2026-05-01', '2026-05-01', '27', 'intra_state',
+     '{{"gstin": null}}', '{{}}', 1, 0, 0, 0, 0, 0, 0, 1);
+"""
+
+
+async def test_the_upgrade_rekeys_series_by_the_full_year_and_fills_the_document_types(fresh_urls):
+    """FY 1999-00 and 2099-00 shared the key '99-00': each century's series continues from the shared
+    counter (no number reused); a counter with no document is read as 20yy."""
+    revision, previous = _revision_of("_document_types_and_full_financial_years.py")
+    await downgrade(fresh_urls)
+    await upgrade(fresh_urls, previous)
+    ids = {name: str(uuid.uuid4()) for name in "tcuk"}
+    await as_owner_of_every_tenant(fresh_urls, REKEY_ROWS.format(**ids))
+    await upgrade(fresh_urls, revision)
+    series = await as_owner_of_every_tenant(
+        fresh_urls, "SELECT document_type, financial_year, last_seq FROM number_series ORDER BY 1, 2"
+    )
+    documents = await as_owner_of_every_tenant(
+        fresh_urls, "SELECT number, document_type, supplier_registration_type FROM invoices ORDER BY invoice_date"
+    )
+    assert [tuple(row) for row in series] == [
+        ("invoice", "1999-00", 3), ("invoice", "2024-25", 7), ("invoice", "2099-00", 3), ("receipt", "2026-27", 2)
+    ]  # fmt: skip
+    # The tenant is under composition: bills of supply; the company without GSTIN is unregistered.
+    assert [tuple(row) for row in documents] == [
+        ("A1", "bill_of_supply", "composition"), (None, "bill_of_supply", "unregistered"),
+        ("A3", "bill_of_supply", "composition"),
+    ]  # fmt: skip
+    await upgrade(fresh_urls)

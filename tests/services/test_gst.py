@@ -48,7 +48,7 @@ class TestLineTax:
         amounts = line_tax(D("1000.00"), D("18"), SupplyType.inter_state, KARNATAKA)
         assert (amounts.cgst_amount, amounts.sgst_amount, amounts.igst_amount) == (D("0.00"), D("0.00"), D("180.00"))
 
-    @pytest.mark.parametrize("ut", [CHANDIGARH, LADAKH, "26", "31", "35"])
+    @pytest.mark.parametrize("ut", [CHANDIGARH, LADAKH, "26", "31", "35", "97"])
     def test_union_territory_without_legislature_uses_utgst(self, ut):
         amounts = line_tax(D("200.00"), D("5"), SupplyType.intra_state, ut)
         assert (amounts.cgst_amount, amounts.sgst_amount, amounts.utgst_amount) == (D("5.00"), D("0.00"), D("5.00"))

@@ -11,7 +11,7 @@ from app.schemas.business_fields import IsoDate
 from app.schemas.common import problem_responses
 from app.schemas.credit_notes import CreditNoteCreate, CreditNotePage, CreditNoteRead, CreditNoteSort
 from app.services import credit_notes
-from app.services.rules import today_in_india
+from app.services.rules import DocumentDates
 
 router = APIRouter(prefix="/credit-notes", tags=["credit notes"], responses=problem_responses(401, 422))
 Fields = Annotated[Selection, Depends(field_selection(CreditNoteRead))]
@@ -30,10 +30,10 @@ async def create_credit_note(
     lines (units at the line's price, or a taxable value off it). Tax follows the original line's
     rate and the invoice's supply type. Its own number series; records the invoice's number and
     date (Rule 53). Reduces the invoice's balance and the customer's. Supports `Idempotency-Key`."""
-    today = today_in_india(rt.now())
+    dates = DocumentDates.at(rt.now(), rt.settings)
 
     async def create() -> CreditNoteRead:
-        return CreditNoteRead.of(await credit_notes.create(session, body=body, today=today))
+        return CreditNoteRead.of(await credit_notes.create(session, body=body, dates=dates))
 
     return await idempotent(201, create)
 

@@ -92,7 +92,7 @@ async def replace_draft(
 ) -> InvoiceRead:
     """Replace a draft's content (lines included). Issued invoices answer 409."""
     now = clock(rt)
-    return InvoiceRead.of(await invoicing.replace(session, invoice_id, body=body, clock=now), today=now.today)
+    return InvoiceRead.of(await invoicing.replace(session, rt, invoice_id, body=body, clock=now), today=now.today)
 
 
 @router.delete("/{invoice_id:uuid}", status_code=status.HTTP_204_NO_CONTENT, responses=WRITE_ERRORS)
@@ -107,7 +107,9 @@ async def issue_invoice(
     invoice_id: uuid.UUID, _: WriterUser, session: SessionDep, rt: RuntimeDep, idempotent: IdempotentDep
 ) -> Any:
     """Assign the next number of the company's series for the invoice date's financial year and
-    freeze the invoice. Supports `Idempotency-Key`."""
+    freeze the invoice. The draft is computed again first with today's GST settings, company and
+    customer (rates allowed, date window, round-off, document type), so what is issued follows the
+    rules in force at issue. Supports `Idempotency-Key`."""
     now = clock(rt)
 
     async def issue() -> InvoiceRead:

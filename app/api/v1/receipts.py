@@ -22,7 +22,7 @@ from app.schemas.receipts import (
 )
 from app.services import receipts
 from app.services.receipts import Allocated
-from app.services.rules import today_in_india
+from app.services.rules import DocumentDates, today_in_india
 
 router = APIRouter(prefix="/receipts", tags=["receipts"], responses=problem_responses(401, 422))
 Fields = Annotated[Selection, Depends(field_selection(ReceiptRead))]
@@ -39,13 +39,17 @@ def _read(result: Allocated) -> ReceiptRead:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ReceiptRead, responses=WRITE_ERRORS)
-async def create_receipt(body: ReceiptCreate, _: WriterUser, session: SessionDep, idempotent: IdempotentDep) -> Any:
+async def create_receipt(
+    body: ReceiptCreate, _: WriterUser, session: SessionDep, rt: RuntimeDep, idempotent: IdempotentDep
+) -> Any:
     """Record money received, numbered from the company's receipt series, optionally applied to the
     customer's issued invoices at once. The customer's balance drops by the whole amount; what is
     not allocated is their advance. Supports `Idempotency-Key`."""
 
+    dates = DocumentDates.at(rt.now(), rt.settings)
+
     async def create() -> ReceiptRead:
-        return _read(await receipts.create(session, body=body))
+        return _read(await receipts.create(session, body=body, dates=dates))
 
     return await idempotent(201, create)
 

@@ -14,6 +14,7 @@ from tests.api.v1.invoicing import gstin, line, make_company, make_customer, mak
 from tests.factories import API, Account, make_tenant
 
 MAHARASHTRA, KARNATAKA, TAMIL_NADU, DELHI, CHANDIGARH, LADAKH = "27", "29", "33", "07", "04", "38"
+OTHER_TERRITORY = "97"
 EXPORT = "96"
 # (taxable_value, cgst, sgst, utgst, igst) of a line or an invoice.
 SPLIT = ("taxable_value", "cgst_amount", "sgst_amount", "utgst_amount", "igst_amount")
@@ -100,7 +101,7 @@ class TestSupplyTypeAndPlaceOfSupply:
         assert totals(invoice) == ("296.28", "0.00", "2765.28")
         assert split(invoice["lines"][0]) == ("2469.00", "0.00", "0.00", "0.00", "296.28")
 
-    @pytest.mark.parametrize("ut", [CHANDIGARH, LADAKH])
+    @pytest.mark.parametrize("ut", [CHANDIGARH, LADAKH, OTHER_TERRITORY])
     async def test_union_territory_without_legislature_charges_utgst_instead_of_sgst(self, client, ut):
         owner, company, customer = await parties(client, ut, ut)
         # 1234.50 x 9% = 111.105 -> 111.11 CGST and 111.11 UTGST; SGST nothing.
@@ -655,3 +656,181 @@ class TestUnregisteredRecipientAddress:
             client, owner, gstin=gstin(MAHARASHTRA, pan="AABCT3518Q"), billing_address=None
         )
         assert (await make_invoice(client, owner, company, with_gstin, big))["status"] == "issued"
+
+
+async def issue(client, owner: Account, invoice: dict):
+    return await client.post(f"{API}/invoices/{invoice['id']}/issue", headers=owner.headers)
+
+
+async def all_invoices(client, owner: Account) -> list[dict]:
+    response = await client.get(f"{API}/invoices", headers=owner.headers)
+    assert response.status_code == 200, response.text
+    return response.json()["items"]
+
+
+class TestUnregisteredSupplier:
+    """s.31-32: a company without a GSTIN is not registered; it may not collect tax or issue a tax
+    invoice. Its documents are bills of supply, at 0 % only."""
+
+    async def test_a_company_without_gstin_cannot_charge_gst(self, client):
+        owner = await tenant(client)
+        created = await client.post(
+            f"{API}/companies", json={"legal_name": "Sharma Home Tutors", "state_code": MAHARASHTRA},
+            headers=owner.headers,
+        )  # fmt: skip
+        assert created.status_code == 201, created.text
+        company = created.json()
+        customer = await unregistered(client, owner, MAHARASHTRA)
+        refused = await post_invoice(client, owner, company, customer, line("1000.00", "1", "0"), line("10", "1", "18"))
+        body = assert_problem(refused, 400, "unregistered-no-tax")
+        assert body["errors"][0]["loc"] == ["body", "lines.1.gst_rate"]
+        assert await all_invoices(client, owner) == []
+        # At 0 %: a bill of supply of 1000.00, no tax.
+        bill = await make_invoice(client, owner, company, customer, line("1000.00", "1", "0"))
+        assert split(bill) == ("1000.00", "0.00", "0.00", "0.00", "0.00")
+        assert totals(bill) == ("0.00", "0.00", "1000.00")
+        assert (bill["document_type"], bill["supplier_registration_type"]) == ("bill_of_supply", "unregistered")
+        assert (bill["title"], bill["declaration"]) == (
+            "Bill of Supply", "Supplier not registered under GST: no tax charged"
+        )  # fmt: skip
+
+    async def test_a_draft_whose_company_lost_its_gstin_is_refused_at_issue(self, client):
+        owner = await tenant(client)
+        company = await make_company(client, owner, state=MAHARASHTRA)
+        customer = await unregistered(client, owner, MAHARASHTRA)
+        draft = await make_invoice(client, owner, company, customer, issue=False)
+        dropped = await client.patch(f"{API}/companies/{company['id']}", json={"gstin": None}, headers=owner.headers)
+        assert dropped.status_code == 200, dropped.text
+        assert_problem(await issue(client, owner, draft), 400, "unregistered-no-tax")
+        stored = await reread(client, owner, draft)
+        assert (stored["status"], stored["number"], stored["tax_total"]) == ("draft", None, "180.00")
+
+
+class TestRulesCheckedAgainAtIssue:
+    async def test_a_draft_made_while_regular_is_refused_at_issue_under_composition(self, client):
+        owner, company, customer = await parties(client, MAHARASHTRA, MAHARASHTRA)
+        draft = await make_invoice(client, owner, company, customer, line("1000.00", "1", "18"), issue=False)
+        assert (draft["tax_total"], draft["document_type"]) == ("180.00", "tax_invoice")
+        await put_settings(client, owner, registration_type="composition")
+        body = assert_problem(await issue(client, owner, draft), 400, "composition-no-tax")
+        assert body["errors"][0]["loc"] == ["body", "lines.0.gst_rate"]
+        stored = await reread(client, owner, draft)
+        assert (stored["status"], stored["number"], stored["tax_total"]) == ("draft", None, "180.00")
+        # Back to regular, it issues with its tax.
+        await put_settings(client, owner, registration_type="regular")
+        issued = (await issue(client, owner, draft)).json()
+        assert (issued["status"], issued["tax_total"], issued["total"]) == ("issued", "180.00", "1180.00")
+
+    async def test_round_off_follows_the_setting_at_issue(self, client):
+        owner, company, customer = await parties(client, MAHARASHTRA, MAHARASHTRA)
+        # 1234.50 x 9% = 111.105 -> 111.11 each: 1456.72 exact; rounded to the rupee 1457.00 (+0.28).
+        draft = await make_invoice(client, owner, company, customer, line("1234.50", "1", "18"), issue=False)
+        assert totals(draft) == ("222.22", "0.00", "1456.72")
+        await put_settings(client, owner, round_off_enabled=True)
+        issued = (await issue(client, owner, draft)).json()
+        assert totals(issued) == ("222.22", "0.28", "1457.00")
+        assert (await reread(client, owner, issued))["total"] == "1457.00"
+
+    async def test_a_company_moved_to_another_state_changes_the_split_at_issue(self, client):
+        owner, company, customer = await parties(client, MAHARASHTRA, KARNATAKA)
+        draft = await make_invoice(client, owner, company, customer, line("1000.00", "1", "18"), issue=False)
+        assert split(draft) == ("1000.00", "0.00", "0.00", "0.00", "180.00")
+        moved = await client.patch(
+            f"{API}/companies/{company['id']}", json={"gstin": gstin(KARNATAKA, pan="AAPFU0939F")},
+            headers=owner.headers,
+        )  # fmt: skip
+        assert moved.status_code == 200, moved.text
+        # Karnataka to Karnataka: 1000.00 x 9% = 90.00 CGST + 90.00 SGST.
+        issued = (await issue(client, owner, draft)).json()
+        assert (issued["supply_type"], issued["supplier"]["state_code"]) == ("intra_state", KARNATAKA)
+        assert split(issued) == ("1000.00", "90.00", "90.00", "0.00", "0.00")
+        assert split(issued["lines"][0]) == ("1000.00", "90.00", "90.00", "0.00", "0.00")
+        assert totals(issued) == ("180.00", "0.00", "1180.00")
+
+
+TITLES = {"tax_invoice": "Tax Invoice", "bill_of_supply": "Bill of Supply",
+          "invoice_cum_bill_of_supply": "Invoice-cum-Bill of Supply"}  # fmt: skip
+
+
+class TestDocumentType:
+    """Rule 46 tax invoice, Rule 49 bill of supply, Rule 46A invoice-cum-bill of supply."""
+
+    @pytest.mark.parametrize(
+        ("rates", "customer_state", "registered_customer", "expected"),
+        [
+            (["18"], MAHARASHTRA, False, "tax_invoice"),
+            (["0"], MAHARASHTRA, False, "bill_of_supply"),  # every line exempt / nil-rated
+            (["0", "0"], KARNATAKA, True, "bill_of_supply"),
+            (["18", "0"], MAHARASHTRA, False, "invoice_cum_bill_of_supply"),  # Rule 46A
+            (["18", "0"], MAHARASHTRA, True, "tax_invoice"),
+            (["0"], EXPORT, False, "tax_invoice"),  # zero-rated export (LUT): still a tax invoice
+        ],
+    )  # fmt: skip
+    async def test_of_a_regular_taxpayer(self, client, rates, customer_state, registered_customer, expected):
+        owner = await tenant(client)
+        company = await make_company(client, owner, state=MAHARASHTRA)
+        make = registered if registered_customer else unregistered
+        customer = await make(client, owner, customer_state)
+        invoice = await make_invoice(client, owner, company, customer, *[line("100.00", "1", r) for r in rates])
+        assert (invoice["document_type"], invoice["supplier_registration_type"]) == (expected, "regular")
+        assert (invoice["title"], invoice["declaration"]) == (TITLES[expected], None)
+        stored = await reread(client, owner, invoice)
+        assert (stored["document_type"], stored["supplier_registration_type"]) == (expected, "regular")
+
+    async def test_is_frozen_at_issue(self, client):
+        owner, company, customer = await parties(client, MAHARASHTRA, MAHARASHTRA)
+        await put_settings(client, owner, registration_type="composition")
+        bill = await make_invoice(client, owner, company, customer, line("500.00", "1", "0"))
+        draft = await make_invoice(client, owner, company, customer, line("500.00", "1", "0"), issue=False)
+        assert (bill["document_type"], bill["supplier_registration_type"]) == ("bill_of_supply", "composition")
+        await put_settings(client, owner, registration_type="regular")
+        # The issued one keeps what it was issued as; the draft follows the settings when issued.
+        stored = await reread(client, owner, bill)
+        assert (stored["document_type"], stored["supplier_registration_type"]) == ("bill_of_supply", "composition")
+        # What a rendering prints: the title and the Rule 5(1)(g) declaration it was issued with.
+        assert (stored["title"], stored["declaration"]) == (
+            "Bill of Supply", "Composition taxable person, not eligible to collect tax on supplies"
+        )  # fmt: skip
+        issued = (await issue(client, owner, draft)).json()
+        assert (issued["document_type"], issued["supplier_registration_type"]) == ("bill_of_supply", "regular")
+
+    async def test_bills_of_supply_take_the_invoice_series_by_default(self, client):
+        owner, company, customer = await parties(client, MAHARASHTRA, MAHARASHTRA)
+        taxed = await make_invoice(client, owner, company, customer, line("100.00", "1", "18"))
+        exempt = await make_invoice(client, owner, company, customer, line("100.00", "1", "0"))
+        fy = taxed["financial_year"]
+        assert (taxed["number"], exempt["number"]) == (f"INV/{fy}/00001", f"INV/{fy}/00002")
+        assert exempt["document_type"] == "bill_of_supply"
+
+    async def test_bills_of_supply_have_their_own_series_when_the_settings_say_so(self, client):
+        owner, company, customer = await parties(client, MAHARASHTRA, MAHARASHTRA)
+        settings = await put_settings(client, owner, bill_of_supply_number_pattern="BOS/{fy}/{seq:05}")
+        assert settings["bill_of_supply_number_pattern"] == "BOS/{fy}/{seq:05}"
+        exempt = await make_invoice(client, owner, company, customer, line("100.00", "1", "0"))
+        taxed = await make_invoice(client, owner, company, customer, line("100.00", "1", "18"))
+        mixed = await make_invoice(client, owner, company, customer, line("100.00", "1", "0"), line("1", "1", "5"))
+        exempt_again = await make_invoice(client, owner, company, customer, line("100.00", "1", "0"))
+        fy = taxed["financial_year"]
+        assert [exempt["number"], exempt_again["number"]] == [f"BOS/{fy}/00001", f"BOS/{fy}/00002"]
+        # An invoice-cum-bill of supply is an invoice: the invoice series.
+        assert [taxed["number"], mixed["number"]] == [f"INV/{fy}/00001", f"INV/{fy}/00002"]
+        # null: back to one series, which continues where it was.
+        await put_settings(client, owner, bill_of_supply_number_pattern=None)
+        shared = await make_invoice(client, owner, company, customer, line("100.00", "1", "0"))
+        assert shared["number"] == f"INV/{fy}/00003"
+
+    @pytest.mark.parametrize("pattern", ["INV/{fy}/{seq:05}", "INV{seq:06}", "{fy}/B{seq:05}", "IN{seq:05}"])
+    async def test_a_bill_of_supply_pattern_that_could_repeat_an_invoice_number_is_refused(self, client, pattern):
+        owner = await tenant(client)
+        refused = await client.put(
+            f"{API}/gst-settings", json={"bill_of_supply_number_pattern": pattern}, headers=owner.headers
+        )
+        assert_problem(refused, 400, "number-patterns-overlap")
+        current = await client.get(f"{API}/gst-settings", headers=owner.headers)
+        assert current.json()["bill_of_supply_number_pattern"] is None
+        # Nor can the invoice pattern move onto the bill-of-supply one's.
+        await put_settings(client, owner, bill_of_supply_number_pattern="B{seq:05}")
+        moved = await client.put(
+            f"{API}/gst-settings", json={"invoice_number_pattern": "B/{fy}/{seq:05}"}, headers=owner.headers
+        )
+        assert_problem(moved, 400, "number-patterns-overlap")

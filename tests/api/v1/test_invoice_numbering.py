@@ -9,12 +9,15 @@ import httpx
 
 from app.services import invoicing
 from app.services.invoicing import Clock
+from app.services.rules import today_in_india
 from tests.api.v1.http_checks import assert_problem
 from tests.api.v1.invoicing import Party, line, make_company, make_invoice
 from tests.factories import API, make_tenant
 
 URL = f"{API}/invoices"
-NOW = Clock(now=datetime(2026, 11, 23, 6, 0, tzinfo=UTC), today=datetime(2026, 11, 23).date())
+# Real time: issuing checks the invoice date (today) against the clock's document window.
+_NOW = datetime.now(UTC)
+NOW = Clock(now=_NOW, today=today_in_india(_NOW))
 
 
 class RolledBack(Exception):
