@@ -4,10 +4,13 @@ Nothing here touches the database: `CurrentUser` (app/api/deps.py) turns the cla
 loaded, active user and binds the tenant to the request's transaction.
 """
 
+from datetime import datetime
+
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.core.config import Settings
 from app.core.security import InvalidToken, decode_access_token
+from app.models.base import utcnow
 
 
 class TenantContextMiddleware:
@@ -22,7 +25,14 @@ class TenantContextMiddleware:
             scheme, _, token = header.partition(" ")
             if scheme.lower() == "bearer" and token:
                 try:
-                    state["auth"] = decode_access_token(self.settings, token.strip())
+                    state["auth"] = decode_access_token(self.settings, token.strip(), now=_now(scope))
                 except InvalidToken:
                     state["auth_error"] = "invalid token"
         await self.app(scope, receive, send)
+
+
+def _now(scope: Scope) -> datetime:
+    """The later of the wall clock and the app's clock: the app's clock can be set ahead (a test, a
+    replayed instant), and a token it minted then is not one "issued in the future"."""
+    runtime = getattr(scope["app"].state, "runtime", None) if "app" in scope else None
+    return max(utcnow(), runtime.now()) if runtime is not None else utcnow()
