@@ -144,14 +144,18 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
     return problem_response(exc.status_code, body, headers)
 
 
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
 def _allowed_methods(request: Request) -> list[str]:
-    """Every method some route serves at this path (each FastAPI route holds only its own)."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match is not Match.NONE:
-            methods.update(getattr(route, "methods", None) or ())
-    return sorted(methods)
+    """Every method some route serves at this path: each is tried against the router's routes
+    through their public `matches` (included routers are not flat lists of routes any more)."""
+    allowed = []
+    for method in HTTP_METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return allowed
 
 
 # Set in a request's scope state when its transaction may succeed if run again (ConflictRetryMiddleware).
