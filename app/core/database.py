@@ -16,6 +16,7 @@ from fastapi import Request
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from app.core.cursors import CURSOR_KEY, cursor_key
 from app.core.tenancy import TenantSession, bind_tenant
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     db: Database = request.app.state.db
     async with db.sessionmaker() as session:
         session.info.update(request_metadata(request))
+        session.info[CURSOR_KEY] = cursor_key(request.app.state.runtime.settings.jwt_secret)
         try:
             yield session
             await session.commit()
