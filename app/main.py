@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from app.api.openapi import install_openapi
 from app.api.v1 import api_router, health
 from app.core.bootstrap import resolve_urls
 from app.core.config import DEV_JWT_SECRET, Settings, get_settings
@@ -16,6 +17,7 @@ from app.core.roles import runtime_role_problems
 from app.core.runtime import Runtime
 from app.middleware.body_limit import BodyLimitMiddleware
 from app.middleware.conflict_retry import ConflictRetryMiddleware
+from app.middleware.query_text import QueryTextMiddleware
 from app.middleware.request_id import RequestIdMiddleware
 from app.middleware.tenant import TenantContextMiddleware
 
@@ -74,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(api_router)
     app.include_router(health.router, include_in_schema=False)
+    install_openapi(app)
     app.add_middleware(ConflictRetryMiddleware)  # innermost: a retry re-runs routing and the handler only
     app.add_middleware(TenantContextMiddleware, settings=settings)
     app.add_middleware(
@@ -85,5 +88,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         expose_headers=["X-Request-ID", "Retry-After"],
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(QueryTextMiddleware)
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -10,6 +10,8 @@ T = TypeVar("T")
 
 # Text from users: no NUL bytes or other control characters, trimmed, bounded.
 NO_CONTROL_CHARS = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+# Every query parameter (QueryTextMiddleware refuses the rest before routing, declared or not).
+QUERY_TEXT = r"^[^\x00-\x1f\x7f-\x9f]*$"
 # A name: no control characters, and no blank at either end (the spec's pattern says it; nothing is
 # trimmed behind the client's back, so what the spec accepts is what is stored).
 NAME_PATTERN = r"^[^\s\x00-\x1f\x7f]([^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*[^\s\x00-\x1f\x7f])?$"
