@@ -20,6 +20,7 @@ from app.middleware.conflict_retry import ConflictRetryMiddleware
 from app.middleware.query_text import QueryTextMiddleware
 from app.middleware.request_id import RequestIdMiddleware
 from app.middleware.tenant import TenantContextMiddleware
+from app.middleware.unhandled import UnhandledErrorMiddleware
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_openapi(app)
     app.add_middleware(ConflictRetryMiddleware)  # innermost: a retry re-runs routing and the handler only
     app.add_middleware(TenantContextMiddleware, settings=settings)
+    app.add_middleware(UnhandledErrorMiddleware)  # an unexpected error is a 500 that keeps the connection
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,

@@ -172,12 +172,16 @@ def _unavailable(request: Request, exc: BaseException) -> JSONResponse:
     return problem_response(503, body, {"Retry-After": "1"})
 
 
-def _internal(request: Request) -> JSONResponse:
-    log.exception("unhandled error (request %s)", _request_id(request))
-    body = problem(
-        500, "internal-error", "Internal server error", "Something went wrong.", request_id=_request_id(request)
-    )
+def internal_error_response(scope: dict[str, Any]) -> JSONResponse:
+    """The generic 500 (logged with its traceback and the request id): no internals leak."""
+    request_id = scope.get("state", {}).get("request_id")
+    log.exception("unhandled error (request %s)", request_id)
+    body = problem(500, "internal-error", "Internal server error", "Something went wrong.", request_id=request_id)
     return problem_response(500, body)
+
+
+def _internal(request: Request) -> JSONResponse:
+    return internal_error_response(request.scope)
 
 
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
