@@ -10,7 +10,7 @@ from tests.factories import API, make_tenant
 
 
 async def test_an_invoice_of_a_thousand_crore_has_its_amount_in_words(client):
-    """848 × ₹99,99,999.9999 + 18 % = ₹1,000.64 crore: num2words stops below 1,000 crore."""
+    """848 x ₹99,99,999.9999 + 18 % = ₹1,000.64 crore: num2words stops below 1,000 crore."""
     owner = await make_tenant(client)
     customer = await make_customer(client, owner, gstin=gstin("29"), billing_address={"state_code": "29"})
     party = Party(owner, await make_company(client, owner), customer)
