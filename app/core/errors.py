@@ -166,10 +166,15 @@ def _request_id(request: Request) -> str | None:
     return request.scope.get("state", {}).get("request_id")
 
 
-def _unavailable(request: Request, exc: BaseException) -> JSONResponse:
-    log.warning("database unavailable (request %s): %s", _request_id(request), exc)
+def unavailable_response(scope: dict[str, Any], exc: BaseException) -> JSONResponse:
+    request_id = scope.get("state", {}).get("request_id")
+    log.warning("database unavailable (request %s): %s", request_id, type(exc).__name__)
     body = problem(503, "service-unavailable", "Service unavailable", "The database is unavailable; retry.")
     return problem_response(503, body, {"Retry-After": "1"})
+
+
+def _unavailable(request: Request, exc: BaseException) -> JSONResponse:
+    return unavailable_response(request.scope, exc)
 
 
 def internal_error_response(scope: dict[str, Any]) -> JSONResponse:
@@ -209,7 +214,10 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    return _internal(request)
+    """Outside UnhandledErrorMiddleware (app/middleware/unhandled.py), which answers the rest."""
+    from app.core.database import is_connection_error
+
+    return _unavailable(request, exc) if is_connection_error(exc) else _internal(request)
 
 
 def install_error_handlers(app: FastAPI) -> None:

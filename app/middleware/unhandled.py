@@ -1,4 +1,5 @@
-"""Answer an unexpected exception with the generic 500 problem, and stop it there.
+"""Answer an unexpected exception with the generic 500 problem (a lost database connection, under
+whatever class it arrives, with the 503 and Retry-After), and stop it there.
 
 Starlette's ServerErrorMiddleware answers 500 too, but then re-raises, and uvicorn, seeing an
 exception escape the app, closes the client's keep-alive connection. Caught here (inside CORS, so
@@ -9,7 +10,8 @@ already started there is nothing left to answer: the exception goes on to uvicor
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.errors import internal_error_response
+from app.core.database import is_connection_error
+from app.core.errors import internal_error_response, unavailable_response
 
 
 class UnhandledErrorMiddleware:
@@ -30,7 +32,9 @@ class UnhandledErrorMiddleware:
 
         try:
             await self.app(scope, receive, tracking_send)
-        except Exception:
+        except Exception as exc:
             if started:
                 raise
-            await internal_error_response(scope)(scope, receive, send)
+            # A lost database connection under a class no handler knows is still a 503.
+            response = unavailable_response(scope, exc) if is_connection_error(exc) else internal_error_response(scope)
+            await response(scope, receive, send)
