@@ -8,6 +8,7 @@ the middle of their work ("terminating connection due to administrator command",
 closed in the middle of operation")."""
 
 import asyncio
+import contextlib
 import os
 import shutil
 import signal
@@ -41,10 +42,8 @@ async def doomed_cluster(settings):
     finally:
         pid = server.get_pid()
         if pid:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGQUIT)  # immediate: it may be half shut down already
-            except ProcessLookupError:
-                pass
         await asyncio.to_thread(server.cleanup)
         shutil.rmtree(data_dir, ignore_errors=True)
 
@@ -69,7 +68,7 @@ async def test_smart_then_fast_shutdown_is_503_never_500(settings, doomed_cluste
             blocked = asyncio.create_task(
                 client.patch(f"{API}/users/me", json={"full_name": "Never Saved"}, headers=owner.headers)
             )
-            assert await _terminate_app_backends_waiting_on_locks_count(admin) >= 1
+            assert await _waiting_on_locks(admin) >= 1
 
             # Smart shutdown: the blocked request's session lives on; new connections get 57P03.
             os.kill(server.get_pid(), signal.SIGTERM)
@@ -84,7 +83,7 @@ async def test_smart_then_fast_shutdown_is_503_never_500(settings, doomed_cluste
             assert_503(await client.get(f"{API}/users/me", headers=owner.headers))
 
 
-async def _terminate_app_backends_waiting_on_locks_count(admin: asyncpg.Connection) -> int:
+async def _waiting_on_locks(admin: asyncpg.Connection) -> int:
     """How many of the app's backends wait on the row lock (without ending them)."""
     for _ in range(200):
         waiting = await admin.fetchval(
