@@ -203,8 +203,9 @@ class TestIgnored:
         owner, body, payment_id = await ordered(razorpay_client, fake_razorpay)
         failed, _ = fake_razorpay.event("payment.failed", body["order_id"], payment_id)
         event = json.loads(failed)
+        entity = {**event["payload"]["payment"]["entity"], "error_description": "bank\u0000"}
         tampered = [
-            {**event, "payload": {"payment": {"entity": {**event["payload"]["payment"]["entity"], "error_description": "bank\u0000"}}}},
+            {**event, "payload": {"payment": {"entity": entity}}},
             {**event, "event": "payment.failed\u0000"},
             {**event, "extra\u0000key": 1},
         ]  # fmt: skip
