@@ -1,4 +1,5 @@
-"""The OpenAPI document, with the rules that hold for every operation stated on each of them."""
+"""The OpenAPI document, with the rules that hold for every operation stated on each of them, and
+links from every create to the operations on what it created."""
 
 from typing import Any
 
@@ -26,12 +27,37 @@ def state_query_text_rule(spec: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
+def link_created_resources(spec: dict[str, Any]) -> dict[str, Any]:
+    """OpenAPI links from each create (a POST answering 201 with an `id`) to every operation under
+    the created resource's path (`POST /customers` → `GET /customers/{customer_id}`, its PATCH,
+    DELETE, `/ledger` ...): clients, and the fuzzer's stateful phase, follow real ids."""
+    paths = spec.get("paths", {})
+    for path, operations in paths.items():
+        created = operations.get("post", {}).get("responses", {}).get("201")
+        if created is None:
+            continue
+        prefix = path.rstrip("/") + "/{"
+        links = created.setdefault("links", {})
+        for target, target_operations in paths.items():
+            if not target.startswith(prefix):
+                continue
+            name = target[len(prefix) : target.index("}", len(prefix))]
+            for method, operation in target_operations.items():
+                if isinstance(operation, dict) and "operationId" in operation:
+                    links[operation["operationId"]] = {
+                        "operationId": operation["operationId"],
+                        "parameters": {f"path.{name}": "$response.body#/id"},
+                        "description": f"`{method.upper()} {target}` on the created resource.",
+                    }
+    return spec
+
+
 def install_openapi(app: FastAPI) -> None:
     build = app.openapi  # FastAPI's own, which caches its result in app.openapi_schema
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            state_query_text_rule(build())
+            link_created_resources(state_query_text_rule(build()))
         return app.openapi_schema
 
     app.openapi = openapi
