@@ -65,8 +65,9 @@ def encode_cursor(key: bytes, scope: str, values: Sequence[Any]) -> str:
 
 
 def _plain_text(value: str) -> str:
-    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value):
-        raise ValueError("control character")
+    """Text PostgreSQL can hold (no NUL, no lone surrogate); other controls may be in older rows."""
+    if "\x00" in value or any(unicodedata.category(ch) == "Cs" for ch in value):
+        raise ValueError("NUL or surrogate")
     return value
 
 

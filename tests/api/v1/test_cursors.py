@@ -121,7 +121,14 @@ def test_a_correctly_signed_cursor_is_still_checked_value_by_value(values, kinds
 
 def test_a_cursor_round_trips_its_values():
     key = cursor_key("a-test-secret")
-    values = [datetime(2026, 11, 28, 22, 5, tzinfo=UTC), date(2027, 3, 31), Decimal("0.0000001"), 7, "Ã\u00e9 x", ID]
+    values = [
+        datetime(2026, 11, 28, 22, 5, tzinfo=UTC),
+        date(2027, 3, 31),
+        Decimal("0.0000001"),
+        7,
+        "Ã\u00e9 x\tline\n",
+        ID,
+    ]
     kinds = [datetime, date, Decimal, int, str, str]
     assert decode_cursor(key, "s", encode_cursor(key, "s", values), kinds) == [*values[:5], ID]
     with pytest.raises(InvalidCursor):
