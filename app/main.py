@@ -8,6 +8,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.api import pages
+from app.api.openapi import install_openapi
 from app.api.v1 import api_router, health
 from app.core.bootstrap import resolve_urls
 from app.core.config import Settings, get_settings, jwt_secret_problem
@@ -18,8 +19,10 @@ from app.core.roles import runtime_role_problems
 from app.core.runtime import Runtime
 from app.middleware.body_limit import BodyLimitMiddleware
 from app.middleware.conflict_retry import ConflictRetryMiddleware
+from app.middleware.query_text import QueryTextMiddleware
 from app.middleware.request_id import RequestIdMiddleware
 from app.middleware.tenant import TenantContextMiddleware
+from app.middleware.unhandled import UnhandledErrorMiddleware
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +83,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_router)
     app.include_router(health.router, include_in_schema=False)
     app.include_router(pages.router)
+    install_openapi(app)
     app.add_middleware(ConflictRetryMiddleware)  # innermost: a retry re-runs routing and the handler only
     app.add_middleware(TenantContextMiddleware, settings=settings)
+    app.add_middleware(UnhandledErrorMiddleware)  # an unexpected error is a 500 that keeps the connection
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
@@ -91,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         expose_headers=["X-Request-ID", "Retry-After"],
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(QueryTextMiddleware)
     app.add_middleware(RequestIdMiddleware)
     if settings.forwarded_allow_ips:  # outermost: every layer sees the client the trusted proxy names
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query, status
 from app.api.deps import CurrentUser, ManagerUser, PaginationDep, RuntimeDep, SessionDep, declare_payment_required
 from app.api.fields import Selection, field_selection, respond
 from app.schemas.business_fields import Removal
-from app.schemas.common import NO_CONTROL_CHARS, Page, RequestBody, SelectableRead, problem_responses
+from app.schemas.common import QUERY_TEXT, Page, RequestBody, SelectableRead, problem_responses
 from app.services import catalog as service
 from app.services.catalog import Catalog
 from app.services.rules import today_in_india
@@ -73,7 +73,7 @@ def _list_route(router: APIRouter, res: Resource) -> None:
             Query(
                 min_length=1,
                 max_length=100,
-                pattern=NO_CONTROL_CHARS,
+                pattern=QUERY_TEXT,
                 description=f"Case-insensitive, in {res.search_help}.",
             ),
         ] = None,

@@ -8,7 +8,7 @@ counters, revoking a stolen refresh-token family) uses `independent_session`.
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 
 import asyncpg
@@ -16,6 +16,7 @@ from fastapi import Request
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from app.core.cursors import CURSOR_KEY, cursor_key
 from app.core.tenancy import TenantSession, bind_tenant
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     db: Database = request.app.state.db
     async with db.sessionmaker() as session:
         session.info.update(request_metadata(request))
+        session.info[CURSOR_KEY] = cursor_key(request.app.state.runtime.settings.jwt_secret)
         try:
             yield session
             await session.commit()
@@ -105,18 +107,43 @@ async def independent_session(db: Database, tenant_id: uuid.UUID | None = None) 
         yield session
 
 
+# Connection exceptions (class 08), and the server going away: admin shutdown (pg_terminate_backend,
+# a fast shutdown), crash shutdown, "the database system is shutting down / starting up".
+LOST_SQLSTATES = ("57P01", "57P02", "57P03")
+LOST_CLASSES = (
+    ConnectionError,
+    OSError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,  # "connection was closed in the middle of operation"
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+)
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """The exception, what it wraps (SQLAlchemy's `orig`), its causes and contexts, and the members
+    of exception groups: a lost connection arrives under whatever class happens to wrap it."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        pending += [getattr(current, "orig", None), current.__cause__, current.__context__]
+        if isinstance(current, BaseExceptionGroup):
+            pending += list(current.exceptions)
+
+
 def is_connection_error(exc: BaseException) -> bool:
-    if isinstance(exc, (OperationalError, InterfaceError)):
-        return True
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    return isinstance(
-        exc,
-        (
-            ConnectionError,
-            OSError,
-            asyncpg.exceptions.ConnectionDoesNotExistError,
-            asyncpg.exceptions.CannotConnectNowError,
-            asyncpg.exceptions.AdminShutdownError,
-        ),
-    )
+    """True when the database (not the request) failed: the connection was lost or refused."""
+    for cause in _causes(exc):
+        if isinstance(cause, (OperationalError, InterfaceError, *LOST_CLASSES)):
+            return True
+        if isinstance(cause, DBAPIError) and cause.connection_invalidated:
+            return True
+        sqlstate = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+        if isinstance(sqlstate, str) and (sqlstate.startswith("08") or sqlstate in LOST_SQLSTATES):
+            return True
+    return False

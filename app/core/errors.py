@@ -144,14 +144,18 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
     return problem_response(exc.status_code, body, headers)
 
 
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
 def _allowed_methods(request: Request) -> list[str]:
-    """Every method some route serves at this path (each FastAPI route holds only its own)."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match is not Match.NONE:
-            methods.update(getattr(route, "methods", None) or ())
-    return sorted(methods)
+    """Every method some route serves at this path: each is tried against the router's routes
+    through their public `matches` (included routers are not flat lists of routes any more)."""
+    allowed = []
+    for method in HTTP_METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return allowed
 
 
 # Set in a request's scope state when its transaction may succeed if run again (ConflictRetryMiddleware).
@@ -175,18 +179,27 @@ def database_error_text(exc: BaseException) -> str:
     return " ".join(parts)
 
 
-def _unavailable(request: Request, exc: BaseException) -> JSONResponse:
-    log.warning("database unavailable (request %s): %s", _request_id(request), database_error_text(exc))
+def unavailable_response(scope: dict[str, Any], exc: BaseException) -> JSONResponse:
+    request_id = scope.get("state", {}).get("request_id")
+    log.warning("database unavailable (request %s): %s", request_id, database_error_text(exc))
     body = problem(503, "service-unavailable", "Service unavailable", "The database is unavailable; retry.")
     return problem_response(503, body, {"Retry-After": "1"})
 
 
-def _internal(request: Request) -> JSONResponse:
-    log.exception("unhandled error (request %s)", _request_id(request))
-    body = problem(
-        500, "internal-error", "Internal server error", "Something went wrong.", request_id=_request_id(request)
-    )
+def _unavailable(request: Request, exc: BaseException) -> JSONResponse:
+    return unavailable_response(request.scope, exc)
+
+
+def internal_error_response(scope: dict[str, Any]) -> JSONResponse:
+    """The generic 500 (logged with its traceback and the request id): no internals leak."""
+    request_id = scope.get("state", {}).get("request_id")
+    log.exception("unhandled error (request %s)", request_id)
+    body = problem(500, "internal-error", "Internal server error", "Something went wrong.", request_id=request_id)
     return problem_response(500, body)
+
+
+def _internal(request: Request) -> JSONResponse:
+    return internal_error_response(request.scope)
 
 
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
@@ -214,7 +227,10 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    return _internal(request)
+    """Outside UnhandledErrorMiddleware (app/middleware/unhandled.py), which answers the rest."""
+    from app.core.database import is_connection_error
+
+    return _unavailable(request, exc) if is_connection_error(exc) else _internal(request)
 
 
 def install_error_handlers(app: FastAPI) -> None:

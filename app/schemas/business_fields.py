@@ -9,21 +9,21 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints, WithJsonSchema
 
+from app.schemas.common import multi_line, single_line
 from app.services.gst import EXPORT_PLACE_OF_SUPPLY, STATE_CODES
 
 T = TypeVar("T")
 CENTS = Decimal("0.01")
 
-# Printable text with at least one visible character (it is trimmed before it is stored).
-VISIBLE_TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
-
 
 def text(max_length: int, *, example: str | None = None) -> Any:
-    return Annotated[
-        str,
-        StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length, pattern=VISIBLE_TEXT),
-        Field(examples=[example] if example else None),
-    ]
+    """A single-line field (app/schemas/common.py), trimmed before it is stored."""
+    return single_line(max_length, example=example, trim=True)
+
+
+def long_text(max_length: int, *, example: str | None = None) -> Any:
+    """A multi-line field (notes, terms), trimmed before it is stored."""
+    return multi_line(max_length, example=example, trim=True)
 
 
 def code(pattern: str, example: str, *, upper: bool = True) -> Any:

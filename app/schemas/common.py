@@ -8,12 +8,51 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 
 T = TypeVar("T")
 
-# Text from users: no NUL bytes or other control characters, trimmed, bounded.
-NO_CONTROL_CHARS = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
-# A name: no control characters, and no blank at either end (the spec's pattern says it; nothing is
-# trimmed behind the client's back, so what the spec accepts is what is stored).
-NAME_PATTERN = r"^[^\s\x00-\x1f\x7f]([^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*[^\s\x00-\x1f\x7f])?$"
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NAME_PATTERN)]
+# Every query parameter (QueryTextMiddleware refuses the rest before routing, declared or not).
+QUERY_TEXT = r"^[^\x00-\x1f\x7f-\x9f]*$"
+
+# Text people type: names and other free text. Never anywhere: control characters (C0, DEL, C1),
+# the line and paragraph separators, bidi embeddings, overrides, isolates and marks (U+202A-202E,
+# U+2066-2069, LRM, RLM, ALM), zero-width space, word joiner and invisible operators, BOM.
+_CONTROLS_BUT_LINES = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+_HIDDEN = r"\u061c\u180e\u200b\u200e\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
+# Allowed inside, never at either end, so that no text is made of them alone: whitespace, and the
+# invisible characters some scripts need (ZWNJ and ZWJ shape Indic conjuncts; the soft hyphen,
+# the combining grapheme joiner, variation selectors) or that only look blank (Hangul fillers,
+# the blank braille pattern).
+_BLANK = r"\s\u00ad\u034f\u115f\u1160\u200c\u200d\u2800\u3164\ufe00-\ufe0f\uffa0"
+_EDGE = f"[^{_CONTROLS_BUT_LINES}\\t\\n\\r{_HIDDEN}{_BLANK}]"
+
+
+def _text_pattern(inner: str) -> str:
+    return f"^{_EDGE}(?:[^{inner}{_HIDDEN}]*{_EDGE})?$"
+
+
+# One line: no CR, LF or tab either. Multi-line (notes, terms): CR, LF and tab inside.
+SINGLE_LINE = _text_pattern(_CONTROLS_BUT_LINES + r"\t\n\r")
+MULTI_LINE = _text_pattern(_CONTROLS_BUT_LINES)
+
+
+def _free_text(pattern: str, max_length: int, example: str | None, trim: bool) -> Any:
+    return Annotated[
+        str,
+        StringConstraints(strip_whitespace=trim, min_length=1, max_length=max_length, pattern=pattern),
+        Field(examples=[example] if example else None),
+    ]
+
+
+def single_line(max_length: int, *, example: str | None = None, trim: bool = False) -> Any:
+    """The one type of every name and single-line text field (what the spec accepts is stored;
+    trim=True also accepts blanks around it and stores the text without them)."""
+    return _free_text(SINGLE_LINE, max_length, example, trim)
+
+
+def multi_line(max_length: int, *, example: str | None = None, trim: bool = False) -> Any:
+    """Free text that may run over lines: notes, terms."""
+    return _free_text(MULTI_LINE, max_length, example, trim)
+
+
+Name = single_line(200)
 # Email addresses we accept: a dot-atom local part and a DNS-shaped domain with an alphabetic
 # TLD. Stated as a pattern so that the OpenAPI spec says exactly what is valid. Stored lower-cased.
 EMAIL_PATTERN = (

@@ -4,10 +4,10 @@ from typing import Any
 
 from pydantic import ConfigDict, model_validator
 
-from app.schemas.business_fields import Gstin, Ifsc, Pan, Pincode, StateCode, UpiVpa, code, text
+from app.schemas.business_fields import Gstin, Ifsc, Pan, Pincode, StateCode, UpiVpa, code, long_text, text
 from app.schemas.common import Email, Phone, RequestBody, SelectableRead
 
-Terms = text(4000, example="Payment within 15 days of the invoice date.")
+Terms = long_text(4000, example="Payment within 15 days of the invoice date.")
 AccountNumber = code(r"^[0-9A-Za-z]{6,34}$", "50200012345678")
 
 

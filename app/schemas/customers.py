@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from app.models.customer import Customer
-from app.schemas.common import Email, Phone, RequestBody, SelectableRead
+from app.schemas.common import Email, Phone, RequestBody, SelectableRead, single_line
 from app.services.gst import STATE_CODES
 
 _STATES = "|".join(sorted(STATE_CODES))
@@ -38,16 +38,11 @@ StateCode = Annotated[str, StringConstraints(pattern=STATE_CODE_PATTERN), Field(
 Gstin = Annotated[str, StringConstraints(to_upper=True, pattern=GSTIN_PATTERN), Field(examples=["29AABCT3518Q1ZS"])]
 Pan = Annotated[str, StringConstraints(to_upper=True, pattern=PAN_PATTERN), Field(examples=["AABCT3518Q"])]
 Pincode = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{5}$"), Field(examples=["560001"])]
-# Text is taken as sent (no trimming, which would make pydantic disagree with the spec's pattern):
-# printable, and not starting or ending with whitespace. The common Name type trims
-# before matching, so some strings their patterns accept are refused: these replace them here.
-_EDGE = r"[^\s\x00-\x1f\x7f-\x9f]"
-_INNER = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
-TEXT_PATTERN = f"^{_EDGE}({_INNER}*{_EDGE})?$"
 
 
+# Text is taken as sent (no trimming): what the spec's pattern accepts is what is stored.
 def _text(max_length: int, example: str) -> Any:
-    return Annotated[str, StringConstraints(max_length=max_length, pattern=TEXT_PATTERN), Field(examples=[example])]
+    return single_line(max_length, example=example)
 
 
 CustomerName = _text(200, "Sharma Stores")

@@ -12,7 +12,7 @@ from pydantic import ConfigDict, Field, StrictBool
 
 from app.models.invoice import DOCUMENT_TYPES, REGISTRATION_TYPES, Invoice
 from app.repositories.invoices import OPEN_STATUSES
-from app.schemas.business_fields import DecimalOut, IsoDate, Money, Rate, SacHsn, decimal_string, text
+from app.schemas.business_fields import DecimalOut, IsoDate, Money, Rate, SacHsn, decimal_string, long_text, text
 from app.schemas.common import Page, ReadModel, RequestBody, SelectableRead
 from app.services.gst import STATE_CODES, amount_in_words, title_and_declaration
 
@@ -26,7 +26,7 @@ UnitPrice = decimal_string(r"^[0-9]{1,7}(\.[0-9]{1,4})?$", "1500.00", Decimal("0
 PlaceOfSupply = Literal[*sorted(STATE_CODES)]
 Description = text(500, example="Monthly bookkeeping, October 2026")
 Unit = text(20, example="NOS")
-LongText = text(2000, example="Payment within 15 days by bank transfer.")
+LongText = long_text(2000, example="Payment within 15 days by bank transfer.")
 Reason = text(500, example="Raised against the wrong customer")
 InvoiceStatus = Literal["draft", "issued", "partially_paid", "paid", "void"]
 DocumentTypeName = Literal[*DOCUMENT_TYPES]

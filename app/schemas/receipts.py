@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import ConfigDict, Field, computed_field
 
 from app.models.receipt import PAYMENT_MODES, Receipt, ReceiptAllocation
-from app.schemas.business_fields import DecimalOut, IsoDate, decimal_string, text
+from app.schemas.business_fields import DecimalOut, IsoDate, decimal_string, long_text, text
 from app.schemas.common import Page, ReadModel, RequestBody, SelectableRead
 
 # More than zero, at most 13 digits before the point (under ₹10 lakh crore), paise optional.
@@ -19,7 +19,7 @@ PositiveMoney = decimal_string(r"^([1-9][0-9]{0,12}(\.[0-9]{1,2})?|0\.(0[1-9]|[1
 PaymentMode = Literal[*PAYMENT_MODES]
 ReceiptStatus = Literal["active", "void"]
 Reference = text(100, example="UTR 402611223344")
-Notes = text(2000, example="Part payment against October's bookkeeping.")
+Notes = long_text(2000, example="Part payment against October's bookkeeping.")
 Reason = text(500, example="Cheque bounced")
 MAX_ALLOCATIONS = 100
 

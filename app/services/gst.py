@@ -251,5 +251,14 @@ def amount_in_words(amount: Decimal) -> str:
     return words + " Only"
 
 
+CRORE = 10**7
+
+
 def _words(number: int) -> str:
+    """Indian words for any whole number. num2words stops below 1,000 crore; above a crore the count
+    of crores is itself put in words (Indian usage): "One Thousand Crore", "One Lakh Crore"...
+    so every amount NUMERIC(18,2) holds has its words."""
+    if number >= CRORE:
+        crores, rest = divmod(number, CRORE)
+        return f"{_words(crores)} Crore" + (f" {_words(rest)}" if rest else "")
     return num2words(number, lang="en_IN").replace(",", "").replace(" and ", " ").title()

@@ -5,8 +5,8 @@ from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.cursors import INVALID, InvalidCursor, decode_cursor, encode_cursor, session_key
 from app.core.errors import NotFound
-from app.repositories.base import InvalidCursor, decode_cursor, encode_cursor
 from app.repositories.ledger import KINDS, LedgerRepository, Position
 from app.schemas.ledger import LedgerEntry, LedgerRead
 from app.services.numbering import financial_year_start
@@ -15,6 +15,7 @@ from app.services.rules import RuleViolation
 # The days a report may name. Beyond them lie only typos, and asyncpg sends date.min and date.max
 # as -infinity and infinity (an endless generate_series, a timestamp overflow).
 EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
+LEDGER = "ledger"  # the ledger cursors' scope (see app/core/cursors.py)
 
 
 def check_day(field: str, day: date) -> date:
@@ -46,7 +47,7 @@ async def ledger(
     opening = await repo.customer_opening_balance(customer_id)
     if opening is None:
         raise NotFound("Customer not found.", code="customer-not-found")
-    after = _decode(cursor) if cursor else None
+    after = _decode(session_key(session), cursor) if cursor else None
     totals = await repo.totals(customer_id, date_from=date_from, date_to=date_to, after=after)
     rows = await repo.page(
         customer_id,
@@ -60,7 +61,8 @@ async def ledger(
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        next_cursor = encode_cursor([last.entry_date, last.event_at.isoformat(), last.document_id, last.rank])
+        values = [last.entry_date, last.event_at, last.document_id, last.rank]
+        next_cursor = encode_cursor(session_key(session), LEDGER, values)
     entries = [
         LedgerEntry(
             date=row.entry_date,
@@ -85,14 +87,8 @@ async def ledger(
     )
 
 
-def _decode(cursor: str) -> Position:
-    entry_date, event_at, document_id, rank = decode_cursor(cursor, 4)
-    try:
-        position = Position(
-            date.fromisoformat(entry_date), datetime.fromisoformat(event_at), uuid.UUID(document_id), int(rank)
-        )
-    except ValueError as exc:
-        raise InvalidCursor("The cursor is not one this API issued.") from exc
-    if position.event_at.tzinfo is None or not 0 <= position.rank < len(KINDS):
-        raise InvalidCursor("The cursor is not one this API issued.")
+def _decode(key: bytes, cursor: str) -> Position:
+    position = Position(*decode_cursor(key, LEDGER, cursor, [date, datetime, uuid.UUID, int]))
+    if not 0 <= position.rank < len(KINDS):
+        raise InvalidCursor(INVALID)
     return position

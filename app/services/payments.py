@@ -207,8 +207,10 @@ def parse_event(body: bytes, event_id: str | None) -> Event:
     shaped). No event id header: one derived from the body, so replays still dedupe."""
     try:
         data = json.loads(body)
-    except ValueError as exc:
-        raise MalformedEvent("The webhook body is not JSON.") from exc
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than the parser goes
+        raise MalformedEvent("The webhook body is not JSON (or nests too deep).") from exc
+    if _holds_nul(data):
+        raise MalformedEvent("The webhook body holds a NUL character.")
     if not isinstance(data, dict) or not isinstance(data.get("event"), str):
         raise MalformedEvent("The webhook body has no event.")
     payload = _dict(data.get("payload"))
@@ -228,6 +230,21 @@ def parse_event(body: bytes, event_id: str | None) -> Event:
         currency=payment.get("currency") if isinstance(payment.get("currency"), str) else None,
         error=error[:500] if isinstance(error, str) else None,
     )
+
+
+def _holds_nul(data: Any) -> bool:
+    """Any key or string with a NUL (PostgreSQL stores none), found without recursion."""
+    pending = [data]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return True
+        elif isinstance(value, dict):
+            pending += list(value.keys()) + list(value.values())
+        elif isinstance(value, list):
+            pending += value
+    return False
 
 
 def _dict(value: Any) -> dict:

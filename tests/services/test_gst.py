@@ -111,6 +111,18 @@ class TestAmountInWords:
             ("1180", "Rupees One Thousand One Hundred Eighty Only"),
             ("0.05", "Rupees Zero and Five Paise Only"),
             ("-500", "Rupees Five Hundred Only"),
+            # num2words stops below 1,000 crore; above a crore the crores are counted in words
+            ("10000000000", "Rupees One Thousand Crore Only"),
+            ("1000000000000.01", "Rupees One Lakh Crore and One Paise Only"),
+            (
+                "10009999001000.10",
+                "Rupees Ten Lakh Nine Hundred Ninety-Nine Crore Ninety Lakh One Thousand and Ten Paise Only",
+            ),
+            (
+                "9999999999999999.99",  # the largest NUMERIC(18,2)
+                "Rupees Ninety-Nine Crore Ninety-Nine Lakh Ninety-Nine Thousand Nine Hundred Ninety-Nine Crore"
+                " Ninety-Nine Lakh Ninety-Nine Thousand Nine Hundred Ninety-Nine and Ninety-Nine Paise Only",
+            ),
         ],
     )
     def test_indian_system(self, amount, words):

@@ -7,7 +7,7 @@ from app.api.deps import CurrentUser, PaginationDep, RuntimeDep, SessionDep, Wri
 from app.api.fields import Selection, field_selection, respond
 from app.repositories.customers import CustomerFilters, CustomerRepository
 from app.schemas.business_fields import IsoDate
-from app.schemas.common import NO_CONTROL_CHARS, Page, problem_responses
+from app.schemas.common import QUERY_TEXT, Page, problem_responses
 from app.schemas.customers import (
     CustomerCreate,
     CustomerDeletion,
@@ -41,9 +41,7 @@ async def list_customers(
     page: PaginationDep,
     q: Annotated[
         str | None,
-        Query(
-            min_length=1, max_length=100, pattern=NO_CONTROL_CHARS, description="Part of name, GSTIN, email or phone."
-        ),
+        Query(min_length=1, max_length=100, pattern=QUERY_TEXT, description="Part of name, GSTIN, email or phone."),
     ] = None,
     client_type_id: uuid.UUID | None = None,
     account_manager_id: uuid.UUID | None = None,

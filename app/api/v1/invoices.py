@@ -9,7 +9,7 @@ from app.api.idempotency import IdempotentDep
 from app.core.runtime import Runtime
 from app.repositories.invoices import InvoiceFilters, InvoiceRepository
 from app.schemas.business_fields import IsoDate
-from app.schemas.common import NO_CONTROL_CHARS, problem_responses
+from app.schemas.common import QUERY_TEXT, problem_responses
 from app.schemas.invoices import (
     InvoiceCreate,
     InvoiceIn,
@@ -65,7 +65,7 @@ async def list_invoices(
     due_before: Annotated[IsoDate | None, Query(description="Due date before this day.")] = None,
     overdue: Annotated[bool | None, Query(description="true: issued, unpaid and past the due date.")] = None,
     number: Annotated[
-        str | None, Query(min_length=1, max_length=16, pattern=NO_CONTROL_CHARS, description="Part of the number.")
+        str | None, Query(min_length=1, max_length=16, pattern=QUERY_TEXT, description="Part of the number.")
     ] = None,
     lines: Annotated[bool, Query(description="Include each invoice's lines.")] = False,
     sort: Annotated[InvoiceSort, Query()] = "-invoice_date",

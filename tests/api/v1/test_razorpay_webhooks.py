@@ -190,6 +190,33 @@ class TestIgnored:
             headers = {"X-Razorpay-Signature": _sign(fake_razorpay, raw), "X-Razorpay-Event-Id": "evt_malformed"}
             assert problem_code(await deliver(razorpay_client, raw, headers), 400) == "webhook-malformed"
 
+    async def test_a_signed_body_nested_100000_deep_is_400(self, razorpay_client, fake_razorpay):
+        """json.loads raises RecursionError, not ValueError, on such a body (200 kB, under the limit)."""
+        for raw in (b'{"event":"payment.captured","payload":' + b"[" * 100_000 + b"]" * 100_000 + b"}", b"[" * 100_000):
+            headers = {"X-Razorpay-Signature": _sign(fake_razorpay, raw), "X-Razorpay-Event-Id": "evt_deep"}
+            assert problem_code(await deliver(razorpay_client, raw, headers), 400) == "webhook-malformed"
+
+    async def test_a_signed_event_with_a_nul_in_a_string_is_400_and_writes_nothing(
+        self, razorpay_client, razorpay_app, fake_razorpay
+    ):
+        """PostgreSQL cannot store a NUL in text: refused whole, wherever it is."""
+        owner, body, payment_id = await ordered(razorpay_client, fake_razorpay)
+        failed, _ = fake_razorpay.event("payment.failed", body["order_id"], payment_id)
+        event = json.loads(failed)
+        entity = {**event["payload"]["payment"]["entity"], "error_description": "bank\u0000"}
+        tampered = [
+            {**event, "payload": {"payment": {"entity": entity}}},
+            {**event, "event": "payment.failed\u0000"},
+            {**event, "extra\u0000key": 1},
+        ]  # fmt: skip
+        for i, data in enumerate(tampered):
+            raw = json.dumps(data).encode()
+            headers = {"X-Razorpay-Signature": _sign(fake_razorpay, raw), "X-Razorpay-Event-Id": f"evt_nul{i}"}
+            assert problem_code(await deliver(razorpay_client, raw, headers), 400) == "webhook-malformed"
+        [payment] = await payments(razorpay_client, owner)
+        assert payment["status"] == "created" and payment["event_ids"] == []
+        assert await paid_rows(razorpay_app, owner.tenant_id) == []
+
 
 def _sign(fake: FakeRazorpay, raw: bytes) -> str:
     return hmac.new(fake.webhook_secret.encode(), raw, hashlib.sha256).hexdigest()
