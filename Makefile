@@ -25,8 +25,8 @@ run: $(VENV)/.runtime-installed
 test: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest
 
-# The date-sensitive tests with the system clock faked (libfaketime) to 23:55 and 00:05 IST on
-# 31 March / 1 April, where a day and a financial year end and UTC and Asia/Kolkata disagree.
+# The date-sensitive tests with the system clock faked (libfaketime) to 23:55, 23:59 and 00:05 IST
+# on 31 March / 1 April, where a day and a financial year end and UTC and Asia/Kolkata disagree.
 CLOCK_TESTS := tests/api/v1/test_invoices.py tests/api/v1/test_invoice_numbering.py \
 	tests/api/v1/test_receipts.py tests/api/v1/test_credit_notes.py tests/api/v1/test_ledger.py \
 	tests/api/v1/test_dashboard.py tests/api/v1/test_subscriptions.py tests/api/v1/test_upgrade.py \

@@ -12,6 +12,8 @@ Create Date: 2026-11-28 22:30:00
    grants): it also deletes `rate_limit_hits` windows that started more than a day before the
    instant (every rate-limit window is at most a day long: `app.core.config`), so counters of
    credential stuffing with many emails no longer grow without bound. Its kind is `rate_limit_hits`.
+   It also deletes expired `email_changes` (migration 0010), through owner-only `jobs_scan` and
+   `jobs_cleanup` policies on that table like those migration 0007 made for the other cleaned tables.
 """
 
 from collections.abc import Sequence
@@ -25,6 +27,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 CLEANED_TABLES = ["sessions", "idempotency_keys", "email_verifications", "password_resets", "user_invitations"]
+NEWLY_CLEANED = "email_changes"
 CLEANUP_FUNCTION = """
 CREATE OR REPLACE FUNCTION cleanup_expired(moment timestamptz, only_tenants uuid[] DEFAULT NULL)
 RETURNS TABLE (kind text, deleted bigint)
@@ -60,18 +63,23 @@ RATE_LIMITS = """-- Rate-limit windows that started over a day ago (no window is
     END IF;"""
 
 
-def _cleanup(rate_limits: str) -> str:
-    tables = ", ".join(f"'{t}'" for t in CLEANED_TABLES)
+def _cleanup(rate_limits: str, tables: list[str]) -> str:
+    tables = ", ".join(f"'{t}'" for t in tables)
     return CLEANUP_FUNCTION.replace("{tables}", tables).replace("{rate_limits}", rate_limits)
 
 
 def upgrade() -> None:
     op.add_column('user_invitations', sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True))
     op.create_index('ix_user_invitations_tenant_id_invited_by', 'user_invitations', ['tenant_id', 'invited_by'], unique=False)  # fmt: skip
-    op.execute(_cleanup(RATE_LIMITS))
+    # For cleanup_expired only (it runs as this role, the table's owner, under FORCE ROW LEVEL SECURITY).
+    op.execute(f"CREATE POLICY jobs_scan ON {NEWLY_CLEANED} FOR SELECT TO CURRENT_USER USING (true)")
+    op.execute(f"CREATE POLICY jobs_cleanup ON {NEWLY_CLEANED} FOR DELETE TO CURRENT_USER USING (true)")
+    op.execute(_cleanup(RATE_LIMITS, [*CLEANED_TABLES, NEWLY_CLEANED]))
 
 
 def downgrade() -> None:
-    op.execute(_cleanup(""))
+    op.execute(_cleanup("", CLEANED_TABLES))
+    op.execute(f"DROP POLICY IF EXISTS jobs_cleanup ON {NEWLY_CLEANED}")
+    op.execute(f"DROP POLICY IF EXISTS jobs_scan ON {NEWLY_CLEANED}")
     op.drop_index('ix_user_invitations_tenant_id_invited_by', table_name='user_invitations')
     op.drop_column('user_invitations', 'revoked_at')

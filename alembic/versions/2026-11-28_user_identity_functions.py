@@ -69,6 +69,23 @@ END
 $$
 """,
 }
+# Every role but the owner loses the table here, so a bare `alembic upgrade head` (without
+# `python -m app migrate`'s grants) leaves no one reading it directly.
+REVOKE_OTHERS = """
+DO $$
+DECLARE grantee text;
+BEGIN
+    FOR grantee IN
+        SELECT DISTINCT p.grantee FROM information_schema.role_table_grants p
+        WHERE p.table_schema = 'public' AND p.table_name = 'user_identities'
+          AND p.grantee NOT IN (current_user, 'PUBLIC')
+    LOOP
+        EXECUTE format('REVOKE ALL ON public.user_identities FROM %I', grantee);
+    END LOOP;
+    REVOKE ALL ON public.user_identities FROM PUBLIC;
+END
+$$
+"""
 # On downgrade, whoever could call the functions gets the table back (as before this revision).
 REGRANT = """
 DO $$
@@ -90,6 +107,7 @@ def upgrade() -> None:
     for signature, definition in FUNCTIONS.items():
         op.execute(definition)
         op.execute(f"REVOKE ALL ON FUNCTION {signature} FROM PUBLIC")
+    op.execute(REVOKE_OTHERS)
 
 
 def downgrade() -> None:

@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     login_limit_per_email: int = Field(default=50, ge=1)
     login_limit_per_ip: int = Field(default=20, ge=1)
     login_window_seconds: int = Field(default=900, ge=1, le=86_400)
+    # Wrong current passwords per user per LOGIN_WINDOW_SECONDS before a credential change (email,
+    # password) answers 429: what a stolen access token may guess.
+    password_check_limit: int = Field(default=5, ge=1)
     reset_limit_per_email: int = Field(default=3, ge=1)
     reset_limit_per_ip: int = Field(default=10, ge=1)
     reset_window_seconds: int = Field(default=3600, ge=1, le=86_400)

@@ -13,8 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import Conflict
 from app.core.runtime import Runtime
-from app.core.security import new_opaque_token, tenant_of_opaque_token, token_digest
-from app.core.tenancy import bind_tenant
+from app.core.security import new_opaque_token, token_digest
 from app.models.auth import EmailChange, EmailVerification, PasswordReset
 from app.models.user import User
 from app.repositories.email_changes import EmailChangeRepository
@@ -24,7 +23,7 @@ from app.repositories.users import IdentityRepository, UserRepository
 from app.services import audit, mail, passwords
 from app.services.rate_limit import Limit, consume
 from app.services.users import USER_FIELDS
-from app.services.verification import InvalidToken
+from app.services.verification import InvalidToken, bind_token_tenant
 
 
 async def request(
@@ -97,17 +96,10 @@ async def request(
     )
 
 
-async def _bind(session: AsyncSession, token: str) -> None:
-    tenant_id = tenant_of_opaque_token(token)
-    if tenant_id is None:
-        raise InvalidToken()
-    await bind_tenant(session, tenant_id)
-
-
 async def confirm(session: AsyncSession, rt: Runtime, *, token: str) -> User:
     """The new address confirms: it becomes the login email (verified), the global email map
     follows, links mailed to the old address die, and every other session is logged out."""
-    await _bind(session, token)
+    await bind_token_tenant(session, token)
     now = rt.now()
     change = await EmailChangeRepository(session).confirm(token_digest(token), now)
     if change is None:
@@ -148,7 +140,7 @@ async def confirm(session: AsyncSession, rt: Runtime, *, token: str) -> User:
 async def cancel(session: AsyncSession, rt: Runtime, *, token: str) -> None:
     """The old address reports a change it did not ask for: the change dies and every session of
     the user is logged out (whoever asked knew the password: the mail says to choose a new one)."""
-    await _bind(session, token)
+    await bind_token_tenant(session, token)
     now = rt.now()
     change = await EmailChangeRepository(session).cancel(token_digest(token), now)
     if change is None:

@@ -13,8 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import Conflict, NotFound
 from app.core.runtime import Runtime
-from app.core.security import hash_password, new_opaque_token, tenant_of_opaque_token, token_digest
-from app.core.tenancy import bind_tenant
+from app.core.security import hash_password, new_opaque_token, token_digest
 from app.models.auth import UserInvitation
 from app.models.base import new_id
 from app.models.user import User
@@ -26,7 +25,7 @@ from app.services import audit, entitlements, mail
 from app.services.rate_limit import Limit, consume
 from app.services.sessions import TokenPair, issue
 from app.services.users import USER_FIELDS, ensure_may_grant, may_grant, require_verified
-from app.services.verification import InvalidToken
+from app.services.verification import InvalidToken, bind_token_tenant
 
 
 def _email_taken() -> Conflict:
@@ -120,10 +119,7 @@ async def revoke(session: AsyncSession, rt: Runtime, actor: User, invitation_id:
 
 async def accept(session: AsyncSession, rt: Runtime, *, token: str, full_name: str, password: str) -> TokenPair:
     """Create the invited user (email counts as verified: the token came by mail) and log in."""
-    tenant_id = tenant_of_opaque_token(token)
-    if tenant_id is None:
-        raise InvalidToken()
-    await bind_tenant(session, tenant_id)
+    await bind_token_tenant(session, token)
     now = rt.now()
     invitation = await SingleUseTokenRepository(session, UserInvitation).redeem(token_digest(token), now)
     if invitation is None:
@@ -133,7 +129,7 @@ async def accept(session: AsyncSession, rt: Runtime, *, token: str, full_name: s
         raise InvalidToken()  # the inviter was deactivated or demoted since: the invitation lapsed
     await entitlements.require(session, rt, entitlements.Limit.active_users)  # checked again: others may have joined
     user_id = new_id()
-    if not await IdentityRepository(session).claim(invitation.email, tenant_id, user_id):
+    if not await IdentityRepository(session).claim(invitation.email, invitation.tenant_id, user_id):
         raise _email_taken()
     audit.set_actor(session, user_id)
     user = await UserRepository(session).add(

@@ -8,17 +8,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.database import independent_session
 from app.core.errors import AppError
 from app.core.runtime import Runtime
-from app.core.security import hash_password, new_opaque_token, tenant_of_opaque_token, token_digest, verify_password
+from app.core.security import hash_password, new_opaque_token, token_digest, verify_password
 from app.core.tenancy import bind_tenant
 from app.models.auth import PasswordReset
 from app.models.user import User, UserRole
+from app.repositories.email_changes import EmailChangeRepository
 from app.repositories.invitations import InvitationRepository
 from app.repositories.sessions import SessionRepository
 from app.repositories.tokens import SingleUseTokenRepository
 from app.repositories.users import IdentityRepository, UserRepository
 from app.services import audit, mail
 from app.services.rate_limit import Limit, consume, refund, reserve
-from app.services.verification import InvalidToken
+from app.services.verification import InvalidToken, bind_token_tenant
 
 
 class WrongPassword(AppError):
@@ -31,12 +32,13 @@ async def check_current(session: AsyncSession, rt: Runtime, user: User, password
     if password is None:
         raise WrongPassword("The current password is required for this change.")
     s, now = rt.settings, rt.now()
-    limits = [Limit("password-check:user", str(user.id), s.login_limit_per_email, s.login_window_seconds)]
+    limits = [Limit("password-check:user", str(user.id), s.password_check_limit, s.login_window_seconds)]
     async with independent_session(rt.db) as counter:
         await reserve(counter, limits, now)
     if not await verify_password(password, user.password_hash, s.bcrypt_rounds):
         raise WrongPassword()
-    await refund(session, limits, now)
+    async with independent_session(rt.db) as counter:  # a right password never counts, whatever follows
+        await refund(counter, limits, now)
 
 
 async def _notify_changed(session: AsyncSession, rt: Runtime, user: User, *, how: str, sessions: str) -> None:
@@ -94,10 +96,7 @@ async def forgot(session: AsyncSession, rt: Runtime, *, email: str) -> None:
 
 
 async def reset(session: AsyncSession, rt: Runtime, *, token: str, new_password: str) -> None:
-    tenant_id = tenant_of_opaque_token(token)
-    if tenant_id is None:
-        raise InvalidToken()
-    await bind_tenant(session, tenant_id)
+    await bind_token_tenant(session, token)
     now = rt.now()
     repo = SingleUseTokenRepository(session, PasswordReset)
     redeemed = await repo.redeem(token_digest(token), now)
@@ -110,6 +109,7 @@ async def reset(session: AsyncSession, rt: Runtime, *, token: str, new_password:
     user.password_hash = await hash_password(new_password, rt.settings.bcrypt_rounds)
     await repo.expire_for_user(user.id, now)
     await SessionRepository(session).revoke_user(user.id, now)
+    await EmailChangeRepository(session).cancel_pending_for_user(user.id, now)  # asked for with the old password
     await audit.record(session, action="auth.password_reset", entity_type="user", entity_id=user.id)
     await _notify_changed(session, rt, user, how="reset with a link sent to this address", sessions="all sessions")
     if user.email_verified_at is None:
@@ -155,5 +155,6 @@ async def change(
     sessions = SessionRepository(session)
     current = await sessions.get(session_id)
     await sessions.revoke_user(user.id, rt.now(), except_family=current.family_id if current else None)
+    await EmailChangeRepository(session).cancel_pending_for_user(user.id, rt.now())  # asked with the old password
     await audit.record(session, action="auth.password_changed", entity_type="user", entity_id=user.id)
     await _notify_changed(session, rt, user, how="changed by a signed-in user", sessions="your other sessions")

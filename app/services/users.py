@@ -18,15 +18,15 @@ USER_FIELDS = ["email", "full_name", "role", "is_active", "email_verified_at"]
 MANAGERS = (UserRole.owner, UserRole.admin)
 
 
-def ensure_may_grant(actor: User, role: str) -> None:
-    """Only an owner may hand out (or take away) the owner role."""
-    if role == UserRole.owner and actor.role != UserRole.owner:
-        raise Forbidden("Only an owner can grant the owner role.", code="owner-only")
-
-
 def may_grant(actor: User, role: str) -> bool:
     """An active owner grants any role, an active admin any but owner; nobody else grants."""
     return actor.is_active and actor.role in MANAGERS and (role != UserRole.owner or actor.role == UserRole.owner)
+
+
+def ensure_may_grant(actor: User, role: str) -> None:
+    """Only an owner may hand out (or take away) the owner role."""
+    if not may_grant(actor, role):
+        raise Forbidden("Only an owner can grant the owner role.", code="owner-only")
 
 
 def require_verified(user: User, action: str) -> None:
@@ -95,12 +95,9 @@ async def update(
 
 async def expire_invitations_from(session: AsyncSession, rt: Runtime, inviter: User) -> None:
     """After `inviter` was deactivated or changed role: end the pending invitations they may no longer grant."""
-    repo = InvitationRepository(session)
-    now = rt.now()
-    if not inviter.is_active or inviter.role not in MANAGERS:
-        await repo.expire_pending(now, invited_by=inviter.id)
-    elif inviter.role != UserRole.owner:
-        await repo.expire_pending(now, invited_by=inviter.id, roles=[UserRole.owner])
+    refused = [role for role in UserRole if not may_grant(inviter, role)]
+    if refused:
+        await InvitationRepository(session).expire_pending(rt.now(), invited_by=inviter.id, roles=refused)
 
 
 async def deactivate(session: AsyncSession, rt: Runtime, actor: User, user_id: uuid.UUID) -> User:

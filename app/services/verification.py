@@ -22,6 +22,14 @@ class InvalidToken(AppError):
     status, code, title = 400, "invalid-token", "Invalid or expired token"
 
 
+async def bind_token_tenant(session: AsyncSession, token: str) -> None:
+    """Bind the tenant a single-use token carries in its first bytes, before its hash is looked up."""
+    tenant_id = tenant_of_opaque_token(token)
+    if tenant_id is None:
+        raise InvalidToken()
+    await bind_tenant(session, tenant_id)
+
+
 async def send(session: AsyncSession, rt: Runtime, user: User, tenant: Tenant) -> None:
     now = rt.now()
     repo = SingleUseTokenRepository(session, EmailVerification)
@@ -57,10 +65,7 @@ async def resend(session: AsyncSession, rt: Runtime, user: User) -> None:
 
 
 async def verify(session: AsyncSession, rt: Runtime, *, token: str) -> User:
-    tenant_id = tenant_of_opaque_token(token)
-    if tenant_id is None:
-        raise InvalidToken()
-    await bind_tenant(session, tenant_id)
+    await bind_token_tenant(session, token)
     now = rt.now()
     redeemed = await SingleUseTokenRepository(session, EmailVerification).redeem(token_digest(token), now)
     if redeemed is None:

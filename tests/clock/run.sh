@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs pytest with the system clock faked (libfaketime) to 23:55 and 00:05 IST around the next
-# 31 March / 1 April: the end of a financial year and of a day, where Asia/Kolkata and UTC disagree
-# on the date. The clock starts at that instant and runs on, so the run also crosses midnight IST.
+# Runs pytest with the system clock faked (libfaketime) around the next 31 March / 1 April, the end
+# of a financial year and of a day, where Asia/Kolkata and UTC disagree on the date: from 23:55 IST,
+# from 23:59 IST (the clock runs on, so that run crosses midnight into the new year a minute in,
+# while tests are running) and from 00:05 IST.
 # Usage: tests/clock/run.sh [pytest args...]   (installs Debian's faketime when missing, as root)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -16,7 +17,7 @@ if [ ! -e "$lib" ]; then
 fi
 year=$(date -u +%Y)
 [ "$(date -u +%m)" -ge 4 ] && year=$((year + 1))
-for instant in "$year-03-31 18:25:00" "$year-03-31 18:35:00"; do  # 23:55 and 00:05 IST
+for instant in "$year-03-31 18:25:00" "$year-03-31 18:29:00" "$year-03-31 18:35:00"; do  # 23:55, 23:59, 00:05 IST
   echo "== clock faked to $instant UTC"
   TZ=UTC FAKETIME="@$instant" LD_PRELOAD="$lib" .venv/bin/python -m pytest -p no:cacheprovider "$@"
 done

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 
 from app.core.database import drain_background_tasks
 from app.core.runtime import Runtime
-from app.models.auth import AuthSession, EmailVerification, UserInvitation
+from app.models.auth import AuthSession, EmailChange, EmailVerification, UserInvitation
 from app.models.base import utcnow
 from app.models.idempotency import IdempotencyKey
 from app.models.outbox import OutboxEmail
@@ -23,8 +23,8 @@ from app.services.scheduler import run_due
 from app.services.subscriptions import Policy
 from tests.api.v1.members import invite
 from tests.api.v1.subscription_rows import history, subscription
-from tests.conftest import free_port, unique_email
-from tests.factories import login, make_tenant
+from tests.conftest import PASSWORD, free_port, unique_email
+from tests.factories import API, login, make_tenant
 from tests.jobs.scheduling import REMINDER, reminder_counts, run, still_due, subjects, trial_day
 
 
@@ -111,6 +111,9 @@ class TestCleanup:
         await login(client, a.email)  # a second session for a
         for _ in range(2):
             assert (await invite(client, a, unique_email("invitee"), "viewer")).status_code == 201
+        for _ in range(2):  # the second request ends the first; both expire on their own date
+            body = {"email": unique_email("moving"), "current_password": PASSWORD}
+            assert (await client.patch(f"{API}/users/me", json=body, headers=a.headers)).status_code == 200
         now = utcnow()
         past = now - timedelta(minutes=1)
         async with rt.db.transaction(uuid.UUID(a.tenant_id)) as session:
@@ -119,6 +122,7 @@ class TestCleanup:
             await expire_one(session, AuthSession, past)
             await expire_one(session, UserInvitation, past)
             await expire_one(session, EmailVerification, past)
+            await expire_one(session, EmailChange, past)
         async with rt.db.transaction(uuid.UUID(b.tenant_id)) as session:
             await expire_one(session, AuthSession, past)
         before_a, before_b = await counts(rt, a.tenant_id), await counts(rt, b.tenant_id)
@@ -127,10 +131,11 @@ class TestCleanup:
         # expired by the database's clock: a's live session, invitation and key stay.
         summary = await run(rt, now + timedelta(days=400), a.tenant_id)
         assert summary.cleaned == {"sessions": 1, "idempotency_keys": 1, "email_verifications": 1,
-                                   "password_resets": 0, "user_invitations": 1}  # fmt: skip
+                                   "password_resets": 0, "user_invitations": 1, "email_changes": 1}  # fmt: skip
         after_a = await counts(rt, a.tenant_id)
         assert after_a == {name: n - summary.cleaned[name] for name, n in before_a.items()}
         assert after_a["sessions"] == 1 and after_a["user_invitations"] == 1 and after_a["idempotency_keys"] == 1
+        assert after_a["email_changes"] == 1
         assert await counts(rt, b.tenant_id) == before_b
 
         assert (await run(rt, now, a.tenant_id)).cleaned["sessions"] == 0
@@ -167,7 +172,7 @@ async def expire_one(session, model, at) -> None:
 
 async def counts(rt: Runtime, tenant_id: str) -> dict[str, int]:
     tables = {"sessions": AuthSession, "idempotency_keys": IdempotencyKey, "email_verifications": EmailVerification,
-              "user_invitations": UserInvitation}  # fmt: skip
+              "user_invitations": UserInvitation, "email_changes": EmailChange}  # fmt: skip
     async with rt.db.transaction(uuid.UUID(tenant_id)) as session:
         return {name: (await session.execute(select(func.count()).select_from(m))).scalar_one()
                 for name, m in tables.items()}  # fmt: skip

@@ -462,7 +462,7 @@ class TestChangePassword:
 
     async def test_wrong_current_passwords_are_rate_limited_per_user(self, client, settings):
         owner = await make_tenant(client)
-        for _ in range(settings.login_limit_per_email):
+        for _ in range(settings.password_check_limit):
             assert_problem(await change_password(client, owner, "not-my-password", NEW_PASSWORD), 400)
         assert_problem(await change_password(client, owner, PASSWORD, NEW_PASSWORD), 429, "rate-limited")
         await login(client, owner.email, PASSWORD)

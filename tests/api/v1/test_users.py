@@ -266,6 +266,26 @@ class TestEmailChange:
         assert new_email in text_of(await mailbox.wait_for(owner.email, CHANGED))
         assert_problem(await confirm_email_change(client, token), 400, "invalid-token")
 
+    @pytest.mark.parametrize("how", ["reset", "change"])
+    async def test_a_password_reset_or_change_ends_a_pending_email_change(self, client, mailbox, how):
+        """The thief asked for a change with a stolen token and password; the owner then resets (or
+        changes) the password: the thief's confirmation link must die with the old password."""
+        owner = await make_tenant(client)
+        thief_email = unique_email("thief")
+        assert (await change_email(client, owner, thief_email)).status_code == 200
+        token = await mailed_token(mailbox, thief_email, CONFIRM)
+        if how == "reset":
+            await client.post(f"{API}/auth/forgot-password", json={"email": owner.email})
+            reset_token = await mailed_token(mailbox, owner.email, "Reset your")
+            body = {"token": reset_token, "new_password": "a-new-password-123"}
+            assert (await client.post(f"{API}/auth/reset-password", json=body)).status_code == 204
+        else:
+            body = {"current_password": PASSWORD, "new_password": "a-new-password-123"}
+            changed = await client.post(f"{API}/auth/change-password", json=body, headers=owner.headers)
+            assert changed.status_code == 204, changed.text
+        assert_problem(await confirm_email_change(client, token), 400, "invalid-token")
+        assert await login_status(client, thief_email) == 401
+
     async def test_the_global_email_map_follows(self, client, mailbox):
         """Forgot-password and register find the account under its new address only."""
         owner = await make_tenant(client)
@@ -359,7 +379,7 @@ class TestEmailChange:
 
     async def test_wrong_passwords_are_rate_limited_per_user(self, client, settings):
         owner = await make_tenant(client)
-        for _ in range(settings.login_limit_per_email):
+        for _ in range(settings.password_check_limit):
             response = await change_email(client, owner, unique_email(), current_password="not-my-password")
             assert_problem(response, 400, "wrong-password")
         limited = await change_email(client, owner, unique_email())
