@@ -23,7 +23,7 @@ from tests.db.test_migrations import _maintenance, on_database
 
 JOB_FUNCTIONS = [f for f in EXECUTABLE_FUNCTIONS if not f.startswith("payment_")]  # not IDENTITY_FUNCTIONS
 SCANNED = ["subscriptions", "job_occasions", "outbox_emails", "usage_periods", "sessions", "idempotency_keys",
-           "email_verifications", "password_resets", "user_invitations"]  # fmt: skip
+           "email_verifications", "password_resets", "user_invitations", "email_changes"]  # fmt: skip
 DUE = "SELECT due_subscription_tenants(now(), '{7,12,13}', '3 days', '7 days', $1::uuid[])"
 
 
