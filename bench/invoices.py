@@ -201,12 +201,12 @@ WITH v AS (
     SELECT n, tenant_id, company_id, customer_id, d, ((n % 997) + 1) * 100.00 AS taxable FROM src
 ), ins AS (
     INSERT INTO invoices (id, tenant_id, company_id, customer_id, status, number, financial_year, invoice_date,
-                          due_date, place_of_supply, supply_type, supplier, recipient, taxable_value, cgst_amount,
-                          sgst_amount, utgst_amount, igst_amount, tax_total, round_off, total, amount_paid, issued_at,
-                          created_at, updated_at)
+                          due_date, place_of_supply, supply_type, document_type, supplier_registration_type,
+                          supplier, recipient, taxable_value, cgst_amount, sgst_amount, utgst_amount, igst_amount,
+                          tax_total, round_off, total, amount_paid, issued_at, created_at, updated_at)
     SELECT uuidv7(), tenant_id, company_id, customer_id,
            CASE n % 10 WHEN 0 THEN 'paid' WHEN 1 THEN 'partially_paid' ELSE 'issued' END,
-           $1::text || n, {FY_SQL}, d, d + 15, '29', 'intra_state', $2::jsonb, $3::jsonb,
+           $1::text || n, {FY_SQL}, d, d + 15, '29', 'intra_state', 'tax_invoice', 'regular', $2::jsonb, $3::jsonb,
            taxable, taxable * 0.09, taxable * 0.09, 0, 0, taxable * 0.18, 0, taxable * 1.18,
            CASE n % 10 WHEN 0 THEN taxable * 1.18 WHEN 1 THEN taxable * 0.5 ELSE 0 END,
            d::timestamptz, d::timestamptz, d::timestamptz
