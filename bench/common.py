@@ -100,6 +100,11 @@ class ApiServer:
         }
         self._process: asyncio.subprocess.Process | None = None
 
+    @property
+    def jwt_secret(self) -> str:
+        """The server's JWT_SECRET (its cursors' key derives from it)."""
+        return self._env["JWT_SECRET"]
+
     async def __aenter__(self) -> "ApiServer":
         command = [
             sys.executable,

@@ -38,7 +38,7 @@ import asyncpg
 import httpx
 from stdnum import luhn
 
-from app.repositories.base import encode_cursor
+from app.core.cursors import cursor_key, encode_cursor
 from app.services.invoicing import AUDITED
 from app.services.numbering import financial_year, series_year
 from bench.common import (
@@ -286,7 +286,7 @@ async def seed_other_tenants(
 # --- scenarios --------------------------------------------------------------------------------
 
 
-async def deep_cursor(admin: asyncpg.Connection, tenant: str, depth: int) -> tuple[str, uuid.UUID]:
+async def deep_cursor(admin: asyncpg.Connection, api: ApiServer, tenant: str, depth: int) -> tuple[str, uuid.UUID]:
     """The cursor of the page after `depth` rows in the default order (-invoice_date, then -id),
     encoded as the API encodes it, and the id of the row that page starts with."""
     rows = await admin.fetch(
@@ -294,7 +294,8 @@ async def deep_cursor(admin: asyncpg.Connection, tenant: str, depth: int) -> tup
         "ORDER BY invoice_date DESC, id DESC OFFSET $2 LIMIT 2",
         uuid.UUID(tenant), depth - 1,
     )  # fmt: skip
-    return encode_cursor([rows[0]["invoice_date"], rows[0]["id"]]), rows[1]["id"]
+    key, scope = cursor_key(api.jwt_secret), "invoices.invoice_date,invoices.id desc"  # signed as the API signs
+    return encode_cursor(key, scope, [rows[0]["invoice_date"], rows[0]["id"]]), rows[1]["id"]
 
 
 async def check_deep_page(base_url: str, login: Login, cursor: str, first_id: uuid.UUID) -> None:
@@ -373,7 +374,7 @@ async def _run(args, urls, api: ApiServer, admin: asyncpg.Connection, timings: d
 
     async def phase(label: str, concurrent: LoadProcess, serial: LoadProcess) -> dict[str, Result | None]:
         results: dict[str, Result | None] = {}
-        cursor, first_id = await deep_cursor(admin, tenant, (DEEP_PAGE - 1) * PAGE_SIZE)
+        cursor, first_id = await deep_cursor(admin, api, tenant, (DEEP_PAGE - 1) * PAGE_SIZE)
         await check_deep_page(base, login, cursor, first_id)
         page_url = f"{base}{API}/invoices?limit={PAGE_SIZE}"
         results["page1"] = await serial.run(
