@@ -21,6 +21,7 @@ import pytest
 from app.core.embedded_pg import embedded_urls, ensure_database, socket_dir_of
 from app.core.migrations import upgrade
 from app.main import create_app
+from tests.api.blocked_request import block_profile_update, lock_waiters
 from tests.factories import API, make_tenant
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
@@ -62,13 +63,8 @@ async def test_smart_then_fast_shutdown_is_503_never_500(settings, doomed_cluste
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             owner = await make_tenant(client)
             admin = await asyncpg.connect(host=socket_dir_of(server), user="postgres", database="doomed")
-            locker = admin.transaction()
-            await locker.start()
-            await admin.execute("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", owner.user["id"])
-            blocked = asyncio.create_task(
-                client.patch(f"{API}/users/me", json={"full_name": "Never Saved"}, headers=owner.headers)
-            )
-            assert await _waiting_on_locks(admin) >= 1
+            _locker, blocked = await block_profile_update(client, admin, owner)
+            assert await lock_waiters(admin) >= 1
 
             # Smart shutdown: the blocked request's session lives on; new connections get 57P03.
             os.kill(server.get_pid(), signal.SIGTERM)
@@ -81,15 +77,3 @@ async def test_smart_then_fast_shutdown_is_503_never_500(settings, doomed_cluste
             assert_503(await asyncio.wait_for(blocked, 30))
             await asyncio.sleep(0.5)
             assert_503(await client.get(f"{API}/users/me", headers=owner.headers))
-
-
-async def _waiting_on_locks(admin: asyncpg.Connection) -> int:
-    """How many of the app's backends wait on the row lock (without ending them)."""
-    for _ in range(200):
-        waiting = await admin.fetchval(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
-        )
-        if waiting:
-            return waiting
-        await asyncio.sleep(0.025)
-    return 0
