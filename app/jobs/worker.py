@@ -5,6 +5,7 @@ import logging
 
 from app.core.config import Settings
 from app.core.database import Database, drain_background_tasks
+from app.core.metrics import instrument_pool, process_exited
 from app.core.runtime import Runtime
 from app.jobs.queue import connected
 
@@ -16,6 +17,7 @@ async def run_worker(
 ) -> None:
     """Run jobs until stopped (SIGINT/SIGTERM), or, with wait=False, until the queue is empty."""
     db = Database(app_url, pool_size=concurrency + 1, max_overflow=2)
+    instrument_pool(db.engine, "worker")
     runtime = Runtime(settings=settings, db=db)
     try:
         async with connected(app_url, max_connections=concurrency + 3) as app:
@@ -30,3 +32,4 @@ async def run_worker(
     finally:
         await drain_background_tasks()
         await db.dispose()
+        process_exited()

@@ -31,7 +31,11 @@ class ConflictRetryMiddleware:
         for attempt in range(1, self.attempts + 1):
             attempt_scope = {**scope, "state": dict(scope.get("state", {}))}
             last = attempt == self.attempts
-            retry = await self._attempt(attempt_scope, replay_body(body, receive), send, last)
+            try:
+                retry = await self._attempt(attempt_scope, replay_body(body, receive), send, last)
+            finally:  # the route the attempt matched, for the request's metrics and log line (outside)
+                if "route" in attempt_scope:
+                    scope["route"] = attempt_scope["route"]
             if not retry:
                 return
             await asyncio.sleep(random.uniform(0.5, 1.5) * self.pause_seconds * attempt)  # noqa: S311 (jitter, not crypto)
