@@ -88,6 +88,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
     metrics_dir = _metrics_dir()  # before any process (this one included) imports prometheus_client
+
     async def prepare() -> DatabaseUrls:
         urls = await _migrate(settings) if not args.no_migrate else await resolve_urls(settings)
         if not args.no_demo and settings.env != "prod":  # the demo password is public

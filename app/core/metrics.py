@@ -60,6 +60,14 @@ log = logging.getLogger("app.jobs.steps")
 job_task_var: ContextVar[str | None] = ContextVar("job_task", default=None)
 
 
+def route_template(scope: dict) -> str:
+    """The path template of the route that answered (`/api/v1/customers/{customer_id:uuid}`), or
+    UNMATCHED. FastAPI keeps a route's full path (prefixes of the routers it was included
+    through) on its effective route context; Starlette's own routes carry it on the route."""
+    context = scope.get("fastapi", {}).get("effective_route_context")
+    return getattr(context, "path", None) or getattr(scope.get("route"), "path", None) or UNMATCHED
+
+
 def multiprocess() -> bool:
     return bool(os.environ.get(MULTIPROC_ENV))
 

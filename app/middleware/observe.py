@@ -15,7 +15,7 @@ import time
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.logging import request_id_var
-from app.core.metrics import UNMATCHED, HttpRecorder
+from app.core.metrics import HttpRecorder, route_template
 
 log = logging.getLogger("app.requests")
 PROBES = frozenset({"/health", "/ready", "/metrics", "/api/v1/health", "/api/v1/ready"})
@@ -54,7 +54,7 @@ class ObserveMiddleware:
         finally:
             request_id_var.reset(token)
             seconds = time.perf_counter() - started
-            route = getattr(scope.get("route"), "path", None) or UNMATCHED
+            route = route_template(scope)
             self.recorder.record(route, scope["method"], status, seconds)
             if problem_body is not None:
                 self.recorder.problem(status, _code(problem_body))
