@@ -96,8 +96,8 @@ class TestCounters:
         assert (first.status_code, again.status_code) == (201, 201), again.text
         assert again.headers["idempotent-replayed"] == "true"
         after = await scrape(app)
-        route = {"route": f"{API}/invoices"}
-        assert value(after, "idempotent_replays_total", **route) == 1 + value(before, "idempotent_replays_total", **route)
+        replays = [value(text, "idempotent_replays_total", route=f"{API}/invoices") for text in (before, after)]
+        assert replays[1] == replays[0] + 1
 
     async def test_the_pool_connections_and_outbox_are_reported(self, app, client):
         await make_tenant(client)  # a sign-up mails a verification link through the outbox
@@ -135,12 +135,15 @@ class TestAccess:
     async def test_the_token_admits_any_client_and_nothing_else_does(self, settings):
         token = "t" * 12 + uuid.uuid4().hex
         app = create_app(settings.model_copy(update={"metrics_access": "token", "metrics_token": token}))
-        async with app.router.lifespan_context(app):
-            async with client_at(app, fresh_ip()) as remote, client_at(app, "127.0.0.1") as local:
-                assert (await remote.get("/metrics", headers={"Authorization": f"Bearer {token}"})).status_code == 200
-                assert (await remote.get("/metrics", headers={"Authorization": f"Bearer {token}x"})).status_code == 404
-                assert (await remote.get("/metrics", headers={"Authorization": f"Basic {token}"})).status_code == 404
-                assert (await local.get("/metrics")).status_code == 404  # token mode: loopback is not enough
+        async with (
+            app.router.lifespan_context(app),
+            client_at(app, fresh_ip()) as remote,
+            client_at(app, "127.0.0.1") as local,
+        ):
+            assert (await remote.get("/metrics", headers={"Authorization": f"Bearer {token}"})).status_code == 200
+            assert (await remote.get("/metrics", headers={"Authorization": f"Bearer {token}x"})).status_code == 404
+            assert (await remote.get("/metrics", headers={"Authorization": f"Basic {token}"})).status_code == 404
+            assert (await local.get("/metrics")).status_code == 404  # token mode: loopback is not enough
 
     async def test_off_answers_404_to_everyone(self, settings):
         app = create_app(settings.model_copy(update={"metrics_access": "off"}))
@@ -177,8 +180,8 @@ async def test_two_workers_report_through_one_scrape(settings, database_urls, tm
         "OUTBOX_DIR": str(tmp_path / "outbox"),
         "LOG_LEVEL": "WARNING",
     }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "app", "serve", "--no-migrate", "--no-demo", "--no-worker"],
+    server = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "app", "serve", "--no-migrate", "--no-demo", "--no-worker",
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
     try:
@@ -202,17 +205,19 @@ async def test_two_workers_report_through_one_scrape(settings, database_urls, tm
     finally:
         server.terminate()
         try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
+            await asyncio.wait_for(server.wait(), timeout=30)
+        except TimeoutError:
             server.kill()
+            await server.wait()
 
 
-async def _wait_until_serving(base: str, server: subprocess.Popen, seconds: float = 90) -> None:
+async def _wait_until_serving(base: str, server: asyncio.subprocess.Process, seconds: float = 90) -> None:
     deadline = asyncio.get_running_loop().time() + seconds
     async with httpx.AsyncClient(base_url=base, timeout=5) as c:
         while True:
-            if server.poll() is not None:
-                pytest.fail(f"serve exited: {server.stderr.read().decode()[-2000:] if server.stderr else ''}")
+            if server.returncode is not None:
+                stderr = (await server.stderr.read()).decode() if server.stderr else ""
+                pytest.fail(f"serve exited: {stderr[-2000:]}")
             try:
                 if (await c.get(f"{API}/health")).status_code == 200:
                     return
