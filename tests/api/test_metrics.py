@@ -72,9 +72,12 @@ class TestCounters:
         routes = {got["route"] for n, got, _ in samples(after) if n == "http_requests_total"}
         assert routes and all(route == "unmatched" or ID_SEGMENT.search(route) is None for route in routes), routes
 
-    async def test_429_answers_count_by_problem_code(self, app, client):
+    async def test_402_and_429_answers_count_by_problem_code(self, app, client):
+        owner = await make_tenant(client)
         email = f"nobody-{uuid.uuid4().hex[:8]}@example.in"
         before = await scrape(app)
+        unpaid = await client.post(f"{API}/tokens/set-plan", json={"plan": "standard"}, headers=owner.headers)
+        assert (unpaid.status_code, unpaid.json()["code"]) == (402, "payment-required"), unpaid.text
         statuses = [
             (await client.post(f"{API}/auth/login", json={"email": email, "password": "wrong-password-1"})).status_code
             for _ in range(app.state.runtime.settings.login_limit_per_email_ip + 1)
@@ -85,6 +88,9 @@ class TestCounters:
             before, "http_problems_total", status="429", code="rate-limited"
         )
         assert value(after, "http_requests_total", route=f"{API}/auth/login", method="POST", status="429") >= 1
+        assert value(after, "http_problems_total", status="402", code="payment-required") == 1 + value(
+            before, "http_problems_total", status="402", code="payment-required"
+        )
 
     async def test_an_idempotent_replay_counts_once(self, app, client, today):
         party = await Party.make(client, await make_tenant(client))
