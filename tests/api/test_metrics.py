@@ -2,6 +2,7 @@
 by METRICS_ACCESS, and several worker processes summed into one scrape (multiprocess mode)."""
 
 import asyncio
+import json
 import os
 import re
 import subprocess
@@ -184,7 +185,8 @@ async def test_two_workers_report_through_one_scrape(settings, database_urls, tm
         "WEB_CONCURRENCY": "2",
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
         "OUTBOX_DIR": str(tmp_path / "outbox"),
-        "LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": "INFO",
+        "LOG_FORMAT": "json",
     }
     server = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "app", "serve", "--no-migrate", "--no-demo", "--no-worker",
@@ -208,6 +210,9 @@ async def test_two_workers_report_through_one_scrape(settings, database_urls, tm
                 text = (await c.get("/metrics")).text
             count = value(text, "http_requests_total", route=f"{API}/health", method="GET", status="200")
             assert count == requests + 1  # and the first answer of _wait_until_serving
+        async with httpx.AsyncClient(base_url=base, timeout=30) as c:
+            for _ in range(3):
+                assert (await c.get(f"{API}/users/me")).status_code == 401
     finally:
         server.terminate()
         try:
@@ -215,6 +220,10 @@ async def test_two_workers_report_through_one_scrape(settings, database_urls, tm
         except TimeoutError:
             server.kill()
             await server.wait()
+    lines = [json.loads(line) for line in (await server.stderr.read()).decode().splitlines()]
+    me = [line for line in lines if line.get("route") == f"{API}/users/me"]
+    assert [(line["logger"], line["status"]) for line in me] == [("app.requests", 401)] * 3  # once each, as JSON
+    assert not [line for line in lines if line["logger"] == "uvicorn.access"]
 
 
 async def _wait_until_serving(base: str, server: asyncio.subprocess.Process, seconds: float = 90) -> None:
