@@ -10,7 +10,6 @@ import sys
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -18,9 +17,11 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.core.database import drain_background_tasks
-from app.core.metrics import observe_job
+from app.jobs.queue import connected
+from app.jobs.tasks import tick
+from app.jobs.worker import run_worker
 from app.main import create_app
-from app.services.scheduler import run_due
+from app.models.base import utcnow
 from tests.api.v1.invoicing import Party, line
 from tests.conftest import free_port, fresh_ip
 from tests.factories import API, make_tenant
@@ -115,19 +116,24 @@ class TestCounters:
         names = {n for n, _, _ in samples(text)}
         assert {"outbox_pending_emails", "outbox_undeliverable_emails", "outbox_oldest_pending_age_seconds"} <= names
 
-    async def test_a_job_run_counts_its_lag_and_its_steps(self, app):
-        runtime = app.state.runtime
+    async def test_a_worker_run_counts_the_tick_its_lag_its_steps_and_its_pool(self, app, settings):
+        """A real procrastinate worker (in-process, so its values are this process's) runs a tick."""
         text = await scrape(app)
-        runs, steps = value(text, "job_runs_total", task="tick", outcome="ok"), value(text, "job_steps_total")
-        lags = value(text, "job_lag_seconds_count", task="tick")
-        due = datetime.now(UTC).replace(second=0, microsecond=0)
-        with observe_job("tick", due):
-            await run_due(runtime, datetime.now(UTC), tenants=[uuid.uuid4()])  # a tenant with nothing due
+        before = [
+            value(text, "job_runs_total", task="tick", outcome="ok"),
+            value(text, "job_lag_seconds_count"),
+            value(text, "job_steps_total", step="cleanup"),
+            value(text, "db_pool_checkouts_total", process="worker"),
+        ]
+        async with connected(settings.database_url):
+            await tick.defer_async(timestamp=int(utcnow().timestamp()))
+        run = run_worker(settings, settings.database_url, concurrency=1, wait=False, install_signal_handlers=False)
+        await asyncio.wait_for(run, timeout=60)
         text = await scrape(app)
-        assert value(text, "job_runs_total", task="tick", outcome="ok") == runs + 1
-        assert value(text, "job_steps_total", step="cleanup", outcome="ok") >= 1
-        assert value(text, "job_steps_total") > steps
-        assert value(text, "job_lag_seconds_count", task="tick") == lags + 1
+        assert value(text, "job_runs_total", task="tick", outcome="ok") == before[0] + 1
+        assert value(text, "job_lag_seconds_count", task="tick") == before[1] + 1
+        assert value(text, "job_steps_total", step="cleanup", outcome="ok") == before[2] + 1
+        assert value(text, "db_pool_checkouts_total", process="worker") > before[3]
 
 
 class TestAccess:
