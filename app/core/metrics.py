@@ -21,7 +21,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime
-from pathlib import Path
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -70,23 +69,6 @@ def route_template(scope: dict) -> str:
 
 def multiprocess() -> bool:
     return bool(os.environ.get(MULTIPROC_ENV))
-
-
-def prepare_multiprocess_dir(path: str | None = None) -> Path:
-    """The directory the processes of one `serve` share, emptied: values a previous run left must
-    not be summed with this run's. Set in the environment for the processes started after this."""
-    directory = Path(path or os.environ.get(MULTIPROC_ENV) or _fresh_dir())
-    directory.mkdir(parents=True, exist_ok=True)
-    for stale in directory.glob("*.db"):
-        stale.unlink()
-    os.environ[MULTIPROC_ENV] = str(directory)
-    return directory
-
-
-def _fresh_dir() -> str:
-    import tempfile
-
-    return tempfile.mkdtemp(prefix="rms-metrics-")
 
 
 def process_exited() -> None:

@@ -15,7 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from pydantic import ValidationError
 
+from app.core.config import Settings
 from app.core.database import drain_background_tasks
 from app.jobs.queue import connected
 from app.jobs.tasks import tick
@@ -169,6 +171,13 @@ class TestAccess:
         async with app.router.lifespan_context(app), client_at(app, "127.0.0.1") as proxy:
             assert (await proxy.get("/metrics", headers={"X-Forwarded-For": "203.0.113.9"})).status_code == 404
             assert (await proxy.get("/metrics", headers={"X-Forwarded-For": "127.0.0.1"})).status_code == 200
+
+    def test_token_mode_needs_a_long_token(self):
+        with pytest.raises(ValidationError, match="METRICS_ACCESS=token needs METRICS_TOKEN"):
+            Settings(env="test", metrics_access="token")
+        with pytest.raises(ValidationError, match="METRICS_TOKEN is shorter than 24"):
+            Settings(env="test", metrics_token="short")
+        assert Settings(env="test", metrics_access="token", metrics_token="x" * 24).metrics_token == "x" * 24
 
     def test_the_endpoint_is_not_in_the_spec(self, app):
         assert "/metrics" not in app.openapi()["paths"]
