@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, create_async_engine
 
 from app.core.database import Database
+from app.core.migration_helpers import tenant_rls_drop_statements, tenant_rls_statements
 from app.core.roles import IDENTITY_FUNCTIONS, ORDER_FUNCTIONS
 from app.core.tenancy import TenantAlreadyBound, TenantNotBound, bind_tenant, orm_filter_disabled
 from app.models import LOOKUP_TABLES, RLS_TABLES, Base, User
@@ -260,6 +261,37 @@ class TestCatalog:
                 )
                 row = (await admin.execute(stmt, {"r": app_role, "f": function})).one()
                 assert tuple(row) == (True, True, False), f"{function}: definer, app role, PUBLIC = {tuple(row)}"
+
+
+class TestTheMigrationHelper:
+    """enable_tenant_rls(table), what a migration adding a tenant table calls (landed ones spell it out)."""
+
+    async def test_it_gives_a_new_table_exactly_the_landed_tables_protection(self, database_urls):
+        engine = create_async_engine(database_urls.admin)
+        try:
+            async with engine.connect() as conn, conn.begin() as tx:
+                await conn.execute(sa.text("CREATE TABLE probe_widgets (tenant_id uuid NOT NULL, id uuid NOT NULL)"))
+                assert await rls_flags(conn, "probe_widgets") == (False, False)
+                for statement in tenant_rls_statements("probe_widgets"):
+                    await conn.execute(sa.text(statement))
+                assert await rls_flags(conn, "probe_widgets") == (True, True)
+                await assert_tenant_policies(conn, "probe_widgets", make_url(database_urls.app).username)
+                assert await policy_shape(conn, "probe_widgets") == await policy_shape(conn, "email_changes")
+                for statement in tenant_rls_drop_statements("probe_widgets"):
+                    await conn.execute(sa.text(statement))
+                assert await rls_flags(conn, "probe_widgets") == (False, False)
+                assert await policy_shape(conn, "probe_widgets") == []
+                await tx.rollback()
+        finally:
+            await engine.dispose()
+
+
+async def policy_shape(conn: AsyncConnection, table: str) -> list[tuple]:
+    stmt = sa.text(
+        "SELECT policyname, permissive, roles, cmd, qual, with_check FROM pg_policies "
+        "WHERE tablename = :t AND policyname = 'tenant_isolation'"
+    )
+    return [tuple(row) for row in await conn.execute(stmt, {"t": table})]
 
 
 async def tenant_tables_in_catalog(admin: AsyncConnection) -> set[str]:
