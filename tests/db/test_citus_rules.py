@@ -93,8 +93,10 @@ async def read_catalog(conn: AsyncConnection) -> Catalog:
     )
     keys = [(t, "primary key" if primary else "unique index", name, list(k)) for t, primary, name, k in indexes]
     exclusions = await conn.execute(
-        sa.text(f"SELECT c.relname, x.conname, x.conkey FROM pg_constraint x JOIN pg_class c ON c.oid = x.conrelid "
-                f"{public} WHERE x.contype = 'x'")  # fmt: skip
+        sa.text(
+            "SELECT c.relname, x.conname, x.conkey FROM pg_constraint x "
+            f"JOIN pg_class c ON c.oid = x.conrelid {public} WHERE x.contype = 'x'"
+        )
     )
     keys += [(t, "exclusion constraint", name, list(k)) for t, name, k in exclusions]
     fks = await conn.execute(
@@ -133,8 +135,7 @@ def violations(catalog: Catalog, plan: dict[str, Placement]) -> list[str]:
         if placement.kind == TENANT:
             distribution_types.add(kind)
     if len(distribution_types) > 1:
-        found.append(f"tenant tables: distribution columns of several types {sorted(distribution_types)}: "
-                     "not co-locatable")  # fmt: skip
+        found.append(f"tenant tables: distribution columns of several types {sorted(distribution_types)}")
 
     for table, what, name, numbers in sorted(catalog.keys):
         placement = plan.get(table)
@@ -160,7 +161,7 @@ def violations(catalog: Catalog, plan: dict[str, Placement]) -> list[str]:
             continue  # a distributed or reference table may always point at a reference table
         if source.kind in (REFERENCE, LOCAL) or target.kind == LOCAL:
             found.append(f"{arrow}: only a distributed table may reference a distributed table")
-        elif source.kind != target.kind or source.kind == OWN_KEY and table != referenced:
+        elif source.kind != target.kind or (source.kind == OWN_KEY and table != referenced):
             found.append(f"{arrow}: joins tables that are not co-located (distributed by different keys)")
         elif (source.column, target.column) not in {
             (catalog.columns.get((table, a)), catalog.columns.get((referenced, b)))
