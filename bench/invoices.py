@@ -18,9 +18,12 @@
    issue by throughput, dashboard by p50). The dashboard is skipped (with a message) while its
    route answers 404/405.
 
+4. p99 ÷ p50 latency of the issue (target ≤ 5).
+
 Two bench tenants: one issues, one is read (lists, dashboard), so the rows the reads aggregate are
-the same in both phases however many invoices the issue scenarios wrote. Every figure is printed;
-nothing is asserted. The exit status is 1 if a scenario had errors.
+the same in both phases however many invoices the issue scenarios wrote. Every figure is printed,
+each ratio with its target and PASS or MISS; nothing is asserted. The exit status is 1 if a
+scenario had errors.
 """
 
 import argparse
