@@ -138,11 +138,14 @@ def test_sigterm_to_serve_stops_the_worker_and_the_embedded_server(pg_dir, workd
 
 def listening_workers(serve: psutil.Process, port: int) -> list[psutil.Process]:
     """The children of `serve` that accept on its port: uvicorn's worker processes."""
-    return [
-        child
-        for child in serve.children()
-        if any(c.status == psutil.CONN_LISTEN and c.laddr.port == port for c in child.net_connections("tcp"))
-    ]
+    return [child for child in serve.children() if listens(child, port)]
+
+
+def listens(process: psutil.Process, port: int) -> bool:
+    try:
+        return any(c.status == psutil.CONN_LISTEN and c.laddr.port == port for c in process.net_connections("tcp"))
+    except psutil.NoSuchProcess:  # a child that has just exited
+        return False
 
 
 def answering_worker(workers: list[psutil.Process], port: int) -> int | None:
