@@ -8,7 +8,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.api import pages
-from app.api.openapi import install_openapi
+from app.api.openapi import install_openapi, operation_id
 from app.api.v1 import api_router, health
 from app.core.bootstrap import resolve_urls
 from app.core.config import Settings, get_settings, jwt_secret_problem
@@ -78,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         swagger_ui_parameters={"persistAuthorization": True},
+        generate_unique_id_function=operation_id,
     )
     install_error_handlers(app)
     app.include_router(api_router)
