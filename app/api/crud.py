@@ -103,10 +103,12 @@ def _read_route(router: APIRouter, res: Resource) -> None:
     item_id = named_param(res.id_name, uuid.UUID)
 
     @router.get(
-        f"/{{{res.id_name}:uuid}}", response_model=read, responses=problem_responses(404),
+        f"/{{{res.id_name}:uuid}}",
+        response_model=read,
+        responses=problem_responses(404),
         summary=f"Read a {cat.label}",
         operation_id=operation_ids(res)["get"],
-    )  # fmt: skip
+    )
     async def read_item(
         _: CurrentUser,
         session: SessionDep,
@@ -130,9 +132,12 @@ def _write_routes(router: APIRouter, res: Resource) -> None:
         return read.model_validate(created)
 
     @router.patch(
-        one, response_model=read, responses=problem_responses(400, 403, 404, 409), summary=f"Update a {cat.label}",
+        one,
+        response_model=read,
+        responses=problem_responses(400, 403, 404, 409),
+        summary=f"Update a {cat.label}",
         operation_id=operation_ids(res)["update"],
-    )  # fmt: skip
+    )
     async def update_item(
         body: update_body,
         _: ManagerUser,

@@ -134,7 +134,7 @@ def share_problems(spec: dict[str, Any]) -> dict[str, Any]:
     components["headers"] = HEADERS
     for operations in spec.get("paths", {}).values():
         for operation in operations.values():
-            idempotent = any(p.get("name") == "Idempotency-Key" for p in operation.get("parameters", []))
+            idempotent = any(p.get("name", "").lower() == "idempotency-key" for p in operation.get("parameters", []))
             for status, response in operation.get("responses", {}).items():
                 headers = response.setdefault("headers", {})
                 headers["X-Request-ID"] = _ref("headers", "X-Request-ID")

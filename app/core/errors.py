@@ -35,7 +35,6 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     "quota-exceeded": (402, "Quota exceeded"),
     "subscription-locked": (402, "Subscription locked"),
     "payment-required": (402, "Payment required"),
-    "forbidden": (403, "Forbidden"),
     "role-forbidden": (403, "Role forbidden"),
     "owner-only": (403, "Owner only"),
     "email-unverified": (403, "Email unverified"),
@@ -78,9 +77,10 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     # 409: the request conflicts with the state of what it changes.
     **dict.fromkeys(
         [
-            "account-manager-exists", "allocation-not-releasable", "client-type-exists", "email-taken",
-            "invitation-not-pending", "invoice-already-credited", "invoice-already-void", "invoice-credit-exceeded",
-            "invoice-fully-credited", "invoice-has-settlements", "invoice-is-draft", "invoice-not-creditable",
+            "account-manager-exists", "allocation-not-releasable", "client-type-exists", "company-exists",
+            "email-taken", "invitation-not-pending", "invoice-already-credited", "invoice-already-void",
+            "invoice-credit-exceeded", "invoice-fully-credited", "invoice-has-settlements", "invoice-is-draft",
+            "invoice-not-creditable",
             "invoice-not-draft", "invoice-not-issued", "invoice-over-allocated", "invoice-void", "last-owner",
             "line-quantity-exceeded", "line-value-exceeded", "number-series-exhausted", "receipt-over-allocated",
             "receipt-void", "service-type-exists", "tax-rate-closed", "tax-rate-overlap",
@@ -141,7 +141,9 @@ class Unauthorized(AppError):
 
 
 class Forbidden(AppError):
-    code = "forbidden"
+    """403: the caller may not do this. No default code: each refusal names its reason."""
+
+    status = 403
 
 
 class TooManyRequests(AppError):
