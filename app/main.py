@@ -8,6 +8,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.api import pages
+from app.api.docs import install_docs
 from app.api.openapi import install_openapi, operation_id
 from app.api.v1 import api_router, health
 from app.core.bootstrap import resolve_urls
@@ -77,7 +78,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
-        swagger_ui_parameters={"persistAuthorization": True},
+        docs_url=None,  # served by install_docs, with local assets
+        redoc_url=None,
         generate_unique_id_function=operation_id,
     )
     install_error_handlers(app)
@@ -85,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router, include_in_schema=False)
     app.include_router(pages.router)
     install_openapi(app)
+    install_docs(app)
     app.add_middleware(ConflictRetryMiddleware)  # innermost: a retry re-runs routing and the handler only
     app.add_middleware(TenantContextMiddleware, settings=settings)
     app.add_middleware(UnhandledErrorMiddleware)  # an unexpected error is a 500 that keeps the connection
