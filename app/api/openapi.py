@@ -89,7 +89,7 @@ HEADERS: dict[str, dict[str, Any]] = {
         "schema": {"type": "string"},
     },
 }
-RETRY_STATUSES = ("429", "503")
+RETRY_STATUSES = ("409", "429", "503")  # 409: `concurrent-update` only
 
 
 def _codes_by_status() -> dict[int, list[str]]:
@@ -127,7 +127,7 @@ def _problem_schemas() -> dict[str, Any]:
 def share_problems(spec: dict[str, Any]) -> dict[str, Any]:
     """Every error answer (4xx, 5xx, FastAPI's own 422 included) refers to the one Problem component
     (QuotaProblem on 402) as `application/problem+json`; every answer documents X-Request-ID, 429
-    and 503 Retry-After, and operations taking an Idempotency-Key their replay headers."""
+    503 and 409 Retry-After, and operations taking an Idempotency-Key their replay headers."""
     components = spec.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     schemas.update(_problem_schemas())
@@ -151,12 +151,44 @@ def share_problems(spec: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
+# One tag per area, in the order the docs show them; a generated client makes a module of each.
+TAGS = {
+    "auth": "Sign-up, login, tokens, email verification, password reset, invitations accepted.",
+    "users": "The signed-in user and the tenant's users and invitations.",
+    "tenants": "The business (tenant) and its subscription.",
+    "billing": "Paid plans: upgrade through Razorpay, payments.",
+    "usage": "Usage quotas (tokens): reads and debits.",
+    "companies": "The tenant's companies (GSTINs) that issue documents.",
+    "customers": "Customers and their ledgers.",
+    "invoices": "Invoices: drafts, issue, void.",
+    "receipts": "Receipts and their allocation to invoices.",
+    "credit notes": "Credit notes against issued invoices.",
+    "client types": "Configuration: client types.",
+    "account managers": "Configuration: account managers.",
+    "service types": "Configuration: service types (SAC/HSN, default rates).",
+    "tax rates": "Configuration: GST rates in force.",
+    "gst settings": "Configuration: GST registration and document numbering.",
+    "dashboard": "Figures for the dashboard.",
+    "audit": "The audit log.",
+    "webhooks": "Inbound webhooks (Razorpay).",
+    "health": "Liveness and readiness.",
+}
+
+
+def describe_tags(spec: dict[str, Any]) -> dict[str, Any]:
+    """The spec's tags with a line each; a tag used but not described here is still listed."""
+    used = {tag for ops in spec.get("paths", {}).values() for op in ops.values() for tag in op.get("tags", [])}
+    order = [tag for tag in TAGS if tag in used] + sorted(used - set(TAGS))
+    spec["tags"] = [{"name": tag, **({"description": TAGS[tag]} if tag in TAGS else {})} for tag in order]
+    return spec
+
+
 def install_openapi(app: FastAPI) -> None:
     build = app.openapi  # FastAPI's own, which caches its result in app.openapi_schema
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            link_created_resources(state_query_text_rule(share_problems(build())))
+            link_created_resources(state_query_text_rule(share_problems(describe_tags(build()))))
         return app.openapi_schema
 
     app.openapi = openapi

@@ -184,5 +184,6 @@ def test_operation_ids_are_unique_camel_case_and_tagged():
     assert len(ids) == len(set(ids))
     assert [i for i in ids if not CAMEL.match(i)] == []
     assert [i for i, op in zip(ids, operations, strict=True) if not op.get("tags")] == []
+    assert [tag["name"] for tag in spec["tags"] if not tag.get("description")] == []  # one line per area
     for name in ("listInvoices", "getInvoice", "issueInvoice", "createCustomer", "listClientTypes", "getCompany"):
         assert name in ids
