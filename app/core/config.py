@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     app_db_role: str = "rms_app"
     db_pool_size: int = 10
     db_max_overflow: int = 10
+    # False behind a transaction-mode pooler that does not track prepared statements (PgBouncer < 1.21,
+    # or max_prepared_statements = 0): no statement cache, uniquely named statements (README, "Running
+    # at scale"). PgBouncer >= 1.21 with max_prepared_statements > 0 keeps the cache: leave it True.
+    db_prepared_statement_cache: bool = True
 
     # HTTP
     host: str = "127.0.0.1"
