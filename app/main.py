@@ -8,7 +8,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.api import pages
-from app.api.openapi import install_openapi
+from app.api.docs import install_docs
+from app.api.openapi import install_openapi, operation_id
 from app.api.v1 import api_router, health
 from app.core.bootstrap import resolve_urls
 from app.core.config import Settings, get_settings, jwt_secret_problem
@@ -82,13 +83,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
-        swagger_ui_parameters={"persistAuthorization": True},
+        docs_url=None,  # served by install_docs, with local assets
+        redoc_url=None,
+        generate_unique_id_function=operation_id,
     )
     install_error_handlers(app)
     app.include_router(api_router)
     app.include_router(health.router, include_in_schema=False)
     app.include_router(pages.router)
     install_openapi(app)
+    install_docs(app)
     app.add_middleware(ConflictRetryMiddleware)  # innermost: a retry re-runs routing and the handler only
     app.add_middleware(TenantContextMiddleware, settings=settings)
     app.add_middleware(UnhandledErrorMiddleware)  # an unexpected error is a 500 that keeps the connection
