@@ -8,7 +8,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.api import metrics, pages
-from app.api.openapi import install_openapi
+from app.api.docs import install_docs
+from app.api.openapi import install_openapi, operation_id
 from app.api.v1 import api_router, health
 from app.core.bootstrap import resolve_urls
 from app.core.config import Settings, get_settings, jwt_secret_problem
@@ -65,7 +66,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         urls = await resolve_urls(settings)
         await check_safety(settings, urls.app)
-        db = Database(urls.app, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
+        db = Database(
+            urls.app,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            statement_cache=settings.db_prepared_statement_cache,
+        )
         instrument_pool(db.engine, "api")
         app.state.runtime = Runtime(settings=settings, db=db)
         app.state.db = db
@@ -81,7 +87,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
-        swagger_ui_parameters={"persistAuthorization": True},
+        docs_url=None,  # served by install_docs, with local assets
+        redoc_url=None,
+        generate_unique_id_function=operation_id,
     )
     install_error_handlers(app)
     app.include_router(api_router)
@@ -89,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(metrics.router, include_in_schema=False)  # why hidden: app/api/metrics.py
     app.include_router(pages.router)
     install_openapi(app)
+    install_docs(app)
     app.add_middleware(ConflictRetryMiddleware)  # innermost: a retry re-runs routing and the handler only
     app.add_middleware(TenantContextMiddleware, settings=settings)
     app.add_middleware(UnhandledErrorMiddleware)  # an unexpected error is a 500 that keeps the connection

@@ -1,7 +1,7 @@
 """outbox backlog for /metrics (issue 9 §5)
 
 Revision ID: observe01
-Revises: 0012
+Revises: 0014
 Create Date: 2026-11-29 00:40:00
 
 `outbox_backlog(max_attempts)`: the mail not yet delivered over every tenant, for the metrics a
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = 'observe01'
-down_revision: str | None = '0012'
+down_revision: str | None = '0014'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

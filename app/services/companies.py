@@ -8,10 +8,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from stdnum.exceptions import ValidationError
 from stdnum.in_ import pan as stdnum_pan
 
+from app.core.errors import RuleViolation
 from app.models.business import Company
 from app.services.catalog import Catalog
 from app.services.gst import InvalidGstin, normalize_gstin, state_of_gstin
-from app.services.rules import RuleViolation
 
 FIELDS = [
     "legal_name", "trade_name", "gstin", "pan", "state_code", "address_line1", "address_line2", "city", "pincode",

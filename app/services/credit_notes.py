@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.errors import Conflict, NotFound
+from app.core.errors import Conflict, NotFound, RuleViolation
 from app.models.credit_note import CreditNote, CreditNoteLine
 from app.models.invoice import Invoice, InvoiceLine
 from app.repositories.credit_notes import CreditNoteRepository
@@ -21,7 +21,7 @@ from app.repositories.invoices import SETTLEABLE_STATUSES, InvoiceRepository
 from app.schemas.credit_notes import FullCreditNoteIn, PartialCreditNoteIn, QuantityCredit, ValueCredit
 from app.services import audit, credit_note_math, gst, gst_settings, invoicing, numbering
 from app.services.credit_note_math import Credited, InvoicedLine, Supply
-from app.services.rules import DocumentDates, RuleViolation
+from app.services.rules import DocumentDates
 
 AUDITED = [
     "number", "financial_year", "company_id", "customer_id", "invoice_id", "invoice_number", "invoice_date",

@@ -4,10 +4,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.errors import RuleViolation
 from app.models.business import GstSettings
 from app.repositories.gst_settings import GstSettingsRepository
 from app.services import audit, numbering
-from app.services.rules import RuleViolation
 
 FIELDS = [
     "registration_type", "round_off_enabled", "default_due_days", "invoice_number_pattern",

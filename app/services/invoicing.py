@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.errors import Conflict, NotFound
+from app.core.errors import Conflict, NotFound, RuleViolation
 from app.core.runtime import Runtime
 from app.models.business import Company, GstSettings, ServiceType
 from app.models.customer import Customer
@@ -20,7 +20,7 @@ from app.repositories.invoices import InvoiceRepository
 from app.schemas.invoices import InvoiceIn, InvoiceLineIn
 from app.services import audit, entitlements, gst, gst_settings, numbering, tax_rates
 from app.services import customers as customer_service
-from app.services.rules import DocumentDates, RuleViolation
+from app.services.rules import DocumentDates
 
 # Rule 46: an unregistered recipient's address must be shown from this taxable value on.
 UNREGISTERED_ADDRESS_THRESHOLD = Decimal("50000")

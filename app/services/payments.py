@@ -7,9 +7,11 @@ verification and the webhook may race or repeat: whichever comes first activates
 change nothing. Statuses only move forward (created < failed < captured).
 
 Webhooks come with no tenant: the order id leads to it through `payment_order_tenant` (a
-SECURITY DEFINER function that reveals only that); the tenant is then bound and everything else
-runs under row-level security. Each event id is recorded in the transaction of its effect, after
-the payment row is locked, so a replay (even a concurrent one) finds it and does nothing.
+SECURITY DEFINER function that reveals only that, reading the global order directory
+`razorpay_orders`, written with the payment in one transaction); the tenant is then bound and
+everything else runs under row-level security. Each event id is recorded in the transaction of its
+effect, after the payment row is locked, so a replay (even a concurrent one) finds it and does
+nothing (unique per tenant: the order, hence the tenant, is the same at every delivery).
 """
 
 import hashlib
@@ -21,17 +23,16 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.errors import AppError, NotFound
+from app.core.errors import MalformedWebhook, NotFound, PaymentGatewayError, RuleViolation, SignatureInvalid
 from app.core.runtime import Runtime
 from app.core.tenancy import bind_tenant
 from app.models.base import new_id
 from app.models.payment import Payment, PaymentStatus
-from app.repositories.payments import PaymentEventRepository, PaymentRepository, order_tenant
+from app.repositories.payments import PaymentEventRepository, PaymentRepository, claim_order, order_tenant
 from app.repositories.subscriptions import PlanRepository
 from app.schemas.payments import ORDER_ID_PATTERN, PAYMENT_ID_PATTERN
 from app.services import audit, subscriptions, usage
 from app.services.razorpay import checkout_signature, gateway, sign, signature_matches
-from app.services.rules import RuleViolation
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +45,6 @@ PAYMENT_ID = re.compile(PAYMENT_ID_PATTERN)
 AUDITED = [
     "razorpay_order_id", "razorpay_payment_id", "plan_code", "amount_paise", "status", "period_start", "period_end",
 ]  # fmt: skip
-
-
-class SignatureInvalid(AppError):
-    status, code, title = 400, "signature-invalid", "Signature invalid"
 
 
 @dataclass(frozen=True)
@@ -80,6 +77,8 @@ async def start_upgrade(session: AsyncSession, rt: Runtime, *, plan_code: str) -
             is_sandbox=gw.sandbox,
         )
     )
+    if not await claim_order(session, order.id, payment.id):
+        raise PaymentGatewayError("The payment gateway returned an order id that is already recorded.")
     await _audit(session, payment, "payment.created")
     checkout = gw.checkout(order.id) if gw.sandbox else None
     return Started(payment, gw.key_id, checkout)
@@ -198,21 +197,17 @@ def _outcome(event: Event, payment: Payment) -> str:
     return "failed" if payment.status == PaymentStatus.created else f"already-{payment.status}"
 
 
-class MalformedEvent(AppError):
-    status, code, title = 400, "webhook-malformed", "Malformed webhook"
-
-
 def parse_event(body: bytes, event_id: str | None) -> Event:
     """The fields we use, defensively (a signed body is Razorpay's, but never trusted to be well
     shaped). No event id header: one derived from the body, so replays still dedupe."""
     try:
         data = json.loads(body)
     except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than the parser goes
-        raise MalformedEvent("The webhook body is not JSON (or nests too deep).") from exc
+        raise MalformedWebhook("The webhook body is not JSON (or nests too deep).") from exc
     if _holds_nul(data):
-        raise MalformedEvent("The webhook body holds a NUL character.")
+        raise MalformedWebhook("The webhook body holds a NUL character.")
     if not isinstance(data, dict) or not isinstance(data.get("event"), str):
-        raise MalformedEvent("The webhook body has no event.")
+        raise MalformedWebhook("The webhook body has no event.")
     payload = _dict(data.get("payload"))
     payment = _dict(_dict(payload.get("payment")).get("entity"))
     order = _dict(_dict(payload.get("order")).get("entity"))

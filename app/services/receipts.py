@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.errors import Conflict, NotFound
+from app.core.errors import Conflict, NotFound, RuleViolation
 from app.models.invoice import Invoice
 from app.models.receipt import Receipt, ReceiptAllocation
 from app.repositories.customers import CustomerRepository
@@ -23,7 +23,7 @@ from app.repositories.invoices import InvoiceRepository
 from app.repositories.receipts import ReceiptRepository
 from app.schemas.receipts import AllocationIn, ReceiptCreate
 from app.services import audit, gst_settings, invoicing, numbering
-from app.services.rules import DocumentDates, RuleViolation
+from app.services.rules import DocumentDates
 
 AUDITED = [
     "status", "number", "financial_year", "company_id", "customer_id", "receipt_date", "amount", "amount_allocated",

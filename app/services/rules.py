@@ -2,26 +2,14 @@
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from app.core.config import Settings
-from app.core.errors import AppError
+from app.core.errors import RuleViolation
 
 INDIA = ZoneInfo("Asia/Kolkata")
 # GST (and with it the tax invoice, the bill of supply and the receipt voucher) began on 1 July 2017.
 GST_START = date(2017, 7, 1)
-
-
-class RuleViolation(AppError):
-    """400: the request is well-formed and schema-valid, but a business rule refuses it. The body
-    carries `errors` shaped like a validation error's, pointing at the field."""
-
-    status, code, title = 400, "rule-violation", "Rule violation"
-
-    def __init__(self, field: str, message: str, *, code: str) -> None:
-        errors: list[dict[str, Any]] = [{"loc": ["body", field], "msg": message, "type": code}]
-        super().__init__(message, code=code, errors=errors)
 
 
 def today_in_india(now: datetime) -> date:

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.errors import NotFound, PaymentRequired
+from app.core.errors import NotFound, PaymentRequired, RuleViolation
 from app.core.runtime import Runtime
 from app.models.payment import Payment
 from app.models.plan import Plan
@@ -16,7 +16,6 @@ from app.repositories.payments import PaymentRepository
 from app.repositories.subscriptions import PlanRepository, SubscriptionRepository
 from app.repositories.usage import MeterRepository, UsageLedgerRepository, UsagePeriodRepository
 from app.services import subscriptions, usage
-from app.services.rules import RuleViolation
 from app.services.subscriptions import Policy
 
 

@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.errors import NotFound
 from app.core.runtime import Runtime
 from app.models.plan import Plan
 from app.models.subscription import Subscription
@@ -302,7 +303,7 @@ async def apply_plan(session: AsyncSession, rt: Runtime, plan_code: str) -> Repo
     in_force, _ = await in_force_now(session, rt, now)
     target = await PlanRepository(session).get(plan_code)
     if target is None:
-        raise LookupError(f"no plan {plan_code!r}")
+        raise NotFound(f"There is no plan {plan_code!r}.", code="plan-not-found")
     for meter in await MeterRepository(session).all():
         await _apply(session, meter.code, in_force, target, now)
     return await written_report(session, rt, now)
