@@ -1,6 +1,6 @@
 """outbox backlog for /metrics (issue 9 §5)
 
-Revision ID: observe01
+Revision ID: 0015
 Revises: 0014
 Create Date: 2026-11-29 00:40:00
 
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = 'observe01'
+revision: str = '0015'
 down_revision: str | None = '0014'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -8,7 +8,7 @@ prometheus_client is first imported in a process; without it (tests, one process
 in the process's default registry.
 
 The outbox gauges are not recorded by anyone: a scrape asks the database, through
-`outbox_backlog(max_attempts)` (a SECURITY DEFINER function of migration observe01: the
+`outbox_backlog(max_attempts)` (a SECURITY DEFINER function of migration 0015: the
 application role sees one tenant's mail under row-level security, and the function answers two
 counts and one timestamp over every tenant, nothing that names a tenant or a message).
 """
