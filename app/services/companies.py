@@ -8,9 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from stdnum.exceptions import ValidationError
 from stdnum.in_ import pan as stdnum_pan
 
+from app.domain.gst import InvalidGstin, normalize_gstin, state_of_gstin
 from app.models.business import Company
 from app.services.catalog import Catalog
-from app.services.gst import InvalidGstin, normalize_gstin, state_of_gstin
 from app.services.rules import RuleViolation
 
 FIELDS = [

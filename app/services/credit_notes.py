@@ -13,14 +13,17 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import Conflict, NotFound
+from app.domain import credit_notes as credit_note_math
+from app.domain import gst
+from app.domain.credit_notes import Credited, InvoicedLine, Supply
+from app.domain.statuses import SETTLEABLE_STATUSES
 from app.models.credit_note import CreditNote, CreditNoteLine
 from app.models.invoice import Invoice, InvoiceLine
 from app.repositories.credit_notes import CreditNoteRepository
 from app.repositories.customers import CustomerRepository
-from app.repositories.invoices import SETTLEABLE_STATUSES, InvoiceRepository
+from app.repositories.invoices import InvoiceRepository
 from app.schemas.credit_notes import FullCreditNoteIn, PartialCreditNoteIn, QuantityCredit, ValueCredit
-from app.services import audit, credit_note_math, gst, gst_settings, invoicing, numbering
-from app.services.credit_note_math import Credited, InvoicedLine, Supply
+from app.services import audit, gst_settings, invoicing, numbering
 from app.services.rules import DocumentDates, RuleViolation
 
 AUDITED = [

@@ -15,10 +15,10 @@ from stdnum.in_ import pan as stdnum_pan
 
 from app.core.errors import AppError, NotFound
 from app.core.runtime import Runtime
+from app.domain.gst import InvalidGstin, normalize_gstin, state_of_gstin
 from app.models.customer import Customer
 from app.repositories.customers import REFERENCES, CustomerRepository
 from app.services import audit, entitlements
-from app.services.gst import InvalidGstin, normalize_gstin, state_of_gstin
 
 FIELDS = [
     "name", "client_type_id", "account_manager_id", "gstin", "pan", "is_sez", "email", "phone",

@@ -12,13 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import Conflict, NotFound
 from app.core.runtime import Runtime
+from app.domain import gst
 from app.models.business import Company, GstSettings, ServiceType
 from app.models.customer import Customer
 from app.models.invoice import Invoice, InvoiceLine
 from app.repositories.customers import CustomerRepository
 from app.repositories.invoices import InvoiceRepository
 from app.schemas.invoices import InvoiceIn, InvoiceLineIn
-from app.services import audit, entitlements, gst, gst_settings, numbering, tax_rates
+from app.services import audit, entitlements, gst_settings, numbering, tax_rates
 from app.services import customers as customer_service
 from app.services.rules import DocumentDates, RuleViolation
 

@@ -20,13 +20,13 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.runtime import Runtime
+from app.domain.fiscal import INDIA
 from app.models.job import OccasionKind
 from app.models.subscription import Subscription, SubscriptionStatus
 from app.repositories.jobs import DueWorkRepository, JobOccasionRepository
 from app.repositories.subscriptions import PlanRepository, SubscriptionRepository
 from app.repositories.tenants import TenantAccountRepository
 from app.services import mail, subscriptions, usage
-from app.services.rules import INDIA
 from app.services.subscriptions import Policy
 
 log = logging.getLogger(__name__)
