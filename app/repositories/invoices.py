@@ -7,7 +7,6 @@ from sqlalchemy import ColumnElement, and_, case, delete, select, update
 from sqlalchemy.orm import attributes, selectinload
 
 from app.domain.statuses import OPEN_STATUSES, SETTLEABLE_STATUSES, InvoiceStatus
-from app.models.business import Company, ServiceType
 from app.models.invoice import Invoice, InvoiceLine
 from app.repositories.base import SortKey, TenantRepository
 from app.repositories.customers import contains_pattern
@@ -119,15 +118,6 @@ class InvoiceRepository(TenantRepository[Invoice]):
         if credited > 0:  # a credit reduces what is still due: it cannot go below what is already paid
             stmt = stmt.where(Invoice.balance_due >= credited)
         return (await self.session.execute(stmt)).scalar_one_or_none()
-
-    async def service_types(self, ids: set[uuid.UUID]) -> dict[uuid.UUID, ServiceType]:
-        if not ids:
-            return {}
-        rows = await self.session.execute(select(ServiceType).where(ServiceType.id.in_(ids)))
-        return {s.id: s for s in rows.scalars()}
-
-    async def company(self, company_id: uuid.UUID) -> Company | None:
-        return (await self.session.execute(select(Company).where(Company.id == company_id))).scalar_one_or_none()
 
 
 def _conditions(f: InvoiceFilters) -> list:

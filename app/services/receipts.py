@@ -22,7 +22,7 @@ from app.repositories.customers import CustomerRepository
 from app.repositories.invoices import InvoiceRepository
 from app.repositories.receipts import ReceiptRepository
 from app.schemas.receipts import AllocationIn, ReceiptCreate
-from app.services import audit, gst_settings, invoicing, numbering
+from app.services import audit, companies, customers, gst_settings, numbering
 from app.services.rules import DocumentDates, RuleViolation
 
 AUDITED = [
@@ -172,8 +172,8 @@ def _check_active(receipt: Receipt) -> None:
 
 
 async def _check_parties(session: AsyncSession, customer_id: uuid.UUID, company_id: uuid.UUID) -> None:
-    await invoicing.active_customer(session, customer_id)
-    await invoicing.active_company(session, company_id)
+    await customers.get_active(session, customer_id)
+    await companies.get_active(session, company_id)
 
 
 def _allocations_json(allocations: list[ReceiptAllocation]) -> list[dict]:

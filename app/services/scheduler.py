@@ -26,6 +26,7 @@ from app.models.subscription import Subscription, SubscriptionStatus
 from app.repositories.jobs import DueWorkRepository, JobOccasionRepository
 from app.repositories.subscriptions import PlanRepository, SubscriptionRepository
 from app.repositories.tenants import TenantAccountRepository
+from app.repositories.users import UserRepository
 from app.services import mail, subscriptions, usage
 from app.services.subscriptions import Policy
 
@@ -237,7 +238,7 @@ class _Mailer:
             "post_trial_mode": settings.post_trial_mode,
             "grace_days": settings.grace_days,
         }
-        owners = await JobOccasionRepository(session).owners()
+        owners = await UserRepository(session).owners()
         for owner in owners:
             await mail.enqueue(session, self.rt.db, settings, to=owner.email, template=template,
                                name=owner.full_name, **common, **context)  # fmt: skip
