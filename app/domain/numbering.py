@@ -26,7 +26,7 @@ class SeriesExhausted(ValueError):
     """The number would not fit Rule 46 any more (the sequence outgrew the pattern)."""
 
 
-def _tokens(pattern: str) -> list[re.Match]:
+def _tokens(pattern: str) -> list[re.Match[str]]:
     tokens, position = [], 0
     while position < len(pattern):
         match = TOKEN.match(pattern, position)
@@ -39,7 +39,7 @@ def _tokens(pattern: str) -> list[re.Match]:
     return tokens
 
 
-def _render(tokens: list[re.Match], fy: str, seq: int) -> str:
+def _render(tokens: list[re.Match[str]], fy: str, seq: int) -> str:
     parts = []
     for token in tokens:
         text = token.group(0)

@@ -28,4 +28,5 @@ def _words(number: int) -> str:
     if number >= CRORE:
         crores, rest = divmod(number, CRORE)
         return f"{_words(crores)} Crore" + (f" {_words(rest)}" if rest else "")
-    return num2words(number, lang="en_IN").replace(",", "").replace(" and ", " ").title()
+    words: str = num2words(number, lang="en_IN")  # untyped library
+    return words.replace(",", "").replace(" and ", " ").title()
