@@ -37,7 +37,6 @@ async def test_issuing_ten_lines_runs_a_fixed_number_of_statements(app, client, 
     with statements(app) as seen:
         await party.invoice(client, *lines)
     many = await _count(app, client, party, lines * 5)
-    print(f"\n{len(seen)} statements for 10 lines:\n" + "\n".join(s.split("\n")[0][:110] for s in seen))
     assert len(seen) <= 11, seen  # 20 before load -> compute -> write (16 with one rate)
     assert many == len(seen), "the count grows with the lines"
 
