@@ -64,6 +64,13 @@ class InvoiceRepository(TenantRepository[Invoice]):
             stmt = stmt.with_for_update(of=Invoice)
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
+    async def by_ids(self, ids: set[uuid.UUID]) -> dict[uuid.UUID, Invoice]:
+        """The invoices of these ids in this tenant, by id (one query, no lines)."""
+        if not ids:
+            return {}
+        rows = await self.session.execute(select(Invoice).where(Invoice.id.in_(ids)))
+        return {invoice.id: invoice for invoice in rows.scalars()}
+
     async def list_page(
         self, filters: InvoiceFilters, *, limit: int, cursor: str | None, sort: str, with_lines: bool
     ) -> tuple[list[Invoice], str | None]:

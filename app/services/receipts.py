@@ -112,7 +112,7 @@ async def _allocate(
     """Check every allocation, then apply them in invoice id order (a fixed lock order)."""
     if not allocations:
         return []
-    invoices = await ReceiptRepository(session).invoices({a.invoice_id for a in allocations})
+    invoices = await InvoiceRepository(session).by_ids({a.invoice_id for a in allocations})
     seen: set[uuid.UUID] = set()
     for index, allocation in enumerate(allocations):
         _check_invoice(receipt, invoices.get(allocation.invoice_id), f"allocations.{index}.invoice_id", seen)

@@ -264,6 +264,7 @@ CASES: dict[tuple[str, str], Case] = {
     ("InvoiceRepository", "delete"): Case(
         lambda s, b: C("InvoiceRepository")(s).delete(b.detached(s, "invoices")), compare=False
     ),
+    ("InvoiceRepository", "by_ids"): Case(lambda s, b: C("InvoiceRepository")(s).by_ids({b.id("invoices")})),
     ("InvoiceRepository", "settle"): Case(
         lambda s, b: C("InvoiceRepository")(s).settle(b.id("invoices"), paid=Decimal(1))
     ),
@@ -336,7 +337,6 @@ CASES: dict[tuple[str, str], Case] = {
     ("ReceiptRepository", "list_page"): Case(
         lambda s, b: C("ReceiptRepository")(s).list_page(ReceiptFilters(), limit=100, cursor=None, sort="-receipt_date")
     ),
-    ("ReceiptRepository", "invoices"): Case(lambda s, b: C("ReceiptRepository")(s).invoices({b.id("invoices")})),
     ("ReceiptRepository", "take"): Case(lambda s, b: C("ReceiptRepository")(s).take(b.id("receipts"), Decimal(0))),
     ("ReceiptRepository", "add_allocations"): Case(
         lambda s, b: C("ReceiptRepository")(s).add_allocations(
