@@ -201,7 +201,7 @@ async def _context(session: AsyncSession, company_id: uuid.UUID, customer_id: uu
 
 
 async def _services(session: AsyncSession, lines: list[InvoiceLineIn]) -> dict[uuid.UUID, ServiceType]:
-    return await ServiceTypeRepository(session).by_ids({ln.service_type_id for ln in lines} - {None})
+    return await ServiceTypeRepository(session).by_ids({ln.service_type_id for ln in lines if ln.service_type_id})
 
 
 def _document(body: InvoiceIn, dates: DocumentDates) -> invoice_math.InvoiceIn:
