@@ -1,6 +1,7 @@
 """Settings, read from the environment (and `.env`). Every setting is documented in `.env.example`."""
 
 import json
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -21,6 +22,13 @@ def jwt_secret_problem(secret: str) -> str | None:
     return None
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask, which a container's cpuset narrows)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
@@ -35,11 +43,17 @@ class Settings(BaseSettings):
     app_db_role: str = "rms_app"
     db_pool_size: int = 10
     db_max_overflow: int = 10
+    # False behind a transaction-mode pooler that does not track prepared statements (PgBouncer < 1.21,
+    # or max_prepared_statements = 0): no statement cache, uniquely named statements (README, "Running
+    # at scale"). PgBouncer >= 1.21 with max_prepared_statements > 0 keeps the cache: leave it True.
+    db_prepared_statement_cache: bool = True
 
     # HTTP
     host: str = "127.0.0.1"
     port: int = 8000
-    web_concurrency: int = 1
+    # uvicorn worker processes `serve` starts. Unset: 1 outside prod, the CPUs this process may run
+    # on with ENV=prod (_default_workers).
+    web_concurrency: int | None = Field(default=None, ge=1, le=256)  # never None once validated
     # Comma-separated (or a JSON list); NoDecode lets the validator below split it.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["http://localhost:3000"])
     max_body_bytes: int = 1_048_576
@@ -157,6 +171,14 @@ class Settings(BaseSettings):
         Written past __setattr__ so that `model_fields_set` still tells a derived value from a set one."""
         self.__dict__["email_link_base"] = (self.email_link_base or f"{self.public_origin}/pages").rstrip("/")
         self.__dict__["upgrade_url"] = self.upgrade_url or f"{self.public_origin}/docs#/tenants"
+        return self
+
+    @model_validator(mode="after")
+    def _default_workers(self) -> "Settings":
+        """WEB_CONCURRENCY unset: one worker in development and tests, one per usable CPU in prod.
+        Written past __setattr__ (as _derive_links) so `model_fields_set` still tells it was derived."""
+        if self.web_concurrency is None:
+            self.__dict__["web_concurrency"] = usable_cpus() if self.env == "prod" else 1
         return self
 
     @model_validator(mode="after")
