@@ -166,7 +166,7 @@ FUTURE_LEEWAY = timedelta(minutes=1)
 
 def instant(value: str) -> datetime:
     """ISO 8601; without an offset the time is Asia/Kolkata's (the business's clock)."""
-    from app.services.rules import INDIA
+    from app.domain.fiscal import INDIA
 
     moment = datetime.fromisoformat(value)
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=INDIA)

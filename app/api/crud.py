@@ -12,11 +12,11 @@ from fastapi import APIRouter, Depends, Query, status
 
 from app.api.deps import CurrentUser, ManagerUser, PaginationDep, RuntimeDep, SessionDep, declare_payment_required
 from app.api.fields import Selection, field_selection, respond
+from app.domain.fiscal import today_in_india
 from app.schemas.business_fields import Removal
 from app.schemas.common import QUERY_TEXT, Page, RequestBody, SelectableRead, problem_responses
 from app.services import catalog as service
 from app.services.catalog import Catalog
-from app.services.rules import today_in_india
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,10 @@ from stdnum.in_ import pan as stdnum_pan
 
 from app.core.errors import NotFound, ReferenceNotFound, RuleViolation
 from app.core.runtime import Runtime
+from app.domain.gst import InvalidGstin, normalize_gstin, state_of_gstin
 from app.models.customer import Customer
 from app.repositories.customers import REFERENCES, CustomerRepository
 from app.services import audit, entitlements
-from app.services.gst import InvalidGstin, normalize_gstin, state_of_gstin
 
 FIELDS = [
     "name", "client_type_id", "account_manager_id", "gstin", "pan", "is_sez", "email", "phone",
@@ -34,6 +34,20 @@ async def get(session: AsyncSession, customer_id: uuid.UUID, *, for_update: bool
     customer = await CustomerRepository(session).get(customer_id, for_update=for_update)
     if customer is None:
         raise NotFound("Customer not found.", code="customer-not-found")
+    return customer
+
+
+async def get_active(session: AsyncSession, customer_id: uuid.UUID) -> Customer:
+    """The customer, if it exists in this tenant (else 404) and is not archived (else 400)."""
+    return active(await CustomerRepository(session).get(customer_id))
+
+
+def active(customer: Customer | None) -> Customer:
+    """`get_active`'s verdict on a customer loaded with other rows (None: not in this tenant)."""
+    if customer is None:
+        raise NotFound("Customer not found.", code="customer-not-found")
+    if customer.is_archived:
+        raise RuleViolation("customer_id", "The customer is archived.", code="customer-archived")
     return customer
 
 

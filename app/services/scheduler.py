@@ -22,13 +22,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.metrics import job_step
 from app.core.runtime import Runtime
+from app.domain.fiscal import INDIA
 from app.models.job import OccasionKind
 from app.models.subscription import Subscription, SubscriptionStatus
 from app.repositories.jobs import DueWorkRepository, JobOccasionRepository
 from app.repositories.subscriptions import PlanRepository, SubscriptionRepository
 from app.repositories.tenants import TenantAccountRepository
+from app.repositories.users import UserRepository
 from app.services import mail, subscriptions, usage
-from app.services.rules import INDIA
 from app.services.subscriptions import Policy
 
 log = logging.getLogger(__name__)
@@ -248,7 +249,7 @@ class _Mailer:
             "post_trial_mode": settings.post_trial_mode,
             "grace_days": settings.grace_days,
         }
-        owners = await JobOccasionRepository(session).owners()
+        owners = await UserRepository(session).owners()
         for owner in owners:
             await mail.enqueue(session, self.rt.db, settings, to=owner.email, template=template,
                                name=owner.full_name, **common, **context)  # fmt: skip

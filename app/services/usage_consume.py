@@ -1,25 +1,15 @@
 """Consumption of a metered quota: POST /usage/consume (see app.services.usage for periods)."""
 
-from dataclasses import dataclass
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import Conflict, IdempotencyKeyReused, NotFound, QuotaExceeded
 from app.core.runtime import Runtime
+from app.domain.usage import Consumption, MeterUsage
 from app.models.usage import UsageKind, UsageLedgerEntry
 from app.repositories.usage import MeterRepository, UsageLedgerRepository, UsagePeriodRepository
 from app.services import usage
-from app.services.usage import MeterUsage
 
 DEBIT_ATTEMPTS = 3
-
-
-@dataclass(frozen=True)
-class Consumption:
-    entry_id: str
-    usage: MeterUsage
-    quantity: int
-    replayed: bool = False
 
 
 async def _meter_or_404(session: AsyncSession, meter: str) -> None:

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 import httpx
 import pytest
 
+from app.domain.fiscal import INDIA
 from app.main import create_app
 from app.services import subscriptions
-from app.services.rules import INDIA
 from app.services.subscriptions import Policy
 from tests.api.v1.invoicing import Party, make_customer
 from tests.api.v1.members import add_member, invite, mailed_token
