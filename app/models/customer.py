@@ -19,8 +19,14 @@ class Customer(TenantScoped, Timestamps, Base):
         CheckConstraint("billing_state_code ~ '^[0-9]{2}$'", name="billing_state_code"),
         CheckConstraint("payment_terms_days >= 0 AND payment_terms_days <= 365", name="payment_terms_days"),
         CheckConstraint("credit_limit IS NULL OR credit_limit >= 0", name="credit_limit"),
-        Index("ix_customers_tenant_id_lower_name", "tenant_id", func.lower(text("name"))),
-        Index("ix_customers_tenant_id_gstin", "tenant_id", "gstin"),
+        # Search by prefix (GET /customers?q=, GET /invoices?q=): text_pattern_ops serves LIKE 'x%'.
+        Index(
+            "ix_customers_tenant_id_lower_name",
+            "tenant_id",
+            func.lower(text("name")).label("lower_name"),
+            postgresql_ops={"lower_name": "text_pattern_ops"},
+        ),
+        Index("ix_customers_tenant_id_gstin", "tenant_id", "gstin", postgresql_ops={"gstin": "text_pattern_ops"}),
         Index("ix_customers_tenant_id_client_type_id", "tenant_id", "client_type_id"),
         Index("ix_customers_tenant_id_account_manager_id", "tenant_id", "account_manager_id"),
     )

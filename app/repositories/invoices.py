@@ -3,13 +3,14 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import case, delete, select, update
+from sqlalchemy import case, delete, func, or_, select, update
 from sqlalchemy.orm import attributes, selectinload
 
 from app.models.business import Company, ServiceType
+from app.models.customer import Customer
 from app.models.invoice import Invoice, InvoiceLine
 from app.repositories.base import SortKey, TenantRepository
-from app.repositories.customers import contains_pattern
+from app.repositories.customers import contains_pattern, prefix_pattern
 
 SORTS = {
     name: SortKey(column, descending=descending)
@@ -35,6 +36,8 @@ class InvoiceFilters:
     due_before: date | None = None
     overdue_on: date | None = None
     number: str | None = None
+    q: str | None = None
+    ids: list[uuid.UUID] | None = None
 
 
 def _settled_status(paid, credited):
@@ -138,4 +141,25 @@ def _conditions(f: InvoiceFilters) -> list:
         conditions += [Invoice.status.in_(OPEN_STATUSES), Invoice.due_date < f.overdue_on, Invoice.balance_due > 0]
     if f.number is not None:
         conditions.append(Invoice.number.ilike(contains_pattern(f.number), escape="\\"))
+    if f.q is not None:
+        conditions.append(_search(f.q))
+    if f.ids is not None:
+        conditions.append(Invoice.id.in_(f.ids))
     return conditions
+
+
+def _search(q: str):
+    """Number, customer name or customer GSTIN starting with `q` (case-insensitive), each through a
+    prefix index (ix_invoices_tenant_id_number, ix_customers_tenant_id_lower_name / _gstin)."""
+    prefix = prefix_pattern(q)
+    customers = select(Customer.id).where(
+        or_(
+            func.lower(Customer.name).like(prefix.lower(), escape="\\"),
+            Customer.gstin.like(prefix.upper(), escape="\\"),
+        )
+    )
+    return or_(
+        Invoice.number.like(prefix, escape="\\"),
+        Invoice.number.like(prefix.upper(), escape="\\"),
+        Invoice.customer_id.in_(customers),
+    )

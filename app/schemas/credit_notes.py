@@ -96,7 +96,9 @@ class CreditNoteRead(SelectableRead):
 
     id: uuid.UUID
     company_id: uuid.UUID
+    company_name: str | None = Field(description="The company's trade name, else its legal name (now).")
     customer_id: uuid.UUID
+    customer_name: str | None = Field(description="The customer's name (now).")
     invoice_id: uuid.UUID
     number: str
     financial_year: str
@@ -120,10 +122,16 @@ class CreditNoteRead(SelectableRead):
     lines: list[CreditNoteLineRead] | None = Field(None, description="On single reads (and lists with `lines=true`).")
 
     @classmethod
-    def of(cls, note: CreditNote, *, with_lines: bool = True) -> "CreditNoteRead":
-        plain = {name: getattr(note, name) for name in cls.model_fields if name != "lines"}
+    def of(
+        cls, note: CreditNote, *, with_lines: bool = True, names: tuple[str | None, str | None] = (None, None)
+    ) -> "CreditNoteRead":
+        """`names`: (customer name, company name), as the list's query or DisplayNameRepository.parties answers them."""
+        plain = {name: getattr(note, name) for name in cls.model_fields if name not in NAMED}
         lines = [CreditNoteLineRead.model_validate(line) for line in note.lines] if with_lines else None
-        return cls(**plain, lines=lines)
+        return cls(**plain, lines=lines, customer_name=names[0], company_name=names[1])
+
+
+NAMED = {"lines", "customer_name", "company_name"}
 
 
 CreditNoteSort = Literal["credit_note_date", "-credit_note_date", "total", "-total", "created_at", "-created_at"]

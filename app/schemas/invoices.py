@@ -32,7 +32,7 @@ InvoiceStatus = Literal["draft", "issued", "partially_paid", "paid", "void"]
 DocumentTypeName = Literal[*DOCUMENT_TYPES]
 RegistrationName = Literal[*REGISTRATION_TYPES]
 MAX_LINES = 200
-DERIVED = {"amount_in_words", "is_overdue", "lines", "title", "declaration"}
+DERIVED = {"amount_in_words", "is_overdue", "lines", "title", "declaration", "customer_name", "company_name"}
 
 LINE_EXAMPLE = {"description": "GST return filing, October 2026", "hsn_sac": "998231", "quantity": "1",
                 "unit_price": "2500.00", "gst_rate": "18"}  # fmt: skip
@@ -107,6 +107,10 @@ class InvoiceRead(SelectableRead):
     id: uuid.UUID
     company_id: uuid.UUID
     customer_id: uuid.UUID
+    customer_name: str | None = Field(description="The customer's name as the invoice shows it (`recipient.name`).")
+    company_name: str | None = Field(
+        description="The issuing company as the invoice shows it: its trade name, else its legal name (`supplier`)."
+    )
     status: InvoiceStatus
     number: str | None = Field(description="Assigned at issue; null on drafts.")
     financial_year: str | None
@@ -157,8 +161,10 @@ class InvoiceRead(SelectableRead):
         overdue = invoice.status in OPEN_STATUSES and invoice.due_date < today and invoice.balance_due > 0
         lines = [InvoiceLineRead.model_validate(line) for line in invoice.lines] if with_lines else None
         title, declaration = title_and_declaration(invoice.document_type, invoice.supplier_registration_type)
+        supplier, recipient = invoice.supplier or {}, invoice.recipient or {}
         return cls(**plain, amount_in_words=amount_in_words(invoice.total), is_overdue=overdue, lines=lines,
-                   title=title, declaration=declaration)  # fmt: skip
+                   title=title, declaration=declaration, customer_name=recipient.get("name"),
+                   company_name=supplier.get("trade_name") or supplier.get("legal_name"))  # fmt: skip
 
 
 InvoiceSort = Literal["invoice_date", "-invoice_date", "due_date", "-due_date", "total", "-total", "created_at",

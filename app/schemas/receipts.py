@@ -83,7 +83,9 @@ class AllocationRead(ReadModel):
 class ReceiptRead(SelectableRead):
     id: uuid.UUID
     company_id: uuid.UUID
+    company_name: str | None = Field(description="The company's trade name, else its legal name (now).")
     customer_id: uuid.UUID
+    customer_name: str | None = Field(description="The customer's name (now).")
     number: str
     financial_year: str
     receipt_date: date
@@ -107,9 +109,17 @@ class ReceiptRead(SelectableRead):
         return self.amount - self.amount_allocated
 
     @classmethod
-    def of(cls, receipt: Receipt, allocations: list[AllocationRead] | None = None) -> "ReceiptRead":
-        plain = {name: getattr(receipt, name) for name in cls.model_fields if name != "allocations"}
-        return cls(**plain, allocations=allocations)
+    def of(
+        cls,
+        receipt: Receipt,
+        allocations: list[AllocationRead] | None = None,
+        *,
+        names: tuple[str | None, str | None] = (None, None),
+    ) -> "ReceiptRead":
+        """`names`: (customer name, company name), as the list's query or DisplayNameRepository.parties answers them."""
+        skip = {"allocations", "customer_name", "company_name"}
+        plain = {name: getattr(receipt, name) for name in cls.model_fields if name not in skip}
+        return cls(**plain, allocations=allocations, customer_name=names[0], company_name=names[1])
 
 
 ReceiptSort = Literal["receipt_date", "-receipt_date", "amount", "-amount", "created_at", "-created_at"]
