@@ -3,6 +3,8 @@ and totals (`?count=true`)."""
 
 import uuid
 
+from sqlalchemy import event
+
 from tests.api.v1.http_checks import assert_problem
 from tests.api.v1.invoicing import Party, gstin, line, make_company, make_customer, make_invoice
 from tests.api.v1.receipting import receive
@@ -134,3 +136,41 @@ async def test_count_true_adds_a_total_over_all_pages(client):
     assert second["total"] == 5
     assert (await _get(client, owner, "/companies", count="true"))["total"] == 0
     assert (await _get(client, owner, "/users", count="true"))["total"] == 1
+
+
+class Statements:
+    """Counts the statements the app's engine runs (every connection of its pool)."""
+
+    def __init__(self, app) -> None:
+        self.engine, self.count = app.state.db.engine.sync_engine, 0
+
+    def __enter__(self) -> "Statements":
+        event.listen(self.engine, "before_cursor_execute", self._seen)
+        return self
+
+    def __exit__(self, *_) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, *_) -> None:
+        self.count += 1
+
+
+async def test_names_cost_no_statement_per_row(client, app):
+    """A page of 1 and a page of 6 rows (each of another customer) run as many statements: the names
+    are joined in the list's query, not loaded row by row."""
+    owner = await make_tenant(client)
+    company = await make_company(client, owner)
+    parties = [Party(owner, company, await make_customer(client, owner, name=f"Customer {n}")) for n in range(6)]
+    for party in parties:
+        invoice = await party.invoice(client)
+        await receive(client, party, "10.00")
+    full = {"invoice_id": invoice["id"], "reason": "Returned", "full": True}
+    await _post(client, owner, "/credit-notes", full)
+    for path in ("/receipts", "/invoices", "/customers", "/credit-notes"):
+        counts = []
+        for limit in (1, 6):
+            with Statements(app) as statements:
+                page = await _get(client, owner, path, limit=limit, count="true")
+            counts.append(statements.count)
+        assert counts[0] == counts[1], (path, counts)
+        assert page["total"] == (1 if path == "/credit-notes" else 6), path
