@@ -15,6 +15,7 @@ from app.models.credit_note import CreditNote
 from app.schemas.business_fields import DecimalOut, IsoDate, Money
 from app.schemas.common import Page, ReadModel, RequestBody, SelectableRead
 from app.schemas.invoices import MAX_LINES, Quantity, Reason
+from app.schemas.money import CURRENCY, Currency
 
 INVOICE_ID = "0194f0a2-5c1e-7b1a-9d7e-2f9c3e1a0b33"
 LINE_ID = "0194f0a2-5c1e-7b1a-9d7e-2f9c3e1a0b44"
@@ -117,6 +118,7 @@ class CreditNoteRead(SelectableRead):
     tax_total: DecimalOut
     round_off: DecimalOut
     total: DecimalOut
+    currency: Currency = CURRENCY
     created_at: datetime
     updated_at: datetime
     lines: list[CreditNoteLineRead] | None = Field(None, description="On single reads (and lists with `lines=true`).")
@@ -131,7 +133,7 @@ class CreditNoteRead(SelectableRead):
         return cls(**plain, lines=lines, customer_name=names[0], company_name=names[1])
 
 
-NAMED = {"lines", "customer_name", "company_name"}
+NAMED = {"lines", "customer_name", "company_name", "currency"}
 
 
 CreditNoteSort = Literal["credit_note_date", "-credit_note_date", "total", "-total", "created_at", "-created_at"]

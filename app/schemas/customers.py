@@ -25,6 +25,7 @@ from pydantic import (
 
 from app.models.customer import Customer
 from app.schemas.common import Email, Phone, RequestBody, SelectableRead, single_line
+from app.schemas.money import CURRENCY, Currency
 from app.services.gst import STATE_CODES
 
 _STATES = "|".join(sorted(STATE_CODES))
@@ -200,6 +201,7 @@ class CustomerRead(SelectableRead):
     credit_limit: Decimal | None
     opening_balance: Decimal
     balance: Decimal = Field(description="What the customer owes now; negative = an advance.")
+    currency: Currency = CURRENCY
     is_archived: bool
     created_at: datetime
     updated_at: datetime
@@ -220,7 +222,7 @@ class CustomerRead(SelectableRead):
         )  # fmt: skip
 
 
-NOT_COLUMNS = {"billing_address", "shipping_address", "client_type_name", "account_manager_name"}
+NOT_COLUMNS = {"billing_address", "shipping_address", "client_type_name", "account_manager_name", "currency"}
 
 
 class CustomerDeletion(BaseModel):

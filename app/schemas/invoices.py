@@ -14,6 +14,7 @@ from app.models.invoice import DOCUMENT_TYPES, REGISTRATION_TYPES, Invoice
 from app.repositories.invoices import OPEN_STATUSES
 from app.schemas.business_fields import DecimalOut, IsoDate, Money, Rate, SacHsn, decimal_string, long_text, text
 from app.schemas.common import Page, ReadModel, RequestBody, SelectableRead
+from app.schemas.money import CURRENCY, Currency
 from app.services.gst import STATE_CODES, amount_in_words, title_and_declaration
 
 # Bounds keep every amount inside NUMERIC(18,2): a line is below ₹10^13 (quantity < 10^6, unit
@@ -32,7 +33,16 @@ InvoiceStatus = Literal["draft", "issued", "partially_paid", "paid", "void"]
 DocumentTypeName = Literal[*DOCUMENT_TYPES]
 RegistrationName = Literal[*REGISTRATION_TYPES]
 MAX_LINES = 200
-DERIVED = {"amount_in_words", "is_overdue", "lines", "title", "declaration", "customer_name", "company_name"}
+DERIVED = {
+    "amount_in_words",
+    "is_overdue",
+    "lines",
+    "title",
+    "declaration",
+    "customer_name",
+    "company_name",
+    "currency",
+}
 
 LINE_EXAMPLE = {"description": "GST return filing, October 2026", "hsn_sac": "998231", "quantity": "1",
                 "unit_price": "2500.00", "gst_rate": "18"}  # fmt: skip
@@ -143,6 +153,7 @@ class InvoiceRead(SelectableRead):
     tax_total: DecimalOut
     round_off: DecimalOut
     total: DecimalOut
+    currency: Currency = CURRENCY
     amount_paid: DecimalOut
     amount_credited: DecimalOut
     balance_due: DecimalOut

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from app.schemas.business_fields import CENTS
+from app.schemas.money import CURRENCY, Currency
 
 # Money in a report: a decimal string with exactly two places ("1180.00", "0.00", "-250.00").
 MoneyOut = Annotated[
@@ -63,6 +64,7 @@ class LedgerRead(BaseModel):
         description="The customer's opening balance plus every movement dated before `from`."
     )
     items: list[LedgerEntry] = Field(description="This page's entries, in ledger order.")
+    currency: Currency = CURRENCY
     closing_balance: MoneyOut = Field(
         description="Balance after every movement dated on or before `to` (the same on every page)."
     )
