@@ -16,11 +16,13 @@ COUNT_CAP = 10_000
 
 @dataclass
 class CountSlot:
-    total: int | None = None
+    total: int | None = None  # as counted: up to COUNT_CAP + 1
 
-    @property
-    def capped(self) -> bool:
-        return self.total is not None and self.total > COUNT_CAP
+    def answer(self) -> tuple[int, bool] | None:
+        """(total, capped) as a page states them, or None when nothing was counted."""
+        if self.total is None:
+            return None
+        return min(self.total, COUNT_CAP), self.total > COUNT_CAP
 
 
 _slot: ContextVar[CountSlot | None] = ContextVar("count_slot", default=None)

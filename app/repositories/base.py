@@ -7,7 +7,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Select, func, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.counting import COUNT_CAP, count_slot
+from app.core import counting
 from app.core.cursors import decode_cursor, encode_cursor, session_key
 from app.core.tenancy import required_tenant
 
@@ -56,7 +56,7 @@ class TenantRepository(Generic[M]):
         then the rows are returned as they are (model, name, ...), else as model objects.
         With `?count=true` (app/core/counting.py) the filters' matches are also counted, capped."""
         sort = sort or SortKey(descending=descending)
-        slot = count_slot()
+        slot = counting.count_slot()
         if slot is not None:
             await self._count(stmt, slot)
         single = len(stmt.column_descriptions) == 1
@@ -74,8 +74,8 @@ class TenantRepository(Generic[M]):
         last = rows[limit - 1] if single else rows[limit - 1][0]
         return rows[:limit], encode_cursor(session_key(self.session), scope, [getattr(last, c.key) for c in columns])
 
-    async def _count(self, stmt: Select, slot) -> None:
+    async def _count(self, stmt: Select, slot: counting.CountSlot) -> None:
         """How many rows the list's filters match, counted up to COUNT_CAP + 1 (then `capped`)."""
         matching = stmt.with_only_columns(self.model.id, maintain_column_froms=True).order_by(None)
-        counted = select(func.count()).select_from(matching.limit(COUNT_CAP + 1).subquery())
+        counted = select(func.count()).select_from(matching.limit(counting.COUNT_CAP + 1).subquery())
         slot.total = (await self.session.execute(counted)).scalar_one()

@@ -128,8 +128,9 @@ class Page(BaseModel, Generic[T]):
     def _counted(self) -> "Page[T]":
         """The total the request's list query counted (app/core/counting.py), when `count=true`."""
         slot = count_slot()
-        if slot is not None and slot.total is not None and self.total is None:
-            self.total, self.total_capped = min(slot.total, COUNT_CAP), slot.capped
+        answer = slot.answer() if slot is not None else None
+        if answer is not None and self.total is None:
+            self.total, self.total_capped = answer
         return self
 
 

@@ -5,6 +5,7 @@ import uuid
 
 from sqlalchemy import event
 
+from app.core import counting
 from tests.api.v1.http_checks import assert_problem
 from tests.api.v1.invoicing import Party, gstin, line, make_company, make_customer, make_invoice
 from tests.api.v1.receipting import receive
@@ -174,3 +175,15 @@ async def test_names_cost_no_statement_per_row(client, app):
             counts.append(statements.count)
         assert counts[0] == counts[1], (path, counts)
         assert page["total"] == (1 if path == "/credit-notes" else 6), path
+
+
+async def test_a_total_over_the_cap_says_so(client, monkeypatch):
+    """The count stops at the cap (10,000; 3 here): `total` is the cap, `total_capped` true."""
+    monkeypatch.setattr(counting, "COUNT_CAP", 3)
+    owner = await make_tenant(client)
+    for n in range(4):
+        await make_customer(client, owner, name=f"Customer {n}")
+    page = await _get(client, owner, "/customers", limit=1, count="true")
+    assert (len(page["items"]), page["total"], page["total_capped"]) == (1, 3, True)
+    exact = await _get(client, owner, "/customers", limit=1, count="true", q="Customer 1")
+    assert (exact["total"], exact["total_capped"]) == (1, False)
