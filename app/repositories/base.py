@@ -4,7 +4,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, func, literal, select, tuple_
+from sqlalchemy import Select, and_, func, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import counting
@@ -20,6 +20,18 @@ class SortKey:
 
     column: Any | None = None
     descending: bool = False
+
+
+def starts_with(column: Any, prefix: str) -> Any:
+    """`column` starts with `prefix`, byte for byte, as a range an index on (tenant_id, column
+    text_pattern_ops) answers. Not LIKE nor starts_with(): under row-level security only leakproof
+    operators become index conditions, and of these only the pattern comparisons are."""
+    condition = column.op("~>=~")(prefix)
+    last = ord(prefix[-1])
+    if last < 0x10FFFF:
+        after = last + 1 if last + 1 != 0xD800 else 0xE000  # no surrogates in text
+        condition = and_(condition, column.op("~<~")(prefix[:-1] + chr(after)))
+    return condition
 
 
 class TenantRepository(Generic[M]):

@@ -33,18 +33,10 @@ class CustomerFilters:
     ids: list[uuid.UUID] | None = None
 
 
-def _escaped(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def contains_pattern(text: str) -> str:
     """A LIKE pattern matching `text` anywhere, its own wildcards escaped."""
-    return f"%{_escaped(text)}%"
-
-
-def prefix_pattern(text: str) -> str:
-    """A LIKE pattern matching what starts with `text` (an index on text_pattern_ops serves it)."""
-    return f"{_escaped(text)}%"
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 class CustomerRepository(TenantRepository[Customer]):
