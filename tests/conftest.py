@@ -22,6 +22,8 @@ import httpx
 import pytest
 import uvicorn
 from aiosmtpd.controller import Controller
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from app.core.config import Settings
 from app.core.database import drain_background_tasks
@@ -29,6 +31,11 @@ from app.core.embedded_pg import DatabaseUrls
 from app.core.migrations import upgrade
 from app.domain.fiscal import today_in_india
 from app.main import create_app
+
+# Property tests judge the code, not the machine: a CI box running the suite beside a database (or a
+# loaded laptop) must not fail a property for drawing its examples slowly.
+hypothesis_settings.register_profile("suite", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.load_profile("suite")
 
 # One database per run, so concurrent runs (two terminals, a helper, CI) never share one.
 TEST_DB = f"rms_test_{os.getpid()}"
