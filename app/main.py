@@ -63,7 +63,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         urls = await resolve_urls(settings)
         await check_safety(settings, urls.app)
-        db = Database(urls.app, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
+        db = Database(
+            urls.app,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            ping_after_idle_seconds=settings.db_ping_after_idle_seconds,
+        )
         app.state.runtime = Runtime(settings=settings, db=db)
         app.state.db = db
         try:

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     app_db_role: str = "rms_app"
     db_pool_size: int = 10
     db_max_overflow: int = 10
+    # A pooled connection idle this many seconds is pinged before use (a dead one is replaced);
+    # 0 = ping on every checkout (three round trips each time).
+    db_ping_after_idle_seconds: float = Field(default=10.0, ge=0)
 
     # HTTP
     host: str = "127.0.0.1"
