@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, Opera
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from app.core.cursors import CURSOR_KEY, cursor_key
-from app.core.tenancy import TenantSession, bind_tenant
+from app.core.tenancy import TenantConnection, TenantSession, bind_tenant, forget_pending_tenant
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,10 @@ class Database:
             # Statement parameters are people's data and secrets (mail bodies with single-use links,
             # token digests): never in an exception's text, so never in a log line or a traceback.
             hide_parameters=True,
+            # Sends the tenant's set_config with BEGIN (app/core/tenancy.py).
+            connect_args={"connection_class": TenantConnection},
         )
+        forget_pending_tenant(self.engine.sync_engine)
         _ping_idle_connections(self.engine, ping_after_idle_seconds)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, sync_session_class=TenantSession)
 
