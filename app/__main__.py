@@ -27,7 +27,7 @@ async def _migrate(settings: Settings) -> DatabaseUrls:
 
 
 async def _seed_demo(settings: Settings, urls: DatabaseUrls) -> None:
-    db = Database(urls.app, pool_size=2, max_overflow=0)
+    db = Database(urls.app, pool_size=2, max_overflow=0, statement_cache=settings.db_prepared_statement_cache)
     try:
         created = await ensure_demo(Runtime(settings=settings, db=db))
     finally:
@@ -165,7 +165,7 @@ def cmd_run_due(settings: Settings, args: argparse.Namespace) -> None:
 
     async def run():
         urls = await resolve_urls(settings)
-        db = Database(urls.app, pool_size=2, max_overflow=2)
+        db = Database(urls.app, pool_size=2, max_overflow=2, statement_cache=settings.db_prepared_statement_cache)
         try:
             summary = await run_due(Runtime(settings=settings, db=db), at, tenants=args.tenant)
             await drain_background_tasks()  # the emails enqueued are delivered before exiting

@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
             ping_after_idle_seconds=settings.db_ping_after_idle_seconds,
+            statement_cache=settings.db_prepared_statement_cache,
         )
         app.state.runtime = Runtime(settings=settings, db=db)
         app.state.db = db

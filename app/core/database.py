@@ -27,6 +27,17 @@ AfterCommit = Callable[[], Awaitable[None]]
 _background: set[asyncio.Task] = set()
 
 
+# Behind a transaction-mode pooler without prepared-statement tracking (Settings.db_prepared_statement_cache
+# False): consecutive transactions of one client may run on different server connections, and one server
+# connection serves many clients, so no statement is kept for later (neither asyncpg's cache nor
+# SQLAlchemy's) and each gets a name no other client can have taken.
+WITHOUT_STATEMENT_CACHE = {
+    "statement_cache_size": 0,
+    "prepared_statement_cache_size": 0,
+    "prepared_statement_name_func": lambda: f"__asyncpg_{uuid.uuid4().hex}__",
+}
+
+
 class Database:
     def __init__(
         self,
@@ -34,6 +45,7 @@ class Database:
         *,
         pool_size: int = 10,
         max_overflow: int = 10,
+        statement_cache: bool = True,
         ping_after_idle_seconds: float = 10.0,
     ) -> None:
         self.engine: AsyncEngine = create_async_engine(
@@ -46,8 +58,9 @@ class Database:
             # Statement parameters are people's data and secrets (mail bodies with single-use links,
             # token digests): never in an exception's text, so never in a log line or a traceback.
             hide_parameters=True,
-            # Sends the tenant's set_config with BEGIN (app/core/tenancy.py).
-            connect_args={"connection_class": TenantConnection},
+            # TenantConnection sends the tenant's set_config with BEGIN (app/core/tenancy.py).
+            connect_args={"connection_class": TenantConnection}
+            | ({} if statement_cache else WITHOUT_STATEMENT_CACHE),
         )
         forget_pending_tenant(self.engine.sync_engine)
         _ping_idle_connections(self.engine, ping_after_idle_seconds)

@@ -15,14 +15,14 @@ log = logging.getLogger(__name__)
 
 # Tables the application role may only read and append to.
 APPEND_ONLY_TABLES = ["audit_logs", "usage_ledger"]
-# Tables the application role may not touch at all: user_identities (every tenant's email -> tenant
-# map, outside row-level security) is read and written only through the functions below (migration 0009).
-NO_ACCESS_TABLES = ["user_identities"]
+# Tables the application role may not touch at all, the global lookups outside row-level security
+# (app.models.LOOKUP_TABLES): user_identities (every tenant's email -> tenant map) is read and written
+# only through IDENTITY_FUNCTIONS (migration 0009), razorpay_orders only through ORDER_FUNCTIONS (0014).
+NO_ACCESS_TABLES = ["user_identities", "razorpay_orders"]
 # plans, meters, plan_meter_quotas: the catalog is changed by the operator (owner role), never by the API.
 READ_ONLY_TABLES = ["alembic_version", "plans", "meters", "plan_meter_quotas"]
 # SECURITY DEFINER functions the application role may call (migrations revoke them from PUBLIC).
 EXECUTABLE_FUNCTIONS = [
-    "payment_order_tenant(text)",
     "due_subscription_tenants(timestamp with time zone, integer[], interval, interval, uuid[])",
     "due_usage_tenants(timestamp with time zone, uuid[])",
     "tenants_with_pending_mail(timestamp with time zone, integer, uuid[])",
@@ -30,6 +30,9 @@ EXECUTABLE_FUNCTIONS = [
 ]
 # The email directory's functions (migration 0009): the application role's only way to user_identities.
 IDENTITY_FUNCTIONS = ["identity_of(text)", "claim_identity(text, uuid, uuid)", "release_identity(text)"]
+# The Razorpay order directory's functions (migrations 0005, 0014): the application role's only way to
+# razorpay_orders: which tenant owns an order (the webhook), and recording a new order of the bound tenant.
+ORDER_FUNCTIONS = ["payment_order_tenant(text)", "claim_razorpay_order(text, uuid)"]
 # procrastinate's tables (migration 0007): the worker and the API's defers work on its queue as the
 # application role (its functions and types are usable by PUBLIC, as PostgreSQL creates them).
 JOB_QUEUE_SCHEMA = "procrastinate"
@@ -117,7 +120,7 @@ async def apply_grants(admin_url: str, role: str) -> None:
             for table, privileges in revokes:
                 if await conn.fetchval("SELECT to_regclass($1)", table):
                     await conn.execute(f"REVOKE {privileges} ON {_ident(table)} FROM {r}")
-            for function in EXECUTABLE_FUNCTIONS + IDENTITY_FUNCTIONS:
+            for function in EXECUTABLE_FUNCTIONS + IDENTITY_FUNCTIONS + ORDER_FUNCTIONS:
                 if await conn.fetchval("SELECT to_regprocedure($1)", function):
                     await conn.execute(f"GRANT EXECUTE ON FUNCTION {function} TO {r}")
             if await conn.fetchval("SELECT to_regnamespace($1)", JOB_QUEUE_SCHEMA):

@@ -15,7 +15,9 @@ async def run_worker(
     settings: Settings, app_url: str, *, concurrency: int, wait: bool = True, install_signal_handlers: bool = True
 ) -> None:
     """Run jobs until stopped (SIGINT/SIGTERM), or, with wait=False, until the queue is empty."""
-    db = Database(app_url, pool_size=concurrency + 1, max_overflow=2)
+    db = Database(
+        app_url, pool_size=concurrency + 1, max_overflow=2, statement_cache=settings.db_prepared_statement_cache
+    )
     runtime = Runtime(settings=settings, db=db)
     try:
         async with connected(app_url, max_connections=concurrency + 3) as app:

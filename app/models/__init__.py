@@ -2,7 +2,7 @@
 
 from app.models.audit import AuditLog
 from app.models.auth import AuthSession, EmailChange, EmailVerification, PasswordReset, UserInvitation
-from app.models.base import Base
+from app.models.base import Base, TenantOwned
 from app.models.business import AccountManager, ClientType, Company, GstSettings, ServiceType, TaxRate
 from app.models.credit_note import CreditNote, CreditNoteLine
 from app.models.customer import Customer
@@ -11,7 +11,7 @@ from app.models.invoice import Invoice, InvoiceLine
 from app.models.job import JobOccasion
 from app.models.number_series import NumberSeries
 from app.models.outbox import OutboxEmail
-from app.models.payment import Payment, PaymentEvent
+from app.models.payment import Payment, PaymentEvent, RazorpayOrder
 from app.models.plan import Plan
 from app.models.receipt import Receipt, ReceiptAllocation
 from app.models.security import RateLimitHit
@@ -46,6 +46,7 @@ __all__ = [
     "Plan",
     "PlanMeterQuota",
     "RateLimitHit",
+    "RazorpayOrder",
     "Receipt",
     "ReceiptAllocation",
     "ServiceType",
@@ -59,38 +60,22 @@ __all__ = [
     "UserInvitation",
 ]
 
-# Tables that carry tenant data: each gets ENABLE + FORCE ROW LEVEL SECURITY and the tenant policy.
+# Tables that carry tenant data: each gets ENABLE + FORCE ROW LEVEL SECURITY and the tenant policy
+# (`app.core.migration_helpers.enable_tenant_rls`). Derived, not listed: `tenants` (its own id is the
+# tenant) and the table of every TenantOwned model, parents first. tests/db/test_rls.py checks each
+# against the catalog, so a new tenant model whose migration forgets row-level security fails there.
 RLS_TABLES = ["tenants"] + [
-    m.__tablename__
-    for m in (
-        User,
-        AuthSession,
-        EmailVerification,
-        PasswordReset,
-        UserInvitation,
-        EmailChange,
-        AuditLog,
-        OutboxEmail,
-        Company,
-        ClientType,
-        AccountManager,
-        ServiceType,
-        TaxRate,
-        GstSettings,
-        Customer,
-        IdempotencyKey,
-        NumberSeries,
-        Invoice,
-        InvoiceLine,
-        Receipt,
-        ReceiptAllocation,
-        CreditNote,
-        CreditNoteLine,
-        Subscription,
-        JobOccasion,
-        UsagePeriod,
-        UsageLedgerEntry,
-        Payment,
-        PaymentEvent,
-    )
+    table.name
+    for table in Base.metadata.sorted_tables
+    if any(issubclass(m.class_, TenantOwned) for m in Base.registry.mappers if m.local_table is table)
 ]
+
+# Tables with a tenant_id column that are not tenant tables, and why. Each is a global lookup by
+# its own key, read before any tenant is bound, so it cannot have row-level security; the application
+# role has no privilege on it (app.core.roles.NO_ACCESS_TABLES) and goes through SECURITY DEFINER
+# functions answering one exact key. On Citus each is distributed by its own key (README, "Running
+# at scale"), which is why none has a foreign key into a tenant table.
+LOOKUP_TABLES = {
+    "user_identities": "email -> (tenant, user): login, registration and forgot-password find the tenant by it",
+    "razorpay_orders": "Razorpay order id -> (tenant, payment): a webhook finds the tenant by it",
+}

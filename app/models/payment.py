@@ -2,10 +2,10 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ARRAY, BigInteger, CheckConstraint, ForeignKey, Index, String, text
+from sqlalchemy import ARRAY, BigInteger, CheckConstraint, ForeignKey, Index, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, TenantScoped, Timestamps, tenant_fk
+from app.models.base import Base, TenantScoped, Timestamps, tenant_fk, utcnow
 
 
 class PaymentStatus(StrEnum):
@@ -24,8 +24,9 @@ STATUS_CHECK = "status IN ({})".format(", ".join(f"'{s.value}'" for s in Payment
 
 class Payment(TenantScoped, Timestamps, Base):
     """One Razorpay order for a plan, and what became of it. `razorpay_order_id` is unique across
-    tenants (Razorpay's ids are global): the webhook finds the owning tenant by it. The period is
-    set once, when the capture activated the plan."""
+    tenants (Razorpay's ids are global): `razorpay_orders` (below) holds that global key and the
+    webhook finds the owning tenant there; here it is unique within the tenant. The period is set
+    once, when the capture activated the plan."""
 
     __tablename__ = "payments"
     __table_args__ = (
@@ -36,7 +37,7 @@ class Payment(TenantScoped, Timestamps, Base):
         CheckConstraint("status <> 'captured' OR razorpay_payment_id IS NOT NULL", name="captured_payment_id"),
         CheckConstraint("period_end IS NULL OR period_end > period_start", name="period_order"),
         tenant_fk(["subscription_id"], "subscriptions"),
-        Index("uq_payments_razorpay_order_id", "razorpay_order_id", unique=True),
+        Index("uq_payments_tenant_id_razorpay_order_id", "tenant_id", "razorpay_order_id", unique=True),
         Index("ix_payments_tenant_id_created_at", "tenant_id", "created_at"),
     )
 
@@ -58,13 +59,15 @@ class Payment(TenantScoped, Timestamps, Base):
 
 
 class PaymentEvent(TenantScoped, Base):
-    """A processed Razorpay webhook event: its unique event id is the dedupe key, inserted in the
-    transaction that applies the event's effect."""
+    """A processed Razorpay webhook event: its event id is the dedupe key, inserted in the
+    transaction that applies the event's effect. Unique within the tenant: an event is about one
+    order, so it reaches the same tenant however often it is delivered (the tenant comes from the
+    order, before the event id is looked at)."""
 
     __tablename__ = "payment_events"
     __table_args__ = (
         tenant_fk(["payment_id"], "payments"),
-        Index("uq_payment_events_event_id", "event_id", unique=True),
+        Index("uq_payment_events_tenant_id_event_id", "tenant_id", "event_id", unique=True),
         Index("ix_payment_events_tenant_id_payment_id", "tenant_id", "payment_id"),
     )
 
@@ -73,3 +76,22 @@ class PaymentEvent(TenantScoped, Base):
     payment_id: Mapped[uuid.UUID]
     outcome: Mapped[str] = mapped_column(String(40))
     received_at: Mapped[datetime]
+
+
+class RazorpayOrder(Base):
+    """Global lookup: a Razorpay order id -> the tenant and payment it belongs to (migration 0014).
+
+    Razorpay's order ids are unique across all tenants and a webhook arrives with no tenant, so this
+    key cannot live in `payments` (distributed by tenant on Citus); it is a table of its own,
+    distributable by `razorpay_order_id`, with no foreign key into tenant tables. Outside row-level
+    security, so the application role has no privilege on it: it writes the row through
+    `claim_razorpay_order` (for the bound tenant only, in the transaction that adds the payment) and
+    reads it through `payment_order_tenant` (one exact order id, answers only the tenant).
+    """
+
+    __tablename__ = "razorpay_orders"
+
+    razorpay_order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[uuid.UUID]
+    payment_id: Mapped[uuid.UUID]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())

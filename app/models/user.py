@@ -2,7 +2,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKeyConstraint, Index, String, func, text
+from sqlalchemy import CheckConstraint, Index, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, TenantScoped, Timestamps, utcnow
@@ -39,19 +39,16 @@ class UserIdentity(Base):
     It spans tenants, so it has no row-level security; instead the application role has no privilege
     on it and uses the SECURITY DEFINER functions of migration 0009 (one exact address at a time).
     The primary key makes emails unique across all tenants (emails are stored lower-cased).
+
+    A lookup table distributable by its own key (email) on Citus, so no foreign key into `users`
+    since migration 0014 (a distributed table cannot reference one distributed by another key).
+    Rows are written only by `claim_identity`/`release_identity`, in the transaction that adds the
+    user or changes its email; users are deactivated, never deleted, by the application. A row
+    whose user is gone reads as an unknown address (login finds no user).
     """
 
     __tablename__ = "user_identities"
-    __table_args__ = (
-        ForeignKeyConstraint(
-            ["tenant_id", "user_id"],
-            ["users.tenant_id", "users.id"],
-            ondelete="CASCADE",
-            deferrable=True,
-            initially="DEFERRED",
-        ),
-        CheckConstraint("email = lower(email)", name="email_lower"),
-    )
+    __table_args__ = (CheckConstraint("email = lower(email)", name="email_lower"),)
 
     email: Mapped[str] = mapped_column(String(320), primary_key=True)
     tenant_id: Mapped[uuid.UUID]

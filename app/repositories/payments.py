@@ -1,5 +1,6 @@
-"""Payments (Razorpay orders of a tenant), the webhook events processed, and the one lookup that
-runs before a tenant is bound: which tenant owns an order."""
+"""Payments (Razorpay orders of a tenant), the webhook events processed, and the global order
+directory (`razorpay_orders`, migration 0014): which tenant owns an order, the one lookup that runs
+before a tenant is bound."""
 
 import uuid
 from datetime import datetime
@@ -13,9 +14,16 @@ from app.repositories.base import TenantRepository
 
 
 async def order_tenant(session, order_id: str) -> uuid.UUID | None:
-    """The tenant owning `order_id`, through the SECURITY DEFINER function of migration 0005 (it
-    reveals nothing else). Needs no bound tenant: the webhook binds the answer."""
+    """The tenant owning `order_id`, through the SECURITY DEFINER function of migrations 0005/0014
+    (it reveals nothing else). Needs no bound tenant: the webhook binds the answer."""
     return (await session.execute(text("SELECT payment_order_tenant(:order_id)"), {"order_id": order_id})).scalar()
+
+
+async def claim_order(session, order_id: str, payment_id: uuid.UUID) -> bool:
+    """Record `order_id` as the bound tenant's, in the transaction adding its payment (migration 0014:
+    the application role reaches `razorpay_orders` only so). False if the id is recorded already."""
+    stmt = select(func.claim_razorpay_order(order_id, payment_id))
+    return bool((await session.execute(stmt)).scalar_one())
 
 
 class PaymentRepository(TenantRepository[Payment]):
@@ -121,7 +129,7 @@ class PaymentEventRepository(TenantRepository[PaymentEvent]):
                 outcome=outcome,
                 received_at=at,
             )
-            .on_conflict_do_nothing(index_elements=[PaymentEvent.event_id])
+            .on_conflict_do_nothing(index_elements=[PaymentEvent.tenant_id, PaymentEvent.event_id])
             .returning(PaymentEvent.id)
         )
         return (await self.session.execute(stmt)).scalar_one_or_none() is not None

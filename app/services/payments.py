@@ -7,9 +7,11 @@ verification and the webhook may race or repeat: whichever comes first activates
 change nothing. Statuses only move forward (created < failed < captured).
 
 Webhooks come with no tenant: the order id leads to it through `payment_order_tenant` (a
-SECURITY DEFINER function that reveals only that); the tenant is then bound and everything else
-runs under row-level security. Each event id is recorded in the transaction of its effect, after
-the payment row is locked, so a replay (even a concurrent one) finds it and does nothing.
+SECURITY DEFINER function that reveals only that, reading the global order directory
+`razorpay_orders`, written with the payment in one transaction); the tenant is then bound and
+everything else runs under row-level security. Each event id is recorded in the transaction of its
+effect, after the payment row is locked, so a replay (even a concurrent one) finds it and does
+nothing (unique per tenant: the order, hence the tenant, is the same at every delivery).
 """
 
 import hashlib
@@ -21,12 +23,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.errors import AppError, NotFound
+from app.core.errors import AppError, NotFound, PaymentGatewayError
 from app.core.runtime import Runtime
 from app.core.tenancy import bind_tenant
 from app.models.base import new_id
 from app.models.payment import Payment, PaymentStatus
-from app.repositories.payments import PaymentEventRepository, PaymentRepository, order_tenant
+from app.repositories.payments import PaymentEventRepository, PaymentRepository, claim_order, order_tenant
 from app.repositories.subscriptions import PlanRepository
 from app.schemas.payments import ORDER_ID_PATTERN, PAYMENT_ID_PATTERN
 from app.services import audit, subscriptions, usage
@@ -80,6 +82,8 @@ async def start_upgrade(session: AsyncSession, rt: Runtime, *, plan_code: str) -
             is_sandbox=gw.sandbox,
         )
     )
+    if not await claim_order(session, order.id, payment.id):
+        raise PaymentGatewayError("The payment gateway returned an order id that is already recorded.")
     await _audit(session, payment, "payment.created")
     checkout = gw.checkout(order.id) if gw.sandbox else None
     return Started(payment, gw.key_id, checkout)

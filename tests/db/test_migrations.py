@@ -179,3 +179,44 @@ async def test_the_upgrade_rekeys_series_by_the_full_year_and_fills_the_document
         ("A3", "bill_of_supply", "composition"),
     ]  # fmt: skip
     await upgrade(fresh_urls)
+
+
+async def as_owner(urls: DatabaseUrls, sql: str, *args, tables: tuple[str, ...] = ("tenants", "payments")):
+    conn = await asyncpg.connect(_asyncpg_dsn(urls.admin))
+    try:
+        async with conn.transaction():
+            for table in tables:
+                await conn.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
+            rows = await conn.fetch(sql, *args) if sql.lstrip().startswith("SELECT") else await conn.execute(sql)
+            for table in tables:
+                await conn.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
+        return [tuple(row) for row in rows] if isinstance(rows, list) else rows
+    finally:
+        await conn.close()
+
+
+async def test_the_lookup_upgrade_moves_existing_orders_to_the_directory(fresh_urls):
+    """0014: the global order id moves from `payments` to `razorpay_orders` (rows copied), the webhook's
+    lookup reads it there, and a downgrade restores the global index on `payments`."""
+    revision, previous = _revision_of("_citus_ready_lookups.py")
+    await downgrade(fresh_urls)
+    await upgrade(fresh_urls, previous)
+    tenant, payment = uuid.uuid4(), uuid.uuid4()
+    await as_owner(
+        fresh_urls,
+        f"INSERT INTO tenants (id, name, business_name) VALUES ('{tenant}', 'T', 'T');"
+        "INSERT INTO payments (tenant_id, id, razorpay_order_id, plan_code, amount_paise, currency) "
+        f"VALUES ('{tenant}', '{payment}', 'order_Before14', 'standard', 99900, 'INR')",
+    )
+    await upgrade(fresh_urls, revision)
+    assert await as_owner(fresh_urls, "SELECT razorpay_order_id, tenant_id, payment_id FROM razorpay_orders") == [
+        ("order_Before14", tenant, payment)
+    ]
+    assert await as_owner(fresh_urls, "SELECT payment_order_tenant($1)", "order_Before14") == [(tenant,)]
+    await downgrade(fresh_urls, previous)
+    global_index = "SELECT indexdef FROM pg_indexes WHERE indexname = 'uq_payments_razorpay_order_id'"
+    assert await as_owner(fresh_urls, global_index) == [
+        ("CREATE UNIQUE INDEX uq_payments_razorpay_order_id ON public.payments USING btree (razorpay_order_id)",)
+    ]
+    assert await as_owner(fresh_urls, "SELECT payment_order_tenant($1)", "order_Before14") == [(tenant,)]
+    await upgrade(fresh_urls)

@@ -3,11 +3,13 @@ it), as the application role; everything else about payments stays behind row-le
 
 import uuid
 
+import asyncpg
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from app.core.roles import _asyncpg_dsn
 from tests.api.v1.payment_flow import order
 from tests.factories import make_tenant
 
@@ -55,8 +57,9 @@ async def admin_conn(database_urls):
 
 
 async def test_it_works_when_the_owner_is_not_a_superuser(client, admin_conn, database_urls):
-    """Under a non-superuser owner (FORCE ROW LEVEL SECURITY applies to it), the owner-only SELECT
-    policy is what lets the function see the row. All in one transaction, rolled back."""
+    """The function reads `razorpay_orders` (migration 0014), outside row-level security: under a
+    non-superuser owner it still answers, and the application role still reads no payment. All in
+    one transaction, rolled back."""
     superuser = await admin_conn.scalar(sa.text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user"))
     await admin_conn.rollback()
     if not superuser:
@@ -69,17 +72,61 @@ async def test_it_works_when_the_owner_is_not_a_superuser(client, admin_conn, da
         for statement in (
             "CREATE ROLE rms_owner_probe NOSUPERUSER NOBYPASSRLS",
             "ALTER TABLE payments OWNER TO rms_owner_probe",
+            "ALTER TABLE razorpay_orders OWNER TO rms_owner_probe",
             "ALTER FUNCTION payment_order_tenant(text) OWNER TO rms_owner_probe",
-            "ALTER POLICY order_tenant_lookup ON payments TO rms_owner_probe",
             f'SET LOCAL ROLE "{app_role}"',
         ):
             await admin_conn.execute(sa.text(statement))
         lookup = await admin_conn.scalar(LOOKUP, {"order_id": body["order_id"]})
         assert lookup == uuid.UUID(owner.tenant_id)
         assert await admin_conn.scalar(sa.text("SELECT count(*) FROM payments")) == 0
-        await admin_conn.execute(sa.text("RESET ROLE"))
-        await admin_conn.execute(sa.text("DROP POLICY order_tenant_lookup ON payments"))
-        await admin_conn.execute(sa.text(f'SET LOCAL ROLE "{app_role}"'))
-        assert await admin_conn.scalar(LOOKUP, {"order_id": body["order_id"]}) is None  # the policy is needed
     finally:
         await tx.rollback()
+
+
+class TestOrderDirectory:
+    """razorpay_orders, the global order id -> tenant map (migration 0014): the application role has no
+    privilege on it and records an order only for the tenant bound to its transaction."""
+
+    async def test_starting_an_upgrade_records_the_order_with_its_payment(self, client, admin_conn):
+        owner = await make_tenant(client)
+        body = await order(client, owner)
+        stmt = sa.text("SELECT tenant_id, payment_id FROM razorpay_orders WHERE razorpay_order_id = :o")
+        row = (await admin_conn.execute(stmt, {"o": body["order_id"]})).one()
+        assert (str(row.tenant_id), str(row.payment_id)) == (owner.tenant_id, body["payment_id"])
+
+    async def test_the_table_cannot_be_read_or_written_directly(self, app_conn):
+        for statement in (
+            "SELECT count(*) FROM razorpay_orders",
+            "DELETE FROM razorpay_orders",
+            "INSERT INTO razorpay_orders (razorpay_order_id, tenant_id, payment_id) "
+            "VALUES ('order_x', gen_random_uuid(), gen_random_uuid())",
+        ):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await app_conn.execute(statement)
+
+    async def test_an_order_is_claimed_for_the_bound_tenant_once(self, app_conn, client):
+        a, b = await make_tenant(client), await make_tenant(client)
+        taken = (await order(client, a))["order_id"]
+        fresh = f"order_probe{uuid.uuid4().hex[:12]}"
+        claim = "SELECT claim_razorpay_order($1, gen_random_uuid())"
+        with pytest.raises(asyncpg.InsufficientPrivilegeError, match="no tenant bound"):
+            await app_conn.fetchval(claim, fresh)
+        tx = app_conn.transaction()
+        await tx.start()
+        try:
+            await app_conn.execute("SELECT set_config('app.tenant_id', $1, true)", b.tenant_id)
+            assert await app_conn.fetchval(claim, taken) is False  # a's order stays a's
+            assert await app_conn.fetchval(claim, fresh) is True
+            assert await app_conn.fetchval(claim, fresh) is False
+            assert await app_conn.fetchval("SELECT payment_order_tenant($1)", fresh) == uuid.UUID(b.tenant_id)
+            assert await app_conn.fetchval("SELECT payment_order_tenant($1)", taken) == uuid.UUID(a.tenant_id)
+        finally:
+            await tx.rollback()
+
+
+@pytest.fixture
+async def app_conn(database_urls):
+    conn = await asyncpg.connect(_asyncpg_dsn(database_urls.app))
+    yield conn
+    await conn.close()

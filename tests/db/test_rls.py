@@ -1,7 +1,8 @@
 """Row-level security, on its own: the application role with the ORM tenant filter switched off.
 
 Every test connects as the application role (not superuser, no BYPASSRLS), as the app does.
-Tables come from app.models.RLS_TABLES and the catalog, so a new tenant table is covered.
+Tables come from app.models.RLS_TABLES (every TenantOwned model's table) and the catalog, so a new
+tenant table is covered.
 """
 
 import uuid
@@ -15,16 +16,19 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, create_async_engine
 
 from app.core.database import Database
-from app.core.roles import IDENTITY_FUNCTIONS
+from app.core.migration_helpers import tenant_rls_drop_statements, tenant_rls_statements
+from app.core.roles import IDENTITY_FUNCTIONS, ORDER_FUNCTIONS
 from app.core.tenancy import TenantAlreadyBound, TenantNotBound, bind_tenant, orm_filter_disabled
-from app.models import RLS_TABLES, Base, User
+from app.models import LOOKUP_TABLES, RLS_TABLES, Base, User
+from app.models.base import TenantOwned
 from tests.conftest import fresh_ip
 from tests.db.tenant_rows import TwoTenants, as_tenant, make_two_tenants, rls_tables, tenant_column
 
-# Tables with a tenant_id column that deliberately have no row-level security (the email -> (tenant,
-# user) directory login reads before any tenant is bound), and the only way the application role
-# reaches them: SECURITY DEFINER functions answering one exact question (migration 0009).
-GLOBAL_TABLES = {"user_identities": IDENTITY_FUNCTIONS}
+# Tables with a tenant_id column that deliberately have no row-level security (app.models.LOOKUP_TABLES:
+# the directories read before any tenant is bound), and the only way the application role reaches
+# them: SECURITY DEFINER functions answering one exact question (migrations 0009, 0014).
+LOOKUP_FUNCTIONS = {"user_identities": IDENTITY_FUNCTIONS, "razorpay_orders": ORDER_FUNCTIONS}
+GLOBAL_TABLES = {table: LOOKUP_FUNCTIONS.get(table, []) for table in LOOKUP_TABLES}
 TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
 COLUMN_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "REFERENCES")
 TENANT_SETTING = "current_setting('app.tenant_id'"
@@ -197,6 +201,28 @@ class TestTenantBinding:
         assert rows and set(rows) == {tenants.b}
 
 
+class TestModels:
+    """The tables RLS_TABLES names are the TenantOwned models' (derived, so a new model is in it)."""
+
+    def test_every_model_with_a_tenant_column_is_tenant_owned_or_a_listed_lookup(self):
+        for mapper in Base.registry.mappers:
+            table = mapper.local_table
+            if "tenant_id" not in table.c:
+                continue
+            if issubclass(mapper.class_, TenantOwned):
+                assert table.name in RLS_TABLES and table.name not in LOOKUP_TABLES, table.name
+            else:
+                assert LOOKUP_TABLES.get(table.name), f"{table.name}: tenant_id outside TenantOwned, no reason given"
+
+    def test_rls_tables_are_the_tenant_owned_models_and_tenants(self):
+        owned = {m.local_table.name for m in Base.registry.mappers if issubclass(m.class_, TenantOwned)}
+        assert set(RLS_TABLES) == owned | {"tenants"}
+        assert len(RLS_TABLES) == len(set(RLS_TABLES))
+
+    def test_every_lookup_table_has_its_functions(self):
+        assert all(GLOBAL_TABLES.values()), GLOBAL_TABLES
+
+
 class TestCatalog:
     """Read from PostgreSQL's catalog, not from our lists: a table added by a migration is checked."""
 
@@ -235,6 +261,37 @@ class TestCatalog:
                 )
                 row = (await admin.execute(stmt, {"r": app_role, "f": function})).one()
                 assert tuple(row) == (True, True, False), f"{function}: definer, app role, PUBLIC = {tuple(row)}"
+
+
+class TestTheMigrationHelper:
+    """enable_tenant_rls(table), what a migration adding a tenant table calls (landed ones spell it out)."""
+
+    async def test_it_gives_a_new_table_exactly_the_landed_tables_protection(self, database_urls):
+        engine = create_async_engine(database_urls.admin)
+        try:
+            async with engine.connect() as conn, conn.begin() as tx:
+                await conn.execute(sa.text("CREATE TABLE probe_widgets (tenant_id uuid NOT NULL, id uuid NOT NULL)"))
+                assert await rls_flags(conn, "probe_widgets") == (False, False)
+                for statement in tenant_rls_statements("probe_widgets"):
+                    await conn.execute(sa.text(statement))
+                assert await rls_flags(conn, "probe_widgets") == (True, True)
+                await assert_tenant_policies(conn, "probe_widgets", make_url(database_urls.app).username)
+                assert await policy_shape(conn, "probe_widgets") == await policy_shape(conn, "email_changes")
+                for statement in tenant_rls_drop_statements("probe_widgets"):
+                    await conn.execute(sa.text(statement))
+                assert await rls_flags(conn, "probe_widgets") == (False, False)
+                assert await policy_shape(conn, "probe_widgets") == []
+                await tx.rollback()
+        finally:
+            await engine.dispose()
+
+
+async def policy_shape(conn: AsyncConnection, table: str) -> list[tuple]:
+    stmt = sa.text(
+        "SELECT policyname, permissive, roles, cmd, qual, with_check FROM pg_policies "
+        "WHERE tablename = :t AND policyname = 'tenant_isolation'"
+    )
+    return [tuple(row) for row in await conn.execute(stmt, {"t": table})]
 
 
 async def tenant_tables_in_catalog(admin: AsyncConnection) -> set[str]:
