@@ -59,8 +59,7 @@ class Database:
             # token digests): never in an exception's text, so never in a log line or a traceback.
             hide_parameters=True,
             # TenantConnection sends the tenant's set_config with BEGIN (app/core/tenancy.py).
-            connect_args={"connection_class": TenantConnection}
-            | ({} if statement_cache else WITHOUT_STATEMENT_CACHE),
+            connect_args={"connection_class": TenantConnection} | ({} if statement_cache else WITHOUT_STATEMENT_CACHE),
         )
         forget_pending_tenant(self.engine.sync_engine)
         _ping_idle_connections(self.engine, ping_after_idle_seconds)

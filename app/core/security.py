@@ -85,9 +85,10 @@ def decode_access_token(settings: Settings, token: str, now: datetime | None = N
     checked once per token (_verified, cached: a client sends the same token for its whole life);
     expiry and `iat` are checked on every call. Only tokens that passed are cached."""
     try:
-        claims, issued_at, expires_at = _verified(token, settings.jwt_secret, settings.jwt_audience, settings.jwt_issuer)
+        verified = _verified(token, settings.jwt_secret, settings.jwt_audience, settings.jwt_issuer)
     except (JWTError, ValueError, TypeError, AttributeError, KeyError) as exc:
         raise InvalidToken(str(exc)) from exc
+    claims, issued_at, expires_at = verified
     if expires_at < datetime.now(UTC).timestamp():  # python-jose's rule (no leeway), wall clock
         raise InvalidToken("Signature has expired.")
     if issued_at > (now or datetime.now(UTC)).timestamp() + settings.jwt_leeway_seconds:
