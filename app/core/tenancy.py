@@ -11,11 +11,12 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache, lru_cache
+from typing import TypeVar
 
 import asyncpg
 from sqlalchemy import Engine, Table, event
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
-from sqlalchemy.sql import visitors
+from sqlalchemy.sql import Executable, visitors
 
 from app.models.base import TenantOwned
 from app.models.tenant import Tenant
@@ -110,7 +111,28 @@ def _add_tenant_criteria(state: ORMExecuteState) -> None:
     tenant_id = bound_tenant(state.session)
     if tenant_id is None:
         raise TenantNotBound("tenant-scoped query with no tenant bound")
-    state.statement = state.statement.options(*_tenant_criteria(tenant_id))
+    statement = state.statement
+    if id(statement) in _CONSTANT_STATEMENTS:
+        state.statement = _constant_with_criteria(id(statement), tenant_id)
+    else:
+        state.statement = statement.options(*_tenant_criteria(tenant_id))
+
+
+# Statements built once at import and run on every request (the session check): with the tenant's
+# criteria added they are kept per tenant too, so their cache key is computed once, not per request.
+_CONSTANT_STATEMENTS: dict[int, Executable] = {}
+S = TypeVar("S", bound=Executable)
+
+
+def constant_statement(statement: S) -> S:
+    """Register a module-level statement (never mutated, never freed: its id stays its own)."""
+    _CONSTANT_STATEMENTS[id(statement)] = statement
+    return statement
+
+
+@lru_cache(maxsize=4096)
+def _constant_with_criteria(statement_id: int, tenant_id: uuid.UUID) -> Executable:
+    return _CONSTANT_STATEMENTS[statement_id].options(*_tenant_criteria(tenant_id))
 
 
 @lru_cache(maxsize=4096)

@@ -3,6 +3,7 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, select, update
 
+from app.core.tenancy import constant_statement
 from app.models.auth import AuthSession
 from app.models.user import User
 from app.repositories.base import TenantRepository
@@ -17,7 +18,7 @@ def _active_user_statement():
     return select(User).where(User.id == bindparam("user_id"), User.is_active.is_(True), live)
 
 
-ACTIVE_USER = _active_user_statement()
+ACTIVE_USER = constant_statement(_active_user_statement())
 
 
 class SessionRepository(TenantRepository[AuthSession]):

@@ -15,10 +15,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, create_async_engine
 
 from app.core.database import Database, is_connection_error
-from app.core.tenancy import TenantConnection, bind_tenant
+from app.core.tenancy import TenantConnection, _constant_with_criteria, bind_tenant
+from app.repositories.sessions import ACTIVE_USER
 from tests.factories import make_tenant
 
 SETTING = sa.text("SELECT current_setting('app.tenant_id', true)")
@@ -125,3 +127,15 @@ async def test_a_busy_connection_is_not_pinged_and_its_loss_is_a_connection_erro
         assert await backend_pid(database) != pid  # the pool reconnects for the next one
     finally:
         await database.dispose()
+
+
+def test_the_session_check_keeps_its_tenant_criteria_per_tenant():
+    """The session check (a statement built at import) is kept with each tenant's criteria added:
+    each kept statement filters users and both reads of sessions by its own tenant, never another's."""
+    a, b = uuid.uuid4(), uuid.uuid4()
+    for tenant_id, other in ((a, b), (b, a), (a, b)):
+        compiled = _constant_with_criteria(id(ACTIVE_USER), tenant_id).compile(dialect=postgresql.dialect())
+        values = [value for value in compiled.params.values() if isinstance(value, uuid.UUID)]
+        assert tenant_id in values and other not in values
+        assert str(compiled).count("tenant_id = ") == 3  # users, the live family, the token's family
+    assert _constant_with_criteria(id(ACTIVE_USER), a) is not _constant_with_criteria(id(ACTIVE_USER), b)
