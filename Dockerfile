@@ -32,11 +32,11 @@ RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin rms \
 USER rms
 
 # Settings are read from the environment (see .env.example). HOST=0.0.0.0 so the port is reachable
-# from outside the container; WEB_CONCURRENCY = uvicorn worker processes.
+# from outside the container; WEB_CONCURRENCY (uvicorn worker processes) unset = one per CPU the
+# container may run on (--cpuset-cpus narrows it; a --cpus quota does not: set it then).
 ENV ENV=prod \
     HOST=0.0.0.0 \
     PORT=8000 \
-    WEB_CONCURRENCY=2 \
     LOG_LEVEL=INFO \
     OUTBOX_DIR=/app/.data/outbox
 

@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-clock test-pg15 lint format bench migrate clean
+.PHONY: run test test-clock test-pg15 lint format bench soak migrate clean
 
 # The venv is rebuilt when a requirements file changes (the stamps are older than it).
 $(BIN)/python:
@@ -40,17 +40,26 @@ test-clock: $(VENV)/.dev-installed
 test-pg15: $(VENV)/.dev-installed
 	PYTHON=$(BIN)/python tests/pg15/run.sh
 
+# mypy: app/domain strictly (configuration in pyproject.toml).
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check app tests bench alembic
 	$(BIN)/ruff format --check app tests bench
+	$(BIN)/mypy
 
 format: $(VENV)/.dev-installed
 	$(BIN)/ruff format app tests bench
 	$(BIN)/ruff check --fix app tests bench
 
+# About 10 minutes: the baseline (1 and 2 API workers), the invoice scenarios, RLS on and off.
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m bench.baseline
 	$(BIN)/python -m bench.invoices
+	$(BIN)/python -m bench.rls
+
+# Mixed reads and writes for SOAK_MINUTES against WEB_CONCURRENCY API workers (default 2); RSS per worker.
+SOAK_MINUTES ?= 10
+soak: $(VENV)/.dev-installed
+	$(BIN)/python -m bench.soak --minutes $(SOAK_MINUTES)
 
 migrate: $(VENV)/.runtime-installed
 	$(BIN)/python -m app migrate

@@ -8,6 +8,7 @@
   import path ("bench.baseline:RawUserRead"), so they cross the process boundary as plain data.
 - `HttpDriver`: a lean HTTP/1.1 keep-alive client (one connection per worker) so that the load
   generator, which shares the machine's CPUs with the server, costs as little as possible.
+- `format_ratio` / `format_target`: a ratio with its target and PASS or MISS.
 """
 
 import asyncio
@@ -32,6 +33,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import httpx
+import psutil
 from sqlalchemy.engine import make_url
 
 from app.core.config import Settings
@@ -75,7 +77,8 @@ def free_port() -> int:
 
 
 class ApiServer:
-    """`uvicorn app.asgi:app` in a subprocess, connected as the application role.
+    """`uvicorn app.asgi:app --workers N` in a subprocess, connected as the application role: the
+    worker processes `python -m app serve` starts with WEB_CONCURRENCY=N (`worker_processes()`).
 
     Access logging is off and LOG_LEVEL is WARNING: the figures measure the app, not log I/O.
     Its output goes to a file, shown if it fails to start.
@@ -153,6 +156,23 @@ class ApiServer:
                     pass
                 await asyncio.sleep(0.1)
 
+    def worker_processes(self) -> list[psutil.Process]:
+        """The processes that serve requests: uvicorn itself with one worker, else its children
+        that accept on the port (not the supervisor, nor multiprocessing's resource tracker)."""
+        parent = psutil.Process(self._process.pid)
+        if self.workers == 1:
+            return [parent]
+        return [child for child in parent.children() if _listens(child, self.port)]
+
+    async def wait_for_workers(self, seconds: float = STARTUP_SECONDS) -> list[psutil.Process]:
+        """All `workers` worker processes, once each has started accepting."""
+        deadline = time.monotonic() + seconds
+        while len(found := self.worker_processes()) < self.workers:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{len(found)} of {self.workers} API workers started:\n{self.log_tail()}")
+            await asyncio.sleep(0.2)
+        return found
+
     def log_tail(self, lines: int = 40) -> str:
         try:
             return "\n".join(self._log_path.read_text(errors="replace").splitlines()[-lines:])
@@ -170,6 +190,13 @@ class ApiServer:
                 await self._process.wait()
         self._process = None
         self._tmp.cleanup()
+
+
+def _listens(process: psutil.Process, port: int) -> bool:
+    try:
+        return any(c.status == psutil.CONN_LISTEN and c.laddr.port == port for c in process.net_connections("tcp"))
+    except psutil.Error:
+        return False
 
 
 @dataclass(frozen=True)
@@ -438,6 +465,27 @@ def format_results(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
-def format_ratio(label: str, numerator: Result, denominator: Result) -> str:
+def verdict(ratio: float, target: str) -> str:
+    """PASS or MISS of `ratio` against a target written "≥ 0.5", "≤ 1.10" or "< 10"."""
+    op, bound = target[0], float(target[1:])
+    checks = {"≥": ratio >= bound, "≤": ratio <= bound, "<": ratio < bound, ">": ratio > bound}
+    return "PASS" if math.isfinite(ratio) and checks[op] else "MISS"
+
+
+def format_target(label: str, ratio: float, detail: str, target: str | None = None) -> str:
+    """One ratio line: the value, its target and PASS/MISS (or "info" without a target), and how
+    it was computed."""
+    judged = f"{'target ' + target:<14} {verdict(ratio, target)}" if target else f"{'(no target)':<14} info"
+    return f"{label:<60} {ratio:6.2f}   {judged}   ({detail})"
+
+
+def format_ratio(label: str, numerator: Result, denominator: Result, target: str | None = None) -> str:
+    """numerator ÷ denominator by throughput."""
     ratio = numerator.rps / denominator.rps if denominator.rps else math.nan
-    return f"{label:<40} {ratio:6.2f}   ({numerator.rps:.1f} / {denominator.rps:.1f} req/s)"
+    return format_target(label, ratio, f"{numerator.rps:.1f} / {denominator.rps:.1f} req/s", target)
+
+
+def format_tail(label: str, result: Result, target: str | None = "≤ 5") -> str:
+    """p99 ÷ p50 latency of one scenario: how far the slowest 1 % stray from the median."""
+    ratio = result.p99_ms / result.p50_ms if result.p50_ms else math.nan
+    return format_target(label, ratio, f"{result.p99_ms:.1f} / {result.p50_ms:.1f} ms", target)

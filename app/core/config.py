@@ -1,6 +1,7 @@
 """Settings, read from the environment (and `.env`). Every setting is documented in `.env.example`."""
 
 import json
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -10,6 +11,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_JWT_SECRET = "dev-only-secret-change-me-0123456789abcdef"
 MIN_JWT_SECRET_BYTES = 32  # HS256 keys: at least the hash's output size (RFC 7518 s.3.2)
+MIN_METRICS_TOKEN_CHARS = 24
 
 
 def jwt_secret_problem(secret: str) -> str | None:
@@ -21,11 +23,27 @@ def jwt_secret_problem(secret: str) -> str | None:
     return None
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask, which a container's cpuset narrows)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     env: Literal["dev", "test", "prod"] = "dev"
     log_level: str = "INFO"
+    # json: one JSON object per line (request lines, job steps, everything else); text: for a person
+    # at a terminal. Unset = json with ENV=prod, text otherwise.
+    log_format: Literal["json", "text"] | None = None  # never None once validated (_derive_log_format)
+
+    # GET /metrics (Prometheus text format). loopback: only clients on this machine (after
+    # FORWARDED_ALLOW_IPS; a bearer METRICS_TOKEN, if set, also admits others); token: a bearer
+    # METRICS_TOKEN from any client; off: 404. Refused and off both answer 404.
+    metrics_access: Literal["loopback", "token", "off"] = "loopback"
+    metrics_token: str | None = None
 
     # Database. Unset DATABASE_URL = start the embedded PostgreSQL server.
     database_url: str | None = None
@@ -46,7 +64,9 @@ class Settings(BaseSettings):
     # HTTP
     host: str = "127.0.0.1"
     port: int = 8000
-    web_concurrency: int = 1
+    # uvicorn worker processes `serve` starts. Unset: 1 outside prod, the CPUs this process may run
+    # on with ENV=prod (_default_workers).
+    web_concurrency: int | None = Field(default=None, ge=1, le=256)  # never None once validated
     # Comma-separated (or a JSON list); NoDecode lets the validator below split it.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["http://localhost:3000"])
     max_body_bytes: int = 1_048_576
@@ -164,6 +184,28 @@ class Settings(BaseSettings):
         Written past __setattr__ so that `model_fields_set` still tells a derived value from a set one."""
         self.__dict__["email_link_base"] = (self.email_link_base or f"{self.public_origin}/pages").rstrip("/")
         self.__dict__["upgrade_url"] = self.upgrade_url or f"{self.public_origin}/docs#/tenants"
+        return self
+
+    @model_validator(mode="after")
+    def _default_workers(self) -> "Settings":
+        """WEB_CONCURRENCY unset: one worker in development and tests, one per usable CPU in prod.
+        Written past __setattr__ (as _derive_links) so `model_fields_set` still tells it was derived."""
+        if self.web_concurrency is None:
+            self.__dict__["web_concurrency"] = usable_cpus() if self.env == "prod" else 1
+        return self
+
+    @model_validator(mode="after")
+    def _derive_log_format(self) -> "Settings":
+        if self.log_format is None:
+            self.__dict__["log_format"] = "json" if self.env == "prod" else "text"
+        return self
+
+    @model_validator(mode="after")
+    def _metrics_token_usable(self) -> "Settings":
+        if self.metrics_token is not None and len(self.metrics_token) < MIN_METRICS_TOKEN_CHARS:
+            raise ValueError(f"METRICS_TOKEN is shorter than {MIN_METRICS_TOKEN_CHARS} characters")
+        if self.metrics_access == "token" and not self.metrics_token:
+            raise ValueError("METRICS_ACCESS=token needs METRICS_TOKEN")
         return self
 
     @model_validator(mode="after")

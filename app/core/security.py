@@ -25,7 +25,7 @@ BCRYPT_MAX_BYTES = 72
 REQUIRED_CLAIMS = ("sub", "tenant_id", "role", "sid", "iat", "exp", "iss", "aud", "jti")
 
 
-class InvalidToken(Exception):
+class AccessTokenRejected(Exception):
     pass
 
 
@@ -87,12 +87,12 @@ def decode_access_token(settings: Settings, token: str, now: datetime | None = N
     try:
         verified = _verified(token, settings.jwt_secret, settings.jwt_audience, settings.jwt_issuer)
     except (JWTError, ValueError, TypeError, AttributeError, KeyError) as exc:
-        raise InvalidToken(str(exc)) from exc
+        raise AccessTokenRejected(str(exc)) from exc
     claims, issued_at, expires_at = verified
     if expires_at < datetime.now(UTC).timestamp():  # python-jose's rule (no leeway), wall clock
-        raise InvalidToken("Signature has expired.")
+        raise AccessTokenRejected("Signature has expired.")
     if issued_at > (now or datetime.now(UTC)).timestamp() + settings.jwt_leeway_seconds:
-        raise InvalidToken("issued in the future")
+        raise AccessTokenRejected("issued in the future")
     return claims
 
 
@@ -104,14 +104,14 @@ def _verified(token: str, secret: str, audience: str, issuer: str) -> tuple[Acce
     options["verify_exp"] = False  # checked by the caller on every use
     header = jwt.get_unverified_header(token)
     if header.get("alg") != JWT_ALGORITHM:
-        raise InvalidToken("unexpected algorithm")
+        raise AccessTokenRejected("unexpected algorithm")
     payload = jwt.decode(token, secret, algorithms=[JWT_ALGORITHM], audience=audience, issuer=issuer, options=options)
     if any(claim not in payload for claim in REQUIRED_CLAIMS):
-        raise InvalidToken("missing claim")
+        raise AccessTokenRejected("missing claim")
     issued_at, expires_at = payload["iat"], payload["exp"]
     for name, value in (("iat", issued_at), ("exp", expires_at)):
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise InvalidToken(f"{name} is not a number")
+            raise AccessTokenRejected(f"{name} is not a number")
     claims = AccessClaims(
         user_id=uuid.UUID(payload["sub"]),
         tenant_id=uuid.UUID(payload["tenant_id"]),

@@ -6,12 +6,13 @@ from typing import Any
 from sqlalchemy import CheckConstraint, Computed, Index, Numeric, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.domain.statuses import InvoiceStatus
 from app.models.base import Base, TenantScoped, Timestamps, tenant_fk
 from app.models.business import MONEY, RATE
 
 QUANTITY = Numeric(15, 3)
 UNIT_PRICE = Numeric(18, 4)
-INVOICE_STATUSES = ("draft", "issued", "partially_paid", "paid", "void")
+INVOICE_STATUSES = tuple(status.value for status in InvoiceStatus)
 # What the document is in law: a tax invoice (Rule 46), a bill of supply (Rule 49: no tax, from a
 # composition taxpayer, an unregistered supplier or for exempt supplies) or an invoice-cum-bill of
 # supply (Rule 46A: taxable and exempt supplies to an unregistered recipient on one document).
@@ -54,6 +55,14 @@ class Invoice(TenantScoped, Timestamps, Base):
         Index("ix_invoices_tenant_id_customer_id_invoice_date", "tenant_id", "customer_id", "invoice_date"),
         Index("ix_invoices_tenant_id_due_date", "tenant_id", "due_date"),
         Index("ix_invoices_tenant_id_status", "tenant_id", "status"),
+        # Search by number prefix (GET /invoices?q=).
+        Index(
+            "ix_invoices_tenant_id_number",
+            "tenant_id",
+            "number",
+            postgresql_ops={"number": "text_pattern_ops"},
+            postgresql_where=text("number IS NOT NULL"),
+        ),
         # Counting a month's issued invoices for the free plan's limit (app/services/entitlements.py).
         Index(
             "ix_invoices_tenant_id_issued_at", "tenant_id", "issued_at", postgresql_where=text("issued_at IS NOT NULL")

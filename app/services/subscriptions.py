@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
-from app.core.errors import SubscriptionLocked
+from app.core.errors import NotFound, SubscriptionLocked
 from app.models.subscription import Subscription, SubscriptionStatus
 from app.models.tenant import Tenant
 from app.repositories.subscriptions import PlanRepository, SubscriptionRepository
@@ -230,7 +230,7 @@ async def switch_plan(session: AsyncSession, policy: Policy, now: datetime, *, p
         return row
     plan = await PlanRepository(session).get(plan_code)
     if plan is None:
-        raise LookupError(f"no plan {plan_code!r}")
+        raise NotFound(f"There is no plan {plan_code!r}.", code="plan-not-found")
     if plan.price_paise == 0:
         state = State(plan_code, SubscriptionStatus.free, now, None)
     else:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.core.config import Settings
+from app.core.config import Settings, usable_cpus
 from app.main import UnsafeConfiguration, create_app
 
 STRONG_SECRET = "s" * 48
@@ -29,6 +29,30 @@ class TestMailLinks:
         explicit = configured(port=8101)
         assert explicit.email_link_base == "https://app.example.in/account"
         assert explicit.upgrade_url == "https://app.example.in/billing"
+
+
+class TestWebConcurrency:
+    PROD = {"env": "prod", "jwt_secret": STRONG_SECRET, "razorpay_mode": "live", "razorpay_key_id": "k",
+            "razorpay_key_secret": "s", "razorpay_webhook_secret": "w"}  # fmt: skip
+
+    def test_unset_is_one_worker_outside_prod(self, monkeypatch):
+        monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+        assert configured(env="dev").web_concurrency == 1
+        assert configured(env="test").web_concurrency == 1
+
+    def test_unset_is_one_worker_per_usable_cpu_in_prod(self, monkeypatch):
+        monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+        assert configured(**self.PROD).web_concurrency == usable_cpus() >= 1
+        assert "web_concurrency" not in configured(**self.PROD).model_fields_set
+
+    def test_set_wins_in_any_environment(self, monkeypatch):
+        monkeypatch.setenv("WEB_CONCURRENCY", "3")
+        assert configured(env="dev").web_concurrency == 3
+        assert configured(**self.PROD).web_concurrency == 3
+
+    def test_zero_workers_is_refused(self):
+        with pytest.raises(ValueError, match="web_concurrency"):
+            configured(web_concurrency=0)
 
 
 class TestProduction:

@@ -2,6 +2,7 @@
 (what kill, docker stop and systemd send), and after a process that died without saying so left its
 pid in the handle file. Each test runs the real CLI as a subprocess on a server of its own."""
 
+import http.client
 import json
 import os
 import signal
@@ -133,3 +134,86 @@ def test_sigterm_to_serve_stops_the_worker_and_the_embedded_server(pg_dir, workd
     assert all(wait_until_gone(child.pid, 5) for child in children), "the worker is still running"
     assert handles(pg_dir) == []
     assert serve.returncode == 128 + signal.SIGTERM  # a shutdown by unwinding, not death by the signal
+
+
+def listening_workers(serve: psutil.Process, port: int) -> list[psutil.Process]:
+    """The children of `serve` that accept on its port: uvicorn's worker processes."""
+    return [child for child in serve.children() if listens(child, port)]
+
+
+def listens(process: psutil.Process, port: int) -> bool:
+    try:
+        return any(c.status == psutil.CONN_LISTEN and c.laddr.port == port for c in process.net_connections("tcp"))
+    except psutil.NoSuchProcess:  # a child that has just exited
+        return False
+
+
+def answering_worker(workers: list[psutil.Process], port: int) -> int | None:
+    """Sends GET /health on a new connection; the pid of the worker holding the other end of it."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", "/health")
+        response = connection.getresponse()
+        response.read()
+        assert response.status == 200
+        client_port = connection.sock.getsockname()[1]
+        for worker in workers:  # the connection is still open: its server end belongs to one worker
+            if any(c.raddr and c.raddr.port == client_port for c in worker.net_connections("tcp")):
+                return worker.pid
+        return None
+    finally:
+        connection.close()
+
+
+def test_serve_with_two_workers_answers_from_both_and_starts_the_rest_once(pg_dir, workdir):
+    """WEB_CONCURRENCY=2: two uvicorn workers share the port and both answer; the embedded PostgreSQL
+    (its handle file names the parent alone), migrations and the job worker stay the parent's, once.
+    SIGTERM stops them all."""
+    port = free_port()
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "app", "serve", "--no-demo"],
+        cwd=workdir,
+        env=cli_env(pg_dir, PORT=str(port), WEB_CONCURRENCY="2"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        parent = psutil.Process(serve.pid)
+        deadline = time.monotonic() + 180
+        while len(workers := listening_workers(parent, port)) < 2 or not ready(port):
+            assert serve.poll() is None, serve.stderr.read()
+            assert time.monotonic() < deadline, f"serve did not answer /health with two workers: {workers}"
+            time.sleep(0.2)
+        assert len(workers) == 2
+        postmaster = postmaster_pid(pg_dir)
+        assert postmaster is not None and running(postmaster)
+        children = parent.children(recursive=True)
+        job_workers = [c for c in children if c.cmdline()[-2:] == ["app", "worker"]]
+        assert len(job_workers) == 1, [c.cmdline() for c in children]
+        assert handles(pg_dir) == [serve.pid]  # the workers connect by URL, not through the embedded server
+
+        seen: set[int | None] = set()
+        deadline = time.monotonic() + 60
+        while seen != {w.pid for w in workers}:  # the kernel hands each new connection to either worker
+            assert time.monotonic() < deadline, f"only {seen} answered of {[w.pid for w in workers]}"
+            seen.add(answering_worker(workers, port))
+            assert None not in seen, "a connection was answered by no worker of serve"
+
+        serve.send_signal(signal.SIGTERM)
+        serve.wait(timeout=60)
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+            serve.wait()
+    assert wait_until_gone(postmaster), "the embedded PostgreSQL is still running"
+    assert all(wait_until_gone(child.pid, 5) for child in children), "a worker is still running"
+    assert handles(pg_dir) == []
+    assert serve.returncode == 0  # uvicorn's supervisor handles the signal and returns; serve unwinds
+
+
+def ready(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False

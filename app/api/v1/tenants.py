@@ -24,4 +24,13 @@ async def update_my_tenant(body: TenantUpdate, user: ManagerUser, session: Sessi
 async def read_my_subscription(_: CurrentUser, session: SessionDep, rt: RuntimeDep) -> SubscriptionRead:
     """Plan, status and each limit with its current use, as in force now (any member may read it)."""
     overview = await entitlements.overview(session, rt)
-    return SubscriptionRead.of(overview, rt.settings.post_trial_mode)
+    state = overview.standing.state
+    return SubscriptionRead.of(
+        plan=overview.plan,
+        row=overview.standing.row,
+        status=state.status,
+        period=(state.period_start, state.period_end),
+        trial_days_remaining=overview.trial_days_remaining,
+        limits=overview.limits,
+        mode=rt.settings.post_trial_mode,
+    )
