@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             urls.app,
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
+            ping_after_idle_seconds=settings.db_ping_after_idle_seconds,
             statement_cache=settings.db_prepared_statement_cache,
         )
         instrument_pool(db.engine, "api")

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     app_db_role: str = "rms_app"
     db_pool_size: int = 10
     db_max_overflow: int = 10
+    # A pooled connection idle this many seconds is pinged before use (a dead one is replaced);
+    # 0 = ping on every checkout (three round trips each time).
+    db_ping_after_idle_seconds: float = Field(default=10.0, ge=0)
     # False behind a transaction-mode pooler that does not track prepared statements (PgBouncer < 1.21,
     # or max_prepared_statements = 0): no statement cache, uniquely named statements (README, "Running
     # at scale"). PgBouncer >= 1.21 with max_prepared_statements > 0 keeps the cache: leave it True.

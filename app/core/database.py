@@ -7,17 +7,19 @@ counters, revoking a stolen refresh-token family) uses `independent_session`.
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 
 import asyncpg
 from fastapi import Request
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from app.core.cursors import CURSOR_KEY, cursor_key
-from app.core.tenancy import TenantSession, bind_tenant
+from app.core.tenancy import TenantConnection, TenantSession, bind_tenant, forget_pending_tenant
 
 log = logging.getLogger(__name__)
 
@@ -37,17 +39,30 @@ WITHOUT_STATEMENT_CACHE = {
 
 
 class Database:
-    def __init__(self, url: str, *, pool_size: int = 10, max_overflow: int = 10, statement_cache: bool = True) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        max_overflow: int = 10,
+        statement_cache: bool = True,
+        ping_after_idle_seconds: float = 10.0,
+    ) -> None:
         self.engine: AsyncEngine = create_async_engine(
             url,
             pool_size=pool_size,
             max_overflow=max_overflow,
-            pool_pre_ping=True,
-            connect_args={} if statement_cache else WITHOUT_STATEMENT_CACHE,
+            # Not pool_pre_ping: with asyncpg it costs three round trips (BEGIN, ";", ROLLBACK) on every
+            # checkout. Only a connection idle for ping_after_idle_seconds is pinged (_ping_if_idle).
+            pool_pre_ping=False,
             # Statement parameters are people's data and secrets (mail bodies with single-use links,
             # token digests): never in an exception's text, so never in a log line or a traceback.
             hide_parameters=True,
+            # TenantConnection sends the tenant's set_config with BEGIN (app/core/tenancy.py).
+            connect_args={"connection_class": TenantConnection} | ({} if statement_cache else WITHOUT_STATEMENT_CACHE),
         )
+        forget_pending_tenant(self.engine.sync_engine)
+        _ping_idle_connections(self.engine, ping_after_idle_seconds)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, sync_session_class=TenantSession)
 
     async def dispose(self) -> None:
@@ -66,6 +81,34 @@ class Database:
                 await session.rollback()
                 raise
         _run_after_commit(session)
+
+
+_CHECKED_IN_AT = "rms_checked_in_at"
+
+
+def _ping_idle_connections(engine: AsyncEngine, idle_seconds: float) -> None:
+    """Ping a pooled connection on checkout only if it sat idle in the pool for idle_seconds or more
+    (0: on every checkout, what pool_pre_ping does). A dead one is discarded and the checkout retried
+    with a fresh connection, as pre-ping does. A busy pool's connections were used moments ago: a
+    server restart under load fails the requests already on the old connections (503 with
+    Retry-After, see is_connection_error), and the pool then drops every connection older than the
+    failure, so the next requests connect afresh."""
+    pool = engine.sync_engine.pool
+
+    @event.listens_for(pool, "checkin")
+    def _checked_in(_dbapi_connection, record) -> None:
+        if record is not None:
+            record.info[_CHECKED_IN_AT] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def _ping_if_idle(dbapi_connection, record, _proxy) -> None:
+        checked_in_at = record.info.get(_CHECKED_IN_AT)
+        if checked_in_at is None or time.monotonic() - checked_in_at < idle_seconds:
+            return  # a new connection, or one used moments ago
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:
+            raise DisconnectionError("the pooled connection is gone") from exc
 
 
 def after_commit(session: AsyncSession, hook: AfterCommit) -> None:

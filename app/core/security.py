@@ -79,35 +79,46 @@ def create_access_token(settings: Settings, claims: AccessClaims, now: datetime 
 def decode_access_token(settings: Settings, token: str, now: datetime | None = None) -> AccessClaims:
     """Verify and read an access token. Besides the signature and every claim, its `iat` may not
     lie in the future beyond JWT_LEEWAY_SECONDS of clock skew (a token minted ahead of time, or
-    by a clock that is wrong, would otherwise outlive its stated lifetime)."""
-    options = {f"require_{claim}": True for claim in ("exp", "iat", "iss", "aud", "sub", "jti")}
+    by a clock that is wrong, would otherwise outlive its stated lifetime).
+
+    What does not depend on the time (signature, algorithm, issuer, audience, required claims) is
+    checked once per token (_verified, cached: a client sends the same token for its whole life);
+    expiry and `iat` are checked on every call. Only tokens that passed are cached."""
     try:
-        header = jwt.get_unverified_header(token)
-        if header.get("alg") != JWT_ALGORITHM:
-            raise AccessTokenRejected("unexpected algorithm")
-        payload = jwt.decode(
-            token,
-            settings.jwt_secret,
-            algorithms=[JWT_ALGORITHM],
-            audience=settings.jwt_audience,
-            issuer=settings.jwt_issuer,
-            options=options,
-        )
-        if any(claim not in payload for claim in REQUIRED_CLAIMS):
-            raise AccessTokenRejected("missing claim")
-        issued_at = payload["iat"]
-        if isinstance(issued_at, bool) or not isinstance(issued_at, int | float):
-            raise AccessTokenRejected("iat is not a number")
-        if issued_at > (now or datetime.now(UTC)).timestamp() + settings.jwt_leeway_seconds:
-            raise AccessTokenRejected("issued in the future")
-        return AccessClaims(
-            user_id=uuid.UUID(payload["sub"]),
-            tenant_id=uuid.UUID(payload["tenant_id"]),
-            role=str(payload["role"]),
-            session_id=uuid.UUID(payload["sid"]),
-        )
+        verified = _verified(token, settings.jwt_secret, settings.jwt_audience, settings.jwt_issuer)
     except (JWTError, ValueError, TypeError, AttributeError, KeyError) as exc:
         raise AccessTokenRejected(str(exc)) from exc
+    claims, issued_at, expires_at = verified
+    if expires_at < datetime.now(UTC).timestamp():  # python-jose's rule (no leeway), wall clock
+        raise AccessTokenRejected("Signature has expired.")
+    if issued_at > (now or datetime.now(UTC)).timestamp() + settings.jwt_leeway_seconds:
+        raise AccessTokenRejected("issued in the future")
+    return claims
+
+
+@lru_cache(maxsize=4096)
+def _verified(token: str, secret: str, audience: str, issuer: str) -> tuple[AccessClaims, float, float]:
+    """The claims of a token whose signature and time-independent claims verify, with its iat and
+    exp; raises otherwise (nothing is cached then)."""
+    options = {f"require_{claim}": True for claim in ("exp", "iat", "iss", "aud", "sub", "jti")}
+    options["verify_exp"] = False  # checked by the caller on every use
+    header = jwt.get_unverified_header(token)
+    if header.get("alg") != JWT_ALGORITHM:
+        raise AccessTokenRejected("unexpected algorithm")
+    payload = jwt.decode(token, secret, algorithms=[JWT_ALGORITHM], audience=audience, issuer=issuer, options=options)
+    if any(claim not in payload for claim in REQUIRED_CLAIMS):
+        raise AccessTokenRejected("missing claim")
+    issued_at, expires_at = payload["iat"], payload["exp"]
+    for name, value in (("iat", issued_at), ("exp", expires_at)):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise AccessTokenRejected(f"{name} is not a number")
+    claims = AccessClaims(
+        user_id=uuid.UUID(payload["sub"]),
+        tenant_id=uuid.UUID(payload["tenant_id"]),
+        role=str(payload["role"]),
+        session_id=uuid.UUID(payload["sid"]),
+    )
+    return claims, issued_at, expires_at
 
 
 def new_opaque_token(tenant_id: uuid.UUID) -> str:

@@ -10,16 +10,20 @@ the connection pool), which the row-level security policies read.
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cache
+from functools import cache, lru_cache
+from typing import TypeVar
 
-from sqlalchemy import Table, event, func, select
+import asyncpg
+from sqlalchemy import Engine, Table, event
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
-from sqlalchemy.sql import visitors
+from sqlalchemy.sql import Executable, visitors
 
 from app.models.base import TenantOwned
 from app.models.tenant import Tenant
 
 TENANT_KEY = "tenant_id"
+# Sent as written (no SQL compilation: it runs at the start of every transaction); transaction-local.
+SET_TENANT_SQL = "SELECT set_config('app.tenant_id', $1, true)"
 BYPASS_KEY = "tenant_filter_off"
 
 
@@ -56,7 +60,8 @@ async def bind_tenant(async_session, tenant_id: uuid.UUID) -> None:
         raise TenantAlreadyBound(f"session is bound to tenant {current}, not {tenant_id}")
     async_session.info[TENANT_KEY] = tenant_id
     if async_session.in_transaction():
-        await async_session.execute(select(func.set_config("app.tenant_id", str(tenant_id), True)))
+        connection = await async_session.connection()
+        await connection.exec_driver_sql(SET_TENANT_SQL, (str(tenant_id),))
     else:
         await async_session.connection()  # begins the transaction; after_begin sets app.tenant_id
 
@@ -106,7 +111,36 @@ def _add_tenant_criteria(state: ORMExecuteState) -> None:
     tenant_id = bound_tenant(state.session)
     if tenant_id is None:
         raise TenantNotBound("tenant-scoped query with no tenant bound")
-    state.statement = state.statement.options(
+    statement = state.statement
+    if id(statement) in _CONSTANT_STATEMENTS:
+        state.statement = _constant_with_criteria(id(statement), tenant_id)
+    else:
+        state.statement = statement.options(*_tenant_criteria(tenant_id))
+
+
+# Statements built once at import and run on every request (the session check): with the tenant's
+# criteria added they are kept per tenant too, so their cache key is computed once, not per request.
+_CONSTANT_STATEMENTS: dict[int, Executable] = {}
+S = TypeVar("S", bound=Executable)
+
+
+def constant_statement(statement: S) -> S:
+    """Register a module-level statement (never mutated, never freed: its id stays its own)."""
+    _CONSTANT_STATEMENTS[id(statement)] = statement
+    return statement
+
+
+@lru_cache(maxsize=4096)
+def _constant_with_criteria(statement_id: int, tenant_id: uuid.UUID) -> Executable:
+    return _CONSTANT_STATEMENTS[statement_id].options(*_tenant_criteria(tenant_id))
+
+
+@lru_cache(maxsize=4096)
+def _tenant_criteria(tenant_id: uuid.UUID) -> tuple:
+    """The loader criteria binding every tenant table to tenant_id. Built once per tenant (building
+    them is most of the filter's cost on a short request); the tenant is a bound value of the
+    compiled statement, so every tenant shares one compiled form."""
+    return (
         with_loader_criteria(TenantOwned, lambda cls: cls.tenant_id == tenant_id, include_aliases=True),
         with_loader_criteria(Tenant, Tenant.id == tenant_id, include_aliases=True),
     )
@@ -135,5 +169,59 @@ def _check_flushed_rows(session: Session, _flush_context, _instances) -> None:
 @event.listens_for(TenantSession, "after_begin")
 def _set_rls_tenant(session: Session, _transaction, connection) -> None:
     tenant_id = bound_tenant(session)
-    if tenant_id is not None:
-        connection.execute(select(func.set_config("app.tenant_id", str(tenant_id), True)))
+    if tenant_id is None:
+        return
+    driver = connection.connection.driver_connection
+    if isinstance(driver, TenantConnection) and not driver.is_in_transaction():
+        # The driver sends BEGIN lazily, before the transaction's first statement: set the tenant
+        # in that same message (one round trip fewer on every request).
+        driver.set_tenant_on_begin(tenant_id)
+    else:
+        connection.exec_driver_sql(SET_TENANT_SQL, (str(tenant_id),))
+
+
+class TenantConnection(asyncpg.Connection):
+    """asyncpg's connection, which can send `set_config('app.tenant_id', ..., true)` in the same
+    message as the BEGIN of the transaction it belongs to (simple-query protocol, one round trip).
+
+    The pending tenant is for the next BEGIN only and is dropped when the SQLAlchemy transaction
+    ends (commit or rollback, whether or not a statement ran) and when the connection goes back to
+    the pool (reset_pending_tenant): it can never reach another transaction."""
+
+    _rms_begin_tenant: uuid.UUID | None = None
+
+    def set_tenant_on_begin(self, tenant_id: uuid.UUID) -> None:
+        if not isinstance(tenant_id, uuid.UUID):
+            raise TypeError("tenant_id must be a UUID")
+        self._rms_begin_tenant = tenant_id
+
+    def reset_pending_tenant(self) -> None:
+        self._rms_begin_tenant = None
+
+    async def execute(self, query: str, *args, timeout: float | None = None) -> str:  # noqa: ASYNC109 (asyncpg's signature)
+        tenant_id = self._rms_begin_tenant
+        if tenant_id is not None and not args and query.startswith("BEGIN"):
+            self._rms_begin_tenant = None
+            # str(UUID) is hex digits and dashes only: safe to write into the statement.
+            query = f"{query} SELECT set_config('app.tenant_id', '{tenant_id}', true);"
+        return await super().execute(query, *args, timeout=timeout)
+
+
+def forget_pending_tenant(engine: Engine) -> None:
+    """Drop a pending tenant (TenantConnection) when a transaction ends or a connection is checked
+    in, so it can only ever apply to the transaction whose after_begin set it."""
+
+    def reset(driver: object) -> None:
+        if isinstance(driver, TenantConnection):
+            driver.reset_pending_tenant()
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _transaction_ended(connection) -> None:
+        if not connection.invalidated and not connection.closed:
+            reset(connection.connection.driver_connection)
+
+    @event.listens_for(engine.pool, "checkin")
+    def _checked_in(_dbapi_connection, record) -> None:
+        if record is not None and record.driver_connection is not None:
+            reset(record.driver_connection)

@@ -1,11 +1,24 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
+from app.core.tenancy import constant_statement
 from app.models.auth import AuthSession
 from app.models.user import User
 from app.repositories.base import TenantRepository
+
+
+def _active_user_statement():
+    """The user, if active and its session family is live (has a token that is not revoked), as one
+    query. Built once (it runs on every authenticated request); the ORM tenant filter still adds
+    `tenant_id = <bound>` to users and to both reads of sessions when it runs."""
+    family = select(AuthSession.family_id).where(AuthSession.id == bindparam("session_id")).scalar_subquery()
+    live = select(AuthSession.id).where(AuthSession.family_id == family, AuthSession.revoked_at.is_(None)).exists()
+    return select(User).where(User.id == bindparam("user_id"), User.is_active.is_(True), live)
+
+
+ACTIVE_USER = constant_statement(_active_user_statement())
 
 
 class SessionRepository(TenantRepository[AuthSession]):
@@ -48,7 +61,5 @@ class SessionRepository(TenantRepository[AuthSession]):
 
         One query: the family is live while it has a token that is not revoked.
         """
-        family = select(AuthSession.family_id).where(AuthSession.id == session_id).scalar_subquery()
-        live = select(AuthSession.id).where(AuthSession.family_id == family, AuthSession.revoked_at.is_(None)).exists()
-        stmt = select(User).where(User.id == user_id, User.is_active.is_(True), live)
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+        params = {"user_id": user_id, "session_id": session_id}
+        return (await self.session.execute(ACTIVE_USER, params)).scalar_one_or_none()

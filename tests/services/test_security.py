@@ -93,6 +93,21 @@ class TestAccessTokens:
         recent = datetime.now(UTC) - timedelta(minutes=settings.access_token_minutes - 1)
         decode_access_token(settings, create_access_token(settings, self.claims(), recent))
 
+    def test_a_token_already_verified_is_still_refused_once_it_expires(self, settings):
+        """Verification is cached per token (the hot path); expiry is checked on every use."""
+        issued = datetime.now(UTC) - timedelta(minutes=settings.access_token_minutes) + timedelta(seconds=1.5)
+        token = create_access_token(settings, self.claims(), issued)
+        decode_access_token(settings, token)  # valid, now cached
+        time.sleep(2)
+        with pytest.raises(AccessTokenRejected, match="expired"):
+            decode_access_token(settings, token)
+
+    def test_a_cached_token_is_still_checked_against_the_secret(self, settings):
+        token = create_access_token(settings, self.claims())
+        decode_access_token(settings, token)  # cached under this secret
+        with pytest.raises(AccessTokenRejected):
+            decode_access_token(settings.model_copy(update={"jwt_secret": "y" * 40}), token)
+
     def test_issued_in_the_future_beyond_the_leeway_is_refused(self, settings):
         now = datetime.now(UTC)
         ahead = now + timedelta(seconds=settings.jwt_leeway_seconds + 5)
