@@ -8,12 +8,14 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
+from typing import Any
 
 import aiosmtplib
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
+from app.core.context import Context
 from app.core.database import Database, after_commit
 from app.models.base import utcnow
 from app.models.outbox import OutboxEmail
@@ -47,9 +49,9 @@ def bounded_subject(subject: str) -> str:
     return subject[: SUBJECT_MAX - 1].rstrip() + "…"
 
 
-async def enqueue(
-    session: AsyncSession, db: Database, settings: Settings, *, to: str, template: str, **context
-) -> OutboxEmail:
+async def enqueue(session: AsyncSession, ctx: Context, *, to: str, template: str, **context: Any) -> OutboxEmail:
+    """Put one email in the outbox (in the caller's transaction); it is sent after the commit."""
+    db, settings = ctx.db, ctx.settings
     subject, text, html = render(template, **context)
     message = await OutboxRepository(session).add(
         OutboxEmail(to_address=to, subject=subject, body_text=text, body_html=html)
