@@ -1,5 +1,5 @@
-"""Dependencies shared by the routers: session, runtime, current user, roles (and the locked
-subscription check for writes), pagination.
+"""Dependencies shared by the routers: session, runtime, the request's context, current user, roles
+(and the locked subscription check for writes), pagination.
 
 Dependencies are `async def`: FastAPI runs a plain `def` in a worker thread, a costly hop.
 """

@@ -145,7 +145,8 @@ async def login(session: AsyncSession, ctx: Context, *, email: str, password: st
         await reserve(counter, limits, now)
     user = await _find_user_by_email(session, email)
     usable_hash = user.password_hash if user is not None and user.is_active else None
-    if not await verify_password(password, usable_hash, ctx.settings.bcrypt_rounds):
+    matches = await verify_password(password, usable_hash, ctx.settings.bcrypt_rounds)
+    if user is None or not matches:
         raise invalid_credentials()
     await refund(session, limits, now)
     audit.set_actor(session, user.id)
@@ -226,7 +227,7 @@ async def _replay_within_grace(
     return reissue(ctx, user, successor, successor_token)
 
 
-async def _revoke_family_if_reused(ctx: Context, tenant_id: uuid.UUID, known) -> None:
+async def _revoke_family_if_reused(ctx: Context, tenant_id: uuid.UUID, known: AuthSession | None) -> None:
     if known is None or known.revoked_at is None:
         return
     async with independent_session(ctx.db, tenant_id) as side:

@@ -25,7 +25,9 @@ async def ensure_demo_tenant(rt: Runtime) -> bool:
             phone=None,
         )
         identity = await IdentityRepository(session).find(email)
-        user = await UserRepository(session).get(identity.user_id)
+        user = await UserRepository(session).get(identity.user_id) if identity is not None else None
+        if user is None:
+            raise RuntimeError(f"the demo owner {email} was not created")
         user.email_verified_at = ctx.now
         await add_sample_data(session, rt)  # phase 2: the billing services it calls take `rt` still
     return True

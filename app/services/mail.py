@@ -30,10 +30,10 @@ _env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoesc
 
 # outbox_emails.subject's length: a subject made of long names (two 200-character names in an
 # invitation make 431 characters) is cut to fit, never refused.
-SUBJECT_MAX = OutboxEmail.__table__.c.subject.type.length
+SUBJECT_MAX: int = OutboxEmail.__table__.c.subject.type.length  # type: ignore[attr-defined]
 
 
-def render(template: str, **context) -> tuple[str, str, str]:
+def render(template: str, **context: Any) -> tuple[str, str, str]:
     """(subject, text, html) of templates/email/<template>.{subject,txt,html}."""
     subject = _env.get_template(f"{template}.subject").render(**context).strip()
     text = _env.get_template(f"{template}.txt").render(**context)
@@ -57,7 +57,11 @@ async def enqueue(session: AsyncSession, ctx: Context, *, to: str, template: str
         OutboxEmail(to_address=to, subject=subject, body_text=text, body_html=html)
     )
     tenant_id, message_id = message.tenant_id, message.id
-    after_commit(session, lambda: deliver(db, settings, tenant_id, [message_id]))
+
+    async def send_after_commit() -> None:
+        await deliver(db, settings, tenant_id, [message_id])
+
+    after_commit(session, send_after_commit)
     return message
 
 

@@ -250,9 +250,9 @@ def _holds_nul(data: Any) -> bool:
     return False
 
 
-def _dict(value: Any) -> dict:
+def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _matching(pattern: re.Pattern, value: Any) -> str | None:
+def _matching(pattern: re.Pattern[str], value: Any) -> str | None:
     return value if isinstance(value, str) and pattern.fullmatch(value) else None

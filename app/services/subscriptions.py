@@ -175,7 +175,7 @@ async def _add(
     *,
     before: dict[str, Any] | None = None,
     previous: Subscription | None = None,
-    **trial: datetime,
+    **trial: datetime | None,
 ) -> Subscription:
     if previous is not None:
         trial = {"trial_start": previous.trial_start, "trial_end": previous.trial_end}
@@ -229,7 +229,7 @@ async def activate_paid(session: AsyncSession, ctx: Context, *, plan_code: str) 
     row = await advance(session, ctx)
     end = row.current_period_end
     renewal = row.status == SubscriptionStatus.active and row.plan_code == plan_code and end is not None and end > now
-    start = end if renewal else now
+    start = end if renewal and end is not None else now
     bought_end = add_month(start)
     before = audit.snapshot(row, FIELDS)
     await repo.end(row, now)

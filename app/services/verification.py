@@ -70,6 +70,8 @@ async def verify(session: AsyncSession, ctx: Context, *, token: str) -> User:
     if redeemed is None:
         raise InvalidToken()
     user = await UserRepository(session).get(redeemed.user_id)
+    if user is None:  # the token's user is gone (users are never deleted: not expected)
+        raise InvalidToken()
     audit.set_actor(session, user.id)
     user.email_verified_at = now
     await audit.record(session, action="user.email_verified", entity_type="user", entity_id=user.id)
