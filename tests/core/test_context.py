@@ -64,7 +64,7 @@ def subscription_reads(app) -> Iterator[list[str]]:
     seen: list[str] = []
     engine = app.state.runtime.db.engine.sync_engine
 
-    def record(conn, cursor, statement: str, *args) -> None:  # noqa: ANN001
+    def record(conn: object, cursor: object, statement: str, *args: object) -> None:
         if SUBSCRIPTION_READ.search(statement):
             seen.append(statement)
 
