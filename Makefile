@@ -40,9 +40,11 @@ test-clock: $(VENV)/.dev-installed
 test-pg15: $(VENV)/.dev-installed
 	PYTHON=$(BIN)/python tests/pg15/run.sh
 
+# mypy: app/domain strictly (configuration in pyproject.toml).
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check app tests bench alembic
 	$(BIN)/ruff format --check app tests bench
+	$(BIN)/mypy
 
 format: $(VENV)/.dev-installed
 	$(BIN)/ruff format app tests bench

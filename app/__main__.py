@@ -2,11 +2,14 @@
 
 import argparse
 import asyncio
+import glob
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import uuid
 from datetime import datetime, timedelta
 
@@ -84,6 +87,8 @@ def _exit_on_signal(signum: int, _frame) -> None:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
+    metrics_dir = _metrics_dir()  # before any process (this one included) imports prometheus_client
+
     async def prepare() -> DatabaseUrls:
         urls = await _migrate(settings) if not args.no_migrate else await resolve_urls(settings)
         if not args.no_demo and settings.env != "prod":  # the demo password is public
@@ -100,6 +105,22 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     finally:
         if worker is not None:
             _stop(worker)
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _metrics_dir() -> str | None:
+    """PROMETHEUS_MULTIPROC_DIR for the API workers and the job worker `serve` starts, so one
+    /metrics reports them all (app.core.metrics): the operator's directory, emptied of a previous
+    run's values, or a fresh one of our own, removed at exit (returned)."""
+    chosen = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if chosen:
+        os.makedirs(chosen, exist_ok=True)
+        for stale in glob.glob(os.path.join(chosen, "*.db")):
+            os.unlink(stale)
+        return None
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="rms-metrics-")
+    return os.environ["PROMETHEUS_MULTIPROC_DIR"]
 
 
 def uvicorn_options(settings: Settings) -> dict:
@@ -111,6 +132,8 @@ def uvicorn_options(settings: Settings) -> dict:
         "workers": settings.web_concurrency,
         "proxy_headers": False,
         "log_level": "info",
+        "log_config": None,  # uvicorn's lines go through the app's handler (LOG_FORMAT)
+        "access_log": False,  # the app logs each request once itself (app.middleware.observe)
     }
 
 
@@ -143,7 +166,7 @@ FUTURE_LEEWAY = timedelta(minutes=1)
 
 def instant(value: str) -> datetime:
     """ISO 8601; without an offset the time is Asia/Kolkata's (the business's clock)."""
-    from app.services.rules import INDIA
+    from app.domain.fiscal import INDIA
 
     moment = datetime.fromisoformat(value)
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=INDIA)
@@ -180,7 +203,7 @@ def cmd_run_due(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    configure_logging(get_settings().log_level)
+    configure_logging(get_settings().log_level, get_settings().log_format)
     parser = argparse.ArgumentParser(prog="python -m app", description="RMS Billing")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="migrate, create the demo tenant, serve the API")

@@ -7,18 +7,21 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from app.api import pages
-from app.api.openapi import install_openapi
+from app.api import metrics, pages
+from app.api.docs import install_docs
+from app.api.openapi import install_openapi, operation_id
 from app.api.v1 import api_router, health
 from app.core.bootstrap import resolve_urls
 from app.core.config import Settings, get_settings, jwt_secret_problem
 from app.core.database import Database, drain_background_tasks
 from app.core.errors import install_error_handlers
 from app.core.logging import configure_logging
+from app.core.metrics import instrument_pool, process_exited
 from app.core.roles import runtime_role_problems
 from app.core.runtime import Runtime
 from app.middleware.body_limit import BodyLimitMiddleware
 from app.middleware.conflict_retry import ConflictRetryMiddleware
+from app.middleware.observe import ObserveMiddleware
 from app.middleware.query_text import QueryTextMiddleware
 from app.middleware.request_id import RequestIdMiddleware
 from app.middleware.tenant import TenantContextMiddleware
@@ -57,7 +60,7 @@ async def check_safety(settings: Settings, app_url: str) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -69,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_overflow=settings.db_max_overflow,
             statement_cache=settings.db_prepared_statement_cache,
         )
+        instrument_pool(db.engine, "api")
         app.state.runtime = Runtime(settings=settings, db=db)
         app.state.db = db
         try:
@@ -76,19 +80,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await drain_background_tasks()
             await db.dispose()
+            process_exited()
 
     app = FastAPI(
         title="RMS Billing API",
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
-        swagger_ui_parameters={"persistAuthorization": True},
+        docs_url=None,  # served by install_docs, with local assets
+        redoc_url=None,
+        generate_unique_id_function=operation_id,
     )
     install_error_handlers(app)
     app.include_router(api_router)
     app.include_router(health.router, include_in_schema=False)
+    app.include_router(metrics.router, include_in_schema=False)  # why hidden: app/api/metrics.py
     app.include_router(pages.router)
     install_openapi(app)
+    install_docs(app)
     app.add_middleware(ConflictRetryMiddleware)  # innermost: a retry re-runs routing and the handler only
     app.add_middleware(TenantContextMiddleware, settings=settings)
     app.add_middleware(UnhandledErrorMiddleware)  # an unexpected error is a 500 that keeps the connection
@@ -102,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(QueryTextMiddleware)
+    app.add_middleware(ObserveMiddleware)  # inside the request id: one log line and the metrics per request
     app.add_middleware(RequestIdMiddleware)
     if settings.forwarded_allow_ips:  # outermost: every layer sees the client the trusted proxy names
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)

@@ -42,8 +42,8 @@ import httpx
 from stdnum import luhn
 
 from app.core.cursors import cursor_key, encode_cursor
+from app.domain.fiscal import financial_year, series_year
 from app.services.invoicing import AUDITED
-from app.services.numbering import financial_year, series_year
 from bench.common import (
     ApiServer,
     LoadProcess,

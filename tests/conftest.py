@@ -27,8 +27,8 @@ from app.core.config import Settings
 from app.core.database import drain_background_tasks
 from app.core.embedded_pg import DatabaseUrls
 from app.core.migrations import upgrade
+from app.domain.fiscal import today_in_india
 from app.main import create_app
-from app.services.rules import today_in_india
 
 # One database per run, so concurrent runs (two terminals, a helper, CI) never share one.
 TEST_DB = f"rms_test_{os.getpid()}"

@@ -12,11 +12,11 @@ from fastapi import APIRouter, Depends, Query, status
 
 from app.api.deps import CurrentUser, ManagerUser, PaginationDep, RuntimeDep, SessionDep, declare_payment_required
 from app.api.fields import Selection, field_selection, respond
+from app.domain.fiscal import today_in_india
 from app.schemas.business_fields import Removal
 from app.schemas.common import QUERY_TEXT, Page, RequestBody, SelectableRead, problem_responses
 from app.services import catalog as service
 from app.services.catalog import Catalog
-from app.services.rules import today_in_india
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,18 @@ def named_param(name: str, annotation: Any, default: Any = inspect.Parameter.emp
     return value
 
 
+def _camel(words: str) -> str:
+    return "".join(word.capitalize() for word in words.replace("-", "_").split("_"))
+
+
+def operation_ids(res: Resource) -> dict[str, str]:
+    """One name per operation of each resource (`listClientTypes`, `getClientType` ...): the
+    factory's route functions share their names across resources."""
+    one, many = _camel(res.catalog.entity), _camel(res.path.strip("/"))
+    return {"list": f"list{many}", "get": f"get{one}", "create": f"create{one}", "update": f"update{one}",
+            "delete": f"delete{one}"}  # fmt: skip
+
+
 def crud_router(res: Resource) -> APIRouter:
     router = APIRouter(prefix=res.path, tags=[res.tag], responses=problem_responses(401, 422))
     _list_route(router, res)
@@ -61,7 +73,7 @@ def _list_route(router: APIRouter, res: Resource) -> None:
     flag = named_param(res.flag, Annotated[bool | None, Query(description=flag_help)], res.flag_default)
     sort_default = next(iter(cat.sorts))
 
-    @router.get("", response_model=Page[read], summary=f"List {cat.label}s")
+    @router.get("", response_model=Page[read], summary=f"List {cat.label}s", operation_id=operation_ids(res)["list"])
     async def list_items(
         _: CurrentUser,
         session: SessionDep,
@@ -91,7 +103,11 @@ def _read_route(router: APIRouter, res: Resource) -> None:
     item_id = named_param(res.id_name, uuid.UUID)
 
     @router.get(
-        f"/{{{res.id_name}:uuid}}", response_model=read, responses=problem_responses(404), summary=f"Read a {cat.label}"
+        f"/{{{res.id_name}:uuid}}",
+        response_model=read,
+        responses=problem_responses(404),
+        summary=f"Read a {cat.label}",
+        operation_id=operation_ids(res)["get"],
     )
     async def read_item(
         _: CurrentUser,
@@ -109,14 +125,18 @@ def _write_routes(router: APIRouter, res: Resource) -> None:
 
     @router.post(
         "", status_code=status.HTTP_201_CREATED, response_model=read, responses=problem_responses(400, 403, 409),
-        summary=f"Create a {cat.label}",
+        summary=f"Create a {cat.label}", operation_id=operation_ids(res)["create"],
     )  # fmt: skip
     async def create_item(body: create_body, _: ManagerUser, session: SessionDep, rt: RuntimeDep) -> Any:
         created = await service.create(session, cat, body.model_dump(), today=today_in_india(rt.now()))
         return read.model_validate(created)
 
     @router.patch(
-        one, response_model=read, responses=problem_responses(400, 403, 404, 409), summary=f"Update a {cat.label}"
+        one,
+        response_model=read,
+        responses=problem_responses(400, 403, 404, 409),
+        summary=f"Update a {cat.label}",
+        operation_id=operation_ids(res)["update"],
     )
     async def update_item(
         body: update_body,
@@ -132,6 +152,7 @@ def _write_routes(router: APIRouter, res: Resource) -> None:
     @router.delete(
         one, response_model=Removal[read], responses=problem_responses(403, 404),
         summary=f"Delete a {cat.label} ({res.catalog.kept_as} instead if documents refer to it)",
+        operation_id=operation_ids(res)["delete"],
     )  # fmt: skip
     async def delete_item(_: ManagerUser, session: SessionDep, id_: Annotated[uuid.UUID, Depends(item_id)]) -> Any:
         outcome, obj = await service.remove(session, cat, id_)

@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_JWT_SECRET = "dev-only-secret-change-me-0123456789abcdef"
 MIN_JWT_SECRET_BYTES = 32  # HS256 keys: at least the hash's output size (RFC 7518 s.3.2)
+MIN_METRICS_TOKEN_CHARS = 24
 
 
 def jwt_secret_problem(secret: str) -> str | None:
@@ -34,6 +35,15 @@ class Settings(BaseSettings):
 
     env: Literal["dev", "test", "prod"] = "dev"
     log_level: str = "INFO"
+    # json: one JSON object per line (request lines, job steps, everything else); text: for a person
+    # at a terminal. Unset = json with ENV=prod, text otherwise.
+    log_format: Literal["json", "text"] | None = None  # never None once validated (_derive_log_format)
+
+    # GET /metrics (Prometheus text format). loopback: only clients on this machine (after
+    # FORWARDED_ALLOW_IPS; a bearer METRICS_TOKEN, if set, also admits others); token: a bearer
+    # METRICS_TOKEN from any client; off: 404. Refused and off both answer 404.
+    metrics_access: Literal["loopback", "token", "off"] = "loopback"
+    metrics_token: str | None = None
 
     # Database. Unset DATABASE_URL = start the embedded PostgreSQL server.
     database_url: str | None = None
@@ -179,6 +189,20 @@ class Settings(BaseSettings):
         Written past __setattr__ (as _derive_links) so `model_fields_set` still tells it was derived."""
         if self.web_concurrency is None:
             self.__dict__["web_concurrency"] = usable_cpus() if self.env == "prod" else 1
+        return self
+
+    @model_validator(mode="after")
+    def _derive_log_format(self) -> "Settings":
+        if self.log_format is None:
+            self.__dict__["log_format"] = "json" if self.env == "prod" else "text"
+        return self
+
+    @model_validator(mode="after")
+    def _metrics_token_usable(self) -> "Settings":
+        if self.metrics_token is not None and len(self.metrics_token) < MIN_METRICS_TOKEN_CHARS:
+            raise ValueError(f"METRICS_TOKEN is shorter than {MIN_METRICS_TOKEN_CHARS} characters")
+        if self.metrics_access == "token" and not self.metrics_token:
+            raise ValueError("METRICS_ACCESS=token needs METRICS_TOKEN")
         return self
 
     @model_validator(mode="after")

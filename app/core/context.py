@@ -14,14 +14,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from app.core.config import Settings
 from app.core.database import Database
+from app.domain.fiscal import today_in_india
 from app.domain.subscription_policy import Policy
-
-# The business's calendar (the same zone as app.services.rules.INDIA; core imports no service).
-INDIA = ZoneInfo("Asia/Kolkata")
 
 
 @dataclass(frozen=True)
@@ -42,7 +39,7 @@ class Context:
     @cached_property
     def today(self) -> date:
         """The calendar day of `now` in Asia/Kolkata (the day on documents and in reports)."""
-        return self.now.astimezone(INDIA).date()
+        return today_in_india(self.now)
 
     @cached_property
     def policy(self) -> Policy:

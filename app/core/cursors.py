@@ -24,18 +24,12 @@ from functools import lru_cache
 from typing import Any
 
 from app.core.config import get_settings
-from app.core.errors import AppError
+from app.core.errors import InvalidCursor
 
 # session.info key holding the request's cursor key (set by get_session from the app's settings).
 CURSOR_KEY = "cursor_key"
 MAC_BYTES = 16
 INVALID = "The cursor is not one this API issued for this list; start again without `cursor`."
-
-
-class InvalidCursor(AppError):
-    """400, not 422: the cursor is well-formed but not one this API issued (like a bad token)."""
-
-    status, code, title = 400, "invalid-cursor", "Invalid cursor"
 
 
 @lru_cache

@@ -16,49 +16,138 @@ PROBLEM_TYPE_BASE = "https://rms-billing.dev/problems/"
 PROBLEM_JSON = "application/problem+json"
 
 
+# Every problem type the API can answer, each defined once: its code (the last segment of the
+# problem's `type` URI), HTTP status and title. An AppError names a code from here (its class's
+# default or `code=` at the raise); the OpenAPI spec lists them (app/api/openapi.py), and
+# tests/api/test_problem_codes.py keeps this table, the code and the spec in step.
+PROBLEM_TYPES: dict[str, tuple[int, str]] = {
+    # The classes' own codes (below), the handlers' answers, and the refusals of who asks.
+    "malformed-request": (400, "Malformed request"),
+    "value-out-of-range": (400, "Value out of range"),
+    "invalid-cursor": (400, "Invalid cursor"),
+    "invalid-token": (400, "Invalid or expired token"),
+    "wrong-password": (400, "Current password is wrong"),
+    "signature-invalid": (400, "Signature invalid"),
+    "webhook-malformed": (400, "Malformed webhook"),
+    "unauthorized": (401, "Not authenticated"),
+    "invalid-credentials": (401, "Invalid credentials"),
+    "invalid-refresh-token": (401, "Invalid refresh token"),
+    "quota-exceeded": (402, "Quota exceeded"),
+    "subscription-locked": (402, "Subscription locked"),
+    "payment-required": (402, "Payment required"),
+    "role-forbidden": (403, "Role forbidden"),
+    "owner-only": (403, "Owner only"),
+    "email-unverified": (403, "Email unverified"),
+    "not-found": (404, "Not found"),
+    "method-not-allowed": (405, "Method Not Allowed"),
+    "conflict": (409, "Conflict"),
+    "concurrent-update": (409, "Concurrent update"),
+    "idempotency-key-in-flight": (409, "Request with this idempotency key is in progress"),
+    "payload-too-large": (413, "Payload too large"),
+    "validation-error": (422, "Validation error"),
+    "idempotency-key-reused": (422, "Idempotency key reused with another request"),
+    "rate-limited": (429, "Too many requests"),
+    "internal-error": (500, "Internal server error"),
+    "payment-gateway-error": (502, "Payment gateway error"),
+    "service-unavailable": (503, "Service unavailable"),
+    "payment-gateway-unavailable": (503, "Payment gateway unavailable"),
+    # 400 rule violations: a well-formed request a business rule refuses; `errors` names the field.
+    **dict.fromkeys(
+        [
+            "billing-state-mismatch", "billing-state-required", "company-archived", "composition-no-tax",
+            "credit-not-positive", "credit-note-before-invoice", "customer-archived", "date-out-of-range",
+            "description-required", "discount-too-large", "document-date-before-gst", "document-date-too-late",
+            "due-before-invoice-date", "duplicate-allocation", "duplicate-invoice-line", "gst-rate-not-in-force",
+            "gst-rate-required", "invalid-date-range", "invalid-gstin", "invalid-pan", "invalid-period",
+            "invoice-of-another-party", "number-patterns-overlap", "pan-gstin-mismatch", "pan-mismatch",
+            "plan-not-purchasable", "plan-not-selectable", "recipient-address-required", "service-type-inactive",
+            "state-mismatch", "too-many-periods", "unit-price-required", "unregistered-no-tax",
+        ],
+        (400, ""),
+    ),
+    # 404: what was not found, by name.
+    **dict.fromkeys(
+        [
+            "account-manager-not-found", "client-type-not-found", "company-not-found", "credit-note-not-found",
+            "customer-not-found", "invoice-line-not-found", "invoice-not-found", "meter-not-found",
+            "order-not-found", "plan-not-found", "receipt-not-found", "service-type-not-found",
+        ],
+        (404, ""),
+    ),
+    # 409: the request conflicts with the state of what it changes.
+    **dict.fromkeys(
+        [
+            "account-manager-exists", "allocation-not-releasable", "client-type-exists", "company-exists",
+            "email-taken", "invitation-not-pending", "invoice-already-credited", "invoice-already-void",
+            "invoice-credit-exceeded", "invoice-fully-credited", "invoice-has-settlements", "invoice-is-draft",
+            "invoice-not-creditable",
+            "invoice-not-draft", "invoice-not-issued", "invoice-over-allocated", "invoice-void", "last-owner",
+            "line-quantity-exceeded", "line-value-exceeded", "number-series-exhausted", "receipt-over-allocated",
+            "receipt-void", "service-type-exists", "tax-rate-closed", "tax-rate-overlap",
+        ],
+        (409, ""),
+    ),
+}  # fmt: skip
+# A code without a title of its own is titled after itself ("invoice-void" -> "Invoice void").
+PROBLEM_TYPES = {
+    code: (status, title or code.replace("-", " ").capitalize()) for code, (status, title) in PROBLEM_TYPES.items()
+}
+
+
 class AppError(Exception):
-    status = 400
-    code = "bad-request"
-    title = "Bad request"
+    """An answer in problem details. `code` (the class's default, or `code=` at the raise) names a
+    registered problem type, which gives the status and the title; extra keywords join the body."""
+
+    code: str
+    status: int
+    title: str
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "code" in cls.__dict__:
+            cls.status, cls.title = PROBLEM_TYPES[cls.code]
 
     def __init__(
         self,
         detail: str | None = None,
         *,
         code: str | None = None,
-        status: int | None = None,
         headers: dict[str, str] | None = None,
         **extra: Any,
     ) -> None:
-        super().__init__(detail or self.title)
+        self.code = code or getattr(type(self), "code", "")  # Forbidden, RuleViolation: no default
+        if self.code not in PROBLEM_TYPES:  # a bug: tests/api/test_problem_codes.py finds it first
+            raise KeyError(f"problem code {self.code!r} is not in app.core.errors.PROBLEM_TYPES")
+        self.status, self.title = PROBLEM_TYPES[self.code]
         self.detail = detail or self.title
-        self.code = code or self.code
-        self.status = status or self.status
+        super().__init__(self.detail)
         self.headers = headers or {}
         self.extra = extra
 
 
 class NotFound(AppError):
-    status, code, title = 404, "not-found", "Not found"
+    code = "not-found"
 
 
 class Conflict(AppError):
-    status, code, title = 409, "conflict", "Conflict"
+    code = "conflict"
 
 
 class Unauthorized(AppError):
-    status, code, title = 401, "unauthorized", "Not authenticated"
+    code = "unauthorized"
 
     def __init__(self, detail: str | None = None, **kwargs: Any) -> None:
         super().__init__(detail, headers={"WWW-Authenticate": "Bearer"}, **kwargs)
 
 
 class Forbidden(AppError):
-    status, code, title = 403, "forbidden", "Forbidden"
+    """403: the caller may not do this. No default code: each refusal names its reason."""
+
+    status = 403
 
 
 class TooManyRequests(AppError):
-    status, code, title = 429, "rate-limited", "Too many requests"
+    code = "rate-limited"
 
     def __init__(self, retry_after: int, detail: str | None = None) -> None:
         super().__init__(detail, headers={"Retry-After": str(max(1, retry_after))})
@@ -66,9 +155,9 @@ class TooManyRequests(AppError):
 
 class QuotaExceeded(AppError):
     """402: the tenant's plan does not allow one more of something. The body names the limit,
-    its value, the current use and the plans that lift it."""
+    its value, the current use and the plans that lift it (the spec's QuotaProblem)."""
 
-    status, code, title = 402, "quota-exceeded", "Quota exceeded"
+    code = "quota-exceeded"
 
     def __init__(self, limit: str, limit_value: int, used: int, upgrade_plans: list[str]) -> None:
         detail = f"Your plan allows {limit_value} ({limit.replace('_', ' ')}); {used} used. Upgrade to go further."
@@ -78,31 +167,96 @@ class QuotaExceeded(AppError):
 class SubscriptionLocked(AppError):
     """402: the trial or paid period ended (hard_lock mode, after grace): reads only until upgrade."""
 
-    status, code, title = 402, "subscription-locked", "Subscription locked"
+    code = "subscription-locked"
 
 
 class PaymentRequired(AppError):
     """402: the change needs a verified payment first (POST /api/v1/tenants/upgrade, then verify).
     The body names the plan and where to pay (`upgrade_url`)."""
 
-    status, code, title = 402, "payment-required", "Payment required"
+    code = "payment-required"
 
     def __init__(self, detail: str, *, plan: str) -> None:
         super().__init__(detail, plan=plan, upgrade_url="/api/v1/tenants/upgrade")
 
 
 class ServiceUnavailable(AppError):
-    status, code, title = 503, "service-unavailable", "Service unavailable"
+    code = "service-unavailable"
 
 
 class PaymentGatewayError(AppError):
     """502: Razorpay answered, but not with what we asked for (a refusal or a malformed reply).
-    Unreachable or failing after the bounded retries: 503 `payment-gateway-unavailable`."""
+    Unreachable or failing after the bounded retries: 503 PaymentGatewayUnavailable."""
 
-    status, code, title = 502, "payment-gateway-error", "Payment gateway error"
+    code = "payment-gateway-error"
 
 
-def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> dict[str, Any]:
+class PaymentGatewayUnavailable(ServiceUnavailable):
+    code = "payment-gateway-unavailable"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, headers={"Retry-After": "5"})
+
+
+class RuleViolation(AppError):
+    """400: the request is well-formed and schema-valid, but a business rule refuses it. The body
+    carries `errors` shaped like a validation error's, pointing at the field. No default code: each
+    rule names its own."""
+
+    status = 400
+
+    def __init__(self, field: str, message: str, *, code: str) -> None:
+        errors: list[dict[str, Any]] = [{"loc": ["body", field], "msg": message, "type": code}]
+        super().__init__(message, code=code, errors=errors)
+
+
+class ReferenceNotFound(NotFound):
+    """A referenced row (client type, account manager) that does not exist in this tenant (another
+    tenant's too): `<field>-not-found`, the field named in `errors`."""
+
+    def __init__(self, field: str) -> None:
+        detail = f"No {field.removesuffix('_id').replace('_', ' ')} with this id."
+        code = f"{field.removesuffix('_id').replace('_', '-')}-not-found"
+        super().__init__(detail, code=code, errors=[{"loc": ["body", field], "msg": detail, "type": code}])
+
+
+class InvalidCursor(AppError):
+    """400, not 422: the cursor is well-formed but not one this API issued (like a bad token)."""
+
+    code = "invalid-cursor"
+
+
+class InvalidSingleUseToken(AppError):
+    """A verification, reset, invitation or email-change token that is unknown, used or expired."""
+
+    code = "invalid-token"
+
+
+class WrongPassword(AppError):
+    code = "wrong-password"
+
+
+class SignatureInvalid(AppError):
+    """A Razorpay payment or webhook signature that does not match."""
+
+    code = "signature-invalid"
+
+
+class MalformedWebhook(AppError):
+    code = "webhook-malformed"
+
+
+class IdempotencyKeyReused(AppError):
+    code = "idempotency-key-reused"
+
+
+class IdempotencyKeyInFlight(Conflict):
+    code = "idempotency-key-in-flight"
+
+
+def problem(code: str, detail: str, **extra: Any) -> dict[str, Any]:
+    """The body of a registered problem type (the one shape: the spec's Problem component)."""
+    status, title = PROBLEM_TYPES[code]
     body = {"type": PROBLEM_TYPE_BASE + code, "title": title, "status": status, "detail": detail, "code": code}
     body.update(extra)
     return body
@@ -113,8 +267,7 @@ def problem_response(status: int, body: dict[str, Any], headers: dict[str, str] 
 
 
 async def _app_error(_: Request, exc: AppError) -> JSONResponse:
-    title = type(exc).title if exc.code == type(exc).code else exc.code.replace("-", " ").capitalize()
-    body = problem(exc.status, exc.code, title, exc.detail, **exc.extra)
+    body = problem(exc.code, exc.detail, **exc.extra)
     return problem_response(exc.status, body, exc.headers)
 
 
@@ -126,7 +279,7 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 
 async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-    body = problem(422, "validation-error", "Validation error", "The request is not valid.", errors=_field_errors(exc))
+    body = problem("validation-error", "The request is not valid.", errors=_field_errors(exc))
     return problem_response(422, body)
 
 
@@ -136,12 +289,15 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
         404: "not-found",
         405: "method-not-allowed",
         413: "payload-too-large",
-    }.get(exc.status_code, "http-error")
+    }.get(exc.status_code)
+    if code is None:  # Starlette raises no other status; one it might add later is answered as a 400
+        log.warning("HTTP %s answered as malformed-request: %s", exc.status_code, exc.detail)
+        code = "malformed-request"
     headers = dict(getattr(exc, "headers", None) or {})
     if exc.status_code == 405:
         headers["Allow"] = ", ".join(_allowed_methods(request))
-    body = problem(exc.status_code, code, str(exc.detail), str(exc.detail))
-    return problem_response(exc.status_code, body, headers)
+    body = problem(code, str(exc.detail))
+    return problem_response(body["status"], body, headers)
 
 
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -182,7 +338,7 @@ def database_error_text(exc: BaseException) -> str:
 def unavailable_response(scope: dict[str, Any], exc: BaseException) -> JSONResponse:
     request_id = scope.get("state", {}).get("request_id")
     log.warning("database unavailable (request %s): %s", request_id, database_error_text(exc))
-    body = problem(503, "service-unavailable", "Service unavailable", "The database is unavailable; retry.")
+    body = problem("service-unavailable", "The database is unavailable; retry.")
     return problem_response(503, body, {"Retry-After": "1"})
 
 
@@ -194,7 +350,7 @@ def internal_error_response(scope: dict[str, Any]) -> JSONResponse:
     """The generic 500 (logged with its traceback and the request id): no internals leak."""
     request_id = scope.get("state", {}).get("request_id")
     log.exception("unhandled error (request %s)", request_id)
-    body = problem(500, "internal-error", "Internal server error", "Something went wrong.", request_id=request_id)
+    body = problem("internal-error", "Something went wrong.", request_id=request_id)
     return problem_response(500, body)
 
 
@@ -213,15 +369,15 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     if sqlstate in ("40001", "40P01"):
         log.warning("transaction conflict (request %s): %s", _request_id(request), database_error_text(exc))
         request.scope.setdefault("state", {})[RETRYABLE] = True
-        body = problem(409, "concurrent-update", "Concurrent update", "Another request changed the same data; retry.")
+        body = problem("concurrent-update", "Another request changed the same data; retry.")
         return problem_response(409, body, {"Retry-After": "1"})
     if sqlstate in ("22001", "22003"):  # string too long, numeric out of range: a bound the schema missed
         log.error("value out of range (request %s): %s", _request_id(request), database_error_text(exc))
-        body = problem(400, "value-out-of-range", "Value out of range", "A value is too long or too large to store.")
+        body = problem("value-out-of-range", "A value is too long or too large to store.")
         return problem_response(400, body)
     if isinstance(exc, IntegrityError):
         log.warning("integrity error (request %s): %s", _request_id(request), database_error_text(exc))
-        body = problem(409, "conflict", "Conflict", "The change conflicts with existing data.")
+        body = problem("conflict", "The change conflicts with existing data.")
         return problem_response(409, body)
     return _internal(request)
 

@@ -27,6 +27,7 @@ EXECUTABLE_FUNCTIONS = [
     "due_usage_tenants(timestamp with time zone, uuid[])",
     "tenants_with_pending_mail(timestamp with time zone, integer, uuid[])",
     "cleanup_expired(timestamp with time zone, uuid[])",
+    "outbox_backlog(integer)",  # /metrics: counts and a timestamp over every tenant's outbox
 ]
 # The email directory's functions (migration 0009): the application role's only way to user_identities.
 IDENTITY_FUNCTIONS = ["identity_of(text)", "claim_identity(text, uuid, uuid)", "release_identity(text)"]

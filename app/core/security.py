@@ -25,7 +25,7 @@ BCRYPT_MAX_BYTES = 72
 REQUIRED_CLAIMS = ("sub", "tenant_id", "role", "sid", "iat", "exp", "iss", "aud", "jti")
 
 
-class InvalidToken(Exception):
+class AccessTokenRejected(Exception):
     pass
 
 
@@ -84,7 +84,7 @@ def decode_access_token(settings: Settings, token: str, now: datetime | None = N
     try:
         header = jwt.get_unverified_header(token)
         if header.get("alg") != JWT_ALGORITHM:
-            raise InvalidToken("unexpected algorithm")
+            raise AccessTokenRejected("unexpected algorithm")
         payload = jwt.decode(
             token,
             settings.jwt_secret,
@@ -94,12 +94,12 @@ def decode_access_token(settings: Settings, token: str, now: datetime | None = N
             options=options,
         )
         if any(claim not in payload for claim in REQUIRED_CLAIMS):
-            raise InvalidToken("missing claim")
+            raise AccessTokenRejected("missing claim")
         issued_at = payload["iat"]
         if isinstance(issued_at, bool) or not isinstance(issued_at, int | float):
-            raise InvalidToken("iat is not a number")
+            raise AccessTokenRejected("iat is not a number")
         if issued_at > (now or datetime.now(UTC)).timestamp() + settings.jwt_leeway_seconds:
-            raise InvalidToken("issued in the future")
+            raise AccessTokenRejected("issued in the future")
         return AccessClaims(
             user_id=uuid.UUID(payload["sub"]),
             tenant_id=uuid.UUID(payload["tenant_id"]),
@@ -107,7 +107,7 @@ def decode_access_token(settings: Settings, token: str, now: datetime | None = N
             session_id=uuid.UUID(payload["sid"]),
         )
     except (JWTError, ValueError, TypeError, AttributeError, KeyError) as exc:
-        raise InvalidToken(str(exc)) from exc
+        raise AccessTokenRejected(str(exc)) from exc
 
 
 def new_opaque_token(tenant_id: uuid.UUID) -> str:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from procrastinate import JobContext, RetryStrategy
 
+from app.core.metrics import observe_job
 from app.core.runtime import Runtime
 from app.jobs.queue import job_app
 from app.services.scheduler import run_due
@@ -30,6 +31,8 @@ QUEUE = "scheduler"
 async def tick(context: JobContext, timestamp: int) -> None:
     """Everything due at the minute this tick was deferred for (`timestamp`, epoch seconds)."""
     runtime: Runtime = context.additional_context["runtime"]
-    summary = await run_due(runtime, datetime.fromtimestamp(timestamp, UTC))
+    due = datetime.fromtimestamp(timestamp, UTC)
+    with observe_job("tick", due):  # runs, failures, duration and lag (due -> start) per task
+        summary = await run_due(runtime, due)
     if summary.failed:
         log.warning("tick: some tenant steps failed and are left for the next tick: %s", summary)

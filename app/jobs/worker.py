@@ -5,6 +5,7 @@ import logging
 
 from app.core.config import Settings
 from app.core.database import Database, drain_background_tasks
+from app.core.metrics import instrument_pool, process_exited
 from app.core.runtime import Runtime
 from app.jobs.queue import connected
 
@@ -18,6 +19,7 @@ async def run_worker(
     db = Database(
         app_url, pool_size=concurrency + 1, max_overflow=2, statement_cache=settings.db_prepared_statement_cache
     )
+    instrument_pool(db.engine, "worker")
     runtime = Runtime(settings=settings, db=db)
     try:
         async with connected(app_url, max_connections=concurrency + 3) as app:
@@ -32,3 +34,4 @@ async def run_worker(
     finally:
         await drain_background_tasks()
         await db.dispose()
+        process_exited()

@@ -54,7 +54,7 @@ class BodyLimitMiddleware:
 
     async def _reject(self, send: Send) -> None:
         detail = f"Request bodies are limited to {self.max_bytes} bytes."
-        body = json.dumps(problem(413, "payload-too-large", "Payload too large", detail)).encode()
+        body = json.dumps(problem("payload-too-large", detail)).encode()
         headers = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})

@@ -16,6 +16,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.core.errors import RETRYABLE
 from app.middleware.body_limit import replay_body
 
+# What routing writes on the scope: the route matched, and FastAPI's effective route (its full path).
+ROUTING_KEYS = ("route", "fastapi")
+
 
 class ConflictRetryMiddleware:
     def __init__(self, app: ASGIApp, attempts: int = 3, pause_seconds: float = 0.02) -> None:
@@ -31,7 +34,12 @@ class ConflictRetryMiddleware:
         for attempt in range(1, self.attempts + 1):
             attempt_scope = {**scope, "state": dict(scope.get("state", {}))}
             last = attempt == self.attempts
-            retry = await self._attempt(attempt_scope, replay_body(body, receive), send, last)
+            try:
+                retry = await self._attempt(attempt_scope, replay_body(body, receive), send, last)
+            finally:  # the route the attempt matched, for the request's metrics and log line (outside)
+                for key in ROUTING_KEYS:
+                    if key in attempt_scope:
+                        scope[key] = attempt_scope[key]
             if not retry:
                 return
             await asyncio.sleep(random.uniform(0.5, 1.5) * self.pause_seconds * attempt)  # noqa: S311 (jitter, not crypto)

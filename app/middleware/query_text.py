@@ -32,7 +32,7 @@ class QueryTextMiddleware:
                     {"loc": ["query", name], "msg": "Control characters are not allowed.", "type": "control_character"}
                     for name in bad
                 ]
-                body = problem(422, "validation-error", "Validation error", "The request is not valid.", errors=errors)
+                body = problem("validation-error", "The request is not valid.", errors=errors)
                 await problem_response(422, body)(scope, receive, send)
                 return
         await self.app(scope, receive, send)

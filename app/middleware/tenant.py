@@ -9,7 +9,7 @@ from datetime import datetime
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.core.config import Settings
-from app.core.security import InvalidToken, decode_access_token
+from app.core.security import AccessTokenRejected, decode_access_token
 from app.models.base import utcnow
 
 
@@ -26,7 +26,7 @@ class TenantContextMiddleware:
             if scheme.lower() == "bearer" and token:
                 try:
                     state["auth"] = decode_access_token(self.settings, token.strip(), now=_now(scope))
-                except InvalidToken:
+                except AccessTokenRejected:
                     state["auth_error"] = "invalid token"
         await self.app(scope, receive, send)
 

@@ -6,12 +6,13 @@ from typing import Any
 from sqlalchemy import CheckConstraint, Computed, Index, Numeric, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.domain.statuses import InvoiceStatus
 from app.models.base import Base, TenantScoped, Timestamps, tenant_fk
 from app.models.business import MONEY, RATE
 
 QUANTITY = Numeric(15, 3)
 UNIT_PRICE = Numeric(18, 4)
-INVOICE_STATUSES = ("draft", "issued", "partially_paid", "paid", "void")
+INVOICE_STATUSES = tuple(status.value for status in InvoiceStatus)
 # What the document is in law: a tax invoice (Rule 46), a bill of supply (Rule 49: no tax, from a
 # composition taxpayer, an unregistered supplier or for exempt supplies) or an invoice-cum-bill of
 # supply (Rule 46A: taxable and exempt supplies to an unregistered recipient on one document).

@@ -10,6 +10,13 @@ from app.repositories.base import TenantRepository
 class AuditRepository(TenantRepository[AuditLog]):
     model = AuditLog
 
+    async def add_many(self, rows: list[AuditLog]) -> None:
+        """Several rows in one INSERT (a write that is two audited steps, e.g. invoice created and issued)."""
+        for row in rows:
+            row.tenant_id = self.tenant_id
+        self.session.add_all(rows)
+        await self.session.flush()
+
     async def list_page(
         self,
         *,

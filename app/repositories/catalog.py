@@ -2,12 +2,14 @@
 account managers, service types): filtered keyset pages, saves that report a taken unique
 key, and deletes that a foreign key may refuse."""
 
-from collections.abc import Sequence
+import uuid
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from app.models.business import ServiceType
 from app.repositories.base import M, SortKey, TenantRepository
 
 UNIQUE_VIOLATION = "23505"
@@ -66,3 +68,14 @@ class CatalogRepository(TenantRepository[M]):
             await self.session.refresh(obj)
             return False
         return True
+
+
+class ServiceTypeRepository(CatalogRepository[ServiceType]):
+    model = ServiceType
+
+    async def by_ids(self, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, ServiceType]:
+        """The service types of these ids that exist in this tenant, by id (one query)."""
+        if not ids:
+            return {}
+        rows = await self.session.execute(select(ServiceType).where(ServiceType.id.in_(ids)))
+        return {s.id: s for s in rows.scalars()}

@@ -11,15 +11,16 @@ from sqlalchemy import TIMESTAMP, Date, Interval, String, and_, cast, func, lite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.tenancy import required_tenant
+from app.domain.statuses import OPEN_STATUSES, SETTLEABLE_STATUSES
 from app.models.credit_note import CreditNote
 from app.models.customer import Customer
 from app.models.invoice import Invoice
 from app.models.receipt import Receipt, ReceiptAllocation
-from app.repositories.invoices import OPEN_STATUSES
+from app.repositories.invoices import open_condition, overdue_condition
 
 INDIA = "Asia/Kolkata"
 # Invoices that count as billed: issued and not voided (drafts have no number, voids were cancelled).
-BILLED_STATUSES = ("issued", "partially_paid", "paid")
+BILLED_STATUSES = [s.value for s in SETTLEABLE_STATUSES]  # issued, partly or fully paid: not draft or void
 # Aging buckets: name -> (lowest, highest) days past due, inclusive; None is unbounded.
 BUCKETS: dict[str, tuple[int | None, int | None]] = {
     "current": (None, 0),
@@ -67,8 +68,8 @@ class DashboardRepository:
         """invoiced (billed invoices dated in range), outstanding and overdue (open invoices now),
         in one pass over the rows either index (tenant_id, invoice_date) or (tenant_id, status) finds."""
         in_range = and_(Invoice.status.in_(BILLED_STATUSES), Invoice.invoice_date.between(date_from, date_to))
-        is_open = and_(Invoice.status.in_(OPEN_STATUSES), Invoice.balance_due > 0)
-        overdue = and_(is_open, Invoice.due_date < _day(today))
+        is_open = open_condition()
+        overdue = overdue_condition(_day(today))
         stmt = select(
             _sum(Invoice.total, in_range),
             _count(in_range),
@@ -80,7 +81,7 @@ class DashboardRepository:
             Invoice.tenant_id == self.tenant_id,
             or_(
                 and_(Invoice.invoice_date >= date_from, Invoice.invoice_date <= date_to),
-                Invoice.status.in_(OPEN_STATUSES),
+                Invoice.status.in_([s.value for s in OPEN_STATUSES]),
             ),
         )
         row = (await self.session.execute(stmt)).one()

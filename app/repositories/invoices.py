@@ -3,10 +3,10 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import case, delete, select, update
+from sqlalchemy import ColumnElement, and_, case, delete, select, update
 from sqlalchemy.orm import attributes, selectinload
 
-from app.models.business import Company, ServiceType
+from app.domain.statuses import OPEN_STATUSES, SETTLEABLE_STATUSES, InvoiceStatus
 from app.models.invoice import Invoice, InvoiceLine
 from app.repositories.base import SortKey, TenantRepository
 from app.repositories.customers import contains_pattern
@@ -21,8 +21,6 @@ SORTS = {
     }.items()
     for name, descending in ((key, False), (f"-{key}", True))
 }
-OPEN_STATUSES = ("issued", "partially_paid")
-SETTLEABLE_STATUSES = ("issued", "partially_paid", "paid")
 
 
 @dataclass(frozen=True)
@@ -38,12 +36,23 @@ class InvoiceFilters:
 
 
 def _settled_status(paid, credited):
-    """The status an issued invoice has once `paid` and `credited` apply (SQL expressions)."""
+    """The status an issued invoice has once `paid` and `credited` apply (SQL expressions):
+    app.domain.statuses.settled_status in SQL."""
     return case(
-        (Invoice.total - paid - credited <= 0, "paid"),
-        (paid + credited > 0, "partially_paid"),
-        else_="issued",
+        (Invoice.total - paid - credited <= 0, InvoiceStatus.paid.value),
+        (paid + credited > 0, InvoiceStatus.partially_paid.value),
+        else_=InvoiceStatus.issued.value,
     )
+
+
+def open_condition() -> ColumnElement[bool]:
+    """app.domain.statuses.is_open in SQL: open and something still due."""
+    return and_(Invoice.status.in_([s.value for s in OPEN_STATUSES]), Invoice.balance_due > 0)
+
+
+def overdue_condition(today: date | ColumnElement) -> ColumnElement[bool]:
+    """app.domain.statuses.is_overdue in SQL: open, something due, due before `today`."""
+    return and_(open_condition(), Invoice.due_date < today)
 
 
 class InvoiceRepository(TenantRepository[Invoice]):
@@ -54,6 +63,13 @@ class InvoiceRepository(TenantRepository[Invoice]):
         if for_update:
             stmt = stmt.with_for_update(of=Invoice)
         return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def by_ids(self, ids: set[uuid.UUID]) -> dict[uuid.UUID, Invoice]:
+        """The invoices of these ids in this tenant, by id (one query, no lines)."""
+        if not ids:
+            return {}
+        rows = await self.session.execute(select(Invoice).where(Invoice.id.in_(ids)))
+        return {invoice.id: invoice for invoice in rows.scalars()}
 
     async def list_page(
         self, filters: InvoiceFilters, *, limit: int, cursor: str | None, sort: str, with_lines: bool
@@ -99,7 +115,7 @@ class InvoiceRepository(TenantRepository[Invoice]):
         stmt = (
             update(Invoice)
             .where(Invoice.tenant_id == self.tenant_id, Invoice.id == invoice_id)
-            .where(Invoice.status.in_(SETTLEABLE_STATUSES))
+            .where(Invoice.status.in_([s.value for s in SETTLEABLE_STATUSES]))
             .values(amount_paid=new_paid, amount_credited=new_credited, status=_settled_status(new_paid, new_credited))
             .returning(Invoice)
             .execution_options(synchronize_session=False, populate_existing=True)
@@ -109,15 +125,6 @@ class InvoiceRepository(TenantRepository[Invoice]):
         if credited > 0:  # a credit reduces what is still due: it cannot go below what is already paid
             stmt = stmt.where(Invoice.balance_due >= credited)
         return (await self.session.execute(stmt)).scalar_one_or_none()
-
-    async def service_types(self, ids: set[uuid.UUID]) -> dict[uuid.UUID, ServiceType]:
-        if not ids:
-            return {}
-        rows = await self.session.execute(select(ServiceType).where(ServiceType.id.in_(ids)))
-        return {s.id: s for s in rows.scalars()}
-
-    async def company(self, company_id: uuid.UUID) -> Company | None:
-        return (await self.session.execute(select(Company).where(Company.id == company_id))).scalar_one_or_none()
 
 
 def _conditions(f: InvoiceFilters) -> list:
@@ -135,7 +142,7 @@ def _conditions(f: InvoiceFilters) -> list:
     if f.due_before is not None:
         conditions.append(Invoice.due_date < f.due_before)
     if f.overdue_on is not None:
-        conditions += [Invoice.status.in_(OPEN_STATUSES), Invoice.due_date < f.overdue_on, Invoice.balance_due > 0]
+        conditions.append(overdue_condition(f.overdue_on))
     if f.number is not None:
         conditions.append(Invoice.number.ilike(contains_pattern(f.number), escape="\\"))
     return conditions

@@ -12,7 +12,6 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.job import JobOccasion
-from app.models.user import User, UserRole
 from app.repositories.base import TenantRepository
 
 Tenants = Sequence[uuid.UUID] | None
@@ -35,11 +34,6 @@ class JobOccasionRepository(TenantRepository[JobOccasion]):
     async def keys(self, kind: str) -> set[str]:
         stmt = select(JobOccasion.occasion_key).where(JobOccasion.kind == kind)
         return set((await self.session.execute(stmt)).scalars())
-
-    async def owners(self) -> list[User]:
-        """The tenant's active owners: who gets the subscription emails."""
-        stmt = select(User).where(User.role == UserRole.owner, User.is_active.is_(True)).order_by(User.id)
-        return list((await self.session.execute(stmt)).scalars())
 
 
 class DueWorkRepository:

@@ -42,12 +42,6 @@ class ReceiptRepository(TenantRepository[Receipt]):
             stmt = stmt.where(condition)
         return await self.page(stmt, limit=limit, cursor=cursor, sort=SORTS[sort])
 
-    async def invoices(self, ids: set[uuid.UUID]) -> dict[uuid.UUID, Invoice]:
-        if not ids:
-            return {}
-        rows = await self.session.execute(select(Invoice).where(Invoice.id.in_(ids)))
-        return {invoice.id: invoice for invoice in rows.scalars()}
-
     async def take(self, receipt_id: uuid.UUID, amount: Decimal) -> Receipt | None:
         """Add `amount` to what the active receipt has allocated, in one guarded UPDATE: None when
         it would exceed the receipt's amount (or the receipt is void). The row lock it takes

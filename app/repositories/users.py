@@ -24,6 +24,11 @@ class UserRepository(TenantRepository[User]):
         stmt = select(func.count()).select_from(User).where(User.role == UserRole.owner, User.is_active.is_(True))
         return (await self.session.execute(stmt)).scalar_one()
 
+    async def owners(self) -> list[User]:
+        """The tenant's active owners (who gets the subscription emails)."""
+        stmt = select(User).where(User.role == UserRole.owner, User.is_active.is_(True)).order_by(User.id)
+        return list((await self.session.execute(stmt)).scalars())
+
     async def deactivate_all_but(self, user_id: uuid.UUID) -> list[uuid.UUID]:
         """Deactivate every other active user of the tenant; their ids."""
         stmt = (

@@ -9,8 +9,8 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints, WithJsonSchema
 
+from app.domain.gst import EXPORT_PLACE_OF_SUPPLY, STATE_CODES
 from app.schemas.common import multi_line, single_line
-from app.services.gst import EXPORT_PLACE_OF_SUPPLY, STATE_CODES
 
 T = TypeVar("T")
 CENTS = Decimal("0.01")

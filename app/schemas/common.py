@@ -2,6 +2,7 @@
 
 import re
 from datetime import UTC, datetime
+from http import HTTPStatus
 from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
@@ -122,16 +123,34 @@ class FieldError(BaseModel):
 
 
 class Problem(BaseModel):
-    """RFC 9457 problem details (media type application/problem+json)."""
+    """RFC 9457 problem details (media type application/problem+json): every error answer."""
 
     type: str = Field(examples=["https://rms-billing.dev/problems/not-found"])
     title: str
     status: int
     detail: str
-    code: str
-    errors: list[FieldError] | None = None
+    code: str = Field(
+        description="What went wrong, stable and machine-readable: one of ProblemCode (new codes may be added).",
+        examples=["not-found"],
+    )
+    errors: list[FieldError] | None = Field(
+        None, description="Validation errors and rule violations: the fields at fault, one entry each."
+    )
+    request_id: str | None = Field(None, description="A 500's request id, to quote when reporting it.")
 
     model_config = ConfigDict(extra="allow")
+
+
+class QuotaProblem(BaseModel):
+    """A 402's Problem, with what the plan allows when the code is `quota-exceeded` and the plan to
+    pay for when it is `payment-required` (`subscription-locked` carries neither)."""
+
+    limit: str | None = Field(None, description="The plan limit reached.", examples=["invoices_per_month"])
+    limit_value: int | None = Field(None, description="What the plan allows.")
+    used: int | None = Field(None, description="What is used in the current period.")
+    upgrade_plans: list[str] | None = Field(None, description="The plans that lift the limit.")
+    plan: str | None = Field(None, description="The plan the change needs paid (`payment-required`).")
+    upgrade_url: str | None = Field(None, description="Where to start the payment (`payment-required`).")
 
 
 class Accepted(BaseModel):
@@ -139,7 +158,5 @@ class Accepted(BaseModel):
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {
-        status: {"model": Problem, "content": {"application/problem+json": {"schema": Problem.model_json_schema()}}}
-        for status in statuses
-    }
+    """Error answers an operation documents; app/api/openapi.py points each at the shared Problem."""
+    return {status: {"description": HTTPStatus(status).phrase} for status in statuses}

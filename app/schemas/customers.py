@@ -23,9 +23,9 @@ from pydantic import (
     computed_field,
 )
 
+from app.domain.gst import STATE_CODES
 from app.models.customer import Customer
 from app.schemas.common import Email, Phone, RequestBody, SelectableRead, single_line
-from app.services.gst import STATE_CODES
 
 _STATES = "|".join(sorted(STATE_CODES))
 STATE_CODE_PATTERN = f"^({_STATES})$"

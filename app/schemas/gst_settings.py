@@ -4,9 +4,9 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, StrictBool, StringConstraints
 
+from app.domain.numbering import pattern_regex, validate_pattern
 from app.schemas.business_fields import integer
 from app.schemas.common import RequestBody, SelectableRead
-from app.services.numbering import pattern_regex, validate_pattern
 
 NumberPattern = Annotated[
     str,

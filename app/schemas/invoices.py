@@ -10,11 +10,12 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field, StrictBool
 
+from app.domain.gst import STATE_CODES, title_and_declaration
+from app.domain.statuses import is_overdue
+from app.domain.words import amount_in_words
 from app.models.invoice import DOCUMENT_TYPES, REGISTRATION_TYPES, Invoice
-from app.repositories.invoices import OPEN_STATUSES
 from app.schemas.business_fields import DecimalOut, IsoDate, Money, Rate, SacHsn, decimal_string, long_text, text
 from app.schemas.common import Page, ReadModel, RequestBody, SelectableRead
-from app.services.gst import STATE_CODES, amount_in_words, title_and_declaration
 
 # Bounds keep every amount inside NUMERIC(18,2): a line is below ₹10^13 (quantity < 10^6, unit
 # price < 10^7), so 200 lines with tax stay far below 10^16.
@@ -154,7 +155,7 @@ class InvoiceRead(SelectableRead):
     @classmethod
     def of(cls, invoice: Invoice, *, today: date, with_lines: bool = True) -> "InvoiceRead":
         plain = {name: getattr(invoice, name) for name in cls.model_fields if name not in DERIVED}
-        overdue = invoice.status in OPEN_STATUSES and invoice.due_date < today and invoice.balance_due > 0
+        overdue = is_overdue(invoice.status, invoice.due_date, invoice.balance_due, today)
         lines = [InvoiceLineRead.model_validate(line) for line in invoice.lines] if with_lines else None
         title, declaration = title_and_declaration(invoice.document_type, invoice.supplier_registration_type)
         return cls(**plain, amount_in_words=amount_in_words(invoice.total), is_overdue=overdue, lines=lines,

@@ -3,7 +3,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from app.services.entitlements import Overview
+from app.models.plan import Plan
+from app.models.subscription import Subscription
 
 
 class LimitUse(BaseModel):
@@ -42,8 +43,18 @@ class SubscriptionRead(BaseModel):
     limits: Limits
 
     @classmethod
-    def of(cls, overview: Overview, mode: str) -> "SubscriptionRead":
-        state, row, plan = overview.standing.state, overview.standing.row, overview.plan
+    def of(
+        cls,
+        *,
+        plan: Plan,
+        row: Subscription,
+        status: str,
+        period: tuple[datetime, datetime | None],
+        trial_days_remaining: int,
+        limits: dict[str, dict[str, int | None]],
+        mode: str,
+    ) -> "SubscriptionRead":
+        """From the stored row, the state in force now (`status`, `period`) and each limit's use."""
         return cls(
             plan=PlanRead(
                 code=plan.code,
@@ -52,13 +63,13 @@ class SubscriptionRead(BaseModel):
                 billing_period=plan.billing_period,
                 monthly_token_quota=plan.monthly_token_quota,
             ),
-            status=state.status,
+            status=status,
             post_trial_mode=mode,
             trial_start=row.trial_start,
             trial_end=row.trial_end,
-            trial_days_remaining=overview.trial_days_remaining,
-            current_period_start=state.period_start,
-            current_period_end=state.period_end,
+            trial_days_remaining=trial_days_remaining,
+            current_period_start=period[0],
+            current_period_end=period[1],
             cancel_at_period_end=row.cancel_at_period_end,
-            limits=Limits.model_validate(overview.limits),
+            limits=Limits.model_validate(limits),
         )

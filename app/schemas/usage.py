@@ -3,10 +3,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StringConstraints
 
+from app.domain.usage import Consumption, MeterUsage, PlanChange, Report
 from app.schemas.common import PlanCode, RequestBody
-from app.services.token_plans import PlanChange
-from app.services.usage import MeterUsage, Report
-from app.services.usage_consume import Consumption
 
 MeterCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$"), Field(examples=["tokens"])]
 

@@ -42,17 +42,33 @@ async def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> None:
+    entry = {"action": action, "entity_type": entity_type, "entity_id": entity_id, "before": before, "after": after}
+    await record_many(session, [entry])
+
+
+async def record_many(session: AsyncSession, entries: list[dict[str, Any]]) -> None:
+    """Audit rows in one INSERT, each with the request's actor, IP, user agent and request id."""
     info = session.info
-    await AuditRepository(session).add(
-        AuditLog(
-            actor_user_id=info.get(ACTOR_KEY),
-            action=action,
-            entity_type=entity_type,
-            entity_id=entity_id,
-            before=before,
-            after=after,
-            ip=info.get("ip"),
-            user_agent=info.get("user_agent"),
-            request_id=info.get("request_id"),
-        )
+    await AuditRepository(session).add_many([_row(info, **entry) for entry in entries])
+
+
+def _row(
+    info: dict[str, Any],
+    *,
+    action: str,
+    entity_type: str,
+    entity_id: uuid.UUID | None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditLog:
+    return AuditLog(
+        actor_user_id=info.get(ACTOR_KEY),
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        before=before,
+        after=after,
+        ip=info.get("ip"),
+        user_agent=info.get("user_agent"),
+        request_id=info.get("request_id"),
     )

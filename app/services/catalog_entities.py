@@ -5,10 +5,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.errors import RuleViolation
 from app.models.business import AccountManager, ClientType, ServiceType
 from app.services import tax_rates
 from app.services.catalog import Catalog
-from app.services.rules import RuleViolation
 
 NAME_SORTS = {"name": "name", "created_at": "created_at"}
 

@@ -1,6 +1,7 @@
 """Companies: the tenant's legal entities, one per GSTIN. The GSTIN (checked with python-stdnum)
 fixes the state; a PAN given with it must be the GSTIN's characters 3-12."""
 
+import uuid
 from datetime import date
 from typing import Any
 
@@ -8,10 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from stdnum.exceptions import ValidationError
 from stdnum.in_ import pan as stdnum_pan
 
+from app.core.errors import NotFound, RuleViolation
+from app.domain.gst import InvalidGstin, normalize_gstin, state_of_gstin
 from app.models.business import Company
+from app.repositories.companies import CompanyRepository
 from app.services.catalog import Catalog
-from app.services.gst import InvalidGstin, normalize_gstin, state_of_gstin
-from app.services.rules import RuleViolation
 
 FIELDS = [
     "legal_name", "trade_name", "gstin", "pan", "state_code", "address_line1", "address_line2", "city", "pincode",
@@ -57,3 +59,17 @@ COMPANIES = Catalog(
     check=check_company,
     conflict="A company with this GSTIN already exists.",
 )
+
+
+async def get_active(session: AsyncSession, company_id: uuid.UUID) -> Company:
+    """The company, if it exists in this tenant (else 404) and is not archived (else 400)."""
+    return active(await CompanyRepository(session).get(company_id))
+
+
+def active(company: Company | None) -> Company:
+    """`get_active`'s verdict on a company loaded with other rows (None: not in this tenant)."""
+    if company is None:
+        raise NotFound("No company with this id.", code="company-not-found")
+    if company.is_archived:
+        raise RuleViolation("company_id", "The company is archived.", code="company-archived")
+    return company

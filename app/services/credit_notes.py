@@ -1,7 +1,7 @@
 """Credit notes (CGST Rule 53): a credit against one issued invoice, with its own number series.
 
 The invoice row is locked first, so concurrent credit notes on one invoice queue, and what earlier
-notes credited is read after the lock. Amounts come from app.services.credit_note_math. The
+notes credited is read after the lock. Amounts come from app.domain.credit_notes. The
 invoice's amount_credited moves by a guarded UPDATE that refuses to pass its total (409), and the
 customer's balance falls by the note's total. Audited in the same transaction; never commits."""
 
@@ -9,19 +9,23 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.errors import Conflict, NotFound
+from app.core.errors import Conflict, NotFound, RuleViolation
+from app.domain import credit_notes as credit_note_math
+from app.domain import gst
+from app.domain.credit_notes import Credited, InvoicedLine, Supply
+from app.domain.statuses import SETTLEABLE_STATUSES
 from app.models.credit_note import CreditNote, CreditNoteLine
 from app.models.invoice import Invoice, InvoiceLine
 from app.repositories.credit_notes import CreditNoteRepository
 from app.repositories.customers import CustomerRepository
-from app.repositories.invoices import SETTLEABLE_STATUSES, InvoiceRepository
+from app.repositories.invoices import InvoiceRepository
 from app.schemas.credit_notes import FullCreditNoteIn, PartialCreditNoteIn, QuantityCredit, ValueCredit
-from app.services import audit, credit_note_math, gst, gst_settings, invoicing, numbering
-from app.services.credit_note_math import Credited, InvoicedLine, Supply
-from app.services.rules import DocumentDates, RuleViolation
+from app.services import audit, gst_settings, invoicing, numbering
+from app.services.rules import DocumentDates
 
 AUDITED = [
     "number", "financial_year", "company_id", "customer_id", "invoice_id", "invoice_number", "invoice_date",
@@ -65,7 +69,13 @@ async def create(
     else:
         credits = _partial(invoice, credited, supply, body.lines)
     note = await _save(session, invoice, body, day, credits, closes=_closes(invoice, credited, credits))
-    await _settle(session, invoice, note)
+    created = audit.snapshot(note, AUDITED)
+    settled = await _settle(session, invoice, note)
+    await audit.record_many(  # both rows in one INSERT
+        session,
+        [{"action": "credit_note.created", "entity_type": "credit_note", "entity_id": note.id, "after": created},
+         settled],
+    )  # fmt: skip
     return note
 
 
@@ -166,19 +176,18 @@ async def _save(
     repo = CreditNoteRepository(session)
     await repo.add(note)
     await repo.add_lines(note, [_line(position, credit) for position, credit in enumerate(credits, start=1)])
-    await audit.record(session, action="credit_note.created", entity_type="credit_note", entity_id=note.id,
-                       after=audit.snapshot(note, AUDITED))  # fmt: skip
     return note
 
 
-async def _settle(session: AsyncSession, invoice: Invoice, note: CreditNote) -> None:
+async def _settle(session: AsyncSession, invoice: Invoice, note: CreditNote) -> dict[str, Any]:
+    """Apply the note to the invoice and the customer's balance; the invoice's audit entry."""
     before = audit.snapshot(invoice, INVOICE_AUDITED)
     if await InvoiceRepository(session).settle(invoice.id, credited=note.total) is None:
         raise Conflict(f"A credit note cannot exceed the invoice's balance due ({invoice.balance_due}); release "
                        "receipt allocations first (void the receipt).", code="invoice-credit-exceeded")  # fmt: skip
     await CustomerRepository(session).add_to_balance(invoice.customer_id, -note.total)
-    await audit.record(session, action="invoice.credited", entity_type="invoice", entity_id=invoice.id, before=before,
-                       after=audit.snapshot(invoice, INVOICE_AUDITED))  # fmt: skip
+    return {"action": "invoice.credited", "entity_type": "invoice", "entity_id": invoice.id, "before": before,
+            "after": audit.snapshot(invoice, INVOICE_AUDITED)}  # fmt: skip
 
 
 def _line(position: int, credit: Credit) -> CreditNoteLine:

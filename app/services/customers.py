@@ -13,12 +13,12 @@ from typing import Any, Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 from stdnum.in_ import pan as stdnum_pan
 
-from app.core.errors import AppError, NotFound
+from app.core.errors import NotFound, ReferenceNotFound, RuleViolation
 from app.core.runtime import Runtime
+from app.domain.gst import InvalidGstin, normalize_gstin, state_of_gstin
 from app.models.customer import Customer
 from app.repositories.customers import REFERENCES, CustomerRepository
 from app.services import audit, entitlements
-from app.services.gst import InvalidGstin, normalize_gstin, state_of_gstin
 
 FIELDS = [
     "name", "client_type_id", "account_manager_id", "gstin", "pan", "is_sez", "email", "phone",
@@ -30,28 +30,24 @@ AUDITED = [*FIELDS, "balance", "is_archived"]
 DEFAULTS: dict[str, Any] = dict.fromkeys(FIELDS) | {"is_sez": False, "opening_balance": Decimal("0.00")}
 
 
-class InvalidCustomer(AppError):
-    """A well-formed request that breaks a rule the schema cannot state (400, the field named)."""
-
-    status, code, title = 400, "invalid-customer", "Invalid customer"
-
-    def __init__(self, field: str, detail: str, *, code: str) -> None:
-        super().__init__(detail, code=code, errors=[{"loc": ["body", field], "msg": detail, "type": code}])
-
-
-class ReferenceNotFound(NotFound):
-    """A client type or account manager that does not exist in this tenant (another tenant's too)."""
-
-    def __init__(self, field: str) -> None:
-        detail = f"No {field.removesuffix('_id').replace('_', ' ')} with this id."
-        code = f"{field.removesuffix('_id').replace('_', '-')}-not-found"
-        super().__init__(detail, code=code, errors=[{"loc": ["body", field], "msg": detail, "type": code}])
-
-
 async def get(session: AsyncSession, customer_id: uuid.UUID, *, for_update: bool = False) -> Customer:
     customer = await CustomerRepository(session).get(customer_id, for_update=for_update)
     if customer is None:
         raise NotFound("Customer not found.", code="customer-not-found")
+    return customer
+
+
+async def get_active(session: AsyncSession, customer_id: uuid.UUID) -> Customer:
+    """The customer, if it exists in this tenant (else 404) and is not archived (else 400)."""
+    return active(await CustomerRepository(session).get(customer_id))
+
+
+def active(customer: Customer | None) -> Customer:
+    """`get_active`'s verdict on a customer loaded with other rows (None: not in this tenant)."""
+    if customer is None:
+        raise NotFound("Customer not found.", code="customer-not-found")
+    if customer.is_archived:
+        raise RuleViolation("customer_id", "The customer is archived.", code="customer-archived")
     return customer
 
 
@@ -129,28 +125,28 @@ def _valid_gstin(value: str) -> str:
     try:
         return normalize_gstin(value)
     except InvalidGstin as exc:
-        raise InvalidCustomer("gstin", f"The GSTIN is not valid ({exc}).", code="invalid-gstin") from exc
+        raise RuleViolation("gstin", f"The GSTIN is not valid ({exc}).", code="invalid-gstin") from exc
 
 
 def _check_pan(pan: str | None, gstin: str | None) -> None:
     if pan is None:
         return
     if not stdnum_pan.is_valid(pan):
-        raise InvalidCustomer("pan", "The PAN is not valid.", code="invalid-pan")
+        raise RuleViolation("pan", "The PAN is not valid.", code="invalid-pan")
     if gstin is not None and pan != gstin[2:12]:
-        raise InvalidCustomer("pan", "The PAN must be the GSTIN's characters 3 to 12.", code="pan-gstin-mismatch")
+        raise RuleViolation("pan", "The PAN must be the GSTIN's characters 3 to 12.", code="pan-gstin-mismatch")
 
 
 def _billing_state(state_code: str | None, gstin: str | None, *, explicit: bool) -> str:
     if gstin is None:
         if state_code is None:
-            raise InvalidCustomer(
+            raise RuleViolation(
                 "billing_address", "A customer without GSTIN needs a billing state code.", code="billing-state-required"
             )
         return state_code
     derived = state_of_gstin(gstin)
     if explicit and state_code is not None and state_code != derived:
-        raise InvalidCustomer(
+        raise RuleViolation(
             "billing_address", "The billing state must be the GSTIN's state.", code="billing-state-mismatch"
         )
     return derived

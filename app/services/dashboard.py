@@ -5,6 +5,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.errors import RuleViolation
 from app.repositories.dashboard import BUCKETS, DashboardRepository, Tally
 from app.schemas.dashboard import (
     AgingBuckets,
@@ -16,7 +17,6 @@ from app.schemas.dashboard import (
     MetricsRead,
     RevenueChartRead,
 )
-from app.services.rules import RuleViolation
 
 # The most periods a chart may have, per interval (a year of days, five years of weeks, ten of months).
 MAX_PERIODS = {"day": 366, "week": 260, "month": 120}

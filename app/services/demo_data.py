@@ -6,12 +6,13 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.runtime import Runtime
+from app.domain.fiscal import today_in_india
 from app.schemas.invoices import InvoiceIn, InvoiceLineIn
 from app.schemas.receipts import ReceiptCreate
 from app.services import catalog, customers, invoicing, receipts
 from app.services.companies import COMPANIES
 from app.services.invoicing import Clock
-from app.services.rules import DocumentDates, today_in_india
+from app.services.rules import DocumentDates
 
 COMPANY = {"legal_name": "Demo Traders Pvt Ltd", "trade_name": "Demo Traders", "gstin": "29AAPFU0939F1ZR",
            "address_line1": "12 MG Road", "city": "Bengaluru", "pincode": "560001", "upi_vpa": "demotraders@okhdfc",

@@ -12,7 +12,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.context import Context
-from app.core.errors import Conflict
+from app.core.errors import Conflict, InvalidSingleUseToken
 from app.core.security import new_opaque_token, token_digest
 from app.models.auth import EmailChange, EmailVerification, PasswordReset
 from app.models.user import User
@@ -23,7 +23,7 @@ from app.repositories.users import IdentityRepository, UserRepository
 from app.services import audit, mail, passwords
 from app.services.rate_limit import Limit, consume
 from app.services.users import USER_FIELDS
-from app.services.verification import InvalidToken, bind_token_tenant
+from app.services.verification import bind_token_tenant
 
 
 async def request(
@@ -101,10 +101,10 @@ async def confirm(session: AsyncSession, ctx: Context, *, token: str) -> User:
     now = ctx.now
     change = await EmailChangeRepository(session).confirm(token_digest(token), now)
     if change is None:
-        raise InvalidToken()
+        raise InvalidSingleUseToken()
     user = await UserRepository(session).get(change.user_id)
     if user is None or not user.is_active or user.email != change.old_email:
-        raise InvalidToken()
+        raise InvalidSingleUseToken()
     if not await IdentityRepository(session).rename(change.old_email, change.new_email):
         raise Conflict("This email address already belongs to an account.", code="email-taken")
     audit.set_actor(session, user.id)
@@ -141,7 +141,7 @@ async def cancel(session: AsyncSession, ctx: Context, *, token: str) -> None:
     now = ctx.now
     change = await EmailChangeRepository(session).cancel(token_digest(token), now)
     if change is None:
-        raise InvalidToken()
+        raise InvalidSingleUseToken()
     audit.set_actor(session, change.user_id)
     await SessionRepository(session).revoke_user(change.user_id, now)
     await audit.record(

@@ -16,11 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.context import Context
 from app.core.errors import QuotaExceeded
 from app.core.runtime import Runtime
+from app.domain.fiscal import INDIA
 from app.models.plan import Plan
 from app.repositories.invitations import InvitationRepository
 from app.repositories.subscriptions import LimitUsageRepository, PlanRepository, SubscriptionRepository
 from app.services import subscriptions
-from app.services.rules import INDIA
 from app.services.subscriptions import Standing
 
 

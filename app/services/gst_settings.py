@@ -4,10 +4,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.errors import RuleViolation
+from app.domain.numbering import never_collide
 from app.models.business import GstSettings
 from app.repositories.gst_settings import GstSettingsRepository
-from app.services import audit, numbering
-from app.services.rules import RuleViolation
+from app.services import audit
 
 FIELDS = [
     "registration_type", "round_off_enabled", "default_due_days", "invoice_number_pattern",
@@ -43,7 +44,7 @@ def _check_bill_of_supply_series(settings: GstSettings) -> None:
     """Bills of supply and invoices share the invoices' table and its unique numbers: a series of
     their own must never render a number the invoice series can."""
     pattern = settings.bill_of_supply_number_pattern
-    if pattern is not None and not numbering.never_collide(pattern, settings.invoice_number_pattern):
+    if pattern is not None and not never_collide(pattern, settings.invoice_number_pattern):
         raise RuleViolation(
             "bill_of_supply_number_pattern",
             "Bills of supply need a pattern whose leading letters differ from the invoice pattern's "

@@ -19,16 +19,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.context import Context
-from app.core.errors import AppError, Conflict
+from app.core.errors import IdempotencyKeyInFlight, IdempotencyKeyReused
 from app.repositories.idempotency import IdempotencyRepository, KeyLocked
-
-
-class KeyReused(AppError):
-    status, code, title = 422, "idempotency-key-reused", "Idempotency key reused with another request"
-
-
-class KeyInFlight(Conflict):
-    code, title = "idempotency-key-in-flight", "Request with this idempotency key is in progress"
 
 
 @dataclass(frozen=True)
@@ -75,7 +67,8 @@ async def run(
             wait_seconds=ctx.settings.idempotency_wait_seconds,
         )
     except KeyLocked as exc:
-        raise KeyInFlight("A request with this Idempotency-Key is still in progress; retry shortly.") from exc
+        detail = "A request with this Idempotency-Key is still in progress; retry shortly."
+        raise IdempotencyKeyInFlight(detail) from exc
     if not claimed:
         return await _replay(repo, request.key, fingerprint)
     body = await operation()
@@ -86,5 +79,5 @@ async def run(
 async def _replay(repo: IdempotencyRepository, key: str, fingerprint: str) -> StoredResponse:
     existing = await repo.find(key)
     if existing.request_hash != fingerprint:
-        raise KeyReused("This Idempotency-Key was used for a different request.")
+        raise IdempotencyKeyReused("This Idempotency-Key was used for a different request.")
     return StoredResponse(existing.response_status, existing.response_body["body"], replayed=True)

@@ -12,7 +12,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.context import Context
-from app.core.errors import Conflict, NotFound
+from app.core.errors import Conflict, InvalidSingleUseToken, NotFound
 from app.core.security import hash_password, new_opaque_token, token_digest
 from app.models.auth import UserInvitation
 from app.models.base import new_id
@@ -25,7 +25,7 @@ from app.services import audit, entitlements, mail
 from app.services.rate_limit import Limit, consume
 from app.services.sessions import TokenPair, issue
 from app.services.users import USER_FIELDS, ensure_may_grant, may_grant, require_verified
-from app.services.verification import InvalidToken, bind_token_tenant
+from app.services.verification import bind_token_tenant
 
 
 def _email_taken() -> Conflict:
@@ -122,10 +122,10 @@ async def accept(session: AsyncSession, ctx: Context, *, token: str, full_name: 
     now = ctx.now
     invitation = await SingleUseTokenRepository(session, UserInvitation).redeem(token_digest(token), now)
     if invitation is None:
-        raise InvalidToken()
+        raise InvalidSingleUseToken()
     inviter = await UserRepository(session).get(invitation.invited_by)
     if inviter is None or not inviter.is_active or not may_grant(inviter, invitation.role):
-        raise InvalidToken()  # the inviter was deactivated or demoted since: the invitation lapsed
+        raise InvalidSingleUseToken()  # the inviter was deactivated or demoted since: the invitation lapsed
     await entitlements.require(session, ctx, entitlements.Limit.active_users)  # checked again: others may have joined
     user_id = new_id()
     if not await IdentityRepository(session).claim(invitation.email, invitation.tenant_id, user_id):

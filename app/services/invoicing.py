@@ -1,35 +1,41 @@
 """Invoices: drafts (create, replace, delete), issue (number from the series, frozen from then on)
-and void. Every amount is computed here from the lines with app.services.gst; none is accepted
-from the client. Each write is audited in the same transaction; a service never commits."""
+and void. Each use case reads as load -> compute -> write: one statement loads the parties, the
+GST settings and the tax rates in force (app.repositories.documents), one more the service types
+the lines name (if any); app.domain.invoice_math computes the whole document (none of its amounts
+is accepted from the client); then the rows are written, the lines in one INSERT. Each write is
+audited in the same transaction; a service never commits."""
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import Conflict, NotFound
 from app.core.runtime import Runtime
+from app.domain import gst, invoice_math
+from app.domain.errors import DomainError
+from app.domain.statuses import InvoiceStatus
 from app.models.business import Company, GstSettings, ServiceType
 from app.models.customer import Customer
 from app.models.invoice import Invoice, InvoiceLine
+from app.repositories.catalog import ServiceTypeRepository
 from app.repositories.customers import CustomerRepository
+from app.repositories.documents import DocumentPartiesRepository
 from app.repositories.invoices import InvoiceRepository
 from app.schemas.invoices import InvoiceIn, InvoiceLineIn
-from app.services import audit, entitlements, gst, gst_settings, numbering, tax_rates
-from app.services import customers as customer_service
-from app.services.rules import DocumentDates, RuleViolation
+from app.services import audit, companies, customers, entitlements, gst_settings, numbering
+from app.services.rules import DocumentDates, problem
 
-# Rule 46: an unregistered recipient's address must be shown from this taxable value on.
-UNREGISTERED_ADDRESS_THRESHOLD = Decimal("50000")
-UNIT_PRICE_PLACES = Decimal("0.0001")
 AUDITED = [
     "status", "number", "financial_year", "company_id", "customer_id", "invoice_date", "due_date", "place_of_supply",
     "supply_type", "reverse_charge", "document_type", "supplier_registration_type", "taxable_value", "tax_total",
     "round_off", "total", "amount_paid", "amount_credited", "void_reason",
 ]  # fmt: skip
+T = TypeVar("T")
 MONEY_FIELDS = ["taxable_value", "cgst_amount", "sgst_amount", "utgst_amount", "igst_amount", "total"]
 
 
@@ -43,11 +49,13 @@ class Clock:
 
 @dataclass(frozen=True)
 class Context:
-    """What composing and issuing an invoice read: its parties (active) and the GST settings."""
+    """What composing and issuing an invoice read: its parties (active), the GST settings and the
+    tax rates in force on its date."""
 
     company: Company
     customer: Customer
     settings: GstSettings
+    rates_in_force: frozenset[Decimal]
 
 
 async def get(session: AsyncSession, invoice_id: uuid.UUID, *, for_update: bool = False) -> Invoice:
@@ -58,28 +66,43 @@ async def get(session: AsyncSession, invoice_id: uuid.UUID, *, for_update: bool 
 
 
 async def create(session: AsyncSession, rt: Runtime, *, body: InvoiceIn, issue: bool, clock: Clock) -> Invoice:
-    context = await _context(session, body.company_id, body.customer_id)
-    header, lines = await _compose(session, body, _dates(rt, clock), context)
-    invoice = Invoice(**header)
+    dates = _dates(rt, clock)
+    invoice_date = body.invoice_date or dates.today
+    context = await _context(session, body.company_id, body.customer_id, invoice_date)
+    services = await _services(session, body.lines)
+    computed = _compute(_document(body, dates), context, services)
+    invoice = Invoice(**_header(body, context, computed))
+    created = audit.snapshot(invoice, AUDITED)  # what a draft of it is (numbered below if issued)
+    if issue:
+        await entitlements.require(session, rt, entitlements.Limit.invoices_this_month)  # before the series' row lock
+        await _number(session, invoice, clock, context)
     repo = InvoiceRepository(session)
     await repo.add(invoice)
-    await repo.add_lines(invoice, lines)
-    await _audit(session, "invoice.created", invoice, before=None)
-    return await _issue(session, rt, invoice, clock, context) if issue else invoice
+    await repo.add_lines(invoice, [InvoiceLine(**line.columns()) for line in computed.lines])
+    entries = [_entry("invoice.created", invoice, before=None, after=created | _written(invoice, draft=True))]
+    if issue:
+        await CustomerRepository(session).add_to_balance(invoice.customer_id, invoice.total)
+        entries.append(_entry("invoice.issued", invoice, before=entries[0]["after"]))
+    await audit.record_many(session, entries)
+    return invoice
 
 
 async def replace(
     session: AsyncSession, rt: Runtime, invoice_id: uuid.UUID, *, body: InvoiceIn, clock: Clock
 ) -> Invoice:
-    context = await _context(session, body.company_id, body.customer_id)  # first: a bad reference is a 404 in any state
+    dates = _dates(rt, clock)
+    invoice_date = body.invoice_date or dates.today
+    # first: a bad reference is a 404 in any state
+    context = await _context(session, body.company_id, body.customer_id, invoice_date)
     invoice = await get(session, invoice_id, for_update=True)  # an unknown invoice: 404 before any rule on the body
-    header, lines = await _compose(session, body, _dates(rt, clock), context)
+    services = await _services(session, body.lines)
+    computed = _compute(_document(body, dates), context, services)
     _require_draft(invoice)
     before = audit.snapshot(invoice, AUDITED)
-    for name, value in header.items():
+    for name, value in _header(body, context, computed).items():
         setattr(invoice, name, value)
     await session.flush()
-    await InvoiceRepository(session).replace_lines(invoice, lines)
+    await InvoiceRepository(session).replace_lines(invoice, [InvoiceLine(**line.columns()) for line in computed.lines])
     await _audit(session, "invoice.updated", invoice, before=before)
     return invoice
 
@@ -92,87 +115,60 @@ async def delete(session: AsyncSession, invoice_id: uuid.UUID) -> None:
 
 
 async def issue(session: AsyncSession, rt: Runtime, invoice_id: uuid.UUID, *, clock: Clock) -> Invoice:
-    return await _issue(session, rt, await _draft(session, invoice_id), clock)
-
-
-async def void(session: AsyncSession, invoice_id: uuid.UUID, *, reason: str, clock: Clock) -> Invoice:
-    """Cancel an issued invoice: its number stays taken, the customer no longer owes its total."""
-    invoice = await get(session, invoice_id, for_update=True)
-    if invoice.status == "draft":
-        raise Conflict("A draft has no number to void; delete it instead.", code="invoice-is-draft")
-    if invoice.status == "void":
-        raise Conflict("The invoice is already void.", code="invoice-already-void")
-    if invoice.amount_paid > 0 or invoice.amount_credited > 0:
-        raise Conflict(
-            "Receipts or credit notes are applied to this invoice; release them first.", code="invoice-has-settlements"
-        )
-    before = audit.snapshot(invoice, AUDITED)
-    invoice.status, invoice.void_reason, invoice.voided_at = "void", reason, clock.now
-    await session.flush()
-    await CustomerRepository(session).add_to_balance(invoice.customer_id, -invoice.total)
-    await _audit(session, "invoice.voided", invoice, before=before)
-    return invoice
-
-
-async def _issue(
-    session: AsyncSession, rt: Runtime, invoice: Invoice, clock: Clock, context: Context | None = None
-) -> Invoice:
-    """Number and freeze `invoice`. `context` is what a create in the same transaction has just
-    composed the invoice with; a draft issued later is composed again with its company, customer
-    and GST settings as they are now, so every rule that depends on them is checked at issue."""
+    """Number and freeze a draft. It is computed again with its company, customer, GST settings and
+    tax rates as they are now, so every rule that depends on them is checked at issue."""
+    invoice = await _draft(session, invoice_id)
     await entitlements.require(session, rt, entitlements.Limit.invoices_this_month)  # before the series' row lock
     before = audit.snapshot(invoice, AUDITED)
-    if context is None:
-        context = await _context(session, invoice.company_id, invoice.customer_id)
-        await _recompose(session, invoice, _dates(rt, clock), context)
-    _check_rule_46(context.customer, invoice.taxable_value)
-    series, pattern = _series(invoice, context.settings)
-    invoice.number, invoice.financial_year = await numbering.assign(
-        session, company_id=invoice.company_id, document_type=series, day=invoice.invoice_date, pattern=pattern
+    context = await _context(session, invoice.company_id, invoice.customer_id, invoice.invoice_date)
+    dates = _dates(rt, clock)
+    dates.check("invoice_date", invoice.invoice_date)
+    document = invoice_math.InvoiceIn(
+        invoice.invoice_date, invoice.due_date, invoice.place_of_supply, invoice.reverse_charge, invoice.lines
     )
-    invoice.status, invoice.issued_at = "issued", clock.now
-    invoice.supplier, invoice.recipient = supplier_snapshot(context.company), recipient_snapshot(context.customer)
+    computed = _compute(document, context, services=None)  # a draft's lines are resolved already
+    for name, value in computed.columns().items():
+        if name not in {"invoice_date", "due_date", "place_of_supply", "reverse_charge"}:
+            setattr(invoice, name, value)
+    for line, figures in zip(invoice.lines, computed.lines, strict=True):
+        for name, value in vars(figures.amounts).items():
+            setattr(line, name, value)
+        line.total = figures.amounts.total
+    await _number(session, invoice, clock, context)
     await session.flush()
     await CustomerRepository(session).add_to_balance(invoice.customer_id, invoice.total)
     await _audit(session, "invoice.issued", invoice, before=before)
     return invoice
 
 
-async def _recompose(session: AsyncSession, invoice: Invoice, dates: DocumentDates, context: Context) -> None:
-    """The draft's amounts, supply type and document type computed again from its lines, with the
-    rules of today: the date window, the supplier's registration (composition or no GSTIN: no tax),
-    the rates in force, the company's state and the round-off setting."""
-    company, customer, settings = context.company, context.customer, context.settings
-    dates.check("invoice_date", invoice.invoice_date)
-    supplier = gst.registration(company.gstin, settings.registration_type)
-    supply = gst.supply_type(company.state_code, invoice.place_of_supply, sez=customer.is_sez)
-    rates_checked: set[Decimal] = set()
-    for line in invoice.lines:
-        field = f"lines.{line.position - 1}.gst_rate"
-        await _check_rate(session, line.gst_rate, invoice.invoice_date, supplier, field, rates_checked)
-        amounts = gst.line_tax(line.taxable_value, line.gst_rate, supply, invoice.place_of_supply)
-        for name, value in vars(amounts).items():
-            setattr(line, name, value)
-        line.total = amounts.total
-    totals = gst.document_totals(
-        [_amounts(line) for line in invoice.lines],
-        round_to_rupee=settings.round_off_enabled,
-        reverse_charge=invoice.reverse_charge,
+async def void(session: AsyncSession, invoice_id: uuid.UUID, *, reason: str, clock: Clock) -> Invoice:
+    """Cancel an issued invoice: its number stays taken, the customer no longer owes its total."""
+    invoice = await get(session, invoice_id, for_update=True)
+    if invoice.status == InvoiceStatus.draft:
+        raise Conflict("A draft has no number to void; delete it instead.", code="invoice-is-draft")
+    if invoice.status == InvoiceStatus.void:
+        raise Conflict("The invoice is already void.", code="invoice-already-void")
+    if invoice.amount_paid > 0 or invoice.amount_credited > 0:
+        raise Conflict(
+            "Receipts or credit notes are applied to this invoice; release them first.", code="invoice-has-settlements"
+        )
+    before = audit.snapshot(invoice, AUDITED)
+    invoice.status, invoice.void_reason, invoice.voided_at = InvoiceStatus.void.value, reason, clock.now
+    await session.flush()
+    await CustomerRepository(session).add_to_balance(invoice.customer_id, -invoice.total)
+    await _audit(session, "invoice.voided", invoice, before=before)
+    return invoice
+
+
+async def _number(session: AsyncSession, invoice: Invoice, clock: Clock, context: Context) -> None:
+    """Give `invoice` (computed, not yet numbered) its number and freeze its parties."""
+    _raise(invoice_math.check_rule_46, context.customer, invoice.taxable_value)
+    series, pattern = _series(invoice, context.settings)
+    invoice.number, invoice.financial_year = await numbering.assign(
+        session, company_id=invoice.company_id, document_type=series, day=invoice.invoice_date, pattern=pattern
     )
-    for name, value in vars(totals).items():
-        setattr(invoice, name, value)
-    invoice.supply_type = supply.value
-    invoice.supplier_registration_type = supplier.value
-    invoice.document_type = _document_type(
-        supplier, [ln.gst_rate for ln in invoice.lines], invoice.place_of_supply, customer
-    ).value
-
-
-def _document_type(
-    supplier: gst.Registration, rates: list[Decimal], place: str, customer: Customer
-) -> gst.DocumentType:
-    zero_rated = customer.is_sez or place == gst.EXPORT_PLACE_OF_SUPPLY  # exports and SEZ supplies
-    return gst.document_type(supplier, rates, zero_rated=zero_rated, recipient_registered=customer.gstin is not None)
+    invoice.status, invoice.issued_at = InvoiceStatus.issued.value, clock.now
+    invoice.supplier, invoice.recipient = supplier_snapshot(context.company), recipient_snapshot(context.customer)
 
 
 def _series(invoice: Invoice, settings: GstSettings) -> tuple[str, str]:
@@ -191,171 +187,73 @@ async def _draft(session: AsyncSession, invoice_id: uuid.UUID) -> Invoice:
 
 
 def _require_draft(invoice: Invoice) -> Invoice:
-    if invoice.status != "draft":
+    if invoice.status != InvoiceStatus.draft:
         raise Conflict("An issued invoice cannot change; void it or raise a credit note.", code="invoice-not-draft")
     return invoice
 
 
-async def _context(session: AsyncSession, company_id: uuid.UUID, customer_id: uuid.UUID) -> Context:
-    return Context(
-        await active_company(session, company_id),
-        await active_customer(session, customer_id),
-        await gst_settings.get(session),
+async def _context(session: AsyncSession, company_id: uuid.UUID, customer_id: uuid.UUID, day: date) -> Context:
+    """Load: the parties (active, company first), the GST settings and the rates in force on `day`."""
+    found = await DocumentPartiesRepository(session).load(company_id, customer_id, day)
+    company, customer = companies.active(found.company), customers.active(found.customer)
+    settings = found.settings if found.settings is not None else await gst_settings.get(session)
+    return Context(company, customer, settings, found.rates_in_force)
+
+
+async def _services(session: AsyncSession, lines: list[InvoiceLineIn]) -> dict[uuid.UUID, ServiceType]:
+    return await ServiceTypeRepository(session).by_ids({ln.service_type_id for ln in lines if ln.service_type_id})
+
+
+def _document(body: InvoiceIn, dates: DocumentDates) -> invoice_math.InvoiceIn:
+    invoice_date = dates.check("invoice_date", body.invoice_date or dates.today)
+    return invoice_math.InvoiceIn(invoice_date, body.due_date, body.place_of_supply, body.reverse_charge, body.lines)
+
+
+def _compute(
+    document: invoice_math.InvoiceIn, context: Context, services: dict[uuid.UUID, ServiceType] | None
+) -> invoice_math.ComputedInvoice:
+    """Compute: the whole document in one domain call."""
+    return _raise(
+        invoice_math.compute_invoice,
+        document,
+        supplier=context.company,
+        recipient=context.customer,
+        settings=context.settings,
+        rates_in_force=context.rates_in_force,
+        services=services,
     )
 
 
-async def _compose(
-    session: AsyncSession, body: InvoiceIn, dates: DocumentDates, context: Context
-) -> tuple[dict[str, Any], list[InvoiceLine]]:
-    """The invoice's header columns and its lines, every amount computed, defaults applied."""
-    company, customer, settings = context.company, context.customer, context.settings
-    invoice_date = dates.check("invoice_date", body.invoice_date or dates.today)
-    supplier = gst.registration(company.gstin, settings.registration_type)
-    due_date = body.due_date or invoice_date + timedelta(days=_terms_days(customer, settings))
-    if due_date < invoice_date:
-        raise RuleViolation("due_date", "The due date is before the invoice date.", code="due-before-invoice-date")
-    place = body.place_of_supply or customer.billing_state_code
-    supply = gst.supply_type(company.state_code, place, sez=customer.is_sez)
-    services = await InvoiceRepository(session).service_types({ln.service_type_id for ln in body.lines} - {None})
-    rates_checked: set[Decimal] = set()  # each distinct rate is looked up once, not once per line
-    lines = [
-        await _line(session, position, line, services, supply, place, invoice_date, supplier, rates_checked)
-        for position, line in enumerate(body.lines, start=1)
-    ]
-    amounts = [_amounts(line) for line in lines]
-    totals = gst.document_totals(amounts, round_to_rupee=settings.round_off_enabled, reverse_charge=body.reverse_charge)
-    header = {
+def _raise(rule: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a domain rule; a broken one becomes the API's problem (400, or 404 for a missing reference)."""
+    try:
+        return rule(*args, **kwargs)
+    except DomainError as exc:
+        raise problem(exc) from exc
+
+
+def _header(body: InvoiceIn, context: Context, computed: invoice_math.ComputedInvoice) -> dict[str, Any]:
+    company, customer = context.company, context.customer
+    return {
         "company_id": company.id,
         "customer_id": customer.id,
-        "invoice_date": invoice_date,
-        "due_date": due_date,
-        "place_of_supply": place,
-        "supply_type": supply.value,
-        "reverse_charge": body.reverse_charge,
-        "document_type": _document_type(supplier, [ln.gst_rate for ln in lines], place, customer).value,
-        "supplier_registration_type": supplier.value,
         "notes": body.notes,
         "terms": body.terms if body.terms is not None else company.default_terms,
         "supplier": supplier_snapshot(company),
         "recipient": recipient_snapshot(customer),
-        **vars(totals),
+        **computed.columns(),
     }
-    return header, lines
 
 
-async def _line(
-    session: AsyncSession,
-    position: int,
-    line: InvoiceLineIn,
-    services: dict[uuid.UUID, ServiceType],
-    supply: gst.SupplyType,
-    place: str,
-    invoice_date: date,
-    supplier: gst.Registration,
-    rates_checked: set[Decimal],
-) -> InvoiceLine:
-    field = f"lines.{position - 1}"
-    service = _service(line, services, field)
-    # At the column's scale (4 places) whether sent or a service type's 2-place default, so the
-    # create response shows what a later read does ("1500.0000", not "1500.00").
-    unit_price = _default(line.unit_price, service and service.default_rate, f"{field}.unit_price").quantize(
-        UNIT_PRICE_PLACES
-    )
-    gst_rate = _default(line.gst_rate, service and service.default_gst_rate, f"{field}.gst_rate")
-    await _check_rate(session, gst_rate, invoice_date, supplier, f"{field}.gst_rate", rates_checked)
-    if line.discount > line.quantity * unit_price:
-        raise RuleViolation(f"{field}.discount", "The discount exceeds the line's value.", code="discount-too-large")
-    amounts = gst.line_tax(gst.taxable_value(line.quantity, unit_price, line.discount), gst_rate, supply, place)
-    return InvoiceLine(
-        position=position,
-        service_type_id=line.service_type_id,
-        description=line.description or (service.name if service else None) or "",
-        hsn_sac=line.hsn_sac or (service.sac_hsn_code if service else None),
-        quantity=line.quantity,
-        unit=line.unit or (service.unit if service else None),
-        unit_price=unit_price,
-        discount=line.discount,
-        gst_rate=gst_rate,
-        **vars(amounts),
-        total=amounts.total,
-    )
+def _written(invoice: Invoice, *, draft: bool) -> dict[str, Any]:
+    """The audited columns the INSERT gives an invoice (its defaults), as a draft when `draft`."""
+    written = audit.snapshot(invoice, ["amount_paid", "amount_credited"])
+    return written | ({"status": "draft", "number": None, "financial_year": None} if draft else {})
 
 
-def _service(line: InvoiceLineIn, services: dict[uuid.UUID, ServiceType], field: str) -> ServiceType | None:
-    if line.service_type_id is None:
-        if line.description is None:
-            raise RuleViolation(f"{field}.description", "A line needs a description or a service type.",
-                                code="description-required")  # fmt: skip
-        return None
-    service = services.get(line.service_type_id)
-    if service is None:
-        raise NotFound("No service type with this id.", code="service-type-not-found")
-    if not service.is_active:
-        raise RuleViolation(f"{field}.service_type_id", "The service type is inactive.", code="service-type-inactive")
-    return service
-
-
-def _default(value: Decimal | None, fallback: Decimal | None, field: str) -> Decimal:
-    if value is not None:
-        return value
-    if fallback is None:
-        name = field.rsplit(".", 1)[-1]
-        raise RuleViolation(
-            field, f"A line without a service type needs {name}.", code=f"{name.replace('_', '-')}-required"
-        )
-    return fallback
-
-
-async def _check_rate(
-    session: AsyncSession, rate: Decimal, day: date, supplier: gst.Registration, field: str, checked: set[Decimal]
-) -> None:
-    if supplier is gst.Registration.composition and rate != 0:
-        raise RuleViolation(field, "A composition taxpayer cannot charge GST (bill of supply).",
-                            code="composition-no-tax")  # fmt: skip
-    if supplier is gst.Registration.unregistered and rate != 0:
-        raise RuleViolation(field, "A company without a GSTIN is not registered and cannot charge GST (s.32): "
-                            "its documents are bills of supply.", code="unregistered-no-tax")  # fmt: skip
-    if rate in checked:  # every line of a document has the same date
-        return
-    if not await tax_rates.is_in_force(session, rate, day):
-        raise RuleViolation(field, f"{rate}% is not one of your tax rates in force on {day}.",
-                            code="gst-rate-not-in-force")  # fmt: skip
-    checked.add(rate)
-
-
-def _amounts(line: InvoiceLine) -> gst.LineAmounts:
-    return gst.LineAmounts(line.taxable_value, line.cgst_amount, line.sgst_amount, line.utgst_amount, line.igst_amount)
-
-
-def _terms_days(customer: Customer, settings: GstSettings) -> int:
-    return customer.payment_terms_days if customer.payment_terms_days is not None else settings.default_due_days
-
-
-def _check_rule_46(customer: Customer, taxable: Decimal) -> None:
-    if customer.gstin is None and taxable >= UNREGISTERED_ADDRESS_THRESHOLD and not customer.billing_address_line1:
-        raise RuleViolation(
-            "customer_id",
-            "Rule 46: an unregistered customer billed ₹50,000 or more needs a billing address.",
-            code="recipient-address-required",
-        )
-
-
-async def active_company(session: AsyncSession, company_id: uuid.UUID) -> Company:
-    """The company, if it exists in this tenant (else 404) and is not archived (else 400)."""
-    company = await InvoiceRepository(session).company(company_id)
-    if company is None:
-        raise NotFound("No company with this id.", code="company-not-found")
-    if company.is_archived:
-        raise RuleViolation("company_id", "The company is archived.", code="company-archived")
-    return company
-
-
-async def active_customer(session: AsyncSession, customer_id: uuid.UUID) -> Customer:
-    """The customer, if it exists in this tenant (else 404) and is not archived (else 400)."""
-    customer = await customer_service.get(session, customer_id)
-    if customer.is_archived:
-        raise RuleViolation("customer_id", "The customer is archived.", code="customer-archived")
-    return customer
+def _entry(action: str, invoice: Invoice, *, before: dict | None, after: dict | None = None) -> dict[str, Any]:
+    after = after if after is not None else audit.snapshot(invoice, AUDITED)
+    return {"action": action, "entity_type": "invoice", "entity_id": invoice.id, "before": before, "after": after}
 
 
 def supplier_snapshot(company: Company) -> dict[str, Any]:
@@ -372,5 +270,4 @@ def recipient_snapshot(customer: Customer) -> dict[str, Any]:
 
 
 async def _audit(session: AsyncSession, action: str, invoice: Invoice, *, before: dict | None) -> None:
-    after = audit.snapshot(invoice, AUDITED)
-    await audit.record(session, action=action, entity_type="invoice", entity_id=invoice.id, before=before, after=after)
+    await audit.record_many(session, [_entry(action, invoice, before=before)])

@@ -5,12 +5,11 @@ from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.cursors import INVALID, InvalidCursor, decode_cursor, encode_cursor, session_key
-from app.core.errors import NotFound
+from app.core.cursors import INVALID, decode_cursor, encode_cursor, session_key
+from app.core.errors import InvalidCursor, NotFound, RuleViolation
+from app.domain.fiscal import financial_year_start
 from app.repositories.ledger import KINDS, LedgerRepository, Position
 from app.schemas.ledger import LedgerEntry, LedgerRead
-from app.services.numbering import financial_year_start
-from app.services.rules import RuleViolation
 
 # The days a report may name. Beyond them lie only typos, and asyncpg sends date.min and date.max
 # as -infinity and infinity (an endless generate_series, a timestamp overflow).

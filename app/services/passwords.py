@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.context import Context
 from app.core.database import independent_session
-from app.core.errors import AppError
+from app.core.errors import InvalidSingleUseToken, WrongPassword
 from app.core.security import hash_password, new_opaque_token, token_digest, verify_password
 from app.core.tenancy import bind_tenant
 from app.models.auth import PasswordReset
@@ -19,11 +19,7 @@ from app.repositories.tokens import SingleUseTokenRepository
 from app.repositories.users import IdentityRepository, UserRepository
 from app.services import audit, mail
 from app.services.rate_limit import Limit, consume, refund, reserve
-from app.services.verification import InvalidToken, bind_token_tenant
-
-
-class WrongPassword(AppError):
-    status, code, title = 400, "wrong-password", "Current password is wrong"
+from app.services.verification import bind_token_tenant
 
 
 async def check_current(session: AsyncSession, ctx: Context, user: User, password: str | None) -> None:
@@ -99,10 +95,10 @@ async def reset(session: AsyncSession, ctx: Context, *, token: str, new_password
     repo = SingleUseTokenRepository(session, PasswordReset)
     redeemed = await repo.redeem(token_digest(token), now)
     if redeemed is None:
-        raise InvalidToken()
+        raise InvalidSingleUseToken()
     user = await UserRepository(session).get(redeemed.user_id)
     if user is None or not user.is_active:
-        raise InvalidToken()
+        raise InvalidSingleUseToken()
     audit.set_actor(session, user.id)
     user.password_hash = await hash_password(new_password, ctx.settings.bcrypt_rounds)
     await repo.expire_for_user(user.id, now)

@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.context import Context
-from app.core.errors import AppError, NotFound, PaymentGatewayError
+from app.core.errors import MalformedWebhook, NotFound, PaymentGatewayError, RuleViolation, SignatureInvalid
 from app.core.tenancy import bind_tenant
 from app.models.base import new_id
 from app.models.payment import Payment, PaymentStatus
@@ -33,7 +33,6 @@ from app.repositories.subscriptions import PlanRepository
 from app.schemas.payments import ORDER_ID_PATTERN, PAYMENT_ID_PATTERN
 from app.services import audit, subscriptions, usage
 from app.services.razorpay import checkout_signature, gateway, sign, signature_matches
-from app.services.rules import RuleViolation
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +45,6 @@ PAYMENT_ID = re.compile(PAYMENT_ID_PATTERN)
 AUDITED = [
     "razorpay_order_id", "razorpay_payment_id", "plan_code", "amount_paise", "status", "period_start", "period_end",
 ]  # fmt: skip
-
-
-class SignatureInvalid(AppError):
-    status, code, title = 400, "signature-invalid", "Signature invalid"
 
 
 @dataclass(frozen=True)
@@ -201,21 +196,17 @@ def _outcome(event: Event, payment: Payment) -> str:
     return "failed" if payment.status == PaymentStatus.created else f"already-{payment.status}"
 
 
-class MalformedEvent(AppError):
-    status, code, title = 400, "webhook-malformed", "Malformed webhook"
-
-
 def parse_event(body: bytes, event_id: str | None) -> Event:
     """The fields we use, defensively (a signed body is Razorpay's, but never trusted to be well
     shaped). No event id header: one derived from the body, so replays still dedupe."""
     try:
         data = json.loads(body)
     except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than the parser goes
-        raise MalformedEvent("The webhook body is not JSON (or nests too deep).") from exc
+        raise MalformedWebhook("The webhook body is not JSON (or nests too deep).") from exc
     if _holds_nul(data):
-        raise MalformedEvent("The webhook body holds a NUL character.")
+        raise MalformedWebhook("The webhook body holds a NUL character.")
     if not isinstance(data, dict) or not isinstance(data.get("event"), str):
-        raise MalformedEvent("The webhook body has no event.")
+        raise MalformedWebhook("The webhook body has no event.")
     payload = _dict(data.get("payload"))
     payment = _dict(_dict(payload.get("payment")).get("entity"))
     order = _dict(_dict(payload.get("order")).get("entity"))

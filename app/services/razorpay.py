@@ -22,7 +22,7 @@ from typing import Any, Protocol
 import httpx
 
 from app.core.config import Settings
-from app.core.errors import PaymentGatewayError, ServiceUnavailable
+from app.core.errors import PaymentGatewayError, PaymentGatewayUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -64,13 +64,6 @@ class Gateway(Protocol):
     async def create_order(self, *, amount: int, currency: str, receipt: str, notes: dict[str, str]) -> Order: ...
 
 
-class GatewayUnavailable(ServiceUnavailable):
-    code, title = "payment-gateway-unavailable", "Payment gateway unavailable"
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail, headers={"Retry-After": "5"})
-
-
 class LiveGateway:
     sandbox = False
 
@@ -98,16 +91,16 @@ class LiveGateway:
             except RETRY_ERRORS as exc:
                 log.warning("razorpay %s: cannot connect (attempt %d): %s", path, attempt + 1, exc)
                 if last:
-                    raise GatewayUnavailable("Razorpay cannot be reached; retry shortly.") from exc
+                    raise PaymentGatewayUnavailable("Razorpay cannot be reached; retry shortly.") from exc
             except httpx.HTTPError as exc:  # read timeout, broken response: the order may exist
                 log.warning("razorpay %s: no usable answer: %r", path, exc)
-                raise GatewayUnavailable("Razorpay did not answer in time; retry shortly.") from exc
+                raise PaymentGatewayUnavailable("Razorpay did not answer in time; retry shortly.") from exc
             else:
                 if response.status_code not in RETRY_STATUSES:
                     return response
                 log.warning("razorpay %s: %d (attempt %d)", path, response.status_code, attempt + 1)
                 if last:
-                    raise GatewayUnavailable(f"Razorpay answered {response.status_code}; retry shortly.")
+                    raise PaymentGatewayUnavailable(f"Razorpay answered {response.status_code}; retry shortly.")
             await asyncio.sleep(BACKOFF_SECONDS * 2**attempt)
         raise AssertionError("unreachable")
 

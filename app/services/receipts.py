@@ -15,15 +15,15 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.errors import Conflict, NotFound
+from app.core.errors import Conflict, NotFound, RuleViolation
 from app.models.invoice import Invoice
 from app.models.receipt import Receipt, ReceiptAllocation
 from app.repositories.customers import CustomerRepository
 from app.repositories.invoices import InvoiceRepository
 from app.repositories.receipts import ReceiptRepository
 from app.schemas.receipts import AllocationIn, ReceiptCreate
-from app.services import audit, gst_settings, invoicing, numbering
-from app.services.rules import DocumentDates, RuleViolation
+from app.services import audit, companies, customers, gst_settings, numbering
+from app.services.rules import DocumentDates
 
 AUDITED = [
     "status", "number", "financial_year", "company_id", "customer_id", "receipt_date", "amount", "amount_allocated",
@@ -112,7 +112,7 @@ async def _allocate(
     """Check every allocation, then apply them in invoice id order (a fixed lock order)."""
     if not allocations:
         return []
-    invoices = await ReceiptRepository(session).invoices({a.invoice_id for a in allocations})
+    invoices = await InvoiceRepository(session).by_ids({a.invoice_id for a in allocations})
     seen: set[uuid.UUID] = set()
     for index, allocation in enumerate(allocations):
         _check_invoice(receipt, invoices.get(allocation.invoice_id), f"allocations.{index}.invoice_id", seen)
@@ -172,8 +172,8 @@ def _check_active(receipt: Receipt) -> None:
 
 
 async def _check_parties(session: AsyncSession, customer_id: uuid.UUID, company_id: uuid.UUID) -> None:
-    await invoicing.active_customer(session, customer_id)
-    await invoicing.active_company(session, company_id)
+    await customers.get_active(session, customer_id)
+    await companies.get_active(session, company_id)
 
 
 def _allocations_json(allocations: list[ReceiptAllocation]) -> list[dict]:

@@ -1,32 +1,20 @@
-"""Business rules that no schema can state (a GSTIN's check character, a rate in force today)."""
+"""Business rules that need the app around them: RuleViolation (the 400 problem a broken rule
+answers) and the document date window (from the settings). The pure rules are in app.domain."""
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo
 
 from app.core.config import Settings
-from app.core.errors import AppError
-
-INDIA = ZoneInfo("Asia/Kolkata")
-# GST (and with it the tax invoice, the bill of supply and the receipt voucher) began on 1 July 2017.
-GST_START = date(2017, 7, 1)
+from app.core.errors import AppError, NotFound, RuleViolation
+from app.domain.errors import DomainError, ReferenceMissing
+from app.domain.fiscal import GST_START, today_in_india
 
 
-class RuleViolation(AppError):
-    """400: the request is well-formed and schema-valid, but a business rule refuses it. The body
-    carries `errors` shaped like a validation error's, pointing at the field."""
-
-    status, code, title = 400, "rule-violation", "Rule violation"
-
-    def __init__(self, field: str, message: str, *, code: str) -> None:
-        errors: list[dict[str, Any]] = [{"loc": ["body", field], "msg": message, "type": code}]
-        super().__init__(message, code=code, errors=errors)
-
-
-def today_in_india(now: datetime) -> date:
-    """Dates that matter to law are Indian dates."""
-    return now.astimezone(INDIA).date()
+def problem(error: DomainError) -> AppError:
+    """The API's problem for a domain error: a missing reference is a 404, any other a 400."""
+    if isinstance(error, ReferenceMissing):
+        return NotFound(error.message, code=error.code)
+    return RuleViolation(error.field, error.message, code=error.code)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ workers at the same instant, or a re-run, produce it once. Time comes only from 
 """
 
 import logging
+import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
@@ -21,14 +22,16 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.context import Context
+from app.core.metrics import job_step
 from app.core.runtime import Runtime
+from app.domain.fiscal import INDIA
 from app.models.job import OccasionKind
 from app.models.subscription import Subscription, SubscriptionStatus
 from app.repositories.jobs import DueWorkRepository, JobOccasionRepository
 from app.repositories.subscriptions import PlanRepository, SubscriptionRepository
 from app.repositories.tenants import TenantAccountRepository
+from app.repositories.users import UserRepository
 from app.services import mail, subscriptions, usage
-from app.services.rules import INDIA
 
 log = logging.getLogger(__name__)
 
@@ -99,23 +102,29 @@ async def run_due(rt: Runtime, at: datetime, *, tenants: Sequence[uuid.UUID] | N
     for tenant_id in due:
         await _per_tenant(rt, summary, "quota_reset", tenant_id, at, _quota_reset)
 
+    started = time.perf_counter()
     try:
         async with rt.db.transaction() as session:
             summary.cleaned = await DueWorkRepository(session).cleanup(at, only=tenants)
+        job_step("cleanup", None, "ok", started)
     except Exception:
         log.exception("cleanup at %s failed", at.isoformat())
         summary.failed.append(("cleanup", None))
+        job_step("cleanup", None, "failed", started)
 
     async with rt.db.transaction() as session:
         due = await DueWorkRepository(session).pending_mail_tenants(
             at, max_attempts=rt.settings.mail_max_attempts, only=tenants
         )
     for tenant_id in due:
+        started = time.perf_counter()
         try:
             summary.mail_retried += await mail.deliver_due(rt.db, rt.settings, tenant_id, at)
+            job_step("mail_retry", tenant_id, "ok", started)
         except Exception:
             log.exception("mail retry for tenant %s failed", tenant_id)
             summary.failed.append(("mail_retry", tenant_id))
+            job_step("mail_retry", tenant_id, "failed", started)
     log.log(logging.INFO if summary.did_anything else logging.DEBUG, "%s", summary)
     return summary
 
@@ -127,13 +136,16 @@ async def _per_tenant(rt: Runtime, summary: Summary, step: str, tenant_id: uuid.
     """One tenant's step in its own transaction, with its own context at the run's instant `at`; a
     failure rolls back that step only (what it claimed included) and is left for the next run.
     What it did counts once committed."""
+    started = time.perf_counter()
     try:
         async with rt.db.transaction(tenant_id) as session:
             done = await work(session, rt.context(tenant_id=tenant_id, at=at))
     except Exception:
         log.exception("%s step for tenant %s failed; the next run retries it", step, tenant_id)
         summary.failed.append((step, tenant_id))
+        job_step(step, tenant_id, "failed", started)
         return
+    job_step(step, tenant_id, "ok", started)
     for name, count in done.items():
         setattr(summary, name, getattr(summary, name) + count)
 
@@ -239,7 +251,7 @@ class _Mailer:
             "post_trial_mode": settings.post_trial_mode,
             "grace_days": settings.grace_days,
         }
-        owners = await JobOccasionRepository(session).owners()
+        owners = await UserRepository(session).owners()
         for owner in owners:
             await mail.enqueue(session, self.ctx, to=owner.email, template=template,
                                name=owner.full_name, **common, **context)  # fmt: skip

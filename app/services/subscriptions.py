@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.context import Context
-from app.core.errors import SubscriptionLocked
+from app.core.errors import NotFound, SubscriptionLocked
 from app.core.tenancy import required_tenant
 from app.domain.subscription_policy import Policy
 from app.models.subscription import Subscription, SubscriptionStatus
@@ -253,7 +253,7 @@ async def switch_plan(session: AsyncSession, ctx: Context, *, plan_code: str) ->
         return row
     plan = await PlanRepository(session).get(plan_code)
     if plan is None:
-        raise LookupError(f"no plan {plan_code!r}")
+        raise NotFound(f"There is no plan {plan_code!r}.", code="plan-not-found")
     if plan.price_paise == 0:
         state = State(plan_code, SubscriptionStatus.free, now, None)
     else:

@@ -7,12 +7,11 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.errors import Conflict, NotFound
+from app.core.errors import Conflict, NotFound, RuleViolation
 from app.models.business import TaxRate
 from app.repositories.base import SortKey
 from app.repositories.tax_rates import TaxRateRepository
 from app.services import audit
-from app.services.rules import RuleViolation
 
 FIELDS = ["name", "rate", "effective_from", "effective_to"]
 SORTS = {"rate": TaxRate.rate, "effective_from": TaxRate.effective_from, "created_at": TaxRate.created_at}

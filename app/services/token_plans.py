@@ -1,14 +1,14 @@
 """POST /tokens/set-plan: the tenant changes its token plan (upgrade with carry-over once paid,
 same tier, downgrade). See app.services.usage for periods and `apply_plan`."""
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.context import Context
-from app.core.errors import NotFound, PaymentRequired
+from app.core.errors import NotFound, PaymentRequired, RuleViolation
 from app.domain.subscription_policy import Policy
+from app.domain.usage import PlanChange
 from app.models.payment import Payment
 from app.models.plan import Plan
 from app.models.subscription import Subscription, SubscriptionStatus
@@ -17,13 +17,6 @@ from app.repositories.payments import PaymentRepository
 from app.repositories.subscriptions import PlanRepository
 from app.repositories.usage import MeterRepository, UsageLedgerRepository, UsagePeriodRepository
 from app.services import subscriptions, usage
-from app.services.rules import RuleViolation
-
-
-@dataclass(frozen=True)
-class PlanChange:
-    change: str  # upgraded, downgraded, reset, unchanged
-    report: usage.Report
 
 
 async def set_plan(session: AsyncSession, ctx: Context, *, plan_code: str, reset_used: bool) -> PlanChange:

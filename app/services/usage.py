@@ -26,6 +26,8 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.context import Context
+from app.core.errors import NotFound
+from app.domain.usage import MeterUsage, Report
 from app.models.plan import Plan
 from app.models.subscription import Subscription
 from app.models.usage import UsageKind, UsageLedgerEntry, UsagePeriod
@@ -86,44 +88,16 @@ def rank(plan: Plan) -> tuple[int, float]:
     return plan.price_paise, tokens
 
 
-@dataclass(frozen=True)
-class MeterUsage:
-    meter: str
-    plan_code: str
-    quota: int | None
-    used: int
-    carried_over: int
-    period_start: datetime
-    period_end: datetime
-
-    @property
-    def remaining(self) -> int | None:
-        return None if self.quota is None else max(0, self.quota - self.used)
-
-    @classmethod
-    def of(cls, period: UsagePeriod) -> "MeterUsage":
-        return cls(
-            period.meter,
-            period.plan_code,
-            period.quota,
-            period.used,
-            period.carried_over,
-            period.period_start,
-            period.period_end,
-        )
-
-
-@dataclass(frozen=True)
-class Report:
-    """What GET /usage shows: the plan in force, when these numbers next change by themselves, and
-    every meter."""
-
-    plan_code: str
-    plan_end_at: datetime
-    meters: list[MeterUsage]
-
-    def meter(self, code: str) -> MeterUsage | None:
-        return next((m for m in self.meters if m.meter == code), None)
+def meter_usage(period: UsagePeriod) -> MeterUsage:
+    return MeterUsage(
+        period.meter,
+        period.plan_code,
+        period.quota,
+        period.used,
+        period.carried_over,
+        period.period_start,
+        period.period_end,
+    )
 
 
 # --- reading (nothing written) ------------------------------------------------------------------
@@ -151,7 +125,7 @@ async def _virtual(session: AsyncSession, meter: str, in_force: InForce, now: da
     period = await UsagePeriodRepository(session).current(meter)
     step = due(period, in_force, now, upgrade=await _is_upgrade(session, period, in_force))
     if step is None:
-        return MeterUsage.of(period)
+        return meter_usage(period)
     plan_quota = await MeterRepository(session).quota(step.plan_code, meter)
     carry = await _carry(session, period, step, plan_quota)
     quota = None if plan_quota is None else plan_quota + carry
@@ -302,7 +276,7 @@ async def apply_plan(session: AsyncSession, ctx: Context, plan_code: str) -> Rep
     in_force, _ = await in_force_now(session, ctx)
     target = await PlanRepository(session).get(plan_code)
     if target is None:
-        raise LookupError(f"no plan {plan_code!r}")
+        raise NotFound(f"There is no plan {plan_code!r}.", code="plan-not-found")
     for meter in await MeterRepository(session).all():
         await _apply(session, meter.code, in_force, target, now)
     return await written_report(session, ctx)
@@ -336,7 +310,7 @@ async def written_report(session: AsyncSession, ctx: Context) -> Report:
     Razorpay activation may call `apply_plan` before it writes the subscription down)."""
     standing = await subscriptions.standing(session, ctx)
     repo = UsagePeriodRepository(session)
-    meters = [MeterUsage.of(await repo.current(meter.code)) for meter in await MeterRepository(session).all()]
+    meters = [meter_usage(await repo.current(meter.code)) for meter in await MeterRepository(session).all()]
     return _report(standing.state.period_end, meters)
 
 

@@ -1,26 +1,15 @@
 """Consumption of a metered quota: POST /usage/consume (see app.services.usage for periods)."""
 
-from dataclasses import dataclass
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.context import Context
-from app.core.errors import Conflict, NotFound, QuotaExceeded
+from app.core.errors import Conflict, IdempotencyKeyReused, NotFound, QuotaExceeded
+from app.domain.usage import Consumption, MeterUsage
 from app.models.usage import UsageKind, UsageLedgerEntry
 from app.repositories.usage import MeterRepository, UsageLedgerRepository, UsagePeriodRepository
 from app.services import usage
-from app.services.idempotency import KeyReused
-from app.services.usage import MeterUsage
 
 DEBIT_ATTEMPTS = 3
-
-
-@dataclass(frozen=True)
-class Consumption:
-    entry_id: str
-    usage: MeterUsage
-    quantity: int
-    replayed: bool = False
 
 
 async def _meter_or_404(session: AsyncSession, meter: str) -> None:
@@ -65,7 +54,7 @@ async def consume(session: AsyncSession, ctx: Context, *, meter: str, quantity: 
 
 async def _replay(session: AsyncSession, entry: UsageLedgerEntry, meter: str, quantity: int) -> Consumption:
     if entry.kind != UsageKind.consumed or entry.meter != meter or entry.quantity != quantity:
-        raise KeyReused("This Idempotency-Key was used for another consumption.")
+        raise IdempotencyKeyReused("This Idempotency-Key was used for another consumption.")
     period = await UsagePeriodRepository(session).get(entry.period_id)
     quota = None if entry.balance_after is None else entry.used_after + entry.balance_after
     numbers = MeterUsage(

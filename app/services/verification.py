@@ -5,7 +5,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.context import Context
-from app.core.errors import AppError
+from app.core.errors import InvalidSingleUseToken
 from app.core.security import new_opaque_token, tenant_of_opaque_token, token_digest
 from app.core.tenancy import bind_tenant
 from app.models.auth import EmailVerification
@@ -18,15 +18,11 @@ from app.services import audit, mail
 from app.services.rate_limit import Limit, consume
 
 
-class InvalidToken(AppError):
-    status, code, title = 400, "invalid-token", "Invalid or expired token"
-
-
 async def bind_token_tenant(session: AsyncSession, token: str) -> None:
     """Bind the tenant a single-use token carries in its first bytes, before its hash is looked up."""
     tenant_id = tenant_of_opaque_token(token)
     if tenant_id is None:
-        raise InvalidToken()
+        raise InvalidSingleUseToken()
     await bind_tenant(session, tenant_id)
 
 
@@ -68,10 +64,10 @@ async def verify(session: AsyncSession, ctx: Context, *, token: str) -> User:
     now = ctx.now
     redeemed = await SingleUseTokenRepository(session, EmailVerification).redeem(token_digest(token), now)
     if redeemed is None:
-        raise InvalidToken()
+        raise InvalidSingleUseToken()
     user = await UserRepository(session).get(redeemed.user_id)
     if user is None:  # the token's user is gone (users are never deleted: not expected)
-        raise InvalidToken()
+        raise InvalidSingleUseToken()
     audit.set_actor(session, user.id)
     user.email_verified_at = now
     await audit.record(session, action="user.email_verified", entity_type="user", entity_id=user.id)

@@ -35,6 +35,7 @@ import app.repositories as repositories
 from app.core.database import Database
 from app.core.tenancy import TenantNotBound, bind_tenant, orm_filter_disabled
 from app.models import Base
+from app.models.audit import AuditLog
 from app.models.auth import EmailVerification, PasswordReset, UserInvitation
 from app.models.business import AccountManager, ClientType, Company, ServiceType
 from app.models.credit_note import CreditNoteLine
@@ -146,6 +147,9 @@ CASES: dict[tuple[str, str], Case] = {
     ("TenantRepository", "page"): Case(
         lambda s, b: C("TenantRepository", Customer)(s).page(sa.select(Customer), limit=100, cursor=None)
     ),
+    ("AuditRepository", "add_many"): Case(
+        lambda s, b: C("AuditRepository")(s).add_many([AuditLog(id=PROBE_ID, action="probe", entity_type="probe")])
+    ),
     ("AuditRepository", "list_page"): Case(lambda s, b: C("AuditRepository")(s).list_page(limit=100, cursor=None)),
     ("CatalogRepository", "list_page"): Case(
         lambda s, b: C("CatalogRepository", ServiceType)(s).list_page(
@@ -213,6 +217,11 @@ CASES: dict[tuple[str, str], Case] = {
     ("DashboardRepository", "aging_by_customer"): Case(
         lambda s, b: C("DashboardRepository")(s).aging_by_customer(as_of=LATE, limit=100)
     ),
+    ("ServiceTypeRepository", "by_ids"): Case(
+        lambda s, b: C("ServiceTypeRepository")(s).by_ids({b.id("service_types")})
+    ),
+    # documents: B's company and customer are not found; A's settings and rates are what RLS alone gives
+    ("DocumentPartiesRepository", "load"): Case(lambda s, b: _parties(s, b)),
     ("GstSettingsRepository", "current"): Case(lambda s, b: C("GstSettingsRepository")(s).current(for_update=True)),
     # idempotency
     ("IdempotencyRepository", "claim"): Case(
@@ -255,13 +264,10 @@ CASES: dict[tuple[str, str], Case] = {
     ("InvoiceRepository", "delete"): Case(
         lambda s, b: C("InvoiceRepository")(s).delete(b.detached(s, "invoices")), compare=False
     ),
+    ("InvoiceRepository", "by_ids"): Case(lambda s, b: C("InvoiceRepository")(s).by_ids({b.id("invoices")})),
     ("InvoiceRepository", "settle"): Case(
         lambda s, b: C("InvoiceRepository")(s).settle(b.id("invoices"), paid=Decimal(1))
     ),
-    ("InvoiceRepository", "service_types"): Case(
-        lambda s, b: C("InvoiceRepository")(s).service_types({b.id("service_types")})
-    ),
-    ("InvoiceRepository", "company"): Case(lambda s, b: C("InvoiceRepository")(s).company(b.id("companies"))),
     # jobs
     ("JobOccasionRepository", "claim"): Case(
         lambda s, b: C("JobOccasionRepository")(s).claim(
@@ -271,7 +277,6 @@ CASES: dict[tuple[str, str], Case] = {
     ("JobOccasionRepository", "keys"): Case(
         lambda s, b: C("JobOccasionRepository")(s).keys(b.row("job_occasions")["kind"])
     ),
-    ("JobOccasionRepository", "owners"): Case(lambda s, b: C("JobOccasionRepository")(s).owners()),
     # ledger
     ("LedgerRepository", "customer_opening_balance"): Case(
         lambda s, b: C("LedgerRepository")(s).customer_opening_balance(b.id("customers"))
@@ -332,7 +337,6 @@ CASES: dict[tuple[str, str], Case] = {
     ("ReceiptRepository", "list_page"): Case(
         lambda s, b: C("ReceiptRepository")(s).list_page(ReceiptFilters(), limit=100, cursor=None, sort="-receipt_date")
     ),
-    ("ReceiptRepository", "invoices"): Case(lambda s, b: C("ReceiptRepository")(s).invoices({b.id("invoices")})),
     ("ReceiptRepository", "take"): Case(lambda s, b: C("ReceiptRepository")(s).take(b.id("receipts"), Decimal(0))),
     ("ReceiptRepository", "add_allocations"): Case(
         lambda s, b: C("ReceiptRepository")(s).add_allocations(
@@ -456,6 +460,7 @@ CASES: dict[tuple[str, str], Case] = {
     ("InvitationRepository", "revoke"): Case(
         lambda s, b: C("InvitationRepository")(s).revoke(b.id("user_invitations"), NOW - dt.timedelta(days=3650))
     ),
+    ("UserRepository", "owners"): Case(lambda s, b: C("UserRepository")(s).owners()),
     ("UserRepository", "count_active_owners"): Case(lambda s, b: C("UserRepository")(s).count_active_owners()),
     ("UserRepository", "lock_owners"): Case(lambda s, b: C("UserRepository")(s).lock_owners()),
 }
@@ -594,6 +599,11 @@ def b_ids(b: Other) -> set[Any]:
     return {v for row in b.rows.values() for v in row.values() if isinstance(v, uuid.UUID)} | {
         row["token_hash"] for row in b.rows.values() if "token_hash" in row
     }
+
+
+async def _parties(session: AsyncSession, b: Other) -> tuple:
+    found = await C("DocumentPartiesRepository")(session).load(b.id("companies"), b.id("customers"), LATE)
+    return found.company, found.customer, found.settings, found.rates_in_force
 
 
 CASE_IDS = sorted(CASES)

@@ -82,7 +82,11 @@ class TestTheApplicationRole:
                 assert row is not None, signature
                 assert row["prosecdef"] and not row["public_may"], signature
                 assert "search_path=pg_catalog, pg_temp" in row["proconfig"], signature
-                assert row["result"] in ("SETOF uuid", "TABLE(kind text, deleted bigint)"), signature
+                assert row["result"] in (
+                    "SETOF uuid",
+                    "TABLE(kind text, deleted bigint)",
+                    "TABLE(pending bigint, undeliverable bigint, oldest_created_at timestamp with time zone)",
+                ), signature
             app_role = make_url(database_urls.app).username
             policies = await admin.fetch(
                 "SELECT tablename, roles FROM pg_policies WHERE policyname IN ('jobs_scan', 'jobs_cleanup')"

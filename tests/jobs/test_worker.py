@@ -13,12 +13,12 @@ from sqlalchemy import update
 from sqlalchemy.engine import make_url
 
 from app.core.roles import _asyncpg_dsn
+from app.domain.fiscal import INDIA
 from app.jobs.queue import connected
 from app.jobs.tasks import tick
 from app.jobs.worker import run_worker
 from app.models.base import utcnow
 from app.models.subscription import Subscription
-from app.services.rules import INDIA
 from tests.api.v1.subscription_rows import subscription
 from tests.factories import make_tenant
 from tests.jobs.scheduling import REMINDER, subjects, trial_day

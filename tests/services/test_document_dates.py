@@ -5,7 +5,8 @@ from datetime import UTC, date, datetime
 import pytest
 
 from app.core.config import Settings
-from app.services.rules import DocumentDates, RuleViolation
+from app.core.errors import RuleViolation
+from app.services.rules import DocumentDates
 
 
 def window(now: datetime, days: int) -> DocumentDates:

@@ -17,7 +17,7 @@ from app.core.config import DEV_JWT_SECRET, Settings
 from app.core.security import (
     BCRYPT_MAX_BYTES,
     AccessClaims,
-    InvalidToken,
+    AccessTokenRejected,
     create_access_token,
     decode_access_token,
     hash_password,
@@ -88,7 +88,7 @@ class TestAccessTokens:
 
     def test_expires_after_the_configured_minutes(self, settings):
         past = datetime.now(UTC) - timedelta(minutes=settings.access_token_minutes, seconds=5)
-        with pytest.raises(InvalidToken):
+        with pytest.raises(AccessTokenRejected):
             decode_access_token(settings, create_access_token(settings, self.claims(), past))
         recent = datetime.now(UTC) - timedelta(minutes=settings.access_token_minutes - 1)
         decode_access_token(settings, create_access_token(settings, self.claims(), recent))
@@ -96,14 +96,14 @@ class TestAccessTokens:
     def test_issued_in_the_future_beyond_the_leeway_is_refused(self, settings):
         now = datetime.now(UTC)
         ahead = now + timedelta(seconds=settings.jwt_leeway_seconds + 5)
-        with pytest.raises(InvalidToken, match="future"):
+        with pytest.raises(AccessTokenRejected, match="future"):
             decode_access_token(settings, create_access_token(settings, self.claims(), ahead), now)
         skewed = now + timedelta(seconds=settings.jwt_leeway_seconds - 5)
         decode_access_token(settings, create_access_token(settings, self.claims(), skewed), now)
 
     def test_another_secret_cannot_decode(self, settings):
         token = create_access_token(settings, self.claims())
-        with pytest.raises(InvalidToken):
+        with pytest.raises(AccessTokenRejected):
             decode_access_token(settings.model_copy(update={"jwt_secret": "x" * 40}), token)
 
     def test_every_token_has_its_own_jti(self, settings):

@@ -5,6 +5,7 @@ from fastapi import APIRouter, Depends, Query, status
 
 from app.api.deps import CurrentUser, PaginationDep, RuntimeDep, SessionDep, WriterUser
 from app.api.fields import Selection, field_selection, respond
+from app.domain.fiscal import today_in_india
 from app.repositories.customers import CustomerFilters, CustomerRepository
 from app.schemas.business_fields import IsoDate
 from app.schemas.common import QUERY_TEXT, Page, problem_responses
@@ -19,7 +20,6 @@ from app.schemas.customers import (
 from app.schemas.ledger import LedgerRead
 from app.services import customers
 from app.services import ledger as ledger_service
-from app.services.rules import today_in_india
 
 router = APIRouter(prefix="/customers", tags=["customers"], responses=problem_responses(401, 422))
 Fields = Annotated[Selection, Depends(field_selection(CustomerRead))]

@@ -6,12 +6,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from app.api.deps import ManagerUser, RuntimeDep, SessionDep
+from app.domain.fiscal import today_in_india
 from app.schemas.business_fields import IsoDate
 from app.schemas.common import problem_responses
 from app.schemas.dashboard import AgingRead, Interval, MetricsRead, RevenueChartRead
 from app.services import dashboard
 from app.services.ledger import check_day, report_range
-from app.services.rules import today_in_india
 
 router = APIRouter(prefix="/dashboard", tags=["dashboard"], responses=problem_responses(401, 422))
 # 400: `to` before `from`, a date outside 1900-2999, or a chart with too many periods; 403: not an owner or admin.

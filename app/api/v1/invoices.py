@@ -7,6 +7,7 @@ from app.api.deps import CurrentUser, PaginationDep, RuntimeDep, SessionDep, Wri
 from app.api.fields import Selection, field_selection, respond
 from app.api.idempotency import IdempotentDep
 from app.core.runtime import Runtime
+from app.domain.fiscal import today_in_india
 from app.repositories.invoices import InvoiceFilters, InvoiceRepository
 from app.schemas.business_fields import IsoDate
 from app.schemas.common import QUERY_TEXT, problem_responses
@@ -21,7 +22,6 @@ from app.schemas.invoices import (
 )
 from app.services import invoicing
 from app.services.invoicing import Clock
-from app.services.rules import today_in_india
 
 router = APIRouter(prefix="/invoices", tags=["invoices"], responses=problem_responses(401, 422))
 Fields = Annotated[Selection, Depends(field_selection(InvoiceRead))]

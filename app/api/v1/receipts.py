@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Query, status
 from app.api.deps import CurrentUser, PaginationDep, RuntimeDep, SessionDep, WriterUser
 from app.api.fields import Selection, field_selection, respond
 from app.api.idempotency import IdempotentDep
+from app.domain.fiscal import today_in_india
 from app.repositories.receipts import ReceiptFilters, ReceiptRepository
 from app.schemas.business_fields import IsoDate
 from app.schemas.common import problem_responses
@@ -22,7 +23,7 @@ from app.schemas.receipts import (
 )
 from app.services import receipts
 from app.services.receipts import Allocated
-from app.services.rules import DocumentDates, today_in_india
+from app.services.rules import DocumentDates
 
 router = APIRouter(prefix="/receipts", tags=["receipts"], responses=problem_responses(401, 422))
 Fields = Annotated[Selection, Depends(field_selection(ReceiptRead))]

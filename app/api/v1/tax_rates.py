@@ -5,11 +5,11 @@ from fastapi import APIRouter, Depends, Query, status
 
 from app.api.deps import CurrentUser, ManagerUser, PaginationDep, RuntimeDep, SessionDep
 from app.api.fields import Selection, field_selection, respond
+from app.domain.fiscal import today_in_india
 from app.schemas.business_fields import IsoDate
 from app.schemas.common import Page, problem_responses
 from app.schemas.tax_rates import TaxRateCreate, TaxRateRead, TaxRateRevision, TaxRateUpdate
 from app.services import tax_rates
-from app.services.rules import today_in_india
 
 router = APIRouter(prefix="/tax-rates", tags=["tax rates"], responses=problem_responses(401, 422))
 Fields = Annotated[Selection, Depends(field_selection(TaxRateRead))]

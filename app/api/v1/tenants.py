@@ -24,4 +24,13 @@ async def update_my_tenant(body: TenantUpdate, user: ManagerUser, session: Sessi
 async def read_my_subscription(_: CurrentUser, session: SessionDep, ctx: ContextDep) -> SubscriptionRead:
     """Plan, status and each limit with its current use, as in force now (any member may read it)."""
     overview = await entitlements.overview(session, ctx)
-    return SubscriptionRead.of(overview, ctx.settings.post_trial_mode)
+    state = overview.standing.state
+    return SubscriptionRead.of(
+        plan=overview.plan,
+        row=overview.standing.row,
+        status=state.status,
+        period=(state.period_start, state.period_end),
+        trial_days_remaining=overview.trial_days_remaining,
+        limits=overview.limits,
+        mode=ctx.settings.post_trial_mode,
+    )

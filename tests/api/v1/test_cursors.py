@@ -10,7 +10,8 @@ from decimal import Decimal
 
 import pytest
 
-from app.core.cursors import InvalidCursor, cursor_key, decode_cursor, encode_cursor
+from app.core.cursors import cursor_key, decode_cursor, encode_cursor
+from app.core.errors import InvalidCursor
 from tests.api.v1.http_checks import assert_problem
 from tests.api.v1.invoicing import Party
 from tests.factories import make_tenant

@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from app.domain.fiscal import today_in_india
 from app.models.number_series import NumberSeries
-from app.services.rules import today_in_india
 from tests.api.v1.http_checks import assert_problem
 from tests.api.v1.invoicing import Party, line
 from tests.api.v1.receipting import RECEIPTS, receipt_body

@@ -9,7 +9,7 @@ STANDARD = ["0.00", "0.10", "0.25", "1.50", "3.00", "5.00", "6.00", "12.00", "18
 
 
 def today() -> date:
-    from app.services.rules import today_in_india
+    from app.domain.fiscal import today_in_india
 
     return today_in_india(datetime.now().astimezone())
 

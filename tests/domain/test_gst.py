@@ -6,10 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.services.gst import (
+from app.domain.gst import (
     InvalidGstin,
     SupplyType,
-    amount_in_words,
     document_totals,
     line_tax,
     money,
@@ -17,6 +16,7 @@ from app.services.gst import (
     supply_type,
     taxable_value,
 )
+from app.domain.words import amount_in_words
 
 MAHARASHTRA, KARNATAKA, CHANDIGARH, LADAKH = "27", "29", "04", "38"
 

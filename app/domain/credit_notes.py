@@ -23,8 +23,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 
-from app.services import gst
-from app.services.gst import ZERO, LineAmounts
+from app.domain import gst
+from app.domain.gst import ZERO, LineAmounts
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ from itertools import pairwise
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.services import gst
-from app.services.credit_note_math import (
+from app.domain import gst
+from app.domain.credit_notes import (
     Credited,
     InvoicedLine,
     Supply,
@@ -17,7 +17,7 @@ from app.services.credit_note_math import (
     quantity_value,
     taxable_for_quantity,
 )
-from app.services.gst import LineAmounts, SupplyType
+from app.domain.gst import LineAmounts, SupplyType
 
 INTRA = Supply(SupplyType.intra_state, "29")
 INTER = Supply(SupplyType.inter_state, "27")

@@ -1,5 +1,8 @@
 """GST arithmetic (../shared/GST.md): pure functions on Decimal, no I/O.
 
+State codes, GSTIN validation, place of supply, the document a supply asks for, per-line tax split
+and document totals with their rounding. Amounts in words are in app.domain.words.
+
 Tax is computed per line and per component, each rounded half-up to the paisa; document totals
 are sums of the rounded line values; an optional round-off of the grand total to the rupee is its
 own field. Negating the inputs negates every output exactly (rounding is symmetric), which makes
@@ -11,7 +14,6 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
-from num2words import num2words
 from stdnum import luhn
 from stdnum.exceptions import InvalidComponent, ValidationError
 from stdnum.in_ import gstin as stdnum_gstin
@@ -238,27 +240,3 @@ def document_totals(
     grand = taxable if reverse_charge else taxable + tax
     rounded = grand.quantize(RUPEE, rounding=ROUND_HALF_UP) if round_to_rupee else grand
     return DocumentTotals(taxable, cgst, sgst, utgst, igst, tax, money(rounded - grand), money(rounded))
-
-
-def amount_in_words(amount: Decimal) -> str:
-    """Indian system: 'Rupees One Lakh Twenty-Three Thousand Four Hundred Fifty-Six and Fifty Paise Only'."""
-    amount = money(abs(amount))
-    rupees = int(amount)
-    paise = int((amount - rupees) * 100)
-    words = f"Rupees {_words(rupees)}"
-    if paise:
-        words += f" and {_words(paise)} Paise"
-    return words + " Only"
-
-
-CRORE = 10**7
-
-
-def _words(number: int) -> str:
-    """Indian words for any whole number. num2words stops below 1,000 crore; above a crore the count
-    of crores is itself put in words (Indian usage): "One Thousand Crore", "One Lakh Crore"...
-    so every amount NUMERIC(18,2) holds has its words."""
-    if number >= CRORE:
-        crores, rest = divmod(number, CRORE)
-        return f"{_words(crores)} Crore" + (f" {_words(rest)}" if rest else "")
-    return num2words(number, lang="en_IN").replace(",", "").replace(" and ", " ").title()

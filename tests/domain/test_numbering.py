@@ -5,14 +5,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.services.numbering import (
+from app.domain.fiscal import financial_year, series_year
+from app.domain.numbering import (
     InvalidPattern,
     SeriesExhausted,
-    financial_year,
     never_collide,
     pattern_regex,
     render_number,
-    series_year,
     validate_pattern,
 )
 
