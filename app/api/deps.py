@@ -1,5 +1,5 @@
-"""Dependencies shared by the routers: session, runtime, current user, roles (and the locked
-subscription check for writes), pagination.
+"""Dependencies shared by the routers: session, runtime, the request's context, current user, roles
+(and the locked subscription check for writes), pagination.
 
 Dependencies are `async def`: FastAPI runs a plain `def` in a worker thread, a costly hop.
 """
@@ -13,6 +13,7 @@ from fastapi.routing import APIRoute
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.context import Context
 from app.core.counting import COUNT_CAP, open_count
 from app.core.database import get_session
 from app.core.errors import Forbidden, Unauthorized
@@ -33,6 +34,19 @@ async def get_runtime(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+async def get_context(request: Request, rt: RuntimeDep) -> Context:
+    """The request's one context: its single `now` (the app's clock, read once), and the tenant and
+    user of the verified token when there is one. FastAPI builds it once per request, so every
+    dependency and the route share it (and its memo: the locked check runs once)."""
+    claims: AccessClaims | None = request.scope.get("state", {}).get("auth")
+    if claims is None:
+        return rt.context()
+    return rt.context(tenant_id=claims.tenant_id, actor_id=claims.user_id)
+
+
+ContextDep = Annotated[Context, Depends(get_context)]
 
 
 # Declared for OpenAPI (the Swagger "Authorize" button); TenantContextMiddleware verifies the token.
@@ -79,11 +93,11 @@ class RequireRole:
         self.roles = {r.value for r in roles}
         self.allow_locked = allow_locked
 
-    async def __call__(self, request: Request, user: CurrentUser, session: SessionDep, rt: RuntimeDep) -> User:
+    async def __call__(self, request: Request, user: CurrentUser, session: SessionDep, ctx: ContextDep) -> User:
         if user.role not in self.roles:
             raise Forbidden("Your role does not allow this.", code="role-forbidden")
         if request.method not in SAFE_METHODS and not self.allow_locked:
-            await subscriptions.ensure_writable(session, subscriptions.Policy.of(rt.settings), rt.now())
+            await subscriptions.ensure_writable(session, ctx)
         return user
 
 

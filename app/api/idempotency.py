@@ -11,7 +11,7 @@ from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from app.api.deps import CurrentUser, RuntimeDep, SessionDep
+from app.api.deps import ContextDep, CurrentUser, SessionDep
 from app.services import idempotency
 from app.services.idempotency import IdempotentRequest
 
@@ -24,7 +24,7 @@ async def get_idempotent(
     request: Request,
     _: CurrentUser,
     session: SessionDep,
-    rt: RuntimeDep,
+    ctx: ContextDep,
     # Typed `str`, not `str | None`: the spec then says "a string" rather than "a string or null"
     # (a header cannot carry a JSON null); the default still makes it optional.
     idempotency_key: Annotated[
@@ -41,7 +41,7 @@ async def get_idempotent(
         if idempotency_key is None:
             return JSONResponse(await json_body(), status_code=status)
         req = IdempotentRequest(idempotency_key, request.method, request.url.path, body)
-        stored = await idempotency.run(session, rt, req, status, json_body)
+        stored = await idempotency.run(session, ctx, req, status, json_body)
         headers = {"Idempotency-Key": idempotency_key, "Idempotent-Replayed": str(stored.replayed).lower()}
         return JSONResponse(stored.body, status_code=stored.status, headers=headers)
 

@@ -11,12 +11,13 @@ DEMO_BUSINESS = "Demo Traders Pvt Ltd"
 async def ensure_demo_tenant(rt: Runtime) -> bool:
     """Create the demo tenant and owner if missing, email pre-verified. True if created now."""
     email = rt.settings.demo_email.lower()
+    ctx = rt.context()
     async with rt.db.transaction() as session:
         if await IdentityRepository(session).find(email) is not None:
             return False
         await auth.register(
             session,
-            rt,
+            ctx,
             email=email,
             password=rt.settings.demo_password,
             full_name="Demo Owner",
@@ -24,7 +25,9 @@ async def ensure_demo_tenant(rt: Runtime) -> bool:
             phone=None,
         )
         identity = await IdentityRepository(session).find(email)
-        user = await UserRepository(session).get(identity.user_id)
-        user.email_verified_at = rt.now()
-        await add_sample_data(session, rt)
+        user = await UserRepository(session).get(identity.user_id) if identity is not None else None
+        if user is None:
+            raise RuntimeError(f"the demo owner {email} was not created")
+        user.email_verified_at = ctx.now
+        await add_sample_data(session, rt)  # phase 2: the billing services it calls take `rt` still
     return True

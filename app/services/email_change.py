@@ -11,8 +11,8 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.context import Context
 from app.core.errors import Conflict, InvalidSingleUseToken
-from app.core.runtime import Runtime
 from app.core.security import new_opaque_token, token_digest
 from app.models.auth import EmailChange, EmailVerification, PasswordReset
 from app.models.user import User
@@ -28,7 +28,7 @@ from app.services.verification import bind_token_tenant
 
 async def request(
     session: AsyncSession,
-    rt: Runtime,
+    ctx: Context,
     user: User,
     *,
     new_email: str,
@@ -36,11 +36,11 @@ async def request(
     session_id: uuid.UUID,
 ) -> None:
     """Start a change (the caller's email stays as it is). The same email again is no change."""
-    await passwords.check_current(session, rt, user, current_password)
+    await passwords.check_current(session, ctx, user, current_password)
     new_email = new_email.lower()
     if new_email == user.email:
         return
-    now, s = rt.now(), rt.settings
+    now, s = ctx.now, ctx.settings
     await consume(
         session, [Limit("email-change:user", str(user.id), s.reset_limit_per_email, s.reset_window_seconds)], now
     )
@@ -71,8 +71,7 @@ async def request(
     if await IdentityRepository(session).find(new_email) is None:
         await mail.enqueue(
             session,
-            rt.db,
-            s,
+            ctx,
             to=new_email,
             template="email_change_confirm",
             full_name=user.full_name,
@@ -81,12 +80,11 @@ async def request(
         )
     else:
         await mail.enqueue(
-            session, rt.db, s, to=new_email, template="email_change_taken", reset_link=f"{links}/forgot-password"
+            session, ctx, to=new_email, template="email_change_taken", reset_link=f"{links}/forgot-password"
         )
     await mail.enqueue(
         session,
-        rt.db,
-        s,
+        ctx,
         to=user.email,
         template="email_change_notice",
         full_name=user.full_name,
@@ -96,11 +94,11 @@ async def request(
     )
 
 
-async def confirm(session: AsyncSession, rt: Runtime, *, token: str) -> User:
+async def confirm(session: AsyncSession, ctx: Context, *, token: str) -> User:
     """The new address confirms: it becomes the login email (verified), the global email map
     follows, links mailed to the old address die, and every other session is logged out."""
     await bind_token_tenant(session, token)
-    now = rt.now()
+    now = ctx.now
     change = await EmailChangeRepository(session).confirm(token_digest(token), now)
     if change is None:
         raise InvalidSingleUseToken()
@@ -127,8 +125,7 @@ async def confirm(session: AsyncSession, rt: Runtime, *, token: str) -> User:
     )
     await mail.enqueue(
         session,
-        rt.db,
-        rt.settings,
+        ctx,
         to=change.old_email,
         template="email_changed",
         full_name=user.full_name,
@@ -137,11 +134,11 @@ async def confirm(session: AsyncSession, rt: Runtime, *, token: str) -> User:
     return user
 
 
-async def cancel(session: AsyncSession, rt: Runtime, *, token: str) -> None:
+async def cancel(session: AsyncSession, ctx: Context, *, token: str) -> None:
     """The old address reports a change it did not ask for: the change dies and every session of
     the user is logged out (whoever asked knew the password: the mail says to choose a new one)."""
     await bind_token_tenant(session, token)
-    now = rt.now()
+    now = ctx.now
     change = await EmailChangeRepository(session).cancel(token_digest(token), now)
     if change is None:
         raise InvalidSingleUseToken()

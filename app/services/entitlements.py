@@ -13,15 +13,15 @@ from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.context import Context
 from app.core.errors import QuotaExceeded
 from app.core.runtime import Runtime
 from app.domain.fiscal import INDIA
 from app.models.plan import Plan
-from app.models.subscription import SubscriptionStatus
 from app.repositories.invitations import InvitationRepository
 from app.repositories.subscriptions import LimitUsageRepository, PlanRepository, SubscriptionRepository
 from app.services import subscriptions
-from app.services.subscriptions import Policy, Standing
+from app.services.subscriptions import Standing
 
 
 class Limit(StrEnum):
@@ -56,13 +56,19 @@ async def used(session: AsyncSession, limit: Limit, now: datetime) -> int:
     return await usage.invoices_issued(*month_bounds(now))
 
 
-async def require(session: AsyncSession, rt: Runtime, limit: Limit) -> None:
+async def require(session: AsyncSession, ctx: Context | Runtime, limit: Limit) -> None:
     """Before adding one more of `limit` to the bound tenant: 402 when its plan does not allow it
-    (or the subscription is locked). Call it in the transaction that adds, before adding."""
-    now = rt.now()
-    current = await subscriptions.advance(session, Policy.of(rt.settings), now)
-    if current.status == SubscriptionStatus.locked:
+    (or the subscription is locked). Call it in the transaction that adds, before adding.
+
+    The locked check reuses the request's standing (RequireRole computed it on the same context):
+    it is read once per request. A `Runtime` is accepted only from the billing services not yet
+    on contexts (invoicing, customers); they get a context of their own here."""
+    if isinstance(ctx, Runtime):  # phase 2: invoicing.create/issue and customers.create pass their ctx
+        ctx = ctx.context()
+    now = ctx.now
+    if (await subscriptions.standing(session, ctx)).locked:
         raise await subscriptions.locked(session)
+    current = await subscriptions.advance(session, ctx)  # not locked: advance writes the standing's state
     plan = await PlanRepository(session).get(current.plan_code)
     cap = getattr(plan, PLAN_COLUMNS[limit])
     if cap is None:
@@ -92,9 +98,11 @@ class Overview:
     trial_days_remaining: int
 
 
-async def overview(session: AsyncSession, rt: Runtime) -> Overview:
-    """Read-only: computed from the stored row and the clock (nothing is written by a read)."""
-    now = rt.now()
-    standing = await subscriptions.standing(session, Policy.of(rt.settings), now)
+async def overview(session: AsyncSession, ctx: Context) -> Overview:
+    """Read-only: computed from the stored row and `ctx.now` (nothing is written by a read)."""
+    now = ctx.now
+    standing = await subscriptions.standing(session, ctx)
     plan = await PlanRepository(session).get(standing.state.plan_code)
+    if plan is None:  # every subscription row references a plan (foreign key)
+        raise LookupError(f"no plan {standing.state.plan_code!r}")
     return Overview(standing, plan, await report(session, plan, now), standing.trial_days_remaining(now))

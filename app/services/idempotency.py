@@ -18,8 +18,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.context import Context
 from app.core.errors import IdempotencyKeyInFlight, IdempotencyKeyReused
-from app.core.runtime import Runtime
 from app.repositories.idempotency import IdempotencyRepository, KeyLocked
 
 
@@ -47,14 +47,14 @@ class StoredResponse:
 
 async def run(
     session: AsyncSession,
-    rt: Runtime,
+    ctx: Context,
     request: IdempotentRequest,
     status: int,
     operation: Callable[[], Awaitable[Any]],
 ) -> StoredResponse:
     """Run operation once per key; `operation` returns the JSON-ready body of a success."""
     repo = IdempotencyRepository(session)
-    now = rt.now()
+    now = ctx.now
     fingerprint = request.fingerprint()
     await repo.delete_expired(request.key, now)
     try:
@@ -63,8 +63,8 @@ async def run(
             method=request.method,
             path=request.path,
             request_hash=fingerprint,
-            expires_at=now + timedelta(hours=rt.settings.idempotency_ttl_hours),
-            wait_seconds=rt.settings.idempotency_wait_seconds,
+            expires_at=now + timedelta(hours=ctx.settings.idempotency_ttl_hours),
+            wait_seconds=ctx.settings.idempotency_wait_seconds,
         )
     except KeyLocked as exc:
         detail = "A request with this Idempotency-Key is still in progress; retry shortly."

@@ -8,12 +8,14 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
+from typing import Any
 
 import aiosmtplib
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
+from app.core.context import Context
 from app.core.database import Database, after_commit
 from app.models.base import utcnow
 from app.models.outbox import OutboxEmail
@@ -28,10 +30,10 @@ _env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoesc
 
 # outbox_emails.subject's length: a subject made of long names (two 200-character names in an
 # invitation make 431 characters) is cut to fit, never refused.
-SUBJECT_MAX = OutboxEmail.__table__.c.subject.type.length
+SUBJECT_MAX: int = OutboxEmail.__table__.c.subject.type.length  # type: ignore[attr-defined]
 
 
-def render(template: str, **context) -> tuple[str, str, str]:
+def render(template: str, **context: Any) -> tuple[str, str, str]:
     """(subject, text, html) of templates/email/<template>.{subject,txt,html}."""
     subject = _env.get_template(f"{template}.subject").render(**context).strip()
     text = _env.get_template(f"{template}.txt").render(**context)
@@ -47,15 +49,19 @@ def bounded_subject(subject: str) -> str:
     return subject[: SUBJECT_MAX - 1].rstrip() + "…"
 
 
-async def enqueue(
-    session: AsyncSession, db: Database, settings: Settings, *, to: str, template: str, **context
-) -> OutboxEmail:
+async def enqueue(session: AsyncSession, ctx: Context, *, to: str, template: str, **context: Any) -> OutboxEmail:
+    """Put one email in the outbox (in the caller's transaction); it is sent after the commit."""
+    db, settings = ctx.db, ctx.settings
     subject, text, html = render(template, **context)
     message = await OutboxRepository(session).add(
         OutboxEmail(to_address=to, subject=subject, body_text=text, body_html=html)
     )
     tenant_id, message_id = message.tenant_id, message.id
-    after_commit(session, lambda: deliver(db, settings, tenant_id, [message_id]))
+
+    async def send_after_commit() -> None:
+        await deliver(db, settings, tenant_id, [message_id])
+
+    after_commit(session, send_after_commit)
     return message
 
 

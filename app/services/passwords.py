@@ -5,9 +5,9 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.context import Context
 from app.core.database import independent_session
 from app.core.errors import InvalidSingleUseToken, WrongPassword
-from app.core.runtime import Runtime
 from app.core.security import hash_password, new_opaque_token, token_digest, verify_password
 from app.core.tenancy import bind_tenant
 from app.models.auth import PasswordReset
@@ -22,47 +22,46 @@ from app.services.rate_limit import Limit, consume, refund, reserve
 from app.services.verification import bind_token_tenant
 
 
-async def check_current(session: AsyncSession, rt: Runtime, user: User, password: str | None) -> None:
+async def check_current(session: AsyncSession, ctx: Context, user: User, password: str | None) -> None:
     """The current password, required for every credential change (password, email). Failed
     checks count per user like failed logins, so a stolen access token cannot guess it."""
     if password is None:
         raise WrongPassword("The current password is required for this change.")
-    s, now = rt.settings, rt.now()
+    s, now = ctx.settings, ctx.now
     limits = [Limit("password-check:user", str(user.id), s.password_check_limit, s.login_window_seconds)]
-    async with independent_session(rt.db) as counter:
+    async with independent_session(ctx.db) as counter:
         await reserve(counter, limits, now)
     if not await verify_password(password, user.password_hash, s.bcrypt_rounds):
         raise WrongPassword()
-    async with independent_session(rt.db) as counter:  # a right password never counts, whatever follows
+    async with independent_session(ctx.db) as counter:  # a right password never counts, whatever follows
         await refund(counter, limits, now)
 
 
-async def _notify_changed(session: AsyncSession, rt: Runtime, user: User, *, how: str, sessions: str) -> None:
+async def _notify_changed(session: AsyncSession, ctx: Context, user: User, *, how: str, sessions: str) -> None:
     await mail.enqueue(
         session,
-        rt.db,
-        rt.settings,
+        ctx,
         to=user.email,
         template="password_changed",
         full_name=user.full_name,
         how=how,
         sessions=sessions,
-        reset_link=f"{rt.settings.email_link_base}/forgot-password",
+        reset_link=f"{ctx.settings.email_link_base}/forgot-password",
     )
 
 
-def reset_limits(rt: Runtime, email: str, ip: str | None) -> list[Limit]:
-    s = rt.settings
+def reset_limits(ctx: Context, email: str, ip: str | None) -> list[Limit]:
+    s = ctx.settings
     return [
         Limit("reset:email", email.lower(), s.reset_limit_per_email, s.reset_window_seconds),
         Limit("reset:ip", ip or "unknown", s.reset_limit_per_ip, s.reset_window_seconds),
     ]
 
 
-async def forgot(session: AsyncSession, rt: Runtime, *, email: str) -> None:
+async def forgot(session: AsyncSession, ctx: Context, *, email: str) -> None:
     """Mail a reset link if the email belongs to an active user; answer the same either way."""
-    now = rt.now()
-    await consume(session, reset_limits(rt, email, session.info.get("ip")), now)
+    now = ctx.now
+    await consume(session, reset_limits(ctx, email, session.info.get("ip")), now)
     identity = await IdentityRepository(session).find(email)
     if identity is None:
         return
@@ -73,7 +72,7 @@ async def forgot(session: AsyncSession, rt: Runtime, *, email: str) -> None:
     repo = SingleUseTokenRepository(session, PasswordReset)
     await repo.expire_for_user(user.id, now)
     token = new_opaque_token(user.tenant_id)
-    minutes = rt.settings.reset_token_minutes
+    minutes = ctx.settings.reset_token_minutes
     await repo.add(
         PasswordReset(user_id=user.id, token_hash=token_digest(token), expires_at=now + timedelta(minutes=minutes))
     )
@@ -81,19 +80,18 @@ async def forgot(session: AsyncSession, rt: Runtime, *, email: str) -> None:
     await audit.record(session, action="auth.password_reset_requested", entity_type="user", entity_id=user.id)
     await mail.enqueue(
         session,
-        rt.db,
-        rt.settings,
+        ctx,
         to=user.email,
         template="password_reset",
         full_name=user.full_name,
         minutes=minutes,
-        link=f"{rt.settings.email_link_base}/reset-password?token={token}",
+        link=f"{ctx.settings.email_link_base}/reset-password?token={token}",
     )
 
 
-async def reset(session: AsyncSession, rt: Runtime, *, token: str, new_password: str) -> None:
+async def reset(session: AsyncSession, ctx: Context, *, token: str, new_password: str) -> None:
     await bind_token_tenant(session, token)
-    now = rt.now()
+    now = ctx.now
     repo = SingleUseTokenRepository(session, PasswordReset)
     redeemed = await repo.redeem(token_digest(token), now)
     if redeemed is None:
@@ -102,22 +100,22 @@ async def reset(session: AsyncSession, rt: Runtime, *, token: str, new_password:
     if user is None or not user.is_active:
         raise InvalidSingleUseToken()
     audit.set_actor(session, user.id)
-    user.password_hash = await hash_password(new_password, rt.settings.bcrypt_rounds)
+    user.password_hash = await hash_password(new_password, ctx.settings.bcrypt_rounds)
     await repo.expire_for_user(user.id, now)
     await SessionRepository(session).revoke_user(user.id, now)
     await EmailChangeRepository(session).cancel_pending_for_user(user.id, now)  # asked for with the old password
     await audit.record(session, action="auth.password_reset", entity_type="user", entity_id=user.id)
-    await _notify_changed(session, rt, user, how="reset with a link sent to this address", sessions="all sessions")
+    await _notify_changed(session, ctx, user, how="reset with a link sent to this address", sessions="all sessions")
     if user.email_verified_at is None:
-        await _first_proof_of_address(session, rt, user)
+        await _first_proof_of_address(session, ctx, user)
 
 
-async def _first_proof_of_address(session: AsyncSession, rt: Runtime, user: User) -> None:
+async def _first_proof_of_address(session: AsyncSession, ctx: Context, user: User) -> None:
     """A reset link came by mail, so redeeming it verifies the address. Until then anyone could have
     registered it (pre-registration takeover): when a never-verified owner resets, everyone else who
     got into the business before the address was proven is deactivated and logged out, and pending
     invitations end. The person who owns the mailbox starts from a business only they can enter."""
-    now = rt.now()
+    now = ctx.now
     user.email_verified_at = now
     await audit.record(session, action="user.email_verified", entity_type="user", entity_id=user.id)
     if user.role != UserRole.owner:
@@ -138,7 +136,7 @@ async def _first_proof_of_address(session: AsyncSession, rt: Runtime, user: User
 
 async def change(
     session: AsyncSession,
-    rt: Runtime,
+    ctx: Context,
     user: User,
     *,
     session_id: uuid.UUID,
@@ -146,11 +144,11 @@ async def change(
     new_password: str,
 ) -> None:
     """Change the password; every other session of the user is logged out, the address is told."""
-    await check_current(session, rt, user, current_password)
-    user.password_hash = await hash_password(new_password, rt.settings.bcrypt_rounds)
+    await check_current(session, ctx, user, current_password)
+    user.password_hash = await hash_password(new_password, ctx.settings.bcrypt_rounds)
     sessions = SessionRepository(session)
     current = await sessions.get(session_id)
-    await sessions.revoke_user(user.id, rt.now(), except_family=current.family_id if current else None)
-    await EmailChangeRepository(session).cancel_pending_for_user(user.id, rt.now())  # asked with the old password
+    await sessions.revoke_user(user.id, ctx.now, except_family=current.family_id if current else None)
+    await EmailChangeRepository(session).cancel_pending_for_user(user.id, ctx.now)  # asked with the old password
     await audit.record(session, action="auth.password_changed", entity_type="user", entity_id=user.id)
-    await _notify_changed(session, rt, user, how="changed by a signed-in user", sessions="your other sessions")
+    await _notify_changed(session, ctx, user, how="changed by a signed-in user", sessions="your other sessions")

@@ -23,8 +23,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.context import Context
 from app.core.errors import MalformedWebhook, NotFound, PaymentGatewayError, RuleViolation, SignatureInvalid
-from app.core.runtime import Runtime
 from app.core.tenancy import bind_tenant
 from app.models.base import new_id
 from app.models.payment import Payment, PaymentStatus
@@ -54,14 +54,14 @@ class Started:
     checkout: dict[str, str] | None  # sandbox only: what Checkout would return once paid
 
 
-async def start_upgrade(session: AsyncSession, rt: Runtime, *, plan_code: str) -> Started:
+async def start_upgrade(session: AsyncSession, ctx: Context, *, plan_code: str) -> Started:
     """A Razorpay order for one billing period of `plan_code`, recorded as a `created` payment."""
     plan = await PlanRepository(session).get(plan_code)
     if plan is None:
         raise NotFound(f"There is no plan {plan_code!r}.", code="plan-not-found")
     if not (plan.is_public and plan.is_active and plan.price_paise > 0 and plan.billing_period == "month"):
         raise RuleViolation("plan", f"The {plan.code} plan cannot be bought.", code="plan-not-purchasable")
-    gw = gateway(rt.settings)
+    gw = gateway(ctx.settings)
     repo = PaymentRepository(session)
     payment_id = new_id()
     notes = {"tenant_id": str(repo.tenant_id), "plan": plan.code, "payment_id": str(payment_id)}
@@ -85,7 +85,7 @@ async def start_upgrade(session: AsyncSession, rt: Runtime, *, plan_code: str) -
 
 
 async def verify_checkout(
-    session: AsyncSession, rt: Runtime, *, order_id: str, payment_id: str, signature: str
+    session: AsyncSession, ctx: Context, *, order_id: str, payment_id: str, signature: str
 ) -> Payment:
     """Checkout's signed result: the signature is checked against our own order (another tenant's
     order is a 404, a bad signature a 400 with nothing written), then the payment is captured and
@@ -94,26 +94,25 @@ async def verify_checkout(
     payment = await repo.by_order(order_id)
     if payment is None:
         raise NotFound("There is no such order.", code="order-not-found")
-    gw = gateway(rt.settings)
+    gw = gateway(ctx.settings)
     expected = checkout_signature(gw.key_secret, order_id, payment_id)
     if payment.is_sandbox != gw.sandbox or not signature_matches(expected, signature):
         raise SignatureInvalid("The payment signature does not match this order.")
     payment = await repo.by_order(order_id, for_update=True)
-    await _capture(session, rt, payment, payment_id)
+    await _capture(session, ctx, payment, payment_id)
     return payment
 
 
-async def _capture(session: AsyncSession, rt: Runtime, payment: Payment, razorpay_payment_id: str) -> bool:
+async def _capture(session: AsyncSession, ctx: Context, payment: Payment, razorpay_payment_id: str) -> bool:
     """Captured and plan activated, unless already captured (then nothing). Row locked by the caller."""
-    now = rt.now()
+    now = ctx.now
     repo = PaymentRepository(session)
     if not await repo.capture(payment, razorpay_payment_id, now):
         return False
-    policy = subscriptions.Policy.of(rt.settings)
     # The token quota first, from the plan in force before the payment: a higher plan carries the
     # remaining over, a lower one keeps `used` (see usage.apply_plan).
-    await usage.apply_plan(session, rt, payment.plan_code)
-    activation = await subscriptions.activate_paid(session, policy, now, plan_code=payment.plan_code)
+    await usage.apply_plan(session, ctx, payment.plan_code)
+    activation = await subscriptions.activate_paid(session, ctx, plan_code=payment.plan_code)
     await repo.applied(
         payment, start=activation.period_start, end=activation.period_end, subscription_id=activation.row.id
     )
@@ -151,10 +150,10 @@ class Received:
 
 
 async def receive_webhook(
-    session: AsyncSession, rt: Runtime, *, body: bytes, signature: str | None, event_id: str | None
+    session: AsyncSession, ctx: Context, *, body: bytes, signature: str | None, event_id: str | None
 ) -> Received:
     """Razorpay's webhook: raw body signed with the webhook secret (else 400, nothing written)."""
-    gw = gateway(rt.settings)
+    gw = gateway(ctx.settings)
     if not signature_matches(sign(gw.webhook_secret, body), signature):
         raise SignatureInvalid("The webhook signature does not match the body.")
     event = parse_event(body, event_id)
@@ -169,13 +168,13 @@ async def receive_webhook(
     payment = await PaymentRepository(session).by_order(event.order_id, for_update=True)
     outcome = _outcome(event, payment)
     claimed = await PaymentEventRepository(session).claim(
-        event_id=event.id, event_type=event.type, payment_id=payment.id, outcome=outcome, at=rt.now()
+        event_id=event.id, event_type=event.type, payment_id=payment.id, outcome=outcome, at=ctx.now
     )
     if not claimed:
         return Received("duplicate", f"event {event.id} was processed before")
     await PaymentRepository(session).note_event(payment, event.id)
     if outcome == "captured":
-        await _capture(session, rt, payment, event.payment_id)
+        await _capture(session, ctx, payment, event.payment_id)
     elif outcome == "failed":
         await PaymentRepository(session).fail(payment, event.payment_id, event.error)
         await _audit(session, payment, "payment.failed")
@@ -242,9 +241,9 @@ def _holds_nul(data: Any) -> bool:
     return False
 
 
-def _dict(value: Any) -> dict:
+def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _matching(pattern: re.Pattern, value: Any) -> str | None:
+def _matching(pattern: re.Pattern[str], value: Any) -> str | None:
     return value if isinstance(value, str) and pattern.fullmatch(value) else None

@@ -17,9 +17,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.context import Context
 from app.core.metrics import job_step
 from app.core.runtime import Runtime
 from app.domain.fiscal import INDIA
@@ -30,7 +32,6 @@ from app.repositories.subscriptions import PlanRepository, SubscriptionRepositor
 from app.repositories.tenants import TenantAccountRepository
 from app.repositories.users import UserRepository
 from app.services import mail, subscriptions, usage
-from app.services.subscriptions import Policy
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ class Summary:
         counts = self.as_dict()
         return bool(self.failed or any(counts[name] for name in COUNTS) or any(self.cleaned.values()))
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "at": self.at.isoformat(),
             "trial_reminders": self.trial_reminders,
@@ -85,7 +86,7 @@ async def run_due(rt: Runtime, at: datetime, *, tenants: Sequence[uuid.UUID] | N
     """Do everything due at `at` (timezone-aware), for every tenant or only `tenants`."""
     if at.tzinfo is None:
         raise ValueError("run_due needs a timezone-aware instant")
-    summary, policy = Summary(at=at), Policy.of(rt.settings)
+    summary = Summary(at=at)
     renewal_window = timedelta(days=rt.settings.renewal_reminder_days)
 
     async with rt.db.transaction() as session:
@@ -94,13 +95,12 @@ async def run_due(rt: Runtime, at: datetime, *, tenants: Sequence[uuid.UUID] | N
             only=tenants,
         )  # fmt: skip
     for tenant_id in due:
-        await _per_tenant(rt, summary, "subscription", tenant_id,
-                          lambda session: _subscription_work(session, rt, policy, at))  # fmt: skip
+        await _per_tenant(rt, summary, "subscription", tenant_id, at, _subscription_work)
 
     async with rt.db.transaction() as session:
         due = await DueWorkRepository(session).usage_tenants(at, only=tenants)
     for tenant_id in due:
-        await _per_tenant(rt, summary, "quota_reset", tenant_id, lambda session: _quota_reset(session, rt, at))
+        await _per_tenant(rt, summary, "quota_reset", tenant_id, at, _quota_reset)
 
     started = time.perf_counter()
     try:
@@ -129,16 +129,17 @@ async def run_due(rt: Runtime, at: datetime, *, tenants: Sequence[uuid.UUID] | N
     return summary
 
 
-Work = Callable[[AsyncSession], Awaitable[Counter[str]]]
+Work = Callable[[AsyncSession, Context], Awaitable[Counter[str]]]
 
 
-async def _per_tenant(rt: Runtime, summary: Summary, step: str, tenant_id: uuid.UUID, work: Work) -> None:
-    """One tenant's step in its own transaction; a failure rolls back that step only (what it
-    claimed included) and is left for the next run. What it did counts once committed."""
+async def _per_tenant(rt: Runtime, summary: Summary, step: str, tenant_id: uuid.UUID, at: datetime, work: Work) -> None:
+    """One tenant's step in its own transaction, with its own context at the run's instant `at`; a
+    failure rolls back that step only (what it claimed included) and is left for the next run.
+    What it did counts once committed."""
     started = time.perf_counter()
     try:
         async with rt.db.transaction(tenant_id) as session:
-            done = await work(session)
+            done = await work(session, rt.context(tenant_id=tenant_id, at=at))
     except Exception:
         log.exception("%s step for tenant %s failed; the next run retries it", step, tenant_id)
         summary.failed.append((step, tenant_id))
@@ -149,17 +150,18 @@ async def _per_tenant(rt: Runtime, summary: Summary, step: str, tenant_id: uuid.
         setattr(summary, name, getattr(summary, name) + count)
 
 
-async def _subscription_work(session: AsyncSession, rt: Runtime, policy: Policy, at: datetime) -> Counter[str]:
+async def _subscription_work(session: AsyncSession, ctx: Context) -> Counter[str]:
     done: Counter[str] = Counter()
+    at = ctx.now
     before = await SubscriptionRepository(session).current()
-    row = await subscriptions.advance(session, policy, at)
+    row = await subscriptions.advance(session, ctx)
     if before is not None and row.id != before.id:
         done["transitions"] += 1
-    mailer = _Mailer(session, rt)
+    mailer = _Mailer(session, ctx)
     if row.status == SubscriptionStatus.trialing:
         done["trial_reminders"] += await _trial_reminders(session, mailer, row, at)
     elif row.status == SubscriptionStatus.active:
-        days = rt.settings.renewal_reminder_days
+        days = ctx.settings.renewal_reminder_days
         done["renewal_reminders"] += await _renewal_reminder(session, mailer, row, at, days)
     elif row.status in (SubscriptionStatus.free, SubscriptionStatus.grace, SubscriptionStatus.locked):
         done["notices"] += await _lapse_notice(session, mailer, row, at)
@@ -226,19 +228,19 @@ async def _lapse_notice(session: AsyncSession, mailer: "_Mailer", row: Subscript
     )
 
 
-async def _quota_reset(session: AsyncSession, rt: Runtime, at: datetime) -> Counter[str]:
+async def _quota_reset(session: AsyncSession, ctx: Context) -> Counter[str]:
     """The monthly reset (each tenant's own 30-day cycle): exactly once per cycle (app.services.usage)."""
-    return Counter(quota_resets=int(await usage.reset_if_due(session, rt, now=at)))
+    return Counter(quota_resets=int(await usage.reset_if_due(session, ctx)))
 
 
 class _Mailer:
     """Subscription emails to the tenant's active owners, through the outbox (delivered after commit)."""
 
-    def __init__(self, session: AsyncSession, rt: Runtime) -> None:
-        self.session, self.rt = session, rt
+    def __init__(self, session: AsyncSession, ctx: Context) -> None:
+        self.session, self.ctx = session, ctx
 
-    async def send(self, template: str, **context) -> int:
-        session, settings = self.session, self.rt.settings
+    async def send(self, template: str, **context: Any) -> int:
+        session, settings = self.session, self.ctx.settings
         tenant = await TenantAccountRepository(session).get(JobOccasionRepository(session).tenant_id)
         plans = PlanRepository(session)
         offers = [plan for code in await plans.purchasable() if (plan := await plans.get(code)) is not None]
@@ -251,7 +253,7 @@ class _Mailer:
         }
         owners = await UserRepository(session).owners()
         for owner in owners:
-            await mail.enqueue(session, self.rt.db, settings, to=owner.email, template=template,
+            await mail.enqueue(session, self.ctx, to=owner.email, template=template,
                                name=owner.full_name, **common, **context)  # fmt: skip
         return 1 if owners else 0
 

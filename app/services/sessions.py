@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.runtime import Runtime
+from app.core.context import Context
 from app.core.security import AccessClaims, create_access_token, new_opaque_token, token_digest
 from app.models.auth import AuthSession
 from app.models.base import new_id
@@ -24,7 +24,7 @@ class TokenPair:
 
 async def issue(
     session: AsyncSession,
-    rt: Runtime,
+    ctx: Context,
     user: User,
     *,
     family_id: uuid.UUID | None = None,
@@ -32,7 +32,7 @@ async def issue(
     refresh_token: str | None = None,
 ) -> tuple[TokenPair, AuthSession]:
     """A new session row (refresh token: random unless given) and an access token bound to it."""
-    now = rt.now()
+    now = ctx.now
     refresh_token = refresh_token or new_opaque_token(user.tenant_id)
     row = await SessionRepository(session).add(
         AuthSession(
@@ -43,14 +43,14 @@ async def issue(
             token_hash=token_digest(refresh_token),
             user_agent=session.info.get("user_agent"),
             ip=session.info.get("ip"),
-            expires_at=now + timedelta(days=rt.settings.refresh_token_days),
+            expires_at=now + timedelta(days=ctx.settings.refresh_token_days),
         )
     )
-    return reissue(rt, user, row, refresh_token), row
+    return reissue(ctx, user, row, refresh_token), row
 
 
-def reissue(rt: Runtime, user: User, row: AuthSession, refresh_token: str) -> TokenPair:
+def reissue(ctx: Context, user: User, row: AuthSession, refresh_token: str) -> TokenPair:
     """A fresh access token for an existing session row, beside its (known) refresh token."""
     claims = AccessClaims(user_id=user.id, tenant_id=user.tenant_id, role=user.role, session_id=row.id)
-    access_token = create_access_token(rt.settings, claims, rt.now())
-    return TokenPair(access_token, refresh_token, rt.settings.access_token_minutes * 60)
+    access_token = create_access_token(ctx.settings, claims, ctx.now)
+    return TokenPair(access_token, refresh_token, ctx.settings.access_token_minutes * 60)

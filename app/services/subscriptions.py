@@ -12,32 +12,25 @@ import calendar
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.config import Settings
+from app.core.context import Context
 from app.core.errors import NotFound, SubscriptionLocked
+from app.core.tenancy import required_tenant
+from app.domain.subscription_policy import Policy
 from app.models.subscription import Subscription, SubscriptionStatus
 from app.models.tenant import Tenant
 from app.repositories.subscriptions import PlanRepository, SubscriptionRepository
 from app.services import audit
 
+__all__ = ["Policy"]  # re-exported: the policy's home is app.domain.subscription_policy
+
 TRIAL, FREE = "trial", "free"
 FIELDS = ["plan_code", "status", "trial_start", "trial_end", "current_period_start", "current_period_end"]
 # Statuses whose period, once over, is not renewed by itself (a payment renews it).
 LAPSING = (SubscriptionStatus.trialing, SubscriptionStatus.active)
-
-
-@dataclass(frozen=True)
-class Policy:
-    """What happens when a trial or paid period ends unrenewed (settings POST_TRIAL_MODE, GRACE_DAYS)."""
-
-    mode: str
-    grace_days: int
-
-    @classmethod
-    def of(cls, settings: Settings) -> "Policy":
-        return cls(settings.post_trial_mode, settings.grace_days)
 
 
 @dataclass(frozen=True)
@@ -99,14 +92,39 @@ async def _current(repo: SubscriptionRepository) -> Subscription:
     return row
 
 
-async def standing(session: AsyncSession, policy: Policy, now: datetime) -> Standing:
-    """Read-only: the bound tenant's state in force at `now` (nothing is written)."""
+def _memo_key(session: AsyncSession) -> str:
+    return f"subscription-standing:{required_tenant(session)}"
+
+
+def _remember(session: AsyncSession, ctx: Context, row: Subscription) -> Subscription:
+    ctx.memo[_memo_key(session)] = Standing(row, effective(State.of(row), ctx.now, ctx.policy))
+    return row
+
+
+async def lock(session: AsyncSession, ctx: Context) -> None:
+    """Serialise the bound tenant's subscription changes (transaction-scoped); what this context
+    read before waiting for the lock is forgotten, so the next read sees the rows others committed."""
+    await SubscriptionRepository(session).lock("subscription")
+    ctx.memo.pop(_memo_key(session), None)
+
+
+async def standing(session: AsyncSession, ctx: Context) -> Standing:
+    """Read-only: the bound tenant's state in force at `ctx.now` (nothing is written). Read once
+    per context: the locked check of a write (RequireRole) and the limit check after it
+    (`entitlements.require`) share it; the writes below keep it current."""
+    key = _memo_key(session)
+    known = ctx.memo.get(key)
+    if isinstance(known, Standing):
+        return known
     row = await _current(SubscriptionRepository(session))
-    return Standing(row, effective(State.of(row), now, policy))
+    found = Standing(row, effective(State.of(row), ctx.now, ctx.policy))
+    ctx.memo[key] = found
+    return found
 
 
-async def ensure_writable(session: AsyncSession, policy: Policy, now: datetime) -> None:
-    if (await standing(session, policy, now)).locked:
+async def ensure_writable(session: AsyncSession, ctx: Context) -> None:
+    """402 `subscription-locked` when the bound tenant's subscription is locked at `ctx.now`."""
+    if (await standing(session, ctx)).locked:
         raise await locked(session)
 
 
@@ -117,34 +135,37 @@ async def locked(session: AsyncSession) -> SubscriptionLocked:
     )
 
 
-async def start_trial(session: AsyncSession, tenant: Tenant, now: datetime) -> Subscription:
+async def start_trial(session: AsyncSession, ctx: Context, tenant: Tenant) -> Subscription:
     """The trial of a new tenant (its `trial_*` fields mirror the row). `tenants.is_trial_used` is
     the one record of "one trial per tenant, ever": a tenant that has had one starts on free."""
+    now = ctx.now
     plan = await PlanRepository(session).get(TRIAL)
     if tenant.is_trial_used or plan is None or not plan.is_active or plan.trial_days == 0:
-        return await _add(session, State(FREE, SubscriptionStatus.free, now, None), "subscription.started")
+        free = await _add(session, State(FREE, SubscriptionStatus.free, now, None), "subscription.started")
+        return _remember(session, ctx, free)
     end = now + timedelta(days=plan.trial_days)
     tenant.trial_start_date, tenant.trial_end_date, tenant.is_trial_used = now, end, True
     await session.flush()
     trial = State(TRIAL, SubscriptionStatus.trialing, now, end)
-    return await _add(session, trial, "subscription.started", trial_start=now, trial_end=end)
+    started = await _add(session, trial, "subscription.started", trial_start=now, trial_end=end)
+    return _remember(session, ctx, started)
 
 
-async def advance(session: AsyncSession, policy: Policy, now: datetime) -> Subscription:
-    """Write down every transition due by `now` for the bound tenant and return the current row.
-    Idempotent (a second call finds nothing to do) and safe when run concurrently (a per-tenant
-    lock, then a fresh read). Runs in the caller's transaction: the job's, or a request's."""
+async def advance(session: AsyncSession, ctx: Context) -> Subscription:
+    """Write down every transition due by `ctx.now` for the bound tenant and return the current
+    row. Idempotent (a second call finds nothing to do) and safe when run concurrently (a
+    per-tenant lock, then a fresh read). Runs in the caller's transaction: the job's, or a request's."""
+    known = await standing(session, ctx)
+    if known.state == State.of(known.row):
+        return known.row
+    await lock(session, ctx)
     repo = SubscriptionRepository(session)
     row = await _current(repo)
-    if effective(State.of(row), now, policy) == State.of(row):
-        return row
-    await repo.lock("subscription")
-    row = await _current(repo)
-    while (step := next_state(State.of(row), policy)) is not None and step.period_start <= now:
+    while (step := next_state(State.of(row), ctx.policy)) is not None and step.period_start <= ctx.now:
         before = audit.snapshot(row, FIELDS)
         await repo.end(row, step.period_start)
         row = await _add(session, step, "subscription.changed", before=before, previous=row)
-    return row
+    return _remember(session, ctx, row)
 
 
 async def _add(
@@ -152,9 +173,9 @@ async def _add(
     state: State,
     action: str,
     *,
-    before: dict | None = None,
+    before: dict[str, Any] | None = None,
     previous: Subscription | None = None,
-    **trial: datetime,
+    **trial: datetime | None,
 ) -> Subscription:
     if previous is not None:
         trial = {"trial_start": previous.trial_start, "trial_end": previous.trial_end}
@@ -195,37 +216,39 @@ class Activation:
     renewal: bool
 
 
-async def activate_paid(session: AsyncSession, policy: Policy, now: datetime, *, plan_code: str) -> Activation:
+async def activate_paid(session: AsyncSession, ctx: Context, *, plan_code: str) -> Activation:
     """Put the bound tenant on paid plan `plan_code` for one billing period (a calendar month) and
     return what was bought. Active on the same plan with time left: a renewal, the new period runs
     on from the current period end. Otherwise (trial, free, grace, locked, another plan) the period
     starts now; unused time of another plan is not credited. The current row ends and an `active`
     row starts (history kept, audited); its period end then lapses like any other (`next_state`).
     The caller guarantees one call per captured payment; calls are serialised per tenant."""
+    now = ctx.now
+    await lock(session, ctx)
     repo = SubscriptionRepository(session)
-    await repo.lock("subscription")
-    row = await advance(session, policy, now)
+    row = await advance(session, ctx)
     end = row.current_period_end
     renewal = row.status == SubscriptionStatus.active and row.plan_code == plan_code and end is not None and end > now
-    start = end if renewal else now
+    start = end if renewal and end is not None else now
     bought_end = add_month(start)
     before = audit.snapshot(row, FIELDS)
     await repo.end(row, now)
     state = State(plan_code, SubscriptionStatus.active, now, bought_end)
     action = "subscription.renewed" if renewal else "subscription.activated"
-    new = await _add(session, state, action, before=before, previous=row)
+    new = _remember(session, ctx, await _add(session, state, action, before=before, previous=row))
     return Activation(new, start, bought_end, renewal)
 
 
-async def switch_plan(session: AsyncSession, policy: Policy, now: datetime, *, plan_code: str) -> Subscription:
+async def switch_plan(session: AsyncSession, ctx: Context, *, plan_code: str) -> Subscription:
     """Record a downgrade the tenant chose, in force from `now` (history kept, audited): to a plan
     without a price, status `free`, open-ended; to a cheaper paid plan, `active` until the end of
     the period already paid for. The caller (`token_plans.set_plan`) checks that it is a downgrade the
     tenant may make (a cheaper paid plan only from an `active` paid period). Already on
     `plan_code`: nothing is written. Serialised per tenant; returns the current row."""
+    now = ctx.now
+    await lock(session, ctx)
     repo = SubscriptionRepository(session)
-    await repo.lock("subscription")
-    row = await advance(session, policy, now)
+    row = await advance(session, ctx)
     if row.plan_code == plan_code:
         return row
     plan = await PlanRepository(session).get(plan_code)
@@ -237,4 +260,4 @@ async def switch_plan(session: AsyncSession, policy: Policy, now: datetime, *, p
         state = State(plan_code, SubscriptionStatus.active, now, row.current_period_end)
     before = audit.snapshot(row, FIELDS)
     await repo.end(row, now)
-    return await _add(session, state, "subscription.downgraded", before=before, previous=row)
+    return _remember(session, ctx, await _add(session, state, "subscription.downgraded", before=before, previous=row))

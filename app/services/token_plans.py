@@ -5,21 +5,21 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.context import Context
 from app.core.errors import NotFound, PaymentRequired, RuleViolation
-from app.core.runtime import Runtime
+from app.domain.subscription_policy import Policy
 from app.domain.usage import PlanChange
 from app.models.payment import Payment
 from app.models.plan import Plan
 from app.models.subscription import Subscription, SubscriptionStatus
 from app.models.usage import UsageKind, UsagePeriod
 from app.repositories.payments import PaymentRepository
-from app.repositories.subscriptions import PlanRepository, SubscriptionRepository
+from app.repositories.subscriptions import PlanRepository
 from app.repositories.usage import MeterRepository, UsageLedgerRepository, UsagePeriodRepository
 from app.services import subscriptions, usage
-from app.services.subscriptions import Policy
 
 
-async def set_plan(session: AsyncSession, rt: Runtime, *, plan_code: str, reset_used: bool) -> PlanChange:
+async def set_plan(session: AsyncSession, ctx: Context, *, plan_code: str, reset_used: bool) -> PlanChange:
     """POST /tokens/set-plan (owner/admin), the web app's semantics:
     - a higher plan: carry-over (see `apply_plan`); a paid plan needs the tenant's subscription in
       force to be `active` on it, which only a verified payment produces, else 402 payment-required;
@@ -28,16 +28,15 @@ async def set_plan(session: AsyncSession, rt: Runtime, *, plan_code: str, reset_
     - a lower plan: in force now with its quota (`used` kept; `reset_used` ignored), and the
       subscription follows (`subscriptions.switch_plan`). The free plan is not offered in hard_lock
       mode (402 payment-required)."""
-    now = rt.now()
-    policy = Policy.of(rt.settings)
+    now, policy = ctx.now, ctx.policy
     plans = PlanRepository(session)
     target = await plans.get(plan_code)
     if target is None:
         raise NotFound(f"There is no plan {plan_code!r}.", code="plan-not-found")
     if not (target.is_public and target.is_active):
         raise RuleViolation("plan", f"The plan {plan_code!r} cannot be chosen.", code="plan-not-selectable")
-    await SubscriptionRepository(session).lock("subscription")  # locks in one order: subscription, meter, row
-    in_force, row = await usage.in_force_now(session, rt, now)
+    await subscriptions.lock(session, ctx)  # locks in one order: subscription, meter, row
+    in_force, row = await usage.in_force_now(session, ctx)
     stored = await UsagePeriodRepository(session).current(usage.TOKENS)
     meters = await MeterRepository(session).all()
     for meter in meters:
@@ -57,13 +56,13 @@ async def set_plan(session: AsyncSession, rt: Runtime, *, plan_code: str, reset_
         )
     else:
         await _check_downgrade(row, policy, target, now)
-        await subscriptions.switch_plan(session, policy, now, plan_code=target.code)
+        await subscriptions.switch_plan(session, ctx, plan_code=target.code)
         for meter in meters:
             period = await usage.locked_current(session, meter.code)
             if period.plan_code != target.code:
                 await usage.downgrade(session, period, target.code, now)
         change = "downgraded"
-    return PlanChange(change, await usage.written_report(session, rt, now))
+    return PlanChange(change, await usage.written_report(session, ctx))
 
 
 async def _check_downgrade(row: Subscription, policy: Policy, target: Plan, now: datetime) -> None:

@@ -25,8 +25,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.context import Context
 from app.core.errors import NotFound
-from app.core.runtime import Runtime
 from app.domain.usage import MeterUsage, Report
 from app.models.plan import Plan
 from app.models.subscription import Subscription
@@ -34,7 +34,6 @@ from app.models.usage import UsageKind, UsageLedgerEntry, UsagePeriod
 from app.repositories.subscriptions import PlanRepository, SubscriptionRepository
 from app.repositories.usage import MeterRepository, UsageLedgerRepository, UsagePeriodRepository
 from app.services import subscriptions
-from app.services.subscriptions import Policy
 
 CYCLE = timedelta(days=30)
 TOKENS = "tokens"
@@ -104,11 +103,11 @@ def meter_usage(period: UsagePeriod) -> MeterUsage:
 # --- reading (nothing written) ------------------------------------------------------------------
 
 
-async def report(session: AsyncSession, rt: Runtime) -> Report:
+async def report(session: AsyncSession, ctx: Context) -> Report:
     """The bound tenant's usage of every meter, as in force now (read-only: computed from the
     stored periods, the plan in force and the clock)."""
-    now = rt.now()
-    standing = await subscriptions.standing(session, Policy.of(rt.settings), now)
+    now = ctx.now
+    standing = await subscriptions.standing(session, ctx)
     in_force = InForce(standing.state.plan_code, standing.state.period_start)
     meters = [await _virtual(session, meter.code, in_force, now) for meter in await MeterRepository(session).all()]
     return _report(standing.state.period_end, meters)
@@ -136,9 +135,9 @@ async def _virtual(session: AsyncSession, meter: str, in_force: InForce, now: da
 # --- writing periods ----------------------------------------------------------------------------
 
 
-async def in_force_now(session: AsyncSession, rt: Runtime, now: datetime) -> tuple[InForce, Subscription]:
-    """Write down the subscription steps due by now, and return the plan in force."""
-    row = await subscriptions.advance(session, Policy.of(rt.settings), now)
+async def in_force_now(session: AsyncSession, ctx: Context) -> tuple[InForce, Subscription]:
+    """Write down the subscription steps due by `ctx.now`, and return the plan in force."""
+    row = await subscriptions.advance(session, ctx)
     return InForce(row.plan_code, row.current_period_start), row
 
 
@@ -239,20 +238,21 @@ async def record(
     )
 
 
-async def open_first_periods(session: AsyncSession, subscription: Subscription, now: datetime) -> None:
+async def open_first_periods(session: AsyncSession, ctx: Context, subscription: Subscription) -> None:
     """At registration: the first period of every meter, on the plan the tenant starts on."""
+    now = ctx.now
     in_force = InForce(subscription.plan_code, subscription.current_period_start)
     for meter in await MeterRepository(session).all():
         await settle(session, meter.code, in_force, now)
 
 
-async def reset_if_due(session: AsyncSession, rt: Runtime, *, now: datetime | None = None) -> bool:
+async def reset_if_due(session: AsyncSession, ctx: Context) -> bool:
     """For the scheduled job, on the bound tenant: write down the subscription steps due, then for
     every meter whose period has ended (or whose plan in force changed) open the period in force
-    at `now` (default `rt.now()`). True if a period was opened. Exactly once per cycle, also when
-    run concurrently for the same tenant; a no-op when nothing is due."""
-    now = now or rt.now()
-    in_force, _ = await in_force_now(session, rt, now)
+    at `ctx.now` (the job step's instant). True if a period was opened. Exactly once per cycle,
+    also when run concurrently for the same tenant; a no-op when nothing is due."""
+    now = ctx.now
+    in_force, _ = await in_force_now(session, ctx)
     opened = False
     for meter in await MeterRepository(session).all():
         opened = (await settle(session, meter.code, in_force, now))[1] or opened
@@ -262,7 +262,7 @@ async def reset_if_due(session: AsyncSession, rt: Runtime, *, now: datetime | No
 # --- plan changes -------------------------------------------------------------------------------
 
 
-async def apply_plan(session: AsyncSession, rt: Runtime, plan_code: str) -> Report:
+async def apply_plan(session: AsyncSession, ctx: Context, plan_code: str) -> Report:
     """Put the bound tenant's meters on `plan_code` now, with set-plan's semantics and no payment
     check (for the Razorpay activation, which has verified the payment): a higher plan opens a new
     30-day period with quota = the plan's + the remaining carried over, used 0; a lower plan takes
@@ -271,15 +271,15 @@ async def apply_plan(session: AsyncSession, rt: Runtime, plan_code: str) -> Repo
     transaction *before* `subscriptions.activate_paid`: the meters then move from the plan in
     force before the payment (after it, a lower plan would already be in force, and settling on it
     starts a fresh quota, as when a paid period lapses)."""
-    now = rt.now()
-    await SubscriptionRepository(session).lock("subscription")  # locks in one order: subscription, meter, row
-    in_force, _ = await in_force_now(session, rt, now)
+    now = ctx.now
+    await subscriptions.lock(session, ctx)  # locks in one order: subscription, meter, row
+    in_force, _ = await in_force_now(session, ctx)
     target = await PlanRepository(session).get(plan_code)
     if target is None:
         raise NotFound(f"There is no plan {plan_code!r}.", code="plan-not-found")
     for meter in await MeterRepository(session).all():
         await _apply(session, meter.code, in_force, target, now)
-    return await written_report(session, rt, now)
+    return await written_report(session, ctx)
 
 
 async def _apply(session: AsyncSession, meter: str, in_force: InForce, target: Plan, now: datetime) -> None:
@@ -305,10 +305,10 @@ async def downgrade(session: AsyncSession, period: UsagePeriod, plan_code: str, 
     await record(session, period, UsageKind.plan_changed, quota, now)
 
 
-async def written_report(session: AsyncSession, rt: Runtime, now: datetime) -> Report:
+async def written_report(session: AsyncSession, ctx: Context) -> Report:
     """The stored current periods, just settled or changed by the caller (nothing re-derived: the
     Razorpay activation may call `apply_plan` before it writes the subscription down)."""
-    standing = await subscriptions.standing(session, Policy.of(rt.settings), now)
+    standing = await subscriptions.standing(session, ctx)
     repo = UsagePeriodRepository(session)
     meters = [meter_usage(await repo.current(meter.code)) for meter in await MeterRepository(session).all()]
     return _report(standing.state.period_end, meters)

@@ -2,8 +2,8 @@
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.context import Context
 from app.core.errors import Conflict, IdempotencyKeyReused, NotFound, QuotaExceeded
-from app.core.runtime import Runtime
 from app.domain.usage import Consumption, MeterUsage
 from app.models.usage import UsageKind, UsageLedgerEntry
 from app.repositories.usage import MeterRepository, UsageLedgerRepository, UsagePeriodRepository
@@ -17,7 +17,7 @@ async def _meter_or_404(session: AsyncSession, meter: str) -> None:
         raise NotFound(f"There is no meter {meter!r}.", code="meter-not-found")
 
 
-async def consume(session: AsyncSession, rt: Runtime, *, meter: str, quantity: int, key: str | None) -> Consumption:
+async def consume(session: AsyncSession, ctx: Context, *, meter: str, quantity: int, key: str | None) -> Consumption:
     """Debit `quantity` of `meter` from the bound tenant's current period, atomically: a guarded
     UPDATE (used + quantity <= quota) that concurrent debits queue on, so the balance never goes
     below zero. Over the quota: 402 quota-exceeded (nothing written). `key` (the Idempotency-Key)
@@ -27,8 +27,8 @@ async def consume(session: AsyncSession, rt: Runtime, *, meter: str, quantity: i
     ledger = UsageLedgerRepository(session)
     if key is not None and (entry := await ledger.by_key(key)) is not None:
         return await _replay(session, entry, meter, quantity)
-    now = rt.now()
-    in_force, _ = await usage.in_force_now(session, rt, now)
+    now = ctx.now
+    in_force, _ = await usage.in_force_now(session, ctx)
     repo = UsagePeriodRepository(session)
     for _attempt in range(DEBIT_ATTEMPTS):
         period, _ = await usage.settle(session, meter, in_force, now)

@@ -4,8 +4,8 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.context import Context
 from app.core.errors import Conflict, Forbidden, NotFound
-from app.core.runtime import Runtime
 from app.models.user import User, UserRole
 from app.repositories.invitations import InvitationRepository
 from app.repositories.sessions import SessionRepository
@@ -62,7 +62,7 @@ async def update_me(session: AsyncSession, user: User, *, full_name: str | None)
 
 
 async def update(
-    session: AsyncSession, rt: Runtime, actor: User, user_id: uuid.UUID, *, role: str | None, is_active: bool | None
+    session: AsyncSession, ctx: Context, actor: User, user_id: uuid.UUID, *, role: str | None, is_active: bool | None
 ) -> User:
     repo = UserRepository(session)
     await repo.lock_owners()
@@ -70,7 +70,7 @@ async def update(
     if UserRole.owner in (user.role, role):
         ensure_may_grant(actor, UserRole.owner)
     if is_active and not user.is_active:
-        await entitlements.require(session, rt, entitlements.Limit.active_users)
+        await entitlements.require(session, ctx, entitlements.Limit.active_users)
     before = audit.snapshot(user, USER_FIELDS)
     if role is not None:
         user.role = role
@@ -80,8 +80,8 @@ async def update(
     if await repo.count_active_owners() == 0:
         raise Conflict("A tenant must keep at least one active owner.", code="last-owner")
     if not user.is_active:
-        await SessionRepository(session).revoke_user(user.id, rt.now())
-    await expire_invitations_from(session, rt, user)
+        await SessionRepository(session).revoke_user(user.id, ctx.now)
+    await expire_invitations_from(session, ctx, user)
     await audit.record(
         session,
         action="user.updated",
@@ -93,12 +93,12 @@ async def update(
     return user
 
 
-async def expire_invitations_from(session: AsyncSession, rt: Runtime, inviter: User) -> None:
+async def expire_invitations_from(session: AsyncSession, ctx: Context, inviter: User) -> None:
     """After `inviter` was deactivated or changed role: end the pending invitations they may no longer grant."""
     refused = [role for role in UserRole if not may_grant(inviter, role)]
     if refused:
-        await InvitationRepository(session).expire_pending(rt.now(), invited_by=inviter.id, roles=refused)
+        await InvitationRepository(session).expire_pending(ctx.now, invited_by=inviter.id, roles=refused)
 
 
-async def deactivate(session: AsyncSession, rt: Runtime, actor: User, user_id: uuid.UUID) -> User:
-    return await update(session, rt, actor, user_id, role=None, is_active=False)
+async def deactivate(session: AsyncSession, ctx: Context, actor: User, user_id: uuid.UUID) -> User:
+    return await update(session, ctx, actor, user_id, role=None, is_active=False)

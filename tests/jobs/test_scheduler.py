@@ -20,7 +20,6 @@ from app.repositories.jobs import DueWorkRepository
 from app.repositories.rate_limits import RateLimitRepository
 from app.services import subscriptions
 from app.services.scheduler import run_due
-from app.services.subscriptions import Policy
 from tests.api.v1.members import invite
 from tests.api.v1.subscription_rows import history, subscription
 from tests.conftest import PASSWORD, free_port, unique_email
@@ -36,7 +35,7 @@ def rt(app) -> Runtime:
 async def pay(rt: Runtime, tenant_id: str, at, plan: str = "standard") -> subscriptions.Activation:
     """A captured payment's effect, through the subscriptions service (what verify/webhook call)."""
     async with rt.db.transaction(uuid.UUID(tenant_id)) as session:
-        return await subscriptions.activate_paid(session, Policy.of(rt.settings), at, plan_code=plan)
+        return await subscriptions.activate_paid(session, rt.context(at=at), plan_code=plan)
 
 
 class TestPaidPeriod:

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Depends, Query, status
 from fastapi.responses import RedirectResponse
 from fastapi.security import OAuth2PasswordRequestForm
 
-from app.api.deps import PUBLIC, ClaimsDep, CurrentUser, RuntimeDep, SessionDep
+from app.api.deps import PUBLIC, ClaimsDep, ContextDep, CurrentUser, SessionDep
 from app.schemas.auth import (
     AcceptInviteRequest,
     ChangePasswordRequest,
@@ -29,12 +29,12 @@ RESET_SENT = Accepted(detail="If this email belongs to an account, a reset link 
 
 
 @router.post("/register", status_code=status.HTTP_202_ACCEPTED, response_model=Accepted, openapi_extra=PUBLIC)
-async def register(body: RegisterRequest, session: SessionDep, rt: RuntimeDep) -> Accepted:
+async def register(body: RegisterRequest, session: SessionDep, ctx: ContextDep) -> Accepted:
     """Create a business (tenant) and its owner; the 14-day trial starts now. Answers the same
     whether or not the email is already registered."""
     await auth.register(
         session,
-        rt,
+        ctx,
         email=body.email,
         password=body.password,
         full_name=body.full_name,
@@ -45,36 +45,36 @@ async def register(body: RegisterRequest, session: SessionDep, rt: RuntimeDep) -
 
 
 @router.post("/login", response_model=TokenResponse, responses=problem_responses(401), openapi_extra=PUBLIC)
-async def login(body: LoginRequest, session: SessionDep, rt: RuntimeDep) -> TokenResponse:
-    pair = await auth.login(session, rt, email=body.email, password=body.password)
+async def login(body: LoginRequest, session: SessionDep, ctx: ContextDep) -> TokenResponse:
+    pair = await auth.login(session, ctx, email=body.email, password=body.password)
     return TokenResponse(**pair.__dict__)
 
 
 @router.post("/token", response_model=TokenResponse, responses=problem_responses(401), openapi_extra=PUBLIC)
 async def token(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep, rt: RuntimeDep
+    form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep, ctx: ContextDep
 ) -> TokenResponse:
     """OAuth2 password form (username = email), for the Swagger UI "Authorize" button."""
     if not re.match(EMAIL_PATTERN, form.username) or len(form.password) > 200 or "\x00" in form.password:
         raise auth.invalid_credentials()  # the form is unvalidated: answer as for any failed login
-    pair = await auth.login(session, rt, email=form.username.lower(), password=form.password)
+    pair = await auth.login(session, ctx, email=form.username.lower(), password=form.password)
     return TokenResponse(**pair.__dict__)
 
 
 @router.post("/refresh", response_model=TokenResponse, responses=problem_responses(401), openapi_extra=PUBLIC)
-async def refresh(body: RefreshRequest, session: SessionDep, rt: RuntimeDep) -> TokenResponse:
-    pair = await auth.refresh(session, rt, refresh_token=body.refresh_token)
+async def refresh(body: RefreshRequest, session: SessionDep, ctx: ContextDep) -> TokenResponse:
+    pair = await auth.refresh(session, ctx, refresh_token=body.refresh_token)
     return TokenResponse(**pair.__dict__)
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(401))
-async def logout(user: CurrentUser, claims: ClaimsDep, session: SessionDep, rt: RuntimeDep) -> None:
-    await auth.logout(session, rt, session_id=claims.session_id)
+async def logout(user: CurrentUser, claims: ClaimsDep, session: SessionDep, ctx: ContextDep) -> None:
+    await auth.logout(session, ctx, session_id=claims.session_id)
 
 
 @router.post("/verify-email", response_model=UserRead, responses=problem_responses(400), openapi_extra=PUBLIC)
-async def verify_email(body: TokenRequest, session: SessionDep, rt: RuntimeDep) -> UserRead:
-    return UserRead.model_validate(await verification.verify(session, rt, token=body.token))
+async def verify_email(body: TokenRequest, session: SessionDep, ctx: ContextDep) -> UserRead:
+    return UserRead.model_validate(await verification.verify(session, ctx, token=body.token))
 
 
 @router.get("/verify-email", include_in_schema=False)
@@ -90,33 +90,33 @@ async def verify_email_link(token: Annotated[OpaqueToken, Query()]) -> RedirectR
     response_model=Accepted,
     responses=problem_responses(401),
 )
-async def resend_verification(user: CurrentUser, session: SessionDep, rt: RuntimeDep) -> Accepted:
-    await verification.resend(session, rt, user)
+async def resend_verification(user: CurrentUser, session: SessionDep, ctx: ContextDep) -> Accepted:
+    await verification.resend(session, ctx, user)
     return Accepted(detail="If your email is not verified yet, a new link is on its way.")
 
 
 @router.post("/forgot-password", status_code=status.HTTP_202_ACCEPTED, response_model=Accepted, openapi_extra=PUBLIC)
-async def forgot_password(body: EmailRequest, session: SessionDep, rt: RuntimeDep) -> Accepted:
-    await passwords.forgot(session, rt, email=body.email)
+async def forgot_password(body: EmailRequest, session: SessionDep, ctx: ContextDep) -> Accepted:
+    await passwords.forgot(session, ctx, email=body.email)
     return RESET_SENT
 
 
 @router.post(
     "/reset-password", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(400), openapi_extra=PUBLIC
 )
-async def reset_password(body: ResetPasswordRequest, session: SessionDep, rt: RuntimeDep) -> None:
+async def reset_password(body: ResetPasswordRequest, session: SessionDep, ctx: ContextDep) -> None:
     """Set a new password with the mailed token; every session of the user is logged out."""
-    await passwords.reset(session, rt, token=body.token, new_password=body.new_password)
+    await passwords.reset(session, ctx, token=body.token, new_password=body.new_password)
 
 
 @router.post("/change-password", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(400, 401))
 async def change_password(
-    body: ChangePasswordRequest, user: CurrentUser, claims: ClaimsDep, session: SessionDep, rt: RuntimeDep
+    body: ChangePasswordRequest, user: CurrentUser, claims: ClaimsDep, session: SessionDep, ctx: ContextDep
 ) -> None:
     """Every other session of the user is logged out; this one stays."""
     await passwords.change(
         session,
-        rt,
+        ctx,
         user,
         session_id=claims.session_id,
         current_password=body.current_password,
@@ -127,11 +127,11 @@ async def change_password(
 @router.post(
     "/confirm-email-change", response_model=UserRead, responses=problem_responses(400, 409), openapi_extra=PUBLIC
 )
-async def confirm_email_change(body: TokenRequest, session: SessionDep, rt: RuntimeDep) -> UserRead:
+async def confirm_email_change(body: TokenRequest, session: SessionDep, ctx: ContextDep) -> UserRead:
     """The token mailed to the new address (PATCH /users/me): the new address becomes the login
     email, verified; every other session of the user is logged out and the old address is told.
     A POST, so that a mail scanner opening the link cannot consume it."""
-    return UserRead.model_validate(await email_change.confirm(session, rt, token=body.token))
+    return UserRead.model_validate(await email_change.confirm(session, ctx, token=body.token))
 
 
 @router.post(
@@ -140,10 +140,10 @@ async def confirm_email_change(body: TokenRequest, session: SessionDep, rt: Runt
     responses=problem_responses(400),
     openapi_extra=PUBLIC,
 )
-async def cancel_email_change(body: TokenRequest, session: SessionDep, rt: RuntimeDep) -> None:
+async def cancel_email_change(body: TokenRequest, session: SessionDep, ctx: ContextDep) -> None:
     """The token mailed to the old address: the pending change dies and every session of the user
     is logged out (report: whoever asked knew the password)."""
-    await email_change.cancel(session, rt, token=body.token)
+    await email_change.cancel(session, ctx, token=body.token)
 
 
 @router.post(
@@ -153,7 +153,7 @@ async def cancel_email_change(body: TokenRequest, session: SessionDep, rt: Runti
     responses=problem_responses(400, 402, 409),
     openapi_extra=PUBLIC,
 )
-async def accept_invite(body: AcceptInviteRequest, session: SessionDep, rt: RuntimeDep) -> TokenResponse:
+async def accept_invite(body: AcceptInviteRequest, session: SessionDep, ctx: ContextDep) -> TokenResponse:
     """Join the inviting tenant; answers with tokens, so the new user is logged in."""
-    pair = await invitations.accept(session, rt, token=body.token, full_name=body.full_name, password=body.password)
+    pair = await invitations.accept(session, ctx, token=body.token, full_name=body.full_name, password=body.password)
     return TokenResponse(**pair.__dict__)

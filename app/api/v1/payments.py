@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, status
 
-from app.api.deps import BillingUser, PaginationDep, RuntimeDep, SessionDep
+from app.api.deps import BillingUser, ContextDep, PaginationDep, SessionDep
 from app.api.idempotency import IdempotentDep
 from app.schemas.common import problem_responses
 from app.schemas.payments import CheckoutResult, PaymentPage, PaymentRead, UpgradeOrder, UpgradeRequest
@@ -24,7 +24,7 @@ router = APIRouter(prefix="/tenants", tags=["billing"], responses=problem_respon
     responses=problem_responses(400, 404, 409, 502, 503),
 )
 async def start_upgrade(
-    body: UpgradeRequest, user: BillingUser, session: SessionDep, rt: RuntimeDep, idempotent: IdempotentDep
+    body: UpgradeRequest, user: BillingUser, session: SessionDep, ctx: ContextDep, idempotent: IdempotentDep
 ) -> Any:
     """A Razorpay order for one month of a paid plan: open Razorpay Checkout with `key_id`,
     `order_id`, `checkout_amount` (paise) and `currency`, then POST its result to `/tenants/upgrade/verify`.
@@ -35,7 +35,7 @@ async def start_upgrade(
     users.require_verified(user, "pay for a plan")
 
     async def create() -> UpgradeOrder:
-        started = await payments.start_upgrade(session, rt, plan_code=body.plan)
+        started = await payments.start_upgrade(session, ctx, plan_code=body.plan)
         payment = started.payment
         return UpgradeOrder(
             payment_id=payment.id,
@@ -53,14 +53,14 @@ async def start_upgrade(
 
 
 @router.post("/upgrade/verify", response_model=PaymentRead, responses=problem_responses(400, 404))
-async def verify_upgrade(body: CheckoutResult, _: BillingUser, session: SessionDep, rt: RuntimeDep) -> PaymentRead:
+async def verify_upgrade(body: CheckoutResult, _: BillingUser, session: SessionDep, ctx: ContextDep) -> PaymentRead:
     """Razorpay Checkout's result for one of this tenant's orders: the signature is checked
     (400 `signature-invalid`, nothing changes), then the payment is captured and its plan
     activated for a month, exactly once however often this is called (the webhook may have done
     it already: the answer is the same). Another tenant's order is 404."""
     payment = await payments.verify_checkout(
         session,
-        rt,
+        ctx,
         order_id=body.razorpay_order_id,
         payment_id=body.razorpay_payment_id,
         signature=body.razorpay_signature,

@@ -1,6 +1,6 @@
 from fastapi import APIRouter
 
-from app.api.deps import CurrentUser, ManagerUser, RuntimeDep, SessionDep
+from app.api.deps import ContextDep, CurrentUser, ManagerUser, SessionDep
 from app.schemas.common import problem_responses
 from app.schemas.subscriptions import SubscriptionRead
 from app.schemas.tenants import TenantRead, TenantUpdate
@@ -21,9 +21,9 @@ async def update_my_tenant(body: TenantUpdate, user: ManagerUser, session: Sessi
 
 
 @router.get("/subscription", response_model=SubscriptionRead)
-async def read_my_subscription(_: CurrentUser, session: SessionDep, rt: RuntimeDep) -> SubscriptionRead:
+async def read_my_subscription(_: CurrentUser, session: SessionDep, ctx: ContextDep) -> SubscriptionRead:
     """Plan, status and each limit with its current use, as in force now (any member may read it)."""
-    overview = await entitlements.overview(session, rt)
+    overview = await entitlements.overview(session, ctx)
     state = overview.standing.state
     return SubscriptionRead.of(
         plan=overview.plan,
@@ -32,5 +32,5 @@ async def read_my_subscription(_: CurrentUser, session: SessionDep, rt: RuntimeD
         period=(state.period_start, state.period_end),
         trial_days_remaining=overview.trial_days_remaining,
         limits=overview.limits,
-        mode=rt.settings.post_trial_mode,
+        mode=ctx.settings.post_trial_mode,
     )

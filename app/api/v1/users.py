@@ -3,7 +3,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, status
 
-from app.api.deps import ClaimsDep, CurrentUser, ManagerUser, PaginationDep, RuntimeDep, SessionDep
+from app.api.deps import ClaimsDep, ContextDep, CurrentUser, ManagerUser, PaginationDep, SessionDep
 from app.models.user import UserRole
 from app.repositories.users import UserRepository
 from app.schemas.common import Page, problem_responses
@@ -20,13 +20,13 @@ async def read_me(user: CurrentUser) -> UserRead:
 
 @router.patch("/me", response_model=UserRead, responses=problem_responses(400, 429))
 async def update_me(
-    body: UserMeUpdate, user: CurrentUser, claims: ClaimsDep, session: SessionDep, rt: RuntimeDep
+    body: UserMeUpdate, user: CurrentUser, claims: ClaimsDep, session: SessionDep, ctx: ContextDep
 ) -> UserRead:
     """Change the name at once; a new email only once the new address confirms it (see `email`)."""
     if body.email is not None:
         await email_change.request(
             session,
-            rt,
+            ctx,
             user,
             new_email=body.email,
             current_password=body.current_password,
@@ -57,30 +57,30 @@ async def list_users(
     response_model=InvitationRead,
     responses=problem_responses(403, 409, 429),
 )
-async def invite(body: InviteRequest, actor: ManagerUser, session: SessionDep, rt: RuntimeDep) -> InvitationRead:
+async def invite(body: InviteRequest, actor: ManagerUser, session: SessionDep, ctx: ContextDep) -> InvitationRead:
     """Invite an email with a role (owner/admin; only an owner invites an owner). The inviter's email
     must be verified (403 `email-unverified`). Answers the same for an address that has an account in
     another business (that address is mailed that it cannot join); 409 `email-taken` only for a
     member of this business. A pending invitation holds a seat of the plan's users limit (402).
     Rate limited per business (429)."""
-    invitation = await invitations.invite(session, rt, actor, email=body.email, role=body.role)
-    return InvitationRead.of(invitation, rt.now())
+    invitation = await invitations.invite(session, ctx, actor, email=body.email, role=body.role)
+    return InvitationRead.of(invitation, ctx.now)
 
 
 @router.get("/invitations", response_model=Page[InvitationRead], responses=problem_responses(403))
 async def list_invitations(
     _: ManagerUser,
     session: SessionDep,
-    rt: RuntimeDep,
+    ctx: ContextDep,
     page: PaginationDep,
     pending: Annotated[bool, Query(description="Only the pending ones.")] = False,
     sort: Annotated[Literal["created_at", "-created_at"], Query()] = "-created_at",
 ) -> Page[InvitationRead]:
     """The business's invitations (owner/admin), newest first by default."""
     rows, next_cursor = await invitations.list_page(
-        session, rt, limit=page.limit, cursor=page.cursor, descending=sort.startswith("-"), pending_only=pending
+        session, ctx, limit=page.limit, cursor=page.cursor, descending=sort.startswith("-"), pending_only=pending
     )
-    now = rt.now()
+    now = ctx.now
     return Page[InvitationRead](items=[InvitationRead.of(r, now) for r in rows], next_cursor=next_cursor)
 
 
@@ -88,11 +88,11 @@ async def list_invitations(
     "/invitations/{invitation_id:uuid}", response_model=InvitationRead, responses=problem_responses(403, 404, 409)
 )
 async def revoke_invitation(
-    invitation_id: uuid.UUID, actor: ManagerUser, session: SessionDep, rt: RuntimeDep
+    invitation_id: uuid.UUID, actor: ManagerUser, session: SessionDep, ctx: ContextDep
 ) -> InvitationRead:
     """Revoke a pending invitation: its link stops working and its seat is freed. 409
     `invitation-not-pending` once accepted, revoked or expired; an admin cannot revoke an owner's."""
-    return InvitationRead.of(await invitations.revoke(session, rt, actor, invitation_id), rt.now())
+    return InvitationRead.of(await invitations.revoke(session, ctx, actor, invitation_id), ctx.now)
 
 
 @router.get("/{user_id:uuid}", response_model=UserRead, responses=problem_responses(403, 404))
@@ -102,13 +102,13 @@ async def read_user(user_id: uuid.UUID, _: ManagerUser, session: SessionDep) -> 
 
 @router.patch("/{user_id:uuid}", response_model=UserRead, responses=problem_responses(403, 404, 409))
 async def update_user(
-    user_id: uuid.UUID, body: UserUpdate, actor: ManagerUser, session: SessionDep, rt: RuntimeDep
+    user_id: uuid.UUID, body: UserUpdate, actor: ManagerUser, session: SessionDep, ctx: ContextDep
 ) -> UserRead:
-    updated = await users.update(session, rt, actor, user_id, role=body.role, is_active=body.is_active)
+    updated = await users.update(session, ctx, actor, user_id, role=body.role, is_active=body.is_active)
     return UserRead.model_validate(updated)
 
 
 @router.delete("/{user_id:uuid}", response_model=UserRead, responses=problem_responses(403, 404, 409))
-async def deactivate_user(user_id: uuid.UUID, actor: ManagerUser, session: SessionDep, rt: RuntimeDep) -> UserRead:
+async def deactivate_user(user_id: uuid.UUID, actor: ManagerUser, session: SessionDep, ctx: ContextDep) -> UserRead:
     """Deactivate (users are never deleted: the audit trail points at them). Never the last owner."""
-    return UserRead.model_validate(await users.deactivate(session, rt, actor, user_id))
+    return UserRead.model_validate(await users.deactivate(session, ctx, actor, user_id))

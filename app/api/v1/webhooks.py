@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Request
 
-from app.api.deps import PUBLIC, RuntimeDep, SessionDep
+from app.api.deps import PUBLIC, ContextDep, SessionDep
 from app.schemas.common import problem_responses
 from app.schemas.payments import WebhookResult
 from app.services import payments
@@ -48,7 +48,7 @@ SIGNED_JSON = {
 async def razorpay_webhook(
     request: Request,
     session: SessionDep,
-    rt: RuntimeDep,
+    ctx: ContextDep,
     x_razorpay_signature: Annotated[
         str,  # noqa: RUF013
         Header(max_length=256, description="Hex HMAC-SHA256 of the raw body with RAZORPAY_WEBHOOK_SECRET."),
@@ -65,6 +65,6 @@ async def razorpay_webhook(
     did not make, and other event types, are answered 200 `ignored`: Razorpay retries anything
     but a 2xx, and those would never succeed."""
     received = await payments.receive_webhook(
-        session, rt, body=await request.body(), signature=x_razorpay_signature, event_id=x_razorpay_event_id
+        session, ctx, body=await request.body(), signature=x_razorpay_signature, event_id=x_razorpay_event_id
     )
     return WebhookResult(result=received.result, detail=received.detail)

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 import httpx
 import pytest
 
+from app.core.context import Context
 from app.domain.fiscal import INDIA
 from app.main import create_app
 from app.services import subscriptions
-from app.services.subscriptions import Policy
 from tests.api.v1.invoicing import Party, make_customer
 from tests.api.v1.members import add_member, invite, mailed_token
 from tests.api.v1.report_data import set_clock
@@ -199,11 +199,13 @@ class TestAdvance:
         owner = await make_tenant(client)
         trial = await subscription(client, owner)
         end = datetime.fromisoformat(trial["trial_end"])
-        policy, later = Policy("hard_lock", 3), end + timedelta(days=5)
+        rt, later = app.state.runtime, end + timedelta(days=5)
+        hard_lock = rt.settings.model_copy(update={"post_trial_mode": "hard_lock", "grace_days": 3})
 
         async def advance() -> str:
-            async with app.state.runtime.db.transaction(uuid.UUID(owner.tenant_id)) as session:
-                return (await subscriptions.advance(session, policy, later)).status
+            async with rt.db.transaction(uuid.UUID(owner.tenant_id)) as session:
+                ctx = Context(settings=hard_lock, db=rt.db, now=later)
+                return (await subscriptions.advance(session, ctx)).status
 
         assert await asyncio.gather(advance(), advance()) == ["locked", "locked"]
         assert await advance() == "locked"

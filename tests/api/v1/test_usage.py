@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from app.models.idempotency import IdempotencyKey
 from app.services import subscriptions
 from app.services import usage as usage_service
-from app.services.subscriptions import Policy
 from tests.api.v1.members import add_member
 from tests.api.v1.payment_flow import order, pay, verify
 from tests.api.v1.report_data import set_clock
@@ -61,7 +60,7 @@ async def consumed(client: httpx.AsyncClient, account: Account, quantity: int) -
 
 async def reset_if_due(app, tenant_id: str) -> bool:
     async with app.state.runtime.db.transaction(uuid.UUID(tenant_id)) as session:
-        return await usage_service.reset_if_due(session, app.state.runtime)
+        return await usage_service.reset_if_due(session, app.state.runtime.context())
 
 
 class TestRead:
@@ -243,7 +242,7 @@ class TestRace:
         rt = app.state.runtime
         before = tokens(await usage(client, owner))
         async with rt.db.transaction(uuid.UUID(owner.tenant_id)) as session:
-            stale, _ = await usage_service.in_force_now(session, rt, rt.now())
+            stale, _ = await usage_service.in_force_now(session, rt.context())
             if change == "downgrade":
                 ok(await set_plan(client, owner, "standard"))
             else:
@@ -318,11 +317,12 @@ class TestSetPlan:
 
         async def apply(*, activate: bool) -> tuple:
             async with rt.db.transaction(uuid.UUID(owner.tenant_id)) as session:
+                ctx = rt.context()
                 if activate and not apply_first:
-                    await subscriptions.activate_paid(session, Policy.of(rt.settings), rt.now(), plan_code="premium")
-                report = await usage_service.apply_plan(session, rt, "premium")
+                    await subscriptions.activate_paid(session, ctx, plan_code="premium")
+                report = await usage_service.apply_plan(session, ctx, "premium")
                 if activate and apply_first:
-                    await subscriptions.activate_paid(session, Policy.of(rt.settings), rt.now(), plan_code="premium")
+                    await subscriptions.activate_paid(session, ctx, plan_code="premium")
                 meter = report.meter("tokens")
                 return report.plan_code, meter.quota, meter.used, meter.carried_over
 
@@ -341,11 +341,12 @@ class TestSetPlan:
         assert tokens(await usage(client, owner)) == ("free", 1000, 0, 1000)
         rt = app.state.runtime
         async with rt.db.transaction(uuid.UUID(owner.tenant_id)) as session:
+            ctx = rt.context()
             if apply_first:
-                await usage_service.apply_plan(session, rt, "standard")
-            await subscriptions.activate_paid(session, Policy.of(rt.settings), rt.now(), plan_code="standard")
+                await usage_service.apply_plan(session, ctx, "standard")
+            await subscriptions.activate_paid(session, ctx, plan_code="standard")
             if not apply_first:
-                await usage_service.apply_plan(session, rt, "standard")
+                await usage_service.apply_plan(session, ctx, "standard")
         body = await usage(client, owner)
         assert tokens(body) == ("standard", 11_000, 0, 11_000)
         assert at(body["meters"][0]["period_start"]) == rt.now()
@@ -356,8 +357,9 @@ class TestSetPlan:
         await consumed(client, owner, 10)
         rt = app.state.runtime
         async with rt.db.transaction(uuid.UUID(owner.tenant_id)) as session:
-            await subscriptions.activate_paid(session, Policy.of(rt.settings), rt.now(), plan_code="standard")
-            await usage_service.apply_plan(session, rt, "standard")
+            ctx = rt.context()
+            await subscriptions.activate_paid(session, ctx, plan_code="standard")
+            await usage_service.apply_plan(session, ctx, "standard")
         assert tokens(await usage(client, owner)) == ("standard", 10_000, 0, 10_000)  # nothing carried from unlimited
         (period,) = await periods(app, owner.tenant_id)
         assert (period.plan_code, period.period_start, period.period_end) == ("standard", rt.now(), rt.now() + DAYS_30)
