@@ -12,8 +12,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 
-from sqlalchemy import Table, event, func, select
-from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+from sqlalchemy import Connection, Table, event, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction, with_loader_criteria
 from sqlalchemy.sql import visitors
 
 from app.models.base import TenantOwned
@@ -31,13 +32,14 @@ class TenantSession(Session):
     """The sync session class behind every AsyncSession the app creates."""
 
 
-def bound_tenant(session: Session) -> uuid.UUID | None:
-    return session.info.get(TENANT_KEY)
+def bound_tenant(session: Session | AsyncSession) -> uuid.UUID | None:
+    tenant_id: uuid.UUID | None = session.info.get(TENANT_KEY)
+    return tenant_id
 
 
-def required_tenant(session) -> uuid.UUID:
+def required_tenant(session: Session | AsyncSession) -> uuid.UUID:
     """The session's bound tenant; TenantNotBound if there is none (a programming error, not a KeyError)."""
-    tenant_id = session.info.get(TENANT_KEY)
+    tenant_id = bound_tenant(session)
     if tenant_id is None:
         raise TenantNotBound("tenant-scoped repository used with no tenant bound")
     return tenant_id
@@ -47,7 +49,7 @@ class TenantAlreadyBound(RuntimeError):
     """A session bound to one tenant was asked to serve another: objects it loaded would leak across."""
 
 
-async def bind_tenant(async_session, tenant_id: uuid.UUID) -> None:
+async def bind_tenant(async_session: AsyncSession, tenant_id: uuid.UUID) -> None:
     """Bind the session (and its current transaction, at once) to tenant_id. A session serves one
     tenant for its whole life: binding it again to another raises."""
     tenant_id = tenant_id if isinstance(tenant_id, uuid.UUID) else uuid.UUID(str(tenant_id))
@@ -94,7 +96,9 @@ def _touches_tenant_tables(state: ORMExecuteState) -> bool:
     alone misses `select(func.count()).select_from(M)` and `select(exists().where(M.id == ...))`."""
     if any(issubclass(m.class_, (TenantOwned, Tenant)) for m in state.all_mappers):
         return True
-    return any(_is_tenant_table(element) for element in visitors.iterate(state.statement))
+    statement = state.statement
+    assert isinstance(statement, visitors.ExternallyTraversible)  # every ORM statement is a ClauseElement
+    return any(_is_tenant_table(element) for element in visitors.iterate(statement))
 
 
 @event.listens_for(TenantSession, "do_orm_execute")
@@ -113,7 +117,7 @@ def _add_tenant_criteria(state: ORMExecuteState) -> None:
 
 
 @event.listens_for(TenantSession, "before_flush")
-def _check_flushed_rows(session: Session, _flush_context, _instances) -> None:
+def _check_flushed_rows(session: Session, _flush_context: UOWTransaction, _instances: object) -> None:
     """The unit of work writes rows without a statement the filter sees: every tenant row it is
     about to insert, update or delete must belong to the bound tenant."""
     if session.info.get(BYPASS_KEY):
@@ -133,7 +137,7 @@ def _check_flushed_rows(session: Session, _flush_context, _instances) -> None:
 
 
 @event.listens_for(TenantSession, "after_begin")
-def _set_rls_tenant(session: Session, _transaction, connection) -> None:
+def _set_rls_tenant(session: Session, _transaction: SessionTransaction, connection: Connection) -> None:
     tenant_id = bound_tenant(session)
     if tenant_id is not None:
         connection.execute(select(func.set_config("app.tenant_id", str(tenant_id), True)))

@@ -9,8 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.cursors import decode_cursor, encode_cursor, session_key
 from app.core.tenancy import required_tenant
+from app.models.base import TenantOwned, TenantScoped
 
-M = TypeVar("M")
+Owned = TypeVar("Owned", bound=TenantOwned)
+M = TypeVar("M", bound=TenantScoped)
 
 
 @dataclass(frozen=True)
@@ -21,10 +23,13 @@ class SortKey:
     descending: bool = False
 
 
-class TenantRepository(Generic[M]):
-    model: type[M]
+class TenantOwnedRepository(Generic[Owned]):
+    """Rows of the bound tenant. Rows keyed by something else than an id (a job occasion, an
+    idempotency key, a number series) stop here; TenantRepository adds what an id allows."""
 
-    def __init__(self, session: AsyncSession, model: type[M] | None = None) -> None:
+    model: type[Owned]
+
+    def __init__(self, session: AsyncSession, model: type[Owned] | None = None) -> None:
         self.session = session
         if model is not None:
             self.model = model
@@ -33,20 +38,24 @@ class TenantRepository(Generic[M]):
     def tenant_id(self) -> uuid.UUID:
         return required_tenant(self.session)
 
+    async def add(self, obj: Owned) -> Owned:
+        obj.tenant_id = self.tenant_id
+        self.session.add(obj)
+        await self.session.flush()
+        return obj
+
+
+class TenantRepository(TenantOwnedRepository[M]):
+    """Rows of the bound tenant keyed by (tenant_id, id)."""
+
     async def get(self, id_: uuid.UUID, *, for_update: bool = False) -> M | None:
         stmt = select(self.model).where(self.model.id == id_)
         if for_update:
             stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
-    async def add(self, obj: M) -> M:
-        obj.tenant_id = self.tenant_id
-        self.session.add(obj)
-        await self.session.flush()
-        return obj
-
     async def page(
-        self, stmt: Select, *, limit: int, cursor: str | None, descending: bool = False, sort: SortKey | None = None
+        self, stmt: Select[M], *, limit: int, cursor: str | None, descending: bool = False, sort: SortKey | None = None
     ) -> tuple[list[M], str | None]:
         """Keyset page ordered by (sort column, id), or by id alone (UUIDv7: creation order).
         A deep page costs what the first does: the cursor is a position, not an offset."""
