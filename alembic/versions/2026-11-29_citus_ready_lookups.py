@@ -1,7 +1,7 @@
 """global lookups out of the tenant tables, so every tenant table can be distributed by tenant_id (issue 9 §4)
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-11-29 00:40:00
 
 Citus distributes a table by one column and enforces a unique key or a foreign key only when it
@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0014'
-down_revision: str | None = '0012'
+down_revision: str | None = '0013'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, status
 
+from app.api.batch import id_list
 from app.api.deps import CurrentUser, ManagerUser, PaginationDep, RuntimeDep, SessionDep, declare_payment_required
 from app.api.fields import Selection, field_selection, respond
 from app.domain.fiscal import today_in_india
@@ -89,11 +90,14 @@ def _list_route(router: APIRouter, res: Resource) -> None:
                 description=f"Case-insensitive, in {res.search_help}.",
             ),
         ] = None,
+        ids: Annotated[list[uuid.UUID] | None, Depends(id_list)] = None,
         sort: Annotated[Literal[*sorts], Query()] = sort_default,
     ) -> Any:
+        # A batch read (`ids`) is not narrowed by the flag's default (archived rows are included).
+        batch_default = ids is not None and flag_value == res.flag_default
         rows, next_cursor = await service.list_page(
             session, cat, limit=page.limit, cursor=page.cursor, sort=sort, search=search,
-            flags={res.flag_column: flag_value},
+            flags={} if batch_default else {res.flag_column: flag_value}, ids=ids,
         )  # fmt: skip
         return respond(Page[read](items=[read.model_validate(r) for r in rows], next_cursor=next_cursor), fields)
 

@@ -13,6 +13,7 @@ from fastapi.routing import APIRoute
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.counting import COUNT_CAP, open_count
 from app.core.database import get_session
 from app.core.errors import Forbidden, Unauthorized
 from app.core.runtime import Runtime
@@ -155,6 +156,7 @@ BillingUser = Annotated[User, Depends(RequireRole(UserRole.owner, UserRole.admin
 class Pagination:
     limit: int
     cursor: str | None
+    count: bool = False
 
 
 async def get_pagination(
@@ -163,8 +165,13 @@ async def get_pagination(
         str | None,
         Query(max_length=4096, pattern=r"^[A-Za-z0-9_-]+$", description="`next_cursor` of the previous page."),
     ] = None,
+    count: Annotated[
+        bool,
+        Query(description=f"true: the page also carries `total` (matches over all pages, capped at {COUNT_CAP:,})."),
+    ] = False,
 ) -> Pagination:
-    return Pagination(limit=limit, cursor=cursor)
+    open_count(count)
+    return Pagination(limit=limit, cursor=cursor, count=count)
 
 
 PaginationDep = Annotated[Pagination, Depends(get_pagination)]

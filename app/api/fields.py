@@ -38,5 +38,5 @@ def respond(result: BaseModel, fields: Selection) -> Any:
         return result
     if isinstance(result, Page):
         items = [item.model_dump(mode="json", include=fields) for item in result.items]
-        return JSONResponse({"items": items, "next_cursor": result.next_cursor})
+        return JSONResponse({**result.model_dump(mode="json", exclude={"items"}), "items": items})
     return JSONResponse(result.model_dump(mode="json", include=fields))

@@ -1,7 +1,7 @@
 import uuid
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Index, String, func, text
+from sqlalchemy import CheckConstraint, Computed, Index, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, TenantScoped, Timestamps, tenant_fk
@@ -19,13 +19,23 @@ class Customer(TenantScoped, Timestamps, Base):
         CheckConstraint("billing_state_code ~ '^[0-9]{2}$'", name="billing_state_code"),
         CheckConstraint("payment_terms_days >= 0 AND payment_terms_days <= 365", name="payment_terms_days"),
         CheckConstraint("credit_limit IS NULL OR credit_limit >= 0", name="credit_limit"),
+        # Search by prefix (GET /customers?q=, GET /invoices?q=): text_pattern_ops serves LIKE 'x%'.
         Index("ix_customers_tenant_id_lower_name", "tenant_id", func.lower(text("name"))),
-        Index("ix_customers_tenant_id_gstin", "tenant_id", "gstin"),
+        Index(
+            "ix_customers_tenant_id_name_lower",
+            "tenant_id",
+            "name_lower",
+            postgresql_ops={"name_lower": "text_pattern_ops"},
+        ),
+        Index("ix_customers_tenant_id_gstin", "tenant_id", "gstin", postgresql_ops={"gstin": "text_pattern_ops"}),
         Index("ix_customers_tenant_id_client_type_id", "tenant_id", "client_type_id"),
         Index("ix_customers_tenant_id_account_manager_id", "tenant_id", "account_manager_id"),
     )
 
     name: Mapped[str] = mapped_column(String(200))
+    # lower(name), stored: a plain column, so that a prefix search reaches its index under row-level
+    # security (lower() is not leakproof: a qual calling it is never an index condition there).
+    name_lower: Mapped[str] = mapped_column(Text, Computed("lower((name)::text)", persisted=True))
     client_type_id: Mapped[uuid.UUID | None]
     account_manager_id: Mapped[uuid.UUID | None]
     gstin: Mapped[str | None] = mapped_column(String(15))

@@ -55,6 +55,14 @@ class Invoice(TenantScoped, Timestamps, Base):
         Index("ix_invoices_tenant_id_customer_id_invoice_date", "tenant_id", "customer_id", "invoice_date"),
         Index("ix_invoices_tenant_id_due_date", "tenant_id", "due_date"),
         Index("ix_invoices_tenant_id_status", "tenant_id", "status"),
+        # Search by number prefix (GET /invoices?q=).
+        Index(
+            "ix_invoices_tenant_id_number",
+            "tenant_id",
+            "number",
+            postgresql_ops={"number": "text_pattern_ops"},
+            postgresql_where=text("number IS NOT NULL"),
+        ),
         # Counting a month's issued invoices for the free plan's limit (app/services/entitlements.py).
         Index(
             "ix_invoices_tenant_id_issued_at", "tenant_id", "issued_at", postgresql_where=text("issued_at IS NOT NULL")

@@ -9,6 +9,7 @@ from sqlalchemy.orm import attributes, selectinload
 from app.models.credit_note import CreditNote, CreditNoteLine
 from app.models.invoice import QUANTITY
 from app.repositories.base import SortKey, TenantRepository
+from app.repositories.display_names import with_party_names
 
 SORTS = {
     name: SortKey(column, descending=descending)
@@ -28,6 +29,7 @@ class CreditNoteFilters:
     company_id: uuid.UUID | None = None
     date_from: date | None = None
     date_to: date | None = None
+    ids: list[uuid.UUID] | None = None
 
 
 class CreditNoteRepository(TenantRepository[CreditNote]):
@@ -39,8 +41,9 @@ class CreditNoteRepository(TenantRepository[CreditNote]):
 
     async def list_page(
         self, filters: CreditNoteFilters, *, limit: int, cursor: str | None, sort: str, with_lines: bool
-    ) -> tuple[list[CreditNote], str | None]:
-        stmt = select(CreditNote)
+    ) -> tuple[list[tuple[CreditNote, str, str]], str | None]:
+        """A page of (credit note, customer name, company name), the names joined in the same query."""
+        stmt = with_party_names(select(CreditNote), CreditNote)
         if with_lines:
             stmt = stmt.options(selectinload(CreditNote.lines))
         for column, value in (
@@ -54,6 +57,8 @@ class CreditNoteRepository(TenantRepository[CreditNote]):
             stmt = stmt.where(CreditNote.credit_note_date >= filters.date_from)
         if filters.date_to is not None:
             stmt = stmt.where(CreditNote.credit_note_date <= filters.date_to)
+        if filters.ids is not None:
+            stmt = stmt.where(CreditNote.id.in_(filters.ids))
         return await self.page(stmt, limit=limit, cursor=cursor, sort=SORTS[sort])
 
     async def add_lines(self, note: CreditNote, lines: list[CreditNoteLine]) -> None:

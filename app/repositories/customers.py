@@ -9,6 +9,7 @@ from sqlalchemy.orm import attributes
 from app.models.business import AccountManager, ClientType
 from app.models.customer import Customer
 from app.repositories.base import SortKey, TenantRepository
+from app.repositories.display_names import with_customer_refs
 
 FOREIGN_KEY_VIOLATION = "23503"
 SORTS = {
@@ -32,6 +33,7 @@ class CustomerFilters:
     account_manager_id: uuid.UUID | None = None
     has_balance: bool | None = None
     archived: bool = False
+    ids: list[uuid.UUID] | None = None
 
 
 def contains_pattern(text: str) -> str:
@@ -45,8 +47,14 @@ class CustomerRepository(TenantRepository[Customer]):
 
     async def list_page(
         self, filters: CustomerFilters, *, limit: int, cursor: str | None, sort: str
-    ) -> tuple[list[Customer], str | None]:
-        stmt = select(Customer).where(Customer.is_archived.is_(filters.archived))
+    ) -> tuple[list[tuple[Customer, str | None, str | None]], str | None]:
+        """A page of (customer, client type name, account manager name), joined in the same query.
+        A batch read (`ids`) returns archived customers too, unless `archived=true` asks for them alone."""
+        stmt = with_customer_refs(select(Customer))
+        if filters.ids is not None:
+            stmt = stmt.where(Customer.id.in_(filters.ids))
+        if filters.ids is None or filters.archived:
+            stmt = stmt.where(Customer.is_archived.is_(filters.archived))
         if filters.q:
             pattern = contains_pattern(filters.q.lower())
             stmt = stmt.where(

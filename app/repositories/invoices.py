@@ -3,12 +3,13 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, and_, case, delete, select, update
+from sqlalchemy import ColumnElement, and_, case, delete, select, union_all, update
 from sqlalchemy.orm import attributes, selectinload
 
 from app.domain.statuses import OPEN_STATUSES, SETTLEABLE_STATUSES, InvoiceStatus
+from app.models.customer import Customer
 from app.models.invoice import Invoice, InvoiceLine
-from app.repositories.base import SortKey, TenantRepository
+from app.repositories.base import SortKey, TenantRepository, starts_with
 from app.repositories.customers import contains_pattern
 
 SORTS = {
@@ -33,6 +34,8 @@ class InvoiceFilters:
     due_before: date | None = None
     overdue_on: date | None = None
     number: str | None = None
+    q: str | None = None
+    ids: list[uuid.UUID] | None = None
 
 
 def _settled_status(paid: ColumnElement[Decimal], credited: ColumnElement[Decimal]) -> ColumnElement[str]:
@@ -147,4 +150,26 @@ def _conditions(f: InvoiceFilters) -> list[ColumnElement[bool]]:
         conditions.append(overdue_condition(f.overdue_on))
     if f.number is not None:
         conditions.append(Invoice.number.ilike(contains_pattern(f.number), escape="\\"))
+    if f.q is not None:
+        conditions.append(_search(f.q))
+    if f.ids is not None:
+        conditions.append(Invoice.id.in_(f.ids))
     return conditions
+
+
+def _search(q: str) -> ColumnElement[bool]:
+    """Number, customer name or customer GSTIN starting with `q` (case-insensitive). A union of id
+    sets, each one range scan of a prefix index (ix_invoices_tenant_id_number as typed and upper-
+    cased; the customers' name_lower and gstin indexes, then the invoices by customer): see
+    `starts_with`. A union rather than OR, so that no branch falls back to filtering every row."""
+    by_customer = select(Invoice.id).join(
+        Customer, (Customer.tenant_id == Invoice.tenant_id) & (Customer.id == Invoice.customer_id)
+    )
+    return Invoice.id.in_(
+        union_all(
+            select(Invoice.id).where(starts_with(Invoice.number, q)),
+            select(Invoice.id).where(starts_with(Invoice.number, q.upper())),
+            by_customer.where(starts_with(Customer.name_lower, q.lower())),
+            by_customer.where(starts_with(Customer.gstin, q.upper())),
+        )
+    )

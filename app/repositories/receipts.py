@@ -8,6 +8,7 @@ from sqlalchemy import ColumnElement, delete, select, update
 from app.models.invoice import Invoice
 from app.models.receipt import Receipt, ReceiptAllocation
 from app.repositories.base import SortKey, TenantRepository
+from app.repositories.display_names import with_party_names
 
 SORTS = {
     name: SortKey(column, descending=descending)
@@ -29,6 +30,7 @@ class ReceiptFilters:
     mode: str | None = None
     status: str | None = None
     unallocated: bool | None = None
+    ids: list[uuid.UUID] | None = None
 
 
 class ReceiptRepository(TenantRepository[Receipt]):
@@ -36,8 +38,9 @@ class ReceiptRepository(TenantRepository[Receipt]):
 
     async def list_page(
         self, filters: ReceiptFilters, *, limit: int, cursor: str | None, sort: str
-    ) -> tuple[list[Receipt], str | None]:
-        stmt = select(Receipt)
+    ) -> tuple[list[tuple[Receipt, str, str]], str | None]:
+        """A page of (receipt, customer name, company name), the names joined in the same query."""
+        stmt = with_party_names(select(Receipt), Receipt)
         for condition in _conditions(filters):
             stmt = stmt.where(condition)
         return await self.page(stmt, limit=limit, cursor=cursor, sort=SORTS[sort])
@@ -101,4 +104,6 @@ def _conditions(f: ReceiptFilters) -> list[ColumnElement[bool]]:
         conditions += [Receipt.status == "active", Receipt.amount_allocated < Receipt.amount]
     elif f.unallocated is False:
         conditions += [Receipt.status == "active", Receipt.amount_allocated == Receipt.amount]
+    if f.ids is not None:
+        conditions.append(Receipt.id.in_(f.ids))
     return conditions

@@ -5,7 +5,9 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
+
+from app.core.counting import COUNT_CAP, count_slot
 
 T = TypeVar("T")
 
@@ -114,6 +116,23 @@ class SelectableRead(ReadModel):
 class Page(BaseModel, Generic[T]):
     items: list[T]
     next_cursor: str | None = Field(None, description="Pass as `cursor` to get the next page; null on the last page.")
+    total: int | None = Field(
+        None,
+        description=f"With `count=true`: how many items match the list's filters over all pages, counted up to "
+        f"{COUNT_CAP:,} (beyond that `total` is {COUNT_CAP:,} and `total_capped` true); null otherwise.",
+    )
+    total_capped: bool | None = Field(
+        None, description=f"With `count=true`: true when more than {COUNT_CAP:,} items match; null otherwise."
+    )
+
+    @model_validator(mode="after")
+    def _counted(self) -> "Page[T]":
+        """The total the request's list query counted (app/core/counting.py), when `count=true`."""
+        slot = count_slot()
+        answer = slot.answer() if slot is not None else None
+        if answer is not None and self.total is None:
+            self.total, self.total_capped = answer
+        return self
 
 
 class FieldError(BaseModel):

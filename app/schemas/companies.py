@@ -2,8 +2,9 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import ConfigDict, model_validator
+from pydantic import ConfigDict, computed_field, model_validator
 
+from app.domain.gst import STATE_CODES
 from app.schemas.business_fields import Gstin, Ifsc, Pan, Pincode, StateCode, UpiVpa, code, long_text, text
 from app.schemas.common import Email, Phone, RequestBody, SelectableRead
 
@@ -80,3 +81,13 @@ class CompanyRead(SelectableRead):
     is_archived: bool
     created_at: datetime
     updated_at: datetime
+
+    @computed_field(description="The state's name, e.g. Karnataka for 29.")
+    @property
+    def state_name(self) -> str:
+        return STATE_CODES[self.state_code]
+
+    @computed_field(description="As a screen names the company: its trade name, else its legal name.")
+    @property
+    def display_name(self) -> str:
+        return self.trade_name or self.legal_name

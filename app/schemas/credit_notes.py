@@ -15,6 +15,7 @@ from app.models.credit_note import CreditNote
 from app.schemas.business_fields import DecimalOut, IsoDate, Money
 from app.schemas.common import Page, ReadModel, RequestBody, SelectableRead
 from app.schemas.invoices import MAX_LINES, Quantity, Reason
+from app.schemas.money import CURRENCY, Currency
 
 INVOICE_ID = "0194f0a2-5c1e-7b1a-9d7e-2f9c3e1a0b33"
 LINE_ID = "0194f0a2-5c1e-7b1a-9d7e-2f9c3e1a0b44"
@@ -96,7 +97,9 @@ class CreditNoteRead(SelectableRead):
 
     id: uuid.UUID
     company_id: uuid.UUID
+    company_name: str | None = Field(description="The company's trade name, else its legal name (now).")
     customer_id: uuid.UUID
+    customer_name: str | None = Field(description="The customer's name (now).")
     invoice_id: uuid.UUID
     number: str
     financial_year: str
@@ -115,15 +118,22 @@ class CreditNoteRead(SelectableRead):
     tax_total: DecimalOut
     round_off: DecimalOut
     total: DecimalOut
+    currency: Currency = CURRENCY
     created_at: datetime
     updated_at: datetime
     lines: list[CreditNoteLineRead] | None = Field(None, description="On single reads (and lists with `lines=true`).")
 
     @classmethod
-    def of(cls, note: CreditNote, *, with_lines: bool = True) -> "CreditNoteRead":
-        plain = {name: getattr(note, name) for name in cls.model_fields if name != "lines"}
+    def of(
+        cls, note: CreditNote, *, with_lines: bool = True, names: tuple[str | None, str | None] = (None, None)
+    ) -> "CreditNoteRead":
+        """`names`: (customer name, company name), as the list's query or DisplayNameRepository.parties answers them."""
+        plain = {name: getattr(note, name) for name in cls.model_fields if name not in NAMED}
         lines = [CreditNoteLineRead.model_validate(line) for line in note.lines] if with_lines else None
-        return cls(**plain, lines=lines)
+        return cls(**plain, lines=lines, customer_name=names[0], company_name=names[1])
+
+
+NAMED = {"lines", "customer_name", "company_name", "currency"}
 
 
 CreditNoteSort = Literal["credit_note_date", "-credit_note_date", "total", "-total", "created_at", "-created_at"]

@@ -26,6 +26,7 @@ from pydantic import (
 from app.domain.gst import STATE_CODES
 from app.models.customer import Customer
 from app.schemas.common import Email, Phone, RequestBody, SelectableRead, single_line
+from app.schemas.money import CURRENCY, Currency
 
 _STATES = "|".join(sorted(STATE_CODES))
 STATE_CODE_PATTERN = f"^({_STATES})$"
@@ -186,7 +187,9 @@ class CustomerRead(SelectableRead):
     id: uuid.UUID
     name: str
     client_type_id: uuid.UUID | None
+    client_type_name: str | None = Field(description="The client type's name; null when none is set.")
     account_manager_id: uuid.UUID | None
+    account_manager_name: str | None = Field(description="The account manager's name; null when none is set.")
     gstin: str | None
     pan: str | None
     is_sez: bool
@@ -198,6 +201,7 @@ class CustomerRead(SelectableRead):
     credit_limit: Decimal | None
     opening_balance: Decimal
     balance: Decimal = Field(description="What the customer owes now; negative = an advance.")
+    currency: Currency = CURRENCY
     is_archived: bool
     created_at: datetime
     updated_at: datetime
@@ -208,11 +212,17 @@ class CustomerRead(SelectableRead):
         return self.gstin is not None
 
     @classmethod
-    def of(cls, customer: Customer) -> "CustomerRead":
-        plain = {name: getattr(customer, name) for name in cls.model_fields if not name.endswith("_address")}
+    def of(cls, customer: Customer, refs: tuple[str | None, str | None] = (None, None)) -> "CustomerRead":
+        """`refs`: (client type name, account manager name), as the list's query or
+        DisplayNameRepository.customer_refs answers them."""
+        plain = {name: getattr(customer, name) for name in cls.model_fields if name not in NOT_COLUMNS}
         return cls(
-            **plain, billing_address=_address(customer, "billing"), shipping_address=_address(customer, "shipping")
-        )
+            **plain, billing_address=_address(customer, "billing"), shipping_address=_address(customer, "shipping"),
+            client_type_name=refs[0], account_manager_name=refs[1],
+        )  # fmt: skip
+
+
+NOT_COLUMNS = {"billing_address", "shipping_address", "client_type_name", "account_manager_name", "currency"}
 
 
 class CustomerDeletion(BaseModel):

@@ -16,6 +16,7 @@ from app.domain.words import amount_in_words
 from app.models.invoice import DOCUMENT_TYPES, REGISTRATION_TYPES, Invoice
 from app.schemas.business_fields import DecimalOut, IsoDate, Money, Rate, SacHsn, decimal_string, long_text, text
 from app.schemas.common import Page, ReadModel, RequestBody, SelectableRead
+from app.schemas.money import CURRENCY, Currency
 
 # Bounds keep every amount inside NUMERIC(18,2): a line is below ₹10^13 (quantity < 10^6, unit
 # price < 10^7), so 200 lines with tax stay far below 10^16.
@@ -33,7 +34,16 @@ InvoiceStatus = Literal["draft", "issued", "partially_paid", "paid", "void"]
 DocumentTypeName = Literal[*DOCUMENT_TYPES]
 RegistrationName = Literal[*REGISTRATION_TYPES]
 MAX_LINES = 200
-DERIVED = {"amount_in_words", "is_overdue", "lines", "title", "declaration"}
+DERIVED = {
+    "amount_in_words",
+    "is_overdue",
+    "lines",
+    "title",
+    "declaration",
+    "customer_name",
+    "company_name",
+    "currency",
+}
 
 LINE_EXAMPLE = {"description": "GST return filing, October 2026", "hsn_sac": "998231", "quantity": "1",
                 "unit_price": "2500.00", "gst_rate": "18"}  # fmt: skip
@@ -108,6 +118,10 @@ class InvoiceRead(SelectableRead):
     id: uuid.UUID
     company_id: uuid.UUID
     customer_id: uuid.UUID
+    customer_name: str | None = Field(description="The customer's name as the invoice shows it (`recipient.name`).")
+    company_name: str | None = Field(
+        description="The issuing company as the invoice shows it: its trade name, else its legal name (`supplier`)."
+    )
     status: InvoiceStatus
     number: str | None = Field(description="Assigned at issue; null on drafts.")
     financial_year: str | None
@@ -140,6 +154,7 @@ class InvoiceRead(SelectableRead):
     tax_total: DecimalOut
     round_off: DecimalOut
     total: DecimalOut
+    currency: Currency = CURRENCY
     amount_paid: DecimalOut
     amount_credited: DecimalOut
     balance_due: DecimalOut
@@ -158,8 +173,10 @@ class InvoiceRead(SelectableRead):
         overdue = is_overdue(invoice.status, invoice.due_date, invoice.balance_due, today)
         lines = [InvoiceLineRead.model_validate(line) for line in invoice.lines] if with_lines else None
         title, declaration = title_and_declaration(invoice.document_type, invoice.supplier_registration_type)
+        supplier, recipient = invoice.supplier or {}, invoice.recipient or {}
         return cls(**plain, amount_in_words=amount_in_words(invoice.total), is_overdue=overdue, lines=lines,
-                   title=title, declaration=declaration)  # fmt: skip
+                   title=title, declaration=declaration, customer_name=recipient.get("name"),
+                   company_name=supplier.get("trade_name") or supplier.get("legal_name"))  # fmt: skip
 
 
 InvoiceSort = Literal["invoice_date", "-invoice_date", "due_date", "-due_date", "total", "-total", "created_at",

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from app.schemas.business_fields import CENTS
+from app.schemas.money import CURRENCY, Currency
 
 # Money in a report: a decimal string with exactly two places ("1180.00", "0.00", "-250.00").
 MoneyOut = Annotated[
@@ -22,7 +23,7 @@ EXAMPLE = {
     "from": "2026-04-01",
     "to": "2026-06-30",
     "opening_balance": "500.00",
-    "entries": [
+    "items": [
         {"date": "2026-04-10", "type": "invoice", "document_id": "0194f0a2-5c1e-7b1a-9d7e-2f9c3e1a0c01",
          "number": "INV/26-27/00001", "description": "Tax invoice", "debit": "1180.00", "credit": "0.00",
          "balance": "1680.00"},
@@ -62,7 +63,8 @@ class LedgerRead(BaseModel):
     opening_balance: MoneyOut = Field(
         description="The customer's opening balance plus every movement dated before `from`."
     )
-    entries: list[LedgerEntry] = Field(description="This page's entries, in ledger order.")
+    items: list[LedgerEntry] = Field(description="This page's entries, in ledger order.")
+    currency: Currency = CURRENCY
     closing_balance: MoneyOut = Field(
         description="Balance after every movement dated on or before `to` (the same on every page)."
     )

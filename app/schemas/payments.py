@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field, StringConstraints
 
 from app.schemas.common import Page, PlanCode, ReadModel, RequestBody
+from app.schemas.money import Currency, Rupees
 
 # Razorpay's id shapes: request bodies state them, and the webhook parser accepts only them.
 ORDER_ID_PATTERN = r"^order_[A-Za-z0-9_]{1,58}$"
@@ -50,8 +51,12 @@ class UpgradeOrder(ReadModel):
 
     payment_id: uuid.UUID = Field(description="Our payment record (see GET /tenants/payments).")
     order_id: str = Field(description="Razorpay order id: Checkout's `order_id`.")
-    amount: int = Field(description="In paise (INR), as Checkout takes it.")
-    currency: str
+    amount: Rupees = Field(description="What the order charges, in rupees.")
+    currency: Currency
+    checkout_amount: int = Field(
+        description="The same amount in paise, as Razorpay Checkout's `amount` option takes it: the gateway's "
+        "unit, the one integer-paise field of the API."
+    )
     key_id: str = Field(description="Checkout's `key`.")
     plan: str
     sandbox: bool = Field(description="true: RAZORPAY_MODE=sandbox, no money moves.")
@@ -65,8 +70,8 @@ class PaymentRead(ReadModel):
     razorpay_order_id: str
     razorpay_payment_id: str | None
     plan: str = Field(validation_alias="plan_code")
-    amount_paise: int
-    currency: str
+    amount: Rupees = Field(validation_alias="amount_paise", description="What the order charges, in rupees.")
+    currency: Currency
     status: Literal["created", "failed", "captured"]
     sandbox: bool = Field(validation_alias="is_sandbox")
     failure_reason: str | None

@@ -13,6 +13,7 @@ from pydantic import ConfigDict, Field, computed_field
 from app.models.receipt import PAYMENT_MODES, Receipt, ReceiptAllocation
 from app.schemas.business_fields import DecimalOut, IsoDate, decimal_string, long_text, text
 from app.schemas.common import Page, ReadModel, RequestBody, SelectableRead
+from app.schemas.money import CURRENCY, Currency
 
 # More than zero, at most 13 digits before the point (under ₹10 lakh crore), paise optional.
 PositiveMoney = decimal_string(r"^([1-9][0-9]{0,12}(\.[0-9]{1,2})?|0\.(0[1-9]|[1-9][0-9]?))$", "500.00")
@@ -83,11 +84,14 @@ class AllocationRead(ReadModel):
 class ReceiptRead(SelectableRead):
     id: uuid.UUID
     company_id: uuid.UUID
+    company_name: str | None = Field(description="The company's trade name, else its legal name (now).")
     customer_id: uuid.UUID
+    customer_name: str | None = Field(description="The customer's name (now).")
     number: str
     financial_year: str
     receipt_date: date
     amount: DecimalOut
+    currency: Currency = CURRENCY
     amount_allocated: DecimalOut
     mode: PaymentMode
     reference: str | None
@@ -107,9 +111,17 @@ class ReceiptRead(SelectableRead):
         return self.amount - self.amount_allocated
 
     @classmethod
-    def of(cls, receipt: Receipt, allocations: list[AllocationRead] | None = None) -> "ReceiptRead":
-        plain = {name: getattr(receipt, name) for name in cls.model_fields if name != "allocations"}
-        return cls(**plain, allocations=allocations)
+    def of(
+        cls,
+        receipt: Receipt,
+        allocations: list[AllocationRead] | None = None,
+        *,
+        names: tuple[str | None, str | None] = (None, None),
+    ) -> "ReceiptRead":
+        """`names`: (customer name, company name), as the list's query or DisplayNameRepository.parties answers them."""
+        skip = {"allocations", "customer_name", "company_name", "currency"}
+        plain = {name: getattr(receipt, name) for name in cls.model_fields if name not in skip}
+        return cls(**plain, allocations=allocations, customer_name=names[0], company_name=names[1])
 
 
 ReceiptSort = Literal["receipt_date", "-receipt_date", "amount", "-amount", "created_at", "-created_at"]

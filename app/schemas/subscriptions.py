@@ -5,6 +5,7 @@ from pydantic import BaseModel, Field
 
 from app.models.plan import Plan
 from app.models.subscription import Subscription
+from app.schemas.money import CURRENCY, Currency, Rupees
 
 
 class LimitUse(BaseModel):
@@ -21,7 +22,8 @@ class Limits(BaseModel):
 class PlanRead(BaseModel):
     code: str
     name: str
-    price_paise: int = Field(description="Price in paise (INR), per billing period.")
+    price: Rupees = Field(description="Price per billing period, in rupees.")
+    currency: Currency
     billing_period: Literal["month", "none"]
     monthly_token_quota: int | None = Field(description="null = unlimited.")
 
@@ -59,7 +61,8 @@ class SubscriptionRead(BaseModel):
             plan=PlanRead(
                 code=plan.code,
                 name=plan.name,
-                price_paise=plan.price_paise,
+                price=plan.price_paise,
+                currency=CURRENCY,
                 billing_period=plan.billing_period,
                 monthly_token_quota=plan.monthly_token_quota,
             ),

@@ -64,9 +64,12 @@ async def list_page(
     sort: str,
     search: str | None,
     flags: dict[str, bool | None],
+    ids: list[uuid.UUID] | None = None,
 ) -> tuple[list[M], str | None]:
     model = catalog.model
     where = [getattr(model, name).is_(value) for name, value in flags.items() if value is not None]
+    if ids is not None:
+        where.append(model.id.in_(ids))
     return await _repo(session, catalog).list_page(
         limit=limit,
         cursor=cursor,

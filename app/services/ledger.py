@@ -80,7 +80,7 @@ async def ledger(
         date_from=date_from,
         date_to=date_to,
         opening_balance=opening + totals.before_from,
-        entries=entries,
+        items=entries,
         closing_balance=opening + totals.through_to,
         next_cursor=next_cursor,
     )

@@ -182,7 +182,9 @@ CASES: dict[tuple[str, str], Case] = {
     ),
     # customers
     ("CustomerRepository", "list_page"): Case(
-        lambda s, b: C("CustomerRepository")(s).list_page(CustomerFilters(), limit=100, cursor=None, sort="name")
+        lambda s, b: C("CustomerRepository")(s).list_page(
+            CustomerFilters(ids=[b.id("customers")]), limit=100, cursor=None, sort="name"
+        )
     ),
     ("CustomerRepository", "reference_exists"): Case(
         lambda s, b: C("CustomerRepository")(s).reference_exists("client_type_id", b.id("client_types"))
@@ -195,6 +197,13 @@ CASES: dict[tuple[str, str], Case] = {
     ),
     ("CustomerRepository", "try_delete"): Case(
         lambda s, b: C("CustomerRepository")(s).try_delete(b.detached(s, "customers")), compare=False
+    ),
+    # display names
+    ("DisplayNameRepository", "parties"): Case(
+        lambda s, b: C("DisplayNameRepository")(s).parties(b.id("customers"), b.id("companies"))
+    ),
+    ("DisplayNameRepository", "customer_refs"): Case(
+        lambda s, b: C("DisplayNameRepository")(s).customer_refs(b.id("client_types"), b.id("account_managers"))
     ),
     # dashboard
     ("DashboardRepository", "invoice_metrics"): Case(
@@ -249,7 +258,12 @@ CASES: dict[tuple[str, str], Case] = {
     ),
     ("InvoiceRepository", "list_page"): Case(
         lambda s, b: C("InvoiceRepository")(s).list_page(
-            InvoiceFilters(), limit=100, cursor=None, sort="-invoice_date", with_lines=True
+            # A batch read and a search (its customers subquery) aimed at B's invoice and customer.
+            InvoiceFilters(q=b.row("customers")["name"][:2], ids=[b.id("invoices")]),
+            limit=100,
+            cursor=None,
+            sort="-invoice_date",
+            with_lines=True,
         )
     ),
     ("InvoiceRepository", "replace_lines"): Case(

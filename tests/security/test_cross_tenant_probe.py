@@ -167,6 +167,45 @@ def check_not_found(response: httpx.Response, twin: httpx.Response, leaks: set[s
     return None
 
 
+KNOWN_BATCH_LISTS = {
+    "GET /api/v1/customers",
+    "GET /api/v1/companies",
+    "GET /api/v1/invoices",
+    "GET /api/v1/receipts",
+    "GET /api/v1/credit-notes",
+}
+
+
+def batch_probes(world: World) -> Iterator[tuple[Operation, str]]:
+    """(list operation with `?ids=`, the id parameter of its single read): the kind of ids it takes."""
+    for op in world.operations:
+        if op.method != "get" or op.path_params or not any(p["name"] == "ids" for p in op.params("query")):
+            continue
+        singles = [path for path in world.spec["paths"] if re.fullmatch(re.escape(op.path) + r"/\{\w+_id\}", path)]
+        assert len(singles) == 1, f"{op}: no single read names the kind of its ids ({singles})"
+        yield op, singles[0].rsplit("{", 1)[1].rstrip("}")
+
+
+class TestBatchIds:
+    async def test_a_batch_read_of_another_tenants_ids_returns_nothing_of_theirs(self, world, probe_client):
+        """B asks for A's ids (and one of its own): only B's own comes back, nothing of A's is mentioned;
+        A asking for the same ids gets its own (so the ids are real). Runs before the classes whose
+        controls delete A's rows."""
+        a_ids = await universe(probe_client, world, world.a)
+        probed = set()
+        for op, id_name in batch_probes(world):
+            theirs, own = ids_of(id_name, world.a), ids_of(id_name, world.b)[:1]
+            query = {**base_query(world, op, world.b), "ids": ",".join([*theirs[:99], *own])}
+            response = await send(probe_client, world.b.owner, Probe(op, {}, query, None))
+            assert response.status_code == 200, f"{op}: {response.text}"
+            assert [item["id"] for item in response.json()["items"]] == own, f"{op}: {response.text[:300]}"
+            assert not uuids_in(response.text) & a_ids, f"{op} ?ids= shows A's ids"
+            control = await send(probe_client, world.a.owner, Probe(op, {}, query, None))
+            assert {item["id"] for item in control.json()["items"]} == set(theirs[:99]), f"{op}: {control.text[:300]}"
+            probed.add(str(op))
+        assert probed >= KNOWN_BATCH_LISTS, f"probe did not reach {KNOWN_BATCH_LISTS - probed}"
+
+
 class TestPathIds:
     async def test_another_tenants_id_is_404_like_an_id_that_does_not_exist(self, world, probe_client):
         a_ids = await universe(probe_client, world, world.a)

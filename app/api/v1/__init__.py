@@ -1,6 +1,7 @@
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from app.api.deps import declare_payment_required, declare_roles
+from app.api.query_params import reject_unknown_query_params
 from app.api.v1 import (
     audit_logs,
     auth,
@@ -22,8 +23,13 @@ from app.api.v1 import (
 )
 from app.schemas.common import problem_responses
 
-# Any route may answer 400 (malformed JSON), 422 (invalid input) or 503 (database unavailable).
-api_router = APIRouter(prefix="/api/v1", responses=problem_responses(400, 422, 503))
+# Any route may answer 400 (malformed JSON), 422 (invalid input, an undeclared query parameter
+# included: app/api/query_params.py) or 503 (database unavailable).
+api_router = APIRouter(
+    prefix="/api/v1",
+    responses=problem_responses(400, 422, 503),
+    dependencies=[Depends(reject_unknown_query_params)],
+)
 for module in (
     health,
     auth,

@@ -3,10 +3,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, status
 
+from app.api.batch import id_list
 from app.api.deps import CurrentUser, PaginationDep, RuntimeDep, SessionDep, WriterUser
 from app.api.fields import Selection, field_selection, respond
 from app.api.idempotency import IdempotentDep
+from app.models.credit_note import CreditNote
 from app.repositories.credit_notes import CreditNoteFilters, CreditNoteRepository
+from app.repositories.display_names import DisplayNameRepository
 from app.schemas.business_fields import IsoDate
 from app.schemas.common import problem_responses
 from app.schemas.credit_notes import CreditNoteCreate, CreditNotePage, CreditNoteRead, CreditNoteSort
@@ -33,7 +36,7 @@ async def create_credit_note(
     dates = DocumentDates.at(rt.now(), rt.settings)
 
     async def create() -> CreditNoteRead:
-        return CreditNoteRead.of(await credit_notes.create(session, body=body, dates=dates))
+        return await _read(session, await credit_notes.create(session, body=body, dates=dates))
 
     return await idempotent(201, create)
 
@@ -49,17 +52,23 @@ async def list_credit_notes(
     company_id: uuid.UUID | None = None,
     date_from: Annotated[IsoDate | None, Query(alias="from", description="Credit note date on or after.")] = None,
     date_to: Annotated[IsoDate | None, Query(alias="to", description="Credit note date on or before.")] = None,
+    ids: Annotated[list[uuid.UUID] | None, Depends(id_list)] = None,
     lines: Annotated[bool, Query(description="Include each credit note's lines.")] = False,
     sort: Annotated[CreditNoteSort, Query()] = "-credit_note_date",
 ) -> Any:
-    filters = CreditNoteFilters(invoice_id, customer_id, company_id, date_from, date_to)
+    filters = CreditNoteFilters(invoice_id, customer_id, company_id, date_from, date_to, ids)
     rows, next_cursor = await CreditNoteRepository(session).list_page(
         filters, limit=page.limit, cursor=page.cursor, sort=sort, with_lines=lines
     )
-    items = [CreditNoteRead.of(row, with_lines=lines) for row in rows]
+    items = [CreditNoteRead.of(note, with_lines=lines, names=(customer, company)) for note, customer, company in rows]
     return respond(CreditNotePage(items=items, next_cursor=next_cursor), fields)
 
 
 @router.get("/{credit_note_id:uuid}", response_model=CreditNoteRead, responses=problem_responses(404))
 async def read_credit_note(credit_note_id: uuid.UUID, _: CurrentUser, session: SessionDep, fields: Fields) -> Any:
-    return respond(CreditNoteRead.of(await credit_notes.get(session, credit_note_id)), fields)
+    return respond(await _read(session, await credit_notes.get(session, credit_note_id)), fields)
+
+
+async def _read(session: SessionDep, note: CreditNote) -> CreditNoteRead:
+    names = await DisplayNameRepository(session).parties(note.customer_id, note.company_id)
+    return CreditNoteRead.of(note, names=names)

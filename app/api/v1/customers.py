@@ -3,10 +3,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 
+from app.api.batch import id_list
 from app.api.deps import CurrentUser, PaginationDep, RuntimeDep, SessionDep, WriterUser
 from app.api.fields import Selection, field_selection, respond
 from app.domain.fiscal import today_in_india
+from app.models.customer import Customer
 from app.repositories.customers import CustomerFilters, CustomerRepository
+from app.repositories.display_names import DisplayNameRepository
 from app.schemas.business_fields import IsoDate
 from app.schemas.common import QUERY_TEXT, Page, problem_responses
 from app.schemas.customers import (
@@ -30,7 +33,12 @@ WRITE_ERRORS = problem_responses(400, 403, 404, 409)
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CustomerRead, responses=WRITE_ERRORS)
 async def create_customer(body: CustomerCreate, _: WriterUser, session: SessionDep, rt: RuntimeDep) -> CustomerRead:
-    return CustomerRead.of(await customers.create(session, rt, values=to_columns(body)))
+    return await _read(session, await customers.create(session, rt, values=to_columns(body)))
+
+
+async def _read(session: SessionDep, customer: Customer) -> CustomerRead:
+    refs = await DisplayNameRepository(session).customer_refs(customer.client_type_id, customer.account_manager_id)
+    return CustomerRead.of(customer, refs)
 
 
 @router.get("", response_model=Page[CustomerRead], responses=problem_responses(400))
@@ -47,18 +55,21 @@ async def list_customers(
     account_manager_id: uuid.UUID | None = None,
     has_balance: Annotated[bool | None, Query(description="true: balance ≠ 0; false: balance = 0.")] = None,
     archived: Annotated[bool, Query(description="true lists archived customers instead of active ones.")] = False,
+    ids: Annotated[list[uuid.UUID] | None, Depends(id_list)] = None,
     sort: Annotated[CustomerSort, Query()] = "name",
 ):
-    filters = CustomerFilters(q, client_type_id, account_manager_id, has_balance, archived)
+    """Customers, filtered, searched (`q`) or read in a batch (`ids`); `count=true` adds the total."""
+    filters = CustomerFilters(q, client_type_id, account_manager_id, has_balance, archived, ids)
     rows, next_cursor = await CustomerRepository(session).list_page(
         filters, limit=page.limit, cursor=page.cursor, sort=sort
     )
-    return respond(Page[CustomerRead](items=[CustomerRead.of(r) for r in rows], next_cursor=next_cursor), fields)
+    items = [CustomerRead.of(customer, (client_type, manager)) for customer, client_type, manager in rows]
+    return respond(Page[CustomerRead](items=items, next_cursor=next_cursor), fields)
 
 
 @router.get("/{customer_id:uuid}", response_model=CustomerRead, responses=problem_responses(404))
 async def read_customer(customer_id: uuid.UUID, _: CurrentUser, session: SessionDep, fields: Fields):
-    return respond(CustomerRead.of(await customers.get(session, customer_id)), fields)
+    return respond(await _read(session, await customers.get(session, customer_id)), fields)
 
 
 @router.patch("/{customer_id:uuid}", response_model=CustomerRead, responses=WRITE_ERRORS)
@@ -66,7 +77,7 @@ async def update_customer(
     customer_id: uuid.UUID, body: CustomerUpdate, _: WriterUser, session: SessionDep
 ) -> CustomerRead:
     changes = to_columns(body)
-    return CustomerRead.of(await customers.update(session, customer_id, changes=changes))
+    return await _read(session, await customers.update(session, customer_id, changes=changes))
 
 
 @router.delete("/{customer_id:uuid}", response_model=CustomerDeletion, responses=problem_responses(403, 404, 409))
@@ -74,7 +85,7 @@ async def delete_customer(customer_id: uuid.UUID, _: WriterUser, session: Sessio
     """Deleted if nothing refers to the customer; archived (kept, hidden from the default list)
     if documents do. `outcome` says which."""
     outcome, customer = await customers.remove(session, customer_id)
-    return CustomerDeletion(outcome=outcome, item=CustomerRead.of(customer))
+    return CustomerDeletion(outcome=outcome, item=await _read(session, customer))
 
 
 @router.get(

@@ -3,6 +3,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
+from app.api.batch import id_list
 from app.api.deps import CurrentUser, PaginationDep, RuntimeDep, SessionDep, WriterUser
 from app.api.fields import Selection, field_selection, respond
 from app.api.idempotency import IdempotentDep
@@ -67,11 +68,25 @@ async def list_invoices(
     number: Annotated[
         str | None, Query(min_length=1, max_length=16, pattern=QUERY_TEXT, description="Part of the number.")
     ] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=100,
+            pattern=QUERY_TEXT,
+            description="Search: the number, the customer's name or the customer's GSTIN starts with this "
+            "(case-insensitive).",
+        ),
+    ] = None,
+    ids: Annotated[list[uuid.UUID] | None, Depends(id_list)] = None,
     lines: Annotated[bool, Query(description="Include each invoice's lines.")] = False,
     sort: Annotated[InvoiceSort, Query()] = "-invoice_date",
 ) -> Any:
+    """Invoices, filtered, searched (`q`) or read in a batch (`ids`); `count=true` adds the total."""
     today = clock(rt).today
-    filters = InvoiceFilters(status_, customer_id, company_id, date_from, date_to, due_before, number=number)
+    filters = InvoiceFilters(
+        status_, customer_id, company_id, date_from, date_to, due_before, number=number, q=q, ids=ids
+    )
     if overdue:
         filters = InvoiceFilters(**{**vars(filters), "overdue_on": today})
     rows, next_cursor = await InvoiceRepository(session).list_page(

@@ -27,7 +27,7 @@ async def start_upgrade(
     body: UpgradeRequest, user: BillingUser, session: SessionDep, rt: RuntimeDep, idempotent: IdempotentDep
 ) -> Any:
     """A Razorpay order for one month of a paid plan: open Razorpay Checkout with `key_id`,
-    `order_id`, `amount` and `currency`, then POST its result to `/tenants/upgrade/verify`.
+    `order_id`, `checkout_amount` (paise) and `currency`, then POST its result to `/tenants/upgrade/verify`.
     400 `plan-not-purchasable` (trial, free, inactive), 404 `plan-not-found`; Razorpay refusing
     is 502, unreachable 503 (retry). Supports `Idempotency-Key`. With RAZORPAY_MODE=sandbox no
     money moves: `sandbox` is true and `sandbox_checkout` is a paid checkout to post to verify.
@@ -41,6 +41,7 @@ async def start_upgrade(
             payment_id=payment.id,
             order_id=payment.razorpay_order_id,
             amount=payment.amount_paise,
+            checkout_amount=payment.amount_paise,
             currency=payment.currency,
             key_id=started.key_id,
             plan=payment.plan_code,

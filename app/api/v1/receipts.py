@@ -3,10 +3,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, status
 
+from app.api.batch import id_list
 from app.api.deps import CurrentUser, PaginationDep, RuntimeDep, SessionDep, WriterUser
 from app.api.fields import Selection, field_selection, respond
 from app.api.idempotency import IdempotentDep
 from app.domain.fiscal import today_in_india
+from app.repositories.display_names import DisplayNameRepository
 from app.repositories.receipts import ReceiptFilters, ReceiptRepository
 from app.schemas.business_fields import IsoDate
 from app.schemas.common import problem_responses
@@ -34,9 +36,11 @@ Fields = Annotated[Selection, Depends(field_selection(ReceiptRead))]
 WRITE_ERRORS = problem_responses(400, 403, 404, 409)
 
 
-def _read(result: Allocated) -> ReceiptRead:
+async def _read(session: SessionDep, result: Allocated) -> ReceiptRead:
     allocations = [AllocationRead.of(allocation, number) for allocation, number in result.allocations]
-    return ReceiptRead.of(result.receipt, allocations)
+    receipt = result.receipt
+    names = await DisplayNameRepository(session).parties(receipt.customer_id, receipt.company_id)
+    return ReceiptRead.of(receipt, allocations, names=names)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ReceiptRead, responses=WRITE_ERRORS)
@@ -50,7 +54,7 @@ async def create_receipt(
     dates = DocumentDates.at(rt.now(), rt.settings)
 
     async def create() -> ReceiptRead:
-        return _read(await receipts.create(session, body=body, dates=dates))
+        return await _read(session, await receipts.create(session, body=body, dates=dates))
 
     return await idempotent(201, create)
 
@@ -68,7 +72,9 @@ async def allocate_receipt(
     today = today_in_india(rt.now())
 
     async def allocate() -> ReceiptRead:
-        return _read(await receipts.allocate(session, receipt_id, allocations=body.allocations, today=today))
+        return await _read(
+            session, await receipts.allocate(session, receipt_id, allocations=body.allocations, today=today)
+        )
 
     return await idempotent(200, allocate)
 
@@ -88,19 +94,21 @@ async def list_receipts(
     unallocated: Annotated[
         bool | None, Query(description="true: active with an unallocated remainder; false: fully allocated.")
     ] = None,
+    ids: Annotated[list[uuid.UUID] | None, Depends(id_list)] = None,
     sort: Annotated[ReceiptSort, Query()] = "-receipt_date",
 ) -> Any:
-    filters = ReceiptFilters(customer_id, company_id, date_from, date_to, mode, status_, unallocated)
+    filters = ReceiptFilters(customer_id, company_id, date_from, date_to, mode, status_, unallocated, ids)
     rows, next_cursor = await ReceiptRepository(session).list_page(
         filters, limit=page.limit, cursor=page.cursor, sort=sort
     )
-    return respond(ReceiptPage(items=[ReceiptRead.of(row) for row in rows], next_cursor=next_cursor), fields)
+    items = [ReceiptRead.of(receipt, names=(customer, company)) for receipt, customer, company in rows]
+    return respond(ReceiptPage(items=items, next_cursor=next_cursor), fields)
 
 
 @router.get("/{receipt_id:uuid}", response_model=ReceiptRead, responses=problem_responses(404))
 async def read_receipt(receipt_id: uuid.UUID, _: CurrentUser, session: SessionDep, fields: Fields) -> Any:
     """The receipt with its allocations."""
-    return respond(_read(await receipts.read(session, receipt_id)), fields)
+    return respond(await _read(session, await receipts.read(session, receipt_id)), fields)
 
 
 @router.post("/{receipt_id:uuid}/void", response_model=ReceiptRead, responses=WRITE_ERRORS)
@@ -109,4 +117,4 @@ async def void_receipt(
 ) -> ReceiptRead:
     """Cancel a receipt: its allocations are released (invoice balances and statuses go back), the
     customer owes its amount again; the number stays taken."""
-    return _read(await receipts.void(session, receipt_id, reason=body.reason, now=rt.now()))
+    return await _read(session, await receipts.void(session, receipt_id, reason=body.reason, now=rt.now()))

@@ -66,7 +66,7 @@ async def history(client: httpx.AsyncClient, set_clock) -> History:
 
 
 def rows(ledger: dict) -> list[tuple]:
-    return [(e["date"], e["type"], e["number"], e["debit"], e["credit"], e["balance"]) for e in ledger["entries"]]
+    return [(e["date"], e["type"], e["number"], e["debit"], e["credit"], e["balance"]) for e in ledger["items"]]
 
 
 def expected_rows(h: History) -> list[tuple]:
@@ -99,9 +99,9 @@ class TestRunningBalance:
         assert rows(ledger) == expected_rows(h)
         assert ledger["closing_balance"] == "1408.00"
         assert ledger["next_cursor"] is None
-        ids = [e["document_id"] for e in ledger["entries"]]
+        ids = [e["document_id"] for e in ledger["items"]]
         assert ids[2] == ids[3] == h.ids["INV3"] and ids[7] == ids[8] == h.ids["R2"]
-        assert ledger["entries"][6]["document_id"] == h.ids["CN1"]
+        assert ledger["items"][6]["document_id"] == h.ids["CN1"]
         # The book agrees with the balance the customer record keeps.
         customer = ok(await client.get(f"{API}/customers/{h.party.customer['id']}", headers=h.owner.headers))
         assert customer["balance"] == "1408.00"
@@ -117,7 +117,7 @@ class TestRunningBalance:
     async def test_a_range_without_movements_has_opening_equal_to_closing(self, client, set_clock):
         h = await history(client, set_clock)
         ledger = ok(await client.get(h.url, params={"from": "2026-07-01", "to": "2026-07-31"}, headers=h.owner.headers))
-        assert (ledger["opening_balance"], ledger["entries"], ledger["closing_balance"]) == ("1408.00", [], "1408.00")
+        assert (ledger["opening_balance"], ledger["items"], ledger["closing_balance"]) == ("1408.00", [], "1408.00")
         single_day = ok(
             await client.get(h.url, params={"from": "2026-06-05", "to": "2026-06-05"}, headers=h.owner.headers)
         )
@@ -195,8 +195,8 @@ async def test_the_widest_range_is_answered(client):
     await party.invoice(client, line("1000.00"), invoice_date="2026-04-10", due_date="2026-05-10")
     url = f"{API}/customers/{party.customer['id']}/ledger"
     ledger = ok(await client.get(url, params={"from": "1900-01-01", "to": "2999-12-31"}, headers=owner.headers))
-    assert (ledger["opening_balance"], ledger["closing_balance"], len(ledger["entries"])) == ("0.00", "1180.00", 1)
+    assert (ledger["opening_balance"], ledger["closing_balance"], len(ledger["items"])) == ("0.00", "1180.00", 1)
     early = ok(await client.get(url, params={"to": "1900-03-01"}, headers=owner.headers))
-    assert (early["from"], early["entries"], early["closing_balance"]) == ("1900-01-01", [], "0.00")
+    assert (early["from"], early["items"], early["closing_balance"]) == ("1900-01-01", [], "0.00")
     for params in ({"from": "0001-01-01"}, {"to": "9999-12-31"}):
         assert_problem(await client.get(url, params=params, headers=owner.headers), 422, "validation-error")

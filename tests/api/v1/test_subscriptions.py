@@ -53,6 +53,7 @@ class TestTrial:
         owner = await make_tenant(client)
         sub = await subscription(client, owner)
         assert (sub["plan"]["code"], sub["status"], sub["trial_days_remaining"]) == ("trial", "trialing", 14)
+        assert (sub["plan"]["price"], sub["plan"]["currency"]) == ("0.00", "INR") and "price_paise" not in sub["plan"]
         start, end = datetime.fromisoformat(sub["trial_start"]), datetime.fromisoformat(sub["trial_end"])
         assert end - start == timedelta(days=14) and sub["current_period_end"] == sub["trial_end"]
         assert sub["limits"] == {

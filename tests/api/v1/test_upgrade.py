@@ -46,7 +46,7 @@ class TestOrder:
         owner = await make_tenant(razorpay_client)
         body = await order(razorpay_client, owner)
         assert {k: body[k] for k in ("amount", "currency", "key_id", "plan", "sandbox", "sandbox_checkout")} == {
-            "amount": STANDARD_PAISE,
+            "amount": "999.00",
             "currency": "INR",
             "key_id": KEY_ID,
             "plan": "standard",
@@ -63,17 +63,21 @@ class TestOrder:
             "notes": {"tenant_id": owner.tenant_id, "plan": "standard", "payment_id": body["payment_id"]},
         }
         [payment] = await payments(razorpay_client, owner)
-        assert (payment["id"], payment["razorpay_order_id"], payment["status"], payment["amount_paise"]) == (
+        assert (payment["id"], payment["razorpay_order_id"], payment["status"], payment["amount"]) == (
             body["payment_id"],
             body["order_id"],
             "created",
-            STANDARD_PAISE,
+            "999.00",
         )
+        # Rupee strings with a currency everywhere; paise only where Razorpay Checkout takes them.
+        assert (body["amount"], body["currency"], body["checkout_amount"]) == ("999.00", "INR", STANDARD_PAISE)
+        assert payment["currency"] == "INR" and "amount_paise" not in payment
         assert (payment["razorpay_payment_id"], payment["period_start"], payment["sandbox"]) == (None, None, False)
 
     async def test_premium_costs_its_own_price(self, razorpay_client):
         owner = await make_tenant(razorpay_client)
-        assert (await order(razorpay_client, owner, "premium"))["amount"] == 249_900
+        premium = await order(razorpay_client, owner, "premium")
+        assert (premium["amount"], premium["checkout_amount"]) == ("2499.00", 249_900)
 
     @pytest.mark.parametrize(("plan", "status", "code"), [
         ("trial", 400, "plan-not-purchasable"),
@@ -282,7 +286,7 @@ class TestLockedAndSandbox:
     async def test_sandbox_mode_walks_the_whole_flow_and_says_so(self, client, app):
         owner = await make_tenant(client)
         body = await order(client, owner, "premium")
-        assert (body["sandbox"], body["key_id"], body["amount"]) == (True, SANDBOX_KEY_ID, 249_900)
+        assert (body["sandbox"], body["key_id"], body["amount"]) == (True, SANDBOX_KEY_ID, "2499.00")
         checkout = body["sandbox_checkout"]
         assert checkout["razorpay_order_id"] == body["order_id"] and body["order_id"].startswith("order_sandbox_")
         paid = await verify(client, owner, checkout)
