@@ -40,7 +40,7 @@ test-clock: $(VENV)/.dev-installed
 test-pg15: $(VENV)/.dev-installed
 	PYTHON=$(BIN)/python tests/pg15/run.sh
 
-# mypy: app/domain strictly (configuration in pyproject.toml).
+# mypy: --strict on the files `[tool.mypy] files` in pyproject.toml lists.
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check app tests bench alembic
 	$(BIN)/ruff format --check app tests bench

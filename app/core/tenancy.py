@@ -14,8 +14,17 @@ from functools import cache, lru_cache
 from typing import TypeVar
 
 import asyncpg
-from sqlalchemy import Engine, Table, event
-from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+from sqlalchemy import Connection, Engine, Table, event
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import (
+    LoaderCriteriaOption,
+    ORMExecuteState,
+    Session,
+    SessionTransaction,
+    UOWTransaction,
+    with_loader_criteria,
+)
+from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql import Executable, visitors
 
 from app.models.base import TenantOwned
@@ -35,13 +44,14 @@ class TenantSession(Session):
     """The sync session class behind every AsyncSession the app creates."""
 
 
-def bound_tenant(session: Session) -> uuid.UUID | None:
-    return session.info.get(TENANT_KEY)
+def bound_tenant(session: Session | AsyncSession) -> uuid.UUID | None:
+    tenant_id: uuid.UUID | None = session.info.get(TENANT_KEY)
+    return tenant_id
 
 
-def required_tenant(session) -> uuid.UUID:
+def required_tenant(session: Session | AsyncSession) -> uuid.UUID:
     """The session's bound tenant; TenantNotBound if there is none (a programming error, not a KeyError)."""
-    tenant_id = session.info.get(TENANT_KEY)
+    tenant_id = bound_tenant(session)
     if tenant_id is None:
         raise TenantNotBound("tenant-scoped repository used with no tenant bound")
     return tenant_id
@@ -51,7 +61,7 @@ class TenantAlreadyBound(RuntimeError):
     """A session bound to one tenant was asked to serve another: objects it loaded would leak across."""
 
 
-async def bind_tenant(async_session, tenant_id: uuid.UUID) -> None:
+async def bind_tenant(async_session: AsyncSession, tenant_id: uuid.UUID) -> None:
     """Bind the session (and its current transaction, at once) to tenant_id. A session serves one
     tenant for its whole life: binding it again to another raises."""
     tenant_id = tenant_id if isinstance(tenant_id, uuid.UUID) else uuid.UUID(str(tenant_id))
@@ -99,7 +109,9 @@ def _touches_tenant_tables(state: ORMExecuteState) -> bool:
     alone misses `select(func.count()).select_from(M)` and `select(exists().where(M.id == ...))`."""
     if any(issubclass(m.class_, (TenantOwned, Tenant)) for m in state.all_mappers):
         return True
-    return any(_is_tenant_table(element) for element in visitors.iterate(state.statement))
+    statement = state.statement
+    assert isinstance(statement, visitors.ExternallyTraversible)  # every ORM statement is a ClauseElement
+    return any(_is_tenant_table(element) for element in visitors.iterate(statement))
 
 
 @event.listens_for(TenantSession, "do_orm_execute")
@@ -136,7 +148,7 @@ def _constant_with_criteria(statement_id: int, tenant_id: uuid.UUID) -> Executab
 
 
 @lru_cache(maxsize=4096)
-def _tenant_criteria(tenant_id: uuid.UUID) -> tuple:
+def _tenant_criteria(tenant_id: uuid.UUID) -> tuple[LoaderCriteriaOption, LoaderCriteriaOption]:
     """The loader criteria binding every tenant table to tenant_id. Built once per tenant (building
     them is most of the filter's cost on a short request); the tenant is a bound value of the
     compiled statement, so every tenant shares one compiled form."""
@@ -147,7 +159,7 @@ def _tenant_criteria(tenant_id: uuid.UUID) -> tuple:
 
 
 @event.listens_for(TenantSession, "before_flush")
-def _check_flushed_rows(session: Session, _flush_context, _instances) -> None:
+def _check_flushed_rows(session: Session, _flush_context: UOWTransaction, _instances: object) -> None:
     """The unit of work writes rows without a statement the filter sees: every tenant row it is
     about to insert, update or delete must belong to the bound tenant."""
     if session.info.get(BYPASS_KEY):
@@ -167,7 +179,7 @@ def _check_flushed_rows(session: Session, _flush_context, _instances) -> None:
 
 
 @event.listens_for(TenantSession, "after_begin")
-def _set_rls_tenant(session: Session, _transaction, connection) -> None:
+def _set_rls_tenant(session: Session, _transaction: SessionTransaction, connection: Connection) -> None:
     tenant_id = bound_tenant(session)
     if tenant_id is None:
         return
@@ -180,7 +192,7 @@ def _set_rls_tenant(session: Session, _transaction, connection) -> None:
         connection.exec_driver_sql(SET_TENANT_SQL, (str(tenant_id),))
 
 
-class TenantConnection(asyncpg.Connection):
+class TenantConnection(asyncpg.Connection):  # type: ignore[misc]  # asyncpg ships no type information
     """asyncpg's connection, which can send `set_config('app.tenant_id', ..., true)` in the same
     message as the BEGIN of the transaction it belongs to (simple-query protocol, one round trip).
 
@@ -198,13 +210,14 @@ class TenantConnection(asyncpg.Connection):
     def reset_pending_tenant(self) -> None:
         self._rms_begin_tenant = None
 
-    async def execute(self, query: str, *args, timeout: float | None = None) -> str:  # noqa: ASYNC109 (asyncpg's signature)
+    async def execute(self, query: str, *args: object, timeout: float | None = None) -> str:  # noqa: ASYNC109 (asyncpg's signature)
         tenant_id = self._rms_begin_tenant
         if tenant_id is not None and not args and query.startswith("BEGIN"):
             self._rms_begin_tenant = None
             # str(UUID) is hex digits and dashes only: safe to write into the statement.
             query = f"{query} SELECT set_config('app.tenant_id', '{tenant_id}', true);"
-        return await super().execute(query, *args, timeout=timeout)
+        status: str = await super().execute(query, *args, timeout=timeout)
+        return status
 
 
 def forget_pending_tenant(engine: Engine) -> None:
@@ -217,11 +230,11 @@ def forget_pending_tenant(engine: Engine) -> None:
 
     @event.listens_for(engine, "commit")
     @event.listens_for(engine, "rollback")
-    def _transaction_ended(connection) -> None:
+    def _transaction_ended(connection: Connection) -> None:
         if not connection.invalidated and not connection.closed:
             reset(connection.connection.driver_connection)
 
     @event.listens_for(engine.pool, "checkin")
-    def _checked_in(_dbapi_connection, record) -> None:
+    def _checked_in(_dbapi_connection: object, record: ConnectionPoolEntry | None) -> None:
         if record is not None and record.driver_connection is not None:
             reset(record.driver_connection)

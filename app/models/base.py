@@ -4,7 +4,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, MetaData, func
+from sqlalchemy import DateTime, ForeignKey, ForeignKeyConstraint, MetaData, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 from uuid6 import uuid7
@@ -61,8 +61,7 @@ class TenantScoped(TenantOwned):
         return mapped_column(primary_key=True, default=new_id)
 
 
-def tenant_fk(columns: list[str], target: str, **kwargs: Any):
+def tenant_fk(columns: list[str], target: str, **kwargs: Any) -> ForeignKeyConstraint:
     """Composite foreign key (tenant_id, x_id) -> target(tenant_id, id)."""
-    from sqlalchemy import ForeignKeyConstraint
 
     return ForeignKeyConstraint(["tenant_id", *columns], [f"{target}.tenant_id", f"{target}.id"], **kwargs)

@@ -2,7 +2,7 @@
 
 import uuid
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, TypeVarTuple, overload
 
 from sqlalchemy import Select, and_, func, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,8 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core import counting
 from app.core.cursors import decode_cursor, encode_cursor, session_key
 from app.core.tenancy import required_tenant
+from app.models.base import TenantOwned, TenantScoped
 
-M = TypeVar("M")
+Owned = TypeVar("Owned", bound=TenantOwned)
+M = TypeVar("M", bound=TenantScoped)
+T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 
 
 @dataclass(frozen=True)
@@ -34,10 +38,13 @@ def starts_with(column: Any, prefix: str) -> Any:
     return condition
 
 
-class TenantRepository(Generic[M]):
-    model: type[M]
+class TenantOwnedRepository(Generic[Owned]):
+    """Rows of the bound tenant. Rows keyed by something else than an id (a job occasion, an
+    idempotency key, a number series) stop here; TenantRepository adds what an id allows."""
 
-    def __init__(self, session: AsyncSession, model: type[M] | None = None) -> None:
+    model: type[Owned]
+
+    def __init__(self, session: AsyncSession, model: type[Owned] | None = None) -> None:
         self.session = session
         if model is not None:
             self.model = model
@@ -46,21 +53,47 @@ class TenantRepository(Generic[M]):
     def tenant_id(self) -> uuid.UUID:
         return required_tenant(self.session)
 
+    async def add(self, obj: Owned) -> Owned:
+        obj.tenant_id = self.tenant_id
+        self.session.add(obj)
+        await self.session.flush()
+        return obj
+
+
+class TenantRepository(TenantOwnedRepository[M]):
+    """Rows of the bound tenant keyed by (tenant_id, id)."""
+
     async def get(self, id_: uuid.UUID, *, for_update: bool = False) -> M | None:
         stmt = select(self.model).where(self.model.id == id_)
         if for_update:
             stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
-    async def add(self, obj: M) -> M:
-        obj.tenant_id = self.tenant_id
-        self.session.add(obj)
-        await self.session.flush()
-        return obj
+    @overload
+    async def page(
+        self, stmt: Select[M], *, limit: int, cursor: str | None, descending: bool = False, sort: SortKey | None = None
+    ) -> tuple[list[M], str | None]: ...
+
+    @overload
+    async def page(
+        self,
+        stmt: Select[M, T, *Ts],
+        *,
+        limit: int,
+        cursor: str | None,
+        descending: bool = False,
+        sort: SortKey | None = None,
+    ) -> tuple[list[tuple[M, T, *Ts]], str | None]: ...
 
     async def page(
-        self, stmt: Select, *, limit: int, cursor: str | None, descending: bool = False, sort: SortKey | None = None
-    ) -> tuple[list[M], str | None]:
+        self,
+        stmt: Select[*tuple[Any, ...]],
+        *,
+        limit: int,
+        cursor: str | None,
+        descending: bool = False,
+        sort: SortKey | None = None,
+    ) -> tuple[list[Any], str | None]:
         """Keyset page ordered by (sort column, id), or by id alone (UUIDv7: creation order).
         A deep page costs what the first does: the cursor is a position, not an offset.
 
@@ -86,7 +119,7 @@ class TenantRepository(Generic[M]):
         last = rows[limit - 1] if single else rows[limit - 1][0]
         return rows[:limit], encode_cursor(session_key(self.session), scope, [getattr(last, c.key) for c in columns])
 
-    async def _count(self, stmt: Select, slot: counting.CountSlot) -> None:
+    async def _count(self, stmt: Select[*tuple[Any, ...]], slot: counting.CountSlot) -> None:
         """How many rows the list's filters match, counted up to COUNT_CAP + 1 (then `capped`)."""
         matching = stmt.with_only_columns(self.model.id, maintain_column_froms=True).order_by(None)
         counted = select(func.count()).select_from(matching.limit(counting.COUNT_CAP + 1).subquery())

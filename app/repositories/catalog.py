@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, SQLColumnExpression, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from app.models.business import ServiceType
@@ -16,7 +16,7 @@ UNIQUE_VIOLATION = "23505"
 FOREIGN_KEY_VIOLATION = "23503"
 
 
-def contains(column: Any, text: str) -> ColumnElement[bool]:
+def contains(column: SQLColumnExpression[str | None], text: str) -> ColumnElement[bool]:
     """Case-insensitive substring match, with LIKE's wildcards taken literally."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return column.ilike(f"%{escaped}%", escape="\\")

@@ -3,10 +3,11 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, type_coerce
 from sqlalchemy.orm import attributes, selectinload
 
 from app.models.credit_note import CreditNote, CreditNoteLine
+from app.models.invoice import QUANTITY
 from app.repositories.base import SortKey, TenantRepository
 from app.repositories.display_names import with_party_names
 
@@ -74,7 +75,7 @@ class CreditNoteRepository(TenantRepository[CreditNote]):
         stmt = (
             select(
                 CreditNoteLine.invoice_line_id,
-                func.coalesce(func.sum(CreditNoteLine.quantity), 0),
+                type_coerce(func.coalesce(func.sum(CreditNoteLine.quantity), 0), QUANTITY),  # never NULL
                 func.sum(CreditNoteLine.taxable_value),
             )
             .where(CreditNoteLine.invoice_line_id.in_(invoice_line_ids))

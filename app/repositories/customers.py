@@ -20,7 +20,10 @@ SORTS = {
     "balance": SortKey(Customer.balance),
     "-balance": SortKey(Customer.balance, descending=True),
 }
-REFERENCES = {"client_type_id": ClientType, "account_manager_id": AccountManager}
+REFERENCES: dict[str, type[ClientType] | type[AccountManager]] = {
+    "client_type_id": ClientType,
+    "account_manager_id": AccountManager,
+}
 
 
 @dataclass(frozen=True)

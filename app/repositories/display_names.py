@@ -6,19 +6,26 @@ page, no query per row); a single read or a write answers them with one small qu
 """
 
 import uuid
-from typing import Any
+from typing import TypeVarTuple
 
 from sqlalchemy import Select, func, select
 
 from app.models.business import AccountManager, ClientType, Company
+from app.models.credit_note import CreditNote
 from app.models.customer import Customer
+from app.models.invoice import Invoice
+from app.models.receipt import Receipt
 from app.repositories.base import TenantRepository
+
+Ts = TypeVarTuple("Ts")
 
 # A company as a screen names it: its trade name, else its legal name.
 COMPANY_NAME = func.coalesce(Company.trade_name, Company.legal_name)
 
 
-def with_party_names(stmt: Select, model: Any) -> Select:
+def with_party_names(
+    stmt: Select[*Ts], model: type[Invoice] | type[CreditNote] | type[Receipt]
+) -> Select[*Ts, str, str]:
     """`stmt` selecting `model` (with customer_id and company_id), plus customer_name, company_name."""
     return (
         stmt.add_columns(Customer.name.label("customer_name"), COMPANY_NAME.label("company_name"))
@@ -27,7 +34,7 @@ def with_party_names(stmt: Select, model: Any) -> Select:
     )
 
 
-def with_customer_refs(stmt: Select) -> Select:
+def with_customer_refs(stmt: Select[*Ts]) -> Select[*Ts, str | None, str | None]:
     """`stmt` selecting Customer, plus client_type_name, account_manager_name (null when unset)."""
     return (
         stmt.add_columns(ClientType.name.label("client_type_name"), AccountManager.name.label("account_manager_name"))

@@ -12,6 +12,7 @@ from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import func, literal, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.tenancy import required_tenant
 from app.models.business import Company, GstSettings, TaxRate
@@ -28,7 +29,7 @@ class DocumentParties:
 
 
 class DocumentPartiesRepository:
-    def __init__(self, session) -> None:
+    def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     async def load(self, company_id: uuid.UUID, customer_id: uuid.UUID, day: date) -> DocumentParties:

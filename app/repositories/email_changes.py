@@ -1,7 +1,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, update
 
 from app.models.auth import EmailChange
 from app.repositories.base import TenantRepository
@@ -10,7 +10,7 @@ from app.repositories.base import TenantRepository
 class EmailChangeRepository(TenantRepository[EmailChange]):
     model = EmailChange
 
-    def _pending(self, now: datetime):
+    def _pending(self, now: datetime) -> tuple[ColumnElement[bool], ...]:
         return (
             EmailChange.confirmed_at.is_(None),
             EmailChange.cancelled_at.is_(None),

@@ -6,7 +6,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
 
 from app.models.idempotency import IdempotencyKey
-from app.repositories.base import TenantRepository
+from app.repositories.base import TenantOwnedRepository
 
 LOCK_NOT_AVAILABLE = "55P03"
 
@@ -15,7 +15,7 @@ class KeyLocked(Exception):
     """Another transaction holds the key and did not finish within the wait."""
 
 
-class IdempotencyRepository(TenantRepository[IdempotencyKey]):
+class IdempotencyRepository(TenantOwnedRepository[IdempotencyKey]):
     model = IdempotencyKey
 
     async def claim(

@@ -1,15 +1,17 @@
 """Invitations to join the bound tenant (the single-use token side is in tokens.py)."""
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, CursorResult, func, select, update
 
 from app.models.auth import UserInvitation
 from app.repositories.base import TenantRepository
 
 
-def _pending(now: datetime):
+def _pending(now: datetime) -> tuple[ColumnElement[bool], ...]:
     return (UserInvitation.used_at.is_(None), UserInvitation.expires_at > now)
 
 
@@ -29,7 +31,12 @@ class InvitationRepository(TenantRepository[UserInvitation]):
         return (await self.session.execute(stmt)).scalar_one()
 
     async def expire_pending(
-        self, now: datetime, *, invited_by: uuid.UUID | None = None, email: str | None = None, roles=None
+        self,
+        now: datetime,
+        *,
+        invited_by: uuid.UUID | None = None,
+        email: str | None = None,
+        roles: Iterable[str] | None = None,
     ) -> int:
         """End pending invitations now (of one inviter, to one email, for some roles): they stop redeeming."""
         stmt = update(UserInvitation).where(*_pending(now))
@@ -39,7 +46,8 @@ class InvitationRepository(TenantRepository[UserInvitation]):
             stmt = stmt.where(UserInvitation.email == email)
         if roles is not None:
             stmt = stmt.where(UserInvitation.role.in_(list(roles)))
-        result = await self.session.execute(stmt.values(expires_at=now).execution_options(synchronize_session=False))
+        stmt = stmt.values(expires_at=now).execution_options(synchronize_session=False)
+        result = cast(CursorResult[Any], await self.session.execute(stmt))  # an UPDATE's result is a CursorResult
         return result.rowcount
 
     async def revoke(self, invitation_id: uuid.UUID, now: datetime) -> UserInvitation | None:

@@ -38,7 +38,7 @@ class InvoiceFilters:
     ids: list[uuid.UUID] | None = None
 
 
-def _settled_status(paid, credited):
+def _settled_status(paid: ColumnElement[Decimal], credited: ColumnElement[Decimal]) -> ColumnElement[str]:
     """The status an issued invoice has once `paid` and `credited` apply (SQL expressions):
     app.domain.statuses.settled_status in SQL."""
     return case(
@@ -53,7 +53,7 @@ def open_condition() -> ColumnElement[bool]:
     return and_(Invoice.status.in_([s.value for s in OPEN_STATUSES]), Invoice.balance_due > 0)
 
 
-def overdue_condition(today: date | ColumnElement) -> ColumnElement[bool]:
+def overdue_condition(today: date | ColumnElement[date]) -> ColumnElement[bool]:
     """app.domain.statuses.is_overdue in SQL: open, something due, due before `today`."""
     return and_(open_condition(), Invoice.due_date < today)
 
@@ -108,7 +108,9 @@ class InvoiceRepository(TenantRepository[Invoice]):
         )
         self.session.expunge(invoice)
 
-    async def settle(self, invoice_id: uuid.UUID, *, paid: Decimal = Decimal(0), credited: Decimal = Decimal(0)):
+    async def settle(
+        self, invoice_id: uuid.UUID, *, paid: Decimal = Decimal(0), credited: Decimal = Decimal(0)
+    ) -> Invoice | None:
         """Add to amount_paid / amount_credited and move the status with them, in one UPDATE.
 
         Returns the updated invoice, or None when the change does not fit: the invoice is not
@@ -130,8 +132,8 @@ class InvoiceRepository(TenantRepository[Invoice]):
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
 
-def _conditions(f: InvoiceFilters) -> list:
-    conditions = []
+def _conditions(f: InvoiceFilters) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
     if f.status is not None:
         conditions.append(Invoice.status == f.status)
     if f.customer_id is not None:
@@ -155,7 +157,7 @@ def _conditions(f: InvoiceFilters) -> list:
     return conditions
 
 
-def _search(q: str):
+def _search(q: str) -> ColumnElement[bool]:
     """Number, customer name or customer GSTIN starting with `q` (case-insensitive). A union of id
     sets, each one range scan of a prefix index (ix_invoices_tenant_id_number as typed and upper-
     cased; the customers' name_lower and gstin indexes, then the invoices by customer): see

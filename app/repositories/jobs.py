@@ -12,12 +12,12 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.job import JobOccasion
-from app.repositories.base import TenantRepository
+from app.repositories.base import TenantOwnedRepository
 
 Tenants = Sequence[uuid.UUID] | None
 
 
-class JobOccasionRepository(TenantRepository[JobOccasion]):
+class JobOccasionRepository(TenantOwnedRepository[JobOccasion]):
     model = JobOccasion
 
     async def claim(self, kind: str, key: str, detail: dict[str, Any] | None = None) -> bool:

@@ -3,10 +3,10 @@ import uuid
 from sqlalchemy.dialects.postgresql import insert
 
 from app.models.number_series import NumberSeries
-from app.repositories.base import TenantRepository
+from app.repositories.base import TenantOwnedRepository
 
 
-class NumberSeriesRepository(TenantRepository[NumberSeries]):
+class NumberSeriesRepository(TenantOwnedRepository[NumberSeries]):
     model = NumberSeries
 
     async def take_next(self, company_id: uuid.UUID, document_type: str, financial_year: str) -> int:

@@ -5,21 +5,22 @@ before a tenant is bound."""
 import uuid
 from datetime import datetime
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import Update, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.base import new_id
 from app.models.payment import Payment, PaymentEvent, PaymentStatus
 from app.repositories.base import TenantRepository
 
 
-async def order_tenant(session, order_id: str) -> uuid.UUID | None:
+async def order_tenant(session: AsyncSession, order_id: str) -> uuid.UUID | None:
     """The tenant owning `order_id`, through the SECURITY DEFINER function of migrations 0005/0014
     (it reveals nothing else). Needs no bound tenant: the webhook binds the answer."""
     return (await session.execute(text("SELECT payment_order_tenant(:order_id)"), {"order_id": order_id})).scalar()
 
 
-async def claim_order(session, order_id: str, payment_id: uuid.UUID) -> bool:
+async def claim_order(session: AsyncSession, order_id: str, payment_id: uuid.UUID) -> bool:
     """Record `order_id` as the bound tenant's, in the transaction adding its payment (migration 0014:
     the application role reaches `razorpay_orders` only so). False if the id is recorded already."""
     stmt = select(func.claim_razorpay_order(order_id, payment_id))
@@ -72,7 +73,7 @@ class PaymentRepository(TenantRepository[Payment]):
         )
         return await self._moved(stmt, payment)
 
-    async def _moved(self, guarded_update, payment: Payment) -> bool:
+    async def _moved(self, guarded_update: Update, payment: Payment) -> bool:
         """Run a guarded UPDATE of `payment`: True if it matched (the state moved), then reload it."""
         stmt = guarded_update.returning(Payment.id).execution_options(synchronize_session=False)
         moved = (await self.session.execute(stmt)).scalar_one_or_none() is not None

@@ -3,7 +3,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, delete, select, update
 
 from app.models.invoice import Invoice
 from app.models.receipt import Receipt, ReceiptAllocation
@@ -86,8 +86,8 @@ class ReceiptRepository(TenantRepository[Receipt]):
         )
 
 
-def _conditions(f: ReceiptFilters) -> list:
-    conditions = []
+def _conditions(f: ReceiptFilters) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
     if f.customer_id is not None:
         conditions.append(Receipt.customer_id == f.customer_id)
     if f.company_id is not None:

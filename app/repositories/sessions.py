@@ -1,7 +1,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Select, bindparam, select, update
 
 from app.core.tenancy import constant_statement
 from app.models.auth import AuthSession
@@ -9,7 +9,7 @@ from app.models.user import User
 from app.repositories.base import TenantRepository
 
 
-def _active_user_statement():
+def _active_user_statement() -> Select[User]:
     """The user, if active and its session family is live (has a token that is not revoked), as one
     query. Built once (it runs on every authenticated request); the ORM tenant filter still adds
     `tenant_id = <bound>` to users and to both reads of sessions when it runs."""

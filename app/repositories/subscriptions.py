@@ -3,7 +3,8 @@ the per-tenant locks that serialise limit checks and subscription changes."""
 
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, text, update
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, func, or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import attributes
 
 from app.models.customer import Customer
@@ -15,13 +16,15 @@ from app.repositories.base import TenantRepository
 
 
 class PlanRepository:
-    def __init__(self, session) -> None:
+    def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     async def get(self, code: str) -> Plan | None:
         return await self.session.get(Plan, code)
 
-    async def lifting(self, cap, beyond: int, *joined) -> list[str]:
+    async def lifting(
+        self, cap: SQLColumnExpression[int | None], beyond: int, *joined: ColumnElement[bool]
+    ) -> list[str]:
         """Codes of the public, active plans whose `cap` is unlimited (NULL) or above `beyond`,
         cheapest first. `cap` is a plans column, or a column of a table `joined` (the criteria
         linking it to plans, e.g. a meter's quota)."""
@@ -83,10 +86,10 @@ class SubscriptionRepository(TenantRepository[Subscription]):
 class LimitUsageRepository:
     """What the bound tenant uses of each plan limit (the ORM filter and RLS scope every count)."""
 
-    def __init__(self, session) -> None:
+    def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def _count(self, stmt) -> int:
+    async def _count(self, stmt: Select[int]) -> int:
         return (await self.session.execute(stmt)).scalar_one()
 
     async def customers(self) -> int:

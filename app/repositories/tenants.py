@@ -1,6 +1,7 @@
 import uuid
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.tenant import Tenant
 
@@ -8,7 +9,7 @@ from app.models.tenant import Tenant
 class TenantAccountRepository:
     """The bound tenant's own row (RLS: a session sees only its tenant)."""
 
-    def __init__(self, session) -> None:
+    def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     async def get(self, tenant_id: uuid.UUID) -> Tenant | None:

@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.auth import EmailVerification, PasswordReset, UserInvitation
 from app.repositories.base import TenantRepository
@@ -13,7 +14,7 @@ T = TypeVar("T", EmailVerification, PasswordReset, UserInvitation)
 
 
 class SingleUseTokenRepository(TenantRepository[T]):
-    def __init__(self, session, model: type[T]) -> None:
+    def __init__(self, session: AsyncSession, model: type[T]) -> None:
         super().__init__(session)
         self.model = model
 
@@ -27,7 +28,11 @@ class SingleUseTokenRepository(TenantRepository[T]):
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
-    async def expire_for_user(self, user_id: uuid.UUID, now: datetime) -> None:
+    async def expire_for_user(
+        self: "SingleUseTokenRepository[EmailVerification] | SingleUseTokenRepository[PasswordReset]",
+        user_id: uuid.UUID,
+        now: datetime,
+    ) -> None:
         """Older unused tokens of a user stop working when a new one is issued or one is redeemed."""
         await self.session.execute(
             update(self.model).where(self.model.user_id == user_id, self.model.used_at.is_(None)).values(used_at=now)

@@ -4,6 +4,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.plan import Plan
 from app.models.usage import Meter, PlanMeterQuota, UsageLedgerEntry, UsagePeriod
@@ -12,7 +13,7 @@ from app.repositories.subscriptions import PlanRepository, SubscriptionRepositor
 
 
 class MeterRepository:
-    def __init__(self, session) -> None:
+    def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     async def all(self) -> list[Meter]:

@@ -2,6 +2,7 @@ import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.user import User, UserRole
 from app.repositories.base import TenantRepository
@@ -56,7 +57,7 @@ class IdentityRepository:
     privilege on `user_identities`: it asks the SECURITY DEFINER functions of migration 0009, one
     address at a time, and claims or releases addresses only for the tenant bound to the session."""
 
-    def __init__(self, session) -> None:
+    def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     async def find(self, email: str) -> Identity | None:

@@ -44,10 +44,11 @@ class Catalog(Generic[M]):
         return SortKey(getattr(self.model, self.sorts[sort.lstrip("-")]), sort.startswith("-"))
 
     def keep(self, obj: M) -> None:
+        """Archive or deactivate: the flag is named by `kept_as` (the models share no such attribute)."""
         if self.kept_as == "archived":
-            obj.is_archived = True
+            setattr(obj, "is_archived", True)  # noqa: B010
         else:
-            obj.is_active = False
+            setattr(obj, "is_active", False)  # noqa: B010
 
 
 def _repo(session: AsyncSession, catalog: Catalog[M]) -> CatalogRepository[M]:
@@ -126,7 +127,14 @@ async def _save(session: AsyncSession, catalog: Catalog[M], obj: M, *, new: bool
         raise Conflict(catalog.conflict.format(label=catalog.label), code=f"{catalog.entity.replace('_', '-')}-exists")
 
 
-async def _audit(session: AsyncSession, catalog: Catalog[M], obj: M, action: str, before, after) -> None:
+async def _audit(
+    session: AsyncSession,
+    catalog: Catalog[M],
+    obj: M,
+    action: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> None:
     await audit.record(
         session,
         action=f"{catalog.entity}.{action}",

@@ -23,14 +23,14 @@ FIELDS = [
 
 async def check_company(session: AsyncSession, company: Company, changes: dict[str, Any], today: date) -> None:
     if company.gstin is not None:
-        _apply_gstin(company, changes)
+        _apply_gstin(company, company.gstin, changes)
     if company.pan is not None:
-        _check_pan(company)
+        _check_pan(company, company.pan)
 
 
-def _apply_gstin(company: Company, changes: dict[str, Any]) -> None:
+def _apply_gstin(company: Company, gstin: str, changes: dict[str, Any]) -> None:
     try:
-        company.gstin = normalize_gstin(company.gstin)
+        company.gstin = normalize_gstin(gstin)
     except InvalidGstin as exc:
         raise RuleViolation("gstin", str(exc), code="invalid-gstin") from exc
     state = state_of_gstin(company.gstin)
@@ -39,12 +39,12 @@ def _apply_gstin(company: Company, changes: dict[str, Any]) -> None:
     company.state_code = state
 
 
-def _check_pan(company: Company) -> None:
+def _check_pan(company: Company, pan: str) -> None:
     try:
-        stdnum_pan.validate(company.pan)
+        stdnum_pan.validate(pan)
     except ValidationError as exc:
         raise RuleViolation("pan", f"not a valid PAN: {exc}", code="invalid-pan") from exc
-    if company.gstin is not None and company.gstin[2:12] != company.pan:
+    if company.gstin is not None and company.gstin[2:12] != pan:
         raise RuleViolation("pan", "The PAN must be the GSTIN's characters 3-12.", code="pan-mismatch")
 
 

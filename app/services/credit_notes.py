@@ -109,8 +109,9 @@ def _credit(
     line: InvoiceLine, earlier: Credited, supply: Supply, line_in: QuantityCredit | ValueCredit, field: str
 ) -> Credit:
     invoiced = _invoiced(line)
-    quantity = line_in.quantity if isinstance(line_in, QuantityCredit) else None
-    if quantity is not None:
+    quantity = None
+    if isinstance(line_in, QuantityCredit):
+        quantity = line_in.quantity
         if earlier.quantity + quantity > line.quantity:
             raise Conflict(f"Only {line.quantity - earlier.quantity} units of line {line.position} remain "
                            "uncredited.", code="line-quantity-exceeded")  # fmt: skip

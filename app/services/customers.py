@@ -91,7 +91,7 @@ async def remove(session: AsyncSession, customer_id: uuid.UUID) -> tuple[Literal
     return "archived", customer
 
 
-async def _audit(session: AsyncSession, action: str, customer: Customer, *, before: dict | None) -> None:
+async def _audit(session: AsyncSession, action: str, customer: Customer, *, before: dict[str, Any] | None) -> None:
     after = audit.snapshot(customer, AUDITED)
     await audit.record(
         session, action=action, entity_type="customer", entity_id=customer.id, before=before, after=after

@@ -251,7 +251,9 @@ def _written(invoice: Invoice, *, draft: bool) -> dict[str, Any]:
     return written | ({"status": "draft", "number": None, "financial_year": None} if draft else {})
 
 
-def _entry(action: str, invoice: Invoice, *, before: dict | None, after: dict | None = None) -> dict[str, Any]:
+def _entry(
+    action: str, invoice: Invoice, *, before: dict[str, Any] | None, after: dict[str, Any] | None = None
+) -> dict[str, Any]:
     after = after if after is not None else audit.snapshot(invoice, AUDITED)
     return {"action": action, "entity_type": "invoice", "entity_id": invoice.id, "before": before, "after": after}
 
@@ -269,5 +271,5 @@ def recipient_snapshot(customer: Customer) -> dict[str, Any]:
     return {name: getattr(customer, name) for name in fields} | {"state": gst.STATE_CODES[customer.billing_state_code]}
 
 
-async def _audit(session: AsyncSession, action: str, invoice: Invoice, *, before: dict | None) -> None:
+async def _audit(session: AsyncSession, action: str, invoice: Invoice, *, before: dict[str, Any] | None) -> None:
     await audit.record_many(session, [_entry(action, invoice, before=before)])

@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -176,12 +177,17 @@ async def _check_parties(session: AsyncSession, customer_id: uuid.UUID, company_
     await companies.get_active(session, company_id)
 
 
-def _allocations_json(allocations: list[ReceiptAllocation]) -> list[dict]:
+def _allocations_json(allocations: list[ReceiptAllocation]) -> list[dict[str, str]]:
     return [{"invoice_id": str(a.invoice_id), "amount": str(a.amount)} for a in allocations]
 
 
 async def _audit(
-    session: AsyncSession, action: str, receipt: Receipt, *, before: dict | None, allocations: list[ReceiptAllocation]
+    session: AsyncSession,
+    action: str,
+    receipt: Receipt,
+    *,
+    before: dict[str, Any] | None,
+    allocations: list[ReceiptAllocation],
 ) -> None:
     after = audit.snapshot(receipt, AUDITED) | {"allocations": _allocations_json(allocations)}
     await audit.record(session, action=action, entity_type="receipt", entity_id=receipt.id, before=before, after=after)

@@ -4,6 +4,7 @@ of rate is a new row from a new date, so documents keep the rate that was in for
 import uuid
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -53,7 +54,7 @@ async def create(
     return new
 
 
-async def update(session: AsyncSession, rate_id: uuid.UUID, *, changes: dict, today: date) -> TaxRate:
+async def update(session: AsyncSession, rate_id: uuid.UUID, *, changes: dict[str, Any], today: date) -> TaxRate:
     """Rename, or close from a date on (today or later: the past stays as it was)."""
     tax_rate = await get(session, rate_id, for_update=True)
     before = audit.snapshot(tax_rate, FIELDS)
@@ -97,7 +98,7 @@ async def revise(
     return await create(session, name=name, rate=rate, effective_from=effective_from, effective_to=None)
 
 
-async def _audit(session: AsyncSession, tax_rate: TaxRate, action: str, before: dict | None) -> None:
+async def _audit(session: AsyncSession, tax_rate: TaxRate, action: str, before: dict[str, Any] | None) -> None:
     await audit.record(
         session,
         action=f"tax_rate.{action}",

@@ -141,8 +141,8 @@ def C(cls_name: str, *args: Any) -> Callable[[AsyncSession], Any]:
 CASES: dict[tuple[str, str], Case] = {
     # base
     ("TenantRepository", "get"): Case(lambda s, b: C("TenantRepository", Customer)(s).get(b.id("customers"))),
-    ("TenantRepository", "add"): Case(
-        lambda s, b: C("TenantRepository", ClientType)(s).add(ClientType(id=PROBE_ID, name="probe"))
+    ("TenantOwnedRepository", "add"): Case(
+        lambda s, b: C("TenantOwnedRepository", ClientType)(s).add(ClientType(id=PROBE_ID, name="probe"))
     ),
     ("TenantRepository", "page"): Case(
         lambda s, b: C("TenantRepository", Customer)(s).page(sa.select(Customer), limit=100, cursor=None)
