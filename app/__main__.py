@@ -47,7 +47,7 @@ async def ensure_demo(rt: Runtime) -> bool:
     from app.core.database import drain_background_tasks
     from app.services.demo import ensure_demo_tenant
 
-    created = await ensure_demo_tenant(rt)
+    created = await ensure_demo_tenant(rt.context())
     await drain_background_tasks()
     return created
 

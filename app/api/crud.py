@@ -11,9 +11,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, status
 
 from app.api.batch import id_list
-from app.api.deps import CurrentUser, ManagerUser, PaginationDep, RuntimeDep, SessionDep, declare_payment_required
+from app.api.deps import ContextDep, CurrentUser, ManagerUser, PaginationDep, SessionDep, declare_payment_required
 from app.api.fields import Selection, field_selection, respond
-from app.domain.fiscal import today_in_india
 from app.schemas.business_fields import Removal
 from app.schemas.common import QUERY_TEXT, Page, RequestBody, SelectableRead, problem_responses
 from app.services import catalog as service
@@ -131,8 +130,8 @@ def _write_routes(router: APIRouter, res: Resource) -> None:
         "", status_code=status.HTTP_201_CREATED, response_model=read, responses=problem_responses(400, 403, 409),
         summary=f"Create a {cat.label}", operation_id=operation_ids(res)["create"],
     )  # fmt: skip
-    async def create_item(body: create_body, _: ManagerUser, session: SessionDep, rt: RuntimeDep) -> Any:
-        created = await service.create(session, cat, body.model_dump(), today=today_in_india(rt.now()))
+    async def create_item(body: create_body, _: ManagerUser, session: SessionDep, ctx: ContextDep) -> Any:
+        created = await service.create(session, ctx, cat, body.model_dump())
         return read.model_validate(created)
 
     @router.patch(
@@ -146,11 +145,11 @@ def _write_routes(router: APIRouter, res: Resource) -> None:
         body: update_body,
         _: ManagerUser,
         session: SessionDep,
-        rt: RuntimeDep,
+        ctx: ContextDep,
         id_: Annotated[uuid.UUID, Depends(item_id)],
     ) -> Any:
         changes = body.model_dump(exclude_unset=True)
-        updated = await service.update(session, cat, id_, changes, today=today_in_india(rt.now()))
+        updated = await service.update(session, ctx, cat, id_, changes)
         return read.model_validate(updated)
 
     @router.delete(

@@ -9,22 +9,23 @@ deactivated) when documents still refer to it.
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
 from typing import Any, Generic, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.context import Context
 from app.core.errors import Conflict, NotFound
 from app.repositories.base import M, SortKey
 from app.repositories.catalog import CatalogRepository
 from app.services import audit
 
-# (session, the entity with the changes applied, the fields the client sent, today in India)
-Check = Callable[[AsyncSession, Any, dict[str, Any], date], Awaitable[None]]
+# (session, the request's context (its `today` in India), the entity with the changes applied, the
+# fields the client sent)
+Check = Callable[[AsyncSession, Context, Any, dict[str, Any]], Awaitable[None]]
 Outcome = Literal["deleted", "archived", "deactivated"]
 
 
-async def no_check(session: AsyncSession, obj: Any, changes: dict[str, Any], today: date) -> None:
+async def no_check(session: AsyncSession, ctx: Context, obj: Any, changes: dict[str, Any]) -> None:
     return None
 
 
@@ -87,22 +88,22 @@ async def get(session: AsyncSession, catalog: Catalog[M], item_id: uuid.UUID) ->
     return obj
 
 
-async def create(session: AsyncSession, catalog: Catalog[M], values: dict[str, Any], *, today: date) -> M:
+async def create(session: AsyncSession, ctx: Context, catalog: Catalog[M], values: dict[str, Any]) -> M:
     obj = catalog.model(**values)
-    await catalog.check(session, obj, values, today)
+    await catalog.check(session, ctx, obj, values)
     await _save(session, catalog, obj, new=True)
     await _audit(session, catalog, obj, "created", None, audit.snapshot(obj, catalog.fields))
     return obj
 
 
 async def update(
-    session: AsyncSession, catalog: Catalog[M], item_id: uuid.UUID, changes: dict[str, Any], *, today: date
+    session: AsyncSession, ctx: Context, catalog: Catalog[M], item_id: uuid.UUID, changes: dict[str, Any]
 ) -> M:
     obj = await get(session, catalog, item_id)
     before = audit.snapshot(obj, catalog.fields)
     for name, value in changes.items():
         setattr(obj, name, value)
-    await catalog.check(session, obj, changes, today)
+    await catalog.check(session, ctx, obj, changes)
     await _save(session, catalog, obj, new=False)
     await _audit(session, catalog, obj, "updated", before, audit.snapshot(obj, catalog.fields))
     return obj

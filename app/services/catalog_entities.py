@@ -1,10 +1,10 @@
 """The simple catalogs a tenant keeps: client types, account managers, service types."""
 
-from datetime import date
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.context import Context
 from app.core.errors import RuleViolation
 from app.models.business import AccountManager, ClientType, ServiceType
 from app.services import tax_rates
@@ -31,10 +31,12 @@ ACCOUNT_MANAGERS = Catalog(
 )
 
 
-async def check_service_type(session: AsyncSession, service: ServiceType, changes: dict[str, Any], today: date) -> None:
+async def check_service_type(
+    session: AsyncSession, ctx: Context, service: ServiceType, changes: dict[str, Any]
+) -> None:
     """A default GST rate must be one of the tenant's rates in force today."""
     rate = changes.get("default_gst_rate")
-    if rate is not None and not await tax_rates.is_in_force(session, rate, today):
+    if rate is not None and not await tax_rates.is_in_force(session, rate, ctx.today):
         raise RuleViolation(
             "default_gst_rate", f"{rate}% is not one of your tax rates in force today.", code="gst-rate-not-in-force"
         )

@@ -2,13 +2,13 @@
 fixes the state; a PAN given with it must be the GSTIN's characters 3-12."""
 
 import uuid
-from datetime import date
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from stdnum.exceptions import ValidationError
 from stdnum.in_ import pan as stdnum_pan
 
+from app.core.context import Context
 from app.core.errors import NotFound, RuleViolation
 from app.domain.gst import InvalidGstin, normalize_gstin, state_of_gstin
 from app.models.business import Company
@@ -21,7 +21,7 @@ FIELDS = [
 ]  # fmt: skip
 
 
-async def check_company(session: AsyncSession, company: Company, changes: dict[str, Any], today: date) -> None:
+async def check_company(session: AsyncSession, ctx: Context, company: Company, changes: dict[str, Any]) -> None:
     if company.gstin is not None:
         _apply_gstin(company, company.gstin, changes)
     if company.pan is not None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.context import Context
 from app.core.errors import Conflict, NotFound, RuleViolation
 from app.domain import credit_notes as credit_note_math
 from app.domain import gst
@@ -51,9 +52,8 @@ async def get(session: AsyncSession, credit_note_id: uuid.UUID) -> CreditNote:
     return note
 
 
-async def create(
-    session: AsyncSession, *, body: FullCreditNoteIn | PartialCreditNoteIn, dates: DocumentDates
-) -> CreditNote:
+async def create(session: AsyncSession, ctx: Context, *, body: FullCreditNoteIn | PartialCreditNoteIn) -> CreditNote:
+    dates = DocumentDates.of(ctx)
     invoice = await invoicing.get(session, body.invoice_id, for_update=True)
     if invoice.status not in SETTLEABLE_STATUSES:
         raise Conflict(f"A {invoice.status} invoice cannot be credited.", code="invoice-not-creditable")

@@ -13,8 +13,8 @@ from typing import Any, Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 from stdnum.in_ import pan as stdnum_pan
 
+from app.core.context import Context
 from app.core.errors import NotFound, ReferenceNotFound, RuleViolation
-from app.core.runtime import Runtime
 from app.domain.gst import InvalidGstin, normalize_gstin, state_of_gstin
 from app.models.customer import Customer
 from app.repositories.customers import REFERENCES, CustomerRepository
@@ -51,9 +51,9 @@ def active(customer: Customer | None) -> Customer:
     return customer
 
 
-async def create(session: AsyncSession, rt: Runtime, *, values: dict[str, Any]) -> Customer:
+async def create(session: AsyncSession, ctx: Context, *, values: dict[str, Any]) -> Customer:
     checked = await _checked(session, DEFAULTS | values, sent=set(values))
-    await entitlements.require(session, rt, entitlements.Limit.customers)
+    await entitlements.require(session, ctx, entitlements.Limit.customers)
     customer = Customer(**checked, balance=checked["opening_balance"])
     await CustomerRepository(session).add(customer)
     await _audit(session, "customer.created", customer, before=None)

@@ -5,6 +5,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.context import Context
 from app.core.errors import RuleViolation
 from app.repositories.dashboard import BUCKETS, DashboardRepository, Tally
 from app.schemas.dashboard import (
@@ -26,7 +27,9 @@ def _amount(tally: Tally) -> Amount:
     return Amount(amount=tally.amount, count=tally.count)
 
 
-async def metrics(session: AsyncSession, *, date_from: date, date_to: date, today: date) -> MetricsRead:
+async def metrics(session: AsyncSession, ctx: Context, *, date_from: date, date_to: date) -> MetricsRead:
+    """The period's figures; outstanding and overdue as of the request's day."""
+    today = ctx.today
     repo = DashboardRepository(session)
     invoices = await repo.invoice_metrics(date_from=date_from, date_to=date_to, today=today)
     active, with_balance = await repo.customer_counts()

@@ -1,6 +1,6 @@
 """The demo tenant that `make run` creates on first start, with sample billing data."""
 
-from app.core.runtime import Runtime
+from app.core.context import Context
 from app.repositories.users import IdentityRepository, UserRepository
 from app.services import auth
 from app.services.demo_data import add_sample_data
@@ -8,18 +8,17 @@ from app.services.demo_data import add_sample_data
 DEMO_BUSINESS = "Demo Traders Pvt Ltd"
 
 
-async def ensure_demo_tenant(rt: Runtime) -> bool:
+async def ensure_demo_tenant(ctx: Context) -> bool:
     """Create the demo tenant and owner if missing, email pre-verified. True if created now."""
-    email = rt.settings.demo_email.lower()
-    ctx = rt.context()
-    async with rt.db.transaction() as session:
+    email = ctx.settings.demo_email.lower()
+    async with ctx.db.transaction() as session:
         if await IdentityRepository(session).find(email) is not None:
             return False
         await auth.register(
             session,
             ctx,
             email=email,
-            password=rt.settings.demo_password,
+            password=ctx.settings.demo_password,
             full_name="Demo Owner",
             business_name=DEMO_BUSINESS,
             phone=None,
@@ -29,5 +28,5 @@ async def ensure_demo_tenant(rt: Runtime) -> bool:
         if user is None:
             raise RuntimeError(f"the demo owner {email} was not created")
         user.email_verified_at = ctx.now
-        await add_sample_data(session, rt)  # phase 2: the billing services it calls take `rt` still
+        await add_sample_data(session, ctx)
     return True

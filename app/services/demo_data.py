@@ -1,18 +1,19 @@
 """Sample billing data for the demo tenant: a company, customers, invoices in several states and
 a receipt, made through the same services the API uses (so every rule and audit row applies)."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.context import Context
 from app.core.runtime import Runtime
-from app.domain.fiscal import today_in_india
+from app.models.customer import Customer
+from app.models.invoice import Invoice
 from app.schemas.invoices import InvoiceIn, InvoiceLineIn
 from app.schemas.receipts import ReceiptCreate
 from app.services import catalog, customers, invoicing, receipts
 from app.services.companies import COMPANIES
 from app.services.invoicing import Clock
-from app.services.rules import DocumentDates
 
 COMPANY = {"legal_name": "Demo Traders Pvt Ltd", "trade_name": "Demo Traders", "gstin": "29AAPFU0939F1ZR",
            "address_line1": "12 MG Road", "city": "Bengaluru", "pincode": "560001", "upi_vpa": "demotraders@okhdfc",
@@ -34,14 +35,19 @@ def _lines(*items: tuple[str, str, str, str]) -> list[InvoiceLineIn]:
     ]
 
 
-async def add_sample_data(session: AsyncSession, rt: Runtime) -> None:
-    now = rt.now()
-    today = today_in_india(now)
-    clock = Clock(now=now, today=today)
-    company = await catalog.create(session, COMPANIES, dict(COMPANY), today=today)
-    local, interstate = [await customers.create(session, rt, values=dict(values)) for values in CUSTOMERS]
+def _invoicing_args(ctx: Context) -> tuple[Runtime, Clock]:
+    """What invoicing takes until it moves to contexts: a runtime whose clock stands at the
+    context's instant, and that instant with its Indian day (one "now" for the whole demo)."""
+    return Runtime(ctx.settings, ctx.db, clock=lambda: ctx.now), Clock(now=ctx.now, today=ctx.today)
 
-    async def invoice(customer, days_ago: int, lines, *, issue: bool = True):
+
+async def add_sample_data(session: AsyncSession, ctx: Context) -> None:
+    today: date = ctx.today
+    rt, clock = _invoicing_args(ctx)
+    company = await catalog.create(session, ctx, COMPANIES, dict(COMPANY))
+    local, interstate = [await customers.create(session, ctx, values=dict(values)) for values in CUSTOMERS]
+
+    async def invoice(customer: Customer, days_ago: int, lines: list[InvoiceLineIn], *, issue: bool = True) -> Invoice:
         body = InvoiceIn(company_id=company.id, customer_id=customer.id, invoice_date=today - timedelta(days_ago),
                          lines=lines)  # fmt: skip
         return await invoicing.create(session, rt, body=body, issue=issue, clock=clock)
@@ -55,4 +61,4 @@ async def add_sample_data(session: AsyncSession, rt: Runtime) -> None:
          "receipt_date": min(today, paid.invoice_date + timedelta(10)), "reference": "UPI-DEMO-0001",
          "allocations": [{"invoice_id": paid.id, "amount": str(paid.total)}]}
     )  # fmt: skip
-    await receipts.create(session, body=receipt, dates=DocumentDates.at(now, rt.settings))
+    await receipts.create(session, ctx, body=receipt)

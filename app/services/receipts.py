@@ -10,12 +10,13 @@ a service never commits."""
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.context import Context
 from app.core.errors import Conflict, NotFound, RuleViolation
 from app.models.invoice import Invoice
 from app.models.receipt import Receipt, ReceiptAllocation
@@ -52,9 +53,9 @@ async def read(session: AsyncSession, receipt_id: uuid.UUID) -> Allocated:
     return Allocated(receipt, await ReceiptRepository(session).allocations(receipt.id))
 
 
-async def create(session: AsyncSession, *, body: ReceiptCreate, dates: DocumentDates) -> Allocated:
+async def create(session: AsyncSession, ctx: Context, *, body: ReceiptCreate) -> Allocated:
     await _check_parties(session, body.customer_id, body.company_id)  # unknown parties: 404 before any rule
-    dates.check("receipt_date", body.receipt_date)
+    DocumentDates.of(ctx).check("receipt_date", body.receipt_date)
     settings = await gst_settings.get(session)
     number, fy = await numbering.assign(
         session,
@@ -74,18 +75,18 @@ async def create(session: AsyncSession, *, body: ReceiptCreate, dates: DocumentD
 
 
 async def allocate(
-    session: AsyncSession, receipt_id: uuid.UUID, *, allocations: list[AllocationIn], today: date
+    session: AsyncSession, ctx: Context, receipt_id: uuid.UUID, *, allocations: list[AllocationIn]
 ) -> Allocated:
     """Apply more of the receipt's remainder to invoices (dated today, or the receipt's date if later)."""
     receipt = await get(session, receipt_id)
     _check_active(receipt)
     before = audit.snapshot(receipt, AUDITED)
-    made = await _allocate(session, receipt, allocations, on=max(today, receipt.receipt_date))
+    made = await _allocate(session, receipt, allocations, on=max(ctx.today, receipt.receipt_date))
     await _audit(session, "receipt.allocated", receipt, before=before, allocations=made)
     return await read(session, receipt.id)
 
 
-async def void(session: AsyncSession, receipt_id: uuid.UUID, *, reason: str, now: datetime) -> Allocated:
+async def void(session: AsyncSession, ctx: Context, receipt_id: uuid.UUID, *, reason: str) -> Allocated:
     """Cancel a receipt: its allocations are released (the invoices owe them again), the customer
     owes its amount again, its number stays taken."""
     receipt = await get(session, receipt_id, for_update=True)
@@ -98,7 +99,7 @@ async def void(session: AsyncSession, receipt_id: uuid.UUID, *, reason: str, now
         if await invoices.settle(allocation.invoice_id, paid=-allocation.amount) is None:
             raise Conflict("An invoice this receipt paid can no longer take it back.", code="allocation-not-releasable")
     await repo.delete_allocations(receipt.id)
-    receipt.status, receipt.void_reason, receipt.voided_at = "void", reason, now
+    receipt.status, receipt.void_reason, receipt.voided_at = "void", reason, ctx.now
     receipt.amount_allocated = Decimal("0.00")
     await session.flush()
     await CustomerRepository(session).add_to_balance(receipt.customer_id, receipt.amount)

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from app.core.config import Settings
+from app.core.context import Context
 from app.core.errors import AppError, NotFound, RuleViolation
 from app.domain.errors import DomainError, ReferenceMissing
 from app.domain.fiscal import GST_START, today_in_india
@@ -25,7 +26,13 @@ class DocumentDates:
     future_days: int
 
     @classmethod
+    def of(cls, ctx: Context) -> "DocumentDates":
+        """The window of the request's (or job step's) day."""
+        return cls(ctx.today, ctx.settings.document_future_days)
+
+    @classmethod
     def at(cls, now: datetime, settings: Settings) -> "DocumentDates":
+        """The window on the Indian day of `now` (`of` for a context)."""
         return cls(today_in_india(now), settings.document_future_days)
 
     @property

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.context import Context
 from app.core.errors import Conflict, NotFound, RuleViolation
 from app.models.business import TaxRate
 from app.repositories.base import SortKey
@@ -54,12 +55,12 @@ async def create(
     return new
 
 
-async def update(session: AsyncSession, rate_id: uuid.UUID, *, changes: dict[str, Any], today: date) -> TaxRate:
+async def update(session: AsyncSession, ctx: Context, rate_id: uuid.UUID, *, changes: dict[str, Any]) -> TaxRate:
     """Rename, or close from a date on (today or later: the past stays as it was)."""
     tax_rate = await get(session, rate_id, for_update=True)
     before = audit.snapshot(tax_rate, FIELDS)
     if "effective_to" in changes:
-        await _close(session, tax_rate, changes["effective_to"], today)
+        await _close(session, tax_rate, changes["effective_to"], ctx.today)
     if "name" in changes:
         tax_rate.name = changes["name"]
     await session.flush()
@@ -79,11 +80,11 @@ async def _close(session: AsyncSession, tax_rate: TaxRate, effective_to: date, t
 
 
 async def revise(
-    session: AsyncSession, rate_id: uuid.UUID, *, rate: Decimal, effective_from: date, name: str | None, today: date
+    session: AsyncSession, ctx: Context, rate_id: uuid.UUID, *, rate: Decimal, effective_from: date, name: str | None
 ) -> TaxRate:
     """A new rate from `effective_from` replaces this one, which closes the day before."""
     old = await get(session, rate_id, for_update=True)
-    if effective_from < today or effective_from <= old.effective_from:
+    if effective_from < ctx.today or effective_from <= old.effective_from:
         raise RuleViolation(
             "effective_from",
             "A revision takes effect from today on, after the rate it replaces.",

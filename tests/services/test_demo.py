@@ -9,8 +9,8 @@ from tests.factories import API, login
 async def test_the_demo_tenant_comes_with_sample_documents_once(app, client, settings):
     demo = settings.model_copy(update={"demo_email": unique_email("demo")})
     rt = Runtime(settings=demo, db=app.state.runtime.db)
-    assert await ensure_demo_tenant(rt) is True
-    assert await ensure_demo_tenant(rt) is False
+    assert await ensure_demo_tenant(rt.context()) is True
+    assert await ensure_demo_tenant(rt.context()) is False
     owner = await login(client, demo.demo_email, demo.demo_password)
     invoices = (await client.get(f"{API}/invoices", headers=owner.headers)).json()["items"]
     assert sorted(i["status"] for i in invoices) == ["draft", "issued", "issued", "paid"]

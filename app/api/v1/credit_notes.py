@@ -4,7 +4,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, status
 
 from app.api.batch import id_list
-from app.api.deps import CurrentUser, PaginationDep, RuntimeDep, SessionDep, WriterUser
+from app.api.deps import ContextDep, CurrentUser, PaginationDep, SessionDep, WriterUser
 from app.api.fields import Selection, field_selection, respond
 from app.api.idempotency import IdempotentDep
 from app.models.credit_note import CreditNote
@@ -14,7 +14,6 @@ from app.schemas.business_fields import IsoDate
 from app.schemas.common import problem_responses
 from app.schemas.credit_notes import CreditNoteCreate, CreditNotePage, CreditNoteRead, CreditNoteSort
 from app.services import credit_notes
-from app.services.rules import DocumentDates
 
 router = APIRouter(prefix="/credit-notes", tags=["credit notes"], responses=problem_responses(401, 422))
 Fields = Annotated[Selection, Depends(field_selection(CreditNoteRead))]
@@ -27,16 +26,15 @@ WRITE_ERRORS = problem_responses(400, 403, 404, 409)
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CreditNoteRead, responses=WRITE_ERRORS)
 async def create_credit_note(
-    body: CreditNoteCreate, _: WriterUser, session: SessionDep, rt: RuntimeDep, idempotent: IdempotentDep
+    body: CreditNoteCreate, _: WriterUser, session: SessionDep, ctx: ContextDep, idempotent: IdempotentDep
 ) -> Any:
     """Credit an issued invoice, in full (`"full": true`: the exact negation of the invoice) or by
     lines (units at the line's price, or a taxable value off it). Tax follows the original line's
     rate and the invoice's supply type. Its own number series; records the invoice's number and
     date (Rule 53). Reduces the invoice's balance and the customer's. Supports `Idempotency-Key`."""
-    dates = DocumentDates.at(rt.now(), rt.settings)
 
     async def create() -> CreditNoteRead:
-        return await _read(session, await credit_notes.create(session, body=body, dates=dates))
+        return await _read(session, await credit_notes.create(session, ctx, body=body))
 
     return await idempotent(201, create)
 

@@ -4,9 +4,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, status
 
 from app.api.batch import id_list
-from app.api.deps import CurrentUser, PaginationDep, RuntimeDep, SessionDep, WriterUser
+from app.api.deps import ContextDep, CurrentUser, PaginationDep, SessionDep, WriterUser
 from app.api.fields import Selection, field_selection, respond
-from app.domain.fiscal import today_in_india
 from app.models.customer import Customer
 from app.repositories.customers import CustomerFilters, CustomerRepository
 from app.repositories.display_names import DisplayNameRepository
@@ -32,8 +31,8 @@ WRITE_ERRORS = problem_responses(400, 403, 404, 409)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CustomerRead, responses=WRITE_ERRORS)
-async def create_customer(body: CustomerCreate, _: WriterUser, session: SessionDep, rt: RuntimeDep) -> CustomerRead:
-    return await _read(session, await customers.create(session, rt, values=to_columns(body)))
+async def create_customer(body: CustomerCreate, _: WriterUser, session: SessionDep, ctx: ContextDep) -> CustomerRead:
+    return await _read(session, await customers.create(session, ctx, values=to_columns(body)))
 
 
 async def _read(session: SessionDep, customer: Customer) -> CustomerRead:
@@ -96,7 +95,7 @@ async def customer_ledger(
     customer_id: uuid.UUID,
     _: CurrentUser,
     session: SessionDep,
-    rt: RuntimeDep,
+    ctx: ContextDep,
     date_from: Annotated[
         IsoDate | None, Query(alias="from", description="First day; defaults to the start of the financial year.")
     ] = None,
@@ -120,5 +119,5 @@ async def customer_ledger(
     (computed in SQL from everything before the page), and `opening_balance`/`closing_balance` are
     the range's, the same on every page. Any range within 1900-2999 is allowed: the response is bounded by
     `limit`; the SQL reads one customer's documents through indexes on (tenant_id, customer_id, date)."""
-    start, end = ledger_service.report_range(date_from, date_to, today=today_in_india(rt.now()))
+    start, end = ledger_service.report_range(date_from, date_to, today=ctx.today)
     return await ledger_service.ledger(session, customer_id, date_from=start, date_to=end, limit=limit, cursor=cursor)

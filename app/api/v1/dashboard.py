@@ -1,12 +1,11 @@
 """The dashboard (tenant admins: owner and admin): metrics, revenue chart and aging, each computed
-by aggregate queries in PostgreSQL. "Today" is the Indian date of the runtime clock."""
+by aggregate queries in PostgreSQL. "Today" is the Indian date of the request's context (`ctx.today`)."""
 
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from app.api.deps import ManagerUser, RuntimeDep, SessionDep
-from app.domain.fiscal import today_in_india
+from app.api.deps import ContextDep, ManagerUser, SessionDep
 from app.schemas.business_fields import IsoDate
 from app.schemas.common import problem_responses
 from app.schemas.dashboard import AgingRead, Interval, MetricsRead, RevenueChartRead
@@ -24,27 +23,26 @@ To = Annotated[IsoDate | None, Query(alias="to", description="Last day; defaults
 
 @router.get("/metrics", response_model=MetricsRead, responses=READ_ERRORS)
 async def metrics(
-    _: ManagerUser, session: SessionDep, rt: RuntimeDep, date_from: From = None, date_to: To = None
+    _: ManagerUser, session: SessionDep, ctx: ContextDep, date_from: From = None, date_to: To = None
 ) -> MetricsRead:
     """Invoiced, collected and credited in the range (default: this financial year to date);
     outstanding and overdue as of today; customer counts; average days to pay."""
-    today = today_in_india(rt.now())
-    start, end = report_range(date_from, date_to, today=today)
-    return await dashboard.metrics(session, date_from=start, date_to=end, today=today)
+    start, end = report_range(date_from, date_to, today=ctx.today)
+    return await dashboard.metrics(session, ctx, date_from=start, date_to=end)
 
 
 @router.get("/revenue-chart", response_model=RevenueChartRead, responses=READ_ERRORS)
 async def revenue_chart(
     _: ManagerUser,
     session: SessionDep,
-    rt: RuntimeDep,
+    ctx: ContextDep,
     date_from: From = None,
     date_to: To = None,
     interval: Annotated[Interval, Query(description="Period length; weeks start on Monday.")] = "month",
 ) -> RevenueChartRead:
     """Invoiced and collected amounts per period, every period of the range included (empty ones
     as "0.00"). At most 366 days, 260 weeks or 120 months: a longer range is a 400."""
-    start, end = report_range(date_from, date_to, today=today_in_india(rt.now()))
+    start, end = report_range(date_from, date_to, today=ctx.today)
     return await dashboard.revenue_chart(session, date_from=start, date_to=end, interval=interval)
 
 
@@ -52,7 +50,7 @@ async def revenue_chart(
 async def aging(
     _: ManagerUser,
     session: SessionDep,
-    rt: RuntimeDep,
+    ctx: ContextDep,
     as_of: Annotated[IsoDate | None, Query(description="The day to age on; defaults to today (India).")] = None,
     group_by: Annotated[Literal["customer"] | None, Query(description="`customer`: add per-customer rows.")] = None,
     limit: Annotated[int, Query(ge=1, le=500, description="With group_by=customer: most customers listed.")] = 100,
@@ -63,5 +61,5 @@ async def aging(
 
     With `group_by=customer`, the customers owing most come first, at most `limit` (default 100,
     max 500) of them; `customer_count` says how many owe in all."""
-    day = check_day("as_of", as_of or today_in_india(rt.now()))
+    day = check_day("as_of", as_of or ctx.today)
     return await dashboard.aging(session, as_of=day, by_customer=group_by == "customer", limit=limit)

@@ -4,10 +4,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, status
 
 from app.api.batch import id_list
-from app.api.deps import CurrentUser, PaginationDep, RuntimeDep, SessionDep, WriterUser
+from app.api.deps import ContextDep, CurrentUser, PaginationDep, SessionDep, WriterUser
 from app.api.fields import Selection, field_selection, respond
 from app.api.idempotency import IdempotentDep
-from app.domain.fiscal import today_in_india
 from app.repositories.display_names import DisplayNameRepository
 from app.repositories.receipts import ReceiptFilters, ReceiptRepository
 from app.schemas.business_fields import IsoDate
@@ -25,7 +24,6 @@ from app.schemas.receipts import (
 )
 from app.services import receipts
 from app.services.receipts import Allocated
-from app.services.rules import DocumentDates
 
 router = APIRouter(prefix="/receipts", tags=["receipts"], responses=problem_responses(401, 422))
 Fields = Annotated[Selection, Depends(field_selection(ReceiptRead))]
@@ -45,16 +43,14 @@ async def _read(session: SessionDep, result: Allocated) -> ReceiptRead:
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ReceiptRead, responses=WRITE_ERRORS)
 async def create_receipt(
-    body: ReceiptCreate, _: WriterUser, session: SessionDep, rt: RuntimeDep, idempotent: IdempotentDep
+    body: ReceiptCreate, _: WriterUser, session: SessionDep, ctx: ContextDep, idempotent: IdempotentDep
 ) -> Any:
     """Record money received, numbered from the company's receipt series, optionally applied to the
     customer's issued invoices at once. The customer's balance drops by the whole amount; what is
     not allocated is their advance. Supports `Idempotency-Key`."""
 
-    dates = DocumentDates.at(rt.now(), rt.settings)
-
     async def create() -> ReceiptRead:
-        return await _read(session, await receipts.create(session, body=body, dates=dates))
+        return await _read(session, await receipts.create(session, ctx, body=body))
 
     return await idempotent(201, create)
 
@@ -65,16 +61,13 @@ async def allocate_receipt(
     body: AllocateRequest,
     _: WriterUser,
     session: SessionDep,
-    rt: RuntimeDep,
+    ctx: ContextDep,
     idempotent: IdempotentDep,
 ) -> Any:
     """Apply more of the receipt's unallocated amount to invoices; all or nothing. Supports `Idempotency-Key`."""
-    today = today_in_india(rt.now())
 
     async def allocate() -> ReceiptRead:
-        return await _read(
-            session, await receipts.allocate(session, receipt_id, allocations=body.allocations, today=today)
-        )
+        return await _read(session, await receipts.allocate(session, ctx, receipt_id, allocations=body.allocations))
 
     return await idempotent(200, allocate)
 
@@ -113,8 +106,8 @@ async def read_receipt(receipt_id: uuid.UUID, _: CurrentUser, session: SessionDe
 
 @router.post("/{receipt_id:uuid}/void", response_model=ReceiptRead, responses=WRITE_ERRORS)
 async def void_receipt(
-    receipt_id: uuid.UUID, body: ReceiptVoid, _: WriterUser, session: SessionDep, rt: RuntimeDep
+    receipt_id: uuid.UUID, body: ReceiptVoid, _: WriterUser, session: SessionDep, ctx: ContextDep
 ) -> ReceiptRead:
     """Cancel a receipt: its allocations are released (invoice balances and statuses go back), the
     customer owes its amount again; the number stays taken."""
-    return await _read(session, await receipts.void(session, receipt_id, reason=body.reason, now=rt.now()))
+    return await _read(session, await receipts.void(session, ctx, receipt_id, reason=body.reason))

@@ -3,9 +3,8 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, status
 
-from app.api.deps import CurrentUser, ManagerUser, PaginationDep, RuntimeDep, SessionDep
+from app.api.deps import ContextDep, CurrentUser, ManagerUser, PaginationDep, SessionDep
 from app.api.fields import Selection, field_selection, respond
-from app.domain.fiscal import today_in_india
 from app.schemas.business_fields import IsoDate
 from app.schemas.common import Page, problem_responses
 from app.schemas.tax_rates import TaxRateCreate, TaxRateRead, TaxRateRevision, TaxRateUpdate
@@ -46,11 +45,11 @@ async def create_tax_rate(body: TaxRateCreate, _: ManagerUser, session: SessionD
 
 @router.patch("/{tax_rate_id:uuid}", response_model=TaxRateRead, responses=problem_responses(400, 403, 404, 409))
 async def update_tax_rate(
-    tax_rate_id: uuid.UUID, body: TaxRateUpdate, _: ManagerUser, session: SessionDep, rt: RuntimeDep
+    tax_rate_id: uuid.UUID, body: TaxRateUpdate, _: ManagerUser, session: SessionDep, ctx: ContextDep
 ) -> TaxRateRead:
     """Rename or close a rate. Rates are never deleted: documents keep the rate in force for them."""
     changes = body.model_dump(exclude_unset=True)
-    updated = await tax_rates.update(session, tax_rate_id, changes=changes, today=today_in_india(rt.now()))
+    updated = await tax_rates.update(session, ctx, tax_rate_id, changes=changes)
     return TaxRateRead.model_validate(updated)
 
 
@@ -61,8 +60,8 @@ async def update_tax_rate(
     responses=problem_responses(400, 403, 404, 409),
 )
 async def revise_tax_rate(
-    tax_rate_id: uuid.UUID, body: TaxRateRevision, _: ManagerUser, session: SessionDep, rt: RuntimeDep
+    tax_rate_id: uuid.UUID, body: TaxRateRevision, _: ManagerUser, session: SessionDep, ctx: ContextDep
 ) -> TaxRateRead:
     """Change a rate from a date: a new row from `effective_from`; the old one closes the day before."""
-    new = await tax_rates.revise(session, tax_rate_id, **body.model_dump(), today=today_in_india(rt.now()))
+    new = await tax_rates.revise(session, ctx, tax_rate_id, **body.model_dump())
     return TaxRateRead.model_validate(new)
