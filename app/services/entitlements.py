@@ -61,9 +61,9 @@ async def require(session: AsyncSession, ctx: Context | Runtime, limit: Limit) -
     (or the subscription is locked). Call it in the transaction that adds, before adding.
 
     The locked check reuses the request's standing (RequireRole computed it on the same context):
-    it is read once per request. A `Runtime` is accepted only from the billing services not yet
-    on contexts (invoicing, customers); they get a context of their own here."""
-    if isinstance(ctx, Runtime):  # phase 2: invoicing.create/issue and customers.create pass their ctx
+    it is read once per request. A `Runtime` is accepted only from invoicing, not yet on contexts;
+    it gets a context of its own here."""
+    if isinstance(ctx, Runtime):  # until invoicing.create/issue pass their ctx
         ctx = ctx.context()
     now = ctx.now
     if (await subscriptions.standing(session, ctx)).locked:
