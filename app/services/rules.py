@@ -2,13 +2,12 @@
 answers) and the document date window (from the settings). The pure rules are in app.domain."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
-from app.core.config import Settings
 from app.core.context import Context
 from app.core.errors import AppError, NotFound, RuleViolation
 from app.domain.errors import DomainError, ReferenceMissing
-from app.domain.fiscal import GST_START, today_in_india
+from app.domain.fiscal import GST_START
 
 
 def problem(error: DomainError) -> AppError:
@@ -27,13 +26,8 @@ class DocumentDates:
 
     @classmethod
     def of(cls, ctx: Context) -> "DocumentDates":
-        """The window of the request's (or job step's) day."""
+        """The window of the request's (or job step's) day in India."""
         return cls(ctx.today, ctx.settings.document_future_days)
-
-    @classmethod
-    def at(cls, now: datetime, settings: Settings) -> "DocumentDates":
-        """The window on the Indian day of `now` (`of` for a context)."""
-        return cls(today_in_india(now), settings.document_future_days)
 
     @property
     def latest(self) -> date:

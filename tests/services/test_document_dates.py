@@ -4,13 +4,21 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from app.core.config import Settings
 from app.core.errors import RuleViolation
+from app.core.runtime import Runtime
 from app.services.rules import DocumentDates
 
 
-def window(now: datetime, days: int) -> DocumentDates:
-    return DocumentDates.at(now, Settings(document_future_days=days))
+@pytest.fixture
+def window(app):
+    """The window of a context at `now` (a request's single instant) with DOCUMENT_FUTURE_DAYS=`days`."""
+    rt = app.state.runtime
+
+    def at(now: datetime, days: int) -> DocumentDates:
+        settings = rt.settings.model_copy(update={"document_future_days": days})
+        return DocumentDates.of(Runtime(settings, rt.db).context(at=now))
+
+    return at
 
 
 @pytest.mark.parametrize(
@@ -18,13 +26,13 @@ def window(now: datetime, days: int) -> DocumentDates:
     [(datetime(2027, 3, 31, 18, 25, tzinfo=UTC), date(2027, 3, 31)),  # 23:55 IST
      (datetime(2027, 3, 31, 18, 35, tzinfo=UTC), date(2027, 4, 1))],  # 00:05 IST: already 1 April in India
 )  # fmt: skip
-def test_today_is_the_date_in_india(now, today):
+def test_today_is_the_date_in_india(window, now, today):
     dates = window(now, 0)
     assert dates.today == today and dates.latest == today
     assert dates.check("invoice_date", today) == today
 
 
-def test_the_bounds_are_inclusive_and_each_has_its_code():
+def test_the_bounds_are_inclusive_and_each_has_its_code(window):
     dates = window(datetime(2027, 3, 31, 18, 35, tzinfo=UTC), 30)  # today 1 April 2027 in India
     assert dates.check("d", date(2017, 7, 1)) == date(2017, 7, 1)
     assert dates.check("d", date(2027, 5, 1)) == date(2027, 5, 1)
