@@ -15,8 +15,10 @@ from contextlib import asynccontextmanager
 import asyncpg
 from fastapi import Request
 from sqlalchemy import event
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 from app.core.cursors import CURSOR_KEY, cursor_key
 from app.core.tenancy import TenantConnection, TenantSession, bind_tenant, forget_pending_tenant
@@ -24,7 +26,7 @@ from app.core.tenancy import TenantConnection, TenantSession, bind_tenant, forge
 log = logging.getLogger(__name__)
 
 AfterCommit = Callable[[], Awaitable[None]]
-_background: set[asyncio.Task] = set()
+_background: set[asyncio.Task[None]] = set()
 
 
 # Behind a transaction-mode pooler without prepared-statement tracking (Settings.db_prepared_statement_cache
@@ -96,12 +98,14 @@ def _ping_idle_connections(engine: AsyncEngine, idle_seconds: float) -> None:
     pool = engine.sync_engine.pool
 
     @event.listens_for(pool, "checkin")
-    def _checked_in(_dbapi_connection, record) -> None:
+    def _checked_in(_dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry | None) -> None:
         if record is not None:
             record.info[_CHECKED_IN_AT] = time.monotonic()
 
     @event.listens_for(pool, "checkout")
-    def _ping_if_idle(dbapi_connection, record, _proxy) -> None:
+    def _ping_if_idle(
+        dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection
+    ) -> None:
         checked_in_at = record.info.get(_CHECKED_IN_AT)
         if checked_in_at is None or time.monotonic() - checked_in_at < idle_seconds:
             return  # a new connection, or one used moments ago
@@ -130,7 +134,7 @@ async def drain_background_tasks() -> None:
         await asyncio.gather(*pending, return_exceptions=True)
 
 
-def request_metadata(request: Request) -> dict:
+def request_metadata(request: Request) -> dict[str, str | None]:
     state = request.scope.get("state", {})
     client = request.client.host if request.client else None
     return {

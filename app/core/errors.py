@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
+from starlette.types import Scope
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +116,8 @@ class AppError(Exception):
         headers: dict[str, str] | None = None,
         **extra: Any,
     ) -> None:
-        self.code = code or getattr(type(self), "code", "")  # Forbidden, RuleViolation: no default
+        default: str = getattr(type(self), "code", "")  # Forbidden, RuleViolation: no default
+        self.code = code or default
         if self.code not in PROBLEM_TYPES:  # a bug: tests/api/test_problem_codes.py finds it first
             raise KeyError(f"problem code {self.code!r} is not in app.core.errors.PROBLEM_TYPES")
         self.status, self.title = PROBLEM_TYPES[self.code]
@@ -319,7 +321,8 @@ RETRYABLE = "retryable_conflict"
 
 
 def _request_id(request: Request) -> str | None:
-    return request.scope.get("state", {}).get("request_id")
+    request_id = request.scope.get("state", {}).get("request_id")
+    return request_id if isinstance(request_id, str) else None
 
 
 def database_error_text(exc: BaseException) -> str:
@@ -335,7 +338,7 @@ def database_error_text(exc: BaseException) -> str:
     return " ".join(parts)
 
 
-def unavailable_response(scope: dict[str, Any], exc: BaseException) -> JSONResponse:
+def unavailable_response(scope: Scope, exc: BaseException) -> JSONResponse:
     request_id = scope.get("state", {}).get("request_id")
     log.warning("database unavailable (request %s): %s", request_id, database_error_text(exc))
     body = problem("service-unavailable", "The database is unavailable; retry.")
@@ -346,7 +349,7 @@ def _unavailable(request: Request, exc: BaseException) -> JSONResponse:
     return unavailable_response(request.scope, exc)
 
 
-def internal_error_response(scope: dict[str, Any]) -> JSONResponse:
+def internal_error_response(scope: Scope) -> JSONResponse:
     """The generic 500 (logged with its traceback and the request id): no internals leak."""
     request_id = scope.get("state", {}).get("request_id")
     log.exception("unhandled error (request %s)", request_id)
@@ -390,9 +393,10 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(AppError, _app_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
+    # Starlette types a handler as taking any Exception; it calls each with the class it is registered for
+    app.add_exception_handler(AppError, _app_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(OSError, _database_error)
     app.add_exception_handler(Exception, _unexpected)

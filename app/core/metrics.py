@@ -27,6 +27,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import ConnectionPoolEntry, QueuePool
+from starlette.types import Scope
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 UNMATCHED = "unmatched"  # the route label of a request no route matched (404): never the raw path
@@ -59,7 +61,7 @@ log = logging.getLogger("app.jobs.steps")
 job_task_var: ContextVar[str | None] = ContextVar("job_task", default=None)
 
 
-def route_template(scope: dict) -> str:
+def route_template(scope: Scope) -> str:
     """The path template of the route that answered (`/api/v1/customers/{customer_id:uuid}`), or
     UNMATCHED. FastAPI keeps a route's full path (prefixes of the routers it was included
     through) on its effective route context; Starlette's own routes carry it on the route."""
@@ -74,7 +76,7 @@ def multiprocess() -> bool:
 def process_exited() -> None:
     """Drop this process's live gauges (pool connections in use) from the shared directory."""
     if multiprocess():
-        mark_process_dead(os.getpid())
+        mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]  # prometheus_client leaves it unannotated
 
 
 class HttpRecorder:
@@ -115,20 +117,19 @@ def instrument_pool(engine: AsyncEngine, process: str) -> None:
     waits, wait_seconds = POOL_WAITS.labels(process), POOL_WAIT_SECONDS.labels(process)
 
     @event.listens_for(pool, "checkout")
-    def _checkout(*_) -> None:
+    def _checkout(*_: object) -> None:
         in_use.inc()
         checkouts.inc()
 
     @event.listens_for(pool, "checkin")
-    def _checkin(*_) -> None:
+    def _checkin(*_: object) -> None:
         in_use.dec()
 
-    get, max_overflow = getattr(pool, "_do_get", None), getattr(pool, "_max_overflow", None)
-    if get is None or not isinstance(max_overflow, int):  # not a QueuePool: no waits to time
+    if not isinstance(pool, QueuePool):  # no waits to time
         return
-    capacity = pool.size() + max(max_overflow, 0)
+    get, capacity = pool._do_get, pool.size() + max(pool._max_overflow, 0)
 
-    def timed_get():
+    def timed_get() -> ConnectionPoolEntry:
         if pool.checkedout() < capacity:
             return get()
         started = time.perf_counter()
@@ -138,7 +139,7 @@ def instrument_pool(engine: AsyncEngine, process: str) -> None:
             waits.inc()
             wait_seconds.observe(time.perf_counter() - started)
 
-    pool._do_get = timed_get
+    pool._do_get = timed_get  # type: ignore[method-assign]  # the pool's own get, wrapped to time the waits
 
 
 @contextmanager
@@ -175,7 +176,7 @@ class OutboxBacklog:
     def __init__(self, pending: int, undeliverable: int, oldest: datetime | None, now: datetime) -> None:
         self.values = (pending, undeliverable, (now - oldest).total_seconds() if oldest else 0.0)
 
-    def collect(self):
+    def collect(self) -> Iterator[GaugeMetricFamily]:
         pending, undeliverable, age = self.values
         yield GaugeMetricFamily("outbox_pending_emails", "Mail not yet delivered, still to be tried", value=pending)
         yield GaugeMetricFamily(
@@ -191,7 +192,7 @@ def exposition(outbox: OutboxBacklog | None) -> bytes:
     process's otherwise, and the outbox gauges of this scrape."""
     if multiprocess():
         registry = CollectorRegistry()
-        MultiProcessCollector(registry)
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # prometheus_client leaves it unannotated
     else:
         registry = REGISTRY
     body = generate_latest(registry)

@@ -112,8 +112,9 @@ async def confirm(session: AsyncSession, ctx: Context, *, token: str) -> User:
     user.email = change.new_email
     user.email_verified_at = now
     await session.flush()
-    for model in (EmailVerification, PasswordReset):
-        await SingleUseTokenRepository(session, model).expire_for_user(user.id, now)
+    # one call per model: the repository's type variable is constrained to each model, not their union
+    await SingleUseTokenRepository(session, EmailVerification).expire_for_user(user.id, now)
+    await SingleUseTokenRepository(session, PasswordReset).expire_for_user(user.id, now)
     await SessionRepository(session).revoke_user(user.id, now, except_family=change.requested_by_family_id)
     await audit.record(
         session,

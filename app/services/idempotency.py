@@ -78,6 +78,10 @@ async def run(
 
 async def _replay(repo: IdempotencyRepository, key: str, fingerprint: str) -> StoredResponse:
     existing = await repo.find(key)
+    if existing is None or existing.response_status is None or existing.response_body is None:
+        # The row the claim collided with has since expired and been cleaned up, or (never stored
+        # so) is not completed: nothing to replay, and a retry claims the key afresh.
+        raise IdempotencyKeyInFlight("A request with this Idempotency-Key is still in progress; retry shortly.")
     if existing.request_hash != fingerprint:
         raise IdempotencyKeyReused("This Idempotency-Key was used for a different request.")
     return StoredResponse(existing.response_status, existing.response_body["body"], replayed=True)

@@ -18,10 +18,9 @@ from app.models.auth import UserInvitation
 from app.models.base import new_id
 from app.models.user import User
 from app.repositories.invitations import InvitationRepository
-from app.repositories.tenants import TenantAccountRepository
 from app.repositories.tokens import SingleUseTokenRepository
 from app.repositories.users import IdentityRepository, UserRepository
-from app.services import audit, entitlements, mail
+from app.services import audit, entitlements, mail, tenants
 from app.services.rate_limit import Limit, consume
 from app.services.sessions import TokenPair, issue
 from app.services.users import USER_FIELDS, ensure_may_grant, may_grant, require_verified
@@ -63,7 +62,7 @@ async def invite(session: AsyncSession, ctx: Context, inviter: User, *, email: s
             expires_at=now + timedelta(days=days),
         )
     )
-    tenant = await TenantAccountRepository(session).get(inviter.tenant_id)
+    tenant = await tenants.get_own(session, inviter)
     await audit.record(
         session,
         action="user.invited",

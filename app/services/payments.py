@@ -32,7 +32,7 @@ from app.repositories.payments import PaymentEventRepository, PaymentRepository,
 from app.repositories.subscriptions import PlanRepository
 from app.schemas.payments import ORDER_ID_PATTERN, PAYMENT_ID_PATTERN
 from app.services import audit, subscriptions, usage
-from app.services.razorpay import checkout_signature, gateway, sign, signature_matches
+from app.services.razorpay import SandboxGateway, checkout_signature, gateway, sign, signature_matches
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ async def start_upgrade(session: AsyncSession, ctx: Context, *, plan_code: str) 
     if not await claim_order(session, order.id, payment.id):
         raise PaymentGatewayError("The payment gateway returned an order id that is already recorded.")
     await _audit(session, payment, "payment.created")
-    checkout = gw.checkout(order.id) if gw.sandbox else None
+    checkout = gw.checkout(order.id) if isinstance(gw, SandboxGateway) else None
     return Started(payment, gw.key_id, checkout)
 
 
@@ -98,9 +98,11 @@ async def verify_checkout(
     expected = checkout_signature(gw.key_secret, order_id, payment_id)
     if payment.is_sandbox != gw.sandbox or not signature_matches(expected, signature):
         raise SignatureInvalid("The payment signature does not match this order.")
-    payment = await repo.by_order(order_id, for_update=True)
-    await _capture(session, ctx, payment, payment_id)
-    return payment
+    locked = await repo.by_order(order_id, for_update=True)
+    if locked is None:  # payments are never deleted: read just above
+        raise NotFound("There is no such order.", code="order-not-found")
+    await _capture(session, ctx, locked, payment_id)
+    return locked
 
 
 async def _capture(session: AsyncSession, ctx: Context, payment: Payment, razorpay_payment_id: str) -> bool:
@@ -160,12 +162,15 @@ async def receive_webhook(
     if event.type not in HANDLED_EVENTS:
         return Received("ignored", f"event {event.type!r} is not one this service handles")
     tenant_id = await order_tenant(session, event.order_id) if event.order_id else None
-    if tenant_id is None:
+    if tenant_id is None or event.order_id is None:
         log.warning("razorpay webhook %s (%s) for an unknown order %r", event.id, event.type, event.order_id)
         return Received("ignored", "unknown order")
     await bind_tenant(session, tenant_id)
     audit.set_actor(session, None)
     payment = await PaymentRepository(session).by_order(event.order_id, for_update=True)
+    if payment is None:  # the order lookup names this tenant, whose payment row is missing
+        log.error("razorpay webhook %s (%s): order %r has no payment row", event.id, event.type, event.order_id)
+        return Received("ignored", "unknown order")
     outcome = _outcome(event, payment)
     claimed = await PaymentEventRepository(session).claim(
         event_id=event.id, event_type=event.type, payment_id=payment.id, outcome=outcome, at=ctx.now
@@ -174,6 +179,7 @@ async def receive_webhook(
         return Received("duplicate", f"event {event.id} was processed before")
     await PaymentRepository(session).note_event(payment, event.id)
     if outcome == "captured":
+        assert event.payment_id is not None  # _outcome answers "captured" only with a payment id
         await _capture(session, ctx, payment, event.payment_id)
     elif outcome == "failed":
         await PaymentRepository(session).fail(payment, event.payment_id, event.error)

@@ -16,7 +16,7 @@ async def get_own(session: AsyncSession, user: User) -> Tenant:
     return tenant
 
 
-async def update_own(session: AsyncSession, user: User, changes: dict) -> Tenant:
+async def update_own(session: AsyncSession, user: User, changes: dict[str, object]) -> Tenant:
     tenant = await get_own(session, user)
     before = audit.snapshot(tenant, FIELDS)
     for field, value in changes.items():

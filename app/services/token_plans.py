@@ -41,11 +41,15 @@ async def set_plan(session: AsyncSession, ctx: Context, *, plan_code: str, reset
     meters = await MeterRepository(session).all()
     for meter in meters:
         await usage.settle(session, meter.code, in_force, now)
-    tokens = await UsagePeriodRepository(session).current(usage.TOKENS)
-    current = await plans.get(tokens.plan_code)
+    tokens = usage.settled(await UsagePeriodRepository(session).current(usage.TOKENS), usage.TOKENS)
+    current = await usage.stored_plan(plans, tokens.plan_code)
     if target.code == current.code:
         if stored is not None and stored.plan_code != target.code:  # the payment's plan, applied just now
-            change = "upgraded" if usage.rank(target) > usage.rank(await plans.get(stored.plan_code)) else "downgraded"
+            change = (
+                "upgraded"
+                if usage.rank(target) > usage.rank(await usage.stored_plan(plans, stored.plan_code))
+                else "downgraded"
+            )
         elif reset_used:
             change = await _reset_used(session, row, policy, tokens, target, now)
         else:
@@ -84,7 +88,8 @@ async def _renewal(
     if state.status != SubscriptionStatus.active or state.plan_code != plan.code or plan.price_paise == 0:
         return None
     payment = await PaymentRepository(session).latest_captured(row.id, plan.code)
-    if payment is None or payment.captured_at <= period.period_start:
+    # latest_captured reads captured payments only: captured_at is set
+    if payment is None or payment.captured_at is None or payment.captured_at <= period.period_start:
         return None
     return payment
 

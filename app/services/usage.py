@@ -88,6 +88,22 @@ def rank(plan: Plan) -> tuple[int, float]:
     return plan.price_paise, tokens
 
 
+def settled(period: UsagePeriod | None, meter: str) -> UsagePeriod:
+    """`period`, read where the meter has been settled (or `due` found nothing to do, which it
+    never does for a meter without a period): absent, the invariant is broken."""
+    if period is None:
+        raise LookupError(f"meter {meter!r} has no current period after settling")
+    return period
+
+
+async def stored_plan(plans: PlanRepository, code: str) -> Plan:
+    """The plan a stored row names (by foreign key, so it exists)."""
+    plan = await plans.get(code)
+    if plan is None:
+        raise LookupError(f"the stored plan {code!r} does not exist")
+    return plan
+
+
 def meter_usage(period: UsagePeriod) -> MeterUsage:
     return MeterUsage(
         period.meter,
@@ -125,7 +141,7 @@ async def _virtual(session: AsyncSession, meter: str, in_force: InForce, now: da
     period = await UsagePeriodRepository(session).current(meter)
     step = due(period, in_force, now, upgrade=await _is_upgrade(session, period, in_force))
     if step is None:
-        return meter_usage(period)
+        return meter_usage(settled(period, meter))
     plan_quota = await MeterRepository(session).quota(step.plan_code, meter)
     carry = await _carry(session, period, step, plan_quota)
     quota = None if plan_quota is None else plan_quota + carry
@@ -145,7 +161,7 @@ async def _is_upgrade(session: AsyncSession, period: UsagePeriod | None, in_forc
     if period is None or period.plan_code == in_force.plan_code:
         return False
     plans = PlanRepository(session)
-    return rank(await plans.get(in_force.plan_code)) > rank(await plans.get(period.plan_code))
+    return rank(await stored_plan(plans, in_force.plan_code)) > rank(await stored_plan(plans, period.plan_code))
 
 
 async def _carry(session: AsyncSession, previous: UsagePeriod | None, step: Due, plan_quota: int | None) -> int:
@@ -172,16 +188,18 @@ async def settle(session: AsyncSession, meter: str, in_force: InForce, now: date
     repo = UsagePeriodRepository(session)
     period = await repo.current(meter)
     if due(period, in_force, now) is None:
-        return period, False
+        return settled(period, meter), False
     subscriptions_repo = SubscriptionRepository(session)
     await subscriptions_repo.lock("subscription")
     row = await subscriptions_repo.current()
+    if row is None:  # registration and migration 0004 give every tenant one
+        raise LookupError(f"tenant {subscriptions_repo.tenant_id} has no current subscription")
     in_force = InForce(row.plan_code, row.current_period_start)
     await repo.lock(meter)
     period = await repo.current(meter, for_update=True)
     step = due(period, in_force, now, upgrade=await _is_upgrade(session, period, in_force))
     if step is None:
-        return period, False
+        return settled(period, meter), False
     return await _open(session, meter, period, step, now), True
 
 
@@ -288,7 +306,7 @@ async def _apply(session: AsyncSession, meter: str, in_force: InForce, target: P
     if period.plan_code == target.code:
         return
     period = await locked_current(session, meter)
-    current = await PlanRepository(session).get(period.plan_code)
+    current = await stored_plan(PlanRepository(session), period.plan_code)
     if rank(target) > rank(current):
         await _open(session, meter, period, Due(UsageKind.plan_changed, now, target.code, carry=True), now)
     else:
@@ -310,11 +328,14 @@ async def written_report(session: AsyncSession, ctx: Context) -> Report:
     Razorpay activation may call `apply_plan` before it writes the subscription down)."""
     standing = await subscriptions.standing(session, ctx)
     repo = UsagePeriodRepository(session)
-    meters = [meter_usage(await repo.current(meter.code)) for meter in await MeterRepository(session).all()]
+    meters = [
+        meter_usage(settled(await repo.current(meter.code), meter.code))
+        for meter in await MeterRepository(session).all()
+    ]
     return _report(standing.state.period_end, meters)
 
 
 async def locked_current(session: AsyncSession, meter: str) -> UsagePeriod:
     repo = UsagePeriodRepository(session)
     await repo.lock(meter)
-    return await repo.current(meter, for_update=True)
+    return settled(await repo.current(meter, for_update=True), meter)

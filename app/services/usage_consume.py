@@ -35,12 +35,16 @@ async def consume(session: AsyncSession, ctx: Context, *, meter: str, quantity: 
         debited = await repo.debit(period.id, quantity, now)
         if debited is not None:
             break
-        period = await repo.current(meter)
-        over = period is not None and period.quota is not None and period.used + quantity > period.quota
-        if over and period.period_end > now:
-            beyond = await MeterRepository(session).quota(period.plan_code, meter) or 0
+        stored = await repo.current(meter)
+        if (
+            stored is not None
+            and stored.quota is not None
+            and stored.used + quantity > stored.quota
+            and stored.period_end > now
+        ):
+            beyond = await MeterRepository(session).quota(stored.plan_code, meter) or 0
             lifting = await MeterRepository(session).lifting(meter, beyond)
-            raise QuotaExceeded(meter, period.quota, period.used, lifting)
+            raise QuotaExceeded(meter, stored.quota, stored.used, lifting)
     else:  # the period was replaced under us every time: let the client retry
         raise Conflict("The usage period changed while debiting; retry.", code="concurrent-update")
     used, quota = debited
@@ -56,6 +60,8 @@ async def _replay(session: AsyncSession, entry: UsageLedgerEntry, meter: str, qu
     if entry.kind != UsageKind.consumed or entry.meter != meter or entry.quantity != quantity:
         raise IdempotencyKeyReused("This Idempotency-Key was used for another consumption.")
     period = await UsagePeriodRepository(session).get(entry.period_id)
+    if period is None:  # periods are ended, never deleted, and the entry references its own
+        raise LookupError(f"usage period {entry.period_id} of ledger entry {entry.id} is missing")
     quota = None if entry.balance_after is None else entry.used_after + entry.balance_after
     numbers = MeterUsage(
         meter, entry.plan_code, quota, entry.used_after, period.carried_over, period.period_start, period.period_end

@@ -11,10 +11,9 @@ from app.core.tenancy import bind_tenant
 from app.models.auth import EmailVerification
 from app.models.tenant import Tenant
 from app.models.user import User
-from app.repositories.tenants import TenantAccountRepository
 from app.repositories.tokens import SingleUseTokenRepository
 from app.repositories.users import UserRepository
-from app.services import audit, mail
+from app.services import audit, mail, tenants
 from app.services.rate_limit import Limit, consume
 
 
@@ -54,8 +53,7 @@ async def resend(session: AsyncSession, ctx: Context, user: User) -> None:
     await consume(
         session, [Limit("verify:user", str(user.id), s.reset_limit_per_email, s.reset_window_seconds)], ctx.now
     )
-    tenant = await TenantAccountRepository(session).get(user.tenant_id)
-    await send(session, ctx, user, tenant)
+    await send(session, ctx, user, await tenants.get_own(session, user))
     await audit.record(session, action="user.verification_resent", entity_type="user", entity_id=user.id)
 
 
