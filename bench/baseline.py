@@ -86,9 +86,13 @@ def raw_read(urls: DatabaseUrls, login: Login) -> Scenario:
     return Scenario(
         "raw asyncpg: users/me read",
         "bench.baseline:RawUserRead",
-        {"dsn": asyncpg_dsn(urls.app), "tenant_id": claims["tenant_id"], "user_id": claims["sub"],
-         "session_id": claims["sid"]},
-    )  # fmt: skip
+        {
+            "dsn": asyncpg_dsn(urls.app),
+            "tenant_id": claims["tenant_id"],
+            "user_id": claims["sub"],
+            "session_id": claims["sid"],
+        },
+    )
 
 
 async def run(concurrency: int, seconds: float, warmup: float, workers: int, scale_to: int) -> dict[str, Result]:

@@ -97,10 +97,27 @@ INSERT INTO audit_logs (id, tenant_id, actor_user_id, action, entity_type, entit
 VALUES ($1, $2, $3, 'invoice.created', 'invoice', $4, NULL, $5::jsonb, '127.0.0.1', $6),
        ($7, $2, $3, 'invoice.issued', 'invoice', $4, $5::jsonb, $8::jsonb, '127.0.0.1', $6)
 """
-HEADER_MONEY = ["taxable_value", "cgst_amount", "sgst_amount", "utgst_amount", "igst_amount", "tax_total",
-                "round_off", "total"]  # fmt: skip
-LINE_AMOUNTS = ["unit_price", "discount", "gst_rate", "taxable_value", "cgst_amount", "sgst_amount", "utgst_amount",
-                "igst_amount", "total"]  # fmt: skip
+HEADER_MONEY = [
+    "taxable_value",
+    "cgst_amount",
+    "sgst_amount",
+    "utgst_amount",
+    "igst_amount",
+    "tax_total",
+    "round_off",
+    "total",
+]
+LINE_AMOUNTS = [
+    "unit_price",
+    "discount",
+    "gst_rate",
+    "taxable_value",
+    "cgst_amount",
+    "sgst_amount",
+    "utgst_amount",
+    "igst_amount",
+    "total",
+]
 
 
 def _new_id() -> uuid.UUID:
@@ -120,16 +137,30 @@ class RawIssue:
         self.company, self.customer = uuid.UUID(t["company_id"]), uuid.UUID(t["customer_id"])
         self.invoice_date, self.due_date = date.fromisoformat(t["invoice_date"]), date.fromisoformat(t["due_date"])
         self.fy, self.series = financial_year(self.invoice_date), series_year(self.invoice_date)
-        self.header = [t["place_of_supply"], t["supply_type"], t["reverse_charge"], t["document_type"],
-                       t["supplier_registration_type"], t["notes"], t["terms"],
-                       json.dumps(t["supplier"]), json.dumps(t["recipient"]),
-                       *(Decimal(t[name]) for name in HEADER_MONEY)]  # fmt: skip
+        self.header = [
+            t["place_of_supply"],
+            t["supply_type"],
+            t["reverse_charge"],
+            t["document_type"],
+            t["supplier_registration_type"],
+            t["notes"],
+            t["terms"],
+            json.dumps(t["supplier"]),
+            json.dumps(t["recipient"]),
+            *(Decimal(t[name]) for name in HEADER_MONEY),
+        ]
         self.total = Decimal(t["total"])
         self.lines = [
-            [ln["position"], ln["description"], ln["hsn_sac"], Decimal(ln["quantity"]), ln["unit"],
-             *(Decimal(ln[name]) for name in LINE_AMOUNTS)]
+            [
+                ln["position"],
+                ln["description"],
+                ln["hsn_sac"],
+                Decimal(ln["quantity"]),
+                ln["unit"],
+                *(Decimal(ln[name]) for name in LINE_AMOUNTS),
+            ]
             for ln in t["lines"]
-        ]  # fmt: skip
+        ]
         # The audit snapshots the app writes (the same fields), before and after the number.
         self.snapshot = {name: t[name] for name in AUDITED}
         self.pool: asyncpg.Pool | None = None
@@ -144,17 +175,32 @@ class RawIssue:
             number = await conn.fetchval(COUNTER_SQL, self.tenant, self.company, self.series)
             number = f"INV/{self.fy}/{number:05d}"
             await conn.execute(
-                INVOICE_SQL, invoice_id, self.tenant, self.company, self.customer, number, self.fy,
-                self.invoice_date, self.due_date, *self.header,
-            )  # fmt: skip
+                INVOICE_SQL,
+                invoice_id,
+                self.tenant,
+                self.company,
+                self.customer,
+                number,
+                self.fy,
+                self.invoice_date,
+                self.due_date,
+                *self.header,
+            )
             await conn.executemany(LINE_SQL, [(_new_id(), self.tenant, invoice_id, *line) for line in self.lines])
             await conn.execute(BALANCE_SQL, self.total, self.tenant, self.customer)
             created = json.dumps({**self.snapshot, "status": "draft", "number": None, "financial_year": None})
             issued = json.dumps({**self.snapshot, "status": "issued", "number": number, "financial_year": self.fy})
             await conn.execute(
-                AUDIT_SQL, _new_id(), self.tenant, self.user, invoice_id, created, secrets.token_hex(8),
-                _new_id(), issued,
-            )  # fmt: skip
+                AUDIT_SQL,
+                _new_id(),
+                self.tenant,
+                self.user,
+                invoice_id,
+                created,
+                secrets.token_hex(8),
+                _new_id(),
+                issued,
+            )
 
     async def close(self) -> None:
         if self.pool is not None:
@@ -171,10 +217,17 @@ def _gstin(state: str, pan: str) -> str:
 
 def issue_body(company_id: str, customer_id: str) -> dict[str, Any]:
     lines = [
-        {"description": f"Service {n}", "hsn_sac": "998311", "quantity": str(n), "unit": "NOS",
-         "unit_price": f"{250 * n}.50", "discount": "10.00" if n % 3 == 0 else "0", "gst_rate": "18"}
+        {
+            "description": f"Service {n}",
+            "hsn_sac": "998311",
+            "quantity": str(n),
+            "unit": "NOS",
+            "unit_price": f"{250 * n}.50",
+            "discount": "10.00" if n % 3 == 0 else "0",
+            "gst_rate": "18",
+        }
         for n in range(1, LINES + 1)
-    ]  # fmt: skip
+    ]
     return {"company_id": company_id, "customer_id": customer_id, "issue": True, "lines": lines}
 
 
@@ -236,8 +289,11 @@ async def seed_bench_tenant(
             "CREATE TEMP TABLE src ON COMMIT DROP AS "
             "SELECT n, $1::uuid AS tenant_id, $2::uuid AS company_id, $3::uuid AS customer_id, "
             "current_date - (n % 730) AS d FROM generate_series(1, $4::int) n",
-            uuid.UUID(tenant), uuid.UUID(company), uuid.UUID(customer), count,
-        )  # fmt: skip
+            uuid.UUID(tenant),
+            uuid.UUID(company),
+            uuid.UUID(customer),
+            count,
+        )
         await admin.execute(INVOICES_FROM_SRC, "S", *snapshots)
     await admin.execute("VACUUM (ANALYZE) invoices, invoice_lines")
 
@@ -282,8 +338,10 @@ async def seed_other_tenants(
             "FROM generate_series(0, $1::int - 1) n "
             "JOIN bench_other o ON o.idx = n % $2::int "
             "JOIN other_customers c ON c.idx = o.idx AND c.k = (n / $2::int) % $3::int",
-            invoices, tenants, customers,
-        )  # fmt: skip
+            invoices,
+            tenants,
+            customers,
+        )
         await admin.execute(INVOICES_FROM_SRC, "X", *snapshots)
     await admin.execute("VACUUM (ANALYZE) tenants, companies, customers, invoices, invoice_lines")
 
@@ -297,8 +355,9 @@ async def deep_cursor(admin: asyncpg.Connection, api: ApiServer, tenant: str, de
     rows = await admin.fetch(
         "SELECT invoice_date, id FROM invoices WHERE tenant_id = $1 "
         "ORDER BY invoice_date DESC, id DESC OFFSET $2 LIMIT 2",
-        uuid.UUID(tenant), depth - 1,
-    )  # fmt: skip
+        uuid.UUID(tenant),
+        depth - 1,
+    )
     key, scope = cursor_key(api.jwt_secret), "invoices.invoice_date,invoices.id desc"  # signed as the API signs
     return encode_cursor(key, scope, [rows[0]["invoice_date"], rows[0]["id"]]), rows[1]["id"]
 
@@ -369,15 +428,24 @@ async def _run(args, urls, api: ApiServer, admin: asyncpg.Connection, timings: d
     issue = Scenario(
         "POST /invoices (10 lines, issue)",
         "bench.common:HttpDriver",
-        {"url": f"{base}{API}/invoices", "method": "POST", "headers": writer.auth_header,
-         "json_body": issue_body(company["id"], customer["id"]), "expect": 201},
-    )  # fmt: skip
+        {
+            "url": f"{base}{API}/invoices",
+            "method": "POST",
+            "headers": writer.auth_header,
+            "json_body": issue_body(company["id"], customer["id"]),
+            "expect": 201,
+        },
+    )
     raw_issue = Scenario(
         "raw asyncpg: the same writes",
         "bench.invoices:RawIssue",
-        {"dsn": asyncpg_dsn(urls.app), "tenant_id": writer.claims["tenant_id"], "user_id": writer.claims["sub"],
-         "template": template},
-    )  # fmt: skip
+        {
+            "dsn": asyncpg_dsn(urls.app),
+            "tenant_id": writer.claims["tenant_id"],
+            "user_id": writer.claims["sub"],
+            "template": template,
+        },
+    )
 
     async def phase(label: str, concurrent: LoadProcess, serial: LoadProcess) -> dict[str, Result | None]:
         results: dict[str, Result | None] = {}

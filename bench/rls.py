@@ -120,9 +120,14 @@ async def run(args: argparse.Namespace) -> dict[str, list[Result]]:
         issue = Scenario(
             "POST /invoices (10 lines, issue)",
             "bench.common:HttpDriver",
-            {"url": f"{api.base_url}{API}/invoices", "method": "POST", "headers": writer.auth_header,
-             "json_body": issue_body(company["id"], customer["id"]), "expect": 201},
-        )  # fmt: skip
+            {
+                "url": f"{api.base_url}{API}/invoices",
+                "method": "POST",
+                "headers": writer.auth_header,
+                "json_body": issue_body(company["id"], customer["id"]),
+                "expect": 201,
+            },
+        )
         print(
             f"rls: users/me at {args.concurrency} and issue at {args.issue_concurrency} concurrent connections, "
             f"{args.warmup:g} s warm-up + {args.seconds:g} s per leg, legs on / off / on, {args.workers} API "

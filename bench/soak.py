@@ -93,8 +93,13 @@ class MixedLoad:
 
     def payload(self, op: str) -> bytes:
         if op == "receipt":  # dated today in Asia/Kolkata, as the API's own clock decides
-            body = {"customer_id": self.customer_id, "company_id": self.company_id, "amount": "100.00",
-                    "receipt_date": datetime.now(INDIA).date().isoformat(), "mode": "upi"}  # fmt: skip
+            body = {
+                "customer_id": self.customer_id,
+                "company_id": self.company_id,
+                "amount": "100.00",
+                "receipt_date": datetime.now(INDIA).date().isoformat(),
+                "mode": "upi",
+            }
             return self._encode("POST", f"{API}/receipts", body)
         return self.fixed[op]
 
@@ -177,8 +182,12 @@ async def run(args: argparse.Namespace) -> int:
         workers = await api.wait_for_workers()
         login = await register_and_login(api.base_url)
         company, customer, _ = await make_party(api.base_url, login)
-        options = {"base_url": api.base_url, "auth": login.auth_header, "company_id": company["id"],
-                   "customer_id": customer["id"]}  # fmt: skip
+        options = {
+            "base_url": api.base_url,
+            "auth": login.auth_header,
+            "company_id": company["id"],
+            "customer_id": customer["id"],
+        }
         print(
             f"soak: {args.minutes:g} min measured after {args.warmup:g} s warm-up, {args.concurrency} concurrent "
             f"connections, {args.workers} API worker(s) (pids {', '.join(str(w.pid) for w in workers)}), "

@@ -33,7 +33,7 @@ PLANS = [
 PLAN_COLUMNS = [
     "code", "name", "price_paise", "billing_period", "trial_days", "max_invoices_per_month", "max_customers",
     "max_active_users", "monthly_token_quota", "is_public",
-]  # fmt: skip
+]
 
 
 def upgrade() -> None:

@@ -132,7 +132,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('tenant_id', 'kind', 'occasion_key', name=op.f('pk_job_occasions'))
     )
     op.add_column('outbox_emails', sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=True))
-    op.create_index('ix_outbox_emails_pending_next_attempt_at', 'outbox_emails', ['next_attempt_at'], unique=False, postgresql_where=sa.text("status = 'pending'"))  # fmt: skip
+    op.create_index('ix_outbox_emails_pending_next_attempt_at', 'outbox_emails', ['next_attempt_at'], unique=False, postgresql_where=sa.text("status = 'pending'"))
     for table in NEW_TENANT_TABLES:
         op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
         op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
@@ -173,7 +173,7 @@ def downgrade() -> None:
         op.execute(f"DROP POLICY IF EXISTS jobs_scan ON {table}")
     for table in NEW_TENANT_TABLES:
         op.execute(f"DROP POLICY IF EXISTS tenant_isolation ON {table}")
-    op.drop_index('ix_outbox_emails_pending_next_attempt_at', table_name='outbox_emails', postgresql_where=sa.text("status = 'pending'"))  # fmt: skip
+    op.drop_index('ix_outbox_emails_pending_next_attempt_at', table_name='outbox_emails', postgresql_where=sa.text("status = 'pending'"))
     op.drop_column('outbox_emails', 'next_attempt_at')
     op.drop_table('job_occasions')
     op.execute(f"DROP SCHEMA IF EXISTS {PROCRASTINATE_SCHEMA} CASCADE")

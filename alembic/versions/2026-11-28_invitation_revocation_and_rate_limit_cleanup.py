@@ -70,7 +70,7 @@ def _cleanup(rate_limits: str, tables: list[str]) -> str:
 
 def upgrade() -> None:
     op.add_column('user_invitations', sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True))
-    op.create_index('ix_user_invitations_tenant_id_invited_by', 'user_invitations', ['tenant_id', 'invited_by'], unique=False)  # fmt: skip
+    op.create_index('ix_user_invitations_tenant_id_invited_by', 'user_invitations', ['tenant_id', 'invited_by'], unique=False)
     # For cleanup_expired only (it runs as this role, the table's owner, under FORCE ROW LEVEL SECURITY).
     op.execute(f"CREATE POLICY jobs_scan ON {NEWLY_CLEANED} FOR SELECT TO CURRENT_USER USING (true)")
     op.execute(f"CREATE POLICY jobs_cleanup ON {NEWLY_CLEANED} FOR DELETE TO CURRENT_USER USING (true)")

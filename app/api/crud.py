@@ -53,8 +53,13 @@ def operation_ids(res: Resource) -> dict[str, str]:
     """One name per operation of each resource (`listClientTypes`, `getClientType` ...): the
     factory's route functions share their names across resources."""
     one, many = _camel(res.catalog.entity), _camel(res.path.strip("/"))
-    return {"list": f"list{many}", "get": f"get{one}", "create": f"create{one}", "update": f"update{one}",
-            "delete": f"delete{one}"}  # fmt: skip
+    return {
+        "list": f"list{many}",
+        "get": f"get{one}",
+        "create": f"create{one}",
+        "update": f"update{one}",
+        "delete": f"delete{one}",
+    }
 
 
 def crud_router(res: Resource) -> APIRouter:
@@ -95,9 +100,15 @@ def _list_route(router: APIRouter, res: Resource) -> None:
         # A batch read (`ids`) is not narrowed by the flag's default (archived rows are included).
         batch_default = ids is not None and flag_value == res.flag_default
         rows, next_cursor = await service.list_page(
-            session, cat, limit=page.limit, cursor=page.cursor, sort=sort, search=search,
-            flags={} if batch_default else {res.flag_column: flag_value}, ids=ids,
-        )  # fmt: skip
+            session,
+            cat,
+            limit=page.limit,
+            cursor=page.cursor,
+            sort=sort,
+            search=search,
+            flags={} if batch_default else {res.flag_column: flag_value},
+            ids=ids,
+        )
         return respond(Page[read](items=[read.model_validate(r) for r in rows], next_cursor=next_cursor), fields)
 
 
@@ -127,9 +138,13 @@ def _write_routes(router: APIRouter, res: Resource) -> None:
     one = f"/{{{res.id_name}:uuid}}"
 
     @router.post(
-        "", status_code=status.HTTP_201_CREATED, response_model=read, responses=problem_responses(400, 403, 409),
-        summary=f"Create a {cat.label}", operation_id=operation_ids(res)["create"],
-    )  # fmt: skip
+        "",
+        status_code=status.HTTP_201_CREATED,
+        response_model=read,
+        responses=problem_responses(400, 403, 409),
+        summary=f"Create a {cat.label}",
+        operation_id=operation_ids(res)["create"],
+    )
     async def create_item(body: create_body, _: ManagerUser, session: SessionDep, ctx: ContextDep) -> Any:
         created = await service.create(session, ctx, cat, body.model_dump())
         return read.model_validate(created)
@@ -153,10 +168,12 @@ def _write_routes(router: APIRouter, res: Resource) -> None:
         return read.model_validate(updated)
 
     @router.delete(
-        one, response_model=Removal[read], responses=problem_responses(403, 404),
+        one,
+        response_model=Removal[read],
+        responses=problem_responses(403, 404),
         summary=f"Delete a {cat.label} ({res.catalog.kept_as} instead if documents refer to it)",
         operation_id=operation_ids(res)["delete"],
-    )  # fmt: skip
+    )
     async def delete_item(_: ManagerUser, session: SessionDep, id_: Annotated[uuid.UUID, Depends(item_id)]) -> Any:
         outcome, obj = await service.remove(session, cat, id_)
         return Removal[read](outcome=outcome, item=read.model_validate(obj))

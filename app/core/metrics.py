@@ -37,25 +37,33 @@ METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 JOB_BUCKETS = (0.1, 0.5, 1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 900.0)
 
-REQUESTS = Counter("http_requests_total", "Requests answered, by route template, method and status",
-                   ["route", "method", "status"])  # fmt: skip
-LATENCY = Histogram("http_request_duration_seconds", "Time from the request's arrival to its last byte",
-                    ["route", "method"], buckets=BUCKETS)  # fmt: skip
+REQUESTS = Counter(
+    "http_requests_total", "Requests answered, by route template, method and status", ["route", "method", "status"]
+)
+LATENCY = Histogram(
+    "http_request_duration_seconds",
+    "Time from the request's arrival to its last byte",
+    ["route", "method"],
+    buckets=BUCKETS,
+)
 PROBLEMS = Counter("http_problems_total", "402 and 429 answers by problem code", ["status", "code"])
 REPLAYS = Counter("idempotent_replays_total", "Responses replayed for a repeated Idempotency-Key", ["route"])
 
-POOL_IN_USE = Gauge("db_pool_connections_in_use", "Connections checked out of the pool",
-                    ["process"], multiprocess_mode="livesum")  # fmt: skip
+POOL_IN_USE = Gauge(
+    "db_pool_connections_in_use", "Connections checked out of the pool", ["process"], multiprocess_mode="livesum"
+)
 POOL_CHECKOUTS = Counter("db_pool_checkouts_total", "Connections checked out of the pool", ["process"])
 POOL_WAITS = Counter("db_pool_waits_total", "Checkouts that found the pool full and waited", ["process"])
-POOL_WAIT_SECONDS = Histogram("db_pool_wait_seconds", "How long a checkout that found the pool full waited",
-                              ["process"], buckets=BUCKETS)  # fmt: skip
+POOL_WAIT_SECONDS = Histogram(
+    "db_pool_wait_seconds", "How long a checkout that found the pool full waited", ["process"], buckets=BUCKETS
+)
 
 JOB_RUNS = Counter("job_runs_total", "Job runs by task and outcome (ok, failed)", ["task", "outcome"])
 JOB_DURATION = Histogram("job_duration_seconds", "Job run time", ["task"], buckets=JOB_BUCKETS)
 JOB_LAG = Histogram("job_lag_seconds", "From the instant a job was due to its start", ["task"], buckets=JOB_BUCKETS)
-JOB_STEPS = Counter("job_steps_total", "Scheduler steps (one tenant's work, or the cleanup) by outcome",
-                    ["step", "outcome"])  # fmt: skip
+JOB_STEPS = Counter(
+    "job_steps_total", "Scheduler steps (one tenant's work, or the cleanup) by outcome", ["step", "outcome"]
+)
 
 log = logging.getLogger("app.jobs.steps")
 job_task_var: ContextVar[str | None] = ContextVar("job_task", default=None)
@@ -164,10 +172,19 @@ def job_step(step: str, tenant_id: uuid.UUID | None, outcome: str, started: floa
     duration_ms = round((time.perf_counter() - started) * 1000, 1)
     log.log(
         logging.INFO if outcome == "ok" else logging.WARNING,
-        "job step %s %s for tenant %s in %.1f ms", step, outcome, tenant_id, duration_ms,
-        extra={"task": job_task_var.get(), "step": step, "tenant_id": str(tenant_id) if tenant_id else None,
-               "outcome": outcome, "duration_ms": duration_ms},
-    )  # fmt: skip
+        "job step %s %s for tenant %s in %.1f ms",
+        step,
+        outcome,
+        tenant_id,
+        duration_ms,
+        extra={
+            "task": job_task_var.get(),
+            "step": step,
+            "tenant_id": str(tenant_id) if tenant_id else None,
+            "outcome": outcome,
+            "duration_ms": duration_ms,
+        },
+    )
 
 
 class OutboxBacklog:

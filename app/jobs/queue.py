@@ -31,8 +31,13 @@ job_app = App(connector=PsycopgConnector(), import_paths=["app.jobs.tasks"])
 def conninfo(url: str) -> str:
     """A libpq connection string for a SQLAlchemy URL (postgresql+asyncpg://... as in DATABASE_URL)."""
     parsed = make_url(url)
-    params = {"host": parsed.host, "port": parsed.port, "user": parsed.username, "password": parsed.password,
-              "dbname": parsed.database}  # fmt: skip
+    params = {
+        "host": parsed.host,
+        "port": parsed.port,
+        "user": parsed.username,
+        "password": parsed.password,
+        "dbname": parsed.database,
+    }
     for key, value in parsed.query.items():
         value = value if isinstance(value, str) else value[-1]
         if key == "ssl":

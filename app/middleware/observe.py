@@ -79,7 +79,21 @@ def _log_request(level: int, state: dict, route: str, method: str, status: int, 
     user_id = str(auth.user_id) if auth is not None else None
     duration_ms = round(seconds * 1000, 2)
     log.log(
-        level, "%s %s %d %.2f ms tenant=%s user=%s", method, route, status, duration_ms, tenant_id, user_id,
-        extra={"request_id": state.get("request_id"), "tenant_id": tenant_id, "user_id": user_id, "route": route,
-               "method": method, "status": status, "duration_ms": duration_ms},
-    )  # fmt: skip
+        level,
+        "%s %s %d %.2f ms tenant=%s user=%s",
+        method,
+        route,
+        status,
+        duration_ms,
+        tenant_id,
+        user_id,
+        extra={
+            "request_id": state.get("request_id"),
+            "tenant_id": tenant_id,
+            "user_id": user_id,
+            "route": route,
+            "method": method,
+            "status": status,
+            "duration_ms": duration_ms,
+        },
+    )

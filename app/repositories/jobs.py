@@ -48,13 +48,22 @@ class DueWorkRepository:
         return sorted(rows.scalars())
 
     async def subscription_tenants(
-        self, at: datetime, *, reminder_days: Sequence[int], renewal_window: timedelta, notice_window: timedelta,
+        self,
+        at: datetime,
+        *,
+        reminder_days: Sequence[int],
+        renewal_window: timedelta,
+        notice_window: timedelta,
         only: Tenants = None,
-    ) -> list[uuid.UUID]:  # fmt: skip
+    ) -> list[uuid.UUID]:
         return await self._ids(
             "SELECT due_subscription_tenants(:at, CAST(:days AS integer[]), :renewal, :notice, CAST(:only AS uuid[]))",
-            at=at, days=list(reminder_days), renewal=renewal_window, notice=notice_window, only=only,
-        )  # fmt: skip
+            at=at,
+            days=list(reminder_days),
+            renewal=renewal_window,
+            notice=notice_window,
+            only=only,
+        )
 
     async def usage_tenants(self, at: datetime, *, only: Tenants = None) -> list[uuid.UUID]:
         return await self._ids("SELECT due_usage_tenants(:at, CAST(:only AS uuid[]))", at=at, only=only)
@@ -62,8 +71,10 @@ class DueWorkRepository:
     async def pending_mail_tenants(self, at: datetime, *, max_attempts: int, only: Tenants = None) -> list[uuid.UUID]:
         return await self._ids(
             "SELECT tenants_with_pending_mail(:at, :max_attempts, CAST(:only AS uuid[]))",
-            at=at, max_attempts=max_attempts, only=only,
-        )  # fmt: skip
+            at=at,
+            max_attempts=max_attempts,
+            only=only,
+        )
 
     async def cleanup(self, at: datetime, *, only: Tenants = None) -> dict[str, int]:
         """Delete what expired before `at` (sessions, idempotency keys, single-use tokens): counts by table."""

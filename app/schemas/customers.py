@@ -217,9 +217,12 @@ class CustomerRead(SelectableRead):
         DisplayNameRepository.customer_refs answers them."""
         plain = {name: getattr(customer, name) for name in cls.model_fields if name not in NOT_COLUMNS}
         return cls(
-            **plain, billing_address=_address(customer, "billing"), shipping_address=_address(customer, "shipping"),
-            client_type_name=refs[0], account_manager_name=refs[1],
-        )  # fmt: skip
+            **plain,
+            billing_address=_address(customer, "billing"),
+            shipping_address=_address(customer, "shipping"),
+            client_type_name=refs[0],
+            account_manager_name=refs[1],
+        )
 
 
 NOT_COLUMNS = {"billing_address", "shipping_address", "client_type_name", "account_manager_name", "currency"}

@@ -69,14 +69,23 @@ CHART_EXAMPLE = {
     "to": "2026-06-30",
     "interval": "month",
     "periods": [
-        {"period": "2026-04-01", "start": "2026-04-15", "end": "2026-04-30", "invoiced": "11800.00",
-         "collected": "5000.00"},
-        {"period": "2026-05-01", "start": "2026-05-01", "end": "2026-05-31", "invoiced": "0.00",
-         "collected": "0.00"},
-        {"period": "2026-06-01", "start": "2026-06-01", "end": "2026-06-30", "invoiced": "2360.00",
-         "collected": "6800.00"},
+        {
+            "period": "2026-04-01",
+            "start": "2026-04-15",
+            "end": "2026-04-30",
+            "invoiced": "11800.00",
+            "collected": "5000.00",
+        },
+        {"period": "2026-05-01", "start": "2026-05-01", "end": "2026-05-31", "invoiced": "0.00", "collected": "0.00"},
+        {
+            "period": "2026-06-01",
+            "start": "2026-06-01",
+            "end": "2026-06-30",
+            "invoiced": "2360.00",
+            "collected": "6800.00",
+        },
     ],
-}  # fmt: skip
+}
 
 
 class ChartPeriod(BaseModel):
@@ -111,9 +120,14 @@ class CustomerAging(BaseModel):
     buckets: AgingBuckets
 
 
-_BUCKETS = {"current": {"amount": "23600.00", "count": 4}, "days_1_30": {"amount": "11800.00", "count": 2},
-            "days_31_60": {"amount": "0.00", "count": 0}, "days_61_90": {"amount": "5900.00", "count": 1},
-            "days_over_90": {"amount": "1180.00", "count": 1}, "total": {"amount": "42480.00", "count": 8}}  # fmt: skip
+_BUCKETS = {
+    "current": {"amount": "23600.00", "count": 4},
+    "days_1_30": {"amount": "11800.00", "count": 2},
+    "days_31_60": {"amount": "0.00", "count": 0},
+    "days_61_90": {"amount": "5900.00", "count": 1},
+    "days_over_90": {"amount": "1180.00", "count": 1},
+    "total": {"amount": "42480.00", "count": 8},
+}
 AGING_EXAMPLE = {
     "as_of": "2026-11-23",
     "buckets": _BUCKETS,

@@ -45,15 +45,29 @@ DERIVED = {
     "currency",
 }
 
-LINE_EXAMPLE = {"description": "GST return filing, October 2026", "hsn_sac": "998231", "quantity": "1",
-                "unit_price": "2500.00", "gst_rate": "18"}  # fmt: skip
+LINE_EXAMPLE = {
+    "description": "GST return filing, October 2026",
+    "hsn_sac": "998231",
+    "quantity": "1",
+    "unit_price": "2500.00",
+    "gst_rate": "18",
+}
 EXAMPLE = {
     "company_id": "0194f0a2-5c1e-7b1a-9d7e-2f9c3e1a0b11",
     "customer_id": "0194f0a2-5c1e-7b1a-9d7e-2f9c3e1a0b22",
     "invoice_date": "2026-11-23",
-    "lines": [LINE_EXAMPLE, {**LINE_EXAMPLE, "description": "Payroll processing", "quantity": "12",
-                             "unit_price": "150.00", "discount": "100.00", "hsn_sac": "998222"}],
-}  # fmt: skip
+    "lines": [
+        LINE_EXAMPLE,
+        {
+            **LINE_EXAMPLE,
+            "description": "Payroll processing",
+            "quantity": "12",
+            "unit_price": "150.00",
+            "discount": "100.00",
+            "hsn_sac": "998222",
+        },
+    ],
+}
 
 
 class InvoiceLineIn(RequestBody):
@@ -174,11 +188,19 @@ class InvoiceRead(SelectableRead):
         lines = [InvoiceLineRead.model_validate(line) for line in invoice.lines] if with_lines else None
         title, declaration = title_and_declaration(invoice.document_type, invoice.supplier_registration_type)
         supplier, recipient = invoice.supplier or {}, invoice.recipient or {}
-        return cls(**plain, amount_in_words=amount_in_words(invoice.total), is_overdue=overdue, lines=lines,
-                   title=title, declaration=declaration, customer_name=recipient.get("name"),
-                   company_name=supplier.get("trade_name") or supplier.get("legal_name"))  # fmt: skip
+        return cls(
+            **plain,
+            amount_in_words=amount_in_words(invoice.total),
+            is_overdue=overdue,
+            lines=lines,
+            title=title,
+            declaration=declaration,
+            customer_name=recipient.get("name"),
+            company_name=supplier.get("trade_name") or supplier.get("legal_name"),
+        )
 
 
-InvoiceSort = Literal["invoice_date", "-invoice_date", "due_date", "-due_date", "total", "-total", "created_at",
-                      "-created_at"]  # fmt: skip
+InvoiceSort = Literal[
+    "invoice_date", "-invoice_date", "due_date", "-due_date", "total", "-total", "created_at", "-created_at"
+]
 InvoicePage = Page[InvoiceRead]

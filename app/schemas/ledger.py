@@ -24,19 +24,40 @@ EXAMPLE = {
     "to": "2026-06-30",
     "opening_balance": "500.00",
     "items": [
-        {"date": "2026-04-10", "type": "invoice", "document_id": "0194f0a2-5c1e-7b1a-9d7e-2f9c3e1a0c01",
-         "number": "INV/26-27/00001", "description": "Tax invoice", "debit": "1180.00", "credit": "0.00",
-         "balance": "1680.00"},
-        {"date": "2026-04-20", "type": "receipt", "document_id": "0194f0a2-5c1e-7b1a-9d7e-2f9c3e1a0c02",
-         "number": "RCT/26-27/00001", "description": "Receipt, upi, UTR 612345", "debit": "0.00",
-         "credit": "1000.00", "balance": "680.00"},
-        {"date": "2026-05-02", "type": "credit_note", "document_id": "0194f0a2-5c1e-7b1a-9d7e-2f9c3e1a0c03",
-         "number": "CN/26-27/00001", "description": "Credit note against INV/26-27/00001: rate revised",
-         "debit": "0.00", "credit": "118.00", "balance": "562.00"},
+        {
+            "date": "2026-04-10",
+            "type": "invoice",
+            "document_id": "0194f0a2-5c1e-7b1a-9d7e-2f9c3e1a0c01",
+            "number": "INV/26-27/00001",
+            "description": "Tax invoice",
+            "debit": "1180.00",
+            "credit": "0.00",
+            "balance": "1680.00",
+        },
+        {
+            "date": "2026-04-20",
+            "type": "receipt",
+            "document_id": "0194f0a2-5c1e-7b1a-9d7e-2f9c3e1a0c02",
+            "number": "RCT/26-27/00001",
+            "description": "Receipt, upi, UTR 612345",
+            "debit": "0.00",
+            "credit": "1000.00",
+            "balance": "680.00",
+        },
+        {
+            "date": "2026-05-02",
+            "type": "credit_note",
+            "document_id": "0194f0a2-5c1e-7b1a-9d7e-2f9c3e1a0c03",
+            "number": "CN/26-27/00001",
+            "description": "Credit note against INV/26-27/00001: rate revised",
+            "debit": "0.00",
+            "credit": "118.00",
+            "balance": "562.00",
+        },
     ],
     "closing_balance": "562.00",
     "next_cursor": None,
-}  # fmt: skip
+}
 
 
 class LedgerEntry(BaseModel):

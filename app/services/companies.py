@@ -16,9 +16,24 @@ from app.repositories.companies import CompanyRepository
 from app.services.catalog import Catalog
 
 FIELDS = [
-    "legal_name", "trade_name", "gstin", "pan", "state_code", "address_line1", "address_line2", "city", "pincode",
-    "email", "phone", "bank_account_name", "bank_account_number", "ifsc", "upi_vpa", "default_terms", "is_archived",
-]  # fmt: skip
+    "legal_name",
+    "trade_name",
+    "gstin",
+    "pan",
+    "state_code",
+    "address_line1",
+    "address_line2",
+    "city",
+    "pincode",
+    "email",
+    "phone",
+    "bank_account_name",
+    "bank_account_number",
+    "ifsc",
+    "upi_vpa",
+    "default_terms",
+    "is_archived",
+]
 
 
 async def check_company(session: AsyncSession, ctx: Context, company: Company, changes: dict[str, Any]) -> None:

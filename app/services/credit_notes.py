@@ -29,9 +29,22 @@ from app.services import audit, gst_settings, invoicing, numbering
 from app.services.rules import DocumentDates
 
 AUDITED = [
-    "number", "financial_year", "company_id", "customer_id", "invoice_id", "invoice_number", "invoice_date",
-    "credit_note_date", "reason", "is_full", "supply_type", "taxable_value", "tax_total", "round_off", "total",
-]  # fmt: skip
+    "number",
+    "financial_year",
+    "company_id",
+    "customer_id",
+    "invoice_id",
+    "invoice_number",
+    "invoice_date",
+    "credit_note_date",
+    "reason",
+    "is_full",
+    "supply_type",
+    "taxable_value",
+    "tax_total",
+    "round_off",
+    "total",
+]
 INVOICE_AUDITED = ["status", "amount_credited", "balance_due"]
 
 
@@ -59,8 +72,9 @@ async def create(session: AsyncSession, ctx: Context, *, body: FullCreditNoteIn 
         raise Conflict(f"A {invoice.status} invoice cannot be credited.", code="invoice-not-creditable")
     day = dates.check("credit_note_date", body.credit_note_date or dates.today)
     if day < invoice.invoice_date:
-        raise RuleViolation("credit_note_date", "The credit note is dated before the invoice.",
-                            code="credit-note-before-invoice")  # fmt: skip
+        raise RuleViolation(
+            "credit_note_date", "The credit note is dated before the invoice.", code="credit-note-before-invoice"
+        )
     supply = Supply(gst.SupplyType(invoice.supply_type), invoice.place_of_supply)
     rows = await CreditNoteRepository(session).credited_by_line([line.id for line in invoice.lines])
     credited = {line_id: Credited(quantity, taxable) for line_id, (quantity, taxable) in rows.items()}
@@ -73,16 +87,19 @@ async def create(session: AsyncSession, ctx: Context, *, body: FullCreditNoteIn 
     settled = await _settle(session, invoice, note)
     await audit.record_many(  # both rows in one INSERT
         session,
-        [{"action": "credit_note.created", "entity_type": "credit_note", "entity_id": note.id, "after": created},
-         settled],
-    )  # fmt: skip
+        [
+            {"action": "credit_note.created", "entity_type": "credit_note", "entity_id": note.id, "after": created},
+            settled,
+        ],
+    )
     return note
 
 
 def _full(invoice: Invoice, credited: dict[uuid.UUID, Credited], supply: Supply) -> list[Credit]:
     if credited:
-        raise Conflict("The invoice has credit notes already; credit what remains by lines.",
-                       code="invoice-already-credited")  # fmt: skip
+        raise Conflict(
+            "The invoice has credit notes already; credit what remains by lines.", code="invoice-already-credited"
+        )
     return [
         Credit(line, Credited(), credit_note_math.full_credit(_invoiced(line), supply), line.quantity)
         for line in invoice.lines
@@ -113,16 +130,21 @@ def _credit(
     if isinstance(line_in, QuantityCredit):
         quantity = line_in.quantity
         if earlier.quantity + quantity > line.quantity:
-            raise Conflict(f"Only {line.quantity - earlier.quantity} units of line {line.position} remain "
-                           "uncredited.", code="line-quantity-exceeded")  # fmt: skip
+            raise Conflict(
+                f"Only {line.quantity - earlier.quantity} units of line {line.position} remain uncredited.",
+                code="line-quantity-exceeded",
+            )
         taxable = credit_note_math.taxable_for_quantity(invoiced, quantity, earlier)
     else:
         taxable = line_in.taxable_value
     if taxable <= 0:
         raise RuleViolation(field, "This credits no taxable value.", code="credit-not-positive")
     if earlier.taxable_value + taxable > line.taxable_value:
-        raise Conflict(f"Only {line.taxable_value - earlier.taxable_value} of line {line.position}'s taxable value "
-                       "remains uncredited.", code="line-value-exceeded")  # fmt: skip
+        raise Conflict(
+            f"Only {line.taxable_value - earlier.taxable_value} of line {line.position}'s taxable value "
+            "remains uncredited.",
+            code="line-value-exceeded",
+        )
     return Credit(line, earlier, credit_note_math.credit_amounts(invoiced, taxable, earlier, supply), quantity)
 
 
@@ -184,11 +206,19 @@ async def _settle(session: AsyncSession, invoice: Invoice, note: CreditNote) -> 
     """Apply the note to the invoice and the customer's balance; the invoice's audit entry."""
     before = audit.snapshot(invoice, INVOICE_AUDITED)
     if await InvoiceRepository(session).settle(invoice.id, credited=note.total) is None:
-        raise Conflict(f"A credit note cannot exceed the invoice's balance due ({invoice.balance_due}); release "
-                       "receipt allocations first (void the receipt).", code="invoice-credit-exceeded")  # fmt: skip
+        raise Conflict(
+            f"A credit note cannot exceed the invoice's balance due ({invoice.balance_due}); release "
+            "receipt allocations first (void the receipt).",
+            code="invoice-credit-exceeded",
+        )
     await CustomerRepository(session).add_to_balance(invoice.customer_id, -note.total)
-    return {"action": "invoice.credited", "entity_type": "invoice", "entity_id": invoice.id, "before": before,
-            "after": audit.snapshot(invoice, INVOICE_AUDITED)}  # fmt: skip
+    return {
+        "action": "invoice.credited",
+        "entity_type": "invoice",
+        "entity_id": invoice.id,
+        "before": before,
+        "after": audit.snapshot(invoice, INVOICE_AUDITED),
+    }
 
 
 def _line(position: int, credit: Credit) -> CreditNoteLine:

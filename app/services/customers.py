@@ -21,11 +21,28 @@ from app.repositories.customers import REFERENCES, CustomerRepository
 from app.services import audit, entitlements
 
 FIELDS = [
-    "name", "client_type_id", "account_manager_id", "gstin", "pan", "is_sez", "email", "phone",
-    "billing_address_line1", "billing_address_line2", "billing_city", "billing_state_code", "billing_pincode",
-    "shipping_address_line1", "shipping_address_line2", "shipping_city", "shipping_state_code", "shipping_pincode",
-    "payment_terms_days", "credit_limit", "opening_balance",
-]  # fmt: skip
+    "name",
+    "client_type_id",
+    "account_manager_id",
+    "gstin",
+    "pan",
+    "is_sez",
+    "email",
+    "phone",
+    "billing_address_line1",
+    "billing_address_line2",
+    "billing_city",
+    "billing_state_code",
+    "billing_pincode",
+    "shipping_address_line1",
+    "shipping_address_line2",
+    "shipping_city",
+    "shipping_state_code",
+    "shipping_pincode",
+    "payment_terms_days",
+    "credit_limit",
+    "opening_balance",
+]
 AUDITED = [*FIELDS, "balance", "is_archived"]
 DEFAULTS: dict[str, Any] = dict.fromkeys(FIELDS) | {"is_sez": False, "opening_balance": Decimal("0.00")}
 

@@ -77,9 +77,10 @@ async def revenue_chart(session: AsyncSession, *, date_from: date, date_to: date
     limit = MAX_PERIODS[interval]
     if period_count(date_from, date_to, interval) > limit:
         raise RuleViolation(
-            "interval", f"At most {limit} periods of a {interval}: narrow the range or widen the interval.",
+            "interval",
+            f"At most {limit} periods of a {interval}: narrow the range or widen the interval.",
             code="too-many-periods",
-        )  # fmt: skip
+        )
     rows = await DashboardRepository(session).revenue_chart(date_from=date_from, date_to=date_to, interval=interval)
     periods = [
         ChartPeriod(

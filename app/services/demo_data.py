@@ -15,15 +15,33 @@ from app.services import catalog, customers, invoicing, receipts
 from app.services.companies import COMPANIES
 from app.services.invoicing import Clock
 
-COMPANY = {"legal_name": "Demo Traders Pvt Ltd", "trade_name": "Demo Traders", "gstin": "29AAPFU0939F1ZR",
-           "address_line1": "12 MG Road", "city": "Bengaluru", "pincode": "560001", "upi_vpa": "demotraders@okhdfc",
-           "default_terms": "Payment within 15 days by bank transfer or UPI."}  # fmt: skip
+COMPANY = {
+    "legal_name": "Demo Traders Pvt Ltd",
+    "trade_name": "Demo Traders",
+    "gstin": "29AAPFU0939F1ZR",
+    "address_line1": "12 MG Road",
+    "city": "Bengaluru",
+    "pincode": "560001",
+    "upi_vpa": "demotraders@okhdfc",
+    "default_terms": "Payment within 15 days by bank transfer or UPI.",
+}
 CUSTOMERS = [
-    {"name": "Sharma Stores", "billing_address_line1": "4 Market Street", "billing_state_code": "29",
-     "phone": "+91 98450 12345", "payment_terms_days": 15},
-    {"name": "Mumbai Textiles LLP", "gstin": "27AAPFU0939F1ZV", "billing_address_line1": "88 Linking Road",
-     "billing_city": "Mumbai", "billing_state_code": "27", "payment_terms_days": 30},
-]  # fmt: skip
+    {
+        "name": "Sharma Stores",
+        "billing_address_line1": "4 Market Street",
+        "billing_state_code": "29",
+        "phone": "+91 98450 12345",
+        "payment_terms_days": 15,
+    },
+    {
+        "name": "Mumbai Textiles LLP",
+        "gstin": "27AAPFU0939F1ZV",
+        "billing_address_line1": "88 Linking Road",
+        "billing_city": "Mumbai",
+        "billing_state_code": "27",
+        "payment_terms_days": 30,
+    },
+]
 
 
 def _lines(*items: tuple[str, str, str, str]) -> list[InvoiceLineIn]:
@@ -48,8 +66,9 @@ async def add_sample_data(session: AsyncSession, ctx: Context) -> None:
     local, interstate = [await customers.create(session, ctx, values=dict(values)) for values in CUSTOMERS]
 
     async def invoice(customer: Customer, days_ago: int, lines: list[InvoiceLineIn], *, issue: bool = True) -> Invoice:
-        body = InvoiceIn(company_id=company.id, customer_id=customer.id, invoice_date=today - timedelta(days_ago),
-                         lines=lines)  # fmt: skip
+        body = InvoiceIn(
+            company_id=company.id, customer_id=customer.id, invoice_date=today - timedelta(days_ago), lines=lines
+        )
         return await invoicing.create(session, rt, body=body, issue=issue, clock=clock)
 
     paid = await invoice(local, 40, _lines(("Bookkeeping, monthly", "1", "5000.00", "18")))
@@ -57,8 +76,14 @@ async def add_sample_data(session: AsyncSession, ctx: Context) -> None:
     await invoice(local, 5, _lines(("Payroll processing", "12", "150.00", "18"), ("Courier", "1", "99.00", "5")))
     await invoice(interstate, 0, _lines(("Audit support", "10", "1200.00", "18")), issue=False)
     receipt = ReceiptCreate.model_validate(
-        {"customer_id": local.id, "company_id": company.id, "amount": str(paid.total), "mode": "upi",
-         "receipt_date": min(today, paid.invoice_date + timedelta(10)), "reference": "UPI-DEMO-0001",
-         "allocations": [{"invoice_id": paid.id, "amount": str(paid.total)}]}
-    )  # fmt: skip
+        {
+            "customer_id": local.id,
+            "company_id": company.id,
+            "amount": str(paid.total),
+            "mode": "upi",
+            "receipt_date": min(today, paid.invoice_date + timedelta(10)),
+            "reference": "UPI-DEMO-0001",
+            "allocations": [{"invoice_id": paid.id, "amount": str(paid.total)}],
+        }
+    )
     await receipts.create(session, ctx, body=receipt)

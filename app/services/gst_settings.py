@@ -11,9 +11,14 @@ from app.repositories.gst_settings import GstSettingsRepository
 from app.services import audit
 
 FIELDS = [
-    "registration_type", "round_off_enabled", "default_due_days", "invoice_number_pattern",
-    "credit_note_number_pattern", "receipt_number_pattern", "bill_of_supply_number_pattern",
-]  # fmt: skip
+    "registration_type",
+    "round_off_enabled",
+    "default_due_days",
+    "invoice_number_pattern",
+    "credit_note_number_pattern",
+    "receipt_number_pattern",
+    "bill_of_supply_number_pattern",
+]
 
 
 async def get(session: AsyncSession, *, for_update: bool = False) -> GstSettings:

@@ -43,8 +43,14 @@ EVENT_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 ORDER_ID = re.compile(ORDER_ID_PATTERN)
 PAYMENT_ID = re.compile(PAYMENT_ID_PATTERN)
 AUDITED = [
-    "razorpay_order_id", "razorpay_payment_id", "plan_code", "amount_paise", "status", "period_start", "period_end",
-]  # fmt: skip
+    "razorpay_order_id",
+    "razorpay_payment_id",
+    "plan_code",
+    "amount_paise",
+    "status",
+    "period_start",
+    "period_end",
+]
 
 
 @dataclass(frozen=True)
@@ -195,8 +201,13 @@ def _outcome(event: Event, payment: Payment) -> str:
         if event.payment_id is None:
             return "no-payment-id"
         if (event.amount, event.currency) != (payment.amount_paise, payment.currency):
-            log.error("razorpay event %s: amount %s %s, order was %s", event.id, event.amount, event.currency,
-                      payment.amount_paise)  # fmt: skip
+            log.error(
+                "razorpay event %s: amount %s %s, order was %s",
+                event.id,
+                event.amount,
+                event.currency,
+                payment.amount_paise,
+            )
             return "amount-mismatch"
         return "captured"
     return "failed" if payment.status == PaymentStatus.created else f"already-{payment.status}"

@@ -28,9 +28,18 @@ from app.services import audit, companies, customers, gst_settings, numbering
 from app.services.rules import DocumentDates
 
 AUDITED = [
-    "status", "number", "financial_year", "company_id", "customer_id", "receipt_date", "amount", "amount_allocated",
-    "mode", "reference", "void_reason",
-]  # fmt: skip
+    "status",
+    "number",
+    "financial_year",
+    "company_id",
+    "customer_id",
+    "receipt_date",
+    "amount",
+    "amount_allocated",
+    "mode",
+    "reference",
+    "void_reason",
+]
 
 
 @dataclass(frozen=True)
@@ -103,8 +112,14 @@ async def void(session: AsyncSession, ctx: Context, receipt_id: uuid.UUID, *, re
     receipt.amount_allocated = Decimal("0.00")
     await session.flush()
     await CustomerRepository(session).add_to_balance(receipt.customer_id, receipt.amount)
-    await audit.record(session, action="receipt.voided", entity_type="receipt", entity_id=receipt.id,
-                       before=before, after=audit.snapshot(receipt, AUDITED))  # fmt: skip
+    await audit.record(
+        session,
+        action="receipt.voided",
+        entity_type="receipt",
+        entity_id=receipt.id,
+        before=before,
+        after=audit.snapshot(receipt, AUDITED),
+    )
     return Allocated(receipt, [])
 
 
@@ -124,8 +139,11 @@ async def _allocate(
         await _pay_invoice(session, invoices[allocation.invoice_id], allocation.amount)
         # An advance paid before the invoice existed settles it on the invoice's date, not earlier.
         day = max(on, invoices[allocation.invoice_id].invoice_date)
-        made.append(ReceiptAllocation(receipt_id=receipt.id, invoice_id=allocation.invoice_id,
-                                      amount=allocation.amount, allocated_on=day))  # fmt: skip
+        made.append(
+            ReceiptAllocation(
+                receipt_id=receipt.id, invoice_id=allocation.invoice_id, amount=allocation.amount, allocated_on=day
+            )
+        )
     await ReceiptRepository(session).add_allocations(made)
     return made
 
@@ -137,8 +155,11 @@ def _check_invoice(receipt: Receipt, invoice: Invoice | None, field: str, seen: 
         raise RuleViolation(field, "Allocate to each invoice once per request.", code="duplicate-allocation")
     seen.add(invoice.id)
     if invoice.customer_id != receipt.customer_id or invoice.company_id != receipt.company_id:
-        raise RuleViolation(field, "The invoice is not the receipt's customer's from the receipt's company.",
-                            code="invoice-of-another-party")  # fmt: skip
+        raise RuleViolation(
+            field,
+            "The invoice is not the receipt's customer's from the receipt's company.",
+            code="invoice-of-another-party",
+        )
     if invoice.status == "draft":
         raise Conflict("A draft invoice cannot be paid; issue it first.", code="invoice-not-issued")
     if invoice.status == "void":

@@ -35,9 +35,13 @@ class DocumentDates:
 
     def check(self, field: str, day: date) -> date:
         if day < GST_START:
-            raise RuleViolation(field, f"A document cannot be dated before GST began ({GST_START}).",
-                                code="document-date-before-gst")  # fmt: skip
+            raise RuleViolation(
+                field, f"A document cannot be dated before GST began ({GST_START}).", code="document-date-before-gst"
+            )
         if day > self.latest:
-            raise RuleViolation(field, f"A document can be dated at most {self.future_days} days ahead "
-                                f"(until {self.latest}).", code="document-date-too-late")  # fmt: skip
+            raise RuleViolation(
+                field,
+                f"A document can be dated at most {self.future_days} days ahead (until {self.latest}).",
+                code="document-date-too-late",
+            )
         return day

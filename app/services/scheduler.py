@@ -91,9 +91,12 @@ async def run_due(rt: Runtime, at: datetime, *, tenants: Sequence[uuid.UUID] | N
 
     async with rt.db.transaction() as session:
         due = await DueWorkRepository(session).subscription_tenants(
-            at, reminder_days=TRIAL_REMINDER_DAYS, renewal_window=renewal_window, notice_window=NOTICE_WINDOW,
+            at,
+            reminder_days=TRIAL_REMINDER_DAYS,
+            renewal_window=renewal_window,
+            notice_window=NOTICE_WINDOW,
             only=tenants,
-        )  # fmt: skip
+        )
     for tenant_id in due:
         await _per_tenant(rt, summary, "subscription", tenant_id, at, _subscription_work)
 
@@ -201,9 +204,11 @@ async def _renewal_reminder(
         return 0
     plan = await PlanRepository(session).get(row.plan_code)
     return await mailer.send(
-        "renewal_reminder", plan_name=plan.name if plan else row.plan_code, period_end=_when(end),
+        "renewal_reminder",
+        plan_name=plan.name if plan else row.plan_code,
+        period_end=_when(end),
         cancel_at_period_end=row.cancel_at_period_end,
-    )  # fmt: skip
+    )
 
 
 async def _lapse_notice(session: AsyncSession, mailer: "_Mailer", row: Subscription, at: datetime) -> int:
@@ -253,8 +258,9 @@ class _Mailer:
         }
         owners = await UserRepository(session).owners()
         for owner in owners:
-            await mail.enqueue(session, self.ctx, to=owner.email, template=template,
-                               name=owner.full_name, **common, **context)  # fmt: skip
+            await mail.enqueue(
+                session, self.ctx, to=owner.email, template=template, name=owner.full_name, **common, **context
+            )
         return 1 if owners else 0
 
 

@@ -212,8 +212,14 @@ async def _open(
     plan_quota = await MeterRepository(session).quota(step.plan_code, meter)
     carry = await _carry(session, previous, step, plan_quota)
     quota = None if plan_quota is None else plan_quota + carry
-    values = {"plan_code": step.plan_code, "period_end": step.end, "quota": quota, "carried_over": carry,
-              "used": 0, "used_at_downgrade": 0}  # fmt: skip
+    values = {
+        "plan_code": step.plan_code,
+        "period_end": step.end,
+        "quota": quota,
+        "carried_over": carry,
+        "used": 0,
+        "used_at_downgrade": 0,
+    }
     if previous is not None and previous.period_start == step.start:
         for name, value in values.items():
             setattr(previous, name, value)

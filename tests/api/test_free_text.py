@@ -113,8 +113,11 @@ async def test_newlines_only_in_multi_line_fields(client):
     assert invoice["notes"] == "Line one\nLine two"
     refused = await client.post(
         f"{API}/invoices",
-        json={"company_id": party.company["id"], "customer_id": party.customer["id"],
-              "lines": [line(description="Consulting\nand more")]},
+        json={
+            "company_id": party.company["id"],
+            "customer_id": party.customer["id"],
+            "lines": [line(description="Consulting\nand more")],
+        },
         headers=party.account.headers,
-    )  # fmt: skip
+    )
     assert_problem(refused, 422, "validation-error")

@@ -83,8 +83,10 @@ async def test_no_secret_reaches_a_log_line_at_debug(
 
     rotated = await client.post(f"{API}/auth/refresh", json={"refresh_token": owner.refresh_token})
     assert rotated.status_code == 200, rotated.text
-    secrets |= {"rotated access token": rotated.json()["access_token"],
-                "rotated refresh token": rotated.json()["refresh_token"]}  # fmt: skip
+    secrets |= {
+        "rotated access token": rotated.json()["access_token"],
+        "rotated refresh token": rotated.json()["refresh_token"],
+    }
 
     assert (await client.post(f"{API}/auth/forgot-password", json={"email": owner.email})).status_code == 202
     reset = await mailed_token(mailbox, owner.email, "Reset your")
@@ -108,9 +110,13 @@ async def test_no_secret_reaches_a_log_line_at_debug(
     raw, headers = fake_razorpay.event("payment.captured", ordered["order_id"], payment_id)
     delivered = await razorpay_client.post(f"{API}/webhooks/razorpay", content=raw, headers=headers)
     assert delivered.status_code == 200, delivered.text
-    secrets |= {"webhook secret": fake_razorpay.webhook_secret, "key secret": fake_razorpay.key_secret,
-                "webhook signature": headers["X-Razorpay-Signature"], "payer password": payer.password,
-                "payer access token": payer.access_token}  # fmt: skip
+    secrets |= {
+        "webhook secret": fake_razorpay.webhook_secret,
+        "key secret": fake_razorpay.key_secret,
+        "webhook signature": headers["X-Razorpay-Signature"],
+        "payer password": payer.password,
+        "payer access token": payer.access_token,
+    }
     await drain_background_tasks()
 
     for name, secret in list(secrets.items()):
@@ -123,9 +129,14 @@ async def test_no_secret_reaches_a_log_line_at_debug(
     assert leaked == [], f"in the logs: {leaked}"
     assert "SQL parameters hidden" in text
 
-    for route, status in [(f"{API}/auth/login", 200), (f"{API}/auth/refresh", 200),
-                          (f"{API}/auth/reset-password", 204), (f"{API}/auth/confirm-email-change", 200),
-                          (f"{API}/webhooks/razorpay", 200), (f"{API}/users/me", 200)]:  # fmt: skip
+    for route, status in [
+        (f"{API}/auth/login", 200),
+        (f"{API}/auth/refresh", 200),
+        (f"{API}/auth/reset-password", 204),
+        (f"{API}/auth/confirm-email-change", 200),
+        (f"{API}/webhooks/razorpay", 200),
+        (f"{API}/users/me", 200),
+    ]:
         lines = json_logs_at_debug.requests(route)
         assert status in [line["status"] for line in lines], (route, lines)
     [me_line] = [line for line in json_logs_at_debug.requests(f"{API}/users/me") if line["method"] == "PATCH"]
@@ -143,9 +154,14 @@ async def test_every_request_has_one_line_with_its_id_and_template(json_logs_at_
     assert len(lines) > 1, "the request's SQL lines carry its id too"
     [line] = [line for line in lines if line["logger"] == "app.requests"]
     assert line == line | {
-        "logger": "app.requests", "level": "INFO", "route": f"{API}/customers/{{customer_id:uuid}}", "method": "GET",
-        "status": 404, "tenant_id": owner.tenant_id, "user_id": owner.user["id"],
-    }  # fmt: skip
+        "logger": "app.requests",
+        "level": "INFO",
+        "route": f"{API}/customers/{{customer_id:uuid}}",
+        "method": "GET",
+        "status": 404,
+        "tenant_id": owner.tenant_id,
+        "user_id": owner.user["id"],
+    }
     app_lines = [json.dumps(line) for line in json_logs_at_debug.lines() if line["logger"].startswith("app.")]
     assert app_lines and not [line for line in app_lines if str(customer) in line]  # (the test's httpx logs it)
 
@@ -164,14 +180,27 @@ def test_text_format_reads_as_a_line_and_json_format_as_an_object():
     record.request_id, record.route, record.status = "abc", "/health", 200
     assert TextFormatter().format(record).endswith("INFO app.requests: GET /health 200 [abc]")
     parsed = json.loads(JsonFormatter().format(record))
-    assert parsed | {"ts": None} == {"ts": None, "level": "INFO", "logger": "app.requests", "msg": "GET /health 200",
-                                     "request_id": "abc", "route": "/health", "status": 200}  # fmt: skip
+    assert parsed | {"ts": None} == {
+        "ts": None,
+        "level": "INFO",
+        "logger": "app.requests",
+        "msg": "GET /health 200",
+        "request_id": "abc",
+        "route": "/health",
+        "status": 200,
+    }
 
 
 def test_log_format_follows_the_environment_unless_set():
     assert Settings(env="dev").log_format == "text"
     assert Settings(env="test", log_format="json").log_format == "json"
-    prod = {"env": "prod", "jwt_secret": "x" * 40, "razorpay_mode": "live", "razorpay_key_id": "k",
-            "razorpay_key_secret": "s", "razorpay_webhook_secret": "w"}  # fmt: skip
+    prod = {
+        "env": "prod",
+        "jwt_secret": "x" * 40,
+        "razorpay_mode": "live",
+        "razorpay_key_id": "k",
+        "razorpay_key_secret": "s",
+        "razorpay_webhook_secret": "w",
+    }
     assert Settings(**prod).log_format == "json"
     assert Settings(**prod, log_format="text").log_format == "text"

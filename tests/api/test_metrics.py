@@ -204,9 +204,17 @@ async def test_two_workers_report_through_one_scrape(settings, database_urls, tm
         "LOG_FORMAT": "json",
     }
     server = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "app", "serve", "--no-migrate", "--no-demo", "--no-worker",
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "app",
+        "serve",
+        "--no-migrate",
+        "--no-demo",
+        "--no-worker",
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         await _wait_until_serving(base, server)

@@ -10,8 +10,9 @@ async def test_an_undeclared_query_parameter_is_a_422_naming_it(client):
     for path in ("/invoices", "/customers", "/companies", "/receipts", "/credit-notes", "/users/me", "/tenants/me"):
         response = await client.get(f"{API}{path}", params={"stauts": "paid"}, headers=owner.headers)
         body = assert_problem(response, 422, "validation-error")
-        assert body["errors"] == [{"loc": ["query", "stauts"], "msg": "Unknown query parameter.",
-                                   "type": "unknown_parameter"}], path  # fmt: skip
+        assert body["errors"] == [
+            {"loc": ["query", "stauts"], "msg": "Unknown query parameter.", "type": "unknown_parameter"}
+        ], path
 
 
 async def test_every_unknown_name_is_listed_and_declared_ones_pass(client):

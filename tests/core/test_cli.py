@@ -44,8 +44,9 @@ def test_create_roles_on_a_fresh_database_works_and_says_to_migrate(database_url
     database = f"rms_fresh_{uuid.uuid4().hex[:8]}"
     asyncio.run(_maintenance(database_urls, f'CREATE DATABASE "{database}"'))
     try:
-        use_database(DatabaseUrls(app=on_database(database_urls.app, database),
-                                  admin=on_database(database_urls.admin, database)))  # fmt: skip
+        use_database(
+            DatabaseUrls(app=on_database(database_urls.app, database), admin=on_database(database_urls.admin, database))
+        )
         main(["create-roles"])
     finally:
         asyncio.run(_maintenance(database_urls, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))

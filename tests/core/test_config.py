@@ -32,8 +32,14 @@ class TestMailLinks:
 
 
 class TestWebConcurrency:
-    PROD = {"env": "prod", "jwt_secret": STRONG_SECRET, "razorpay_mode": "live", "razorpay_key_id": "k",
-            "razorpay_key_secret": "s", "razorpay_webhook_secret": "w"}  # fmt: skip
+    PROD = {
+        "env": "prod",
+        "jwt_secret": STRONG_SECRET,
+        "razorpay_mode": "live",
+        "razorpay_key_id": "k",
+        "razorpay_key_secret": "s",
+        "razorpay_webhook_secret": "w",
+    }
 
     def test_unset_is_one_worker_outside_prod(self, monkeypatch):
         monkeypatch.delenv("WEB_CONCURRENCY", raising=False)

@@ -171,13 +171,17 @@ async def test_the_upgrade_rekeys_series_by_the_full_year_and_fills_the_document
         fresh_urls, "SELECT number, document_type, supplier_registration_type FROM invoices ORDER BY invoice_date"
     )
     assert [tuple(row) for row in series] == [
-        ("invoice", "1999-00", 3), ("invoice", "2024-25", 7), ("invoice", "2099-00", 3), ("receipt", "2026-27", 2)
-    ]  # fmt: skip
+        ("invoice", "1999-00", 3),
+        ("invoice", "2024-25", 7),
+        ("invoice", "2099-00", 3),
+        ("receipt", "2026-27", 2),
+    ]
     # The tenant is under composition: bills of supply; the company without GSTIN is unregistered.
     assert [tuple(row) for row in documents] == [
-        ("A1", "bill_of_supply", "composition"), (None, "bill_of_supply", "unregistered"),
+        ("A1", "bill_of_supply", "composition"),
+        (None, "bill_of_supply", "unregistered"),
         ("A3", "bill_of_supply", "composition"),
-    ]  # fmt: skip
+    ]
     await upgrade(fresh_urls)
 
 

@@ -65,8 +65,12 @@ class TestByQuantity:
 
 class TestTotals:
     def test_a_partial_note_is_rounded_like_an_invoice(self):
-        totals = note_totals([LineAmounts(D("500.30"), D("45.03"), D("45.03"), D("0"), D("0"))],
-                             creditable=D("1181.00"), closes=False, round_to_rupee=True)  # fmt: skip
+        totals = note_totals(
+            [LineAmounts(D("500.30"), D("45.03"), D("45.03"), D("0"), D("0"))],
+            creditable=D("1181.00"),
+            closes=False,
+            round_to_rupee=True,
+        )
         assert (totals.round_off, totals.total) == (D("-0.36"), D("590.00"))
 
     def test_rounding_never_passes_what_remains_creditable_nor_makes_zero(self):
@@ -108,8 +112,13 @@ def test_a_full_credit_note_repeats_the_invoice_exactly(lines, supply, round_off
     assert note == invoice
 
 
-@given(lines=st.lists(line_st(), min_size=1, max_size=10), supply=supply_st, round_off=st.booleans(),
-       closes=st.booleans(), creditable=st.decimals(min_value=D("0"), max_value=D("1000000000"), places=2))  # fmt: skip
+@given(
+    lines=st.lists(line_st(), min_size=1, max_size=10),
+    supply=supply_st,
+    round_off=st.booleans(),
+    closes=st.booleans(),
+    creditable=st.decimals(min_value=D("0"), max_value=D("1000000000"), places=2),
+)
 def test_a_notes_totals_are_the_sums_of_its_lines(lines, supply, round_off, closes, creditable):
     credits = [full_credit(line, supply) for line in lines]
     totals = note_totals(credits, creditable=creditable, closes=closes, round_to_rupee=round_off)

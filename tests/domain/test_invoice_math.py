@@ -67,12 +67,24 @@ class Service:
 
 
 def compute(*lines: Line, company=Company(), customer=Customer(), settings=Settings(), services=NONE, **doc):
-    document = InvoiceIn(**{"invoice_date": DAY, "due_date": None, "place_of_supply": None,
-                            "reverse_charge": False, "lines": list(lines)} | doc)  # fmt: skip
+    document = InvoiceIn(
+        **{
+            "invoice_date": DAY,
+            "due_date": None,
+            "place_of_supply": None,
+            "reverse_charge": False,
+            "lines": list(lines),
+        }
+        | doc
+    )
     return compute_invoice(
-        document, supplier=company, recipient=customer, settings=settings, rates_in_force=RATES,
+        document,
+        supplier=company,
+        recipient=customer,
+        settings=settings,
+        rates_in_force=RATES,
         services={} if services is NONE else services,
-    )  # fmt: skip
+    )
 
 
 def test_an_intra_state_invoice_with_defaults():
@@ -87,8 +99,9 @@ def test_an_intra_state_invoice_with_defaults():
 
 def test_a_service_type_gives_what_the_line_leaves_out():
     sid = uuid.uuid4()
-    (computed,) = compute(Line(description=None, unit_price=None, gst_rate=None, service_type_id=sid),
-                          services={sid: Service()}).lines  # fmt: skip
+    (computed,) = compute(
+        Line(description=None, unit_price=None, gst_rate=None, service_type_id=sid), services={sid: Service()}
+    ).lines
     assert (computed.description, computed.hsn_sac, computed.unit) == ("Audit", "998222", "hour")
     assert (computed.unit_price, computed.gst_rate, computed.amounts.total) == (D("1500.0000"), D("18"), D("1770.00"))
 
@@ -163,8 +176,9 @@ lines = st.builds(Line, quantity=quantities, unit_price=amounts, gst_rate=st.sam
 
 @given(st.lists(lines, min_size=1, max_size=12), st.booleans(), st.sampled_from(["29", "27", "04"]), st.booleans())
 def test_totals_are_the_sums_of_the_rounded_lines(items, round_off, place, reverse_charge):
-    invoice = compute(*items, settings=Settings(round_off_enabled=round_off), place_of_supply=place,
-                      reverse_charge=reverse_charge)  # fmt: skip
+    invoice = compute(
+        *items, settings=Settings(round_off_enabled=round_off), place_of_supply=place, reverse_charge=reverse_charge
+    )
     totals, figures = invoice.totals, [ln.amounts for ln in invoice.lines]
     assert [ln.position for ln in invoice.lines] == list(range(1, len(items) + 1))
     assert totals.taxable_value == sum((a.taxable_value for a in figures), D(0))

@@ -25,9 +25,13 @@ def test_financial_year_starts_on_1_april(day, fy):
 
 @pytest.mark.parametrize(
     ("day", "key"),
-    [(date(2026, 3, 31), "2025-26"), (date(2026, 4, 1), "2026-27"), (date(1999, 4, 1), "1999-00"),
-     (date(2099, 12, 1), "2099-00")],
-)  # fmt: skip
+    [
+        (date(2026, 3, 31), "2025-26"),
+        (date(2026, 4, 1), "2026-27"),
+        (date(1999, 4, 1), "1999-00"),
+        (date(2099, 12, 1), "2099-00"),
+    ],
+)
 def test_series_are_keyed_by_the_full_financial_year(day, key):
     """'99-00' is both FY 1999-00 and 2099-00; the series key is not."""
     assert series_year(day) == key
@@ -35,10 +39,15 @@ def test_series_are_keyed_by_the_full_financial_year(day, key):
 
 @pytest.mark.parametrize(
     ("first", "second", "apart"),
-    [("BOS/{fy}/{seq:05}", "INV/{fy}/{seq:05}", True), ("B{seq}", "A{seq}", True),
-     ("A{seq}", "A1{seq}", False), ("INV{seq:06}", "INV/{fy}/{seq:05}", False), ("{fy}/B{seq}", "{fy}/A{seq}", False),
-     ("INV/{fy}/{seq:05}", "INV/{fy}/{seq:05}", False)],
-)  # fmt: skip
+    [
+        ("BOS/{fy}/{seq:05}", "INV/{fy}/{seq:05}", True),
+        ("B{seq}", "A{seq}", True),
+        ("A{seq}", "A1{seq}", False),
+        ("INV{seq:06}", "INV/{fy}/{seq:05}", False),
+        ("{fy}/B{seq}", "{fy}/A{seq}", False),
+        ("INV/{fy}/{seq:05}", "INV/{fy}/{seq:05}", False),
+    ],
+)
 def test_two_patterns_never_collide_only_when_their_leading_letters_part(first, second, apart):
     assert never_collide(first, second) is apart and never_collide(second, first) is apart
 

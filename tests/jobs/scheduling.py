@@ -43,10 +43,13 @@ async def still_due(rt: Runtime, at: datetime, tenant: str) -> list[str]:
         due = DueWorkRepository(session)
         found = {
             "subscription": await due.subscription_tenants(
-                at, reminder_days=TRIAL_REMINDER_DAYS, notice_window=NOTICE_WINDOW, only=only,
+                at,
+                reminder_days=TRIAL_REMINDER_DAYS,
+                notice_window=NOTICE_WINDOW,
+                only=only,
                 renewal_window=timedelta(days=rt.settings.renewal_reminder_days),
             ),
             "usage": await due.usage_tenants(at, only=only),
             "mail": await due.pending_mail_tenants(at, max_attempts=rt.settings.mail_max_attempts, only=only),
-        }  # fmt: skip
+        }
     return [name for name, tenants in found.items() if tenants]

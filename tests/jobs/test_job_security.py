@@ -22,8 +22,18 @@ from app.models.base import utcnow
 from tests.db.test_migrations import _maintenance, on_database
 
 JOB_FUNCTIONS = [f for f in EXECUTABLE_FUNCTIONS if not f.startswith("payment_")]  # not IDENTITY_FUNCTIONS
-SCANNED = ["subscriptions", "job_occasions", "outbox_emails", "usage_periods", "sessions", "idempotency_keys",
-           "email_verifications", "password_resets", "user_invitations", "email_changes"]  # fmt: skip
+SCANNED = [
+    "subscriptions",
+    "job_occasions",
+    "outbox_emails",
+    "usage_periods",
+    "sessions",
+    "idempotency_keys",
+    "email_verifications",
+    "password_resets",
+    "user_invitations",
+    "email_changes",
+]
 DUE = "SELECT due_subscription_tenants(now(), '{7,12,13}', '3 days', '7 days', $1::uuid[])"
 
 
@@ -42,8 +52,10 @@ async def add_trialing_tenant(conn: asyncpg.Connection, days_ago: int) -> uuid.U
             "INSERT INTO subscriptions (tenant_id, id, plan_code, status, trial_start, trial_end, "
             "current_period_start, current_period_end) VALUES "
             "($1, gen_random_uuid(), 'trial', 'trialing', $2, $3, $2, $3)",
-            tenant_id, start, start + timedelta(days=14),
-        )  # fmt: skip
+            tenant_id,
+            start,
+            start + timedelta(days=14),
+        )
         await conn.execute(
             "INSERT INTO idempotency_keys (tenant_id, key, method, path, request_hash, state, expires_at) "
             "VALUES ($1, 'old', 'POST', '/x', 'h', 'completed', now() - interval '1 hour')",
@@ -114,8 +126,9 @@ async def owner_migrated(database_urls) -> AsyncIterator[tuple[DatabaseUrls, str
     await _maintenance(database_urls, f"CREATE ROLE \"{role}\" LOGIN PASSWORD '{password}' NOSUPERUSER NOBYPASSRLS")
     await _maintenance(database_urls, f'CREATE DATABASE "{database}" OWNER "{role}"')
     owner_url = make_url(on_database(database_urls.admin, database)).set(username=role, password=password)
-    urls = DatabaseUrls(app=on_database(database_urls.app, database),
-                        admin=owner_url.render_as_string(hide_password=False))  # fmt: skip
+    urls = DatabaseUrls(
+        app=on_database(database_urls.app, database), admin=owner_url.render_as_string(hide_password=False)
+    )
     try:
         await asyncio.to_thread(command.upgrade, alembic_config(urls.admin), "head")
         await create_app_role(on_database(database_urls.admin, database), urls.app)

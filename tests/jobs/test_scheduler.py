@@ -129,8 +129,14 @@ class TestCleanup:
         # A run at an instant far ahead (a moved clock, `run-due --at`) still deletes only what has
         # expired by the database's clock: a's live session, invitation and key stay.
         summary = await run(rt, now + timedelta(days=400), a.tenant_id)
-        assert summary.cleaned == {"sessions": 1, "idempotency_keys": 1, "email_verifications": 1,
-                                   "password_resets": 0, "user_invitations": 1, "email_changes": 1}  # fmt: skip
+        assert summary.cleaned == {
+            "sessions": 1,
+            "idempotency_keys": 1,
+            "email_verifications": 1,
+            "password_resets": 0,
+            "user_invitations": 1,
+            "email_changes": 1,
+        }
         after_a = await counts(rt, a.tenant_id)
         assert after_a == {name: n - summary.cleaned[name] for name, n in before_a.items()}
         assert after_a["sessions"] == 1 and after_a["user_invitations"] == 1 and after_a["idempotency_keys"] == 1
@@ -159,8 +165,15 @@ class TestCleanup:
 
 
 def idempotency_key(tenant_id: str, key: str, expires_at) -> IdempotencyKey:
-    return IdempotencyKey(tenant_id=uuid.UUID(tenant_id), key=key, method="POST", path="/x", request_hash="0" * 64,
-                          state="completed", expires_at=expires_at)  # fmt: skip
+    return IdempotencyKey(
+        tenant_id=uuid.UUID(tenant_id),
+        key=key,
+        method="POST",
+        path="/x",
+        request_hash="0" * 64,
+        state="completed",
+        expires_at=expires_at,
+    )
 
 
 async def expire_one(session, model, at) -> None:
@@ -170,11 +183,18 @@ async def expire_one(session, model, at) -> None:
 
 
 async def counts(rt: Runtime, tenant_id: str) -> dict[str, int]:
-    tables = {"sessions": AuthSession, "idempotency_keys": IdempotencyKey, "email_verifications": EmailVerification,
-              "user_invitations": UserInvitation, "email_changes": EmailChange}  # fmt: skip
+    tables = {
+        "sessions": AuthSession,
+        "idempotency_keys": IdempotencyKey,
+        "email_verifications": EmailVerification,
+        "user_invitations": UserInvitation,
+        "email_changes": EmailChange,
+    }
     async with rt.db.transaction(uuid.UUID(tenant_id)) as session:
-        return {name: (await session.execute(select(func.count()).select_from(m))).scalar_one()
-                for name, m in tables.items()}  # fmt: skip
+        return {
+            name: (await session.execute(select(func.count()).select_from(m))).scalar_one()
+            for name, m in tables.items()
+        }
 
 
 class TestOutboxRetry:
@@ -192,8 +212,9 @@ class TestOutboxRetry:
         assert (await run(capped, failed.next_attempt_at + timedelta(minutes=1), owner.tenant_id)).mail_retried == 0
         assert (await run(rt, failed.next_attempt_at - timedelta(seconds=1), owner.tenant_id)).mail_retried == 0
 
-        retries = await asyncio.gather(*(run_due(rt, failed.next_attempt_at, tenants=[uuid.UUID(owner.tenant_id)])
-                                         for _ in range(2)))  # fmt: skip
+        retries = await asyncio.gather(
+            *(run_due(rt, failed.next_attempt_at, tenants=[uuid.UUID(owner.tenant_id)]) for _ in range(2))
+        )
         assert sorted(s.mail_retried for s in retries) == [0, 1]
         assert subjects(mailbox, owner.email, REMINDER) == ["7 days left in your RMS Billing trial"]
         assert await pending(rt, owner.tenant_id) == []

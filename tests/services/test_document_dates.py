@@ -23,9 +23,11 @@ def window(app):
 
 @pytest.mark.parametrize(
     ("now", "today"),
-    [(datetime(2027, 3, 31, 18, 25, tzinfo=UTC), date(2027, 3, 31)),  # 23:55 IST
-     (datetime(2027, 3, 31, 18, 35, tzinfo=UTC), date(2027, 4, 1))],  # 00:05 IST: already 1 April in India
-)  # fmt: skip
+    [
+        (datetime(2027, 3, 31, 18, 25, tzinfo=UTC), date(2027, 3, 31)),  # 23:55 IST
+        (datetime(2027, 3, 31, 18, 35, tzinfo=UTC), date(2027, 4, 1)),
+    ],  # 00:05 IST: already 1 April in India
+)
 def test_today_is_the_date_in_india(window, now, today):
     dates = window(now, 0)
     assert dates.today == today and dates.latest == today

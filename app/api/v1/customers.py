@@ -88,9 +88,11 @@ async def delete_customer(customer_id: uuid.UUID, _: WriterUser, session: Sessio
 
 
 @router.get(
-    "/{customer_id:uuid}/ledger", response_model=LedgerRead, response_model_by_alias=True,
+    "/{customer_id:uuid}/ledger",
+    response_model=LedgerRead,
+    response_model_by_alias=True,
     responses=problem_responses(400, 404),
-)  # fmt: skip
+)
 async def customer_ledger(
     customer_id: uuid.UUID,
     _: CurrentUser,

@@ -9,8 +9,14 @@ __all__ = ["Party", "gstin", "line", "make_company", "make_customer", "make_invo
 
 
 def line(unit_price: str = "1000.00", quantity: str = "1", gst_rate: str = "18", **extra) -> dict:
-    return {"description": "Consulting", "hsn_sac": "998311", "quantity": quantity, "unit_price": unit_price,
-            "gst_rate": gst_rate, **extra}  # fmt: skip
+    return {
+        "description": "Consulting",
+        "hsn_sac": "998311",
+        "quantity": quantity,
+        "unit_price": unit_price,
+        "gst_rate": gst_rate,
+        **extra,
+    }
 
 
 async def make_company(client: httpx.AsyncClient, account: Account, state: str = "29", **fields) -> dict:
@@ -30,8 +36,13 @@ async def make_invoice(
     **fields,
 ) -> dict:
     """An invoice (issued unless issue=False) with the given lines (one ₹1,000 + 18% line by default)."""
-    body = {"company_id": company["id"], "customer_id": customer["id"], "lines": list(lines) or [line()],
-            "issue": issue, **fields}  # fmt: skip
+    body = {
+        "company_id": company["id"],
+        "customer_id": customer["id"],
+        "lines": list(lines) or [line()],
+        "issue": issue,
+        **fields,
+    }
     response = await client.post(f"{API}/invoices", json=body, headers=account.headers)
     assert response.status_code == 201, response.text
     return response.json()

@@ -14,8 +14,15 @@ def alloc(invoice: dict, amount: str) -> dict:
 
 
 def receipt_body(party: Party, amount: str, *allocations: dict, **fields) -> dict:
-    return {"customer_id": party.customer["id"], "company_id": party.company["id"], "amount": amount,
-            "receipt_date": RECEIPT_DATE, "mode": "upi", "allocations": list(allocations), **fields}  # fmt: skip
+    return {
+        "customer_id": party.customer["id"],
+        "company_id": party.company["id"],
+        "amount": amount,
+        "receipt_date": RECEIPT_DATE,
+        "mode": "upi",
+        "allocations": list(allocations),
+        **fields,
+    }
 
 
 async def receive(client: httpx.AsyncClient, party: Party, amount: str, *allocations: dict, **fields) -> dict:

@@ -63,6 +63,10 @@ async def void_invoice(client: httpx.AsyncClient, account: Account, invoice: dic
 
 
 async def full_credit_note(client: httpx.AsyncClient, account: Account, invoice: dict, credit_note_date: str) -> dict:
-    body = {"invoice_id": invoice["id"], "reason": "Service not delivered", "full": True,
-            "credit_note_date": credit_note_date}  # fmt: skip
+    body = {
+        "invoice_id": invoice["id"],
+        "reason": "Service not delivered",
+        "full": True,
+        "credit_note_date": credit_note_date,
+    }
     return ok(await client.post(f"{API}/credit-notes", json=body, headers=account.headers), 201)

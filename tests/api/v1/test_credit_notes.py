@@ -91,11 +91,17 @@ class TestPartial:
         note = await credited(client, party.account, invoice, lines=[by_quantity(invoice, "1")])
         (cn_line,) = note["lines"]
         assert (cn_line["quantity"], cn_line["taxable_value"], cn_line["cgst_amount"], cn_line["sgst_amount"]) == (
-            "1.000", "96.67", "8.70", "8.70",
-        )  # fmt: skip
+            "1.000",
+            "96.67",
+            "8.70",
+            "8.70",
+        )
         assert (note["taxable_value"], note["tax_total"], note["round_off"], note["total"]) == (
-            "96.67", "17.40", "-0.07", "114.00",
-        )  # fmt: skip
+            "96.67",
+            "17.40",
+            "-0.07",
+            "114.00",
+        )
         assert cn_line["invoice_line_id"] == invoice["lines"][0]["id"] and cn_line["gst_rate"] == "18.00"
 
     async def test_by_taxable_value_follows_an_inter_state_invoice(self, client):
@@ -125,11 +131,14 @@ class TestPartial:
         first = await credited(client, party.account, invoice, lines=[by_quantity(invoice, "1")])
         middle = await get(client, party.account, f"/invoices/{invoice['id']}")
         assert (middle["status"], middle["amount_credited"], middle["balance_due"]) == (
-            "partially_paid", "114.00", "228.00",
-        )  # fmt: skip
+            "partially_paid",
+            "114.00",
+            "228.00",
+        )
         assert (await get(client, party.account, customer))["balance"] == "228.00"
-        last = await credited(client, party.account, invoice,
-                              lines=[by_quantity(invoice, "2"), by_value(invoice, "0.11", index=1)])  # fmt: skip
+        last = await credited(
+            client, party.account, invoice, lines=[by_quantity(invoice, "2"), by_value(invoice, "0.11", index=1)]
+        )
         assert D(first["total"]) + D(last["total"]) == D(invoice["total"])
         assert D(first["taxable_value"]) + D(last["taxable_value"]) == D(invoice["taxable_value"])
         assert D(first["cgst_amount"]) + D(last["cgst_amount"]) == D(invoice["cgst_amount"])
@@ -168,8 +177,9 @@ class TestLimits:
     async def test_drafts_and_void_invoices_cannot_be_credited(self, party, client):
         draft = await party.invoice(client, issue=False)
         void = await party.invoice(client)
-        voided = await client.post(f"{API}/invoices/{void['id']}/void", json={"reason": "Typo"},
-                                   headers=party.account.headers)  # fmt: skip
+        voided = await client.post(
+            f"{API}/invoices/{void['id']}/void", json={"reason": "Typo"}, headers=party.account.headers
+        )
         assert voided.status_code == 200, voided.text
         for invoice in (draft, void):
             response = await credit(client, party.account, invoice, full=True)
@@ -178,8 +188,9 @@ class TestLimits:
     async def test_an_invoice_with_a_credit_note_cannot_be_voided(self, party, client):
         invoice = await party.invoice(client)
         await credited(client, party.account, invoice, lines=[by_value(invoice, "1.00")])
-        voided = await client.post(f"{API}/invoices/{invoice['id']}/void", json={"reason": "Typo"},
-                                   headers=party.account.headers)  # fmt: skip
+        voided = await client.post(
+            f"{API}/invoices/{invoice['id']}/void", json={"reason": "Typo"}, headers=party.account.headers
+        )
         assert voided.status_code == 409
 
     @pytest.mark.parametrize(
@@ -208,19 +219,28 @@ class TestLimits:
 class TestDocument:
     async def test_rule_53_fields_and_its_own_number_series(self, party, client):
         invoice = await party.invoice(client, invoice_date="2026-11-10")
-        first = await credited(client, party.account, invoice, credit_note_date="2026-11-23",
-                               lines=[by_value(invoice, "1.00")])  # fmt: skip
-        second = await credited(client, party.account, invoice, credit_note_date="2026-11-24",
-                                lines=[by_value(invoice, "1.00")])  # fmt: skip
-        next_year = await credited(client, party.account, invoice, credit_note_date="2027-04-01",
-                                   lines=[by_value(invoice, "1.00")])  # fmt: skip
-        assert [n["number"] for n in (first, second, next_year)] == ["CN/26-27/00001", "CN/26-27/00002",
-                                                                     "CN/27-28/00001"]  # fmt: skip
+        first = await credited(
+            client, party.account, invoice, credit_note_date="2026-11-23", lines=[by_value(invoice, "1.00")]
+        )
+        second = await credited(
+            client, party.account, invoice, credit_note_date="2026-11-24", lines=[by_value(invoice, "1.00")]
+        )
+        next_year = await credited(
+            client, party.account, invoice, credit_note_date="2027-04-01", lines=[by_value(invoice, "1.00")]
+        )
+        assert [n["number"] for n in (first, second, next_year)] == [
+            "CN/26-27/00001",
+            "CN/26-27/00002",
+            "CN/27-28/00001",
+        ]
         assert (first["invoice_number"], first["invoice_date"]) == (invoice["number"], "2026-11-10")
         assert invoice["number"] == "INV/26-27/00001" and first["financial_year"] == "26-27"
         assert (first["reason"], first["company_id"], first["customer_id"], first["invoice_id"]) == (
-            "Goods returned", invoice["company_id"], invoice["customer_id"], invoice["id"],
-        )  # fmt: skip
+            "Goods returned",
+            invoice["company_id"],
+            invoice["customer_id"],
+            invoice["id"],
+        )
 
     async def test_audited_with_the_invoice_it_credits(self, party, client):
         invoice = await party.invoice(client)
@@ -228,8 +248,10 @@ class TestDocument:
         (row,) = await audit_rows(client, party.account, note["id"])
         assert (row["action"], row["entity_type"], row["before"]) == ("credit_note.created", "credit_note", None)
         assert (row["after"]["number"], row["after"]["total"], row["after"]["invoice_id"]) == (
-            "CN/" + note["financial_year"] + "/00001", "118.00", invoice["id"],
-        )  # fmt: skip
+            "CN/" + note["financial_year"] + "/00001",
+            "118.00",
+            invoice["id"],
+        )
         rows = [r for r in await audit_rows(client, party.account, invoice["id"]) if r["action"] == "invoice.credited"]
         assert [(r["before"]["amount_credited"], r["after"]["amount_credited"]) for r in rows] == [("0.00", "118.00")]
         assert rows[0]["after"]["status"] == "partially_paid"
@@ -251,9 +273,16 @@ class TestDocument:
 class TestAccess:
     @pytest.mark.parametrize(
         "extra",
-        [{"number": "CN/26-27/00009"}, {"total": "1.00"}, {"tenant_id": "0194f0a2-5c1e-7b1a-9d7e-2f9c3e1a0b11"},
-         {"round_off": "0.00"}, {"is_full": True}, {"full": False}, {"lines": []}],
-    )  # fmt: skip
+        [
+            {"number": "CN/26-27/00009"},
+            {"total": "1.00"},
+            {"tenant_id": "0194f0a2-5c1e-7b1a-9d7e-2f9c3e1a0b11"},
+            {"round_off": "0.00"},
+            {"is_full": True},
+            {"full": False},
+            {"lines": []},
+        ],
+    )
     async def test_mass_assignment_is_422_and_writes_nothing(self, party, client, extra):
         invoice = await party.invoice(client)
         response = await credit(client, party.account, invoice, **({"full": True} | extra))
@@ -295,9 +324,12 @@ class TestList:
         inv_b = await make_invoice(client, owner, company_b, customer_b, invoice_date="2026-10-01")
         notes = [
             await credited(client, owner, inv, credit_note_date=day, lines=[by_value(inv, value)])
-            for inv, day, value in [(inv_a, "2026-10-05", "10.00"), (inv_a, "2026-10-20", "30.00"),
-                                    (inv_b, "2026-10-10", "20.00")]
-        ]  # fmt: skip
+            for inv, day, value in [
+                (inv_a, "2026-10-05", "10.00"),
+                (inv_a, "2026-10-20", "30.00"),
+                (inv_b, "2026-10-10", "20.00"),
+            ]
+        ]
         ids = [n["id"] for n in notes]
 
         async def listed(**params) -> list[str]:
@@ -345,9 +377,14 @@ async def test_a_paid_invoice_is_credited_only_after_its_receipt_is_released(cli
     owner = await make_tenant(client)
     party = await Party.make(client, owner)
     invoice = await party.invoice(client)  # 1180.00
-    receipt = {"customer_id": party.customer["id"], "company_id": party.company["id"], "amount": "1180.00",
-               "receipt_date": invoice["invoice_date"], "mode": "cash",
-               "allocations": [{"invoice_id": invoice["id"], "amount": "1180.00"}]}  # fmt: skip
+    receipt = {
+        "customer_id": party.customer["id"],
+        "company_id": party.company["id"],
+        "amount": "1180.00",
+        "receipt_date": invoice["invoice_date"],
+        "mode": "cash",
+        "allocations": [{"invoice_id": invoice["id"], "amount": "1180.00"}],
+    }
     paid = await client.post(f"{API}/receipts", json=receipt, headers=owner.headers)
     assert paid.status_code == 201, paid.text
     credit = {"invoice_id": invoice["id"], "reason": "Returned", "full": True}

@@ -84,8 +84,14 @@ NONE = tally("0.00", 0)
 
 
 def buckets(current=NONE, d1_30=NONE, d31_60=NONE, d61_90=NONE, over_90=NONE, *, total: dict) -> dict:
-    return {"current": current, "days_1_30": d1_30, "days_31_60": d31_60, "days_61_90": d61_90,
-            "days_over_90": over_90, "total": total}  # fmt: skip
+    return {
+        "current": current,
+        "days_1_30": d1_30,
+        "days_31_60": d31_60,
+        "days_61_90": d61_90,
+        "days_over_90": over_90,
+        "total": total,
+    }
 
 
 class TestMetrics:
@@ -133,15 +139,35 @@ class TestRevenueChart:
         chart = await get(client, s.owner, "revenue-chart", **{"from": "2026-04-01", "to": "2026-07-31"})
         assert chart["interval"] == "month"
         assert chart["periods"] == [
-            {"period": "2026-04-01", "start": "2026-04-01", "end": "2026-04-30", "invoiced": "3540.00",
-             "collected": "1180.00"},
-            {"period": "2026-05-01", "start": "2026-05-01", "end": "2026-05-31", "invoiced": "1770.00",
-             "collected": "1000.00"},
-            {"period": "2026-06-01", "start": "2026-06-01", "end": "2026-06-30", "invoiced": "590.00",
-             "collected": "890.00"},
-            {"period": "2026-07-01", "start": "2026-07-01", "end": "2026-07-31", "invoiced": "0.00",
-             "collected": "0.00"},
-        ]  # fmt: skip
+            {
+                "period": "2026-04-01",
+                "start": "2026-04-01",
+                "end": "2026-04-30",
+                "invoiced": "3540.00",
+                "collected": "1180.00",
+            },
+            {
+                "period": "2026-05-01",
+                "start": "2026-05-01",
+                "end": "2026-05-31",
+                "invoiced": "1770.00",
+                "collected": "1000.00",
+            },
+            {
+                "period": "2026-06-01",
+                "start": "2026-06-01",
+                "end": "2026-06-30",
+                "invoiced": "590.00",
+                "collected": "890.00",
+            },
+            {
+                "period": "2026-07-01",
+                "start": "2026-07-01",
+                "end": "2026-07-31",
+                "invoiced": "0.00",
+                "collected": "0.00",
+            },
+        ]
 
     async def test_a_partial_first_period_counts_only_days_in_the_range(self, client, set_clock):
         s = await shop(client, set_clock)
@@ -230,9 +256,17 @@ class TestAging:
         party = await Party.make(client, owner)
         set_clock(TODAY)
         # days past due on 20 June -> due date, taxable value (total = value + 18 %)
-        cases = {-1: ("2026-06-21", "900.00"), 0: ("2026-06-20", "100.00"), 1: ("2026-06-19", "200.00"),
-                 30: ("2026-05-21", "300.00"), 31: ("2026-05-20", "400.00"), 60: ("2026-04-21", "500.00"),
-                 61: ("2026-04-20", "600.00"), 90: ("2026-03-22", "700.00"), 91: ("2026-03-21", "800.00")}  # fmt: skip
+        cases = {
+            -1: ("2026-06-21", "900.00"),
+            0: ("2026-06-20", "100.00"),
+            1: ("2026-06-19", "200.00"),
+            30: ("2026-05-21", "300.00"),
+            31: ("2026-05-20", "400.00"),
+            60: ("2026-04-21", "500.00"),
+            61: ("2026-04-20", "600.00"),
+            90: ("2026-03-22", "700.00"),
+            91: ("2026-03-21", "800.00"),
+        }
         for due_date, value in cases.values():
             await party.invoice(client, line(value), invoice_date="2026-03-01", due_date=due_date)
         aging = await get(client, owner, "aging", as_of="2026-06-20")

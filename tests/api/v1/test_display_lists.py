@@ -56,8 +56,9 @@ async def test_documents_and_customers_carry_the_names_a_screen_shows(client):
     [listed] = (await _get(client, owner, "/companies"))["items"]
     assert (listed["state_name"], listed["display_name"]) == ("Karnataka", "Sharma Traders")
     # A name follows the customer (receipts) or stays as printed (an issued invoice's recipient).
-    patch = await client.patch(f"{API}/customers/{customer['id']}", json={"name": "Mehta & Sons"},
-                               headers=owner.headers)  # fmt: skip
+    patch = await client.patch(
+        f"{API}/customers/{customer['id']}", json={"name": "Mehta & Sons"}, headers=owner.headers
+    )
     assert patch.status_code == 200
     assert (await _get(client, owner, "/receipts"))["items"][0]["customer_name"] == "Mehta & Sons"
     assert (await _get(client, owner, "/invoices"))["items"][0]["customer_name"] == "Mehta Stores"

@@ -277,8 +277,14 @@ class TestMixedRatesAndRounding:
             "0.00",
         ]
         assert [ln["total"] for ln in invoice["lines"]] == [
-            "118.60", "118.60", "262.60", "127.99", "373.33", "46.86", "500.00"
-        ]  # fmt: skip
+            "118.60",
+            "118.60",
+            "262.60",
+            "127.99",
+            "373.33",
+            "46.86",
+            "500.00",
+        ]
         # Taxable 100.50 + 100.50 + 250.10 + 99.99 + 333.33 + 45.50 + 500.00 = 1429.92.
         # CGST 9.05 + 9.05 + 6.25 + 14.00 + 20.00 + 0.68 = 59.03; the unrounded halves add up to
         # 59.0234, which rounded once would be 59.02: the document must hold 59.03.
@@ -393,16 +399,25 @@ class TestAmountInWords:
     @pytest.mark.parametrize(
         ("unit_price", "quantity", "total", "words"),
         [  # a unit price is below 1 crore: the crore totals take 10 units
-            ("123456.50", "1", "123456.50",
-             "Rupees One Lakh Twenty-Three Thousand Four Hundred Fifty-Six and Fifty Paise Only"),
-            ("1234567.89", "10", "12345678.90",
-             "Rupees One Crore Twenty-Three Lakh Forty-Five Thousand Six Hundred Seventy-Eight and Ninety Paise Only"),
+            (
+                "123456.50",
+                "1",
+                "123456.50",
+                "Rupees One Lakh Twenty-Three Thousand Four Hundred Fifty-Six and Fifty Paise Only",
+            ),
+            (
+                "1234567.89",
+                "10",
+                "12345678.90",
+                "Rupees One Crore Twenty-Three Lakh Forty-Five Thousand Six Hundred Seventy-Eight"
+                " and Ninety Paise Only",
+            ),
             ("250000.00", "1", "250000.00", "Rupees Two Lakh Fifty Thousand Only"),
             ("1000000.00", "10", "10000000.00", "Rupees One Crore Only"),
             ("101.01", "1", "101.01", "Rupees One Hundred One and One Paise Only"),
             ("0.75", "1", "0.75", "Rupees Zero and Seventy-Five Paise Only"),
         ],
-    )  # fmt: skip
+    )
     async def test_indian_numbering(self, client, unit_price, quantity, total, words):
         owner, company, customer = await parties(client, MAHARASHTRA, MAHARASHTRA)
         invoice = await make_invoice(client, owner, company, customer, line(unit_price, quantity, "0"))
@@ -477,8 +492,13 @@ class TestRatesAllowed:
 
 
 async def service_type(client, owner: Account, **fields) -> dict:
-    body = {"name": "Annual maintenance", "sac_hsn_code": "998314", "unit": "year", "default_rate": "1500.00",
-            "default_gst_rate": "12"} | fields  # fmt: skip
+    body = {
+        "name": "Annual maintenance",
+        "sac_hsn_code": "998314",
+        "unit": "year",
+        "default_rate": "1500.00",
+        "default_gst_rate": "12",
+    } | fields
     response = await client.post(f"{API}/service-types", json=body, headers=owner.headers)
     assert response.status_code == 201, response.text
     return response.json()
@@ -493,8 +513,11 @@ class TestServiceTypeDefaults:
         )
         first = invoice["lines"][0]
         assert (first["service_type_id"], first["description"], first["hsn_sac"], first["unit"]) == (
-            service["id"], "Annual maintenance", "998314", "year"
-        )  # fmt: skip
+            service["id"],
+            "Annual maintenance",
+            "998314",
+            "year",
+        )
         assert first["gst_rate"] == "12.00"
         # 2 x 1500.00 = 3000.00; 6% = 180.00 each; 3360.00.
         assert split(first) == ("3000.00", "180.00", "180.00", "0.00", "0.00")
@@ -507,12 +530,22 @@ class TestServiceTypeDefaults:
     async def test_what_the_line_says_wins_over_the_service_type(self, client):
         owner, company, customer = await parties(client, MAHARASHTRA, KARNATAKA)
         service = await service_type(client, owner)
-        own = {"service_type_id": service["id"], "quantity": "1", "description": "AMC, pro-rata", "hsn_sac": "9983",
-               "unit": "month", "unit_price": "1000.00", "gst_rate": "5"}  # fmt: skip
+        own = {
+            "service_type_id": service["id"],
+            "quantity": "1",
+            "description": "AMC, pro-rata",
+            "hsn_sac": "9983",
+            "unit": "month",
+            "unit_price": "1000.00",
+            "gst_rate": "5",
+        }
         first = (await make_invoice(client, owner, company, customer, own))["lines"][0]
         assert (first["description"], first["hsn_sac"], first["unit"], first["gst_rate"]) == (
-            "AMC, pro-rata", "9983", "month", "5.00"
-        )  # fmt: skip
+            "AMC, pro-rata",
+            "9983",
+            "month",
+            "5.00",
+        )
         # 1000.00 x 5% = 50.00 IGST.
         assert split(first) == ("1000.00", "0.00", "0.00", "0.00", "50.00")
 
@@ -579,15 +612,24 @@ class TestSnapshots:
     async def test_supplier_and_recipient_as_the_invoice_shows_them(self, client):
         owner = await tenant(client)
         company = await make_company(
-            client, owner, state=MAHARASHTRA, legal_name="Sharma Traders Pvt Ltd", trade_name="Sharma Traders",
-            address_line1="5 Marine Drive", city="Mumbai", pincode="400002", upi_vpa="sharma@okhdfc",
-        )  # fmt: skip
+            client,
+            owner,
+            state=MAHARASHTRA,
+            legal_name="Sharma Traders Pvt Ltd",
+            trade_name="Sharma Traders",
+            address_line1="5 Marine Drive",
+            city="Mumbai",
+            pincode="400002",
+            upi_vpa="sharma@okhdfc",
+        )
         customer = await registered(client, owner, KARNATAKA, name="Iyer Textiles")
         invoice = await make_invoice(client, owner, company, customer)
         supplier, recipient = invoice["supplier"], invoice["recipient"]
         assert (supplier["legal_name"], supplier["trade_name"], supplier["gstin"]) == (
-            "Sharma Traders Pvt Ltd", "Sharma Traders", company["gstin"]
-        )  # fmt: skip
+            "Sharma Traders Pvt Ltd",
+            "Sharma Traders",
+            company["gstin"],
+        )
         assert (supplier["address_line1"], supplier["city"], supplier["pincode"]) == (
             "5 Marine Drive",
             "Mumbai",
@@ -599,8 +641,10 @@ class TestSnapshots:
             "sharma@okhdfc",
         )
         assert (recipient["name"], recipient["gstin"], recipient["billing_address_line1"]) == (
-            "Iyer Textiles", customer["gstin"], "2 Ring Road"
-        )  # fmt: skip
+            "Iyer Textiles",
+            customer["gstin"],
+            "2 Ring Road",
+        )
         assert (recipient["billing_state_code"], recipient["state"]) == (KARNATAKA, "Karnataka")
 
     async def test_later_edits_of_the_customer_or_company_do_not_change_an_issued_invoice(self, client):
@@ -618,8 +662,9 @@ class TestSnapshots:
         assert moved.status_code == 200, moved.text
         stored = await reread(client, owner, invoice)
         assert (stored["recipient"]["name"], stored["supplier"]["legal_name"]) == (
-            "Iyer Textiles", "Sharma Traders Pvt Ltd"
-        )  # fmt: skip
+            "Iyer Textiles",
+            "Sharma Traders Pvt Ltd",
+        )
 
     async def test_a_draft_takes_the_parties_as_they_are_when_it_is_issued(self, client):
         owner = await tenant(client)
@@ -675,9 +720,10 @@ class TestUnregisteredSupplier:
     async def test_a_company_without_gstin_cannot_charge_gst(self, client):
         owner = await tenant(client)
         created = await client.post(
-            f"{API}/companies", json={"legal_name": "Sharma Home Tutors", "state_code": MAHARASHTRA},
+            f"{API}/companies",
+            json={"legal_name": "Sharma Home Tutors", "state_code": MAHARASHTRA},
             headers=owner.headers,
-        )  # fmt: skip
+        )
         assert created.status_code == 201, created.text
         company = created.json()
         customer = await unregistered(client, owner, MAHARASHTRA)
@@ -691,8 +737,9 @@ class TestUnregisteredSupplier:
         assert totals(bill) == ("0.00", "0.00", "1000.00")
         assert (bill["document_type"], bill["supplier_registration_type"]) == ("bill_of_supply", "unregistered")
         assert (bill["title"], bill["declaration"]) == (
-            "Bill of Supply", "Supplier not registered under GST: no tax charged"
-        )  # fmt: skip
+            "Bill of Supply",
+            "Supplier not registered under GST: no tax charged",
+        )
 
     async def test_a_draft_whose_company_lost_its_gstin_is_refused_at_issue(self, client):
         owner = await tenant(client)
@@ -736,9 +783,10 @@ class TestRulesCheckedAgainAtIssue:
         draft = await make_invoice(client, owner, company, customer, line("1000.00", "1", "18"), issue=False)
         assert split(draft) == ("1000.00", "0.00", "0.00", "0.00", "180.00")
         moved = await client.patch(
-            f"{API}/companies/{company['id']}", json={"gstin": gstin(KARNATAKA, pan="AAPFU0939F")},
+            f"{API}/companies/{company['id']}",
+            json={"gstin": gstin(KARNATAKA, pan="AAPFU0939F")},
             headers=owner.headers,
-        )  # fmt: skip
+        )
         assert moved.status_code == 200, moved.text
         # Karnataka to Karnataka: 1000.00 x 9% = 90.00 CGST + 90.00 SGST.
         issued = (await issue(client, owner, draft)).json()
@@ -748,8 +796,11 @@ class TestRulesCheckedAgainAtIssue:
         assert totals(issued) == ("180.00", "0.00", "1180.00")
 
 
-TITLES = {"tax_invoice": "Tax Invoice", "bill_of_supply": "Bill of Supply",
-          "invoice_cum_bill_of_supply": "Invoice-cum-Bill of Supply"}  # fmt: skip
+TITLES = {
+    "tax_invoice": "Tax Invoice",
+    "bill_of_supply": "Bill of Supply",
+    "invoice_cum_bill_of_supply": "Invoice-cum-Bill of Supply",
+}
 
 
 class TestDocumentType:
@@ -765,7 +816,7 @@ class TestDocumentType:
             (["18", "0"], MAHARASHTRA, True, "tax_invoice"),
             (["0"], EXPORT, False, "tax_invoice"),  # zero-rated export (LUT): still a tax invoice
         ],
-    )  # fmt: skip
+    )
     async def test_of_a_regular_taxpayer(self, client, rates, customer_state, registered_customer, expected):
         owner = await tenant(client)
         company = await make_company(client, owner, state=MAHARASHTRA)
@@ -789,8 +840,9 @@ class TestDocumentType:
         assert (stored["document_type"], stored["supplier_registration_type"]) == ("bill_of_supply", "composition")
         # What a rendering prints: the title and the Rule 5(1)(g) declaration it was issued with.
         assert (stored["title"], stored["declaration"]) == (
-            "Bill of Supply", "Composition taxable person, not eligible to collect tax on supplies"
-        )  # fmt: skip
+            "Bill of Supply",
+            "Composition taxable person, not eligible to collect tax on supplies",
+        )
         issued = (await issue(client, owner, draft)).json()
         assert (issued["document_type"], issued["supplier_registration_type"]) == ("bill_of_supply", "regular")
 

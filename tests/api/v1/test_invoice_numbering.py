@@ -97,8 +97,11 @@ async def test_companies_and_tenants_have_their_own_series(client):
     a2 = await first.invoice(client, invoice_date="2026-11-01")
     c1 = await other_tenant.invoice(client, invoice_date="2026-11-01")
     assert [a1["number"], b1["number"], a2["number"], c1["number"]] == [
-        "INV/26-27/00001", "INV/26-27/00001", "INV/26-27/00002", "INV/26-27/00001",
-    ]  # fmt: skip
+        "INV/26-27/00001",
+        "INV/26-27/00001",
+        "INV/26-27/00002",
+        "INV/26-27/00001",
+    ]
 
 
 async def test_the_pattern_comes_from_the_settings(client):
@@ -113,8 +116,12 @@ class TestIdempotency:
     async def test_50_concurrent_replays_of_a_create_make_one_invoice(self, live_server):
         async with httpx.AsyncClient(base_url=live_server, timeout=60) as setup:
             party = await Party.make(setup, await make_tenant(setup))
-        body = {"company_id": party.company["id"], "customer_id": party.customer["id"], "lines": [line()],
-                "issue": True}  # fmt: skip
+        body = {
+            "company_id": party.company["id"],
+            "customer_id": party.customer["id"],
+            "lines": [line()],
+            "issue": True,
+        }
         headers = party.account.headers | {"Idempotency-Key": f"create-{uuid.uuid4()}"}
 
         async def post() -> httpx.Response:

@@ -33,8 +33,11 @@ class TestLifecycle:
 
     async def test_a_draft_can_be_replaced_and_deleted(self, client, party):
         draft = await party.invoice(client, issue=False)
-        body = {"company_id": party.company["id"], "customer_id": party.customer["id"],
-                "lines": [line("200.00", "2"), line("50.00", gst_rate="5")]}  # fmt: skip
+        body = {
+            "company_id": party.company["id"],
+            "customer_id": party.customer["id"],
+            "lines": [line("200.00", "2"), line("50.00", gst_rate="5")],
+        }
         replaced = await client.put(f"{URL}/{draft['id']}", json=body, headers=party.account.headers)
         assert replaced.status_code == 200, replaced.text
         assert [ln["taxable_value"] for ln in replaced.json()["lines"]] == ["400.00", "50.00"]
@@ -62,8 +65,9 @@ class TestLifecycle:
 
     async def test_void_keeps_the_number_and_never_reuses_it(self, client, party):
         first = await party.invoice(client)
-        voided = await client.post(f"{URL}/{first['id']}/void", json={"reason": "Wrong customer"},
-                                   headers=party.account.headers)  # fmt: skip
+        voided = await client.post(
+            f"{URL}/{first['id']}/void", json={"reason": "Wrong customer"}, headers=party.account.headers
+        )
         assert voided.status_code == 200, voided.text
         assert voided.json()["status"] == "void" and voided.json()["number"] == first["number"]
         assert voided.json()["void_reason"] == "Wrong customer" and voided.json()["voided_at"]
@@ -107,14 +111,16 @@ class TestInput:
         "field", ["number", "status", "total", "taxable_value", "tenant_id", "amount_paid", "balance_due", "id"]
     )
     async def test_computed_fields_in_the_body_are_refused(self, client, party, field):
-        body = {"company_id": party.company["id"], "customer_id": party.customer["id"], "lines": [line()],
-                field: "1"}  # fmt: skip
+        body = {"company_id": party.company["id"], "customer_id": party.customer["id"], "lines": [line()], field: "1"}
         assert_problem(await client.post(URL, json=body, headers=party.account.headers), 422)
 
     @pytest.mark.parametrize("field", ["taxable_value", "total", "cgst_amount", "igst_amount"])
     async def test_computed_line_fields_are_refused(self, client, party, field):
-        body = {"company_id": party.company["id"], "customer_id": party.customer["id"],
-                "lines": [line(**{field: "1.00"})]}  # fmt: skip
+        body = {
+            "company_id": party.company["id"],
+            "customer_id": party.customer["id"],
+            "lines": [line(**{field: "1.00"})],
+        }
         assert_problem(await client.post(URL, json=body, headers=party.account.headers), 422)
 
     @pytest.mark.parametrize(
@@ -164,8 +170,11 @@ class TestInput:
         service = {"name": "Old Service", "default_rate": "100.00", "is_active": False}
         created = await client.post(f"{API}/service-types", json=service, headers=headers)
         assert created.status_code == 201, created.text
-        body = {"company_id": party.company["id"], "customer_id": party.customer["id"],
-                "lines": [{"service_type_id": created.json()["id"], "quantity": "1"}]}  # fmt: skip
+        body = {
+            "company_id": party.company["id"],
+            "customer_id": party.customer["id"],
+            "lines": [{"service_type_id": created.json()["id"], "quantity": "1"}],
+        }
         assert_problem(await client.post(URL, json=body, headers=headers), 400, "service-type-inactive")
 
     async def test_an_archived_customer_cannot_be_invoiced(self, client, party):
@@ -188,8 +197,7 @@ class TestInput:
 
 class TestDefaults:
     async def test_due_date_follows_the_customer_terms_else_the_settings(self, client, party):
-        termed = await make_customer(client, party.account, payment_terms_days=30,
-                                     billing_address={"state_code": "29"})  # fmt: skip
+        termed = await make_customer(client, party.account, payment_terms_days=30, billing_address={"state_code": "29"})
         a = await make_invoice(client, party.account, party.company, termed, invoice_date="2026-04-01")
         assert a["due_date"] == "2026-05-01"
         b = await party.invoice(client, invoice_date="2026-04-01")
@@ -270,7 +278,8 @@ async def test_dates_outside_1900_to_2999_are_refused(client, party, day):
 
 async def test_a_balance_that_would_overflow_is_a_400_not_a_500(client, party):
     """The database's range is the last guard: a customer already owing the most a balance can hold."""
-    rich = await make_customer(client, party.account, opening_balance="9999999999999999.99",
-                               billing_address={"state_code": "29"})  # fmt: skip
+    rich = await make_customer(
+        client, party.account, opening_balance="9999999999999999.99", billing_address={"state_code": "29"}
+    )
     body = {"company_id": party.company["id"], "customer_id": rich["id"], "lines": [line()], "issue": True}
     assert_problem(await client.post(URL, json=body, headers=party.account.headers), 400, "value-out-of-range")

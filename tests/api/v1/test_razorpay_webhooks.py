@@ -208,7 +208,7 @@ class TestIgnored:
             {**event, "payload": {"payment": {"entity": entity}}},
             {**event, "event": "payment.failed\u0000"},
             {**event, "extra\u0000key": 1},
-        ]  # fmt: skip
+        ]
         for i, data in enumerate(tampered):
             raw = json.dumps(data).encode()
             headers = {"X-Razorpay-Signature": _sign(fake_razorpay, raw), "X-Razorpay-Event-Id": f"evt_nul{i}"}

@@ -49,8 +49,9 @@ async def other_company(client: httpx.AsyncClient, party: Party) -> Party:
 
 async def allocate(client: httpx.AsyncClient, account: Account, receipt: dict, *allocations: dict, key: str = ""):
     headers = {**account.headers, **({"Idempotency-Key": key} if key else {})}
-    return await client.post(f"{RECEIPTS}/{receipt['id']}/allocate", json={"allocations": list(allocations)},
-                             headers=headers)  # fmt: skip
+    return await client.post(
+        f"{RECEIPTS}/{receipt['id']}/allocate", json={"allocations": list(allocations)}, headers=headers
+    )
 
 
 async def void(client: httpx.AsyncClient, account: Account, receipt: dict, reason: str = "Cheque bounced"):
@@ -121,8 +122,13 @@ class TestCreate:
         party = await new_party(client)
         invoice = await invoice_of(client, party, "100.00")
         await receive(client, party, "10")
-        problem(await client.post(RECEIPTS, json=receipt_body(party, "500", alloc(invoice, "200")),
-                                  headers=party.account.headers), 409, "invoice-over-allocated")  # fmt: skip
+        problem(
+            await client.post(
+                RECEIPTS, json=receipt_body(party, "500", alloc(invoice, "200")), headers=party.account.headers
+            ),
+            409,
+            "invoice-over-allocated",
+        )
         assert (await receive(client, party, "20"))["number"] == "RCT/26-27/00002"
         assert len(await receipt_list(client, party.account)) == 2
         assert await invoice_state(client, party, invoice) == ("issued", "0.00", "100.00")
@@ -192,16 +198,22 @@ class TestAllocate:
         party = await new_party(client)
         draft = await party.invoice(client, issue=False)
         voided = await invoice_of(client, party, "100.00")
-        response = await client.post(f"{API}/invoices/{voided['id']}/void", json={"reason": "Wrong customer"},
-                                     headers=party.account.headers)  # fmt: skip
+        response = await client.post(
+            f"{API}/invoices/{voided['id']}/void", json={"reason": "Wrong customer"}, headers=party.account.headers
+        )
         assert response.status_code == 200, response.text
         receipt = await receive(client, party, "1000")
         problem(await allocate(client, party.account, receipt, alloc(draft, "10")), 409, "invoice-not-issued")
         problem(await allocate(client, party.account, receipt, alloc(voided, "10")), 409, "invoice-void")
         unknown = {"id": str(uuid.uuid4())}
         problem(await allocate(client, party.account, receipt, alloc(unknown, "10")), 404, "invoice-not-found")
-        problem(await client.post(RECEIPTS, json=receipt_body(party, "10", alloc(draft, "10")),
-                                  headers=party.account.headers), 409, "invoice-not-issued")  # fmt: skip
+        problem(
+            await client.post(
+                RECEIPTS, json=receipt_body(party, "10", alloc(draft, "10")), headers=party.account.headers
+            ),
+            409,
+            "invoice-not-issued",
+        )
 
     async def test_the_same_invoice_twice_in_one_request_is_a_rule_violation(self, client):
         party = await new_party(client)
@@ -213,8 +225,11 @@ class TestAllocate:
     async def test_an_unknown_receipt_is_404(self, client):
         party = await new_party(client)
         invoice = await invoice_of(client, party, "500.00")
-        problem(await allocate(client, party.account, {"id": str(uuid.uuid4())}, alloc(invoice, "1")), 404,
-                "receipt-not-found")  # fmt: skip
+        problem(
+            await allocate(client, party.account, {"id": str(uuid.uuid4())}, alloc(invoice, "1")),
+            404,
+            "receipt-not-found",
+        )
 
 
 class TestVoid:
@@ -290,8 +305,9 @@ class TestList:
         assert all(r["allocations"] is None for r in newest)
         partial = await receipt_list(client, party.account, fields="number,amount_unallocated")
         assert {tuple(sorted(r)) for r in partial} == {("amount_unallocated", "id", "number")}
-        one = await client.get(f"{RECEIPTS}/{made[0]['id']}", params={"fields": "allocations"},
-                               headers=party.account.headers)  # fmt: skip
+        one = await client.get(
+            f"{RECEIPTS}/{made[0]['id']}", params={"fields": "allocations"}, headers=party.account.headers
+        )
         assert one.json() == {"id": made[0]["id"], "allocations": []}
         problem(await client.get(RECEIPTS, params={"sort": "tenant_id"}, headers=party.account.headers), 422)
 
@@ -339,9 +355,14 @@ class TestAccess:
 class TestInput:
     @pytest.mark.parametrize(
         "extra",
-        [{"number": "RCT/26-27/99999"}, {"status": "void"}, {"amount_allocated": "100.00"},
-         {"tenant_id": str(uuid.uuid4())}, {"financial_year": "25-26"}],
-    )  # fmt: skip
+        [
+            {"number": "RCT/26-27/99999"},
+            {"status": "void"},
+            {"amount_allocated": "100.00"},
+            {"tenant_id": str(uuid.uuid4())},
+            {"financial_year": "25-26"},
+        ],
+    )
     async def test_mass_assignment_is_422_and_creates_nothing(self, client, extra):
         party = await new_party(client)
         response = await client.post(RECEIPTS, json=receipt_body(party, "100", **extra), headers=party.account.headers)
@@ -359,8 +380,12 @@ class TestInput:
             body = {**receipt_body(party, "100"), **fields}
             problem(await client.post(RECEIPTS, json=body, headers=party.account.headers), 422, "validation-error")
         receipt = await receive(client, party, "0.01")
-        problem(await client.post(f"{RECEIPTS}/{receipt['id']}/allocate", json={"allocations": []},
-                                  headers=party.account.headers), 422)  # fmt: skip
+        problem(
+            await client.post(
+                f"{RECEIPTS}/{receipt['id']}/allocate", json={"allocations": []}, headers=party.account.headers
+            ),
+            422,
+        )
         assert [r["amount"] for r in await receipt_list(client, party.account)] == ["0.01"]
 
 
@@ -371,8 +396,9 @@ class TestAudit:
         receipt = await receive(client, party, "300", alloc(invoice, "100"))
         assert (await allocate(client, party.account, receipt, alloc(invoice, "50"))).status_code == 200
         assert (await void(client, party.account, receipt)).status_code == 200
-        response = await client.get(f"{API}/audit-logs", params={"entity_id": receipt["id"], "sort": "at"},
-                                    headers=party.account.headers)  # fmt: skip
+        response = await client.get(
+            f"{API}/audit-logs", params={"entity_id": receipt["id"], "sort": "at"}, headers=party.account.headers
+        )
         rows = response.json()["items"]
         assert [row["action"] for row in rows] == ["receipt.created", "receipt.allocated", "receipt.voided"]
         created, allocated, voided = rows
@@ -443,8 +469,10 @@ class TestRaces:
         party = await new_party(live)
         invoice = await invoice_of(live, party, "1000.00")
         receipts = [await receive(live, party, "100") for _ in range(20)]
-        requests = [("POST", f"{RECEIPTS}/{r['id']}/allocate", party.account.headers,
-                     {"allocations": [alloc(invoice, "100")]}) for r in receipts]  # fmt: skip
+        requests = [
+            ("POST", f"{RECEIPTS}/{r['id']}/allocate", party.account.headers, {"allocations": [alloc(invoice, "100")]})
+            for r in receipts
+        ]
         responses = await concurrently(live_server, requests)
         assert codes(responses) == {(200, None): 10, (409, "invoice-over-allocated"): 10}
         assert await invoice_state(live, party, invoice) == ("paid", "1000.00", "0.00")
@@ -456,8 +484,9 @@ class TestRaces:
         invoices = [await invoice_of(live, party, "1000.00") for _ in range(4)]
         receipt = await receive(live, party, "500")
         url = f"{RECEIPTS}/{receipt['id']}/allocate"
-        requests = [("POST", url, party.account.headers, {"allocations": [alloc(invoices[i % 4], "100")]})
-                    for i in range(20)]  # fmt: skip
+        requests = [
+            ("POST", url, party.account.headers, {"allocations": [alloc(invoices[i % 4], "100")]}) for i in range(20)
+        ]
         responses = await concurrently(live_server, requests)
         assert codes(responses) == {(200, None): 5, (409, "receipt-over-allocated"): 15}
         read = await fetch(live, party.account, f"receipts/{receipt['id']}")

@@ -113,8 +113,7 @@ class TestFreeTier:
         for _ in range(10):
             await party.invoice(client)
         draft = await party.invoice(client, issue=False)
-        body = {"company_id": party.company["id"], "customer_id": party.customer["id"],
-                "lines": [LINE], "issue": True}  # fmt: skip
+        body = {"company_id": party.company["id"], "customer_id": party.customer["id"], "lines": [LINE], "issue": True}
         over = problem(await client.post(f"{API}/invoices", json=body, headers=owner.headers), "quota-exceeded")
         assert {k: over[k] for k in ("limit", "limit_value", "used", "upgrade_plans")} == {
             "limit": "invoices_this_month",
@@ -286,6 +285,5 @@ class TestHardLock:
 
 
 async def party_invoice(client: httpx.AsyncClient, party: Party) -> httpx.Response:
-    body = {"company_id": party.company["id"], "customer_id": party.customer["id"],
-            "lines": [LINE], "issue": True}  # fmt: skip
+    body = {"company_id": party.company["id"], "customer_id": party.customer["id"], "lines": [LINE], "issue": True}
     return await client.post(f"{API}/invoices", json=body, headers=party.account.headers)

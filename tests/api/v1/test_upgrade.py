@@ -79,11 +79,14 @@ class TestOrder:
         premium = await order(razorpay_client, owner, "premium")
         assert (premium["amount"], premium["checkout_amount"]) == ("2499.00", 249_900)
 
-    @pytest.mark.parametrize(("plan", "status", "code"), [
-        ("trial", 400, "plan-not-purchasable"),
-        ("free", 400, "plan-not-purchasable"),
-        ("gold", 404, "plan-not-found"),
-    ])  # fmt: skip
+    @pytest.mark.parametrize(
+        ("plan", "status", "code"),
+        [
+            ("trial", 400, "plan-not-purchasable"),
+            ("free", 400, "plan-not-purchasable"),
+            ("gold", 404, "plan-not-found"),
+        ],
+    )
     async def test_plans_that_cannot_be_bought(self, razorpay_client, fake_razorpay, plan, status, code):
         owner = await make_tenant(razorpay_client)
         assert problem_code(await upgrade(razorpay_client, owner, plan), status) == code

@@ -120,8 +120,12 @@ class TestConsume:
         owner = await on_free(client, app)
         debit = await consumed(client, owner, 300)
         assert (debit["meter"], debit["quantity"], debit["quota"], debit["used"], debit["remaining"]) == (
-            "tokens", 300, 1000, 300, 700,
-        )  # fmt: skip
+            "tokens",
+            300,
+            1000,
+            300,
+            700,
+        )
         over = problem(await consume(client, owner, 701), "quota-exceeded")
         assert {k: over[k] for k in ("limit", "limit_value", "used", "upgrade_plans")} == {
             "limit": "tokens",
@@ -383,8 +387,11 @@ class TestSetPlan:
         await consumed(client, owner, 100)
         once = ok(await set_plan(client, owner, "standard", reset_used=True))  # that payment reset once
         assert once["change"] == "unchanged" and tokens(once) == ("standard", 10_700, 100, 10_600)
-        resets = [(e.kind, e.quantity, e.idempotency_key) for e in await ledger(app, owner.tenant_id)
-                  if e.kind == "used_reset"]  # fmt: skip
+        resets = [
+            (e.kind, e.quantity, e.idempotency_key)
+            for e in await ledger(app, owner.tenant_id)
+            if e.kind == "used_reset"
+        ]
         assert resets == [("used_reset", 500, f"reset#{renewal['id']}#tokens")]
 
     async def test_a_downgrade_is_no_payment_to_reset_used_with(self, client, app):
