@@ -2,11 +2,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import cache
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, delete, select, update
+from sqlalchemy import Column, ColumnElement, and_, case, delete, insert, inspect, select, update
 from sqlalchemy.orm import attributes, selectinload
 
 from app.domain.statuses import OPEN_STATUSES, SETTLEABLE_STATUSES, InvoiceStatus
+from app.models.audit import AuditLog
 from app.models.invoice import Invoice, InvoiceLine
 from app.repositories.base import SortKey, TenantRepository
 from app.repositories.customers import contains_pattern
@@ -97,6 +100,28 @@ class InvoiceRepository(TenantRepository[Invoice]):
         # The lines just written are the collection: no SELECT to load it back.
         attributes.set_committed_value(invoice, "lines", sorted(lines, key=lambda line: line.position))
 
+    async def insert(self, invoice: Invoice, lines: list[InvoiceLine], audit: list[AuditLog]) -> None:
+        """A new invoice, its lines and its audit rows in one statement and one round trip: Core
+        INSERTs (the invoice and the lines as CTEs of the audit rows' INSERT), not a unit-of-work
+        flush per table. Every row gets the bound tenant's id here, as `add` gives it (the ORM
+        filter scopes reads and bulk UPDATE/DELETE; RLS's WITH CHECK refuses another tenant's
+        row). Python-side defaults (ids, timestamps, "draft", zero amounts) are filled into the
+        objects before the INSERT and `balance_due` is derived as the database derives it, so the
+        objects stay what was written without loading them back; they are not added to the session."""
+        tenant_id = self.tenant_id
+        invoice.tenant_id = tenant_id
+        invoice_values = _insert_values(invoice)
+        for line in lines:
+            line.tenant_id, line.invoice_id = tenant_id, invoice.id
+        for row in audit:
+            row.tenant_id = tenant_id
+        ctes = [insert(Invoice).values(invoice_values).cte("new_invoice")]
+        if lines:
+            ctes.append(insert(InvoiceLine).values([_insert_values(line) for line in lines]).cte("new_lines"))
+        await self.session.execute(insert(AuditLog).values([_insert_values(row) for row in audit]).add_cte(*ctes))
+        invoice.balance_due = max(invoice.total - invoice.amount_paid - invoice.amount_credited, Decimal(0))
+        attributes.set_committed_value(invoice, "lines", sorted(lines, key=lambda line: line.position))
+
     async def delete(self, invoice: Invoice) -> None:
         await self.session.execute(
             delete(Invoice)
@@ -125,6 +150,37 @@ class InvoiceRepository(TenantRepository[Invoice]):
         if credited > 0:  # a credit reduces what is still due: it cannot go below what is already paid
             stmt = stmt.where(Invoice.balance_due >= credited)
         return (await self.session.execute(stmt)).scalar_one_or_none()
+
+
+@cache
+def _insertable(model: type) -> tuple[tuple[str, Column], ...]:
+    """(attribute, column) of each column an INSERT of `model` writes (not the computed ones)."""
+    return tuple(
+        (prop.key, prop.columns[0])
+        for prop in inspect(model).column_attrs
+        if isinstance(prop.columns[0], Column) and prop.columns[0].computed is None
+    )
+
+
+def _insert_values(obj: Any) -> dict[str, Any]:
+    """An INSERT's values for `obj` (a new, transient ORM object): its attributes, with each unset
+    column's Python-side default applied to the object as a flush would. A column with no value
+    and only a server-side default is an error: the object would not be what the row is."""
+    values = {}
+    for key, column in _insertable(type(obj)):
+        if key in obj.__dict__:
+            value = obj.__dict__[key]
+        elif column.default is not None:
+            default = column.default
+            value = default.arg(None) if default.is_callable else default.arg  # type: ignore[attr-defined]
+            setattr(obj, key, value)
+        elif column.server_default is not None:
+            raise ValueError(f"{type(obj).__name__}.{key}: no value, and only the database's default")
+        else:
+            value = None
+            setattr(obj, key, value)
+        values[key] = value
+    return values
 
 
 def _conditions(f: InvoiceFilters) -> list:
