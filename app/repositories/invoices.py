@@ -5,7 +5,21 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, and_, case, delete, insert, inspect, select, update
+from sqlalchemy import (
+    ARRAY,
+    Column,
+    ColumnElement,
+    Insert,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    inspect,
+    select,
+    update,
+)
 from sqlalchemy.orm import attributes, selectinload
 
 from app.domain.statuses import OPEN_STATUSES, SETTLEABLE_STATUSES, InvoiceStatus
@@ -115,10 +129,14 @@ class InvoiceRepository(TenantRepository[Invoice]):
             line.tenant_id, line.invoice_id = tenant_id, invoice.id
         for row in audit:
             row.tenant_id = tenant_id
+        # Statements SQLAlchemy can cache (a multi-row VALUES is compiled anew on every call): one
+        # row each for the invoice and the audit rows (one or two), the lines from arrays (unnest).
         ctes = [insert(Invoice).values(invoice_values).cte("new_invoice")]
         if lines:
-            ctes.append(insert(InvoiceLine).values([_insert_values(line) for line in lines]).cte("new_lines"))
-        await self.session.execute(insert(AuditLog).values([_insert_values(row) for row in audit]).add_cte(*ctes))
+            ctes.append(_insert_unnest(InvoiceLine, [_insert_values(line) for line in lines]).cte("new_lines"))
+        *others, last = [insert(AuditLog).values(_insert_values(row)) for row in audit]
+        ctes += [other.cte(f"new_audit_{n}") for n, other in enumerate(others)]
+        await self.session.execute(last.add_cte(*ctes))
         invoice.balance_due = max(invoice.total - invoice.amount_paid - invoice.amount_credited, Decimal(0))
         attributes.set_committed_value(invoice, "lines", sorted(lines, key=lambda line: line.position))
 
@@ -181,6 +199,17 @@ def _insert_values(obj: Any) -> dict[str, Any]:
             setattr(obj, key, value)
         values[key] = value
     return values
+
+
+def _insert_unnest(model: type, rows: list[dict[str, Any]]) -> Insert:
+    """INSERT of `rows` as `SELECT unnest(:column_values), ...`: one array parameter per column,
+    so the statement is the same whatever the number of rows (and compiled once)."""
+    columns = _insertable(model)
+    arrays = [
+        func.unnest(bindparam(f"{key}_values", [row[key] for row in rows], type_=ARRAY(column.type)))
+        for key, column in columns
+    ]
+    return insert(model).from_select([column for _, column in columns], select(*arrays))
 
 
 def _conditions(f: InvoiceFilters) -> list:
