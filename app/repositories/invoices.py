@@ -24,6 +24,7 @@ from sqlalchemy.orm import attributes, selectinload
 
 from app.domain.statuses import OPEN_STATUSES, SETTLEABLE_STATUSES, InvoiceStatus
 from app.models.audit import AuditLog
+from app.models.customer import Customer
 from app.models.invoice import Invoice, InvoiceLine
 from app.repositories.base import SortKey, TenantRepository
 from app.repositories.customers import contains_pattern
@@ -114,14 +115,16 @@ class InvoiceRepository(TenantRepository[Invoice]):
         # The lines just written are the collection: no SELECT to load it back.
         attributes.set_committed_value(invoice, "lines", sorted(lines, key=lambda line: line.position))
 
-    async def insert(self, invoice: Invoice, lines: list[InvoiceLine], audit: list[AuditLog]) -> None:
-        """A new invoice, its lines and its audit rows in one statement and one round trip: Core
-        INSERTs (the invoice and the lines as CTEs of the audit rows' INSERT), not a unit-of-work
-        flush per table. Every row gets the bound tenant's id here, as `add` gives it (the ORM
-        filter scopes reads and bulk UPDATE/DELETE; RLS's WITH CHECK refuses another tenant's
-        row). Python-side defaults (ids, timestamps, "draft", zero amounts) are filled into the
-        objects before the INSERT and `balance_due` is derived as the database derives it, so the
-        objects stay what was written without loading them back; they are not added to the session."""
+    async def insert(self, invoice: Invoice, lines: list[InvoiceLine], audit: list[AuditLog], *, issued: bool) -> None:
+        """A new invoice, its lines and its audit rows (and, `issued`, the customer's balance) in one
+        statement and one round trip: Core INSERTs as CTEs, not a unit-of-work flush per table.
+        Issued, the series' row lock (taken just before) is held for one round trip less.
+
+        Every row gets the bound tenant's id here, as `add` gives it (the ORM filter scopes reads
+        and UPDATE/DELETE; RLS's WITH CHECK refuses another tenant's row). Python-side defaults
+        (ids, timestamps, "draft", zero amounts) are filled into the objects before the INSERT and
+        `balance_due` is derived as the database derives it, so the objects stay what was written
+        without loading them back; they are not added to the session."""
         tenant_id = self.tenant_id
         invoice.tenant_id = tenant_id
         invoice_values = _insert_values(invoice)
@@ -134,9 +137,21 @@ class InvoiceRepository(TenantRepository[Invoice]):
         ctes = [insert(Invoice).values(invoice_values).cte("new_invoice")]
         if lines:
             ctes.append(_insert_unnest(InvoiceLine, [_insert_values(line) for line in lines]).cte("new_lines"))
-        *others, last = [insert(AuditLog).values(_insert_values(row)) for row in audit]
-        ctes += [other.cte(f"new_audit_{n}") for n, other in enumerate(others)]
-        await self.session.execute(last.add_cte(*ctes))
+        audit_inserts = [insert(AuditLog).values(_insert_values(row)) for row in audit]
+        if issued:
+            # Issuing adds the total to what the customer owes: the UPDATE is the statement (the
+            # ORM filter scopes it, as CustomerRepository.add_to_balance's), the INSERTs its CTEs.
+            ctes += [stmt.cte(f"new_audit_{n}") for n, stmt in enumerate(audit_inserts)]
+            statement = (
+                update(Customer)
+                .where(Customer.tenant_id == tenant_id, Customer.id == invoice.customer_id)
+                .values(balance=Customer.balance + invoice.total, updated_at=func.now())
+                .execution_options(synchronize_session=False)
+            )
+        else:
+            *others, statement = audit_inserts
+            ctes += [stmt.cte(f"new_audit_{n}") for n, stmt in enumerate(others)]
+        await self.session.execute(statement.add_cte(*ctes))
         invoice.balance_due = max(invoice.total - invoice.amount_paid - invoice.amount_credited, Decimal(0))
         attributes.set_committed_value(invoice, "lines", sorted(lines, key=lambda line: line.position))
 

@@ -82,11 +82,9 @@ async def create(session: AsyncSession, rt: Runtime, *, body: InvoiceIn, issue: 
     entries = [_entry("invoice.created", invoice, before=None, after=created | _written(invoice, draft=True))]
     if issue:
         entries.append(_entry("invoice.issued", invoice, before=entries[0]["after"]))
-    # Write: the invoice, its lines and its audit rows in one statement; the invoice is the
-    # response as computed (nothing is loaded back).
-    await InvoiceRepository(session).insert(invoice, lines, audit.rows(session, entries))
-    if issue:
-        await CustomerRepository(session).add_to_balance(invoice.customer_id, invoice.total)
+    # Write: the invoice, its lines, its audit rows and (issued) the customer's balance in one
+    # statement; the invoice is the response as computed (nothing is loaded back).
+    await InvoiceRepository(session).insert(invoice, lines, audit.rows(session, entries), issued=issue)
     return invoice
 
 
