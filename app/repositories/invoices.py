@@ -24,6 +24,7 @@ from sqlalchemy.orm import attributes, selectinload
 
 from app.domain.statuses import OPEN_STATUSES, SETTLEABLE_STATUSES, InvoiceStatus
 from app.models.audit import AuditLog
+from app.models.base import new_id
 from app.models.customer import Customer
 from app.models.invoice import Invoice, InvoiceLine
 from app.repositories.base import SortKey, TenantRepository
@@ -127,31 +128,19 @@ class InvoiceRepository(TenantRepository[Invoice]):
         without loading them back; they are not added to the session."""
         tenant_id = self.tenant_id
         invoice.tenant_id = tenant_id
-        invoice_values = _insert_values(invoice)
+        invoice.id = invoice.id or new_id()
         for line in lines:
             line.tenant_id, line.invoice_id = tenant_id, invoice.id
         for row in audit:
             row.tenant_id = tenant_id
-        # Statements SQLAlchemy can cache (a multi-row VALUES is compiled anew on every call): one
-        # row each for the invoice and the audit rows (one or two), the lines from arrays (unnest).
-        ctes = [insert(Invoice).values(invoice_values).cte("new_invoice")]
-        if lines:
-            ctes.append(_insert_unnest(InvoiceLine, [_insert_values(line) for line in lines]).cte("new_lines"))
-        audit_inserts = [insert(AuditLog).values(_insert_values(row)) for row in audit]
-        if issued:
-            # Issuing adds the total to what the customer owes: the UPDATE is the statement (the
-            # ORM filter scopes it, as CustomerRepository.add_to_balance's), the INSERTs its CTEs.
-            ctes += [stmt.cte(f"new_audit_{n}") for n, stmt in enumerate(audit_inserts)]
-            statement = (
-                update(Customer)
-                .where(Customer.tenant_id == tenant_id, Customer.id == invoice.customer_id)
-                .values(balance=Customer.balance + invoice.total, updated_at=func.now())
-                .execution_options(synchronize_session=False)
-            )
-        else:
-            *others, statement = audit_inserts
-            ctes += [stmt.cte(f"new_audit_{n}") for n, stmt in enumerate(others)]
-        await self.session.execute(statement.add_cte(*ctes))
+        params = {f"invoice_{key}": value for key, value in _insert_values(invoice).items()}
+        rows = [_insert_values(line) for line in lines]
+        for key, _ in _insertable(InvoiceLine):
+            params[f"line_{key}"] = [row[key] for row in rows]
+        for n, row in enumerate(audit):
+            params |= {f"audit{n}_{key}": value for key, value in _insert_values(row).items()}
+        params |= {"customer_id": invoice.customer_id, "balance_delta": invoice.total}
+        await self.session.execute(_write_statement(issued, len(audit), bool(lines)), params)
         invoice.balance_due = max(invoice.total - invoice.amount_paid - invoice.amount_credited, Decimal(0))
         attributes.set_committed_value(invoice, "lines", sorted(lines, key=lambda line: line.position))
 
@@ -216,15 +205,42 @@ def _insert_values(obj: Any) -> dict[str, Any]:
     return values
 
 
-def _insert_unnest(model: type, rows: list[dict[str, Any]]) -> Insert:
-    """INSERT of `rows` as `SELECT unnest(:column_values), ...`: one array parameter per column,
-    so the statement is the same whatever the number of rows (and compiled once)."""
-    columns = _insertable(model)
-    arrays = [
-        func.unnest(bindparam(f"{key}_values", [row[key] for row in rows], type_=ARRAY(column.type)))
-        for key, column in columns
-    ]
-    return insert(model).from_select([column for _, column in columns], select(*arrays))
+@cache
+def _write_statement(issued: bool, audit_rows: int, with_lines: bool) -> Any:
+    """The statement `InvoiceRepository.insert` runs, built once per shape with named parameters
+    (`invoice_<column>`, `line_<column>` arrays, `audit<n>_<column>`, `customer_id`,
+    `balance_delta`): nothing is built or compiled per call but the tenant filter's criteria. A
+    multi-row VALUES is never cached by SQLAlchemy: the lines are `SELECT unnest(:array), ...`,
+    one array per column, whatever their number. Every row names its tenant in its values."""
+    ctes = [_insert_one(Invoice, "invoice").cte("new_invoice")]
+    if with_lines:
+        columns = _insertable(InvoiceLine)
+        arrays = [func.unnest(bindparam(f"line_{key}", type_=ARRAY(column.type))) for key, column in columns]
+        lines = insert(InvoiceLine).from_select([column for _, column in columns], select(*arrays))
+        ctes.append(lines.cte("new_lines"))
+    audit = [_insert_one(AuditLog, f"audit{n}") for n in range(audit_rows)]
+    if issued:
+        # Issuing adds the total to what the customer owes: the UPDATE is the statement (the ORM
+        # filter scopes it, as CustomerRepository.add_to_balance's), the INSERTs its CTEs.
+        ctes += [stmt.cte(f"new_audit_{n}") for n, stmt in enumerate(audit)]
+        statement = (
+            update(Customer)
+            .where(Customer.tenant_id == bindparam("invoice_tenant_id"), Customer.id == bindparam("customer_id"))
+            .values(balance=Customer.balance + bindparam("balance_delta", type_=Customer.balance.type),
+                    updated_at=func.now())
+            .execution_options(synchronize_session=False)
+        )  # fmt: skip
+    else:
+        *others, statement = audit
+        ctes += [stmt.cte(f"new_audit_{n}") for n, stmt in enumerate(others)]
+    return statement.add_cte(*ctes)
+
+
+def _insert_one(model: type, prefix: str) -> Insert:
+    """INSERT of one row of `model`, every column a parameter `<prefix>_<column>`."""
+    return insert(model).values(
+        {key: bindparam(f"{prefix}_{key}", type_=column.type) for key, column in _insertable(model)}
+    )
 
 
 def _conditions(f: InvoiceFilters) -> list:
