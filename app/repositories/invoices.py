@@ -10,6 +10,7 @@ from sqlalchemy import (
     Column,
     ColumnElement,
     Insert,
+    Update,
     and_,
     bindparam,
     case,
@@ -20,7 +21,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.orm import attributes, selectinload
+from sqlalchemy.orm import ColumnProperty, attributes, selectinload
 
 from app.domain.statuses import OPEN_STATUSES, SETTLEABLE_STATUSES, InvoiceStatus
 from app.models.audit import AuditLog
@@ -174,14 +175,19 @@ class InvoiceRepository(TenantRepository[Invoice]):
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
 
-@cache
-def _insertable(model: type) -> tuple[tuple[str, Column], ...]:
+_INSERTABLE: dict[type[Any], tuple[tuple[str, Column[Any]], ...]] = {}
+
+
+def _insertable(model: type[Any]) -> tuple[tuple[str, Column[Any]], ...]:
     """(attribute, column) of each column an INSERT of `model` writes (not the computed ones)."""
-    return tuple(
-        (prop.key, prop.columns[0])
-        for prop in inspect(model).column_attrs
-        if isinstance(prop.columns[0], Column) and prop.columns[0].computed is None
-    )
+    if model not in _INSERTABLE:
+        props: list[ColumnProperty[Any]] = list(inspect(model).column_attrs)
+        _INSERTABLE[model] = tuple(
+            (prop.key, prop.columns[0])
+            for prop in props
+            if isinstance(prop.columns[0], Column) and prop.columns[0].computed is None
+        )
+    return _INSERTABLE[model]
 
 
 def _insert_values(obj: Any) -> dict[str, Any]:
@@ -223,13 +229,15 @@ def _write_statement(issued: bool, audit_rows: int, with_lines: bool) -> Any:
         # Issuing adds the total to what the customer owes: the UPDATE is the statement (the ORM
         # filter scopes it, as CustomerRepository.add_to_balance's), the INSERTs its CTEs.
         ctes += [stmt.cte(f"new_audit_{n}") for n, stmt in enumerate(audit)]
-        statement = (
+        statement: Update | Insert = (
             update(Customer)
             .where(Customer.tenant_id == bindparam("invoice_tenant_id"), Customer.id == bindparam("customer_id"))
-            .values(balance=Customer.balance + bindparam("balance_delta", type_=Customer.balance.type),
-                    updated_at=func.now())
+            .values(
+                balance=Customer.balance + bindparam("balance_delta", type_=Customer.balance.type),
+                updated_at=func.now(),
+            )
             .execution_options(synchronize_session=False)
-        )  # fmt: skip
+        )
     else:
         *others, statement = audit
         ctes += [stmt.cte(f"new_audit_{n}") for n, stmt in enumerate(others)]
