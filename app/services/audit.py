@@ -48,8 +48,14 @@ async def record(
 
 async def record_many(session: AsyncSession, entries: list[dict[str, Any]]) -> None:
     """Audit rows in one INSERT, each with the request's actor, IP, user agent and request id."""
+    await AuditRepository(session).add_many(rows(session, entries))
+
+
+def rows(session: AsyncSession, entries: list[dict[str, Any]]) -> list[AuditLog]:
+    """The audit rows of `entries` (not yet written), each with the request's actor, IP, user agent
+    and request id: for a repository that writes them in the same statement as the change."""
     info = session.info
-    await AuditRepository(session).add_many([_row(info, **entry) for entry in entries])
+    return [_row(info, **entry) for entry in entries]
 
 
 def _row(

@@ -19,6 +19,7 @@ from app.core.runtime import Runtime
 from app.domain import gst, invoice_math
 from app.domain.errors import DomainError
 from app.domain.statuses import InvoiceStatus
+from app.models.base import new_id
 from app.models.business import Company, GstSettings, ServiceType
 from app.models.customer import Customer
 from app.models.invoice import Invoice, InvoiceLine
@@ -71,19 +72,19 @@ async def create(session: AsyncSession, rt: Runtime, *, body: InvoiceIn, issue: 
     context = await _context(session, body.company_id, body.customer_id, invoice_date)
     services = await _services(session, body.lines)
     computed = _compute(_document(body, dates), context, services)
-    invoice = Invoice(**_header(body, context, computed))
+    invoice = Invoice(id=new_id(), **_header(body, context, computed))  # its id names it in the audit rows
     created = audit.snapshot(invoice, AUDITED)  # what a draft of it is (numbered below if issued)
     if issue:
         await entitlements.require(session, rt, entitlements.Limit.invoices_this_month)  # before the series' row lock
         await _number(session, invoice, clock, context)
-    repo = InvoiceRepository(session)
-    await repo.add(invoice)
-    await repo.add_lines(invoice, [InvoiceLine(**line.columns()) for line in computed.lines])
+    lines = [InvoiceLine(**line.columns()) for line in computed.lines]
+    invoice.amount_paid = invoice.amount_credited = Decimal("0.00")  # what the INSERT gives it
     entries = [_entry("invoice.created", invoice, before=None, after=created | _written(invoice, draft=True))]
     if issue:
-        await CustomerRepository(session).add_to_balance(invoice.customer_id, invoice.total)
         entries.append(_entry("invoice.issued", invoice, before=entries[0]["after"]))
-    await audit.record_many(session, entries)
+    # Write: the invoice, its lines, its audit rows and (issued) the customer's balance in one
+    # statement; the invoice is the response as computed (nothing is loaded back).
+    await InvoiceRepository(session).insert(invoice, lines, audit.rows(session, entries), issued=issue)
     return invoice
 
 

@@ -40,7 +40,7 @@ from app.models.auth import EmailVerification, PasswordReset, UserInvitation
 from app.models.business import AccountManager, ClientType, Company, ServiceType
 from app.models.credit_note import CreditNoteLine
 from app.models.customer import Customer
-from app.models.invoice import InvoiceLine
+from app.models.invoice import Invoice, InvoiceLine
 from app.models.receipt import ReceiptAllocation
 from app.repositories.base import SortKey
 from app.repositories.credit_notes import CreditNoteFilters
@@ -96,6 +96,11 @@ class Other:
 
 
 Call = Callable[[AsyncSession, Other], Awaitable[Any]]
+
+
+def _columns_of(row: dict[str, Any]) -> dict[str, Any]:
+    """A row's values without the ones the database computes (an INSERT cannot write them)."""
+    return {k: v for k, v in row.items() if k != "balance_due"}
 
 
 @dataclass(frozen=True)
@@ -274,6 +279,16 @@ CASES: dict[tuple[str, str], Case] = {
             b.detached(s, "invoices"), [InvoiceLine(**{**b.row("invoice_lines"), "id": uuid.uuid4()})]
         ),
         compare=False,
+    ),
+    ("InvoiceRepository", "insert"): Case(
+        # B's invoice and line as new rows (B's company, customer and series number): written
+        # under A's id they name nothing of A's, and B's customer's balance must not move.
+        lambda s, b: C("InvoiceRepository")(s).insert(
+            Invoice(**{**_columns_of(b.row("invoices")), "id": uuid.uuid4(), "number": "PROBE/1"}),
+            [InvoiceLine(**{**b.row("invoice_lines"), "id": uuid.uuid4()})],
+            [AuditLog(action="probe", entity_type="probe")],
+            issued=True,
+        )
     ),
     ("InvoiceRepository", "delete"): Case(
         lambda s, b: C("InvoiceRepository")(s).delete(b.detached(s, "invoices")), compare=False
