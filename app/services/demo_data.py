@@ -6,14 +6,12 @@ from datetime import date, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.context import Context
-from app.core.runtime import Runtime
 from app.models.customer import Customer
 from app.models.invoice import Invoice
 from app.schemas.invoices import InvoiceIn, InvoiceLineIn
 from app.schemas.receipts import ReceiptCreate
 from app.services import catalog, customers, invoicing, receipts
 from app.services.companies import COMPANIES
-from app.services.invoicing import Clock
 
 COMPANY = {
     "legal_name": "Demo Traders Pvt Ltd",
@@ -53,15 +51,8 @@ def _lines(*items: tuple[str, str, str, str]) -> list[InvoiceLineIn]:
     ]
 
 
-def _invoicing_args(ctx: Context) -> tuple[Runtime, Clock]:
-    """What invoicing takes until it moves to contexts: a runtime whose clock stands at the
-    context's instant, and that instant with its Indian day (one "now" for the whole demo)."""
-    return Runtime(ctx.settings, ctx.db, clock=lambda: ctx.now), Clock(now=ctx.now, today=ctx.today)
-
-
 async def add_sample_data(session: AsyncSession, ctx: Context) -> None:
     today: date = ctx.today
-    rt, clock = _invoicing_args(ctx)
     company = await catalog.create(session, ctx, COMPANIES, dict(COMPANY))
     local, interstate = [await customers.create(session, ctx, values=dict(values)) for values in CUSTOMERS]
 
@@ -69,7 +60,7 @@ async def add_sample_data(session: AsyncSession, ctx: Context) -> None:
         body = InvoiceIn(
             company_id=company.id, customer_id=customer.id, invoice_date=today - timedelta(days_ago), lines=lines
         )
-        return await invoicing.create(session, rt, body=body, issue=issue, clock=clock)
+        return await invoicing.create(session, ctx, body=body, issue=issue)
 
     paid = await invoice(local, 40, _lines(("Bookkeeping, monthly", "1", "5000.00", "18")))
     await invoice(interstate, 45, _lines(("GST return filing", "3", "2500.00", "18")))

@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.context import Context
 from app.core.errors import QuotaExceeded
-from app.core.runtime import Runtime
 from app.domain.fiscal import INDIA
 from app.models.plan import Plan
 from app.repositories.invitations import InvitationRepository
@@ -56,15 +55,12 @@ async def used(session: AsyncSession, limit: Limit, now: datetime) -> int:
     return await usage.invoices_issued(*month_bounds(now))
 
 
-async def require(session: AsyncSession, ctx: Context | Runtime, limit: Limit) -> None:
+async def require(session: AsyncSession, ctx: Context, limit: Limit) -> None:
     """Before adding one more of `limit` to the bound tenant: 402 when its plan does not allow it
     (or the subscription is locked). Call it in the transaction that adds, before adding.
 
     The locked check reuses the request's standing (RequireRole computed it on the same context):
-    it is read once per request. A `Runtime` is accepted only from invoicing, not yet on contexts;
-    it gets a context of its own here."""
-    if isinstance(ctx, Runtime):  # until invoicing.create/issue pass their ctx
-        ctx = ctx.context()
+    it is read once per request."""
     now = ctx.now
     if (await subscriptions.standing(session, ctx)).locked:
         raise await subscriptions.locked(session)

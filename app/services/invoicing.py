@@ -8,14 +8,14 @@ audited in the same transaction; a service never commits."""
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.context import Context
 from app.core.errors import Conflict, NotFound
-from app.core.runtime import Runtime
 from app.domain import gst, invoice_math
 from app.domain.errors import DomainError
 from app.domain.statuses import InvoiceStatus
@@ -32,24 +32,32 @@ from app.services import audit, companies, customers, entitlements, gst_settings
 from app.services.rules import DocumentDates, problem
 
 AUDITED = [
-    "status", "number", "financial_year", "company_id", "customer_id", "invoice_date", "due_date", "place_of_supply",
-    "supply_type", "reverse_charge", "document_type", "supplier_registration_type", "taxable_value", "tax_total",
-    "round_off", "total", "amount_paid", "amount_credited", "void_reason",
-]  # fmt: skip
+    "status",
+    "number",
+    "financial_year",
+    "company_id",
+    "customer_id",
+    "invoice_date",
+    "due_date",
+    "place_of_supply",
+    "supply_type",
+    "reverse_charge",
+    "document_type",
+    "supplier_registration_type",
+    "taxable_value",
+    "tax_total",
+    "round_off",
+    "total",
+    "amount_paid",
+    "amount_credited",
+    "void_reason",
+]
 T = TypeVar("T")
 MONEY_FIELDS = ["taxable_value", "cgst_amount", "sgst_amount", "utgst_amount", "igst_amount", "total"]
 
 
 @dataclass(frozen=True)
-class Clock:
-    """Now, and today in India (the date documents default to)."""
-
-    now: datetime
-    today: date
-
-
-@dataclass(frozen=True)
-class Context:
+class Parties:
     """What composing and issuing an invoice read: its parties (active), the GST settings and the
     tax rates in force on its date."""
 
@@ -66,17 +74,17 @@ async def get(session: AsyncSession, invoice_id: uuid.UUID, *, for_update: bool 
     return invoice
 
 
-async def create(session: AsyncSession, rt: Runtime, *, body: InvoiceIn, issue: bool, clock: Clock) -> Invoice:
-    dates = _dates(rt, clock)
+async def create(session: AsyncSession, ctx: Context, *, body: InvoiceIn, issue: bool) -> Invoice:
+    dates = DocumentDates.of(ctx)
     invoice_date = body.invoice_date or dates.today
-    context = await _context(session, body.company_id, body.customer_id, invoice_date)
+    parties = await _parties(session, body.company_id, body.customer_id, invoice_date)
     services = await _services(session, body.lines)
-    computed = _compute(_document(body, dates), context, services)
-    invoice = Invoice(id=new_id(), **_header(body, context, computed))  # its id names it in the audit rows
+    computed = _compute(_document(body, dates), parties, services)
+    invoice = Invoice(id=new_id(), **_header(body, parties, computed))  # its id names it in the audit rows
     created = audit.snapshot(invoice, AUDITED)  # what a draft of it is (numbered below if issued)
     if issue:
-        await entitlements.require(session, rt, entitlements.Limit.invoices_this_month)  # before the series' row lock
-        await _number(session, invoice, clock, context)
+        await entitlements.require(session, ctx, entitlements.Limit.invoices_this_month)  # before the series' row lock
+        await _number(session, ctx, invoice, parties)
     lines = [InvoiceLine(**line.columns()) for line in computed.lines]
     invoice.amount_paid = invoice.amount_credited = Decimal("0.00")  # what the INSERT gives it
     entries = [_entry("invoice.created", invoice, before=None, after=created | _written(invoice, draft=True))]
@@ -88,19 +96,17 @@ async def create(session: AsyncSession, rt: Runtime, *, body: InvoiceIn, issue: 
     return invoice
 
 
-async def replace(
-    session: AsyncSession, rt: Runtime, invoice_id: uuid.UUID, *, body: InvoiceIn, clock: Clock
-) -> Invoice:
-    dates = _dates(rt, clock)
+async def replace(session: AsyncSession, ctx: Context, invoice_id: uuid.UUID, *, body: InvoiceIn) -> Invoice:
+    dates = DocumentDates.of(ctx)
     invoice_date = body.invoice_date or dates.today
     # first: a bad reference is a 404 in any state
-    context = await _context(session, body.company_id, body.customer_id, invoice_date)
+    parties = await _parties(session, body.company_id, body.customer_id, invoice_date)
     invoice = await get(session, invoice_id, for_update=True)  # an unknown invoice: 404 before any rule on the body
     services = await _services(session, body.lines)
-    computed = _compute(_document(body, dates), context, services)
+    computed = _compute(_document(body, dates), parties, services)
     _require_draft(invoice)
     before = audit.snapshot(invoice, AUDITED)
-    for name, value in _header(body, context, computed).items():
+    for name, value in _header(body, parties, computed).items():
         setattr(invoice, name, value)
     await session.flush()
     await InvoiceRepository(session).replace_lines(invoice, [InvoiceLine(**line.columns()) for line in computed.lines])
@@ -115,19 +121,19 @@ async def delete(session: AsyncSession, invoice_id: uuid.UUID) -> None:
     await audit.record(session, action="invoice.deleted", entity_type="invoice", entity_id=invoice_id, before=before)
 
 
-async def issue(session: AsyncSession, rt: Runtime, invoice_id: uuid.UUID, *, clock: Clock) -> Invoice:
+async def issue(session: AsyncSession, ctx: Context, invoice_id: uuid.UUID) -> Invoice:
     """Number and freeze a draft. It is computed again with its company, customer, GST settings and
     tax rates as they are now, so every rule that depends on them is checked at issue."""
     invoice = await _draft(session, invoice_id)
-    await entitlements.require(session, rt, entitlements.Limit.invoices_this_month)  # before the series' row lock
+    await entitlements.require(session, ctx, entitlements.Limit.invoices_this_month)  # before the series' row lock
     before = audit.snapshot(invoice, AUDITED)
-    context = await _context(session, invoice.company_id, invoice.customer_id, invoice.invoice_date)
-    dates = _dates(rt, clock)
+    parties = await _parties(session, invoice.company_id, invoice.customer_id, invoice.invoice_date)
+    dates = DocumentDates.of(ctx)
     dates.check("invoice_date", invoice.invoice_date)
     document = invoice_math.InvoiceIn(
         invoice.invoice_date, invoice.due_date, invoice.place_of_supply, invoice.reverse_charge, invoice.lines
     )
-    computed = _compute(document, context, services=None)  # a draft's lines are resolved already
+    computed = _compute(document, parties, services=None)  # a draft's lines are resolved already
     for name, value in computed.columns().items():
         if name not in {"invoice_date", "due_date", "place_of_supply", "reverse_charge"}:
             setattr(invoice, name, value)
@@ -135,14 +141,14 @@ async def issue(session: AsyncSession, rt: Runtime, invoice_id: uuid.UUID, *, cl
         for name, value in vars(figures.amounts).items():
             setattr(line, name, value)
         line.total = figures.amounts.total
-    await _number(session, invoice, clock, context)
+    await _number(session, ctx, invoice, parties)
     await session.flush()
     await CustomerRepository(session).add_to_balance(invoice.customer_id, invoice.total)
     await _audit(session, "invoice.issued", invoice, before=before)
     return invoice
 
 
-async def void(session: AsyncSession, invoice_id: uuid.UUID, *, reason: str, clock: Clock) -> Invoice:
+async def void(session: AsyncSession, ctx: Context, invoice_id: uuid.UUID, *, reason: str) -> Invoice:
     """Cancel an issued invoice: its number stays taken, the customer no longer owes its total."""
     invoice = await get(session, invoice_id, for_update=True)
     if invoice.status == InvoiceStatus.draft:
@@ -154,22 +160,22 @@ async def void(session: AsyncSession, invoice_id: uuid.UUID, *, reason: str, clo
             "Receipts or credit notes are applied to this invoice; release them first.", code="invoice-has-settlements"
         )
     before = audit.snapshot(invoice, AUDITED)
-    invoice.status, invoice.void_reason, invoice.voided_at = InvoiceStatus.void.value, reason, clock.now
+    invoice.status, invoice.void_reason, invoice.voided_at = InvoiceStatus.void.value, reason, ctx.now
     await session.flush()
     await CustomerRepository(session).add_to_balance(invoice.customer_id, -invoice.total)
     await _audit(session, "invoice.voided", invoice, before=before)
     return invoice
 
 
-async def _number(session: AsyncSession, invoice: Invoice, clock: Clock, context: Context) -> None:
+async def _number(session: AsyncSession, ctx: Context, invoice: Invoice, parties: Parties) -> None:
     """Give `invoice` (computed, not yet numbered) its number and freeze its parties."""
-    _raise(invoice_math.check_rule_46, context.customer, invoice.taxable_value)
-    series, pattern = _series(invoice, context.settings)
+    _raise(invoice_math.check_rule_46, parties.customer, invoice.taxable_value)
+    series, pattern = _series(invoice, parties.settings)
     invoice.number, invoice.financial_year = await numbering.assign(
         session, company_id=invoice.company_id, document_type=series, day=invoice.invoice_date, pattern=pattern
     )
-    invoice.status, invoice.issued_at = InvoiceStatus.issued.value, clock.now
-    invoice.supplier, invoice.recipient = supplier_snapshot(context.company), recipient_snapshot(context.customer)
+    invoice.status, invoice.issued_at = InvoiceStatus.issued.value, ctx.now
+    invoice.supplier, invoice.recipient = supplier_snapshot(parties.company), recipient_snapshot(parties.customer)
 
 
 def _series(invoice: Invoice, settings: GstSettings) -> tuple[str, str]:
@@ -177,10 +183,6 @@ def _series(invoice: Invoice, settings: GstSettings) -> tuple[str, str]:
     if invoice.document_type == gst.DocumentType.bill_of_supply and settings.bill_of_supply_number_pattern:
         return "bill_of_supply", settings.bill_of_supply_number_pattern
     return "invoice", settings.invoice_number_pattern
-
-
-def _dates(rt: Runtime, clock: Clock) -> DocumentDates:
-    return DocumentDates(clock.today, rt.settings.document_future_days)
 
 
 async def _draft(session: AsyncSession, invoice_id: uuid.UUID) -> Invoice:
@@ -193,12 +195,12 @@ def _require_draft(invoice: Invoice) -> Invoice:
     return invoice
 
 
-async def _context(session: AsyncSession, company_id: uuid.UUID, customer_id: uuid.UUID, day: date) -> Context:
+async def _parties(session: AsyncSession, company_id: uuid.UUID, customer_id: uuid.UUID, day: date) -> Parties:
     """Load: the parties (active, company first), the GST settings and the rates in force on `day`."""
     found = await DocumentPartiesRepository(session).load(company_id, customer_id, day)
     company, customer = companies.active(found.company), customers.active(found.customer)
     settings = found.settings if found.settings is not None else await gst_settings.get(session)
-    return Context(company, customer, settings, found.rates_in_force)
+    return Parties(company, customer, settings, found.rates_in_force)
 
 
 async def _services(session: AsyncSession, lines: list[InvoiceLineIn]) -> dict[uuid.UUID, ServiceType]:
@@ -211,16 +213,16 @@ def _document(body: InvoiceIn, dates: DocumentDates) -> invoice_math.InvoiceIn:
 
 
 def _compute(
-    document: invoice_math.InvoiceIn, context: Context, services: dict[uuid.UUID, ServiceType] | None
+    document: invoice_math.InvoiceIn, parties: Parties, services: dict[uuid.UUID, ServiceType] | None
 ) -> invoice_math.ComputedInvoice:
     """Compute: the whole document in one domain call."""
     return _raise(
         invoice_math.compute_invoice,
         document,
-        supplier=context.company,
-        recipient=context.customer,
-        settings=context.settings,
-        rates_in_force=context.rates_in_force,
+        supplier=parties.company,
+        recipient=parties.customer,
+        settings=parties.settings,
+        rates_in_force=parties.rates_in_force,
         services=services,
     )
 
@@ -233,8 +235,8 @@ def _raise(rule: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         raise problem(exc) from exc
 
 
-def _header(body: InvoiceIn, context: Context, computed: invoice_math.ComputedInvoice) -> dict[str, Any]:
-    company, customer = context.company, context.customer
+def _header(body: InvoiceIn, parties: Parties, computed: invoice_math.ComputedInvoice) -> dict[str, Any]:
+    company, customer = parties.company, parties.customer
     return {
         "company_id": company.id,
         "customer_id": customer.id,
@@ -260,15 +262,43 @@ def _entry(
 
 
 def supplier_snapshot(company: Company) -> dict[str, Any]:
-    fields = ["legal_name", "trade_name", "gstin", "pan", "state_code", "address_line1", "address_line2", "city",
-              "pincode", "email", "phone", "bank_account_name", "bank_account_number", "ifsc", "upi_vpa"]  # fmt: skip
+    fields = [
+        "legal_name",
+        "trade_name",
+        "gstin",
+        "pan",
+        "state_code",
+        "address_line1",
+        "address_line2",
+        "city",
+        "pincode",
+        "email",
+        "phone",
+        "bank_account_name",
+        "bank_account_number",
+        "ifsc",
+        "upi_vpa",
+    ]
     return {name: getattr(company, name) for name in fields} | {"state": gst.STATE_CODES[company.state_code]}
 
 
 def recipient_snapshot(customer: Customer) -> dict[str, Any]:
-    fields = ["name", "gstin", "billing_address_line1", "billing_address_line2", "billing_city", "billing_state_code",
-              "billing_pincode", "shipping_address_line1", "shipping_address_line2", "shipping_city",
-              "shipping_state_code", "shipping_pincode", "email", "phone"]  # fmt: skip
+    fields = [
+        "name",
+        "gstin",
+        "billing_address_line1",
+        "billing_address_line2",
+        "billing_city",
+        "billing_state_code",
+        "billing_pincode",
+        "shipping_address_line1",
+        "shipping_address_line2",
+        "shipping_city",
+        "shipping_state_code",
+        "shipping_pincode",
+        "email",
+        "phone",
+    ]
     return {name: getattr(customer, name) for name in fields} | {"state": gst.STATE_CODES[customer.billing_state_code]}
 
 

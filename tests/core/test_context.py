@@ -106,17 +106,8 @@ class TestOneLockedCheckPerWrite:
 
 
 APP = Path(__file__).resolve().parents[2] / "app"
-# Still on a Runtime and their own clock until the invoice write path moves to contexts (with
-# entitlements.require, which accepts invoicing's Runtime meanwhile); the scheduler's entry points
-# hold the Runtime that builds each step's context.
-RUNTIME_STILL_TAKEN = {
-    "services/invoicing.py",
-    "services/numbering.py",
-    "services/audit.py",
-    "services/entitlements.py",
-    "services/scheduler.py",
-}
-CLOCK_STILL_READ = {"api/v1/invoices.py", "api/idempotency.py"}
+# The scheduler's entry points hold the Runtime that builds each job step's context.
+RUNTIME_STILL_TAKEN = {"services/scheduler.py"}
 
 
 def _source(relative: str) -> str:
@@ -149,8 +140,7 @@ class TestNoSecondClock:
         found = {
             str(path.relative_to(APP))
             for path in sorted((APP / "api").rglob("*.py"))
-            if str(path.relative_to(APP)) not in CLOCK_STILL_READ
-            and re.search(r"RuntimeDep|rt\.now\(\)|clock\(|today_in_india\(", path.read_text())
+            if re.search(r"RuntimeDep|rt\.now\(\)|clock\(|today_in_india\(", path.read_text())
         }
         assert found <= {"api/deps.py"}  # it defines RuntimeDep, from which the context is built
         assert "rt.now()" not in _source("api/deps.py")

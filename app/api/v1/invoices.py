@@ -4,11 +4,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from app.api.batch import id_list
-from app.api.deps import CurrentUser, PaginationDep, RuntimeDep, SessionDep, WriterUser
+from app.api.deps import ContextDep, CurrentUser, PaginationDep, SessionDep, WriterUser
 from app.api.fields import Selection, field_selection, respond
 from app.api.idempotency import IdempotentDep
-from app.core.runtime import Runtime
-from app.domain.fiscal import today_in_india
 from app.repositories.invoices import InvoiceFilters, InvoiceRepository
 from app.schemas.business_fields import IsoDate
 from app.schemas.common import QUERY_TEXT, problem_responses
@@ -22,7 +20,6 @@ from app.schemas.invoices import (
     VoidRequest,
 )
 from app.services import invoicing
-from app.services.invoicing import Clock
 
 router = APIRouter(prefix="/invoices", tags=["invoices"], responses=problem_responses(401, 422))
 Fields = Annotated[Selection, Depends(field_selection(InvoiceRead))]
@@ -32,21 +29,15 @@ Fields = Annotated[Selection, Depends(field_selection(InvoiceRead))]
 WRITE_ERRORS = problem_responses(400, 403, 404, 409)
 
 
-def clock(rt: Runtime) -> Clock:
-    now = rt.now()
-    return Clock(now=now, today=today_in_india(now))
-
-
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=InvoiceRead, responses=WRITE_ERRORS)
 async def create_invoice(
-    body: InvoiceCreate, _: WriterUser, session: SessionDep, rt: RuntimeDep, idempotent: IdempotentDep
+    body: InvoiceCreate, _: WriterUser, session: SessionDep, ctx: ContextDep, idempotent: IdempotentDep
 ) -> Any:
     """A draft, or an issued invoice with `"issue": true`. Supports `Idempotency-Key`."""
-    now = clock(rt)
 
     async def create() -> InvoiceRead:
-        invoice = await invoicing.create(session, rt, body=body, issue=body.issue, clock=now)
-        return InvoiceRead.of(invoice, today=now.today)
+        invoice = await invoicing.create(session, ctx, body=body, issue=body.issue)
+        return InvoiceRead.of(invoice, today=ctx.today)
 
     return await idempotent(201, create)
 
@@ -55,7 +46,7 @@ async def create_invoice(
 async def list_invoices(
     _: CurrentUser,
     session: SessionDep,
-    rt: RuntimeDep,
+    ctx: ContextDep,
     fields: Fields,
     page: PaginationDep,
     status_: Annotated[InvoiceStatus | None, Query(alias="status")] = None,
@@ -83,7 +74,7 @@ async def list_invoices(
     sort: Annotated[InvoiceSort, Query()] = "-invoice_date",
 ) -> Any:
     """Invoices, filtered, searched (`q`) or read in a batch (`ids`); `count=true` adds the total."""
-    today = clock(rt).today
+    today = ctx.today
     filters = InvoiceFilters(
         status_, customer_id, company_id, date_from, date_to, due_before, number=number, q=q, ids=ids
     )
@@ -97,17 +88,16 @@ async def list_invoices(
 
 
 @router.get("/{invoice_id:uuid}", response_model=InvoiceRead, responses=problem_responses(404))
-async def read_invoice(invoice_id: uuid.UUID, _: CurrentUser, session: SessionDep, rt: RuntimeDep, fields: Fields):
-    return respond(InvoiceRead.of(await invoicing.get(session, invoice_id), today=clock(rt).today), fields)
+async def read_invoice(invoice_id: uuid.UUID, _: CurrentUser, session: SessionDep, ctx: ContextDep, fields: Fields):
+    return respond(InvoiceRead.of(await invoicing.get(session, invoice_id), today=ctx.today), fields)
 
 
 @router.put("/{invoice_id:uuid}", response_model=InvoiceRead, responses=WRITE_ERRORS)
 async def replace_draft(
-    invoice_id: uuid.UUID, body: InvoiceIn, _: WriterUser, session: SessionDep, rt: RuntimeDep
+    invoice_id: uuid.UUID, body: InvoiceIn, _: WriterUser, session: SessionDep, ctx: ContextDep
 ) -> InvoiceRead:
     """Replace a draft's content (lines included). Issued invoices answer 409."""
-    now = clock(rt)
-    return InvoiceRead.of(await invoicing.replace(session, rt, invoice_id, body=body, clock=now), today=now.today)
+    return InvoiceRead.of(await invoicing.replace(session, ctx, invoice_id, body=body), today=ctx.today)
 
 
 @router.delete("/{invoice_id:uuid}", status_code=status.HTTP_204_NO_CONTENT, responses=WRITE_ERRORS)
@@ -119,25 +109,23 @@ async def delete_draft(invoice_id: uuid.UUID, _: WriterUser, session: SessionDep
 
 @router.post("/{invoice_id:uuid}/issue", response_model=InvoiceRead, responses=WRITE_ERRORS)
 async def issue_invoice(
-    invoice_id: uuid.UUID, _: WriterUser, session: SessionDep, rt: RuntimeDep, idempotent: IdempotentDep
+    invoice_id: uuid.UUID, _: WriterUser, session: SessionDep, ctx: ContextDep, idempotent: IdempotentDep
 ) -> Any:
     """Assign the next number of the company's series for the invoice date's financial year and
     freeze the invoice. The draft is computed again first with today's GST settings, company and
     customer (rates allowed, date window, round-off, document type), so what is issued follows the
     rules in force at issue. Supports `Idempotency-Key`."""
-    now = clock(rt)
 
     async def issue() -> InvoiceRead:
-        return InvoiceRead.of(await invoicing.issue(session, rt, invoice_id, clock=now), today=now.today)
+        return InvoiceRead.of(await invoicing.issue(session, ctx, invoice_id), today=ctx.today)
 
     return await idempotent(200, issue)
 
 
 @router.post("/{invoice_id:uuid}/void", response_model=InvoiceRead, responses=WRITE_ERRORS)
 async def void_invoice(
-    invoice_id: uuid.UUID, body: VoidRequest, _: WriterUser, session: SessionDep, rt: RuntimeDep
+    invoice_id: uuid.UUID, body: VoidRequest, _: WriterUser, session: SessionDep, ctx: ContextDep
 ) -> InvoiceRead:
     """Cancel an issued invoice with nothing applied to it; its number is kept, never reused."""
-    now = clock(rt)
-    invoice = await invoicing.void(session, invoice_id, reason=body.reason, clock=now)
-    return InvoiceRead.of(invoice, today=now.today)
+    invoice = await invoicing.void(session, ctx, invoice_id, reason=body.reason)
+    return InvoiceRead.of(invoice, today=ctx.today)

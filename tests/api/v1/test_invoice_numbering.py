@@ -9,15 +9,14 @@ import httpx
 
 from app.domain.fiscal import today_in_india
 from app.services import invoicing
-from app.services.invoicing import Clock
 from tests.api.v1.http_checks import assert_problem
 from tests.api.v1.invoicing import Party, line, make_company, make_invoice
 from tests.factories import API, make_tenant
 
 URL = f"{API}/invoices"
 # Real time: issuing checks the invoice date (today) against the clock's document window.
-_NOW = datetime.now(UTC)
-NOW = Clock(now=_NOW, today=today_in_india(_NOW))
+NOW = datetime.now(UTC)
+TODAY = today_in_india(NOW)
 
 
 class RolledBack(Exception):
@@ -31,7 +30,7 @@ def seq(number: str) -> int:
 async def drafts(client, party: Party, count: int) -> list[str]:
     """Drafts dated NOW's day: a draft dated "today" could fall in two financial years when the run
     crosses midnight on 31 March, and its series is the one of its date."""
-    day = NOW.today.isoformat()
+    day = TODAY.isoformat()
     return [(await party.invoice(client, issue=False, invoice_date=day))["id"] for _ in range(count)]
 
 
@@ -45,7 +44,8 @@ async def test_200_concurrent_issues_with_rollbacks_number_exactly_1_to_n(client
     async def issue(position: int, invoice_id: str) -> str | None:
         try:
             async with db.transaction(tenant) as session:
-                invoice = await invoicing.issue(session, app.state.runtime, uuid.UUID(invoice_id), clock=NOW)
+                ctx = app.state.runtime.context(tenant_id=tenant, at=NOW)
+                invoice = await invoicing.issue(session, ctx, uuid.UUID(invoice_id))
                 await asyncio.sleep(0)  # let the others queue on the series' row lock
                 if position % 4 == 0:
                     raise RolledBack
