@@ -37,9 +37,8 @@ async def test_issuing_ten_lines_runs_a_fixed_number_of_statements(app, client, 
     with statements(app) as seen:
         await party.invoice(client, *lines)
     many = await _count(app, client, party, lines * 5)
-    assert len(seen) <= 6, (
-        seen
-    )  # 20 before load -> compute -> write; 11 before one write statement; 8 before one context
+    # 20 before load -> compute -> write; 11 before one write statement; 8 before one context per request
+    assert len(seen) <= 6, seen
     assert many == len(seen), "the count grows with the lines"
 
 
