@@ -208,8 +208,10 @@ class TestTheRulesCatchWhatTheyShould:
     async def test_a_lookup_table_pointing_into_a_tenant_table(self, admin):
         found = await violations_after(
             admin,
+            # NOT VALID: the owner need not see every user to add it (a non-superuser owner is bound by
+            # the tables' forced row-level security, `make test-pg15`); the catalog holds it all the same
             "ALTER TABLE user_identities ADD CONSTRAINT fk_probe FOREIGN KEY (tenant_id, user_id) "
-            "REFERENCES users (tenant_id, id)",
+            "REFERENCES users (tenant_id, id) NOT VALID",
         )
         assert found == [
             "user_identities (distributed by its own key) -> users (distributed by tenant): foreign key fk_probe "

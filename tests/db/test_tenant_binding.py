@@ -106,21 +106,32 @@ async def backend_pid(db: Database) -> int:
         return (await session.execute(BACKEND)).scalar_one()
 
 
-async def test_an_idle_dead_connection_is_pinged_and_replaced(database_urls, admin):
+async def terminate(url: str, pid: int) -> None:
+    """End a backend of the application role from another of its connections: a role may end its
+    own backends, and the owner may not end another role's unless it is a superuser (`make test-pg15`)."""
+    killer = Database(url, pool_size=1, max_overflow=0)
+    try:
+        async with killer.transaction() as session:
+            assert (await session.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})).scalar_one()
+    finally:
+        await killer.dispose()
+
+
+async def test_an_idle_dead_connection_is_pinged_and_replaced(database_urls):
     database = Database(database_urls.app, pool_size=1, max_overflow=0, ping_after_idle_seconds=0)
     try:
         pid = await backend_pid(database)
-        await admin.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        await terminate(database_urls.app, pid)
         assert await backend_pid(database) != pid  # pinged on checkout, replaced: no error
     finally:
         await database.dispose()
 
 
-async def test_a_busy_connection_is_not_pinged_and_its_loss_is_a_connection_error(database_urls, admin):
+async def test_a_busy_connection_is_not_pinged_and_its_loss_is_a_connection_error(database_urls):
     database = Database(database_urls.app, pool_size=1, max_overflow=0, ping_after_idle_seconds=3600)
     try:
         pid = await backend_pid(database)
-        await admin.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        await terminate(database_urls.app, pid)
         with pytest.raises(Exception) as failure:
             await backend_pid(database)
         assert is_connection_error(failure.value)  # answered 503 + Retry-After by the API
