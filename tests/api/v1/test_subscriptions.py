@@ -68,7 +68,9 @@ class TestTrial:
             True,
         )
 
-    async def test_use_is_counted_for_any_member(self, client, mailbox):
+    async def test_use_is_counted_for_any_member(self, client, mailbox, today):
+        # `today`: one instant for the whole test, so "this month" cannot turn over between the
+        # invoices and the count (the clock run crosses midnight into 1 April)
         owner = await make_tenant(client)
         party = await Party.make(client, owner)
         await make_customer(client, owner, name="Second")
