@@ -181,9 +181,11 @@ def _check_flushed_rows(session: Session, _flush_context: UOWTransaction, _insta
 @event.listens_for(TenantSession, "after_begin")
 def _set_rls_tenant(session: Session, _transaction: SessionTransaction, connection: Connection) -> None:
     tenant_id = bound_tenant(session)
-    if tenant_id is None:
-        return
     driver = connection.connection.driver_connection
+    if tenant_id is None:
+        if isinstance(driver, TenantConnection):
+            driver.reset_pending_tenant()  # belt and braces: no tenant reaches an unbound transaction
+        return
     if isinstance(driver, TenantConnection) and not driver.is_in_transaction():
         # The driver sends BEGIN lazily, before the transaction's first statement: set the tenant
         # in that same message (one round trip fewer on every request).

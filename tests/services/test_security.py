@@ -121,6 +121,18 @@ class TestAccessTokens:
         with pytest.raises(AccessTokenRejected):
             decode_access_token(settings.model_copy(update={"jwt_secret": "x" * 40}), token)
 
+    @pytest.mark.parametrize("exp", [float("inf"), float("nan")])
+    def test_an_expiry_that_is_not_a_finite_number_is_refused(self, settings, exp):
+        """Signed with the secret, but `exp` is Infinity or NaN (valid for Python's JSON): such a
+        token would never expire. python-jose refuses a non-integer `exp` while decoding, before
+        the cached verification's own checks; this keeps that true across its upgrades."""
+        from jose import jwt
+
+        payload = jwt.get_unverified_claims(create_access_token(settings, self.claims())) | {"exp": exp}
+        token = jwt.encode(payload, settings.jwt_secret, algorithm="HS256")
+        with pytest.raises(AccessTokenRejected):
+            decode_access_token(settings, token)
+
     def test_every_token_has_its_own_jti(self, settings):
         from jose import jwt
 
