@@ -86,7 +86,7 @@ def decode_access_token(settings: Settings, token: str, now: datetime | None = N
     expiry and `iat` are checked on every call. Only tokens that passed are cached."""
     try:
         verified = _verified(token, settings.jwt_secret, settings.jwt_audience, settings.jwt_issuer)
-    except (JWTError, ValueError, TypeError, AttributeError, KeyError) as exc:
+    except (JWTError, ValueError, TypeError, AttributeError, KeyError, OverflowError) as exc:  # exp: Infinity
         raise AccessTokenRejected(str(exc)) from exc
     claims, issued_at, expires_at = verified
     if expires_at < datetime.now(UTC).timestamp():  # python-jose's rule (no leeway), wall clock

@@ -124,8 +124,8 @@ class TestAccessTokens:
     @pytest.mark.parametrize("exp", [float("inf"), float("nan")])
     def test_an_expiry_that_is_not_a_finite_number_is_refused(self, settings, exp):
         """Signed with the secret, but `exp` is Infinity or NaN (valid for Python's JSON): such a
-        token would never expire. python-jose refuses a non-integer `exp` while decoding, before
-        the cached verification's own checks; this keeps that true across its upgrades."""
+        token would never expire. python-jose's `int(exp)` raises OverflowError for Infinity (which
+        escaped as a 500 before it was caught) and ValueError for NaN: both are a refused token."""
         from jose import jwt
 
         payload = jwt.get_unverified_claims(create_access_token(settings, self.claims())) | {"exp": exp}
