@@ -1,4 +1,7 @@
-"""ASGI entry point for uvicorn workers: `uvicorn app.asgi:app`."""
+"""ASGI entry point for uvicorn workers: `python -m app serve` runs them. Started by hand, give
+`uvicorn app.asgi:app --no-proxy-headers`: the app trusts forwarded headers only from
+FORWARDED_ALLOW_IPS (its own middleware), and uvicorn's default would trust them from 127.0.0.1,
+which a local proxy passing a client's X-Forwarded-For on would turn into "loopback" for /metrics."""
 
 import gc
 
