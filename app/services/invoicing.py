@@ -29,7 +29,7 @@ from app.repositories.documents import DocumentPartiesRepository
 from app.repositories.invoices import InvoiceRepository
 from app.schemas.invoices import InvoiceIn, InvoiceLineIn
 from app.services import audit, companies, customers, entitlements, gst_settings, numbering
-from app.services.rules import DocumentDates, problem
+from app.services.rules import DocumentDates, as_problem
 
 AUDITED = [
     "status",
@@ -232,7 +232,7 @@ def _raise(rule: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     try:
         return rule(*args, **kwargs)
     except DomainError as exc:
-        raise problem(exc) from exc
+        raise as_problem(exc) from exc
 
 
 def _header(body: InvoiceIn, parties: Parties, computed: invoice_math.ComputedInvoice) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from app.domain.errors import DomainError, ReferenceMissing
 from app.domain.fiscal import GST_START
 
 
-def problem(error: DomainError) -> AppError:
+def as_problem(error: DomainError) -> AppError:
     """The API's problem for a domain error: a missing reference is a 404, any other a 400."""
     if isinstance(error, ReferenceMissing):
         return NotFound(error.message, code=error.code)
