@@ -1,0 +1,1 @@
+"""PDFs and pages of issued documents, rendered from plain data: reportlab, segno (filled in by issue 10)."""
