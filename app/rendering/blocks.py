@@ -11,7 +11,7 @@ from reportlab.platypus import Flowable, Paragraph, Spacer, Table
 
 from app.rendering import formatting
 from app.rendering.layout import BOLD, CONTENT_WIDTH, FONT, RULE, SHADE, escape, style, table
-from app.rendering.upi import upi_qr_drawing
+from app.rendering.upi import QrCode
 from app.rendering.views import InvoiceLineView, TaxColumns
 
 CELL = 7.0  # the line table's font size
@@ -163,7 +163,7 @@ def upi_block(link: str, amount: Decimal) -> Table:
         Paragraph(escape(link), style(6.5, grey=True)),
     ]
     return table(
-        [[upi_qr_drawing(link, 84), text]],
+        [[QrCode(link, 84), text]],
         [92, CONTENT_WIDTH - 92],
         [("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("LEFTPADDING", (0, 0), (-1, -1), 0)],
     )

@@ -12,10 +12,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from urllib.parse import quote
 
 import segno
-from reportlab.graphics.shapes import Drawing, Path, Rect
 from reportlab.lib import colors
-
-from app.rendering.layout import FONT
+from reportlab.platypus import Flowable
 
 # user@psp: the handle 2-256 of letters, digits, '.', '_', '-'; the PSP handle letters and digits.
 VPA = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,255}@[A-Za-z][A-Za-z0-9]{1,63}")
@@ -76,35 +74,43 @@ def upi_qr_svg(link: str, *, scale: int = 4) -> str:
     return svg
 
 
-def upi_qr_drawing(link: str, size: float) -> Drawing:
-    """The QR as vector graphics for a PDF: `size` points wide with a 2-module quiet zone. The dark
-    modules of each row are merged into runs and all runs drawn as one filled path (one PDF path
-    operator sequence, not hundreds of shapes: a QR costs ~1 ms, not ~60)."""
-    drawing = Drawing(size, size, initialFontName=FONT)  # no unembedded Helvetica in the page
-    drawing.add(Rect(0, 0, size, size, fillColor=colors.white, strokeColor=None))
-    path = Path(fillColor=colors.black, strokeColor=None, strokeWidth=0)
-    for x, y, width, height in qr_runs(link, size):
-        path.moveTo(x, y)
-        path.lineTo(x + width, y)
-        path.lineTo(x + width, y + height)
-        path.lineTo(x, y + height)
-        path.closePath()
-    drawing.add(path)
-    return drawing
+class QrCode(Flowable):  # type: ignore[misc]  # reportlab has no type information
+    """The QR as vector graphics in a PDF: `size` points wide with a 2-module quiet zone. Drawn in
+    module units (integers) as one filled path of `re` runs: the dark modules of each row merged,
+    a few hundred short operators rather than hundreds of shapes."""
+
+    def __init__(self, link: str, size: float) -> None:
+        super().__init__()
+        self.link = link
+        self.width = self.height = size
+
+    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
+        return self.width, self.height
+
+    def draw(self) -> None:
+        canvas = self.canv
+        modules = len(_qr(self.link).matrix) + 4
+        canvas.saveState()
+        canvas.setFillColor(colors.white)
+        canvas.rect(0, 0, self.width, self.height, stroke=0, fill=1)
+        canvas.scale(self.width / modules, self.height / modules)
+        path = canvas.beginPath()
+        for column, row, length in qr_runs(self.link):
+            path.rect(column + 2, modules - row - 3, length, 1)
+        canvas.setFillColor(colors.black)
+        canvas.drawPath(path, stroke=0, fill=1)
+        canvas.restoreState()
 
 
-def qr_runs(link: str, size: float) -> list[tuple[float, float, float, float]]:
-    """(x, y, width, height) of each horizontal run of dark modules, in points, y up."""
-    matrix = _qr(link).matrix
-    cell = size / (len(matrix) + 4)
+def qr_runs(link: str) -> list[tuple[int, int, int]]:
+    """(first column, row, length) of each horizontal run of dark modules, row 0 at the top."""
     runs = []
-    for row_index, row in enumerate(matrix):
-        y = size - (row_index + 3) * cell
+    for row_index, row in enumerate(_qr(link).matrix):
         start = None
         for column, dark in enumerate([*row, 0]):
             if dark and start is None:
                 start = column
             elif not dark and start is not None:
-                runs.append(((start + 2) * cell, y, (column - start) * cell, cell))
+                runs.append((start, row_index, column - start))
                 start = None
     return runs
