@@ -11,7 +11,7 @@ from reportlab.platypus import Flowable, Paragraph, Spacer, Table
 
 from app.rendering import formatting
 from app.rendering.layout import BOLD, CONTENT_WIDTH, FONT, RULE, SHADE, escape, style, table
-from app.rendering.upi import QrCode
+from app.rendering.upi import QrCode, link_amount
 from app.rendering.views import InvoiceLineView, TaxColumns
 
 CELL = 7.0  # the line table's font size
@@ -155,13 +155,13 @@ def signatory(supplier_name: str) -> list[Flowable]:
     ]
 
 
-def upi_block(link: str, amount: Decimal) -> Table:
-    """The QR beside the words 'Scan to pay', the amount and the link itself as text."""
-    text = [
-        Paragraph("<b>Scan to pay with any UPI app</b>", style(8.5)),
-        Paragraph(f"Amount: {escape(formatting.rupees(amount))}", style(8)),
-        Paragraph(escape(link), style(6.5, grey=True)),
-    ]
+def upi_block(link: str) -> Table:
+    """The QR beside the words 'Scan to pay', the amount the link asks for and the link itself."""
+    text = [Paragraph("<b>Scan to pay with any UPI app</b>", style(8.5))]
+    amount = link_amount(link)
+    if amount is not None:
+        text.append(Paragraph(f"Amount: {escape(formatting.rupees(amount))}", style(8)))
+    text.append(Paragraph(escape(link), style(6.5, grey=True)))
     return table(
         [[QrCode(link, 84), text]],
         [92, CONTENT_WIDTH - 92],

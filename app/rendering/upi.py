@@ -9,7 +9,7 @@ called "Sharma & Sons" cannot add a parameter. A scanning app pre-fills the paye
 import functools
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import segno
 from reportlab.lib import colors
@@ -59,6 +59,15 @@ def upi_link(vpa: str, payee: str, amount: Decimal, reference: str | None = None
     if note:
         params.append(("tn", " ".join(note.split())[:NOTE_LENGTH]))
     return "upi://pay?" + "&".join(f"{key}={_encode(key, value)}" for key, value in params)
+
+
+def link_amount(link: str) -> Decimal | None:
+    """The amount a link asks for (`am`), as printed beside its QR: always what the QR says."""
+    values = dict(parse_qsl(urlsplit(link).query))
+    try:
+        return Decimal(values["am"])
+    except (KeyError, InvalidOperation):
+        return None
 
 
 @functools.lru_cache(maxsize=256)

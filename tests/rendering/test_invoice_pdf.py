@@ -226,8 +226,11 @@ def test_upi_qr_link_printed_when_payable_and_absent_otherwise() -> None:
     )
     content = render_invoice(intra_invoice(upi_link=link, balance_due=Decimal("5709.00")))
     assert link in text(content).replace(" ", "")
-    assert "Scan to pay with any UPI app" in text(content)
+    assert "Scan to pay with any UPI app Amount: ₹5,709.00" in text(content)
     assert "upi://" not in text(render_invoice(intra_invoice()))
+    # A draft or void invoice is not payable, whatever the caller passed.
+    assert "upi://" not in text(render_invoice(intra_invoice(upi_link=link, number=None, status="draft")))
+    assert "upi://" not in text(render_invoice(intra_invoice(upi_link=link, status="void")))
 
 
 def test_notes_terms_and_escaping() -> None:
