@@ -238,3 +238,14 @@ def test_notes_terms_and_escaping() -> None:
     printed = text(render_invoice(view))
     assert "Deliver to <gate 2> & call" in printed
     assert "Interest @18% after." in printed
+
+
+def test_totals_that_do_not_fit_move_whole_to_the_next_page() -> None:
+    """35 lines fill page 1; the closing block (words, totals, signatory) is never split across pages."""
+    view = samples.invoice([samples.line(index, "1250.50", "3", discount="100") for index in range(1, 36)])
+    first, second = pages(render_invoice(view))
+    assert "Consulting services, item 35 " in first and "Consulting services" not in second
+    assert "continued on page 2" in first and "Page 1 of 2" in first
+    assert "continued from page 1" in second and "Page 2 of 2" in second
+    for closing in ("Amount in words", "Taxable Value ₹", "Total ₹", "Authorised Signatory"):
+        assert closing in second and closing not in first
