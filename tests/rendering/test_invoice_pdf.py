@@ -8,7 +8,9 @@ import pytest
 
 from app.domain.gst import SupplyType
 from app.rendering import Copy, render_invoice, upi_link
-from app.rendering.views import ExportDetails, Party
+from app.rendering.blocks import line_table
+from app.rendering.layout import CONTENT_WIDTH
+from app.rendering.views import ExportDetails, Party, TaxColumns
 from tests.rendering import samples
 from tests.rendering.pdftext import fonts, pages, text
 
@@ -249,3 +251,17 @@ def test_totals_that_do_not_fit_move_whole_to_the_next_page() -> None:
     assert "continued from page 1" in second and "Page 2 of 2" in second
     for closing in ("Amount in words", "Taxable Value ₹", "Total ₹", "Authorised Signatory"):
         assert closing in second and closing not in first
+
+
+@pytest.mark.parametrize("columns", list(TaxColumns))
+def test_line_table_fits_the_page_even_with_crores(columns: TaxColumns) -> None:
+    """Crore amounts and four-decimal prices shrink the table's font; it never runs off the page."""
+    big = samples.line(
+        99, "4567890.1234", "12345.125", "28", place="29", supply=SupplyType.intra_state, discount="1234567.89"
+    )
+    for lines in ([samples.line(1, "10")], [big] * 3):
+        table = line_table(lines, columns)
+        width, _ = table.wrap(CONTENT_WIDTH, 10_000)
+        assert width <= CONTENT_WIDTH + 0.01
+    printed = text(render_invoice(samples.invoice([big], place="29", supply="intra_state")))
+    assert "45,67,890.1234" in printed and "12,345.125" in printed
