@@ -13,7 +13,8 @@ Issue 10 §1, Rule 46 for zero-rated supplies (app/domain/zero_rated.py):
 Existing rows are filled from what they hold, as the application would have resolved them: a
 regular supplier's invoice with place of supply 96 is an export, one to an SEZ customer charged
 inter-state an SEZ unit's supply, both with payment of IGST (the tax they carry); every other row
-is regular. Their destination country stays unknown (the API asks it of every new export).
+is regular (the column's default, which rows written by SQL outside the application get too).
+Their destination country stays unknown (the API asks it of every new export).
 
 The owner reads every tenant's rows only while FORCE ROW LEVEL SECURITY is lifted, inside this
 migration's transaction.
@@ -62,7 +63,10 @@ CHECKS = {
 
 
 def upgrade() -> None:
-    op.add_column("invoices", sa.Column("supply_category", sa.String(length=20), nullable=True))
+    op.add_column(
+        "invoices",
+        sa.Column("supply_category", sa.String(length=20), server_default=sa.text("'regular'"), nullable=False),
+    )
     op.add_column("invoices", sa.Column("tax_treatment", sa.String(length=30), nullable=True))
     op.add_column("invoices", sa.Column("destination_country", sa.String(length=2), nullable=True))
     op.add_column("invoices", sa.Column("port_code", sa.String(length=6), nullable=True))
@@ -74,7 +78,6 @@ def upgrade() -> None:
     op.execute(TREATMENT)
     for table in READ_TABLES:
         op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
-    op.alter_column("invoices", "supply_category", existing_type=sa.String(length=20), nullable=False)
     for name, condition in CHECKS.items():
         op.create_check_constraint(op.f(f"ck_invoices_{name}"), "invoices", condition)
 

@@ -79,7 +79,8 @@ def endorsement(supply_category: str, tax_treatment: str | None) -> str | None:
 
 
 def country_name(code: str | None) -> str | None:
-    return None if code is None else COUNTRIES[code]
+    """The English name of an ISO 3166-1 alpha-2 code (the code itself if unknown to this list)."""
+    return None if code is None else COUNTRIES.get(code, code)
 
 
 @dataclass(frozen=True)

@@ -113,7 +113,7 @@ class Invoice(TenantScoped, Timestamps, Base):
     supplier_registration_type: Mapped[str] = mapped_column(String(20))
     # Chosen on the draft (or following its parties: place of supply 96, an SEZ customer) and
     # frozen at issue, like document_type: what the Rule 46 endorsement prints.
-    supply_category: Mapped[str] = mapped_column(String(20))
+    supply_category: Mapped[str] = mapped_column(String(20), server_default=text("'regular'"))
     tax_treatment: Mapped[str | None] = mapped_column(String(30))
     # An export's (Rule 46; GSTR-1 table 6A): ISO 3166-1 alpha-2, Indian customs port code,
     # shipping bill (or bill of export) number and date.
