@@ -220,6 +220,8 @@ async def _services(session: AsyncSession, lines: list[InvoiceLineIn]) -> dict[u
 
 def _document(body: InvoiceIn, dates: DocumentDates) -> invoice_math.InvoiceIn:
     invoice_date = dates.check("invoice_date", body.invoice_date or dates.today)
+    if body.shipping_bill_date is not None:  # a customs document's date: within the window a document's is
+        dates.check("shipping_bill_date", body.shipping_bill_date)
     return invoice_math.InvoiceIn(
         invoice_date, body.due_date, body.place_of_supply, body.reverse_charge, body.lines, _zero_rating(body)
     )

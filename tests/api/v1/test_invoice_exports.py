@@ -323,6 +323,16 @@ class TestRefusals:
         assert await seller.invoices_of(client, customer) == []
         assert await seller.balance(client, customer) == "0.00"
 
+    async def test_a_shipping_bill_is_dated_within_the_window_of_any_document(self, client, seller, today):
+        customer = await seller.foreign(client)
+        far = {"shipping_bill_number": "1234567", "shipping_bill_date": "2999-01-01", "destination_country": "AE"}
+        response = await seller.post(client, customer, invoice_date=today.isoformat(), **far)
+        assert assert_problem(response, 400, "document-date-too-late")["errors"][0]["loc"] == [
+            "body",
+            "shipping_bill_date",
+        ]
+        assert await seller.invoices_of(client, customer) == []
+
     @pytest.mark.parametrize("fields", MALFORMED)
     async def test_malformed_details_are_refused_by_the_schema(self, client, seller, fields):
         customer = await seller.foreign(client)
