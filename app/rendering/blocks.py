@@ -7,10 +7,10 @@ from decimal import Decimal
 from typing import Any
 
 from reportlab.pdfbase.pdfmetrics import stringWidth
-from reportlab.platypus import Flowable, Paragraph, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, Paragraph, Spacer, Table
 
 from app.rendering import formatting
-from app.rendering.layout import BOLD, CONTENT_WIDTH, FONT, RULE, SHADE, escape, style
+from app.rendering.layout import BOLD, CONTENT_WIDTH, FONT, RULE, SHADE, escape, style, table
 from app.rendering.upi import upi_qr_drawing
 from app.rendering.views import InvoiceLineView, TaxColumns
 
@@ -105,9 +105,7 @@ def line_table(lines: Sequence[InvoiceLineView], tax: TaxColumns) -> Table:
             commands.append(("SPAN", (index, 0), (index + 1, 0)))
         if col.numeric:
             commands.append(("ALIGN", (index, 2), (index, -1), "RIGHT"))
-    table = Table([head, sub, *cells], colWidths=widths, repeatRows=2)
-    table.setStyle(TableStyle(commands))
-    return table
+    return table([head, sub, *cells], widths, commands, repeatRows=2)
 
 
 def totals_table(rows: Sequence[tuple[str, Decimal, bool]], width: float = 230) -> Table:
@@ -123,9 +121,7 @@ def totals_table(rows: Sequence[tuple[str, Decimal, bool]], width: float = 230) 
     for index, (_, _, bold) in enumerate(rows):
         if bold:
             commands += [("FONT", (0, index), (-1, index), BOLD, 9), ("BACKGROUND", (0, index), (-1, index), SHADE)]
-    table = Table(data, colWidths=[width * 0.5, width * 0.5], hAlign="RIGHT")
-    table.setStyle(TableStyle(commands))
-    return table
+    return table(data, [width * 0.5, width * 0.5], commands, hAlign="RIGHT")
 
 
 def boxes(*columns_: Sequence[str], titles: Sequence[str] = (), widths: Sequence[float] | None = None) -> Table:
@@ -136,19 +132,17 @@ def boxes(*columns_: Sequence[str], titles: Sequence[str] = (), widths: Sequence
         title = [Paragraph(f"<b>{escape(titles[index])}</b>", style(7, grey=True))] if index < len(titles) else []
         cells.append(title + [Paragraph(line, body) for line in lines])
     count = len(columns_)
-    table = Table([cells], colWidths=list(widths) if widths else [CONTENT_WIDTH / count] * count)
-    table.setStyle(
-        TableStyle(
-            [
-                ("BOX", (0, 0), (-1, -1), 0.5, RULE),
-                ("INNERGRID", (0, 0), (-1, -1), 0.5, RULE),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 5),
-                ("RIGHTPADDING", (0, 0), (-1, -1), 5),
-            ]
-        )
+    return table(
+        [cells],
+        list(widths) if widths else [CONTENT_WIDTH / count] * count,
+        [
+            ("BOX", (0, 0), (-1, -1), 0.5, RULE),
+            ("INNERGRID", (0, 0), (-1, -1), 0.5, RULE),
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("LEFTPADDING", (0, 0), (-1, -1), 5),
+            ("RIGHTPADDING", (0, 0), (-1, -1), 5),
+        ],
     )
-    return table
 
 
 def signatory(supplier_name: str) -> list[Flowable]:
@@ -168,9 +162,11 @@ def upi_block(link: str, amount: Decimal) -> Table:
         Paragraph(f"Amount: {escape(formatting.rupees(amount))}", style(8)),
         Paragraph(escape(link), style(6.5, grey=True)),
     ]
-    table = Table([[upi_qr_drawing(link, 84), text]], colWidths=[92, CONTENT_WIDTH - 92])
-    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
-    return table
+    return table(
+        [[upi_qr_drawing(link, 84), text]],
+        [92, CONTENT_WIDTH - 92],
+        [("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("LEFTPADDING", (0, 0), (-1, -1), 0)],
+    )
 
 
 def paragraphs(lines: Sequence[str], size: float = 8) -> list[Flowable]:

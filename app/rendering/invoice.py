@@ -7,11 +7,11 @@ authorised signatory. Totals, words and signatory come once, after the last line
 
 from decimal import Decimal
 
-from reportlab.platypus import Flowable, KeepTogether, Paragraph, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, KeepTogether, Paragraph, Spacer, Table
 
 from app.rendering import formatting
 from app.rendering.blocks import boxes, line_table, signatory, totals_table, upi_block
-from app.rendering.layout import CONTENT_WIDTH, RULE, Page, build, escape, party_lines, style
+from app.rendering.layout import CONTENT_WIDTH, RULE, Page, build, escape, party_lines, style, table
 from app.rendering.views import Copy, InvoiceView, TaxColumns
 
 SUPPLY_TYPES = {"intra_state": "Intra-State", "inter_state": "Inter-State"}
@@ -137,8 +137,11 @@ def _closing(view: InvoiceView) -> list[Flowable]:
             left.append(Spacer(1, 4))
             left.append(Paragraph("<b>Bank details</b>", style(7, grey=True)))
             left += [Paragraph(line, style(7.5)) for line in details]
-    summary = Table([[left, totals_table(_totals(view))]], colWidths=[CONTENT_WIDTH - 240, 240])
-    summary.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
+    summary = table(
+        [[left, totals_table(_totals(view))]],
+        [CONTENT_WIDTH - 240, 240],
+        [("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)],
+    )
     flow: list[Flowable] = [summary]
     for text in (view.endorsement, view.declaration):
         if text:
@@ -158,6 +161,6 @@ def _closing(view: InvoiceView) -> list[Flowable]:
 
 def _notice(text: str) -> Table:
     """A boxed statement the law asks for (endorsement, declaration)."""
-    table = Table([[Paragraph(f"<b>{escape(text)}</b>", style(8))]], colWidths=[CONTENT_WIDTH])
-    table.setStyle(TableStyle([("BOX", (0, 0), (-1, -1), 0.6, RULE)]))
-    return table
+    return table(
+        [[Paragraph(f"<b>{escape(text)}</b>", style(8))]], [CONTENT_WIDTH], [("BOX", (0, 0), (-1, -1), 0.6, RULE)]
+    )

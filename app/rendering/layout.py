@@ -21,7 +21,7 @@ from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate
+from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate, Table, TableStyle
 
 from app.rendering.views import Party
 
@@ -60,6 +60,15 @@ def style(size: float = 8, *, bold: bool = False, right: bool = False, grey: boo
         alignment=TA_RIGHT if right else 0,
         textColor=GREY if grey else colors.black,
     )
+
+
+def table(
+    data: Sequence[Sequence[Any]], widths: Sequence[float], commands: Sequence[tuple[Any, ...]] = (), **kwargs: Any
+) -> Table:
+    """A reportlab Table in our font (its cells default to Helvetica, which would stay unembedded)."""
+    grid = Table([list(row) for row in data], colWidths=list(widths), **kwargs)
+    grid.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), FONT, 8), *commands]))
+    return grid
 
 
 def escape(text: str) -> str:
@@ -102,6 +111,7 @@ class Page:
     footer_brand: str | None = None
     logo: bytes | None = None
     subject: str = ""
+    reference: str | None = None  # the header's right-hand line; "No. <number>    Date: <date>" by default
 
 
 def pdf_date(moment: datetime) -> str:
@@ -166,7 +176,7 @@ class _DocumentCanvas(Canvas):  # type: ignore[misc]  # reportlab has no type in
         if page.copy_label:
             self.drawRightString(right, top - 23, page.copy_label)
         self.setFont(FONT, 8)
-        self.drawRightString(right, top - 34, f"No. {page.number}    Date: {page.date_text}")
+        self.drawRightString(right, top - 34, page.reference or f"No. {page.number}    Date: {page.date_text}")
         self.setStrokeColor(RULE)
         self.setLineWidth(0.6)
         rule = PAGE_HEIGHT - MARGIN - HEADER_HEIGHT + 18
@@ -223,7 +233,9 @@ def build(page: Page, story: Sequence[Flowable]) -> bytes:
         invariant=1,
         title=f"{page.title} {page.number}",
         author=page.supplier.legal_name,
+        subject=page.subject or page.title,
         creator="RMS Billing",
+        initialFontName=FONT,  # no unembedded Helvetica left in the page resources
     )
     frame = Frame(doc.leftMargin, doc.bottomMargin, doc.width, doc.height, id="body", leftPadding=0, rightPadding=0)
     on_page = _watermark(page.watermark) if page.watermark else None

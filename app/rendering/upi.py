@@ -14,6 +14,8 @@ import segno
 from reportlab.graphics.shapes import Drawing, Rect
 from reportlab.lib import colors
 
+from app.rendering.layout import FONT
+
 # user@psp: the handle 2-256 of letters, digits, '.', '_', '-'; the PSP handle letters and digits.
 VPA = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,255}@[A-Za-z][A-Za-z0-9]{1,63}")
 NOTE_LENGTH = 50  # tn: NPCI apps show at most 50 characters
@@ -76,7 +78,7 @@ def upi_qr_drawing(link: str, size: float) -> Drawing:
     matrix = _qr(link).matrix
     modules = len(matrix) + 4
     cell = size / modules
-    drawing = Drawing(size, size)
+    drawing = Drawing(size, size, initialFontName=FONT)  # no unembedded Helvetica in the page
     drawing.add(Rect(0, 0, size, size, fillColor=colors.white, strokeColor=None))
     for row_index, row in enumerate(matrix):
         y = size - (row_index + 3) * cell

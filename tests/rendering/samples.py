@@ -4,7 +4,18 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from app.domain.gst import SupplyType, line_tax, money, taxable_value
-from app.rendering.views import BankDetails, InvoiceLineView, InvoiceView, Party
+from app.rendering.views import (
+    AgingSummary,
+    AllocationView,
+    BankDetails,
+    CreditNoteView,
+    InvoiceLineView,
+    InvoiceView,
+    Party,
+    ReceiptView,
+    StatementEntry,
+    StatementView,
+)
 
 ISSUED_AT = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 
@@ -106,3 +117,85 @@ def invoice(
     )
     fields.update(changes)
     return InvoiceView(**fields)  # type: ignore[arg-type]
+
+
+def credit_note(lines: list[InvoiceLineView], **changes: object) -> CreditNoteView:
+    base = invoice(lines)
+    fields: dict[str, object] = dict(
+        number="CN/26-27/00007",
+        credit_note_date=date(2026, 11, 25),
+        invoice_number="INV/26-27/00042",
+        invoice_date=date(2026, 11, 20),
+        reason="Goods returned: two units damaged in transit",
+        supplier=SUPPLIER,
+        recipient=RECIPIENT,
+        place_of_supply="27",
+        supply_type="inter_state",
+        lines=tuple(lines),
+        taxable_value=base.taxable_value,
+        cgst_amount=base.cgst_amount,
+        sgst_amount=base.sgst_amount,
+        utgst_amount=base.utgst_amount,
+        igst_amount=base.igst_amount,
+        tax_total=base.tax_total,
+        round_off=base.round_off,
+        total=base.total,
+        issued_at=ISSUED_AT,
+    )
+    fields.update(changes)
+    return CreditNoteView(**fields)  # type: ignore[arg-type]
+
+
+def receipt(**changes: object) -> ReceiptView:
+    fields: dict[str, object] = dict(
+        number="RCT/26-27/00003",
+        receipt_date=date(2026, 11, 28),
+        supplier=SUPPLIER,
+        received_from=RECIPIENT,
+        amount=Decimal("150000.00"),
+        mode="bank_transfer",
+        reference="UTR 412345678901",
+        allocations=(
+            AllocationView("INV/26-27/00042", date(2026, 11, 20), Decimal("100000.00")),
+            AllocationView("INV/26-27/00043", date(2026, 11, 21), Decimal("35000.50")),
+        ),
+        issued_at=ISSUED_AT,
+    )
+    fields.update(changes)
+    return ReceiptView(**fields)  # type: ignore[arg-type]
+
+
+def statement(entry_count: int = 6, **changes: object) -> StatementView:
+    opening = Decimal("12500.00")
+    balance = opening
+    entries = []
+    for index in range(entry_count):
+        debit = Decimal("11800.00") + index if index % 3 != 2 else Decimal("0.00")
+        credit = Decimal("0.00") if index % 3 != 2 else Decimal("20000.00")
+        balance += debit - credit
+        number = f"INV/26-27/{index + 1:05d}" if debit else f"RCT/26-27/{index + 1:05d}"
+        entries.append(
+            StatementEntry(
+                date(2026, 10, 1 + index % 28),
+                number,
+                "Invoice" if debit else "Payment received",
+                debit,
+                credit,
+                balance,
+            )
+        )
+    fields: dict[str, object] = dict(
+        company=SUPPLIER,
+        customer=RECIPIENT,
+        period_from=date(2026, 10, 1),
+        period_to=date(2026, 11, 28),
+        opening_balance=opening,
+        closing_balance=balance,
+        entries=tuple(entries),
+        aging=AgingSummary(
+            Decimal("11805.00"), Decimal("11804.00"), Decimal("0.00"), Decimal("0.00"), Decimal("1250.00")
+        ),
+        issued_at=ISSUED_AT,
+    )
+    fields.update(changes)
+    return StatementView(**fields)  # type: ignore[arg-type]
