@@ -1,9 +1,12 @@
 """GET /invoices/{id}/pdf, /credit-notes/{id}/pdf, /receipts/{id}/pdf, /customers/{id}/statement.pdf:
 real PDFs read back with pypdf, their headers, 304s, the cache and the render bound."""
 
+import asyncio
 import hashlib
 import io
 import re
+import threading
+import time
 import zlib
 
 import httpx
@@ -12,6 +15,7 @@ from PIL.PngImagePlugin import PngInfo
 from pypdf import PdfReader
 
 from app.api.pdf_responses import content_disposition
+from app.services import document_pdfs
 from app.services.document_pdfs import safe_filename
 from tests.api.v1.http_checks import assert_problem
 from tests.api.v1.invoicing import Party, line, make_company, make_customer
@@ -397,3 +401,56 @@ async def test_logo_printed_on_paid_plans_only(client: httpx.AsyncClient, app) -
     await put_on_plan(app, p.account.tenant_id, "free", "free")
     free = await get_pdf(client, p.account, path)
     assert image_xobjects(free.content) == 0 and "Made with RMS Billing" in pdf_text(free.content)
+
+
+# --- off the event loop, bounded ------------------------------------------------------------------
+
+
+async def test_renders_run_off_the_event_loop_and_bounded(client: httpx.AsyncClient, app, monkeypatch) -> None:
+    """4 renders of a 200-line draft (never cached) at once: at most PDF_RENDER_CONCURRENCY run at a
+    time, each on a worker thread, and /health keeps answering while they run."""
+    p = await party(client)
+    lines = [line(f"{100 + n}.00", description=f"Item {n}") for n in range(200)]
+    draft = await p.invoice(client, *lines, issue=False)
+    active, peak, threads = 0, 0, set()
+    original = document_pdfs.render_invoice
+
+    def counting(*args, **kwargs):
+        nonlocal active, peak
+        active += 1
+        peak = max(peak, active)
+        threads.add(threading.current_thread().name)
+        try:
+            return original(*args, **kwargs)
+        finally:
+            active -= 1
+
+    monkeypatch.setattr(document_pdfs, "render_invoice", counting)
+    path = f"/invoices/{draft['id']}/pdf"
+    renders = [asyncio.ensure_future(get_pdf(client, p.account, path)) for _ in range(4)]
+    health_latencies = []
+    while not all(task.done() for task in renders):
+        started = time.perf_counter()
+        health = await client.get(f"{API}/health")
+        health_latencies.append(time.perf_counter() - started)
+        assert health.status_code == 200
+        await asyncio.sleep(0.02)
+    results = await asyncio.gather(*renders)
+    assert pages(results[0].content) >= 4  # 200 lines paginate
+    limit = app.state.runtime.settings.pdf_render_concurrency
+    assert peak <= limit
+    assert threading.main_thread().name not in threads
+    assert len(health_latencies) >= 3, health_latencies  # answered again and again meanwhile
+    assert sorted(health_latencies)[len(health_latencies) // 2] < 0.5, health_latencies
+
+
+def test_cache_is_bounded_lru() -> None:
+    cache = document_pdfs.PdfCache(max_bytes=10)
+    pdf = lambda content: document_pdfs.RenderedPdf(content, "x.pdf", document_pdfs.etag_of(content))  # noqa: E731
+    cache.put("a", pdf(b"1234"))
+    cache.put("b", pdf(b"5678"))
+    assert cache.get("a") is not None  # a is now the most recently used
+    cache.put("c", pdf(b"90ab"))  # 12 bytes > 10: b goes
+    assert cache.get("b") is None and cache.get("a") is not None and cache.get("c") is not None
+    cache.put("huge", pdf(b"x" * 11))  # larger than the cache: not kept
+    assert cache.get("huge") is None and len(cache) == 2
