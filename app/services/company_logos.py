@@ -10,7 +10,6 @@ import asyncio
 import hashlib
 import io
 import uuid
-import warnings
 from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -50,22 +49,20 @@ def prepare(data: bytes) -> PreparedLogo:
         raise too_large()
     source_format = _identify(data)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
-                _check_pixels(image)
-                image.load()
-                image = ImageOps.exif_transpose(image)  # keep the orientation the EXIF gave, then drop it
-                image = _normalised(image, source_format)
-                image.thumbnail(MAX_SIZE, Image.Resampling.LANCZOS)
-                out = io.BytesIO()
-                if source_format == "PNG":
-                    image.save(out, format="PNG", optimize=True)
-                else:
-                    image.save(out, format="JPEG", quality=90, optimize=True)
+        with Image.open(io.BytesIO(data)) as opened:
+            _check_pixels(opened)  # before decoding: Pillow only warns below twice its own limit
+            opened.load()
+            upright = ImageOps.exif_transpose(opened)  # keep the orientation the EXIF gave, then drop it
+            image = _normalised(upright, source_format)
+            image.thumbnail(MAX_SIZE, Image.Resampling.LANCZOS)
+            out = io.BytesIO()
+            if source_format == "PNG":
+                image.save(out, format="PNG", optimize=True)
+            else:
+                image.save(out, format="JPEG", quality=90, optimize=True)
     except AppError:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except Image.DecompressionBombError as exc:
         raise _corrupt("The image claims too many pixels.") from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise _corrupt("The image could not be decoded.") from exc
@@ -82,21 +79,19 @@ def prepare(data: bytes) -> PreparedLogo:
 def _identify(data: bytes) -> str:
     """The format by content: PNG or JPEG, else 415; a file that does not verify, 422."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data), formats=None) as probe:
-                found = probe.format
-                if found not in FORMATS:
-                    raise _unsupported()
-                _check_pixels(probe)
-                probe.verify()
+        with Image.open(io.BytesIO(data)) as probe:
+            found = probe.format
+            if found not in FORMATS:
+                raise _unsupported()
+            _check_pixels(probe)
+            probe.verify()
     except AppError:
         raise
     except UnidentifiedImageError as exc:
         if data.startswith(MAGIC):  # a PNG or JPEG signature, then nothing Pillow can read
             raise _corrupt("The image is corrupt.") from exc
         raise _unsupported() from exc
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except Image.DecompressionBombError as exc:
         raise _corrupt("The image claims too many pixels.") from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise _corrupt("The image is corrupt.") from exc
