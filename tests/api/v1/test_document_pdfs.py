@@ -454,3 +454,17 @@ def test_cache_is_bounded_lru() -> None:
     assert cache.get("b") is None and cache.get("a") is not None and cache.get("c") is not None
     cache.put("huge", pdf(b"x" * 11))  # larger than the cache: not kept
     assert cache.get("huge") is None and len(cache) == 2
+
+
+async def test_export_invoice_prints_its_endorsement_and_destination(client: httpx.AsyncClient) -> None:
+    """The export helper's invoice fields, frozen at issue, reach the print (Rule 46)."""
+    owner = await make_tenant(client)
+    company = await make_company(client, owner, state="27")
+    address = {"line1": "Office 1204, Marina Plaza", "city": "Dubai", "state_code": "96"}
+    customer = await make_customer(client, owner, name="Gulf Traders LLC", billing_address=address)
+    p = Party(owner, company, customer)
+    invoice = await p.invoice(client, line("1000.00"), tax_treatment="under_lut", destination_country="AE")
+    text = " ".join(pdf_text((await get_pdf(client, owner, f"/invoices/{invoice['id']}/pdf")).content).split())
+    assert invoice["endorsement"] in text
+    assert "UNDER BOND OR LETTER OF UNDERTAKING WITHOUT PAYMENT OF INTEGRATED TAX" in text
+    assert "United Arab Emirates" in text
