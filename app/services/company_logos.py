@@ -11,6 +11,7 @@ import hashlib
 import io
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +21,7 @@ from app.core.errors import AppError, NotFound
 from app.models.company_logo import CompanyLogo
 from app.repositories.companies import CompanyRepository
 from app.repositories.company_logos import CompanyLogoRepository
+from app.services import audit
 
 MAX_BYTES = 1_048_576  # 1 MiB, the upload as sent
 MAX_SIZE = (600, 200)  # the stored logo fits within this (width, height); a document prints it smaller
@@ -135,9 +137,13 @@ async def get(session: AsyncSession, company_id: uuid.UUID) -> CompanyLogo:
 
 
 async def upload(session: AsyncSession, ctx: Context, company_id: uuid.UUID, data: bytes) -> CompanyLogo:
-    """Check and re-encode `data` on a worker thread (Pillow is CPU work), then store it."""
+    """Check and re-encode `data` on a worker thread (Pillow is CPU work), then store it (audited:
+    `company.logo_set`, the old and new logo by type, size and hash)."""
     await _company(session, company_id)
     logo = await asyncio.to_thread(prepare, data)
+    repo = CompanyLogoRepository(session)
+    before = await repo.get(company_id)
+    before_summary = _summary(before) if before is not None else None
     values = {
         "content": logo.content,
         "media_type": logo.media_type,
@@ -145,10 +151,28 @@ async def upload(session: AsyncSession, ctx: Context, company_id: uuid.UUID, dat
         "height": logo.height,
         "sha256": logo.sha256,
     }
-    return await CompanyLogoRepository(session).put(company_id, values)
+    stored = await repo.put(company_id, values)
+    await audit.record(
+        session,
+        action="company.logo_set",
+        entity_type="company",
+        entity_id=company_id,
+        before=before_summary,
+        after=_summary(stored),
+    )
+    return stored
 
 
 async def delete(session: AsyncSession, company_id: uuid.UUID) -> None:
     await _company(session, company_id)
-    if not await CompanyLogoRepository(session).remove(company_id):
+    repo = CompanyLogoRepository(session)
+    before = await repo.get(company_id)
+    if before is None or not await repo.remove(company_id):
         raise NotFound("The company has no logo.", code="logo-not-found")
+    await audit.record(
+        session, action="company.logo_deleted", entity_type="company", entity_id=company_id, before=_summary(before)
+    )
+
+
+def _summary(logo: CompanyLogo) -> dict[str, Any]:
+    return {"media_type": logo.media_type, "width": logo.width, "height": logo.height, "sha256": logo.sha256}
