@@ -7,14 +7,17 @@ import io
 import re
 import threading
 import time
+import uuid
 import zlib
 
 import httpx
+import pytest
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 from pypdf import PdfReader
 
 from app.api.pdf_responses import content_disposition
+from app.core.errors import NotFound
 from app.services import document_pdfs
 from app.services.document_pdfs import safe_filename
 from tests.api.v1.business import audit_rows
@@ -471,3 +474,32 @@ async def test_export_invoice_prints_its_endorsement_and_destination(client: htt
     assert invoice["endorsement"] in text
     assert "UNDER BOND OR LETTER OF UNDERTAKING WITHOUT PAYMENT OF INTEGRATED TAX" in text
     assert "United Arab Emirates" in text
+
+
+async def test_render_by_kind_is_what_the_api_serves(client: httpx.AsyncClient, app, today) -> None:
+    """`render(session, ctx, kind, id)`, as the outbox and the share page call it outside a request:
+    the same bytes and ETag as the HTTP answer; another tenant's id is NotFound."""
+    p = await party(client)
+    invoice = await p.invoice(client)
+    paid = await receipt(client, p, "100.00", str(today))
+    served = await get_pdf(client, p.account, f"/invoices/{invoice['id']}/pdf", copy="triplicate")
+    runtime = app.state.runtime
+    tenant = uuid.UUID(p.account.tenant_id)
+    async with runtime.db.transaction(tenant) as session:
+        ctx = runtime.context(tenant_id=tenant)
+        pdf = await document_pdfs.render(
+            session, ctx, "invoice", uuid.UUID(invoice["id"]), copy=document_pdfs.Copy.triplicate
+        )
+        voucher = await document_pdfs.render(session, ctx, document_pdfs.DocumentKind.receipt, uuid.UUID(paid["id"]))
+        statement = await document_pdfs.render(
+            session, ctx, document_pdfs.DocumentKind.statement, uuid.UUID(p.customer["id"]), start=today, end=today
+        )
+    assert (pdf.content, pdf.etag) == (served.content, served.headers["etag"])
+    assert pdf.filename == f"{invoice['number'].replace('/', '-')}.pdf"
+    assert paid["number"] in pdf_text(voucher.content)
+    assert invoice["number"] in pdf_text(statement.content)
+    other = await party(client)
+    other_tenant = uuid.UUID(other.account.tenant_id)
+    async with runtime.db.transaction(other_tenant) as session:
+        with pytest.raises(NotFound):
+            await document_pdfs.invoice_pdf(session, runtime.context(tenant_id=other_tenant), uuid.UUID(invoice["id"]))
