@@ -10,6 +10,7 @@ from typing import Any
 
 from app.domain import zero_rated
 from app.domain.fiscal import INDIA
+from app.domain.gst import money
 from app.domain.words import amount_in_words
 from app.models.business import Company
 from app.models.credit_note import CreditNote, CreditNoteLine
@@ -48,16 +49,23 @@ def invoice_line(line: InvoiceLine) -> views.InvoiceLineView:
 
 
 def credit_note_line(line: CreditNoteLine, credited: InvoiceLine) -> views.InvoiceLineView:
-    """A credited line: the quantity returned (or, for a credit of value only, none: the line's
-    value is what is credited), at the invoice line's unit and price."""
+    """A credited line: the quantity returned at the invoice line's unit and price (the difference
+    to the credited taxable value, the line's share of its discount, as discount); a credit of value
+    only (no quantity) prints as one lump of that value with no unit. Either way the columns add up:
+    quantity x rate - discount = taxable value."""
+    if line.quantity is not None:
+        quantity, unit, price = line.quantity, credited.unit, credited.unit_price
+        discount = max(ZERO, money(quantity * price) - line.taxable_value)
+    else:
+        quantity, unit, price, discount = Decimal(1), None, line.taxable_value, ZERO
     return views.InvoiceLineView(
         position=line.position,
         description=line.description,
         hsn_sac=line.hsn_sac,
-        quantity=line.quantity if line.quantity is not None else Decimal(0),
-        unit=credited.unit,
-        unit_price=credited.unit_price if line.quantity is not None else ZERO,
-        discount=ZERO,
+        quantity=quantity,
+        unit=unit,
+        unit_price=price,
+        discount=discount,
         taxable_value=line.taxable_value,
         gst_rate=line.gst_rate,
         cgst_amount=line.cgst_amount,

@@ -503,3 +503,25 @@ async def test_render_by_kind_is_what_the_api_serves(client: httpx.AsyncClient, 
     async with runtime.db.transaction(other_tenant) as session:
         with pytest.raises(NotFound):
             await document_pdfs.invoice_pdf(session, runtime.context(tenant_id=other_tenant), uuid.UUID(invoice["id"]))
+
+
+async def test_credit_notes_by_quantity_and_by_value_add_up(client: httpx.AsyncClient, today) -> None:
+    """3 x ₹250.00 with ₹75.00 off (taxable 675.00): 2 returned credit 2 x 250.00 - 50.00 = 450.00;
+    a credit of value only prints as 1 lump of that value, no unit."""
+    p = await party(client)
+    invoice = await p.invoice(client, line("250.00", quantity="3", discount="75.00", unit="NOS"), line("1000.00"))
+    lines = invoice["lines"]
+    body = {
+        "invoice_id": invoice["id"],
+        "reason": "Two returned, a rebate on the service",
+        "credit_note_date": str(today),
+        "lines": [
+            {"invoice_line_id": lines[0]["id"], "quantity": "2"},
+            {"invoice_line_id": lines[1]["id"], "taxable_value": "200.00"},
+        ],
+    }
+    note = ok(await client.post(f"{API}/credit-notes", json=body, headers=p.account.headers), 201)
+    assert [ln["taxable_value"] for ln in note["lines"]] == ["450.00", "200.00"]
+    flat = " ".join(pdf_text((await get_pdf(client, p.account, f"/credit-notes/{note['id']}/pdf")).content).split())
+    assert "2 NOS 250.00 500.00 50.00 450.00" in flat, flat
+    assert "1 - 200.00 200.00 0.00 200.00" in flat, flat
