@@ -7,9 +7,11 @@ from app.api.v1 import (
     auth,
     catalog,
     companies,
+    company_logos,
     credit_notes,
     customers,
     dashboard,
+    documents,
     gst_settings,
     health,
     invoices,
@@ -38,6 +40,7 @@ for module in (
     audit_logs,
     customers,
     dashboard,
+    company_logos,  # before companies: the probe deletes a company's logo before the company
     companies,
     credit_notes,
     catalog,
@@ -48,6 +51,7 @@ for module in (
     payments,
     webhooks,
     usage,
+    documents,
 ):
     declare_payment_required(module.router)
     api_router.include_router(module.router)
