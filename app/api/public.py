@@ -1,0 +1,79 @@
+"""The public invoice page a share link opens: GET /p/<token> (HTML) and GET /p/<token>/pdf.
+
+No login: the token is the key. It leads to the tenant and the invoice through `share_link_of`
+(app/services/share_links.py); a wrong, malformed, expired or revoked token gets one and the same
+404 page, by the same way (a hash, one lookup). Requests are limited per client IP, and wrong links
+more strictly (an IP that keeps guessing is refused for the hour): 429 page with Retry-After.
+
+The page has no script and no external asset: the stylesheet is admitted by this response's nonce,
+the UPI QR code is inline SVG, everything else the Content-Security-Policy refuses. Not an API
+route: not in the OpenAPI spec (like /pages).
+"""
+
+import secrets
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Path as PathParam, Request
+from fastapi.responses import HTMLResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from app.api.deps import ContextDep, SessionDep
+from app.core.errors import TooManyRequests
+from app.services import share_links
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "pages"
+_env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+# Any path segment is looked up (a malformed token is simply not found); the bound keeps hashing cheap.
+Token = Annotated[str, PathParam(max_length=200)]
+
+router = APIRouter(prefix="/p", include_in_schema=False)
+
+
+def page_headers(nonce: str) -> dict[str, str]:
+    return {
+        "Content-Security-Policy": (
+            f"default-src 'none'; style-src 'nonce-{nonce}'; base-uri 'none'; form-action 'none'; "
+            "frame-ancestors 'none'"
+        ),
+        "X-Robots-Tag": "noindex, nofollow",
+        "Referrer-Policy": "no-referrer",  # the URL is the key
+        "Cache-Control": "private, no-store",  # no shared (or any) cache keeps the page
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+    }
+
+
+def _render(template: str, status_code: int, headers: dict[str, str] | None = None, **values: object) -> HTMLResponse:
+    nonce = secrets.token_urlsafe(16)
+    html = _env.get_template(template).render(nonce=nonce, **values)
+    return HTMLResponse(html, status_code=status_code, headers=page_headers(nonce) | (headers or {}))
+
+
+def not_found() -> HTMLResponse:
+    return _render("invoice_not_found.html", 404)
+
+
+def too_many(error: TooManyRequests) -> HTMLResponse:
+    return _render("invoice_busy.html", 429, error.headers)
+
+
+def _ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@router.api_route("/{token}", methods=["GET", "HEAD"], response_class=HTMLResponse)
+async def public_invoice(token: Token, request: Request, session: SessionDep, ctx: ContextDep) -> HTMLResponse:
+    """The invoice as its customer sees it. Each GET counts a view (HEAD, sent by link previews, does not)."""
+    ip = _ip(request)
+    try:
+        await share_links.throttle(session, ctx, ip)
+    except TooManyRequests as error:
+        return too_many(error)
+    opened = await share_links.open_link(session, ctx, token, count_view=request.method == "GET")
+    if opened is None:
+        await share_links.record_miss(session, ctx, ip)
+        return not_found()  # returned, not raised: the miss is committed and counts
+    view = share_links.public_invoice(opened.invoice, ctx.today)
+    return _render("invoice.html", 200, invoice=view, pdf_url=f"/p/{token}/pdf")
+
