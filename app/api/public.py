@@ -5,12 +5,14 @@ No login: the token is the key. It leads to the tenant and the invoice through `
 404 page, by the same way (a hash, one lookup). Requests are limited per client IP, and wrong links
 more strictly (an IP that keeps guessing is refused for the hour): 429 page with Retry-After.
 
-The page has no script and no external asset: the stylesheet is admitted by this response's nonce,
-the UPI QR code is inline SVG, everything else the Content-Security-Policy refuses. Not an API
+The page has no script and no external asset: the one inline stylesheet (invoice.css) is admitted
+by its SHA-256 in the Content-Security-Policy, the UPI QR code is inline SVG, everything else is
+refused. No nonce, so a page is the same bytes each time (the 404 page is one constant page). Not an API
 route: not in the OpenAPI spec (like /pages).
 """
 
-import secrets
+import base64
+import hashlib
 from pathlib import Path
 from typing import Annotated
 
@@ -24,30 +26,28 @@ from app.services import share_links
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "pages"
 _env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+CSS = (TEMPLATES / "invoice.css").read_text(encoding="utf-8")
+CSS_HASH = base64.b64encode(hashlib.sha256(CSS.encode()).digest()).decode()
+HEADERS = {
+    "Content-Security-Policy": (
+        f"default-src 'none'; style-src 'sha256-{CSS_HASH}'; base-uri 'none'; form-action 'none'; "
+        "frame-ancestors 'none'"
+    ),
+    "X-Robots-Tag": "noindex, nofollow",
+    "Referrer-Policy": "no-referrer",  # the URL is the key
+    "Cache-Control": "private, no-store",  # no shared (or any) cache keeps the page
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+}
 # Any path segment is looked up (a malformed token is simply not found); the bound keeps hashing cheap.
 Token = Annotated[str, PathParam(max_length=200)]
 
 router = APIRouter(prefix="/p", include_in_schema=False)
 
 
-def page_headers(nonce: str) -> dict[str, str]:
-    return {
-        "Content-Security-Policy": (
-            f"default-src 'none'; style-src 'nonce-{nonce}'; base-uri 'none'; form-action 'none'; "
-            "frame-ancestors 'none'"
-        ),
-        "X-Robots-Tag": "noindex, nofollow",
-        "Referrer-Policy": "no-referrer",  # the URL is the key
-        "Cache-Control": "private, no-store",  # no shared (or any) cache keeps the page
-        "X-Content-Type-Options": "nosniff",
-        "X-Frame-Options": "DENY",
-    }
-
-
 def _render(template: str, status_code: int, headers: dict[str, str] | None = None, **values: object) -> HTMLResponse:
-    nonce = secrets.token_urlsafe(16)
-    html = _env.get_template(template).render(nonce=nonce, **values)
-    return HTMLResponse(html, status_code=status_code, headers=page_headers(nonce) | (headers or {}))
+    html = _env.get_template(template).render(css=CSS, **values)
+    return HTMLResponse(html, status_code=status_code, headers=HEADERS | (headers or {}))
 
 
 def not_found() -> HTMLResponse:
