@@ -36,3 +36,5 @@ class Plan(Timestamps, Base):
     monthly_token_quota: Mapped[int | None] = mapped_column(BigInteger)
     is_public: Mapped[bool] = mapped_column(server_default=text("true"))
     is_active: Mapped[bool] = mapped_column(server_default=text("true"))
+    # The tenant's logo on its documents (a paid feature); without it the footer names the product.
+    custom_branding: Mapped[bool] = mapped_column(server_default=text("false"))
