@@ -21,6 +21,7 @@ from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from app.api.deps import ContextDep, SessionDep
+from app.api.pdf_responses import pdf_response
 from app.core.errors import TooManyRequests
 from app.services import share_links
 
@@ -74,6 +75,22 @@ async def public_invoice(token: Token, request: Request, session: SessionDep, ct
     if opened is None:
         await share_links.record_miss(session, ctx, ip)
         return not_found()  # returned, not raised: the miss is committed and counts
-    view = share_links.public_invoice(opened.invoice, ctx.today)
-    return _render("invoice.html", 200, invoice=view, pdf_url=f"/p/{token}/pdf")
+    return _render("invoice.html", 200, invoice=opened.page(), pdf_url=f"/p/{token}/pdf")
+
+
+@router.get("/{token}/pdf", response_class=Response)
+async def public_invoice_pdf(token: Token, request: Request, session: SessionDep, ctx: ContextDep) -> Response:
+    """The invoice's PDF (original for recipient), as GET /invoices/{id}/pdf serves it: ETag, 304."""
+    ip = _ip(request)
+    try:
+        await share_links.throttle(session, ctx, ip)
+    except TooManyRequests as error:
+        return too_many(error)
+    opened = await share_links.open_link(session, ctx, token, count_view=False)
+    if opened is None:
+        await share_links.record_miss(session, ctx, ip)
+        return not_found()
+    response = pdf_response(request, await opened.pdf(session))
+    response.headers.update({"X-Robots-Tag": "noindex, nofollow", "Referrer-Policy": "no-referrer"})
+    return response
 

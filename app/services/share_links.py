@@ -19,10 +19,10 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
-import segno
 from babel.numbers import format_currency
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import rendering
 from app.core.context import Context
 from app.core.errors import Conflict, NotFound, RuleViolation, TooManyRequests
 from app.core.security import token_digest
@@ -32,10 +32,11 @@ from app.domain.phones import international_digits
 from app.domain.statuses import InvoiceStatus, is_open, is_overdue
 from app.models.invoice import Invoice
 from app.models.share_link import ShareLink as ShareLinkRow
+from app.repositories.companies import CompanyRepository
 from app.repositories.customers import CustomerRepository
 from app.repositories.rate_limits import RateLimitRepository
 from app.repositories.share_links import ShareLinkRepository, live_link_of
-from app.services import audit, invoicing
+from app.services import audit, document_pdfs, invoicing
 from app.services.rate_limit import Limit, consume
 
 TOKEN_BYTES = 32  # 256 bits; token_urlsafe(32) is 43 characters
@@ -214,6 +215,14 @@ class Opened:
 
     ctx: Context
     invoice: Invoice
+    upi_vpa: str | None  # the company's, now
+
+    def page(self) -> PublicInvoice:
+        return public_invoice(self.invoice, self.ctx.today, upi_vpa=self.upi_vpa)
+
+    async def pdf(self, session: AsyncSession) -> document_pdfs.RenderedPdf:
+        """The PDF GET /invoices/{id}/pdf serves (original for recipient), ETag included."""
+        return await document_pdfs.invoice_pdf(session, self.ctx, self.invoice.id)
 
 
 async def throttle(session: AsyncSession, ctx: Context, ip: str) -> None:
@@ -249,14 +258,16 @@ async def open_link(session: AsyncSession, ctx: Context, token: str, *, count_vi
     if link is None:
         return None
     invoice = await invoicing.get(session, link.invoice_id)
-    return Opened(dataclasses.replace(ctx, tenant_id=tenant_id, memo={}), invoice)
+    company = await CompanyRepository(session).get(invoice.company_id)
+    vpa = company.upi_vpa if company is not None else None
+    return Opened(dataclasses.replace(ctx, tenant_id=tenant_id, memo={}), invoice, vpa)
 
 
-def public_invoice(invoice: Invoice, today: date) -> PublicInvoice:
+def public_invoice(invoice: Invoice, today: date, *, upi_vpa: str | None) -> PublicInvoice:
+    """The page's view. `upi_vpa`: the company's VPA now (where a payment goes today), as on the PDF."""
     supplier, recipient = invoice.supplier, invoice.recipient
     payable = is_open(invoice.status, invoice.balance_due)
-    vpa = supplier.get("upi_vpa")
-    link = upi_link(vpa, seller_name(invoice), invoice.balance_due, invoice.number or "") if payable and vpa else None
+    link = document_pdfs.payment_link(invoice, upi_vpa)
     return PublicInvoice(
         title=_title(invoice.document_type),
         number=invoice.number or "",
@@ -316,28 +327,10 @@ def public_invoice(invoice: Invoice, today: date) -> PublicInvoice:
         balance_due=rupees(invoice.balance_due),
         payable=payable,
         upi_link=link,
-        upi_qr_svg=upi_qr_svg(link) if link else None,
+        upi_qr_svg=rendering.upi_qr_svg(link) if link else None,
         notes=invoice.notes,
         terms=invoice.terms,
     )
-
-
-def upi_link(vpa: str, payee: str, amount: Decimal, reference: str) -> str:
-    """NPCI's UPI deep link: upi://pay?pa=&pn=&am=&cu=INR&tn=&tr= (values percent-encoded)."""
-    params = {
-        "pa": vpa,
-        "pn": payee,
-        "am": f"{amount:.2f}",
-        "cu": "INR",
-        "tn": f"Invoice {reference}"[:50],
-        "tr": reference,
-    }
-    return "upi://pay?" + "&".join(f"{key}={quote(value, safe='')}" for key, value in params.items())
-
-
-def upi_qr_svg(link: str) -> str:
-    """The link as an inline SVG QR code (no style attributes: the page's CSP admits none)."""
-    return str(segno.make(link, error="m").svg_inline(scale=4, border=4, omitsize=True, title="UPI payment QR code"))
 
 
 def _place(code: str) -> str:

@@ -1,10 +1,12 @@
 """GET /p/<token>: the public invoice page of a share link (no login)."""
 
+import io
 import re
 from datetime import timedelta
 
 import httpx
 import pytest
+from pypdf import PdfReader
 
 from app.api.public import CSS, CSS_HASH
 from tests.api.v1.invoicing import Party, line, make_customer
@@ -91,8 +93,7 @@ class TestThePage:
         href = re.search(r'<a id="open-upi"[^>]* href="([^"]+)"', page).group(1).replace("&amp;", "&")
         number = invoice["number"].replace("/", "%2F")
         assert href == (
-            f"upi://pay?pa={VPA.replace('@', '%40')}&pn=Sharma%20Traders&am=1180.00&cu=INR"
-            f"&tn=Invoice%20{number}&tr={number}"
+            f"upi://pay?pa={VPA}&pn=Sharma%20Traders&am=1180.00&cu=INR&tr={number}&tn=Invoice%20{number}"
         )
         assert "Open UPI app" in page
         assert re.search(r"<svg[^>]*>.*<path", page, re.S), "an inline SVG QR code"
@@ -147,6 +148,32 @@ class TestThePage:
             party.company["id"],
         ):
             assert secret not in page, secret
+
+
+class TestThePdf:
+    async def test_the_pdf_link_serves_the_invoice_pdf_with_an_etag(self, client, party):
+        invoice = await party.invoice(client)
+        path = path_of((await shared(client, party.account, invoice))["url"])
+        response = await client.get(f"{path}/pdf")
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "application/pdf"
+        assert response.headers["x-robots-tag"] == "noindex, nofollow"
+        assert "private" in response.headers["cache-control"]
+        text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+        assert invoice["number"] in text and "1,180.00" in text
+        again = await client.get(f"{path}/pdf", headers={"If-None-Match": response.headers["etag"]})
+        assert (again.status_code, again.content) == (304, b"")
+        assert await views(client, party, invoice) == [0], "a download is not a page view"
+
+    async def test_a_revoked_links_pdf_is_the_not_found_page(self, client, party):
+        invoice = await party.invoice(client)
+        link = await shared(client, party.account, invoice)
+        assert (await client.delete(f"{API}/invoices/{invoice['id']}/share", headers=party.account.headers)).status_code == 204
+        gone = await client.get(f"{path_of(link['url'])}/pdf")
+        wrong = await client.get(f"/p/{WRONG_TOKEN}/pdf")
+        assert (gone.status_code, gone.content) == (404, wrong.content)
+        assert "This link is not available" in gone.text
+        assert_headers(gone)
 
 
 class TestViews:
