@@ -1,14 +1,20 @@
 """GET /p/<token>: the public invoice page of a share link (no login)."""
 
 import io
+import os
 import re
+from decimal import Decimal
+from pathlib import Path
 from datetime import timedelta
 
 import httpx
 import pytest
+from playwright.async_api import async_playwright
 from pypdf import PdfReader
 
 from app.api.public import CSS, CSS_HASH
+from app.services.share_links import rupees
+from tests.browser import find_chromium
 from tests.api.v1.invoicing import Party, line, make_customer
 from tests.api.v1.receipting import alloc, receive
 from tests.api.v1.sharing import VPA, payable_party, path_of, shared, token_of
@@ -244,3 +250,65 @@ class TestRateLimits:
 async def test_the_public_page_is_not_in_the_api_spec(client):
     spec = (await client.get("/openapi.json")).json()
     assert not [path for path in spec["paths"] if path.startswith("/p/")]
+
+
+ARTIFACTS = Path(os.environ.get("ARTIFACTS_DIR", Path(__file__).resolve().parents[1] / "artifacts"))
+
+
+@pytest.fixture
+def chromium_path() -> str:
+    return find_chromium()  # skips without a Chromium, fails with REQUIRE_CHROMIUM=1
+
+
+class TestInChromium:
+    """A real headless Chromium (Debian's, driven by Playwright: no browser download) on a phone's screen."""
+
+    async def test_a_customer_opens_the_link_on_a_phone_and_downloads_the_pdf(self, live_server, chromium_path):
+        async with httpx.AsyncClient(base_url=live_server) as client:
+            owner = await make_tenant(client)
+            party = await payable_party(client, owner)
+            invoice = await party.invoice(client, line("99999.00", "3", unit="NOS", description="Industrial water pump, 5 HP, stainless steel impeller"), line("250.00"))
+            link = await shared(client, owner, invoice)
+        assert link["url"].startswith(f"{live_server}/p/")
+
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(executable_path=chromium_path, args=["--no-sandbox"])
+            try:
+                context = await browser.new_context(viewport={"width": 360, "height": 800}, accept_downloads=True)
+                page = await context.new_page()
+                problems: list[str] = []
+                page.on("console", lambda message: problems.append(f"{message.type}: {message.text}"))
+                page.on("pageerror", lambda error: problems.append(str(error)))
+                response = await page.goto(link["url"])
+                assert response is not None and response.status == 200
+
+                assert await page.locator("#invoice-number").inner_text() == invoice["number"]
+                total = await page.locator("#total").inner_text()
+                balance = await page.locator("#balance-due").inner_text()
+                expected = rupees_of(invoice["total"])
+                assert (total, balance) == (expected, expected)
+                assert await page.locator("#total").is_visible() and await page.locator("#balance-due").is_visible()
+
+                upi = await page.locator("#open-upi").get_attribute("href")
+                assert upi is not None and upi.startswith(f"upi://pay?pa={VPA}&") and f"&am={invoice['total']}&" in upi
+                assert await page.locator(".pay svg").is_visible()
+
+                width = await page.evaluate("document.scrollingElement.scrollWidth")
+                assert width <= 360, f"the page scrolls sideways at 360 px ({width} px wide)"
+                await page.screenshot(path=str(ARTIFACTS / "public-invoice-360x800.png"), full_page=True)
+
+                async with page.expect_download() as download_info:
+                    await page.get_by_role("link", name="Download PDF").click()
+                download = await download_info.value
+                saved = ARTIFACTS / "public-invoice.pdf"
+                await download.save_as(saved)
+                reader = PdfReader(saved)
+                assert invoice["number"] in "".join(p.extract_text() for p in reader.pages)
+                assert problems == [], problems  # no CSP violation, no error
+            finally:
+                await browser.close()
+
+
+def rupees_of(amount: str) -> str:
+    return rupees(Decimal(amount))
