@@ -16,7 +16,8 @@ import hashlib
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Path as PathParam, Request
+from fastapi import APIRouter, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -93,4 +94,3 @@ async def public_invoice_pdf(token: Token, request: Request, session: SessionDep
     response = pdf_response(request, await opened.pdf(session))
     response.headers.update({"X-Robots-Tag": "noindex, nofollow", "Referrer-Policy": "no-referrer"})
     return response
-

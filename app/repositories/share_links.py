@@ -37,7 +37,9 @@ class ShareLinkRepository(TenantRepository[ShareLink]):
         stmt = select(ShareLink).where(ShareLink.id == link_id, *_live(now))
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
-    async def revoke(self, invoice_id: uuid.UUID, now: datetime, *, link_id: uuid.UUID | None = None) -> list[ShareLink]:
+    async def revoke(
+        self, invoice_id: uuid.UUID, now: datetime, *, link_id: uuid.UUID | None = None
+    ) -> list[ShareLink]:
         """Revoke the invoice's live links (or the one `link_id`); the links revoked."""
         stmt = update(ShareLink).where(ShareLink.invoice_id == invoice_id, *_live(now)).values(revoked_at=now)
         if link_id is not None:

@@ -56,7 +56,9 @@ class ShareLink:
     created_at: datetime
 
 
-async def create(session: AsyncSession, ctx: Context, invoice_id: uuid.UUID, *, ttl: timedelta | None = None) -> ShareLink:
+async def create(
+    session: AsyncSession, ctx: Context, invoice_id: uuid.UUID, *, ttl: timedelta | None = None
+) -> ShareLink:
     """A new link to an issued invoice (409 for a draft or a void one), living `ttl` (default
     SHARE_LINK_TTL_DAYS, at most SHARE_LINK_MAX_TTL_DAYS)."""
     settings = ctx.settings
@@ -96,12 +98,19 @@ async def active(session: AsyncSession, ctx: Context, invoice_id: uuid.UUID) -> 
     return await ShareLinkRepository(session).active_for_invoice(invoice.id, ctx.now)
 
 
-async def revoke(session: AsyncSession, ctx: Context, invoice_id: uuid.UUID, *, link_id: uuid.UUID | None = None) -> int:
-    """Revoke the invoice's live links (or the one `link_id`: 404 unless it is live); how many."""
+async def revoke(
+    session: AsyncSession, ctx: Context, invoice_id: uuid.UUID, *, link_id: uuid.UUID | None = None
+) -> int:
+    """Revoke the invoice's live links (or the one `link_id`); how many. Revoking a link that is
+    revoked or expired already changes nothing (DELETE is idempotent); one that is not this
+    invoice's is a 404."""
     invoice = await invoicing.get(session, invoice_id)
-    revoked = await ShareLinkRepository(session).revoke(invoice.id, ctx.now, link_id=link_id)
+    links = ShareLinkRepository(session)
+    revoked = await links.revoke(invoice.id, ctx.now, link_id=link_id)
     if link_id is not None and not revoked:
-        raise NotFound("No active share link with this id on this invoice.", code="share-link-not-found")
+        link = await links.get(link_id)
+        if link is None or link.invoice_id != invoice.id:
+            raise NotFound("This invoice has no share link with this id.", code="share-link-not-found")
     await audit.record_many(
         session,
         [
@@ -229,7 +238,9 @@ async def throttle(session: AsyncSession, ctx: Context, ip: str) -> None:
     """429 past PUBLIC_PAGE_LIMIT_PER_IP requests a minute, or once the IP has had
     PUBLIC_PAGE_MISSES_PER_IP wrong links within the hour (so tokens cannot be guessed by trying)."""
     settings = ctx.settings
-    await consume(session, [Limit("public-page:ip", ip, settings.public_page_limit_per_ip, PAGE_WINDOW_SECONDS)], ctx.now)
+    await consume(
+        session, [Limit("public-page:ip", ip, settings.public_page_limit_per_ip, PAGE_WINDOW_SECONDS)], ctx.now
+    )
     misses = _miss_limit(ctx, ip)
     if await RateLimitRepository(session).hits(misses.bucket(), misses.window_start(ctx.now)) >= misses.max_hits:
         raise TooManyRequests(misses.retry_after(ctx.now), "Too many wrong links from this address; try again later.")
@@ -288,7 +299,11 @@ def public_invoice(invoice: Invoice, today: date, *, upi_vpa: str | None) -> Pub
             recipient.get("name"),
             None,
             recipient.get("gstin"),
-            [recipient.get("billing_address_line1"), recipient.get("billing_address_line2"), recipient.get("billing_city")],
+            [
+                recipient.get("billing_address_line1"),
+                recipient.get("billing_address_line2"),
+                recipient.get("billing_city"),
+            ],
             recipient.get("billing_pincode"),
             recipient.get("state"),
             recipient.get("billing_state_code"),

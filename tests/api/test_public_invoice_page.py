@@ -3,9 +3,9 @@
 import io
 import os
 import re
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
-from datetime import timedelta
 
 import httpx
 import pytest
@@ -14,10 +14,10 @@ from pypdf import PdfReader
 
 from app.api.public import CSS, CSS_HASH
 from app.services.share_links import rupees
-from tests.browser import find_chromium
 from tests.api.v1.invoicing import Party, line, make_customer
 from tests.api.v1.receipting import alloc, receive
-from tests.api.v1.sharing import VPA, payable_party, path_of, shared, token_of
+from tests.api.v1.sharing import VPA, path_of, payable_party, shared, token_of
+from tests.browser import find_chromium
 from tests.conftest import fresh_ip
 from tests.factories import API, make_tenant
 
@@ -98,9 +98,7 @@ class TestThePage:
         page = (await client.get(path_of((await shared(client, party.account, invoice))["url"]))).text
         href = re.search(r'<a id="open-upi"[^>]* href="([^"]+)"', page).group(1).replace("&amp;", "&")
         number = invoice["number"].replace("/", "%2F")
-        assert href == (
-            f"upi://pay?pa={VPA}&pn=Sharma%20Traders&am=1180.00&cu=INR&tr={number}&tn=Invoice%20{number}"
-        )
+        assert href == (f"upi://pay?pa={VPA}&pn=Sharma%20Traders&am=1180.00&cu=INR&tr={number}&tn=Invoice%20{number}")
         assert "Open UPI app" in page
         assert re.search(r"<svg[^>]*>.*<path", page, re.S), "an inline SVG QR code"
 
@@ -118,7 +116,9 @@ class TestThePage:
 
     async def test_overdue(self, client, party, today):
         invoice = await party.invoice(
-            client, invoice_date=(today - timedelta(days=20)).isoformat(), due_date=(today - timedelta(days=1)).isoformat()
+            client,
+            invoice_date=(today - timedelta(days=20)).isoformat(),
+            due_date=(today - timedelta(days=1)).isoformat(),
         )
         text = visible((await client.get(path_of((await shared(client, party.account, invoice))["url"]))).text)
         due = today - timedelta(days=1)
@@ -136,7 +136,12 @@ class TestThePage:
         other_customer = await make_customer(client, party.account, name="Secret Buyer Pvt", email="b@secret.example")
         other = await client.post(
             f"{API}/invoices",
-            json={"company_id": party.company["id"], "customer_id": other_customer["id"], "lines": [line("77.00")], "issue": True},
+            json={
+                "company_id": party.company["id"],
+                "customer_id": other_customer["id"],
+                "lines": [line("77.00")],
+                "issue": True,
+            },
             headers=party.account.headers,
         )
         assert other.status_code == 201
@@ -174,7 +179,9 @@ class TestThePdf:
     async def test_a_revoked_links_pdf_is_the_not_found_page(self, client, party):
         invoice = await party.invoice(client)
         link = await shared(client, party.account, invoice)
-        assert (await client.delete(f"{API}/invoices/{invoice['id']}/share", headers=party.account.headers)).status_code == 204
+        assert (
+            await client.delete(f"{API}/invoices/{invoice['id']}/share", headers=party.account.headers)
+        ).status_code == 204
         gone = await client.get(f"{path_of(link['url'])}/pdf")
         wrong = await client.get(f"/p/{WRONG_TOKEN}/pdf")
         assert (gone.status_code, gone.content) == (404, wrong.content)
@@ -199,7 +206,13 @@ class TestNotFound:
         revoked = await shared(client, party.account, invoice)
         expiring = await shared(client, party.account, invoice, expires_in_days=1)
         assert (await client.get(path_of(expiring["url"]))).status_code == 200
-        assert (await client.delete(f"{API}/invoices/{invoice['id']}/share/{revoked['id']}", headers=party.account.headers)).status_code == 204
+        assert (
+            await client.delete(
+                f"{API}/invoices/{invoice['id']}/share",
+                params={"link_id": revoked["id"]},
+                headers=party.account.headers,
+            )
+        ).status_code == 204
         wrong = await client.get(f"/p/{WRONG_TOKEN}")
         assert wrong.status_code == 404
         assert_headers(wrong)
@@ -256,6 +269,13 @@ ARTIFACTS = Path(os.environ.get("ARTIFACTS_DIR", Path(__file__).resolve().parent
 
 
 @pytest.fixture
+def artifacts() -> Path:
+    """Where the browser test keeps its screenshot and download (ARTIFACTS_DIR, else tests/artifacts/)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture
 def chromium_path() -> str:
     return find_chromium()  # skips without a Chromium, fails with REQUIRE_CHROMIUM=1
 
@@ -263,15 +283,20 @@ def chromium_path() -> str:
 class TestInChromium:
     """A real headless Chromium (Debian's, driven by Playwright: no browser download) on a phone's screen."""
 
-    async def test_a_customer_opens_the_link_on_a_phone_and_downloads_the_pdf(self, live_server, chromium_path):
+    async def test_a_customer_opens_the_link_on_a_phone_and_downloads_the_pdf(
+        self, live_server, chromium_path, artifacts
+    ):
         async with httpx.AsyncClient(base_url=live_server) as client:
             owner = await make_tenant(client)
             party = await payable_party(client, owner)
-            invoice = await party.invoice(client, line("99999.00", "3", unit="NOS", description="Industrial water pump, 5 HP, stainless steel impeller"), line("250.00"))
+            invoice = await party.invoice(
+                client,
+                line("99999.00", "3", unit="NOS", description="Industrial water pump, 5 HP, stainless steel impeller"),
+                line("250.00"),
+            )
             link = await shared(client, owner, invoice)
         assert link["url"].startswith(f"{live_server}/p/")
 
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
         async with async_playwright() as playwright:
             browser = await playwright.chromium.launch(executable_path=chromium_path, args=["--no-sandbox"])
             try:
@@ -296,12 +321,12 @@ class TestInChromium:
 
                 width = await page.evaluate("document.scrollingElement.scrollWidth")
                 assert width <= 360, f"the page scrolls sideways at 360 px ({width} px wide)"
-                await page.screenshot(path=str(ARTIFACTS / "public-invoice-360x800.png"), full_page=True)
+                await page.screenshot(path=str(artifacts / "public-invoice-360x800.png"), full_page=True)
 
                 async with page.expect_download() as download_info:
                     await page.get_by_role("link", name="Download PDF").click()
                 download = await download_info.value
-                saved = ARTIFACTS / "public-invoice.pdf"
+                saved = artifacts / "public-invoice.pdf"
                 await download.save_as(saved)
                 reader = PdfReader(saved)
                 assert invoice["number"] in "".join(p.extract_text() for p in reader.pages)

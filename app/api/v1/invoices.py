@@ -158,7 +158,9 @@ async def share_invoice(
 
 
 @router.get("/{invoice_id:uuid}/share", response_model=ShareLinkList, responses=problem_responses(404))
-async def list_share_links(invoice_id: uuid.UUID, _: CurrentUser, session: SessionDep, ctx: ContextDep) -> ShareLinkList:
+async def list_share_links(
+    invoice_id: uuid.UUID, _: CurrentUser, session: SessionDep, ctx: ContextDep
+) -> ShareLinkList:
     """The invoice's active links (not revoked, not expired), newest first, with their view counts."""
     links = await share_links.active(session, ctx, invoice_id)
     return ShareLinkList(items=[ShareLinkRead.model_validate(link) for link in links])
@@ -167,20 +169,17 @@ async def list_share_links(invoice_id: uuid.UUID, _: CurrentUser, session: Sessi
 @router.delete(
     "/{invoice_id:uuid}/share", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(403, 404)
 )
-async def revoke_share_links(invoice_id: uuid.UUID, _: WriterUser, session: SessionDep, ctx: ContextDep) -> Response:
-    """Revoke every active link of the invoice: each then opens the same "not found" page as a wrong one."""
-    await share_links.revoke(session, ctx, invoice_id)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-@router.delete(
-    "/{invoice_id:uuid}/share/{link_id:uuid}",
-    status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(403, 404),
-)
-async def revoke_share_link(
-    invoice_id: uuid.UUID, link_id: uuid.UUID, _: WriterUser, session: SessionDep, ctx: ContextDep
+async def revoke_share_links(
+    invoice_id: uuid.UUID,
+    _: WriterUser,
+    session: SessionDep,
+    ctx: ContextDep,
+    link_id: Annotated[
+        uuid.UUID | None,
+        Query(description="Revoke only this link (404 if the invoice has no link with this id)."),
+    ] = None,
 ) -> Response:
-    """Revoke one active link of the invoice (404 if it is not an active link of this invoice)."""
+    """Revoke the invoice's active links, or the one `link_id`: each then opens the same "not found"
+    page as a wrong link. Revoking a link that is revoked or expired already changes nothing."""
     await share_links.revoke(session, ctx, invoice_id, link_id=link_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
