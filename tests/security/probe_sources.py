@@ -17,6 +17,7 @@ from tests.security.probe_business import add_business_rows
 from tests.security.probe_credit_notes import add_credit_note_rows
 from tests.security.probe_customers import add_customer_rows
 from tests.security.probe_documents import add_invoice_rows
+from tests.security.probe_logos import add_logo_rows
 from tests.security.probe_payments import add_payment_rows
 from tests.security.probe_receipts import add_receipt_rows
 from tests.security.probe_share_links import add_share_link_rows
@@ -120,6 +121,7 @@ async def build_tenant(client: httpx.AsyncClient, mailbox, business_name: str) -
     tenant = TenantData(owner=owner, member=member, invitation_ids=[pending.json()["id"]])
     await add_customer_rows(client, tenant)
     await add_business_rows(client, tenant)
+    await add_logo_rows(client, tenant)
     await add_invoice_rows(client, tenant)
     await add_share_link_rows(client, tenant)
     await add_receipt_rows(client, tenant)
