@@ -44,6 +44,7 @@ OVERRIDES: dict[tuple[str, str], Any] = {
     ("payments", "plan_code"): "standard",
     ("payments", "amount_paise"): 99_900,
     ("payments", "currency"): "INR",
+    ("share_links", "expires_at"): datetime(2100, 1, 1, tzinfo=UTC),  # CHECK expires_at > created_at
     # registration opens a usage period (with a ledger entry); these serve a tenant that has none
     ("usage_periods", "meter"): "tokens",
     ("usage_periods", "plan_code"): "free",

@@ -485,6 +485,18 @@ CASES: dict[tuple[str, str], Case] = {
     ("EmailChangeRepository", "cancel_pending_for_user"): Case(
         lambda s, b: C("EmailChangeRepository")(s).cancel_pending_for_user(b.row("email_changes")["user_id"], NOW)
     ),
+    ("ShareLinkRepository", "active_for_invoice"): Case(
+        lambda s, b: C("ShareLinkRepository")(s).active_for_invoice(b.row("share_links")["invoice_id"], NOW)
+    ),
+    ("ShareLinkRepository", "get_live"): Case(
+        lambda s, b: C("ShareLinkRepository")(s).get_live(b.id("share_links"), NOW)
+    ),
+    ("ShareLinkRepository", "revoke"): Case(
+        lambda s, b: C("ShareLinkRepository")(s).revoke(b.row("share_links")["invoice_id"], NOW)
+    ),
+    ("ShareLinkRepository", "record_view"): Case(
+        lambda s, b: C("ShareLinkRepository")(s).record_view(b.id("share_links"), NOW)
+    ),
     ("SingleUseTokenRepository", "redeem"): Case(
         lambda s, b: _each_token_table(s, b, lambda r, row: r.redeem(row["token_hash"], NOW - dt.timedelta(days=3650)))
     ),
