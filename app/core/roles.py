@@ -28,9 +28,10 @@ EXECUTABLE_FUNCTIONS = [
     "tenants_with_pending_mail(timestamp with time zone, integer, uuid[])",
     "cleanup_expired(timestamp with time zone, uuid[])",
     "outbox_backlog(integer)",  # /metrics: counts and a timestamp over every tenant's outbox
-    # the public invoice page (GET /p/<token>): a live share link's tenant and id by its token's hash
-    "share_link_of(text, timestamp with time zone)",
 ]
+# The public invoice page's function (migration 0019): GET /p/<token> has no tenant until a live share
+# link's token hash names it (tenant and link id, nothing else).
+LINK_FUNCTIONS = ["share_link_of(text, timestamp with time zone)"]
 # The email directory's functions (migration 0009): the application role's only way to user_identities.
 IDENTITY_FUNCTIONS = ["identity_of(text)", "claim_identity(text, uuid, uuid)", "release_identity(text)"]
 # The Razorpay order directory's functions (migrations 0005, 0014): the application role's only way to
@@ -123,7 +124,7 @@ async def apply_grants(admin_url: str, role: str) -> None:
             for table, privileges in revokes:
                 if await conn.fetchval("SELECT to_regclass($1)", table):
                     await conn.execute(f"REVOKE {privileges} ON {_ident(table)} FROM {r}")
-            for function in EXECUTABLE_FUNCTIONS + IDENTITY_FUNCTIONS + ORDER_FUNCTIONS:
+            for function in EXECUTABLE_FUNCTIONS + IDENTITY_FUNCTIONS + ORDER_FUNCTIONS + LINK_FUNCTIONS:
                 if await conn.fetchval("SELECT to_regprocedure($1)", function):
                     await conn.execute(f"GRANT EXECUTE ON FUNCTION {function} TO {r}")
             if await conn.fetchval("SELECT to_regnamespace($1)", JOB_QUEUE_SCHEMA):

@@ -5,7 +5,10 @@ from datetime import datetime, timedelta
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
+from sqlalchemy import make_url, text
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from app.core.roles import LINK_FUNCTIONS
 from app.core.security import token_digest
 from tests.api.v1.business import audit_rows
 from tests.api.v1.http_checks import assert_no_secrets, assert_problem
@@ -199,3 +202,27 @@ async def test_a_partly_paid_invoice_says_what_is_still_due(client, party):
     link = await shared(client, party.account, invoice)
     message = unquote(urlsplit(link["whatsapp_url"]).query)
     assert "for ₹1,180.00, ₹1,000.00 still due, due " in message
+
+
+class TestLookupFunction:
+    async def test_share_link_of_is_a_definer_function_only_the_application_role_may_call(self, database_urls):
+        engine = create_async_engine(database_urls.admin)
+        try:
+            async with engine.connect() as conn:
+                for signature in LINK_FUNCTIONS:
+                    row = (
+                        await conn.execute(
+                            text(
+                                "SELECT prosecdef, proconfig, pg_get_function_result(oid) AS result, "
+                                "has_function_privilege('public', oid, 'EXECUTE') AS public_may, "
+                                "has_function_privilege(:app, oid, 'EXECUTE') AS app_may "
+                                "FROM pg_proc WHERE oid = to_regprocedure(:signature)"
+                            ),
+                            {"signature": signature, "app": make_url(database_urls.app).username},
+                        )
+                    ).one()
+                    assert row.prosecdef and row.app_may and not row.public_may, signature
+                    assert "search_path=pg_catalog, pg_temp" in row.proconfig, signature
+                    assert row.result == "TABLE(tenant_id uuid, link_id uuid)", signature
+        finally:
+            await engine.dispose()
