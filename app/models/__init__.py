@@ -4,6 +4,7 @@ from app.models.audit import AuditLog
 from app.models.auth import AuthSession, EmailChange, EmailVerification, PasswordReset, UserInvitation
 from app.models.base import Base, TenantOwned
 from app.models.business import AccountManager, ClientType, Company, GstSettings, ServiceType, TaxRate
+from app.models.company_logo import CompanyLogo
 from app.models.credit_note import CreditNote, CreditNoteLine
 from app.models.customer import Customer
 from app.models.idempotency import IdempotencyKey
@@ -27,6 +28,7 @@ __all__ = [
     "Base",
     "ClientType",
     "Company",
+    "CompanyLogo",
     "CreditNote",
     "CreditNoteLine",
     "Customer",

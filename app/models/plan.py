@@ -42,3 +42,5 @@ class Plan(Timestamps, Base):
     customer_emails_per_hour: Mapped[int | None]
     is_public: Mapped[bool] = mapped_column(server_default=text("true"))
     is_active: Mapped[bool] = mapped_column(server_default=text("true"))
+    # The tenant's logo on its documents (a paid feature); without it the footer names the product.
+    custom_branding: Mapped[bool] = mapped_column(server_default=text("false"))
