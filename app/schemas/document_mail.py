@@ -12,7 +12,6 @@ from app.schemas.business_fields import IsoDate
 from app.schemas.common import Email, Page, ReadModel, RequestBody, multi_line, single_line
 
 
-
 def _one_line(value: object) -> object:
     """A line break in an address is a header injection attempt: refused, not trimmed away."""
     if isinstance(value, str) and any(c in value for c in "\r\n"):
@@ -44,7 +43,6 @@ class StatementPeriod(RequestBody):
 
 
 class StatementSendRequest(SendRequest):
-    company_id: uuid.UUID | None = Field(None, description="The sending company; default: the tenant's first.")
     period: StatementPeriod = Field(default_factory=StatementPeriod, description="The statement's period.")
 
 

@@ -31,10 +31,11 @@ from app.models.business import Company
 from app.models.customer import Customer
 from app.models.outbox import MailPurpose, OutboxEmail
 from app.repositories.companies import CompanyRepository
+from app.repositories.document_sources import DocumentSourceRepository
 from app.repositories.outbox import DeliveryFilter, DeliveryRepository, DocumentColumn, OutboxRepository
 from app.repositories.subscriptions import PlanRepository, SubscriptionRepository
 from app.schemas.document_mail import DeliveryPage, DeliveryRead, SendRequest, StatementSendRequest
-from app.services import credit_notes, customers, invoicing, ledger, mail, receipts, subscriptions
+from app.services import credit_notes, customers, invoicing, mail, receipts, statements, subscriptions
 
 WINDOW = timedelta(hours=1)
 LOCK = "customer_mail"
@@ -211,10 +212,15 @@ async def send_statement(
     session: AsyncSession, ctx: Context, customer_id: uuid.UUID, body: StatementSendRequest
 ) -> OutboxEmail:
     """The customer's statement of account for the period (default: the financial year to date),
-    from the company named (default: the tenant's first company, the one the statement PDF uses)."""
-    customer = await customers.get(session, customer_id)
-    start, end = ledger.report_range(body.period.start, body.period.end, today=ctx.today)
-    company = await _statement_company(session, body.company_id)
+    from the company that heads the statement PDF (the one that billed the customer last, else the
+    tenant's first)."""
+    start, end = statements.period(body.period.start, body.period.end, today=ctx.today)
+    source = await DocumentSourceRepository(session).statement(customer_id)
+    if source is None:
+        raise NotFound("Customer not found.", code="customer-not-found")
+    if source.company is None:
+        raise NotFound("The tenant has no company to send a statement from.", code="company-not-found")
+    customer = source.customer
     context = {
         "period_start": _day(start),
         "period_end": _day(end),
@@ -224,20 +230,12 @@ async def send_statement(
     outgoing = Outgoing(
         "document_statement",
         customer,
-        company,
+        source.company,
         context,
         mail.attachment("statement", customer.id, start=start, end=end),
         ("customer_id", customer.id),
     )
     return await _send(session, ctx, body, outgoing)
-
-
-async def _statement_company(session: AsyncSession, company_id: uuid.UUID | None) -> Company:
-    repo = CompanyRepository(session)
-    company = await repo.get(company_id) if company_id else await repo.first_active()
-    if company is None:
-        raise NotFound("No company with this id.", code="company-not-found")
-    return company
 
 
 async def deliveries(

@@ -223,15 +223,10 @@ async def _attach_documents(session: AsyncSession, ctx: Context, email: EmailMes
     if not message.attachments:
         return
     for ref in message.attachments:
-        options = {name: value for name, value in ref.items() if name not in ("kind", "id")}
-        if "start" in options or "end" in options:
-            options = {
-                name: date.fromisoformat(value) if name in ("start", "end") else value
-                for name, value in options.items()
-            }
         try:
             from app.services import document_pdfs  # the PDF layer (reportlab) loads with the first attachment
 
+            options = _render_options(ref)
             async with session.begin_nested():  # a failed render leaves the claim usable
                 pdf = await document_pdfs.render(
                     session, ctx, document_pdfs.DocumentKind(ref["kind"]), uuid.UUID(ref["id"]), **options
@@ -240,6 +235,19 @@ async def _attach_documents(session: AsyncSession, ctx: Context, email: EmailMes
             log.exception("outbox %s: the %s %s could not be rendered", message.id, ref.get("kind"), ref.get("id"))
             raise DeliveryFailed(f"the {ref.get('kind')} PDF could not be rendered") from exc
         email.add_attachment(pdf.content, maintype="application", subtype="pdf", filename=pdf.filename)
+
+
+def _render_options(ref: dict[str, str]) -> dict[str, Any]:
+    """A stored reference's options as document_pdfs.render takes them."""
+    from app.rendering import Copy
+
+    options: dict[str, Any] = {}
+    if "copy" in ref:
+        options["copy"] = Copy(ref["copy"])
+    for name in ("start", "end"):
+        if name in ref:
+            options[name] = date.fromisoformat(ref[name])
+    return options
 
 
 async def _deliver_email(session: AsyncSession, ctx: Context, message: OutboxEmail) -> None:

@@ -337,7 +337,6 @@ CASES: dict[tuple[str, str], Case] = {
     ("OutboxRepository", "link_documents"): Case(
         lambda s, b: C("OutboxRepository")(s).link_documents(b.id("outbox_emails"), [("invoice_id", b.id("invoices"))])
     ),
-    ("CompanyRepository", "first_active"): Case(lambda s, b: C("CompanyRepository")(s).first_active()),
     ("DeliveryRepository", "list_page"): Case(
         lambda s, b: C("DeliveryRepository")(s).list_page(
             DeliveryFilter("invoice_id", b.row("outbox_email_documents")["invoice_id"]), limit=100, cursor=None

@@ -3,6 +3,7 @@ customer receives it, the outbox's state in the deliveries list, retries across 
 exactly once, the hourly limit, header injection and the refusals."""
 
 import asyncio
+import io
 import uuid
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -10,6 +11,7 @@ from email.utils import getaddresses, parseaddr
 
 import httpx
 import pytest
+from pypdf import PdfReader
 
 from app.core.database import drain_background_tasks
 from app.core.runtime import Runtime
@@ -68,6 +70,13 @@ def text_of(message: EmailMessage) -> str:
     return message.get_body(("plain",)).get_content()
 
 
+def pdf_text(message: EmailMessage) -> str:
+    """The text of the message's one attachment, a PDF read back with pypdf."""
+    [pdf] = list(message.iter_attachments())
+    assert pdf.get_content_type() == "application/pdf"
+    return "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.get_content())).pages)
+
+
 class TestInvoiceMail:
     async def test_the_customer_receives_it_from_the_company_with_its_details(self, client, mailbox, settings, today):
         party, customer_email, company_email = await mailing_party(client)
@@ -79,7 +88,6 @@ class TestInvoiceMail:
             f"invoices/{invoice['id']}",
             cc=[cc],
             message="Thank you for the order.\nPlease pay by UPI.",
-            attach_pdf=False,
         )
         assert response.status_code == 202, response.text
         queued = response.json()
@@ -100,11 +108,16 @@ class TestInvoiceMail:
         assert "Please pay by UPI." in body
         html = message.get_body(("html",)).get_content()
         assert "Sharma &amp; Sons" in html and "₹1,18,000.00" in html
-        assert not [part for part in message.iter_attachments()]  # attach_pdf false
+        [pdf] = list(message.iter_attachments())
+        assert pdf.get_content_type() == "application/pdf"
+        assert pdf.get_filename() == invoice["number"].replace("/", "-") + ".pdf"
+        document = PdfReader(io.BytesIO(pdf.get_content()))
+        assert invoice["number"] in "".join(page.extract_text() for page in document.pages)
 
         [row] = await deliveries(client, party.account, f"invoices/{invoice['id']}")
         assert row["id"] == queued["id"] and row["state"] == "sent" and row["attempts"] == 1
         assert row["sent_at"] is not None and row["last_error"] is None and row["next_attempt_at"] is None
+        assert row["attachments"] == 1
 
     async def test_given_recipients_and_subject_replace_the_defaults(self, client, mailbox):
         party, customer_email, _ = await mailing_party(client)
@@ -267,7 +280,9 @@ class TestHourlyLimit:
 
 
 class TestOtherDocuments:
-    async def test_credit_notes_receipts_and_statements_are_mailed_and_listed(self, client, mailbox, today):
+    async def test_credit_notes_receipts_and_statements_are_mailed_with_their_pdfs_and_listed(
+        self, client, mailbox, today
+    ):
         party, customer_email, _ = await mailing_party(client)
         invoice = await party.invoice(client)
         note = await client.post(
@@ -277,37 +292,36 @@ class TestOtherDocuments:
         )
         assert note.status_code == 201, note.text
         note = note.json()
-        response = await send(client, party.account, f"credit-notes/{note['id']}", attach_pdf=False)
+        response = await send(client, party.account, f"credit-notes/{note['id']}")
         assert response.status_code == 202, response.text
         [message] = await delivered(mailbox, customer_email, note["number"])
         assert invoice["number"] in text_of(message) and "Returned" in text_of(message)
+        assert note["number"] in pdf_text(message)
         [row] = await deliveries(client, party.account, f"credit-notes/{note['id']}")
         assert row["state"] == "sent"
 
         second = await party.invoice(client)
         receipt = await receive(client, party, "1180.00", alloc(second, "1180.00"), receipt_date=str(today))
-        response = await send(client, party.account, f"receipts/{receipt['id']}", attach_pdf=False)
+        response = await send(client, party.account, f"receipts/{receipt['id']}")
         assert response.status_code == 202, response.text
         [message] = await delivered(mailbox, customer_email, receipt["number"])
         assert "₹1,180.00" in text_of(message)
+        assert receipt["number"] in pdf_text(message)
         assert [r["state"] for r in await deliveries(client, party.account, f"receipts/{receipt['id']}")] == ["sent"]
 
-        response = await send(
-            client,
-            party.account,
-            f"customers/{party.customer['id']}/statement",
-            attach_pdf=False,
-            period={"from": str(today - timedelta(days=30)), "to": str(today)},
-        )
+        period = {"from": str(today - timedelta(days=30)), "to": str(today)}
+        response = await send(client, party.account, f"customers/{party.customer['id']}/statement", period=period)
         assert response.status_code == 202, response.text
         [message] = await delivered(mailbox, customer_email, "Statement of account")
         assert (today - timedelta(days=30)).strftime("%d %b %Y") in message["Subject"]
+        statement = pdf_text(message)
+        assert party.customer["name"] in statement and second["number"] in statement
         bad = await send(
             client,
             party.account,
             f"customers/{party.customer['id']}/statement",
             period={"from": str(today), "to": str(today - timedelta(days=1))},
         )
-        assert bad.status_code == 400 and bad.json()["code"] == "invalid-date-range"
+        assert bad.status_code == 422 and bad.json()["errors"][0]["type"] == "invalid-date-range"
         # the invoice's own list has only its mail
         assert await deliveries(client, party.account, f"invoices/{invoice['id']}") == []
