@@ -322,6 +322,6 @@ class TestOtherDocuments:
             f"customers/{party.customer['id']}/statement",
             period={"from": str(today), "to": str(today - timedelta(days=1))},
         )
-        assert bad.status_code == 422 and bad.json()["errors"][0]["type"] == "invalid-date-range"
+        assert bad.status_code == 400 and bad.json()["code"] == "invalid-date-range"
         # the invoice's own list has only its mail
         assert await deliveries(client, party.account, f"invoices/{invoice['id']}") == []
