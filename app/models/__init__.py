@@ -16,6 +16,7 @@ from app.models.payment import Payment, PaymentEvent, RazorpayOrder
 from app.models.plan import Plan
 from app.models.receipt import Receipt, ReceiptAllocation
 from app.models.security import RateLimitHit
+from app.models.share_link import ShareLink
 from app.models.subscription import Subscription
 from app.models.tenant import Tenant
 from app.models.usage import Meter, PlanMeterQuota, UsageLedgerEntry, UsagePeriod
@@ -53,6 +54,7 @@ __all__ = [
     "Receipt",
     "ReceiptAllocation",
     "ServiceType",
+    "ShareLink",
     "Subscription",
     "TaxRate",
     "Tenant",
