@@ -35,8 +35,14 @@ from app.repositories.companies import CompanyRepository
 from app.repositories.document_sources import DocumentSourceRepository
 from app.repositories.outbox import DeliveryFilter, DeliveryRepository, DocumentColumn, OutboxRepository
 from app.repositories.subscriptions import PlanRepository, SubscriptionRepository
-from app.schemas.document_mail import DeliveryPage, DeliveryRead, SendRequest, StatementSendRequest
-from app.services import credit_notes, customers, invoicing, ledger, mail, receipts, subscriptions
+from app.schemas.document_mail import (
+    DeliveryPage,
+    DeliveryRead,
+    InvoiceSendRequest,
+    SendRequest,
+    StatementSendRequest,
+)
+from app.services import credit_notes, customers, invoicing, ledger, mail, receipts, share_links, subscriptions
 
 WINDOW = timedelta(hours=1)
 LOCK = "customer_mail"
@@ -129,7 +135,9 @@ async def _send(session: AsyncSession, ctx: Context, body: SendRequest, outgoing
     )
 
 
-async def send_invoice(session: AsyncSession, ctx: Context, invoice_id: uuid.UUID, body: SendRequest) -> OutboxEmail:
+async def send_invoice(
+    session: AsyncSession, ctx: Context, invoice_id: uuid.UUID, body: InvoiceSendRequest
+) -> OutboxEmail:
     invoice = await invoicing.get(session, invoice_id)
     if invoice.status == "draft":
         raise Conflict("A draft cannot be sent: issue it first.", code="invoice-is-draft")
@@ -146,6 +154,9 @@ async def send_invoice(session: AsyncSession, ctx: Context, invoice_id: uuid.UUI
         "overdue": invoice.balance_due > 0 and invoice.due_date < ctx.today,
         "share_url": None,
     }
+    if body.share_link:
+        link = await share_links.create(session, ctx, invoice.id)
+        context["share_url"] = link.url
     outgoing = Outgoing(
         "document_invoice",
         customer,
