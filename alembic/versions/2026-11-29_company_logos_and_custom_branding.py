@@ -1,7 +1,7 @@
 """company logos and custom branding by plan (issue 10 §1)
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 Create Date: 2026-11-29 03:40:00
 
 - `plans.custom_branding`: whether the plan prints the tenant's logo on its documents. A paid-plan
@@ -19,7 +19,7 @@ from alembic import op
 from app.core.migration_helpers import enable_tenant_rls
 
 revision: str = '0017'
-down_revision: str | None = '0015'
+down_revision: str | None = '0016'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -97,6 +97,23 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
         ],
         (400, ""),
     ),
+    # 422: an export's or SEZ supply's details that do not fit together, or with the invoice's parties
+    # (app/domain/zero_rated.py); `errors` names the field.
+    **dict.fromkeys(
+        [
+            "customer-not-sez",
+            "destination-country-required",
+            "export-details-not-export",
+            "export-place-of-supply",
+            "export-reverse-charge",
+            "sez-place-of-supply",
+            "shipping-bill-before-invoice",
+            "shipping-bill-incomplete",
+            "tax-treatment-without-zero-rating",
+            "zero-rated-supply-not-allowed",
+        ],
+        (422, ""),
+    ),
     # 404: what was not found, by name.
     **dict.fromkeys(
         [

@@ -10,7 +10,8 @@ repeats the invoice line by line.
   invoice's own formula with the discount taken pro rata, so value(quantity) = the line's value.
 - By taxable value t (a price reduction): t as given.
 - Tax, per component: line_tax(T + t) - line_tax(T), T being the taxable value credited earlier on
-  the line, at the line's rate with the invoice's supply type and place of supply.
+  the line, at the line's rate with the invoice's supply type and place of supply (none at all when
+  the invoice is zero-rated under bond or LUT: a credit note inherits its treatment).
 
 Round-off: a note that leaves nothing of the invoice's lines uncredited (a full one always)
 closes the invoice: its total is what remains creditable (invoice total - credited so far), so a
@@ -48,6 +49,7 @@ class Credited:
 class Supply:
     type: gst.SupplyType
     place_of_supply: str
+    without_tax: bool = False  # the invoice is zero-rated under bond or LUT: its credits carry no tax either
 
 
 def quantity_value(line: InvoicedLine, quantity: Decimal) -> Decimal:
@@ -62,8 +64,11 @@ def taxable_for_quantity(line: InvoicedLine, quantity: Decimal, earlier: Credite
 
 def credit_amounts(line: InvoicedLine, taxable: Decimal, earlier: Credited, supply: Supply) -> LineAmounts:
     """The amounts of crediting `taxable` more of the line."""
-    before = gst.line_tax(earlier.taxable_value, line.gst_rate, supply.type, supply.place_of_supply)
-    after = gst.line_tax(earlier.taxable_value + taxable, line.gst_rate, supply.type, supply.place_of_supply)
+
+    def tax(value: Decimal) -> LineAmounts:
+        return gst.line_tax(value, line.gst_rate, supply.type, supply.place_of_supply, without_tax=supply.without_tax)
+
+    before, after = tax(earlier.taxable_value), tax(earlier.taxable_value + taxable)
     return LineAmounts(
         taxable,
         after.cgst_amount - before.cgst_amount,

@@ -203,8 +203,13 @@ def taxable_value(quantity: Decimal, unit_price: Decimal, discount: Decimal = ZE
     return money(quantity * unit_price - discount)
 
 
-def line_tax(taxable: Decimal, gst_rate: Decimal, supply: SupplyType, place_of_supply: str) -> LineAmounts:
-    """Split a line's tax into its components, each rounded on the line."""
+def line_tax(
+    taxable: Decimal, gst_rate: Decimal, supply: SupplyType, place_of_supply: str, *, without_tax: bool = False
+) -> LineAmounts:
+    """Split a line's tax into its components, each rounded on the line. `without_tax`: a
+    zero-rated supply under bond or LUT (app.domain.zero_rated) carries none, whatever its rate."""
+    if without_tax:
+        return LineAmounts(taxable, ZERO, ZERO, ZERO, ZERO)
     if supply is SupplyType.inter_state:
         return LineAmounts(taxable, ZERO, ZERO, ZERO, money(taxable * gst_rate / HUNDRED))
     half = money(taxable * gst_rate / 2 / HUNDRED)

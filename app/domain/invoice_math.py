@@ -5,12 +5,14 @@ the recipient (customer), the GST settings, the service types its lines name and
 force on its date, and returns every column the invoice and its lines store: defaults applied
 (dates, place of supply, a service type's description, price and rate), each line's tax split,
 the totals with their round-off, the supply type and the document the law asks for. A broken rule
-raises RuleBroken (400), an unknown service type ReferenceMissing (404), in the order a reader
-of the body meets them: the due date, then each line in turn.
+raises RuleBroken (400; 422 for the export and SEZ details, app.domain.zero_rated), an unknown
+service type ReferenceMissing (404), in the order a reader of the body meets them: the due date,
+the supply's category and its export details, then each line in turn.
 
 The parties are Protocols: the ORM rows (Company, Customer, GstSettings, ServiceType) and the
 request's line bodies fit them as they are, so nothing is copied to compute."""
 
+import dataclasses
 import uuid
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -18,7 +20,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Protocol
 
-from app.domain import gst
+from app.domain import gst, zero_rated
 from app.domain.errors import ReferenceMissing, RuleBroken
 
 # Rule 46: an unregistered recipient's address must be shown from this taxable value on.
@@ -98,6 +100,7 @@ class InvoiceIn:
     place_of_supply: str | None
     reverse_charge: bool
     lines: Sequence[LineIn]
+    zero_rating: zero_rated.ZeroRatingIn = dataclasses.field(default_factory=zero_rated.ZeroRatingIn)
 
 
 @dataclass(frozen=True)
@@ -146,9 +149,11 @@ class ComputedInvoice:
     reverse_charge: bool
     totals: gst.DocumentTotals
     lines: list[ComputedLine]
+    zero_rating: zero_rated.ZeroRating = zero_rated.REGULAR
 
     def columns(self) -> dict[str, object]:
-        """The invoices columns the computation decides (amounts, dates, supply and document type)."""
+        """The invoices columns the computation decides (amounts, dates, supply and document type,
+        the zero-rating of an export or SEZ supply)."""
         return {
             "invoice_date": self.invoice_date,
             "due_date": self.due_date,
@@ -157,6 +162,7 @@ class ComputedInvoice:
             "reverse_charge": self.reverse_charge,
             "document_type": self.document_type.value,
             "supplier_registration_type": self.supplier_registration.value,
+            **self.zero_rating.columns(),
             **vars(self.totals),
         }
 
@@ -177,10 +183,19 @@ def compute_invoice(
     due_date = document.due_date or invoice_date + timedelta(days=terms_days(recipient, settings))
     if due_date < invoice_date:
         raise RuleBroken("due_date", "The due date is before the invoice date.", code="due-before-invoice-date")
-    place = document.place_of_supply or recipient.billing_state_code
-    supply = gst.supply_type(supplier.state_code, place, sez=recipient.is_sez)
+    zero_rating, place = zero_rated.resolve(
+        document.zero_rating,
+        registration=registration,
+        place_of_supply=document.place_of_supply,
+        recipient_state=recipient.billing_state_code,
+        recipient_sez=recipient.is_sez,
+        reverse_charge=document.reverse_charge,
+        invoice_date=invoice_date,
+    )
+    # SEZ supplies are inter-state (IGST Act s.7(5)(b)); exports too (place of supply 96).
+    supply = gst.supply_type(supplier.state_code, place, sez=recipient.is_sez or zero_rating.sez)
     lines = [
-        _line(position, line, services, supply, place, invoice_date, registration, rates_in_force)
+        _line(position, line, services, supply, place, invoice_date, registration, rates_in_force, zero_rating)
         for position, line in enumerate(document.lines, start=1)
     ]
     totals = gst.document_totals(
@@ -188,15 +203,23 @@ def compute_invoice(
         round_to_rupee=settings.round_off_enabled,
         reverse_charge=document.reverse_charge,
     )
-    zero_rated = recipient.is_sez or place == gst.EXPORT_PLACE_OF_SUPPLY  # exports and SEZ supplies
     document_type = gst.document_type(
         registration,
         [line.gst_rate for line in lines],
-        zero_rated=zero_rated,
+        zero_rated=zero_rating.zero_rated,
         recipient_registered=recipient.gstin is not None,
     )
     return ComputedInvoice(
-        invoice_date, due_date, place, supply, document_type, registration, document.reverse_charge, totals, lines
+        invoice_date,
+        due_date,
+        place,
+        supply,
+        document_type,
+        registration,
+        document.reverse_charge,
+        totals,
+        lines,
+        zero_rating,
     )
 
 
@@ -223,6 +246,7 @@ def _line(
     invoice_date: date,
     registration: gst.Registration,
     rates_in_force: Collection[Decimal],
+    zero_rating: zero_rated.ZeroRating,
 ) -> ComputedLine:
     field = f"lines.{position - 1}"
     service = None if services is None else _service(line, services, field)
@@ -234,7 +258,8 @@ def _line(
     check_rate(gst_rate, invoice_date, registration, f"{field}.gst_rate", rates_in_force)
     if line.discount > line.quantity * unit_price:
         raise RuleBroken(f"{field}.discount", "The discount exceeds the line's value.", code="discount-too-large")
-    amounts = gst.line_tax(gst.taxable_value(line.quantity, unit_price, line.discount), gst_rate, supply, place)
+    taxable = gst.taxable_value(line.quantity, unit_price, line.discount)
+    amounts = gst.line_tax(taxable, gst_rate, supply, place, without_tax=zero_rating.without_tax)
     return ComputedLine(
         position=position,
         service_type_id=line.service_type_id,

@@ -7,6 +7,7 @@ from sqlalchemy import CheckConstraint, Computed, Index, Numeric, String, Text, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.domain.statuses import InvoiceStatus
+from app.domain.zero_rated import PORT_CODE_PATTERN, SHIPPING_BILL_NUMBER_PATTERN, SupplyCategory, TaxTreatment
 from app.models.base import Base, TenantScoped, Timestamps, tenant_fk
 from app.models.business import MONEY, RATE
 
@@ -19,6 +20,11 @@ INVOICE_STATUSES = tuple(status.value for status in InvoiceStatus)
 DOCUMENT_TYPES = ("tax_invoice", "bill_of_supply", "invoice_cum_bill_of_supply")
 # The supplier's registration when the document was issued (GST settings; no GSTIN = unregistered).
 REGISTRATION_TYPES = ("regular", "composition", "unregistered")
+# Exports and supplies to SEZ units/developers (app.domain.zero_rated): zero-rated, with payment of
+# IGST or under bond / letter of undertaking without it.
+SUPPLY_CATEGORIES = tuple(category.value for category in SupplyCategory)
+TAX_TREATMENTS = tuple(treatment.value for treatment in TaxTreatment)
+EXPORT_DETAILS = ("destination_country", "port_code", "shipping_bill_number", "shipping_bill_date")
 
 
 class Invoice(TenantScoped, Timestamps, Base):
@@ -39,6 +45,28 @@ class Invoice(TenantScoped, Timestamps, Base):
         CheckConstraint(f"document_type IN {DOCUMENT_TYPES}", name="document_type"),
         CheckConstraint(f"supplier_registration_type IN {REGISTRATION_TYPES}", name="supplier_registration_type"),
         CheckConstraint("due_date >= invoice_date", name="due_date"),
+        CheckConstraint(f"supply_category IN {SUPPLY_CATEGORIES}", name="supply_category"),
+        CheckConstraint(f"tax_treatment IN {TAX_TREATMENTS}", name="tax_treatment"),
+        # A zero-rated supply says how it is made; a regular one has nothing to say.
+        CheckConstraint(
+            "(supply_category = 'regular') = (tax_treatment IS NULL)", name="tax_treatment_when_zero_rated"
+        ),
+        CheckConstraint(
+            "supply_category = 'export' OR num_nulls(destination_country, port_code, shipping_bill_number, "
+            "shipping_bill_date) = 4",
+            name="export_details_of_exports",
+        ),
+        CheckConstraint("supply_category <> 'export' OR place_of_supply = '96'", name="export_place_of_supply"),
+        CheckConstraint(
+            "supply_category NOT IN ('sez_unit', 'sez_developer') OR supply_type = 'inter_state'",
+            name="sez_inter_state",
+        ),
+        CheckConstraint("tax_treatment IS DISTINCT FROM 'under_lut' OR tax_total = 0", name="no_tax_under_lut"),
+        CheckConstraint("destination_country ~ '^[A-Z]{2}$'", name="destination_country"),
+        CheckConstraint(f"port_code ~ '{PORT_CODE_PATTERN}'", name="port_code"),
+        CheckConstraint(f"shipping_bill_number ~ '{SHIPPING_BILL_NUMBER_PATTERN}'", name="shipping_bill_number"),
+        CheckConstraint("(shipping_bill_number IS NULL) = (shipping_bill_date IS NULL)", name="shipping_bill"),
+        CheckConstraint("shipping_bill_date >= invoice_date", name="shipping_bill_date"),
         CheckConstraint("amount_paid >= 0 AND amount_credited >= 0", name="settled_amounts"),
         CheckConstraint("amount_credited <= total", name="credited_within_total"),
         CheckConstraint("amount_paid <= total", name="paid_within_total"),
@@ -83,6 +111,16 @@ class Invoice(TenantScoped, Timestamps, Base):
     # later prints its title and declaration as issued, whatever the settings say by then.
     document_type: Mapped[str] = mapped_column(String(30))
     supplier_registration_type: Mapped[str] = mapped_column(String(20))
+    # Chosen on the draft (or following its parties: place of supply 96, an SEZ customer) and
+    # frozen at issue, like document_type: what the Rule 46 endorsement prints.
+    supply_category: Mapped[str] = mapped_column(String(20), server_default=text("'regular'"))
+    tax_treatment: Mapped[str | None] = mapped_column(String(30))
+    # An export's (Rule 46; GSTR-1 table 6A): ISO 3166-1 alpha-2, Indian customs port code,
+    # shipping bill (or bill of export) number and date.
+    destination_country: Mapped[str | None] = mapped_column(String(2))
+    port_code: Mapped[str | None] = mapped_column(String(6))
+    shipping_bill_number: Mapped[str | None] = mapped_column(String(7))
+    shipping_bill_date: Mapped[date | None]
     notes: Mapped[str | None] = mapped_column(Text)
     terms: Mapped[str | None] = mapped_column(Text)
     # Who was billed, by whom, as the document showed it when last saved (Rule 46): later edits

@@ -11,11 +11,11 @@ from reportlab.platypus import Flowable, Paragraph, Spacer, Table
 
 from app.rendering import formatting
 from app.rendering.layout import BOLD, CONTENT_WIDTH, FONT, RULE, SHADE, escape, style, table
-from app.rendering.upi import upi_qr_drawing
+from app.rendering.upi import QrCode, link_amount
 from app.rendering.views import InvoiceLineView, TaxColumns
 
 CELL = 7.0  # the line table's font size
-PADDING = 6.0
+SIZES = (7.0, 6.5, 6.0, 5.5, 5.0, 4.5)  # smaller when wide numbers need the room
 DESCRIPTION_MIN = 110.0
 TAX_LABELS = {
     TaxColumns.cgst_sgst: (("CGST", "cgst"), ("SGST", "sgst")),
@@ -48,36 +48,53 @@ def columns(tax: TaxColumns) -> list[Column]:
         Column("HSN/SAC", None, lambda line: line.hsn_sac or "-", numeric=False),
         Column("Qty", None, lambda line: formatting.quantity(line.quantity)),
         Column("Unit", None, lambda line: line.unit or "-", numeric=False),
-        Column("Rate (₹)", None, lambda line: formatting.unit_price(line.unit_price)),
-        Column("Value (₹)", None, lambda line: formatting.amount(line.total_value)),
-        Column("Discount (₹)", None, lambda line: formatting.amount(line.discount)),
+        Column("Rate\n(₹)", None, lambda line: formatting.unit_price(line.unit_price)),
+        Column("Value\n(₹)", None, lambda line: formatting.amount(line.total_value)),
+        Column("Discount\n(₹)", None, lambda line: formatting.amount(line.discount)),
         Column("Taxable\nValue (₹)", None, lambda line: formatting.amount(line.taxable_value)),
     ]
     for label, component in TAX_LABELS[tax]:
         cols.append(Column(label, "Rate", _rate_of(component)))
         cols.append(Column(label, "Amount (₹)", _amount_of(component)))
-    cols.append(Column("Total (₹)", None, lambda line: formatting.amount(line.total)))
+    cols.append(Column("Total\n(₹)", None, lambda line: formatting.amount(line.total)))
     return cols
 
 
-def _width(text: str, font: str = FONT, size: float = CELL) -> float:
+def _padding(size: float) -> float:
+    """Each side of a cell: 3 pt, 2 pt once the font is small."""
+    return 3.0 if size >= 6 else 2.0
+
+
+def _width(text: str, font: str, size: float) -> float:
     widths: list[float] = [stringWidth(part, font, size) for part in text.split("\n")]
-    return max(widths) + PADDING
+    return max(widths) + 2 * _padding(size)
+
+
+def _widths(cols: Sequence[Column], cells: Sequence[Sequence[str]], size: float) -> list[float]:
+    widths = []
+    for index, col in enumerate(cols):
+        label = col.sub if col.sub else col.head
+        widths.append(max([_width(label, BOLD, size)] + [_width(row[index], FONT, size) for row in cells]))
+    return widths
 
 
 def line_table(lines: Sequence[InvoiceLineView], tax: TaxColumns) -> Table:
     """Every line with its HSN/SAC, quantity and unit, rate, value, discount, taxable value and each
-    tax component's rate and amount. The two header rows repeat at the top of every page."""
+    tax component's rate and amount. The two header rows repeat at the top of every page.
+
+    Number columns are as wide as their widest value; the description takes the rest. When crores
+    and four-decimal prices leave the description too little, the whole table steps down a font
+    size (7 pt down to 4.5 pt, tighter padding) rather than run off the page."""
     cols = columns(tax)
-    cells = [[col.cell(line) for col in cols] for line in lines]
-    widths = []
-    for index, col in enumerate(cols):
-        label = col.sub if col.sub else col.head
-        widest = max([_width(label, BOLD)] + [_width(row[index]) for row in cells])
-        widths.append(widest)
-    described = cols.index(next(col for col in cols if col.head == "Description"))
-    widths[described] = max(CONTENT_WIDTH - (sum(widths) - widths[described]), DESCRIPTION_MIN)
-    text_style = style(CELL)
+    cells: list[list[Any]] = [[col.cell(line) for col in cols] for line in lines]
+    described = next(index for index, col in enumerate(cols) if col.head == "Description")
+    for size in SIZES:
+        widths = _widths(cols, cells, size)
+        others = sum(widths) - widths[described]
+        if others + DESCRIPTION_MIN * size / CELL <= CONTENT_WIDTH:
+            break
+    widths[described] = max(CONTENT_WIDTH - others, DESCRIPTION_MIN * size / CELL)
+    text_style = style(size)
     for row in cells:
         row[described] = Paragraph(escape(row[described]), text_style)
     head = [
@@ -86,15 +103,15 @@ def line_table(lines: Sequence[InvoiceLineView], tax: TaxColumns) -> Table:
     ]
     sub = [col.sub or "" for col in cols]
     commands: list[tuple[Any, ...]] = [
-        ("FONT", (0, 0), (-1, -1), FONT, CELL),
-        ("FONT", (0, 0), (-1, 1), BOLD, CELL),
+        ("FONT", (0, 0), (-1, -1), FONT, size),
+        ("FONT", (0, 0), (-1, 1), BOLD, size),
         ("BACKGROUND", (0, 0), (-1, 1), SHADE),
         ("GRID", (0, 0), (-1, -1), 0.4, RULE),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("VALIGN", (0, 0), (-1, 1), "MIDDLE"),
         ("ALIGN", (0, 0), (-1, 1), "CENTER"),
-        ("LEFTPADDING", (0, 0), (-1, -1), 3),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+        ("LEFTPADDING", (0, 0), (-1, -1), _padding(size)),
+        ("RIGHTPADDING", (0, 0), (-1, -1), _padding(size)),
         ("TOPPADDING", (0, 0), (-1, -1), 2),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
     ]
@@ -155,15 +172,15 @@ def signatory(supplier_name: str) -> list[Flowable]:
     ]
 
 
-def upi_block(link: str, amount: Decimal) -> Table:
-    """The QR beside the words 'Scan to pay', the amount and the link itself as text."""
-    text = [
-        Paragraph("<b>Scan to pay with any UPI app</b>", style(8.5)),
-        Paragraph(f"Amount: {escape(formatting.rupees(amount))}", style(8)),
-        Paragraph(escape(link), style(6.5, grey=True)),
-    ]
+def upi_block(link: str) -> Table:
+    """The QR beside the words 'Scan to pay', the amount the link asks for and the link itself."""
+    text = [Paragraph("<b>Scan to pay with any UPI app</b>", style(8.5))]
+    amount = link_amount(link)
+    if amount is not None:
+        text.append(Paragraph(f"Amount: {escape(formatting.rupees(amount))}", style(8)))
+    text.append(Paragraph(escape(link), style(6.5, grey=True)))
     return table(
-        [[upi_qr_drawing(link, 84), text]],
+        [[QrCode(link, 84), text]],
         [92, CONTENT_WIDTH - 92],
         [("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("LEFTPADDING", (0, 0), (-1, -1), 0)],
     )

@@ -146,8 +146,8 @@ def _closing(view: InvoiceView) -> list[Flowable]:
     for text in (view.endorsement, view.declaration):
         if text:
             flow += [Spacer(1, 5), _notice(text)]
-    if view.upi_link:
-        flow += [Spacer(1, 6), upi_block(view.upi_link, view.balance_due or view.total)]
+    if view.upi_link and not (view.is_draft or view.is_void):  # never ask to pay a draft or a void invoice
+        flow += [Spacer(1, 6), upi_block(view.upi_link)]
     for title, text in (("Notes", view.notes), ("Terms and conditions", view.terms)):
         if text:
             flow += [

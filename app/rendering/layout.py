@@ -19,6 +19,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate, Table, TableStyle
@@ -114,6 +115,15 @@ class Page:
     reference: str | None = None  # the header's right-hand line; "No. <number>    Date: <date>" by default
 
 
+def fit(text: str, font: str, size: float, width: float) -> str:
+    """`text` cut with an ellipsis to `width` points (a long name must not run under the title)."""
+    if stringWidth(text, font, size) <= width:
+        return text
+    while text and stringWidth(text + "…", font, size) > width:
+        text = text[:-1]
+    return text.rstrip() + "…"
+
+
 def pdf_date(moment: datetime) -> str:
     """The PDF's CreationDate from the document's own timestamp (UTC when naive)."""
     offset = moment.utcoffset() or timedelta(0)
@@ -153,30 +163,33 @@ class _DocumentCanvas(Canvas):  # type: ignore[misc]  # reportlab has no type in
 
     def _header(self, index: int) -> None:
         page, top = self._page, PAGE_HEIGHT - MARGIN + 6
-        left = MARGIN
-        if self._logo is not None:
-            width, height = self._logo.getSize()
-            scale = min(40 / height, 110 / width)
-            self.drawImage(self._logo, MARGIN, top - 40 * 1.0, width * scale, height * scale, mask="auto")
-            left += width * scale + 8
-        self.setFillColor(colors.black)
-        self.setFont(BOLD, 11)
-        self.drawString(left, top - 11, page.supplier.legal_name[:60])
-        self.setFont(FONT, 7.5)
-        lines = []
-        if page.supplier.trade_name and page.supplier.trade_name != page.supplier.legal_name:
-            lines.append(page.supplier.trade_name[:70])
-        lines.append(f"GSTIN: {page.supplier.gstin_label}")
-        for offset, line in enumerate(lines):
-            self.drawString(left, top - 22 - 9 * offset, line)
         right = PAGE_WIDTH - MARGIN
+        self.setFillColor(colors.black)
         self.setFont(BOLD, 14)
         self.drawRightString(right, top - 12, page.title)
         self.setFont(FONT, 7.5)
         if page.copy_label:
             self.drawRightString(right, top - 23, page.copy_label)
         self.setFont(FONT, 8)
-        self.drawRightString(right, top - 34, page.reference or f"No. {page.number}    Date: {page.date_text}")
+        reference = page.reference or f"No. {page.number}    Date: {page.date_text}"
+        self.drawRightString(right, top - 34, reference)
+        # The left side gets what the title and reference leave, less a gap.
+        limit = right - 16 - max(stringWidth(page.title, BOLD, 14), stringWidth(reference, FONT, 8))
+        left = MARGIN
+        if self._logo is not None:
+            width, height = self._logo.getSize()
+            scale = min(40 / height, 110 / width)
+            self.drawImage(self._logo, MARGIN, top - 40, width * scale, height * scale, mask="auto")
+            left += width * scale + 8
+        self.setFont(BOLD, 11)
+        self.drawString(left, top - 11, fit(page.supplier.legal_name, BOLD, 11, limit - left))
+        self.setFont(FONT, 7.5)
+        lines = []
+        if page.supplier.trade_name and page.supplier.trade_name != page.supplier.legal_name:
+            lines.append(page.supplier.trade_name)
+        lines.append(f"GSTIN: {page.supplier.gstin_label}")
+        for offset, line in enumerate(lines):
+            self.drawString(left, top - 22 - 9 * offset, fit(line, FONT, 7.5, limit - left))
         self.setStrokeColor(RULE)
         self.setLineWidth(0.6)
         rule = PAGE_HEIGHT - MARGIN - HEADER_HEIGHT + 18
@@ -184,7 +197,7 @@ class _DocumentCanvas(Canvas):  # type: ignore[misc]  # reportlab has no type in
         if index > 1:
             self.setFont(FONT, 7)
             self.setFillColor(GREY)
-            self.drawRightString(right, rule - 9, f"continued from page {index - 1}")
+            self.drawRightString(right, rule + 4, f"continued from page {index - 1}")
 
     def _footer(self, index: int, total: int) -> None:
         page = self._page

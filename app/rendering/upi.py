@@ -6,15 +6,14 @@ VPA's `@`), so a payee
 called "Sharma & Sons" cannot add a parameter. A scanning app pre-fills the payee, amount and note;
 `tr` (the invoice number) lets the payment be matched to its invoice."""
 
+import functools
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import segno
-from reportlab.graphics.shapes import Drawing, Rect
 from reportlab.lib import colors
-
-from app.rendering.layout import FONT
+from reportlab.platypus import Flowable
 
 # user@psp: the handle 2-256 of letters, digits, '.', '_', '-'; the PSP handle letters and digits.
 VPA = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,255}@[A-Za-z][A-Za-z0-9]{1,63}")
@@ -62,7 +61,19 @@ def upi_link(vpa: str, payee: str, amount: Decimal, reference: str | None = None
     return "upi://pay?" + "&".join(f"{key}={_encode(key, value)}" for key, value in params)
 
 
+def link_amount(link: str) -> Decimal | None:
+    """The amount a link asks for (`am`), as printed beside its QR: always what the QR says."""
+    values = dict(parse_qsl(urlsplit(link).query))
+    try:
+        return Decimal(values["am"])
+    except (KeyError, InvalidOperation):
+        return None
+
+
+@functools.lru_cache(maxsize=256)
 def _qr(link: str) -> segno.QRCode:
+    """segno picks the mask that scans best (the spec's penalty rules): ~30-50 ms of pure Python per
+    code, so a code is kept for the next render of the same link (the PDF, its copies, the page)."""
     return segno.make_qr(link, error="m", boost_error=False)
 
 
@@ -72,22 +83,43 @@ def upi_qr_svg(link: str, *, scale: int = 4) -> str:
     return svg
 
 
-def upi_qr_drawing(link: str, size: float) -> Drawing:
-    """The QR as vector rectangles for a PDF: `size` points wide with a 2-module quiet zone.
-    Dark modules of a row are merged into runs, so a code is a few hundred rectangles."""
-    matrix = _qr(link).matrix
-    modules = len(matrix) + 4
-    cell = size / modules
-    drawing = Drawing(size, size, initialFontName=FONT)  # no unembedded Helvetica in the page
-    drawing.add(Rect(0, 0, size, size, fillColor=colors.white, strokeColor=None))
-    for row_index, row in enumerate(matrix):
-        y = size - (row_index + 3) * cell
+class QrCode(Flowable):  # type: ignore[misc]  # reportlab has no type information
+    """The QR as vector graphics in a PDF: `size` points wide with a 2-module quiet zone. Drawn in
+    module units (integers) as one filled path of `re` runs: the dark modules of each row merged,
+    a few hundred short operators rather than hundreds of shapes."""
+
+    def __init__(self, link: str, size: float) -> None:
+        super().__init__()
+        self.link = link
+        self.width = self.height = size
+
+    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
+        return self.width, self.height
+
+    def draw(self) -> None:
+        canvas = self.canv
+        modules = len(_qr(self.link).matrix) + 4
+        canvas.saveState()
+        canvas.setFillColor(colors.white)
+        canvas.rect(0, 0, self.width, self.height, stroke=0, fill=1)
+        canvas.scale(self.width / modules, self.height / modules)
+        path = canvas.beginPath()
+        for column, row, length in qr_runs(self.link):
+            path.rect(column + 2, modules - row - 3, length, 1)
+        canvas.setFillColor(colors.black)
+        canvas.drawPath(path, stroke=0, fill=1)
+        canvas.restoreState()
+
+
+def qr_runs(link: str) -> list[tuple[int, int, int]]:
+    """(first column, row, length) of each horizontal run of dark modules, row 0 at the top."""
+    runs = []
+    for row_index, row in enumerate(_qr(link).matrix):
         start = None
         for column, dark in enumerate([*row, 0]):
             if dark and start is None:
                 start = column
             elif not dark and start is not None:
-                x = (start + 2) * cell
-                drawing.add(Rect(x, y, (column - start) * cell, cell, fillColor=colors.black, strokeColor=None))
+                runs.append((start, row_index, column - start))
                 start = None
-    return drawing
+    return runs

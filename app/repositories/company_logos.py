@@ -20,13 +20,17 @@ class CompanyLogoRepository(TenantOwnedRepository[CompanyLogo]):
     async def put(self, company_id: uuid.UUID, values: dict[str, Any]) -> CompanyLogo:
         """Insert or replace the company's logo, in one statement."""
         row = {"tenant_id": self.tenant_id, "company_id": company_id, **values}
-        stmt = insert(CompanyLogo).values(row)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[CompanyLogo.tenant_id, CompanyLogo.company_id],
-            set_={**values, "updated_at": func.now()},
-        ).returning(CompanyLogo)
-        stmt = stmt.execution_options(populate_existing=True)
-        return (await self.session.execute(stmt)).scalar_one()
+        upsert = insert(CompanyLogo).values(row)
+        stmt = (
+            upsert.on_conflict_do_update(
+                index_elements=[CompanyLogo.tenant_id, CompanyLogo.company_id],
+                set_={**values, "updated_at": func.now()},
+            )
+            .returning(CompanyLogo)
+            .execution_options(populate_existing=True)
+        )
+        logo: CompanyLogo = (await self.session.execute(stmt)).scalar_one()
+        return logo
 
     async def remove(self, company_id: uuid.UUID) -> bool:
         """Delete the company's logo; False if it had none."""

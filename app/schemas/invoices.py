@@ -6,15 +6,33 @@ sends one is a 422 (request bodies forbid unknown fields)."""
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, StrictBool
+from pydantic import ConfigDict, Field, StrictBool, StringConstraints
 
 from app.domain.gst import STATE_CODES, title_and_declaration
 from app.domain.statuses import is_overdue
 from app.domain.words import amount_in_words
+from app.domain.zero_rated import (
+    COUNTRIES,
+    SHIPPING_BILL_NUMBER_PATTERN,
+    SupplyCategory,
+    TaxTreatment,
+    country_name,
+    endorsement,
+)
 from app.models.invoice import DOCUMENT_TYPES, REGISTRATION_TYPES, Invoice
-from app.schemas.business_fields import DecimalOut, IsoDate, Money, Rate, SacHsn, decimal_string, long_text, text
+from app.schemas.business_fields import (
+    DecimalOut,
+    IsoDate,
+    Money,
+    Rate,
+    SacHsn,
+    code,
+    decimal_string,
+    long_text,
+    text,
+)
 from app.schemas.common import Page, ReadModel, RequestBody, SelectableRead
 from app.schemas.money import CURRENCY, Currency
 
@@ -33,6 +51,13 @@ Reason = text(500, example="Raised against the wrong customer")
 InvoiceStatus = Literal["draft", "issued", "partially_paid", "paid", "void"]
 DocumentTypeName = Literal[*DOCUMENT_TYPES]
 RegistrationName = Literal[*REGISTRATION_TYPES]
+SupplyCategoryName = Literal[*(category.value for category in SupplyCategory)]
+TaxTreatmentName = Literal[*(treatment.value for treatment in TaxTreatment)]
+CountryCode = Literal[*COUNTRIES]
+PortCode = code(r"^[Ii][Nn][A-Za-z0-9]{4}$", "INNSA1")  # upper-cased: PORT_CODE_PATTERN
+ShippingBillNumber = Annotated[
+    str, StringConstraints(pattern=SHIPPING_BILL_NUMBER_PATTERN), Field(examples=["4567123"])
+]
 MAX_LINES = 200
 DERIVED = {
     "amount_in_words",
@@ -43,6 +68,8 @@ DERIVED = {
     "customer_name",
     "company_name",
     "currency",
+    "endorsement",
+    "destination_country_name",
 }
 
 LINE_EXAMPLE = {
@@ -68,6 +95,22 @@ EXAMPLE = {
         },
     ],
 }
+EXPORT_EXAMPLE = {
+    "company_id": "0194f0a2-5c1e-7b1a-9d7e-2f9c3e1a0b11",
+    "customer_id": "0194f0a2-5c1e-7b1a-9d7e-2f9c3e1a0b33",
+    "invoice_date": "2026-11-23",
+    "supply_category": "export",
+    "tax_treatment": "under_lut",
+    "destination_country": "AE",
+    "port_code": "INNSA1",
+    "shipping_bill_number": "4567123",
+    "shipping_bill_date": "2026-11-25",
+    "lines": [{**LINE_EXAMPLE, "description": "Bookkeeping for a Dubai client, October 2026"}],
+}
+ZERO_RATED = (
+    "Exports and supplies to an SEZ are zero-rated: `with_payment_of_igst` (IGST at each line's rate, "
+    "whatever the states) or `under_lut` (under bond or letter of undertaking: no tax, the lines keep their rate)."
+)
 
 
 class InvoiceLineIn(RequestBody):
@@ -86,7 +129,7 @@ class InvoiceLineIn(RequestBody):
 class InvoiceIn(RequestBody):
     """A draft's content. `PUT` replaces the whole draft with the same shape."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE]})
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE, EXPORT_EXAMPLE]})
 
     company_id: uuid.UUID
     customer_id: uuid.UUID
@@ -96,6 +139,24 @@ class InvoiceIn(RequestBody):
         None, description="State code; defaults to the customer's state (96 = export, always inter-state)."
     )
     reverse_charge: StrictBool = False
+    supply_category: SupplyCategoryName | None = Field(
+        None,
+        description="regular, export (place of supply 96), sez_unit or sez_developer (always inter-state). "
+        "Defaults from the parties: place of supply 96 is an export, an SEZ customer (is_sez) an SEZ unit's "
+        "supply (a regular taxpayer's only). Frozen at issue.",
+    )
+    tax_treatment: TaxTreatmentName | None = Field(
+        None,
+        description=f"{ZERO_RATED} Defaults to with_payment_of_igst for a zero-rated supply; none for a regular one.",
+    )
+    destination_country: CountryCode | None = Field(
+        None, description="An export's country of destination (ISO 3166-1 alpha-2, not IN); required for an export."
+    )
+    port_code: PortCode | None = Field(None, description="An export's Indian customs port code (6 characters).")
+    shipping_bill_number: ShippingBillNumber | None = Field(
+        None, description="An export's shipping bill (or bill of export) number, up to 7 digits, with its date."
+    )
+    shipping_bill_date: IsoDate | None = Field(None, description="On or after the invoice date.")
     notes: LongText | None = None
     terms: LongText | None = Field(None, description="Defaults to the company's default terms.")
     lines: list[InvoiceLineIn] = Field(min_length=1, max_length=MAX_LINES)
@@ -156,6 +217,17 @@ class InvoiceRead(SelectableRead):
         description="Printed on the document: the composition declaration (Rule 5(1)(g)) or why an unregistered "
         "supplier shows no tax; null otherwise."
     )
+    supply_category: SupplyCategoryName = Field(description="regular, export, sez_unit or sez_developer.")
+    tax_treatment: TaxTreatmentName | None = Field(description=f"{ZERO_RATED} Null for a regular supply.")
+    endorsement: str | None = Field(
+        description="The Rule 46 endorsement a zero-rated supply's invoice carries, in the rule's words; "
+        "null otherwise."
+    )
+    destination_country: str | None = Field(description="An export's country of destination (ISO 3166-1 alpha-2).")
+    destination_country_name: str | None = Field(description="Its name in English, as the document prints it.")
+    port_code: str | None
+    shipping_bill_number: str | None
+    shipping_bill_date: date | None
     notes: str | None
     terms: str | None
     supplier: dict = Field(description="The issuing company as the invoice shows it.")
@@ -195,6 +267,8 @@ class InvoiceRead(SelectableRead):
             lines=lines,
             title=title,
             declaration=declaration,
+            endorsement=endorsement(invoice.supply_category, invoice.tax_treatment),
+            destination_country_name=country_name(invoice.destination_country),
             customer_name=recipient.get("name"),
             company_name=supplier.get("trade_name") or supplier.get("legal_name"),
         )

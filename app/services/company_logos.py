@@ -10,8 +10,8 @@ import asyncio
 import hashlib
 import io
 import uuid
-import warnings
 from dataclasses import dataclass
+from typing import Any
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +21,7 @@ from app.core.errors import AppError, NotFound
 from app.models.company_logo import CompanyLogo
 from app.repositories.companies import CompanyRepository
 from app.repositories.company_logos import CompanyLogoRepository
+from app.services import audit
 
 MAX_BYTES = 1_048_576  # 1 MiB, the upload as sent
 MAX_SIZE = (600, 200)  # the stored logo fits within this (width, height); a document prints it smaller
@@ -50,22 +51,20 @@ def prepare(data: bytes) -> PreparedLogo:
         raise too_large()
     source_format = _identify(data)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
-                _check_pixels(image)
-                image.load()
-                image = ImageOps.exif_transpose(image)  # keep the orientation the EXIF gave, then drop it
-                image = _normalised(image, source_format)
-                image.thumbnail(MAX_SIZE, Image.Resampling.LANCZOS)
-                out = io.BytesIO()
-                if source_format == "PNG":
-                    image.save(out, format="PNG", optimize=True)
-                else:
-                    image.save(out, format="JPEG", quality=90, optimize=True)
+        with Image.open(io.BytesIO(data)) as opened:
+            _check_pixels(opened)  # before decoding: Pillow only warns below twice its own limit
+            opened.load()
+            upright = ImageOps.exif_transpose(opened)  # keep the orientation the EXIF gave, then drop it
+            image = _normalised(upright, source_format)
+            image.thumbnail(MAX_SIZE, Image.Resampling.LANCZOS)
+            out = io.BytesIO()
+            if source_format == "PNG":
+                image.save(out, format="PNG", optimize=True)
+            else:
+                image.save(out, format="JPEG", quality=90, optimize=True)
     except AppError:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except Image.DecompressionBombError as exc:
         raise _corrupt("The image claims too many pixels.") from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise _corrupt("The image could not be decoded.") from exc
@@ -82,21 +81,19 @@ def prepare(data: bytes) -> PreparedLogo:
 def _identify(data: bytes) -> str:
     """The format by content: PNG or JPEG, else 415; a file that does not verify, 422."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data), formats=None) as probe:
-                found = probe.format
-                if found not in FORMATS:
-                    raise _unsupported()
-                _check_pixels(probe)
-                probe.verify()
+        with Image.open(io.BytesIO(data)) as probe:
+            found = probe.format
+            if found not in FORMATS:
+                raise _unsupported()
+            _check_pixels(probe)
+            probe.verify()
     except AppError:
         raise
     except UnidentifiedImageError as exc:
         if data.startswith(MAGIC):  # a PNG or JPEG signature, then nothing Pillow can read
             raise _corrupt("The image is corrupt.") from exc
         raise _unsupported() from exc
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except Image.DecompressionBombError as exc:
         raise _corrupt("The image claims too many pixels.") from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise _corrupt("The image is corrupt.") from exc
@@ -140,9 +137,13 @@ async def get(session: AsyncSession, company_id: uuid.UUID) -> CompanyLogo:
 
 
 async def upload(session: AsyncSession, ctx: Context, company_id: uuid.UUID, data: bytes) -> CompanyLogo:
-    """Check and re-encode `data` on a worker thread (Pillow is CPU work), then store it."""
+    """Check and re-encode `data` on a worker thread (Pillow is CPU work), then store it (audited:
+    `company.logo_set`, the old and new logo by type, size and hash)."""
     await _company(session, company_id)
     logo = await asyncio.to_thread(prepare, data)
+    repo = CompanyLogoRepository(session)
+    before = await repo.get(company_id)
+    before_summary = _summary(before) if before is not None else None
     values = {
         "content": logo.content,
         "media_type": logo.media_type,
@@ -150,10 +151,28 @@ async def upload(session: AsyncSession, ctx: Context, company_id: uuid.UUID, dat
         "height": logo.height,
         "sha256": logo.sha256,
     }
-    return await CompanyLogoRepository(session).put(company_id, values)
+    stored = await repo.put(company_id, values)
+    await audit.record(
+        session,
+        action="company.logo_set",
+        entity_type="company",
+        entity_id=company_id,
+        before=before_summary,
+        after=_summary(stored),
+    )
+    return stored
 
 
 async def delete(session: AsyncSession, company_id: uuid.UUID) -> None:
     await _company(session, company_id)
-    if not await CompanyLogoRepository(session).remove(company_id):
+    repo = CompanyLogoRepository(session)
+    before = await repo.get(company_id)
+    if before is None or not await repo.remove(company_id):
         raise NotFound("The company has no logo.", code="logo-not-found")
+    await audit.record(
+        session, action="company.logo_deleted", entity_type="company", entity_id=company_id, before=_summary(before)
+    )
+
+
+def _summary(logo: CompanyLogo) -> dict[str, Any]:
+    return {"media_type": logo.media_type, "width": logo.width, "height": logo.height, "sha256": logo.sha256}

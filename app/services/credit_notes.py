@@ -19,6 +19,7 @@ from app.domain import credit_notes as credit_note_math
 from app.domain import gst
 from app.domain.credit_notes import Credited, InvoicedLine, Supply
 from app.domain.statuses import SETTLEABLE_STATUSES
+from app.domain.zero_rated import TaxTreatment
 from app.models.credit_note import CreditNote, CreditNoteLine
 from app.models.invoice import Invoice, InvoiceLine
 from app.repositories.credit_notes import CreditNoteRepository
@@ -75,7 +76,9 @@ async def create(session: AsyncSession, ctx: Context, *, body: FullCreditNoteIn 
         raise RuleViolation(
             "credit_note_date", "The credit note is dated before the invoice.", code="credit-note-before-invoice"
         )
-    supply = Supply(gst.SupplyType(invoice.supply_type), invoice.place_of_supply)
+    # A note inherits the invoice's supply: an export under bond or LUT credits no tax either.
+    without_tax = invoice.tax_treatment == TaxTreatment.under_lut
+    supply = Supply(gst.SupplyType(invoice.supply_type), invoice.place_of_supply, without_tax)
     rows = await CreditNoteRepository(session).credited_by_line([line.id for line in invoice.lines])
     credited = {line_id: Credited(quantity, taxable) for line_id, (quantity, taxable) in rows.items()}
     if isinstance(body, FullCreditNoteIn):

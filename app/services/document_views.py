@@ -8,6 +8,7 @@ from datetime import UTC, datetime, time
 from decimal import Decimal
 from typing import Any
 
+from app.domain import zero_rated
 from app.domain.fiscal import INDIA
 from app.domain.words import amount_in_words
 from app.models.business import Company
@@ -16,6 +17,7 @@ from app.models.customer import Customer
 from app.models.invoice import Invoice, InvoiceLine
 from app.models.receipt import Receipt
 from app.rendering import views
+from app.rendering.snapshots import bank_details, recipient_party, shipping_party, supplier_party
 from app.repositories.dashboard import BUCKETS, Tally
 from app.repositories.document_sources import AllocationRow
 
@@ -24,54 +26,6 @@ ZERO = Decimal("0.00")
 
 def _lines(*values: Any) -> tuple[str, ...]:
     return tuple(str(value) for value in values if value)
-
-
-def supplier_party(snapshot: Mapping[str, Any]) -> views.Party:
-    return views.Party(
-        legal_name=snapshot.get("legal_name") or "",
-        trade_name=snapshot.get("trade_name"),
-        address_lines=_lines(snapshot.get("address_line1"), snapshot.get("address_line2")),
-        city=snapshot.get("city"),
-        pincode=snapshot.get("pincode"),
-        state_code=snapshot.get("state_code"),
-        gstin=snapshot.get("gstin"),
-        phone=snapshot.get("phone"),
-        email=snapshot.get("email"),
-        pan=snapshot.get("pan"),
-    )
-
-
-def recipient_party(snapshot: Mapping[str, Any], *, prefix: str = "billing", country: str | None = None) -> views.Party:
-    return views.Party(
-        legal_name=snapshot.get("name") or "",
-        address_lines=_lines(snapshot.get(f"{prefix}_address_line1"), snapshot.get(f"{prefix}_address_line2")),
-        city=snapshot.get(f"{prefix}_city"),
-        pincode=snapshot.get(f"{prefix}_pincode"),
-        state_code=snapshot.get(f"{prefix}_state_code"),
-        gstin=snapshot.get("gstin") if prefix == "billing" else None,
-        phone=snapshot.get("phone") if prefix == "billing" else None,
-        email=snapshot.get("email") if prefix == "billing" else None,
-        country=country,
-    )
-
-
-def shipping_party(snapshot: Mapping[str, Any]) -> views.Party | None:
-    """The delivery address, when one is given and it differs from the billing address (Rule 46(o))."""
-    keys = ("address_line1", "address_line2", "city", "state_code", "pincode")
-    shipping = [snapshot.get(f"shipping_{key}") for key in keys]
-    if not any(shipping) or shipping == [snapshot.get(f"billing_{key}") for key in keys]:
-        return None
-    return recipient_party(snapshot, prefix="shipping")
-
-
-def bank_details(snapshot: Mapping[str, Any]) -> views.BankDetails | None:
-    if not (snapshot.get("bank_account_number") or snapshot.get("ifsc")):
-        return None
-    return views.BankDetails(
-        account_name=snapshot.get("bank_account_name"),
-        account_number=snapshot.get("bank_account_number"),
-        ifsc=snapshot.get("ifsc"),
-    )
 
 
 def invoice_line(line: InvoiceLine) -> views.InvoiceLineView:
@@ -114,6 +68,18 @@ def credit_note_line(line: CreditNoteLine, credited: InvoiceLine) -> views.Invoi
     )
 
 
+def export_details(invoice: Invoice) -> views.ExportDetails | None:
+    """An export's destination country (by name), port code and shipping bill (Rule 46)."""
+    if invoice.supply_category != zero_rated.SupplyCategory.export or invoice.destination_country is None:
+        return None
+    return views.ExportDetails(
+        destination_country=zero_rated.country_name(invoice.destination_country) or invoice.destination_country,
+        port_code=invoice.port_code,
+        shipping_bill_number=invoice.shipping_bill_number,
+        shipping_bill_date=invoice.shipping_bill_date,
+    )
+
+
 def invoice_view(
     invoice: Invoice,
     lines: Iterable[InvoiceLine],
@@ -121,10 +87,9 @@ def invoice_view(
     upi_link: str | None,
     logo: bytes | None,
     footer_brand: str | None,
-    endorsement: str | None = None,
-    export: views.ExportDetails | None = None,
 ) -> views.InvoiceView:
     draft = invoice.status == "draft"
+    export = export_details(invoice)
     supplier = invoice.supplier or {}
     return views.InvoiceView(
         document_type=invoice.document_type,
@@ -156,7 +121,7 @@ def invoice_view(
         notes=invoice.notes,
         terms=invoice.terms,
         bank=bank_details(supplier),
-        endorsement=endorsement,
+        endorsement=zero_rated.endorsement(invoice.supply_category, invoice.tax_treatment),
         export=export,
         upi_link=upi_link,
         logo=logo,

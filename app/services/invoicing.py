@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.context import Context
 from app.core.errors import Conflict, NotFound
-from app.domain import gst, invoice_math
+from app.domain import gst, invoice_math, zero_rated
 from app.domain.errors import DomainError
 from app.domain.statuses import InvoiceStatus
 from app.models.base import new_id
@@ -44,6 +44,12 @@ AUDITED = [
     "reverse_charge",
     "document_type",
     "supplier_registration_type",
+    "supply_category",
+    "tax_treatment",
+    "destination_country",
+    "port_code",
+    "shipping_bill_number",
+    "shipping_bill_date",
     "taxable_value",
     "tax_total",
     "round_off",
@@ -131,7 +137,12 @@ async def issue(session: AsyncSession, ctx: Context, invoice_id: uuid.UUID) -> I
     dates = DocumentDates.of(ctx)
     dates.check("invoice_date", invoice.invoice_date)
     document = invoice_math.InvoiceIn(
-        invoice.invoice_date, invoice.due_date, invoice.place_of_supply, invoice.reverse_charge, invoice.lines
+        invoice.invoice_date,
+        invoice.due_date,
+        invoice.place_of_supply,
+        invoice.reverse_charge,
+        invoice.lines,
+        _zero_rating(invoice),  # as the draft chose it: checked again against the parties as they are now
     )
     computed = _compute(document, parties, services=None)  # a draft's lines are resolved already
     for name, value in computed.columns().items():
@@ -209,7 +220,19 @@ async def _services(session: AsyncSession, lines: list[InvoiceLineIn]) -> dict[u
 
 def _document(body: InvoiceIn, dates: DocumentDates) -> invoice_math.InvoiceIn:
     invoice_date = dates.check("invoice_date", body.invoice_date or dates.today)
-    return invoice_math.InvoiceIn(invoice_date, body.due_date, body.place_of_supply, body.reverse_charge, body.lines)
+    if body.shipping_bill_date is not None:  # a customs document's date: within the window a document's is
+        dates.check("shipping_bill_date", body.shipping_bill_date)
+    return invoice_math.InvoiceIn(
+        invoice_date, body.due_date, body.place_of_supply, body.reverse_charge, body.lines, _zero_rating(body)
+    )
+
+
+def _zero_rating(source: InvoiceIn | Invoice) -> zero_rated.ZeroRatingIn:
+    """What a body (or a stored draft) says of its supply's category and export details."""
+    details = zero_rated.ExportDetails(
+        source.destination_country, source.port_code, source.shipping_bill_number, source.shipping_bill_date
+    )
+    return zero_rated.ZeroRatingIn(source.supply_category, source.tax_treatment, details)
 
 
 def _compute(

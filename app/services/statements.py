@@ -12,12 +12,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.context import Context
-from app.core.errors import AppError, NotFound
-from app.domain.fiscal import financial_year_start
+from app.core.errors import NotFound
 from app.repositories.dashboard import DashboardRepository, Tally
 from app.repositories.document_sources import DocumentSourceRepository, StatementSource
 from app.repositories.ledger import LedgerRepository
-from app.services.ledger import check_day
+from app.services.ledger import report_range
 
 
 @dataclass(frozen=True)
@@ -31,21 +30,13 @@ class Statement:
     aging: dict[str, Tally]  # the dashboard's buckets and "total", on date_to
 
 
-def period(start: date | None, end: date | None, *, today: date) -> tuple[date, date]:
-    """`end` defaults to today (India), `start` to the first day of `end`'s financial year;
-    `start` after `end` is a 422 (the query is invalid as a whole, nothing to look up)."""
-    end = check_day("to", end or today)
-    start = check_day("from", start or financial_year_start(end))
-    if start > end:
-        errors = [{"loc": ["query", "to"], "msg": "`to` is before `from`.", "type": "invalid-date-range"}]
-        raise AppError("`to` is before `from`.", code="validation-error", errors=errors)
-    return start, end
-
-
 async def statement(
     session: AsyncSession, ctx: Context, customer_id: uuid.UUID, *, start: date | None, end: date | None
 ) -> Statement:
-    date_from, date_to = period(start, end, today=ctx.today)
+    # The ledger's range rules: `to` defaults to today (India), `from` to the start of its financial
+    # year; `from` after `to` is 400 invalid-date-range, as on GET /customers/{id}/ledger (a rule the
+    # schema cannot state: schema-valid input is never a 422 here).
+    date_from, date_to = report_range(start, end, today=ctx.today)
     source = await DocumentSourceRepository(session).statement(customer_id)
     if source is None:
         raise NotFound("Customer not found.", code="customer-not-found")

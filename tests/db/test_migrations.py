@@ -224,3 +224,42 @@ async def test_the_lookup_upgrade_moves_existing_orders_to_the_directory(fresh_u
     ]
     assert await as_owner(fresh_urls, "SELECT payment_order_tenant($1)", "order_Before14") == [(tenant,)]
     await upgrade(fresh_urls)
+
+
+ZERO_RATED_ROWS = """
+INSERT INTO tenants (id, name, business_name) VALUES ('{t}', 'T', 'T');
+INSERT INTO companies (tenant_id, id, legal_name, state_code, gstin) VALUES
+    ('{t}', '{c}', 'C', '27', '27AAPFU0939F1ZV');
+INSERT INTO customers (tenant_id, id, name, billing_state_code, is_sez) VALUES
+    ('{t}', '{k}', 'Abroad', '96', false), ('{t}', '{s}', 'SEZ', '27', true);
+INSERT INTO invoices (tenant_id, id, company_id, customer_id, status, invoice_date, due_date, place_of_supply,
+                      supply_type, document_type, supplier_registration_type, taxable_value, cgst_amount,
+                      sgst_amount, utgst_amount, igst_amount, tax_total, round_off, total, notes) VALUES
+    ('{t}', gen_random_uuid(), '{c}', '{k}', 'draft', '2026-05-01', '2026-05-01', '96', 'inter_state', 'tax_invoice',
+     'regular', 100, 0, 0, 0, 18, 18, 0, 118, 'export'),
+    ('{t}', gen_random_uuid(), '{c}', '{k}', 'draft', '2026-05-01', '2026-05-01', '96', 'inter_state',
+     'bill_of_supply', 'composition', 100, 0, 0, 0, 0, 0, 0, 100, 'composition abroad'),
+    ('{t}', gen_random_uuid(), '{c}', '{s}', 'draft', '2026-05-01', '2026-05-01', '27', 'inter_state', 'tax_invoice',
+     'regular', 100, 0, 0, 0, 18, 18, 0, 118, 'sez'),
+    ('{t}', gen_random_uuid(), '{c}', '{s}', 'draft', '2026-05-01', '2026-05-01', '27', 'intra_state', 'tax_invoice',
+     'regular', 100, 9, 9, 0, 0, 18, 0, 118, 'before the customer was sez');
+"""
+
+
+async def test_the_export_upgrade_fills_the_supply_category_from_what_each_invoice_was_charged(fresh_urls):
+    revision, previous = _revision_of("_exports_and_sez_supplies.py")
+    await downgrade(fresh_urls)
+    await upgrade(fresh_urls, previous)
+    ids = {name: str(uuid.uuid4()) for name in "tcks"}
+    await as_owner_of_every_tenant(fresh_urls, ZERO_RATED_ROWS.format(**ids))
+    await upgrade(fresh_urls, revision)
+    rows = await as_owner_of_every_tenant(
+        fresh_urls, "SELECT notes, supply_category, tax_treatment, destination_country FROM invoices ORDER BY notes"
+    )
+    assert [tuple(row) for row in rows] == [
+        ("before the customer was sez", "regular", None, None),
+        ("composition abroad", "regular", None, None),
+        ("export", "export", "with_payment_of_igst", None),
+        ("sez", "sez_unit", "with_payment_of_igst", None),
+    ]
+    await upgrade(fresh_urls)

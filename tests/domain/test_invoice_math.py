@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from app.domain import gst
 from app.domain.errors import ReferenceMissing, RuleBroken
 from app.domain.invoice_math import InvoiceIn, check_rule_46, compute_invoice
+from app.domain.zero_rated import ExportDetails, ZeroRatingIn
 
 D = Decimal
 DAY = date(2026, 5, 10)
@@ -145,7 +146,8 @@ def test_an_inactive_service_type_is_refused():
 
 def test_exports_sez_and_utgst():
     assert compute(Line(), customer=Customer(billing_state_code="27")).supply_type is gst.SupplyType.inter_state
-    export = compute(Line(gst_rate=D("0")), place_of_supply="96")
+    to_us = ZeroRatingIn(export=ExportDetails(destination_country="US"))
+    export = compute(Line(gst_rate=D("0")), place_of_supply="96", zero_rating=to_us)
     assert (export.supply_type, export.document_type) == (gst.SupplyType.inter_state, gst.DocumentType.tax_invoice)
     sez = compute(Line(), customer=Customer(is_sez=True))
     assert sez.lines[0].amounts.igst_amount == D("180.00")

@@ -192,10 +192,14 @@ def statement(entry_count: int = 6, **changes: object) -> StatementView:
         opening_balance=opening,
         closing_balance=balance,
         entries=tuple(entries),
-        aging=AgingSummary(
-            Decimal("11805.00"), Decimal("11804.00"), Decimal("0.00"), Decimal("0.00"), Decimal("1250.00")
-        ),
+        aging=AgingSummary(Decimal("11804.00"), Decimal("7904.00"), Decimal("0.00"), Decimal("0.00"), Decimal("0.00")),
         issued_at=ISSUED_AT,
     )
     fields.update(changes)
     return StatementView(**fields)  # type: ignore[arg-type]
+
+
+def formatting_rupees(value: Decimal) -> str:
+    from app.rendering.formatting import rupees
+
+    return rupees(value)

@@ -82,6 +82,6 @@ async def statement_pdf(
 ) -> Response:
     """The customer's statement of account from the ledger: the balance brought forward, every
     entry of the period with the running balance, the closing balance and the aging of what was
-    open on `to`. `from` after `to` is a 422."""
+    open on `to`. `from` after `to` is a 400 `invalid-date-range`, as for the ledger."""
     pdf = await document_pdfs.statement_pdf(session, ctx, customer_id, start=date_from, end=date_to)
     return pdf_response(request, pdf)

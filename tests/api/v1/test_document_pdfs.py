@@ -17,6 +17,7 @@ from pypdf import PdfReader
 from app.api.pdf_responses import content_disposition
 from app.services import document_pdfs
 from app.services.document_pdfs import safe_filename
+from tests.api.v1.business import audit_rows
 from tests.api.v1.http_checks import assert_problem
 from tests.api.v1.invoicing import Party, line, make_company, make_customer
 from tests.api.v1.members import add_member
@@ -246,7 +247,7 @@ async def test_statement_figures(client: httpx.AsyncClient, set_clock) -> None:
     backwards = await client.get(
         f"{API}{path}", params={"from": "2026-05-31", "to": "2026-05-01"}, headers=owner.headers
     )
-    assert_problem(backwards, 422, "validation-error")
+    assert_problem(backwards, 400, "invalid-date-range")  # as the ledger answers it
 
 
 # --- logos and branding ---------------------------------------------------------------------------
@@ -373,6 +374,8 @@ async def test_logo_roles_delete_and_tenancy(client: httpx.AsyncClient, mailbox)
     assert deleted.status_code == 204
     again = await client.delete(f"{API}/companies/{p.company['id']}/logo", headers=p.account.headers)
     assert_problem(again, 404, "logo-not-found")
+    actions = [row["action"] for row in await audit_rows(client, p.account, p.company["id"])]
+    assert actions.count("company.logo_set") == 1 and actions.count("company.logo_deleted") == 1
 
 
 def image_xobjects(content: bytes) -> int:
@@ -454,3 +457,17 @@ def test_cache_is_bounded_lru() -> None:
     assert cache.get("b") is None and cache.get("a") is not None and cache.get("c") is not None
     cache.put("huge", pdf(b"x" * 11))  # larger than the cache: not kept
     assert cache.get("huge") is None and len(cache) == 2
+
+
+async def test_export_invoice_prints_its_endorsement_and_destination(client: httpx.AsyncClient) -> None:
+    """The export helper's invoice fields, frozen at issue, reach the print (Rule 46)."""
+    owner = await make_tenant(client)
+    company = await make_company(client, owner, state="27")
+    address = {"line1": "Office 1204, Marina Plaza", "city": "Dubai", "state_code": "96"}
+    customer = await make_customer(client, owner, name="Gulf Traders LLC", billing_address=address)
+    p = Party(owner, company, customer)
+    invoice = await p.invoice(client, line("1000.00"), tax_treatment="under_lut", destination_country="AE")
+    text = " ".join(pdf_text((await get_pdf(client, owner, f"/invoices/{invoice['id']}/pdf")).content).split())
+    assert invoice["endorsement"] in text
+    assert "UNDER BOND OR LETTER OF UNDERTAKING WITHOUT PAYMENT OF INTEGRATED TAX" in text
+    assert "United Arab Emirates" in text

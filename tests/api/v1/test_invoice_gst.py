@@ -134,15 +134,20 @@ class TestSupplyTypeAndPlaceOfSupply:
 
     async def test_export_to_a_foreign_customer_is_igst(self, client):
         owner, company, foreign = await parties(client, MAHARASHTRA, EXPORT)
-        invoice = await make_invoice(client, owner, company, foreign, line("1000.00", "1", "18"))
+        invoice = await make_invoice(
+            client, owner, company, foreign, line("1000.00", "1", "18"), destination_country="US"
+        )
         assert (invoice["supply_type"], invoice["place_of_supply"]) == ("inter_state", EXPORT)
+        assert (invoice["supply_category"], invoice["tax_treatment"]) == ("export", "with_payment_of_igst")
         assert split(invoice) == ("1000.00", "0.00", "0.00", "0.00", "180.00")
         assert invoice["recipient"]["state"] == "Other Countries"
 
     async def test_export_place_of_supply_given_for_a_customer_in_the_suppliers_state(self, client):
         owner, company, customer = await parties(client, MAHARASHTRA, MAHARASHTRA)
         # 100.50 x 5% = 5.025 -> 5.03 IGST (as CGST + SGST it would have been 2.51 + 2.51).
-        invoice = await make_invoice(client, owner, company, customer, line("100.50", "1", "5"), place_of_supply=EXPORT)
+        invoice = await make_invoice(
+            client, owner, company, customer, line("100.50", "1", "5"), place_of_supply=EXPORT, destination_country="GB"
+        )
         assert (invoice["supply_type"], invoice["place_of_supply"]) == ("inter_state", EXPORT)
         assert split(invoice) == ("100.50", "0.00", "0.00", "0.00", "5.03")
         assert invoice["total"] == "105.53"
@@ -822,7 +827,10 @@ class TestDocumentType:
         company = await make_company(client, owner, state=MAHARASHTRA)
         make = registered if registered_customer else unregistered
         customer = await make(client, owner, customer_state)
-        invoice = await make_invoice(client, owner, company, customer, *[line("100.00", "1", r) for r in rates])
+        export = {"destination_country": "AE", "tax_treatment": "under_lut"} if customer_state == EXPORT else {}
+        invoice = await make_invoice(
+            client, owner, company, customer, *[line("100.00", "1", r) for r in rates], **export
+        )
         assert (invoice["document_type"], invoice["supplier_registration_type"]) == (expected, "regular")
         assert (invoice["title"], invoice["declaration"]) == (TITLES[expected], None)
         stored = await reread(client, owner, invoice)
