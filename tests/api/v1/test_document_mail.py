@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from pypdf import PdfReader
+from sqlalchemy import text
 
 from app.core.database import drain_background_tasks
 from app.core.runtime import Runtime
@@ -22,8 +23,6 @@ from tests.api.v1.invoicing import Party, line, make_company, make_customer
 from tests.api.v1.receipting import alloc, receive
 from tests.conftest import free_port, unique_email
 from tests.factories import API, Account, make_tenant
-
-COMPANY = "Sharma Traders Pvt Ltd"
 
 
 @pytest.fixture
@@ -263,6 +262,9 @@ class TestOutage:
         assert await mail.deliver_due(rt.db, down, tenant, datetime.fromisoformat(row["next_attempt_at"])) == 0
         [row] = await deliveries(client, party.account, f"invoices/{invoice['id']}")
         assert row["state"] == "failed" and row["attempts"] == 2 and row["next_attempt_at"] is None
+        async with rt.db.transaction() as session:  # /metrics counts it as undeliverable
+            backlog = (await session.execute(text("SELECT * FROM outbox_backlog(2)"))).one()
+        assert backlog.undeliverable >= 1
         up = down.model_copy(update={"smtp_port": mailbox.port})
         later = datetime.fromisoformat(row["created_at"]) + timedelta(days=2)
         assert await mail.deliver_due(rt.db, up, tenant, later) == 0  # given up: not tried again
@@ -292,6 +294,19 @@ class TestHourlyLimit:
         assert (await send(client, party.account, f"invoices/{invoice['id']}", attach_pdf=False)).status_code == 202
         response = await send(client, party.account, f"invoices/{invoice['id']}", attach_pdf=False)
         assert response.status_code == 429
+        # the deliveries list pages like every list, newest first
+        seen, cursor = [], None
+        while True:
+            query = {"limit": 5} | ({"cursor": cursor} if cursor else {})
+            page = await client.get(
+                f"{API}/invoices/{invoice['id']}/deliveries", params=query, headers=party.account.headers
+            )
+            assert page.status_code == 200, page.text
+            seen += page.json()["items"]
+            if not (cursor := page.json()["next_cursor"]):
+                break
+        assert len(seen) == 21 and len({d["id"] for d in seen}) == 21
+        assert [d["created_at"] for d in seen] == sorted((d["created_at"] for d in seen), reverse=True)
         other, _, _ = await mailing_party(client)
         other_invoice = await other.invoice(client)
         assert (
