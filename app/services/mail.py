@@ -34,6 +34,7 @@ from typing import Any
 
 import aiosmtplib
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
@@ -188,10 +189,21 @@ async def _deliver_one(
         ctx = Context(settings=settings, db=db, now=now, tenant_id=tenant_id)
         try:
             await HANDLERS[message.kind](session, ctx, message)
-        except RETRYABLE as exc:
-            log.warning("outbox %s %s (attempt %d) failed: %s", message.kind, message.id, message.attempts + 1, exc)
+        except SQLAlchemyError:
+            raise  # the transaction is gone: the row stays as it was, for the next run
+        except Exception as exc:
+            # A handler's bug (a header Python refuses, say) is a failed attempt too: recorded,
+            # visible and capped like an SMTP failure, never retried unseen forever.
+            # The reason shown to the tenant (deliveries lists) is the SMTP server's answer or the
+            # connection error; a bug's own text stays in the log.
+            if isinstance(exc, RETRYABLE):
+                log.warning("outbox %s %s (attempt %d) failed: %s", message.kind, message.id, message.attempts + 1, exc)
+                reason = str(exc) or type(exc).__name__
+            else:
+                log.exception("outbox %s %s: its handler failed", message.kind, message.id)
+                reason = f"internal error ({type(exc).__name__})"
             retry_at = now + retry_delay(message.attempts + 1)
-            repo.mark_failed(message, str(exc) or type(exc).__name__, retry_at, settings.mail_max_attempts)
+            repo.mark_failed(message, reason, retry_at, settings.mail_max_attempts)
             return 0
         repo.mark_sent(message, now)
         return 1

@@ -105,3 +105,18 @@ async def test_two_concurrent_sends_for_the_last_slot_of_the_hour_let_one_throug
     queued = [r for r in await rows(rt, party.account.tenant_id) if r.purpose == MailPurpose.document]
     assert len(queued) == 20
     assert all(r.created_at > queued[0].created_at - timedelta(hours=1) for r in queued)
+
+
+async def test_a_handlers_bug_is_a_recorded_attempt_that_leaks_nothing(rt, client, monkeypatch):
+    party, _, _ = await mailing_party(client)
+    invoice = await party.invoice(client)
+
+    async def buggy(session, ctx, message):
+        raise RuntimeError("internal detail: /srv/secret/path")
+
+    monkeypatch.setitem(mail.HANDLERS, OutboxKind.email, buggy)
+    assert (await send(client, party.account, f"invoices/{invoice['id']}", attach_pdf=False)).status_code == 202
+    await drain_background_tasks()
+    [row] = [r for r in await rows(rt, party.account.tenant_id) if r.purpose == MailPurpose.document]
+    assert row.status == OutboxStatus.pending and row.attempts == 1 and row.next_attempt_at is not None
+    assert row.last_error == "internal error (RuntimeError)"
