@@ -20,7 +20,7 @@ from app.schemas.customers import (
     CustomerUpdate,
     to_columns,
 )
-from app.schemas.document_mail import DeliveryRead, StatementSendRequest
+from app.schemas.document_mail import DeliveryPage, DeliveryRead, StatementSendRequest
 from app.schemas.ledger import LedgerRead
 from app.services import customers, document_mail
 from app.services import ledger as ledger_service
@@ -156,3 +156,14 @@ async def send_statement(
         return DeliveryRead.of(row, max_attempts=ctx.settings.mail_max_attempts)
 
     return await idempotent(202, send)
+
+
+@router.get("/{customer_id:uuid}/statement/deliveries", response_model=DeliveryPage, responses=problem_responses(404))
+async def statement_deliveries(
+    customer_id: uuid.UUID, _: CurrentUser, session: SessionDep, ctx: ContextDep, page: PaginationDep
+) -> DeliveryPage:
+    """Each statement of account mailed to the customer, newest first (as `GET /invoices/{id}/deliveries`)."""
+    await customers.get(session, customer_id)
+    return await document_mail.deliveries(
+        session, ctx, "customer_id", customer_id, limit=page.limit, cursor=page.cursor
+    )

@@ -351,6 +351,8 @@ class TestOtherDocuments:
         [message] = await delivered(mailbox, customer_email, "Statement of account")
         assert (today - timedelta(days=30)).strftime("%d %b %Y") in message["Subject"]
         statement = pdf_text(message)
+        [row] = await deliveries(client, party.account, f"customers/{party.customer['id']}/statement")
+        assert row["state"] == "sent" and row["attachments"] == 1
         assert party.customer["name"] in statement and second["number"] in statement
         bad = await send(
             client,
