@@ -156,8 +156,11 @@ class Settings(BaseSettings):
     mail_from: str = "RMS Billing <no-reply@rms-billing.local>"
     outbox_dir: Path = Path(".data/outbox")
     # A failed delivery is retried by the scheduled job with backoff (1, 2, 4 ... minutes, at most
-    # 6 hours apart); after this many attempts the message stays pending with its last error.
+    # 6 hours apart); after this many attempts the message is `failed`, with its last error.
     mail_max_attempts: int = Field(default=12, ge=1, le=50)
+    # Customer mail (documents, reminders) a tenant may send per hour when its plan's
+    # `customer_emails_per_hour` is NULL (each plan of the catalog sets its own: migration 0018).
+    customer_emails_per_hour: int = Field(default=100, ge=0, le=100_000)
 
     # Scheduled jobs (`python -m app worker`; `make run` starts one beside the API).
     # A paid period's renewal reminder goes out this many days before its end (0 = none).

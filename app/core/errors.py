@@ -50,7 +50,9 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     "logo-corrupt": (422, "Logo corrupt"),
     "validation-error": (422, "Validation error"),
     "idempotency-key-reused": (422, "Idempotency key reused with another request"),
+    "no-recipient": (422, "No recipient"),
     "rate-limited": (429, "Too many requests"),
+    "mail-rate-limited": (429, "Customer mail limit reached"),
     "internal-error": (500, "Internal server error"),
     "payment-gateway-error": (502, "Payment gateway error"),
     "service-unavailable": (503, "Service unavailable"),
@@ -229,6 +231,12 @@ class TooManyRequests(AppError):
 
     def __init__(self, retry_after: int, detail: str | None = None) -> None:
         super().__init__(detail, headers={"Retry-After": str(max(1, retry_after))})
+
+
+class MailRateLimited(TooManyRequests):
+    """429: the tenant's hourly customer-mail limit (its plan's `customer_emails_per_hour`)."""
+
+    code = "mail-rate-limited"
 
 
 class QuotaExceeded(AppError):

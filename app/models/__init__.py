@@ -11,7 +11,7 @@ from app.models.idempotency import IdempotencyKey
 from app.models.invoice import Invoice, InvoiceLine
 from app.models.job import JobOccasion
 from app.models.number_series import NumberSeries
-from app.models.outbox import OutboxEmail
+from app.models.outbox import OutboxEmail, OutboxEmailDocument
 from app.models.payment import Payment, PaymentEvent, RazorpayOrder
 from app.models.plan import Plan
 from app.models.receipt import Receipt, ReceiptAllocation
@@ -43,6 +43,7 @@ __all__ = [
     "Meter",
     "NumberSeries",
     "OutboxEmail",
+    "OutboxEmailDocument",
     "PasswordReset",
     "Payment",
     "PaymentEvent",
