@@ -28,6 +28,7 @@ EXECUTABLE_FUNCTIONS = [
     "tenants_with_pending_mail(timestamp with time zone, integer, uuid[])",
     "cleanup_expired(timestamp with time zone, uuid[])",
     "outbox_backlog(integer)",  # /metrics: counts and a timestamp over every tenant's outbox
+    "due_payment_reminder_tenants(timestamp with time zone, integer, integer, uuid[])",  # migration 0020
 ]
 # The email directory's functions (migration 0009): the application role's only way to user_identities.
 IDENTITY_FUNCTIONS = ["identity_of(text)", "claim_identity(text, uuid, uuid)", "release_identity(text)"]

@@ -14,6 +14,7 @@ from app.models.outbox import OutboxEmail
 from app.models.payment import Payment, PaymentEvent, RazorpayOrder
 from app.models.plan import Plan
 from app.models.receipt import Receipt, ReceiptAllocation
+from app.models.reminder import ReminderSettings
 from app.models.security import RateLimitHit
 from app.models.subscription import Subscription
 from app.models.tenant import Tenant
@@ -49,6 +50,7 @@ __all__ = [
     "RazorpayOrder",
     "Receipt",
     "ReceiptAllocation",
+    "ReminderSettings",
     "ServiceType",
     "Subscription",
     "TaxRate",
