@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     # Comma-separated (or a JSON list); NoDecode lets the validator below split it.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["http://localhost:3000"])
     max_body_bytes: int = 1_048_576
+    # PDFs (app/services/document_pdfs.py): how many renders run at once in this process (each on a
+    # worker thread, off the event loop; the rest wait their turn), and the in-process cache of
+    # issued documents' rendered bytes (least recently used out first; 0 = no cache).
+    pdf_render_concurrency: int = Field(default=2, ge=1, le=32)
+    pdf_cache_bytes: int = Field(default=64 * 1024 * 1024, ge=0)
     # Links in emails: <EMAIL_LINK_BASE>/verify-email?token=..., /reset-password, /accept-invite,
     # /confirm-email-change, /cancel-email-change (pages that POST the token to the API).
     # Unset = this server's own pages, http://<HOST>:<PORT>/pages (app/api/pages.py), so the links
@@ -151,8 +156,11 @@ class Settings(BaseSettings):
     mail_from: str = "RMS Billing <no-reply@rms-billing.local>"
     outbox_dir: Path = Path(".data/outbox")
     # A failed delivery is retried by the scheduled job with backoff (1, 2, 4 ... minutes, at most
-    # 6 hours apart); after this many attempts the message stays pending with its last error.
+    # 6 hours apart); after this many attempts the message is `failed`, with its last error.
     mail_max_attempts: int = Field(default=12, ge=1, le=50)
+    # Customer mail (documents, reminders) a tenant may send per hour when its plan's
+    # `customer_emails_per_hour` is NULL (each plan of the catalog sets its own: migration 0018).
+    customer_emails_per_hour: int = Field(default=100, ge=0, le=100_000)
 
     # Scheduled jobs (`python -m app worker`; `make run` starts one beside the API).
     # A paid period's renewal reminder goes out this many days before its end (0 = none).

@@ -45,9 +45,14 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     "concurrent-update": (409, "Concurrent update"),
     "idempotency-key-in-flight": (409, "Request with this idempotency key is in progress"),
     "payload-too-large": (413, "Payload too large"),
+    "logo-too-large": (413, "Logo too large"),
+    "logo-format-unsupported": (415, "Logo format unsupported"),
+    "logo-corrupt": (422, "Logo corrupt"),
     "validation-error": (422, "Validation error"),
     "idempotency-key-reused": (422, "Idempotency key reused with another request"),
+    "no-recipient": (422, "No recipient"),
     "rate-limited": (429, "Too many requests"),
+    "mail-rate-limited": (429, "Customer mail limit reached"),
     "internal-error": (500, "Internal server error"),
     "payment-gateway-error": (502, "Payment gateway error"),
     "service-unavailable": (503, "Service unavailable"),
@@ -101,6 +106,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
             "customer-not-found",
             "invoice-line-not-found",
             "invoice-not-found",
+            "logo-not-found",
             "meter-not-found",
             "order-not-found",
             "plan-not-found",
@@ -206,6 +212,12 @@ class TooManyRequests(AppError):
 
     def __init__(self, retry_after: int, detail: str | None = None) -> None:
         super().__init__(detail, headers={"Retry-After": str(max(1, retry_after))})
+
+
+class MailRateLimited(TooManyRequests):
+    """429: the tenant's hourly customer-mail limit (its plan's `customer_emails_per_hour`)."""
+
+    code = "mail-rate-limited"
 
 
 class QuotaExceeded(AppError):

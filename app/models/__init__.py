@@ -4,13 +4,14 @@ from app.models.audit import AuditLog
 from app.models.auth import AuthSession, EmailChange, EmailVerification, PasswordReset, UserInvitation
 from app.models.base import Base, TenantOwned
 from app.models.business import AccountManager, ClientType, Company, GstSettings, ServiceType, TaxRate
+from app.models.company_logo import CompanyLogo
 from app.models.credit_note import CreditNote, CreditNoteLine
 from app.models.customer import Customer
 from app.models.idempotency import IdempotencyKey
 from app.models.invoice import Invoice, InvoiceLine
 from app.models.job import JobOccasion
 from app.models.number_series import NumberSeries
-from app.models.outbox import OutboxEmail
+from app.models.outbox import OutboxEmail, OutboxEmailDocument
 from app.models.payment import Payment, PaymentEvent, RazorpayOrder
 from app.models.plan import Plan
 from app.models.receipt import Receipt, ReceiptAllocation
@@ -28,6 +29,7 @@ __all__ = [
     "Base",
     "ClientType",
     "Company",
+    "CompanyLogo",
     "CreditNote",
     "CreditNoteLine",
     "Customer",
@@ -41,6 +43,7 @@ __all__ = [
     "Meter",
     "NumberSeries",
     "OutboxEmail",
+    "OutboxEmailDocument",
     "PasswordReset",
     "Payment",
     "PaymentEvent",

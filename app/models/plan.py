@@ -23,6 +23,9 @@ class Plan(Timestamps, Base):
             "AND (monthly_token_quota IS NULL OR monthly_token_quota >= 0)",
             name="limits",
         ),
+        CheckConstraint(
+            "customer_emails_per_hour IS NULL OR customer_emails_per_hour >= 0", name="customer_emails_per_hour"
+        ),
     )
 
     code: Mapped[str] = mapped_column(String(20), primary_key=True)
@@ -34,5 +37,10 @@ class Plan(Timestamps, Base):
     max_customers: Mapped[int | None]
     max_active_users: Mapped[int | None]
     monthly_token_quota: Mapped[int | None] = mapped_column(BigInteger)
+    # customer mail (documents, reminders) a tenant may send per hour; NULL = CUSTOMER_EMAILS_PER_HOUR
+    # (migration 0018: unlike the limits above, NULL is the operator's default, never unlimited)
+    customer_emails_per_hour: Mapped[int | None]
     is_public: Mapped[bool] = mapped_column(server_default=text("true"))
     is_active: Mapped[bool] = mapped_column(server_default=text("true"))
+    # The tenant's logo on its documents (a paid feature); without it the footer names the product.
+    custom_branding: Mapped[bool] = mapped_column(server_default=text("false"))

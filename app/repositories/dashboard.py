@@ -242,6 +242,13 @@ class DashboardRepository:
         row = (await self.session.execute(select(*self._bucket_columns(self._balances_on(as_of))))).one()
         return _tallies(row._mapping)
 
+    async def customer_aging(self, customer_id: uuid.UUID, *, as_of: date) -> dict[str, Tally]:
+        """`aging` of one customer's invoices (a statement of account's summary)."""
+        open_on = self._balances_on(as_of)
+        stmt = select(*self._bucket_columns(open_on)).where(open_on.c.customer_id == customer_id)
+        row = (await self.session.execute(stmt)).one()
+        return _tallies(row._mapping)
+
     async def aging_by_customer(self, *, as_of: date, limit: int) -> tuple[list[tuple[Any, dict[str, Tally]]], int]:
         """The `limit` customers owing most on `as_of` (ties by id), each as ((id, name), tallies),
         and how many customers owe anything on `as_of`."""

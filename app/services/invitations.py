@@ -8,6 +8,7 @@ be someone else's address).
 
 import uuid
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -70,7 +71,7 @@ async def invite(session: AsyncSession, ctx: Context, inviter: User, *, email: s
         entity_id=invitation.id,
         after={"email": email, "role": role},
     )
-    context = {"inviter": inviter.full_name, "business_name": tenant.business_name, "role": role}
+    context: dict[str, Any] = {"inviter": inviter.full_name, "business_name": tenant.business_name, "role": role}
     if identity is not None:  # registered in another tenant: say so to the address, not to the inviter
         await mail.enqueue(session, ctx, to=email, template="invitation_existing_account", **context)
         return invitation

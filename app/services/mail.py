@@ -1,12 +1,34 @@
-"""Email: rendered from Jinja2 templates, written to the outbox in the caller's transaction,
+"""The outbox: durable after-commit work (issue 10 §5), email its first kind.
+
+Mail is rendered from Jinja2 templates, written to the outbox in the caller's transaction and
 delivered after commit (SMTP when SMTP_HOST is set, else an .eml file in OUTBOX_DIR). A failed
-delivery stays pending and is retried by the scheduled job (`deliver_due`) with backoff."""
+delivery stays pending and is retried by the scheduled job (`deliver_due`) with backoff, up to
+MAIL_MAX_ATTEMPTS, then it is `failed` (with its last error) for good.
+
+The worker dispatches each row to the handler registered for its `kind` (`HANDLERS`); a new kind
+of work (issue 13: exports, webhooks) adds its value to the outbox's `kind` CHECK (a migration)
+and one handler here: it is then written in a request's transaction, delivered after commit,
+retried with backoff and visible like mail.
+
+Delivery, one row at a time, each in its own short transaction: claim the row (`FOR UPDATE SKIP
+LOCKED`: a second deliverer skips it), render its attachments (PDFs, off the event loop in
+app.services.document_pdfs' bounded pool), send, mark it sent (or failed) and commit. The lock is
+held through the render and the send, which is what makes a message go out once however many
+deliverers run; it locks only that outbox row (the documents are read from the transaction's
+snapshot, unlocked), so nothing a request does ever waits for it. Rendering before claiming would
+shorten the transaction by the render but render for nothing whenever another deliverer holds the
+row; exactly-once matters more. Crash after the SMTP server took the message and before the commit:
+the message is sent again by the retry (at-least-once in that window, with the same Message-ID, so
+a receiving system can fold the two).
+"""
 
 import logging
 import uuid
-from datetime import datetime, timedelta
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import date, datetime, timedelta
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import make_msgid, parseaddr
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +40,8 @@ from app.core.config import Settings
 from app.core.context import Context
 from app.core.database import Database, after_commit
 from app.models.base import utcnow
-from app.models.outbox import OutboxEmail
-from app.repositories.outbox import OutboxRepository
+from app.models.outbox import MAX_RECIPIENTS, MailPurpose, OutboxEmail, OutboxKind
+from app.repositories.outbox import DocumentColumn, OutboxRepository
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +53,16 @@ _env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoesc
 # outbox_emails.subject's length: a subject made of long names (two 200-character names in an
 # invitation make 431 characters) is cut to fit, never refused.
 SUBJECT_MAX: int = OutboxEmail.__table__.c.subject.type.length  # type: ignore[attr-defined]
+
+
+class DeliveryFailed(Exception):
+    """A delivery attempt that failed for a reason worth retrying (recorded as the row's last error)."""
+
+
+# A handler does one row's work inside the claiming transaction; it raises DeliveryFailed (or an
+# SMTP / network error) for a failed attempt.
+Handler = Callable[[AsyncSession, Context, OutboxEmail], Awaitable[None]]
+RETRYABLE: tuple[type[Exception], ...] = (DeliveryFailed, aiosmtplib.SMTPException, OSError)
 
 
 def render(template: str, **context: Any) -> tuple[str, str, str]:
@@ -49,13 +81,68 @@ def bounded_subject(subject: str) -> str:
     return subject[: SUBJECT_MAX - 1].rstrip() + "…"
 
 
-async def enqueue(session: AsyncSession, ctx: Context, *, to: str, template: str, **context: Any) -> OutboxEmail:
-    """Put one email in the outbox (in the caller's transaction); it is sent after the commit."""
+def header_safe(value: str, what: str) -> str:
+    """A header value as given, or ValueError when it could smuggle a header (CR, LF, NUL). The API
+    refuses such input first (422); this is the last line for every other caller."""
+    if any(c in value for c in "\r\n\x00"):
+        raise ValueError(f"{what} contains a line break")
+    return value
+
+
+def attachment(kind: str, document_id: uuid.UUID, **options: str | date | None) -> dict[str, str]:
+    """A document reference for `enqueue(attachments=...)`: rendered to PDF at delivery by
+    app.services.document_pdfs.render(kind, id, **options) (options: copy, start, end)."""
+    ref = {"kind": kind, "id": str(document_id)}
+    ref.update({name: str(value) for name, value in options.items() if value is not None})
+    return ref
+
+
+async def enqueue(
+    session: AsyncSession,
+    ctx: Context,
+    *,
+    to: str | Sequence[str],
+    template: str,
+    cc: Sequence[str] = (),
+    reply_to: str | None = None,
+    sender_name: str | None = None,
+    subject: str | None = None,
+    attachments: Sequence[dict[str, str]] = (),
+    documents: Sequence[tuple[DocumentColumn, uuid.UUID]] = (),
+    purpose: MailPurpose = MailPurpose.account,
+    **context: Any,
+) -> OutboxEmail:
+    """Put one email in the outbox (in the caller's transaction); it is sent after the commit.
+
+    Customer mail adds: several To and Cc recipients, Reply-To, the From display name (the address
+    stays MAIL_FROM's), a subject that replaces the template's, PDF attachments (document
+    references, see `attachment`) rendered at delivery, the documents the mail is about (for the
+    deliveries lists) and its purpose (the hourly limit counts 'document' and 'reminder')."""
     db, settings = ctx.db, ctx.settings
-    subject, text, html = render(template, **context)
-    message = await OutboxRepository(session).add(
-        OutboxEmail(to_address=to, subject=subject, body_text=text, body_html=html)
+    recipients = [header_safe(address, "an address") for address in ([to] if isinstance(to, str) else to)]
+    copies = [header_safe(address, "an address") for address in cc]
+    if not 1 <= len(recipients) <= MAX_RECIPIENTS or len(copies) > MAX_RECIPIENTS:
+        raise ValueError(f"1 to {MAX_RECIPIENTS} To and at most {MAX_RECIPIENTS} Cc recipients")
+    rendered_subject, text, html = render(template, **context)
+    message = OutboxEmail(
+        kind=OutboxKind.email,
+        purpose=purpose,
+        to_address=recipients[0],
+        to_addresses=recipients,
+        cc_addresses=copies,
+        reply_to=header_safe(reply_to, "reply-to") if reply_to else None,
+        sender_name=header_safe(sender_name, "the sender's name")[:200] if sender_name else None,
+        subject=bounded_subject(subject) if subject else rendered_subject,
+        body_text=text,
+        body_html=html,
+        attachments=list(attachments),
     )
+    if purpose != MailPurpose.account:
+        message.created_at = ctx.now  # the hourly limit's window is on the app's clock
+    repo = OutboxRepository(session)
+    await repo.add(message)
+    if documents:
+        await repo.link_documents(message.id, list(documents))
     tenant_id, message_id = message.tenant_id, message.id
 
     async def send_after_commit() -> None:
@@ -65,17 +152,22 @@ async def enqueue(session: AsyncSession, ctx: Context, *, to: str, template: str
     return message
 
 
-async def deliver(db: Database, settings: Settings, tenant_id: uuid.UUID, ids: list[uuid.UUID]) -> int:
-    """Send pending messages once each; failures stay pending with the error recorded."""
-    async with db.transaction(tenant_id) as session:
-        return await _send_all(settings, await OutboxRepository(session).claim_pending(ids), utcnow())
+async def deliver(
+    db: Database, settings: Settings, tenant_id: uuid.UUID, ids: list[uuid.UUID], *, due_at: datetime | None = None
+) -> int:
+    """Do the work of pending rows once each (each in its own transaction); failures stay pending
+    with the error recorded and a next attempt time, or become `failed` at MAIL_MAX_ATTEMPTS."""
+    done = 0
+    for message_id in ids:
+        done += await _deliver_one(db, settings, tenant_id, message_id, due_at)
+    return done
 
 
 async def deliver_due(db: Database, settings: Settings, tenant_id: uuid.UUID, at: datetime) -> int:
-    """The retry: send the tenant's pending messages whose next attempt is due at `at`."""
+    """The retry: deliver the tenant's pending rows whose next attempt is due at `at`."""
     async with db.transaction(tenant_id) as session:
-        messages = await OutboxRepository(session).claim_due(at, settings.mail_max_attempts)
-        return await _send_all(settings, messages, at)
+        ids = await OutboxRepository(session).due_ids(at, settings.mail_max_attempts)
+    return await deliver(db, settings, tenant_id, ids, due_at=at)
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -83,24 +175,43 @@ def retry_delay(attempts: int) -> timedelta:
     return min(timedelta(minutes=2 ** min(attempts - 1, 20)), MAX_RETRY_DELAY)
 
 
-async def _send_all(settings: Settings, messages: list[OutboxEmail], now: datetime) -> int:
-    sent = 0
-    for message in messages:
+async def _deliver_one(
+    db: Database, settings: Settings, tenant_id: uuid.UUID, message_id: uuid.UUID, due_at: datetime | None
+) -> int:
+    now = due_at or utcnow()
+    async with db.transaction(tenant_id) as session:
+        repo = OutboxRepository(session)
+        claimed = await repo.claim_pending([message_id], max_attempts=settings.mail_max_attempts, due_at=due_at)
+        if not claimed:
+            return 0  # done, given up, not due, or another deliverer has it
+        message = claimed[0]
+        ctx = Context(settings=settings, db=db, now=now, tenant_id=tenant_id)
         try:
-            await _send(settings, message)
-        except (aiosmtplib.SMTPException, OSError) as exc:
-            log.warning("mail %s to %s not sent: %s", message.id, message.to_address, exc)
-            OutboxRepository.mark_failed(message, str(exc), now + retry_delay(message.attempts + 1))
-            continue
-        OutboxRepository.mark_sent(message, now)
-        sent += 1
-    return sent
+            await HANDLERS[message.kind](session, ctx, message)
+        except RETRYABLE as exc:
+            log.warning("outbox %s %s (attempt %d) failed: %s", message.kind, message.id, message.attempts + 1, exc)
+            retry_at = now + retry_delay(message.attempts + 1)
+            repo.mark_failed(message, str(exc) or type(exc).__name__, retry_at, settings.mail_max_attempts)
+            return 0
+        repo.mark_sent(message, now)
+        return 1
+
+
+# --- the email handler ---------------------------------------------------------------------------
 
 
 def build_message(settings: Settings, message: OutboxEmail) -> EmailMessage:
+    """The message's headers and bodies (attachments are added at delivery). The From address is
+    always MAIL_FROM's (the product sends, so its domain's SPF/DKIM hold); a customer mail shows the
+    company's name as the display name and replies go to the company (Reply-To)."""
     email = EmailMessage()
-    email["From"] = settings.mail_from
-    email["To"] = message.to_address
+    default_name, from_address = parseaddr(settings.mail_from)
+    email["From"] = Address(display_name=message.sender_name or default_name, addr_spec=from_address)
+    email["To"] = ", ".join(message.to_addresses or [message.to_address])
+    if message.cc_addresses:
+        email["Cc"] = ", ".join(message.cc_addresses)
+    if message.reply_to:
+        email["Reply-To"] = message.reply_to
     email["Subject"] = message.subject
     email["Message-ID"] = make_msgid(idstring=str(message.id), domain="rms-billing.local")
     email.set_content(message.body_text)
@@ -108,8 +219,41 @@ def build_message(settings: Settings, message: OutboxEmail) -> EmailMessage:
     return email
 
 
-async def _send(settings: Settings, message: OutboxEmail) -> None:
+async def _attach_documents(session: AsyncSession, ctx: Context, email: EmailMessage, message: OutboxEmail) -> None:
+    if not message.attachments:
+        return
+    for ref in message.attachments:
+        try:
+            from app.services import document_pdfs  # the PDF layer (reportlab) loads with the first attachment
+
+            options = _render_options(ref)
+            async with session.begin_nested():  # a failed render leaves the claim usable
+                pdf = await document_pdfs.render(
+                    session, ctx, document_pdfs.DocumentKind(ref["kind"]), uuid.UUID(ref["id"]), **options
+                )
+        except Exception as exc:
+            log.exception("outbox %s: the %s %s could not be rendered", message.id, ref.get("kind"), ref.get("id"))
+            raise DeliveryFailed(f"the {ref.get('kind')} PDF could not be rendered") from exc
+        email.add_attachment(pdf.content, maintype="application", subtype="pdf", filename=pdf.filename)
+
+
+def _render_options(ref: dict[str, str]) -> dict[str, Any]:
+    """A stored reference's options as document_pdfs.render takes them."""
+    from app.rendering import Copy
+
+    options: dict[str, Any] = {}
+    if "copy" in ref:
+        options["copy"] = Copy(ref["copy"])
+    for name in ("start", "end"):
+        if name in ref:
+            options[name] = date.fromisoformat(ref[name])
+    return options
+
+
+async def _deliver_email(session: AsyncSession, ctx: Context, message: OutboxEmail) -> None:
+    settings = ctx.settings
     email = build_message(settings, message)
+    await _attach_documents(session, ctx, email, message)
     if not settings.smtp_host:
         settings.outbox_dir.mkdir(parents=True, exist_ok=True)
         path = settings.outbox_dir / f"{message.id}.eml"
@@ -125,3 +269,6 @@ async def _send(settings: Settings, message: OutboxEmail) -> None:
         start_tls=settings.smtp_starttls,
         timeout=settings.smtp_timeout_seconds,
     )
+
+
+HANDLERS: dict[str, Handler] = {OutboxKind.email: _deliver_email}

@@ -270,7 +270,7 @@ class _Mailer:
         tenant = await TenantAccountRepository(session).get(JobOccasionRepository(session).tenant_id)
         plans = PlanRepository(session)
         offers = [plan for code in await plans.purchasable() if (plan := await plans.get(code)) is not None]
-        common = {
+        common: dict[str, Any] = {
             "business_name": tenant.business_name if tenant else "",
             "plans": [{"name": p.name, "price": _rupees(p.price_paise), "period": p.billing_period} for p in offers],
             "upgrade_url": settings.upgrade_url,

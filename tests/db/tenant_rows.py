@@ -47,6 +47,8 @@ OVERRIDES: dict[tuple[str, str], Any] = {
     ("usage_ledger", "meter"): "tokens",
     ("usage_ledger", "plan_code"): "free",
 }
+# Nullable columns a CHECK needs one of (outbox_email_documents: exactly one document).
+ALSO_FILLED = {("outbox_email_documents", "invoice_id")}
 IN_LIST = re.compile(r"(\w+) IN \('([^']*)'")
 
 
@@ -112,7 +114,7 @@ async def _count(conn: AsyncConnection, table: sa.Table, tenant_id: uuid.UUID) -
 
 
 def _needs_value(column: sa.Column) -> bool:
-    if column.name == "tenant_id":
+    if column.name == "tenant_id" or (column.table.name, column.name) in ALSO_FILLED:
         return True
     return not column.nullable and column.default is None and column.server_default is None
 

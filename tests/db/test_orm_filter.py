@@ -46,6 +46,7 @@ from app.repositories.base import SortKey
 from app.repositories.credit_notes import CreditNoteFilters
 from app.repositories.customers import CustomerFilters
 from app.repositories.invoices import InvoiceFilters
+from app.repositories.outbox import DeliveryFilter
 from app.repositories.receipts import ReceiptFilters
 from tests.conftest import fresh_ip
 from tests.db.tenant_digest import tenant_digest
@@ -329,7 +330,18 @@ CASES: dict[tuple[str, str], Case] = {
     ("OutboxRepository", "claim_pending"): Case(
         lambda s, b: C("OutboxRepository")(s).claim_pending([b.id("outbox_emails")])
     ),
-    ("OutboxRepository", "claim_due"): Case(lambda s, b: C("OutboxRepository")(s).claim_due(LATE_AT, 10**6)),
+    ("OutboxRepository", "due_ids"): Case(lambda s, b: C("OutboxRepository")(s).due_ids(LATE_AT, 10**6)),
+    ("OutboxRepository", "customer_mail_since"): Case(
+        lambda s, b: C("OutboxRepository")(s).customer_mail_since(EARLY_AT)
+    ),
+    ("OutboxRepository", "link_documents"): Case(
+        lambda s, b: C("OutboxRepository")(s).link_documents(b.id("outbox_emails"), [("invoice_id", b.id("invoices"))])
+    ),
+    ("DeliveryRepository", "list_page"): Case(
+        lambda s, b: C("DeliveryRepository")(s).list_page(
+            DeliveryFilter("invoice_id", b.row("outbox_email_documents")["invoice_id"]), limit=100, cursor=None
+        )
+    ),
     # payments
     ("PaymentRepository", "by_order"): Case(
         lambda s, b: C("PaymentRepository")(s).by_order(b.row("payments")["razorpay_order_id"], for_update=True)

@@ -7,9 +7,11 @@ from app.api.v1 import (
     auth,
     catalog,
     companies,
+    company_logos,
     credit_notes,
     customers,
     dashboard,
+    documents,
     gst_settings,
     health,
     invoices,
@@ -50,6 +52,8 @@ for module in (
     payments,
     webhooks,
     usage,
+    documents,
+    company_logos,
 ):
     declare_payment_required(module.router)
     api_router.include_router(module.router)

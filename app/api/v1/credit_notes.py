@@ -13,7 +13,8 @@ from app.repositories.display_names import DisplayNameRepository
 from app.schemas.business_fields import IsoDate
 from app.schemas.common import problem_responses
 from app.schemas.credit_notes import CreditNoteCreate, CreditNotePage, CreditNoteRead, CreditNoteSort
-from app.services import credit_notes
+from app.schemas.document_mail import DeliveryPage, DeliveryRead, SendRequest
+from app.services import credit_notes, document_mail
 
 router = APIRouter(prefix="/credit-notes", tags=["credit notes"], responses=problem_responses(401, 422))
 Fields = Annotated[Selection, Depends(field_selection(CreditNoteRead))]
@@ -70,3 +71,43 @@ async def read_credit_note(credit_note_id: uuid.UUID, _: CurrentUser, session: S
 async def _read(session: SessionDep, note: CreditNote) -> CreditNoteRead:
     names = await DisplayNameRepository(session).parties(note.customer_id, note.company_id)
     return CreditNoteRead.of(note, names=names)
+
+
+# --- mail to the customer (issue 10 §2) -----------------------------------------------------------
+# 404: no such credit note here; 422 `no-recipient`; 429 `mail-rate-limited`.
+SEND_ERRORS = problem_responses(403, 404, 409, 429)
+
+
+@router.post(
+    "/{credit_note_id:uuid}/send",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=DeliveryRead,
+    responses=SEND_ERRORS,
+)
+async def send_credit_note(
+    credit_note_id: uuid.UUID,
+    body: SendRequest,
+    _: WriterUser,
+    session: SessionDep,
+    ctx: ContextDep,
+    idempotent: IdempotentDep,
+) -> Any:
+    """Email the credit note to the customer, its PDF attached (as `POST /invoices/{id}/send`).
+    Supports `Idempotency-Key`."""
+
+    async def send() -> DeliveryRead:
+        row = await document_mail.send_credit_note(session, ctx, credit_note_id, body)
+        return DeliveryRead.of(row, max_attempts=ctx.settings.mail_max_attempts)
+
+    return await idempotent(202, send)
+
+
+@router.get("/{credit_note_id:uuid}/deliveries", response_model=DeliveryPage, responses=problem_responses(404))
+async def credit_note_deliveries(
+    credit_note_id: uuid.UUID, _: CurrentUser, session: SessionDep, ctx: ContextDep, page: PaginationDep
+) -> DeliveryPage:
+    """Each mail about the credit note, newest first (as `GET /invoices/{id}/deliveries`)."""
+    await credit_notes.get(session, credit_note_id)
+    return await document_mail.deliveries(
+        session, ctx, "credit_note_id", credit_note_id, limit=page.limit, cursor=page.cursor
+    )

@@ -1,11 +1,12 @@
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, status
 
 from app.api.batch import id_list
 from app.api.deps import ContextDep, CurrentUser, PaginationDep, SessionDep, WriterUser
 from app.api.fields import Selection, field_selection, respond
+from app.api.idempotency import IdempotentDep
 from app.models.customer import Customer
 from app.repositories.customers import CustomerFilters, CustomerRepository
 from app.repositories.display_names import DisplayNameRepository
@@ -19,8 +20,9 @@ from app.schemas.customers import (
     CustomerUpdate,
     to_columns,
 )
+from app.schemas.document_mail import DeliveryRead, StatementSendRequest
 from app.schemas.ledger import LedgerRead
-from app.services import customers
+from app.services import customers, document_mail
 from app.services import ledger as ledger_service
 
 router = APIRouter(prefix="/customers", tags=["customers"], responses=problem_responses(401, 422))
@@ -123,3 +125,34 @@ async def customer_ledger(
     `limit`; the SQL reads one customer's documents through indexes on (tenant_id, customer_id, date)."""
     start, end = ledger_service.report_range(date_from, date_to, today=ctx.today)
     return await ledger_service.ledger(session, customer_id, date_from=start, date_to=end, limit=limit, cursor=cursor)
+
+
+# --- mail to the customer (issue 10 §2) -----------------------------------------------------------
+# 400: a bad period; 404: no such customer (or company) here; 422 `no-recipient`;
+# 429 `mail-rate-limited`.
+SEND_ERRORS = problem_responses(400, 403, 404, 429)
+
+
+@router.post(
+    "/{customer_id:uuid}/statement/send",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=DeliveryRead,
+    responses=SEND_ERRORS,
+)
+async def send_statement(
+    customer_id: uuid.UUID,
+    body: StatementSendRequest,
+    _: WriterUser,
+    session: SessionDep,
+    ctx: ContextDep,
+    idempotent: IdempotentDep,
+) -> Any:
+    """Email the customer's statement of account for `period` (`from` default: the start of the
+    financial year; `to` default: today), its PDF attached (as `POST /invoices/{id}/send`).
+    Supports `Idempotency-Key`."""
+
+    async def send() -> DeliveryRead:
+        row = await document_mail.send_statement(session, ctx, customer_id, body)
+        return DeliveryRead.of(row, max_attempts=ctx.settings.mail_max_attempts)
+
+    return await idempotent(202, send)

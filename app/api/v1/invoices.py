@@ -10,6 +10,7 @@ from app.api.idempotency import IdempotentDep
 from app.repositories.invoices import InvoiceFilters, InvoiceRepository
 from app.schemas.business_fields import IsoDate
 from app.schemas.common import QUERY_TEXT, problem_responses
+from app.schemas.document_mail import DeliveryPage, DeliveryRead, SendRequest
 from app.schemas.invoices import (
     InvoiceCreate,
     InvoiceIn,
@@ -19,7 +20,7 @@ from app.schemas.invoices import (
     InvoiceStatus,
     VoidRequest,
 )
-from app.services import invoicing
+from app.services import document_mail, invoicing
 
 router = APIRouter(prefix="/invoices", tags=["invoices"], responses=problem_responses(401, 422))
 Fields = Annotated[Selection, Depends(field_selection(InvoiceRead))]
@@ -129,3 +130,42 @@ async def void_invoice(
     """Cancel an issued invoice with nothing applied to it; its number is kept, never reused."""
     invoice = await invoicing.void(session, ctx, invoice_id, reason=body.reason)
     return InvoiceRead.of(invoice, today=ctx.today)
+
+
+# --- mail to the customer (issue 10 §2) -----------------------------------------------------------
+# 404: no such invoice here; 409: a draft or a void invoice; 422 `no-recipient`: no `to` and the
+# customer has no email; 429 `mail-rate-limited`: the tenant's hourly customer-mail allowance is used.
+SEND_ERRORS = problem_responses(403, 404, 409, 429)
+
+
+@router.post(
+    "/{invoice_id:uuid}/send", status_code=status.HTTP_202_ACCEPTED, response_model=DeliveryRead, responses=SEND_ERRORS
+)
+async def send_invoice(
+    invoice_id: uuid.UUID,
+    body: SendRequest,
+    _: WriterUser,
+    session: SessionDep,
+    ctx: ContextDep,
+    idempotent: IdempotentDep,
+) -> Any:
+    """Email the invoice to the customer (default: the customer's email), its PDF attached. Queued
+    in this request's transaction and delivered after it (retried with backoff when the mail server
+    fails): 202 with the delivery, whose state `GET /invoices/{id}/deliveries` follows. Supports
+    `Idempotency-Key` (a replay sends nothing more)."""
+
+    async def send() -> DeliveryRead:
+        row = await document_mail.send_invoice(session, ctx, invoice_id, body)
+        return DeliveryRead.of(row, max_attempts=ctx.settings.mail_max_attempts)
+
+    return await idempotent(202, send)
+
+
+@router.get("/{invoice_id:uuid}/deliveries", response_model=DeliveryPage, responses=problem_responses(404))
+async def invoice_deliveries(
+    invoice_id: uuid.UUID, _: CurrentUser, session: SessionDep, ctx: ContextDep, page: PaginationDep
+) -> DeliveryPage:
+    """Each mail about the invoice (sent, payment reminders), newest first: recipients, subject,
+    state (queued, sent, failed), attempts, the last failure's reason and the timestamps."""
+    await invoicing.get(session, invoice_id)
+    return await document_mail.deliveries(session, ctx, "invoice_id", invoice_id, limit=page.limit, cursor=page.cursor)

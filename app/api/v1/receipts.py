@@ -11,6 +11,7 @@ from app.repositories.display_names import DisplayNameRepository
 from app.repositories.receipts import ReceiptFilters, ReceiptRepository
 from app.schemas.business_fields import IsoDate
 from app.schemas.common import problem_responses
+from app.schemas.document_mail import DeliveryPage, DeliveryRead, SendRequest
 from app.schemas.receipts import (
     AllocateRequest,
     AllocationRead,
@@ -22,7 +23,7 @@ from app.schemas.receipts import (
     ReceiptStatus,
     ReceiptVoid,
 )
-from app.services import receipts
+from app.services import document_mail, receipts
 from app.services.receipts import Allocated
 
 router = APIRouter(prefix="/receipts", tags=["receipts"], responses=problem_responses(401, 422))
@@ -111,3 +112,38 @@ async def void_receipt(
     """Cancel a receipt: its allocations are released (invoice balances and statuses go back), the
     customer owes its amount again; the number stays taken."""
     return await _read(session, await receipts.void(session, ctx, receipt_id, reason=body.reason))
+
+
+# --- mail to the customer (issue 10 §2) -----------------------------------------------------------
+# 404: no such receipt here; 409: a void receipt; 422 `no-recipient`; 429 `mail-rate-limited`.
+SEND_ERRORS = problem_responses(403, 404, 409, 429)
+
+
+@router.post(
+    "/{receipt_id:uuid}/send", status_code=status.HTTP_202_ACCEPTED, response_model=DeliveryRead, responses=SEND_ERRORS
+)
+async def send_receipt(
+    receipt_id: uuid.UUID,
+    body: SendRequest,
+    _: WriterUser,
+    session: SessionDep,
+    ctx: ContextDep,
+    idempotent: IdempotentDep,
+) -> Any:
+    """Email the receipt voucher to the customer, its PDF attached (as `POST /invoices/{id}/send`).
+    Supports `Idempotency-Key`."""
+
+    async def send() -> DeliveryRead:
+        row = await document_mail.send_receipt(session, ctx, receipt_id, body)
+        return DeliveryRead.of(row, max_attempts=ctx.settings.mail_max_attempts)
+
+    return await idempotent(202, send)
+
+
+@router.get("/{receipt_id:uuid}/deliveries", response_model=DeliveryPage, responses=problem_responses(404))
+async def receipt_deliveries(
+    receipt_id: uuid.UUID, _: CurrentUser, session: SessionDep, ctx: ContextDep, page: PaginationDep
+) -> DeliveryPage:
+    """Each mail about the receipt, newest first (as `GET /invoices/{id}/deliveries`)."""
+    await receipts.get(session, receipt_id)
+    return await document_mail.deliveries(session, ctx, "receipt_id", receipt_id, limit=page.limit, cursor=page.cursor)
