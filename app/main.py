@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from app.api import metrics, pages
+from app.api import metrics, pages, public
 from app.api.docs import install_docs
 from app.api.openapi import install_openapi, operation_id
 from app.api.v1 import api_router, health
@@ -97,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router, include_in_schema=False)
     app.include_router(metrics.router, include_in_schema=False)  # why hidden: app/api/metrics.py
     app.include_router(pages.router)
+    app.include_router(public.router)  # GET /p/<token>: the public invoice page of a share link
     install_openapi(app)
     install_docs(app)
     app.add_middleware(ConflictRetryMiddleware)  # innermost: a retry re-runs routing and the handler only

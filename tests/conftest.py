@@ -158,6 +158,7 @@ def live_server(settings: Settings) -> Iterator[str]:
         update={
             "port": port,
             "email_link_base": f"http://127.0.0.1:{port}/pages",  # mailed links open this server's pages
+            "public_base_url": f"http://127.0.0.1:{port}",  # share links open this server's /p pages
             "login_limit_per_email": 10**6,
             "login_limit_per_ip": 10**6,
             "reset_limit_per_email": 10**6,

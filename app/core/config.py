@@ -171,6 +171,18 @@ class Settings(BaseSettings):
     # Unset = http://<HOST>:<PORT>/docs#/tenants.
     upgrade_url: str | None = None  # never None once validated (_derive_links)
 
+    # Share links (POST /invoices/{id}/share) and the public invoice page they open, GET /p/<token>.
+    # PUBLIC_BASE_URL: the origin customers reach this server's /p pages at (unset = http://<HOST>:<PORT>,
+    # like EMAIL_LINK_BASE); a link is <PUBLIC_BASE_URL>/p/<token>.
+    public_base_url: str | None = None  # never None once validated (_derive_links)
+    # A new link lives this many days unless the request asks for another length, up to the maximum.
+    share_link_ttl_days: int = Field(default=30, ge=1, le=366)
+    share_link_max_ttl_days: int = Field(default=180, ge=1, le=366)
+    # The public page by client IP: requests per minute, and wrong/expired/revoked links per hour
+    # (stricter, so tokens cannot be guessed by trying); over either, 429 with Retry-After.
+    public_page_limit_per_ip: int = Field(default=60, ge=1)
+    public_page_misses_per_ip: int = Field(default=20, ge=1)
+
     # Documents (invoices, credit notes, receipts) may be dated at most this many days after today
     # (Asia/Kolkata); none before GST began (2017-07-01).
     document_future_days: int = Field(default=366, ge=0, le=3660)
@@ -192,6 +204,7 @@ class Settings(BaseSettings):
         Written past __setattr__ so that `model_fields_set` still tells a derived value from a set one."""
         self.__dict__["email_link_base"] = (self.email_link_base or f"{self.public_origin}/pages").rstrip("/")
         self.__dict__["upgrade_url"] = self.upgrade_url or f"{self.public_origin}/docs#/tenants"
+        self.__dict__["public_base_url"] = (self.public_base_url or self.public_origin).rstrip("/")
         return self
 
     @model_validator(mode="after")

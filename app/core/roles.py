@@ -29,6 +29,8 @@ EXECUTABLE_FUNCTIONS = [
     "cleanup_expired(timestamp with time zone, uuid[])",
     "outbox_backlog(integer)",  # /metrics: counts and a timestamp over every tenant's outbox
     "due_payment_reminder_tenants(timestamp with time zone, integer, integer, uuid[])",  # migration 0020
+    # the public invoice page (GET /p/<token>): a live share link's tenant and id by its token's hash
+    "share_link_of(text, timestamp with time zone)",
 ]
 # The email directory's functions (migration 0009): the application role's only way to user_identities.
 IDENTITY_FUNCTIONS = ["identity_of(text)", "claim_identity(text, uuid, uuid)", "release_identity(text)"]

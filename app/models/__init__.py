@@ -17,6 +17,7 @@ from app.models.plan import Plan
 from app.models.receipt import Receipt, ReceiptAllocation
 from app.models.reminder import ReminderSettings
 from app.models.security import RateLimitHit
+from app.models.share_link import ShareLink
 from app.models.subscription import Subscription
 from app.models.tenant import Tenant
 from app.models.usage import Meter, PlanMeterQuota, UsageLedgerEntry, UsagePeriod
@@ -55,6 +56,7 @@ __all__ = [
     "ReceiptAllocation",
     "ReminderSettings",
     "ServiceType",
+    "ShareLink",
     "Subscription",
     "TaxRate",
     "Tenant",

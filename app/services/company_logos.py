@@ -28,6 +28,7 @@ MAX_SIZE = (600, 200)  # the stored logo fits within this (width, height); a doc
 # memory (Pillow's own bomb limit is ~179 M pixels; 24 M pixels of RGBA is ~96 MB).
 MAX_PIXELS = 24_000_000
 FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg"}
+MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,8 @@ def _identify(data: bytes) -> str:
     except AppError:
         raise
     except UnidentifiedImageError as exc:
+        if data.startswith(MAGIC):  # a PNG or JPEG signature, then nothing Pillow can read
+            raise _corrupt("The image is corrupt.") from exc
         raise _unsupported() from exc
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise _corrupt("The image claims too many pixels.") from exc

@@ -29,13 +29,20 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import rendering
 from app.core.context import Context
 from app.core.errors import NotFound
 from app.core.tenancy import required_tenant
 from app.domain.statuses import OPEN_STATUSES
 from app.models.subscription import SubscriptionStatus
-from app.rendering import Copy, InvalidUpiLink, upi_link
+from app.rendering import (
+    Copy,
+    InvalidUpiLink,
+    render_credit_note,
+    render_invoice,
+    render_receipt,
+    render_statement,
+    upi_link,
+)
 from app.rendering.views import BRAND
 from app.repositories.company_logos import CompanyLogoRepository
 from app.repositories.document_sources import DocumentSourceRepository
@@ -235,7 +242,7 @@ async def invoice_pdf(
     view = document_views.invoice_view(
         invoice, lines, upi_link=payment_link(invoice, source.upi_vpa), logo=logo, footer_brand=footer
     )
-    pdf = _pdf(await _render(ctx, rendering.render_invoice, view, copy=copy), filename)
+    pdf = _pdf(await _render(ctx, render_invoice, view, copy=copy), filename)
     if key is not None:
         cache_for(ctx).put(key, pdf)
     return pdf
@@ -257,7 +264,7 @@ async def credit_note_pdf(
     lines = await repo.credit_note_lines(note.id)
     logo, footer = await _branding(session, ctx, note.company_id, source.logo_sha256)
     view = document_views.credit_note_view(note, source.invoice, lines, logo=logo, footer_brand=footer)
-    pdf = _pdf(await _render(ctx, rendering.render_credit_note, view, copy=copy), safe_filename(note.number))
+    pdf = _pdf(await _render(ctx, render_credit_note, view, copy=copy), safe_filename(note.number))
     cache_for(ctx).put(key, pdf)
     return pdf
 
@@ -287,7 +294,7 @@ async def receipt_pdf(session: AsyncSession, ctx: Context, receipt_id: uuid.UUID
     view = document_views.receipt_view(
         receipt, source.company, source.customer, allocations, logo=logo, footer_brand=footer
     )
-    pdf = _pdf(await _render(ctx, rendering.render_receipt, view), safe_filename(receipt.number))
+    pdf = _pdf(await _render(ctx, render_receipt, view), safe_filename(receipt.number))
     cache_for(ctx).put(key, pdf)
     return pdf
 
@@ -326,7 +333,7 @@ async def statement_pdf(
     logo, footer = await _branding(session, ctx, company_id, source.logo_sha256)
     view = dataclasses.replace(view, logo=logo, footer_brand=footer)
     name = f"Statement-{source.customer.name}-{data.date_from.isoformat()}-{data.date_to.isoformat()}"
-    pdf = _pdf(await _render(ctx, rendering.render_statement, view), safe_filename(name))
+    pdf = _pdf(await _render(ctx, render_statement, view), safe_filename(name))
     cache_for(ctx).put(key, pdf)
     return pdf
 

@@ -29,6 +29,10 @@ from tests.factories import API, make_tenant
 # (table, column) -> value, for columns whose CHECK constraint the type-based value would fail.
 OVERRIDES: dict[tuple[str, str], Any] = {
     ("companies", "state_code"): "27",
+    ("company_logos", "content"): b"\x89PNG\r\n\x1a\n",
+    ("company_logos", "width"): 1,
+    ("company_logos", "height"): 1,
+    ("company_logos", "sha256"): "0" * 64,
     ("customers", "billing_state_code"): "27",
     ("number_series", "last_seq"): 1,
     ("invoices", "place_of_supply"): "27",
@@ -40,6 +44,7 @@ OVERRIDES: dict[tuple[str, str], Any] = {
     ("payments", "plan_code"): "standard",
     ("payments", "amount_paise"): 99_900,
     ("payments", "currency"): "INR",
+    ("share_links", "expires_at"): datetime(2100, 1, 1, tzinfo=UTC),  # CHECK expires_at > created_at
     # registration opens a usage period (with a ledger entry); these serve a tenant that has none
     ("usage_periods", "meter"): "tokens",
     ("usage_periods", "plan_code"): "free",

@@ -229,6 +229,9 @@ CASES: dict[tuple[str, str], Case] = {
         lambda s, b: C("DashboardRepository")(s).revenue_chart(date_from=EARLY, date_to=LATE, interval="month")
     ),
     ("DashboardRepository", "aging"): Case(lambda s, b: C("DashboardRepository")(s).aging(as_of=LATE)),
+    ("DashboardRepository", "customer_aging"): Case(
+        lambda s, b: C("DashboardRepository")(s).customer_aging(b.id("customers"), as_of=LATE)
+    ),
     ("DashboardRepository", "aging_by_customer"): Case(
         lambda s, b: C("DashboardRepository")(s).aging_by_customer(as_of=LATE, limit=100)
     ),
@@ -318,6 +321,45 @@ CASES: dict[tuple[str, str], Case] = {
         lambda s, b: C("LedgerRepository")(s).page(
             b.id("customers"), date_from=EARLY, date_to=LATE, after=None, balance_before=Decimal(0), limit=100
         )
+    ),
+    ("LedgerRepository", "period"): Case(
+        lambda s, b: C("LedgerRepository")(s).period(
+            b.id("customers"), date_from=EARLY, date_to=LATE, balance_before=Decimal(0)
+        )
+    ),
+    # documents as PDFs, company logos
+    ("DocumentSourceRepository", "invoice"): Case(
+        lambda s, b: C("DocumentSourceRepository")(s).invoice(b.id("invoices"))
+    ),
+    ("DocumentSourceRepository", "invoice_lines"): Case(
+        lambda s, b: C("DocumentSourceRepository")(s).invoice_lines(b.id("invoices"))
+    ),
+    ("DocumentSourceRepository", "credit_note"): Case(
+        lambda s, b: C("DocumentSourceRepository")(s).credit_note(b.id("credit_notes"))
+    ),
+    ("DocumentSourceRepository", "credit_note_lines"): Case(
+        lambda s, b: C("DocumentSourceRepository")(s).credit_note_lines(b.id("credit_notes"))
+    ),
+    ("DocumentSourceRepository", "receipt"): Case(
+        lambda s, b: C("DocumentSourceRepository")(s).receipt(b.id("receipts"))
+    ),
+    ("DocumentSourceRepository", "receipt_allocations"): Case(
+        lambda s, b: C("DocumentSourceRepository")(s).receipt_allocations(b.id("receipts"))
+    ),
+    ("DocumentSourceRepository", "statement"): Case(
+        lambda s, b: C("DocumentSourceRepository")(s).statement(b.id("customers"))
+    ),
+    ("CompanyLogoRepository", "get"): Case(
+        lambda s, b: C("CompanyLogoRepository")(s).get(b.row("company_logos")["company_id"])
+    ),
+    ("CompanyLogoRepository", "put"): Case(
+        lambda s, b: C("CompanyLogoRepository")(s).put(
+            b.row("company_logos")["company_id"],
+            {"content": b"\x89PNG", "media_type": "image/png", "width": 1, "height": 1, "sha256": "0" * 64},
+        )
+    ),
+    ("CompanyLogoRepository", "remove"): Case(
+        lambda s, b: C("CompanyLogoRepository")(s).remove(b.row("company_logos")["company_id"])
     ),
     ("NumberSeriesRepository", "take_next"): Case(
         lambda s, b: C("NumberSeriesRepository")(s).take_next(
@@ -465,6 +507,18 @@ CASES: dict[tuple[str, str], Case] = {
     ),
     ("EmailChangeRepository", "cancel_pending_for_user"): Case(
         lambda s, b: C("EmailChangeRepository")(s).cancel_pending_for_user(b.row("email_changes")["user_id"], NOW)
+    ),
+    ("ShareLinkRepository", "active_for_invoice"): Case(
+        lambda s, b: C("ShareLinkRepository")(s).active_for_invoice(b.row("share_links")["invoice_id"], NOW)
+    ),
+    ("ShareLinkRepository", "get_live"): Case(
+        lambda s, b: C("ShareLinkRepository")(s).get_live(b.id("share_links"), NOW)
+    ),
+    ("ShareLinkRepository", "revoke"): Case(
+        lambda s, b: C("ShareLinkRepository")(s).revoke(b.row("share_links")["invoice_id"], NOW)
+    ),
+    ("ShareLinkRepository", "record_view"): Case(
+        lambda s, b: C("ShareLinkRepository")(s).record_view(b.id("share_links"), NOW)
     ),
     ("SingleUseTokenRepository", "redeem"): Case(
         lambda s, b: _each_token_table(s, b, lambda r, row: r.redeem(row["token_hash"], NOW - dt.timedelta(days=3650)))

@@ -17,8 +17,10 @@ from tests.security.probe_business import add_business_rows
 from tests.security.probe_credit_notes import add_credit_note_rows
 from tests.security.probe_customers import add_customer_rows
 from tests.security.probe_documents import add_invoice_rows
+from tests.security.probe_logos import add_logo_rows
 from tests.security.probe_payments import add_payment_rows
 from tests.security.probe_receipts import add_receipt_rows
+from tests.security.probe_share_links import add_share_link_rows
 
 
 @dataclass
@@ -40,6 +42,7 @@ class TenantData:
     razorpay_order_ids: list[str] = field(default_factory=list)
     razorpay_payment_ids: list[str] = field(default_factory=list)
     invitation_ids: list[str] = field(default_factory=list)
+    share_link_ids: list[str] = field(default_factory=list)
 
     @property
     def tenant_id(self) -> str:
@@ -75,6 +78,7 @@ SOURCES: dict[str, Callable[[TenantData], list[str]]] = {
     "id": lambda t: t.razorpay_payment_ids,
     "order_id": lambda t: t.razorpay_order_ids,
     "invitation_id": lambda t: t.invitation_ids,
+    "link_id": lambda t: t.share_link_ids,  # a share link of an invoice
 }
 
 # Ids another service issued (Razorpay) that a client brings back in a body, next to the tenant's
@@ -117,7 +121,9 @@ async def build_tenant(client: httpx.AsyncClient, mailbox, business_name: str) -
     tenant = TenantData(owner=owner, member=member, invitation_ids=[pending.json()["id"]])
     await add_customer_rows(client, tenant)
     await add_business_rows(client, tenant)
+    await add_logo_rows(client, tenant)
     await add_invoice_rows(client, tenant)
+    await add_share_link_rows(client, tenant)
     await add_receipt_rows(client, tenant)
     await add_credit_note_rows(client, tenant)
     await add_payment_rows(client, tenant)

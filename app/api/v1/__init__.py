@@ -41,6 +41,7 @@ for module in (
     audit_logs,
     customers,
     dashboard,
+    company_logos,  # before companies: the probe deletes a company's logo before the company
     companies,
     credit_notes,
     catalog,
@@ -53,7 +54,6 @@ for module in (
     webhooks,
     usage,
     documents,
-    company_logos,
 ):
     declare_payment_required(module.router)
     api_router.include_router(module.router)

@@ -1,4 +1,5 @@
 import uuid
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response, status
@@ -20,7 +21,8 @@ from app.schemas.invoices import (
     InvoiceStatus,
     VoidRequest,
 )
-from app.services import document_mail, invoicing
+from app.schemas.share_links import ShareLinkCreate, ShareLinkCreated, ShareLinkList, ShareLinkRead
+from app.services import document_mail, invoicing, share_links
 
 router = APIRouter(prefix="/invoices", tags=["invoices"], responses=problem_responses(401, 422))
 Fields = Annotated[Selection, Depends(field_selection(InvoiceRead))]
@@ -169,3 +171,55 @@ async def invoice_deliveries(
     state (queued, sent, failed), attempts, the last failure's reason and the timestamps."""
     await invoicing.get(session, invoice_id)
     return await document_mail.deliveries(session, ctx, "invoice_id", invoice_id, limit=page.limit, cursor=page.cursor)
+
+
+# Share links: a public page of the invoice (GET /p/<token>, app/api/public.py) and its WhatsApp message.
+SHARE_ERRORS = problem_responses(400, 403, 404, 409)
+
+
+@router.post(
+    "/{invoice_id:uuid}/share",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ShareLinkCreated,
+    responses=SHARE_ERRORS,
+)
+async def share_invoice(
+    invoice_id: uuid.UUID,
+    _: WriterUser,
+    session: SessionDep,
+    ctx: ContextDep,
+    body: ShareLinkCreate | None = None,
+) -> ShareLinkCreated:
+    """A new link to the invoice's public page (no login), with a WhatsApp link carrying it. The
+    link's token appears in this answer only. Drafts and void invoices cannot be shared (409)."""
+    days = body.expires_in_days if body is not None else None
+    link = await share_links.create(session, ctx, invoice_id, ttl=timedelta(days=days) if days else None)
+    return ShareLinkCreated(id=link.id, url=link.url, expires_at=link.expires_at, whatsapp_url=link.whatsapp_url)
+
+
+@router.get("/{invoice_id:uuid}/share", response_model=ShareLinkList, responses=problem_responses(404))
+async def list_share_links(
+    invoice_id: uuid.UUID, _: CurrentUser, session: SessionDep, ctx: ContextDep
+) -> ShareLinkList:
+    """The invoice's active links (not revoked, not expired), newest first, with their view counts."""
+    links = await share_links.active(session, ctx, invoice_id)
+    return ShareLinkList(items=[ShareLinkRead.model_validate(link) for link in links])
+
+
+@router.delete(
+    "/{invoice_id:uuid}/share", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(403, 404)
+)
+async def revoke_share_links(
+    invoice_id: uuid.UUID,
+    _: WriterUser,
+    session: SessionDep,
+    ctx: ContextDep,
+    link_id: Annotated[
+        uuid.UUID | None,
+        Query(description="Revoke only this link (404 if the invoice has no link with this id)."),
+    ] = None,
+) -> Response:
+    """Revoke the invoice's active links, or the one `link_id`: each then opens the same "not found"
+    page as a wrong link. Revoking a link that is revoked or expired already changes nothing."""
+    await share_links.revoke(session, ctx, invoice_id, link_id=link_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
