@@ -4,12 +4,17 @@ at or after the tenant's send hour in India. Time is driven through run_due(at),
 `today` fixture (the invoices are dated from it), with the real SMTP server."""
 
 import asyncio
+import io
+import re
 import uuid
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from email.utils import parseaddr
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from app.domain.fiscal import INDIA
@@ -207,7 +212,7 @@ class TestOneMailPerCustomer:
         assert "7 days overdue" in body and "1 day overdue" in body
         assert "Dear Gupta Electricals" in body and "Warm regards,\nSharma Traders Pvt Ltd" in body
         reference = week["number"].replace("/", "%2F")
-        upi = f"upi://pay?pa=sharma%40okicici&pn=Sharma%20Traders%20Pvt%20Ltd&am=123456.00&cu=INR&tr={reference}"
+        upi = f"upi://pay?pa=sharma@okicici&pn=Sharma%20Traders%20Pvt%20Ltd&am=123456.00&cu=INR&tr={reference}"
         assert upi in body
         html = html_of(mail)
         assert "₹1,25,956.00" in html and upi.replace("&", "&amp;") in html
@@ -222,6 +227,38 @@ class TestOneMailPerCustomer:
         assert (await go(rt, ist(today, 10), party)).payment_reminders == 1
         body = text_of(reminder_mails(mailbox, party)[0])
         assert "Balance due: ₹600.00" in body and "Invoice total: ₹1,000.00" in body
+
+
+class TestWhatTheCustomerGets:
+    async def test_the_pdfs_attached_the_share_links_open_and_the_deliveries_list_it(self, client, rt, mailbox, today):
+        party = await party_with_email(client, email="accounts@sharmatraders.in", phone="+91 98450 12345")
+        await reminders_on(client, party.account)
+        first = await invoice_due(client, party, today, due_in=-7, amount="4500.00")
+        second = await invoice_due(client, party, today, due_in=3, amount="1200.00")
+        assert (await go(rt, ist(today, 10), party)).payment_reminders == 1
+
+        [mail] = reminder_mails(mailbox, party)
+        name, address = parseaddr(mail["From"])
+        assert name == "Sharma Traders Pvt Ltd" and address
+        assert parseaddr(mail["Reply-To"])[1] == "accounts@sharmatraders.in"
+        pdfs = [PdfReader(io.BytesIO(part.get_content())) for part in mail.iter_attachments()]
+        texts = ["".join(page.extract_text() for page in pdf.pages) for pdf in pdfs]
+        assert len(texts) == 2 and first["number"] in texts[0] and second["number"] in texts[1]
+        body = text_of(mail)
+        assert "The invoice PDFs are attached." in body and "due in 3 days" in body and "7 days overdue" in body
+        assert "https://wa.me/919845012345?text=" in body
+        links = re.findall(r"View or download: (\S+)", body)
+        assert len(links) == 2
+        for link, invoice in zip(links, (first, second), strict=True):
+            page = await client.get(urlsplit(link).path)
+            assert page.status_code == 200 and invoice["number"] in page.text
+
+        for invoice in (first, second):
+            response = await client.get(f"{API}/invoices/{invoice['id']}/deliveries", headers=party.account.headers)
+            assert response.status_code == 200, response.text
+            [row] = response.json()["items"]
+            assert (row["purpose"], row["state"], row["attachments"]) == ("reminder", "sent", 2)
+            assert row["to"] == [party.customer["email"]] and row["subject"] == subject_of(mail)
 
 
 class TestNeverWhenSettled:
