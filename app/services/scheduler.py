@@ -50,6 +50,7 @@ COUNTS = (
     "mail_retried",
     "payment_reminders",
     "reminders_no_email",
+    "reminders_deferred",
 )
 
 
@@ -66,6 +67,7 @@ class Summary:
     mail_retried: int = 0
     payment_reminders: int = 0  # mails to customers (app.services.reminders), one per customer and run
     reminders_no_email: int = 0  # customers with a reminder due and no email to send it to
+    reminders_deferred: int = 0  # reminder mails over the tenant's hourly customer-mail limit: a later run's
     cleaned: dict[str, int] = field(default_factory=dict)
     failed: list[tuple[str, uuid.UUID | None]] = field(default_factory=list)
 
@@ -85,6 +87,7 @@ class Summary:
             "mail_retried": self.mail_retried,
             "payment_reminders": self.payment_reminders,
             "reminders_no_email": self.reminders_no_email,
+            "reminders_deferred": self.reminders_deferred,
             "cleaned": dict(self.cleaned),
             "failed": [{"step": step, "tenant_id": str(t) if t else None} for step, t in self.failed],
         }

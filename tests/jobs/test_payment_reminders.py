@@ -19,11 +19,13 @@ from sqlalchemy import select
 
 from app.domain.fiscal import INDIA
 from app.models.job import JobOccasion
+from app.repositories.invoices import InvoiceRepository
 from app.repositories.jobs import DueWorkRepository
 from app.services import reminders
 from app.services.scheduler import Summary
 from tests.api.v1.invoicing import Party, line, make_company, make_customer, make_invoice
 from tests.api.v1.report_data import full_credit_note, receipt, void_invoice
+from tests.api.v1.subscription_rows import put_on_plan
 from tests.conftest import unique_email
 from tests.factories import API, Account, make_tenant
 from tests.jobs.scheduling import run
@@ -261,7 +263,55 @@ class TestWhatTheCustomerGets:
             assert row["to"] == [party.customer["email"]] and row["subject"] == subject_of(mail)
 
 
+class TestLimits:
+    async def test_over_the_hourly_customer_mail_allowance_the_rest_wait_for_a_later_run(
+        self, client, rt, mailbox, today
+    ):
+        party = await party_with_email(client)
+        await reminders_on(client, party.account)
+        allowance = 20  # the trial plan's customer mail an hour (migration 0018)
+        parties = [party] + [
+            Party(party.account, party.company, await make_customer(client, party.account, email=unique_email("c")))
+            for _ in range(allowance + 1)
+        ]
+        for each in parties:
+            await invoice_due(client, each, today, due_in=-1, amount="100.00")
+
+        first = await go(rt, ist(today, 10), party)
+        assert (first.payment_reminders, first.reminders_deferred) == (allowance, 2)
+        second = await go(rt, ist(today, 10, 30), party)
+        assert (second.payment_reminders, second.reminders_deferred) == (0, 2)  # the hour's allowance is used
+        third = await go(rt, ist(today, 11, 1), party)
+        assert (third.payment_reminders, third.reminders_deferred) == (2, 0)
+        assert all(len(reminder_mails(mailbox, each)) == 1 for each in parties)
+
+    async def test_a_locked_account_sends_no_reminders(self, client, rt, app, mailbox, today):
+        party = await party_with_email(client)
+        await reminders_on(client, party.account)
+        await invoice_due(client, party, today, due_in=0)  # its +1 reminder is tomorrow
+        await put_on_plan(app, party.account.tenant_id, "trial", "locked")
+        assert (await go(rt, ist(today + timedelta(days=1), 10), party)).payment_reminders == 0
+        assert reminder_mails(mailbox, party) == []
+
+
 class TestNeverWhenSettled:
+    async def test_a_payment_committing_during_the_run_wins(self, client, rt, mailbox, today):
+        """The step reads the open invoices under a row lock: a payment in flight (its UPDATE holds
+        the invoice's row) makes the step wait, and once it commits the invoice is not open any more."""
+        party = await party_with_email(client)
+        await reminders_on(client, party.account)
+        invoice = await invoice_due(client, party, today, due_in=-1)
+        tenant = uuid.UUID(party.account.tenant_id)
+        async with rt.db.transaction(tenant) as session:
+            paid = await InvoiceRepository(session).settle(uuid.UUID(invoice["id"]), paid=Decimal(invoice["total"]))
+            assert paid is not None and paid.status == "paid"
+            step = asyncio.create_task(run(rt, ist(today, 10), party.account.tenant_id))
+            await asyncio.sleep(0.5)
+            assert not step.done()  # waiting on the invoice's row
+        summary = await step
+        assert (summary.payment_reminders, summary.failed) == (0, [])
+        assert reminder_mails(mailbox, party) == [] and await occasions(rt, party) == {}
+
     @pytest.mark.parametrize("settle", ["paid", "voided", "credited"])
     async def test_a_settled_invoice_gets_no_reminder(self, client, rt, mailbox, today, settle):
         party = await party_with_email(client)
