@@ -35,6 +35,14 @@ class SendRequest(RequestBody):
     attach_pdf: bool = Field(True, description="Attach the document's PDF (rendered when the mail is delivered).")
 
 
+class InvoiceSendRequest(SendRequest):
+    share_link: bool = Field(
+        True,
+        description="Include a fresh share link to the invoice's public page (view, download, pay by UPI); "
+        "it appears in `GET /invoices/{id}/share` and can be revoked there.",
+    )
+
+
 class StatementPeriod(RequestBody):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 

@@ -26,7 +26,8 @@ from babel.numbers import format_currency
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.context import Context
-from app.core.errors import AppError, Conflict, MailRateLimited, NotFound
+from app.core.errors import AppError, Conflict, MailRateLimited, NotFound, RuleViolation
+from app.domain.fiscal import financial_year_start
 from app.models.business import Company
 from app.models.customer import Customer
 from app.models.outbox import MailPurpose, OutboxEmail
@@ -34,19 +35,17 @@ from app.repositories.companies import CompanyRepository
 from app.repositories.document_sources import DocumentSourceRepository
 from app.repositories.outbox import DeliveryFilter, DeliveryRepository, DocumentColumn, OutboxRepository
 from app.repositories.subscriptions import PlanRepository, SubscriptionRepository
-from app.schemas.document_mail import DeliveryPage, DeliveryRead, SendRequest, StatementSendRequest
-from app.services import credit_notes, customers, invoicing, mail, receipts, statements, subscriptions
+from app.schemas.document_mail import (
+    DeliveryPage,
+    DeliveryRead,
+    InvoiceSendRequest,
+    SendRequest,
+    StatementSendRequest,
+)
+from app.services import credit_notes, customers, invoicing, ledger, mail, receipts, share_links, subscriptions
 
 WINDOW = timedelta(hours=1)
 LOCK = "customer_mail"
-
-
-class NoRecipient(AppError):
-    code = "no-recipient"
-
-    def __init__(self) -> None:
-        detail = "The customer has no email address: give `to`."
-        super().__init__(detail, errors=[{"loc": ["body", "to"], "msg": detail, "type": "no-recipient"}])
 
 
 def rupees(amount: Decimal) -> str:
@@ -89,7 +88,10 @@ class Outgoing:
 def _recipients(body: SendRequest, customer: Customer) -> tuple[list[str], list[str]]:
     to = list(dict.fromkeys(body.to)) if body.to else ([customer.email] if customer.email else [])
     if not to:
-        raise NoRecipient()
+        detail = "The customer has no email address: give `to`."
+        raise AppError(
+            detail, code="no-recipient", errors=[{"loc": ["body", "to"], "msg": detail, "type": "no-recipient"}]
+        )
     cc = [address for address in dict.fromkeys(body.cc) if address not in to]
     return to, cc
 
@@ -133,7 +135,9 @@ async def _send(session: AsyncSession, ctx: Context, body: SendRequest, outgoing
     )
 
 
-async def send_invoice(session: AsyncSession, ctx: Context, invoice_id: uuid.UUID, body: SendRequest) -> OutboxEmail:
+async def send_invoice(
+    session: AsyncSession, ctx: Context, invoice_id: uuid.UUID, body: InvoiceSendRequest
+) -> OutboxEmail:
     invoice = await invoicing.get(session, invoice_id)
     if invoice.status == "draft":
         raise Conflict("A draft cannot be sent: issue it first.", code="invoice-is-draft")
@@ -150,6 +154,9 @@ async def send_invoice(session: AsyncSession, ctx: Context, invoice_id: uuid.UUI
         "overdue": invoice.balance_due > 0 and invoice.due_date < ctx.today,
         "share_url": None,
     }
+    if body.share_link:
+        link = await share_links.create(session, ctx, invoice.id)
+        context["share_url"] = link.url
     outgoing = Outgoing(
         "document_invoice",
         customer,
@@ -214,7 +221,7 @@ async def send_statement(
     """The customer's statement of account for the period (default: the financial year to date),
     from the company that heads the statement PDF (the one that billed the customer last, else the
     tenant's first)."""
-    start, end = statements.period(body.period.start, body.period.end, today=ctx.today)
+    start, end = _period(body.period.start, body.period.end, today=ctx.today)
     source = await DocumentSourceRepository(session).statement(customer_id)
     if source is None:
         raise NotFound("Customer not found.", code="customer-not-found")
@@ -236,6 +243,17 @@ async def send_statement(
         ("customer_id", customer.id),
     )
     return await _send(session, ctx, body, outgoing)
+
+
+def _period(start: date | None, end: date | None, *, today: date) -> tuple[date, date]:
+    """The statement PDF's defaults (`statements.period`: to today, from the start of `to`'s
+    financial year), refused as a rule of the body (400) rather than of a query: `from` after `to`
+    (given, or defaulted: a `from` in the future) is `invalid-date-range`."""
+    end = ledger.check_day("period.to", end or today)
+    start = ledger.check_day("period.from", start or financial_year_start(end))
+    if start > end:
+        raise RuleViolation("period", "The period ends before it starts.", code="invalid-date-range")
+    return start, end
 
 
 async def deliveries(

@@ -11,7 +11,7 @@ from app.api.idempotency import IdempotentDep
 from app.repositories.invoices import InvoiceFilters, InvoiceRepository
 from app.schemas.business_fields import IsoDate
 from app.schemas.common import QUERY_TEXT, problem_responses
-from app.schemas.document_mail import DeliveryPage, DeliveryRead, SendRequest
+from app.schemas.document_mail import DeliveryPage, DeliveryRead, InvoiceSendRequest
 from app.schemas.invoices import (
     InvoiceCreate,
     InvoiceIn,
@@ -145,13 +145,14 @@ SEND_ERRORS = problem_responses(403, 404, 409, 429)
 )
 async def send_invoice(
     invoice_id: uuid.UUID,
-    body: SendRequest,
+    body: InvoiceSendRequest,
     _: WriterUser,
     session: SessionDep,
     ctx: ContextDep,
     idempotent: IdempotentDep,
 ) -> Any:
-    """Email the invoice to the customer (default: the customer's email), its PDF attached. Queued
+    """Email the invoice to the customer (default: the customer's email), its PDF attached and a
+    fresh share link to its public page (`share_link: false` for none). Queued
     in this request's transaction and delivered after it (retried with backoff when the mail server
     fails): 202 with the delivery, whose state `GET /invoices/{id}/deliveries` follows. Supports
     `Idempotency-Key` (a replay sends nothing more)."""

@@ -4,10 +4,12 @@ exactly once, the hourly limit, header injection and the refusals."""
 
 import asyncio
 import io
+import re
 import uuid
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import getaddresses, parseaddr
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -114,6 +116,16 @@ class TestInvoiceMail:
         document = PdfReader(io.BytesIO(pdf.get_content()))
         assert invoice["number"] in "".join(page.extract_text() for page in document.pages)
 
+        # The share link in the mail opens the invoice's public page and its PDF (no login).
+        [link] = re.findall(r"https?://\S+/p/[A-Za-z0-9_-]+", body)
+        assert f'href="{link}"' in html
+        page = await client.get(urlsplit(link).path)
+        assert page.status_code == 200 and invoice["number"] in page.text and "₹1,18,000.00" in page.text
+        pdf_page = await client.get(urlsplit(link).path + "/pdf")
+        assert pdf_page.status_code == 200 and pdf_page.headers["content-type"] == "application/pdf"
+        shared = await client.get(f"{API}/invoices/{invoice['id']}/share", headers=party.account.headers)
+        assert len(shared.json()["items"]) == 1
+
         [row] = await deliveries(client, party.account, f"invoices/{invoice['id']}")
         assert row["id"] == queued["id"] and row["state"] == "sent" and row["attempts"] == 1
         assert row["sent_at"] is not None and row["last_error"] is None and row["next_attempt_at"] is None
@@ -124,12 +136,21 @@ class TestInvoiceMail:
         invoice = await party.invoice(client)
         to = [unique_email("ap"), unique_email("owner")]
         response = await send(
-            client, party.account, f"invoices/{invoice['id']}", to=to, subject="Your bill", attach_pdf=False
+            client,
+            party.account,
+            f"invoices/{invoice['id']}",
+            to=to,
+            subject="Your bill",
+            attach_pdf=False,
+            share_link=False,
         )
         assert response.status_code == 202, response.text
         [message] = await delivered(mailbox, to[0], "Your bill")
         assert [a for _, a in getaddresses([message["To"]])] == to
         assert mailbox.to(customer_email) == []
+        assert "/p/" not in text_of(message) and "attached" not in text_of(message)
+        shared = await client.get(f"{API}/invoices/{invoice['id']}/share", headers=party.account.headers)
+        assert shared.json()["items"] == []
 
     async def test_no_address_anywhere_is_422_no_recipient(self, client):
         party, _, _ = await mailing_party(client, email=None)
@@ -322,6 +343,6 @@ class TestOtherDocuments:
             f"customers/{party.customer['id']}/statement",
             period={"from": str(today), "to": str(today - timedelta(days=1))},
         )
-        assert bad.status_code == 422 and bad.json()["errors"][0]["type"] == "invalid-date-range"
+        assert bad.status_code == 400 and bad.json()["code"] == "invalid-date-range"
         # the invoice's own list has only its mail
         assert await deliveries(client, party.account, f"invoices/{invoice['id']}") == []
