@@ -168,6 +168,7 @@ TAGS = {
     "service types": "Configuration: service types (SAC/HSN, default rates).",
     "tax rates": "Configuration: GST rates in force.",
     "gst settings": "Configuration: GST registration and document numbering.",
+    "reminder settings": "Configuration: payment reminders to customers (schedule, send hour, on/off).",
     "dashboard": "Figures for the dashboard.",
     "audit": "The audit log.",
     "webhooks": "Inbound webhooks (Razorpay).",

@@ -15,6 +15,7 @@ from app.models.outbox import OutboxEmail, OutboxEmailDocument
 from app.models.payment import Payment, PaymentEvent, RazorpayOrder
 from app.models.plan import Plan
 from app.models.receipt import Receipt, ReceiptAllocation
+from app.models.reminder import ReminderSettings
 from app.models.security import RateLimitHit
 from app.models.share_link import ShareLink
 from app.models.subscription import Subscription
@@ -53,6 +54,7 @@ __all__ = [
     "RazorpayOrder",
     "Receipt",
     "ReceiptAllocation",
+    "ReminderSettings",
     "ServiceType",
     "ShareLink",
     "Subscription",

@@ -58,3 +58,5 @@ class Customer(TenantScoped, Timestamps, Base):
     opening_balance: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0.00"), server_default=text("0"))
     balance: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0.00"), server_default=text("0"))
     is_archived: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    # Payment reminders (app.services.reminders) go to this customer when the tenant's are on.
+    payment_reminders: Mapped[bool] = mapped_column(default=True, server_default=text("true"))

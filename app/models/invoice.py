@@ -91,6 +91,14 @@ class Invoice(TenantScoped, Timestamps, Base):
             postgresql_ops={"number": "text_pattern_ops"},
             postgresql_where=text("number IS NOT NULL"),
         ),
+        # Payment reminders (migration 0020): open invoices by due date, for the scan across tenants
+        # and each tenant's step (app.repositories.invoices.open_condition).
+        Index(
+            "ix_invoices_tenant_id_open_due_date",
+            "tenant_id",
+            "due_date",
+            postgresql_where=text("status IN ('issued', 'partially_paid') AND balance_due > 0"),
+        ),
         # Counting a month's issued invoices for the free plan's limit (app/services/entitlements.py).
         Index(
             "ix_invoices_tenant_id_issued_at", "tenant_id", "issued_at", postgresql_where=text("issued_at IS NOT NULL")

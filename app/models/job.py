@@ -12,6 +12,7 @@ class OccasionKind(StrEnum):
     trial_reminder = "trial_reminder"  # key: the trial day (7, 12, 13)
     renewal_reminder = "renewal_reminder"  # key: the paid period's end, epoch seconds (once per period)
     subscription_notice = "subscription_notice"  # key: the free/grace/locked row a lapse started
+    payment_reminder = "payment_reminder"  # key: "<invoice id>:<days from the due date>" (sent or skipped)
 
 
 KIND_CHECK = "kind IN ({})".format(", ".join(f"'{k.value}'" for k in OccasionKind))

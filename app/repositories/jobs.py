@@ -76,6 +76,18 @@ class DueWorkRepository:
             only=only,
         )
 
+    async def payment_reminder_tenants(
+        self, at: datetime, *, window_days: int, quiet_from: int, only: Tenants = None
+    ) -> list[uuid.UUID]:
+        """Tenants with a payment reminder to send at `at` (migration 0020; app.services.reminders)."""
+        return await self._ids(
+            "SELECT due_payment_reminder_tenants(:at, :window_days, :quiet_from, CAST(:only AS uuid[]))",
+            at=at,
+            window_days=window_days,
+            quiet_from=quiet_from,
+            only=only,
+        )
+
     async def cleanup(self, at: datetime, *, only: Tenants = None) -> dict[str, int]:
         """Delete what expired before `at` (sessions, idempotency keys, single-use tokens): counts by table."""
         rows = await self.session.execute(

@@ -123,6 +123,9 @@ class CustomerCreate(RequestBody):
     payment_terms_days: Days | None = None
     credit_limit: NonNegativeMoney | None = None
     opening_balance: Money = Field(Decimal("0.00"), description="Negative = an advance the customer has paid.")
+    payment_reminders: StrictBool = Field(
+        True, description="Payment reminders go to this customer when the tenant's are on (reminder settings)."
+    )
 
 
 class CustomerUpdate(RequestBody):
@@ -145,6 +148,7 @@ class CustomerUpdate(RequestBody):
     payment_terms_days: Days | None = None
     credit_limit: NonNegativeMoney | None = None
     opening_balance: Money = None  # type: ignore[assignment]
+    payment_reminders: StrictBool = None  # type: ignore[assignment]
 
 
 ADDRESS_PARTS = ("line1", "line2", "city", "state_code", "pincode")
@@ -203,6 +207,7 @@ class CustomerRead(SelectableRead):
     balance: Decimal = Field(description="What the customer owes now; negative = an advance.")
     currency: Currency = CURRENCY
     is_archived: bool
+    payment_reminders: bool
     created_at: datetime
     updated_at: datetime
 

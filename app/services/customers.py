@@ -42,9 +42,14 @@ FIELDS = [
     "payment_terms_days",
     "credit_limit",
     "opening_balance",
+    "payment_reminders",
 ]
 AUDITED = [*FIELDS, "balance", "is_archived"]
-DEFAULTS: dict[str, Any] = dict.fromkeys(FIELDS) | {"is_sez": False, "opening_balance": Decimal("0.00")}
+DEFAULTS: dict[str, Any] = dict.fromkeys(FIELDS) | {
+    "is_sez": False,
+    "opening_balance": Decimal("0.00"),
+    "payment_reminders": True,
+}
 
 
 async def get(session: AsyncSession, customer_id: uuid.UUID, *, for_update: bool = False) -> Customer:

@@ -26,12 +26,13 @@ from app.core.metrics import job_step
 from app.core.runtime import Runtime
 from app.domain.fiscal import INDIA
 from app.models.job import OccasionKind
+from app.models.reminder import QUIET_FROM
 from app.models.subscription import Subscription, SubscriptionStatus
 from app.repositories.jobs import DueWorkRepository, JobOccasionRepository
 from app.repositories.subscriptions import PlanRepository, SubscriptionRepository
 from app.repositories.tenants import TenantAccountRepository
 from app.repositories.users import UserRepository
-from app.services import mail, subscriptions, usage
+from app.services import mail, reminders, subscriptions, usage
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,17 @@ TRIAL_REMINDER_DAYS = (7, 12, 13)
 # A lapse (trial or paid period over) is announced if found within this long; older ones (the
 # worker was down for longer, or they predate the jobs) are not announced any more.
 NOTICE_WINDOW = timedelta(days=7)
-COUNTS = ("trial_reminders", "transitions", "notices", "renewal_reminders", "quota_resets", "mail_retried")
+COUNTS = (
+    "trial_reminders",
+    "transitions",
+    "notices",
+    "renewal_reminders",
+    "quota_resets",
+    "mail_retried",
+    "payment_reminders",
+    "reminders_no_email",
+    "reminders_deferred",
+)
 
 
 @dataclass
@@ -54,6 +65,9 @@ class Summary:
     renewal_reminders: int = 0
     quota_resets: int = 0
     mail_retried: int = 0
+    payment_reminders: int = 0  # mails to customers (app.services.reminders), one per customer and run
+    reminders_no_email: int = 0  # customers with a reminder due and no email to send it to
+    reminders_deferred: int = 0  # reminder mails over the tenant's hourly customer-mail limit: a later run's
     cleaned: dict[str, int] = field(default_factory=dict)
     failed: list[tuple[str, uuid.UUID | None]] = field(default_factory=list)
 
@@ -71,6 +85,9 @@ class Summary:
             "renewal_reminders": self.renewal_reminders,
             "quota_resets": self.quota_resets,
             "mail_retried": self.mail_retried,
+            "payment_reminders": self.payment_reminders,
+            "reminders_no_email": self.reminders_no_email,
+            "reminders_deferred": self.reminders_deferred,
             "cleaned": dict(self.cleaned),
             "failed": [{"step": step, "tenant_id": str(t) if t else None} for step, t in self.failed],
         }
@@ -104,6 +121,13 @@ async def run_due(rt: Runtime, at: datetime, *, tenants: Sequence[uuid.UUID] | N
         due = await DueWorkRepository(session).usage_tenants(at, only=tenants)
     for tenant_id in due:
         await _per_tenant(rt, summary, "quota_reset", tenant_id, at, _quota_reset)
+
+    async with rt.db.transaction() as session:
+        due = await DueWorkRepository(session).payment_reminder_tenants(
+            at, window_days=reminders.REMINDER_WINDOW_DAYS, quiet_from=QUIET_FROM, only=tenants
+        )
+    for tenant_id in due:
+        await _per_tenant(rt, summary, "payment_reminders", tenant_id, at, reminders.send_due)
 
     started = time.perf_counter()
     try:

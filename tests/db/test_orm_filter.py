@@ -416,6 +416,17 @@ CASES: dict[tuple[str, str], Case] = {
             at=NOW,
         )
     ),
+    # payment reminders: A's settings only; B's open invoices (every due date) and claims not found
+    ("ReminderSettingsRepository", "current"): Case(
+        lambda s, b: C("ReminderSettingsRepository")(s).current(for_update=True)
+    ),
+    ("ReminderSettingsRepository", "ensure"): Case(lambda s, b: C("ReminderSettingsRepository")(s).ensure()),
+    ("PaymentReminderRepository", "open_invoices"): Case(
+        lambda s, b: C("PaymentReminderRepository")(s).open_invoices(due_from=EARLY, due_to=LATE)
+    ),
+    ("PaymentReminderRepository", "claimed"): Case(
+        lambda s, b: C("PaymentReminderRepository")(s).claimed([b.row("job_occasions")["occasion_key"]])
+    ),
     # receipts
     ("ReceiptRepository", "list_page"): Case(
         lambda s, b: C("ReceiptRepository")(s).list_page(ReceiptFilters(), limit=100, cursor=None, sort="-receipt_date")

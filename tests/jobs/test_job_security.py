@@ -33,6 +33,9 @@ SCANNED = [
     "password_resets",
     "user_invitations",
     "email_changes",
+    "reminder_settings",  # payment reminders (migration 0020)
+    "invoices",
+    "customers",
 ]
 DUE = "SELECT due_subscription_tenants(now(), '{7,12,13}', '3 days', '7 days', $1::uuid[])"
 

@@ -127,6 +127,11 @@ async def build_tenant(client: httpx.AsyncClient, mailbox, business_name: str) -
     await add_receipt_rows(client, tenant)
     await add_credit_note_rows(client, tenant)
     await add_payment_rows(client, tenant)
+    # a saved row of the singletons without ids (reminder settings): another tenant's reads never show it
+    response = await client.put(
+        f"{API}/reminder-settings", json={"enabled": True, "offsets": [-2, 5]}, headers=owner.headers
+    )
+    assert response.status_code == 200, response.text
     response = await client.get(f"{API}/audit-logs", params={"limit": 100}, headers=owner.headers)
     assert response.status_code == 200, response.text
     tenant.audit_rows = response.json()["items"]
