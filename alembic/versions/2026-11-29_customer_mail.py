@@ -1,7 +1,7 @@
 """customer mail: the outbox as durable after-commit work (issue 10 §2, §5)
 
 Revision ID: 0018
-Revises: 0019 (0015 when written; after pdfapi's 0017 and share's 0019 once merged)
+Revises: 0017
 Create Date: 2026-11-29 03:40:00
 
 `outbox_emails` becomes the one "after-commit work" table: a row written in the request's
@@ -35,7 +35,7 @@ from alembic import op
 from app.core.migration_helpers import enable_tenant_rls
 
 revision: str = "0018"
-down_revision: str | None = "0019"
+down_revision: str | None = '0017'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """payment reminders (issue 10 §4)
 
 Revision ID: 0020
-Revises: 0018 (the chain of the mail and share branches merged here; written against 0015)
+Revises: 0019
 Create Date: 2026-11-29 04:00:00
 
 1. `reminder_settings`: one row per tenant (no row = the defaults, reminders off): on/off, the
@@ -31,7 +31,7 @@ from sqlalchemy.dialects import postgresql
 from app.core.migration_helpers import enable_tenant_rls
 
 revision: str = '0020'
-down_revision: str | None = '0018'  # the mail branch's tip here (written against 0015); re-chained when merged
+down_revision: str | None = '0019'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """share links (issue 10 §3)
 
 Revision ID: 0019
-Revises: 0017
+Revises: 0018
 Create Date: 2026-11-29 03:40:00
 
 `share_links`: a public, expiring, revocable link to one issued invoice (`GET /p/<token>`). Only the
@@ -26,7 +26,7 @@ from alembic import op
 from app.core.migration_helpers import enable_tenant_rls
 
 revision: str = '0019'
-down_revision: str | None = '0017'
+down_revision: str | None = '0018'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
