@@ -21,6 +21,8 @@ COMPANY = {
     "city": "Bengaluru",
     "pincode": "560001",
     "upi_vpa": "demotraders@okhdfc",
+    "email": "accounts@demotraders.example.com",
+    "phone": "+91 80 4123 4567",
     "default_terms": "Payment within 15 days by bank transfer or UPI.",
 }
 CUSTOMERS = [
@@ -29,6 +31,7 @@ CUSTOMERS = [
         "billing_address_line1": "4 Market Street",
         "billing_state_code": "29",
         "phone": "+91 98450 12345",
+        "email": "purchase@sharmastores.example.com",
         "payment_terms_days": 15,
     },
     {
@@ -37,6 +40,7 @@ CUSTOMERS = [
         "billing_address_line1": "88 Linking Road",
         "billing_city": "Mumbai",
         "billing_state_code": "27",
+        "email": "accounts@mumbaitextiles.example.com",
         "payment_terms_days": 30,
     },
 ]

@@ -1,5 +1,10 @@
 """The demo tenant `make run` creates: its owner logs in and finds sample billing data."""
 
+import io
+from urllib.parse import urlsplit
+
+from pypdf import PdfReader
+
 from app.core.runtime import Runtime
 from app.services.demo import ensure_demo_tenant
 from tests.conftest import unique_email
@@ -21,3 +26,35 @@ async def test_the_demo_tenant_comes_with_sample_documents_once(app, client, set
         "Mumbai Textiles LLP": "8850.00",
         "Sharma Stores": "2228.00",
     }
+
+
+async def test_the_demo_tenants_invoices_render_send_and_share(app, client, settings):
+    """What `make run` promises from /docs: an issued demo invoice's PDF, its mail to the customer's
+    address on file (into the outbox), and its share link's public page."""
+    demo = settings.model_copy(update={"demo_email": unique_email("demo")})
+    rt = Runtime(settings=demo, db=app.state.runtime.db)
+    await ensure_demo_tenant(rt.context())
+    owner = await login(client, demo.demo_email, demo.demo_password)
+    invoices = (await client.get(f"{API}/invoices", headers=owner.headers)).json()["items"]
+    issued = next(i for i in invoices if i["status"] == "issued")
+
+    pdf = await client.get(f"{API}/invoices/{issued['id']}/pdf", headers=owner.headers)
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert issued["number"] in "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+
+    sent = await client.post(f"{API}/invoices/{issued['id']}/send", headers=owner.headers, json={})
+    assert sent.status_code == 202, sent.text
+    deliveries = (await client.get(f"{API}/invoices/{issued['id']}/deliveries", headers=owner.headers)).json()
+    assert [d["to"] for d in deliveries["items"]] == [[issued_customer_email(issued)]]
+
+    link = await client.post(f"{API}/invoices/{issued['id']}/share", headers=owner.headers, json={})
+    assert link.status_code == 201, link.text
+    page = await client.get(urlsplit(link.json()["url"]).path)
+    assert page.status_code == 200 and issued["number"] in page.text
+
+
+def issued_customer_email(invoice: dict) -> str:
+    return {
+        "Sharma Stores": "purchase@sharmastores.example.com",
+        "Mumbai Textiles LLP": "accounts@mumbaitextiles.example.com",
+    }[invoice["customer_name"]]
