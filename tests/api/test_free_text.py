@@ -30,7 +30,7 @@ HIDDEN = {
 INVISIBLE_ONLY = ["\u3164", "\u200d", "\u200c\u200c", "\u00a0", "\u2800", "\u115f", "\ufe0f", " \t "]
 LINE_BREAKS = ["Asha\nRao", "Asha\r\nRao", "Asha\rRao", "Asha\tRao"]
 FINE = ["Asha Rao", "Ślusarz & Sons", "श्री गणेश ट्रेडर्स", "क्\u200dष Traders", "O'Brien (India) Pvt. Ltd.", "😀 Cafe"]
-MULTI_LINE_FIELDS = {"notes", "terms", "default_terms"}
+MULTI_LINE_FIELDS = {"notes", "terms", "default_terms", "message"}  # message: the body of a mailed document
 # The OAuth2 password form (Swagger's Authorize): its fields are compared, never stored or shown.
 OAUTH2_FORM = "POST /api/v1/auth/token"
 SECRETS = {"password", "current_password", "new_password"}  # any character goes: never shown, only hashed
