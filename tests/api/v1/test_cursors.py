@@ -14,7 +14,8 @@ from app.core.cursors import cursor_key, decode_cursor, encode_cursor
 from app.core.errors import InvalidCursor
 from tests.api.v1.http_checks import assert_problem
 from tests.api.v1.invoicing import Party
-from tests.factories import make_tenant
+from tests.api.v1.receipting import alloc, receive
+from tests.factories import API, make_tenant
 
 
 def b64(payload: bytes) -> str:
@@ -51,15 +52,31 @@ def list_routes(app) -> list[tuple[str, list[str | None]]]:
 
 
 @pytest.fixture
-async def party(client):
+async def party(client, today):
+    """A customer with invoices, a credit note and a receipt: the ids the nested lists need."""
     party = await Party.make(client, await make_tenant(client))
-    for _ in range(2):
-        await party.invoice(client)
+    invoices = [await party.invoice(client) for _ in range(3)]
+    note = await client.post(
+        f"{API}/credit-notes",
+        json={"invoice_id": invoices[0]["id"], "full": True, "reason": "Returned"},
+        headers=party.account.headers,
+    )
+    assert note.status_code == 201, note.text
+    receipt = await receive(client, party, "1180.00", alloc(invoices[1], "1180.00"), receipt_date=str(today))
+    party.ids = {
+        "customer_id": party.customer["id"],
+        "invoice_id": invoices[2]["id"],
+        "credit_note_id": note.json()["id"],
+        "receipt_id": receipt["id"],
+    }
     return party
 
 
 def url_of(path: str, party: Party) -> str:
-    return path.replace("{customer_id}", party.customer["id"])
+    for name, value in party.ids.items():
+        path = path.replace("{" + name + "}", value)
+    assert "{" not in path, f"{path}: the test's party has no id for it"
+    return path
 
 
 async def test_every_list_route_refuses_forged_cursors_with_400(client, app, party):
