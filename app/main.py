@@ -1,5 +1,6 @@
 """create_app(): lifespan, middleware, routers, error handlers."""
 
+import asyncio
 import logging
 from contextlib import asynccontextmanager
 
@@ -11,6 +12,7 @@ from app.api import metrics, pages, public
 from app.api.docs import install_docs
 from app.api.openapi import install_openapi, operation_id
 from app.api.v1 import api_router, health
+from app.core import cpu_work
 from app.core.bootstrap import resolve_urls
 from app.core.config import Settings, get_settings, jwt_secret_problem
 from app.core.database import Database, drain_background_tasks
@@ -81,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await drain_background_tasks()
             await db.dispose()
+            await asyncio.to_thread(cpu_work.shutdown)
             process_exited()
 
     app = FastAPI(

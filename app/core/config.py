@@ -70,10 +70,12 @@ class Settings(BaseSettings):
     # Comma-separated (or a JSON list); NoDecode lets the validator below split it.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["http://localhost:3000"])
     max_body_bytes: int = 1_048_576
-    # PDFs (app/services/document_pdfs.py): how many renders run at once in this process (each on a
-    # worker thread, off the event loop; the rest wait their turn), and the in-process cache of
-    # issued documents' rendered bytes (least recently used out first; 0 = no cache).
+    # PDFs (app/services/document_pdfs.py, app/core/cpu_work.py): how many renders run at once in this
+    # process (off the event loop; the rest wait their turn), on a pool of that many worker processes
+    # ("process") or threads ("thread": no child processes, renders share this process's GIL), and the
+    # in-process cache of issued documents' rendered bytes (least recently used out first; 0 = none).
     pdf_render_concurrency: int = Field(default=2, ge=1, le=32)
+    pdf_render_pool: Literal["process", "thread"] = "process"
     pdf_cache_bytes: int = Field(default=64 * 1024 * 1024, ge=0)
     # Links in emails: <EMAIL_LINK_BASE>/verify-email?token=..., /reset-password, /accept-invite,
     # /confirm-email-change, /cancel-email-change (pages that POST the token to the API).

@@ -1,8 +1,10 @@
 """`python -m app worker`: a procrastinate worker as the application role, with the app's Runtime
 (settings, database, clock) handed to the tasks through the job context."""
 
+import asyncio
 import logging
 
+from app.core import cpu_work
 from app.core.config import Settings
 from app.core.database import Database, drain_background_tasks
 from app.core.metrics import instrument_pool, process_exited
@@ -34,4 +36,5 @@ async def run_worker(
     finally:
         await drain_background_tasks()
         await db.dispose()
+        await asyncio.to_thread(cpu_work.shutdown)
         process_exited()

@@ -1,9 +1,9 @@
 """Documents as PDFs: load a document through the repositories, build its view
 (app/services/document_views.py), render it with app.rendering off the event loop, cache it.
 
-- Rendering is CPU work (reportlab, pure Python): it runs on a worker thread (`asyncio.to_thread`),
-  never on the event loop, and at most PDF_RENDER_CONCURRENCY renders run at once per process (an
-  asyncio.Semaphore per event loop; further renders wait for a slot, the loop keeps serving).
+- Rendering is CPU work (reportlab, pure Python): it runs on a pool of worker processes (or threads,
+  PDF_RENDER_POOL), never on the event loop, and at most PDF_RENDER_CONCURRENCY renders run at once
+  per process (further renders wait for a slot, the loop keeps serving): app/core/cpu_work.py.
 - Issued documents are immutable, so their bytes are cached in a bounded in-process LRU
   (PDF_CACHE_BYTES) by (tenant, kind, id, version, copy), where the version is everything that
   changes the print: the row's updated_at and the amounts and status that move after issue
@@ -13,13 +13,11 @@
 - The ETag is the SHA-256 of the bytes (rendering is deterministic: the same document renders the
   same bytes), so a re-download answers 304 without sending them again."""
 
-import asyncio
 import dataclasses
 import hashlib
 import re
 import threading
 import uuid
-import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -29,6 +27,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core import cpu_work
 from app.core.context import Context
 from app.core.errors import NotFound
 from app.core.tenancy import required_tenant
@@ -123,7 +122,6 @@ class PdfCache:
 
 
 _caches: dict[int, PdfCache] = {}
-_slots: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]" = weakref.WeakKeyDictionary()
 
 
 def cache_for(ctx: Context) -> PdfCache:
@@ -134,18 +132,9 @@ def cache_for(ctx: Context) -> PdfCache:
     return _caches[size]
 
 
-def _slot(ctx: Context) -> asyncio.Semaphore:
-    loop = asyncio.get_running_loop()
-    slot = _slots.get(loop)
-    if slot is None:
-        slot = _slots[loop] = asyncio.Semaphore(ctx.settings.pdf_render_concurrency)
-    return slot
-
-
 async def _render(ctx: Context, function: Callable[..., bytes], *args: Any, **kwargs: Any) -> bytes:
-    """Render on a worker thread, at most PDF_RENDER_CONCURRENCY at once."""
-    async with _slot(ctx):
-        return await asyncio.to_thread(function, *args, **kwargs)
+    """Render off the event loop, at most PDF_RENDER_CONCURRENCY at once (app/core/cpu_work.py)."""
+    return await cpu_work.run(ctx.settings, function, *args, **kwargs)
 
 
 # --- names and validators ---------------------------------------------------------------------

@@ -432,6 +432,8 @@ async def test_renders_run_off_the_event_loop_and_bounded(client: httpx.AsyncCli
             active -= 1
 
     monkeypatch.setattr(document_pdfs, "render_invoice", counting)
+    # counted on threads: a process pool's workers would run their own copy (tests/core/test_cpu_work.py)
+    monkeypatch.setattr(app.state.runtime.settings, "pdf_render_pool", "thread")
     path = f"/invoices/{draft['id']}/pdf"
     renders = [asyncio.ensure_future(get_pdf(client, p.account, path)) for _ in range(4)]
     health_latencies = []
