@@ -261,6 +261,11 @@ class TestWhatTheCustomerGets:
             [row] = response.json()["items"]
             assert (row["purpose"], row["state"], row["attachments"]) == ("reminder", "sent", 2)
             assert row["to"] == [party.customer["email"]] and row["subject"] == subject_of(mail)
+        # a reminder is not a statement of account: the customer's statement deliveries stay empty
+        statements = await client.get(
+            f"{API}/customers/{party.customer['id']}/statement/deliveries", headers=party.account.headers
+        )
+        assert statements.status_code == 200 and statements.json()["items"] == []
 
 
 class TestLimits:
