@@ -171,6 +171,19 @@ async def deliver_due(db: Database, settings: Settings, tenant_id: uuid.UUID, at
     return await deliver(db, settings, tenant_id, ids, due_at=at)
 
 
+def failure_reason(exc: Exception) -> str:
+    """What a tenant's deliveries list shows of a failed attempt: the SMTP server's answer (code and
+    text), or that the server could not be reached; never the product's mail host or port, which
+    connection errors name (the log keeps the whole error)."""
+    if isinstance(exc, DeliveryFailed):
+        return str(exc) or "delivery failed"
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return f"{exc.code} {exc.message}"
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        return "; ".join(f"{refused.code} {refused.message}" for refused in exc.recipients) or "recipients refused"
+    return f"could not connect to the mail server ({type(exc).__name__})"
+
+
 def retry_delay(attempts: int) -> timedelta:
     """Backoff after the n-th failed attempt: 1, 2, 4 ... minutes, at most MAX_RETRY_DELAY."""
     return min(timedelta(minutes=2 ** min(attempts - 1, 20)), MAX_RETRY_DELAY)
@@ -198,7 +211,7 @@ async def _deliver_one(
             # connection error; a bug's own text stays in the log.
             if isinstance(exc, RETRYABLE):
                 log.warning("outbox %s %s (attempt %d) failed: %s", message.kind, message.id, message.attempts + 1, exc)
-                reason = str(exc) or type(exc).__name__
+                reason = failure_reason(exc)
             else:
                 log.exception("outbox %s %s: its handler failed", message.kind, message.id)
                 reason = f"internal error ({type(exc).__name__})"
