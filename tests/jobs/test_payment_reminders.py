@@ -21,7 +21,9 @@ from app.domain.fiscal import INDIA
 from app.models.job import JobOccasion
 from app.repositories.invoices import InvoiceRepository
 from app.repositories.jobs import DueWorkRepository
-from app.services import reminders
+from app.repositories.subscriptions import SubscriptionRepository
+from app.schemas.document_mail import InvoiceSendRequest
+from app.services import document_mail, reminders
 from app.services.scheduler import Summary
 from tests.api.v1.invoicing import Party, line, make_company, make_customer, make_invoice
 from tests.api.v1.report_data import full_credit_note, receipt, void_invoice
@@ -316,6 +318,24 @@ class TestNeverWhenSettled:
         summary = await step
         assert (summary.payment_reminders, summary.failed) == (0, [])
         assert reminder_mails(mailbox, party) == [] and await occasions(rt, party) == {}
+
+    async def test_a_send_of_the_invoice_during_the_run_neither_deadlocks_nor_fails(self, client, rt, mailbox, today):
+        """A send request takes the tenant's customer-mail lock, then links its mail to the invoice
+        (a foreign key: KEY SHARE on the invoice's row); the step locks the invoice, then takes the
+        customer-mail lock. The step's row lock must not block the key share, or the two wait on
+        each other until PostgreSQL aborts one of them."""
+        party = await party_with_email(client)
+        await reminders_on(client, party.account)
+        invoice = await invoice_due(client, party, today, due_in=-1)
+        tenant = uuid.UUID(party.account.tenant_id)
+        async with rt.db.transaction(tenant) as session:
+            await SubscriptionRepository(session).lock(document_mail.LOCK)  # the send passed its hourly check
+            step = asyncio.create_task(run(rt, ist(today, 10), party.account.tenant_id))
+            await asyncio.sleep(0.5)  # the step holds the invoice's row and waits for the customer-mail lock
+            body = InvoiceSendRequest(share_link=False, attach_pdf=False)
+            await document_mail.send_invoice(session, rt.context(tenant_id=tenant), uuid.UUID(invoice["id"]), body)
+        summary = await step
+        assert (summary.payment_reminders, summary.failed) == (1, [])
 
     @pytest.mark.parametrize("settle", ["paid", "voided", "credited"])
     async def test_a_settled_invoice_gets_no_reminder(self, client, rt, mailbox, today, settle):
