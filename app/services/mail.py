@@ -60,6 +60,11 @@ class DeliveryFailed(Exception):
     """A delivery attempt that failed for a reason worth retrying (recorded as the row's last error)."""
 
 
+class NoLongerDue(Exception):
+    """Work that must not be done any more (what it was about changed while it waited): the row
+    becomes `failed` at once with this reason, never retried."""
+
+
 # A handler does one row's work inside the claiming transaction; it raises DeliveryFailed (or an
 # SMTP / network error) for a failed attempt.
 Handler = Callable[[AsyncSession, Context, OutboxEmail], Awaitable[None]]
@@ -204,6 +209,10 @@ async def _deliver_one(
             await HANDLERS[message.kind](session, ctx, message)
         except SQLAlchemyError:
             raise  # the transaction is gone: the row stays as it was, for the next run
+        except NoLongerDue as exc:
+            log.info("outbox %s %s not delivered: %s", message.kind, message.id, exc)
+            repo.mark_failed(message, str(exc), now, message.attempts + 1)  # this attempt is the last
+            return 0
         except Exception as exc:
             # A handler's bug (a header Python refuses, say) is a failed attempt too: recorded,
             # visible and capped like an SMTP failure, never retried unseen forever.
@@ -277,6 +286,11 @@ def _render_options(ref: dict[str, str]) -> dict[str, Any]:
 
 async def _deliver_email(session: AsyncSession, ctx: Context, message: OutboxEmail) -> None:
     settings = ctx.settings
+    if message.purpose == MailPurpose.reminder and not await OutboxRepository(session).reminds_of_open_invoice(
+        message.id
+    ):
+        # Queued before an SMTP outage, say, and every invoice it asks to pay was settled since.
+        raise NoLongerDue("not sent: every invoice it reminds of was settled before it could be delivered")
     email = build_message(settings, message)
     await _attach_documents(session, ctx, email, message)
     if not settings.smtp_host:
