@@ -41,8 +41,9 @@ HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
 }
-# Any path segment is looked up (a malformed token is simply not found); the bound keeps hashing cheap.
-Token = Annotated[str, PathParam(max_length=200)]
+# Any path segment is looked up (a malformed token is simply not found, an over-long one without
+# hashing it: share_links.MAX_TOKEN_LENGTH). No bound here: a schema bound would answer 422 JSON.
+Token = Annotated[str, PathParam()]
 
 router = APIRouter(prefix="/p", include_in_schema=False)
 

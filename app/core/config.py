@@ -210,6 +210,12 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _share_link_ttl_within_maximum(self) -> "Settings":
+        if self.share_link_ttl_days > self.share_link_max_ttl_days:
+            raise ValueError("SHARE_LINK_TTL_DAYS is longer than SHARE_LINK_MAX_TTL_DAYS")
+        return self
+
+    @model_validator(mode="after")
     def _default_workers(self) -> "Settings":
         """WEB_CONCURRENCY unset: one worker in development and tests, one per usable CPU in prod.
         Written past __setattr__ (as _derive_links) so `model_fields_set` still tells it was derived."""

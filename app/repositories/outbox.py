@@ -3,10 +3,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, exists, func, select
 
+from app.models.invoice import Invoice
 from app.models.outbox import CUSTOMER_PURPOSES, OutboxEmail, OutboxEmailDocument, OutboxStatus
 from app.repositories.base import TenantRepository
+from app.repositories.invoices import open_condition
 
 # A document a mail can be about: the link table's column for it.
 DocumentColumn = Literal["invoice_id", "credit_note_id", "receipt_id", "customer_id"]
@@ -67,6 +69,18 @@ class OutboxRepository(TenantRepository[OutboxEmail]):
         for column, document_id in documents:
             self.session.add(OutboxEmailDocument(tenant_id=tenant_id, email_id=email_id, **{column: document_id}))
         await self.session.flush()
+
+    async def reminds_of_open_invoice(self, email_id: uuid.UUID) -> bool:
+        """Whether any invoice the mail is about is still open (something due, not void)."""
+        stmt = select(
+            exists().where(
+                OutboxEmailDocument.email_id == email_id,
+                Invoice.tenant_id == OutboxEmailDocument.tenant_id,
+                Invoice.id == OutboxEmailDocument.invoice_id,
+                open_condition(),
+            )
+        )
+        return bool((await self.session.execute(stmt)).scalar())
 
     async def customer_mail_since(self, since: datetime) -> tuple[int, datetime | None]:
         """How much customer mail (documents, reminders) the tenant wrote after `since`, and when the

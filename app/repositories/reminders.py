@@ -20,7 +20,10 @@ class PaymentReminderRepository(TenantOwnedRepository[Invoice]):
         """Open invoices (app.domain.statuses.is_open) due between the two days, of customers who take
         reminders, with their customer and company; the invoices locked (in id order, so two runs
         cannot deadlock) until the caller's transaction ends: a payment, credit note or void waits
-        for the reminder's commit, or commits first and the invoice is no longer found here."""
+        for the reminder's commit, or commits first and the invoice is no longer found here.
+        FOR NO KEY UPDATE, not FOR UPDATE: rows that merely reference the invoice (a send's
+        outbox_email_documents, a share link) take KEY SHARE on it, which must not wait, or a send
+        holding the customer-mail lock and this step waiting for that lock deadlock."""
         stmt = (
             select(Invoice, Customer, Company)
             .join(Customer, (Customer.tenant_id == Invoice.tenant_id) & (Customer.id == Invoice.customer_id))
@@ -28,7 +31,7 @@ class PaymentReminderRepository(TenantOwnedRepository[Invoice]):
             .where(open_condition(), Invoice.due_date >= due_from, Invoice.due_date <= due_to)
             .where(Customer.payment_reminders)
             .order_by(Invoice.id)
-            .with_for_update(of=Invoice)
+            .with_for_update(of=Invoice, key_share=True)
         )
         rows = await self.session.execute(stmt)
         return [(invoice, customer, company) for invoice, customer, company in rows.all()]

@@ -29,6 +29,9 @@ MAX_SIZE = (600, 200)  # the stored logo fits within this (width, height); a doc
 # memory (Pillow's own bomb limit is ~179 M pixels; 24 M pixels of RGBA is ~96 MB).
 MAX_PIXELS = 24_000_000
 FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg"}
+# A JPEG with an MPF second picture (phone cameras: depth or HDR gain maps) opens as "MPO": a JPEG
+# file; its first picture is decoded and stored as a plain JPEG.
+ALIASES = {"MPO": "JPEG"}
 MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
 
 
@@ -82,7 +85,7 @@ def _identify(data: bytes) -> str:
     """The format by content: PNG or JPEG, else 415; a file that does not verify, 422."""
     try:
         with Image.open(io.BytesIO(data)) as probe:
-            found = probe.format
+            found = ALIASES.get(str(probe.format), probe.format)
             if found not in FORMATS:
                 raise _unsupported()
             _check_pixels(probe)

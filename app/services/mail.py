@@ -60,6 +60,11 @@ class DeliveryFailed(Exception):
     """A delivery attempt that failed for a reason worth retrying (recorded as the row's last error)."""
 
 
+class NoLongerDue(Exception):
+    """Work that must not be done any more (what it was about changed while it waited): the row
+    becomes `failed` at once with this reason, never retried."""
+
+
 # A handler does one row's work inside the claiming transaction; it raises DeliveryFailed (or an
 # SMTP / network error) for a failed attempt.
 Handler = Callable[[AsyncSession, Context, OutboxEmail], Awaitable[None]]
@@ -171,6 +176,19 @@ async def deliver_due(db: Database, settings: Settings, tenant_id: uuid.UUID, at
     return await deliver(db, settings, tenant_id, ids, due_at=at)
 
 
+def failure_reason(exc: Exception) -> str:
+    """What a tenant's deliveries list shows of a failed attempt: the SMTP server's answer (code and
+    text), or that the server could not be reached; never the product's mail host or port, which
+    connection errors name (the log keeps the whole error)."""
+    if isinstance(exc, DeliveryFailed):
+        return str(exc) or "delivery failed"
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return f"{exc.code} {exc.message}"
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        return "; ".join(f"{refused.code} {refused.message}" for refused in exc.recipients) or "recipients refused"
+    return f"could not connect to the mail server ({type(exc).__name__})"
+
+
 def retry_delay(attempts: int) -> timedelta:
     """Backoff after the n-th failed attempt: 1, 2, 4 ... minutes, at most MAX_RETRY_DELAY."""
     return min(timedelta(minutes=2 ** min(attempts - 1, 20)), MAX_RETRY_DELAY)
@@ -191,6 +209,10 @@ async def _deliver_one(
             await HANDLERS[message.kind](session, ctx, message)
         except SQLAlchemyError:
             raise  # the transaction is gone: the row stays as it was, for the next run
+        except NoLongerDue as exc:
+            log.info("outbox %s %s not delivered: %s", message.kind, message.id, exc)
+            repo.mark_failed(message, str(exc), now, message.attempts + 1)  # this attempt is the last
+            return 0
         except Exception as exc:
             # A handler's bug (a header Python refuses, say) is a failed attempt too: recorded,
             # visible and capped like an SMTP failure, never retried unseen forever.
@@ -198,7 +220,7 @@ async def _deliver_one(
             # connection error; a bug's own text stays in the log.
             if isinstance(exc, RETRYABLE):
                 log.warning("outbox %s %s (attempt %d) failed: %s", message.kind, message.id, message.attempts + 1, exc)
-                reason = str(exc) or type(exc).__name__
+                reason = failure_reason(exc)
             else:
                 log.exception("outbox %s %s: its handler failed", message.kind, message.id)
                 reason = f"internal error ({type(exc).__name__})"
@@ -264,6 +286,11 @@ def _render_options(ref: dict[str, str]) -> dict[str, Any]:
 
 async def _deliver_email(session: AsyncSession, ctx: Context, message: OutboxEmail) -> None:
     settings = ctx.settings
+    if message.purpose == MailPurpose.reminder and not await OutboxRepository(session).reminds_of_open_invoice(
+        message.id
+    ):
+        # Queued before an SMTP outage, say, and every invoice it asks to pay was settled since.
+        raise NoLongerDue("not sent: every invoice it reminds of was settled before it could be delivered")
     email = build_message(settings, message)
     await _attach_documents(session, ctx, email, message)
     if not settings.smtp_host:

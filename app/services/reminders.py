@@ -192,7 +192,7 @@ async def _queue(session: AsyncSession, ctx: Context, items: list[_Due]) -> None
         reply_to=company.email,
         sender_name=name,
         attachments=[mail.attachment("invoice", item.invoice.id) for item in items[:MAX_ATTACHMENTS]],
-        documents=[*documents, ("customer_id", customer.id)],
+        documents=documents,  # not the customer: its link means a statement of account (deliveries list)
         purpose=MailPurpose.reminder,
         customer_name=customer.name,
         company_name=name,

@@ -36,6 +36,7 @@ from app.services.invoice_page import PublicInvoice, day, public_invoice, rupees
 from app.services.rate_limit import Limit, consume
 
 TOKEN_BYTES = 32  # 256 bits; token_urlsafe(32) is 43 characters
+MAX_TOKEN_LENGTH = 200  # a longer path segment is not looked up (nor hashed): simply not found
 PAGE_WINDOW_SECONDS = 60
 MISS_WINDOW_SECONDS = 3600
 
@@ -198,6 +199,8 @@ def _miss_limit(ctx: Context, ip: str) -> Limit:
 async def open_link(session: AsyncSession, ctx: Context, token: str, *, count_view: bool) -> Opened | None:
     """The invoice of a live link (None for any other token, by the same way: hash, one lookup),
     with the session bound to its tenant; a view is counted when `count_view`."""
+    if len(token) > MAX_TOKEN_LENGTH:
+        return None
     found = await live_link_of(session, token_digest(token), ctx.now)
     if found is None:
         return None

@@ -227,8 +227,12 @@ class TestNotFound:
         assert (expired.status_code, expired.content) == (404, wrong.content)
         assert await views(client, party, invoice) == []
 
-    async def test_a_long_path_is_not_a_server_error(self, client):
-        assert (await client.get("/p/" + "a" * 500)).status_code in (404, 422)
+    async def test_a_long_path_is_the_same_not_found_page(self, client):
+        wrong = await client.get(f"/p/{WRONG_TOKEN}")
+        for path in ("/p/" + "a" * 500, "/p/" + "a" * 500 + "/pdf"):
+            response = await client.get(path)
+            assert (response.status_code, response.content) == (404, wrong.content), path
+            assert_headers(response)
 
 
 class TestRateLimits:

@@ -61,6 +61,15 @@ class TestWebConcurrency:
             configured(web_concurrency=0)
 
 
+class TestShareLinks:
+    def test_a_default_lifetime_over_the_maximum_is_refused(self):
+        """Else every default link (POST /invoices/{id}/share without a body, each send, each payment
+        reminder) is refused by the maximum, and the reminder step fails on every run."""
+        with pytest.raises(ValueError, match="SHARE_LINK_TTL_DAYS"):
+            configured(share_link_ttl_days=200, share_link_max_ttl_days=90)
+        assert configured(share_link_ttl_days=90, share_link_max_ttl_days=90).share_link_ttl_days == 90
+
+
 class TestProduction:
     async def test_refuses_to_start_without_an_explicit_link_base(self, settings):
         fields = {name: getattr(settings, name) for name in settings.model_fields_set - {"email_link_base"}}

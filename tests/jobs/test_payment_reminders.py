@@ -17,16 +17,19 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from app.core.database import drain_background_tasks
 from app.domain.fiscal import INDIA
 from app.models.job import JobOccasion
 from app.repositories.invoices import InvoiceRepository
 from app.repositories.jobs import DueWorkRepository
-from app.services import reminders
+from app.repositories.subscriptions import SubscriptionRepository
+from app.schemas.document_mail import InvoiceSendRequest
+from app.services import document_mail, mail, reminders
 from app.services.scheduler import Summary
 from tests.api.v1.invoicing import Party, line, make_company, make_customer, make_invoice
 from tests.api.v1.report_data import full_credit_note, receipt, void_invoice
 from tests.api.v1.subscription_rows import put_on_plan
-from tests.conftest import unique_email
+from tests.conftest import free_port, unique_email
 from tests.factories import API, Account, make_tenant
 from tests.jobs.scheduling import run
 
@@ -261,6 +264,11 @@ class TestWhatTheCustomerGets:
             [row] = response.json()["items"]
             assert (row["purpose"], row["state"], row["attachments"]) == ("reminder", "sent", 2)
             assert row["to"] == [party.customer["email"]] and row["subject"] == subject_of(mail)
+        # a reminder is not a statement of account: the customer's statement deliveries stay empty
+        statements = await client.get(
+            f"{API}/customers/{party.customer['id']}/statement/deliveries", headers=party.account.headers
+        )
+        assert statements.status_code == 200 and statements.json()["items"] == []
 
 
 class TestLimits:
@@ -311,6 +319,45 @@ class TestNeverWhenSettled:
         summary = await step
         assert (summary.payment_reminders, summary.failed) == (0, [])
         assert reminder_mails(mailbox, party) == [] and await occasions(rt, party) == {}
+
+    async def test_a_send_of_the_invoice_during_the_run_neither_deadlocks_nor_fails(self, client, rt, mailbox, today):
+        """A send request takes the tenant's customer-mail lock, then links its mail to the invoice
+        (a foreign key: KEY SHARE on the invoice's row); the step locks the invoice, then takes the
+        customer-mail lock. The step's row lock must not block the key share, or the two wait on
+        each other until PostgreSQL aborts one of them."""
+        party = await party_with_email(client)
+        await reminders_on(client, party.account)
+        invoice = await invoice_due(client, party, today, due_in=-1)
+        tenant = uuid.UUID(party.account.tenant_id)
+        async with rt.db.transaction(tenant) as session:
+            await SubscriptionRepository(session).lock(document_mail.LOCK)  # the send passed its hourly check
+            step = asyncio.create_task(run(rt, ist(today, 10), party.account.tenant_id))
+            await asyncio.sleep(0.5)  # the step holds the invoice's row and waits for the customer-mail lock
+            body = InvoiceSendRequest(share_link=False, attach_pdf=False)
+            await document_mail.send_invoice(session, rt.context(tenant_id=tenant), uuid.UUID(invoice["id"]), body)
+        summary = await step
+        assert (summary.payment_reminders, summary.failed) == (1, [])
+
+    async def test_a_reminder_held_up_by_an_smtp_outage_is_not_sent_once_the_invoice_is_paid(
+        self, client, rt, mailbox, today, monkeypatch
+    ):
+        party = await party_with_email(client)
+        await reminders_on(client, party.account)
+        invoice = await invoice_due(client, party, today, due_in=-1)
+        up = rt.settings
+        monkeypatch.setattr(rt, "settings", up.model_copy(update={"smtp_port": free_port()}))  # SMTP down
+        assert (await go(rt, ist(today, 10), party)).payment_reminders == 1
+        tenant = uuid.UUID(party.account.tenant_id)
+        async with rt.db.transaction(tenant) as session:  # the customer pays while the reminder waits
+            await InvoiceRepository(session).settle(uuid.UUID(invoice["id"]), paid=Decimal(invoice["total"]))
+        monkeypatch.setattr(rt, "settings", up)  # SMTP is back
+        assert await mail.deliver_due(rt.db, up, tenant, ist(today + timedelta(days=1))) == 0
+        await drain_background_tasks()
+        assert reminder_mails(mailbox, party) == []
+        response = await client.get(f"{API}/invoices/{invoice['id']}/deliveries", headers=party.account.headers)
+        [row] = response.json()["items"]
+        assert (row["purpose"], row["state"], row["next_attempt_at"]) == ("reminder", "failed", None)
+        assert "settled" in row["last_error"]
 
     @pytest.mark.parametrize("settle", ["paid", "voided", "credited"])
     async def test_a_settled_invoice_gets_no_reminder(self, client, rt, mailbox, today, settle):

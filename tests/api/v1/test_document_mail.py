@@ -226,13 +226,16 @@ class TestOutage:
         party, customer_email, _ = await mailing_party(client)
         invoice = await party.invoice(client)
         up = rt.settings
-        monkeypatch.setattr(rt, "settings", up.model_copy(update={"smtp_port": free_port()}))  # nobody listens
+        port = free_port()
+        monkeypatch.setattr(rt, "settings", up.model_copy(update={"smtp_port": port}))  # nobody listens
         response = await send(client, party.account, f"invoices/{invoice['id']}", attach_pdf=False)
         assert response.status_code == 202, response.text  # SMTP failures never surface in the request
         await drain_background_tasks()
         [row] = await deliveries(client, party.account, f"invoices/{invoice['id']}")
         assert row["state"] == "queued" and row["attempts"] == 1 and row["sent_at"] is None
         assert "connect" in row["last_error"].lower() and row["next_attempt_at"] is not None
+        # the tenant sees that the mail server was unreachable, not where the product's mail server is
+        assert str(port) not in row["last_error"] and up.smtp_host not in row["last_error"], row["last_error"]
         assert mailbox.to(customer_email) == []
 
         monkeypatch.setattr(rt, "settings", up)  # the server is back
