@@ -8,11 +8,9 @@ from typing import Any
 
 from babel.numbers import format_currency
 
-from app import rendering
 from app.domain import gst
 from app.domain.statuses import InvoiceStatus, is_open, is_overdue
 from app.models.invoice import Invoice
-from app.services import document_pdfs
 
 
 def rupees(amount: Decimal) -> str:
@@ -71,11 +69,12 @@ class PublicInvoice:
     terms: str | None
 
 
-def public_invoice(invoice: Invoice, today: date, *, upi_vpa: str | None) -> PublicInvoice:
-    """The page's view. `upi_vpa`: the company's VPA now (where a payment goes today), as on the PDF."""
+def public_invoice(invoice: Invoice, today: date, *, upi_link: str | None, upi_qr_svg: str | None) -> PublicInvoice:
+    """The page's view. `upi_link`: `document_pdfs.payment_link` (the company's VPA now, where a
+    payment goes today, as on the PDF), `upi_qr_svg` its QR code (drawn off the event loop)."""
     supplier, recipient = invoice.supplier, invoice.recipient
     payable = is_open(invoice.status, invoice.balance_due)
-    link = document_pdfs.payment_link(invoice, upi_vpa)
+    link = upi_link
     return PublicInvoice(
         title=_title(invoice.document_type),
         number=invoice.number or "",
@@ -139,7 +138,7 @@ def public_invoice(invoice: Invoice, today: date, *, upi_vpa: str | None) -> Pub
         balance_due=rupees(invoice.balance_due),
         payable=payable,
         upi_link=link,
-        upi_qr_svg=rendering.upi_qr_svg(link) if link else None,
+        upi_qr_svg=upi_qr_svg,
         notes=invoice.notes,
         terms=invoice.terms,
     )

@@ -19,6 +19,8 @@ from urllib.parse import quote
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import rendering
+from app.core import cpu_work
 from app.core.context import Context
 from app.core.errors import Conflict, NotFound, RuleViolation, TooManyRequests
 from app.core.security import token_digest
@@ -167,8 +169,11 @@ class Opened:
     invoice: Invoice
     upi_vpa: str | None  # the company's, now
 
-    def page(self) -> PublicInvoice:
-        return public_invoice(self.invoice, self.ctx.today, upi_vpa=self.upi_vpa)
+    async def page(self) -> PublicInvoice:
+        link = document_pdfs.payment_link(self.invoice, self.upi_vpa)
+        # segno's choice of the best-scanning mask is tens of milliseconds of Python: not on the loop
+        qr = await cpu_work.run(self.ctx.settings, rendering.upi_qr_svg, link) if link else None
+        return public_invoice(self.invoice, self.ctx.today, upi_link=link, upi_qr_svg=qr)
 
     async def pdf(self, session: AsyncSession) -> document_pdfs.RenderedPdf:
         """The PDF GET /invoices/{id}/pdf serves (original for recipient), ETag included."""
