@@ -14,7 +14,9 @@ transaction, delivered by the worker after commit, retried with backoff, visible
   product's own mail, 'document' for a document sent to a customer, 'reminder' for dunning) and
   `attachments` (a JSON list of document references `{kind, id, copy?, start?, end?}` rendered to
   PDF at delivery, never stored as bytes).
-- `status` gains 'failed': the terminal state after MAIL_MAX_ATTEMPTS failed attempts. Rows that
+- `status` gains 'failed': the terminal state after MAIL_MAX_ATTEMPTS failed attempts, and
+  'cancelled': work that must not be done any more (a payment reminder whose invoices were all
+  settled while it waited for SMTP), with the reason in `last_error`. Rows that
   gave up before this migration stay 'pending' at or over the cap (the attempt cap is a setting the
   migration cannot know), and every reader counts both as given up, as `outbox_backlog` did.
 - `outbox_email_documents`: which documents a mail is about (a reminder lists several invoices),
@@ -106,7 +108,7 @@ def upgrade() -> None:
     )
     op.drop_constraint(op.f("ck_outbox_emails_status"), "outbox_emails", type_="check")
     op.create_check_constraint(
-        op.f("ck_outbox_emails_status"), "outbox_emails", "status IN ('pending', 'sent', 'failed')"
+        op.f("ck_outbox_emails_status"), "outbox_emails", "status IN ('pending', 'sent', 'failed', 'cancelled')"
     )
     # the hourly customer-mail count (app.services.document_mail): the tenant's last hour of it
     op.create_index(
@@ -178,6 +180,7 @@ def downgrade() -> None:
     op.drop_constraint(op.f("ck_outbox_emails_status"), "outbox_emails", type_="check")
     # a given-up message is what it was before: pending at the attempt cap
     op.execute("UPDATE outbox_emails SET status = 'pending' WHERE status = 'failed'")
+    op.execute("UPDATE outbox_emails SET status = 'sent' WHERE status = 'cancelled'")
     op.create_check_constraint(op.f("ck_outbox_emails_status"), "outbox_emails", "status IN ('pending', 'sent')")
     for name in ("attachments", "recipients", "purpose", "kind"):
         op.drop_constraint(op.f(f"ck_outbox_emails_{name}"), "outbox_emails", type_="check")

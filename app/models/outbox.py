@@ -14,6 +14,7 @@ class OutboxStatus(StrEnum):
     pending = "pending"
     sent = "sent"
     failed = "failed"  # gave up after MAIL_MAX_ATTEMPTS (rows older than migration 0018: pending at the cap)
+    cancelled = "cancelled"  # not to be done any more (a reminder of invoices settled meanwhile); never an alert
 
 
 class OutboxKind(StrEnum):
@@ -40,7 +41,7 @@ class OutboxEmail(TenantScoped, Base):
 
     __tablename__ = "outbox_emails"
     __table_args__ = (
-        CheckConstraint("status IN ('pending', 'sent', 'failed')", name="status"),
+        CheckConstraint("status IN ('pending', 'sent', 'failed', 'cancelled')", name="status"),
         CheckConstraint("kind IN ('email')", name="kind"),
         CheckConstraint("purpose IN ('account', 'document', 'reminder')", name="purpose"),
         CheckConstraint(

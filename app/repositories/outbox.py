@@ -63,6 +63,13 @@ class OutboxRepository(TenantRepository[OutboxEmail]):
         else:
             message.next_attempt_at = retry_at
 
+    @staticmethod
+    def mark_cancelled(message: OutboxEmail, reason: str) -> None:
+        """Not to be done any more (never retried, not counted as undeliverable); the reason is kept."""
+        message.status = OutboxStatus.cancelled
+        message.last_error = reason[:2000]
+        message.next_attempt_at = None
+
     async def link_documents(self, email_id: uuid.UUID, documents: list[tuple[DocumentColumn, uuid.UUID]]) -> None:
         """Record which documents the mail is about (deliveries lists read it)."""
         tenant_id = self.tenant_id

@@ -54,7 +54,7 @@ class StatementSendRequest(SendRequest):
     period: StatementPeriod = Field(default_factory=StatementPeriod, description="The statement's period.")
 
 
-DeliveryState = Literal["queued", "sent", "failed"]
+DeliveryState = Literal["queued", "sent", "failed", "cancelled"]
 
 
 class DeliveryRead(ReadModel):
@@ -76,6 +76,8 @@ class DeliveryRead(ReadModel):
         state: DeliveryState = "queued"
         if row.status == OutboxStatus.sent:
             state = "sent"
+        elif row.status == OutboxStatus.cancelled:
+            state = "cancelled"  # not sent on purpose: last_error says why
         elif row.status == OutboxStatus.failed or row.attempts >= max_attempts:
             state = "failed"  # rows older than migration 0018 gave up as pending at the cap
         return cls(

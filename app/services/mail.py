@@ -62,7 +62,7 @@ class DeliveryFailed(Exception):
 
 class NoLongerDue(Exception):
     """Work that must not be done any more (what it was about changed while it waited): the row
-    becomes `failed` at once with this reason, never retried."""
+    becomes `cancelled` at once with this reason, never retried, never counted as undeliverable."""
 
 
 # A handler does one row's work inside the claiming transaction; it raises DeliveryFailed (or an
@@ -211,7 +211,7 @@ async def _deliver_one(
             raise  # the transaction is gone: the row stays as it was, for the next run
         except NoLongerDue as exc:
             log.info("outbox %s %s not delivered: %s", message.kind, message.id, exc)
-            repo.mark_failed(message, str(exc), now, message.attempts + 1)  # this attempt is the last
+            repo.mark_cancelled(message, str(exc))
             return 0
         except Exception as exc:
             # A handler's bug (a header Python refuses, say) is a failed attempt too: recorded,

@@ -356,7 +356,7 @@ class TestNeverWhenSettled:
         assert reminder_mails(mailbox, party) == []
         response = await client.get(f"{API}/invoices/{invoice['id']}/deliveries", headers=party.account.headers)
         [row] = response.json()["items"]
-        assert (row["purpose"], row["state"], row["next_attempt_at"]) == ("reminder", "failed", None)
+        assert (row["purpose"], row["state"], row["next_attempt_at"]) == ("reminder", "cancelled", None)
         assert "settled" in row["last_error"]
 
     @pytest.mark.parametrize("settle", ["paid", "voided", "credited"])
