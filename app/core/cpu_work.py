@@ -9,12 +9,17 @@
   for constrained hosts).
 The processes are spawned (not forked: the parent runs threads and an event loop), on first use, and
 each imports what it runs once; `shutdown()` stops them (the API's lifespan and the worker call it).
+A worker whose parent dies without shutting it down (SIGKILL, an OOM kill) notices within a second
+and exits: an orphan would otherwise wait on its queue forever.
 """
 
 import asyncio
 import atexit
 import functools
 import multiprocessing
+import os
+import threading
+import time
 import weakref
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -36,9 +41,28 @@ def _slot(size: int) -> asyncio.Semaphore:
     return slot
 
 
+def _exit_with_parent(parent: int) -> None:
+    """In a worker: exit as soon as the process that started it is gone."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+PARENT_CHECK_SECONDS = 1.0
+
+
 def _pool(size: int) -> ProcessPoolExecutor:
     if size not in _pools:
-        _pools[size] = ProcessPoolExecutor(max_workers=size, mp_context=multiprocessing.get_context("spawn"))
+        _pools[size] = ProcessPoolExecutor(
+            max_workers=size,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_exit_with_parent,
+            initargs=(os.getpid(),),
+        )
     return _pools[size]
 
 

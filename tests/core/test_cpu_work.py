@@ -3,13 +3,16 @@ never more than PDF_RENDER_CONCURRENCY at once; the loop keeps running meanwhile
 
 import asyncio
 import os
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from app.core import cpu_work
 
 POOLS = ["process", "thread"]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(params=POOLS)
@@ -52,3 +55,51 @@ async def test_arguments_and_results_cross_to_the_worker(pooled):
     assert await cpu_work.run(pooled, divmod, 17, 5) == (3, 2)
     with pytest.raises(ZeroDivisionError):
         await cpu_work.run(pooled, divmod, 1, 0)
+
+
+ORPHAN_SCRIPT = """
+import asyncio, os, sys
+from app.core import cpu_work
+from app.core.config import Settings
+
+async def main():
+    settings = Settings(pdf_render_pool="process", pdf_render_concurrency=1)
+    pid = await cpu_work.run(settings, os.getpid)
+    with open(sys.argv[1], "w") as out:
+        out.write(str(pid))
+    await asyncio.sleep(60)
+
+asyncio.run(main())
+"""
+
+
+def alive(pid: int) -> bool:
+    """Running (an exited process its new parent has not reaped yet is a zombie: not alive)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+async def test_a_worker_exits_when_its_parent_is_killed(tmp_path):
+    pid_file = tmp_path / "worker.pid"
+    parent = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", ORPHAN_SCRIPT, str(pid_file), stdout=asyncio.subprocess.DEVNULL, cwd=ROOT
+    )
+    for _ in range(600):  # the worker is spawned and answers its pid: up to 60 s
+        if pid_file.exists() and pid_file.read_text():
+            break
+        await asyncio.sleep(0.1)
+    worker = int(pid_file.read_text())
+    assert worker != parent.pid and alive(worker)
+    parent.kill()  # SIGKILL: no atexit, no shutdown()
+    await parent.wait()
+    for _ in range(100):  # up to 10 s
+        if not alive(worker):
+            break
+        await asyncio.sleep(0.1)
+    still_there = alive(worker)
+    if still_there:
+        os.kill(worker, 9)
+    assert not still_there, "the pool's worker outlived its killed parent"
