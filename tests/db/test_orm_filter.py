@@ -71,6 +71,7 @@ GLOBAL = {
 NO_QUERY = {
     ("OutboxRepository", "mark_sent"): "sets attributes of a row its caller loaded",
     ("OutboxRepository", "mark_failed"): "sets attributes of a row its caller loaded",
+    ("OutboxRepository", "mark_cancelled"): "sets attributes of a row its caller loaded",
     ("LedgerRepository", "movements"): "builds the subquery that totals() and page() run",
 }
 
@@ -375,6 +376,9 @@ CASES: dict[tuple[str, str], Case] = {
     ("OutboxRepository", "due_ids"): Case(lambda s, b: C("OutboxRepository")(s).due_ids(LATE_AT, 10**6)),
     ("OutboxRepository", "customer_mail_since"): Case(
         lambda s, b: C("OutboxRepository")(s).customer_mail_since(EARLY_AT)
+    ),
+    ("OutboxRepository", "reminds_of_open_invoice"): Case(
+        lambda s, b: C("OutboxRepository")(s).reminds_of_open_invoice(b.id("outbox_emails"))
     ),
     ("OutboxRepository", "link_documents"): Case(
         lambda s, b: C("OutboxRepository")(s).link_documents(b.id("outbox_emails"), [("invoice_id", b.id("invoices"))])
