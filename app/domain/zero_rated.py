@@ -218,6 +218,21 @@ def _export(details: ExportDetails, reverse_charge: bool, invoice_date: date) ->
             "Rule 46: an export invoice names the country of destination.",
             code="destination-country-required",
         )
+    return check_shipping_bill(details, invoice_date)
+
+
+def shipping_bill_after_issue(category: str, details: ExportDetails, invoice_date: date) -> ExportDetails:
+    """An issued invoice's shipping bill, recorded later: only an export has one."""
+    if category != SupplyCategory.export:
+        raise RuleBroken(
+            "shipping_bill_number", "Only an export has a shipping bill.", code="export-details-not-export"
+        )
+    return check_shipping_bill(details, invoice_date)
+
+
+def check_shipping_bill(details: ExportDetails, invoice_date: date) -> ExportDetails:
+    """A shipping bill is its number and its date, both, dated on or after the invoice. Also after
+    issue: the bill often comes after the invoice, and it changes no tax (GSTR-1 table 6A)."""
     if (details.shipping_bill_number is None) != (details.shipping_bill_date is None):
         missing = "shipping_bill_date" if details.shipping_bill_date is None else "shipping_bill_number"
         raise RuleBroken(

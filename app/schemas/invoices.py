@@ -170,6 +170,14 @@ class VoidRequest(RequestBody):
     reason: Reason
 
 
+class ShippingBillRequest(RequestBody):
+    """An issued export's shipping bill (and port), recorded when customs gives it."""
+
+    shipping_bill_number: ShippingBillNumber
+    shipping_bill_date: IsoDate = Field(description="On or after the invoice date.")
+    port_code: PortCode | None = Field(None, description="Kept as it is when not given.")
+
+
 class InvoiceLineRead(ReadModel):
     id: uuid.UUID
     position: int

@@ -27,7 +27,7 @@ from app.repositories.catalog import ServiceTypeRepository
 from app.repositories.customers import CustomerRepository
 from app.repositories.documents import DocumentPartiesRepository
 from app.repositories.invoices import InvoiceRepository
-from app.schemas.invoices import InvoiceIn, InvoiceLineIn
+from app.schemas.invoices import InvoiceIn, InvoiceLineIn, ShippingBillRequest
 from app.services import audit, companies, customers, entitlements, gst_settings, numbering
 from app.services.rules import DocumentDates, as_problem
 
@@ -175,6 +175,30 @@ async def void(session: AsyncSession, ctx: Context, invoice_id: uuid.UUID, *, re
     await session.flush()
     await CustomerRepository(session).add_to_balance(invoice.customer_id, -invoice.total)
     await _audit(session, "invoice.voided", invoice, before=before)
+    return invoice
+
+
+async def record_shipping_bill(
+    session: AsyncSession, ctx: Context, invoice_id: uuid.UUID, *, body: ShippingBillRequest
+) -> Invoice:
+    """Record (or correct) an issued export's shipping bill: it often comes after the invoice and
+    changes no tax, only the print and the return. Drafts take it in the invoice itself."""
+    invoice = await get(session, invoice_id, for_update=True)
+    if invoice.status == InvoiceStatus.draft:
+        raise Conflict("A draft takes its shipping bill in the invoice itself (PUT).", code="invoice-is-draft")
+    if invoice.status == InvoiceStatus.void:
+        raise Conflict("The invoice is void.", code="invoice-already-void")
+    DocumentDates.of(ctx).check("shipping_bill_date", body.shipping_bill_date)
+    port_code = body.port_code or invoice.port_code
+    details = zero_rated.ExportDetails(
+        invoice.destination_country, port_code, body.shipping_bill_number, body.shipping_bill_date
+    )
+    _raise(zero_rated.shipping_bill_after_issue, invoice.supply_category, details, invoice.invoice_date)
+    before = audit.snapshot(invoice, AUDITED)
+    invoice.port_code, invoice.shipping_bill_number = port_code, body.shipping_bill_number
+    invoice.shipping_bill_date = body.shipping_bill_date
+    await session.flush()
+    await _audit(session, "invoice.shipping_bill_recorded", invoice, before=before)
     return invoice
 
 

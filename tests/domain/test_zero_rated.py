@@ -22,6 +22,7 @@ from app.domain.zero_rated import (
     country_name,
     endorsement,
     resolve,
+    shipping_bill_after_issue,
 )
 from tests.domain.test_invoice_math import RATES, Company, Customer, Line, Settings
 
@@ -214,3 +215,14 @@ def test_zero_rated_totals_add_up_and_under_lut_nothing_is_taxed(lines, supply, 
         invoiced = InvoicedLine(ln.quantity, ln.unit_price, ln.discount, ln.gst_rate, ln.amounts.taxable_value)
         credit = full_credit(invoiced, supply)
         assert (credit.taxable_value, credit.tax) == (ln.amounts.taxable_value, 0)
+
+
+def test_only_an_export_takes_a_shipping_bill_after_issue():
+    bill = ExportDetails("US", None, "1234567", date(2026, 4, 2))
+    assert shipping_bill_after_issue("export", bill, date(2026, 4, 1)) == bill
+    with pytest.raises(RuleBroken) as refused:
+        shipping_bill_after_issue("regular", bill, date(2026, 4, 1))
+    assert refused.value.code == "export-details-not-export"
+    with pytest.raises(RuleBroken) as early:
+        shipping_bill_after_issue("export", bill, date(2026, 4, 3))
+    assert early.value.code == "shipping-bill-before-invoice"

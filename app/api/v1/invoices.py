@@ -19,6 +19,7 @@ from app.schemas.invoices import (
     InvoiceRead,
     InvoiceSort,
     InvoiceStatus,
+    ShippingBillRequest,
     VoidRequest,
 )
 from app.schemas.share_links import ShareLinkCreate, ShareLinkCreated, ShareLinkList, ShareLinkRead
@@ -131,6 +132,17 @@ async def void_invoice(
 ) -> InvoiceRead:
     """Cancel an issued invoice with nothing applied to it; its number is kept, never reused."""
     invoice = await invoicing.void(session, ctx, invoice_id, reason=body.reason)
+    return InvoiceRead.of(invoice, today=ctx.today)
+
+
+@router.put("/{invoice_id:uuid}/shipping-bill", response_model=InvoiceRead, responses=WRITE_ERRORS)
+async def record_shipping_bill(
+    invoice_id: uuid.UUID, body: ShippingBillRequest, _: WriterUser, session: SessionDep, ctx: ContextDep
+) -> InvoiceRead:
+    """Record an issued export's shipping bill (number, date, optionally the port) when customs gives
+    it, after the invoice. It changes no tax; the PDF prints it from then on. Only exports (422),
+    not drafts or void invoices (409); dated on or after the invoice."""
+    invoice = await invoicing.record_shipping_bill(session, ctx, invoice_id, body=body)
     return InvoiceRead.of(invoice, today=ctx.today)
 
 

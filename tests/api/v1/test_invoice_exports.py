@@ -5,10 +5,12 @@ the tax each one carries, the export details, the refusals, and credit notes tha
 Every expected amount is worked out by hand next to it. Tenants have round-off switched off, so
 totals are exact sums."""
 
+import io
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from pypdf import PdfReader
 
 from tests.api.v1.business import audit_rows
 from tests.api.v1.http_checks import assert_problem
@@ -305,6 +307,63 @@ MALFORMED = [
     {"supply_category": "deemed_export"},
     {"tax_treatment": "exempt"},
 ]
+
+
+class TestShippingBillAfterIssue:
+    """PUT /invoices/{id}/shipping-bill: customs gives the bill after the invoice; it changes no tax."""
+
+    async def put(self, client, seller: Seller, invoice: dict, **body):
+        return await client.put(f"{URL}/{invoice['id']}/shipping-bill", json=body, headers=seller.owner.headers)
+
+    async def test_an_issued_export_records_it_and_its_pdf_prints_it(self, client, seller, today):
+        customer = await seller.foreign(client)
+        invoice = await seller.invoice(
+            client, customer, invoice_date=today.isoformat(), tax_treatment="under_lut", destination_country="US"
+        )
+        assert invoice["shipping_bill_number"] is None
+        pdf_before = await client.get(f"{URL}/{invoice['id']}/pdf", headers=seller.owner.headers)
+        shipped = (today + timedelta(days=3)).isoformat()
+        response = await self.put(
+            client, seller, invoice, shipping_bill_number="7654321", shipping_bill_date=shipped, port_code="inmaa1"
+        )
+        assert response.status_code == 200, response.text
+        recorded = response.json()
+        assert [recorded[name] for name in EXPORT_FIELDS] == ["US", "INMAA1", "7654321", shipped]
+        assert split(recorded) == split(invoice) and recorded["total"] == invoice["total"]  # no tax moves
+        assert (await seller.read(client, invoice))["shipping_bill_number"] == "7654321"
+        [row] = [r for r in await audit_rows(client, seller.owner, invoice["id"]) if "shipping_bill" in r["action"]]
+        assert row["before"]["shipping_bill_number"] is None and row["after"]["shipping_bill_number"] == "7654321"
+        pdf = await client.get(f"{URL}/{invoice['id']}/pdf", headers=seller.owner.headers)
+        assert pdf.headers["etag"] != pdf_before.headers["etag"]
+        text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+        assert "7654321" in text and "INMAA1" in text
+
+        corrected = await self.put(client, seller, invoice, shipping_bill_number="7654322", shipping_bill_date=shipped)
+        assert corrected.status_code == 200 and corrected.json()["port_code"] == "INMAA1"  # port kept
+
+    async def test_refusals_leave_the_invoice_as_it_was(self, client, seller, today):
+        customer = await seller.foreign(client)
+        invoice = await seller.invoice(client, customer, invoice_date=today.isoformat(), destination_country="AE")
+        before = (today - timedelta(days=1)).isoformat()
+        bill = {"shipping_bill_number": "1234567", "shipping_bill_date": today.isoformat()}
+        assert_problem(
+            await self.put(client, seller, invoice, shipping_bill_number="1234567", shipping_bill_date=before),
+            422,
+            "shipping-bill-before-invoice",
+        )
+        assert_problem(await self.put(client, seller, invoice, shipping_bill_number="1234567"), 422)
+        assert_problem(await self.put(client, seller, invoice, **bill, port_code="MUMBAI"), 422)
+        draft = await seller.invoice(client, customer, issue=False, destination_country="AE")
+        assert_problem(await self.put(client, seller, draft, **bill), 409, "invoice-is-draft")
+        local = await seller.invoice(client, await seller.local(client))
+        assert_problem(await self.put(client, seller, local, **bill), 422, "export-details-not-export")
+        void = await client.post(f"{URL}/{invoice['id']}/void", json={"reason": "Wrong"}, headers=seller.owner.headers)
+        assert void.status_code == 200, void.text
+        assert_problem(await self.put(client, seller, invoice, **bill), 409, "invoice-already-void")
+        assert (await seller.read(client, invoice))["shipping_bill_number"] is None
+        other = await make_tenant(client)
+        missing = await client.put(f"{URL}/{invoice['id']}/shipping-bill", json=bill, headers=other.headers)
+        assert_problem(missing, 404)
 
 
 class TestRefusals:
