@@ -77,7 +77,7 @@ async def public_invoice(token: Token, request: Request, session: SessionDep, ct
     if opened is None:
         await share_links.record_miss(session, ctx, ip)
         return not_found()  # returned, not raised: the miss is committed and counts
-    return _render("invoice.html", 200, invoice=await opened.page(), pdf_url=f"/p/{token}/pdf")
+    return _render("invoice.html", 200, invoice=await opened.page(), pdf_url=f"{token}/pdf")
 
 
 @router.get("/{token}/pdf", response_class=Response)

@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urljoin
 
 import httpx
 import pytest
@@ -89,7 +90,9 @@ class TestThePage:
             "Download PDF",
         ):
             assert expected in text, expected
-        assert f'href="/p/{token_of(link["url"])}/pdf"' in response.text
+        # relative to the page (/p/<token>): it follows PUBLIC_BASE_URL, path prefix included
+        assert f'href="{token_of(link["url"])}/pdf"' in response.text
+        assert urljoin(link["url"], f"{token_of(link['url'])}/pdf") == f"{link['url']}/pdf"
         assert "<script" not in response.text.lower()
         assert response.text.count("<style>") == 1 and CSS in response.text
 
