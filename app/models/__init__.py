@@ -14,10 +14,12 @@ from app.models.number_series import NumberSeries
 from app.models.outbox import OutboxEmail, OutboxEmailDocument
 from app.models.payment import Payment, PaymentEvent, RazorpayOrder
 from app.models.plan import Plan
+from app.models.product import Product, ProductCategory
 from app.models.receipt import Receipt, ReceiptAllocation
 from app.models.reminder import ReminderSettings
 from app.models.security import RateLimitHit
 from app.models.share_link import ShareLink
+from app.models.stock import InventorySettings, StockAlert, StockDocument, StockLevel, StockMovement
 from app.models.subscription import Subscription
 from app.models.tenant import Tenant
 from app.models.usage import Meter, PlanMeterQuota, UsageLedgerEntry, UsagePeriod
@@ -38,6 +40,7 @@ __all__ = [
     "EmailVerification",
     "GstSettings",
     "IdempotencyKey",
+    "InventorySettings",
     "Invoice",
     "InvoiceLine",
     "JobOccasion",
@@ -50,6 +53,8 @@ __all__ = [
     "PaymentEvent",
     "Plan",
     "PlanMeterQuota",
+    "Product",
+    "ProductCategory",
     "RateLimitHit",
     "RazorpayOrder",
     "Receipt",
@@ -57,6 +62,10 @@ __all__ = [
     "ReminderSettings",
     "ServiceType",
     "ShareLink",
+    "StockAlert",
+    "StockDocument",
+    "StockLevel",
+    "StockMovement",
     "Subscription",
     "TaxRate",
     "Tenant",

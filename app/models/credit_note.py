@@ -43,6 +43,8 @@ class CreditNote(TenantScoped, Timestamps, Base):
     invoice_date: Mapped[date]
     reason: Mapped[str] = mapped_column(Text)
     is_full: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    # the goods of its product lines went back to stock (a `return` movement each); false = damaged
+    restock: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     place_of_supply: Mapped[str] = mapped_column(String(2))
     supply_type: Mapped[str] = mapped_column(String(20))
     taxable_value: Mapped[Decimal] = mapped_column(MONEY)

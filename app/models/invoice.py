@@ -162,7 +162,14 @@ class InvoiceLine(TenantScoped, Base):
     __table_args__ = (
         tenant_fk(["invoice_id"], "invoices", ondelete="CASCADE"),
         tenant_fk(["service_type_id"], "service_types"),
+        tenant_fk(["product_id"], "products"),
         Index("uq_invoice_lines_tenant_id_invoice_id_position", "tenant_id", "invoice_id", "position", unique=True),
+        Index(
+            "ix_invoice_lines_tenant_id_product_id",
+            "tenant_id",
+            "product_id",
+            postgresql_where=text("product_id IS NOT NULL"),
+        ),
         CheckConstraint("quantity > 0", name="quantity"),
         CheckConstraint("unit_price >= 0", name="unit_price"),
         CheckConstraint("discount >= 0", name="discount"),
@@ -173,6 +180,8 @@ class InvoiceLine(TenantScoped, Base):
     invoice_id: Mapped[uuid.UUID]
     position: Mapped[int]
     service_type_id: Mapped[uuid.UUID | None]
+    # the product the line sells (issue takes its stock; a void or credit note with restock returns it)
+    product_id: Mapped[uuid.UUID | None]
     description: Mapped[str] = mapped_column(String(500))
     hsn_sac: Mapped[str | None] = mapped_column(String(8))
     quantity: Mapped[Decimal] = mapped_column(QUANTITY)

@@ -23,6 +23,7 @@ class Plan(Timestamps, Base):
             "AND (monthly_token_quota IS NULL OR monthly_token_quota >= 0)",
             name="limits",
         ),
+        CheckConstraint("max_products IS NULL OR max_products >= 0", name="max_products"),
         CheckConstraint(
             "customer_emails_per_hour IS NULL OR customer_emails_per_hour >= 0", name="customer_emails_per_hour"
         ),
@@ -36,6 +37,7 @@ class Plan(Timestamps, Base):
     max_invoices_per_month: Mapped[int | None]
     max_customers: Mapped[int | None]
     max_active_users: Mapped[int | None]
+    max_products: Mapped[int | None]  # migration 0021: the free tier's 100, NULL = unlimited
     monthly_token_quota: Mapped[int | None] = mapped_column(BigInteger)
     # customer mail (documents, reminders) a tenant may send per hour; NULL = CUSTOMER_EMAILS_PER_HOUR
     # (migration 0018: unlike the limits above, NULL is the operator's default, never unlimited)
