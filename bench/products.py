@@ -140,10 +140,12 @@ def _decoded(value: Any) -> Any:
     return value
 
 
-async def captured_search(app_url: str, tenant: uuid.UUID, q: str) -> tuple[str, list[Any]]:
-    """The statement and parameters the API runs for `GET /products?q=` (first page, default sort),
+async def captured_list(
+    app_url: str, tenant: uuid.UUID, *, q: str | None = None, cursor: str | None = None
+) -> tuple[str, list[Any], list[Any], str | None]:
+    """The statement and parameters the API runs for `GET /products?q=` (default sort, 20 a page),
     captured from the app's own code path (service, repository, ORM tenant filter) on a session of
-    the application role with the tenant bound."""
+    the application role with the tenant bound; with the rows found and the next page's cursor."""
     from sqlalchemy import event
 
     from app.core.database import Database
@@ -152,7 +154,7 @@ async def captured_search(app_url: str, tenant: uuid.UUID, q: str) -> tuple[str,
     database = Database(app_url, pool_size=1, max_overflow=0)
     captured: list[tuple[str, list[Any]]] = []
 
-    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+    def capture(conn: Any, cur: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
         if "FROM products" in statement:
             captured.append((statement, list(parameters)))
 
@@ -160,12 +162,18 @@ async def captured_search(app_url: str, tenant: uuid.UUID, q: str) -> tuple[str,
     try:
         async with database.transaction(tenant) as session:
             f = products.filters(q=q, category_id=None, low=None, archived=False, ids=None)
-            rows, _ = await products.list_page(session, f, limit=20, cursor=None, sort="name")
+            rows, next_cursor = await products.list_page(session, f, limit=20, cursor=cursor, sort="name")
     finally:
         await database.dispose()
+    return *captured[-1], list(rows), next_cursor
+
+
+async def captured_search(app_url: str, tenant: uuid.UUID, q: str) -> tuple[str, list[Any]]:
+    """The search's statement and parameters (captured_list), refusing a search that finds nothing."""
+    sql, args, rows, _ = await captured_list(app_url, tenant, q=q)
     if not rows:
         raise LookupError(f"the search found nothing for {q!r}")
-    return captured[-1]
+    return sql, args
 
 
 async def plan_of(app_dsn: str, tenant: str, sql: str, args: Sequence[Any]) -> str:
