@@ -223,7 +223,7 @@ class TestAdjustments:
             ([{"counted": "1.5"}], {}, 422, "quantity-too-precise"),
             ([{"change": "-0.5"}], {}, 422, "quantity-too-precise"),
             ([{"counted": "1"}, {"change": "1"}], {}, 400, "duplicate-product-line"),
-            ([{"counted": "1"}], {"reason": "other"}, 422, "validation-error"),
+            ([{"counted": "1"}], {"reason": "other"}, 400, "notes-required"),
             ([{"counted": "1"}], {"reason": "mislaid"}, 422, "validation-error"),
         ],
     )
