@@ -1,7 +1,10 @@
 """Sample billing data for the demo tenant: a company, customers, invoices in several states and
-a receipt, made through the same services the API uses (so every rule and audit row applies)."""
+a receipt, and opening stock of the demo products (one of them low), made through the same
+services the API uses (so every rule and audit row applies)."""
 
+import uuid
 from datetime import date, timedelta
+from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -10,8 +13,9 @@ from app.models.customer import Customer
 from app.models.invoice import Invoice
 from app.schemas.invoices import InvoiceIn, InvoiceLineIn
 from app.schemas.receipts import ReceiptCreate
-from app.services import catalog, customers, invoicing, receipts
+from app.services import catalog, customers, invoicing, products, receipts, stock_documents
 from app.services.companies import COMPANIES
+from app.services.stock import StockLine
 
 COMPANY = {
     "legal_name": "Demo Traders Pvt Ltd",
@@ -82,3 +86,28 @@ async def add_sample_data(session: AsyncSession, ctx: Context) -> None:
         }
     )
     await receipts.create(session, ctx, body=receipt)
+    await add_opening_stock(session, ctx, company.id)
+
+
+async def add_opening_stock(session: AsyncSession, ctx: Context, company_id: uuid.UUID) -> None:
+    """Opening stock (kind `opening`) of the demo products that track stock: their reorder
+    quantity (else 3 x the reorder level, else 50) each, but the first with a reorder level is
+    left at that level, so the demo shows a low-stock alert. No products, no stock."""
+    every = products.filters(q=None, category_id=None, low=None, archived=False, ids=None)
+    found, _ = await products.list_page(session, every, limit=100, cursor=None, sort="name")
+    tracked = [product for product in found if product.track_stock]
+    low = next((product for product in tracked if product.reorder_level), None)
+    lines = []
+    for position, product in enumerate(tracked):
+        if product is low and product.reorder_level is not None:
+            quantity = product.reorder_level
+        elif product.reorder_quantity:
+            quantity = product.reorder_quantity
+        elif product.reorder_level:
+            quantity = product.reorder_level * 3
+        else:
+            quantity = Decimal(50)
+        if quantity > 0:
+            lines.append(StockLine(product.id, quantity, position, product.purchase_cost))
+    if lines:
+        await stock_documents.opening(session, ctx, company_id=company_id, lines=lines)

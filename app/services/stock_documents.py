@@ -142,6 +142,27 @@ async def adjust(session: AsyncSession, ctx: Context, *, body: StockAdjustmentCr
     return await read(session, document.id)
 
 
+async def opening(
+    session: AsyncSession, ctx: Context, *, company_id: uuid.UUID, lines: list[StockLine]
+) -> StockDocument:
+    """Opening stock (the demo's; an import's later): a receipt document dated today without a
+    supplier, whose movements are of kind `opening`."""
+    document = await StockDocumentRepository(session).add(
+        StockDocument(
+            kind="receipt",
+            company_id=company_id,
+            document_date=ctx.today,
+            notes="Opening stock",
+            actor_user_id=ctx.actor_id,
+        )
+    )
+    movements = await stock.put(
+        session, ctx, company_id=company_id, lines=lines, kind="opening", document=ref(document)
+    )
+    await _audit(session, "stock_opening.created", document, movements)
+    return document
+
+
 async def get(session: AsyncSession, document_id: uuid.UUID) -> StockDocument:
     document = await StockDocumentRepository(session).get(document_id)
     if document is None:
