@@ -50,6 +50,8 @@ from app.repositories.invoices import InvoiceFilters
 from app.repositories.outbox import DeliveryFilter
 from app.repositories.products import ProductFilters
 from app.repositories.receipts import ReceiptFilters
+from app.repositories.stock import DocumentFilters, LevelDelta, LevelFilters, MovementFilters
+from app.repositories.stock import Movement as StockMovementOf
 from tests.conftest import fresh_ip
 from tests.db.tenant_digest import tenant_digest
 from tests.db.tenant_rows import make_two_tenants, rls_tables, tenant_column
@@ -428,6 +430,70 @@ CASES: dict[tuple[str, str], Case] = {
         lambda s, b: C("ReminderSettingsRepository")(s).current(for_update=True)
     ),
     ("ReminderSettingsRepository", "ensure"): Case(lambda s, b: C("ReminderSettingsRepository")(s).ensure()),
+    ("InventorySettingsRepository", "current"): Case(
+        lambda s, b: C("InventorySettingsRepository")(s).current(for_update=True)
+    ),
+    ("InventorySettingsRepository", "hold"): Case(lambda s, b: C("InventorySettingsRepository")(s).hold()),
+    ("InventorySettingsRepository", "ensure"): Case(lambda s, b: C("InventorySettingsRepository")(s).ensure()),
+    ("InventorySettingsRepository", "below_zero"): Case(
+        lambda s, b: C("InventorySettingsRepository")(s).below_zero(10)
+    ),
+    ("InventorySettingsRepository", "mark_levels"): Case(
+        lambda s, b: C("InventorySettingsRepository")(s).mark_levels(True)
+    ),
+    ("StockRepository", "apply"): Case(
+        lambda s, b: C("StockRepository")(s).apply(
+            StockMovementOf(b.row("stock_levels")["company_id"], "receipt", None, None, None, None, NOW),
+            [LevelDelta(b.row("stock_levels")["product_id"], Decimal(1), Decimal(0))],
+        )
+    ),
+    ("StockRepository", "levels"): Case(
+        lambda s, b: C("StockRepository")(s).levels(
+            b.row("stock_levels")["company_id"], [b.row("stock_levels")["product_id"]]
+        )
+    ),
+    ("StockLevelListRepository", "list_page"): Case(
+        lambda s, b: C("StockLevelListRepository")(s).list_page(
+            LevelFilters(
+                company_id=b.row("stock_levels")["company_id"],
+                product_id=b.row("stock_levels")["product_id"],
+                category_id=b.id("product_categories"),
+                low=False,
+                q="a",
+            ),
+            limit=100,
+            cursor=None,
+        )
+    ),
+    ("StockMovementRepository", "list_page"): Case(
+        lambda s, b: C("StockMovementRepository")(s).list_page(
+            MovementFilters(
+                b.row("stock_movements")["product_id"],
+                b.row("stock_movements")["company_id"],
+                b.row("stock_movements")["kind"],
+                EARLY_AT,
+                LATE_AT,
+            ),
+            limit=100,
+            cursor=None,
+        )
+    ),
+    ("StockMovementRepository", "of_document"): Case(
+        lambda s, b: C("StockMovementRepository")(s).of_document("stock_document", b.id("stock_documents"))
+    ),
+    ("StockDocumentRepository", "list_page"): Case(
+        lambda s, b: C("StockDocumentRepository")(s).list_page(
+            DocumentFilters("receipt", b.row("stock_documents")["company_id"], EARLY, LATE), limit=100, cursor=None
+        )
+    ),
+    ("StockDocumentRepository", "lock_levels"): Case(
+        lambda s, b: C("StockDocumentRepository")(s).lock_levels(
+            b.row("stock_levels")["company_id"], [b.row("stock_levels")["product_id"]]
+        )
+    ),
+    ("StockRepository", "refresh_alerts"): Case(
+        lambda s, b: C("StockRepository")(s).refresh_alerts(b.row("stock_levels")["product_id"], Decimal(1000), NOW)
+    ),
     ("PaymentReminderRepository", "open_invoices"): Case(
         lambda s, b: C("PaymentReminderRepository")(s).open_invoices(due_from=EARLY, due_to=LATE)
     ),
