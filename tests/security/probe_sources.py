@@ -36,6 +36,7 @@ class TenantData:
     tax_rate_ids: list[str] = field(default_factory=list)
     invoice_ids: list[str] = field(default_factory=list)
     invoice_line_ids: list[str] = field(default_factory=list)
+    product_ids: list[str] = field(default_factory=list)
     invoice_party: Any = None
     credit_note_ids: list[str] = field(default_factory=list)
     receipt_ids: list[str] = field(default_factory=list)
@@ -70,6 +71,7 @@ SOURCES: dict[str, Callable[[TenantData], list[str]]] = {
     "tax_rate_id": lambda t: t.tax_rate_ids,
     "invoice_id": lambda t: t.invoice_ids,
     "invoice_line_id": lambda t: t.invoice_line_ids,
+    "product_id": lambda t: t.product_ids,
     "credit_note_id": lambda t: t.credit_note_ids,
     "receipt_id": lambda t: t.receipt_ids,
     "razorpay_order_id": lambda t: t.razorpay_order_ids,

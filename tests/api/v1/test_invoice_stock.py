@@ -2,8 +2,8 @@
 lines from products, issue takes the stock (all or nothing), void gives it back, credit notes with
 and without restock.
 
-The products and the goods received are set up, and the levels and movements read, straight in the
-database through the catalogue's model and the stock ledger (app.services.stock.put), as the
+Products are made and archived through /products; the goods received are put, and the levels and
+movements read, straight in the database through the stock ledger (app.services.stock.put), as the
 tenant, under row-level security: what is tested goes through HTTP."""
 
 import uuid
@@ -11,48 +11,37 @@ from decimal import Decimal as D
 
 import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
+from app.core.runtime import Runtime
 from app.models.base import new_id
-from app.models.product import Product
 from app.models.stock import StockLevel, StockMovement
 from app.services import stock
 from app.services.stock import DocumentRef, StockLine
 from tests.api.v1.http_checks import assert_problem
 from tests.api.v1.invoicing import Party, line, make_company
+from tests.api.v1.product_rows import make_product
 from tests.api.v1.test_document_pdfs import get_pdf, pdf_text
 from tests.factories import API, make_tenant
 
 
 class Shop(Party):
-    """A party whose tenant has products and stock, set up and read in the database."""
+    """A party whose tenant has products (made through /products) and stock (received, and
+    read, in the database)."""
 
-    rt: object
-
-    def __init__(self, party: Party, rt) -> None:
+    def __init__(self, party: Party, client: httpx.AsyncClient, rt: Runtime) -> None:
         super().__init__(party.account, party.company, party.customer)
-        self.rt, self.tenant_id = rt, uuid.UUID(party.account.tenant_id)
+        self.client, self.rt, self.tenant_id = client, rt, uuid.UUID(party.account.tenant_id)
 
     async def product(self, **fields) -> dict:
-        values = {
-            "name": f"Basmati rice {uuid.uuid4().hex[:6]}",
-            "sku": uuid.uuid4().hex[:12],
-            "hsn_code": "10063020",
-            "unit": "NOS",
-            "sale_price": D("100.00"),
-            "gst_rate": D("5"),
-        } | {k: D(v) if k in ("sale_price", "gst_rate") else v for k, v in fields.items()}
-        async with self.rt.db.transaction(self.tenant_id) as session:
-            product = Product(tenant_id=self.tenant_id, **values)
-            session.add(product)
-            await session.flush()
-            return {"id": str(product.id), **{k: str(v) for k, v in values.items()}}
+        body = {"hsn_code": "10063020", "sale_price": "100.00", "price_includes_tax": False} | fields
+        return await make_product(self.client, self.account, **body)
 
     async def archive(self, product: dict) -> None:
-        async with self.rt.db.transaction(self.tenant_id) as session:
-            await session.execute(
-                update(Product).where(Product.id == uuid.UUID(product["id"])).values(is_archived=True)
-            )
+        response = await self.client.patch(
+            f"{API}/products/{product['id']}", json={"is_archived": True}, headers=self.account.headers
+        )
+        assert response.status_code == 200, response.text
 
     async def receive(self, *stocked: tuple[dict, str], company: dict | None = None) -> None:
         async with self.rt.db.transaction(self.tenant_id) as session:
@@ -121,7 +110,7 @@ def ok(response: httpx.Response, status: int = 200) -> dict:
 
 @pytest.fixture
 async def party(client, app) -> Shop:
-    return Shop(await Party.make(client, await make_tenant(client)), app.state.runtime)
+    return Shop(await Party.make(client, await make_tenant(client)), client, app.state.runtime)
 
 
 class TestLinesFromProducts:
@@ -177,7 +166,7 @@ class TestLinesFromProducts:
             assert problem["errors"][0]["loc"] == ["body", "lines.0.quantity"]
 
     async def test_another_tenants_product_is_404_and_writes_nothing(self, client, party):
-        other = Shop(await Party.make(client, await make_tenant(client)), party.rt)
+        other = Shop(await Party.make(client, await make_tenant(client)), client, party.rt)
         theirs = await other.product()
         assert_problem(await draft(client, party, line(), sells(theirs)), 404, "product-not-found")
         assert_problem(await draft(client, party, sells(theirs), issue=True), 404, "product-not-found")
