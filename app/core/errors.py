@@ -109,6 +109,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
             "export-details-not-export",
             "export-place-of-supply",
             "export-reverse-charge",
+            "restock-by-value",
             "sez-place-of-supply",
             "shipping-bill-before-invoice",
             "shipping-bill-incomplete",

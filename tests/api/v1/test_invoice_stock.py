@@ -313,7 +313,7 @@ class TestCreditNotes:
     async def test_restock_needs_a_credit_by_quantity_of_a_product(self, client, party, sold):
         invoice, rice, _ = sold
         by_value = [{"invoice_line_id": invoice["lines"][0]["id"], "taxable_value": "10.00"}]
-        assert_problem(await credit(client, party, invoice, restock=True, lines=by_value), 422, "validation-error")
+        assert_problem(await credit(client, party, invoice, restock=True, lines=by_value), 422, "restock-by-value")
         service_only = [{"invoice_line_id": invoice["lines"][1]["id"], "quantity": "1"}]
         assert_problem(
             await credit(client, party, invoice, restock=True, lines=service_only), 400, "restock-without-goods"
