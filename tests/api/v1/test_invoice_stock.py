@@ -16,7 +16,8 @@ from sqlalchemy import select
 from app.core.runtime import Runtime
 from app.models.base import new_id
 from app.models.stock import StockLevel, StockMovement
-from app.services import stock
+from app.schemas.invoices import InvoiceIn
+from app.services import invoicing, stock
 from app.services.stock import DocumentRef, StockLine
 from tests.api.v1.http_checks import assert_problem
 from tests.api.v1.invoicing import Party, line, make_company
@@ -326,3 +327,30 @@ class TestCreditNotes:
         ok(await credit(client, party, invoice, restock=True, lines=lines), 201)
         assert_problem(await void(client, party, invoice), 409, "invoice-has-settlements")
         assert await party.on_hand(rice) == D(7)
+
+
+class TestStockKind:
+    async def test_an_invoice_issued_with_stock_kind_none_moves_no_stock(self, client, party):
+        """The stock transfer issues its tax invoice this way and writes its own movements."""
+        rice = await party.product()
+        await party.receive((rice, "5"))
+        body = InvoiceIn.model_validate(
+            {"company_id": party.company["id"], "customer_id": party.customer["id"], "lines": [sells(rice, "2")]}
+        )
+        async with party.rt.db.transaction(party.tenant_id) as session:
+            ctx = party.rt.context(tenant_id=party.tenant_id, actor_id=uuid.UUID(party.account.user["id"]))
+            invoice = await invoicing.create(session, ctx, body=body, issue=True, stock_kind=None)
+            assert invoice.number is not None and invoice.lines[0].product_id == uuid.UUID(rice["id"])
+        assert await party.on_hand(rice) == D(5)
+        ok(await void(client, party, {"id": str(invoice.id)}))  # nothing was taken: nothing comes back
+        assert [kind for kind, _ in await party.movements(rice)] == ["receipt"]
+
+    async def test_a_draft_issued_with_stock_kind_none_moves_no_stock(self, client, party):
+        rice = await party.product()
+        await party.receive((rice, "5"))
+        invoice = ok(await draft(client, party, sells(rice, "2")), 201)
+        async with party.rt.db.transaction(party.tenant_id) as session:
+            ctx = party.rt.context(tenant_id=party.tenant_id, actor_id=uuid.UUID(party.account.user["id"]))
+            issued = await invoicing.issue(session, ctx, uuid.UUID(invoice["id"]), stock_kind=None)
+            assert issued.status == "issued"
+        assert await party.on_hand(rice) == D(5)
