@@ -6,6 +6,7 @@ Products are made and archived through /products; the goods received are put, an
 movements read, straight in the database through the stock ledger (app.services.stock.put), as the
 tenant, under row-level security: what is tested goes through HTTP."""
 
+import asyncio
 import uuid
 from decimal import Decimal as D
 
@@ -241,6 +242,8 @@ class TestIssueTakesStock:
         read = ok(await client.get(f"{API}/invoices/{invoice['id']}", headers=party.account.headers))
         assert (read["status"], read["number"]) == ("draft", None)
         assert_problem(await draft(client, party, sells(salt, "5"), issue=True), 409, "insufficient-stock")
+        listed = ok(await client.get(f"{API}/invoices", headers=party.account.headers))["items"]
+        assert sorted(i["id"] for i in listed) == sorted([first["id"], invoice["id"]])  # the refused create wrote none
 
         await party.receive((rice, "1"), (salt, "4"))
         issued = ok(await issue(client, party, invoice))
@@ -354,3 +357,26 @@ class TestStockKind:
             issued = await invoicing.issue(session, ctx, uuid.UUID(invoice["id"]), stock_kind=None)
             assert issued.status == "issued"
         assert await party.on_hand(rice) == D(5)
+
+
+async def test_concurrent_issues_take_each_unit_once_and_number_without_gaps(live_server, app):
+    """Eight drafts race for seven units of rice (two each; lines in either order with oil): exactly
+    three issue, numbered 1..3, the five others are refused with nothing written, and the levels are
+    the sum of the movements."""
+    async with httpx.AsyncClient(base_url=live_server, timeout=60) as setup:
+        party = Shop(await Party.make(setup, await make_tenant(setup)), setup, app.state.runtime)
+        rice, oil = await party.product(), await party.product()
+        await party.receive((rice, "7"), (oil, "10"))
+        lines = [sells(rice, "2"), sells(oil, "1")]
+        drafts = [ok(await draft(setup, party, *(lines if n % 2 else lines[::-1])), 201) for n in range(8)]
+    clients = [httpx.AsyncClient(base_url=live_server, timeout=60) for _ in drafts]
+    try:
+        responses = await asyncio.gather(*(issue(c, party, d) for c, d in zip(clients, drafts, strict=True)))
+    finally:
+        await asyncio.gather(*(c.aclose() for c in clients))
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200] * 3 + [409] * 5, [r.text for r in responses if r.status_code not in (200, 409)]
+    assert {r.json()["code"] for r in responses if r.status_code == 409} == {"insufficient-stock"}
+    assert sorted(_seq(r.json()["number"]) for r in responses if r.status_code == 200) == [1, 2, 3]
+    assert (await party.on_hand(rice), await party.on_hand(oil)) == (D(1), D(7))
+    await party.levels_match_movements()
