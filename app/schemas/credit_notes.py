@@ -45,7 +45,7 @@ class CreditNoteHeader(RequestBody):
         False,
         description="The goods came back in a state to sell again: the credited units of the product lines return "
         "to the invoice's company's stock. False (the default): they do not (damaged, destroyed, kept by the "
-        "customer). Only a credit by quantity (or a full one) returns goods (422 `restock-by-value`); at least one "
+        "customer). Only a credit by quantity (or a full one) returns goods (400 `restock-by-value`); at least one "
         "credited line must sell a product (400 `restock-without-goods`).",
     )
 

@@ -156,7 +156,7 @@ class TestLinesFromProducts:
         assert_problem(await draft(client, party, both), 400, "line-service-and-product")
 
     @pytest.mark.parametrize(
-        ("unit", "quantity", "status"), [("NOS", "1.5", 422), ("KGS", "1.5", 201), ("KGS", "0.25", 201)]
+        ("unit", "quantity", "status"), [("NOS", "1.5", 400), ("KGS", "1.5", 201), ("KGS", "0.25", 201)]
     )
     async def test_a_quantity_respects_the_units_precision(self, client, party, unit, quantity, status):
         product = await party.product(unit=unit)
@@ -164,7 +164,7 @@ class TestLinesFromProducts:
         if status == 201:
             assert ok(response, 201)["lines"][0]["quantity"] == D(quantity).quantize(D("0.001")).to_eng_string()
         else:
-            problem = assert_problem(response, 422, "quantity-too-precise")
+            problem = assert_problem(response, 400, "quantity-too-precise")
             assert problem["errors"][0]["loc"] == ["body", "lines.0.quantity"]
 
     async def test_another_tenants_product_is_404_and_writes_nothing(self, client, party):
@@ -317,7 +317,7 @@ class TestCreditNotes:
     async def test_restock_needs_a_credit_by_quantity_of_a_product(self, client, party, sold):
         invoice, rice, _ = sold
         by_value = [{"invoice_line_id": invoice["lines"][0]["id"], "taxable_value": "10.00"}]
-        assert_problem(await credit(client, party, invoice, restock=True, lines=by_value), 422, "restock-by-value")
+        assert_problem(await credit(client, party, invoice, restock=True, lines=by_value), 400, "restock-by-value")
         service_only = [{"invoice_line_id": invoice["lines"][1]["id"], "quantity": "1"}]
         assert_problem(
             await credit(client, party, invoice, restock=True, lines=service_only), 400, "restock-without-goods"
