@@ -22,6 +22,7 @@ from tests.security.probe_payments import add_payment_rows
 from tests.security.probe_products import add_product_rows
 from tests.security.probe_receipts import add_receipt_rows
 from tests.security.probe_share_links import add_share_link_rows
+from tests.security.probe_stock import add_stock_rows
 
 
 @dataclass
@@ -37,7 +38,6 @@ class TenantData:
     tax_rate_ids: list[str] = field(default_factory=list)
     invoice_ids: list[str] = field(default_factory=list)
     invoice_line_ids: list[str] = field(default_factory=list)
-    product_ids: list[str] = field(default_factory=list)
     invoice_party: Any = None
     credit_note_ids: list[str] = field(default_factory=list)
     receipt_ids: list[str] = field(default_factory=list)
@@ -47,6 +47,7 @@ class TenantData:
     share_link_ids: list[str] = field(default_factory=list)
     product_category_ids: list[str] = field(default_factory=list)
     product_ids: list[str] = field(default_factory=list)
+    stock_document_ids: list[str] = field(default_factory=list)
 
     @property
     def tenant_id(self) -> str:
@@ -74,7 +75,6 @@ SOURCES: dict[str, Callable[[TenantData], list[str]]] = {
     "tax_rate_id": lambda t: t.tax_rate_ids,
     "invoice_id": lambda t: t.invoice_ids,
     "invoice_line_id": lambda t: t.invoice_line_ids,
-    "product_id": lambda t: t.product_ids,
     "credit_note_id": lambda t: t.credit_note_ids,
     "receipt_id": lambda t: t.receipt_ids,
     "razorpay_order_id": lambda t: t.razorpay_order_ids,
@@ -87,6 +87,7 @@ SOURCES: dict[str, Callable[[TenantData], list[str]]] = {
     "product_id": lambda t: t.product_ids,
     "category_id": lambda t: t.product_category_ids,  # a product category (a product's, a list filter)
     "parent_id": lambda t: t.product_category_ids,  # a product category's parent
+    "document_id": lambda t: t.stock_document_ids,  # a stock document (receipt, adjustment)
 }
 
 # Ids another service issued (Razorpay) that a client brings back in a body, next to the tenant's
@@ -136,6 +137,7 @@ async def build_tenant(client: httpx.AsyncClient, mailbox, business_name: str) -
     await add_credit_note_rows(client, tenant)
     await add_payment_rows(client, tenant)
     await add_product_rows(client, tenant)
+    await add_stock_rows(client, tenant)
     # a saved row of the singletons without ids (reminder settings): another tenant's reads never show it
     response = await client.put(
         f"{API}/reminder-settings", json={"enabled": True, "offsets": [-2, 5]}, headers=owner.headers
