@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.context import Context
 from app.core.errors import Conflict
-from app.domain import product_lines, uqc
+from app.domain import product_lines
 from app.domain.errors import DomainError
 from app.domain.product_lines import ProductLine
 from app.models.invoice import Invoice
@@ -72,20 +72,14 @@ async def resolve(
 
 
 async def check_draft(session: AsyncSession, invoice: Invoice) -> Products:
-    """At issue: the draft's products as they are now (none archived, quantities in their units)."""
+    """At issue: the draft's products as they are now, none archived since. (Their units cannot have
+    changed: the catalogue refuses a new unit once an invoice line names the product, so the draft's
+    quantities still fit them.)"""
     ids = {line.product_id for line in invoice.lines if line.product_id is not None}
     if not ids:
         return {}
     found = await products.get_many(session, ids)
     _refuse_archived(found, ((line.position, line.product_id) for line in invoice.lines))
-    for line in invoice.lines:
-        if line.product_id is not None:
-            try:
-                uqc.check_quantity(
-                    found[line.product_id].unit, line.quantity, field=f"lines.{line.position - 1}.quantity"
-                )
-            except DomainError as exc:
-                raise as_problem(exc) from exc
     return found
 
 
