@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 
 from fastapi import Body
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, StrictBool
 
 from app.models.credit_note import CreditNote
 from app.schemas.business_fields import DecimalOut, IsoDate, Money
@@ -40,6 +40,13 @@ class CreditNoteHeader(RequestBody):
     reason: Reason
     credit_note_date: IsoDate | None = Field(
         None, description="Defaults to today (Asia/Kolkata); not before the invoice date."
+    )
+    restock: StrictBool = Field(
+        False,
+        description="The goods came back in a state to sell again: the credited units of the product lines return "
+        "to the invoice's company's stock. False (the default): they do not (damaged, destroyed, kept by the "
+        "customer). Only a credit by quantity (or a full one) returns goods (400 `restock-by-value`); at least one "
+        "credited line must sell a product (400 `restock-without-goods`).",
     )
 
 
@@ -108,6 +115,7 @@ class CreditNoteRead(SelectableRead):
     invoice_date: date = Field(description="The original invoice's date (Rule 53).")
     reason: str
     is_full: bool
+    restock: bool = Field(description="The credited goods went back to stock (`return` movements).")
     place_of_supply: str
     supply_type: Literal["intra_state", "inter_state"]
     taxable_value: DecimalOut

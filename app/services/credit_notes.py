@@ -3,7 +3,9 @@
 The invoice row is locked first, so concurrent credit notes on one invoice queue, and what earlier
 notes credited is read after the lock. Amounts come from app.domain.credit_notes. The
 invoice's amount_credited moves by a guarded UPDATE that refuses to pass its total (409), and the
-customer's balance falls by the note's total. Audited in the same transaction; never commits."""
+customer's balance falls by the note's total. With `restock`, the credited units of its product
+lines go back to stock (`return` movements, app.services.invoice_stock); without, they do not
+(damaged goods). Audited in the same transaction; never commits."""
 
 import uuid
 from dataclasses import dataclass
@@ -18,6 +20,7 @@ from app.core.errors import Conflict, NotFound, RuleViolation
 from app.domain import credit_notes as credit_note_math
 from app.domain import gst
 from app.domain.credit_notes import Credited, InvoicedLine, Supply
+from app.domain.errors import DomainError
 from app.domain.statuses import SETTLEABLE_STATUSES
 from app.domain.zero_rated import TaxTreatment
 from app.models.credit_note import CreditNote, CreditNoteLine
@@ -26,8 +29,9 @@ from app.repositories.credit_notes import CreditNoteRepository
 from app.repositories.customers import CustomerRepository
 from app.repositories.invoices import InvoiceRepository
 from app.schemas.credit_notes import FullCreditNoteIn, PartialCreditNoteIn, QuantityCredit, ValueCredit
-from app.services import audit, gst_settings, invoicing, numbering
-from app.services.rules import DocumentDates
+from app.services import audit, gst_settings, invoice_stock, invoicing, numbering
+from app.services.rules import DocumentDates, as_problem
+from app.services.stock import StockLine
 
 AUDITED = [
     "number",
@@ -40,6 +44,7 @@ AUDITED = [
     "credit_note_date",
     "reason",
     "is_full",
+    "restock",
     "supply_type",
     "taxable_value",
     "tax_total",
@@ -84,8 +89,16 @@ async def create(session: AsyncSession, ctx: Context, *, body: FullCreditNoteIn 
     if isinstance(body, FullCreditNoteIn):
         credits = _full(invoice, credited, supply)
     else:
+        by_value = any(isinstance(line, ValueCredit) for line in body.lines)
+        try:
+            credit_note_math.check_restock(restock=body.restock, by_value=by_value)
+        except DomainError as exc:
+            raise as_problem(exc) from exc
         credits = _partial(invoice, credited, supply, body.lines)
+    returned = _returned(invoice, body, credits) if body.restock else []  # refused before a number is taken
     note = await _save(session, invoice, body, day, credits, closes=_closes(invoice, credited, credits))
+    if returned:
+        await invoice_stock.return_goods(session, ctx, invoice, note.id, returned)
     created = audit.snapshot(note, AUDITED)
     settled = await _settle(session, invoice, note)
     await audit.record_many(  # both rows in one INSERT
@@ -96,6 +109,26 @@ async def create(session: AsyncSession, ctx: Context, *, body: FullCreditNoteIn 
         ],
     )
     return note
+
+
+def _returned(invoice: Invoice, body: FullCreditNoteIn | PartialCreditNoteIn, credits: list[Credit]) -> list[StockLine]:
+    """What a note with restock returns to stock: the credited units of its product lines (by the
+    note's line positions); a full note returns every product line, the free ones too (a line worth
+    nothing is on no credit note, but its goods come back with the rest).
+    app.services.invoice_stock moves those the invoice took stock of."""
+    goods: list[tuple[int, uuid.UUID | None, Decimal | None]]
+    if isinstance(body, FullCreditNoteIn):
+        goods = [(line.position, line.product_id, line.quantity) for line in invoice.lines]
+    else:
+        goods = [(n, credit.line.product_id, credit.quantity) for n, credit in enumerate(credits, start=1)]
+    returned = [
+        StockLine(product_id=product_id, quantity=quantity, position=position)
+        for position, product_id, quantity in goods
+        if product_id is not None and quantity is not None
+    ]
+    if not returned:
+        raise RuleViolation("restock", "No line of this credit note returns a product.", code="restock-without-goods")
+    return returned
 
 
 def _full(invoice: Invoice, credited: dict[uuid.UUID, Credited], supply: Supply) -> list[Credit]:
@@ -195,6 +228,7 @@ async def _save(
         invoice_date=invoice.invoice_date,
         reason=body.reason,
         is_full=isinstance(body, FullCreditNoteIn),
+        restock=body.restock,
         place_of_supply=invoice.place_of_supply,
         supply_type=invoice.supply_type,
         **vars(totals),
