@@ -169,6 +169,7 @@ TAGS = {
     "tax rates": "Configuration: GST rates in force.",
     "gst settings": "Configuration: GST registration and document numbering.",
     "reminder settings": "Configuration: payment reminders to customers (schedule, send hour, on/off).",
+    "stock": "Stock: transfers between the business's companies, low-stock alerts.",
     "dashboard": "Figures for the dashboard.",
     "audit": "The audit log.",
     "webhooks": "Inbound webhooks (Razorpay).",

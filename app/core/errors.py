@@ -125,6 +125,17 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
         ],
         (422, ""),
     ),
+    # 422: a stock transfer GST does not let us paper as asked (app/services/stock_transfers.py).
+    **dict.fromkeys(
+        [
+            "product-not-tracked",
+            "transfer-between-persons",
+            "transfer-registration-mismatch",
+            "transfer-same-company",
+            "transfer-value-required",
+        ],
+        (422, ""),
+    ),
     # 404: what was not found, by name.
     **dict.fromkeys(
         [
@@ -164,12 +175,14 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
             "invoice-not-creditable",
             "invoice-not-draft",
             "invoice-not-issued",
+            "invoice-of-stock-transfer",
             "invoice-over-allocated",
             "invoice-void",
             "last-owner",
             "line-quantity-exceeded",
             "line-value-exceeded",
             "number-series-exhausted",
+            "product-archived",
             "receipt-over-allocated",
             "receipt-void",
             "service-type-exists",

@@ -30,7 +30,7 @@ WRITERS = ("owner", "admin", "accountant")
 CONFIGURATION = (
     r"/(tenants/me|gst-settings|reminder-settings|companies|client-types|account-managers|service-types|tax-rates)"
 )
-DOCUMENTS = r"/(customers|invoices|receipts|credit-notes|usage/consume)"
+DOCUMENTS = r"/(customers|invoices|receipts|credit-notes|usage/consume|stock/transfers)"
 # (methods, path pattern after /api/v1, roles): the first rule that matches places an operation.
 POLICY = (
     ("get|patch", r"/users/me", EVERYONE),  # one's own profile

@@ -18,6 +18,7 @@ from app.api.v1 import (
     payments,
     receipts,
     reminder_settings,
+    stock_alerts,
     tax_rates,
     tenants,
     usage,
@@ -54,6 +55,7 @@ for module in (
     webhooks,
     usage,
     documents,
+    stock_alerts,
 ):
     declare_payment_required(module.router)
     api_router.include_router(module.router)
