@@ -19,6 +19,7 @@ from app.api.v1 import (
     receipts,
     reminder_settings,
     stock_alerts,
+    stock_transfers,
     tax_rates,
     tenants,
     usage,
@@ -56,6 +57,7 @@ for module in (
     usage,
     documents,
     stock_alerts,
+    stock_transfers,
 ):
     declare_payment_required(module.router)
     api_router.include_router(module.router)
