@@ -120,8 +120,11 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     # 422: the catalogue's codes and quantities (app/domain/uqc.py, app/domain/product_codes.py).
     **dict.fromkeys(
         [
+            "category-cycle",
+            "category-too-deep",
             "invalid-barcode",
             "invalid-hsn",
+            "price-above-mrp",
             "quantity-not-positive",
             "quantity-too-precise",
             "unknown-uqc",
@@ -153,6 +156,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
             "meter-not-found",
             "order-not-found",
             "plan-not-found",
+            "product-category-not-found",
             "product-not-found",
             "receipt-not-found",
             "service-type-not-found",
@@ -167,6 +171,8 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
             "allocation-not-releasable",
             "client-type-exists",
             "company-exists",
+            "duplicate-barcode",
+            "duplicate-sku",
             "email-taken",
             "invitation-not-pending",
             "invoice-already-credited",
@@ -188,6 +194,9 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
             "negative-stock-exists",
             "number-series-exhausted",
             "product-archived",
+            "product-category-exists",
+            "product-category-not-empty",
+            "product-in-use",
             "receipt-over-allocated",
             "receipt-void",
             "service-type-exists",

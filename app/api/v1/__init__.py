@@ -16,6 +16,7 @@ from app.api.v1 import (
     health,
     invoices,
     payments,
+    products,
     receipts,
     reminder_settings,
     stock_alerts,
@@ -47,6 +48,7 @@ for module in (
     companies,
     credit_notes,
     catalog,
+    products,
     tax_rates,
     gst_settings,
     reminder_settings,
@@ -61,4 +63,6 @@ for module in (
 ):
     declare_payment_required(module.router)
     api_router.include_router(module.router)
+declare_payment_required(products.categories_router)
+api_router.include_router(products.categories_router)
 declare_roles(api_router)
