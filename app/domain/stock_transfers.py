@@ -53,6 +53,14 @@ def paperwork(source: Place, destination: Place) -> Paperwork:
     return Paperwork.delivery_challan
 
 
+def check_tracked(field: str, name: str, track_stock: bool) -> None:
+    """Only goods whose stock is kept can be transferred (a product sold without stock has none)."""
+    if not track_stock:
+        raise RuleBroken(
+            field, f"{name} does not track stock: there is nothing to transfer.", code="product-not-tracked"
+        )
+
+
 @dataclass(frozen=True)
 class LineValue:
     """A line's `unit_value` as sent and its product's purchase cost (either may be missing)."""

@@ -186,13 +186,8 @@ def _check_products(body: StockTransferIn, found: dict[uuid.UUID, Product]) -> N
         product, field = found[line.product_id], f"lines.{position - 1}"
         if product.is_archived:
             raise Conflict(f"Line {position}: {product.name} is archived.", code="product-archived")
-        if not product.track_stock:
-            _raise(_untracked, f"{field}.product_id", product.name)
+        _raise(rules.check_tracked, f"{field}.product_id", product.name, product.track_stock)
         _raise(check_quantity, product.unit, line.quantity, field=f"{field}.quantity")
-
-
-def _untracked(field: str, name: str) -> None:
-    raise RuleBroken(field, f"{name} does not track stock: there is nothing to transfer.", code="product-not-tracked")
 
 
 def _after(movements: Sequence[StockMovement]) -> dict[uuid.UUID, Decimal]:
