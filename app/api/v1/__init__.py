@@ -19,6 +19,7 @@ from app.api.v1 import (
     products,
     receipts,
     reminder_settings,
+    stock,
     stock_alerts,
     stock_transfers,
     tax_rates,
@@ -65,4 +66,7 @@ for module in (
     api_router.include_router(module.router)
 declare_payment_required(products.categories_router)
 api_router.include_router(products.categories_router)
+for stock_router in (stock.router, stock.movements_router, stock.settings_router):
+    declare_payment_required(stock_router)
+    api_router.include_router(stock_router)
 declare_roles(api_router)
