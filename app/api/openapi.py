@@ -171,7 +171,7 @@ TAGS = {
     "products": "The catalogue: products (SKU, barcode, HSN, UQC unit, prices, GST rate, reorder levels).",
     "gst settings": "Configuration: GST registration and document numbering.",
     "reminder settings": "Configuration: payment reminders to customers (schedule, send hour, on/off).",
-    "stock": "Stock: transfers between the business's companies, low-stock alerts.",
+    "stock": "Stock: levels, movements, receipts, adjustments, transfers between companies, low-stock alerts.",
     "dashboard": "Figures for the dashboard.",
     "audit": "The audit log.",
     "webhooks": "Inbound webhooks (Razorpay).",

@@ -39,12 +39,23 @@ KNOWN_PATH_ID_OPERATIONS = {
     "DELETE /api/v1/customers/{customer_id}",
     "DELETE /api/v1/users/invitations/{invitation_id}",
 }
-KNOWN_LISTS = {"GET /api/v1/users", "GET /api/v1/users/invitations", "GET /api/v1/audit-logs", "GET /api/v1/customers"}
+KNOWN_LISTS = {
+    "GET /api/v1/users",
+    "GET /api/v1/users/invitations",
+    "GET /api/v1/audit-logs",
+    "GET /api/v1/customers",
+    "GET /api/v1/stock/alerts",
+}
 KNOWN_ID_QUERY_PARAMS = {
     "GET /api/v1/audit-logs?entity_id",
     "GET /api/v1/audit-logs?actor_user_id",
     "GET /api/v1/customers?client_type_id",
     "GET /api/v1/customers?account_manager_id",
+    "GET /api/v1/stock/alerts?company_id",
+    "GET /api/v1/stock/alerts?product_id",
+    "POST /api/v1/stock/transfers from_company_id",
+    "POST /api/v1/stock/transfers to_company_id",
+    "POST /api/v1/stock/transfers lines.[].product_id",
 }
 
 
