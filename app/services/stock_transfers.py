@@ -94,11 +94,9 @@ class Transfer:
 
 
 async def create(session: AsyncSession, ctx: Context, *, body: StockTransferIn) -> Transfer:
-    if body.from_company_id == body.to_company_id:  # before any lookup: the same id twice is wrong whatever it is
-        _raise(rules.paperwork, _place_of(body.from_company_id), _place_of(body.to_company_id))
-    source = await _company(session, body.from_company_id, "from_company_id")
+    source = await _company(session, body.from_company_id, "from_company_id")  # an unknown id: 404 first
     destination = await _company(session, body.to_company_id, "to_company_id")
-    kind = _raise(rules.paperwork, _place(source), _place(destination))
+    kind = _raise(rules.paperwork, _place(source), _place(destination))  # the same company twice included
     day = DocumentDates.of(ctx).check("document_date", body.document_date or ctx.today)
     found = await products.get_many(session, {line.product_id for line in body.lines})
     _check_products(body, found)
@@ -162,10 +160,6 @@ def _raise(rule: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 def _place(company: Company) -> rules.Place:
     return rules.Place(company.id, company.trade_name or company.legal_name, company.gstin, company.pan)
-
-
-def _place_of(company_id: uuid.UUID) -> rules.Place:
-    return rules.Place(company_id, "", None, None)
 
 
 async def _company(session: AsyncSession, company_id: uuid.UUID, field: str) -> Company:

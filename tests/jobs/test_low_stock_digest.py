@@ -6,6 +6,7 @@ with the real SMTP server."""
 import asyncio
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal as D
 
 import pytest
 from sqlalchemy import select
@@ -13,7 +14,7 @@ from sqlalchemy import select
 from app.domain.fiscal import INDIA
 from app.models.job import JobOccasion
 from app.repositories.jobs import DueWorkRepository
-from app.services import stock_digest
+from app.services import stock, stock_digest
 from tests.api.v1.invoicing import make_company
 from tests.api.v1.members import add_member
 from tests.api.v1.stock_rows import low_stock, make_product
@@ -156,3 +157,36 @@ class TestRecipients:
         [mail] = digests(mailbox, owner.email)
         html = mail.get_body(("html",)).get_content()
         assert "&lt;b&gt;Rice&lt;/b&gt; &amp; dal" in html and "<b>Rice</b>" not in html
+
+
+class TestWithTheLedger:
+    async def test_an_alert_the_ledger_opened_is_mailed_and_one_it_closed_before_nine_is_not(
+        self, client, rt, mailbox, today
+    ):
+        """Alerts opened and closed by real movements (app.services.stock), not written by hand."""
+        owner = await make_tenant(client)
+        company = await make_company(client, owner)
+        tenant = uuid.UUID(owner.tenant_id)
+        rice = await make_product(rt, owner.tenant_id, name="Sona masoori 25 kg", sku="SONA-25")
+        dal = await make_product(rt, owner.tenant_id, name="Chana dal 1 kg", sku="CHANA-1")
+
+        async def move(product, quantity: str, *, take: bool = False) -> None:
+            line = [stock.StockLine(product.id, D(quantity))]
+            ref = stock.DocumentRef("stock_document", uuid.uuid4())
+            async with rt.db.transaction(tenant) as session:
+                ctx = rt.context(tenant_id=tenant)
+                company_id = uuid.UUID(company["id"])
+                if take:
+                    await stock.take(session, ctx, company_id=company_id, lines=line, kind="adjustment", document=ref)
+                else:
+                    await stock.put(session, ctx, company_id=company_id, lines=line, kind="receipt", document=ref)
+
+        await move(rice, "30")
+        await move(rice, "25", take=True)  # 5 left, reorder level 10: an alert opens
+        await move(dal, "3")  # received below the level: an alert opens
+        await move(dal, "20")  # back above it before 09:00: closed
+        assert await go(rt, ist(today, 9, 30), owner.tenant_id) == 1
+        [mail] = digests(mailbox, owner.email)
+        body = text_of(mail)
+        assert "Sona masoori 25 kg (SKU SONA-25), Sharma Traders Pvt Ltd: 5 NOS available" in body
+        assert "Chana dal" not in body and "1 item to reorder" in mail["Subject"]
