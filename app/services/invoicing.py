@@ -28,7 +28,7 @@ from app.repositories.catalog import ServiceTypeRepository
 from app.repositories.customers import CustomerRepository
 from app.repositories.documents import DocumentPartiesRepository
 from app.repositories.invoices import InvoiceRepository
-from app.repositories.stock_transfers import StockTransferRepository
+from app.repositories.stock import StockDocumentRepository
 from app.schemas.invoices import InvoiceIn, InvoiceLineIn, ShippingBillRequest
 from app.services import audit, companies, customers, entitlements, gst_settings, invoice_stock, numbering
 from app.services.rules import DocumentDates, as_problem
@@ -186,7 +186,7 @@ async def void(session: AsyncSession, ctx: Context, invoice_id: uuid.UUID, *, re
         raise Conflict(
             "Receipts or credit notes are applied to this invoice; release them first.", code="invoice-has-settlements"
         )
-    if await StockTransferRepository(session).invoices_a_transfer(invoice.id):  # its goods have moved
+    if await StockDocumentRepository(session).invoices_a_transfer(invoice.id):  # its goods have moved
         raise Conflict(
             "This invoice is a stock transfer's; reverse it with a transfer back.", code="invoice-of-stock-transfer"
         )

@@ -62,7 +62,7 @@ from app.models.product import Product
 from app.models.stock import StockDocument, StockMovement
 from app.repositories.companies import CompanyRepository
 from app.repositories.customers import CustomerRepository
-from app.repositories.stock_transfers import StockTransferRepository
+from app.repositories.stock import StockDocumentRepository
 from app.schemas.invoices import InvoiceIn
 from app.schemas.stock_transfers import StockTransferIn
 from app.services import audit, customers, invoicing, products, stock
@@ -106,7 +106,7 @@ async def create(session: AsyncSession, ctx: Context, *, body: StockTransferIn) 
         kind,
     )
 
-    document = await StockTransferRepository(session).add(
+    document = await StockDocumentRepository(session).add(
         StockDocument(
             kind="transfer",
             company_id=source.id,

@@ -212,8 +212,8 @@ CASES: dict[tuple[str, str], Case] = {
         lambda s, b: C("StockAlertRepository")(s).open_for_digest(limit=100)
     ),
     ("StockAlertRepository", "count_open"): Case(lambda s, b: C("StockAlertRepository")(s).count_open()),
-    ("StockTransferRepository", "invoices_a_transfer"): Case(
-        lambda s, b: C("StockTransferRepository")(s).invoices_a_transfer(
+    ("StockDocumentRepository", "invoices_a_transfer"): Case(
+        lambda s, b: C("StockDocumentRepository")(s).invoices_a_transfer(
             b.row("stock_documents")["invoice_id"] or b.id("invoices")
         )
     ),
