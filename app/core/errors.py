@@ -62,6 +62,8 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
         [
             "billing-state-mismatch",
             "billing-state-required",
+            "category-cycle",
+            "category-too-deep",
             "company-archived",
             "composition-no-tax",
             "credit-not-positive",
@@ -78,26 +80,34 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
             "duplicate-product-line",
             "gst-rate-not-in-force",
             "gst-rate-required",
+            "invalid-barcode",
             "invalid-date-range",
             "invalid-gstin",
+            "invalid-hsn",
             "invalid-pan",
             "invalid-period",
             "invoice-of-another-party",
             "line-service-and-product",
+            "notes-required",
             "number-patterns-overlap",
             "pan-gstin-mismatch",
             "pan-mismatch",
             "product-not-tracked",
             "plan-not-purchasable",
             "plan-not-selectable",
+            "price-above-mrp",
             "product-line-fixed",
+            "quantity-not-positive",
+            "quantity-too-precise",
             "recipient-address-required",
+            "restock-by-value",
             "restock-without-goods",
             "service-type-inactive",
             "share-link-too-long",
             "state-mismatch",
             "too-many-periods",
             "unit-price-required",
+            "unknown-uqc",
             "unregistered-no-tax",
         ],
         (400, ""),
@@ -119,24 +129,9 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
         ],
         (422, ""),
     ),
-    # 422: the catalogue's codes and quantities (app/domain/uqc.py, app/domain/product_codes.py).
-    **dict.fromkeys(
-        [
-            "category-cycle",
-            "category-too-deep",
-            "invalid-barcode",
-            "invalid-hsn",
-            "price-above-mrp",
-            "quantity-not-positive",
-            "quantity-too-precise",
-            "unknown-uqc",
-        ],
-        (422, ""),
-    ),
     # 422: a stock transfer GST does not let us paper as asked (app/services/stock_transfers.py).
     **dict.fromkeys(
         [
-            "product-not-tracked",
             "transfer-between-persons",
             "transfer-registration-mismatch",
             "transfer-same-company",
@@ -290,6 +285,18 @@ class QuotaExceeded(AppError):
     def __init__(self, limit: str, limit_value: int, used: int, upgrade_plans: list[str]) -> None:
         detail = f"Your plan allows {limit_value} ({limit.replace('_', ' ')}); {used} used. Upgrade to go further."
         super().__init__(detail, limit=limit, limit_value=limit_value, used=used, upgrade_plans=upgrade_plans)
+
+
+class InsufficientStock(Conflict):
+    """409: some lines of a document ask for more stock than is available (app.services.stock);
+    `lines` names each: its position in the document, the product, what it asked for and what was
+    available, quantities as strings."""
+
+    code = "insufficient-stock"
+
+    def __init__(self, short: list[dict[str, str | int]]) -> None:
+        names = ", ".join(f"line {line['position']}" for line in short)
+        super().__init__(f"Not enough stock for {names}.", lines=short)
 
 
 class SubscriptionLocked(AppError):

@@ -8,16 +8,30 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, TextClause, and_, bindparam, func, literal, not_, or_, select, text, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    TextClause,
+    and_,
+    bindparam,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    text,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import aliased
 from sqlalchemy.types import DateTime, Integer, Numeric, String, Uuid
 
 from app.core import counting
 from app.core.cursors import decode_cursor, encode_cursor, session_key
-from app.models.product import Product
+from app.models.product import Product, ProductCategory
 from app.models.stock import StockDocument, StockLevel, StockMovement
 from app.repositories.base import SortKey, TenantOwnedRepository, TenantRepository, starts_with
-from app.repositories.products import ProductCategoryRepository
 
 
 @dataclass(frozen=True)
@@ -296,6 +310,16 @@ class LevelFilters:
 LEVELS_SCOPE = "stock_levels:name,product_id,company_id"
 
 
+def _category_and_below(tenant_id: uuid.UUID, root_id: uuid.UUID) -> Select[tuple[uuid.UUID]]:
+    """The ids of `root_id` and of every category below it (the tree has at most 3 levels)."""
+    child, grandchild = aliased(ProductCategory), aliased(ProductCategory)
+    below = select(child.id).where(child.tenant_id == tenant_id, child.parent_id == root_id)
+    further = select(grandchild.id).where(grandchild.tenant_id == tenant_id, grandchild.parent_id.in_(below))
+    return (
+        union_all(select(ProductCategory.id).where(ProductCategory.id == root_id), below, further).subquery().select()
+    )
+
+
 class StockLevelListRepository(TenantOwnedRepository[StockLevel]):
     """GET /stock: levels with their product, keyset-paged by (product name, product, company)."""
 
@@ -332,8 +356,7 @@ class StockLevelListRepository(TenantOwnedRepository[StockLevel]):
         if f.product_id is not None:
             conditions.append(StockLevel.product_id == f.product_id)
         if f.category_id is not None:
-            tree = ProductCategoryRepository(self.session)._subtree(f.category_id)
-            conditions.append(Product.category_id.in_(select(tree.c.id)))
+            conditions.append(Product.category_id.in_(_category_and_below(self.tenant_id, f.category_id)))
         if f.low is not None:
             low = and_(Product.reorder_level.is_not(None), StockLevel.available <= Product.reorder_level)
             conditions.append(low if f.low else not_(low))

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal, Self
 
-from pydantic import ConfigDict, Field, StrictBool, computed_field, model_validator
+from pydantic import ConfigDict, Field, StrictBool, computed_field
 
 from app.models.product import Product
 from app.models.stock import DOCUMENT_KINDS, MOVEMENT_KINDS, StockDocument, StockLevel, StockMovement
@@ -88,19 +88,24 @@ class StockReceiptCreate(RequestBody):
     lines: list[ReceiptLineIn] = Field(min_length=1, max_length=MAX_LINES)
 
 
-class AdjustmentLineIn(RequestBody):
-    """Exactly one of `counted` (what the shelf holds: the change is the difference with what is on
-    hand, read under the row lock) or `change` (signed, not zero)."""
+class CountedLine(RequestBody):
+    """What the shelf holds: the change is the difference with what is on hand, read under the
+    level's row lock (a count equal to the stock moves nothing)."""
 
     product_id: uuid.UUID
-    counted: Counted | None = None
-    change: Change | None = None
+    counted: Counted
 
-    @model_validator(mode="after")
-    def _one_of(self) -> Self:
-        if (self.counted is None) == (self.change is None):
-            raise ValueError("give exactly one of counted or change")
-        return self
+
+class ChangeLine(RequestBody):
+    """A signed change, not zero."""
+
+    product_id: uuid.UUID
+    change: Change
+
+
+# Exactly one of `counted` or `change` per line: each form forbids the other's field, so the
+# schema itself says it (a line with both, or neither, matches no form: 422).
+AdjustmentLineIn = CountedLine | ChangeLine
 
 
 class StockAdjustmentCreate(RequestBody):
@@ -109,14 +114,8 @@ class StockAdjustmentCreate(RequestBody):
     company_id: uuid.UUID
     document_date: IsoDate | None = Field(None, description="Defaults to today (India); never in the future.")
     reason: AdjustmentReason
-    notes: Notes | None = Field(None, description="Required when the reason is `other`.")
+    notes: Notes | None = Field(None, description="Required when the reason is `other` (400 `notes-required`).")
     lines: list[AdjustmentLineIn] = Field(min_length=1, max_length=MAX_LINES)
-
-    @model_validator(mode="after")
-    def _other_explained(self) -> Self:
-        if self.reason == "other" and not self.notes:
-            raise ValueError("notes are required when the reason is other")
-        return self
 
 
 class MovementRead(SelectableRead):

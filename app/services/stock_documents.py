@@ -30,7 +30,13 @@ from app.domain.gst import InvalidGstin, normalize_gstin
 from app.models.product import Product
 from app.models.stock import StockDocument, StockMovement
 from app.repositories.stock import DocumentFilters, StockDocumentRepository, StockMovementRepository
-from app.schemas.stock import DocumentLineRead, StockAdjustmentCreate, StockDocumentRead, StockReceiptCreate
+from app.schemas.stock import (
+    CountedLine,
+    DocumentLineRead,
+    StockAdjustmentCreate,
+    StockDocumentRead,
+    StockReceiptCreate,
+)
 from app.services import audit, companies, products, stock
 from app.services.rules import as_problem
 from app.services.stock import DocumentRef, StockLine
@@ -85,6 +91,8 @@ async def adjust(session: AsyncSession, ctx: Context, *, body: StockAdjustmentCr
     await companies.get_active(session, body.company_id)
     found = await products.get_many(session, {line.product_id for line in body.lines})
     _check_tracked(body.lines, found)
+    if body.reason == "other" and not body.notes:
+        raise RuleViolation("notes", "Say what happened when the reason is `other`.", code="notes-required")
     seen: set[uuid.UUID] = set()
     for i, line in enumerate(body.lines):
         if line.product_id in seen:
@@ -92,8 +100,7 @@ async def adjust(session: AsyncSession, ctx: Context, *, body: StockAdjustmentCr
                 f"lines.{i}.product_id", "Each product can appear once in an adjustment.", code="duplicate-product-line"
             )
         seen.add(line.product_id)
-        field, quantity = ("counted", line.counted) if line.counted is not None else ("change", line.change)
-        assert quantity is not None  # the schema requires one of them
+        field, quantity = ("counted", line.counted) if isinstance(line, CountedLine) else ("change", line.change)
         try:
             uqc.check_precision(found[line.product_id].unit, quantity, field=f"lines.{i}.{field}")
         except DomainError as error:
@@ -110,15 +117,14 @@ async def adjust(session: AsyncSession, ctx: Context, *, body: StockAdjustmentCr
             actor_user_id=ctx.actor_id,
         )
     )
-    counted = {line.product_id for line in body.lines if line.counted is not None}
+    counted = {line.product_id for line in body.lines if isinstance(line, CountedLine)}
     on_hand = await repo.lock_levels(body.company_id, counted) if counted else {}
     ups: list[StockLine] = []
     downs: list[StockLine] = []
     for i, line in enumerate(body.lines):
-        if line.counted is not None:
+        if isinstance(line, CountedLine):
             change = line.counted - on_hand.get(line.product_id, Decimal(0))
         else:
-            assert line.change is not None
             change = line.change
         if change > 0:
             ups.append(StockLine(line.product_id, change, i))
@@ -134,6 +140,27 @@ async def adjust(session: AsyncSession, ctx: Context, *, body: StockAdjustmentCr
     movements += await stock.put(session, ctx, lines=ups, **common)
     await _audit(session, "stock_adjustment.created", document, movements)
     return await read(session, document.id)
+
+
+async def opening(
+    session: AsyncSession, ctx: Context, *, company_id: uuid.UUID, lines: list[StockLine]
+) -> StockDocument:
+    """Opening stock (the demo's; an import's later): a receipt document dated today without a
+    supplier, whose movements are of kind `opening`."""
+    document = await StockDocumentRepository(session).add(
+        StockDocument(
+            kind="receipt",
+            company_id=company_id,
+            document_date=ctx.today,
+            notes="Opening stock",
+            actor_user_id=ctx.actor_id,
+        )
+    )
+    movements = await stock.put(
+        session, ctx, company_id=company_id, lines=lines, kind="opening", document=ref(document)
+    )
+    await _audit(session, "stock_opening.created", document, movements)
+    return document
 
 
 async def get(session: AsyncSession, document_id: uuid.UUID) -> StockDocument:

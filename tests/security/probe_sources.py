@@ -19,9 +19,11 @@ from tests.security.probe_customers import add_customer_rows
 from tests.security.probe_documents import add_invoice_rows
 from tests.security.probe_logos import add_logo_rows
 from tests.security.probe_payments import add_payment_rows
+from tests.security.probe_products import add_product_rows
 from tests.security.probe_receipts import add_receipt_rows
 from tests.security.probe_share_links import add_share_link_rows
 from tests.security.probe_stock import add_stock_rows
+from tests.security.probe_transfers import add_transfer_rows
 
 
 @dataclass
@@ -44,7 +46,9 @@ class TenantData:
     razorpay_payment_ids: list[str] = field(default_factory=list)
     invitation_ids: list[str] = field(default_factory=list)
     share_link_ids: list[str] = field(default_factory=list)
+    product_category_ids: list[str] = field(default_factory=list)
     product_ids: list[str] = field(default_factory=list)
+    stock_document_ids: list[str] = field(default_factory=list)
 
     @property
     def tenant_id(self) -> str:
@@ -82,6 +86,9 @@ SOURCES: dict[str, Callable[[TenantData], list[str]]] = {
     "invitation_id": lambda t: t.invitation_ids,
     "link_id": lambda t: t.share_link_ids,  # a share link of an invoice
     "product_id": lambda t: t.product_ids,
+    "category_id": lambda t: t.product_category_ids,  # a product category (a product's, a list filter)
+    "parent_id": lambda t: t.product_category_ids,  # a product category's parent
+    "document_id": lambda t: t.stock_document_ids,  # a stock document (receipt, adjustment)
     "from_company_id": lambda t: t.company_ids,  # a stock transfer's ends
     "to_company_id": lambda t: t.company_ids,
 }
@@ -132,7 +139,9 @@ async def build_tenant(client: httpx.AsyncClient, mailbox, business_name: str) -
     await add_receipt_rows(client, tenant)
     await add_credit_note_rows(client, tenant)
     await add_payment_rows(client, tenant)
+    await add_product_rows(client, tenant)
     await add_stock_rows(client, tenant)
+    await add_transfer_rows(client, tenant)
     # a saved row of the singletons without ids (reminder settings): another tenant's reads never show it
     response = await client.put(
         f"{API}/reminder-settings", json={"enabled": True, "offsets": [-2, 5]}, headers=owner.headers

@@ -1,42 +1,20 @@
-"""Products, stock and a low-stock alert for the cross-tenant probe: a product with a reorder
-level, goods received below it (the ledger opens an alert), and a transfer between two companies."""
+"""Stock for the cross-tenant probe: the probed product (probe_products) received and adjusted in
+the tenant's first company (two stock documents, a level, movements), and negative stock allowed
+(a saved settings row another tenant's reads must never show)."""
 
 import httpx
 
 from tests.factories import API
 
-N = 0
-
-
-async def _post(client: httpx.AsyncClient, tenant, path: str, body: dict) -> dict:
-    response = await client.post(f"{API}{path}", json=body, headers=tenant.owner.headers)
-    assert response.status_code == 201, response.text
-    return response.json()
-
 
 async def add_stock_rows(client: httpx.AsyncClient, tenant) -> None:
-    """Needs the companies (add_business_rows): goods go into the kept company and one unit moves to
-    another unregistered company of the tenant (a delivery challan)."""
-    global N
-    N += 1
-    product = await _post(
-        client,
-        tenant,
-        "/products",
-        {
-            "name": f"Probe rice {N}",
-            "sku": f"PROBE-{N}",
-            "hsn_code": "1006",
-            "unit": "NOS",
-            "sale_price": "50.00",
-            "gst_rate": "5",
-            "reorder_level": "10",
-        },
-    )
-    tenant.product_ids = [product["id"]]
-    shop = await _post(client, tenant, "/companies", {"legal_name": "Probe Shop", "state_code": "07"})
-    godown = await _post(client, tenant, "/companies", {"legal_name": "Probe Godown", "state_code": "07"})
-    lines = [{"product_id": product["id"], "quantity": "4"}]
-    await _post(client, tenant, "/stock/receipts", {"company_id": godown["id"], "lines": lines})
-    transfer = {"from_company_id": godown["id"], "to_company_id": shop["id"], "lines": [lines[0] | {"quantity": "1"}]}
-    await _post(client, tenant, "/stock/transfers", transfer)
+    owner, product_id, company_id = tenant.owner, tenant.product_ids[0], tenant.company_ids[0]
+    receipt = {"company_id": company_id, "lines": [{"product_id": product_id, "quantity": "40"}]}
+    first = await client.post(f"{API}/stock/receipts", json=receipt, headers=owner.headers)
+    assert first.status_code == 201, first.text
+    adjustment = {"company_id": company_id, "reason": "damaged", "lines": [{"product_id": product_id, "change": "-1"}]}
+    second = await client.post(f"{API}/stock/adjustments", json=adjustment, headers=owner.headers)
+    assert second.status_code == 201, second.text
+    tenant.stock_document_ids = [first.json()["id"], second.json()["id"]]
+    settings = await client.put(f"{API}/inventory-settings", json={"allow_negative_stock": True}, headers=owner.headers)
+    assert settings.status_code == 200, settings.text

@@ -28,9 +28,10 @@ EVERYONE = ("owner", "admin", "accountant", "viewer")
 MANAGERS = ("owner", "admin")
 WRITERS = ("owner", "admin", "accountant")
 CONFIGURATION = (
-    r"/(tenants/me|gst-settings|reminder-settings|companies|client-types|account-managers|service-types|tax-rates)"
+    r"/(tenants/me|gst-settings|reminder-settings|companies|client-types|account-managers|service-types|tax-rates"
+    r"|product-categories|products|inventory-settings)"
 )
-DOCUMENTS = r"/(customers|invoices|receipts|credit-notes|usage/consume|stock/transfers)"
+DOCUMENTS = r"/(customers|invoices|receipts|credit-notes|usage/consume|stock)"
 # (methods, path pattern after /api/v1, roles): the first rule that matches places an operation.
 POLICY = (
     ("get|patch", r"/users/me", EVERYONE),  # one's own profile

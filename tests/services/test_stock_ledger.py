@@ -15,6 +15,7 @@ from app.models.base import new_id
 from app.models.product import Product
 from app.models.stock import StockAlert, StockLevel, StockMovement
 from app.services import inventory_settings, stock
+from app.services.demo_data import add_opening_stock
 from app.services.stock import DocumentRef, InsufficientStock, StockLine
 from tests.api.v1.invoicing import make_company
 from tests.factories import make_tenant
@@ -188,7 +189,7 @@ async def test_a_quantity_the_unit_does_not_allow_is_refused(shop, unit, quantit
     item = await shop.product(unit=unit)
     with pytest.raises(AppError) as raised:
         await shop.put(item, quantity)
-    assert (raised.value.status, raised.value.code) == (422, code)
+    assert (raised.value.status, raised.value.code) == (400, code)
     assert raised.value.extra["errors"][0]["loc"] == ["body", "lines.0.quantity"]
     assert await shop.level(item) is None
 
@@ -319,3 +320,19 @@ async def test_a_changed_reorder_level_opens_and_closes_alerts(shop):
     await set_level(None)
     [alert] = await shop.alerts(item)
     assert alert.closed_at is not None
+
+
+async def test_demo_opening_stock_leaves_one_product_low(shop):
+    low = await shop.product(reorder_level="4")
+    other = await shop.product(reorder_level="2")
+    plain = await shop.product()
+    untracked = await shop.product(track_stock=False)
+    async with shop.rt.db.transaction(shop.tenant_id) as session:
+        await add_opening_stock(session, shop.rt.context(tenant_id=shop.tenant_id), shop.company_id)
+    levels = {p: await shop.level(p) for p in (low, other, plain, untracked)}
+    assert levels[untracked] is None and levels[plain] == (D(50), D(0), D(50))
+    alerts = [await shop.alerts(p) for p in (low, other)]
+    assert sorted(len(a) for a in alerts) == [0, 1]  # the first by name with a reorder level is at it
+    [[alert]] = [a for a in alerts if a]
+    assert alert.available_at_open == alert.reorder_level
+    assert [m.kind for m in await shop.movements(plain)] == ["opening"]

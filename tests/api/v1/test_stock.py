@@ -114,7 +114,7 @@ class TestReceipts:
         [
             ({"document_date": "tomorrow"}, 400, "document-date-too-late"),
             ({"supplier_gstin": "27AAPFU0939F1ZX"}, 400, "invalid-gstin"),
-            ({"lines": "1.5"}, 422, "quantity-too-precise"),
+            ({"lines": "1.5"}, 400, "quantity-too-precise"),
             ({"lines": "0"}, 422, "validation-error"),
             ({"lines": "-1"}, 422, "validation-error"),
             ({"lines": "1.0001"}, 422, "validation-error"),
@@ -220,10 +220,10 @@ class TestAdjustments:
             ([{"counted": "1", "change": "1"}], {}, 422, "validation-error"),
             ([{}], {}, 422, "validation-error"),
             ([{"change": "0"}], {}, 422, "validation-error"),
-            ([{"counted": "1.5"}], {}, 422, "quantity-too-precise"),
-            ([{"change": "-0.5"}], {}, 422, "quantity-too-precise"),
+            ([{"counted": "1.5"}], {}, 400, "quantity-too-precise"),
+            ([{"change": "-0.5"}], {}, 400, "quantity-too-precise"),
             ([{"counted": "1"}, {"change": "1"}], {}, 400, "duplicate-product-line"),
-            ([{"counted": "1"}], {"reason": "other"}, 422, "validation-error"),
+            ([{"counted": "1"}], {"reason": "other"}, 400, "notes-required"),
             ([{"counted": "1"}], {"reason": "mislaid"}, 422, "validation-error"),
         ],
     )

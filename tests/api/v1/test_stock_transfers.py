@@ -374,11 +374,11 @@ class TestRefused:
         archived = await client.patch(f"{API}/products/{old['id']}", json={"is_archived": True}, headers=owner.headers)
         assert archived.status_code == 200, archived.text
         cases = [
-            (of(rice, "1.5"), 422, "quantity-too-precise"),
+            (of(rice, "1.5"), 400, "quantity-too-precise"),
             (of(loose, "0.0001"), 422, "validation-error"),
             (of(rice, "0"), 422, "validation-error"),
             (of(rice, "-1"), 422, "validation-error"),
-            (of(service, "1"), 422, "product-not-tracked"),
+            (of(service, "1"), 400, "product-not-tracked"),
             (of(old, "1"), 409, "product-archived"),
             ({"product_id": str(uuid.uuid4()), "quantity": "1"}, 404, "product-not-found"),
             (of(rice, "1", unit_value="-1"), 422, "validation-error"),
