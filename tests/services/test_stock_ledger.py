@@ -7,6 +7,8 @@ import uuid
 from decimal import Decimal
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from app.core.errors import AppError
@@ -336,3 +338,47 @@ async def test_demo_opening_stock_leaves_one_product_low(shop):
     [[alert]] = [a for a in alerts if a]
     assert alert.available_at_open == alert.reorder_level
     assert [m.kind for m in await shop.movements(plain)] == ["opening"]
+
+
+OPERATIONS = st.lists(
+    st.tuples(st.sampled_from(["put", "take", "reserve", "release"]), st.integers(min_value=1, max_value=6)),
+    min_size=1,
+    max_size=12,
+)
+
+
+@pytest.mark.parametrize("negative", [False, True])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(operations=OPERATIONS)
+async def test_any_sequence_keeps_the_ledger_true(shop, negative, operations):
+    """Whatever is applied, refused or not: Σ changes = the level, each movement's levels after it
+    chain from the previous one, on_hand and reserved match a model of the rules, and without
+    negative stock nothing goes below zero. (One tenant per `negative`, a product per example.)"""
+    if negative:
+        await shop.allow_negative(True)
+    item = await shop.product()
+    on_hand = reserved = D(0)
+    for operation, quantity in operations:
+        q = D(quantity)
+        after = {
+            "put": (on_hand + q, reserved),
+            "take": (on_hand - q, reserved),
+            "reserve": (on_hand, reserved + q),
+            "release": (on_hand, reserved - q),
+        }[operation]
+        allowed = after[1] >= 0 and (negative or after[0] - after[1] >= 0 or operation in ("put", "release"))
+        try:
+            await shop.call(operation, StockLine(item, q), kind="receipt" if operation == "put" else None)
+        except InsufficientStock:
+            assert not allowed, (operation, quantity, on_hand, reserved)
+        else:
+            assert allowed, (operation, quantity, on_hand, reserved)
+            on_hand, reserved = after
+    level = await shop.level(item)
+    if level is None:
+        assert (on_hand, reserved) == (0, 0)
+        return
+    assert (level[0], level[1]) == (on_hand, reserved)
+    await shop.check_ledger(item)
+    if not negative:
+        assert on_hand >= 0 and 0 <= reserved <= on_hand
