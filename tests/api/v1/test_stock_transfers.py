@@ -179,6 +179,15 @@ class TestBetweenTwoRegistrations:
                 ("transfer_out", source["id"], D("-2.25")),
             ]
         )
+        read = await client.get(f"{API}/stock/documents/{body['id']}", headers=owner.headers)
+        assert read.status_code == 200, read.text
+        assert read.json() | {"lines": None} == read.json() | {
+            "kind": "transfer",
+            "company_id": source["id"],
+            "to_company_id": destination["id"],
+            "invoice_id": body["invoice_id"],
+            "lines": None,
+        }
         # the invoice took no stock of its own (stock_kind=None): only the transfer's movements exist
         assert await count(rt, owner, StockMovement, StockMovement.document_type == "invoice") == 0
 
