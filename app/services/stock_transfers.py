@@ -121,8 +121,7 @@ async def create(session: AsyncSession, ctx: Context, *, body: StockTransferIn) 
         stock.StockLine(line.product_id, line.quantity, position=position, unit_cost=value)
         for position, (line, value) in enumerate(zip(body.lines, values, strict=True), start=1)
     ]
-    taken = await stock.take(session, ctx, company_id=source.id, lines=lines, kind="transfer_out", document=ref)
-    put = await stock.put(session, ctx, company_id=destination.id, lines=lines, kind="transfer_in", document=ref)
+    taken, put = await _move(session, ctx, source.id, destination.id, lines, ref)
     invoice = None
     if kind == rules.Paperwork.tax_invoice:
         recipient = await _recipient(session, ctx, destination)
@@ -148,6 +147,31 @@ async def create(session: AsyncSession, ctx: Context, *, body: StockTransferIn) 
     )
     await _audit(session, result)
     return result
+
+
+async def _move(
+    session: AsyncSession,
+    ctx: Context,
+    source_id: uuid.UUID,
+    destination_id: uuid.UUID,
+    lines: list[stock.StockLine],
+    ref: stock.DocumentRef,
+) -> tuple[list[StockMovement], list[StockMovement]]:
+    """(out, in): the levels are changed (so locked) company by company in id order, and each
+    company's in product order by the ledger, so two transfers the opposite ways never deadlock.
+    When the destination comes first and the source is short, the whole request is undone anyway."""
+
+    async def take() -> list[StockMovement]:
+        return await stock.take(session, ctx, company_id=source_id, lines=lines, kind="transfer_out", document=ref)
+
+    async def put() -> list[StockMovement]:
+        return await stock.put(session, ctx, company_id=destination_id, lines=lines, kind="transfer_in", document=ref)
+
+    if source_id < destination_id:
+        taken = await take()
+        return taken, await put()
+    into = await put()
+    return await take(), into
 
 
 def _raise(rule: Callable[..., T], *args: Any, **kwargs: Any) -> T:

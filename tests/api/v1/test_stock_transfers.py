@@ -283,6 +283,23 @@ class TestAllOrNothing:
         numbers = sorted(r.json()["invoice_number"] for r in responses if r.status_code == 201)
         assert [n[-5:] for n in numbers] == ["00001", "00002", "00003", "00004", "00005"]
 
+    async def test_transfers_the_opposite_ways_at_once_all_go_through(self, client, rt):
+        """Levels are locked company by company in one order whichever way the goods go: twelve
+        transfers each way at once neither deadlock nor lose a unit."""
+        owner = await make_tenant(client)
+        one, two = await registered_pair(client, owner)
+        rice, dal = await make_product(client, owner), await make_product(client, owner)
+        for company in (one, two):
+            await stock_in(rt, owner, company, rice, "50")
+            await stock_in(rt, owner, company, dal, "50")
+        lines = (of(rice, "1"), of(dal, "2"))
+        responses = await asyncio.gather(
+            *(transfer(client, owner, *ends, *lines) for _ in range(12) for ends in ((one, two), (two, one)))
+        )
+        assert [r.status_code for r in responses] == [201] * 24, [r.text for r in responses if r.status_code != 201]
+        for company in (one, two):
+            assert await level(rt, owner, company, rice) == D(50) and await level(rt, owner, company, dal) == D(50)
+
     async def test_replayed_with_an_idempotency_key_it_moves_once(self, client, rt):
         owner = await make_tenant(client)
         source, destination = await registered_pair(client, owner)
