@@ -129,6 +129,16 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
         ],
         (422, ""),
     ),
+    # 422: a stock transfer GST does not let us paper as asked (app/services/stock_transfers.py).
+    **dict.fromkeys(
+        [
+            "transfer-between-persons",
+            "transfer-registration-mismatch",
+            "transfer-same-company",
+            "transfer-value-required",
+        ],
+        (422, ""),
+    ),
     # 404: what was not found, by name.
     **dict.fromkeys(
         [
@@ -172,6 +182,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
             "invoice-not-creditable",
             "invoice-not-draft",
             "invoice-not-issued",
+            "invoice-of-stock-transfer",
             "invoice-over-allocated",
             "invoice-void",
             "insufficient-stock",

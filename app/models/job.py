@@ -13,6 +13,7 @@ class OccasionKind(StrEnum):
     renewal_reminder = "renewal_reminder"  # key: the paid period's end, epoch seconds (once per period)
     subscription_notice = "subscription_notice"  # key: the free/grace/locked row a lapse started
     payment_reminder = "payment_reminder"  # key: "<invoice id>:<days from the due date>" (sent or skipped)
+    low_stock_digest = "low_stock_digest"  # key: the day in India, YYYY-MM-DD (app.services.stock_digest)
 
 
 KIND_CHECK = "kind IN ({})".format(", ".join(f"'{k.value}'" for k in OccasionKind))

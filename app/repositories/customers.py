@@ -73,6 +73,16 @@ class CustomerRepository(TenantRepository[Customer]):
             stmt = stmt.where(Customer.balance != 0 if filters.has_balance else Customer.balance == 0)
         return await self.page(stmt, limit=limit, cursor=cursor, sort=SORTS[sort])
 
+    async def first_with_gstin(self, gstin: str) -> Customer | None:
+        """The oldest active customer with this GSTIN (a GSTIN may be billed under several names)."""
+        stmt = (
+            select(Customer)
+            .where(Customer.gstin == gstin, Customer.is_archived.is_(False))
+            .order_by(Customer.created_at, Customer.id)
+            .limit(1)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
     async def reference_exists(self, field: str, id_: uuid.UUID) -> bool:
         """Whether the client type / account manager `id_` exists in the bound tenant."""
         model = REFERENCES[field]

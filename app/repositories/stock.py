@@ -450,3 +450,8 @@ class StockDocumentRepository(TenantRepository[StockDocument]):
             .with_for_update()
         )
         return {row.product_id: row.on_hand for row in await self.session.execute(stmt)}
+
+    async def invoices_a_transfer(self, invoice_id: uuid.UUID) -> bool:
+        """Whether `invoice_id` is the tax invoice of a stock transfer (app.services.stock_transfers)."""
+        stmt = select(StockDocument.id).where(StockDocument.kind == "transfer", StockDocument.invoice_id == invoice_id)
+        return (await self.session.execute(stmt.limit(1))).scalar_one_or_none() is not None

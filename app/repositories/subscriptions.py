@@ -7,6 +7,7 @@ from sqlalchemy import ColumnElement, Select, SQLColumnExpression, func, or_, se
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import attributes
 
+from app.models.business import Company
 from app.models.customer import Customer
 from app.models.invoice import Invoice
 from app.models.plan import Plan
@@ -94,7 +95,16 @@ class LimitUsageRepository:
         return (await self.session.execute(stmt)).scalar_one()
 
     async def customers(self) -> int:
-        return await self._count(select(func.count()).select_from(Customer).where(Customer.is_archived.is_(False)))
+        """Active customers, less the tenant's own registrations: a customer whose GSTIN is one of
+        its companies' is there because GST makes a stock transfer between two registrations a
+        supply (app.services.stock_transfers), not because the business has one more customer."""
+        own = select(Company.gstin).where(Company.gstin.is_not(None))
+        stmt = (
+            select(func.count())
+            .select_from(Customer)
+            .where(Customer.is_archived.is_(False), or_(Customer.gstin.is_(None), Customer.gstin.not_in(own)))
+        )
+        return await self._count(stmt)
 
     async def products(self) -> int:
         return await self._count(select(func.count()).select_from(Product).where(Product.is_archived.is_(False)))

@@ -21,6 +21,15 @@ class UserRepository(TenantRepository[User]):
             stmt = stmt.where(User.is_active.is_(is_active))
         return await self.page(stmt, limit=limit, cursor=cursor, descending=descending)
 
+    async def managers(self) -> list[User]:
+        """The tenant's active owners and admins (who get the low-stock digest)."""
+        stmt = (
+            select(User)
+            .where(User.role.in_([UserRole.owner, UserRole.admin]), User.is_active.is_(True))
+            .order_by(User.id)
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
     async def count_active_owners(self) -> int:
         stmt = select(func.count()).select_from(User).where(User.role == UserRole.owner, User.is_active.is_(True))
         return (await self.session.execute(stmt)).scalar_one()

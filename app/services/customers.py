@@ -17,6 +17,7 @@ from app.core.context import Context
 from app.core.errors import NotFound, ReferenceNotFound, RuleViolation
 from app.domain.gst import InvalidGstin, normalize_gstin, state_of_gstin
 from app.models.customer import Customer
+from app.repositories.companies import CompanyRepository
 from app.repositories.customers import REFERENCES, CustomerRepository
 from app.services import audit, entitlements
 
@@ -75,7 +76,9 @@ def active(customer: Customer | None) -> Customer:
 
 async def create(session: AsyncSession, ctx: Context, *, values: dict[str, Any]) -> Customer:
     checked = await _checked(session, DEFAULTS | values, sent=set(values))
-    await entitlements.require(session, ctx, entitlements.Limit.customers)
+    gstin = checked["gstin"]
+    if gstin is None or not await CompanyRepository(session).has_gstin(gstin):  # own registrations are not counted
+        await entitlements.require(session, ctx, entitlements.Limit.customers)
     customer = Customer(**checked, balance=checked["opening_balance"])
     await CustomerRepository(session).add(customer)
     await _audit(session, "customer.created", customer, before=None)

@@ -28,6 +28,7 @@ from app.repositories.catalog import ServiceTypeRepository
 from app.repositories.customers import CustomerRepository
 from app.repositories.documents import DocumentPartiesRepository
 from app.repositories.invoices import InvoiceRepository
+from app.repositories.stock import StockDocumentRepository
 from app.schemas.invoices import InvoiceIn, InvoiceLineIn, ShippingBillRequest
 from app.services import audit, companies, customers, entitlements, gst_settings, invoice_stock, numbering
 from app.services.rules import DocumentDates, as_problem
@@ -184,6 +185,10 @@ async def void(session: AsyncSession, ctx: Context, invoice_id: uuid.UUID, *, re
     if invoice.amount_paid > 0 or invoice.amount_credited > 0:
         raise Conflict(
             "Receipts or credit notes are applied to this invoice; release them first.", code="invoice-has-settlements"
+        )
+    if await StockDocumentRepository(session).invoices_a_transfer(invoice.id):  # its goods have moved
+        raise Conflict(
+            "This invoice is a stock transfer's; reverse it with a transfer back.", code="invoice-of-stock-transfer"
         )
     before = audit.snapshot(invoice, AUDITED)
     invoice.status, invoice.void_reason, invoice.voided_at = InvoiceStatus.void.value, reason, ctx.now

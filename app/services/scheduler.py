@@ -32,7 +32,7 @@ from app.repositories.jobs import DueWorkRepository, JobOccasionRepository
 from app.repositories.subscriptions import PlanRepository, SubscriptionRepository
 from app.repositories.tenants import TenantAccountRepository
 from app.repositories.users import UserRepository
-from app.services import mail, reminders, subscriptions, usage
+from app.services import mail, reminders, stock_digest, subscriptions, usage
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,7 @@ COUNTS = (
     "payment_reminders",
     "reminders_no_email",
     "reminders_deferred",
+    "low_stock_digests",
 )
 
 
@@ -68,6 +69,7 @@ class Summary:
     payment_reminders: int = 0  # mails to customers (app.services.reminders), one per customer and run
     reminders_no_email: int = 0  # customers with a reminder due and no email to send it to
     reminders_deferred: int = 0  # reminder mails over the tenant's hourly customer-mail limit: a later run's
+    low_stock_digests: int = 0  # daily low-stock digests (app.services.stock_digest), one per tenant and day
     cleaned: dict[str, int] = field(default_factory=dict)
     failed: list[tuple[str, uuid.UUID | None]] = field(default_factory=list)
 
@@ -88,6 +90,7 @@ class Summary:
             "payment_reminders": self.payment_reminders,
             "reminders_no_email": self.reminders_no_email,
             "reminders_deferred": self.reminders_deferred,
+            "low_stock_digests": self.low_stock_digests,
             "cleaned": dict(self.cleaned),
             "failed": [{"step": step, "tenant_id": str(t) if t else None} for step, t in self.failed],
         }
@@ -128,6 +131,13 @@ async def run_due(rt: Runtime, at: datetime, *, tenants: Sequence[uuid.UUID] | N
         )
     for tenant_id in due:
         await _per_tenant(rt, summary, "payment_reminders", tenant_id, at, reminders.send_due)
+
+    async with rt.db.transaction() as session:
+        due = await DueWorkRepository(session).low_stock_digest_tenants(
+            at, send_hour=stock_digest.DIGEST_HOUR, only=tenants
+        )
+    for tenant_id in due:
+        await _per_tenant(rt, summary, "low_stock_digest", tenant_id, at, stock_digest.send_due)
 
     started = time.perf_counter()
     try:

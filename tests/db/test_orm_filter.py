@@ -52,6 +52,7 @@ from app.repositories.products import ProductFilters
 from app.repositories.receipts import ReceiptFilters
 from app.repositories.stock import DocumentFilters, LevelDelta, LevelFilters, MovementFilters
 from app.repositories.stock import Movement as StockMovementOf
+from app.repositories.stock_alerts import AlertFilters as StockAlertFilters
 from tests.conftest import fresh_ip
 from tests.db.tenant_digest import tenant_digest
 from tests.db.tenant_rows import make_two_tenants, rls_tables, tenant_column
@@ -196,6 +197,27 @@ CASES: dict[tuple[str, str], Case] = {
     ("CustomerRepository", "list_page"): Case(
         lambda s, b: C("CustomerRepository")(s).list_page(
             CustomerFilters(ids=[b.id("customers")]), limit=100, cursor=None, sort="name"
+        )
+    ),
+    ("CustomerRepository", "first_with_gstin"): Case(
+        lambda s, b: C("CustomerRepository")(s).first_with_gstin(b.row("customers")["gstin"] or "29AAPFU0939F1ZV")
+    ),
+    ("CompanyRepository", "has_gstin"): Case(
+        lambda s, b: C("CompanyRepository")(s).has_gstin(b.row("companies")["gstin"] or "29AAPFU0939F1ZV")
+    ),
+    # stock alerts and transfers (issue 11)
+    ("StockAlertRepository", "open_page"): Case(
+        lambda s, b: C("StockAlertRepository")(s).open_page(
+            StockAlertFilters(), limit=100, cursor=None, sort="opened_at"
+        )
+    ),
+    ("StockAlertRepository", "open_for_digest"): Case(
+        lambda s, b: C("StockAlertRepository")(s).open_for_digest(limit=100)
+    ),
+    ("StockAlertRepository", "count_open"): Case(lambda s, b: C("StockAlertRepository")(s).count_open()),
+    ("StockDocumentRepository", "invoices_a_transfer"): Case(
+        lambda s, b: C("StockDocumentRepository")(s).invoices_a_transfer(
+            b.row("stock_documents")["invoice_id"] or b.id("invoices")
         )
     ),
     ("CustomerRepository", "reference_exists"): Case(
@@ -640,6 +662,7 @@ CASES: dict[tuple[str, str], Case] = {
         lambda s, b: C("InvitationRepository")(s).revoke(b.id("user_invitations"), NOW - dt.timedelta(days=3650))
     ),
     ("UserRepository", "owners"): Case(lambda s, b: C("UserRepository")(s).owners()),
+    ("UserRepository", "managers"): Case(lambda s, b: C("UserRepository")(s).managers()),
     ("UserRepository", "count_active_owners"): Case(lambda s, b: C("UserRepository")(s).count_active_owners()),
     ("UserRepository", "lock_owners"): Case(lambda s, b: C("UserRepository")(s).lock_owners()),
     # the catalogue: product categories and products

@@ -23,6 +23,7 @@ from tests.security.probe_products import add_product_rows
 from tests.security.probe_receipts import add_receipt_rows
 from tests.security.probe_share_links import add_share_link_rows
 from tests.security.probe_stock import add_stock_rows
+from tests.security.probe_transfers import add_transfer_rows
 
 
 @dataclass
@@ -88,6 +89,8 @@ SOURCES: dict[str, Callable[[TenantData], list[str]]] = {
     "category_id": lambda t: t.product_category_ids,  # a product category (a product's, a list filter)
     "parent_id": lambda t: t.product_category_ids,  # a product category's parent
     "document_id": lambda t: t.stock_document_ids,  # a stock document (receipt, adjustment)
+    "from_company_id": lambda t: t.company_ids,  # a stock transfer's ends
+    "to_company_id": lambda t: t.company_ids,
 }
 
 # Ids another service issued (Razorpay) that a client brings back in a body, next to the tenant's
@@ -138,6 +141,7 @@ async def build_tenant(client: httpx.AsyncClient, mailbox, business_name: str) -
     await add_payment_rows(client, tenant)
     await add_product_rows(client, tenant)
     await add_stock_rows(client, tenant)
+    await add_transfer_rows(client, tenant)
     # a saved row of the singletons without ids (reminder settings): another tenant's reads never show it
     response = await client.put(
         f"{API}/reminder-settings", json={"enabled": True, "offsets": [-2, 5]}, headers=owner.headers

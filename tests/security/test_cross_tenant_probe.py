@@ -53,6 +53,7 @@ KNOWN_LISTS = {
     "GET /api/v1/products",
     "GET /api/v1/product-categories",
     "GET /api/v1/product-categories/tree",
+    "GET /api/v1/stock/alerts",
 }
 KNOWN_ID_QUERY_PARAMS = {
     "GET /api/v1/audit-logs?entity_id",
@@ -65,6 +66,11 @@ KNOWN_ID_QUERY_PARAMS = {
     "PATCH /api/v1/products/{product_id} category_id",
     "POST /api/v1/product-categories parent_id",
     "PATCH /api/v1/product-categories/{category_id} parent_id",
+    "GET /api/v1/stock/alerts?company_id",
+    "GET /api/v1/stock/alerts?product_id",
+    "POST /api/v1/stock/transfers from_company_id",
+    "POST /api/v1/stock/transfers to_company_id",
+    "POST /api/v1/stock/transfers lines.[].product_id",
 }
 
 

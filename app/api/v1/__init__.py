@@ -20,6 +20,8 @@ from app.api.v1 import (
     receipts,
     reminder_settings,
     stock,
+    stock_alerts,
+    stock_transfers,
     tax_rates,
     tenants,
     usage,
@@ -57,6 +59,8 @@ for module in (
     webhooks,
     usage,
     documents,
+    stock_alerts,
+    stock_transfers,
 ):
     declare_payment_required(module.router)
     api_router.include_router(module.router)
