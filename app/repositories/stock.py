@@ -237,6 +237,23 @@ _UNDO = text(
 )
 
 
+# A level that this change lifted above its reorder level: its open alert is closed by a statement
+# of its own. The ledger statement's `closed` reads stock_alerts with the snapshot it started with,
+# so an alert opened by a document that held the level's lock while this one waited for it (and
+# committed in between) is invisible to it; this later statement sees it, and no other document can
+# open or close an alert of these levels while this transaction holds their locks.
+_CLOSE_LIFTED = text(
+    "UPDATE stock_alerts SET closed_at = :at "
+    "WHERE tenant_id = :tenant_id AND company_id = :company_id AND product_id = ANY(:product_ids) "
+    "AND closed_at IS NULL"
+).bindparams(
+    bindparam("product_ids", type_=ARRAY(Uuid())),
+    bindparam("tenant_id", type_=Uuid()),
+    bindparam("company_id", type_=Uuid()),
+    bindparam("at", type_=DateTime(timezone=True)),
+)
+
+
 class StockRepository(TenantOwnedRepository[StockLevel]):
     model = StockLevel
 
@@ -269,6 +286,12 @@ class StockRepository(TenantOwnedRepository[StockLevel]):
             await self._undo(
                 movement.company_id, [d for d in deltas if d.product_id in {c.product_id for c in changes}]
             )
+            return changes
+        by_product = {d.product_id: d for d in deltas}
+        lifted = [c.product_id for c in changes if _lifted_above_reorder_level(by_product[c.product_id], c)]
+        if lifted:
+            close = {"product_ids": lifted, "tenant_id": self.tenant_id, "company_id": movement.company_id}
+            await self.session.execute(_CLOSE_LIFTED, close | {"at": movement.at})
         return changes
 
     async def _undo(self, company_id: uuid.UUID, deltas: Sequence[LevelDelta]) -> None:
@@ -296,6 +319,14 @@ class StockRepository(TenantOwnedRepository[StockLevel]):
         """Open or close the product's alerts in every company after its reorder level changed."""
         params = {"tenant_id": self.tenant_id, "product_id": product_id, "reorder_level": reorder_level, "at": at}
         await self.session.execute(_REFRESH, params)
+
+
+def _lifted_above_reorder_level(delta: LevelDelta, change: AppliedChange) -> bool:
+    """Whether the change took `available` from at or below the product's reorder level to above it."""
+    if delta.reorder_level is None or change.available <= delta.reorder_level:
+        return False
+    before = change.available - (delta.on_hand - delta.reserved)
+    return before <= delta.reorder_level
 
 
 @dataclass(frozen=True)

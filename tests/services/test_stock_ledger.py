@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from app.core.errors import AppError
 from app.core.runtime import Runtime
@@ -382,3 +382,38 @@ async def test_any_sequence_keeps_the_ledger_true(shop, negative, operations):
     await shop.check_ledger(item)
     if not negative:
         assert on_hand >= 0 and 0 <= reserved <= on_hand
+
+
+async def _wait_for_lock_waiter(shop: Shop) -> None:
+    """Until some backend waits on a lock (the second document queued on the level row)."""
+    for _ in range(100):
+        async with shop.rt.db.transaction(shop.tenant_id) as session:
+            waiting = await session.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"))
+        if waiting:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the second document never waited for the level's lock")
+
+
+async def test_a_receipt_queued_behind_the_sale_that_opened_an_alert_closes_it(shop):
+    """The sale takes the level to its reorder level (alert opened) while a receipt waits for the
+    level's row lock; once the sale commits, the receipt lifts stock above the level: the alert the
+    sale opened must be closed, though it was not committed when the receipt's statement began."""
+    item = await shop.product(reorder_level="5")
+    await shop.put(item, "10")
+    ctx = shop.rt.context(tenant_id=shop.tenant_id)
+    async with shop.rt.db.transaction(shop.tenant_id) as session:
+        await stock.take(
+            session,
+            ctx,
+            company_id=shop.company_id,
+            lines=[StockLine(item, D(6))],
+            document=DocumentRef("invoice", new_id()),
+        )
+        receipt = asyncio.create_task(shop.put(item, "10"))
+        await _wait_for_lock_waiter(shop)
+    await receipt
+    assert await shop.level(item) == (D(14), D(0), D(14))
+    [alert] = await shop.alerts(item)
+    assert alert.closed_at is not None, "stock is 14 above a reorder level of 5, yet the alert stays open"
+    await shop.check_ledger(item)
