@@ -7,6 +7,10 @@ A line naming a product takes from it, unless the line says otherwise:
 - `gst_rate`: the product's rate (a line may override it; the rate is checked against the tax rates
   in force like any line's);
 - `discount`: the line's, as on any line.
+A product with an MRP is never sold above it (Legal Metrology (Packaged Commodities) Rules, 2011,
+r.18(2), the rule the catalogue applies to the sale price): a line whose price with tax per unit,
+after its discount, is above the MRP is refused (`price-above-mrp`), whether the price or the rate
+was overridden.
 `hsn_sac` and `unit` are the product's and cannot be overridden: the stock is counted in the
 product's unit and the HSN summary of the return is the product's. A line that sends them with
 another value is refused (`product-line-fixed`); sending the product's own values is accepted.
@@ -31,6 +35,7 @@ from typing import Protocol
 
 from app.domain import uqc
 from app.domain.errors import RuleBroken
+from app.domain.product_codes import price_with_tax
 
 HUNDRED = Decimal(100)
 UNIT_PRICE_PLACES = Decimal("0.0001")
@@ -51,6 +56,8 @@ class Product(Protocol):
     def price_includes_tax(self) -> bool: ...
     @property
     def gst_rate(self) -> Decimal: ...
+    @property
+    def mrp(self) -> Decimal | None: ...
 
 
 class LineIn(Protocol):
@@ -119,6 +126,7 @@ def resolve(line: LineIn, product: Product, field: str) -> ProductLine:
         price = tax_exclusive(product.sale_price, rate)
     else:
         price = product.sale_price
+    _check_mrp(product.mrp, price, line.discount, line.quantity, rate, field)
     return ProductLine(
         product_id=product.id,
         description=line.description or product.name,
@@ -129,3 +137,19 @@ def resolve(line: LineIn, product: Product, field: str) -> ProductLine:
         discount=line.discount,
         gst_rate=rate,
     )
+
+
+def _check_mrp(
+    mrp: Decimal | None, unit_price: Decimal, discount: Decimal, quantity: Decimal, rate: Decimal, field: str
+) -> None:
+    """A unit's price with tax, after the line's discount, to the paisa, is at most the MRP (a
+    tax-inclusive sale price made tax-exclusive comes back to itself: its rounding is below 0.0001)."""
+    if mrp is None:
+        return
+    paid = price_with_tax(unit_price - discount / quantity, includes_tax=False, gst_rate=rate)
+    if paid > mrp:
+        raise RuleBroken(
+            f"{field}.unit_price",
+            f"A unit's price with tax ({paid}) is above the product's MRP ({mrp}): it cannot be sold above its MRP.",
+            code="price-above-mrp",
+        )

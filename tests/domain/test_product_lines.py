@@ -27,6 +27,7 @@ class Product:
     sale_price: Decimal = HUNDRED
     price_includes_tax: bool = True
     gst_rate: Decimal = FIVE
+    mrp: Decimal | None = None
 
 
 def product_line(quantity: str = "1", **fields) -> Line:
@@ -125,3 +126,38 @@ class TestTaxInclusivePrices:
         ]
         invoice = compute(*lines, customer=Customer(billing_state_code=customer_state))
         assert invoice.totals.total == sum(D(price) * quantity for price, quantity, _ in items)
+
+
+class TestMrp:
+    """A product with an MRP never sells above it, whatever the line overrides."""
+
+    @given(
+        price=st.integers(1, 99_999),
+        paise=st.integers(0, 99),
+        quantity=st.integers(1, 999_999),
+        rate=st.sampled_from(["0", "0.25", "3", *TAX_RATES]),
+    )
+    def test_a_tax_inclusive_price_at_the_mrp_is_never_refused(self, price, paise, quantity, rate):
+        mrp = D(price) + D(paise) / 100
+        product = Product(sale_price=mrp, gst_rate=D(rate), mrp=mrp)
+        assert resolve(product_line(str(quantity)), product, "lines.0").unit_price <= mrp
+
+    def test_an_overridden_price_above_the_mrp_is_refused(self):
+        with pytest.raises(RuleBroken) as raised:
+            resolve(product_line(unit_price=D("96")), Product(mrp=HUNDRED), "lines.3")  # 100.80 with 5%
+        assert (raised.value.code, raised.value.field) == ("price-above-mrp", "lines.3.unit_price")
+        with pytest.raises(RuleBroken):
+            resolve(product_line(unit_price=D("95.25")), Product(mrp=HUNDRED), "lines.0")  # 100.0125: 100.01
+        assert resolve(product_line(unit_price=D("95.24")), Product(mrp=HUNDRED), "lines.0")  # 100.002: 100.00
+
+    def test_a_higher_rate_than_the_price_was_set_for_is_refused(self):
+        product = Product(sale_price=HUNDRED, price_includes_tax=False, gst_rate=D("0"), mrp=HUNDRED)
+        assert resolve(product_line(), product, "lines.0").unit_price == HUNDRED
+        with pytest.raises(RuleBroken, match="above the product's MRP"):
+            resolve(product_line(gst_rate=D("5")), product, "lines.0")
+
+    def test_a_discount_that_brings_the_unit_below_the_mrp_is_accepted(self):
+        product = Product(price_includes_tax=False, mrp=HUNDRED)  # 100 + 5% = 105 a unit
+        with pytest.raises(RuleBroken):
+            resolve(product_line("4", discount=D("19")), product, "lines.0")  # 95.25 + 5% = 100.01
+        assert resolve(product_line("4", discount=D("20")), product, "lines.0").unit_price == HUNDRED  # 100.00

@@ -124,6 +124,15 @@ class TestLinesFromProducts:
         assert (got["description"], got["unit_price"], got["gst_rate"]) == ("Rice, festival pack", "90.0000", "12.00")
         assert (got["hsn_sac"], got["unit"]) == ("10063020", "NOS")
 
+    async def test_a_line_cannot_sell_above_the_products_mrp(self, client, party):
+        product = await party.product(sale_price="100.00", price_includes_tax=True, gst_rate="18", mrp="100.00")
+        assert ok(await draft(client, party, sells(product, "7")), 201)["total"] == "700.00"
+        for override in ({"unit_price": "90.00"}, {"gst_rate": "28", "unit_price": "84.75"}):
+            problem = assert_problem(await draft(client, party, sells(product, **override)), 400, "price-above-mrp")
+            assert problem["errors"][0]["loc"] == ["body", "lines.0.unit_price"]
+        invoices = ok(await client.get(f"{API}/invoices", headers=party.account.headers))["items"]
+        assert len(invoices) == 1
+
     async def test_hsn_and_unit_are_the_products(self, client, party):
         product = await party.product()
         problem = assert_problem(await draft(client, party, sells(product, unit="KGS")), 400, "product-line-fixed")
