@@ -13,8 +13,9 @@ stock they move (through app.services.stock, in the request's transaction).
   (`sale_reversal`). An invoice with a credit note cannot be voided (invoice-has-settlements), so
   nothing of it was returned to stock before the void.
 - A credit note with `restock` returns its credited quantities of the product lines (`return`),
-  only for the products the invoice's issue took stock of; credit notes never credit more units of
-  a line than it sold (line-quantity-exceeded), so never more than was sold is returned.
+  only for the products the invoice's issue took stock of (a note none of whose goods were taken
+  from stock is 400 `restock-without-goods`); credit notes never credit more units of a line than
+  it sold (line-quantity-exceeded), so never more than was sold is returned.
 """
 
 import uuid
@@ -25,7 +26,7 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.context import Context
-from app.core.errors import Conflict
+from app.core.errors import Conflict, RuleViolation
 from app.domain import product_lines
 from app.domain.errors import DomainError
 from app.domain.product_lines import ProductLine
@@ -138,15 +139,21 @@ async def return_goods(
     stock of go back to the invoice's company (`return`)."""
     sold = await _sold(session, invoice)
     returned = [line for line in lines if line.product_id in sold]
-    if returned:
-        await stock.put(
-            session,
-            ctx,
-            company_id=invoice.company_id,
-            lines=returned,
-            kind="return",
-            document=DocumentRef("credit_note", credit_note_id),
+    if not returned:  # `restock: true` on the note would say goods came back when none can
+        raise RuleViolation(
+            "restock",
+            "None of these goods was taken from stock when the invoice was issued (their products did not "
+            "track stock, or the invoice is a stock transfer's): there is nothing to restock.",
+            code="restock-without-goods",
         )
+    await stock.put(
+        session,
+        ctx,
+        company_id=invoice.company_id,
+        lines=returned,
+        kind="return",
+        document=DocumentRef("credit_note", credit_note_id),
+    )
 
 
 async def _sold(session: AsyncSession, invoice: Invoice) -> dict[uuid.UUID, Decimal]:

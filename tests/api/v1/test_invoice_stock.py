@@ -333,6 +333,16 @@ class TestCreditNotes:
         )
         assert await party.on_hand(rice) == D(6)
 
+    async def test_restock_of_goods_never_taken_from_stock_is_refused(self, client, party):
+        untracked = await party.product(track_stock=False)
+        invoice = ok(await draft(client, party, sells(untracked, "3"), issue=True), 201)
+        lines = [{"invoice_line_id": invoice["lines"][0]["id"], "quantity": "1"}]
+        assert_problem(await credit(client, party, invoice, restock=True, lines=lines), 400, "restock-without-goods")
+        assert_problem(await credit(client, party, invoice, full=True, restock=True), 400, "restock-without-goods")
+        notes = ok(await client.get(f"{API}/credit-notes", headers=party.account.headers))["items"]
+        assert notes == []
+        assert ok(await credit(client, party, invoice, restock=False, lines=lines), 201)["restock"] is False
+
     async def test_an_invoice_with_a_credit_note_cannot_be_voided(self, client, party, sold):
         invoice, rice, _ = sold
         lines = [{"invoice_line_id": invoice["lines"][0]["id"], "quantity": "1"}]
