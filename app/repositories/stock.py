@@ -316,7 +316,17 @@ class StockRepository(TenantOwnedRepository[StockLevel]):
         return {row.product_id: (row.on_hand, row.reserved) for row in await self.session.execute(stmt)}
 
     async def refresh_alerts(self, product_id: uuid.UUID, reorder_level: Decimal | None, at: datetime) -> None:
-        """Open or close the product's alerts in every company after its reorder level changed."""
+        """Open or close the product's alerts in every company after its reorder level changed.
+        The levels are locked by a statement of their own first: the alerts statement then starts
+        (takes its snapshot) after every document that held them committed, so it sees the alerts
+        they opened or closed (in one statement, one opened while this waited stayed open)."""
+        lock = (
+            select(StockLevel.company_id)
+            .where(StockLevel.product_id == product_id)
+            .order_by(StockLevel.company_id)
+            .with_for_update(key_share=True)  # FOR NO KEY UPDATE, as the ledger statement takes them
+        )
+        await self.session.execute(lock)
         params = {"tenant_id": self.tenant_id, "product_id": product_id, "reorder_level": reorder_level, "at": at}
         await self.session.execute(_REFRESH, params)
 
