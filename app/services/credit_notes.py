@@ -113,14 +113,15 @@ async def create(session: AsyncSession, ctx: Context, *, body: FullCreditNoteIn 
 
 def _returned(invoice: Invoice, body: FullCreditNoteIn | PartialCreditNoteIn, credits: list[Credit]) -> list[StockLine]:
     """What a note with restock returns to stock: the credited units of its product lines (by the
-    note's line positions); a full note returns every product line, the free ones too (a line worth
+    index of the body's line); a full note returns every product line, the free ones too (a line worth
     nothing is on no credit note, but its goods come back with the rest).
     app.services.invoice_stock moves those the invoice took stock of."""
     goods: list[tuple[int, uuid.UUID | None, Decimal | None]]
     if isinstance(body, FullCreditNoteIn):
         goods = [(line.position, line.product_id, line.quantity) for line in invoice.lines]
     else:
-        goods = [(n, credit.line.product_id, credit.quantity) for n, credit in enumerate(credits, start=1)]
+        # the body's line index: a quantity the product's unit does not take is named `lines.<index>.quantity`
+        goods = [(n, credit.line.product_id, credit.quantity) for n, credit in enumerate(credits)]
     returned = [
         StockLine(product_id=product_id, quantity=quantity, position=position)
         for position, product_id, quantity in goods

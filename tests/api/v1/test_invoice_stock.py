@@ -333,6 +333,15 @@ class TestCreditNotes:
         )
         assert await party.on_hand(rice) == D(6)
 
+    async def test_restock_of_a_part_of_a_unit_names_the_notes_line(self, client, party, sold):
+        invoice, rice, _ = sold
+        lines = [{"invoice_line_id": invoice["lines"][0]["id"], "quantity": "0.5"}]
+        problem = assert_problem(
+            await credit(client, party, invoice, restock=True, lines=lines), 400, "quantity-too-precise"
+        )
+        assert problem["errors"][0]["loc"] == ["body", "lines.0.quantity"]
+        assert await party.on_hand(rice) == D(6)
+
     async def test_restock_of_goods_never_taken_from_stock_is_refused(self, client, party):
         untracked = await party.product(track_stock=False)
         invoice = ok(await draft(client, party, sells(untracked, "3"), issue=True), 201)
