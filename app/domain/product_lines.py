@@ -5,7 +5,9 @@ A line naming a product takes from it, unless the line says otherwise:
 - `unit_price`: the product's sale price; the line's own `unit_price` overrides it and, like every
   line's price, is tax-exclusive;
 - `gst_rate`: the product's rate (a line may override it; the rate is checked against the tax rates
-  in force like any line's);
+  in force like any line's); 0 when the supplier charges no tax (a composition taxpayer or an
+  unregistered company issues bills of supply: CGST Act s.10(4), s.32), and a tax-inclusive sale
+  price is then the price itself (a kirana shop's sticker price is what its customer pays);
 - `discount`: the line's, as on any line.
 A product with an MRP is never sold above it (Legal Metrology (Packaged Commodities) Rules, 2011,
 r.18(2), the rule the catalogue applies to the sale price): a line whose price with tax per unit,
@@ -39,6 +41,7 @@ from app.domain.product_codes import price_with_tax
 
 HUNDRED = Decimal(100)
 UNIT_PRICE_PLACES = Decimal("0.0001")
+NO_TAX = Decimal("0.00")
 
 
 class Product(Protocol):
@@ -103,8 +106,9 @@ def tax_exclusive(price: Decimal, rate: Decimal) -> Decimal:
     return (price * HUNDRED / (HUNDRED + rate)).quantize(UNIT_PRICE_PLACES, rounding=ROUND_HALF_UP)
 
 
-def resolve(line: LineIn, product: Product, field: str) -> ProductLine:
-    """`line` (which names `product`) with the product's defaults; `field` is the line's path (lines.0)."""
+def resolve(line: LineIn, product: Product, field: str, *, charges_tax: bool = True) -> ProductLine:
+    """`line` (which names `product`) with the product's defaults; `field` is the line's path (lines.0);
+    `charges_tax` false: the supplier issues bills of supply (the line's rate defaults to 0)."""
     if line.service_type_id is not None:
         raise RuleBroken(
             f"{field}.product_id",
@@ -119,7 +123,7 @@ def resolve(line: LineIn, product: Product, field: str) -> ProductLine:
                 code="product-line-fixed",
             )
     uqc.check_quantity(product.unit, line.quantity, field=f"{field}.quantity")
-    rate = line.gst_rate if line.gst_rate is not None else product.gst_rate
+    rate = line.gst_rate if line.gst_rate is not None else (product.gst_rate if charges_tax else NO_TAX)
     if line.unit_price is not None:
         price = line.unit_price
     elif product.price_includes_tax:

@@ -51,10 +51,11 @@ class ProductLineLike(Protocol):
 
 
 async def resolve(
-    session: AsyncSession, lines: list[InvoiceLineIn]
+    session: AsyncSession, lines: list[InvoiceLineIn], *, charges_tax: bool = True
 ) -> tuple[list[InvoiceLineIn | ProductLine], Products]:
     """The lines with their products' defaults applied, and the products (one query; none when no
-    line names one)."""
+    line names one). `charges_tax` false (a composition or unregistered supplier): a product line's
+    rate defaults to 0, not the product's."""
     ids = {line.product_id for line in lines if line.product_id is not None}
     if not ids:
         return list(lines), {}
@@ -66,7 +67,8 @@ async def resolve(
             resolved.append(line)
             continue
         try:
-            resolved.append(product_lines.resolve(line, found[line.product_id], f"lines.{index}"))
+            product = found[line.product_id]
+            resolved.append(product_lines.resolve(line, product, f"lines.{index}", charges_tax=charges_tax))
         except DomainError as exc:
             raise as_problem(exc) from exc
     return resolved, found

@@ -90,7 +90,7 @@ async def create(
     dates = DocumentDates.of(ctx)
     invoice_date = body.invoice_date or dates.today
     parties = await _parties(session, body.company_id, body.customer_id, invoice_date)
-    resolved, products = await invoice_stock.resolve(session, body.lines)
+    resolved, products = await invoice_stock.resolve(session, body.lines, charges_tax=_charges_tax(parties))
     services = await _services(session, body.lines)
     computed = _compute(_document(body, dates, resolved), parties, services)
     invoice = Invoice(id=new_id(), **_header(body, parties, computed))  # its id names it in the audit rows
@@ -117,7 +117,7 @@ async def replace(session: AsyncSession, ctx: Context, invoice_id: uuid.UUID, *,
     # first: a bad reference is a 404 in any state
     parties = await _parties(session, body.company_id, body.customer_id, invoice_date)
     invoice = await get(session, invoice_id, for_update=True)  # an unknown invoice: 404 before any rule on the body
-    resolved, _ = await invoice_stock.resolve(session, body.lines)
+    resolved, _ = await invoice_stock.resolve(session, body.lines, charges_tax=_charges_tax(parties))
     services = await _services(session, body.lines)
     computed = _compute(_document(body, dates, resolved), parties, services)
     _require_draft(invoice)
@@ -257,6 +257,12 @@ async def _parties(session: AsyncSession, company_id: uuid.UUID, customer_id: uu
     company, customer = companies.active(found.company), customers.active(found.customer)
     settings = found.settings if found.settings is not None else await gst_settings.get(session)
     return Parties(company, customer, settings, found.rates_in_force)
+
+
+def _charges_tax(parties: Parties) -> bool:
+    """Whether the invoice's company charges GST (a regular taxpayer); a composition taxpayer or an
+    unregistered company issues bills of supply, so its product lines default to 0 %."""
+    return gst.registration(parties.company.gstin, parties.settings.registration_type) is gst.Registration.regular
 
 
 async def _services(session: AsyncSession, lines: list[InvoiceLineIn]) -> dict[uuid.UUID, ServiceType]:

@@ -161,3 +161,17 @@ class TestMrp:
         with pytest.raises(RuleBroken):
             resolve(product_line("4", discount=D("19")), product, "lines.0")  # 95.25 + 5% = 100.01
         assert resolve(product_line("4", discount=D("20")), product, "lines.0").unit_price == HUNDRED  # 100.00
+
+
+class TestBillsOfSupply:
+    """A supplier that charges no tax (composition, unregistered) sells at 0 %, at the sticker price."""
+
+    @pytest.mark.parametrize("includes_tax", [True, False])
+    def test_the_rate_defaults_to_zero_and_the_price_is_the_products(self, includes_tax):
+        product = Product(sale_price=HUNDRED, price_includes_tax=includes_tax, gst_rate=D("18"), mrp=HUNDRED)
+        line = resolve(product_line("2"), product, "lines.0", charges_tax=False)
+        assert (line.gst_rate, line.unit_price) == (D("0"), HUNDRED)
+
+    def test_a_rate_sent_is_kept_for_the_invoice_rules_to_judge(self):
+        line = resolve(product_line(gst_rate=D("5")), Product(), "lines.0", charges_tax=False)
+        assert line.gst_rate == FIVE

@@ -133,6 +133,24 @@ class TestLinesFromProducts:
         invoices = ok(await client.get(f"{API}/invoices", headers=party.account.headers))["items"]
         assert len(invoices) == 1
 
+    async def test_a_shop_that_charges_no_gst_sells_at_the_sticker_price(self, client, party):
+        """An unregistered company, and a composition taxpayer, issue bills of supply: a product
+        line's rate defaults to 0 and a tax-inclusive price is what the customer pays."""
+        product = await party.product(sale_price="100.00", price_includes_tax=True, gst_rate="18")
+        body = {"legal_name": "Gupta Kirana", "state_code": "29"}
+        unregistered = ok(await client.post(f"{API}/companies", json=body, headers=party.account.headers), 201)
+        sale = {"company_id": unregistered["id"], "customer_id": party.customer["id"], "lines": [sells(product, "2")]}
+        invoice = ok(await client.post(f"{API}/invoices", json=sale, headers=party.account.headers), 201)
+        assert (invoice["lines"][0]["gst_rate"], invoice["total"], invoice["tax_total"]) == ("0.00", "200.00", "0.00")
+        settings = {"registration_type": "composition"}
+        ok(await client.put(f"{API}/gst-settings", json=settings, headers=party.account.headers))
+        invoice = ok(await draft(client, party, sells(product, "3")), 201)
+        assert (invoice["lines"][0]["gst_rate"], invoice["total"], invoice["document_type"]) == (
+            "0.00",
+            "300.00",
+            "bill_of_supply",
+        )
+
     async def test_hsn_and_unit_are_the_products(self, client, party):
         product = await party.product()
         problem = assert_problem(await draft(client, party, sells(product, unit="KGS")), 400, "product-line-fixed")
