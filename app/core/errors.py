@@ -38,6 +38,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     "payment-required": (402, "Payment required"),
     "role-forbidden": (403, "Role forbidden"),
     "owner-only": (403, "Owner only"),
+    "credit-override-forbidden": (403, "Only an owner or admin may override a credit limit"),
     "email-unverified": (403, "Email unverified"),
     "not-found": (404, "Not found"),
     "method-not-allowed": (405, "Method Not Allowed"),
@@ -114,6 +115,15 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
         ],
         (422, ""),
     ),
+    # 422: a counter sale's payments that do not fit its total or its customer (app/services/sales.py).
+    **dict.fromkeys(
+        [
+            "credit-needs-customer",
+            "overpayment-not-cash",
+            "sale-underpaid",
+        ],
+        (422, ""),
+    ),
     # 404: what was not found, by name.
     **dict.fromkeys(
         [
@@ -141,6 +151,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
             "allocation-not-releasable",
             "client-type-exists",
             "company-exists",
+            "credit-limit-exceeded",
             "email-taken",
             "invitation-not-pending",
             "invoice-already-credited",
@@ -163,6 +174,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
             "service-type-exists",
             "tax-rate-closed",
             "tax-rate-overlap",
+            "walk-in-customer",
         ],
         (409, ""),
     ),
@@ -294,6 +306,20 @@ class RuleViolation(AppError):
     def __init__(self, field: str, message: str, *, code: str) -> None:
         errors: list[dict[str, Any]] = [{"loc": ["body", field], "msg": message, "type": code}]
         super().__init__(message, code=code, errors=errors)
+
+
+class Unprocessable(RuleViolation):
+    """422: the body's parts do not fit together (a sale's payments and its total), in the same shape
+    as a RuleViolation: `errors` points at the field."""
+
+    status = 422
+
+
+class CreditLimitExceeded(Conflict):
+    """409: a sale on credit would take the customer past their credit limit. The body carries
+    `credit_limit`, `balance` (before the sale) and `unpaid` (this sale's), as rupee strings."""
+
+    code = "credit-limit-exceeded"
 
 
 class ReferenceNotFound(NotFound):

@@ -93,7 +93,13 @@ class LimitUsageRepository:
         return (await self.session.execute(stmt)).scalar_one()
 
     async def customers(self) -> int:
-        return await self._count(select(func.count()).select_from(Customer).where(Customer.is_archived.is_(False)))
+        """Active customers; the companies' walk-in customers (counter sales) are not counted."""
+        stmt = (
+            select(func.count())
+            .select_from(Customer)
+            .where(Customer.is_archived.is_(False), Customer.walk_in_company_id.is_(None))
+        )
+        return await self._count(stmt)
 
     async def active_users(self) -> int:
         return await self._count(select(func.count()).select_from(User).where(User.is_active.is_(True)))
