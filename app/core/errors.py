@@ -124,6 +124,17 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
         ],
         (422, ""),
     ),
+    # 422: the catalogue's codes and quantities (app/domain/uqc.py, app/domain/product_codes.py).
+    **dict.fromkeys(
+        [
+            "invalid-barcode",
+            "invalid-hsn",
+            "quantity-not-positive",
+            "quantity-too-precise",
+            "unknown-uqc",
+        ],
+        (422, ""),
+    ),
     # 404: what was not found, by name.
     **dict.fromkeys(
         [
@@ -138,6 +149,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
             "meter-not-found",
             "order-not-found",
             "plan-not-found",
+            "product-not-found",
             "receipt-not-found",
             "service-type-not-found",
             "share-link-not-found",
