@@ -21,35 +21,35 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0026'
-down_revision: str | None = '0021'
+revision: str = "0026"
+down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.add_column('customers', sa.Column('walk_in_company_id', sa.Uuid(), nullable=True))
+    op.add_column("customers", sa.Column("walk_in_company_id", sa.Uuid(), nullable=True))
     op.create_foreign_key(
-        op.f('fk_customers_tenant_id_walk_in_company_id_companies'),
-        'customers',
-        'companies',
-        ['tenant_id', 'walk_in_company_id'],
-        ['tenant_id', 'id'],
+        op.f("fk_customers_tenant_id_walk_in_company_id_companies"),
+        "customers",
+        "companies",
+        ["tenant_id", "walk_in_company_id"],
+        ["tenant_id", "id"],
     )
     op.create_index(
-        'uq_customers_tenant_id_walk_in_company_id',
-        'customers',
-        ['tenant_id', 'walk_in_company_id'],
+        "uq_customers_tenant_id_walk_in_company_id",
+        "customers",
+        ["tenant_id", "walk_in_company_id"],
         unique=True,
-        postgresql_where=sa.text('walk_in_company_id IS NOT NULL'),
+        postgresql_where=sa.text("walk_in_company_id IS NOT NULL"),
     )
 
 
 def downgrade() -> None:
     op.drop_index(
-        'uq_customers_tenant_id_walk_in_company_id',
-        table_name='customers',
-        postgresql_where=sa.text('walk_in_company_id IS NOT NULL'),
+        "uq_customers_tenant_id_walk_in_company_id",
+        table_name="customers",
+        postgresql_where=sa.text("walk_in_company_id IS NOT NULL"),
     )
-    op.drop_constraint(op.f('fk_customers_tenant_id_walk_in_company_id_companies'), 'customers', type_='foreignkey')
-    op.drop_column('customers', 'walk_in_company_id')
+    op.drop_constraint(op.f("fk_customers_tenant_id_walk_in_company_id_companies"), "customers", type_="foreignkey")
+    op.drop_column("customers", "walk_in_company_id")

@@ -115,7 +115,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
         ],
         (422, ""),
     ),
-    # 422: a counter sale's payments that do not fit its total or its customer (app/services/sales.py).
+    # 422: a counter sale's payments that do not fit its total or its customer (app/domain/sales.py).
     **dict.fromkeys(
         [
             "credit-needs-customer",
@@ -320,16 +320,9 @@ class RuleViolation(AppError):
         super().__init__(message, code=code, errors=errors)
 
 
-class Unprocessable(RuleViolation):
-    """422: the body's parts do not fit together (a sale's payments and its total), in the same shape
-    as a RuleViolation: `errors` points at the field."""
-
-    status = 422
-
-
 class CreditLimitExceeded(Conflict):
-    """409: a sale on credit would take the customer past their credit limit. The body carries
-    `credit_limit`, `balance` (before the sale) and `unpaid` (this sale's), as rupee strings."""
+    """409: a sale on credit would take the customer past their credit limit. The body's `details`
+    carry `credit_limit`, `balance` (before the sale) and `unpaid` (this sale's), as rupee strings."""
 
     code = "credit-limit-exceeded"
 

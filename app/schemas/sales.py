@@ -86,9 +86,12 @@ class SaleCreate(RequestBody):
         max_length=MAX_PAYMENTS,
         description="One receipt each. More than the total only in cash (the change); less only `on_credit`.",
     )
-    on_credit: StrictBool = Field(False, description="true: what the payments leave unpaid goes on the customer's account.")
+    on_credit: StrictBool = Field(
+        False, description="true: what the payments leave unpaid goes on the customer's account."
+    )
     override_credit_limit: StrictBool = Field(
-        False, description="true: sell on credit beyond the customer's credit limit (owner or admin only: 403 otherwise)."
+        False,
+        description="true: sell on credit beyond the customer's credit limit (owner or admin only: 403 otherwise).",
     )
     notes: Notes | None = None
 
@@ -120,8 +123,9 @@ class ShareRead(BaseModel):
     """The token is in `url` and `whatsapp_url` here (and in a replay of this request) only."""
 
     id: uuid.UUID
-    url: str
-    whatsapp_url: str
+    url: str = Field(description="The invoice's public page (no login).")
+    pdf_url: str = Field(description="Its PDF, public like the page (for a receipt printer or a download).")
+    whatsapp_url: str = Field(description="https://wa.me/<the customer's phone>?text=<the message with the link>.")
     expires_at: datetime
 
 
@@ -149,7 +153,7 @@ class SaleRead(BaseModel):
     total: DecimalOut
     currency: Currency = CURRENCY
     tendered: DecimalOut = Field(description="The payments as given, change included.")
-    paid: DecimalOut = Field(description="What the receipts record against the invoice (tendered − change).")
+    paid: DecimalOut = Field(description="What the receipts record against the invoice (tendered minus change).")
     change_due: DecimalOut = Field(description="Cash to hand back.")
     on_credit: DecimalOut = Field(description="Left unpaid: added to the customer's account (udhaar).")
     customer_balance: DecimalOut = Field(description="What the customer owes after this sale (negative: advance).")
