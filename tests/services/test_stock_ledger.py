@@ -1,0 +1,321 @@
+"""The stock ledger primitive (app.services.stock) on the real database: guarded changes, all or
+nothing, merged lines, untracked products, precision, negative stock, alerts once per crossing,
+and 80 concurrent takes against 50 units on separate connections."""
+
+import asyncio
+import uuid
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from app.core.errors import AppError
+from app.core.runtime import Runtime
+from app.models.base import new_id
+from app.models.product import Product
+from app.models.stock import StockAlert, StockLevel, StockMovement
+from app.services import inventory_settings, stock
+from app.services.stock import DocumentRef, InsufficientStock, StockLine
+from tests.api.v1.invoicing import make_company
+from tests.factories import make_tenant
+
+D = Decimal
+
+
+@pytest.fixture
+def rt(app) -> Runtime:
+    return app.state.runtime
+
+
+class Shop:
+    """A tenant with one company, and a way to run ledger calls in their own transaction."""
+
+    def __init__(self, rt: Runtime, tenant_id: str, company_id: str) -> None:
+        self.rt, self.tenant_id, self.company_id = rt, uuid.UUID(tenant_id), uuid.UUID(company_id)
+
+    async def product(
+        self, *, unit: str = "NOS", track_stock: bool = True, reorder_level: str | None = None
+    ) -> uuid.UUID:
+        async with self.rt.db.transaction(self.tenant_id) as session:
+            product = Product(
+                tenant_id=self.tenant_id,
+                name=f"Item {uuid.uuid4().hex[:6]}",
+                sku=uuid.uuid4().hex[:12],
+                hsn_code="1006",
+                unit=unit,
+                sale_price=D("10"),
+                gst_rate=D("5"),
+                track_stock=track_stock,
+                reorder_level=D(reorder_level) if reorder_level is not None else None,
+            )
+            session.add(product)
+            await session.flush()
+            return product.id
+
+    async def call(self, operation: str, *lines: StockLine, kind: str | None = None) -> list[StockMovement]:
+        async with self.rt.db.transaction(self.tenant_id) as session:
+            ctx = self.rt.context(tenant_id=self.tenant_id)
+            function = getattr(stock, operation)
+            extra = {"kind": kind} if kind else {}
+            return await function(
+                session,
+                ctx,
+                company_id=self.company_id,
+                lines=list(lines),
+                document=DocumentRef("stock_document", new_id()),
+                **extra,
+            )
+
+    async def put(self, product_id: uuid.UUID, quantity: str, kind: str = "receipt") -> list[StockMovement]:
+        return await self.call("put", StockLine(product_id, D(quantity)), kind=kind)
+
+    async def take(self, *lines: StockLine) -> list[StockMovement]:
+        return await self.call("take", *lines)
+
+    async def level(self, product_id: uuid.UUID) -> tuple[Decimal, Decimal, Decimal] | None:
+        async with self.rt.db.transaction(self.tenant_id) as session:
+            row = (
+                await session.execute(
+                    select(StockLevel).where(
+                        StockLevel.product_id == product_id, StockLevel.company_id == self.company_id
+                    )
+                )
+            ).scalar_one_or_none()
+            return None if row is None else (row.on_hand, row.reserved, row.available)
+
+    async def movements(self, product_id: uuid.UUID) -> list[StockMovement]:
+        async with self.rt.db.transaction(self.tenant_id) as session:
+            stmt = select(StockMovement).where(StockMovement.product_id == product_id).order_by(StockMovement.id)
+            return list((await session.execute(stmt)).scalars())
+
+    async def alerts(self, product_id: uuid.UUID) -> list[StockAlert]:
+        async with self.rt.db.transaction(self.tenant_id) as session:
+            stmt = select(StockAlert).where(StockAlert.product_id == product_id).order_by(StockAlert.opened_at)
+            return list((await session.execute(stmt)).scalars())
+
+    async def allow_negative(self, allowed: bool) -> None:
+        async with self.rt.db.transaction(self.tenant_id) as session:
+            await inventory_settings.update(session, allow_negative_stock=allowed)
+
+    async def check_ledger(self, product_id: uuid.UUID) -> None:
+        """Σ changes = the level, and each movement's levels after it chain from the one before."""
+        level = await self.level(product_id)
+        moves = await self.movements(product_id)
+        on_hand = reserved = D(0)
+        for move in moves:
+            on_hand += move.on_hand_change
+            reserved += move.reserved_change
+            assert (move.on_hand_after, move.reserved_after) == (on_hand, reserved)
+        assert level is not None and (level[0], level[1]) == (on_hand, reserved)
+
+
+@pytest.fixture
+async def shop(rt, client) -> Shop:
+    owner = await make_tenant(client)
+    company = await make_company(client, owner)
+    return Shop(rt, owner.tenant_id, company["id"])
+
+
+async def test_put_creates_the_level_and_take_lowers_it(shop):
+    item = await shop.product()
+    [receipt] = await shop.put(item, "10")
+    assert (receipt.on_hand_change, receipt.on_hand_after, receipt.kind) == (D(10), D(10), "receipt")
+    [sale] = await shop.take(StockLine(item, D(3)))
+    assert (sale.on_hand_change, sale.on_hand_after, sale.kind) == (D(-3), D(7), "sale")
+    assert await shop.level(item) == (D(7), D(0), D(7))
+    await shop.check_ledger(item)
+
+
+async def test_a_short_line_refuses_the_whole_document_and_names_every_short_line(shop):
+    a, b, c, d = [await shop.product() for _ in range(4)]
+    for product in (a, b, c, d):
+        await shop.put(product, "5")
+    await shop.take(StockLine(b, D(3)))
+    with pytest.raises(InsufficientStock) as raised:
+        await shop.take(StockLine(a, D(2), 1), StockLine(b, D(4), 2), StockLine(c, D(1), 3), StockLine(d, D(9), 4))
+    assert raised.value.status == 409 and raised.value.code == "insufficient-stock"
+    assert raised.value.extra["lines"] == [
+        {"position": 2, "product_id": str(b), "requested": "4", "available": "2"},
+        {"position": 4, "product_id": str(d), "requested": "9", "available": "5"},
+    ]
+    assert [await shop.level(p) for p in (a, b, c, d)] == [
+        (D(5), D(0), D(5)),
+        (D(2), D(0), D(2)),
+        (D(5), D(0), D(5)),
+        (D(5), D(0), D(5)),
+    ]
+    assert [len(await shop.movements(p)) for p in (a, b, c, d)] == [1, 2, 1, 1]
+
+
+async def test_a_caught_refusal_leaves_the_levels_as_they_were_in_the_same_transaction(shop):
+    a, b = await shop.product(), await shop.product()
+    await shop.put(a, "5")
+    async with shop.rt.db.transaction(shop.tenant_id) as session:
+        ctx = shop.rt.context(tenant_id=shop.tenant_id)
+        with pytest.raises(InsufficientStock):
+            await stock.take(
+                session,
+                ctx,
+                company_id=shop.company_id,
+                lines=[StockLine(a, D(2), 1), StockLine(b, D(1), 2)],
+                document=DocumentRef("invoice", new_id()),
+            )
+    assert await shop.level(a) == (D(5), D(0), D(5))
+    await shop.check_ledger(a)
+
+
+async def test_lines_of_one_product_are_merged_and_untracked_products_skipped(shop):
+    item, service = await shop.product(), await shop.product(track_stock=False)
+    await shop.put(item, "5")
+    with pytest.raises(InsufficientStock) as raised:
+        await shop.take(StockLine(item, D(3), 1), StockLine(service, D(100), 2), StockLine(item, D(3), 3))
+    assert raised.value.extra["lines"] == [{"position": 1, "product_id": str(item), "requested": "6", "available": "5"}]
+    [move] = await shop.take(StockLine(item, D(2), 1), StockLine(service, D(100), 2), StockLine(item, D(3), 3))
+    assert (move.on_hand_change, move.on_hand_after) == (D(-5), D(0))
+    assert await shop.level(service) is None
+
+
+@pytest.mark.parametrize(
+    ("unit", "quantity", "code"),
+    [
+        ("NOS", "1.5", "quantity-too-precise"),
+        ("KGS", "0.0005", "quantity-too-precise"),
+        ("NOS", "0", "quantity-not-positive"),
+        ("KGS", "-1", "quantity-not-positive"),
+    ],
+)
+async def test_a_quantity_the_unit_does_not_allow_is_refused(shop, unit, quantity, code):
+    item = await shop.product(unit=unit)
+    with pytest.raises(AppError) as raised:
+        await shop.put(item, quantity)
+    assert (raised.value.status, raised.value.code) == (422, code)
+    assert raised.value.extra["errors"][0]["loc"] == ["body", "lines.0.quantity"]
+    assert await shop.level(item) is None
+
+
+async def test_three_decimals_for_a_measure(shop):
+    rice = await shop.product(unit="KGS")
+    await shop.put(rice, "2.5")
+    [move] = await shop.take(StockLine(rice, D("0.125")))
+    assert move.on_hand_after == D("2.375")
+
+
+async def test_negative_stock_when_the_tenant_allows_it(shop):
+    known, new = await shop.product(), await shop.product()
+    await shop.put(known, "1")
+    await shop.allow_negative(True)
+    await shop.take(StockLine(known, D(3)))
+    await shop.take(StockLine(new, D(2)))
+    assert await shop.level(known) == (D(-2), D(0), D(-2))
+    assert await shop.level(new) == (D(-2), D(0), D(-2))
+    await shop.check_ledger(new)
+    with pytest.raises(AppError) as raised:
+        await shop.allow_negative(False)
+    assert (raised.value.status, raised.value.code) == (409, "negative-stock-exists")
+    assert {level["product_id"] for level in raised.value.extra["levels"]} == {str(known), str(new)}
+    await shop.put(known, "2")
+    await shop.put(new, "2")
+    await shop.allow_negative(False)
+    with pytest.raises(InsufficientStock):
+        await shop.take(StockLine(new, D(1)))
+
+
+async def test_a_product_never_stocked_is_short_with_nothing_available(shop):
+    item = await shop.product()
+    with pytest.raises(InsufficientStock) as raised:
+        await shop.take(StockLine(item, D(1), 7))
+    assert raised.value.extra["lines"] == [{"position": 7, "product_id": str(item), "requested": "1", "available": "0"}]
+    assert await shop.level(item) is None
+
+
+async def test_reserve_and_release(shop):
+    item = await shop.product()
+    await shop.put(item, "5")
+    await shop.call("reserve", StockLine(item, D(4)))
+    assert await shop.level(item) == (D(5), D(4), D(1))
+    with pytest.raises(InsufficientStock):
+        await shop.take(StockLine(item, D(2)))
+    with pytest.raises(InsufficientStock) as raised:
+        await shop.call("release", StockLine(item, D(5), 1))
+    assert raised.value.extra["lines"][0]["available"] == "4"
+    await shop.call("release", StockLine(item, D(4)))
+    assert await shop.level(item) == (D(5), D(0), D(5))
+    await shop.check_ledger(item)
+
+
+async def test_a_low_stock_alert_opens_once_per_crossing_and_re_arms(shop):
+    item = await shop.product(reorder_level="3")
+    await shop.put(item, "10")
+    assert await shop.alerts(item) == []
+    await shop.take(StockLine(item, D(7)))  # 3: at the level
+    await shop.take(StockLine(item, D(1)))  # 2: still low, no second alert
+    [alert] = await shop.alerts(item)
+    assert (alert.available_at_open, alert.reorder_level, alert.closed_at) == (D(3), D(3), None)
+    await shop.put(item, "5")  # 7: above, closed
+    await shop.take(StockLine(item, D(5)))  # 2: a new crossing
+    first, second = await shop.alerts(item)
+    assert first.closed_at is not None and second.closed_at is None and second.available_at_open == D(2)
+
+
+async def test_no_reorder_level_never_alerts(shop):
+    item = await shop.product()
+    await shop.put(item, "1")
+    await shop.take(StockLine(item, D(1)))
+    assert await shop.alerts(item) == []
+
+
+async def test_eighty_concurrent_takes_against_fifty_units(shop):
+    item = await shop.product()
+    await shop.put(item, "50")
+
+    async def one() -> bool:
+        try:
+            await shop.take(StockLine(item, D(1)))
+        except InsufficientStock:
+            return False
+        return True
+
+    outcomes = await asyncio.gather(*(one() for _ in range(80)))
+    assert outcomes.count(True) == 50
+    assert await shop.level(item) == (D(0), D(0), D(0))
+    await shop.check_ledger(item)
+    async with shop.rt.db.transaction(shop.tenant_id) as session:
+        count = select(func.count()).select_from(StockMovement).where(StockMovement.kind == "sale")
+        assert (await session.execute(count)).scalar_one() == 50
+
+
+async def test_concurrent_documents_over_the_same_products_in_any_order_do_not_deadlock(shop):
+    products = [await shop.product() for _ in range(4)]
+    for product in products:
+        await shop.put(product, "100")
+
+    async def document(order: list[uuid.UUID]) -> None:
+        await shop.take(*(StockLine(p, D(1), i) for i, p in enumerate(order)))
+
+    orders = [products if i % 2 else list(reversed(products)) for i in range(30)]
+    await asyncio.gather(*(document(order) for order in orders))
+    for product in products:
+        assert await shop.level(product) == (D(70), D(0), D(70))
+        await shop.check_ledger(product)
+
+
+async def test_a_changed_reorder_level_opens_and_closes_alerts(shop):
+    item = await shop.product(reorder_level="2")
+    await shop.put(item, "5")
+    assert await shop.alerts(item) == []
+
+    async def set_level(level: str | None) -> None:
+        async with shop.rt.db.transaction(shop.tenant_id) as session:
+            product = await session.get(Product, (shop.tenant_id, item))
+            product.reorder_level = D(level) if level is not None else None
+            await session.flush()
+            await stock.refresh_alerts(session, shop.rt.context(tenant_id=shop.tenant_id), item)
+
+    await set_level("5")
+    [alert] = await shop.alerts(item)
+    assert (alert.available_at_open, alert.reorder_level, alert.closed_at) == (D(5), D(5), None)
+    await set_level("6")  # still low: the same alert
+    assert len(await shop.alerts(item)) == 1
+    await set_level(None)
+    [alert] = await shop.alerts(item)
+    assert alert.closed_at is not None
