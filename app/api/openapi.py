@@ -168,6 +168,8 @@ TAGS = {
     "account managers": "Configuration: account managers.",
     "service types": "Configuration: service types (SAC/HSN, default rates).",
     "tax rates": "Configuration: GST rates in force.",
+    "product categories": "The catalogue: product categories (a tree of at most 3 levels).",
+    "products": "The catalogue: products (SKU, barcode, HSN, UQC unit, prices, GST rate, reorder levels).",
     "gst settings": "Configuration: GST registration and document numbering.",
     "reminder settings": "Configuration: payment reminders to customers (schedule, send hour, on/off).",
     "dashboard": "Figures for the dashboard.",

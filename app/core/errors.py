@@ -127,8 +127,11 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     # 422: the catalogue's codes and quantities (app/domain/uqc.py, app/domain/product_codes.py).
     **dict.fromkeys(
         [
+            "category-cycle",
+            "category-too-deep",
             "invalid-barcode",
             "invalid-hsn",
+            "price-above-mrp",
             "quantity-not-positive",
             "quantity-too-precise",
             "unknown-uqc",
@@ -149,6 +152,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
             "meter-not-found",
             "order-not-found",
             "plan-not-found",
+            "product-category-not-found",
             "product-not-found",
             "receipt-not-found",
             "service-type-not-found",
@@ -164,6 +168,8 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
             "client-type-exists",
             "company-exists",
             "credit-limit-exceeded",
+            "duplicate-barcode",
+            "duplicate-sku",
             "email-taken",
             "invitation-not-pending",
             "invoice-already-credited",
@@ -183,6 +189,9 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
             "line-value-exceeded",
             "negative-stock-exists",
             "number-series-exhausted",
+            "product-category-exists",
+            "product-category-not-empty",
+            "product-in-use",
             "receipt-over-allocated",
             "receipt-void",
             "service-type-exists",

@@ -7,11 +7,11 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, Computed, Index, SmallInteger, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.domain.categories import MAX_CATEGORY_DEPTH
 from app.models.base import Base, TenantScoped, Timestamps, tenant_fk
 from app.models.business import MONEY, RATE
 from app.models.invoice import QUANTITY, UNIT_PRICE
 
-MAX_CATEGORY_DEPTH = 3
 HSN_CHECK = "hsn_code ~ '^([0-9]{4}|[0-9]{6}|[0-9]{8})$'"
 UQC_CHECK = "unit ~ '^[A-Z]{3}$'"  # the list itself is data: app.domain.uqc
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import attributes
 from app.models.customer import Customer
 from app.models.invoice import Invoice
 from app.models.plan import Plan
+from app.models.product import Product
 from app.models.subscription import Subscription
 from app.models.user import User
 from app.repositories.base import TenantRepository
@@ -100,6 +101,9 @@ class LimitUsageRepository:
             .where(Customer.is_archived.is_(False), Customer.walk_in_company_id.is_(None))
         )
         return await self._count(stmt)
+
+    async def products(self) -> int:
+        return await self._count(select(func.count()).select_from(Product).where(Product.is_archived.is_(False)))
 
     async def active_users(self) -> int:
         return await self._count(select(func.count()).select_from(User).where(User.is_active.is_(True)))

@@ -17,6 +17,7 @@ class Limits(BaseModel):
     customers: LimitUse
     invoices_this_month: LimitUse = Field(description="Invoices issued this calendar month (Asia/Kolkata).")
     active_users: LimitUse
+    products: LimitUse = Field(description="Products not archived (archived ones do not count).")
 
 
 class PlanRead(BaseModel):

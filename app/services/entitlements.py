@@ -27,6 +27,7 @@ class Limit(StrEnum):
     customers = "customers"
     invoices_this_month = "invoices_this_month"
     active_users = "active_users"
+    products = "products"
 
 
 # Limit -> the plans column that caps it (NULL = unlimited).
@@ -34,6 +35,7 @@ PLAN_COLUMNS = {
     Limit.customers: "max_customers",
     Limit.invoices_this_month: "max_invoices_per_month",
     Limit.active_users: "max_active_users",
+    Limit.products: "max_products",
 }
 
 
@@ -50,6 +52,8 @@ async def used(session: AsyncSession, limit: Limit, now: datetime) -> int:
     usage = LimitUsageRepository(session)
     if limit == Limit.customers:
         return await usage.customers()
+    if limit == Limit.products:  # archived products do not count (as customers)
+        return await usage.products()
     if limit == Limit.active_users:  # a pending invitation holds a seat until it is accepted or ends
         return await usage.active_users() + await InvitationRepository(session).count_pending(now)
     return await usage.invoices_issued(*month_bounds(now))

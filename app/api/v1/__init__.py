@@ -16,6 +16,7 @@ from app.api.v1 import (
     health,
     invoices,
     payments,
+    products,
     receipts,
     reminder_settings,
     sales,
@@ -46,6 +47,7 @@ for module in (
     companies,
     credit_notes,
     catalog,
+    products,
     tax_rates,
     gst_settings,
     reminder_settings,
@@ -59,4 +61,6 @@ for module in (
 ):
     declare_payment_required(module.router)
     api_router.include_router(module.router)
+declare_payment_required(products.categories_router)
+api_router.include_router(products.categories_router)
 declare_roles(api_router)
