@@ -73,10 +73,13 @@ class Service(Protocol):
 
 
 class LineIn(Protocol):
-    """A line as sent (price and rate may come from its service type) or as a draft stores it."""
+    """A line as sent (price and rate may come from its service type; a product line arrives with
+    its product's defaults applied, app.domain.product_lines) or as a draft stores it."""
 
     @property
     def service_type_id(self) -> uuid.UUID | None: ...
+    @property
+    def product_id(self) -> uuid.UUID | None: ...
     @property
     def description(self) -> str | None: ...
     @property
@@ -107,6 +110,7 @@ class InvoiceIn:
 class ComputedLine:
     position: int
     service_type_id: uuid.UUID | None
+    product_id: uuid.UUID | None
     description: str
     hsn_sac: str | None
     quantity: Decimal
@@ -122,6 +126,7 @@ class ComputedLine:
         return {
             "position": self.position,
             "service_type_id": self.service_type_id,
+            "product_id": self.product_id,
             "description": self.description,
             "hsn_sac": self.hsn_sac,
             "quantity": self.quantity,
@@ -263,6 +268,7 @@ def _line(
     return ComputedLine(
         position=position,
         service_type_id=line.service_type_id,
+        product_id=line.product_id,
         description=line.description or (service.name if service else None) or "",
         hsn_sac=line.hsn_sac or (service.sac_hsn_code if service else None),
         quantity=line.quantity,

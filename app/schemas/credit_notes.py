@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 
 from fastapi import Body
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, StrictBool, model_validator
 
 from app.models.credit_note import CreditNote
 from app.schemas.business_fields import DecimalOut, IsoDate, Money
@@ -41,6 +41,12 @@ class CreditNoteHeader(RequestBody):
     credit_note_date: IsoDate | None = Field(
         None, description="Defaults to today (Asia/Kolkata); not before the invoice date."
     )
+    restock: StrictBool = Field(
+        False,
+        description="The goods came back in a state to sell again: the credited units of the product lines return "
+        "to the invoice's company's stock. False (the default): they do not (damaged, destroyed, kept by the "
+        "customer). Only a credit by quantity (or a full one) returns goods; at least one line must sell a product.",
+    )
 
 
 class FullCreditNoteIn(CreditNoteHeader):
@@ -71,6 +77,12 @@ class PartialCreditNoteIn(CreditNoteHeader):
     lines: list[QuantityCredit | ValueCredit] = Field(
         min_length=1, max_length=MAX_LINES, description="Each invoice line at most once."
     )
+
+    @model_validator(mode="after")
+    def _restock_by_quantity(self) -> "PartialCreditNoteIn":
+        if self.restock and any(isinstance(line, ValueCredit) for line in self.lines):
+            raise ValueError("restock returns goods: credit them by quantity (a credit by taxable value returns none)")
+        return self
 
 
 CreditNoteCreate = Annotated[FullCreditNoteIn | PartialCreditNoteIn, Body()]
@@ -108,6 +120,7 @@ class CreditNoteRead(SelectableRead):
     invoice_date: date = Field(description="The original invoice's date (Rule 53).")
     reason: str
     is_full: bool
+    restock: bool = Field(description="The credited goods went back to stock (`return` movements).")
     place_of_supply: str
     supply_type: Literal["intra_state", "inter_state"]
     taxable_value: DecimalOut

@@ -114,16 +114,34 @@ ZERO_RATED = (
 
 
 class InvoiceLineIn(RequestBody):
-    """`hsn_sac`, `unit`, `unit_price` and `gst_rate` default to the service type's when one is named."""
+    """`hsn_sac`, `unit`, `unit_price` and `gst_rate` default to the service type's when one is named.
+    A line names a service type or a product, not both. A product gives the line its name, HSN code,
+    unit (UQC), price and GST rate: the description, price and rate may be overridden; HSN and unit
+    are the product's. A product priced with tax included sells at the tax-exclusive price at the
+    line's rate (the invoice's round-off absorbs the paise). Issuing takes the product's stock."""
 
     service_type_id: uuid.UUID | None = None
-    description: Description | None = Field(None, description="Defaults to the service type's name.")
-    hsn_sac: SacHsn | None = None
-    quantity: Quantity = Field(description="More than zero, below 1,000,000; up to 3 decimal places.")
-    unit: Unit | None = None
-    unit_price: UnitPrice | None = Field(None, description="Required without a service type.")
+    product_id: uuid.UUID | None = Field(
+        None, description="A product of the catalogue (not archived); its stock is taken when the invoice is issued."
+    )
+    description: Description | None = Field(None, description="Defaults to the service type's name, or the product's.")
+    hsn_sac: SacHsn | None = Field(None, description="A product line's is the product's HSN code (leave it out).")
+    quantity: Quantity = Field(
+        description="More than zero, below 1,000,000; up to 3 decimal places (a product's unit may allow fewer: "
+        "whole units for NOS, PCS, BOX ...)."
+    )
+    unit: Unit | None = Field(None, description="A product line's is the product's unit (UQC; leave it out).")
+    unit_price: UnitPrice | None = Field(
+        None,
+        description="Before tax. Required without a service type or product; a product line's defaults to the "
+        "product's sale price (made tax-exclusive when the product's price includes tax).",
+    )
     discount: Money = Field(Decimal("0.00"), description="Off the line's value, before tax.")
-    gst_rate: Rate | None = Field(None, description="Percent; one of the tenant's tax rates in force on the date.")
+    gst_rate: Rate | None = Field(
+        None,
+        description="Percent; one of the tenant's tax rates in force on the date. Defaults to the service type's "
+        "or the product's.",
+    )
 
 
 class InvoiceIn(RequestBody):
@@ -182,6 +200,7 @@ class InvoiceLineRead(ReadModel):
     id: uuid.UUID
     position: int
     service_type_id: uuid.UUID | None
+    product_id: uuid.UUID | None = Field(description="The product the line sells; null for other lines.")
     description: str
     hsn_sac: str | None
     quantity: DecimalOut

@@ -3,7 +3,9 @@
 The invoice row is locked first, so concurrent credit notes on one invoice queue, and what earlier
 notes credited is read after the lock. Amounts come from app.domain.credit_notes. The
 invoice's amount_credited moves by a guarded UPDATE that refuses to pass its total (409), and the
-customer's balance falls by the note's total. Audited in the same transaction; never commits."""
+customer's balance falls by the note's total. With `restock`, the credited units of its product
+lines go back to stock (`return` movements, app.services.invoice_stock); without, they do not
+(damaged goods). Audited in the same transaction; never commits."""
 
 import uuid
 from dataclasses import dataclass
@@ -26,8 +28,9 @@ from app.repositories.credit_notes import CreditNoteRepository
 from app.repositories.customers import CustomerRepository
 from app.repositories.invoices import InvoiceRepository
 from app.schemas.credit_notes import FullCreditNoteIn, PartialCreditNoteIn, QuantityCredit, ValueCredit
-from app.services import audit, gst_settings, invoicing, numbering
+from app.services import audit, gst_settings, invoice_stock, invoicing, numbering
 from app.services.rules import DocumentDates
+from app.services.stock import StockLine
 
 AUDITED = [
     "number",
@@ -40,6 +43,7 @@ AUDITED = [
     "credit_note_date",
     "reason",
     "is_full",
+    "restock",
     "supply_type",
     "taxable_value",
     "tax_total",
@@ -85,7 +89,10 @@ async def create(session: AsyncSession, ctx: Context, *, body: FullCreditNoteIn 
         credits = _full(invoice, credited, supply)
     else:
         credits = _partial(invoice, credited, supply, body.lines)
+    returned = _returned(credits) if body.restock else []  # refused before a number is taken
     note = await _save(session, invoice, body, day, credits, closes=_closes(invoice, credited, credits))
+    if returned:
+        await invoice_stock.return_goods(session, ctx, invoice, note.id, returned)
     created = audit.snapshot(note, AUDITED)
     settled = await _settle(session, invoice, note)
     await audit.record_many(  # both rows in one INSERT
@@ -96,6 +103,19 @@ async def create(session: AsyncSession, ctx: Context, *, body: FullCreditNoteIn 
         ],
     )
     return note
+
+
+def _returned(credits: list[Credit]) -> list[StockLine]:
+    """What a note with restock returns to stock: the credited units of its product lines (by the
+    note's line positions); app.services.invoice_stock moves those the invoice took stock of."""
+    returned = [
+        StockLine(product_id=credit.line.product_id, quantity=credit.quantity, position=position)
+        for position, credit in enumerate(credits, start=1)
+        if credit.line.product_id is not None and credit.quantity is not None
+    ]
+    if not returned:
+        raise RuleViolation("restock", "No line of this credit note returns a product.", code="restock-without-goods")
+    return returned
 
 
 def _full(invoice: Invoice, credited: dict[uuid.UUID, Credited], supply: Supply) -> list[Credit]:
@@ -195,6 +215,7 @@ async def _save(
         invoice_date=invoice.invoice_date,
         reason=body.reason,
         is_full=isinstance(body, FullCreditNoteIn),
+        restock=body.restock,
         place_of_supply=invoice.place_of_supply,
         supply_type=invoice.supply_type,
         **vars(totals),

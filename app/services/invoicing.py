@@ -1,12 +1,13 @@
 """Invoices: drafts (create, replace, delete), issue (number from the series, frozen from then on)
 and void. Each use case reads as load -> compute -> write: one statement loads the parties, the
 GST settings and the tax rates in force (app.repositories.documents), one more the service types
-the lines name (if any); app.domain.invoice_math computes the whole document (none of its amounts
+the lines name (if any), one more their products (if any: app.services.invoice_stock, which also
+moves their stock at issue and void); app.domain.invoice_math computes the whole document (none of its amounts
 is accepted from the client); then the rows are written, the lines in one INSERT. Each write is
 audited in the same transaction; a service never commits."""
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -28,7 +29,7 @@ from app.repositories.customers import CustomerRepository
 from app.repositories.documents import DocumentPartiesRepository
 from app.repositories.invoices import InvoiceRepository
 from app.schemas.invoices import InvoiceIn, InvoiceLineIn, ShippingBillRequest
-from app.services import audit, companies, customers, entitlements, gst_settings, numbering
+from app.services import audit, companies, customers, entitlements, gst_settings, invoice_stock, numbering
 from app.services.rules import DocumentDates, as_problem
 
 AUDITED = [
@@ -80,18 +81,25 @@ async def get(session: AsyncSession, invoice_id: uuid.UUID, *, for_update: bool 
     return invoice
 
 
-async def create(session: AsyncSession, ctx: Context, *, body: InvoiceIn, issue: bool) -> Invoice:
+async def create(
+    session: AsyncSession, ctx: Context, *, body: InvoiceIn, issue: bool, stock_kind: str | None = "sale"
+) -> Invoice:
+    """A draft, or (`issue`) an issued invoice whose product lines take their stock as a movement of
+    `stock_kind` (None: no stock moves; the caller moves it, as a transfer between companies does)."""
     dates = DocumentDates.of(ctx)
     invoice_date = body.invoice_date or dates.today
     parties = await _parties(session, body.company_id, body.customer_id, invoice_date)
+    resolved, products = await invoice_stock.resolve(session, body.lines)
     services = await _services(session, body.lines)
-    computed = _compute(_document(body, dates), parties, services)
+    computed = _compute(_document(body, dates, resolved), parties, services)
     invoice = Invoice(id=new_id(), **_header(body, parties, computed))  # its id names it in the audit rows
     created = audit.snapshot(invoice, AUDITED)  # what a draft of it is (numbered below if issued)
+    lines = [InvoiceLine(**line.columns()) for line in computed.lines]
     if issue:
         await entitlements.require(session, ctx, entitlements.Limit.invoices_this_month)  # before the series' row lock
+        # the stock first: a refusal leaves the series untouched (and the request writes nothing)
+        await invoice_stock.take(session, ctx, invoice, lines, products, kind=stock_kind)
         await _number(session, ctx, invoice, parties)
-    lines = [InvoiceLine(**line.columns()) for line in computed.lines]
     invoice.amount_paid = invoice.amount_credited = Decimal("0.00")  # what the INSERT gives it
     entries = [_entry("invoice.created", invoice, before=None, after=created | _written(invoice, draft=True))]
     if issue:
@@ -108,8 +116,9 @@ async def replace(session: AsyncSession, ctx: Context, invoice_id: uuid.UUID, *,
     # first: a bad reference is a 404 in any state
     parties = await _parties(session, body.company_id, body.customer_id, invoice_date)
     invoice = await get(session, invoice_id, for_update=True)  # an unknown invoice: 404 before any rule on the body
+    resolved, _ = await invoice_stock.resolve(session, body.lines)
     services = await _services(session, body.lines)
-    computed = _compute(_document(body, dates), parties, services)
+    computed = _compute(_document(body, dates, resolved), parties, services)
     _require_draft(invoice)
     before = audit.snapshot(invoice, AUDITED)
     for name, value in _header(body, parties, computed).items():
@@ -127,13 +136,17 @@ async def delete(session: AsyncSession, invoice_id: uuid.UUID) -> None:
     await audit.record(session, action="invoice.deleted", entity_type="invoice", entity_id=invoice_id, before=before)
 
 
-async def issue(session: AsyncSession, ctx: Context, invoice_id: uuid.UUID) -> Invoice:
+async def issue(
+    session: AsyncSession, ctx: Context, invoice_id: uuid.UUID, *, stock_kind: str | None = "sale"
+) -> Invoice:
     """Number and freeze a draft. It is computed again with its company, customer, GST settings and
-    tax rates as they are now, so every rule that depends on them is checked at issue."""
+    tax rates as they are now, so every rule that depends on them is checked at issue; its products
+    too (none archived since), and their stock is taken (`stock_kind`, as in `create`)."""
     invoice = await _draft(session, invoice_id)
     await entitlements.require(session, ctx, entitlements.Limit.invoices_this_month)  # before the series' row lock
     before = audit.snapshot(invoice, AUDITED)
     parties = await _parties(session, invoice.company_id, invoice.customer_id, invoice.invoice_date)
+    products = await invoice_stock.check_draft(session, invoice)
     dates = DocumentDates.of(ctx)
     dates.check("invoice_date", invoice.invoice_date)
     document = invoice_math.InvoiceIn(
@@ -152,6 +165,7 @@ async def issue(session: AsyncSession, ctx: Context, invoice_id: uuid.UUID) -> I
         for name, value in vars(figures.amounts).items():
             setattr(line, name, value)
         line.total = figures.amounts.total
+    await invoice_stock.take(session, ctx, invoice, invoice.lines, products, kind=stock_kind)  # before the number
     await _number(session, ctx, invoice, parties)
     await session.flush()
     await CustomerRepository(session).add_to_balance(invoice.customer_id, invoice.total)
@@ -160,7 +174,8 @@ async def issue(session: AsyncSession, ctx: Context, invoice_id: uuid.UUID) -> I
 
 
 async def void(session: AsyncSession, ctx: Context, invoice_id: uuid.UUID, *, reason: str) -> Invoice:
-    """Cancel an issued invoice: its number stays taken, the customer no longer owes its total."""
+    """Cancel an issued invoice: its number stays taken, the customer no longer owes its total and
+    the stock its issue took goes back (app.services.invoice_stock.restore)."""
     invoice = await get(session, invoice_id, for_update=True)
     if invoice.status == InvoiceStatus.draft:
         raise Conflict("A draft has no number to void; delete it instead.", code="invoice-is-draft")
@@ -173,6 +188,7 @@ async def void(session: AsyncSession, ctx: Context, invoice_id: uuid.UUID, *, re
     before = audit.snapshot(invoice, AUDITED)
     invoice.status, invoice.void_reason, invoice.voided_at = InvoiceStatus.void.value, reason, ctx.now
     await session.flush()
+    await invoice_stock.restore(session, ctx, invoice, reason=reason)
     await CustomerRepository(session).add_to_balance(invoice.customer_id, -invoice.total)
     await _audit(session, "invoice.voided", invoice, before=before)
     return invoice
@@ -242,12 +258,12 @@ async def _services(session: AsyncSession, lines: list[InvoiceLineIn]) -> dict[u
     return await ServiceTypeRepository(session).by_ids({ln.service_type_id for ln in lines if ln.service_type_id})
 
 
-def _document(body: InvoiceIn, dates: DocumentDates) -> invoice_math.InvoiceIn:
+def _document(body: InvoiceIn, dates: DocumentDates, lines: Sequence[invoice_math.LineIn]) -> invoice_math.InvoiceIn:
     invoice_date = dates.check("invoice_date", body.invoice_date or dates.today)
     if body.shipping_bill_date is not None:  # a customs document's date: within the window a document's is
         dates.check("shipping_bill_date", body.shipping_bill_date)
     return invoice_math.InvoiceIn(
-        invoice_date, body.due_date, body.place_of_supply, body.reverse_charge, body.lines, _zero_rating(body)
+        invoice_date, body.due_date, body.place_of_supply, body.reverse_charge, lines, _zero_rating(body)
     )
 
 

@@ -48,6 +48,8 @@ from app.repositories.customers import CustomerFilters
 from app.repositories.invoices import InvoiceFilters
 from app.repositories.outbox import DeliveryFilter
 from app.repositories.receipts import ReceiptFilters
+from app.repositories.stock import LevelDelta
+from app.repositories.stock import Movement as StockMovementOf
 from tests.conftest import fresh_ip
 from tests.db.tenant_digest import tenant_digest
 from tests.db.tenant_rows import make_two_tenants, rls_tables, tenant_column
@@ -425,6 +427,30 @@ CASES: dict[tuple[str, str], Case] = {
         lambda s, b: C("ReminderSettingsRepository")(s).current(for_update=True)
     ),
     ("ReminderSettingsRepository", "ensure"): Case(lambda s, b: C("ReminderSettingsRepository")(s).ensure()),
+    ("InventorySettingsRepository", "current"): Case(
+        lambda s, b: C("InventorySettingsRepository")(s).current(for_update=True)
+    ),
+    ("InventorySettingsRepository", "ensure"): Case(lambda s, b: C("InventorySettingsRepository")(s).ensure()),
+    ("InventorySettingsRepository", "below_zero"): Case(
+        lambda s, b: C("InventorySettingsRepository")(s).below_zero(10)
+    ),
+    ("InventorySettingsRepository", "mark_levels"): Case(
+        lambda s, b: C("InventorySettingsRepository")(s).mark_levels(True)
+    ),
+    ("StockRepository", "apply"): Case(
+        lambda s, b: C("StockRepository")(s).apply(
+            StockMovementOf(b.row("stock_levels")["company_id"], "receipt", None, None, None, None, NOW),
+            [LevelDelta(b.row("stock_levels")["product_id"], Decimal(1), Decimal(0))],
+        )
+    ),
+    ("StockRepository", "levels"): Case(
+        lambda s, b: C("StockRepository")(s).levels(
+            b.row("stock_levels")["company_id"], [b.row("stock_levels")["product_id"]]
+        )
+    ),
+    ("StockRepository", "refresh_alerts"): Case(
+        lambda s, b: C("StockRepository")(s).refresh_alerts(b.row("stock_levels")["product_id"], Decimal(1000), NOW)
+    ),
     ("PaymentReminderRepository", "open_invoices"): Case(
         lambda s, b: C("PaymentReminderRepository")(s).open_invoices(due_from=EARLY, due_to=LATE)
     ),

@@ -53,6 +53,7 @@ class Line:
     gst_rate: Decimal | None = EIGHTEEN
     discount: Decimal = NIL
     service_type_id: uuid.UUID | None = None
+    product_id: uuid.UUID | None = None
     hsn_sac: str | None = None
     unit: str | None = None
 

@@ -1,0 +1,308 @@
+"""Invoices from products and their stock (issue 11 §3), through the HTTP API on a real PostgreSQL:
+lines from products, issue takes the stock (all or nothing), void gives it back, credit notes with
+and without restock."""
+
+from decimal import Decimal as D
+
+import httpx
+import pytest
+
+from tests.api.v1.http_checks import assert_problem
+from tests.api.v1.invoicing import Party, line, make_company
+from tests.api.v1.test_document_pdfs import get_pdf, pdf_text
+from tests.factories import API, make_tenant
+
+N = 0
+
+
+async def make_product(client: httpx.AsyncClient, party: Party, **fields) -> dict:
+    global N
+    N += 1
+    body = {
+        "name": f"Basmati rice {N}",
+        "sku": f"RICE-{N}",
+        "hsn_code": "10063020",
+        "unit": "NOS",
+        "sale_price": "100.00",
+        "gst_rate": "5",
+    } | fields
+    response = await client.post(f"{API}/products", json=body, headers=party.account.headers)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def receive(client: httpx.AsyncClient, party: Party, *stocked: tuple[dict, str], company: dict | None = None):
+    body = {
+        "company_id": (company or party.company)["id"],
+        "lines": [{"product_id": product["id"], "quantity": quantity} for product, quantity in stocked],
+    }
+    response = await client.post(f"{API}/stock/receipts", json=body, headers=party.account.headers)
+    assert response.status_code == 201, response.text
+
+
+async def on_hand(client: httpx.AsyncClient, party: Party, product: dict, company: dict | None = None) -> D | None:
+    """The product's on_hand at the company (None: no level row)."""
+    params = {"product_id": product["id"], "company_id": (company or party.company)["id"]}
+    response = await client.get(f"{API}/stock", params=params, headers=party.account.headers)
+    assert response.status_code == 200, response.text
+    items = response.json()["items"]
+    return D(items[0]["on_hand"]) if items else None
+
+
+async def movements(client: httpx.AsyncClient, party: Party, product: dict) -> list[tuple[str, D]]:
+    """(kind, on_hand change) of the product's movements, oldest first."""
+    response = await client.get(
+        f"{API}/products/{product['id']}/movements", params={"limit": 100}, headers=party.account.headers
+    )
+    assert response.status_code == 200, response.text
+    rows = sorted(response.json()["items"], key=lambda m: m["created_at"])
+    return [(m["kind"], D(m["on_hand_change"])) for m in rows]
+
+
+def sells(product: dict, quantity: str = "1", **extra) -> dict:
+    return {"product_id": product["id"], "quantity": quantity, **extra}
+
+
+async def draft(client: httpx.AsyncClient, party: Party, *lines: dict, **fields) -> httpx.Response:
+    body = {"company_id": party.company["id"], "customer_id": party.customer["id"], "lines": list(lines), **fields}
+    return await client.post(f"{API}/invoices", json=body, headers=party.account.headers)
+
+
+async def issue(client: httpx.AsyncClient, party: Party, invoice: dict) -> httpx.Response:
+    return await client.post(f"{API}/invoices/{invoice['id']}/issue", headers=party.account.headers)
+
+
+async def void(client: httpx.AsyncClient, party: Party, invoice: dict) -> httpx.Response:
+    return await client.post(
+        f"{API}/invoices/{invoice['id']}/void", json={"reason": "Cancelled"}, headers=party.account.headers
+    )
+
+
+def ok(response: httpx.Response, status: int = 200) -> dict:
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+@pytest.fixture
+async def party(client) -> Party:
+    return await Party.make(client, await make_tenant(client))
+
+
+class TestLinesFromProducts:
+    async def test_a_line_takes_name_hsn_unit_price_and_rate_from_the_product(self, client, party):
+        product = await make_product(client, party, name="Tata Salt 1 kg", hsn_code="25010020", sale_price="28.00")
+        invoice = ok(await draft(client, party, sells(product, "3")), 201)
+        got = invoice["lines"][0]
+        assert got["product_id"] == product["id"]
+        assert (got["description"], got["hsn_sac"], got["unit"]) == ("Tata Salt 1 kg", "25010020", "NOS")
+        assert (got["unit_price"], got["gst_rate"], got["taxable_value"]) == ("28.0000", "5", "84.00")
+        read = ok(await client.get(f"{API}/invoices/{invoice['id']}", headers=party.account.headers))
+        assert read["lines"][0]["product_id"] == product["id"]
+
+    async def test_description_price_and_rate_may_be_overridden(self, client, party):
+        product = await make_product(client, party)
+        sent = sells(product, "2", description="Rice, festival pack", unit_price="90.00", gst_rate="12")
+        got = ok(await draft(client, party, sent), 201)["lines"][0]
+        assert (got["description"], got["unit_price"], got["gst_rate"]) == ("Rice, festival pack", "90.0000", "12")
+        assert (got["hsn_sac"], got["unit"]) == ("10063020", "NOS")
+
+    async def test_hsn_and_unit_are_the_products(self, client, party):
+        product = await make_product(client, party)
+        problem = assert_problem(await draft(client, party, sells(product, unit="KGS")), 400, "product-line-fixed")
+        assert problem["errors"][0]["loc"] == ["body", "lines.0.unit"]
+
+    @pytest.mark.parametrize("rate", ["5", "12", "18", "28"])
+    async def test_a_100_rupee_tax_inclusive_item_sells_at_100(self, client, party, rate):
+        product = await make_product(client, party, price_includes_tax=True, gst_rate=rate)
+        invoice = ok(await draft(client, party, sells(product)), 201)
+        assert invoice["total"] == "100.00"
+        assert D(invoice["lines"][0]["unit_price"]) == (D(100) * 100 / (100 + D(rate))).quantize(D("0.0001"))
+
+    async def test_a_line_names_a_service_type_or_a_product_not_both(self, client, party):
+        product = await make_product(client, party)
+        service = await client.post(
+            f"{API}/service-types",
+            json={"name": "Delivery", "sac_hsn_code": "996812", "default_rate": "50.00", "default_gst_rate": "18"},
+            headers=party.account.headers,
+        )
+        both = sells(product, service_type_id=ok(service, 201)["id"])
+        assert_problem(await draft(client, party, both), 400, "line-service-and-product")
+
+    @pytest.mark.parametrize(
+        ("unit", "quantity", "status"), [("NOS", "1.5", 422), ("KGS", "1.5", 201), ("KGS", "0.25", 201)]
+    )
+    async def test_a_quantity_respects_the_units_precision(self, client, party, unit, quantity, status):
+        product = await make_product(client, party, unit=unit)
+        response = await draft(client, party, sells(product, quantity))
+        if status == 201:
+            assert ok(response, 201)["lines"][0]["quantity"] == D(quantity).quantize(D("0.001")).to_eng_string()
+        else:
+            problem = assert_problem(response, 422, "quantity-too-precise")
+            assert problem["errors"][0]["loc"] == ["body", "lines.0.quantity"]
+
+    async def test_another_tenants_product_is_404_and_writes_nothing(self, client, party):
+        other = await Party.make(client, await make_tenant(client))
+        theirs = await make_product(client, other)
+        assert_problem(await draft(client, party, line(), sells(theirs)), 404, "product-not-found")
+        assert_problem(await draft(client, party, sells(theirs), issue=True), 404, "product-not-found")
+        listed = ok(await client.get(f"{API}/invoices", headers=party.account.headers))
+        assert listed["items"] == []
+
+    async def test_an_archived_product_cannot_go_on_a_new_draft(self, client, party):
+        product = await make_product(client, party)
+        await archive(client, party, product)
+        problem = assert_problem(await draft(client, party, line(), sells(product)), 409, "product-archived")
+        assert problem["lines"] == [{"position": 2, "product_id": product["id"]}]
+
+    async def test_the_products_unit_prints_on_the_pdf(self, client, party):
+        product = await make_product(client, party, name="Cooking oil", unit="LTR", hsn_code="15079010")
+        await receive(client, party, (product, "10"))
+        invoice = ok(await draft(client, party, sells(product, "2.5"), issue=True), 201)
+        text = pdf_text((await get_pdf(client, party.account, f"/invoices/{invoice['id']}/pdf")).content)
+        assert "Cooking oil" in text and "LTR" in text and "15079010" in text
+
+
+async def archive(client: httpx.AsyncClient, party: Party, product: dict) -> None:
+    response = await client.patch(
+        f"{API}/products/{product['id']}", json={"is_archived": True}, headers=party.account.headers
+    )
+    assert response.status_code == 200, response.text
+
+
+class TestIssueTakesStock:
+    async def test_drafts_take_no_stock_issue_takes_it_void_gives_it_back(self, client, party):
+        rice, oil = await make_product(client, party), await make_product(client, party, unit="LTR")
+        await receive(client, party, (rice, "10"), (oil, "5.5"))
+        invoice = ok(await draft(client, party, sells(rice, "3"), line(), sells(oil, "1.25"), sells(rice, "2")), 201)
+        assert (await on_hand(client, party, rice), await on_hand(client, party, oil)) == (D(10), D("5.5"))
+        assert [kind for kind, _ in await movements(client, party, rice)] == ["receipt"]
+
+        issued = ok(await issue(client, party, invoice))
+        assert issued["status"] == "issued"
+        assert (await on_hand(client, party, rice), await on_hand(client, party, oil)) == (D(5), D("4.25"))
+        assert await movements(client, party, rice) == [("receipt", D(10)), ("sale", D(-5))]
+        assert await movements(client, party, oil) == [("receipt", D("5.5")), ("sale", D("-1.25"))]
+
+        ok(await void(client, party, invoice))
+        assert (await on_hand(client, party, rice), await on_hand(client, party, oil)) == (D(10), D("5.5"))
+        assert await movements(client, party, rice) == [("receipt", D(10)), ("sale", D(-5)), ("sale_reversal", D(5))]
+        assert await movements(client, party, oil) == [
+            ("receipt", D("5.5")),
+            ("sale", D("-1.25")),
+            ("sale_reversal", D("1.25")),
+        ]
+
+    async def test_create_with_issue_takes_the_stock(self, client, party):
+        rice = await make_product(client, party)
+        await receive(client, party, (rice, "4"))
+        ok(await draft(client, party, sells(rice, "4"), issue=True), 201)
+        assert await on_hand(client, party, rice) == D(0)
+
+    async def test_stock_is_taken_at_the_invoices_company(self, client, party):
+        rice = await make_product(client, party)
+        other = await make_company(client, party.account, state="27", legal_name="Sharma Traders Mumbai")
+        await receive(client, party, (rice, "5"), company=other)
+        await receive(client, party, (rice, "5"))
+        ok(await draft(client, party, sells(rice, "2"), issue=True), 201)
+        assert (await on_hand(client, party, rice), await on_hand(client, party, rice, other)) == (D(3), D(5))
+
+    async def test_insufficient_stock_names_the_short_lines_and_writes_nothing(self, client, party):
+        rice, oil, salt = [await make_product(client, party) for _ in range(3)]
+        await receive(client, party, (rice, "2"), (oil, "10"), (salt, "1"))
+        first = ok(await draft(client, party, line(), issue=True), 201)  # numbered 1
+        invoice = ok(await draft(client, party, sells(rice, "3"), sells(oil, "4"), sells(salt, "5")), 201)
+
+        problem = assert_problem(await issue(client, party, invoice), 409, "insufficient-stock")
+        short = {(ln["position"], ln["product_id"], D(ln["requested"]), D(ln["available"])) for ln in problem["lines"]}
+        assert short == {(1, rice["id"], D(3), D(2)), (3, salt["id"], D(5), D(1))}
+        # nothing written: levels, movements, the draft, the series
+        assert [await on_hand(client, party, p) for p in (rice, oil, salt)] == [D(2), D(10), D(1)]
+        assert [len(await movements(client, party, p)) for p in (rice, oil, salt)] == [1, 1, 1]
+        read = ok(await client.get(f"{API}/invoices/{invoice['id']}", headers=party.account.headers))
+        assert (read["status"], read["number"]) == ("draft", None)
+        assert_problem(await draft(client, party, sells(salt, "5"), issue=True), 409, "insufficient-stock")
+
+        await receive(client, party, (rice, "1"), (salt, "4"))
+        issued = ok(await issue(client, party, invoice))
+        assert _seq(issued["number"]) == _seq(first["number"]) + 1  # the refused issues took no number
+        assert [await on_hand(client, party, p) for p in (rice, oil, salt)] == [D(0), D(6), D(0)]
+
+    async def test_a_product_archived_after_the_draft_is_409_at_issue(self, client, party):
+        rice = await make_product(client, party)
+        await receive(client, party, (rice, "5"))
+        invoice = ok(await draft(client, party, line(), sells(rice, "1")), 201)
+        await archive(client, party, rice)
+        problem = assert_problem(await issue(client, party, invoice), 409, "product-archived")
+        assert problem["lines"] == [{"position": 2, "product_id": rice["id"]}]
+        assert await on_hand(client, party, rice) == D(5)
+
+    async def test_products_that_do_not_track_stock_never_move(self, client, party):
+        service_like = await make_product(client, party, track_stock=False)
+        invoice = ok(await draft(client, party, sells(service_like, "7"), issue=True), 201)
+        assert invoice["status"] == "issued"
+        ok(await void(client, party, invoice))
+        assert await on_hand(client, party, service_like) is None
+        assert await movements(client, party, service_like) == []
+
+
+def _seq(number: str) -> int:
+    return int(number.rsplit("/", 1)[1])
+
+
+async def credit(client: httpx.AsyncClient, party: Party, invoice: dict, **body) -> httpx.Response:
+    body = {"invoice_id": invoice["id"], "reason": "Goods returned", **body}
+    return await client.post(f"{API}/credit-notes", json=body, headers=party.account.headers)
+
+
+class TestCreditNotes:
+    @pytest.fixture
+    async def sold(self, client, party) -> tuple[dict, dict, dict]:
+        rice, oil = await make_product(client, party), await make_product(client, party, unit="KGS")
+        await receive(client, party, (rice, "10"), (oil, "10"))
+        invoice = ok(await draft(client, party, sells(rice, "4"), line(), sells(oil, "2.5"), issue=True), 201)
+        return invoice, rice, oil
+
+    async def test_restock_returns_the_credited_units(self, client, party, sold):
+        invoice, rice, oil = sold
+        lines = [
+            {"invoice_line_id": invoice["lines"][i]["id"], "quantity": q} for i, q in ((0, "3"), (1, "1"), (2, "0.5"))
+        ]
+        note = ok(await credit(client, party, invoice, restock=True, lines=lines), 201)
+        assert note["restock"] is True
+        assert (await on_hand(client, party, rice), await on_hand(client, party, oil)) == (D(9), D(8))
+        assert (await movements(client, party, rice))[-1] == ("return", D(3))
+        # the rest of the line, later: never more than was sold
+        more = [{"invoice_line_id": invoice["lines"][0]["id"], "quantity": "2"}]
+        assert_problem(await credit(client, party, invoice, restock=True, lines=more), 409, "line-quantity-exceeded")
+        last = [{"invoice_line_id": invoice["lines"][0]["id"], "quantity": "1"}]
+        ok(await credit(client, party, invoice, restock=True, lines=last), 201)
+        assert await on_hand(client, party, rice) == D(10)
+
+    async def test_without_restock_the_goods_do_not_come_back(self, client, party, sold):
+        invoice, rice, _ = sold
+        note = ok(await credit(client, party, invoice, full=True), 201)
+        assert note["restock"] is False
+        assert await on_hand(client, party, rice) == D(6)
+        assert [kind for kind, _ in await movements(client, party, rice)] == ["receipt", "sale"]
+
+    async def test_a_full_credit_note_with_restock_returns_everything(self, client, party, sold):
+        invoice, rice, oil = sold
+        ok(await credit(client, party, invoice, full=True, restock=True), 201)
+        assert (await on_hand(client, party, rice), await on_hand(client, party, oil)) == (D(10), D(10))
+
+    async def test_restock_needs_a_credit_by_quantity_of_a_product(self, client, party, sold):
+        invoice, rice, _ = sold
+        by_value = [{"invoice_line_id": invoice["lines"][0]["id"], "taxable_value": "10.00"}]
+        assert_problem(await credit(client, party, invoice, restock=True, lines=by_value), 422, "validation-error")
+        service_only = [{"invoice_line_id": invoice["lines"][1]["id"], "quantity": "1"}]
+        assert_problem(
+            await credit(client, party, invoice, restock=True, lines=service_only), 400, "restock-without-goods"
+        )
+        assert await on_hand(client, party, rice) == D(6)
+
+    async def test_an_invoice_with_a_credit_note_cannot_be_voided(self, client, party, sold):
+        invoice, rice, _ = sold
+        lines = [{"invoice_line_id": invoice["lines"][0]["id"], "quantity": "1"}]
+        ok(await credit(client, party, invoice, restock=True, lines=lines), 201)
+        assert_problem(await void(client, party, invoice), 409, "invoice-has-settlements")
+        assert await on_hand(client, party, rice) == D(7)
