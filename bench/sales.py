@@ -261,8 +261,10 @@ class RawSale:
             await self._audit(
                 conn,
                 request_id,
-                [("invoice.created", "invoice", invoice_id, None, created)]
-                + [("invoice.issued", "invoice", invoice_id, created, issued)],
+                [
+                    ("invoice.created", "invoice", invoice_id, None, created),
+                    ("invoice.issued", "invoice", invoice_id, created, issued),
+                ],
             )
             receipt_no = await conn.fetchval(RECEIPT_COUNTER_SQL, self.tenant, self.company, self.series)
             await conn.execute(
@@ -289,8 +291,10 @@ class RawSale:
             await self._audit(
                 conn,
                 request_id,
-                [("receipt.created", "receipt", receipt_id, None, receipt)]
-                + [("share_link.created", "invoice", invoice_id, None, share)],
+                [
+                    ("receipt.created", "receipt", receipt_id, None, receipt),
+                    ("share_link.created", "invoice", invoice_id, None, share),
+                ],
             )
             await conn.execute(IDEMPOTENCY_COMPLETE_SQL, self.tenant, key, json.dumps({"body": self.sale}))
 

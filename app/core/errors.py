@@ -336,8 +336,8 @@ class RuleViolation(AppError):
 
 
 class CreditLimitExceeded(Conflict):
-    """409: a sale on credit would take the customer past their credit limit. The body's `details`
-    carry `credit_limit`, `balance` (before the sale) and `unpaid` (this sale's), as rupee strings."""
+    """409: a sale on credit would take the customer past their credit limit. The body carries
+    `credit_limit`, `balance` (before the sale) and `unpaid` (this sale's), as rupee strings."""
 
     code = "credit-limit-exceeded"
 

@@ -48,7 +48,8 @@ class SaleLine(RequestBody):
     )
     price: UnitPrice | None = Field(
         None,
-        description="Per unit; defaults to the product's sale price, tax-inclusive or not as the product states.",
+        description="Per unit, before tax; defaults to the product's sale price (made tax-exclusive when the "
+        "product's price includes tax).",
     )
     discount: Money = Field(Decimal("0.00"), description="Off the line's value, before tax.")
 

@@ -68,7 +68,7 @@ async def create(session: AsyncSession, ctx: Context, *, body: SaleCreate, may_o
     invoice = await invoicing.create(
         session,
         ctx,
-        body=InvoiceIn(
+        body=InvoiceIn.model_construct(  # of values validated already (the sale's body, the company)
             company_id=company.id,
             customer_id=customer.id,
             place_of_supply=company.state_code,  # the counter's state (module docstring)
@@ -94,7 +94,7 @@ async def _invoice_lines(session: AsyncSession, lines: list[ProductLine | Barcod
         if isinstance(line, BarcodeLine) and line.barcode not in by_barcode:
             by_barcode[line.barcode] = (await products.by_barcode(session, line.barcode)).id
     return [
-        InvoiceLineIn(
+        InvoiceLineIn.model_construct(
             product_id=line.product_id if isinstance(line, ProductLine) else by_barcode[line.barcode],
             quantity=line.quantity,
             unit_price=line.price,
@@ -133,7 +133,7 @@ async def _check_credit(
         raise CreditLimitExceeded(
             f"This sale puts {unpaid} on credit: the customer would owe {balance}, over their credit limit of "
             f"{limit}. An owner or admin may override it.",
-            details=details,
+            **details,
         )
     await audit.record(
         session,
