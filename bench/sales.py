@@ -123,7 +123,7 @@ BALANCE_SQL = "UPDATE customers SET balance = balance + $1, updated_at = now() W
 AUDIT_SQL = """
 INSERT INTO audit_logs (id, tenant_id, actor_user_id, action, entity_type, entity_id, before, after, ip, request_id)
 SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::uuid[], $7::jsonb[],
-                     $8::jsonb[], $9::text[], $10::text[])
+                     $8::jsonb[], $9::inet[], $10::text[])
 """
 RECEIPT_COUNTER_SQL = COUNTER_SQL.replace("'invoice'", "'receipt'")
 RECEIPT_SQL = """

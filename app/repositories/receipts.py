@@ -59,6 +59,12 @@ class ReceiptRepository(TenantRepository[Receipt]):
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
+    async def add_many(self, receipts: list[Receipt]) -> None:
+        for receipt in receipts:
+            receipt.tenant_id = self.tenant_id
+        self.session.add_all(receipts)
+        await self.session.flush()
+
     async def add_allocations(self, allocations: list[ReceiptAllocation]) -> None:
         for allocation in allocations:
             allocation.tenant_id = self.tenant_id

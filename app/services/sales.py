@@ -3,9 +3,9 @@
 Load the shop (company) and the customer (named, or the company's walk-in customer), resolve
 scanned barcodes to products; create and issue the invoice through `invoicing.create` (its
 product lines take the stock, its number comes from the company's series); settle the payments
-against its total (app.domain.sales: change, udhaar); record one receipt per payment through
-`receipts.create`, each allocated to the invoice; check the customer's credit limit; make a share
-link. Every write is audited by the service that makes it; any refusal rolls the whole sale back.
+against its total (app.domain.sales: change, udhaar); record one receipt per payment, each
+allocated to the invoice in full (`receipts.receive_in_full`); check the customer's credit limit;
+make a share link (`share_links.create_for`). Every write is audited by the service that makes it; any refusal rolls the whole sale back.
 
 Place of supply: goods handed over at the counter are supplied where the counter is (IGST Act
 s.10(1)(a)/(c)), so a counter sale's place of supply is the shop's state, for a walk-in and for a
@@ -35,7 +35,6 @@ from app.models.invoice import Invoice
 from app.models.receipt import Receipt
 from app.repositories.customers import CustomerRepository
 from app.schemas.invoices import InvoiceIn, InvoiceLineIn
-from app.schemas.receipts import AllocationIn, ReceiptCreate
 from app.schemas.sales import BarcodeLine, ProductLine, SaleCreate
 from app.services import audit, companies, customers, invoicing, products, receipts, share_links
 from app.services.rules import as_problem
@@ -78,12 +77,17 @@ async def create(session: AsyncSession, ctx: Context, *, body: SaleCreate, may_o
         issue=True,
     )
     settlement = _rule(sale_rules.settle, invoice.total, body.payments, on_credit=body.on_credit)
-    made = [
-        await _receive(session, ctx, invoice, body.payments[index].mode, amount, body.payments[index].reference)
+    payments = [
+        receipts.Payment(body.payments[index].mode, amount, body.payments[index].reference)
         for index, amount in settlement.receipts
     ]
-    balance, overridden = await _check_credit(session, body, invoice, settlement.unpaid)
-    link = await share_links.create(session, ctx, invoice.id)
+    received = await receipts.receive_in_full(session, ctx, invoice, payments)
+    if received is None:  # all on credit: nothing moved the balance after the invoice, read it
+        made, (balance, limit) = [], await CustomerRepository(session).credit_position(invoice.customer_id)
+    else:
+        made, balance, limit = received.receipts, received.balance, received.credit_limit
+    overridden = await _check_credit(session, body, invoice, settlement.unpaid, balance, limit)
+    link = await share_links.create_for(session, ctx, invoice, phone=customer.phone)
     return Sale(invoice, customer, body.customer_id is None, settlement, made, balance, overridden, link)
 
 
@@ -104,30 +108,13 @@ async def _invoice_lines(session: AsyncSession, lines: list[ProductLine | Barcod
     ]
 
 
-async def _receive(
-    session: AsyncSession, ctx: Context, invoice: Invoice, mode: str, amount: Decimal, reference: str | None
-) -> Receipt:
-    body = ReceiptCreate.model_construct(
-        customer_id=invoice.customer_id,
-        company_id=invoice.company_id,
-        amount=amount,
-        receipt_date=invoice.invoice_date,
-        mode=mode,
-        reference=reference,
-        notes=None,
-        allocations=[AllocationIn.model_construct(invoice_id=invoice.id, amount=amount)],
-    )
-    return (await receipts.create(session, ctx, body=body)).receipt
-
-
 async def _check_credit(
-    session: AsyncSession, body: SaleCreate, invoice: Invoice, unpaid: Decimal
-) -> tuple[Decimal, bool]:
-    """(the customer's balance after the sale, whether the limit was overridden). The row is
-    locked by this transaction's balance UPDATEs (the invoice's), so the balance is final."""
-    balance, limit = await CustomerRepository(session).credit_position(invoice.customer_id)
+    session: AsyncSession, body: SaleCreate, invoice: Invoice, unpaid: Decimal, balance: Decimal, limit: Decimal | None
+) -> bool:
+    """Whether the limit was overridden. `balance` is the customer's after the sale, read from the
+    row this transaction has locked by moving it (the invoice's balance UPDATE): it is final."""
     if unpaid <= 0 or limit is None or balance <= limit:
-        return balance, False
+        return False
     details = {"credit_limit": str(limit), "balance": str(balance - unpaid), "unpaid": str(unpaid)}
     if not body.override_credit_limit:
         raise CreditLimitExceeded(
@@ -142,7 +129,7 @@ async def _check_credit(
         entity_id=invoice.customer_id,
         after=details | {"balance_after": str(balance), "invoice_id": str(invoice.id)},
     )
-    return balance, True
+    return True
 
 
 def _rule(rule: Callable[..., T], *args: Any, **kwargs: Any) -> T:
