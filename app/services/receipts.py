@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.context import Context
 from app.core.errors import Conflict, NotFound, RuleViolation
 from app.models.base import new_id
+from app.models.business import GstSettings
 from app.models.invoice import Invoice
 from app.models.receipt import Receipt, ReceiptAllocation
 from app.repositories.customers import CustomerRepository
@@ -102,16 +103,23 @@ class Settled:
 
 
 async def receive_in_full(
-    session: AsyncSession, ctx: Context, invoice: Invoice, payments: Sequence[Payment]
+    session: AsyncSession,
+    ctx: Context,
+    invoice: Invoice,
+    payments: Sequence[Payment],
+    *,
+    settings: GstSettings | None = None,
 ) -> Settled | None:
     """One receipt per payment for an invoice this transaction has just issued (a counter sale),
     each dated the invoice's day and allocated to it in full: numbered from the company's receipt
     series, written together, the invoice settled by their sum in one guarded UPDATE, the
     customer's balance moved once, audited as `receipt.created` with its allocation like `create`.
-    The invoice object takes its new amount paid and status. None when there is no payment."""
+    The invoice object takes its new amount paid and status. None when there is no payment.
+    `settings`: the tenant's GST settings (their receipt number pattern) if the caller has them
+    (read before the invoice took its series' lock, they are not read while it is held)."""
     if not payments:
         return None
-    settings = await gst_settings.get(session)
+    settings = settings or await gst_settings.get(session)
     made = []
     for payment in payments:
         number, fy = await numbering.assign(

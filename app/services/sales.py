@@ -5,7 +5,8 @@ scanned barcodes to products; create and issue the invoice through `invoicing.cr
 product lines take the stock, its number comes from the company's series); settle the payments
 against its total (app.domain.sales: change, udhaar); record one receipt per payment, each
 allocated to the invoice in full (`receipts.receive_in_full`); check the customer's credit limit;
-make a share link (`share_links.create_for`). Every write is audited by the service that makes it; any refusal rolls the whole sale back.
+make a share link (`share_links.create_for`). Every write is audited by the service that makes
+it; any refusal rolls the whole sale back.
 
 Place of supply: goods handed over at the counter are supplied where the counter is (IGST Act
 s.10(1)(a)/(c)), so a counter sale's place of supply is the shop's state, for a walk-in and for a
@@ -36,7 +37,7 @@ from app.models.receipt import Receipt
 from app.repositories.customers import CustomerRepository
 from app.schemas.invoices import InvoiceIn, InvoiceLineIn
 from app.schemas.sales import BarcodeLine, ProductLine, SaleCreate
-from app.services import audit, companies, customers, invoicing, products, receipts, share_links
+from app.services import audit, companies, customers, gst_settings, invoicing, products, receipts, share_links
 from app.services.rules import as_problem
 from app.services.share_links import ShareLink
 
@@ -60,6 +61,7 @@ async def create(session: AsyncSession, ctx: Context, *, body: SaleCreate, may_o
         raise Forbidden("Only an owner or admin may sell beyond a credit limit.", code="credit-override-forbidden")
     _rule(sale_rules.check_credit_customer, on_credit=body.on_credit, named_customer=body.customer_id is not None)
     company = await companies.get_active(session, body.company_id)
+    settings = await gst_settings.get(session)  # the receipts' number pattern, read before any lock
     if body.customer_id is not None:
         customer = await customers.get_active(session, body.customer_id)
     else:
@@ -81,7 +83,7 @@ async def create(session: AsyncSession, ctx: Context, *, body: SaleCreate, may_o
         receipts.Payment(body.payments[index].mode, amount, body.payments[index].reference)
         for index, amount in settlement.receipts
     ]
-    received = await receipts.receive_in_full(session, ctx, invoice, payments)
+    received = await receipts.receive_in_full(session, ctx, invoice, payments, settings=settings)
     if received is None:  # all on credit: nothing moved the balance after the invoice, read it
         made, (balance, limit) = [], await CustomerRepository(session).credit_position(invoice.customer_id)
     else:
