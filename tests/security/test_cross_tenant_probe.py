@@ -24,6 +24,7 @@ from tests.security.openapi_probe import (
     body_with,
     id_fields,
     operations,
+    required_headers,
     required_query,
     uuids_in,
 )
@@ -101,7 +102,7 @@ def base_query(world: World, operation: Operation, tenant: TenantData) -> dict:
 
 
 async def send(client: httpx.AsyncClient, account: Account, probe: Probe) -> httpx.Response:
-    kwargs = {"params": probe.query, "headers": account.headers}
+    kwargs = {"params": probe.query, "headers": account.headers | required_headers(probe.operation)}
     if probe.body is not None:
         kwargs["json"] = probe.body
     return await client.request(probe.operation.method.upper(), probe.operation.url(probe.path_values), **kwargs)
