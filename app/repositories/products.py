@@ -79,6 +79,19 @@ class ProductFilters:
     ids: list[uuid.UUID] | None = None
 
 
+def _subtree(tenant_id: uuid.UUID, root_id: uuid.UUID) -> Any:
+    """A recursive CTE of (id, depth): `root_id` and every category below it (at most 3 levels)."""
+    tree = (
+        select(ProductCategory.id, ProductCategory.depth)
+        .where(ProductCategory.id == root_id)
+        .cte("subtree", recursive=True)
+    )
+    child = aliased(ProductCategory)
+    return tree.union_all(
+        select(child.id, child.depth).where(child.tenant_id == tenant_id, child.parent_id == tree.c.id)
+    )
+
+
 class ProductCategoryRepository(TenantRepository[ProductCategory]):
     model = ProductCategory
 
@@ -93,33 +106,23 @@ class ProductCategoryRepository(TenantRepository[ProductCategory]):
         stmt = select(ProductCategory).where(ProductCategory.id == id_).with_for_update(key_share=True)
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
-    def _subtree(self, root_id: uuid.UUID) -> Any:
-        """A CTE of (id, depth) for `root_id` and every category below it."""
-        tree = (
-            select(ProductCategory.id, ProductCategory.depth)
-            .where(ProductCategory.id == root_id)
-            .cte("subtree", recursive=True)
-        )
-        child = aliased(ProductCategory)
-        return tree.union_all(
-            select(child.id, child.depth).where(child.tenant_id == self.tenant_id, child.parent_id == tree.c.id)
-        )
-
     async def subtree_ids(self, root_id: uuid.UUID) -> set[uuid.UUID]:
-        tree = self._subtree(root_id)
+        tree = _subtree(self.tenant_id, root_id)
         return set((await self.session.execute(select(tree.c.id))).scalars())
 
     async def subtree_bottom(self, root_id: uuid.UUID) -> int:
-        """The deepest depth in the sub-tree of `root_id` (its own depth when it has no children)."""
-        tree = self._subtree(root_id)
-        return int((await self.session.execute(select(func.max(tree.c.depth)))).scalar_one())
+        """The deepest depth in the sub-tree of `root_id` (its own depth when it has no children;
+        0 when there is no such category here)."""
+        tree = _subtree(self.tenant_id, root_id)
+        bottom = (await self.session.execute(select(func.max(tree.c.depth)))).scalar_one()
+        return int(bottom or 0)
 
     async def move(self, category: ProductCategory, parent_id: uuid.UUID | None, depth: int) -> bool:
         """Put `category` under `parent_id` at `depth`, its sub-tree shifted by as many levels, in
         one statement (each row's CHECKs hold after it). False (nothing changed) when the new
         parent already has a category of that name."""
         shift = depth - category.depth
-        tree = self._subtree(category.id)
+        tree = _subtree(self.tenant_id, category.id)
         stmt = (
             update(ProductCategory)
             .where(ProductCategory.tenant_id == self.tenant_id, ProductCategory.id.in_(select(tree.c.id)))
@@ -275,7 +278,7 @@ class ProductRepository(TenantRepository[Product]):
         if f.q:
             conditions.append(_search(f.q, f.barcodes))
         if f.category_id is not None:
-            tree = ProductCategoryRepository(self.session)._subtree(f.category_id)
+            tree = _subtree(self.tenant_id, f.category_id)
             conditions.append(Product.category_id.in_(select(tree.c.id)))
         if f.low is not None:
             conditions.append(_low() if f.low else not_(_low()))

@@ -41,12 +41,14 @@ from app.models.business import AccountManager, ClientType, Company, ServiceType
 from app.models.credit_note import CreditNoteLine
 from app.models.customer import Customer
 from app.models.invoice import Invoice, InvoiceLine
+from app.models.product import Product, ProductCategory
 from app.models.receipt import ReceiptAllocation
 from app.repositories.base import SortKey
 from app.repositories.credit_notes import CreditNoteFilters
 from app.repositories.customers import CustomerFilters
 from app.repositories.invoices import InvoiceFilters
 from app.repositories.outbox import DeliveryFilter
+from app.repositories.products import ProductFilters
 from app.repositories.receipts import ReceiptFilters
 from app.repositories.stock import LevelDelta
 from app.repositories.stock import Movement as StockMovementOf
@@ -75,6 +77,7 @@ NO_QUERY = {
     ("OutboxRepository", "mark_failed"): "sets attributes of a row its caller loaded",
     ("OutboxRepository", "mark_cancelled"): "sets attributes of a row its caller loaded",
     ("LedgerRepository", "movements"): "builds the subquery that totals() and page() run",
+    ("ProductRepository", "search_statement"): "builds the statement list_page() runs (EXPLAINed by a test)",
 }
 
 
@@ -599,6 +602,79 @@ CASES: dict[tuple[str, str], Case] = {
     ("UserRepository", "owners"): Case(lambda s, b: C("UserRepository")(s).owners()),
     ("UserRepository", "count_active_owners"): Case(lambda s, b: C("UserRepository")(s).count_active_owners()),
     ("UserRepository", "lock_owners"): Case(lambda s, b: C("UserRepository")(s).lock_owners()),
+    # the catalogue: product categories and products
+    ("ProductCategoryRepository", "lock_tree"): Case(lambda s, b: C("ProductCategoryRepository")(s).lock_tree()),
+    ("ProductCategoryRepository", "get_shared"): Case(
+        lambda s, b: C("ProductCategoryRepository")(s).get_shared(b.id("product_categories"))
+    ),
+    ("ProductCategoryRepository", "subtree_ids"): Case(
+        lambda s, b: C("ProductCategoryRepository")(s).subtree_ids(b.id("product_categories"))
+    ),
+    ("ProductCategoryRepository", "subtree_bottom"): Case(
+        lambda s, b: C("ProductCategoryRepository")(s).subtree_bottom(b.id("product_categories"))
+    ),
+    ("ProductCategoryRepository", "move"): Case(
+        lambda s, b: C("ProductCategoryRepository")(s).move(b.detached(s, "product_categories"), None, 1),
+        compare=False,
+    ),
+    ("ProductCategoryRepository", "save"): Case(
+        lambda s, b: C("ProductCategoryRepository")(s).save(
+            ProductCategory(id=PROBE_ID, name=b.row("product_categories")["name"], depth=1), new=True
+        )
+    ),
+    ("ProductCategoryRepository", "has_children"): Case(
+        lambda s, b: C("ProductCategoryRepository")(s).has_children(b.id("product_categories"))
+    ),
+    ("ProductCategoryRepository", "has_products"): Case(
+        lambda s, b: C("ProductCategoryRepository")(s).has_products(b.row("products")["category_id"] or PROBE_ID)
+    ),
+    ("ProductCategoryRepository", "try_delete"): Case(
+        lambda s, b: C("ProductCategoryRepository")(s).try_delete(b.detached(s, "product_categories")),
+        compare=False,
+    ),
+    ("ProductCategoryRepository", "list_page"): Case(
+        lambda s, b: C("ProductCategoryRepository")(s).list_page(
+            parent_id=None, roots=False, limit=100, cursor=None, sort="name"
+        )
+    ),
+    ("ProductCategoryRepository", "all"): Case(lambda s, b: C("ProductCategoryRepository")(s).all()),
+    ("ProductRepository", "get_many"): Case(lambda s, b: C("ProductRepository")(s).get_many({b.id("products")})),
+    ("ProductRepository", "by_barcode"): Case(
+        lambda s, b: C("ProductRepository")(s).by_barcode([b.row("products")["barcode"] or "00000000"])
+    ),
+    ("ProductRepository", "save"): Case(
+        lambda s, b: C("ProductRepository")(s).save(
+            Product(
+                id=PROBE_ID,
+                name="probe",
+                sku=b.row("products")["sku"],
+                hsn_code="1006",
+                unit="NOS",
+                sale_price=Decimal(1),
+                gst_rate=Decimal(5),
+            ),
+            new=True,
+        )
+    ),
+    ("ProductRepository", "is_used"): Case(lambda s, b: C("ProductRepository")(s).is_used(b.id("products"))),
+    ("ProductRepository", "try_delete"): Case(
+        lambda s, b: C("ProductRepository")(s).try_delete(b.detached(s, "products")), compare=False
+    ),
+    ("ProductRepository", "list_page"): Case(
+        lambda s, b: C("ProductRepository")(s).list_page(
+            ProductFilters(
+                q=b.row("products")["sku"],
+                barcodes=(b.row("products")["barcode"] or "00000000",),
+                category_id=b.row("products")["category_id"],
+                low=True,
+                ids=[b.id("products")],
+            ),
+            limit=100,
+            cursor=None,
+            sort="name",
+        )
+    ),
+    ("LimitUsageRepository", "products"): Case(lambda s, b: C("LimitUsageRepository")(s).products()),
 }
 
 

@@ -19,6 +19,7 @@ from tests.security.probe_customers import add_customer_rows
 from tests.security.probe_documents import add_invoice_rows
 from tests.security.probe_logos import add_logo_rows
 from tests.security.probe_payments import add_payment_rows
+from tests.security.probe_products import add_product_rows
 from tests.security.probe_receipts import add_receipt_rows
 from tests.security.probe_sales import add_sale_rows
 from tests.security.probe_share_links import add_share_link_rows
@@ -44,6 +45,7 @@ class TenantData:
     razorpay_payment_ids: list[str] = field(default_factory=list)
     invitation_ids: list[str] = field(default_factory=list)
     share_link_ids: list[str] = field(default_factory=list)
+    product_category_ids: list[str] = field(default_factory=list)
     product_ids: list[str] = field(default_factory=list)
 
     @property
@@ -82,6 +84,8 @@ SOURCES: dict[str, Callable[[TenantData], list[str]]] = {
     "invitation_id": lambda t: t.invitation_ids,
     "link_id": lambda t: t.share_link_ids,  # a share link of an invoice
     "product_id": lambda t: t.product_ids,
+    "category_id": lambda t: t.product_category_ids,  # a product category (a product's, a list filter)
+    "parent_id": lambda t: t.product_category_ids,  # a product category's parent
 }
 
 # Ids another service issued (Razorpay) that a client brings back in a body, next to the tenant's
@@ -129,8 +133,9 @@ async def build_tenant(client: httpx.AsyncClient, mailbox, business_name: str) -
     await add_share_link_rows(client, tenant)
     await add_receipt_rows(client, tenant)
     await add_credit_note_rows(client, tenant)
-    await add_sale_rows(client, tenant)
     await add_payment_rows(client, tenant)
+    await add_product_rows(client, tenant)
+    await add_sale_rows(client, tenant)  # after the products: it adds one
     # a saved row of the singletons without ids (reminder settings): another tenant's reads never show it
     response = await client.put(
         f"{API}/reminder-settings", json={"enabled": True, "offsets": [-2, 5]}, headers=owner.headers

@@ -39,13 +39,33 @@ KNOWN_PATH_ID_OPERATIONS = {
     "PATCH /api/v1/customers/{customer_id}",
     "DELETE /api/v1/customers/{customer_id}",
     "DELETE /api/v1/users/invitations/{invitation_id}",
+    "GET /api/v1/products/{product_id}",
+    "PATCH /api/v1/products/{product_id}",
+    "DELETE /api/v1/products/{product_id}",
+    "GET /api/v1/product-categories/{category_id}",
+    "PATCH /api/v1/product-categories/{category_id}",
+    "DELETE /api/v1/product-categories/{category_id}",
 }
-KNOWN_LISTS = {"GET /api/v1/users", "GET /api/v1/users/invitations", "GET /api/v1/audit-logs", "GET /api/v1/customers"}
+KNOWN_LISTS = {
+    "GET /api/v1/users",
+    "GET /api/v1/users/invitations",
+    "GET /api/v1/audit-logs",
+    "GET /api/v1/customers",
+    "GET /api/v1/products",
+    "GET /api/v1/product-categories",
+    "GET /api/v1/product-categories/tree",
+}
 KNOWN_ID_QUERY_PARAMS = {
     "GET /api/v1/audit-logs?entity_id",
     "GET /api/v1/audit-logs?actor_user_id",
     "GET /api/v1/customers?client_type_id",
     "GET /api/v1/customers?account_manager_id",
+    "GET /api/v1/products?category_id",
+    "GET /api/v1/product-categories?parent_id",
+    "POST /api/v1/products category_id",
+    "PATCH /api/v1/products/{product_id} category_id",
+    "POST /api/v1/product-categories parent_id",
+    "PATCH /api/v1/product-categories/{category_id} parent_id",
 }
 
 
@@ -170,6 +190,7 @@ def check_not_found(response: httpx.Response, twin: httpx.Response, leaks: set[s
 
 KNOWN_BATCH_LISTS = {
     "GET /api/v1/customers",
+    "GET /api/v1/products",
     "GET /api/v1/companies",
     "GET /api/v1/invoices",
     "GET /api/v1/receipts",

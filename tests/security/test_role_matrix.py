@@ -35,7 +35,8 @@ EVERYONE = ("owner", "admin", "accountant", "viewer")
 MANAGERS = ("owner", "admin")
 WRITERS = ("owner", "admin", "accountant")
 CONFIGURATION = (
-    r"/(tenants/me|gst-settings|reminder-settings|companies|client-types|account-managers|service-types|tax-rates)"
+    r"/(tenants/me|gst-settings|reminder-settings|companies|client-types|account-managers|service-types|tax-rates"
+    r"|product-categories|products)"
 )
 DOCUMENTS = r"/(customers|invoices|receipts|credit-notes|sales|usage/consume)"
 # (methods, path pattern after /api/v1, roles): the first rule that matches places an operation.

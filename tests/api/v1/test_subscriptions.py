@@ -60,6 +60,7 @@ class TestTrial:
             "customers": UNLIMITED | {"used": 0},
             "invoices_this_month": UNLIMITED | {"used": 0},
             "active_users": UNLIMITED | {"used": 1},
+            "products": UNLIMITED | {"used": 0},
         }
         tenant = (await client.get(f"{API}/tenants/me", headers=owner.headers)).json()
         assert (tenant["trial_start_date"], tenant["trial_end_date"], tenant["is_trial_used"]) == (
@@ -83,6 +84,7 @@ class TestTrial:
             "customers": 2,
             "invoices_this_month": 2,
             "active_users": 2,
+            "products": 0,
         }
 
     async def test_days_remaining_count_down(self, client, set_clock):
@@ -104,6 +106,7 @@ class TestFreeTier:
             "customers": 50,
             "invoices_this_month": 10,
             "active_users": 1,
+            "products": 100,
         }
 
     async def test_the_11th_invoice_issued_in_a_month_is_402_and_the_next_month_allows_it(self, client, set_clock):
