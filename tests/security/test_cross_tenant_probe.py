@@ -422,4 +422,7 @@ class TestTheProbeItself:
             "POST /api/v1/credit-notes |1.lines.[].|1.invoice_line_id",
             "POST /api/v1/webhooks/razorpay payload.payment.entity.order_id",
             "POST /api/v1/webhooks/razorpay payload.payment.entity.id",
+            "POST /api/v1/sales company_id",
+            "POST /api/v1/sales customer_id",
+            "POST /api/v1/sales lines.[].|0.product_id",
         } <= labels
