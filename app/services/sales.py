@@ -59,12 +59,12 @@ class Sale:
 async def create(session: AsyncSession, ctx: Context, *, body: SaleCreate, may_override_credit_limit: bool) -> Sale:
     if body.override_credit_limit and not may_override_credit_limit:
         raise Forbidden("Only an owner or admin may sell beyond a credit limit.", code="credit-override-forbidden")
-    _rule(sale_rules.check_credit_customer, on_credit=body.on_credit, named_customer=body.customer_id is not None)
-    company = await companies.get_active(session, body.company_id)
+    company = await companies.get_active(session, body.company_id)  # unknown parties: 404 before any rule
     settings = await gst_settings.get(session)  # the receipts' number pattern, read before any lock
     if body.customer_id is not None:
         customer = await customers.get_active(session, body.customer_id)
     else:
+        _rule(sale_rules.check_credit_customer, on_credit=body.on_credit, named_customer=False)
         customer = await customers.walk_in(session, company)
     invoice = await invoicing.create(
         session,
@@ -122,7 +122,9 @@ async def _check_credit(
         raise CreditLimitExceeded(
             f"This sale puts {unpaid} on credit: the customer would owe {balance}, over their credit limit of "
             f"{limit}. An owner or admin may override it.",
-            **details,
+            credit_limit=details["credit_limit"],
+            balance=details["balance"],
+            unpaid=details["unpaid"],
         )
     await audit.record(
         session,
