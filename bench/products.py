@@ -3,7 +3,7 @@
 `python -m bench.products` measures, in one run, on a database of its own (dropped at the end):
 
 1. A tenant with `--products` (100,000) products seeded by SQL (names "<brand> <item> <size>" over
-   60 brands, SKUs "SKU-000001"..., valid EAN-13 barcodes), then ANALYZEd.
+   60 brands, SKUs "SKU-000001"..., valid EAN-13 barcodes in the in-store range), then ANALYZEd.
 2. Three searches a counter makes, each through HTTP and through raw asyncpg running the same SQL
    the API runs (captured from the app's own statement, parameters and all) as the application
    role with the tenant bound by set_config, over a pool of the same size:
@@ -72,7 +72,7 @@ def catalogue(count: int, *, seed: int = 0) -> tuple[list[uuid.UUID], list[str],
         brand, item, size = BRANDS[n % len(BRANDS)], ITEMS[(n // len(BRANDS)) % len(ITEMS)], SIZES[n % len(SIZES)]
         names.append(f"{brand} {item} {size}")
         skus.append(f"SKU-{n:06d}")
-        body = f"89{seed % 10}{n:09d}"
+        body = f"2{seed % 10}{n:010d}"  # GS1 in-store range (prefix 2): no real product's
         barcodes.append(body + ean.calc_check_digit(body))
     return ids, names, skus, barcodes
 

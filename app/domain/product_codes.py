@@ -15,7 +15,7 @@ HSN = re.compile(r"[0-9]{4}|[0-9]{6}|[0-9]{8}")
 
 def normalize_barcode(value: str, *, field: str = "barcode") -> str:
     """The barcode's digits (spaces and dashes dropped), check digit verified, or RuleBroken
-    `invalid-barcode` (422). A 12-digit UPC-A is kept in its EAN-13 form (a leading 0), the form a
+    `invalid-barcode` (400). A 12-digit UPC-A is kept in its EAN-13 form (a leading 0), the form a
     scanner set to EAN-13 reads, so the two spellings of one code are one barcode."""
     try:
         digits: str = ean.validate(value)
@@ -45,7 +45,7 @@ def price_with_tax(sale_price: Decimal, *, includes_tax: bool, gst_rate: Decimal
 
 def check_mrp(sale_price: Decimal, *, includes_tax: bool, gst_rate: Decimal, mrp: Decimal | None) -> None:
     """Selling above the MRP printed on a package is an offence (Legal Metrology (Packaged
-    Commodities) Rules, 2011, r.18(2)): the price with tax may not exceed it (422 `price-above-mrp`)."""
+    Commodities) Rules, 2011, r.18(2)): the price with tax may not exceed it (400 `price-above-mrp`)."""
     if mrp is None:
         return
     paid = price_with_tax(sale_price, includes_tax=includes_tax, gst_rate=gst_rate)

@@ -81,7 +81,7 @@ UNITS = dict(sorted(UNITS.items()))
 
 
 def unit(code: str, *, field: str = "unit") -> Unit:
-    """The unit of `code`, or RuleBroken `unknown-uqc` (422)."""
+    """The unit of `code`, or RuleBroken `unknown-uqc` (400)."""
     found = UNITS.get(code)
     if found is None:
         raise RuleBroken(field, f"{code!r} is not a GST unit quantity code (UQC).", code="unknown-uqc")
@@ -102,7 +102,7 @@ def places(quantity: Decimal) -> int:
 
 
 def check_quantity(code: str, quantity: Decimal, *, field: str = "quantity") -> None:
-    """Refuse (RuleBroken, 422) a quantity that is not positive or that carries more decimals than
+    """Refuse (RuleBroken, 400) a quantity that is not positive or that carries more decimals than
     the unit allows: 1.5 NOS, 0.0005 KGS. Trailing zeros do not count (2.000 NOS is 2)."""
     unit(code)
     if not quantity.is_finite() or quantity <= 0:
@@ -111,7 +111,7 @@ def check_quantity(code: str, quantity: Decimal, *, field: str = "quantity") -> 
 
 
 def check_precision(code: str, quantity: Decimal, *, field: str = "quantity") -> None:
-    """Refuse (RuleBroken, 422) a quantity (any sign: a reorder level may be 0) with more decimals
+    """Refuse (RuleBroken, 400) a quantity (any sign: a reorder level may be 0) with more decimals
     than the unit allows."""
     allowed = decimals(code)
     if places(quantity) > allowed:

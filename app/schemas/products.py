@@ -2,9 +2,10 @@
 
 Formats are patterns in the spec (SKU, barcode digits, HSN of 4/6/8 digits, a UQC from the GSTN
 list, prices, rates, quantities). What no pattern can state is checked by the service: a barcode's
-check digit (422 `invalid-barcode`), a quantity with more decimals than its unit allows (422
+check digit (400 `invalid-barcode`), a quantity with more decimals than its unit allows (400
 `quantity-too-precise`), the GST rate among the tenant's rates in force today (400), the price
-against the MRP (422 `price-above-mrp`).
+against the MRP (400 `price-above-mrp`): like every rule the schema cannot state, a 400
+(a schema-valid request is never a 422).
 """
 
 import uuid
@@ -31,7 +32,7 @@ Barcode = Annotated[
     Field(
         examples=["8901030865275"],
         description="EAN-13, UPC-A (stored as its EAN-13 form, with a leading 0), EAN-8 or GTIN-14; "
-        "the check digit is verified (422 `invalid-barcode`).",
+        "the check digit is verified (400 `invalid-barcode`).",
     ),
 ]
 Hsn = Annotated[
@@ -73,7 +74,7 @@ class CategoryCreate(RequestBody):
 
 class CategoryUpdate(RequestBody):
     """Rename, or move under another parent (`parent_id`, null = top level). A move keeps the
-    whole sub-tree within 3 levels and never under itself (422)."""
+    whole sub-tree within 3 levels and never under itself (400)."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"name": "Pulses and grains"}]})
 
@@ -120,7 +121,7 @@ EXAMPLE = {
 
 class ProductCreate(RequestBody):
     """`sale_price` is per `unit`, tax included when `price_includes_tax` is true. With an `mrp`,
-    the price a customer pays (tax included) may not exceed it (422 `price-above-mrp`)."""
+    the price a customer pays (tax included) may not exceed it (400 `price-above-mrp`)."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE]})
 

@@ -1,16 +1,20 @@
 """Sample billing data for the demo tenant: a company, customers, invoices in several states and
-a receipt, made through the same services the API uses (so every rule and audit row applies)."""
+a receipt, a small shop catalogue (two categories, five products with reorder levels), made through
+the same services the API uses (so every rule and audit row applies)."""
 
 from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.context import Context
 from app.models.customer import Customer
 from app.models.invoice import Invoice
+from app.models.product import Product
 from app.schemas.invoices import InvoiceIn, InvoiceLineIn
 from app.schemas.receipts import ReceiptCreate
-from app.services import catalog, customers, invoicing, receipts
+from app.services import catalog, customers, invoicing, product_categories, products, receipts
 from app.services.companies import COMPANIES
 
 COMPANY = {
@@ -44,6 +48,110 @@ CUSTOMERS = [
         "payment_terms_days": 30,
     },
 ]
+
+
+# (category path, product). Barcodes are in GS1's in-store range (prefix 2): no real product's.
+PRODUCTS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
+    (
+        ("Grocery", "Staples"),
+        {
+            "name": "Iodised Salt 1 kg",
+            "sku": "SALT-1KG",
+            "barcode": "2000000000015",
+            "hsn_code": "25010020",
+            "unit": "NOS",
+            "sale_price": Decimal("28.00"),
+            "price_includes_tax": True,
+            "mrp": Decimal("28.00"),
+            "purchase_cost": Decimal("22.00"),
+            "gst_rate": Decimal("5"),
+            "reorder_level": Decimal("10"),
+            "reorder_quantity": Decimal("50"),
+        },
+    ),
+    (
+        ("Grocery", "Staples"),
+        {
+            "name": "Basmati Rice (loose)",
+            "sku": "RICE-BASMATI",
+            "hsn_code": "10063020",
+            "unit": "KGS",
+            "sale_price": Decimal("95.00"),
+            "price_includes_tax": True,
+            "purchase_cost": Decimal("78.00"),
+            "gst_rate": Decimal("5"),
+            "reorder_level": Decimal("25.000"),
+            "reorder_quantity": Decimal("100.000"),
+        },
+    ),
+    (
+        ("Grocery", "Staples"),
+        {
+            "name": "Sunflower Oil 1 L",
+            "sku": "OIL-SUN-1L",
+            "barcode": "2000000000022",
+            "hsn_code": "15121910",
+            "unit": "NOS",
+            "sale_price": Decimal("155.00"),
+            "price_includes_tax": True,
+            "mrp": Decimal("160.00"),
+            "purchase_cost": Decimal("132.00"),
+            "gst_rate": Decimal("5"),
+            "reorder_level": Decimal("12"),
+            "reorder_quantity": Decimal("48"),
+        },
+    ),
+    (
+        ("Beverages",),
+        {
+            "name": "Masala Chai 250 g",
+            "sku": "TEA-250G",
+            "barcode": "2000000000039",
+            "hsn_code": "09024020",
+            "unit": "NOS",
+            "sale_price": Decimal("140.00"),
+            "price_includes_tax": True,
+            "mrp": Decimal("145.00"),
+            "purchase_cost": Decimal("112.00"),
+            "gst_rate": Decimal("5"),
+            "reorder_level": Decimal("6"),
+            "reorder_quantity": Decimal("24"),
+        },
+    ),
+    (
+        ("Beverages",),
+        {
+            "name": "Soda 600 ml",
+            "sku": "SODA-600",
+            "barcode": "2000000000046",
+            "hsn_code": "22021010",
+            "unit": "BTL",
+            "sale_price": Decimal("40.00"),
+            "price_includes_tax": True,
+            "mrp": Decimal("40.00"),
+            "purchase_cost": Decimal("26.00"),
+            "gst_rate": Decimal("40"),  # aerated drinks: 40 % since GST 2.0 (22 Sep 2025)
+            "reorder_level": Decimal("24"),
+            "reorder_quantity": Decimal("96"),
+        },
+    ),
+]
+
+
+async def add_sample_products(session: AsyncSession, ctx: Context) -> dict[str, Product]:
+    """The catalogue of PRODUCTS with its categories; the products by SKU (for their opening stock)."""
+    categories: dict[tuple[str, ...], Any] = {}
+    made: dict[str, Product] = {}
+    for path, values in PRODUCTS:
+        for depth in range(1, len(path) + 1):
+            if path[:depth] not in categories:
+                parent = categories[path[: depth - 1]].id if depth > 1 else None
+                categories[path[:depth]] = await product_categories.create(
+                    session, name=path[depth - 1], parent_id=parent
+                )
+        product = await products.create(session, ctx, values={**values, "category_id": categories[path].id})
+        made[product.sku] = product
+    return made
 
 
 def _lines(*items: tuple[str, str, str, str]) -> list[InvoiceLineIn]:
@@ -82,3 +190,4 @@ async def add_sample_data(session: AsyncSession, ctx: Context) -> None:
         }
     )
     await receipts.create(session, ctx, body=receipt)
+    await add_sample_products(session, ctx)

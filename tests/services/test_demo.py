@@ -58,3 +58,24 @@ def issued_customer_email(invoice: dict) -> str:
         "Sharma Stores": "purchase@sharmastores.example.com",
         "Mumbai Textiles LLP": "accounts@mumbaitextiles.example.com",
     }[invoice["customer_name"]]
+
+
+async def test_the_demo_tenant_has_a_small_catalogue(app, client, settings):
+    demo = settings.model_copy(update={"demo_email": unique_email("demo")})
+    rt = Runtime(settings=demo, db=app.state.runtime.db)
+    await ensure_demo_tenant(rt.context())
+    owner = await login(client, demo.demo_email, demo.demo_password)
+    tree = (await client.get(f"{API}/product-categories/tree", headers=owner.headers)).json()["items"]
+    assert [(c["name"], [s["name"] for s in c["children"]]) for c in tree] == [
+        ("Beverages", []),
+        ("Grocery", ["Staples"]),
+    ]
+    products = (await client.get(f"{API}/products", headers=owner.headers)).json()["items"]
+    assert len(products) == 5 and all(p["reorder_level"] is not None for p in products)
+    staples = tree[1]["children"][0]["id"]
+    in_grocery = (
+        await client.get(f"{API}/products", params={"category_id": tree[1]["id"]}, headers=owner.headers)
+    ).json()
+    assert {p["category_id"] for p in in_grocery["items"]} == {staples} and len(in_grocery["items"]) == 3
+    scanned = (await client.get(f"{API}/products", params={"q": "2000000000015"}, headers=owner.headers)).json()
+    assert [p["sku"] for p in scanned["items"]] == ["SALT-1KG"]

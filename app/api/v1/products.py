@@ -36,11 +36,11 @@ router = APIRouter(prefix="/products", tags=["products"], responses=problem_resp
 CategoryFields = Annotated[Selection, Depends(field_selection(CategoryRead))]
 Fields = Annotated[Selection, Depends(field_selection(ProductRead))]
 # 404: the category / parent named does not exist here; 409: a name taken under that parent, or
-# a category with sub-categories or products deleted; 422: a 4th level or a cycle.
-CATEGORY_WRITE_ERRORS = problem_responses(403, 404, 409)
-# 400: the GST rate is not in force today; 402: the plan's product limit; 404: the product or the
-# category named; 409: SKU or barcode taken, or the unit of a used product; 422: the checks no
-# pattern states (barcode check digit, a unit's decimals, price above MRP).
+# a category with sub-categories or products deleted; 400: a 4th level or a cycle.
+CATEGORY_WRITE_ERRORS = problem_responses(400, 403, 404, 409)
+# 400: the rules no pattern states (GST rate in force today, barcode check digit, a unit's decimals,
+# price above MRP); 402: the plan's product limit; 404: the product or the
+# category named; 409: SKU or barcode taken, or the unit of a used product.
 WRITE_ERRORS = problem_responses(400, 402, 403, 404, 409)
 
 
@@ -48,7 +48,7 @@ WRITE_ERRORS = problem_responses(400, 402, 403, 404, 409)
     "", status_code=status.HTTP_201_CREATED, response_model=CategoryRead, responses=CATEGORY_WRITE_ERRORS
 )
 async def create_product_category(body: CategoryCreate, _: ManagerUser, session: SessionDep) -> CategoryRead:
-    """A category, at the top level or under `parent_id` (at most 3 levels: 422 `category-too-deep`)."""
+    """A category, at the top level or under `parent_id` (at most 3 levels: 400 `category-too-deep`)."""
     category = await product_categories.create(session, name=body.name, parent_id=body.parent_id)
     return CategoryRead.model_validate(category)
 
@@ -95,7 +95,7 @@ async def update_product_category(
     category_id: uuid.UUID, body: CategoryUpdate, _: ManagerUser, session: SessionDep
 ) -> CategoryRead:
     """Rename, or move with `parent_id` (null: to the top level). A move carries the sub-tree:
-    422 `category-too-deep` if any of it would land below level 3, 422 `category-cycle` under itself."""
+    400 `category-too-deep` if any of it would land below level 3, 400 `category-cycle` under itself."""
     changes = {name: getattr(body, name) for name in body.model_fields_set}
     category = await product_categories.update(session, category_id, changes=changes)
     return CategoryRead.model_validate(category)

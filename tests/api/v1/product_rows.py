@@ -12,9 +12,9 @@ from tests.factories import API, Account
 _serial = itertools.count(1)
 
 
-def barcode(prefix: str = "890") -> str:
-    """A fresh, valid EAN-13 (check digit computed), unique in a run."""
-    body = f"{prefix}{uuid.uuid4().int % 10**9:09d}"[:12]
+def barcode(prefix: str = "21") -> str:
+    """A fresh, valid EAN-13 (check digit computed) in GS1's in-store range (prefix 2x: no real product's)."""
+    body = f"{prefix}{uuid.uuid4().int % 10**12:012d}"[:12]
     return body + ean.calc_check_digit(body)
 
 

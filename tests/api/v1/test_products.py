@@ -119,9 +119,9 @@ class TestBadInput:
         assert problem["errors"][0]["loc"] == ["body", "unit"]
 
     @pytest.mark.parametrize("code", ["8901030865276", "036000291453", "96385075", "12345678901"])
-    async def test_an_invalid_barcode_is_422(self, client, code):
+    async def test_an_invalid_barcode_check_digit_is_400(self, client, code):
         owner = await make_tenant(client)
-        problem = await refused(client, owner, product_body(barcode=code), 422, "invalid-barcode")
+        problem = await refused(client, owner, product_body(barcode=code), 400, "invalid-barcode")
         assert problem["errors"][0]["loc"] == ["body", "barcode"]
 
     @pytest.mark.parametrize("hsn", ["100", "10063", "1006301", "SAC998"])
@@ -151,9 +151,9 @@ class TestBadInput:
         ("unit", "field", "value"),
         [("NOS", "reorder_level", "1.5"), ("PCS", "reorder_quantity", "0.5"), ("BOX", "reorder_level", "2.25")],
     )
-    async def test_quantities_with_more_decimals_than_the_unit_allows_are_422(self, client, unit, field, value):
+    async def test_quantities_with_more_decimals_than_the_unit_allows_are_400(self, client, unit, field, value):
         owner = await make_tenant(client)
-        problem = await refused(client, owner, product_body(unit=unit, **{field: value}), 422, "quantity-too-precise")
+        problem = await refused(client, owner, product_body(unit=unit, **{field: value}), 400, "quantity-too-precise")
         assert problem["errors"][0]["loc"] == ["body", field]
 
     async def test_three_decimals_for_a_measure(self, client):
@@ -175,10 +175,10 @@ class TestBadInput:
         ("price", "includes_tax", "rate", "mrp"),
         [("30.00", True, "5", "28.00"), ("26.68", False, "5", "28.00"), ("100", False, "18", "117.99")],
     )
-    async def test_a_price_above_the_mrp_is_422(self, client, price, includes_tax, rate, mrp):
+    async def test_a_price_above_the_mrp_is_400(self, client, price, includes_tax, rate, mrp):
         owner = await make_tenant(client)
         body = product_body(sale_price=price, price_includes_tax=includes_tax, gst_rate=rate, mrp=mrp)
-        await refused(client, owner, body, 422, "price-above-mrp")
+        await refused(client, owner, body, 400, "price-above-mrp")
 
     @pytest.mark.parametrize(
         ("price", "includes_tax", "rate", "mrp"),
@@ -249,10 +249,10 @@ class TestUpdate:
         path = f"{URL}/{product['id']}"
         for body, status, code in [
             ({"sku": "taken"}, 409, "duplicate-sku"),
-            ({"sale_price": "29.00"}, 422, "price-above-mrp"),
+            ({"sale_price": "29.00"}, 400, "price-above-mrp"),
             ({"unit": "KGS", "reorder_level": "4.0005"}, 422, "validation-error"),
-            ({"reorder_level": "4.5"}, 422, "quantity-too-precise"),
-            ({"barcode": "1234567890123"}, 422, "invalid-barcode"),
+            ({"reorder_level": "4.5"}, 400, "quantity-too-precise"),
+            ({"barcode": "1234567890123"}, 400, "invalid-barcode"),
             ({"sku": None}, 422, "validation-error"),
             ({"gst_rate": "7"}, 400, "gst-rate-not-in-force"),
             ({"category_id": str(uuid.uuid4())}, 404, "product-category-not-found"),
@@ -268,7 +268,7 @@ class TestUpdate:
         )
         assert patched.status_code == 200, patched.text
         back = await client.patch(f"{URL}/{product['id']}", json={"unit": "NOS"}, headers=owner.headers)
-        assert_problem(back, 422, "quantity-too-precise")  # 4.25 NOS
+        assert_problem(back, 400, "quantity-too-precise")  # 4.25 NOS
 
     async def test_archive_and_restore(self, client):
         owner = await make_tenant(client)
