@@ -170,6 +170,7 @@ TAGS = {
     "tax rates": "Configuration: GST rates in force.",
     "product categories": "The catalogue: product categories (a tree of at most 3 levels).",
     "products": "The catalogue: products (SKU, barcode, HSN, UQC unit, prices, GST rate, reorder levels).",
+    "stock": "Stock per company: levels, movements, goods received, count adjustments, negative-stock setting.",
     "gst settings": "Configuration: GST registration and document numbering.",
     "reminder settings": "Configuration: payment reminders to customers (schedule, send hour, on/off).",
     "dashboard": "Figures for the dashboard.",

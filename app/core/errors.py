@@ -79,6 +79,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
             "due-before-invoice-date",
             "duplicate-allocation",
             "duplicate-invoice-line",
+            "duplicate-product-line",
             "gst-rate-not-in-force",
             "gst-rate-required",
             "invalid-barcode",
@@ -89,10 +90,12 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
             "invalid-period",
             "invoice-of-another-party",
             "line-service-and-product",
+            "notes-required",
             "number-patterns-overlap",
             "overpayment-not-cash",
             "pan-gstin-mismatch",
             "pan-mismatch",
+            "product-not-tracked",
             "plan-not-purchasable",
             "plan-not-selectable",
             "price-above-mrp",
@@ -148,6 +151,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
             "receipt-not-found",
             "service-type-not-found",
             "share-link-not-found",
+            "stock-document-not-found",
         ],
         (404, ""),
     ),
@@ -275,6 +279,18 @@ class QuotaExceeded(AppError):
     def __init__(self, limit: str, limit_value: int, used: int, upgrade_plans: list[str]) -> None:
         detail = f"Your plan allows {limit_value} ({limit.replace('_', ' ')}); {used} used. Upgrade to go further."
         super().__init__(detail, limit=limit, limit_value=limit_value, used=used, upgrade_plans=upgrade_plans)
+
+
+class InsufficientStock(Conflict):
+    """409: some lines of a document ask for more stock than is available (app.services.stock);
+    `lines` names each: its position in the document, the product, what it asked for and what was
+    available, quantities as strings."""
+
+    code = "insufficient-stock"
+
+    def __init__(self, short: list[dict[str, str | int]]) -> None:
+        names = ", ".join(f"line {line['position']}" for line in short)
+        super().__init__(f"Not enough stock for {names}.", lines=short)
 
 
 class SubscriptionLocked(AppError):

@@ -2,18 +2,36 @@
 the movements and opens or closes the low-stock alerts in the same statement."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import TextClause, bindparam, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    TextClause,
+    and_,
+    bindparam,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    text,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import aliased
 from sqlalchemy.types import DateTime, Integer, Numeric, String, Uuid
 
-from app.models.stock import StockLevel
-from app.repositories.base import TenantOwnedRepository
+from app.core import counting
+from app.core.cursors import decode_cursor, encode_cursor, session_key
+from app.models.product import Product, ProductCategory
+from app.models.stock import StockDocument, StockLevel, StockMovement
+from app.repositories.base import SortKey, TenantOwnedRepository, TenantRepository, starts_with
 
 
 @dataclass(frozen=True)
@@ -278,3 +296,157 @@ class StockRepository(TenantOwnedRepository[StockLevel]):
         """Open or close the product's alerts in every company after its reorder level changed."""
         params = {"tenant_id": self.tenant_id, "product_id": product_id, "reorder_level": reorder_level, "at": at}
         await self.session.execute(_REFRESH, params)
+
+
+@dataclass(frozen=True)
+class LevelFilters:
+    company_id: uuid.UUID | None = None
+    product_id: uuid.UUID | None = None
+    category_id: uuid.UUID | None = None
+    low: bool | None = None
+    q: str | None = None
+
+
+LEVELS_SCOPE = "stock_levels:name,product_id,company_id"
+
+
+def _category_and_below(tenant_id: uuid.UUID, root_id: uuid.UUID) -> Select[tuple[uuid.UUID]]:
+    """The ids of `root_id` and of every category below it (the tree has at most 3 levels)."""
+    child, grandchild = aliased(ProductCategory), aliased(ProductCategory)
+    below = select(child.id).where(child.tenant_id == tenant_id, child.parent_id == root_id)
+    further = select(grandchild.id).where(grandchild.tenant_id == tenant_id, grandchild.parent_id.in_(below))
+    return (
+        union_all(select(ProductCategory.id).where(ProductCategory.id == root_id), below, further).subquery().select()
+    )
+
+
+class StockLevelListRepository(TenantOwnedRepository[StockLevel]):
+    """GET /stock: levels with their product, keyset-paged by (product name, product, company)."""
+
+    model = StockLevel
+
+    async def list_page(
+        self, filters: LevelFilters, *, limit: int, cursor: str | None
+    ) -> tuple[list[tuple[StockLevel, Product]], str | None]:
+        stmt = select(StockLevel, Product).join(Product, Product.id == StockLevel.product_id)
+        stmt = stmt.where(*self._conditions(filters))
+        slot = counting.count_slot()
+        if slot is not None:
+            counted = select(func.count()).select_from(
+                stmt.with_only_columns(StockLevel.product_id).limit(counting.COUNT_CAP + 1).subquery()
+            )
+            slot.total = (await self.session.execute(counted)).scalar_one()
+        key = (Product.name_lower, StockLevel.product_id, StockLevel.company_id)
+        if cursor:
+            values = decode_cursor(session_key(self.session), LEVELS_SCOPE, cursor, [str, uuid.UUID, uuid.UUID])
+            after = tuple_(*(literal(v, c.type) for v, c in zip(values, key, strict=True)))
+            stmt = stmt.where(tuple_(*key) > after)
+        stmt = stmt.order_by(*key).limit(limit + 1)
+        rows = [(level, product) for level, product in (await self.session.execute(stmt)).all()]
+        if len(rows) <= limit:
+            return rows, None
+        level, product = rows[limit - 1]
+        values = [product.name_lower, level.product_id, level.company_id]
+        return rows[:limit], encode_cursor(session_key(self.session), LEVELS_SCOPE, values)
+
+    def _conditions(self, f: LevelFilters) -> list[ColumnElement[bool]]:
+        conditions: list[ColumnElement[bool]] = []
+        if f.company_id is not None:
+            conditions.append(StockLevel.company_id == f.company_id)
+        if f.product_id is not None:
+            conditions.append(StockLevel.product_id == f.product_id)
+        if f.category_id is not None:
+            conditions.append(Product.category_id.in_(_category_and_below(self.tenant_id, f.category_id)))
+        if f.low is not None:
+            low = and_(Product.reorder_level.is_not(None), StockLevel.available <= Product.reorder_level)
+            conditions.append(low if f.low else not_(low))
+        if f.q:
+            lowered = f.q.lower()
+            conditions.append(or_(starts_with(Product.name_lower, lowered), starts_with(Product.sku_lower, lowered)))
+        return conditions
+
+
+@dataclass(frozen=True)
+class MovementFilters:
+    product_id: uuid.UUID | None = None
+    company_id: uuid.UUID | None = None
+    kind: str | None = None
+    created_from: datetime | None = None
+    created_before: datetime | None = None
+    document_id: uuid.UUID | None = None
+
+
+class StockMovementRepository(TenantRepository[StockMovement]):
+    model = StockMovement
+
+    async def list_page(
+        self, filters: MovementFilters, *, limit: int, cursor: str | None
+    ) -> tuple[list[StockMovement], str | None]:
+        """Newest first (ids are time-ordered, in the order the levels changed)."""
+        stmt = select(StockMovement).where(*self._conditions(filters))
+        return await self.page(stmt, limit=limit, cursor=cursor, descending=True)
+
+    async def of_document(self, document_type: str, document_id: uuid.UUID) -> list[tuple[StockMovement, Product]]:
+        """A document's movements (its lines) with their products, in the order they were written."""
+        stmt = (
+            select(StockMovement, Product)
+            .join(Product, Product.id == StockMovement.product_id)
+            .where(StockMovement.document_id == document_id, StockMovement.document_type == document_type)
+            .order_by(StockMovement.id)
+        )
+        return [(movement, product) for movement, product in (await self.session.execute(stmt)).all()]
+
+    def _conditions(self, f: MovementFilters) -> list[ColumnElement[bool]]:
+        conditions: list[ColumnElement[bool]] = []
+        if f.product_id is not None:
+            conditions.append(StockMovement.product_id == f.product_id)
+        if f.company_id is not None:
+            conditions.append(StockMovement.company_id == f.company_id)
+        if f.kind is not None:
+            conditions.append(StockMovement.kind == f.kind)
+        if f.created_from is not None:
+            conditions.append(StockMovement.created_at >= f.created_from)
+        if f.created_before is not None:
+            conditions.append(StockMovement.created_at < f.created_before)
+        return conditions
+
+
+@dataclass(frozen=True)
+class DocumentFilters:
+    kind: str | None = None
+    company_id: uuid.UUID | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+
+class StockDocumentRepository(TenantRepository[StockDocument]):
+    model = StockDocument
+
+    async def list_page(
+        self, filters: DocumentFilters, *, limit: int, cursor: str | None
+    ) -> tuple[list[StockDocument], str | None]:
+        """Newest first: by document date, then by creation."""
+        stmt = select(StockDocument)
+        if filters.kind is not None:
+            stmt = stmt.where(StockDocument.kind == filters.kind)
+        if filters.company_id is not None:
+            stmt = stmt.where(
+                or_(StockDocument.company_id == filters.company_id, StockDocument.to_company_id == filters.company_id)
+            )
+        if filters.date_from is not None:
+            stmt = stmt.where(StockDocument.document_date >= filters.date_from)
+        if filters.date_to is not None:
+            stmt = stmt.where(StockDocument.document_date <= filters.date_to)
+        sort = SortKey(StockDocument.document_date, descending=True)
+        return await self.page(stmt, limit=limit, cursor=cursor, sort=sort)
+
+    async def lock_levels(self, company_id: uuid.UUID, product_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Decimal]:
+        """on_hand of the products' levels in the company, locked in product order (a count is
+        compared with what is on hand under the lock, so a sale in between is not lost)."""
+        stmt = (
+            select(StockLevel.product_id, StockLevel.on_hand)
+            .where(StockLevel.company_id == company_id, StockLevel.product_id.in_(list(product_ids)))
+            .order_by(StockLevel.product_id)
+            .with_for_update()
+        )
+        return {row.product_id: row.on_hand for row in await self.session.execute(stmt)}

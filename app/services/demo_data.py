@@ -1,7 +1,9 @@
 """Sample billing data for the demo tenant: a company, customers, invoices in several states and
-a receipt, a small shop catalogue (two categories, five products with reorder levels), made through
-the same services the API uses (so every rule and audit row applies)."""
+a receipt, a small shop catalogue (two categories, five products with reorder levels) and opening
+stock of the demo products (one of them low), made through the same services the API uses (so
+every rule and audit row applies)."""
 
+import uuid
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -14,8 +16,9 @@ from app.models.invoice import Invoice
 from app.models.product import Product
 from app.schemas.invoices import InvoiceIn, InvoiceLineIn
 from app.schemas.receipts import ReceiptCreate
-from app.services import catalog, customers, invoicing, product_categories, products, receipts
+from app.services import catalog, customers, invoicing, product_categories, products, receipts, stock_documents
 from app.services.companies import COMPANIES
+from app.services.stock import StockLine
 
 COMPANY = {
     "legal_name": "Demo Traders Pvt Ltd",
@@ -191,3 +194,28 @@ async def add_sample_data(session: AsyncSession, ctx: Context) -> None:
     )
     await receipts.create(session, ctx, body=receipt)
     await add_sample_products(session, ctx)
+    await add_opening_stock(session, ctx, company.id)
+
+
+async def add_opening_stock(session: AsyncSession, ctx: Context, company_id: uuid.UUID) -> None:
+    """Opening stock (kind `opening`) of the demo products that track stock: their reorder
+    quantity (else 3 x the reorder level, else 50) each, but the first with a reorder level is
+    left at that level, so the demo shows a low-stock alert. No products, no stock."""
+    every = products.filters(q=None, category_id=None, low=None, archived=False, ids=None)
+    found, _ = await products.list_page(session, every, limit=100, cursor=None, sort="name")
+    tracked = [product for product in found if product.track_stock]
+    low = next((product for product in tracked if product.reorder_level), None)
+    lines = []
+    for position, product in enumerate(tracked):
+        if product is low and product.reorder_level is not None:
+            quantity = product.reorder_level
+        elif product.reorder_quantity:
+            quantity = product.reorder_quantity
+        elif product.reorder_level:
+            quantity = product.reorder_level * 3
+        else:
+            quantity = Decimal(50)
+        if quantity > 0:
+            lines.append(StockLine(product.id, quantity, position, product.purchase_cost))
+    if lines:
+        await stock_documents.opening(session, ctx, company_id=company_id, lines=lines)

@@ -20,7 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.context import Context
-from app.core.errors import Conflict
+from app.core.errors import InsufficientStock
 from app.domain import uqc
 from app.domain.errors import DomainError
 from app.models.product import Product
@@ -29,6 +29,7 @@ from app.repositories.stock import AppliedChange, LevelDelta, Movement, StockRep
 from app.services import products
 from app.services.rules import as_problem
 
+__all__ = ["DocumentRef", "InsufficientStock", "StockLine", "put", "refresh_alerts", "release", "reserve", "take"]
 ZERO = Decimal("0")
 COST_PLACES = Decimal("0.0001")
 TAKE_KINDS = frozenset({"sale", "transfer_out", "adjustment"})
@@ -51,16 +52,6 @@ class DocumentRef:
 
     type: str
     id: uuid.UUID
-
-
-class InsufficientStock(Conflict):
-    """409: some lines ask for more than is available; `lines` names each of them."""
-
-    code = "insufficient-stock"
-
-    def __init__(self, short: list[dict[str, str | int]]) -> None:
-        names = ", ".join(f"line {line['position']}" for line in short)
-        super().__init__(f"Not enough stock for {names}.", lines=short)
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,7 @@ from app.repositories.invoices import InvoiceFilters
 from app.repositories.outbox import DeliveryFilter
 from app.repositories.products import ProductFilters
 from app.repositories.receipts import ReceiptFilters
-from app.repositories.stock import LevelDelta
+from app.repositories.stock import DocumentFilters, LevelDelta, LevelFilters, MovementFilters
 from app.repositories.stock import Movement as StockMovementOf
 from tests.conftest import fresh_ip
 from tests.db.tenant_digest import tenant_digest
@@ -471,6 +471,45 @@ CASES: dict[tuple[str, str], Case] = {
     ),
     ("StockRepository", "levels"): Case(
         lambda s, b: C("StockRepository")(s).levels(
+            b.row("stock_levels")["company_id"], [b.row("stock_levels")["product_id"]]
+        )
+    ),
+    ("StockLevelListRepository", "list_page"): Case(
+        lambda s, b: C("StockLevelListRepository")(s).list_page(
+            LevelFilters(
+                company_id=b.row("stock_levels")["company_id"],
+                product_id=b.row("stock_levels")["product_id"],
+                category_id=b.id("product_categories"),
+                low=False,
+                q="a",
+            ),
+            limit=100,
+            cursor=None,
+        )
+    ),
+    ("StockMovementRepository", "list_page"): Case(
+        lambda s, b: C("StockMovementRepository")(s).list_page(
+            MovementFilters(
+                b.row("stock_movements")["product_id"],
+                b.row("stock_movements")["company_id"],
+                b.row("stock_movements")["kind"],
+                EARLY_AT,
+                LATE_AT,
+            ),
+            limit=100,
+            cursor=None,
+        )
+    ),
+    ("StockMovementRepository", "of_document"): Case(
+        lambda s, b: C("StockMovementRepository")(s).of_document("stock_document", b.id("stock_documents"))
+    ),
+    ("StockDocumentRepository", "list_page"): Case(
+        lambda s, b: C("StockDocumentRepository")(s).list_page(
+            DocumentFilters("receipt", b.row("stock_documents")["company_id"], EARLY, LATE), limit=100, cursor=None
+        )
+    ),
+    ("StockDocumentRepository", "lock_levels"): Case(
+        lambda s, b: C("StockDocumentRepository")(s).lock_levels(
             b.row("stock_levels")["company_id"], [b.row("stock_levels")["product_id"]]
         )
     ),

@@ -23,6 +23,7 @@ from tests.security.probe_products import add_product_rows
 from tests.security.probe_receipts import add_receipt_rows
 from tests.security.probe_sales import add_sale_rows
 from tests.security.probe_share_links import add_share_link_rows
+from tests.security.probe_stock import add_stock_rows
 
 
 @dataclass
@@ -47,6 +48,7 @@ class TenantData:
     share_link_ids: list[str] = field(default_factory=list)
     product_category_ids: list[str] = field(default_factory=list)
     product_ids: list[str] = field(default_factory=list)
+    stock_document_ids: list[str] = field(default_factory=list)
 
     @property
     def tenant_id(self) -> str:
@@ -86,6 +88,7 @@ SOURCES: dict[str, Callable[[TenantData], list[str]]] = {
     "product_id": lambda t: t.product_ids,
     "category_id": lambda t: t.product_category_ids,  # a product category (a product's, a list filter)
     "parent_id": lambda t: t.product_category_ids,  # a product category's parent
+    "document_id": lambda t: t.stock_document_ids,  # a stock document (receipt, adjustment)
 }
 
 # Ids another service issued (Razorpay) that a client brings back in a body, next to the tenant's
@@ -135,6 +138,7 @@ async def build_tenant(client: httpx.AsyncClient, mailbox, business_name: str) -
     await add_credit_note_rows(client, tenant)
     await add_payment_rows(client, tenant)
     await add_product_rows(client, tenant)
+    await add_stock_rows(client, tenant)
     await add_sale_rows(client, tenant)  # after the products: it adds one
     # a saved row of the singletons without ids (reminder settings): another tenant's reads never show it
     response = await client.put(

@@ -7,6 +7,8 @@ import uuid
 from decimal import Decimal
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from app.core.errors import AppError
@@ -15,6 +17,7 @@ from app.models.base import new_id
 from app.models.product import Product
 from app.models.stock import StockAlert, StockLevel, StockMovement
 from app.services import inventory_settings, stock
+from app.services.demo_data import add_opening_stock
 from app.services.stock import DocumentRef, InsufficientStock, StockLine
 from tests.api.v1.invoicing import make_company
 from tests.factories import make_tenant
@@ -188,7 +191,7 @@ async def test_a_quantity_the_unit_does_not_allow_is_refused(shop, unit, quantit
     item = await shop.product(unit=unit)
     with pytest.raises(AppError) as raised:
         await shop.put(item, quantity)
-    assert (raised.value.status, raised.value.code) == (422, code)
+    assert (raised.value.status, raised.value.code) == (400, code)
     assert raised.value.extra["errors"][0]["loc"] == ["body", "lines.0.quantity"]
     assert await shop.level(item) is None
 
@@ -319,3 +322,63 @@ async def test_a_changed_reorder_level_opens_and_closes_alerts(shop):
     await set_level(None)
     [alert] = await shop.alerts(item)
     assert alert.closed_at is not None
+
+
+async def test_demo_opening_stock_leaves_one_product_low(shop):
+    low = await shop.product(reorder_level="4")
+    other = await shop.product(reorder_level="2")
+    plain = await shop.product()
+    untracked = await shop.product(track_stock=False)
+    async with shop.rt.db.transaction(shop.tenant_id) as session:
+        await add_opening_stock(session, shop.rt.context(tenant_id=shop.tenant_id), shop.company_id)
+    levels = {p: await shop.level(p) for p in (low, other, plain, untracked)}
+    assert levels[untracked] is None and levels[plain] == (D(50), D(0), D(50))
+    alerts = [await shop.alerts(p) for p in (low, other)]
+    assert sorted(len(a) for a in alerts) == [0, 1]  # the first by name with a reorder level is at it
+    [[alert]] = [a for a in alerts if a]
+    assert alert.available_at_open == alert.reorder_level
+    assert [m.kind for m in await shop.movements(plain)] == ["opening"]
+
+
+OPERATIONS = st.lists(
+    st.tuples(st.sampled_from(["put", "take", "reserve", "release"]), st.integers(min_value=1, max_value=6)),
+    min_size=1,
+    max_size=12,
+)
+
+
+@pytest.mark.parametrize("negative", [False, True])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(operations=OPERATIONS)
+async def test_any_sequence_keeps_the_ledger_true(shop, negative, operations):
+    """Whatever is applied, refused or not: Σ changes = the level, each movement's levels after it
+    chain from the previous one, on_hand and reserved match a model of the rules, and without
+    negative stock nothing goes below zero. (One tenant per `negative`, a product per example.)"""
+    if negative:
+        await shop.allow_negative(True)
+    item = await shop.product()
+    on_hand = reserved = D(0)
+    for operation, quantity in operations:
+        q = D(quantity)
+        after = {
+            "put": (on_hand + q, reserved),
+            "take": (on_hand - q, reserved),
+            "reserve": (on_hand, reserved + q),
+            "release": (on_hand, reserved - q),
+        }[operation]
+        allowed = after[1] >= 0 and (negative or after[0] - after[1] >= 0 or operation in ("put", "release"))
+        try:
+            await shop.call(operation, StockLine(item, q), kind="receipt" if operation == "put" else None)
+        except InsufficientStock:
+            assert not allowed, (operation, quantity, on_hand, reserved)
+        else:
+            assert allowed, (operation, quantity, on_hand, reserved)
+            on_hand, reserved = after
+    level = await shop.level(item)
+    if level is None:
+        assert (on_hand, reserved) == (0, 0)
+        return
+    assert (level[0], level[1]) == (on_hand, reserved)
+    await shop.check_ledger(item)
+    if not negative:
+        assert on_hand >= 0 and 0 <= reserved <= on_hand

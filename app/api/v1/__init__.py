@@ -20,6 +20,7 @@ from app.api.v1 import (
     receipts,
     reminder_settings,
     sales,
+    stock,
     tax_rates,
     tenants,
     usage,
@@ -63,4 +64,7 @@ for module in (
     api_router.include_router(module.router)
 declare_payment_required(products.categories_router)
 api_router.include_router(products.categories_router)
+for stock_router in (stock.router, stock.movements_router, stock.settings_router):
+    declare_payment_required(stock_router)
+    api_router.include_router(stock_router)
 declare_roles(api_router)

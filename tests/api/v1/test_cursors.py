@@ -14,6 +14,7 @@ from app.core.cursors import cursor_key, decode_cursor, encode_cursor
 from app.core.errors import InvalidCursor
 from tests.api.v1.http_checks import assert_problem
 from tests.api.v1.invoicing import Party
+from tests.api.v1.product_rows import make_product
 from tests.api.v1.receipting import alloc, receive
 from tests.factories import API, make_tenant
 
@@ -53,7 +54,7 @@ def list_routes(app) -> list[tuple[str, list[str | None]]]:
 
 @pytest.fixture
 async def party(client, today):
-    """A customer with invoices, a credit note and a receipt: the ids the nested lists need."""
+    """A customer with invoices, a credit note and a receipt, and a product: the ids the nested lists need."""
     party = await Party.make(client, await make_tenant(client))
     invoices = [await party.invoice(client) for _ in range(3)]
     note = await client.post(
@@ -63,11 +64,13 @@ async def party(client, today):
     )
     assert note.status_code == 201, note.text
     receipt = await receive(client, party, "1180.00", alloc(invoices[1], "1180.00"), receipt_date=str(today))
+    product = await make_product(client, party.account)
     party.ids = {
         "customer_id": party.customer["id"],
         "invoice_id": invoices[2]["id"],
         "credit_note_id": note.json()["id"],
         "receipt_id": receipt["id"],
+        "product_id": product["id"],
     }
     return party
 
