@@ -103,6 +103,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
             "quantity-not-positive",
             "quantity-too-precise",
             "recipient-address-required",
+            "restock-by-value",
             "restock-without-goods",
             "sale-underpaid",
             "service-type-inactive",

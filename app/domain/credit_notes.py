@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 
 from app.domain import gst
+from app.domain.errors import RuleBroken
 from app.domain.gst import ZERO, LineAmounts
 
 
@@ -50,6 +51,17 @@ class Supply:
     type: gst.SupplyType
     place_of_supply: str
     without_tax: bool = False  # the invoice is zero-rated under bond or LUT: its credits carry no tax either
+
+
+def check_restock(*, restock: bool, by_value: bool) -> None:
+    """Restocking returns goods, so only a credit by quantity does: a credit by taxable value is a
+    price reduction (the goods stay with the customer)."""
+    if restock and by_value:
+        raise RuleBroken(
+            "restock",
+            "A credit by taxable value returns no goods: credit the returned goods by quantity to restock them.",
+            code="restock-by-value",
+        )
 
 
 def quantity_value(line: InvoicedLine, quantity: Decimal) -> Decimal:

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 
 from fastapi import Body
-from pydantic import ConfigDict, Field, StrictBool, model_validator
+from pydantic import ConfigDict, Field, StrictBool
 
 from app.models.credit_note import CreditNote
 from app.schemas.business_fields import DecimalOut, IsoDate, Money
@@ -45,7 +45,8 @@ class CreditNoteHeader(RequestBody):
         False,
         description="The goods came back in a state to sell again: the credited units of the product lines return "
         "to the invoice's company's stock. False (the default): they do not (damaged, destroyed, kept by the "
-        "customer). Only a credit by quantity (or a full one) returns goods; at least one line must sell a product.",
+        "customer). Only a credit by quantity (or a full one) returns goods (400 `restock-by-value`); at least one "
+        "credited line must sell a product (400 `restock-without-goods`).",
     )
 
 
@@ -77,12 +78,6 @@ class PartialCreditNoteIn(CreditNoteHeader):
     lines: list[QuantityCredit | ValueCredit] = Field(
         min_length=1, max_length=MAX_LINES, description="Each invoice line at most once."
     )
-
-    @model_validator(mode="after")
-    def _restock_by_quantity(self) -> "PartialCreditNoteIn":
-        if self.restock and any(isinstance(line, ValueCredit) for line in self.lines):
-            raise ValueError("restock returns goods: credit them by quantity (a credit by taxable value returns none)")
-        return self
 
 
 CreditNoteCreate = Annotated[FullCreditNoteIn | PartialCreditNoteIn, Body()]

@@ -20,6 +20,7 @@ from app.core.errors import Conflict, NotFound, RuleViolation
 from app.domain import credit_notes as credit_note_math
 from app.domain import gst
 from app.domain.credit_notes import Credited, InvoicedLine, Supply
+from app.domain.errors import DomainError
 from app.domain.statuses import SETTLEABLE_STATUSES
 from app.domain.zero_rated import TaxTreatment
 from app.models.credit_note import CreditNote, CreditNoteLine
@@ -29,7 +30,7 @@ from app.repositories.customers import CustomerRepository
 from app.repositories.invoices import InvoiceRepository
 from app.schemas.credit_notes import FullCreditNoteIn, PartialCreditNoteIn, QuantityCredit, ValueCredit
 from app.services import audit, gst_settings, invoice_stock, invoicing, numbering
-from app.services.rules import DocumentDates
+from app.services.rules import DocumentDates, as_problem
 from app.services.stock import StockLine
 
 AUDITED = [
@@ -88,6 +89,11 @@ async def create(session: AsyncSession, ctx: Context, *, body: FullCreditNoteIn 
     if isinstance(body, FullCreditNoteIn):
         credits = _full(invoice, credited, supply)
     else:
+        by_value = any(isinstance(line, ValueCredit) for line in body.lines)
+        try:
+            credit_note_math.check_restock(restock=body.restock, by_value=by_value)
+        except DomainError as exc:
+            raise as_problem(exc) from exc
         credits = _partial(invoice, credited, supply, body.lines)
     returned = _returned(credits) if body.restock else []  # refused before a number is taken
     note = await _save(session, invoice, body, day, credits, closes=_closes(invoice, credited, credits))
