@@ -4,7 +4,7 @@ change to hand back and what goes on the customer's account (udhaar).
 Rules: payments may exceed the total only in cash, and only up to the cash tendered (the excess is
 change, taken off the cash payments, the last one first, so the receipts record what the shop
 keeps); any other overpayment is refused. Payments short of the total need `on_credit`, and credit
-needs a named customer (a walk-in cannot owe). Refusals are RuleBroken with a 422 code."""
+needs a named customer (a walk-in cannot owe). Refusals are RuleBroken (400: rules no schema can state)."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass

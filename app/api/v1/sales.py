@@ -15,13 +15,15 @@ from app.services.sales import Sale
 
 router = APIRouter(prefix="/sales", tags=["sales"], responses=problem_responses(401, 422))
 OVERRIDERS = {UserRole.owner.value, UserRole.admin.value}
-# 400: a rule of the invoice (rate not in force, archived customer or company, a walk-in sale of
-# ₹50,000 or more without the recipient's address); 403: a viewer, or an accountant asking to
-# override a credit limit; 404: a company, customer or product (id or barcode) not found here;
-# 409: not enough stock (`insufficient-stock`, each short line), an archived product, the credit
-# limit (`credit-limit-exceeded`), or the Idempotency-Key still in flight; 422: the body's schema,
-# a quantity finer than its unit, payments short without on_credit or over the total other than in
-# cash, credit without a customer, the same Idempotency-Key with another body.
+# 400: a rule no schema states: payments short without on_credit (`sale-underpaid`), over the total
+# other than in cash (`overpayment-not-cash`), credit without a customer (`credit-needs-customer`),
+# a quantity finer than its unit (`quantity-too-precise`), an invoice rule (rate not in force,
+# archived customer or company, a walk-in sale of ₹50,000 or more: `recipient-address-required`);
+# 403: a viewer, or an accountant asking to override a credit limit; 404: a company, customer or
+# product (id or barcode) not found here; 409: not enough stock (`insufficient-stock`, each short
+# line), an archived product, the credit limit (`credit-limit-exceeded`), or the Idempotency-Key
+# still in flight; 422: the body's schema (no Idempotency-Key, both or neither of product_id and
+# barcode, a zero quantity ...), or the same Idempotency-Key with another body.
 ERRORS = problem_responses(400, 403, 404, 409)
 
 

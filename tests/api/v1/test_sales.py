@@ -220,7 +220,7 @@ class TestBadInput:
         cases = [
             (422, None, [one(tea, "0")], cash, {}),
             (422, None, [one(tea, "-1")], cash, {}),
-            (422, None, [one(tea, "1.5")], cash, {}),  # NOS: whole units
+            (400, "quantity-too-precise", [one(tea, "1.5")], cash, {}),  # NOS: whole units
             (422, None, [one(loose, "0.0001")], cash, {}),  # beyond any unit's places
             (422, None, [{"product_id": tea["id"], "barcode": ean13("400638133393"), "quantity": "1"}], cash, {}),
             (422, None, [{"quantity": "1"}], cash, {}),
@@ -229,16 +229,16 @@ class TestBadInput:
             (404, "customer-not-found", [one(tea)], cash, {"customer_id": their_customer["id"]}),
             (404, "company-not-found", [one(tea)], cash, {"company_id": other.company["id"]}),
             (409, "insufficient-stock", [one(tea, "4")], cash, {}),
-            (422, "sale-underpaid", [one(tea)], [{"mode": "cash", "amount": "100.00"}], {}),
-            (422, "overpayment-not-cash", [one(tea)], [{"mode": "upi", "amount": "200.00"}], {}),
+            (400, "sale-underpaid", [one(tea)], [{"mode": "cash", "amount": "100.00"}], {}),
+            (400, "overpayment-not-cash", [one(tea)], [{"mode": "upi", "amount": "200.00"}], {}),
             (
-                422,
+                400,
                 "overpayment-not-cash",
                 [one(tea)],
                 [{"mode": "card", "amount": "150.00"}, {"mode": "cash", "amount": "10.00"}],
                 {},
             ),
-            (422, "credit-needs-customer", [one(tea)], [], {"on_credit": True}),
+            (400, "credit-needs-customer", [one(tea)], [], {"on_credit": True}),
             (422, None, [one(tea)], [{"mode": "cheque", "amount": "118.00"}], {}),
             (422, None, [one(tea)], [{"mode": "cash", "amount": "0.00"}], {}),
             (422, None, [one(tea)], cash, {"total": "1.00"}),
