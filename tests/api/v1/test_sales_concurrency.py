@@ -34,6 +34,8 @@ async def test_80_concurrent_one_unit_sales_against_50_in_stock(app, live_server
     assert await shop.level(tea["id"]) == (0, 0)  # on_hand 0, and Σ movements = the level
     counts = await shop.counts()
     assert (counts["invoices"], counts["receipts"], counts["movements"]) == (50, 50, 50)
+    # the shop's first walk-in sales raced to make its walk-in customer: one was made
+    assert counts["walk_ins"] == 1 and len({r.json()["customer_id"] for r in sold}) == 1
 
 
 async def test_20_concurrent_replays_of_one_key_make_one_sale(app, live_server):
