@@ -485,3 +485,43 @@ class TestPlanLimit:
             assert statuses == [201] * 5 + [402] * 15, [r.text for r in responses if r.status_code not in (201, 402)]
             assert {r.json()["used"] for r in responses if r.status_code == 402} == {100}
             assert (await subscription(live, owner))["limits"]["products"] == {"limit": 100, "used": 100}
+
+
+class TestConcurrentWrites:
+    async def test_two_creates_of_one_sku_at_once_make_one_product(self, client):
+        owner = await make_tenant(client)
+
+        async def create(sku: str):
+            return await client.post(URL, json=product_body(sku=sku), headers=owner.headers)
+
+        responses = await asyncio.gather(create("RACE-1"), create("race-1"), create("Race-1"))
+        assert sorted(r.status_code for r in responses) == [201, 409, 409], [r.text for r in responses]
+        assert {r.json()["code"] for r in responses if r.status_code == 409} == {"duplicate-sku"}
+        assert await total(client, owner) == 1
+
+
+class TestLookups:
+    """The service lookups the invoice, stock and sale parts use."""
+
+    async def test_get_many_and_by_barcode(self, app, client):
+        from app.core.errors import NotFound
+        from app.services import products
+
+        owner, other = await make_tenant(client), await make_tenant(client)
+        upc = await make_product(client, owner, barcode="042100005264")
+        plain = await make_product(client, owner)
+        theirs = await make_product(client, other, barcode=barcode())
+        ids = {uuid.UUID(upc["id"]), uuid.UUID(plain["id"])}
+        async with app.state.runtime.db.transaction(uuid.UUID(owner.tenant_id)) as session:
+            assert set(await products.get_many(session, ids)) == ids
+            for scanned in ("042100005264", "0042100005264"):
+                assert str((await products.by_barcode(session, scanned)).id) == upc["id"]
+            for unknown in (theirs["barcode"], "0042100005265", "12", ""):
+                with pytest.raises(NotFound) as caught:
+                    await products.by_barcode(session, unknown)
+                assert caught.value.code == "product-not-found"
+            with pytest.raises(NotFound) as caught:
+                await products.get_many(session, {*ids, uuid.UUID(theirs["id"])})
+            assert caught.value.extra["missing"] == [theirs["id"]]
+            with pytest.raises(NotFound):
+                await products.get(session, uuid.UUID(theirs["id"]))
