@@ -55,7 +55,7 @@ ADJUSTMENT_EXAMPLE = {
 }
 
 
-class InventorySettingsRead(ReadModel):
+class InventorySettingsRead(SelectableRead):
     allow_negative_stock: bool = Field(
         description="true: sales and other takes never wait for stock (levels may go below zero)."
     )

@@ -1,7 +1,7 @@
 """Sample billing data for the demo tenant: a company, customers, invoices in several states and
-a receipt, a small shop catalogue (two categories, five products with reorder levels) and opening
-stock of the demo products (one of them low), made through the same services the API uses (so
-every rule and audit row applies)."""
+a receipt, a small shop catalogue (two categories, five products with reorder levels) and their
+opening stock (one of them low), made through the same services the API uses (so every rule and
+audit row applies)."""
 
 import uuid
 from datetime import date, timedelta

@@ -79,3 +79,18 @@ async def test_the_demo_tenant_has_a_small_catalogue(app, client, settings):
     assert {p["category_id"] for p in in_grocery["items"]} == {staples} and len(in_grocery["items"]) == 3
     scanned = (await client.get(f"{API}/products", params={"q": "2000000000015"}, headers=owner.headers)).json()
     assert [p["sku"] for p in scanned["items"]] == ["SALT-1KG"]
+
+
+async def test_the_demo_tenant_has_opening_stock_one_product_low(app, client, settings):
+    demo = settings.model_copy(update={"demo_email": unique_email("demo")})
+    rt = Runtime(settings=demo, db=app.state.runtime.db)
+    await ensure_demo_tenant(rt.context())
+    owner = await login(client, demo.demo_email, demo.demo_password)
+    levels = (await client.get(f"{API}/stock", headers=owner.headers)).json()["items"]
+    assert len(levels) == 5 and all(float(level["on_hand"]) > 0 for level in levels)
+    low = (await client.get(f"{API}/stock", params={"low": "true"}, headers=owner.headers)).json()["items"]
+    assert len(low) == 1 and low[0]["available"] == low[0]["reorder_level"]
+    documents = (await client.get(f"{API}/stock/documents", headers=owner.headers)).json()["items"]
+    assert [(d["kind"], d["notes"]) for d in documents] == [("receipt", "Opening stock")]
+    moves = (await client.get(f"{API}/products/{low[0]['product_id']}/movements", headers=owner.headers)).json()
+    assert [m["kind"] for m in moves["items"]] == ["opening"]
