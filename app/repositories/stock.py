@@ -292,22 +292,6 @@ class StockRepository(TenantOwnedRepository[StockLevel]):
         )
         return {row.product_id: (row.on_hand, row.reserved) for row in await self.session.execute(stmt)}
 
-    async def moved_by_document(
-        self, document_type: str, document_id: uuid.UUID, *, kind: str
-    ) -> dict[uuid.UUID, Decimal]:
-        """product_id -> the units a document's movements of `kind` moved (unsigned): what an
-        invoice's issue took, for its void to give back (ix_stock_movements_tenant_id_document_id)."""
-        stmt = (
-            select(StockMovement.product_id, func.sum(StockMovement.on_hand_change).label("moved"))
-            .where(
-                StockMovement.document_id == document_id,
-                StockMovement.document_type == document_type,
-                StockMovement.kind == kind,
-            )
-            .group_by(StockMovement.product_id)
-        )
-        return {row.product_id: abs(row.moved) for row in await self.session.execute(stmt) if row.moved}
-
     async def refresh_alerts(self, product_id: uuid.UUID, reorder_level: Decimal | None, at: datetime) -> None:
         """Open or close the product's alerts in every company after its reorder level changed."""
         params = {"tenant_id": self.tenant_id, "product_id": product_id, "reorder_level": reorder_level, "at": at}

@@ -26,12 +26,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.context import Context
 from app.core.errors import Conflict
-from app.domain import product_lines, uqc
+from app.domain import product_lines
 from app.domain.errors import DomainError
 from app.domain.product_lines import ProductLine
 from app.models.invoice import Invoice
 from app.models.product import Product
-from app.repositories.stock import StockRepository
+from app.repositories.stock import StockMovementRepository
 from app.schemas.invoices import InvoiceLineIn
 from app.services import products, stock
 from app.services.rules import as_problem
@@ -72,20 +72,14 @@ async def resolve(
 
 
 async def check_draft(session: AsyncSession, invoice: Invoice) -> Products:
-    """At issue: the draft's products as they are now (none archived, quantities in their units)."""
+    """At issue: the draft's products as they are now, none archived since. (Their units cannot have
+    changed: the catalogue refuses a new unit once an invoice line names the product, so the draft's
+    quantities still fit them.)"""
     ids = {line.product_id for line in invoice.lines if line.product_id is not None}
     if not ids:
         return {}
     found = await products.get_many(session, ids)
     _refuse_archived(found, ((line.position, line.product_id) for line in invoice.lines))
-    for line in invoice.lines:
-        if line.product_id is not None:
-            try:
-                uqc.check_quantity(
-                    found[line.product_id].unit, line.quantity, field=f"lines.{line.position - 1}.quantity"
-                )
-            except DomainError as exc:
-                raise as_problem(exc) from exc
     return found
 
 
@@ -122,7 +116,7 @@ async def restore(session: AsyncSession, ctx: Context, invoice: Invoice, *, reas
     say now)."""
     if not any(line.product_id is not None for line in invoice.lines):
         return
-    sold = await StockRepository(session).moved_by_document("invoice", invoice.id, kind="sale")
+    sold = await _sold(session, invoice)
     if sold:
         await stock.put(
             session,
@@ -142,7 +136,7 @@ async def return_goods(
 ) -> None:
     """A credit note with restock: its credited units of the products the invoice's issue took
     stock of go back to the invoice's company (`return`)."""
-    sold = await StockRepository(session).moved_by_document("invoice", invoice.id, kind="sale")
+    sold = await _sold(session, invoice)
     returned = [line for line in lines if line.product_id in sold]
     if returned:
         await stock.put(
@@ -153,6 +147,15 @@ async def return_goods(
             kind="return",
             document=DocumentRef("credit_note", credit_note_id),
         )
+
+
+async def _sold(session: AsyncSession, invoice: Invoice) -> dict[uuid.UUID, Decimal]:
+    """product_id -> the units the invoice's issue took (its `sale` movements, unsigned)."""
+    sold: dict[uuid.UUID, Decimal] = {}
+    for movement, _ in await StockMovementRepository(session).of_document("invoice", invoice.id):
+        if movement.kind == "sale":
+            sold[movement.product_id] = sold.get(movement.product_id, Decimal(0)) - movement.on_hand_change
+    return sold
 
 
 def _refuse_archived(found: Products, lines: Iterable[tuple[int, uuid.UUID | None]]) -> None:

@@ -513,13 +513,6 @@ CASES: dict[tuple[str, str], Case] = {
             b.row("stock_levels")["company_id"], [b.row("stock_levels")["product_id"]]
         )
     ),
-    ("StockRepository", "moved_by_document"): Case(
-        lambda s, b: C("StockRepository")(s).moved_by_document(
-            b.row("stock_movements")["document_type"] or "invoice",
-            b.row("stock_movements")["document_id"] or b.row("stock_movements")["id"],
-            kind=b.row("stock_movements")["kind"],
-        )
-    ),
     ("StockRepository", "refresh_alerts"): Case(
         lambda s, b: C("StockRepository")(s).refresh_alerts(b.row("stock_levels")["product_id"], Decimal(1000), NOW)
     ),

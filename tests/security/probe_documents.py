@@ -11,8 +11,7 @@ async def add_invoice_rows(client: httpx.AsyncClient, tenant) -> None:
     party = await Party.make(client, tenant.owner)
     tenant.invoice_party = party
     issued = await party.invoice(client)
-    product = await make_product(client, tenant.owner)
-    tenant.product_ids = [product["id"]]
+    product = await make_product(client, tenant.owner, name="Probe Rice On A Draft")  # product_ids: probe_products
     draft = await party.invoice(client, {"product_id": product["id"], "quantity": "2"}, issue=False)
     tenant.invoice_ids = [issued["id"], draft["id"]]
     tenant.invoice_line_ids = [line["id"] for invoice in (issued, draft) for line in invoice["lines"]]

@@ -2,9 +2,9 @@
 lines from products, issue takes the stock (all or nothing), void gives it back, credit notes with
 and without restock.
 
-Products are made and archived through /products; the goods received are put, and the levels and
-movements read, straight in the database through the stock ledger (app.services.stock.put), as the
-tenant, under row-level security: what is tested goes through HTTP."""
+Products, goods received, levels and movements go through the API too (/products, /stock/receipts,
+/stock, /products/{id}/movements); only the ledger's invariant (levels = the sum of the movements)
+is read straight from the database, as the tenant, under row-level security."""
 
 import asyncio
 import uuid
@@ -15,11 +15,9 @@ import pytest
 from sqlalchemy import select
 
 from app.core.runtime import Runtime
-from app.models.base import new_id
 from app.models.stock import StockLevel, StockMovement
 from app.schemas.invoices import InvoiceIn
-from app.services import invoicing, stock
-from app.services.stock import DocumentRef, StockLine
+from app.services import invoicing
 from tests.api.v1.http_checks import assert_problem
 from tests.api.v1.invoicing import Party, line, make_company
 from tests.api.v1.product_rows import make_product
@@ -28,8 +26,7 @@ from tests.factories import API, make_tenant
 
 
 class Shop(Party):
-    """A party whose tenant has products (made through /products) and stock (received, and
-    read, in the database)."""
+    """A party whose tenant has products and stock."""
 
     def __init__(self, party: Party, client: httpx.AsyncClient, rt: Runtime) -> None:
         super().__init__(party.account, party.company, party.customer)
@@ -46,35 +43,29 @@ class Shop(Party):
         assert response.status_code == 200, response.text
 
     async def receive(self, *stocked: tuple[dict, str], company: dict | None = None) -> None:
-        async with self.rt.db.transaction(self.tenant_id) as session:
-            await stock.put(
-                session,
-                self.rt.context(tenant_id=self.tenant_id),
-                company_id=uuid.UUID((company or self.company)["id"]),
-                lines=[StockLine(uuid.UUID(product["id"]), D(quantity)) for product, quantity in stocked],
-                kind="receipt",
-                document=DocumentRef("stock_document", new_id()),
-            )
+        body = {
+            "company_id": (company or self.company)["id"],
+            "lines": [{"product_id": product["id"], "quantity": quantity} for product, quantity in stocked],
+        }
+        response = await self.client.post(f"{API}/stock/receipts", json=body, headers=self.account.headers)
+        assert response.status_code == 201, response.text
 
     async def on_hand(self, product: dict, company: dict | None = None) -> D | None:
         """The product's on_hand at the company (None: no level row)."""
-        async with self.rt.db.transaction(self.tenant_id) as session:
-            return await session.scalar(
-                select(StockLevel.on_hand).where(
-                    StockLevel.product_id == uuid.UUID(product["id"]),
-                    StockLevel.company_id == uuid.UUID((company or self.company)["id"]),
-                )
-            )
+        params = {"product_id": product["id"], "company_id": (company or self.company)["id"]}
+        response = await self.client.get(f"{API}/stock", params=params, headers=self.account.headers)
+        assert response.status_code == 200, response.text
+        items = response.json()["items"]
+        assert len(items) <= 1
+        return D(items[0]["on_hand"]) if items else None
 
     async def movements(self, product: dict) -> list[tuple[str, D]]:
         """(kind, on_hand change) of the product's movements, oldest first."""
-        async with self.rt.db.transaction(self.tenant_id) as session:
-            rows = await session.execute(
-                select(StockMovement.kind, StockMovement.on_hand_change)
-                .where(StockMovement.product_id == uuid.UUID(product["id"]))
-                .order_by(StockMovement.created_at, StockMovement.id)
-            )
-            return [(kind, change) for kind, change in rows]
+        response = await self.client.get(
+            f"{API}/products/{product['id']}/movements", params={"limit": 100}, headers=self.account.headers
+        )
+        assert response.status_code == 200, response.text
+        return [(m["kind"], D(m["on_hand_change"])) for m in reversed(response.json()["items"])]  # newest first
 
     async def levels_match_movements(self) -> None:
         """Σ movements = levels, for every level of the tenant."""
@@ -378,5 +369,6 @@ async def test_concurrent_issues_take_each_unit_once_and_number_without_gaps(liv
     assert statuses == [200] * 3 + [409] * 5, [r.text for r in responses if r.status_code not in (200, 409)]
     assert {r.json()["code"] for r in responses if r.status_code == 409} == {"insufficient-stock"}
     assert sorted(_seq(r.json()["number"]) for r in responses if r.status_code == 200) == [1, 2, 3]
-    assert (await party.on_hand(rice), await party.on_hand(oil)) == (D(1), D(7))
+    async with httpx.AsyncClient(base_url=live_server, timeout=60) as party.client:
+        assert (await party.on_hand(rice), await party.on_hand(oil)) == (D(1), D(7))
     await party.levels_match_movements()
