@@ -113,7 +113,8 @@ async def receive_in_full(
     """One receipt per payment for an invoice this transaction has just issued (a counter sale),
     each dated the invoice's day and allocated to it in full: numbered from the company's receipt
     series, written together, the invoice settled by their sum in one guarded UPDATE, the
-    customer's balance moved once, audited as `receipt.created` with its allocation like `create`.
+    customer's balance moved once (all in one statement: ReceiptRepository.pay_in_full), audited as
+    `receipt.created` with its allocation like `create`.
     The invoice object takes its new amount paid and status. None when there is no payment.
     `settings`: the tenant's GST settings (their receipt number pattern) if the caller has them
     (read before the invoice took its series' lock, they are not read while it is held)."""
@@ -145,22 +146,21 @@ async def receive_in_full(
                 status="active",
             )
         )
-    repo = ReceiptRepository(session)
-    await repo.add_many(made)
     allocations = [
-        ReceiptAllocation(receipt_id=r.id, invoice_id=invoice.id, amount=r.amount, allocated_on=invoice.invoice_date)
+        ReceiptAllocation(
+            id=new_id(), receipt_id=r.id, invoice_id=invoice.id, amount=r.amount, allocated_on=invoice.invoice_date
+        )
         for r in made
     ]
-    await repo.add_allocations(allocations)
-    paid = sum((r.amount for r in made), Decimal("0.00"))
-    settled = await InvoiceRepository(session).settle(invoice.id, paid=paid)
-    if settled is None:
+    # One statement: the receipts, their allocations, the invoice settled, the customer's balance.
+    paid = await ReceiptRepository(session).pay_in_full(invoice, made, allocations)
+    if paid is None:
+        total = sum((r.amount for r in made), Decimal("0.00"))
         raise Conflict(
-            f"Receiving {paid} exceeds invoice {invoice.number}'s balance due of {invoice.balance_due}.",
+            f"Receiving {total} exceeds invoice {invoice.number}'s balance due of {invoice.balance_due}.",
             code="invoice-over-allocated",
         )
-    invoice.amount_paid, invoice.status, invoice.balance_due = settled.amount_paid, settled.status, settled.balance_due
-    balance, credit_limit = await CustomerRepository(session).move_balance(invoice.customer_id, -paid)
+    invoice.amount_paid, invoice.status, invoice.balance_due = paid.amount_paid, paid.status, paid.balance_due
     await audit.record_many(
         session,
         [
@@ -174,7 +174,7 @@ async def receive_in_full(
             for receipt, allocation in zip(made, allocations, strict=True)
         ],
     )
-    return Settled(made, balance, credit_limit)
+    return Settled(made, paid.customer_balance, paid.credit_limit)
 
 
 async def allocate(

@@ -533,8 +533,12 @@ CASES: dict[tuple[str, str], Case] = {
         ),
         compare=False,
     ),
-    ("ReceiptRepository", "add_many"): Case(
-        lambda s, b: C("ReceiptRepository")(s).add_many([Receipt(**{**b.row("receipts"), "id": uuid.uuid4()})]),
+    ("ReceiptRepository", "pay_in_full"): Case(
+        lambda s, b: C("ReceiptRepository")(s).pay_in_full(
+            b.detached(s, "invoices"),
+            [Receipt(**{**b.row("receipts"), "id": PROBE_ID})],
+            [ReceiptAllocation(**{**b.row("receipt_allocations"), "id": uuid.uuid4(), "receipt_id": PROBE_ID})],
+        ),
         compare=False,
     ),
     ("ReceiptRepository", "allocations"): Case(
