@@ -153,19 +153,6 @@ class CustomerRepository(TenantRepository[Customer]):
         )
         await self.session.execute(stmt)
 
-    async def move_balance(self, customer_id: uuid.UUID, delta: Decimal) -> tuple[Decimal, Decimal | None]:
-        """`add_to_balance`, answering (balance, credit limit) after it: the row stays locked by this
-        transaction until it ends, so no concurrent document moves it in between."""
-        stmt = (
-            update(Customer)
-            .where(Customer.tenant_id == self.tenant_id, Customer.id == customer_id)
-            .values(balance=Customer.balance + delta, updated_at=func.now())
-            .returning(Customer.balance, Customer.credit_limit)
-            .execution_options(synchronize_session=False)
-        )
-        balance, limit = (await self.session.execute(stmt)).one()
-        return balance, limit
-
     async def try_delete(self, customer: Customer) -> bool:
         """Delete in a savepoint; False (and nothing changed) if a document refers to the customer."""
         stmt = (

@@ -227,9 +227,6 @@ CASES: dict[tuple[str, str], Case] = {
     ("CustomerRepository", "credit_position"): Case(
         lambda s, b: C("CustomerRepository")(s).credit_position(b.id("customers"))
     ),
-    ("CustomerRepository", "move_balance"): Case(
-        lambda s, b: C("CustomerRepository")(s).move_balance(b.id("customers"), Decimal(7))
-    ),
     ("CustomerRepository", "try_delete"): Case(
         lambda s, b: C("CustomerRepository")(s).try_delete(b.detached(s, "customers")), compare=False
     ),

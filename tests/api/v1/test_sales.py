@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app.models.audit import AuditLog
 from tests.api.v1.http_checks import assert_problem
-from tests.api.v1.invoicing import make_customer
+from tests.api.v1.invoicing import gstin, make_customer
 from tests.api.v1.members import add_member
 from tests.api.v1.selling import Shop, ean13
 from tests.factories import API, make_tenant
@@ -132,6 +132,20 @@ class TestWalkIn:
         visitor = await make_customer(client, owner, billing_address={"state_code": "29"}, name="Visiting Buyer")
         named = (await mumbai.sell(client, [one(tea)], cash, customer_id=visitor["id"])).json()
         assert (named["place_of_supply"], named["supply_type"], named["walk_in"]) == ("27", "intra_state", False)
+
+    async def test_the_walk_in_follows_its_company_into_another_state(self, app, client):
+        shop = await Shop.open(app, client, await make_tenant(client))
+        tea = await shop.product(client)
+        cash = [{"mode": "cash", "amount": "118.00"}]
+        first = (await shop.sell(client, [one(tea)], cash)).json()
+        moved = {"gstin": gstin("27", pan="AAPFU0939F")}  # the business re-registered in Maharashtra
+        response = await client.patch(f"{API}/companies/{shop.company['id']}", json=moved, headers=shop.account.headers)
+        assert response.status_code == 200, response.text
+        again = (await shop.sell(client, [one(tea)], cash)).json()
+        assert again["customer_id"] == first["customer_id"]
+        assert (first["place_of_supply"], again["place_of_supply"], again["supply_type"]) == ("29", "27", "intra_state")
+        walk_in = (await client.get(f"{API}/customers/{again['customer_id']}", headers=shop.account.headers)).json()
+        assert walk_in["billing_address"]["state_code"] == "27"
 
     async def test_walk_ins_are_hidden_uncounted_and_cannot_be_edited(self, app, client):
         shop = await Shop.open(app, client, await make_tenant(client))
