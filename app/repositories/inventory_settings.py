@@ -16,6 +16,12 @@ class InventorySettingsRepository(TenantRepository[InventorySettings]):
             stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
+    async def hold(self) -> None:
+        """Key-share lock the tenant's row (if saved) until the transaction ends, as every ledger
+        statement does: taken before a caller locks level rows itself, so that locks are always
+        taken settings first, then levels (a settings change waits instead of deadlocking)."""
+        await self.session.execute(select(InventorySettings.id).with_for_update(key_share=True))
+
     async def ensure(self) -> InventorySettings:
         """The tenant's row, created with the defaults if missing, locked for the caller's change
         (which also waits for the stock changes in flight: they key-share lock it)."""

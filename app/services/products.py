@@ -23,7 +23,7 @@ from app.domain.errors import DomainError, RuleBroken
 from app.domain.product_codes import check_hsn, check_mrp, normalize_barcode
 from app.models.product import Product
 from app.repositories.products import ProductFilters, ProductRepository
-from app.services import audit, entitlements, product_categories, tax_rates
+from app.services import audit, entitlements, product_categories, stock, tax_rates
 from app.services.rules import as_problem
 
 FIELDS = [
@@ -130,6 +130,7 @@ async def update(session: AsyncSession, ctx: Context, product_id: uuid.UUID, *, 
         )
     current = {name: getattr(product, name) for name in FIELDS}
     checked = await _checked(session, ctx, current | changes, sent=set(changes))
+    stocked = (product.reorder_level, product.track_stock)
     if archived is False and product.is_archived:
         await entitlements.require(session, ctx, entitlements.Limit.products)
     for name in changes:
@@ -137,6 +138,8 @@ async def update(session: AsyncSession, ctx: Context, product_id: uuid.UUID, *, 
     if archived is not None:
         product.is_archived = archived
     await _save(session, product, new=False)
+    if (product.reorder_level, product.track_stock) != stocked:
+        await stock.refresh_alerts(session, ctx, product.id)  # open or close its low-stock alerts
     action = "product.updated"
     if archived is not None and archived != before["is_archived"]:
         action = "product.archived" if archived else "product.restored"

@@ -29,6 +29,7 @@ from app.domain.fiscal import GST_START, INDIA
 from app.domain.gst import InvalidGstin, normalize_gstin
 from app.models.product import Product
 from app.models.stock import StockDocument, StockMovement
+from app.repositories.inventory_settings import InventorySettingsRepository
 from app.repositories.stock import DocumentFilters, StockDocumentRepository, StockMovementRepository
 from app.schemas.stock import (
     CountedLine,
@@ -118,7 +119,10 @@ async def adjust(session: AsyncSession, ctx: Context, *, body: StockAdjustmentCr
         )
     )
     counted = {line.product_id for line in body.lines if isinstance(line, CountedLine)}
-    on_hand = await repo.lock_levels(body.company_id, counted) if counted else {}
+    on_hand: dict[uuid.UUID, Decimal] = {}
+    if counted:
+        await InventorySettingsRepository(session).hold()  # settings, then levels: the ledger's lock order
+        on_hand = await repo.lock_levels(body.company_id, counted)
     ups: list[StockLine] = []
     downs: list[StockLine] = []
     for i, line in enumerate(body.lines):

@@ -453,6 +453,7 @@ CASES: dict[tuple[str, str], Case] = {
     ("InventorySettingsRepository", "current"): Case(
         lambda s, b: C("InventorySettingsRepository")(s).current(for_update=True)
     ),
+    ("InventorySettingsRepository", "hold"): Case(lambda s, b: C("InventorySettingsRepository")(s).hold()),
     ("InventorySettingsRepository", "ensure"): Case(lambda s, b: C("InventorySettingsRepository")(s).ensure()),
     ("InventorySettingsRepository", "below_zero"): Case(
         lambda s, b: C("InventorySettingsRepository")(s).below_zero(10)

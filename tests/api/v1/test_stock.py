@@ -3,12 +3,15 @@
 nothing written."""
 
 import asyncio
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from app.models.stock import StockAlert
 from tests.api.v1.business import GSTIN_MH, audit_rows, walk
 from tests.api.v1.http_checks import assert_problem
 from tests.api.v1.invoicing import make_company
@@ -412,3 +415,22 @@ class TestRaces:
             assert sum(int(float(m["on_hand_change"])) for m in moves) == 0
             chain = [m["on_hand_after"] for m in reversed(moves)]
             assert chain == [f"{n}.000" for n in range(50, -1, -1)]
+
+
+class TestAlertsFollowTheProduct:
+    async def test_changing_the_reorder_level_opens_and_closes_the_alert(self, client, app):
+        shop = await new_shop(client)
+        item = await make_product(client, shop.account, reorder_level="2")
+        await receive(client, shop, ln(item, "5"))
+
+        async def open_alerts() -> int:
+            async with app.state.runtime.db.transaction(uuid.UUID(shop.account.tenant_id)) as session:
+                stmt = select(StockAlert).where(StockAlert.product_id == uuid.UUID(item["id"]))
+                return len([a for a in (await session.execute(stmt)).scalars() if a.closed_at is None])
+
+        assert await open_alerts() == 0
+        patch = await client.patch(f"{API}/products/{item['id']}", json={"reorder_level": "5"}, headers=shop.headers)
+        assert patch.status_code == 200, patch.text
+        assert await open_alerts() == 1 and (await level(client, shop, item))["low"] is True
+        patch = await client.patch(f"{API}/products/{item['id']}", json={"reorder_level": "4"}, headers=shop.headers)
+        assert patch.status_code == 200 and await open_alerts() == 0
