@@ -107,6 +107,14 @@ EXPORT_EXAMPLE = {
     "shipping_bill_date": "2026-11-25",
     "lines": [{**LINE_EXAMPLE, "description": "Bookkeeping for a Dubai client, October 2026"}],
 }
+PRODUCT_EXAMPLE = {  # lines from the catalogue: name, HSN, unit, price and rate from each product
+    "company_id": "0194f0a2-5c1e-7b1a-9d7e-2f9c3e1a0b11",
+    "customer_id": "0194f0a2-5c1e-7b1a-9d7e-2f9c3e1a0b22",
+    "lines": [
+        {"product_id": "0194f0a2-5c1e-7b1a-9d7e-2f9c3e1a0b55", "quantity": "2"},
+        {"product_id": "0194f0a2-5c1e-7b1a-9d7e-2f9c3e1a0b66", "quantity": "1.5", "discount": "10.00"},
+    ],
+}
 ZERO_RATED = (
     "Exports and supplies to an SEZ are zero-rated: `with_payment_of_igst` (IGST at each line's rate, "
     "whatever the states) or `under_lut` (under bond or letter of undertaking: no tax, the lines keep their rate)."
@@ -147,7 +155,7 @@ class InvoiceLineIn(RequestBody):
 class InvoiceIn(RequestBody):
     """A draft's content. `PUT` replaces the whole draft with the same shape."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE, EXPORT_EXAMPLE]})
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE, EXPORT_EXAMPLE, PRODUCT_EXAMPLE]})
 
     company_id: uuid.UUID
     customer_id: uuid.UUID

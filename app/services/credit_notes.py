@@ -95,7 +95,7 @@ async def create(session: AsyncSession, ctx: Context, *, body: FullCreditNoteIn 
         except DomainError as exc:
             raise as_problem(exc) from exc
         credits = _partial(invoice, credited, supply, body.lines)
-    returned = _returned(credits) if body.restock else []  # refused before a number is taken
+    returned = _returned(invoice, body, credits) if body.restock else []  # refused before a number is taken
     note = await _save(session, invoice, body, day, credits, closes=_closes(invoice, credited, credits))
     if returned:
         await invoice_stock.return_goods(session, ctx, invoice, note.id, returned)
@@ -111,13 +111,20 @@ async def create(session: AsyncSession, ctx: Context, *, body: FullCreditNoteIn 
     return note
 
 
-def _returned(credits: list[Credit]) -> list[StockLine]:
+def _returned(invoice: Invoice, body: FullCreditNoteIn | PartialCreditNoteIn, credits: list[Credit]) -> list[StockLine]:
     """What a note with restock returns to stock: the credited units of its product lines (by the
-    note's line positions); app.services.invoice_stock moves those the invoice took stock of."""
+    note's line positions); a full note returns every product line, the free ones too (a line worth
+    nothing is on no credit note, but its goods come back with the rest).
+    app.services.invoice_stock moves those the invoice took stock of."""
+    goods: list[tuple[int, uuid.UUID | None, Decimal | None]]
+    if isinstance(body, FullCreditNoteIn):
+        goods = [(line.position, line.product_id, line.quantity) for line in invoice.lines]
+    else:
+        goods = [(n, credit.line.product_id, credit.quantity) for n, credit in enumerate(credits, start=1)]
     returned = [
-        StockLine(product_id=credit.line.product_id, quantity=credit.quantity, position=position)
-        for position, credit in enumerate(credits, start=1)
-        if credit.line.product_id is not None and credit.quantity is not None
+        StockLine(product_id=product_id, quantity=quantity, position=position)
+        for position, product_id, quantity in goods
+        if product_id is not None and quantity is not None
     ]
     if not returned:
         raise RuleViolation("restock", "No line of this credit note returns a product.", code="restock-without-goods")

@@ -305,6 +305,15 @@ class TestCreditNotes:
         ok(await credit(client, party, invoice, full=True, restock=True), 201)
         assert (await party.on_hand(rice), await party.on_hand(oil)) == (D(10), D(10))
 
+    async def test_a_full_credit_note_with_restock_returns_the_free_goods_too(self, client, party):
+        rice, gift = await party.product(), await party.product(sale_price="50.00")
+        await party.receive((rice, "10"), (gift, "10"))
+        free = sells(gift, "1", discount="50.00")  # worth nothing: on no credit note line
+        invoice = ok(await draft(client, party, sells(rice, "2"), free, issue=True), 201)
+        note = ok(await credit(client, party, invoice, full=True, restock=True), 201)
+        assert len(note["lines"]) == 1
+        assert (await party.on_hand(rice), await party.on_hand(gift)) == (D(10), D(10))
+
     async def test_restock_needs_a_credit_by_quantity_of_a_product(self, client, party, sold):
         invoice, rice, _ = sold
         by_value = [{"invoice_line_id": invoice["lines"][0]["id"], "taxable_value": "10.00"}]
