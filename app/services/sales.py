@@ -37,8 +37,8 @@ from app.models.receipt import Receipt
 from app.repositories.customers import CustomerRepository
 from app.schemas.invoices import InvoiceIn, InvoiceLineIn
 from app.schemas.sales import BarcodeLine, ProductLine, SaleCreate
-from app.services import audit, companies, customers, gst_settings, invoicing, products, receipts, share_links
-from app.services.rules import as_problem
+from app.services import audit, companies, customers, invoicing, products, receipts, share_links
+from app.services.rules import DocumentDates, as_problem
 from app.services.share_links import ShareLink
 
 T = TypeVar("T")
@@ -59,13 +59,15 @@ class Sale:
 async def create(session: AsyncSession, ctx: Context, *, body: SaleCreate, may_override_credit_limit: bool) -> Sale:
     if body.override_credit_limit and not may_override_credit_limit:
         raise Forbidden("Only an owner or admin may sell beyond a credit limit.", code="credit-override-forbidden")
-    company = await companies.get_active(session, body.company_id)  # unknown parties: 404 before any rule
-    settings = await gst_settings.get(session)  # the receipts' number pattern, read before any lock
+    # the parties, the GST settings (the receipts' number pattern) and the rates in one read, before
+    # any lock; unknown parties: 404 before any rule
     if body.customer_id is not None:
-        customer = await customers.get_active(session, body.customer_id)
+        customer_id = body.customer_id
     else:
         _rule(sale_rules.check_credit_customer, on_credit=body.on_credit, named_customer=False)
-        customer = await customers.walk_in(session, company)
+        customer_id = (await customers.walk_in(session, await companies.get_active(session, body.company_id))).id
+    parties = await invoicing.load_parties(session, body.company_id, customer_id, DocumentDates.of(ctx).today)
+    company, customer, settings = parties.company, parties.customer, parties.settings
     invoice = await invoicing.create(
         session,
         ctx,
@@ -77,6 +79,7 @@ async def create(session: AsyncSession, ctx: Context, *, body: SaleCreate, may_o
             lines=await _invoice_lines(session, body.lines),
         ),
         issue=True,
+        parties=parties,
     )
     settlement = _rule(sale_rules.settle, invoice.total, body.payments, on_credit=body.on_credit)
     payments = [

@@ -296,6 +296,7 @@ CASES: dict[tuple[str, str], Case] = {
             method="POST",
             path="/probe",
             request_hash="0" * 64,
+            now=NOW,
             expires_at=NOW,
             wait_seconds=1,
         )
@@ -305,9 +306,6 @@ CASES: dict[tuple[str, str], Case] = {
     ),
     ("IdempotencyRepository", "complete"): Case(
         lambda s, b: C("IdempotencyRepository")(s).complete(b.row("idempotency_keys")["key"], 201, {"probe": 1})
-    ),
-    ("IdempotencyRepository", "delete_expired"): Case(
-        lambda s, b: C("IdempotencyRepository")(s).delete_expired(b.row("idempotency_keys")["key"], NOW)
     ),
     # invoices
     ("InvoiceRepository", "get_with_lines"): Case(
