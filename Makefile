@@ -50,14 +50,15 @@ format: $(VENV)/.dev-installed
 	$(BIN)/ruff format app tests bench
 	$(BIN)/ruff check --fix app tests bench
 
-# About 13 minutes: the baseline (1 and 2 API workers), the invoice scenarios, RLS on and off, documents (PDF),
-# product search over 100,000 products.
+# About 14 minutes: the baseline (1 and 2 API workers), the invoice scenarios, RLS on and off, documents (PDF),
+# product search over 100,000 products, the counter sale.
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m bench.baseline
 	$(BIN)/python -m bench.invoices
 	$(BIN)/python -m bench.rls
 	$(BIN)/python -m bench.documents
 	$(BIN)/python -m bench.products
+	$(BIN)/python -m bench.sales
 
 # Mixed reads and writes for SOAK_MINUTES against WEB_CONCURRENCY API workers (default 2); RSS per worker.
 SOAK_MINUTES ?= 10

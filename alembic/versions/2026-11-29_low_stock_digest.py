@@ -1,6 +1,6 @@
 """low-stock digest (issue 11 §5)
 
-Revision ID: 0024
+Revision ID: 0022
 Revises: 0021
 Create Date: 2026-11-29 06:30:00
 
@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = '0024'
+revision: str = '0022'
 down_revision: str | None = '0021'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -2,6 +2,10 @@
 
 async def create(..., idempotent: IdempotentDep):
     return await idempotent(201, lambda: service_call(...))
+
+`RequiredIdempotentDep` is the same with the header required (a request without it is a 422, as
+the spec says): for writes a client retries as a matter of course, where a duplicate would do harm
+twice (a counter sale: stock taken twice, udhaar booked twice).
 """
 
 from collections.abc import Awaitable, Callable
@@ -32,6 +36,12 @@ async def get_idempotent(
         Header(pattern=KEY_PATTERN, description="Retries with the same key return the first response."),
     ] = None,  # type: ignore[assignment]
 ) -> Callable[[int, Operation], Awaitable[Any]]:
+    return await _idempotent(request, session, ctx, idempotency_key)
+
+
+async def _idempotent(
+    request: Request, session: SessionDep, ctx: ContextDep, idempotency_key: str | None
+) -> Callable[[int, Operation], Awaitable[Any]]:
     body = await request.body()
 
     async def idempotent(status: int, operation: Operation) -> Any:
@@ -49,3 +59,24 @@ async def get_idempotent(
 
 
 IdempotentDep = Annotated[Callable[[int, Operation], Awaitable[Any]], Depends(get_idempotent)]
+
+
+async def get_required_idempotent(
+    request: Request,
+    _: CurrentUser,
+    session: SessionDep,
+    ctx: ContextDep,
+    idempotency_key: Annotated[
+        str,
+        Header(
+            pattern=KEY_PATTERN,
+            description="Required: a fresh key per sale (a UUID), the same key on every retry of it. A retry "
+            "returns the first response (header Idempotent-Replayed: true); the same key with another body is "
+            "a 422; while the first is still running, a 409.",
+        ),
+    ],
+) -> Callable[[int, Operation], Awaitable[Any]]:
+    return await _idempotent(request, session, ctx, idempotency_key)
+
+
+RequiredIdempotentDep = Annotated[Callable[[int, Operation], Awaitable[Any]], Depends(get_required_idempotent)]

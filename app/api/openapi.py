@@ -162,6 +162,7 @@ TAGS = {
     "customers": "Customers and their ledgers.",
     "invoices": "Invoices: drafts, issue, void.",
     "receipts": "Receipts and their allocation to invoices.",
+    "sales": "Quick sale at the counter: invoice, stock, payments and udhaar in one call.",
     "credit notes": "Credit notes against issued invoices.",
     "client types": "Configuration: client types.",
     "account managers": "Configuration: account managers.",

@@ -38,6 +38,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     "payment-required": (402, "Payment required"),
     "role-forbidden": (403, "Role forbidden"),
     "owner-only": (403, "Owner only"),
+    "credit-override-forbidden": (403, "Only an owner or admin may override a credit limit"),
     "email-unverified": (403, "Email unverified"),
     "not-found": (404, "Not found"),
     "method-not-allowed": (405, "Method Not Allowed"),
@@ -68,6 +69,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
             "composition-no-tax",
             "credit-not-positive",
             "credit-note-before-invoice",
+            "credit-needs-customer",
             "customer-archived",
             "date-out-of-range",
             "description-required",
@@ -90,6 +92,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
             "line-service-and-product",
             "notes-required",
             "number-patterns-overlap",
+            "overpayment-not-cash",
             "pan-gstin-mismatch",
             "pan-mismatch",
             "product-not-tracked",
@@ -102,6 +105,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
             "recipient-address-required",
             "restock-by-value",
             "restock-without-goods",
+            "sale-underpaid",
             "service-type-inactive",
             "share-link-too-long",
             "state-mismatch",
@@ -169,6 +173,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
             "allocation-not-releasable",
             "client-type-exists",
             "company-exists",
+            "credit-limit-exceeded",
             "duplicate-barcode",
             "duplicate-sku",
             "email-taken",
@@ -200,6 +205,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
             "service-type-exists",
             "tax-rate-closed",
             "tax-rate-overlap",
+            "walk-in-customer",
         ],
         (409, ""),
     ),
@@ -343,6 +349,13 @@ class RuleViolation(AppError):
     def __init__(self, field: str, message: str, *, code: str) -> None:
         errors: list[dict[str, Any]] = [{"loc": ["body", field], "msg": message, "type": code}]
         super().__init__(message, code=code, errors=errors)
+
+
+class CreditLimitExceeded(Conflict):
+    """409: a sale on credit would take the customer past their credit limit. The body carries
+    `credit_limit`, `balance` (before the sale) and `unpaid` (this sale's), as rupee strings."""
+
+    code = "credit-limit-exceeded"
 
 
 class ReferenceNotFound(NotFound):

@@ -29,7 +29,7 @@ EXECUTABLE_FUNCTIONS = [
     "cleanup_expired(timestamp with time zone, uuid[])",
     "outbox_backlog(integer)",  # /metrics: counts and a timestamp over every tenant's outbox
     "due_payment_reminder_tenants(timestamp with time zone, integer, integer, uuid[])",  # migration 0020
-    "due_low_stock_digest_tenants(timestamp with time zone, integer, uuid[])",  # migration 0024
+    "due_low_stock_digest_tenants(timestamp with time zone, integer, uuid[])",  # migration 0022
 ]
 # The public invoice page's function (migration 0019): GET /p/<token> has no tenant until a live share
 # link's token hash names it (tenant and link id, nothing else).

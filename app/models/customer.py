@@ -10,12 +10,15 @@ from app.models.business import MONEY
 
 class Customer(TenantScoped, Timestamps, Base):
     """Someone a tenant bills. `balance` (what they owe; negative = advance) moves in the same
-    transaction as every document that changes it."""
+    transaction as every document that changes it. `walk_in_company_id` is set on one row per
+    company only: the walk-in customer its counter sales without a named customer are billed to
+    (migration 0023; app.services.customers.walk_in)."""
 
     __tablename__ = "customers"
     __table_args__ = (
         tenant_fk(["client_type_id"], "client_types"),
         tenant_fk(["account_manager_id"], "account_managers"),
+        tenant_fk(["walk_in_company_id"], "companies"),
         CheckConstraint("billing_state_code ~ '^[0-9]{2}$'", name="billing_state_code"),
         CheckConstraint("payment_terms_days >= 0 AND payment_terms_days <= 365", name="payment_terms_days"),
         CheckConstraint("credit_limit IS NULL OR credit_limit >= 0", name="credit_limit"),
@@ -30,6 +33,13 @@ class Customer(TenantScoped, Timestamps, Base):
         Index("ix_customers_tenant_id_gstin", "tenant_id", "gstin", postgresql_ops={"gstin": "text_pattern_ops"}),
         Index("ix_customers_tenant_id_client_type_id", "tenant_id", "client_type_id"),
         Index("ix_customers_tenant_id_account_manager_id", "tenant_id", "account_manager_id"),
+        Index(
+            "uq_customers_tenant_id_walk_in_company_id",
+            "tenant_id",
+            "walk_in_company_id",
+            unique=True,
+            postgresql_where=text("walk_in_company_id IS NOT NULL"),
+        ),
     )
 
     name: Mapped[str] = mapped_column(String(200))
@@ -60,3 +70,4 @@ class Customer(TenantScoped, Timestamps, Base):
     is_archived: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     # Payment reminders (app.services.reminders) go to this customer when the tenant's are on.
     payment_reminders: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
+    walk_in_company_id: Mapped[uuid.UUID | None] = mapped_column(default=None)

@@ -2,7 +2,8 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import delete, exists, func, or_, select, update
+from sqlalchemy import delete, exists, func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import attributes
 
@@ -26,6 +27,10 @@ REFERENCES: dict[str, type[ClientType] | type[AccountManager]] = {
 }
 
 
+# What a walk-in customer row is made of (app.services.customers.walk_in).
+WALK_IN_COLUMNS = ("id", "name", "billing_state_code", "walk_in_company_id", "payment_reminders")
+
+
 @dataclass(frozen=True)
 class CustomerFilters:
     q: str | None = None
@@ -34,6 +39,7 @@ class CustomerFilters:
     has_balance: bool | None = None
     archived: bool = False
     ids: list[uuid.UUID] | None = None
+    walk_in: bool = False
 
 
 def contains_pattern(text: str) -> str:
@@ -55,6 +61,9 @@ class CustomerRepository(TenantRepository[Customer]):
             stmt = stmt.where(Customer.id.in_(filters.ids))
         if filters.ids is None or filters.archived:
             stmt = stmt.where(Customer.is_archived.is_(filters.archived))
+        if filters.ids is None or filters.walk_in:  # like archived: a batch read returns walk-ins too
+            walk_in = Customer.walk_in_company_id.is_not(None)
+            stmt = stmt.where(walk_in if filters.walk_in else ~walk_in)
         if filters.q:
             pattern = contains_pattern(filters.q.lower())
             stmt = stmt.where(
@@ -82,6 +91,47 @@ class CustomerRepository(TenantRepository[Customer]):
             .limit(1)
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def walk_in(self, company_id: uuid.UUID) -> Customer | None:
+        """The company's walk-in customer, if its counter has sold to one."""
+        stmt = select(Customer).where(Customer.walk_in_company_id == company_id)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def add_walk_in(self, customer: Customer) -> Customer | None:
+        """Insert `customer` (its walk_in_company_id set) unless the company has one already: None
+        then. A concurrent first insert for the same company waits here for the other transaction
+        and, if that commits, answers None (the unique index on (tenant_id, walk_in_company_id))."""
+        values = {key: getattr(customer, key) for key in WALK_IN_COLUMNS}
+        stmt = (
+            insert(Customer)
+            .values(tenant_id=self.tenant_id, **values)
+            .on_conflict_do_nothing(
+                index_elements=["tenant_id", "walk_in_company_id"],
+                index_where=text("walk_in_company_id IS NOT NULL"),
+            )
+            .returning(Customer)
+            .execution_options(populate_existing=True)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def set_billing_state(self, customer: Customer, state_code: str) -> None:
+        stmt = (
+            update(Customer)
+            .where(Customer.tenant_id == self.tenant_id, Customer.id == customer.id)
+            .values(billing_state_code=state_code, updated_at=func.now())
+            .returning(Customer.billing_state_code, Customer.updated_at)
+            .execution_options(synchronize_session=False)
+        )
+        row = (await self.session.execute(stmt)).one()
+        for name, value in row._mapping.items():
+            attributes.set_committed_value(customer, name, value)
+
+    async def credit_position(self, customer_id: uuid.UUID) -> tuple[Decimal, Decimal | None]:
+        """(balance, credit limit) as this transaction sees them: after its own writes, and, once
+        it has moved the balance, with the row locked until it ends."""
+        stmt = select(Customer.balance, Customer.credit_limit).where(Customer.id == customer_id)
+        balance, limit = (await self.session.execute(stmt)).one()
+        return balance, limit
 
     async def reference_exists(self, field: str, id_: uuid.UUID) -> bool:
         """Whether the client type / account manager `id_` exists in the bound tenant."""

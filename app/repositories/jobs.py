@@ -90,7 +90,7 @@ class DueWorkRepository:
 
     async def low_stock_digest_tenants(self, at: datetime, *, send_hour: int, only: Tenants = None) -> list[uuid.UUID]:
         """Tenants with open low-stock alerts and no digest yet on `at`'s day in India, from
-        `send_hour` there (migration 0024; app.services.stock_digest)."""
+        `send_hour` there (migration 0022; app.services.stock_digest)."""
         return await self._ids(
             "SELECT due_low_stock_digest_tenants(:at, :send_hour, CAST(:only AS uuid[]))",
             at=at,

@@ -95,14 +95,19 @@ class LimitUsageRepository:
         return (await self.session.execute(stmt)).scalar_one()
 
     async def customers(self) -> int:
-        """Active customers, less the tenant's own registrations: a customer whose GSTIN is one of
-        its companies' is there because GST makes a stock transfer between two registrations a
-        supply (app.services.stock_transfers), not because the business has one more customer."""
+        """Active customers, less the companies' walk-in customers (counter sales) and the tenant's own
+        registrations: a customer whose GSTIN is one of its companies' is there because GST makes a
+        stock transfer between two registrations a supply (app.services.stock_transfers), not
+        because the business has one more customer."""
         own = select(Company.gstin).where(Company.gstin.is_not(None))
         stmt = (
             select(func.count())
             .select_from(Customer)
-            .where(Customer.is_archived.is_(False), or_(Customer.gstin.is_(None), Customer.gstin.not_in(own)))
+            .where(
+                Customer.is_archived.is_(False),
+                Customer.walk_in_company_id.is_(None),
+                or_(Customer.gstin.is_(None), Customer.gstin.not_in(own)),
+            )
         )
         return await self._count(stmt)
 

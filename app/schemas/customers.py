@@ -208,6 +208,10 @@ class CustomerRead(SelectableRead):
     currency: Currency = CURRENCY
     is_archived: bool
     payment_reminders: bool
+    walk_in_company_id: uuid.UUID | None = Field(
+        description="Set on a company's walk-in customer only (counter sales without a named customer, "
+        "POST /sales): the company it stands for. Listed only with `walk_in=true`; it cannot be edited or removed."
+    )
     created_at: datetime
     updated_at: datetime
 

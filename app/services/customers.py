@@ -14,8 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from stdnum.in_ import pan as stdnum_pan
 
 from app.core.context import Context
-from app.core.errors import NotFound, ReferenceNotFound, RuleViolation
+from app.core.errors import Conflict, NotFound, ReferenceNotFound, RuleViolation
 from app.domain.gst import InvalidGstin, normalize_gstin, state_of_gstin
+from app.models.base import new_id
+from app.models.business import Company
 from app.models.customer import Customer
 from app.repositories.companies import CompanyRepository
 from app.repositories.customers import REFERENCES, CustomerRepository
@@ -46,6 +48,7 @@ FIELDS = [
     "payment_reminders",
 ]
 AUDITED = [*FIELDS, "balance", "is_archived"]
+WALK_IN_NAME = "Walk-in customer"
 DEFAULTS: dict[str, Any] = dict.fromkeys(FIELDS) | {
     "is_sez": False,
     "opening_balance": Decimal("0.00"),
@@ -74,6 +77,47 @@ def active(customer: Customer | None) -> Customer:
     return customer
 
 
+async def walk_in(session: AsyncSession, company: Company) -> Customer:
+    """The company's walk-in customer (counter sales without a named customer), made on its first
+    such sale: unregistered, billed in the company's state (a B2C sale whose place of supply is the
+    shop's state). Not counted against the plan's customer limit; audited when made. Kept in the
+    company's state if that changes."""
+    repo = CustomerRepository(session)
+    customer = await repo.walk_in(company.id)
+    if customer is None:
+        made = Customer(
+            id=new_id(),
+            name=WALK_IN_NAME,
+            billing_state_code=company.state_code,
+            walk_in_company_id=company.id,
+            payment_reminders=False,
+        )
+        customer = await repo.add_walk_in(made)
+        if customer is not None:
+            after = audit.snapshot(customer, [*AUDITED, "walk_in_company_id"])
+            await audit.record(
+                session, action="customer.created", entity_type="customer", entity_id=customer.id, after=after
+            )
+            return customer
+        customer = await repo.walk_in(company.id)  # another request made it first, and committed
+        if customer is None:  # it was made and then deleted (walk-ins cannot be deleted): a bug
+            raise LookupError(f"no walk-in customer for company {company.id}")
+    if customer.billing_state_code != company.state_code:
+        before = audit.snapshot(customer, AUDITED)
+        await repo.set_billing_state(customer, company.state_code)
+        await _audit(session, "customer.updated", customer, before=before)
+    return customer
+
+
+def _not_walk_in(customer: Customer) -> Customer:
+    if customer.walk_in_company_id is not None:
+        raise Conflict(
+            "The walk-in customer stands for a company's counter sales; it cannot be edited or removed.",
+            code="walk-in-customer",
+        )
+    return customer
+
+
 async def create(session: AsyncSession, ctx: Context, *, values: dict[str, Any]) -> Customer:
     checked = await _checked(session, DEFAULTS | values, sent=set(values))
     gstin = checked["gstin"]
@@ -87,7 +131,7 @@ async def create(session: AsyncSession, ctx: Context, *, values: dict[str, Any])
 
 async def update(session: AsyncSession, customer_id: uuid.UUID, *, changes: dict[str, Any]) -> Customer:
     repo = CustomerRepository(session)
-    customer = await get(session, customer_id, for_update=True)
+    customer = _not_walk_in(await get(session, customer_id, for_update=True))
     before = audit.snapshot(customer, AUDITED)
     current = {name: getattr(customer, name) for name in FIELDS}
     checked = await _checked(session, current | changes, sent=set(changes))
@@ -103,7 +147,7 @@ async def update(session: AsyncSession, customer_id: uuid.UUID, *, changes: dict
 
 async def remove(session: AsyncSession, customer_id: uuid.UUID) -> tuple[Literal["deleted", "archived"], Customer]:
     """Delete; a customer that documents refer to is archived instead (they must keep pointing at it)."""
-    customer = await get(session, customer_id, for_update=True)
+    customer = _not_walk_in(await get(session, customer_id, for_update=True))
     before = audit.snapshot(customer, AUDITED)
     if await CustomerRepository(session).try_delete(customer):
         await audit.record(

@@ -56,13 +56,13 @@ async def run(
     repo = IdempotencyRepository(session)
     now = ctx.now
     fingerprint = request.fingerprint()
-    await repo.delete_expired(request.key, now)
     try:
         claimed = await repo.claim(
             request.key,
             method=request.method,
             path=request.path,
             request_hash=fingerprint,
+            now=now,
             expires_at=now + timedelta(hours=ctx.settings.idempotency_ttl_hours),
             wait_seconds=ctx.settings.idempotency_wait_seconds,
         )

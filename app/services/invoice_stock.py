@@ -111,6 +111,7 @@ async def take(
             lines=stock_lines,
             kind=kind,
             document=DocumentRef("invoice", invoice.id),
+            loaded=found,
         )
 
 

@@ -83,13 +83,22 @@ async def get(session: AsyncSession, invoice_id: uuid.UUID, *, for_update: bool 
 
 
 async def create(
-    session: AsyncSession, ctx: Context, *, body: InvoiceIn, issue: bool, stock_kind: str | None = "sale"
+    session: AsyncSession,
+    ctx: Context,
+    *,
+    body: InvoiceIn,
+    issue: bool,
+    stock_kind: str | None = "sale",
+    parties: Parties | None = None,
 ) -> Invoice:
     """A draft, or (`issue`) an issued invoice whose product lines take their stock as a movement of
-    `stock_kind` (None: no stock moves; the caller moves it, as a transfer between companies does)."""
+    `stock_kind` (None: no stock moves; the caller moves it, as a transfer between companies does).
+    `parties`: what `load_parties` gave the caller for this body's parties and date in this
+    transaction (a counter sale reads them first), so that they are not read twice."""
     dates = DocumentDates.of(ctx)
     invoice_date = body.invoice_date or dates.today
-    parties = await _parties(session, body.company_id, body.customer_id, invoice_date)
+    if parties is None or (parties.company.id, parties.customer.id) != (body.company_id, body.customer_id):
+        parties = await load_parties(session, body.company_id, body.customer_id, invoice_date)
     resolved, products = await invoice_stock.resolve(session, body.lines, charges_tax=_charges_tax(parties))
     services = await _services(session, body.lines)
     computed = _compute(_document(body, dates, resolved), parties, services)
@@ -115,7 +124,7 @@ async def replace(session: AsyncSession, ctx: Context, invoice_id: uuid.UUID, *,
     dates = DocumentDates.of(ctx)
     invoice_date = body.invoice_date or dates.today
     # first: a bad reference is a 404 in any state
-    parties = await _parties(session, body.company_id, body.customer_id, invoice_date)
+    parties = await load_parties(session, body.company_id, body.customer_id, invoice_date)
     invoice = await get(session, invoice_id, for_update=True)  # an unknown invoice: 404 before any rule on the body
     resolved, _ = await invoice_stock.resolve(session, body.lines, charges_tax=_charges_tax(parties))
     services = await _services(session, body.lines)
@@ -146,7 +155,7 @@ async def issue(
     invoice = await _draft(session, invoice_id)
     await entitlements.require(session, ctx, entitlements.Limit.invoices_this_month)  # before the series' row lock
     before = audit.snapshot(invoice, AUDITED)
-    parties = await _parties(session, invoice.company_id, invoice.customer_id, invoice.invoice_date)
+    parties = await load_parties(session, invoice.company_id, invoice.customer_id, invoice.invoice_date)
     products = await invoice_stock.check_draft(session, invoice)
     dates = DocumentDates.of(ctx)
     dates.check("invoice_date", invoice.invoice_date)
@@ -251,7 +260,7 @@ def _require_draft(invoice: Invoice) -> Invoice:
     return invoice
 
 
-async def _parties(session: AsyncSession, company_id: uuid.UUID, customer_id: uuid.UUID, day: date) -> Parties:
+async def load_parties(session: AsyncSession, company_id: uuid.UUID, customer_id: uuid.UUID, day: date) -> Parties:
     """Load: the parties (active, company first), the GST settings and the rates in force on `day`."""
     found = await DocumentPartiesRepository(session).load(company_id, customer_id, day)
     company, customer = companies.active(found.company), customers.active(found.customer)

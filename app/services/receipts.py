@@ -9,6 +9,7 @@ concurrent writers queue instead of deadlocking. Each write is audited in the sa
 a service never commits."""
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -18,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.context import Context
 from app.core.errors import Conflict, NotFound, RuleViolation
+from app.models.base import new_id
+from app.models.business import GstSettings
 from app.models.invoice import Invoice
 from app.models.receipt import Receipt, ReceiptAllocation
 from app.repositories.customers import CustomerRepository
@@ -81,6 +84,97 @@ async def create(session: AsyncSession, ctx: Context, *, body: ReceiptCreate) ->
     await CustomerRepository(session).add_to_balance(receipt.customer_id, -receipt.amount)
     await _audit(session, "receipt.created", receipt, before=None, allocations=made)
     return await read(session, receipt.id)
+
+
+@dataclass(frozen=True)
+class Payment:
+    mode: str
+    amount: Decimal
+    reference: str | None = None
+
+
+@dataclass(frozen=True)
+class Settled:
+    """The receipts that paid an invoice, and its customer's balance and credit limit after them."""
+
+    receipts: list[Receipt]
+    balance: Decimal
+    credit_limit: Decimal | None
+
+
+async def receive_in_full(
+    session: AsyncSession,
+    ctx: Context,
+    invoice: Invoice,
+    payments: Sequence[Payment],
+    *,
+    settings: GstSettings | None = None,
+) -> Settled | None:
+    """One receipt per payment for an invoice this transaction has just issued (a counter sale),
+    each dated the invoice's day and allocated to it in full: numbered from the company's receipt
+    series, written together, the invoice settled by their sum in one guarded UPDATE, the
+    customer's balance moved once (all in one statement: ReceiptRepository.pay_in_full), audited as
+    `receipt.created` with its allocation like `create`.
+    The invoice object takes its new amount paid and status. None when there is no payment.
+    `settings`: the tenant's GST settings (their receipt number pattern) if the caller has them
+    (read before the invoice took its series' lock, they are not read while it is held)."""
+    if not payments:
+        return None
+    settings = settings or await gst_settings.get(session)
+    made = []
+    for payment in payments:
+        number, fy = await numbering.assign(
+            session,
+            company_id=invoice.company_id,
+            document_type="receipt",
+            day=invoice.invoice_date,
+            pattern=settings.receipt_number_pattern,
+        )
+        made.append(
+            Receipt(
+                id=new_id(),
+                company_id=invoice.company_id,
+                customer_id=invoice.customer_id,
+                number=number,
+                financial_year=fy,
+                receipt_date=invoice.invoice_date,
+                amount=payment.amount,
+                amount_allocated=payment.amount,  # nobody else can allocate a receipt not yet committed
+                mode=payment.mode,
+                reference=payment.reference,
+                notes=None,
+                status="active",
+            )
+        )
+    allocations = [
+        ReceiptAllocation(
+            id=new_id(), receipt_id=r.id, invoice_id=invoice.id, amount=r.amount, allocated_on=invoice.invoice_date
+        )
+        for r in made
+    ]
+    # One statement: the receipts, their allocations, the invoice settled, the customer's balance.
+    paid = await ReceiptRepository(session).pay_in_full(invoice, made, allocations)
+    if paid is None:
+        total = sum((r.amount for r in made), Decimal("0.00"))
+        raise Conflict(
+            f"Receiving {total} exceeds invoice {invoice.number}'s balance due of {invoice.balance_due}.",
+            code="invoice-over-allocated",
+        )
+    invoice.amount_paid, invoice.status, invoice.balance_due = paid.amount_paid, paid.status, paid.balance_due
+    await audit.record_many(
+        session,
+        [
+            {
+                "action": "receipt.created",
+                "entity_type": "receipt",
+                "entity_id": receipt.id,
+                "before": None,
+                "after": audit.snapshot(receipt, AUDITED) | {"allocations": _allocations_json([allocation])},
+            }
+            for receipt, allocation in zip(made, allocations, strict=True)
+        ],
+    )
+    return Settled(made, paid.customer_balance, paid.credit_limit)
 
 
 async def allocate(

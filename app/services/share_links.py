@@ -60,8 +60,16 @@ async def create(
 ) -> ShareLink:
     """A new link to an issued invoice (409 for a draft or a void one), living `ttl` (default
     SHARE_LINK_TTL_DAYS, at most SHARE_LINK_MAX_TTL_DAYS)."""
-    settings = ctx.settings
     invoice = await invoicing.get(session, invoice_id)
+    return await create_for(session, ctx, invoice, phone=await _customer_phone(session, invoice), ttl=ttl)
+
+
+async def create_for(
+    session: AsyncSession, ctx: Context, invoice: Invoice, *, phone: str | None, ttl: timedelta | None = None
+) -> ShareLink:
+    """`create` for an invoice the caller holds already (a counter sale's, just issued), with its
+    customer's phone as it is now."""
+    settings = ctx.settings
     _require_shareable(invoice)
     ttl = ttl if ttl is not None else timedelta(days=settings.share_link_ttl_days)
     if not timedelta(0) < ttl <= timedelta(days=settings.share_link_max_ttl_days):
@@ -88,7 +96,6 @@ async def create(
         after={"share_link_id": str(row.id), "expires_at": row.expires_at.isoformat()},
     )
     url = f"{settings.public_base_url}/p/{token}"
-    phone = await _customer_phone(session, invoice)
     return ShareLink(row.id, invoice.id, url, row.expires_at, whatsapp_url(invoice, url, phone), row.created_at)
 
 

@@ -13,7 +13,7 @@ this call changed are put back in any case, so a caller that catches it still se
 """
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -71,10 +71,13 @@ async def take(
     kind: str = "sale",
     document: DocumentRef,
     reason: str | None = None,
+    loaded: Mapping[uuid.UUID, Product] | None = None,
 ) -> list[StockMovement]:
-    """Decrease on_hand (kinds sale, transfer_out, adjustment); all or nothing (InsufficientStock)."""
+    """Decrease on_hand (kinds sale, transfer_out, adjustment); all or nothing (InsufficientStock).
+    `loaded`: the lines' products as the caller read them in this transaction (an invoice has), so
+    that they are not read twice."""
     _check_kind(kind, TAKE_KINDS)
-    return await _change(session, ctx, company_id, lines, kind, document, reason, on_hand=-1, reserved=0)
+    return await _change(session, ctx, company_id, lines, kind, document, reason, on_hand=-1, reserved=0, loaded=loaded)
 
 
 async def put(
@@ -140,10 +143,15 @@ async def _change(
     *,
     on_hand: int,
     reserved: int,
+    loaded: Mapping[uuid.UUID, Product] | None = None,
 ) -> list[StockMovement]:
     if not lines:
         return []
-    found = await products.get_many(session, {line.product_id for line in lines})
+    wanted = {line.product_id for line in lines}
+    if loaded is not None and wanted <= loaded.keys():
+        found = {product_id: loaded[product_id] for product_id in wanted}
+    else:
+        found = await products.get_many(session, wanted)
     merged = _merge(lines, found)
     if not merged:
         return []

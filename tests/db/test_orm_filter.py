@@ -42,7 +42,7 @@ from app.models.credit_note import CreditNoteLine
 from app.models.customer import Customer
 from app.models.invoice import Invoice, InvoiceLine
 from app.models.product import Product, ProductCategory
-from app.models.receipt import ReceiptAllocation
+from app.models.receipt import Receipt, ReceiptAllocation
 from app.repositories.base import SortKey
 from app.repositories.credit_notes import CreditNoteFilters
 from app.repositories.customers import CustomerFilters
@@ -229,6 +229,26 @@ CASES: dict[tuple[str, str], Case] = {
     ("CustomerRepository", "add_to_balance"): Case(
         lambda s, b: C("CustomerRepository")(s).add_to_balance(b.id("customers"), Decimal(7))
     ),
+    ("CustomerRepository", "walk_in"): Case(
+        lambda s, b: C("CustomerRepository")(s).walk_in(b.row("customers")["walk_in_company_id"] or b.id("companies"))
+    ),
+    ("CustomerRepository", "add_walk_in"): Case(
+        lambda s, b: C("CustomerRepository")(s).add_walk_in(
+            Customer(
+                id=PROBE_ID,
+                name="probe",
+                billing_state_code="29",
+                walk_in_company_id=b.id("companies"),
+                payment_reminders=False,
+            )
+        )
+    ),
+    ("CustomerRepository", "set_billing_state"): Case(
+        lambda s, b: C("CustomerRepository")(s).set_billing_state(b.detached(s, "customers"), "27"), compare=False
+    ),
+    ("CustomerRepository", "credit_position"): Case(
+        lambda s, b: C("CustomerRepository")(s).credit_position(b.id("customers"))
+    ),
     ("CustomerRepository", "try_delete"): Case(
         lambda s, b: C("CustomerRepository")(s).try_delete(b.detached(s, "customers")), compare=False
     ),
@@ -276,6 +296,7 @@ CASES: dict[tuple[str, str], Case] = {
             method="POST",
             path="/probe",
             request_hash="0" * 64,
+            now=NOW,
             expires_at=NOW,
             wait_seconds=1,
         )
@@ -285,9 +306,6 @@ CASES: dict[tuple[str, str], Case] = {
     ),
     ("IdempotencyRepository", "complete"): Case(
         lambda s, b: C("IdempotencyRepository")(s).complete(b.row("idempotency_keys")["key"], 201, {"probe": 1})
-    ),
-    ("IdempotencyRepository", "delete_expired"): Case(
-        lambda s, b: C("IdempotencyRepository")(s).delete_expired(b.row("idempotency_keys")["key"], NOW)
     ),
     # invoices
     ("InvoiceRepository", "get_with_lines"): Case(
@@ -530,6 +548,14 @@ CASES: dict[tuple[str, str], Case] = {
     ("ReceiptRepository", "add_allocations"): Case(
         lambda s, b: C("ReceiptRepository")(s).add_allocations(
             [ReceiptAllocation(**{**b.row("receipt_allocations"), "id": uuid.uuid4()})]
+        ),
+        compare=False,
+    ),
+    ("ReceiptRepository", "pay_in_full"): Case(
+        lambda s, b: C("ReceiptRepository")(s).pay_in_full(
+            b.detached(s, "invoices"),
+            [Receipt(**{**b.row("receipts"), "id": PROBE_ID})],
+            [ReceiptAllocation(**{**b.row("receipt_allocations"), "id": uuid.uuid4(), "receipt_id": PROBE_ID})],
         ),
         compare=False,
     ),

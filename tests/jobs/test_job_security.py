@@ -36,7 +36,7 @@ SCANNED = [
     "reminder_settings",  # payment reminders (migration 0020)
     "invoices",
     "customers",
-    "stock_alerts",  # the low-stock digest (migration 0024)
+    "stock_alerts",  # the low-stock digest (migration 0022)
     "products",
 ]
 DUE = "SELECT due_subscription_tenants(now(), '{7,12,13}', '3 days', '7 days', $1::uuid[])"

@@ -226,6 +226,19 @@ def required_query(spec: dict, operation: Operation, ids: IdsFor) -> dict[str, A
     return {p["name"]: sample(spec, p["schema"], p["name"], ids) for p in operation.params("query") if p["required"]}
 
 
+def required_headers(operation: Operation) -> dict[str, str]:
+    """Header parameters the operation requires: a fresh Idempotency-Key for each request (a key
+    used twice would replay, or answer 422 for another body, before the request reached its ids)."""
+    headers = {}
+    for param in operation.params("header"):
+        if not param["required"]:
+            continue
+        if param["name"].lower() != "idempotency-key":
+            raise MissingSample(f"required header {param['name']!r}: teach required_headers how to fill it")
+        headers[param["name"]] = f"probe-{uuid.uuid4()}"
+    return headers
+
+
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 

@@ -21,6 +21,7 @@ from tests.security.probe_logos import add_logo_rows
 from tests.security.probe_payments import add_payment_rows
 from tests.security.probe_products import add_product_rows
 from tests.security.probe_receipts import add_receipt_rows
+from tests.security.probe_sales import add_sale_rows
 from tests.security.probe_share_links import add_share_link_rows
 from tests.security.probe_stock import add_stock_rows
 from tests.security.probe_transfers import add_transfer_rows
@@ -142,6 +143,7 @@ async def build_tenant(client: httpx.AsyncClient, mailbox, business_name: str) -
     await add_product_rows(client, tenant)
     await add_stock_rows(client, tenant)
     await add_transfer_rows(client, tenant)
+    await add_sale_rows(client, tenant)  # after the products: it adds one
     # a saved row of the singletons without ids (reminder settings): another tenant's reads never show it
     response = await client.put(
         f"{API}/reminder-settings", json={"enabled": True, "offsets": [-2, 5]}, headers=owner.headers

@@ -24,6 +24,7 @@ from tests.security.openapi_probe import (
     body_with,
     id_fields,
     operations,
+    required_headers,
     required_query,
     uuids_in,
 )
@@ -127,7 +128,7 @@ def base_query(world: World, operation: Operation, tenant: TenantData) -> dict:
 
 
 async def send(client: httpx.AsyncClient, account: Account, probe: Probe) -> httpx.Response:
-    kwargs = {"params": probe.query, "headers": account.headers}
+    kwargs = {"params": probe.query, "headers": account.headers | required_headers(probe.operation)}
     if probe.body is not None:
         kwargs["json"] = probe.body
     return await client.request(probe.operation.method.upper(), probe.operation.url(probe.path_values), **kwargs)
@@ -427,4 +428,7 @@ class TestTheProbeItself:
             "POST /api/v1/credit-notes |1.lines.[].|1.invoice_line_id",
             "POST /api/v1/webhooks/razorpay payload.payment.entity.order_id",
             "POST /api/v1/webhooks/razorpay payload.payment.entity.id",
+            "POST /api/v1/sales company_id",
+            "POST /api/v1/sales customer_id",
+            "POST /api/v1/sales lines.[].|0.product_id",
         } <= labels

@@ -21,7 +21,14 @@ from tests.api.v1.members import add_member
 from tests.conftest import fresh_ip
 from tests.db.tenant_digest import tenant_digest
 from tests.factories import Account
-from tests.security.openapi_probe import METHODS, Operation, body_with, operations, required_query
+from tests.security.openapi_probe import (
+    METHODS,
+    Operation,
+    body_with,
+    operations,
+    required_headers,
+    required_query,
+)
 from tests.security.probe_sources import TenantData, build_tenant, first_id, ids_of
 
 EVERYONE = ("owner", "admin", "accountant", "viewer")
@@ -31,7 +38,7 @@ CONFIGURATION = (
     r"/(tenants/me|gst-settings|reminder-settings|companies|client-types|account-managers|service-types|tax-rates"
     r"|product-categories|products|inventory-settings)"
 )
-DOCUMENTS = r"/(customers|invoices|receipts|credit-notes|usage/consume|stock)"
+DOCUMENTS = r"/(customers|invoices|receipts|credit-notes|sales|usage/consume|stock)"
 # (methods, path pattern after /api/v1, roles): the first rule that matches places an operation.
 POLICY = (
     ("get|patch", r"/users/me", EVERYONE),  # one's own profile
@@ -98,7 +105,8 @@ async def call(client: httpx.AsyncClient, matrix: Matrix, operation: Operation, 
     """The operation with the tenant's own real ids and a minimal valid body, as `role`."""
     tenant, ids = matrix.tenant, first_id(matrix.tenant)
     values = {name: ids_of(name, tenant)[0] for name in operation.path_params}
-    kwargs: dict = {"params": required_query(matrix.spec, operation, ids), "headers": matrix.accounts[role].headers}
+    headers = matrix.accounts[role].headers | required_headers(operation)
+    kwargs: dict = {"params": required_query(matrix.spec, operation, ids), "headers": headers}
     if operation.body_schema is not None:
         kwargs["json"] = body_with(matrix.spec, operation.body_schema, ids)
     return await client.request(operation.method.upper(), operation.url(values), **kwargs)

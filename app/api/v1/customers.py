@@ -28,7 +28,8 @@ from app.services import ledger as ledger_service
 router = APIRouter(prefix="/customers", tags=["customers"], responses=problem_responses(401, 422))
 Fields = Annotated[Selection, Depends(field_selection(CustomerRead))]
 # 400: a rule the schema cannot state (GSTIN check character, PAN vs GSTIN, billing state);
-# 404: the customer, or a client type / account manager named in the body, does not exist here.
+# 404: the customer, or a client type / account manager named in the body, does not exist here;
+# 409: a company's walk-in customer (counter sales) cannot be edited or removed.
 WRITE_ERRORS = problem_responses(400, 403, 404, 409)
 
 
@@ -56,11 +57,14 @@ async def list_customers(
     account_manager_id: uuid.UUID | None = None,
     has_balance: Annotated[bool | None, Query(description="true: balance ≠ 0; false: balance = 0.")] = None,
     archived: Annotated[bool, Query(description="true lists archived customers instead of active ones.")] = False,
+    walk_in: Annotated[
+        bool, Query(description="true lists the companies' walk-in customers (counter sales) instead of the others.")
+    ] = False,
     ids: Annotated[list[uuid.UUID] | None, Depends(id_list)] = None,
     sort: Annotated[CustomerSort, Query()] = "name",
 ):
     """Customers, filtered, searched (`q`) or read in a batch (`ids`); `count=true` adds the total."""
-    filters = CustomerFilters(q, client_type_id, account_manager_id, has_balance, archived, ids)
+    filters = CustomerFilters(q, client_type_id, account_manager_id, has_balance, archived, ids, walk_in)
     rows, next_cursor = await CustomerRepository(session).list_page(
         filters, limit=page.limit, cursor=page.cursor, sort=sort
     )
@@ -84,7 +88,7 @@ async def update_customer(
 @router.delete("/{customer_id:uuid}", response_model=CustomerDeletion, responses=problem_responses(403, 404, 409))
 async def delete_customer(customer_id: uuid.UUID, _: WriterUser, session: SessionDep) -> CustomerDeletion:
     """Deleted if nothing refers to the customer; archived (kept, hidden from the default list)
-    if documents do. `outcome` says which."""
+    if documents do. `outcome` says which. A walk-in customer cannot be removed (409)."""
     outcome, customer = await customers.remove(session, customer_id)
     return CustomerDeletion(outcome=outcome, item=await _read(session, customer))
 
