@@ -3,7 +3,7 @@ the per-tenant locks that serialise limit checks and subscription changes."""
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, SQLColumnExpression, func, or_, select, text, update
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, case, distinct, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import attributes
 
@@ -95,19 +95,17 @@ class LimitUsageRepository:
         return (await self.session.execute(stmt)).scalar_one()
 
     async def customers(self) -> int:
-        """Active customers, less the companies' walk-in customers (counter sales) and the tenant's own
-        registrations: a customer whose GSTIN is one of its companies' is there because GST makes a
-        stock transfer between two registrations a supply (app.services.stock_transfers), not
-        because the business has one more customer."""
+        """Active customers, less the companies' walk-in customers (counter sales) and one customer
+        per own registration: a customer whose GSTIN is one of its companies' is there because GST
+        makes a stock transfer between two registrations a supply (app.services.stock_transfers),
+        not because the business has one more customer. Only one per GSTIN is left out: more
+        customers given the business's own GSTIN count like any other."""
         own = select(Company.gstin).where(Company.gstin.is_not(None))
+        exempt = func.count(distinct(case((Customer.gstin.in_(own), Customer.gstin))))
         stmt = (
-            select(func.count())
+            select(func.count() - exempt)
             .select_from(Customer)
-            .where(
-                Customer.is_archived.is_(False),
-                Customer.walk_in_company_id.is_(None),
-                or_(Customer.gstin.is_(None), Customer.gstin.not_in(own)),
-            )
+            .where(Customer.is_archived.is_(False), Customer.walk_in_company_id.is_(None))
         )
         return await self._count(stmt)
 

@@ -120,8 +120,7 @@ def _not_walk_in(customer: Customer) -> Customer:
 
 async def create(session: AsyncSession, ctx: Context, *, values: dict[str, Any]) -> Customer:
     checked = await _checked(session, DEFAULTS | values, sent=set(values))
-    gstin = checked["gstin"]
-    if gstin is None or not await CompanyRepository(session).has_gstin(gstin):  # own registrations are not counted
+    if not await _first_of_own_registration(session, checked["gstin"]):
         await entitlements.require(session, ctx, entitlements.Limit.customers)
     customer = Customer(**checked, balance=checked["opening_balance"])
     await CustomerRepository(session).add(customer)
@@ -129,12 +128,30 @@ async def create(session: AsyncSession, ctx: Context, *, values: dict[str, Any])
     return customer
 
 
-async def update(session: AsyncSession, customer_id: uuid.UUID, *, changes: dict[str, Any]) -> Customer:
+async def _first_of_own_registration(session: AsyncSession, gstin: str | None) -> bool:
+    """Whether a new customer with `gstin` is left out of the plan's customer limit: the first active
+    customer carrying one of the tenant's own companies' GSTINs (a stock transfer's recipient).
+    Only the first: more customers with that GSTIN count, or anyone could add customers without
+    limit by giving them the business's own GSTIN (app.repositories.subscriptions counts alike)."""
+    if gstin is None or not await CompanyRepository(session).has_gstin(gstin):
+        return False
+    return await CustomerRepository(session).first_with_gstin(gstin) is None
+
+
+async def _counts_once_changed(session: AsyncSession, customer: Customer) -> bool:
+    """Whether changing the GSTIN of `customer` may make it count against the plan: it carries one of
+    the tenant's own GSTINs now (left out of the count, or that GSTIN's one exemption moves to it)."""
+    return customer.gstin is not None and await CompanyRepository(session).has_gstin(customer.gstin)
+
+
+async def update(session: AsyncSession, ctx: Context, customer_id: uuid.UUID, *, changes: dict[str, Any]) -> Customer:
     repo = CustomerRepository(session)
     customer = _not_walk_in(await get(session, customer_id, for_update=True))
     before = audit.snapshot(customer, AUDITED)
     current = {name: getattr(customer, name) for name in FIELDS}
     checked = await _checked(session, current | changes, sent=set(changes))
+    if checked["gstin"] != customer.gstin and await _counts_once_changed(session, customer):
+        await entitlements.require(session, ctx, entitlements.Limit.customers)
     opening_balance = checked.pop("opening_balance")
     for name, value in checked.items():
         setattr(customer, name, value)

@@ -79,10 +79,10 @@ async def read_customer(customer_id: uuid.UUID, _: CurrentUser, session: Session
 
 @router.patch("/{customer_id:uuid}", response_model=CustomerRead, responses=WRITE_ERRORS)
 async def update_customer(
-    customer_id: uuid.UUID, body: CustomerUpdate, _: WriterUser, session: SessionDep
+    customer_id: uuid.UUID, body: CustomerUpdate, _: WriterUser, session: SessionDep, ctx: ContextDep
 ) -> CustomerRead:
     changes = to_columns(body)
-    return await _read(session, await customers.update(session, customer_id, changes=changes))
+    return await _read(session, await customers.update(session, ctx, customer_id, changes=changes))
 
 
 @router.delete("/{customer_id:uuid}", response_model=CustomerDeletion, responses=problem_responses(403, 404, 409))

@@ -249,6 +249,33 @@ class TestBetweenTwoRegistrations:
         limits = (await client.get(f"{API}/tenants/subscription", headers=owner.headers)).json()["limits"]
         assert limits["customers"] == {"limit": 50, "used": 50}
 
+    async def test_only_one_customer_per_own_registration_is_left_out_of_the_limit(self, client, app, rt):
+        """Giving customers the business's own GSTIN (then changing it) is no way around the limit."""
+        owner = await make_tenant(client)
+        _, destination = await registered_pair(client, owner)
+        tenant = uuid.UUID(owner.tenant_id)
+        async with rt.db.transaction(tenant) as session:
+            session.add_all(
+                Customer(tenant_id=tenant, name=f"Customer {i}", billing_state_code="29", balance=D(0))
+                for i in range(49)
+            )
+        await put_on_plan(app, owner.tenant_id, "free", "free")
+
+        async def add(name: str) -> httpx.Response:
+            body = {"name": name, "gstin": destination["gstin"]}
+            return await client.post(f"{API}/customers", json=body, headers=owner.headers)
+
+        first = await add("Sharma Branch")
+        assert first.status_code == 201, first.text  # the own registration: left out (49 used)
+        assert (await add("Second with our GSTIN")).status_code == 201  # counts: 50 used
+        assert_problem(await add("Third with our GSTIN"), 402, "quota-exceeded")
+        limits = (await client.get(f"{API}/tenants/subscription", headers=owner.headers)).json()["limits"]
+        assert limits["customers"] == {"limit": 50, "used": 50}
+        unregistered = {"gstin": None, "billing_address": {"state_code": "29"}}
+        changed = await client.patch(f"{API}/customers/{first.json()['id']}", json=unregistered, headers=owner.headers)
+        assert_problem(changed, 402, "quota-exceeded")
+        assert (await client.get(f"{API}/customers/{first.json()['id']}", headers=owner.headers)).json()["gstin"]
+
 
 class TestAllOrNothing:
     async def test_short_stock_is_409_naming_the_line_and_writes_nothing_not_even_a_number(self, client, rt):
