@@ -132,6 +132,7 @@ async def restore(session: AsyncSession, ctx: Context, invoice: Invoice, *, reas
             kind="sale_reversal",
             document=DocumentRef("invoice", invoice.id),
             reason=reason,
+            untracked_too=True,  # a product untracked since gets back what its issue took all the same
         )
 
 
@@ -156,6 +157,7 @@ async def return_goods(
         lines=returned,
         kind="return",
         document=DocumentRef("credit_note", credit_note_id),
+        untracked_too=True,
     )
 
 

@@ -89,11 +89,16 @@ async def put(
     kind: str,
     document: DocumentRef,
     reason: str | None = None,
+    untracked_too: bool = False,
 ) -> list[StockMovement]:
     """Increase on_hand (opening, receipt, sale_reversal, return, transfer_in, adjustment),
-    creating the level when the product has none in this company yet."""
+    creating the level when the product has none in this company yet. `untracked_too`: products
+    that no longer track stock move too (a void or return giving back what a `take` took while
+    they did: the level stays the sum of its movements, whatever the product says now)."""
     _check_kind(kind, PUT_KINDS)
-    return await _change(session, ctx, company_id, lines, kind, document, reason, on_hand=1, reserved=0)
+    return await _change(
+        session, ctx, company_id, lines, kind, document, reason, on_hand=1, reserved=0, untracked_too=untracked_too
+    )
 
 
 async def reserve(
@@ -144,6 +149,7 @@ async def _change(
     on_hand: int,
     reserved: int,
     loaded: Mapping[uuid.UUID, Product] | None = None,
+    untracked_too: bool = False,
 ) -> list[StockMovement]:
     if not lines:
         return []
@@ -152,7 +158,7 @@ async def _change(
         found = {product_id: loaded[product_id] for product_id in wanted}
     else:
         found = await products.get_many(session, wanted)
-    merged = _merge(lines, found)
+    merged = _merge(lines, found, untracked_too=untracked_too)
     if not merged:
         return []
     deltas = [
@@ -161,7 +167,7 @@ async def _change(
             on_hand=m.quantity * on_hand,
             reserved=m.quantity * reserved,
             unit_cost=m.unit_cost,
-            reorder_level=m.product.reorder_level,
+            reorder_level=m.product.reorder_level if m.product.track_stock else None,  # untracked: no alerts
         )
         for m in merged
     ]
@@ -201,9 +207,12 @@ def _short_of(level: tuple[Decimal, Decimal] | None, reserved: int) -> Decimal:
     return held if reserved < 0 else on_hand - held
 
 
-def _merge(lines: Sequence[StockLine], found: dict[uuid.UUID, Product]) -> list[_Merged]:
-    """One entry per tracked product (first line's position), quantities checked and summed; the
-    unit cost of merged lines is their quantity-weighted mean (unknown if any line has none)."""
+def _merge(
+    lines: Sequence[StockLine], found: dict[uuid.UUID, Product], *, untracked_too: bool = False
+) -> list[_Merged]:
+    """One entry per tracked product (any product with `untracked_too`; first line's position),
+    quantities checked and summed; the unit cost of merged lines is their quantity-weighted mean
+    (unknown if any line has none)."""
     merged: dict[uuid.UUID, _Merged] = {}
     for line in lines:
         product = found[line.product_id]
@@ -211,7 +220,7 @@ def _merge(lines: Sequence[StockLine], found: dict[uuid.UUID, Product]) -> list[
             uqc.check_quantity(product.unit, line.quantity, field=f"lines.{line.position}.quantity")
         except DomainError as error:
             raise as_problem(error) from None
-        if not product.track_stock:
+        if not product.track_stock and not untracked_too:
             continue
         before = merged.get(product.id)
         if before is None:

@@ -278,6 +278,22 @@ class TestIssueTakesStock:
         assert problem["lines"] == [{"position": 2, "product_id": rice["id"]}]
         assert await party.on_hand(rice) == D(5)
 
+    async def test_void_and_restock_give_back_what_issue_took_though_the_product_stopped_tracking(self, client, party):
+        rice = await party.product()
+        await party.receive((rice, "10"))
+        voided = ok(await draft(client, party, sells(rice, "4"), issue=True), 201)
+        returned = ok(await draft(client, party, sells(rice, "3"), issue=True), 201)
+        stop = await client.patch(
+            f"{API}/products/{rice['id']}", json={"track_stock": False}, headers=party.account.headers
+        )
+        assert stop.status_code == 200, stop.text
+        ok(await void(client, party, voided))
+        lines = [{"invoice_line_id": returned["lines"][0]["id"], "quantity": "2"}]
+        ok(await credit(client, party, returned, restock=True, lines=lines), 201)
+        assert await party.on_hand(rice) == D(9)
+        assert (await party.movements(rice))[-2:] == [("sale_reversal", D(4)), ("return", D(2))]
+        await party.levels_match_movements()
+
     async def test_products_that_do_not_track_stock_never_move(self, client, party):
         service_like = await party.product(track_stock=False)
         invoice = ok(await draft(client, party, sells(service_like, "7"), issue=True), 201)
