@@ -130,10 +130,11 @@ async def adjust(session: AsyncSession, ctx: Context, *, body: StockAdjustmentCr
             change = line.counted - on_hand.get(line.product_id, Decimal(0))
         else:
             change = line.change
+        # numbered from 1 like an invoice's or a transfer's lines: "Not enough stock for line 2" is the second
         if change > 0:
-            ups.append(StockLine(line.product_id, change, i))
+            ups.append(StockLine(line.product_id, change, i + 1))
         elif change < 0:
-            downs.append(StockLine(line.product_id, -change, i))
+            downs.append(StockLine(line.product_id, -change, i + 1))
     common: dict[str, Any] = {
         "company_id": body.company_id,
         "kind": "adjustment",

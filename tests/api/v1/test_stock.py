@@ -213,7 +213,8 @@ class TestAdjustments:
             reason="damaged",
         )
         body = assert_problem(response, 409, "insufficient-stock")
-        assert body["lines"] == [{"position": 1, "product_id": b["id"], "requested": "6", "available": "5"}]
+        assert body["lines"] == [{"position": 2, "product_id": b["id"], "requested": "6", "available": "5"}]
+        assert body["detail"] == "Not enough stock for line 2."  # the second line, as invoices and transfers count
         assert [(await level(client, shop, p))["on_hand"] for p in (a, b)] == ["5.000", "5.000"]
         assert await documents_count(client, shop) == 1  # the receipt only
 
