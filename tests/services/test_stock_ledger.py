@@ -448,3 +448,26 @@ async def test_a_reorder_level_removed_while_a_sale_opens_an_alert_closes_that_a
     await refresh
     [alert] = await shop.alerts(item)
     assert alert.closed_at is not None, "the product has no reorder level any more, yet its alert stays open"
+
+
+async def test_a_sale_queued_behind_the_receipt_that_closed_an_alert_opens_a_new_one(shop):
+    """The other way round: the receipt closes the open alert while a sale waits for the level;
+    once it commits, the sale takes stock back to the level: a new crossing, a new alert."""
+    item = await shop.product(reorder_level="5")
+    await shop.put(item, "4")  # opened
+    ctx = shop.rt.context(tenant_id=shop.tenant_id)
+    async with shop.rt.db.transaction(shop.tenant_id) as session:
+        await stock.put(
+            session,
+            ctx,
+            company_id=shop.company_id,
+            lines=[StockLine(item, D(6))],
+            kind="receipt",
+            document=DocumentRef("stock_document", new_id()),
+        )
+        sale = asyncio.create_task(shop.take(StockLine(item, D(6))))
+        await _wait_for_lock_waiter(shop)
+    await sale
+    first, second = await shop.alerts(item)
+    assert first.closed_at is not None and second.closed_at is None and second.available_at_open == D(4)
+    await shop.check_ledger(item)
