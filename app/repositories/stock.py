@@ -399,7 +399,12 @@ class StockLevelListRepository(TenantOwnedRepository[StockLevel]):
         if f.category_id is not None:
             conditions.append(Product.category_id.in_(_category_and_below(self.tenant_id, f.category_id)))
         if f.low is not None:
-            low = and_(Product.reorder_level.is_not(None), StockLevel.available <= Product.reorder_level)
+            # as the products' `low` filter and the alerts: a product that no longer tracks stock is never low
+            low = and_(
+                Product.track_stock.is_(True),
+                Product.reorder_level.is_not(None),
+                StockLevel.available <= Product.reorder_level,
+            )
             conditions.append(low if f.low else not_(low))
         if f.q:
             lowered = f.q.lower()

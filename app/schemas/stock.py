@@ -204,12 +204,14 @@ class StockLevelRead(SelectableRead):
     reserved: DecimalOut
     available: DecimalOut = Field(description="on_hand - reserved: what can be sold.")
     reorder_level: DecimalOut | None
-    low: bool = Field(description="available is at or below the reorder level.")
+    low: bool = Field(
+        description="available is at or below the reorder level (never for a product that no longer tracks stock)."
+    )
     updated_at: datetime
 
     @classmethod
     def of(cls, level: StockLevel, product: Product) -> Self:
-        low = product.reorder_level is not None and level.available <= product.reorder_level
+        low = product.track_stock and product.reorder_level is not None and level.available <= product.reorder_level
         return cls(
             product_id=level.product_id,
             product_name=product.name,

@@ -435,3 +435,17 @@ class TestAlertsFollowTheProduct:
         assert await open_alerts() == 1 and (await level(client, shop, item))["low"] is True
         patch = await client.patch(f"{API}/products/{item['id']}", json={"reorder_level": "4"}, headers=shop.headers)
         assert patch.status_code == 200 and await open_alerts() == 0
+
+    async def test_a_product_that_stops_tracking_stock_is_low_nowhere(self, client):
+        shop = await new_shop(client)
+        item = await make_product(client, shop.account, reorder_level="5")
+        await receive(client, shop, ln(item, "3"))
+        assert (await level(client, shop, item))["low"] is True
+        patch = await client.patch(f"{API}/products/{item['id']}", json={"track_stock": False}, headers=shop.headers)
+        assert patch.status_code == 200, patch.text
+        assert (await level(client, shop, item))["low"] is False
+        low = await client.get(f"{API}/stock", params={"low": "true"}, headers=shop.headers)
+        assert low.json()["items"] == []
+        products = await client.get(f"{API}/products", params={"low": "true"}, headers=shop.headers)
+        alerts = await client.get(f"{API}/stock/alerts", headers=shop.headers)
+        assert products.json()["items"] == [] and alerts.json()["items"] == []
