@@ -45,7 +45,7 @@ async def _seed_demo(settings: Settings, urls: DatabaseUrls) -> None:
 
 async def ensure_demo(rt: Runtime) -> bool:
     from app.core.database import drain_background_tasks
-    from app.services.demo import ensure_demo_tenant
+    from app.services.platform.demo import ensure_demo_tenant
 
     created = await ensure_demo_tenant(rt.context())
     await drain_background_tasks()
@@ -175,7 +175,7 @@ def instant(value: str) -> datetime:
 def cmd_run_due(settings: Settings, args: argparse.Namespace) -> None:
     from app.core.database import drain_background_tasks
     from app.models.base import utcnow
-    from app.services.scheduler import run_due
+    from app.services.platform.scheduler import run_due
 
     now = utcnow()
     at = args.at or now

@@ -11,7 +11,8 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from app.api import metrics, pages, public
 from app.api.docs import install_docs
 from app.api.openapi import install_openapi, operation_id
-from app.api.v1 import api_router, health
+from app.api.v1 import api_router
+from app.api.v1.platform import health
 from app.core import cpu_work
 from app.core.bootstrap import resolve_urls
 from app.core.config import Settings, get_settings, jwt_secret_problem

@@ -43,7 +43,7 @@ from stdnum import luhn
 
 from app.core.cursors import cursor_key, encode_cursor
 from app.domain.fiscal import financial_year, series_year
-from app.services.invoicing import AUDITED
+from app.services.billing.invoicing import AUDITED
 from bench.common import (
     ApiServer,
     LoadProcess,

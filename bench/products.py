@@ -149,7 +149,7 @@ async def captured_list(
     from sqlalchemy import event
 
     from app.core.database import Database
-    from app.services import products
+    from app.services.catalog import products
 
     database = Database(app_url, pool_size=1, max_overflow=0)
     captured: list[tuple[str, list[Any]]] = []

@@ -8,9 +8,9 @@
    with set_config, with the statements the app runs for them: the idempotency key (expired key
    removed, claim, stored response), the invoice counter upsert, the invoice, its 5 lines (one
    INSERT from arrays), the stock ledger's own guarded upsert of the 5 levels with their movements
-   (`app.repositories.stock.APPLY_SQL`, verbatim), the customer's balance, the invoice's audit rows,
+   (`app.repositories.catalog.stock.APPLY_SQL`, verbatim), the customer's balance, the invoice's audit rows,
    the receipt counter upsert, the receipt with its allocation, the invoice's guarded settle and
-   the customer's balance (the app's own statement, `app.repositories.receipts.PAY_IN_FULL_SQL`,
+   the customer's balance (the app's own statement, `app.repositories.billing.receipts.PAY_IN_FULL_SQL`,
    verbatim), the receipt's audit row, the share link and its audit row. It does none of the reads
    the app does (session, subscription, plan limit, company, customer, products, settings, tax
    rates).
@@ -35,10 +35,10 @@ import asyncpg
 import httpx
 
 from app.domain.fiscal import financial_year, series_year
-from app.repositories.receipts import PAY_IN_FULL_SQL
-from app.repositories.stock import APPLY_SQL
-from app.services.invoicing import AUDITED as INVOICE_AUDITED
-from app.services.receipts import AUDITED as RECEIPT_AUDITED
+from app.repositories.billing.receipts import PAY_IN_FULL_SQL
+from app.repositories.catalog.stock import APPLY_SQL
+from app.services.billing.invoicing import AUDITED as INVOICE_AUDITED
+from app.services.billing.receipts import AUDITED as RECEIPT_AUDITED
 from bench.common import (
     ApiServer,
     HttpDriver,

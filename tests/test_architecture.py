@@ -122,16 +122,16 @@ def test_schemas_import_no_service_or_repository():
 @pytest.mark.parametrize(
     ("source", "target", "rule"),
     [
-        ("app.schemas.invoices", "app.repositories.invoices", "schemas may not import repositories"),
-        ("app.schemas.usage", "app.services.usage", "schemas may not import services"),
-        ("app.repositories.invoices", "app.services.invoicing", "repositories may not import services"),
-        ("app.models.invoice", "app.repositories.base", "models may not import repositories"),
-        ("app.services.invoicing", "app.api.v1.invoices", "services may not import api"),
+        ("app.schemas.billing.invoices", "app.repositories.billing.invoices", "schemas may not import repositories"),
+        ("app.schemas.platform.usage", "app.services.platform.usage", "schemas may not import services"),
+        ("app.repositories.billing.invoices", "app.services.billing.invoicing", "repositories may not import services"),
+        ("app.models.billing.invoice", "app.repositories.base", "models may not import repositories"),
+        ("app.services.billing.invoicing", "app.api.v1.billing.invoices", "services may not import api"),
         ("app.domain.gst", "app.core.config", "the domain does no I/O"),
         ("app.domain.gst", "sqlalchemy", "the domain does no I/O"),
-        ("app.domain.gst", "app.models.invoice", "domain may not import models"),
-        ("app.core.config", "app.services.rules", "core may not import services"),
-        ("app.core.security", "app.models.user", "of core may import models"),
+        ("app.domain.gst", "app.models.billing.invoice", "domain may not import models"),
+        ("app.core.config", "app.services.billing.rules", "core may not import services"),
+        ("app.core.security", "app.models.identity.user", "of core may import models"),
         ("app.domain.fiscal", "app.core.context", "the domain does no I/O"),
     ],
 )
@@ -155,3 +155,20 @@ def test_a_violation_written_in_a_file_fails(tmp_path):
 
 def module_name_under(root: Path, path: Path) -> str:
     return ".".join(path.relative_to(root).with_suffix("").parts)
+
+
+# CONVENTIONS: past ~40 files a layer is grouped by context, with the same groups in every layer.
+GROUPED_LAYERS = ["services", "repositories", "schemas", "api/v1", "models"]
+CONTEXTS = {"identity", "platform", "billing", "catalog", "commerce", "documents"}
+# What several contexts share stays at the layer's top (bases and common field types).
+SHARED = {"repositories": {"base"}, "schemas": {"common", "money"}, "models": {"base"}}
+
+
+@pytest.mark.parametrize("layer", GROUPED_LAYERS)
+def test_every_feature_module_sits_in_a_context(layer):
+    root = APP / layer
+    loose = {p.stem for p in root.glob("*.py")} - {"__init__"} - SHARED.get(layer, set())
+    assert loose == set(), f"app/{layer}: put these in one of {sorted(CONTEXTS)}"
+    groups = {p.name for p in root.iterdir() if p.is_dir() and p.name != "__pycache__"} - {"v1"}
+    assert groups <= CONTEXTS, f"app/{layer}: unknown contexts {groups - CONTEXTS}"
+    assert all((root / group / "__init__.py").exists() for group in groups)

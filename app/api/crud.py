@@ -1,6 +1,6 @@
 """Routes for the business configuration's simple entities, built from one description each:
 list (filters, search, sort, keyset pages, `fields=`), read, create, update, delete-or-keep.
-The routes stay thin: they parse, call app/services/catalog.py and shape the answer."""
+The routes stay thin: they parse, call app/services/billing/simple_lists.py and shape the answer."""
 
 import inspect
 import uuid
@@ -13,10 +13,10 @@ from fastapi import APIRouter, Depends, Query, status
 from app.api.batch import id_list
 from app.api.deps import ContextDep, CurrentUser, ManagerUser, PaginationDep, SessionDep, declare_payment_required
 from app.api.fields import Selection, field_selection, respond
-from app.schemas.business_fields import Removal
+from app.schemas.billing.business_fields import Removal
 from app.schemas.common import QUERY_TEXT, Page, RequestBody, SelectableRead, problem_responses
-from app.services import catalog as service
-from app.services.catalog import Catalog
+from app.services.billing import simple_lists as service
+from app.services.billing.simple_lists import Catalog
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,10 @@ from app.core.errors import Forbidden, Unauthorized
 from app.core.runtime import Runtime
 from app.core.security import AccessClaims
 from app.core.tenancy import bind_tenant
-from app.models.user import User, UserRole
-from app.repositories.sessions import SessionRepository
+from app.models.identity.user import User, UserRole
+from app.repositories.identity.sessions import SessionRepository
 from app.schemas.common import problem_responses
-from app.services import audit, subscriptions
+from app.services.platform import audit, subscriptions
 
 # scope="function": the session commits when the route returns, before the response is sent.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

@@ -16,8 +16,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from app.api.deps import ContextDep, CurrentUser, SessionDep
-from app.services import idempotency
-from app.services.idempotency import IdempotentRequest
+from app.services.platform import idempotency
+from app.services.platform.idempotency import IdempotentRequest
 
 KEY_PATTERN = r"^[A-Za-z0-9_\-:.]{8,255}$"
 

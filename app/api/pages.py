@@ -20,7 +20,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import TypeAdapter, ValidationError
 
 from app.core.errors import NotFound
-from app.schemas.auth import OpaqueToken
+from app.schemas.identity.auth import OpaqueToken
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "pages"
 _env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))

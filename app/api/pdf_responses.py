@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from fastapi import Request, Response
 
-from app.services.document_pdfs import RenderedPdf
+from app.services.documents.document_pdfs import RenderedPdf
 
 CACHE_CONTROL = "private, no-cache"
 

@@ -1,7 +1,7 @@
 """The public invoice page a share link opens: GET /p/<token> (HTML) and GET /p/<token>/pdf.
 
 No login: the token is the key. It leads to the tenant and the invoice through `share_link_of`
-(app/services/share_links.py); a wrong, malformed, expired or revoked token gets one and the same
+(app/services/documents/share_links.py); a wrong, malformed, expired or revoked token gets one and the same
 404 page, by the same way (a hash, one lookup). Requests are limited per client IP, and wrong links
 more strictly (an IP that keeps guessing is refused for the hour): 429 page with Retry-After.
 
@@ -24,7 +24,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from app.api.deps import ContextDep, SessionDep
 from app.api.pdf_responses import pdf_response
 from app.core.errors import TooManyRequests
-from app.services import share_links
+from app.services.documents import share_links
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "pages"
 _env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))

@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     # Comma-separated (or a JSON list); NoDecode lets the validator below split it.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["http://localhost:3000"])
     max_body_bytes: int = 1_048_576
-    # PDFs (app/services/document_pdfs.py, app/core/cpu_work.py): how many renders run at once in this
+    # PDFs (app/services/documents/document_pdfs.py, app/core/cpu_work.py): how many renders run at once in this
     # process (off the event loop; the rest wait their turn), on a pool of that many worker processes
     # ("process") or threads ("thread": no child processes, renders share this process's GIL), and the
     # in-process cache of issued documents' rendered bytes (least recently used out first; 0 = none).

@@ -133,7 +133,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
         ],
         (422, ""),
     ),
-    # 422: a stock transfer GST does not let us paper as asked (app/services/stock_transfers.py).
+    # 422: a stock transfer GST does not let us paper as asked (app/services/catalog/stock_transfers.py).
     **dict.fromkeys(
         [
             "transfer-between-persons",
@@ -294,7 +294,7 @@ class QuotaExceeded(AppError):
 
 
 class InsufficientStock(Conflict):
-    """409: some lines of a document ask for more stock than is available (app.services.stock);
+    """409: some lines of a document ask for more stock than is available (app.services.catalog.stock);
     `lines` names each: its position in the document, the product, what it asked for and what was
     available, quantities as strings."""
 

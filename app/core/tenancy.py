@@ -28,7 +28,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql import Executable, visitors
 
 from app.models.base import TenantOwned
-from app.models.tenant import Tenant
+from app.models.platform.tenant import Tenant
 
 TENANT_KEY = "tenant_id"
 # Sent as written (no SQL compilation: it runs at the start of every transaction); transaction-local.

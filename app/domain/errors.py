@@ -1,5 +1,5 @@
 """Errors of the domain: plain ValueErrors that name the field and a stable code. The service
-layer maps them to the API's problem types (app.services.rules.RuleViolation, NotFound)."""
+layer maps them to the API's problem types (app.services.billing.rules.RuleViolation, NotFound)."""
 
 
 class DomainError(ValueError):

@@ -1,7 +1,7 @@
 """Document statuses and the rules on them, in one place for Python and for SQL.
 
 A rule that a query also needs (an overdue invoice, an open one) is stated here once over plain
-values; app.repositories.invoices builds the SQL condition from the same constants
+values; app.repositories.billing.invoices builds the SQL condition from the same constants
 (`overdue_condition`), so the list filter, the dashboard and a read's `is_overdue` agree. The
 SQL builder lives in the repository layer because the domain does not import SQLAlchemy."""
 

@@ -1,6 +1,6 @@
 """Which paperwork GST asks of a stock transfer between two companies (places of business) of a
 business, and the value each line is invoiced at. Pure rules; the law is cited in
-app.services.stock_transfers, which applies them."""
+app.services.catalog.stock_transfers, which applies them."""
 
 import uuid
 from dataclasses import dataclass

@@ -1,7 +1,7 @@
 """What happens when a trial or paid period ends unrenewed: a pure value (no settings, no I/O).
 
 Built once per request or job step from the settings POST_TRIAL_MODE and GRACE_DAYS
-(`app.core.context.Context.policy`); the subscription rules (`app.services.subscriptions`) read it.
+(`app.core.context.Context.policy`); the subscription rules (`app.services.platform.subscriptions`) read it.
 """
 
 from dataclasses import dataclass

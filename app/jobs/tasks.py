@@ -12,7 +12,7 @@ from procrastinate import JobContext, RetryStrategy
 from app.core.metrics import observe_job
 from app.core.runtime import Runtime
 from app.jobs.queue import job_app
-from app.services.scheduler import run_due
+from app.services.platform.scheduler import run_due
 
 log = logging.getLogger(__name__)
 

@@ -1,29 +1,29 @@
 """Importing this package registers every model on Base.metadata (Alembic relies on it)."""
 
-from app.models.audit import AuditLog
-from app.models.auth import AuthSession, EmailChange, EmailVerification, PasswordReset, UserInvitation
 from app.models.base import Base, TenantOwned
-from app.models.business import AccountManager, ClientType, Company, GstSettings, ServiceType, TaxRate
-from app.models.company_logo import CompanyLogo
-from app.models.credit_note import CreditNote, CreditNoteLine
-from app.models.customer import Customer
-from app.models.idempotency import IdempotencyKey
-from app.models.invoice import Invoice, InvoiceLine
-from app.models.job import JobOccasion
-from app.models.number_series import NumberSeries
-from app.models.outbox import OutboxEmail, OutboxEmailDocument
-from app.models.payment import Payment, PaymentEvent, RazorpayOrder
-from app.models.plan import Plan
-from app.models.product import Product, ProductCategory
-from app.models.receipt import Receipt, ReceiptAllocation
-from app.models.reminder import ReminderSettings
-from app.models.security import RateLimitHit
-from app.models.share_link import ShareLink
-from app.models.stock import InventorySettings, StockAlert, StockDocument, StockLevel, StockMovement
-from app.models.subscription import Subscription
-from app.models.tenant import Tenant
-from app.models.usage import Meter, PlanMeterQuota, UsageLedgerEntry, UsagePeriod
-from app.models.user import User, UserIdentity
+from app.models.billing.business import AccountManager, ClientType, Company, GstSettings, ServiceType, TaxRate
+from app.models.billing.credit_note import CreditNote, CreditNoteLine
+from app.models.billing.customer import Customer
+from app.models.billing.invoice import Invoice, InvoiceLine
+from app.models.billing.number_series import NumberSeries
+from app.models.billing.receipt import Receipt, ReceiptAllocation
+from app.models.billing.reminder import ReminderSettings
+from app.models.catalog.product import Product, ProductCategory
+from app.models.catalog.stock import InventorySettings, StockAlert, StockDocument, StockLevel, StockMovement
+from app.models.documents.company_logo import CompanyLogo
+from app.models.documents.share_link import ShareLink
+from app.models.identity.auth import AuthSession, EmailChange, EmailVerification, PasswordReset, UserInvitation
+from app.models.identity.security import RateLimitHit
+from app.models.identity.user import User, UserIdentity
+from app.models.platform.audit import AuditLog
+from app.models.platform.idempotency import IdempotencyKey
+from app.models.platform.job import JobOccasion
+from app.models.platform.outbox import OutboxEmail, OutboxEmailDocument
+from app.models.platform.payment import Payment, PaymentEvent, RazorpayOrder
+from app.models.platform.plan import Plan
+from app.models.platform.subscription import Subscription
+from app.models.platform.tenant import Tenant
+from app.models.platform.usage import Meter, PlanMeterQuota, UsageLedgerEntry, UsagePeriod
 
 __all__ = [
     "AccountManager",

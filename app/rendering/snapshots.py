@@ -1,5 +1,5 @@
 """Parties and bank details from the snapshots an invoice freezes when saved
-(`invoices.supplier` / `invoices.recipient` JSON, app/services/invoicing.py supplier_snapshot and
+(`invoices.supplier` / `invoices.recipient` JSON, app/services/billing/invoicing.py supplier_snapshot and
 recipient_snapshot): what the document printed when issued, whatever the company or customer says
 now. Plain mappings in, so this stays free of the database layer; unknown keys are ignored, missing
 ones are blank."""

@@ -1,5 +1,5 @@
 """What a document prints: plain frozen dataclasses, built by the services from issued documents
-(app/services/document_pdfs.py) and turned into bytes by the renderers of this package.
+(app/services/documents/document_pdfs.py) and turned into bytes by the renderers of this package.
 
 Everything a renderer needs is here and nothing else: no database rows, no settings. Values that
 follow from the law are derived from what was frozen at issue (the title and the composition

@@ -4,7 +4,7 @@ beside a `currency` ("INR") wherever money appears in a resource.
 Invoices, receipts, credit notes and the ledger always carried rupee strings; plans, payments and
 upgrade orders carried integer paise. Paise stay where Razorpay wants them: the database columns
 that mirror its orders (`plans.price_paise`, `payments.amount_paise`), the gateway client
-(app/services/razorpay.py) and the webhook. A response turns them into rupees here.
+(app/services/platform/razorpay.py) and the webhook. A response turns them into rupees here.
 """
 
 from decimal import Decimal

@@ -13,9 +13,9 @@ from app.api.deps import CurrentUser, SessionDep
 from app.api.idempotency import IdempotentDep
 from app.core.errors import Conflict
 from app.main import create_app
-from app.models.audit import AuditLog
 from app.models.base import new_id, utcnow
-from app.services import audit
+from app.models.platform.audit import AuditLog
+from app.services.platform import audit
 from tests.conftest import fresh_ip
 from tests.factories import make_tenant
 

@@ -17,7 +17,7 @@ from app.core.config import Settings
 from app.core.database import drain_background_tasks
 from app.core.logging import JsonFormatter, RequestIdFilter, TextFormatter, configure_logging
 from app.core.metrics import observe_job
-from app.services.scheduler import run_due
+from app.services.platform.scheduler import run_due
 from tests.api.v1.members import mailed_token
 from tests.api.v1.payment_flow import order
 from tests.conftest import PASSWORD, unique_email

@@ -15,8 +15,8 @@ import app.services
 from app.core import errors
 from app.core.errors import PROBLEM_TYPES, AppError
 from app.main import create_app
-from app.services.catalog import Catalog
-from app.services.customers import REFERENCES
+from app.services.billing.customers import REFERENCES
+from app.services.billing.simple_lists import Catalog
 
 APP = Path(__file__).parents[2] / "app"
 CAMEL = re.compile(r"^[a-z][a-zA-Z0-9]*$")
@@ -36,13 +36,15 @@ def _app_error_classes() -> dict[str, type[AppError]]:
 
 def _catalogs() -> list[Catalog]:
     """Every entity the generic catalog service (and so the CRUD route factory) serves."""
-    modules = [importlib.import_module(f"app.services.{m.name}") for m in pkgutil.iter_modules(app.services.__path__)]
+    modules = [importlib.import_module(m.name) for m in pkgutil.walk_packages(app.services.__path__, "app.services.")]
     return [value for module in modules for value in vars(module).values() if isinstance(value, Catalog)]
 
 
 def _built_from_names() -> set[str]:
     """Codes made by an f-string at the raise; each such raise is counted in test_codes_built_from_names."""
-    exists = {f"{catalog.entity.replace('_', '-')}-exists" for catalog in _catalogs()}  # services/catalog.py _save
+    exists = {
+        f"{catalog.entity.replace('_', '-')}-exists" for catalog in _catalogs()
+    }  # services/billing/simple_lists.py _save
     not_found = {
         f"{field.removesuffix('_id').replace('_', '-')}-not-found" for field in REFERENCES
     }  # ReferenceNotFound
@@ -110,10 +112,10 @@ def test_codes_built_from_names():
                     if k.arg == "code" and not isinstance(k.value, ast.Constant) and not _passed_on(k.value)
                 ]
     assert sorted(built) == [
-        "catalog.py:JoinedStr",  # services/catalog.py: `<entity>-exists`
         "errors.py:Name",  # RuleViolation passes its caller's code on
         "errors.py:Name",  # ReferenceNotFound: `<field>-not-found`
         "invoice_math.py:JoinedStr",  # domain/invoice_math.py: `<default>-required`
+        "simple_lists.py:JoinedStr",  # services/billing/simple_lists.py: `<entity>-exists`
     ]
 
 

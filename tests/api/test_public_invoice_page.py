@@ -14,7 +14,7 @@ from playwright.async_api import async_playwright
 from pypdf import PdfReader
 
 from app.api.public import CSS, CSS_HASH
-from app.services.invoice_page import rupees
+from app.services.documents.invoice_page import rupees
 from tests.api.v1.invoicing import Party, line, make_customer
 from tests.api.v1.receipting import alloc, receive
 from tests.api.v1.sharing import VPA, path_of, payable_party, shared, token_of

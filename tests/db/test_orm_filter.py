@@ -35,24 +35,24 @@ import app.repositories as repositories
 from app.core.database import Database
 from app.core.tenancy import TenantNotBound, bind_tenant, orm_filter_disabled
 from app.models import Base
-from app.models.audit import AuditLog
-from app.models.auth import EmailVerification, PasswordReset, UserInvitation
-from app.models.business import AccountManager, ClientType, Company, ServiceType
-from app.models.credit_note import CreditNoteLine
-from app.models.customer import Customer
-from app.models.invoice import Invoice, InvoiceLine
-from app.models.product import Product, ProductCategory
-from app.models.receipt import Receipt, ReceiptAllocation
+from app.models.billing.business import AccountManager, ClientType, Company, ServiceType
+from app.models.billing.credit_note import CreditNoteLine
+from app.models.billing.customer import Customer
+from app.models.billing.invoice import Invoice, InvoiceLine
+from app.models.billing.receipt import Receipt, ReceiptAllocation
+from app.models.catalog.product import Product, ProductCategory
+from app.models.identity.auth import EmailVerification, PasswordReset, UserInvitation
+from app.models.platform.audit import AuditLog
 from app.repositories.base import SortKey
-from app.repositories.credit_notes import CreditNoteFilters
-from app.repositories.customers import CustomerFilters
-from app.repositories.invoices import InvoiceFilters
-from app.repositories.outbox import DeliveryFilter
-from app.repositories.products import ProductFilters
-from app.repositories.receipts import ReceiptFilters
-from app.repositories.stock import DocumentFilters, LevelDelta, LevelFilters, MovementFilters
-from app.repositories.stock import Movement as StockMovementOf
-from app.repositories.stock_alerts import AlertFilters as StockAlertFilters
+from app.repositories.billing.credit_notes import CreditNoteFilters
+from app.repositories.billing.customers import CustomerFilters
+from app.repositories.billing.invoices import InvoiceFilters
+from app.repositories.billing.receipts import ReceiptFilters
+from app.repositories.catalog.products import ProductFilters
+from app.repositories.catalog.stock import DocumentFilters, LevelDelta, LevelFilters, MovementFilters
+from app.repositories.catalog.stock import Movement as StockMovementOf
+from app.repositories.catalog.stock_alerts import AlertFilters as StockAlertFilters
+from app.repositories.platform.outbox import DeliveryFilter
 from tests.conftest import fresh_ip
 from tests.db.tenant_digest import tenant_digest
 from tests.db.tenant_rows import make_two_tenants, rls_tables, tenant_column
@@ -121,8 +121,8 @@ class Case:
 
 def _module_classes() -> dict[str, type]:
     found = {}
-    for info in pkgutil.iter_modules(repositories.__path__):
-        module = importlib.import_module(f"{repositories.__name__}.{info.name}")
+    for info in pkgutil.walk_packages(repositories.__path__, f"{repositories.__name__}."):
+        module = importlib.import_module(info.name)
         for name, cls in vars(module).items():
             if inspect.isclass(cls) and cls.__module__ == module.__name__ and name.endswith("Repository"):
                 found[name] = cls

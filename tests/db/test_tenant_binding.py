@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, create_async_e
 
 from app.core.database import Database, is_connection_error
 from app.core.tenancy import TenantConnection, _constant_with_criteria, bind_tenant
-from app.repositories.sessions import ACTIVE_USER
+from app.repositories.identity.sessions import ACTIVE_USER
 from tests.factories import make_tenant
 
 SETTING = sa.text("SELECT current_setting('app.tenant_id', true)")

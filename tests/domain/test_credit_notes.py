@@ -25,7 +25,7 @@ THOUSANDTH = D("0.001")
 
 
 def invoiced(quantity: str, unit_price: str, discount: str = "0", rate: str = "18") -> InvoicedLine:
-    """A line as app.services.invoicing computes it."""
+    """A line as app.services.billing.invoicing computes it."""
     q, p, d = D(quantity), D(unit_price), D(discount)
     return InvoicedLine(q, p, d, D(rate), gst.taxable_value(q, p, d))
 

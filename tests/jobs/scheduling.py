@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from app.core.database import drain_background_tasks
 from app.core.runtime import Runtime
-from app.services.scheduler import Summary, run_due
+from app.services.platform.scheduler import Summary, run_due
 
 REMINDER = "left in your RMS Billing trial"
 
@@ -35,8 +35,8 @@ def reminder_counts(summary: Summary) -> tuple[int, int, int, int]:
 async def still_due(rt: Runtime, at: datetime, tenant: str) -> list[str]:
     """Which of the cross-tenant functions still find work for the tenant at `at` (a re-run at the
     same instant must find none)."""
-    from app.repositories.jobs import DueWorkRepository
-    from app.services.scheduler import NOTICE_WINDOW, TRIAL_REMINDER_DAYS
+    from app.repositories.platform.jobs import DueWorkRepository
+    from app.services.platform.scheduler import NOTICE_WINDOW, TRIAL_REMINDER_DAYS
 
     only = [uuid.UUID(tenant)]
     async with rt.db.transaction() as session:

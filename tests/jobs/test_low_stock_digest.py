@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import select
 
 from app.domain.fiscal import INDIA
-from app.models.job import JobOccasion
-from app.repositories.jobs import DueWorkRepository
-from app.services import stock, stock_digest
+from app.models.platform.job import JobOccasion
+from app.repositories.platform.jobs import DueWorkRepository
+from app.services.catalog import stock, stock_digest
 from tests.api.v1.invoicing import make_company
 from tests.api.v1.members import add_member
 from tests.api.v1.stock_rows import low_stock, make_product
@@ -163,7 +163,7 @@ class TestWithTheLedger:
     async def test_an_alert_the_ledger_opened_is_mailed_and_one_it_closed_before_nine_is_not(
         self, client, rt, mailbox, today
     ):
-        """Alerts opened and closed by real movements (app.services.stock), not written by hand."""
+        """Alerts opened and closed by real movements (app.services.catalog.stock), not written by hand."""
         owner = await make_tenant(client)
         company = await make_company(client, owner)
         tenant = uuid.UUID(owner.tenant_id)

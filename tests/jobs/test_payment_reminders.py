@@ -19,13 +19,15 @@ from sqlalchemy import select
 
 from app.core.database import drain_background_tasks
 from app.domain.fiscal import INDIA
-from app.models.job import JobOccasion
-from app.repositories.invoices import InvoiceRepository
-from app.repositories.jobs import DueWorkRepository
-from app.repositories.subscriptions import SubscriptionRepository
-from app.schemas.document_mail import InvoiceSendRequest
-from app.services import document_mail, mail, reminders
-from app.services.scheduler import Summary
+from app.models.platform.job import JobOccasion
+from app.repositories.billing.invoices import InvoiceRepository
+from app.repositories.platform.jobs import DueWorkRepository
+from app.repositories.platform.subscriptions import SubscriptionRepository
+from app.schemas.documents.document_mail import InvoiceSendRequest
+from app.services.billing import reminders
+from app.services.documents import document_mail
+from app.services.platform import mail
+from app.services.platform.scheduler import Summary
 from tests.api.v1.invoicing import Party, line, make_company, make_customer, make_invoice
 from tests.api.v1.report_data import full_credit_note, receipt, void_invoice
 from tests.api.v1.subscription_rows import put_on_plan

@@ -10,16 +10,16 @@ from sqlalchemy import func, select, update
 
 from app.core.database import drain_background_tasks
 from app.core.runtime import Runtime
-from app.models.auth import AuthSession, EmailChange, EmailVerification, UserInvitation
 from app.models.base import utcnow
-from app.models.idempotency import IdempotencyKey
-from app.models.outbox import OutboxEmail
-from app.models.security import RateLimitHit
-from app.models.usage import UsagePeriod
-from app.repositories.jobs import DueWorkRepository
-from app.repositories.rate_limits import RateLimitRepository
-from app.services import subscriptions
-from app.services.scheduler import run_due
+from app.models.identity.auth import AuthSession, EmailChange, EmailVerification, UserInvitation
+from app.models.identity.security import RateLimitHit
+from app.models.platform.idempotency import IdempotencyKey
+from app.models.platform.outbox import OutboxEmail
+from app.models.platform.usage import UsagePeriod
+from app.repositories.identity.rate_limits import RateLimitRepository
+from app.repositories.platform.jobs import DueWorkRepository
+from app.services.platform import subscriptions
+from app.services.platform.scheduler import run_due
 from tests.api.v1.members import invite
 from tests.api.v1.subscription_rows import history, subscription
 from tests.conftest import PASSWORD, free_port, unique_email

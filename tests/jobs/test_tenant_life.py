@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from app.core.runtime import Runtime
-from app.services.subscriptions import add_month
+from app.services.platform.subscriptions import add_month
 from tests.api.v1.payment_flow import order, payments, verify
 from tests.api.v1.report_data import set_clock
 from tests.api.v1.subscription_rows import subscription

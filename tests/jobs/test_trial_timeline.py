@@ -184,8 +184,8 @@ class _outbox_fails_for:
 
 async def _second_owner(app, tenant_id: str) -> str:
     """A second active owner, written as the app role (tenant bound): invitations give other roles."""
-    from app.models.user import User
-    from app.repositories.users import UserRepository
+    from app.models.identity.user import User
+    from app.repositories.identity.users import UserRepository
     from tests.conftest import unique_email
 
     email = unique_email("co-owner")

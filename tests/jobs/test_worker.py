@@ -18,7 +18,7 @@ from app.jobs.queue import connected
 from app.jobs.tasks import tick
 from app.jobs.worker import run_worker
 from app.models.base import utcnow
-from app.models.subscription import Subscription
+from app.models.platform.subscription import Subscription
 from tests.api.v1.subscription_rows import subscription
 from tests.factories import make_tenant
 from tests.jobs.scheduling import REMINDER, subjects, trial_day

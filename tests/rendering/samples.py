@@ -1,4 +1,4 @@
-"""Views to render in the tests: built by hand, as app/services/document_pdfs.py builds them from rows."""
+"""Views to render in the tests: built by hand, as app/services/documents/document_pdfs.py builds them from rows."""
 
 from datetime import UTC, date, datetime
 from decimal import Decimal

@@ -1,4 +1,4 @@
-"""Parties from the JSON snapshots an invoice freezes (app/services/invoicing.py)."""
+"""Parties from the JSON snapshots an invoice freezes (app/services/billing/invoicing.py)."""
 
 from app.rendering.snapshots import bank_details, recipient_party, shipping_party, supplier_party, upi_vpa
 

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
-from app.models.user import UserRole
+from app.models.identity.user import UserRole
 from tests.api.v1.members import add_member
 from tests.conftest import fresh_ip
 from tests.db.tenant_digest import tenant_digest

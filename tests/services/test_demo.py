@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 from pypdf import PdfReader
 
 from app.core.runtime import Runtime
-from app.services.demo import ensure_demo_tenant
+from app.services.platform.demo import ensure_demo_tenant
 from tests.conftest import unique_email
 from tests.factories import API, login
 

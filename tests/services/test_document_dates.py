@@ -6,7 +6,7 @@ import pytest
 
 from app.core.errors import RuleViolation
 from app.core.runtime import Runtime
-from app.services.rules import DocumentDates
+from app.services.billing.rules import DocumentDates
 
 
 @pytest.fixture

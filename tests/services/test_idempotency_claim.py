@@ -1,4 +1,4 @@
-"""The Idempotency-Key claim in three statements (app.repositories.idempotency): an expired key is
+"""The Idempotency-Key claim in three statements (app.repositories.platform.idempotency): an expired key is
 deleted and the lock wait bounded in one, and the transaction's lock_timeout is what it was after."""
 
 from datetime import timedelta
@@ -6,7 +6,7 @@ from datetime import timedelta
 from sqlalchemy import func, select, text
 
 from app.models.base import utcnow
-from app.repositories.idempotency import IdempotencyRepository
+from app.repositories.platform.idempotency import IdempotencyRepository
 from tests.factories import make_tenant
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.exc import DBAPIError
 
 from app.core.database import Database
 from app.core.errors import database_error_text
-from app.services.mail import SUBJECT_MAX, bounded_subject
+from app.services.platform.mail import SUBJECT_MAX, bounded_subject
 from tests.api.v1.members import invite, mailed_token
 from tests.conftest import PASSWORD, unique_email
 from tests.factories import API, login

@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from app.core.database import drain_background_tasks
 from app.core.runtime import Runtime
-from app.models.outbox import MailPurpose, OutboxEmail, OutboxKind, OutboxStatus
-from app.services import mail
+from app.models.platform.outbox import MailPurpose, OutboxEmail, OutboxKind, OutboxStatus
+from app.services.platform import mail
 from tests.api.v1.test_document_mail import mailing_party, send
 from tests.conftest import free_port
 from tests.factories import make_tenant

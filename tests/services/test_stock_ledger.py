@@ -1,4 +1,4 @@
-"""The stock ledger primitive (app.services.stock) on the real database: guarded changes, all or
+"""The stock ledger primitive (app.services.catalog.stock) on the real database: guarded changes, all or
 nothing, merged lines, untracked products, precision, negative stock, alerts once per crossing,
 and 80 concurrent takes against 50 units on separate connections."""
 
@@ -14,11 +14,11 @@ from sqlalchemy import func, select, text
 from app.core.errors import AppError
 from app.core.runtime import Runtime
 from app.models.base import new_id
-from app.models.product import Product
-from app.models.stock import StockAlert, StockLevel, StockMovement
-from app.services import inventory_settings, stock
-from app.services.demo_data import add_opening_stock
-from app.services.stock import DocumentRef, InsufficientStock, StockLine
+from app.models.catalog.product import Product
+from app.models.catalog.stock import StockAlert, StockLevel, StockMovement
+from app.services.catalog import inventory_settings, stock
+from app.services.catalog.stock import DocumentRef, InsufficientStock, StockLine
+from app.services.platform.demo_data import add_opening_stock
 from tests.api.v1.invoicing import make_company
 from tests.factories import make_tenant
 

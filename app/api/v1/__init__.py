@@ -2,33 +2,23 @@ from fastapi import APIRouter, Depends
 
 from app.api.deps import declare_payment_required, declare_roles
 from app.api.query_params import reject_unknown_query_params
-from app.api.v1 import (
-    audit_logs,
-    auth,
-    catalog,
+from app.api.v1.billing import (
     companies,
-    company_logos,
     credit_notes,
     customers,
     dashboard,
-    documents,
     gst_settings,
-    health,
     invoices,
-    payments,
-    products,
     receipts,
     reminder_settings,
-    sales,
-    stock,
-    stock_alerts,
-    stock_transfers,
+    simple_lists,
     tax_rates,
-    tenants,
-    usage,
-    users,
-    webhooks,
 )
+from app.api.v1.catalog import products, stock, stock_alerts, stock_transfers
+from app.api.v1.commerce import sales
+from app.api.v1.documents import company_logos, documents
+from app.api.v1.identity import auth, users
+from app.api.v1.platform import audit_logs, health, payments, tenants, usage, webhooks
 from app.schemas.common import problem_responses
 
 # Any route may answer 400 (malformed JSON), 422 (invalid input, an undeclared query parameter
@@ -49,7 +39,7 @@ for module in (
     company_logos,  # before companies: the probe deletes a company's logo before the company
     companies,
     credit_notes,
-    catalog,
+    simple_lists,
     products,
     tax_rates,
     gst_settings,

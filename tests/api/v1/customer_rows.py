@@ -7,7 +7,7 @@ import uuid
 import httpx
 from stdnum import luhn
 
-from app.models.business import AccountManager, ClientType
+from app.models.billing.business import AccountManager, ClientType
 from tests.factories import API, Account
 
 GSTIN_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"

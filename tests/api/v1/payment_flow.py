@@ -2,7 +2,7 @@
 
 import httpx
 
-from app.services.subscriptions import add_month
+from app.services.platform.subscriptions import add_month
 from tests.api.v1.subscription_rows import history
 from tests.factories import API, Account, verify_email
 

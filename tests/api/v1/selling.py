@@ -8,11 +8,11 @@ from itertools import count
 import httpx
 from sqlalchemy import func, select
 
-from app.models.customer import Customer
-from app.models.invoice import Invoice
-from app.models.receipt import Receipt
-from app.models.stock import StockLevel, StockMovement
-from app.services import stock
+from app.models.billing.customer import Customer
+from app.models.billing.invoice import Invoice
+from app.models.billing.receipt import Receipt
+from app.models.catalog.stock import StockLevel, StockMovement
+from app.services.catalog import stock
 from tests.api.v1.invoicing import make_company
 from tests.factories import API, Account
 

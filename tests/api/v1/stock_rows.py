@@ -8,8 +8,8 @@ from decimal import Decimal
 
 from app.core.runtime import Runtime
 from app.models.base import new_id, utcnow
-from app.models.product import Product
-from app.models.stock import StockAlert, StockLevel
+from app.models.catalog.product import Product
+from app.models.catalog.stock import StockAlert, StockLevel
 
 
 async def make_product(rt: Runtime, tenant_id: str, **fields) -> Product:

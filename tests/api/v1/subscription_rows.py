@@ -8,8 +8,8 @@ import httpx
 from sqlalchemy import select
 
 from app.models.base import utcnow
-from app.models.subscription import Subscription
-from app.repositories.subscriptions import SubscriptionRepository
+from app.models.platform.subscription import Subscription
+from app.repositories.platform.subscriptions import SubscriptionRepository
 from tests.factories import API, Account
 
 

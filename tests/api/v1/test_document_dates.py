@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.domain.fiscal import today_in_india
-from app.models.number_series import NumberSeries
+from app.models.billing.number_series import NumberSeries
 from tests.api.v1.http_checks import assert_problem
 from tests.api.v1.invoicing import Party, line
 from tests.api.v1.receipting import RECEIPTS, receipt_body

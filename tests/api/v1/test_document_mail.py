@@ -18,7 +18,7 @@ from sqlalchemy import text
 
 from app.core.database import drain_background_tasks
 from app.core.runtime import Runtime
-from app.services import mail
+from app.services.platform import mail
 from tests.api.v1.invoicing import Party, line, make_company, make_customer
 from tests.api.v1.receipting import alloc, receive
 from tests.conftest import free_port, unique_email

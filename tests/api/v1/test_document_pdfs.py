@@ -18,8 +18,8 @@ from pypdf import PdfReader
 
 from app.api.pdf_responses import content_disposition
 from app.core.errors import NotFound
-from app.services import document_pdfs
-from app.services.document_pdfs import safe_filename
+from app.services.documents import document_pdfs
+from app.services.documents.document_pdfs import safe_filename
 from tests.api.v1.business import audit_rows
 from tests.api.v1.http_checks import assert_problem
 from tests.api.v1.invoicing import Party, line, make_company, make_customer

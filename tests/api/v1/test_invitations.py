@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import update
 
 from app.main import create_app
-from app.models.user import User
+from app.models.identity.user import User
 from tests.api.v1.http_checks import assert_problem
 from tests.api.v1.members import add_member, invite, mailed_token
 from tests.api.v1.subscription_rows import put_on_plan, subscription

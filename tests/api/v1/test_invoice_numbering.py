@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import httpx
 
 from app.domain.fiscal import today_in_india
-from app.services import invoicing
+from app.services.billing import invoicing
 from tests.api.v1.http_checks import assert_problem
 from tests.api.v1.invoicing import Party, line, make_company, make_invoice
 from tests.factories import API, make_tenant

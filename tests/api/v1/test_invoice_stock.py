@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import select
 
 from app.core.runtime import Runtime
-from app.models.stock import StockLevel, StockMovement
-from app.schemas.invoices import InvoiceIn
-from app.services import invoicing
+from app.models.catalog.stock import StockLevel, StockMovement
+from app.schemas.billing.invoices import InvoiceIn
+from app.services.billing import invoicing
 from tests.api.v1.http_checks import assert_problem
 from tests.api.v1.invoicing import Party, line, make_company
 from tests.api.v1.product_rows import make_product

@@ -10,8 +10,8 @@ import httpx
 import pytest
 from sqlalchemy import update
 
-from app.models.invoice import InvoiceLine
-from app.models.stock import StockLevel
+from app.models.billing.invoice import InvoiceLine
+from app.models.catalog.stock import StockLevel
 from tests.api.v1.http_checks import all_pages, assert_problem
 from tests.api.v1.invoicing import Party
 from tests.api.v1.members import add_member
@@ -505,7 +505,7 @@ class TestLookups:
 
     async def test_get_many_and_by_barcode(self, app, client):
         from app.core.errors import NotFound
-        from app.services import products
+        from app.services.catalog import products
 
         owner, other = await make_tenant(client), await make_tenant(client)
         upc = await make_product(client, owner, barcode="042100005264")

@@ -7,7 +7,7 @@ from urllib.parse import unquote
 import httpx
 from sqlalchemy import select
 
-from app.models.audit import AuditLog
+from app.models.platform.audit import AuditLog
 from tests.api.v1.http_checks import assert_problem
 from tests.api.v1.invoicing import gstin, make_customer
 from tests.api.v1.members import add_member

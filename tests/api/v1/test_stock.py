@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from app.models.stock import StockAlert
+from app.models.catalog.stock import StockAlert
 from tests.api.v1.business import GSTIN_MH, audit_rows, walk
 from tests.api.v1.http_checks import assert_problem
 from tests.api.v1.invoicing import make_company

@@ -2,7 +2,7 @@
 with the GST paperwork each case needs: a tax invoice between two GSTINs (IGST across states,
 CGST + SGST within one), a delivery challan between two unregistered places of one person, and a
 clear 422 for what is not handled. Through the HTTP API on a real PostgreSQL; the opening stock
-is put through the stock ledger's own primitive (app.services.stock.put)."""
+is put through the stock ledger's own primitive (app.services.catalog.stock.put)."""
 
 import asyncio
 import uuid
@@ -13,11 +13,11 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from app.models.audit import AuditLog
-from app.models.customer import Customer
-from app.models.invoice import Invoice
-from app.models.stock import StockDocument, StockLevel, StockMovement
-from app.services import stock
+from app.models.billing.customer import Customer
+from app.models.billing.invoice import Invoice
+from app.models.catalog.stock import StockDocument, StockLevel, StockMovement
+from app.models.platform.audit import AuditLog
+from app.services.catalog import stock
 from tests.api.v1.customer_rows import gstin
 from tests.api.v1.http_checks import assert_problem
 from tests.api.v1.invoicing import make_company

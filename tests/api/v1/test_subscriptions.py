@@ -11,7 +11,7 @@ import pytest
 from app.core.context import Context
 from app.domain.fiscal import INDIA
 from app.main import create_app
-from app.services import subscriptions
+from app.services.platform import subscriptions
 from tests.api.v1.invoicing import Party, make_customer
 from tests.api.v1.members import add_member, invite, mailed_token
 from tests.api.v1.report_data import set_clock

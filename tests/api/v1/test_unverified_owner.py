@@ -8,7 +8,7 @@ import uuid
 import httpx
 from sqlalchemy import update
 
-from app.models.user import User
+from app.models.identity.user import User
 from tests.api.v1.http_checks import assert_problem
 from tests.api.v1.members import add_member, invite, mailed_token
 from tests.conftest import unique_email

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from app.core.config import Settings
 from app.main import create_app
-from app.services.razorpay import SANDBOX_KEY_ID
+from app.services.platform.razorpay import SANDBOX_KEY_ID
 from tests.api.v1.members import add_member
 from tests.api.v1.payment_flow import add_month, order, paid_rows, payments, problem_code, upgrade, verify
 from tests.api.v1.subscription_rows import history, subscription

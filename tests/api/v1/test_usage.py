@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import delete, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from app.models.idempotency import IdempotencyKey
-from app.services import subscriptions
-from app.services import usage as usage_service
+from app.models.platform.idempotency import IdempotencyKey
+from app.services.platform import subscriptions
+from app.services.platform import usage as usage_service
 from tests.api.v1.members import add_member
 from tests.api.v1.payment_flow import order, pay, verify
 from tests.api.v1.report_data import set_clock

@@ -6,7 +6,7 @@ import uuid
 import httpx
 from sqlalchemy import select
 
-from app.models.usage import UsageLedgerEntry, UsagePeriod
+from app.models.platform.usage import UsageLedgerEntry, UsagePeriod
 from tests.factories import API, Account
 
 

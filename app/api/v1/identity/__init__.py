@@ -1,0 +1,1 @@
+"""Who is who: users, sign-in, sessions, invitations, email changes, tokens."""

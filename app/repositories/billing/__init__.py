@@ -1,0 +1,1 @@
+"""A tenant billing its customers: companies, customers, configuration, invoices, receipts, credit notes, ledger."""

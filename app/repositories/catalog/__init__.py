@@ -1,0 +1,1 @@
+"""What a tenant sells and holds: products, categories, stock."""

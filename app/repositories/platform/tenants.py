@@ -1,0 +1,21 @@
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models.platform.tenant import Tenant
+
+
+class TenantAccountRepository:
+    """The bound tenant's own row (RLS: a session sees only its tenant)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, tenant_id: uuid.UUID) -> Tenant | None:
+        return (await self.session.execute(select(Tenant).where(Tenant.id == tenant_id))).scalar_one_or_none()
+
+    async def add(self, tenant: Tenant) -> Tenant:
+        self.session.add(tenant)
+        await self.session.flush()
+        return tenant

@@ -1,0 +1,1 @@
+"""Selling: counter sales (and, later, orders)."""

@@ -1,0 +1,1 @@
+"""Getting documents out: PDFs, customer mail, share links, logos."""

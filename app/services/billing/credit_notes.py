@@ -1,0 +1,278 @@
+"""Credit notes (CGST Rule 53): a credit against one issued invoice, with its own number series.
+
+The invoice row is locked first, so concurrent credit notes on one invoice queue, and what earlier
+notes credited is read after the lock. Amounts come from app.domain.credit_notes. The
+invoice's amount_credited moves by a guarded UPDATE that refuses to pass its total (409), and the
+customer's balance falls by the note's total. With `restock`, the credited units of its product
+lines go back to stock (`return` movements, app.services.billing.invoice_stock); without, they do not
+(damaged goods). Audited in the same transaction; never commits."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.context import Context
+from app.core.errors import Conflict, NotFound, RuleViolation
+from app.domain import credit_notes as credit_note_math
+from app.domain import gst
+from app.domain.credit_notes import Credited, InvoicedLine, Supply
+from app.domain.errors import DomainError
+from app.domain.statuses import SETTLEABLE_STATUSES
+from app.domain.zero_rated import TaxTreatment
+from app.models.billing.credit_note import CreditNote, CreditNoteLine
+from app.models.billing.invoice import Invoice, InvoiceLine
+from app.repositories.billing.credit_notes import CreditNoteRepository
+from app.repositories.billing.customers import CustomerRepository
+from app.repositories.billing.invoices import InvoiceRepository
+from app.schemas.billing.credit_notes import FullCreditNoteIn, PartialCreditNoteIn, QuantityCredit, ValueCredit
+from app.services.billing import gst_settings, invoice_stock, invoicing, numbering
+from app.services.billing.rules import DocumentDates, as_problem
+from app.services.catalog.stock import StockLine
+from app.services.platform import audit
+
+AUDITED = [
+    "number",
+    "financial_year",
+    "company_id",
+    "customer_id",
+    "invoice_id",
+    "invoice_number",
+    "invoice_date",
+    "credit_note_date",
+    "reason",
+    "is_full",
+    "restock",
+    "supply_type",
+    "taxable_value",
+    "tax_total",
+    "round_off",
+    "total",
+]
+INVOICE_AUDITED = ["status", "amount_credited", "balance_due"]
+
+
+@dataclass(frozen=True)
+class Credit:
+    """One line of the note: the invoice line, what was credited of it before, this credit."""
+
+    line: InvoiceLine
+    earlier: Credited
+    amounts: gst.LineAmounts
+    quantity: Decimal | None = None  # units, for a credit by quantity
+
+
+async def get(session: AsyncSession, credit_note_id: uuid.UUID) -> CreditNote:
+    note = await CreditNoteRepository(session).get_with_lines(credit_note_id)
+    if note is None:
+        raise NotFound("Credit note not found.", code="credit-note-not-found")
+    return note
+
+
+async def create(session: AsyncSession, ctx: Context, *, body: FullCreditNoteIn | PartialCreditNoteIn) -> CreditNote:
+    dates = DocumentDates.of(ctx)
+    invoice = await invoicing.get(session, body.invoice_id, for_update=True)
+    if invoice.status not in SETTLEABLE_STATUSES:
+        raise Conflict(f"A {invoice.status} invoice cannot be credited.", code="invoice-not-creditable")
+    day = dates.check("credit_note_date", body.credit_note_date or dates.today)
+    if day < invoice.invoice_date:
+        raise RuleViolation(
+            "credit_note_date", "The credit note is dated before the invoice.", code="credit-note-before-invoice"
+        )
+    # A note inherits the invoice's supply: an export under bond or LUT credits no tax either.
+    without_tax = invoice.tax_treatment == TaxTreatment.under_lut
+    supply = Supply(gst.SupplyType(invoice.supply_type), invoice.place_of_supply, without_tax)
+    rows = await CreditNoteRepository(session).credited_by_line([line.id for line in invoice.lines])
+    credited = {line_id: Credited(quantity, taxable) for line_id, (quantity, taxable) in rows.items()}
+    if isinstance(body, FullCreditNoteIn):
+        credits = _full(invoice, credited, supply)
+    else:
+        by_value = any(isinstance(line, ValueCredit) for line in body.lines)
+        try:
+            credit_note_math.check_restock(restock=body.restock, by_value=by_value)
+        except DomainError as exc:
+            raise as_problem(exc) from exc
+        credits = _partial(invoice, credited, supply, body.lines)
+    returned = _returned(invoice, body, credits) if body.restock else []  # refused before a number is taken
+    note = await _save(session, invoice, body, day, credits, closes=_closes(invoice, credited, credits))
+    if returned:
+        await invoice_stock.return_goods(session, ctx, invoice, note.id, returned)
+    created = audit.snapshot(note, AUDITED)
+    settled = await _settle(session, invoice, note)
+    await audit.record_many(  # both rows in one INSERT
+        session,
+        [
+            {"action": "credit_note.created", "entity_type": "credit_note", "entity_id": note.id, "after": created},
+            settled,
+        ],
+    )
+    return note
+
+
+def _returned(invoice: Invoice, body: FullCreditNoteIn | PartialCreditNoteIn, credits: list[Credit]) -> list[StockLine]:
+    """What a note with restock returns to stock: the credited units of its product lines (by the
+    index of the body's line); a full note returns every product line, the free ones too (a line worth
+    nothing is on no credit note, but its goods come back with the rest).
+    app.services.billing.invoice_stock moves those the invoice took stock of."""
+    goods: list[tuple[int, uuid.UUID | None, Decimal | None]]
+    if isinstance(body, FullCreditNoteIn):
+        goods = [(line.position, line.product_id, line.quantity) for line in invoice.lines]
+    else:
+        # the body's line index: a quantity the product's unit does not take is named `lines.<index>.quantity`
+        goods = [(n, credit.line.product_id, credit.quantity) for n, credit in enumerate(credits)]
+    returned = [
+        StockLine(product_id=product_id, quantity=quantity, position=position)
+        for position, product_id, quantity in goods
+        if product_id is not None and quantity is not None
+    ]
+    if not returned:
+        raise RuleViolation("restock", "No line of this credit note returns a product.", code="restock-without-goods")
+    return returned
+
+
+def _full(invoice: Invoice, credited: dict[uuid.UUID, Credited], supply: Supply) -> list[Credit]:
+    if credited:
+        raise Conflict(
+            "The invoice has credit notes already; credit what remains by lines.", code="invoice-already-credited"
+        )
+    return [
+        Credit(line, Credited(), credit_note_math.full_credit(_invoiced(line), supply), line.quantity)
+        for line in invoice.lines
+        if line.taxable_value > 0  # a line worth nothing credits nothing (credit note lines are > 0)
+    ]
+
+
+def _partial(
+    invoice: Invoice, credited: dict[uuid.UUID, Credited], supply: Supply, lines: list[QuantityCredit | ValueCredit]
+) -> list[Credit]:
+    if len({line.invoice_line_id for line in lines}) < len(lines):
+        raise RuleViolation("lines", "Name each invoice line once.", code="duplicate-invoice-line")
+    by_id = {line.id: line for line in invoice.lines}
+    credits = []
+    for index, line_in in enumerate(lines):
+        line = by_id.get(line_in.invoice_line_id)
+        if line is None:
+            raise NotFound("The invoice has no line with this id.", code="invoice-line-not-found")
+        credits.append(_credit(line, credited.get(line.id, Credited()), supply, line_in, f"lines.{index}"))
+    return credits
+
+
+def _credit(
+    line: InvoiceLine, earlier: Credited, supply: Supply, line_in: QuantityCredit | ValueCredit, field: str
+) -> Credit:
+    invoiced = _invoiced(line)
+    quantity = None
+    if isinstance(line_in, QuantityCredit):
+        quantity = line_in.quantity
+        if earlier.quantity + quantity > line.quantity:
+            raise Conflict(
+                f"Only {line.quantity - earlier.quantity} units of line {line.position} remain uncredited.",
+                code="line-quantity-exceeded",
+            )
+        taxable = credit_note_math.taxable_for_quantity(invoiced, quantity, earlier)
+    else:
+        taxable = line_in.taxable_value
+    if taxable <= 0:
+        raise RuleViolation(field, "This credits no taxable value.", code="credit-not-positive")
+    if earlier.taxable_value + taxable > line.taxable_value:
+        raise Conflict(
+            f"Only {line.taxable_value - earlier.taxable_value} of line {line.position}'s taxable value "
+            "remains uncredited.",
+            code="line-value-exceeded",
+        )
+    return Credit(line, earlier, credit_note_math.credit_amounts(invoiced, taxable, earlier, supply), quantity)
+
+
+def _closes(invoice: Invoice, credited: dict[uuid.UUID, Credited], credits: list[Credit]) -> bool:
+    """Whether nothing of the invoice's lines remains uncredited once these credits apply."""
+    after = {line_id: earlier.taxable_value for line_id, earlier in credited.items()}
+    after |= {c.line.id: c.earlier.taxable_value + c.amounts.taxable_value for c in credits}
+    return all(after.get(line.id, gst.ZERO) == line.taxable_value for line in invoice.lines)
+
+
+async def _save(
+    session: AsyncSession,
+    invoice: Invoice,
+    body: FullCreditNoteIn | PartialCreditNoteIn,
+    day: date,
+    credits: list[Credit],
+    *,
+    closes: bool,
+) -> CreditNote:
+    settings = await gst_settings.get(session)
+    totals = credit_note_math.note_totals(
+        (c.amounts for c in credits),
+        creditable=invoice.total - invoice.amount_credited,
+        closes=closes,
+        round_to_rupee=settings.round_off_enabled,
+        reverse_charge=invoice.reverse_charge,
+    )
+    if totals.total <= 0:
+        raise Conflict("Nothing of the invoice remains to be credited.", code="invoice-fully-credited")
+    number, financial_year = await numbering.assign(
+        session,
+        company_id=invoice.company_id,
+        document_type="credit_note",
+        day=day,
+        pattern=settings.credit_note_number_pattern,
+    )
+    note = CreditNote(
+        company_id=invoice.company_id,
+        customer_id=invoice.customer_id,
+        invoice_id=invoice.id,
+        number=number,
+        financial_year=financial_year,
+        credit_note_date=day,
+        invoice_number=invoice.number,
+        invoice_date=invoice.invoice_date,
+        reason=body.reason,
+        is_full=isinstance(body, FullCreditNoteIn),
+        restock=body.restock,
+        place_of_supply=invoice.place_of_supply,
+        supply_type=invoice.supply_type,
+        **vars(totals),
+    )
+    repo = CreditNoteRepository(session)
+    await repo.add(note)
+    await repo.add_lines(note, [_line(position, credit) for position, credit in enumerate(credits, start=1)])
+    return note
+
+
+async def _settle(session: AsyncSession, invoice: Invoice, note: CreditNote) -> dict[str, Any]:
+    """Apply the note to the invoice and the customer's balance; the invoice's audit entry."""
+    before = audit.snapshot(invoice, INVOICE_AUDITED)
+    if await InvoiceRepository(session).settle(invoice.id, credited=note.total) is None:
+        raise Conflict(
+            f"A credit note cannot exceed the invoice's balance due ({invoice.balance_due}); release "
+            "receipt allocations first (void the receipt).",
+            code="invoice-credit-exceeded",
+        )
+    await CustomerRepository(session).add_to_balance(invoice.customer_id, -note.total)
+    return {
+        "action": "invoice.credited",
+        "entity_type": "invoice",
+        "entity_id": invoice.id,
+        "before": before,
+        "after": audit.snapshot(invoice, INVOICE_AUDITED),
+    }
+
+
+def _line(position: int, credit: Credit) -> CreditNoteLine:
+    line, amounts = credit.line, credit.amounts
+    return CreditNoteLine(
+        invoice_line_id=line.id,
+        position=position,
+        description=line.description,
+        hsn_sac=line.hsn_sac,
+        quantity=credit.quantity,
+        gst_rate=line.gst_rate,
+        **vars(amounts),
+        total=amounts.total,
+    )
+
+
+def _invoiced(line: InvoiceLine) -> InvoicedLine:
+    return InvoicedLine(line.quantity, line.unit_price, line.discount, line.gst_rate, line.taxable_value)

@@ -1,0 +1,310 @@
+"""Receipts: money received from a customer, numbered from the company's receipt series, applied
+to the customer's issued invoices by allocations, voided with a reason.
+
+A receipt lowers the customer's balance by its whole amount at once; what is not allocated is the
+customer's advance. Allocations are guarded on both sides by atomic UPDATEs (the receipt's
+remainder, the invoice's balance due), so racing requests can never over-allocate. Invoice rows
+are locked in id order, and the customer's balance row last, as invoicing does, so that
+concurrent writers queue instead of deadlocking. Each write is audited in the same transaction;
+a service never commits."""
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.context import Context
+from app.core.errors import Conflict, NotFound, RuleViolation
+from app.models.base import new_id
+from app.models.billing.business import GstSettings
+from app.models.billing.invoice import Invoice
+from app.models.billing.receipt import Receipt, ReceiptAllocation
+from app.repositories.billing.customers import CustomerRepository
+from app.repositories.billing.invoices import InvoiceRepository
+from app.repositories.billing.receipts import ReceiptRepository
+from app.schemas.billing.receipts import AllocationIn, ReceiptCreate
+from app.services.billing import companies, customers, gst_settings, numbering
+from app.services.billing.rules import DocumentDates
+from app.services.platform import audit
+
+AUDITED = [
+    "status",
+    "number",
+    "financial_year",
+    "company_id",
+    "customer_id",
+    "receipt_date",
+    "amount",
+    "amount_allocated",
+    "mode",
+    "reference",
+    "void_reason",
+]
+
+
+@dataclass(frozen=True)
+class Allocated:
+    """A receipt and its allocations, each with its invoice's number."""
+
+    receipt: Receipt
+    allocations: list[tuple[ReceiptAllocation, str | None]]
+
+
+async def get(session: AsyncSession, receipt_id: uuid.UUID, *, for_update: bool = False) -> Receipt:
+    receipt = await ReceiptRepository(session).get(receipt_id, for_update=for_update)
+    if receipt is None:
+        raise NotFound("Receipt not found.", code="receipt-not-found")
+    return receipt
+
+
+async def read(session: AsyncSession, receipt_id: uuid.UUID) -> Allocated:
+    receipt = await get(session, receipt_id)
+    return Allocated(receipt, await ReceiptRepository(session).allocations(receipt.id))
+
+
+async def create(session: AsyncSession, ctx: Context, *, body: ReceiptCreate) -> Allocated:
+    await _check_parties(session, body.customer_id, body.company_id)  # unknown parties: 404 before any rule
+    DocumentDates.of(ctx).check("receipt_date", body.receipt_date)
+    settings = await gst_settings.get(session)
+    number, fy = await numbering.assign(
+        session,
+        company_id=body.company_id,
+        document_type="receipt",
+        day=body.receipt_date,
+        pattern=settings.receipt_number_pattern,
+    )
+    fields = body.model_dump(exclude={"allocations"})
+    receipt = await ReceiptRepository(session).add(
+        Receipt(**fields, number=number, financial_year=fy, amount_allocated=Decimal("0.00"), status="active")
+    )
+    made = await _allocate(session, receipt, body.allocations, on=body.receipt_date)
+    await CustomerRepository(session).add_to_balance(receipt.customer_id, -receipt.amount)
+    await _audit(session, "receipt.created", receipt, before=None, allocations=made)
+    return await read(session, receipt.id)
+
+
+@dataclass(frozen=True)
+class Payment:
+    mode: str
+    amount: Decimal
+    reference: str | None = None
+
+
+@dataclass(frozen=True)
+class Settled:
+    """The receipts that paid an invoice, and its customer's balance and credit limit after them."""
+
+    receipts: list[Receipt]
+    balance: Decimal
+    credit_limit: Decimal | None
+
+
+async def receive_in_full(
+    session: AsyncSession,
+    ctx: Context,
+    invoice: Invoice,
+    payments: Sequence[Payment],
+    *,
+    settings: GstSettings | None = None,
+) -> Settled | None:
+    """One receipt per payment for an invoice this transaction has just issued (a counter sale),
+    each dated the invoice's day and allocated to it in full: numbered from the company's receipt
+    series, written together, the invoice settled by their sum in one guarded UPDATE, the
+    customer's balance moved once (all in one statement: ReceiptRepository.pay_in_full), audited as
+    `receipt.created` with its allocation like `create`.
+    The invoice object takes its new amount paid and status. None when there is no payment.
+    `settings`: the tenant's GST settings (their receipt number pattern) if the caller has them
+    (read before the invoice took its series' lock, they are not read while it is held)."""
+    if not payments:
+        return None
+    settings = settings or await gst_settings.get(session)
+    made = []
+    for payment in payments:
+        number, fy = await numbering.assign(
+            session,
+            company_id=invoice.company_id,
+            document_type="receipt",
+            day=invoice.invoice_date,
+            pattern=settings.receipt_number_pattern,
+        )
+        made.append(
+            Receipt(
+                id=new_id(),
+                company_id=invoice.company_id,
+                customer_id=invoice.customer_id,
+                number=number,
+                financial_year=fy,
+                receipt_date=invoice.invoice_date,
+                amount=payment.amount,
+                amount_allocated=payment.amount,  # nobody else can allocate a receipt not yet committed
+                mode=payment.mode,
+                reference=payment.reference,
+                notes=None,
+                status="active",
+            )
+        )
+    allocations = [
+        ReceiptAllocation(
+            id=new_id(), receipt_id=r.id, invoice_id=invoice.id, amount=r.amount, allocated_on=invoice.invoice_date
+        )
+        for r in made
+    ]
+    # One statement: the receipts, their allocations, the invoice settled, the customer's balance.
+    paid = await ReceiptRepository(session).pay_in_full(invoice, made, allocations)
+    if paid is None:
+        total = sum((r.amount for r in made), Decimal("0.00"))
+        raise Conflict(
+            f"Receiving {total} exceeds invoice {invoice.number}'s balance due of {invoice.balance_due}.",
+            code="invoice-over-allocated",
+        )
+    invoice.amount_paid, invoice.status, invoice.balance_due = paid.amount_paid, paid.status, paid.balance_due
+    await audit.record_many(
+        session,
+        [
+            {
+                "action": "receipt.created",
+                "entity_type": "receipt",
+                "entity_id": receipt.id,
+                "before": None,
+                "after": audit.snapshot(receipt, AUDITED) | {"allocations": _allocations_json([allocation])},
+            }
+            for receipt, allocation in zip(made, allocations, strict=True)
+        ],
+    )
+    return Settled(made, paid.customer_balance, paid.credit_limit)
+
+
+async def allocate(
+    session: AsyncSession, ctx: Context, receipt_id: uuid.UUID, *, allocations: list[AllocationIn]
+) -> Allocated:
+    """Apply more of the receipt's remainder to invoices (dated today, or the receipt's date if later)."""
+    receipt = await get(session, receipt_id)
+    _check_active(receipt)
+    before = audit.snapshot(receipt, AUDITED)
+    made = await _allocate(session, receipt, allocations, on=max(ctx.today, receipt.receipt_date))
+    await _audit(session, "receipt.allocated", receipt, before=before, allocations=made)
+    return await read(session, receipt.id)
+
+
+async def void(session: AsyncSession, ctx: Context, receipt_id: uuid.UUID, *, reason: str) -> Allocated:
+    """Cancel a receipt: its allocations are released (the invoices owe them again), the customer
+    owes its amount again, its number stays taken."""
+    receipt = await get(session, receipt_id, for_update=True)
+    _check_active(receipt)
+    repo = ReceiptRepository(session)
+    released = [allocation for allocation, _ in await repo.allocations(receipt.id)]
+    before = audit.snapshot(receipt, AUDITED) | {"allocations": _allocations_json(released)}
+    invoices = InvoiceRepository(session)
+    for allocation in sorted(released, key=lambda a: a.invoice_id):
+        if await invoices.settle(allocation.invoice_id, paid=-allocation.amount) is None:
+            raise Conflict("An invoice this receipt paid can no longer take it back.", code="allocation-not-releasable")
+    await repo.delete_allocations(receipt.id)
+    receipt.status, receipt.void_reason, receipt.voided_at = "void", reason, ctx.now
+    receipt.amount_allocated = Decimal("0.00")
+    await session.flush()
+    await CustomerRepository(session).add_to_balance(receipt.customer_id, receipt.amount)
+    await audit.record(
+        session,
+        action="receipt.voided",
+        entity_type="receipt",
+        entity_id=receipt.id,
+        before=before,
+        after=audit.snapshot(receipt, AUDITED),
+    )
+    return Allocated(receipt, [])
+
+
+async def _allocate(
+    session: AsyncSession, receipt: Receipt, allocations: list[AllocationIn], *, on: date
+) -> list[ReceiptAllocation]:
+    """Check every allocation, then apply them in invoice id order (a fixed lock order)."""
+    if not allocations:
+        return []
+    invoices = await InvoiceRepository(session).by_ids({a.invoice_id for a in allocations})
+    seen: set[uuid.UUID] = set()
+    for index, allocation in enumerate(allocations):
+        _check_invoice(receipt, invoices.get(allocation.invoice_id), f"allocations.{index}.invoice_id", seen)
+    made = []
+    for allocation in sorted(allocations, key=lambda a: a.invoice_id):
+        await _take_from_receipt(session, receipt, allocation.amount)
+        await _pay_invoice(session, invoices[allocation.invoice_id], allocation.amount)
+        # An advance paid before the invoice existed settles it on the invoice's date, not earlier.
+        day = max(on, invoices[allocation.invoice_id].invoice_date)
+        made.append(
+            ReceiptAllocation(
+                receipt_id=receipt.id, invoice_id=allocation.invoice_id, amount=allocation.amount, allocated_on=day
+            )
+        )
+    await ReceiptRepository(session).add_allocations(made)
+    return made
+
+
+def _check_invoice(receipt: Receipt, invoice: Invoice | None, field: str, seen: set[uuid.UUID]) -> None:
+    if invoice is None:
+        raise NotFound("No invoice with this id.", code="invoice-not-found")
+    if invoice.id in seen:
+        raise RuleViolation(field, "Allocate to each invoice once per request.", code="duplicate-allocation")
+    seen.add(invoice.id)
+    if invoice.customer_id != receipt.customer_id or invoice.company_id != receipt.company_id:
+        raise RuleViolation(
+            field,
+            "The invoice is not the receipt's customer's from the receipt's company.",
+            code="invoice-of-another-party",
+        )
+    if invoice.status == "draft":
+        raise Conflict("A draft invoice cannot be paid; issue it first.", code="invoice-not-issued")
+    if invoice.status == "void":
+        raise Conflict("A void invoice cannot be paid.", code="invoice-void")
+
+
+async def _take_from_receipt(session: AsyncSession, receipt: Receipt, amount: Decimal) -> None:
+    if await ReceiptRepository(session).take(receipt.id, amount) is not None:
+        return
+    await session.refresh(receipt)
+    _check_active(receipt)
+    raise Conflict(
+        f"Allocating {amount} exceeds the receipt's unallocated {receipt.amount - receipt.amount_allocated}.",
+        code="receipt-over-allocated",
+    )
+
+
+async def _pay_invoice(session: AsyncSession, invoice: Invoice, amount: Decimal) -> None:
+    if await InvoiceRepository(session).settle(invoice.id, paid=amount) is not None:
+        return
+    await session.refresh(invoice)
+    if invoice.status == "void":
+        raise Conflict("A void invoice cannot be paid.", code="invoice-void")
+    raise Conflict(
+        f"Allocating {amount} to invoice {invoice.number} exceeds its balance due of {invoice.balance_due}.",
+        code="invoice-over-allocated",
+    )
+
+
+def _check_active(receipt: Receipt) -> None:
+    if receipt.status == "void":
+        raise Conflict("The receipt is void.", code="receipt-void")
+
+
+async def _check_parties(session: AsyncSession, customer_id: uuid.UUID, company_id: uuid.UUID) -> None:
+    await customers.get_active(session, customer_id)
+    await companies.get_active(session, company_id)
+
+
+def _allocations_json(allocations: list[ReceiptAllocation]) -> list[dict[str, str]]:
+    return [{"invoice_id": str(a.invoice_id), "amount": str(a.amount)} for a in allocations]
+
+
+async def _audit(
+    session: AsyncSession,
+    action: str,
+    receipt: Receipt,
+    *,
+    before: dict[str, Any] | None,
+    allocations: list[ReceiptAllocation],
+) -> None:
+    after = audit.snapshot(receipt, AUDITED) | {"allocations": _allocations_json(allocations)}
+    await audit.record(session, action=action, entity_type="receipt", entity_id=receipt.id, before=before, after=after)
