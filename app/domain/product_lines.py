@@ -37,6 +37,7 @@ from typing import Protocol
 
 from app.domain import uqc
 from app.domain.errors import RuleBroken
+from app.domain.invoice_math import LineIn  # a line as sent (InvoiceLineIn)
 from app.domain.product_codes import price_with_tax
 
 HUNDRED = Decimal(100)
@@ -61,29 +62,6 @@ class Product(Protocol):
     def gst_rate(self) -> Decimal: ...
     @property
     def mrp(self) -> Decimal | None: ...
-
-
-class LineIn(Protocol):
-    """A line as sent (InvoiceLineIn)."""
-
-    @property
-    def service_type_id(self) -> uuid.UUID | None: ...
-    @property
-    def product_id(self) -> uuid.UUID | None: ...
-    @property
-    def description(self) -> str | None: ...
-    @property
-    def hsn_sac(self) -> str | None: ...
-    @property
-    def quantity(self) -> Decimal: ...
-    @property
-    def unit(self) -> str | None: ...
-    @property
-    def unit_price(self) -> Decimal | None: ...
-    @property
-    def discount(self) -> Decimal: ...
-    @property
-    def gst_rate(self) -> Decimal | None: ...
 
 
 @dataclass(frozen=True)

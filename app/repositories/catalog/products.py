@@ -27,7 +27,9 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.dml import Delete
 
 from app.models.billing.invoice import InvoiceLine
 from app.models.catalog.product import Product, ProductCategory
@@ -57,6 +59,19 @@ CATEGORY_SORTS = {
 
 def _sqlstate(exc: IntegrityError) -> str | None:
     return getattr(exc.orig, "sqlstate", None)
+
+
+async def _delete_unless_referenced(session: AsyncSession, stmt: Delete, obj: object) -> bool:
+    """Run the DELETE of `obj`'s row in a savepoint; False (nothing changed) if a row refers to it."""
+    try:
+        async with session.begin_nested():
+            await session.execute(stmt.execution_options(synchronize_session=False))
+    except IntegrityError as exc:
+        if _sqlstate(exc) == FOREIGN_KEY_VIOLATION:
+            return False
+        raise
+    session.expunge(obj)
+    return True
 
 
 def _constraint(exc: IntegrityError) -> str | None:
@@ -165,20 +180,8 @@ class ProductCategoryRepository(TenantRepository[ProductCategory]):
 
     async def try_delete(self, category: ProductCategory) -> bool:
         """Delete in a savepoint; False (nothing changed) if a category or product refers to it."""
-        stmt = (
-            delete(ProductCategory)
-            .where(ProductCategory.tenant_id == self.tenant_id, ProductCategory.id == category.id)
-            .execution_options(synchronize_session=False)
-        )
-        try:
-            async with self.session.begin_nested():
-                await self.session.execute(stmt)
-        except IntegrityError as exc:
-            if _sqlstate(exc) == FOREIGN_KEY_VIOLATION:
-                return False
-            raise
-        self.session.expunge(category)
-        return True
+        condition = (ProductCategory.tenant_id == self.tenant_id, ProductCategory.id == category.id)
+        return await _delete_unless_referenced(self.session, delete(ProductCategory).where(*condition), category)
 
     async def list_page(
         self, *, parent_id: uuid.UUID | None, roots: bool, limit: int, cursor: str | None, sort: str
@@ -240,20 +243,8 @@ class ProductRepository(TenantRepository[Product]):
 
     async def try_delete(self, product: Product) -> bool:
         """Delete in a savepoint; False (nothing changed) if anything refers to the product."""
-        stmt = (
-            delete(Product)
-            .where(Product.tenant_id == self.tenant_id, Product.id == product.id)
-            .execution_options(synchronize_session=False)
-        )
-        try:
-            async with self.session.begin_nested():
-                await self.session.execute(stmt)
-        except IntegrityError as exc:
-            if _sqlstate(exc) == FOREIGN_KEY_VIOLATION:
-                return False
-            raise
-        self.session.expunge(product)
-        return True
+        condition = (Product.tenant_id == self.tenant_id, Product.id == product.id)
+        return await _delete_unless_referenced(self.session, delete(Product).where(*condition), product)
 
     async def list_page(
         self, filters: ProductFilters, *, limit: int, cursor: str | None, sort: str
