@@ -92,7 +92,11 @@ async def seed_products(conn: asyncpg.Connection, tenant_id: uuid.UUID, count: i
     """`count` products of the tenant in one INSERT (the owner role, or the application role with the
     tenant bound); returns their barcodes. The caller ANALYZEs (as the owner)."""
     ids, names, skus, barcodes = catalogue(count, seed=seed)
-    await conn.execute(SEED_SQL, tenant_id, ids, names, skus, barcodes)
+    async with conn.transaction():
+        # bound even for the owner: on a managed database the owner is no superuser, and FORCE ROW
+        # LEVEL SECURITY holds it to the tenant policy too
+        await conn.execute("SELECT set_config('app.tenant_id', $1, true)", str(tenant_id))
+        await conn.execute(SEED_SQL, tenant_id, ids, names, skus, barcodes)
     return barcodes
 
 
