@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.context import Context
 from app.core.errors import Conflict, NotFound, RuleViolation
 from app.domain import credit_notes as credit_note_math
-from app.domain import gst
+from app.domain import gst, uqc
 from app.domain.credit_notes import Credited, InvoicedLine, Supply
 from app.domain.errors import DomainError
 from app.domain.statuses import SETTLEABLE_STATUSES
@@ -96,6 +96,7 @@ async def create(session: AsyncSession, ctx: Context, *, body: FullCreditNoteIn 
         except DomainError as exc:
             raise as_problem(exc) from exc
         credits = _partial(invoice, credited, supply, body.lines)
+        _check_units(credits)
     returned = _returned(invoice, body, credits) if body.restock else []  # refused before a number is taken
     note = await _save(session, invoice, body, day, credits, closes=_closes(invoice, credited, credits))
     if returned:
@@ -110,6 +111,18 @@ async def create(session: AsyncSession, ctx: Context, *, body: FullCreditNoteIn 
         ],
     )
     return note
+
+
+def _check_units(credits: list[Credit]) -> None:
+    """A product line's credited quantity in its unit's precision (no half of a NOS), restocked or
+    not; named by the body's line index."""
+    for index, credit in enumerate(credits):
+        line = credit.line
+        if line.product_id is not None and credit.quantity is not None and line.unit in uqc.UNITS:
+            try:
+                uqc.check_quantity(line.unit, credit.quantity, field=f"lines.{index}.quantity")
+            except DomainError as exc:
+                raise as_problem(exc) from exc
 
 
 def _returned(invoice: Invoice, body: FullCreditNoteIn | PartialCreditNoteIn, credits: list[Credit]) -> list[StockLine]:

@@ -336,6 +336,18 @@ class TestCreditNotes:
         ok(await credit(client, party, invoice, restock=True, lines=last), 201)
         assert await party.on_hand(rice) == D(10)
 
+    async def test_a_product_line_is_credited_in_its_units_precision_restocked_or_not(self, client, party, sold):
+        invoice, _, _ = sold
+        half = [{"invoice_line_id": invoice["lines"][0]["id"], "quantity": "0.5"}]  # rice is sold in NOS
+        for restock in (False, True):
+            response = await credit(client, party, invoice, restock=restock, lines=half)
+            assert_problem(response, 400, "quantity-too-precise")
+            assert response.json()["errors"][0]["loc"] == ["body", "lines.0.quantity"]
+        assert ok(await client.get(f"{API}/credit-notes", headers=party.account.headers))["items"] == []
+        # a KGS line takes three decimals
+        grams = [{"invoice_line_id": invoice["lines"][2]["id"], "quantity": "0.125"}]
+        ok(await credit(client, party, invoice, lines=grams), 201)
+
     async def test_without_restock_the_goods_do_not_come_back(self, client, party, sold):
         invoice, rice, _ = sold
         note = ok(await credit(client, party, invoice, full=True), 201)
