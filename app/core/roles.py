@@ -17,8 +17,9 @@ log = logging.getLogger(__name__)
 APPEND_ONLY_TABLES = ["audit_logs", "usage_ledger", "stock_movements"]
 # Tables the application role may not touch at all, the global lookups outside row-level security
 # (app.models.LOOKUP_TABLES): user_identities (every tenant's email -> tenant map) is read and written
-# only through IDENTITY_FUNCTIONS (migration 0009), razorpay_orders only through ORDER_FUNCTIONS (0014).
-NO_ACCESS_TABLES = ["user_identities", "razorpay_orders"]
+# only through IDENTITY_FUNCTIONS (migration 0009), razorpay_orders only through ORDER_FUNCTIONS (0014),
+# gateway_webhooks only through GATEWAY_FUNCTIONS (0024).
+NO_ACCESS_TABLES = ["user_identities", "razorpay_orders", "gateway_webhooks"]
 # plans, meters, plan_meter_quotas: the catalog is changed by the operator (owner role), never by the API.
 READ_ONLY_TABLES = ["alembic_version", "plans", "meters", "plan_meter_quotas"]
 # SECURITY DEFINER functions the application role may call (migrations revoke them from PUBLIC).
@@ -39,6 +40,9 @@ IDENTITY_FUNCTIONS = ["identity_of(text)", "claim_identity(text, uuid, uuid)", "
 # The Razorpay order directory's functions (migrations 0005, 0014): the application role's only way to
 # razorpay_orders: which tenant owns an order (the webhook), and recording a new order of the bound tenant.
 ORDER_FUNCTIONS = ["payment_order_tenant(text)", "claim_razorpay_order(text, uuid)"]
+# The webhook directory of tenants' own gateways (migration 0024): which tenant a webhook id names,
+# and recording a new webhook id of the bound tenant.
+GATEWAY_FUNCTIONS = ["gateway_webhook_tenant(text)", "claim_gateway_webhook(text)"]
 # procrastinate's tables (migration 0007): the worker and the API's defers work on its queue as the
 # application role (its functions and types are usable by PUBLIC, as PostgreSQL creates them).
 JOB_QUEUE_SCHEMA = "procrastinate"
@@ -126,7 +130,9 @@ async def apply_grants(admin_url: str, role: str) -> None:
             for table, privileges in revokes:
                 if await conn.fetchval("SELECT to_regclass($1)", table):
                     await conn.execute(f"REVOKE {privileges} ON {_ident(table)} FROM {r}")
-            for function in EXECUTABLE_FUNCTIONS + IDENTITY_FUNCTIONS + ORDER_FUNCTIONS + LINK_FUNCTIONS:
+            for function in (
+                EXECUTABLE_FUNCTIONS + IDENTITY_FUNCTIONS + ORDER_FUNCTIONS + GATEWAY_FUNCTIONS + LINK_FUNCTIONS
+            ):
                 if await conn.fetchval("SELECT to_regprocedure($1)", function):
                     await conn.execute(f"GRANT EXECUTE ON FUNCTION {function} TO {r}")
             if await conn.fetchval("SELECT to_regnamespace($1)", JOB_QUEUE_SCHEMA):

@@ -10,6 +10,9 @@ from app.models.billing.receipt import Receipt, ReceiptAllocation
 from app.models.billing.reminder import ReminderSettings
 from app.models.catalog.product import Product, ProductCategory
 from app.models.catalog.stock import InventorySettings, StockAlert, StockDocument, StockLevel, StockMovement
+from app.models.commerce.gateway import GatewayEvent, GatewayWebhook, PaymentGateway
+from app.models.commerce.online_payment import OnlinePayment, Refund
+from app.models.commerce.order import SalesOrder, SalesOrderLine
 from app.models.documents.company_logo import CompanyLogo
 from app.models.documents.share_link import ShareLink
 from app.models.identity.auth import AuthSession, EmailChange, EmailVerification, PasswordReset, UserInvitation
@@ -38,6 +41,8 @@ __all__ = [
     "Customer",
     "EmailChange",
     "EmailVerification",
+    "GatewayEvent",
+    "GatewayWebhook",
     "GstSettings",
     "IdempotencyKey",
     "InventorySettings",
@@ -46,11 +51,13 @@ __all__ = [
     "JobOccasion",
     "Meter",
     "NumberSeries",
+    "OnlinePayment",
     "OutboxEmail",
     "OutboxEmailDocument",
     "PasswordReset",
     "Payment",
     "PaymentEvent",
+    "PaymentGateway",
     "Plan",
     "PlanMeterQuota",
     "Product",
@@ -59,7 +66,10 @@ __all__ = [
     "RazorpayOrder",
     "Receipt",
     "ReceiptAllocation",
+    "Refund",
     "ReminderSettings",
+    "SalesOrder",
+    "SalesOrderLine",
     "ServiceType",
     "ShareLink",
     "StockAlert",
@@ -94,4 +104,5 @@ RLS_TABLES = ["tenants"] + [
 LOOKUP_TABLES = {
     "user_identities": "email -> (tenant, user): login, registration and forgot-password find the tenant by it",
     "razorpay_orders": "Razorpay order id -> (tenant, payment): a webhook finds the tenant by it",
+    "gateway_webhooks": "a tenant's webhook id -> tenant: the tenant's own Razorpay webhook finds its tenant by it",
 }

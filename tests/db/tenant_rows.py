@@ -51,6 +51,10 @@ OVERRIDES: dict[tuple[str, str], Any] = {
     ("payments", "plan_code"): "standard",
     ("payments", "amount_paise"): 99_900,
     ("payments", "currency"): "INR",
+    ("payment_gateways", "webhook_id"): "rls_webhook_0123456789",
+    ("online_payments", "amount"): Decimal(1),
+    ("refunds", "amount"): Decimal(1),
+    ("sales_order_lines", "quantity"): Decimal(1),
     ("share_links", "expires_at"): datetime(2100, 1, 1, tzinfo=UTC),  # CHECK expires_at > created_at
     # registration opens a usage period (with a ledger entry); these serve a tenant that has none
     ("usage_periods", "meter"): "tokens",
@@ -60,7 +64,7 @@ OVERRIDES: dict[tuple[str, str], Any] = {
     ("usage_ledger", "plan_code"): "free",
 }
 # Nullable columns a CHECK needs one of (outbox_email_documents: exactly one document).
-ALSO_FILLED = {("outbox_email_documents", "invoice_id")}
+ALSO_FILLED = {("outbox_email_documents", "invoice_id"), ("online_payments", "invoice_id")}
 IN_LIST = re.compile(r"(\w+) IN \('([^']*)'")
 
 

@@ -33,6 +33,7 @@ TENANT, OWN_KEY, REFERENCE, LOCAL = "distributed by tenant", "distributed by its
 OWN_KEY_TABLES = {
     "user_identities": "email",
     "razorpay_orders": "razorpay_order_id",
+    "gateway_webhooks": "webhook_id",
     "rate_limit_hits": "bucket",  # fixed-window counters keyed by a hash, before any tenant; write-hot
 }
 # Replicated to every node: small, global, changed by the operator, joined by every tenant's rows.

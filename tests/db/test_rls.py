@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, create_async_e
 
 from app.core.database import Database
 from app.core.migration_helpers import tenant_rls_drop_statements, tenant_rls_statements
-from app.core.roles import IDENTITY_FUNCTIONS, ORDER_FUNCTIONS
+from app.core.roles import GATEWAY_FUNCTIONS, IDENTITY_FUNCTIONS, ORDER_FUNCTIONS
 from app.core.tenancy import TenantAlreadyBound, TenantNotBound, bind_tenant, orm_filter_disabled
 from app.models import LOOKUP_TABLES, RLS_TABLES, Base, User
 from app.models.base import TenantOwned
@@ -27,7 +27,11 @@ from tests.db.tenant_rows import TwoTenants, as_tenant, make_two_tenants, rls_ta
 # Tables with a tenant_id column that deliberately have no row-level security (app.models.LOOKUP_TABLES:
 # the directories read before any tenant is bound), and the only way the application role reaches
 # them: SECURITY DEFINER functions answering one exact question (migrations 0009, 0014).
-LOOKUP_FUNCTIONS = {"user_identities": IDENTITY_FUNCTIONS, "razorpay_orders": ORDER_FUNCTIONS}
+LOOKUP_FUNCTIONS = {
+    "user_identities": IDENTITY_FUNCTIONS,
+    "razorpay_orders": ORDER_FUNCTIONS,
+    "gateway_webhooks": GATEWAY_FUNCTIONS,
+}
 GLOBAL_TABLES = {table: LOOKUP_FUNCTIONS.get(table, []) for table in LOOKUP_TABLES}
 TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
 COLUMN_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "REFERENCES")

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.models.base import Base, TenantScoped, Timestamps, tenant_fk
 from app.models.billing.business import MONEY
 
-PAYMENT_MODES = ("cash", "upi", "bank_transfer", "card", "cheque")
+PAYMENT_MODES = ("cash", "upi", "bank_transfer", "card", "cheque", "razorpay")
 
 
 class Receipt(TenantScoped, Timestamps, Base):
