@@ -17,6 +17,7 @@ from tests.security.probe_business import add_business_rows
 from tests.security.probe_credit_notes import add_credit_note_rows
 from tests.security.probe_customers import add_customer_rows
 from tests.security.probe_documents import add_invoice_rows
+from tests.security.probe_gateways import add_gateway_rows
 from tests.security.probe_logos import add_logo_rows
 from tests.security.probe_payments import add_payment_rows
 from tests.security.probe_products import add_product_rows
@@ -50,6 +51,7 @@ class TenantData:
     product_category_ids: list[str] = field(default_factory=list)
     product_ids: list[str] = field(default_factory=list)
     stock_document_ids: list[str] = field(default_factory=list)
+    webhook_ids: list[str] = field(default_factory=list)
 
     @property
     def tenant_id(self) -> str:
@@ -92,6 +94,7 @@ SOURCES: dict[str, Callable[[TenantData], list[str]]] = {
     "document_id": lambda t: t.stock_document_ids,  # a stock document (receipt, adjustment)
     "from_company_id": lambda t: t.company_ids,  # a stock transfer's ends
     "to_company_id": lambda t: t.company_ids,
+    "webhook_id": lambda t: t.webhook_ids,  # the business's own Razorpay webhook URL's id
 }
 
 # Ids another service issued (Razorpay) that a client brings back in a body, next to the tenant's
@@ -140,6 +143,7 @@ async def build_tenant(client: httpx.AsyncClient, mailbox, business_name: str) -
     await add_receipt_rows(client, tenant)
     await add_credit_note_rows(client, tenant)
     await add_payment_rows(client, tenant)
+    await add_gateway_rows(client, tenant)
     await add_product_rows(client, tenant)
     await add_stock_rows(client, tenant)
     await add_transfer_rows(client, tenant)
