@@ -112,7 +112,7 @@ class TestSave:
         [
             {"key_id": "key_test_abcdefgh"},
             {"key_id": "rzp_test_abc"},
-            {"key_secret": "short"},
+            {"key_secret": "Sh0rt!"},
             {"key_secret": "has space in it"},
             {"webhook_secret": "x" * 129},
             {"webhook_secret": "nul\u0000inside"},
@@ -127,6 +127,9 @@ class TestSave:
         assert problem_code(response, 422) == "validation-error"
         assert fake_razorpay.calls_of(account) == []
         assert_no_secret(response.text, account)
+        for name in ("key_secret", "webhook_secret"):
+            if name in change:  # a refused secret is not echoed either
+                assert change[name] not in response.text
 
     async def test_saving_again_replaces_the_keys_and_keeps_the_webhook_url(
         self, razorpay_client, razorpay_app, fake_razorpay
@@ -288,6 +291,8 @@ class TestLogs:
         account, other = fake_razorpay.account(), fake_razorpay.account()
         bad = body_of(account) | {"key_secret": "wrong-" + account.key_secret}
         assert (await razorpay_client.put(GATEWAY, json=bad, headers=owner.headers)).status_code == 400
+        malformed = body_of(account) | {"key_id": "not-a-key-id"}
+        assert (await razorpay_client.put(GATEWAY, json=malformed, headers=owner.headers)).status_code == 422
         saved = await configure_gateway(razorpay_client, owner, account)
         assert (await razorpay_client.get(GATEWAY, headers=owner.headers)).status_code == 200
         body, headers = fake_razorpay.payment_event(account, "payment.captured", "order_abc1", "pay_abc1")
