@@ -354,6 +354,19 @@ class TestFailureAndRefunds:
             ("failed", a.payment.id, {"payment": "pay_failed0001", "reason": "Payment failed at the bank"})
         ]
 
+    async def test_a_failure_needs_no_amount(self, razorpay_client, razorpay_app, fake_razorpay, effects):
+        a = await shop(razorpay_client, razorpay_app, fake_razorpay)
+        notes = {"online_payment_id": str(a.payment.id)}
+        body, _ = fake_razorpay.payment_event(a.account, "payment.failed", None, "pay_failed0002", notes=notes)
+        body = body.replace(b'"amount": 99900, ', b"")
+        assert b'"amount"' not in body
+        headers = {"X-Razorpay-Signature": signature(a.account.webhook_secret, body), "X-Razorpay-Event-Id": "evt_f2"}
+        assert result(await razorpay_client.post(a.url, content=body, headers=headers)) == (
+            "processed",
+            "marked-failed",
+        )
+        assert [(kind, details["payment"]) for kind, _, details in effects.calls] == [("failed", "pay_failed0002")]
+
     async def test_refund_events_reach_on_refund_event_with_our_refund_or_none(
         self, razorpay_client, razorpay_app, fake_razorpay, effects
     ):
