@@ -19,6 +19,7 @@ an event type we do not handle, or for a payment this business did not make thro
 retries anything but a 2xx, and those would never succeed). An unknown webhook id is 404.
 """
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -87,6 +88,7 @@ async def receive(
         raise NotFound("There is no webhook at this address.")
     await bind_tenant(session, tenant_id)
     audit.set_actor(session, None)
+    ctx = dataclasses.replace(ctx, tenant_id=tenant_id, actor_id=None)  # the effects run as the tenant's, by no one
     gateway = await PaymentGatewayRepository(session).for_provider(PROVIDER)
     if gateway is None or gateway.webhook_id != webhook_id:  # removed, or saved again since: a new URL
         raise NotFound("There is no webhook at this address.")

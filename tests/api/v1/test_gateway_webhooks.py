@@ -56,7 +56,8 @@ def effects(monkeypatch, razorpay_app) -> Recorded:
     recorded = Recorded()
     db = razorpay_app.state.runtime.db
 
-    async def locked(payment: OnlinePayment) -> bool:
+    async def locked(payment: OnlinePayment, ctx) -> bool:
+        assert ctx.tenant_id == payment.tenant_id and ctx.actor_id is None  # the tenant's context, no one acting
         async with db.transaction(payment.tenant_id) as other:
             stmt = select(OnlinePayment.id).where(OnlinePayment.id == payment.id).with_for_update(nowait=True)
             try:
@@ -66,7 +67,7 @@ def effects(monkeypatch, razorpay_app) -> Recorded:
             return False
 
     async def on_captured(session, ctx, payment, *, razorpay_payment_id, amount_paise, source):
-        recorded.lock_seen.append(await locked(payment))
+        recorded.lock_seen.append(await locked(payment, ctx))
         recorded.calls.append(("captured", payment.id, {"payment": razorpay_payment_id, "amount": amount_paise}))
         recorded.calls[-1][2]["source"] = source
         if recorded.fail_with is not None:
@@ -74,12 +75,12 @@ def effects(monkeypatch, razorpay_app) -> Recorded:
         return "receipt-made"
 
     async def on_failed(session, ctx, payment, *, razorpay_payment_id, reason):
-        recorded.lock_seen.append(await locked(payment))
+        recorded.lock_seen.append(await locked(payment, ctx))
         recorded.calls.append(("failed", payment.id, {"payment": razorpay_payment_id, "reason": reason}))
         return "marked-failed"
 
     async def on_refund_event(session, ctx, payment, refund, *, razorpay_refund_id, status, amount_paise, reason):
-        recorded.lock_seen.append(await locked(payment))
+        recorded.lock_seen.append(await locked(payment, ctx))
         details = {"refund": refund.id if refund else None, "razorpay_refund_id": razorpay_refund_id}
         recorded.calls.append(("refund", payment.id, details | {"status": status, "amount": amount_paise}))
         return f"refund-{status}"
