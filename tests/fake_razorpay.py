@@ -18,6 +18,8 @@ APIs (basic auth; a wrong key pair is 401 BAD_REQUEST_ERROR "Authentication fail
 - Refunds: POST /v1/payments/{id}/refund (the payment must be captured on this account; amount
   defaults to what is left; more than what is left is 400), GET /v1/refunds/{id}. A refund starts
   `pending`; `settle_refund(refund_id, "processed" | "failed")` moves it (then send its event).
+  X-Refund-Idempotency (Razorpay's idempotent refunds): the same key and request again answers
+  the refund it made (no second one); the same key with another request is 400.
 - GET /v1/payments/{id}.
 
 Paying (what the buyer's side would do): `pay(order_id)` -> Checkout's signed result for an order
@@ -102,6 +104,8 @@ class FakeRazorpay:
     links: dict[str, dict] = field(default_factory=dict)
     payments: dict[str, dict] = field(default_factory=dict)
     refunds: dict[str, dict] = field(default_factory=dict)
+    # (key id, X-Refund-Idempotency) -> (the request: path and body, the refund it made)
+    refund_keys: dict[tuple[str, str], tuple[tuple[str, dict], str]] = field(default_factory=dict)
     accounts: dict[str, RazorpayAccount] = field(default_factory=dict)
     owners: dict[str, str] = field(default_factory=dict)  # entity id -> key id of its account
     _failures: list[int] = field(default_factory=list)
@@ -291,6 +295,14 @@ class FakeRazorpay:
         account, body, refusal = await self._enter(request)
         if refusal is not None or account is None:
             return refusal or _error(401, "BAD_REQUEST_ERROR", "Authentication failed")
+        idempotency_key = request.headers.get("x-refund-idempotency")
+        if idempotency_key is not None:
+            made = self.refund_keys.get((account.key_id, idempotency_key))
+            if made is not None:
+                if made[0] != (request.url.path, body):
+                    refused = "Different request with the same idempotency key has already been processed."
+                    return _error(400, "BAD_REQUEST_ERROR", refused)
+                return JSONResponse(self.refunds[made[1]])
         payment = self._mine(account, request.path_params["id"], self.payments)
         if payment is None:
             return _error(400, "BAD_REQUEST_ERROR", "The id provided does not exist")
@@ -321,6 +333,8 @@ class FakeRazorpay:
             "speed_processed": "normal",
             "speed_requested": body.get("speed") or "normal",
         }
+        if idempotency_key is not None:
+            self.refund_keys[(account.key_id, idempotency_key)] = ((request.url.path, body), refund["id"])
         return self._keep(account, self.refunds, refund)
 
     # --- the buyer's side -----------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """app/services/commerce/gateway_client.py against the fake Razorpay (a real HTTP server): the
 tenant's own account's orders, payment links and refunds, the key check, signatures, retries."""
 
+import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -142,6 +143,36 @@ class TestRefunds:
         with pytest.raises(PaymentGatewayUnavailable):
             await gateway.refund(payment_id=payment_id, amount_paise=1_000, receipt="rf", notes={})
         assert len(fake.calls_of(account)) == 1
+
+    async def test_a_refund_whose_answer_was_lost_is_made_once_when_asked_again(self, fake):
+        """The defect: no X-Refund-Idempotency, so the caller's retry after a 503 (its first call
+        timed out, but Razorpay made the refund) refunded the customer twice."""
+        account = fake.account()
+        gateway = client(fake, account, timeout=0.3, max_retries=0)
+        order = await gateway.create_order(amount_paise=100_000, receipt="r", notes={})
+        payment_id = fake.pay(order.id)["razorpay_payment_id"]
+        fake.stall_next(1, 0.6)
+        receipt = "rfd_0123456789abcdef"
+        with pytest.raises(PaymentGatewayUnavailable):
+            await gateway.refund(payment_id=payment_id, amount_paise=10_000, receipt=receipt, notes={})
+        await asyncio.sleep(0.8)  # Razorpay made it meanwhile
+        again = await gateway.refund(payment_id=payment_id, amount_paise=10_000, receipt=receipt, notes={})
+        made = [refund for refund in fake.refunds.values() if refund["payment_id"] == payment_id]
+        assert [refund["id"] for refund in made] == [again.id]
+        assert fake.payments[payment_id]["amount_refunded"] == 10_000
+
+    async def test_with_its_idempotency_key_a_refund_is_retried_on_a_5xx_and_made_once(self, fake):
+        account = fake.account()
+        gateway = client(fake, account)
+        order = await gateway.create_order(amount_paise=100_000, receipt="r", notes={})
+        payment_id = fake.pay(order.id)["razorpay_payment_id"]
+        fake.reset()
+        fake.fail_next(1, 502)
+        refund = await gateway.refund(payment_id=payment_id, amount_paise=1_000, receipt="rfd_abcdefghij", notes={})
+        assert len(fake.calls_of(account)) == 2
+        assert [r["id"] for r in fake.refunds.values() if r["payment_id"] == payment_id] == [refund.id]
+        with pytest.raises(PaymentGatewayError):  # the same key for another refund: Razorpay refuses it
+            await gateway.refund(payment_id=payment_id, amount_paise=2_000, receipt="rfd_abcdefghij", notes={})
 
 
 class TestSignaturesAndSecrets:

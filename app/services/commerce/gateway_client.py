@@ -13,8 +13,12 @@ harmless:
   5xx are answered before anything is made; the SaaS upgrade accepted the same); never on a 4xx
   (it would answer the same) nor on a read timeout (it may exist: the caller's request fails 503
   and nothing of it is written, the client retries under its Idempotency-Key);
-- a refund moves money, so only when no connection was made: a 5xx or a timeout is answered 503
-  and the refund's fate is learnt from its webhook (refund.processed / refund.failed);
+- a refund moves money: it carries Razorpay's idempotency header (X-Refund-Idempotency = its
+  `receipt`, which the caller keeps the same for every retry of one refund request), so Razorpay
+  makes it once however often it is sent: then it is retried on a 5xx, a 409 (the same key still
+  being processed) and a read timeout too, and a caller retrying after a 503 gets the same refund,
+  not a second one. A receipt that cannot be such a key (under 10 characters, or other than
+  letters, digits, `-` and `_`) sends none and is retried only when no connection was made;
 - reads (the key check) and a link's cancellation (cancelling twice changes nothing): also on
   a read timeout.
 Failures raise PaymentGatewayUnavailable (503, retry later) or PaymentGatewayError (502: Razorpay
@@ -48,6 +52,9 @@ NOT_CONNECTED = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 BACKOFF_SECONDS = 0.2
 REFUND_STATUSES = frozenset({"pending", "processed", "failed"})
 ID_CHARS = re.compile(r"[A-Za-z0-9_]{1,64}")
+# Razorpay's refund idempotency key: "at least 10 characters, alphabets, numbers, hyphens and underscores".
+REFUND_IDEMPOTENCY_HEADER = "X-Refund-Idempotency"
+REFUND_IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{10,64}")
 
 
 @dataclass(frozen=True)
@@ -246,7 +253,14 @@ class LiveTenantGateway(_Signatures):
         if not _id(payment_id, "pay_"):
             raise PaymentGatewayError("Not a payment id.")
         body = {"amount": amount_paise, "speed": "normal", "receipt": receipt, "notes": notes}
-        response = await self._call("POST", f"/v1/payments/{payment_id}/refund", json=body)
+        path = f"/v1/payments/{payment_id}/refund"
+        if REFUND_IDEMPOTENCY_KEY.fullmatch(receipt):  # made once by Razorpay however often it is sent
+            headers = {REFUND_IDEMPOTENCY_HEADER: receipt}
+            response = await self._call(
+                "POST", path, json=body, headers=headers, retry_5xx=True, retry_read_timeout=True, retry_409=True
+            )
+        else:
+            response = await self._call("POST", path, json=body)
         refund = _refund(_entity(response, "the refund"))
         if (refund.payment_id, refund.amount_paise) != (payment_id, amount_paise):
             raise PaymentGatewayError("Razorpay answered with a refund that does not match the request.")
@@ -261,8 +275,10 @@ class LiveTenantGateway(_Signatures):
         *,
         json: dict[str, Any] | None = None,
         params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
         retry_5xx: bool = False,
         retry_read_timeout: bool = False,
+        retry_409: bool = False,
     ) -> httpx.Response:
         async with httpx.AsyncClient(
             base_url=self.base_url, auth=(self.key_id, self._key_secret), timeout=self.timeout
@@ -270,7 +286,7 @@ class LiveTenantGateway(_Signatures):
             for attempt in range(self.max_retries + 1):
                 last = attempt == self.max_retries
                 try:
-                    response = await client.request(method, path, json=json, params=params)
+                    response = await client.request(method, path, json=json, params=params, headers=headers)
                 except NOT_CONNECTED as exc:
                     log.warning("razorpay %s %s: cannot connect (attempt %d): %s", method, path, attempt + 1, exc)
                     if last:
@@ -280,10 +296,11 @@ class LiveTenantGateway(_Signatures):
                     if last or not retry_read_timeout:
                         raise PaymentGatewayUnavailable("Razorpay did not answer in time; retry shortly.") from None
                 else:
-                    if response.status_code not in RETRY_STATUSES:
+                    retrying_409 = retry_409 and response.status_code == 409  # the same key still in progress
+                    if response.status_code not in RETRY_STATUSES and not retrying_409:
                         return response
                     log.warning("razorpay %s %s: %d (attempt %d)", method, path, response.status_code, attempt + 1)
-                    if last or not retry_5xx:
+                    if last or not (retry_5xx or retrying_409):
                         raise PaymentGatewayUnavailable(f"Razorpay answered {response.status_code}; retry shortly.")
                 await asyncio.sleep(BACKOFF_SECONDS * 2**attempt)
         raise AssertionError("unreachable")
