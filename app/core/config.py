@@ -33,7 +33,9 @@ def usable_cpus() -> int:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    # hide_input_in_errors: a refused setting's error (printed at startup) must not quote the
+    # input, which holds every setting: JWT_SECRET, PAYMENT_SECRET_KEYS, the Razorpay secrets.
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", hide_input_in_errors=True)
 
     env: Literal["dev", "test", "prod"] = "dev"
     log_level: str = "INFO"
@@ -152,7 +154,9 @@ class Settings(BaseSettings):
     # Keys encrypting the tenants' own gateway secrets at rest (app.core.secret_box): Fernet keys,
     # comma-separated, newest first (the newest encrypts, any decrypts: rotation). Outside prod a
     # fixed public development key is the default; ENV=prod requires keys of its own.
-    payment_secret_keys: Annotated[list[str], NoDecode] = Field(default_factory=lambda: [DEV_PAYMENT_SECRET_KEY])
+    payment_secret_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: [DEV_PAYMENT_SECRET_KEY], repr=False
+    )
 
     # Mail. Unset SMTP_HOST = write .eml files to OUTBOX_DIR.
     smtp_host: str | None = None

@@ -63,3 +63,15 @@ def test_prod_refuses_the_development_key():
     with pytest.raises(ValidationError, match="development key"):
         Settings(_env_file=None, **prod, payment_secret_keys=f"{new_key()},{DEV_PAYMENT_SECRET_KEY}")
     assert Settings(_env_file=None, **prod, payment_secret_keys=new_key()).env == "prod"
+
+
+def test_a_refused_setting_never_shows_the_keys():
+    """The defect: a settings error (any of them, at startup, into the log) quoted its input,
+    PAYMENT_SECRET_KEYS with it; and the settings' repr showed the keys."""
+    good = new_key()
+    for changes in ({"payment_secret_keys": f"{good},short"}, {"payment_secret_keys": good, "max_body_bytes": "x"}):
+        with pytest.raises(ValidationError) as raised:
+            Settings(_env_file=None, **changes)
+        shown = str(raised.value)
+        assert not any(good[i : i + 8] in shown for i in range(len(good) - 8)), shown
+    assert good not in repr(Settings(_env_file=None, payment_secret_keys=good))
