@@ -198,8 +198,8 @@ def parse_event(body: bytes, event_id: str | None) -> Event:
         raise MalformedWebhook("The webhook body is not JSON (or nests too deep).") from exc
     if not isinstance(data, dict) or not isinstance(data.get("event"), str) or not data["event"]:
         raise MalformedWebhook("The webhook body has no event.")
-    if _holds_nul(data):
-        raise MalformedWebhook("The webhook body holds a NUL character.")
+    if _holds_unstorable(data):
+        raise MalformedWebhook("The webhook body holds a NUL character or a lone surrogate (\\ud800-\\udfff).")
     payload = _dict(data.get("payload"))
     payment = _entity(payload, "payment")
     order = _entity(payload, "order")
@@ -228,13 +228,18 @@ def parse_event(body: bytes, event_id: str | None) -> Event:
     )
 
 
-def _holds_nul(data: Any) -> bool:
-    """Any key or string with a NUL (PostgreSQL stores none), found without recursion."""
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _holds_unstorable(data: Any) -> bool:
+    """Any key or string with a NUL or a lone surrogate (`"\\ud800"` is valid JSON but no UTF-8:
+    PostgreSQL stores neither, and the effects store the event's texts, e.g. a failure's reason),
+    found without recursion."""
     pending = [data]
     while pending:
         value = pending.pop()
         if isinstance(value, str):
-            if "\x00" in value:
+            if UNSTORABLE.search(value):
                 return True
         elif isinstance(value, dict):
             pending += list(value.keys()) + list(value.values())

@@ -234,7 +234,18 @@ class TestVerification:
 
     @pytest.mark.parametrize(
         "raw",
-        [b"not json", b"[]", b'{"payload": {}}', b'{"event": ""}', b'{"event": "payment.captured", "x": "a\\u0000b"}'],
+        [
+            b"not json",
+            b"[]",
+            b'{"payload": {}}',
+            b'{"event": ""}',
+            b'{"event": "payment.captured", "x": "a\\u0000b"}',
+            # lone surrogates (no UTF-8 for them: neither PostgreSQL nor a JSON answer can carry them)
+            b'{"event": "payment.capture\\ud800"}',
+            b'{"event": "payment.failed", "payload": {"payment": {"entity": {"error_description": "\\udc00"}}}}',
+            b'{"event": "payment.captured", "\\ud800": 1}',
+            b'{"event": "payment.captured", "x": "\xff\xfe"}',  # not UTF-8
+        ],
     )
     async def test_a_signed_body_that_is_no_event_is_400(
         self, razorpay_client, razorpay_app, fake_razorpay, effects, raw
