@@ -61,6 +61,16 @@ class TestKeyCheck:
         with pytest.raises(PaymentGatewayUnavailable):
             await client(fake, fake.account()).check_keys()
 
+    async def test_a_rate_limit_is_retried_then_unavailable_never_a_refusal(self, fake):
+        """The defect: Razorpay's 429 was answered 502 "Razorpay refused the key check" at once."""
+        account = fake.account()
+        fake.fail_next(1, 429)
+        assert await client(fake, account).check_keys() is True
+        assert len(fake.calls_of(account)) == 2
+        fake.fail_next(3, 429)
+        with pytest.raises(PaymentGatewayUnavailable):
+            await client(fake, account).check_keys()
+
 
 class TestOrders:
     async def test_made_on_the_tenant_account(self, fake):
@@ -173,6 +183,19 @@ class TestRefunds:
         assert [r["id"] for r in fake.refunds.values() if r["payment_id"] == payment_id] == [refund.id]
         with pytest.raises(PaymentGatewayError):  # the same key for another refund: Razorpay refuses it
             await gateway.refund(payment_id=payment_id, amount_paise=2_000, receipt="rfd_abcdefghij", notes={})
+
+    async def test_a_rate_limited_refund_is_retried_and_made_once(self, fake):
+        account = fake.account()
+        gateway = client(fake, account)
+        order = await gateway.create_order(amount_paise=100_000, receipt="r", notes={})
+        payment_id = fake.pay(order.id)["razorpay_payment_id"]
+        fake.reset()
+        fake.fail_next(1, 429)
+        refund = await gateway.refund(payment_id=payment_id, amount_paise=1_000, receipt="rf", notes={})
+        assert [r["id"] for r in fake.refunds.values() if r["payment_id"] == payment_id] == [refund.id]
+        fake.fail_next(3, 429)
+        with pytest.raises(PaymentGatewayUnavailable):
+            await gateway.refund(payment_id=payment_id, amount_paise=1_000, receipt="rf2", notes={})
 
 
 class TestSignaturesAndSecrets:

@@ -19,6 +19,8 @@ harmless:
   being processed) and a read timeout too, and a caller retrying after a 503 gets the same refund,
   not a second one. A receipt that cannot be such a key (under 10 characters, or other than
   letters, digits, `-` and `_`) sends none and is retried only when no connection was made;
+- a 429 (Razorpay's rate limit: refused before anything is made): retried by every call, and
+  once the retries are spent it is 503 (retry later), not a refusal;
 - reads (the key check) and a link's cancellation (cancelling twice changes nothing): also on
   a read timeout.
 Failures raise PaymentGatewayUnavailable (503, retry later) or PaymentGatewayError (502: Razorpay
@@ -48,6 +50,7 @@ CURRENCY = "INR"
 # last way to find the payment of an event that names neither the link nor the order.
 PAYMENT_NOTE = "online_payment_id"
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
+TOO_MANY_REQUESTS = 429  # unavailable for now (503 to our caller), retried: nothing was made
 NOT_CONNECTED = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 BACKOFF_SECONDS = 0.2
 REFUND_STATUSES = frozenset({"pending", "processed", "failed"})
@@ -296,11 +299,14 @@ class LiveTenantGateway(_Signatures):
                     if last or not retry_read_timeout:
                         raise PaymentGatewayUnavailable("Razorpay did not answer in time; retry shortly.") from None
                 else:
-                    retrying_409 = retry_409 and response.status_code == 409  # the same key still in progress
-                    if response.status_code not in RETRY_STATUSES and not retrying_409:
+                    status = response.status_code
+                    # 429: refused before doing anything (rate limit), so any call may be sent again;
+                    # 409 with an idempotency key: the same key still in progress at Razorpay.
+                    unmade = status == TOO_MANY_REQUESTS or (retry_409 and status == 409)
+                    if status not in RETRY_STATUSES and not unmade:
                         return response
-                    log.warning("razorpay %s %s: %d (attempt %d)", method, path, response.status_code, attempt + 1)
-                    if last or not (retry_5xx or retrying_409):
+                    log.warning("razorpay %s %s: %d (attempt %d)", method, path, status, attempt + 1)
+                    if last or not (retry_5xx or unmade):
                         raise PaymentGatewayUnavailable(f"Razorpay answered {response.status_code}; retry shortly.")
                 await asyncio.sleep(BACKOFF_SECONDS * 2**attempt)
         raise AssertionError("unreachable")
