@@ -117,6 +117,10 @@ async def _payment_event(session: AsyncSession, ctx: Context, event: Event) -> R
     if not await _claim(session, ctx, event, payment, None, outcome):
         return Received("duplicate", f"event {event.id} was processed before")
     if outcome != "applying":
+        # Claimed, so never applied: a capture among them is money received and not recorded; say so.
+        log.error(
+            "gateway webhook %s (%s) for online payment %s not applied: %s", event.id, event.type, payment.id, outcome
+        )
         return Received("processed", outcome)
     assert event.payment_id is not None  # outcome "applying" says so
     if capturing:

@@ -335,8 +335,9 @@ class TestCapture:
         assert effects.calls == [] and await events(razorpay_app, a.owner) == []
 
     async def test_a_capture_without_a_usable_amount_is_recorded_but_not_applied(
-        self, razorpay_client, razorpay_app, fake_razorpay, effects
+        self, razorpay_client, razorpay_app, fake_razorpay, effects, caplog
     ):
+        caplog.set_level("INFO")
         a = await shop(razorpay_client, razorpay_app, fake_razorpay)
         body, headers = fake_razorpay.link_paid_event(a.account, a.link_id, payment_id="pay_usd0001")
         body = body.replace(b'"currency": "INR"', b'"currency": "USD"')
@@ -347,6 +348,9 @@ class TestCapture:
         )
         assert effects.calls == []
         assert [row[-1] for row in await events(razorpay_app, a.owner)] == ["currency-or-amount-unusable"]
+        # money received and never to be recorded (the event is claimed): an operator must hear of it
+        errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+        assert any(str(a.payment.id) in message and "not applied" in message for message in errors), errors
 
 
 class TestFailureAndRefunds:
