@@ -23,11 +23,13 @@ class GatewaySave(RequestBody):
     key_secret: Annotated[str, StringConstraints(min_length=8, max_length=128, pattern=SECRET_PATTERN)] = Field(
         description="The key secret shown once when the key was generated. Stored encrypted, never shown again.",
         examples=["thisisthekeysecret0042"],
+        repr=False,  # nor in the body's repr / str (a log line, an error report)
     )
     webhook_secret: Annotated[str, StringConstraints(min_length=8, max_length=128, pattern=SECRET_PATTERN)] = Field(
         description="The secret typed when adding the webhook (Dashboard > Webhooks) whose URL is this "
         "business's `webhook_url`. Stored encrypted, never shown again.",
         examples=["whsec-sharma-traders-2026"],
+        repr=False,
     )
 
     model_config = ConfigDict(

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from app.core.secret_box import DEV_PAYMENT_SECRET_KEY, SecretBox, SecretUnreadable
 from app.models.commerce.gateway import PaymentGateway
 from app.repositories.commerce.payment_gateways import webhook_tenant
+from app.schemas.commerce.payment_gateways import GatewaySave
 from app.services.commerce import payment_gateways
 from app.services.commerce.gateway_client import LiveTenantGateway, SandboxTenantGateway
 from app.services.commerce.payment_gateways import Keys
@@ -354,3 +355,11 @@ class TestLogs:
         assert_no_secret(logged, account, other)
         assert "wrong-" + account.key_secret not in logged
         assert "/v1/orders" in logged  # the calls were logged (httpx), only without their secrets
+
+    def test_the_saved_body_shows_no_secret_in_its_repr(self):
+        """The defect: GatewaySave's repr and str (what a log line or an error report prints of a
+        request body) showed the key secret and the webhook secret."""
+        body = GatewaySave(key_id="rzp_test_abcdefgh", key_secret="S3cret-key-0042", webhook_secret="wh-S3cret-0042")
+        for shown in (repr(body), str(body), repr(Keys(body.key_id, body.key_secret, body.webhook_secret))):
+            assert "S3cret-key-0042" not in shown and "wh-S3cret-0042" not in shown, shown
+            assert "rzp_test_abcdefgh" in shown
