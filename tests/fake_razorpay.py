@@ -14,7 +14,8 @@ APIs (basic auth; a wrong key pair is 401 BAD_REQUEST_ERROR "Authentication fail
   check the gateway settings make), GET /v1/orders/{id}.
 - Payment Links: POST /v1/payment_links (amount >= 100, INR, reference_id unique per account,
   expire_by at least 15 minutes ahead, as Razorpay asks), GET /v1/payment_links/{id},
-  POST /v1/payment_links/{id}/cancel (400 unless `created`).
+  POST /v1/payment_links/{id}/cancel (400 unless `created`), GET /v1/payment_links?reference_id=R
+  (`{"payment_links": [...]}`, the account's links with that reference).
 - Refunds: POST /v1/payments/{id}/refund (the payment must be captured on this account; amount
   defaults to what is left; more than what is left is 400), GET /v1/refunds/{id}. A refund starts
   `pending`; `settle_refund(refund_id, "processed" | "failed")` moves it (then send its event).
@@ -28,7 +29,8 @@ Paying (what the buyer's side would do): `pay(order_id)` -> Checkout's signed re
 recorded captured). Failures: `fail_next(count, status=500)` answers the next authenticated calls
 with a 5xx/4xx in Razorpay's error shape; `stall_next(count, seconds)` sleeps that long before
 answering them (a read timeout for a client with a shorter timeout; the call still takes effect,
-as at Razorpay).
+as at Razorpay); `fail_after_next(count, status=504)`: the next creations (order, link, refund)
+are made, then answered with that status (a proxy's 5xx after Razorpay did the work).
 
 Webhook events (raw body, headers), signed with the account's webhook secret, event id in
 X-Razorpay-Event-Id: `event(kind, order_id, payment_id, ...)` for the SaaS account (upgrades);
@@ -110,6 +112,7 @@ class FakeRazorpay:
     owners: dict[str, str] = field(default_factory=dict)  # entity id -> key id of its account
     _failures: list[int] = field(default_factory=list)
     _stalls: list[float] = field(default_factory=list)
+    _late_failures: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.accounts[self.key_id] = RazorpayAccount(self.key_id, self.key_secret, self.webhook_secret, "acc_fake0001")
@@ -130,6 +133,10 @@ class FakeRazorpay:
         """The next `count` calls answer `status` (Razorpay's error shape)."""
         self._failures = [status] * count
 
+    def fail_after_next(self, count: int, status: int = 504) -> None:
+        """The next `count` creations are made, then answered `status` (the work is done)."""
+        self._late_failures = [status] * count
+
     def stall_next(self, count: int, seconds: float) -> None:
         """The next `count` calls wait `seconds` before doing their work and answering."""
         self._stalls = [seconds] * count
@@ -138,6 +145,7 @@ class FakeRazorpay:
         self.calls.clear()
         self._failures.clear()
         self._stalls.clear()
+        self._late_failures.clear()
 
     def calls_of(self, account: RazorpayAccount) -> list[Call]:
         return [call for call in self.calls if call.auth and call.auth[0] == account.key_id]
@@ -149,6 +157,7 @@ class FakeRazorpay:
                 Route("/v1/orders", self._list_orders, methods=["GET"]),
                 Route("/v1/orders/{id}", self._get("order", self.orders), methods=["GET"]),
                 Route("/v1/payment_links", self._create_link, methods=["POST"]),
+                Route("/v1/payment_links", self._list_links, methods=["GET"]),
                 Route("/v1/payment_links/{id}", self._get("payment link", self.links), methods=["GET"]),
                 Route("/v1/payment_links/{id}/cancel", self._cancel_link, methods=["POST"]),
                 Route("/v1/payments/{id}", self._get("payment", self.payments), methods=["GET"]),
@@ -183,6 +192,8 @@ class FakeRazorpay:
     def _keep(self, account: RazorpayAccount, store: dict[str, dict], entity: dict) -> JSONResponse:
         store[entity["id"]] = entity
         self.owners[entity["id"]] = account.key_id
+        if self._late_failures:
+            return _error(self._late_failures.pop(0), "SERVER_ERROR", "Gateway timeout")
         return JSONResponse(entity)
 
     def _get(self, what: str, store: dict[str, dict]):
@@ -278,6 +289,18 @@ class FakeRazorpay:
             "updated_at": int(time.time()),
         }
         return self._keep(account, self.links, link)
+
+    async def _list_links(self, request: Request) -> JSONResponse:
+        account, _, refusal = await self._enter(request)
+        if refusal is not None or account is None:
+            return refusal or _error(401, "BAD_REQUEST_ERROR", "Authentication failed")
+        reference_id = request.query_params.get("reference_id")
+        links = [
+            link
+            for link in self.links.values()
+            if self.owners.get(link["id"]) == account.key_id and reference_id in (None, link["reference_id"])
+        ]
+        return JSONResponse({"payment_links": links})
 
     async def _cancel_link(self, request: Request) -> JSONResponse:
         account, _, refusal = await self._enter(request)

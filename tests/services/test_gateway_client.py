@@ -115,6 +115,28 @@ class TestPaymentLinks:
         assert not gateway.link_signature_ok(*args[:2], "cancelled", args[3], paid["razorpay_signature"])
         assert not client(fake, fake.account()).link_signature_ok(*args, paid["razorpay_signature"])
 
+    async def test_a_link_made_but_answered_5xx_is_adopted_by_the_retry(self, fake):
+        """The defect: the retry after a proxy's 504 (the link made at Razorpay) was refused, its
+        reference "already exists": 502, and a live link orphaned."""
+        account = fake.account()
+        fake.fail_after_next(1, 504)
+        made = await link(client(fake, account), "INV-2026-0042")
+        assert [entry for entry in fake.links.values() if entry["reference_id"] == "INV-2026-0042"] == [
+            fake.links[made.id]
+        ]
+        assert (made.amount_paise, made.status) == (118_000, "created")
+        other = client(fake, account)  # the same reference for another payment (other notes): still refused
+        with pytest.raises(PaymentGatewayError):
+            await other.create_payment_link(
+                amount_paise=118_000,
+                reference_id="INV-2026-0042",
+                description="x",
+                customer={},
+                expire_by=in_an_hour(),
+                notes={"online_payment_id": "op-2"},
+                callback_url=None,
+            )
+
     async def test_cancel_and_cancel_again(self, fake):
         gateway = client(fake, fake.account())
         made = await link(gateway, "INV-0002")

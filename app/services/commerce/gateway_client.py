@@ -9,8 +9,10 @@ with the fixed, public sandbox secrets, so `make run` walks every flow with no k
 
 Retries. A call is retried only when it cannot have had an effect, or when repeating it is
 harmless:
-- creations (an order, a payment link): when no connection was made, or on a 5xx (Razorpay's
-  5xx are answered before anything is made; the SaaS upgrade accepted the same); never on a 4xx
+- creations (an order, a payment link): when no connection was made, or on a 5xx (a spare
+  gateway order is harmless; a payment link whose first attempt was made but answered 5xx makes
+  the retry's reference_id "already exist": that link, found by its reference, amount and notes,
+  is adopted instead of refused); never on a 4xx
   (it would answer the same) nor on a read timeout (it may exist: the caller's request fails 503
   and nothing of it is written, the client retries under its Idempotency-Key);
 - a refund moves money: it carries Razorpay's idempotency header (X-Refund-Idempotency = its
@@ -229,10 +231,34 @@ class LiveTenantGateway(_Signatures):
         if callback_url:
             body |= {"callback_url": callback_url, "callback_method": "get"}
         response = await self._call("POST", "/v1/payment_links", json=body, retry_5xx=True)
+        if response.status_code == 400 and "already exists" in _error_description(response):
+            # The reference is taken: by this very link when an earlier attempt was made but answered
+            # a 5xx (a proxy's 502/504 after Razorpay did the work). That one is adopted, not refused.
+            made = await self._link_made_before(reference_id, amount_paise, notes)
+            if made is not None:
+                return made
         link = _link(_entity(response, "the payment link"))
         if (link.amount_paise, link.reference_id) != (amount_paise, reference_id):
             raise PaymentGatewayError("Razorpay answered with a payment link that does not match the request.")
         return link
+
+    async def _link_made_before(
+        self, reference_id: str, amount_paise: int, notes: dict[str, str]
+    ) -> GatewayLink | None:
+        """The still open link with this reference, amount and notes (ours: the notes carry our
+        payment's id), or None."""
+        found = await self._call(
+            "GET", "/v1/payment_links", params={"reference_id": reference_id}, retry_5xx=True, retry_read_timeout=True
+        )
+        listed = _entity(found, "the payment links").get("payment_links")
+        for data in listed if isinstance(listed, list) else []:
+            if not isinstance(data, dict) or (data.get("notes") or {}) != notes:
+                continue
+            link = _link(data)
+            if (link.reference_id, link.amount_paise, link.status) == (reference_id, amount_paise, "created"):
+                log.info("razorpay payment link %s made by an attempt answered 5xx: adopted", link.id)
+                return link
+        return None
 
     async def cancel_payment_link(self, link_id: str) -> None:
         """Cancelled on Razorpay; a link already cancelled, expired or paid there is left as it is
