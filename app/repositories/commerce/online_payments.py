@@ -1,5 +1,6 @@
-"""Online payments (a Payment Link for an invoice, a gateway order for an order): lookups, the
-guarded state moves that make a capture count once, and the list with its filters."""
+"""Online payments of the tenant's customers (a Payment Link for an invoice, a gateway order for an
+order) and their refunds: lookups, the guarded state moves that make a capture count once, and the
+list with its filters."""
 
 import uuid
 from dataclasses import dataclass
@@ -8,7 +9,7 @@ from decimal import Decimal
 
 from sqlalchemy import ColumnElement, Update, and_, func, or_, select, text, update
 
-from app.models.commerce.online_payment import OnlinePayment
+from app.models.commerce.online_payment import OnlinePayment, Refund
 from app.repositories.base import SortKey, TenantRepository
 
 SORTS = {
@@ -42,14 +43,18 @@ class OnlinePaymentRepository(TenantRepository[OnlinePayment]):
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def by_gateway_ref(self, gateway_ref: str, *, for_update: bool = False) -> OnlinePayment | None:
-        stmt = (
-            select(OnlinePayment)
-            .where(OnlinePayment.gateway_ref == gateway_ref)
-            .execution_options(populate_existing=True)
-        )
+        """The payment whose Payment Link or gateway order is `gateway_ref` (plink_... / order_...)."""
+        stmt = select(OnlinePayment).where(OnlinePayment.gateway_ref == gateway_ref)
         if for_update:
             stmt = stmt.with_for_update()
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+        return (await self.session.execute(stmt.execution_options(populate_existing=True))).scalar_one_or_none()
+
+    async def by_razorpay_payment_id(self, payment_id: str, *, for_update: bool = False) -> OnlinePayment | None:
+        """The payment that Razorpay's payment `payment_id` paid (recorded at capture)."""
+        stmt = select(OnlinePayment).where(OnlinePayment.razorpay_payment_id == payment_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self.session.execute(stmt.execution_options(populate_existing=True))).scalar_one_or_none()
 
     async def lock_invoice_links(self, invoice_id: uuid.UUID) -> None:
         """A transaction-scoped advisory lock on (this tenant, the invoice's payment links): link
@@ -137,6 +142,16 @@ class OnlinePaymentRepository(TenantRepository[OnlinePayment]):
         for condition in _conditions(filters):
             stmt = stmt.where(condition)
         return await self.page(stmt, limit=limit, cursor=cursor, sort=SORTS[sort])
+
+
+class RefundRepository(TenantRepository[Refund]):
+    model = Refund
+
+    async def by_razorpay_refund_id(self, refund_id: str, *, for_update: bool = False) -> Refund | None:
+        stmt = select(Refund).where(Refund.razorpay_refund_id == refund_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self.session.execute(stmt.execution_options(populate_existing=True))).scalar_one_or_none()
 
 
 def _conditions(f: OnlinePaymentFilters) -> list[ColumnElement[bool]]:
