@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.models.commerce.online_payment import OnlinePayment
 from app.schemas.billing.business_fields import DecimalOut
 from app.schemas.common import Page, ReadModel, RequestBody
-from app.schemas.money import CURRENCY, Currency
+from app.schemas.money import Currency
 
 OnlinePaymentStatus = Literal["created", "failed", "expired", "cancelled", "paid"]
 OnlinePaymentPurpose = Literal["invoice", "order"]
@@ -41,7 +41,7 @@ class OnlinePaymentRead(ReadModel):
     gateway_ref: str = Field(description="The Payment Link's (plink_...) or order's (order_...) id at Razorpay.")
     short_url: str | None = Field(description="A Payment Link's page, to send to the customer.")
     amount: DecimalOut = Field(description="Asked for.")
-    currency: Currency = CURRENCY
+    currency: Currency = "INR"
     status: OnlinePaymentStatus = Field(
         description="created, failed (an attempt failed; a link stays payable), expired (its time passed "
         "unpaid), cancelled (replaced or withdrawn), paid."
@@ -78,7 +78,7 @@ class PaymentLinkRead(BaseModel):
     invoice_number: str | None
     short_url: str = Field(examples=["https://rzp.io/i/nxrHnLJ"])
     amount: DecimalOut
-    currency: Currency = CURRENCY
+    currency: Currency = "INR"
     expires_at: datetime | None
     reused: bool = Field(description="An open link for the same balance existed: it is answered again.")
     message: str = Field(

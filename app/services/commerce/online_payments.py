@@ -38,6 +38,7 @@ from app.repositories.billing.receipts import ReceiptRepository
 from app.repositories.commerce.online_payments import OnlinePaymentFilters, OnlinePaymentRepository
 from app.services.billing import gst_settings, numbering
 from app.services.billing import receipts as receipt_service
+from app.services.commerce import payment_gateways
 from app.services.platform import audit
 
 log = logging.getLogger(__name__)
@@ -254,8 +255,6 @@ async def verify_link(
     signature is checked with the tenant's key secret over the link's own id and reference (a
     payment of another link, or a forged one, is a 400 with nothing written), then the capture is
     applied as the webhooks would (once, whichever comes first)."""
-    from app.services.commerce import payment_gateways  # the gateway client, helper `gateway`
-
     payment = await get(session, payment_id)
     if payment.gateway_kind != "payment_link":
         raise NotFound("This online payment is not a Payment Link.", code="online-payment-not-found")

@@ -54,7 +54,7 @@ from app.repositories.billing.receipts import ReceiptRepository
 from app.repositories.commerce.online_payments import OnlinePaymentRepository
 from app.services.billing import invoicing
 from app.services.commerce import online_payments, payment_gateways
-from app.services.commerce.gateway_client import GatewayLink, TenantGateway
+from app.services.commerce.gateway_client import GatewayLink, SandboxTenantGateway, TenantGateway
 from app.services.documents.invoice_page import day, rupees, seller_name
 from app.services.platform import audit
 
@@ -235,7 +235,10 @@ def sandbox_pay_url(
     settings: Settings, gateway: TenantGateway, payment: OnlinePayment, invoice_number: str
 ) -> str | None:
     """Sandbox only: the callback URL with what Razorpay would add once the link is paid."""
-    if not (gateway.sandbox and payment.is_sandbox) or payment.status not in ("created", "failed"):
+    if not (isinstance(gateway, SandboxTenantGateway) and payment.is_sandbox) or payment.status not in (
+        "created",
+        "failed",
+    ):
         return None
     link = GatewayLink(
         id=payment.gateway_ref,
@@ -245,7 +248,7 @@ def sandbox_pay_url(
         status="created",
         expires_at=payment.expires_at,
     )
-    params = gateway.sandbox_pay_link(link)  # type: ignore[attr-defined]
+    params = gateway.sandbox_pay_link(link)
     return f"{callback_url(settings, payment.tenant_id, payment.id)}?{urlencode(params)}"
 
 
@@ -348,6 +351,7 @@ async def returned(
     payment = await OnlinePaymentRepository(session).get(payment_id)
     if payment is None or payment.invoice_id is None:
         return None
+    invoice_id = payment.invoice_id
     values = {name: params.get(name, "") for name in CALLBACK_PARAMS}
     status = "unconfirmed"
     if all(pattern.fullmatch(values[name]) for name, pattern in CALLBACK_PARAMS.items()):
@@ -364,7 +368,7 @@ async def returned(
             )
         except AppError as exc:  # a forged or stale callback, a gateway removed since: nothing written
             log.warning("payment link %s: callback not verified: %s", payment.gateway_ref, exc.code)
-    invoice = await invoicing.get(session, payment.invoice_id)
+    invoice = await invoicing.get(session, invoice_id)
     receipt = await ReceiptRepository(session).get(payment.receipt_id) if payment.receipt_id else None
     return Returned(
         confirmed=payment.status == "paid",
