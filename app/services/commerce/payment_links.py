@@ -54,7 +54,7 @@ from app.repositories.billing.receipts import ReceiptRepository
 from app.repositories.commerce.online_payments import OnlinePaymentRepository
 from app.services.billing import invoicing
 from app.services.commerce import online_payments, payment_gateways
-from app.services.commerce.gateway_client import GatewayLink, SandboxTenantGateway, TenantGateway
+from app.services.commerce.gateway_client import PAYMENT_NOTE, GatewayLink, SandboxTenantGateway, TenantGateway
 from app.services.documents.invoice_page import day, rupees, seller_name
 from app.services.platform import audit
 
@@ -148,7 +148,7 @@ async def _new_link(
         description=f"Invoice {number} from {seller_name(invoice)}"[:2048],
         customer={key: value for key, value in contact.items() if value},
         expire_by=ctx.now + ttl,
-        notes={"invoice_id": str(invoice.id), "invoice_number": number, "online_payment_id": str(payment_id)},
+        notes={"invoice_id": str(invoice.id), "invoice_number": number, PAYMENT_NOTE: str(payment_id)},
         callback_url=callback_url(ctx.settings, invoice.tenant_id, payment_id),
     )
     _check_link(link, invoice)

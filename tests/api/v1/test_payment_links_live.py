@@ -2,6 +2,8 @@
 customer paying it and coming back signed with the account's key secret, a replaced link cancelled
 there, and the gateway failing (5xx, timeouts) leaving nothing written here."""
 
+import asyncio
+import random
 import uuid
 from urllib.parse import urlencode, urlsplit
 
@@ -12,7 +14,7 @@ from app.services.commerce import payment_gateways
 from tests.api.v1.paying import Books, link_signature, make_link, party_with_invoice, verify
 from tests.api.v1.receipting import alloc, customer_balance, invoice_state, receive
 from tests.factories import API, make_tenant
-from tests.fake_razorpay import fake_razorpay, razorpay_app, razorpay_client
+from tests.fake_razorpay import configure_gateway, fake_razorpay, razorpay_app, razorpay_client, webhook_path
 
 __all__ = ["fake_razorpay", "razorpay_app", "razorpay_client"]  # fixtures
 
@@ -124,3 +126,111 @@ async def test_live_mode_without_the_tenants_keys_is_a_409(razorpay_client, razo
     response = await make_link(razorpay_client, owner, invoice)
     assert (response.status_code, response.json()["code"]) == (409, "gateway-not-configured")
     assert await rows(razorpay_app, owner) == 0
+
+
+class TestWebhooksAndVerify:
+    """payment_link.paid, payment.captured (and order.paid) webhooks and the client-side verify,
+    replayed and in any order, concurrently: one receipt."""
+
+    async def paid_link(self, client, fake, owner, total: str = "1500.00"):
+        account = fake.account()
+        gateway = await configure_gateway(client, owner, account)
+        party, invoice = await party_with_invoice(client, owner, total)
+        made = (await make_link(client, owner, invoice)).json()
+        link_id = made["payment"]["gateway_ref"]
+        query = fake.pay_link(link_id)
+        return account, gateway, party, invoice, made, query, fake.links[link_id]
+
+    async def test_twenty_deliveries_at_once_in_any_order_make_one_receipt(
+        self, razorpay_client, razorpay_app, fake_razorpay
+    ):
+        client, fake = razorpay_client, fake_razorpay
+        owner = await make_tenant(client)
+        account, gateway, party, invoice, made, query, link = await self.paid_link(client, fake, owner)
+        pay_id, amount = query["razorpay_payment_id"], link["amount"]
+        notes = {"online_payment_id": made["payment"]["id"]}
+        link_paid = fake.link_paid_event(account, link["id"], event_id="evt_linkpaid01")
+        captured = fake.payment_event(
+            account, "payment.captured", link["order_id"], pay_id, amount=amount, notes=notes, event_id="evt_captured1"
+        )
+        order_paid = fake.payment_event(
+            account, "order.paid", link["order_id"], pay_id, amount=amount, notes=notes, event_id="evt_orderpaid1"
+        )
+        path = webhook_path(gateway)
+
+        async def deliver(event) -> dict:
+            body, headers = event
+            response = await client.post(path, content=body, headers=headers)
+            assert response.status_code == 200, response.text
+            return response.json()
+
+        async def relay() -> dict:
+            response = await verify(client, owner, made, query)
+            assert response.status_code == 200, response.text
+            return {"result": "verify", "detail": response.json()["outcome"]}
+
+        calls = [deliver(link_paid) for _ in range(6)] + [deliver(captured) for _ in range(6)]
+        calls += [deliver(order_paid) for _ in range(3)] + [relay() for _ in range(5)]
+        random.shuffle(calls)
+        answers = await asyncio.gather(*calls)
+        details = [a["detail"] for a in answers]
+        assert details.count("paid") == 1, answers  # exactly one of the twenty recorded it
+        assert {a["result"] for a in answers} <= {"processed", "duplicate", "verify"}
+        assert sum(a["result"] == "processed" for a in answers) == 3  # each event id once
+        receipts = await Books(razorpay_app, owner.tenant_id).receipts()
+        assert [(r.reference, str(r.amount), str(r.amount_allocated)) for r in receipts] == [
+            (pay_id, "1500.00", "1500.00")
+        ]
+        assert await invoice_state(client, party, invoice) == ("paid", "1500.00", "0.00")
+        assert await customer_balance(client, party) == "0.00"
+        # late: a failure of an earlier attempt, and the same events again
+        failed = fake.payment_event(
+            account, "payment.failed", link["order_id"], "pay_Earlier00001", amount=amount, notes=notes
+        )
+        assert (await deliver(failed))["detail"] == "already-paid"
+        assert (await deliver(link_paid))["result"] == "duplicate"
+        assert len(await Books(razorpay_app, owner.tenant_id).receipts()) == 1
+
+    async def test_captured_before_link_paid_and_failed_before_captured(
+        self, razorpay_client, razorpay_app, fake_razorpay
+    ):
+        client, fake = razorpay_client, fake_razorpay
+        owner = await make_tenant(client)
+        account, gateway, party, invoice, made, query, link = await self.paid_link(client, fake, owner, "800.00")
+        path, pay_id = webhook_path(gateway), query["razorpay_payment_id"]
+        notes = {"online_payment_id": made["payment"]["id"]}
+        failed = fake.payment_event(
+            account, "payment.failed", link["order_id"], "pay_Declined0001", amount=80000, notes=notes
+        )
+        body, headers = failed
+        answer = (await client.post(path, content=body, headers=headers)).json()
+        assert answer["detail"] == "failed"
+        read = (await client.get(f"{API}/online-payments/{made['payment']['id']}", headers=owner.headers)).json()
+        assert read["status"] == "failed"
+        body, headers = fake.payment_event(
+            account, "payment.captured", link["order_id"], pay_id, amount=80000, notes=notes
+        )
+        assert (await client.post(path, content=body, headers=headers)).json()["detail"] == "paid"
+        body, headers = fake.link_paid_event(account, link["id"])
+        assert (await client.post(path, content=body, headers=headers)).json()["detail"] == "already-paid"
+        page = await client.get(callback_path(link, query))  # the browser comes back last
+        assert "Payment received" in page.text
+        assert len(await Books(razorpay_app, owner.tenant_id).receipts()) == 1
+        assert await invoice_state(client, party, invoice) == ("paid", "800.00", "0.00")
+
+    async def test_a_webhook_for_a_voided_invoice_flags_the_refund(self, razorpay_client, razorpay_app, fake_razorpay):
+        client, fake = razorpay_client, fake_razorpay
+        owner = await make_tenant(client)
+        account, gateway, party, invoice, made, _, link = await self.paid_link(client, fake, owner, "640.00")
+        void = await client.post(
+            f"{API}/invoices/{invoice['id']}/void", json={"reason": "Raised twice"}, headers=owner.headers
+        )
+        assert void.status_code == 200, void.text
+        body, headers = fake.link_paid_event(account, link["id"])
+        answer = (await client.post(webhook_path(gateway), content=body, headers=headers)).json()
+        assert answer["detail"] == "paid-refund-due"
+        flagged = (await client.get(f"{API}/online-payments?refund_due=true", headers=owner.headers)).json()
+        assert [p["id"] for p in flagged["items"]] == [made["payment"]["id"]]
+        [receipt] = await Books(razorpay_app, owner.tenant_id).receipts()
+        assert (str(receipt.amount), str(receipt.amount_allocated)) == ("640.00", "0.00")
+        assert await customer_balance(client, party) == "-640.00"
