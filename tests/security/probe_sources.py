@@ -17,6 +17,7 @@ from tests.security.probe_business import add_business_rows
 from tests.security.probe_credit_notes import add_credit_note_rows
 from tests.security.probe_customers import add_customer_rows
 from tests.security.probe_documents import add_invoice_rows
+from tests.security.probe_gateways import add_gateway_rows
 from tests.security.probe_logos import add_logo_rows
 from tests.security.probe_online_payments import add_online_payment_rows
 from tests.security.probe_payments import add_payment_rows
@@ -54,6 +55,7 @@ class TenantData:
     online_payment_ids: list[str] = field(default_factory=list)
     payment_link_ids: list[str] = field(default_factory=list)  # plink_... (Razorpay's)
     payment_link_reference_ids: list[str] = field(default_factory=list)
+    webhook_ids: list[str] = field(default_factory=list)
 
     @property
     def tenant_id(self) -> str:
@@ -100,6 +102,7 @@ SOURCES: dict[str, Callable[[TenantData], list[str]]] = {
     # a Payment Link's callback (POST /online-payments/{id}/verify): Razorpay's link id and reference
     "razorpay_payment_link_id": lambda t: t.payment_link_ids,
     "razorpay_payment_link_reference_id": lambda t: t.payment_link_reference_ids,
+    "webhook_id": lambda t: t.webhook_ids,  # the business's own Razorpay webhook URL's id
 }
 
 # Ids another service issued (Razorpay) that a client brings back in a body, next to the tenant's
@@ -150,6 +153,7 @@ async def build_tenant(client: httpx.AsyncClient, mailbox, business_name: str) -
     await add_receipt_rows(client, tenant)
     await add_credit_note_rows(client, tenant)
     await add_payment_rows(client, tenant)
+    await add_gateway_rows(client, tenant)
     await add_product_rows(client, tenant)
     await add_stock_rows(client, tenant)
     await add_transfer_rows(client, tenant)
