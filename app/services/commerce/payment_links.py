@@ -314,8 +314,8 @@ async def pay_now_url(session: AsyncSession, ctx: Context, invoice: Invoice) -> 
 # --- the page the customer comes back to (GET /pay/<ticket>) --------------------------------------
 
 CALLBACK_PARAMS = {
-    "razorpay_payment_id": re.compile(r"pay_[A-Za-z0-9]{1,60}"),
-    "razorpay_payment_link_id": re.compile(r"plink_[A-Za-z0-9]{1,58}"),
+    "razorpay_payment_id": re.compile(r"pay_[A-Za-z0-9_]{1,60}"),
+    "razorpay_payment_link_id": re.compile(r"plink_[A-Za-z0-9_]{1,58}"),
     "razorpay_payment_link_reference_id": re.compile(r"[\x21-\x7e]{1,40}"),
     "razorpay_payment_link_status": re.compile(r"[a-z_]{1,20}"),
     "razorpay_signature": re.compile(r"[0-9a-f]{64}"),
