@@ -4,10 +4,13 @@ capture recorded as one receipt (mode razorpay, reference = the payment id) what
 number of verifies and webhooks; more than the balance -> advance; a void invoice -> refund_due."""
 
 import asyncio
+import os
 import uuid
 from decimal import Decimal
+from pathlib import Path
 
 import httpx
+from playwright.async_api import async_playwright
 
 from tests.api.v1.paying import (
     Books,
@@ -22,9 +25,11 @@ from tests.api.v1.paying import (
 )
 from tests.api.v1.receipting import alloc, customer_balance, invoice_of, invoice_state, receive
 from tests.api.v1.sharing import path_of, payable_party, shared
+from tests.browser import find_chromium
 from tests.factories import API, make_tenant
 
 D = Decimal
+ARTIFACTS = Path(os.environ.get("ARTIFACTS_DIR", Path(__file__).resolve().parents[2] / "artifacts"))
 
 
 async def test_a_link_for_the_balance_due_with_what_to_send(client, app):
@@ -286,3 +291,60 @@ async def test_list_filters(client, app):
     assert await ids(purpose="order") == []
     assert await ids(razorpay_payment_id=callback_params(two)["razorpay_payment_id"]) == [two["payment"]["id"]]
     assert await ids(limit=1) == [two["payment"]["id"]]
+
+
+async def test_ten_clicks_at_once_make_one_link(app, live_server):
+    async with httpx.AsyncClient(base_url=live_server, timeout=120) as c:
+        owner = await make_tenant(c)
+        _, invoice = await party_with_invoice(c, owner, "990.00")
+
+    async def click() -> httpx.Response:
+        async with httpx.AsyncClient(base_url=live_server, timeout=120) as c:
+            return await make_link(c, owner, invoice)
+
+    answers = await asyncio.gather(*(click() for _ in range(10)))
+    assert {a.status_code for a in answers} == {201}, [a.text for a in answers if a.status_code != 201][:2]
+    assert len({a.json()["payment"]["id"] for a in answers}) == 1
+    assert sum(not a.json()["reused"] for a in answers) == 1
+    assert await Books(app, owner.tenant_id).payments() == 1
+
+
+async def test_a_customer_pays_now_from_the_public_page_in_chromium(live_server):
+    """A real headless Chromium at a phone's size: the invoice page's Pay now (sandbox: straight to
+    the paid callback), the "Payment received" page, and the invoice page again, paid."""
+    chromium_path = find_chromium()
+    async with httpx.AsyncClient(base_url=live_server, timeout=120) as c:
+        owner = await make_tenant(c)
+        party = await payable_party(c, owner)
+        invoice = await invoice_of(c, party, "1180.00")
+        await linked(c, owner, invoice)
+        page_url = (await shared(c, owner, invoice))["url"]
+    artifacts = ARTIFACTS
+    artifacts.mkdir(parents=True, exist_ok=True)
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=chromium_path, args=["--no-sandbox"])
+        try:
+            context = await browser.new_context(viewport={"width": 360, "height": 800})
+            page = await context.new_page()
+            problems: list[str] = []
+            page.on("console", lambda message: problems.append(f"{message.type}: {message.text}"))
+            page.on("pageerror", lambda error: problems.append(str(error)))
+            assert (await page.goto(page_url)).status == 200
+            assert await page.locator("#pay-now").is_visible() and await page.locator(".pay svg").is_visible()
+            assert await page.locator("#pay-now-card").is_visible()
+            width = await page.evaluate("document.scrollingElement.scrollWidth")
+            assert width <= 360, f"the page scrolls sideways at 360 px ({width} px wide)"
+            await page.screenshot(path=str(artifacts / "pay-now-360x800.png"), full_page=True)
+            await page.locator("#pay-now").click()
+            await page.wait_for_load_state()
+            assert await page.locator("#payment-result").inner_text() == "Payment received"
+            assert await page.locator("#invoice-number").inner_text() == invoice["number"]
+            assert await page.locator("#amount").inner_text() == "₹1,180.00"
+            assert await page.locator("#receipt-number").inner_text()
+            await page.screenshot(path=str(artifacts / "payment-received-360x800.png"), full_page=True)
+            await page.goto(page_url)
+            assert "Paid" in await page.locator("#status").inner_text()
+            assert await page.locator("#pay-now").count() == 0
+            assert problems == [], problems  # no CSP violation, no error
+        finally:
+            await browser.close()
