@@ -164,6 +164,7 @@ TAGS = {
     "receipts": "Receipts and their allocation to invoices.",
     "sales": "Quick sale at the counter: invoice, stock, payments and udhaar in one call.",
     "online payments": "Pay by link on the business's own Razorpay: invoices' payment links, payments received online.",
+    "payment gateways": "The business's own Razorpay account (owner only): keys checked, encrypted, never shown.",
     "credit notes": "Credit notes against issued invoices.",
     "client types": "Configuration: client types.",
     "account managers": "Configuration: account managers.",
@@ -176,7 +177,7 @@ TAGS = {
     "reminder settings": "Configuration: payment reminders to customers (schedule, send hour, on/off).",
     "dashboard": "Figures for the dashboard.",
     "audit": "The audit log.",
-    "webhooks": "Inbound webhooks (Razorpay).",
+    "webhooks": "Inbound webhooks (Razorpay): the upgrades', and each business's own account's.",
     "health": "Liveness and readiness.",
 }
 
