@@ -10,8 +10,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import httpx
+import pytest
 from playwright.async_api import async_playwright
 
+from app.core.errors import Conflict
+from app.repositories.commerce.online_payments import OnlinePaymentRepository
+from app.services.commerce import online_payments
 from tests.api.v1.paying import (
     Books,
     callback_params,
@@ -348,3 +352,34 @@ async def test_a_customer_pays_now_from_the_public_page_in_chromium(live_server)
             assert problems == [], problems  # no CSP violation, no error
         finally:
             await browser.close()
+
+
+async def test_record_receipt_as_orders_call_it(client, app):
+    """online_payments.record_receipt for a paid payment whose invoice is not to take it (an order's
+    late capture): the whole amount is the customer's advance; a second call is refused."""
+    owner = await make_tenant(client)
+    party, invoice = await party_with_invoice(client, owner, "420.00")
+    link = await linked(client, owner, invoice)
+    rt, tenant = app.state.runtime, uuid.UUID(owner.tenant_id)
+    async with rt.db.transaction(tenant) as session:
+        ctx = rt.context(tenant_id=tenant)
+        payment = await online_payments.get(session, uuid.UUID(link["payment"]["id"]), for_update=True)
+        with pytest.raises(Conflict) as not_paid:
+            await online_payments.record_receipt(session, ctx, payment, invoice_id=None)
+        assert not_paid.value.code == "online-payment-not-paid"
+        await OnlinePaymentRepository(session).mark_paid(
+            payment, razorpay_payment_id="pay_LateCapture01", amount_paid=D("420.00"), at=ctx.now
+        )
+        receipt = await online_payments.record_receipt(session, ctx, payment, invoice_id=None)
+        assert (receipt.mode, receipt.reference, receipt.amount, receipt.amount_allocated) == (
+            "razorpay",
+            "pay_LateCapture01",
+            D("420.00"),
+            D("0.00"),
+        )
+        assert payment.receipt_id == receipt.id and receipt.receipt_date == ctx.today
+        with pytest.raises(Conflict) as twice:
+            await online_payments.record_receipt(session, ctx, payment, invoice_id=invoice["id"])
+        assert twice.value.code == "online-payment-has-receipt"
+    assert await invoice_state(client, party, invoice) == ("issued", "0.00", "420.00")
+    assert await customer_balance(client, party) == "0.00"  # 420 owed, 420 advance
