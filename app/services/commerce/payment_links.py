@@ -184,12 +184,33 @@ def _check_link(link: GatewayLink, invoice: Invoice) -> None:
         raise PaymentGatewayError("Razorpay answered with a payment link that does not match the request.")
 
 
-async def _cancel(session: AsyncSession, gateway: TenantGateway, payment: OnlinePayment, *, reason: str) -> None:
-    """Cancel an open link on the gateway (best effort: module docstring) and here."""
+async def withdraw(session: AsyncSession, ctx: Context, invoice_id: uuid.UUID, *, reason: str) -> int:
+    """Cancel the invoice's open links (on the gateway, best effort, and here): invoicing.void calls
+    it, so a voided invoice's customer is not left a link to pay. How many were open. A gateway
+    that cannot be reached, or is not configured any more, does not stop the caller: the links are
+    cancelled here, and a payment that still arrives is recorded and flagged refund_due."""
+    repo = OnlinePaymentRepository(session)
+    await repo.lock_invoice_links(invoice_id)  # a link being made meanwhile is committed first, then found
+    links = await repo.open_links(invoice_id, ctx.now)
+    if not links:
+        return 0
     try:
-        await gateway.cancel_payment_link(payment.gateway_ref)
-    except (PaymentGatewayError, PaymentGatewayUnavailable) as exc:
-        log.warning("payment link %s not cancelled on the gateway: %s", payment.gateway_ref, exc.detail)
+        gateway: TenantGateway | None = await payment_gateways.client_for(session, ctx)
+    except AppError as exc:
+        log.warning("payment links of invoice %s not cancelled on the gateway: %s", invoice_id, exc.code)
+        gateway = None
+    for link in links:
+        await _cancel(session, gateway, link, reason=reason)
+    return len(links)
+
+
+async def _cancel(session: AsyncSession, gateway: TenantGateway | None, payment: OnlinePayment, *, reason: str) -> None:
+    """Cancel an open link on the gateway (best effort: module docstring) and here."""
+    if gateway is not None and gateway.sandbox == payment.is_sandbox:
+        try:
+            await gateway.cancel_payment_link(payment.gateway_ref)
+        except (PaymentGatewayError, PaymentGatewayUnavailable) as exc:
+            log.warning("payment link %s not cancelled on the gateway: %s", payment.gateway_ref, exc.detail)
     before = audit.snapshot(payment, online_payments.AUDITED)
     if await OnlinePaymentRepository(session).mark_cancelled(payment):
         await audit.record(
