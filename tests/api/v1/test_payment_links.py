@@ -13,6 +13,7 @@ import httpx
 import pytest
 from playwright.async_api import async_playwright
 
+from app.core.database import drain_background_tasks
 from app.core.errors import Conflict
 from app.repositories.commerce.online_payments import OnlinePaymentRepository
 from app.services.commerce import online_payments
@@ -30,6 +31,7 @@ from tests.api.v1.paying import (
 from tests.api.v1.receipting import alloc, customer_balance, invoice_of, invoice_state, receive
 from tests.api.v1.sharing import path_of, payable_party, shared
 from tests.browser import find_chromium
+from tests.conftest import unique_email
 from tests.factories import API, make_tenant
 
 D = Decimal
@@ -385,3 +387,23 @@ async def test_record_receipt_as_orders_call_it(client, app):
         assert twice.value.code == "online-payment-has-receipt"
     assert await invoice_state(client, party, invoice) == ("issued", "0.00", "420.00")
     assert await customer_balance(client, party) == "0.00"  # 420 owed, 420 advance
+
+
+async def test_the_invoice_mail_carries_the_open_payment_link(client, mailbox):
+    to = unique_email("accounts")
+    owner = await make_tenant(client)
+    party = await payable_party(client, owner)
+    invoice = await invoice_of(client, party, "640.00")
+    link = await linked(client, owner, invoice)
+    response = await client.post(
+        f"{API}/invoices/{invoice['id']}/send", json={"to": [to], "attach_pdf": False}, headers=owner.headers
+    )
+    assert response.status_code == 202, response.text
+    await drain_background_tasks()
+    message = await mailbox.wait_for(to, invoice["number"])
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    # sandbox: "Pay now" is the paid callback of the link (live: its short_url)
+    ticket_url = link["sandbox_pay_url"].split("?")[0]
+    assert f"Pay ₹640.00 online (card, netbanking, UPI): {ticket_url}?razorpay_payment_id=" in text
+    assert f'href="{ticket_url}?' in html and "Pay ₹640.00 online" in html

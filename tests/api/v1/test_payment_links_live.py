@@ -57,6 +57,10 @@ async def test_a_link_on_the_tenants_account_paid_and_verified(razorpay_client, 
     assert link["customer"]["name"] and link["notes"]["invoice_id"] == invoice["id"]
     assert link["callback_url"].startswith("http") and "/pay/" in link["callback_url"]
     assert made["short_url"] == link["short_url"]
+    # the public page's Pay now opens Razorpay's page of the link
+    shared = await client.post(f"{API}/invoices/{invoice['id']}/share", headers=owner.headers)
+    page = await client.get("/p/" + shared.json()["url"].rsplit("/p/", 1)[1])
+    assert f'id="pay-now" class="button" href="{link["short_url"]}"' in page.text
     # the customer pays on Razorpay and comes back with the signed query
     query = fake.pay_link(link["id"])
     page = await client.get(callback_path(link, query))
