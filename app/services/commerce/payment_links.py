@@ -327,6 +327,8 @@ async def pay_now_url(session: AsyncSession, ctx: Context, invoice: Invoice) -> 
             continue
         if not link.is_sandbox:
             return link.short_url
+        if ctx.settings.razorpay_mode != "sandbox":  # made before the deployment went live: not payable
+            continue
         gateway = await payment_gateways.client_for(session, ctx)
         return sandbox_pay_url(ctx.settings, gateway, link, invoice.number or "")
     return None
