@@ -49,6 +49,7 @@ POLICY = (
     ("get", r"/.*", EVERYONE),
     ("put|patch|post|delete", CONFIGURATION + r"\b", MANAGERS),
     ("put|patch|post|delete", DOCUMENTS + r"\b", WRITERS),
+    ("post", r"/online-payments/[^/]+/verify$", WRITERS),  # a Payment Link's signed callback, relayed
 )
 
 
