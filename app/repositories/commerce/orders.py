@@ -12,6 +12,7 @@ from app.models.catalog.stock import StockMovement
 from app.models.commerce.online_payment import OnlinePayment
 from app.models.commerce.order import SalesOrder, SalesOrderLine
 from app.repositories.base import TenantRepository
+from app.repositories.commerce.online_payments import OnlinePaymentRepository
 
 
 @dataclass(frozen=True)
@@ -94,10 +95,8 @@ class SalesOrderLineRepository(TenantRepository[SalesOrderLine]):
         await self.session.execute(delete(SalesOrderLine).where(SalesOrderLine.id == line.id))
 
 
-class OrderPaymentRepository(TenantRepository[OnlinePayment]):
-    """The online payments of orders (gateway orders), as the order lifecycle reads them."""
-
-    model = OnlinePayment
+class OrderPaymentRepository(OnlinePaymentRepository):
+    """The online payments repository, with what the order lifecycle asks of it."""
 
     async def of_order(self, order_id: uuid.UUID, *, for_update: bool = False) -> list[OnlinePayment]:
         """Oldest first; locked (in that order) when `for_update`, before the order row: the lock

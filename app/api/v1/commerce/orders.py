@@ -215,8 +215,8 @@ async def _read(session: SessionDep, ctx: Context, order: SalesOrder) -> OrderRe
         id=order.id,
         company_id=order.company_id,
         customer_id=order.customer_id,
-        status=order.status,  # type: ignore[arg-type]
-        payment_method=order.payment_method,  # type: ignore[arg-type]
+        status=order.status,
+        payment_method=order.payment_method,
         place_of_supply=computed.place_of_supply if computed else order.place_of_supply,
         supply_type=computed.supply_type.value if computed else None,
         notes=order.notes,
