@@ -158,7 +158,6 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
             "meter-not-found",
             "order-line-not-found",
             "order-not-found",
-            "order-payment-not-found",
             "payment-gateway-not-found",
             "plan-not-found",
             "product-category-not-found",

@@ -103,9 +103,9 @@ class VerifyPaymentRequest(RequestBody):
         }
     )
 
-    razorpay_order_id: str = Field(pattern=RAZORPAY_ID, max_length=64)
-    razorpay_payment_id: str = Field(pattern=RAZORPAY_ID, max_length=64)
-    razorpay_signature: str = Field(pattern=SIGNATURE)
+    razorpay_order_id: str = Field(pattern=RAZORPAY_ID, max_length=64, examples=["order_Nd8x1B2c3D4e5F"])
+    razorpay_payment_id: str = Field(pattern=RAZORPAY_ID, max_length=64, examples=["pay_Nd8x9Z8y7X6w5V"])
+    razorpay_signature: str = Field(pattern=SIGNATURE, examples=["9f2c" * 16])
 
 
 class OrderLineRead(BaseModel):

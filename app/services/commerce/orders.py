@@ -185,8 +185,8 @@ async def verify_payment(
     await order_drafts.get(session, order_id)
     repo = OrderPaymentRepository(session)
     payment = next((p for p in await repo.of_order(order_id) if p.gateway_ref == body.razorpay_order_id), None)
-    if payment is None:
-        raise NotFound("The order has no such gateway order.", code="order-payment-not-found")
+    if payment is None:  # a payment of another order (or none): its signature is not this order's
+        raise SignatureInvalid("The payment signature does not match this order.")
     client = await payment_gateways.client_for(session, ctx)
     ok = client.checkout_signature_ok(body.razorpay_order_id, body.razorpay_payment_id, body.razorpay_signature)
     if payment.is_sandbox != client.sandbox or not ok:

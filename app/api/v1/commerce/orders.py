@@ -35,7 +35,7 @@ router = APIRouter(prefix="/orders", tags=["orders"], responses=problem_response
 # named in the body not found here; 409: the order's state (`order-not-draft` ...), a product
 # archived or named twice (`order-line-exists`).
 WRITE_ERRORS = problem_responses(400, 403, 404, 409)
-ID = "/{order_id:uuid}"
+ID = "/{sales_order_id:uuid}"
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=OrderRead, responses=WRITE_ERRORS)
@@ -65,55 +65,60 @@ async def list_orders(
 
 
 @router.get(ID, response_model=OrderRead, responses=problem_responses(404))
-async def read_order(order_id: uuid.UUID, _: CurrentUser, session: SessionDep, ctx: ContextDep) -> OrderRead:
+async def read_order(sales_order_id: uuid.UUID, _: CurrentUser, session: SessionDep, ctx: ContextDep) -> OrderRead:
     """The order with its lines priced like an invoice (a draft at today's prices and rates; a
     placed order at the prices fixed when it was placed) and its online payments."""
-    return await _read(session, ctx, await order_drafts.get(session, order_id))
+    return await _read(session, ctx, await order_drafts.get(session, sales_order_id))
 
 
 @router.patch(ID, response_model=OrderRead, responses=WRITE_ERRORS)
 async def update_order(
-    order_id: uuid.UUID, body: OrderUpdate, _: WriterUser, session: SessionDep, ctx: ContextDep
+    sales_order_id: uuid.UUID, body: OrderUpdate, _: WriterUser, session: SessionDep, ctx: ContextDep
 ) -> OrderRead:
     """A draft's customer, place of supply or notes."""
-    return await _read(session, ctx, await order_drafts.update(session, ctx, order_id, body=body))
+    return await _read(session, ctx, await order_drafts.update(session, ctx, sales_order_id, body=body))
 
 
 @router.delete(ID, status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(403, 404, 409))
-async def delete_order(order_id: uuid.UUID, _: WriterUser, session: SessionDep) -> Response:
+async def delete_order(sales_order_id: uuid.UUID, _: WriterUser, session: SessionDep) -> Response:
     """A draft only (a placed order is cancelled instead)."""
-    await order_drafts.delete(session, order_id)
+    await order_drafts.delete(session, sales_order_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post(ID + "/lines", status_code=status.HTTP_201_CREATED, response_model=OrderRead, responses=WRITE_ERRORS)
 async def add_order_line(
-    order_id: uuid.UUID, body: OrderLineIn, _: WriterUser, session: SessionDep, ctx: ContextDep
+    sales_order_id: uuid.UUID, body: OrderLineIn, _: WriterUser, session: SessionDep, ctx: ContextDep
 ) -> OrderRead:
     """Add a product to a draft (one line per product: 409 `order-line-exists` names the line to change)."""
-    await order_drafts.add_line(session, ctx, order_id, body=body)
-    return await _read(session, ctx, await order_drafts.get(session, order_id))
+    await order_drafts.add_line(session, ctx, sales_order_id, body=body)
+    return await _read(session, ctx, await order_drafts.get(session, sales_order_id))
 
 
-@router.patch(ID + "/lines/{line_id:uuid}", response_model=OrderRead, responses=WRITE_ERRORS)
+@router.patch(ID + "/lines/{order_line_id:uuid}", response_model=OrderRead, responses=WRITE_ERRORS)
 async def update_order_line(
-    order_id: uuid.UUID, line_id: uuid.UUID, body: OrderLineUpdate, _: WriterUser, session: SessionDep, ctx: ContextDep
+    sales_order_id: uuid.UUID,
+    order_line_id: uuid.UUID,
+    body: OrderLineUpdate,
+    _: WriterUser,
+    session: SessionDep,
+    ctx: ContextDep,
 ) -> OrderRead:
-    await order_drafts.update_line(session, ctx, order_id, line_id, body=body)
-    return await _read(session, ctx, await order_drafts.get(session, order_id))
+    await order_drafts.update_line(session, ctx, sales_order_id, order_line_id, body=body)
+    return await _read(session, ctx, await order_drafts.get(session, sales_order_id))
 
 
-@router.delete(ID + "/lines/{line_id:uuid}", response_model=OrderRead, responses=problem_responses(403, 404, 409))
+@router.delete(ID + "/lines/{order_line_id:uuid}", response_model=OrderRead, responses=problem_responses(403, 404, 409))
 async def remove_order_line(
-    order_id: uuid.UUID, line_id: uuid.UUID, _: WriterUser, session: SessionDep, ctx: ContextDep
+    sales_order_id: uuid.UUID, order_line_id: uuid.UUID, _: WriterUser, session: SessionDep, ctx: ContextDep
 ) -> OrderRead:
-    await order_drafts.remove_line(session, ctx, order_id, line_id)
-    return await _read(session, ctx, await order_drafts.get(session, order_id))
+    await order_drafts.remove_line(session, ctx, sales_order_id, order_line_id)
+    return await _read(session, ctx, await order_drafts.get(session, sales_order_id))
 
 
 @router.post(ID + "/place", response_model=PlacedOrderRead, responses=problem_responses(400, 403, 404, 409, 502, 503))
 async def place_order(
-    order_id: uuid.UUID,
+    sales_order_id: uuid.UUID,
     body: PlaceRequest,
     _: WriterUser,
     session: SessionDep,
@@ -133,7 +138,7 @@ async def place_order(
     `Idempotency-Key` is required: a retry returns the same placed order and gateway order."""
 
     async def run() -> PlacedOrderRead:
-        placed = await orders.place(session, ctx, order_id, payment_method=body.payment_method)
+        placed = await orders.place(session, ctx, sales_order_id, payment_method=body.payment_method)
         read = await _read(session, ctx, placed.order)
         checkout = CheckoutRead.model_validate(placed.checkout) if placed.checkout is not None else None
         return PlacedOrderRead(**read.model_dump(), checkout=checkout)
@@ -143,7 +148,7 @@ async def place_order(
 
 @router.post(ID + "/verify-payment", response_model=OrderRead, responses=problem_responses(400, 403, 404, 409, 503))
 async def verify_order_payment(
-    order_id: uuid.UUID,
+    sales_order_id: uuid.UUID,
     body: VerifyPaymentRequest,
     _: WriterUser,
     session: SessionDep,
@@ -157,29 +162,29 @@ async def verify_order_payment(
     as the customer's advance and the order flagged `needs_attention`."""
 
     async def run() -> OrderRead:
-        order, _outcome = await orders.verify_payment(session, ctx, order_id, body=body)
+        order, _outcome = await orders.verify_payment(session, ctx, sales_order_id, body=body)
         return await _read(session, ctx, order)
 
     return await idempotent(200, run)
 
 
 @router.post(ID + "/cancel", response_model=OrderRead, responses=problem_responses(403, 404, 409))
-async def cancel_order(order_id: uuid.UUID, _: WriterUser, session: SessionDep, ctx: ContextDep) -> OrderRead:
+async def cancel_order(sales_order_id: uuid.UUID, _: WriterUser, session: SessionDep, ctx: ContextDep) -> OrderRead:
     """A placed order not yet paid: its reservation released. A paid (confirmed) order is
     cancelled by refunding it (409 `order-not-cancellable`)."""
-    return await _read(session, ctx, await orders.cancel(session, ctx, order_id))
+    return await _read(session, ctx, await orders.cancel(session, ctx, sales_order_id))
 
 
 @router.post(ID + "/fulfil", response_model=OrderRead, responses=problem_responses(400, 403, 404, 409))
 async def fulfil_order(
-    order_id: uuid.UUID, _: WriterUser, session: SessionDep, ctx: ContextDep, idempotent: IdempotentDep
+    sales_order_id: uuid.UUID, _: WriterUser, session: SessionDep, ctx: ContextDep, idempotent: IdempotentDep
 ) -> Any:
     """The goods were delivered. A confirmed order becomes `fulfilled`; a placed `pay_later` order
     is confirmed first (its tax invoice issued on the customer's account, the reserved stock taken:
     the goods leave now). An online order not yet paid: 409 `order-not-paid`."""
 
     async def run() -> OrderRead:
-        return await _read(session, ctx, await orders.fulfil(session, ctx, order_id))
+        return await _read(session, ctx, await orders.fulfil(session, ctx, sales_order_id))
 
     return await idempotent(200, run)
 
