@@ -192,6 +192,8 @@ async def verify_payment(
     if payment.is_sandbox != client.sandbox or not ok:
         raise SignatureInvalid("The payment signature does not match this order.")
     locked = await repo.lock(payment.id)
+    if locked is None:  # payments are never deleted: read just above
+        raise NotFound("Order not found.", code="order-not-found")
     outcome = await online_payments.on_captured(
         session,
         ctx,
