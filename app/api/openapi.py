@@ -163,7 +163,7 @@ TAGS = {
     "invoices": "Invoices: drafts, issue, void.",
     "receipts": "Receipts and their allocation to invoices.",
     "sales": "Quick sale at the counter: invoice, stock, payments and udhaar in one call.",
-    "orders": "Orders: a cart (draft) priced like an invoice, placed with its stock reserved, paid online or on delivery.",
+    "orders": "Orders: a cart priced like an invoice, placed with its stock reserved, paid online or on delivery.",
     "credit notes": "Credit notes against issued invoices.",
     "client types": "Configuration: client types.",
     "account managers": "Configuration: account managers.",
