@@ -52,8 +52,8 @@ from app.repositories.catalog.products import ProductFilters
 from app.repositories.catalog.stock import DocumentFilters, LevelDelta, LevelFilters, MovementFilters
 from app.repositories.catalog.stock import Movement as StockMovementOf
 from app.repositories.catalog.stock_alerts import AlertFilters as StockAlertFilters
-from app.repositories.commerce.orders import OrderFilters
 from app.repositories.commerce.online_payments import OnlinePaymentFilters
+from app.repositories.commerce.orders import OrderFilters
 from app.repositories.platform.outbox import DeliveryFilter
 from tests.conftest import fresh_ip
 from tests.db.tenant_digest import tenant_digest

@@ -19,8 +19,8 @@ from tests.security.probe_customers import add_customer_rows
 from tests.security.probe_documents import add_invoice_rows
 from tests.security.probe_gateways import add_gateway_rows
 from tests.security.probe_logos import add_logo_rows
-from tests.security.probe_orders import add_order_rows
 from tests.security.probe_online_payments import add_online_payment_rows
+from tests.security.probe_orders import add_order_rows
 from tests.security.probe_payments import add_payment_rows
 from tests.security.probe_products import add_product_rows
 from tests.security.probe_receipts import add_receipt_rows
