@@ -65,6 +65,7 @@ EXPIRY_BATCH = 500  # orders expired per tenant and run; the rest in the next ru
 class Placed:
     order: SalesOrder
     checkout: dict[str, Any] | None  # online: Razorpay Checkout's options
+    priced: order_drafts.Priced  # as placed (the answer need not price it again)
 
 
 async def place(session: AsyncSession, ctx: Context, order_id: uuid.UUID, *, payment_method: str) -> Placed:
@@ -126,7 +127,7 @@ async def place(session: AsyncSession, ctx: Context, order_id: uuid.UUID, *, pay
         await OrderPaymentRepository(session).add(payment)
     await session.flush()
     await _audit(session, "order.placed", order, before=before, gateway_order=payment.gateway_ref if payment else None)
-    return Placed(order, checkout)
+    return Placed(order, checkout, order_drafts.Priced(order, lines, computed))
 
 
 async def cancel(session: AsyncSession, ctx: Context, order_id: uuid.UUID) -> SalesOrder:
