@@ -43,7 +43,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.context import Context
-from app.core.errors import Conflict, InsufficientStock, NotFound, SignatureInvalid
+from app.core.errors import AppError, Conflict, InsufficientStock, NotFound, SignatureInvalid
 from app.models.base import new_id
 from app.models.commerce.online_payment import OnlinePayment
 from app.models.commerce.order import SalesOrder, SalesOrderLine
@@ -214,22 +214,35 @@ async def on_payment_captured(session: AsyncSession, ctx: Context, payment: Onli
         return "already_recorded"
     order = await _lock(session, payment.order_id)
     if order.status == "placed":
-        await _confirm(session, ctx, order, payment=payment, revived=False)
-        return "order_confirmed"
+        return await _confirm_or_keep(session, ctx, order, payment, revived=False)
     if order.status == "cancelled" and order.cancel_reason == "hold_expired":
-        lines = await order_drafts.lines_of(session, order.id)
-        try:
-            await _reserve(session, ctx, order, lines, reason="paid after the hold ended")
-        except InsufficientStock as short:  # the ledger put back what it changed: nothing reserved
-            shorts = ", ".join(f"line {s['position']} ({s['available']} available)" for s in short.extra["lines"])
-            return await _keep(
-                session, ctx, order, payment, f"Paid after the hold ended; the stock was gone: {shorts}."
-            )
-        await _confirm(session, ctx, order, payment=payment, revived=True)
-        return "order_confirmed_late"
+        return await _confirm_or_keep(session, ctx, order, payment, revived=True)
     if order.status == "cancelled":
         return await _keep(session, ctx, order, payment, "Paid for an order that was cancelled.")
     return await _keep(session, ctx, order, payment, f"A further payment for an order already {order.status}.")
+
+
+async def _confirm_or_keep(
+    session: AsyncSession, ctx: Context, order: SalesOrder, payment: OnlinePayment, *, revived: bool
+) -> str:
+    """Confirm the paid order; if the invoice cannot be issued now (a product or the customer
+    archived since it was placed, a tax rate closed, the plan's invoice limit ...), the money is
+    still recorded, as the customer's advance, and the order flagged: a capture must never fail
+    (Razorpay would retry it for days while the money sits unrecorded). Such an order keeps its
+    state (a placed one its reservation until the hold ends and the job releases it); the flagged
+    payment is refunded, or its advance used on another invoice."""
+    try:
+        async with session.begin_nested():
+            if revived:  # paid after the hold ended: its stock again, if it is still there
+                lines = await order_drafts.lines_of(session, order.id)
+                await _reserve(session, ctx, order, lines, reason="paid after the hold ended")
+            await _confirm(session, ctx, order, payment=payment, revived=revived)
+    except AppError as refused:
+        # the savepoint's writes are undone: read the order and the payment again as they are now
+        order = await _lock(session, order.id)
+        await session.refresh(payment)
+        return await _keep(session, ctx, order, payment, _why(refused))
+    return "order_confirmed_late" if revived else "order_confirmed"
 
 
 async def _confirm(
@@ -262,6 +275,13 @@ async def _confirm(
     await session.flush()
     action = "order.confirmed_after_expiry" if revived else "order.confirmed"
     await _audit(session, action, order, before=before, payment_id=str(payment.id) if payment else None)
+
+
+def _why(refused: AppError) -> str:
+    if isinstance(refused, InsufficientStock):
+        short = ", ".join(f"line {s['position']} ({s['available']} available)" for s in refused.extra["lines"])
+        return f"Paid after the hold ended; the stock was gone: {short}."
+    return f"Paid, but the order could not be invoiced ({refused.code}): {refused.detail}"
 
 
 async def _keep(session: AsyncSession, ctx: Context, order: SalesOrder, payment: OnlinePayment, reason: str) -> str:

@@ -253,3 +253,33 @@ async def test_captures_and_expiries_racing_on_one_order_have_one_outcome(online
     assert await shop.stock_of(tea["id"]) == (40 - 16, 0)  # each order sold once, nothing left reserved
     rows = await shop.rows()
     assert (rows["issued"], rows["sales"], rows["receipts"]) == (8, 8, 8)
+
+
+async def test_a_capture_that_cannot_be_invoiced_is_recorded_all_the_same(online):
+    """A product archived between place and payment: the invoice is refused, the capture is not
+    (the money is the customer's advance, flagged); the job then releases the hold."""
+    shop, client = online.shop, online.client
+    tea = await shop.product(client, stock="5")
+    order, gateway_order = await online.placed(tea)
+    archived = await client.patch(
+        f"{API}/products/{tea['id']}", json={"is_archived": True}, headers=shop.account.headers
+    )
+    assert archived.status_code == 200, archived.text
+    paid = online.fake.pay(gateway_order)
+    response = await online.webhook("payment.captured", gateway_order, paid["razorpay_payment_id"], 23600)
+    assert response.status_code == 200, response.text
+    kept = await shop.get(client, order["id"])
+    assert (kept["status"], kept["needs_attention"], kept["amount_paid"], kept["invoice_id"]) == (
+        "placed",
+        True,
+        "236.00",
+        None,
+    )
+    assert "product-archived" in kept["attention_reason"]
+    rows = await shop.rows()
+    assert (rows["invoices"], rows["sales"], rows["receipts"]) == (0, 0, 1)  # no invoice, no number drawn
+    assert (await online.payment_row(order["id"])).refund_due is True
+    assert await shop.stock_of(tea["id"]) == (5, 2)
+    await online.expire(order)
+    assert (await shop.get(client, order["id"]))["status"] == "cancelled"
+    assert await shop.stock_of(tea["id"]) == (5, 0)
