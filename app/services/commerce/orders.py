@@ -44,12 +44,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.context import Context
 from app.core.errors import AppError, Conflict, InsufficientStock, NotFound, SignatureInvalid
+from app.domain import invoice_math
+from app.domain.errors import DomainError
 from app.models.base import new_id
 from app.models.commerce.online_payment import OnlinePayment
 from app.models.commerce.order import SalesOrder, SalesOrderLine
 from app.repositories.commerce.orders import OrderPaymentRepository, OrderStockRepository, SalesOrderRepository
 from app.schemas.commerce.orders import VerifyPaymentRequest
 from app.services.billing import invoicing
+from app.services.billing.rules import as_problem
 from app.services.catalog import stock
 from app.services.catalog.stock import DocumentRef, StockLine
 from app.services.commerce import online_payments, order_drafts, payment_gateways
@@ -74,6 +77,10 @@ async def place(session: AsyncSession, ctx: Context, order_id: uuid.UUID, *, pay
     if not lines:
         raise Conflict("An order needs at least one line to be placed.", code="order-empty")
     parties, computed = await invoicing.preview(session, ctx, body=order_drafts.invoice_body(order, lines))
+    try:  # what issuing its invoice will check of the recipient (CGST Rule 46), before taking any money
+        invoice_math.check_rule_46(parties.customer, computed.totals.taxable_value)
+    except DomainError as exc:
+        raise as_problem(exc) from exc
     total = computed.totals.total
     if total <= 0:
         raise Conflict("The order's total is zero: there is nothing to pay for.", code="order-total-zero")
