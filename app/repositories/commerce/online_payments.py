@@ -2,8 +2,12 @@
 
 from sqlalchemy import select
 
-from app.models.commerce.online_payment import OnlinePayment, Refund
+from app.models.commerce.online_payment import OnlinePayment
 from app.repositories.base import TenantRepository
+from app.repositories.commerce.refunds import RefundRepository
+
+# refunds have one repository (app/repositories/commerce/refunds.py), re-exported for the webhook
+__all__ = ["OnlinePaymentRepository", "RefundRepository"]
 
 
 class OnlinePaymentRepository(TenantRepository[OnlinePayment]):
@@ -19,16 +23,6 @@ class OnlinePaymentRepository(TenantRepository[OnlinePayment]):
     async def by_razorpay_payment_id(self, payment_id: str, *, for_update: bool = False) -> OnlinePayment | None:
         """The payment that Razorpay's payment `payment_id` paid (recorded at capture)."""
         stmt = select(OnlinePayment).where(OnlinePayment.razorpay_payment_id == payment_id)
-        if for_update:
-            stmt = stmt.with_for_update()
-        return (await self.session.execute(stmt.execution_options(populate_existing=True))).scalar_one_or_none()
-
-
-class RefundRepository(TenantRepository[Refund]):
-    model = Refund
-
-    async def by_razorpay_refund_id(self, refund_id: str, *, for_update: bool = False) -> Refund | None:
-        stmt = select(Refund).where(Refund.razorpay_refund_id == refund_id)
         if for_update:
             stmt = stmt.with_for_update()
         return (await self.session.execute(stmt.execution_options(populate_existing=True))).scalar_one_or_none()

@@ -38,9 +38,11 @@ def _start_of(day: date) -> datetime:
 class RefundRepository(TenantRepository[Refund]):
     model = Refund
 
-    async def by_razorpay_id(self, razorpay_refund_id: str) -> Refund | None:
-        stmt = select(Refund).where(Refund.razorpay_refund_id == razorpay_refund_id)
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+    async def by_razorpay_refund_id(self, refund_id: str, *, for_update: bool = False) -> Refund | None:
+        stmt = select(Refund).where(Refund.razorpay_refund_id == refund_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self.session.execute(stmt.execution_options(populate_existing=True))).scalar_one_or_none()
 
     async def list_page(
         self, filters: RefundFilters, *, limit: int, cursor: str | None, sort: str

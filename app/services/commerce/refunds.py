@@ -53,7 +53,7 @@ from app.models.commerce.order import SalesOrder
 from app.repositories.billing.customers import CustomerRepository
 from app.repositories.billing.receipts import ReceiptRepository
 from app.repositories.commerce.refunds import RefundFilters, RefundRepository
-from app.schemas.billing.credit_notes import FullCreditNoteIn, PartialCreditNoteIn, QuantityCredit
+from app.schemas.billing.credit_notes import FullCreditNoteIn, PartialCreditNoteIn, QuantityCredit, ValueCredit
 from app.schemas.commerce.refunds import AmountRefundIn, FullRefundIn, LinesRefundIn, PaymentRefundIn
 from app.services.billing import credit_notes, invoicing, ledger, receipts
 from app.services.commerce import payment_gateways
@@ -134,11 +134,13 @@ async def refund_order(
         if rest > 0:
             if order.invoice_id is None:
                 raise _exceeds(payment, body.amount)
-            lines = await credit_notes.value_credits(session, order.invoice_id, rest)
-            note_body = PartialCreditNoteIn.model_construct(
+            lines: list[QuantityCredit | ValueCredit] = [
+                *await credit_notes.value_credits(session, order.invoice_id, rest)
+            ]
+            by_value = PartialCreditNoteIn.model_construct(
                 invoice_id=order.invoice_id, reason=body.reason, credit_note_date=None, restock=False, lines=lines
             )
-            note, released = await credit_notes.create_refunding(session, ctx, body=note_body, receipt_id=receipt.id)
+            note, released = await credit_notes.create_refunding(session, ctx, body=by_value, receipt_id=receipt.id)
             note_id, amount = note.id, amount + released
     else:
         if order.invoice_id is None:
@@ -189,7 +191,7 @@ async def _goods_credit(
     order_lines = {line.id: line for line in await RefundRepository(session).order_lines(order.id)}
     invoice = await invoicing.get(session, order.invoice_id)
     by_product = {line.product_id: line for line in invoice.lines if line.product_id is not None}
-    credits = []
+    credits: list[QuantityCredit | ValueCredit] = []
     for line_in in body.lines:
         order_line = order_lines.get(line_in.order_line_id)
         invoice_line = by_product.get(order_line.product_id) if order_line is not None else None
@@ -301,7 +303,7 @@ async def _pay_out(
     )
     if made.status == "failed":
         raise PaymentGatewayError("Razorpay refused the refund; nothing was refunded.")
-    if await repo.by_razorpay_id(made.id) is not None:
+    if await repo.by_razorpay_refund_id(made.id) is not None:
         raise Conflict(
             f"Razorpay's refund {made.id} is recorded already (its webhook came first): it was refunded once.",
             code="refund-already-recorded",
@@ -396,7 +398,7 @@ async def on_refund_event(
         return "ignored_unknown_status"
     repo = RefundRepository(session)
     if refund is None:
-        refund = await repo.by_razorpay_id(razorpay_refund_id)
+        refund = await repo.by_razorpay_refund_id(razorpay_refund_id)
     if refund is None:
         return await _record_external(session, ctx, payment, razorpay_refund_id, state, amount_paise, reason)
     if refund.online_payment_id != payment.id:
