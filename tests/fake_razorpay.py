@@ -16,7 +16,9 @@ APIs (basic auth; a wrong key pair is 401 BAD_REQUEST_ERROR "Authentication fail
   expire_by at least 15 minutes ahead, as Razorpay asks), GET /v1/payment_links/{id},
   POST /v1/payment_links/{id}/cancel (400 unless `created`).
 - Refunds: POST /v1/payments/{id}/refund (the payment must be captured on this account; amount
-  defaults to what is left; more than what is left is 400), GET /v1/refunds/{id}. A refund starts
+  defaults to what is left; more than what is left is 400; with an `X-Refund-Idempotency` key, a
+  repeat with the same key and body answers the first refund, another body 400, as Razorpay's
+  idempotent refunds), GET /v1/refunds/{id}. A refund starts
   `pending`; `settle_refund(refund_id, "processed" | "failed")` moves it (then send its event).
 - GET /v1/payments/{id}.
 
@@ -102,6 +104,7 @@ class FakeRazorpay:
     links: dict[str, dict] = field(default_factory=dict)
     payments: dict[str, dict] = field(default_factory=dict)
     refunds: dict[str, dict] = field(default_factory=dict)
+    refund_keys: dict[tuple[str, str], tuple[dict, str]] = field(default_factory=dict)  # X-Refund-Idempotency
     accounts: dict[str, RazorpayAccount] = field(default_factory=dict)
     owners: dict[str, str] = field(default_factory=dict)  # entity id -> key id of its account
     _failures: list[int] = field(default_factory=list)
@@ -294,6 +297,17 @@ class FakeRazorpay:
         payment = self._mine(account, request.path_params["id"], self.payments)
         if payment is None:
             return _error(400, "BAD_REQUEST_ERROR", "The id provided does not exist")
+        key = request.headers.get("X-Refund-Idempotency")
+        if key is not None:  # Razorpay's idempotent refund: the same key and body answer the same refund
+            seen = self.refund_keys.get((account.key_id, key))
+            if seen is not None:
+                if seen[0] != body | {"payment_id": payment["id"]}:
+                    return _error(
+                        400,
+                        "BAD_REQUEST_ERROR",
+                        "Different request with the same idempotency key has already been processed.",
+                    )
+                return JSONResponse(self.refunds[seen[1]])
         if payment["status"] not in ("captured", "refunded"):
             return _error(400, "BAD_REQUEST_ERROR", "The payment has not been captured")
         left = payment["amount"] - payment["amount_refunded"]
@@ -321,6 +335,8 @@ class FakeRazorpay:
             "speed_processed": "normal",
             "speed_requested": body.get("speed") or "normal",
         }
+        if key is not None:
+            self.refund_keys[(account.key_id, key)] = (body | {"payment_id": payment["id"]}, refund["id"])
         return self._keep(account, self.refunds, refund)
 
     # --- the buyer's side -----------------------------------------------------------------------

@@ -243,7 +243,10 @@ class LiveTenantGateway(_Signatures):
         if not _id(payment_id, "pay_"):
             raise PaymentGatewayError("Not a payment id.")
         body = {"amount": amount_paise, "speed": "normal", "receipt": receipt, "notes": notes}
-        response = await self._call("POST", f"/v1/payments/{payment_id}/refund", json=body)
+        # Razorpay's idempotent refund: a retry of the same request (same receipt, same body) after a
+        # timeout is answered with the refund the first made, never a second one.
+        headers = {"X-Refund-Idempotency": receipt}
+        response = await self._call("POST", f"/v1/payments/{payment_id}/refund", json=body, headers=headers)
         refund = _refund(_entity(response, "the refund"))
         if (refund.payment_id, refund.amount_paise) != (payment_id, amount_paise):
             raise PaymentGatewayError("Razorpay answered with a refund that does not match the request.")
@@ -258,6 +261,7 @@ class LiveTenantGateway(_Signatures):
         *,
         json: dict[str, Any] | None = None,
         params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
         retry_5xx: bool = False,
         retry_read_timeout: bool = False,
     ) -> httpx.Response:
@@ -267,7 +271,7 @@ class LiveTenantGateway(_Signatures):
             for attempt in range(self.max_retries + 1):
                 last = attempt == self.max_retries
                 try:
-                    response = await client.request(method, path, json=json, params=params)
+                    response = await client.request(method, path, json=json, params=params, headers=headers)
                 except NOT_CONNECTED as exc:
                     log.warning("razorpay %s %s: cannot connect (attempt %d): %s", method, path, attempt + 1, exc)
                     if last:

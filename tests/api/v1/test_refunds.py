@@ -7,6 +7,7 @@ razorpay) allocated to the invoice, and the order and online payment rows that r
 as the tenant (row-level security on). Everything refunds do is read back through the API: the
 refund, the credit note, the invoice, the receipt, stock levels, the customer's ledger."""
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,7 +22,8 @@ from app.domain.fiscal import today_in_india
 from app.models.base import new_id
 from app.models.commerce.online_payment import OnlinePayment
 from app.models.commerce.order import SalesOrder, SalesOrderLine
-from app.services.commerce import payment_gateways
+from app.repositories.commerce.refunds import RefundRepository
+from app.services.commerce import payment_gateways, refunds
 from tests.api.v1.http_checks import assert_problem
 from tests.api.v1.invoicing import Party
 from tests.api.v1.receipting import alloc, receive
@@ -178,6 +180,17 @@ async def fake_refunds(fake: FakeRazorpay, sold: Sold) -> list[dict]:
     return [r for r in fake.refunds.values() if r["payment_id"] == sold.razorpay_payment_id]
 
 
+async def stalled_refund(fake: FakeRazorpay, sold: Sold) -> dict:
+    """The refund a stalled call makes at the fake once its stall ends (after our client gave up)."""
+    for _ in range(100):
+        made = await fake_refunds(fake, sold)
+        if made:
+            (refund,) = made
+            return refund
+        await asyncio.sleep(0.1)
+    raise AssertionError("the stalled refund was never made")
+
+
 class TestAmounts:
     async def test_a_refund_above_what_was_paid_is_409_and_writes_nothing(
         self, razorpay_client, fake_razorpay, razorpay_app, day
@@ -307,3 +320,152 @@ class TestGatewayFailure:
         assert_problem(failed, 503, "payment-gateway-unavailable")
         assert await refunds_of(razorpay_client, sold) == []
         assert await credit_notes_of(razorpay_client, sold) == []
+
+
+async def deliver(app, sold: Sold, razorpay_refund_id: str, status: str, amount_paise: int) -> str:
+    """A refund event applied as the tenant webhook applies it: the payment row locked, then the
+    refund's (if ours), in one transaction."""
+    rt, tenant_id = app.state.runtime, uuid.UUID(sold.owner.tenant_id)
+    ctx = Context(settings=rt.settings, db=rt.db, now=datetime.now(UTC), tenant_id=tenant_id)
+    async with rt.db.transaction(tenant_id) as session:
+        repo = RefundRepository(session)
+        payment = await repo.payment(sold.payment_id, for_update=True)
+        assert payment is not None
+        row = await repo.by_razorpay_refund_id(razorpay_refund_id, for_update=True)
+        return await refunds.on_refund_event(
+            session,
+            ctx,
+            payment,
+            row,
+            razorpay_refund_id=razorpay_refund_id,
+            status=status,
+            amount_paise=amount_paise,
+            reason="BANK_REJECTED" if status == "failed" else None,
+        )
+
+
+async def payment_row(app, sold: Sold) -> OnlinePayment:
+    tenant_id = uuid.UUID(sold.owner.tenant_id)
+    async with app.state.runtime.db.transaction(tenant_id) as session:
+        payment = await session.get(OnlinePayment, (tenant_id, sold.payment_id))
+        assert payment is not None
+        return payment
+
+
+class TestEvents:
+    async def test_replayed_and_out_of_order_events_move_states_forward_only(
+        self, razorpay_client, fake_razorpay, razorpay_app, day
+    ):
+        sold = await sell(razorpay_client, fake_razorpay, razorpay_app, day)
+        made = (await refund(razorpay_client, sold, {"amount": "118.00", "reason": "x"})).json()
+        rid = made["razorpay_refund_id"]
+        assert await deliver(razorpay_app, sold, rid, "processed", 11800) == "processed"
+        for late in ("processed", "processed", "created", "failed", "pending"):
+            assert await deliver(razorpay_app, sold, rid, late, 11800) in ("duplicate", "ignored_stale")
+        row = await read(razorpay_client, sold, f"refunds/{made['id']}")
+        assert (row["status"], row["failed_at"], row["amount"]) == ("processed", None, "118.00")
+        assert row["processed_at"] is not None
+        assert (await payment_row(razorpay_app, sold)).amount_refunded == D("118.00")
+        assert await balance(razorpay_client, sold) == D("0.00")
+
+    async def test_a_failed_refund_gives_the_money_back_and_flags_the_payment(
+        self, razorpay_client, fake_razorpay, razorpay_app, day
+    ):
+        sold = await sell(razorpay_client, fake_razorpay, razorpay_app, day)
+        body = {"lines": [{"order_line_id": str(sold.order_line_id), "quantity": "1"}], "reason": "Returned"}
+        made = (await refund(razorpay_client, sold, body | {"restock": True})).json()
+        rid = made["razorpay_refund_id"]
+        fake_razorpay.settle_refund(rid, "failed")
+        assert await deliver(razorpay_app, sold, rid, "failed", 11800) == "failed"
+        assert await deliver(razorpay_app, sold, rid, "failed", 11800) == "duplicate"
+        assert await deliver(razorpay_app, sold, rid, "processed", 11800) == "ignored_stale"  # failed is final
+        row = await read(razorpay_client, sold, f"refunds/{made['id']}")
+        assert (row["status"], row["failure_reason"], row["processed_at"]) == ("failed", "BANK_REJECTED", None)
+        # the credit note and the returned unit stay; the money is the customer's advance again
+        assert len(await credit_notes_of(razorpay_client, sold)) == 1
+        assert await sold.shop.on_hand(sold.product) == D("7")
+        receipt = await read(razorpay_client, sold, f"receipts/{sold.receipt['id']}")
+        assert (receipt["amount_refunded"], receipt["amount_unallocated"]) == ("0.00", "118.00")
+        assert await balance(razorpay_client, sold) == D("-118.00")
+        payment = await payment_row(razorpay_app, sold)
+        assert (payment.amount_refunded, payment.refund_due) == (D("0.00"), True)
+        ledger = await read(razorpay_client, sold, f"customers/{sold.shop.customer['id']}/ledger")
+        kinds = [entry["type"] for entry in ledger["items"]]
+        assert kinds.count("refund") == 1 and kinds.count("refund_failed") == 1
+        assert ledger["closing_balance"] == "-118.00"
+        # the flagged payment's advance goes back through its own route, once
+        headers = sold.owner.headers | {"Idempotency-Key": str(uuid.uuid4())}
+        path = f"{API}/online-payments/{sold.payment_id}/refund"
+        again = await razorpay_client.post(path, json={"reason": "Retry"}, headers=headers)
+        assert again.status_code == 201, again.text
+        assert (again.json()["amount"], again.json()["credit_note_id"]) == ("118.00", None)
+        assert (await payment_row(razorpay_app, sold)).refund_due is False
+        assert await balance(razorpay_client, sold) == D("0.00")
+        headers = sold.owner.headers | {"Idempotency-Key": str(uuid.uuid4())}
+        assert_problem(await razorpay_client.post(path, json={"reason": "x"}, headers=headers), 409, "refund-not-due")
+
+    async def test_a_refund_made_in_the_dashboard_is_recorded_once(
+        self, razorpay_client, fake_razorpay, razorpay_app, day
+    ):
+        sold = await sell(razorpay_client, fake_razorpay, razorpay_app, day)
+        async with httpx.AsyncClient(
+            base_url=fake_razorpay.url, auth=(sold.account.key_id, sold.account.key_secret)
+        ) as rzp:
+            made = await rzp.post(f"/v1/payments/{sold.razorpay_payment_id}/refund", json={"amount": 10000})
+        rid = made.json()["id"]
+        assert await deliver(razorpay_app, sold, rid, "processed", 10000) == "recorded_external"
+        assert await deliver(razorpay_app, sold, rid, "processed", 10000) == "duplicate"
+        assert await deliver(razorpay_app, sold, rid, "created", 10000) == "ignored_stale"
+        (row,) = await refunds_of(razorpay_client, sold)
+        assert (row["amount"], row["status"], row["credit_note_id"]) == ("100.00", "processed", None)
+        assert row["reason"].startswith("Refunded in the Razorpay dashboard")
+        # no credit note: the invoice owes what went back, and so does the customer
+        invoice = await read(razorpay_client, sold, f"invoices/{sold.invoice['id']}")
+        assert (invoice["balance_due"], invoice["status"]) == ("100.00", "partially_paid")
+        assert await balance(razorpay_client, sold) == D("100.00")
+        # what remains refundable is what the dashboard left
+        assert_problem(await refund(razorpay_client, sold, {"amount": "372.01", "reason": "x"}), 409)
+
+
+class TestRetryAfterTimeout:
+    async def test_a_retry_with_the_same_key_after_a_timeout_refunds_once(
+        self, razorpay_client, fake_razorpay, razorpay_app, day
+    ):
+        sold = await sell(razorpay_client, fake_razorpay, razorpay_app, day)
+        body = {"amount": "50.00", "reason": "x"}
+        fake_razorpay.stall_next(1, seconds=7)  # the refund is made at Razorpay; the answer comes too late
+        assert_problem(await refund(razorpay_client, sold, body, key="retry-key-0001"), 503)
+        await stalled_refund(fake_razorpay, sold)
+        assert await refunds_of(razorpay_client, sold) == []
+        ok = await refund(razorpay_client, sold, body, key="retry-key-0001")
+        assert ok.status_code == 201, ok.text
+        (at_gateway,) = await fake_refunds(fake_razorpay, sold)
+        assert ok.json()["razorpay_refund_id"] == at_gateway["id"]
+        assert [r["id"] for r in await refunds_of(razorpay_client, sold)] == [ok.json()["id"]]
+
+    @pytest.mark.parametrize(
+        ("overpaid", "code"),
+        [
+            # the webhook recorded the 50.00 as a refund without a credit note, released from the
+            # invoice (it owes that again): the retry's credit note only settles that, nothing paid
+            # is left for it to give back
+            ("0.00", "nothing-to-refund"),
+            # the webhook took the 50.00 from the customer's advance: the retry computes the same
+            # refund, Razorpay answers the refund it made, and it is recorded already
+            ("80.00", "refund-already-recorded"),
+        ],
+    )
+    async def test_when_the_webhook_came_first_the_retry_is_409_and_nothing_doubles(
+        self, razorpay_client, fake_razorpay, razorpay_app, day, overpaid, code
+    ):
+        sold = await sell(razorpay_client, fake_razorpay, razorpay_app, day, overpaid=overpaid)
+        body = {"amount": "50.00", "reason": "x"}
+        fake_razorpay.stall_next(1, seconds=7)
+        assert_problem(await refund(razorpay_client, sold, body, key="retry-key-0002"), 503)
+        at_gateway = await stalled_refund(fake_razorpay, sold)
+        assert await deliver(razorpay_app, sold, at_gateway["id"], "processed", 5000) == "recorded_external"
+        assert_problem(await refund(razorpay_client, sold, body, key="retry-key-0002"), 409, code)
+        assert await credit_notes_of(razorpay_client, sold) == []
+        assert len(await fake_refunds(fake_razorpay, sold)) == 1
+        assert [r["amount"] for r in await refunds_of(razorpay_client, sold)] == ["50.00"]
+        assert (await payment_row(razorpay_app, sold)).amount_refunded == D("50.00")
