@@ -40,6 +40,9 @@ from app.services.platform.razorpay import SANDBOX_KEY_ID, SANDBOX_KEY_SECRET, S
 log = logging.getLogger(__name__)
 
 CURRENCY = "INR"
+# The note every order and payment link made for an OnlinePayment carries (its id): the webhook's
+# last way to find the payment of an event that names neither the link nor the order.
+PAYMENT_NOTE = "online_payment_id"
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
 NOT_CONNECTED = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 BACKOFF_SECONDS = 0.2
@@ -169,7 +172,7 @@ class LiveTenantGateway(_Signatures):
     async def check_keys(self) -> bool:
         """One harmless call (list at most one order): True if Razorpay accepts the keys, False if
         it answers 401; anything else is the gateway's failure (502/503), not the keys'."""
-        response = await self._call("GET", "/v1/orders", params={"count": 1}, retry_read_timeout=True)
+        response = await self._call("GET", "/v1/orders", params={"count": 1}, retry_5xx=True, retry_read_timeout=True)
         if response.status_code in (401, 403):
             return False
         if response.status_code != 200:
