@@ -17,13 +17,10 @@ from decimal import Decimal as D
 import httpx
 import pytest
 
-from app.core.context import Context
 from app.domain.fiscal import today_in_india
 from app.models.base import new_id
 from app.models.commerce.online_payment import OnlinePayment
 from app.models.commerce.order import SalesOrder, SalesOrderLine
-from app.repositories.commerce.refunds import RefundRepository
-from app.services.commerce import payment_gateways, refunds
 from tests.api.v1.http_checks import assert_problem
 from tests.api.v1.invoicing import Party
 from tests.api.v1.receipting import alloc, receive
@@ -32,9 +29,11 @@ from tests.factories import API, Account, make_tenant
 from tests.fake_razorpay import (
     FakeRazorpay,
     RazorpayAccount,
+    configure_gateway,
     fake_razorpay,
     razorpay_app,
     razorpay_client,
+    webhook_path,
 )
 
 __all__ = ["fake_razorpay", "razorpay_app", "razorpay_client"]  # fixtures
@@ -54,6 +53,7 @@ def day(razorpay_app) -> Iterator[date]:
 class Sold:
     shop: Shop
     account: RazorpayAccount
+    webhook: str  # the path of the tenant's webhook
     product: dict
     invoice: dict
     receipt: dict
@@ -67,15 +67,6 @@ class Sold:
         return self.shop.account
 
 
-async def save_gateway(app, owner: Account, account: RazorpayAccount) -> None:
-    """The tenant's own Razorpay saved (what PUT /payment-gateways/razorpay does)."""
-    rt, tenant_id = app.state.runtime, uuid.UUID(owner.tenant_id)
-    ctx = Context(settings=rt.settings, db=rt.db, now=datetime.now(UTC), tenant_id=tenant_id)
-    keys = payment_gateways.Keys(account.key_id, account.key_secret, account.webhook_secret)
-    async with rt.db.transaction(tenant_id) as session:
-        await payment_gateways.save(session, ctx, keys=keys)
-
-
 async def sell(
     client: httpx.AsyncClient, fake: FakeRazorpay, app, day: date, *, quantity: str = "4", overpaid: str = "0.00"
 ) -> Sold:
@@ -83,7 +74,7 @@ async def sell(
     online (plus `overpaid` beyond it: the customer's advance)."""
     owner = await make_tenant(client)
     account = fake.account()
-    await save_gateway(app, owner, account)
+    gateway = await configure_gateway(client, owner, account)
     shop = Shop(await Party.make(client, owner), client, app.state.runtime)
     product = await shop.product(gst_rate="18")
     await shop.receive((product, "10"))
@@ -150,7 +141,18 @@ async def sell(
                 receipt_id=uuid.UUID(receipt["id"]),
             )
         )
-    return Sold(shop, account, product, invoice, receipt, order_id, line_id, payment_id, razorpay_payment_id)
+    return Sold(
+        shop,
+        account,
+        webhook_path(gateway),
+        product,
+        invoice,
+        receipt,
+        order_id,
+        line_id,
+        payment_id,
+        razorpay_payment_id,
+    )
 
 
 async def refund(client: httpx.AsyncClient, sold: Sold, body: dict, *, key: str | None = None) -> httpx.Response:
@@ -322,26 +324,31 @@ class TestGatewayFailure:
         assert await credit_notes_of(razorpay_client, sold) == []
 
 
-async def deliver(app, sold: Sold, razorpay_refund_id: str, status: str, amount_paise: int) -> str:
-    """A refund event applied as the tenant webhook applies it: the payment row locked, then the
-    refund's (if ours), in one transaction."""
-    rt, tenant_id = app.state.runtime, uuid.UUID(sold.owner.tenant_id)
-    ctx = Context(settings=rt.settings, db=rt.db, now=datetime.now(UTC), tenant_id=tenant_id)
-    async with rt.db.transaction(tenant_id) as session:
-        repo = RefundRepository(session)
-        payment = await repo.payment(sold.payment_id, for_update=True)
-        assert payment is not None
-        row = await repo.by_razorpay_refund_id(razorpay_refund_id, for_update=True)
-        return await refunds.on_refund_event(
-            session,
-            ctx,
-            payment,
-            row,
-            razorpay_refund_id=razorpay_refund_id,
-            status=status,
-            amount_paise=amount_paise,
-            reason="BANK_REJECTED" if status == "failed" else None,
-        )
+async def deliver(
+    client: httpx.AsyncClient,
+    fake: FakeRazorpay,
+    sold: Sold,
+    razorpay_refund_id: str,
+    status: str,
+    amount_paise: int,
+    *,
+    event_id: str | None = None,
+) -> str:
+    """A signed refund.<status> event posted to the tenant's webhook: the outcome refunds gave it
+    (or "duplicate" for an event id seen before)."""
+    kind = f"refund.{status}"
+    body, headers = fake.refund_event(
+        sold.account,
+        kind,
+        razorpay_refund_id,
+        payment_id=sold.razorpay_payment_id,
+        amount=amount_paise,
+        event_id=event_id,
+    )
+    response = await client.post(sold.webhook, content=body, headers=headers)
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    return answer["detail"] if answer["result"] == "processed" else answer["result"]
 
 
 async def payment_row(app, sold: Sold) -> OnlinePayment:
@@ -359,9 +366,12 @@ class TestEvents:
         sold = await sell(razorpay_client, fake_razorpay, razorpay_app, day)
         made = (await refund(razorpay_client, sold, {"amount": "118.00", "reason": "x"})).json()
         rid = made["razorpay_refund_id"]
-        assert await deliver(razorpay_app, sold, rid, "processed", 11800) == "processed"
-        for late in ("processed", "processed", "created", "failed", "pending"):
-            assert await deliver(razorpay_app, sold, rid, late, 11800) in ("duplicate", "ignored_stale")
+        assert await deliver(razorpay_client, fake_razorpay, sold, rid, "processed", 11800) == "processed"
+        for late in ("processed", "processed", "created", "failed", "created"):
+            assert await deliver(razorpay_client, fake_razorpay, sold, rid, late, 11800) in (
+                "duplicate",
+                "ignored_stale",
+            )
         row = await read(razorpay_client, sold, f"refunds/{made['id']}")
         assert (row["status"], row["failed_at"], row["amount"]) == ("processed", None, "118.00")
         assert row["processed_at"] is not None
@@ -376,11 +386,13 @@ class TestEvents:
         made = (await refund(razorpay_client, sold, body | {"restock": True})).json()
         rid = made["razorpay_refund_id"]
         fake_razorpay.settle_refund(rid, "failed")
-        assert await deliver(razorpay_app, sold, rid, "failed", 11800) == "failed"
-        assert await deliver(razorpay_app, sold, rid, "failed", 11800) == "duplicate"
-        assert await deliver(razorpay_app, sold, rid, "processed", 11800) == "ignored_stale"  # failed is final
+        assert await deliver(razorpay_client, fake_razorpay, sold, rid, "failed", 11800) == "failed"
+        assert await deliver(razorpay_client, fake_razorpay, sold, rid, "failed", 11800) == "duplicate"
+        assert (
+            await deliver(razorpay_client, fake_razorpay, sold, rid, "processed", 11800) == "ignored_stale"
+        )  # failed is final
         row = await read(razorpay_client, sold, f"refunds/{made['id']}")
-        assert (row["status"], row["failure_reason"], row["processed_at"]) == ("failed", "BANK_REJECTED", None)
+        assert (row["status"], row["processed_at"]) == ("failed", None) and row["failure_reason"]
         # the credit note and the returned unit stay; the money is the customer's advance again
         assert len(await credit_notes_of(razorpay_client, sold)) == 1
         assert await sold.shop.on_hand(sold.product) == D("7")
@@ -413,9 +425,9 @@ class TestEvents:
         ) as rzp:
             made = await rzp.post(f"/v1/payments/{sold.razorpay_payment_id}/refund", json={"amount": 10000})
         rid = made.json()["id"]
-        assert await deliver(razorpay_app, sold, rid, "processed", 10000) == "recorded_external"
-        assert await deliver(razorpay_app, sold, rid, "processed", 10000) == "duplicate"
-        assert await deliver(razorpay_app, sold, rid, "created", 10000) == "ignored_stale"
+        assert await deliver(razorpay_client, fake_razorpay, sold, rid, "processed", 10000) == "recorded_external"
+        assert await deliver(razorpay_client, fake_razorpay, sold, rid, "processed", 10000) == "duplicate"
+        assert await deliver(razorpay_client, fake_razorpay, sold, rid, "created", 10000) == "ignored_stale"
         (row,) = await refunds_of(razorpay_client, sold)
         assert (row["amount"], row["status"], row["credit_note_id"]) == ("100.00", "processed", None)
         assert row["reason"].startswith("Refunded in the Razorpay dashboard")
@@ -425,6 +437,25 @@ class TestEvents:
         assert await balance(razorpay_client, sold) == D("100.00")
         # what remains refundable is what the dashboard left
         assert_problem(await refund(razorpay_client, sold, {"amount": "372.01", "reason": "x"}), 409)
+
+    async def test_one_failed_event_replayed_20_times_gives_the_money_back_once(
+        self, razorpay_client, fake_razorpay, razorpay_app, day
+    ):
+        sold = await sell(razorpay_client, fake_razorpay, razorpay_app, day)
+        made = (await refund(razorpay_client, sold, {"amount": "200.00", "reason": "x"})).json()
+        rid, event_id = made["razorpay_refund_id"], f"evt_{uuid.uuid4().hex[:14]}"
+
+        async def replay() -> str:
+            return await deliver(razorpay_client, fake_razorpay, sold, rid, "failed", 20000, event_id=event_id)
+
+        answers = list(await asyncio.gather(*(replay() for _ in range(10))))
+        answers += [await replay() for _ in range(10)]
+        assert sorted(answers) == ["duplicate"] * 19 + ["failed"]
+        payment = await payment_row(razorpay_app, sold)
+        assert (payment.amount_refunded, payment.refund_due) == (D("0.00"), True)
+        receipt = await read(razorpay_client, sold, f"receipts/{sold.receipt['id']}")
+        assert (receipt["amount_refunded"], receipt["amount_unallocated"]) == ("0.00", "200.00")
+        assert await balance(razorpay_client, sold) == D("-200.00")
 
 
 class TestRetryAfterTimeout:
@@ -463,7 +494,10 @@ class TestRetryAfterTimeout:
         fake_razorpay.stall_next(1, seconds=7)
         assert_problem(await refund(razorpay_client, sold, body, key="retry-key-0002"), 503)
         at_gateway = await stalled_refund(fake_razorpay, sold)
-        assert await deliver(razorpay_app, sold, at_gateway["id"], "processed", 5000) == "recorded_external"
+        assert (
+            await deliver(razorpay_client, fake_razorpay, sold, at_gateway["id"], "processed", 5000)
+            == "recorded_external"
+        )
         assert_problem(await refund(razorpay_client, sold, body, key="retry-key-0002"), 409, code)
         assert await credit_notes_of(razorpay_client, sold) == []
         assert len(await fake_refunds(fake_razorpay, sold)) == 1
