@@ -191,6 +191,11 @@ class Settings(BaseSettings):
     public_page_limit_per_ip: int = Field(default=60, ge=1)
     public_page_misses_per_ip: int = Field(default=20, ge=1)
 
+    # Payment links (POST /invoices/{id}/payment-link): a Razorpay Payment Link on the tenant's own
+    # account lives this many days unless the request asks for another length, up to the maximum.
+    payment_link_ttl_days: int = Field(default=30, ge=1, le=366)
+    payment_link_max_ttl_days: int = Field(default=180, ge=1, le=366)
+
     # Documents (invoices, credit notes, receipts) may be dated at most this many days after today
     # (Asia/Kolkata); none before GST began (2017-07-01).
     document_future_days: int = Field(default=366, ge=0, le=3660)
@@ -219,6 +224,8 @@ class Settings(BaseSettings):
     def _share_link_ttl_within_maximum(self) -> "Settings":
         if self.share_link_ttl_days > self.share_link_max_ttl_days:
             raise ValueError("SHARE_LINK_TTL_DAYS is longer than SHARE_LINK_MAX_TTL_DAYS")
+        if self.payment_link_ttl_days > self.payment_link_max_ttl_days:
+            raise ValueError("PAYMENT_LINK_TTL_DAYS is longer than PAYMENT_LINK_MAX_TTL_DAYS")
         return self
 
     @model_validator(mode="after")

@@ -223,6 +223,18 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
         ],
         (409, ""),
     ),
+    # Pay by link (issue 12 §2: app/services/commerce/payment_links.py, online_payments.py).
+    "online-payment-not-found": (404, ""),
+    "payment-link-too-long": (400, "Payment link too long"),
+    **dict.fromkeys(
+        [
+            "invoice-settled",
+            "online-payment-has-receipt",
+            "online-payment-not-paid",
+            "payment-link-amount-too-small",
+        ],
+        (409, ""),
+    ),
 }
 # A code without a title of its own is titled after itself ("invoice-void" -> "Invoice void").
 PROBLEM_TYPES = {

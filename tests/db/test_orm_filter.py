@@ -465,6 +465,43 @@ CASES: dict[tuple[str, str], Case] = {
             at=NOW,
         )
     ),
+    # the tenant's own payment gateway, its webhook events, online payments and refunds
+    ("PaymentGatewayRepository", "for_provider"): Case(
+        lambda s, b: C("PaymentGatewayRepository")(s).for_provider(
+            b.row("payment_gateways")["provider"], for_update=True
+        )
+    ),
+    ("PaymentGatewayRepository", "remove"): Case(
+        lambda s, b: C("PaymentGatewayRepository")(s).remove(b.detached(s, "payment_gateways")), compare=False
+    ),
+    ("GatewayEventRepository", "claim"): Case(
+        lambda s, b: C("GatewayEventRepository")(s).claim(
+            event_id=b.row("gateway_events")["event_id"],
+            event_type="payment.captured",
+            online_payment_id=b.id("online_payments"),
+            refund_id=None,
+            outcome="probe",
+            at=NOW,
+        )
+    ),
+    ("GatewayEventRepository", "set_outcome"): Case(
+        lambda s, b: C("GatewayEventRepository")(s).set_outcome(b.row("gateway_events")["event_id"], "changed")
+    ),
+    ("OnlinePaymentRepository", "by_gateway_ref"): Case(
+        lambda s, b: C("OnlinePaymentRepository")(s).by_gateway_ref(
+            b.row("online_payments")["gateway_ref"], for_update=True
+        )
+    ),
+    ("OnlinePaymentRepository", "by_razorpay_payment_id"): Case(
+        lambda s, b: C("OnlinePaymentRepository")(s).by_razorpay_payment_id(
+            b.row("online_payments")["razorpay_payment_id"] or "pay_probe", for_update=True
+        )
+    ),
+    ("RefundRepository", "by_razorpay_refund_id"): Case(
+        lambda s, b: C("RefundRepository")(s).by_razorpay_refund_id(
+            b.row("refunds")["razorpay_refund_id"] or "rfnd_probe", for_update=True
+        )
+    ),
     # payment reminders: A's settings only; B's open invoices (every due date) and claims not found
     ("ReminderSettingsRepository", "current"): Case(
         lambda s, b: C("ReminderSettingsRepository")(s).current(for_update=True)

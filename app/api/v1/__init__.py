@@ -15,7 +15,7 @@ from app.api.v1.billing import (
     tax_rates,
 )
 from app.api.v1.catalog import products, stock, stock_alerts, stock_transfers
-from app.api.v1.commerce import gateway_webhooks, payment_gateways, refunds, sales
+from app.api.v1.commerce import gateway_webhooks, online_payments, payment_gateways, refunds, sales
 from app.api.v1.documents import company_logos, documents
 from app.api.v1.identity import auth, users
 from app.api.v1.platform import audit_logs, health, payments, tenants, usage, webhooks
@@ -61,6 +61,9 @@ for module in (
     api_router.include_router(module.router)
 declare_payment_required(products.categories_router)
 api_router.include_router(products.categories_router)
+for commerce_router in (online_payments.links_router, online_payments.router):
+    declare_payment_required(commerce_router)
+    api_router.include_router(commerce_router)
 for stock_router in (stock.router, stock.movements_router, stock.settings_router):
     declare_payment_required(stock_router)
     api_router.include_router(stock_router)
