@@ -157,7 +157,6 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
             "invoice-not-found",
             "logo-not-found",
             "meter-not-found",
-            "online-payment-not-found",
             "order-line-not-found",
             "order-not-found",
             "payment-gateway-not-found",
