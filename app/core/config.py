@@ -170,6 +170,10 @@ class Settings(BaseSettings):
     # `customer_emails_per_hour` is NULL (each plan of the catalog sets its own: migration 0018).
     customer_emails_per_hour: int = Field(default=100, ge=0, le=100_000)
 
+    # Orders (issue 12 §3): a placed order paid online holds its stock this many minutes; the
+    # scheduled job then releases it and cancels the order unless it was paid.
+    order_hold_minutes: int = Field(default=15, ge=1, le=1440)
+
     # Scheduled jobs (`python -m app worker`; `make run` starts one beside the API).
     # A paid period's renewal reminder goes out this many days before its end (0 = none).
     renewal_reminder_days: int = Field(default=3, ge=0, le=30)

@@ -20,6 +20,7 @@ from tests.security.probe_documents import add_invoice_rows
 from tests.security.probe_gateways import add_gateway_rows
 from tests.security.probe_logos import add_logo_rows
 from tests.security.probe_online_payments import add_online_payment_rows
+from tests.security.probe_orders import add_order_rows
 from tests.security.probe_payments import add_payment_rows
 from tests.security.probe_products import add_product_rows
 from tests.security.probe_receipts import add_receipt_rows
@@ -56,6 +57,8 @@ class TenantData:
     payment_link_ids: list[str] = field(default_factory=list)  # plink_... (Razorpay's)
     payment_link_reference_ids: list[str] = field(default_factory=list)
     webhook_ids: list[str] = field(default_factory=list)
+    sales_order_ids: list[str] = field(default_factory=list)
+    order_line_ids: list[str] = field(default_factory=list)
 
     @property
     def tenant_id(self) -> str:
@@ -103,6 +106,8 @@ SOURCES: dict[str, Callable[[TenantData], list[str]]] = {
     "razorpay_payment_link_id": lambda t: t.payment_link_ids,
     "razorpay_payment_link_reference_id": lambda t: t.payment_link_reference_ids,
     "webhook_id": lambda t: t.webhook_ids,  # the business's own Razorpay webhook URL's id
+    "sales_order_id": lambda t: t.sales_order_ids,  # an order (/orders/{sales_order_id}: not a Razorpay order_id)
+    "order_line_id": lambda t: t.order_line_ids,
 }
 
 # Ids another service issued (Razorpay) that a client brings back in a body, next to the tenant's
@@ -116,6 +121,7 @@ OUTSIDE_IDS: dict[str, str] = {
     "order_id": "order_probeMadeUp0001",
     "razorpay_payment_link_id": "plink_probeMadeUp001",
     "razorpay_payment_link_reference_id": "INV/26-27/99999-abcdef",
+    "razorpay_order_id": "order_probeMadeUp0001",  # an order's verify-payment: another order's is a bad signature
 }
 
 
@@ -159,6 +165,7 @@ async def build_tenant(client: httpx.AsyncClient, mailbox, business_name: str) -
     await add_transfer_rows(client, tenant)
     await add_sale_rows(client, tenant)  # after the products: it adds one
     await add_online_payment_rows(client, tenant)
+    await add_order_rows(client, tenant)  # after the sale: its product
     # a saved row of the singletons without ids (reminder settings): another tenant's reads never show it
     response = await client.put(
         f"{API}/reminder-settings", json={"enabled": True, "offsets": [-2, 5]}, headers=owner.headers

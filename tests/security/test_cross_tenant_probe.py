@@ -46,6 +46,9 @@ KNOWN_PATH_ID_OPERATIONS = {
     "PATCH /api/v1/product-categories/{category_id}",
     "DELETE /api/v1/product-categories/{category_id}",
     "POST /api/v1/webhooks/razorpay/{webhook_id}",
+    "GET /api/v1/orders/{sales_order_id}",
+    "PATCH /api/v1/orders/{sales_order_id}/lines/{order_line_id}",
+    "POST /api/v1/orders/{sales_order_id}/place",
 }
 KNOWN_LISTS = {
     "GET /api/v1/users",
@@ -56,6 +59,7 @@ KNOWN_LISTS = {
     "GET /api/v1/product-categories",
     "GET /api/v1/product-categories/tree",
     "GET /api/v1/stock/alerts",
+    "GET /api/v1/orders",
 }
 KNOWN_ID_QUERY_PARAMS = {
     "GET /api/v1/audit-logs?entity_id",

@@ -246,6 +246,57 @@ async def test_reserve_and_release(shop):
     await shop.check_ledger(item)
 
 
+async def test_take_reserved_sells_what_was_set_aside(shop):
+    item, other = await shop.product(), await shop.product()
+    await shop.put(item, "5")
+    await shop.put(other, "2")
+    await shop.call("reserve", StockLine(item, D(3)), StockLine(other, D(1)))
+    assert await shop.level(item) == (D(5), D(3), D(2))
+    # more than is reserved of one line: nothing moves (the other line's change is put back), and
+    # the short line says what is reserved
+    with pytest.raises(InsufficientStock) as raised:
+        await shop.call("take_reserved", StockLine(item, D(3), 1), StockLine(other, D(2), 2))
+    assert raised.value.extra["lines"] == [
+        {"position": 2, "product_id": str(other), "requested": "2", "available": "1"}
+    ]
+    assert await shop.level(item) == (D(5), D(3), D(2)) and await shop.level(other) == (D(2), D(1), D(1))
+    [sale, _] = sorted(
+        await shop.call("take_reserved", StockLine(item, D(3), 1), StockLine(other, D(1), 2)),
+        key=lambda m: m.product_id != item,
+    )
+    assert (sale.kind, sale.on_hand_change, sale.reserved_change) == ("sale", D(-3), D(-3))
+    assert (sale.on_hand_after, sale.reserved_after) == (D(2), D(0))
+    # available never moved: the reservation had taken it
+    assert await shop.level(item) == (D(2), D(0), D(2)) and await shop.level(other) == (D(1), D(0), D(1))
+    with pytest.raises(InsufficientStock):  # nothing is reserved any more
+        await shop.call("take_reserved", StockLine(item, D(1)))
+    await shop.check_ledger(item)
+    await shop.check_ledger(other)
+
+
+async def test_take_reserved_and_release_move_a_product_untracked_since(shop):
+    item = await shop.product()
+    await shop.put(item, "4")
+    await shop.call("reserve", StockLine(item, D(2)))
+    await shop.call("reserve", StockLine(item, D(1)))
+    async with shop.rt.db.transaction(shop.tenant_id) as session:
+        await session.execute(text("UPDATE products SET track_stock = false WHERE id = :id"), {"id": item})
+    assert await shop.call("release", StockLine(item, D(1))) == []  # skipped by default
+    async with shop.rt.db.transaction(shop.tenant_id) as session:
+        moved = await stock.release(
+            session,
+            shop.rt.context(tenant_id=shop.tenant_id),
+            company_id=shop.company_id,
+            lines=[StockLine(item, D(1))],
+            document=DocumentRef("order", new_id()),
+            untracked_too=True,
+        )
+    assert [m.reserved_change for m in moved] == [D(-1)]
+    await shop.call("take_reserved", StockLine(item, D(2)))
+    assert await shop.level(item) == (D(2), D(0), D(2))
+    await shop.check_ledger(item)
+
+
 async def test_a_low_stock_alert_opens_once_per_crossing_and_re_arms(shop):
     item = await shop.product(reorder_level="3")
     await shop.put(item, "10")

@@ -98,6 +98,11 @@ class DueWorkRepository:
             only=only,
         )
 
+    async def order_hold_tenants(self, at: datetime, *, only: Tenants = None) -> list[uuid.UUID]:
+        """Tenants with a placed order whose hold ended by `at` (migration 0027;
+        app.services.commerce.orders.expire_due)."""
+        return await self._ids("SELECT due_order_hold_tenants(:at, CAST(:only AS uuid[]))", at=at, only=only)
+
     async def cleanup(self, at: datetime, *, only: Tenants = None) -> dict[str, int]:
         """Delete what expired before `at` (sessions, idempotency keys, single-use tokens): counts by table."""
         rows = await self.session.execute(

@@ -29,7 +29,17 @@ from app.repositories.catalog.stock import AppliedChange, LevelDelta, Movement, 
 from app.services.billing.rules import as_problem
 from app.services.catalog import products
 
-__all__ = ["DocumentRef", "InsufficientStock", "StockLine", "put", "refresh_alerts", "release", "reserve", "take"]
+__all__ = [
+    "DocumentRef",
+    "InsufficientStock",
+    "StockLine",
+    "put",
+    "refresh_alerts",
+    "release",
+    "reserve",
+    "take",
+    "take_reserved",
+]
 ZERO = Decimal("0")
 COST_PLACES = Decimal("0.0001")
 TAKE_KINDS = frozenset({"sale", "transfer_out", "adjustment"})
@@ -125,11 +135,34 @@ async def release(
     kind: str = "release",
     document: DocumentRef,
     reason: str | None = None,
+    untracked_too: bool = False,
 ) -> list[StockMovement]:
     """Give reserved stock back (reserved -= quantity); more than is reserved is InsufficientStock
-    (its `available` then says what is reserved)."""
+    (its `available` then says what is reserved). `untracked_too`: as for `put` (a reservation made
+    while the product tracked stock is given back all the same)."""
     _check_kind(kind, frozenset({"release"}))
-    return await _change(session, ctx, company_id, lines, kind, document, reason, on_hand=0, reserved=-1)
+    return await _change(
+        session, ctx, company_id, lines, kind, document, reason, on_hand=0, reserved=-1, untracked_too=untracked_too
+    )
+
+
+async def take_reserved(
+    session: AsyncSession,
+    ctx: Context,
+    *,
+    company_id: uuid.UUID,
+    lines: Sequence[StockLine],
+    document: DocumentRef,
+    reason: str | None = None,
+) -> list[StockMovement]:
+    """Sell what was set aside: on_hand -= quantity AND reserved -= quantity (kind `sale`), so
+    `available` does not move (the reservation had taken it already); all or nothing. A line with
+    less reserved than its quantity is InsufficientStock (its `available` then says what is
+    reserved). The lines are what the caller reserved, so they move whatever the product says of
+    tracking now (as `release` with `untracked_too`)."""
+    return await _change(
+        session, ctx, company_id, lines, "sale", document, reason, on_hand=-1, reserved=-1, untracked_too=True
+    )
 
 
 def _check_kind(kind: str, allowed: frozenset[str]) -> None:

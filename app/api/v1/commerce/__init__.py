@@ -1,1 +1,1 @@
-"""Selling: counter sales (and, later, orders)."""
+"""Selling: counter sales and orders."""
