@@ -1,4 +1,4 @@
-"""Refunds, and the rows a refund reads about its payment and order (app.services.commerce.refunds)."""
+"""Refunds through the tenant's gateway (app.services.commerce.refunds)."""
 
 import uuid
 from dataclasses import dataclass
@@ -7,8 +7,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from app.models.commerce.online_payment import OnlinePayment, Refund
-from app.models.commerce.order import SalesOrder, SalesOrderLine
+from app.models.commerce.online_payment import Refund
 from app.repositories.base import SortKey, TenantRepository
 
 INDIA = ZoneInfo("Asia/Kolkata")
@@ -63,31 +62,3 @@ class RefundRepository(TenantRepository[Refund]):
         if filters.ids is not None:
             stmt = stmt.where(Refund.id.in_(filters.ids))
         return await self.page(stmt, limit=limit, cursor=cursor, sort=SORTS[sort])
-
-    # --- what a refund reads of its payment and order -------------------------------------------
-
-    async def payment(self, payment_id: uuid.UUID, *, for_update: bool = False) -> OnlinePayment | None:
-        stmt = select(OnlinePayment).where(OnlinePayment.id == payment_id)
-        if for_update:
-            stmt = stmt.with_for_update().execution_options(populate_existing=True)
-        return (await self.session.execute(stmt)).scalar_one_or_none()
-
-    async def paid_payment_of_order(self, order_id: uuid.UUID) -> OnlinePayment | None:
-        """The order's paid online payment (the first paid, should there be more)."""
-        stmt = (
-            select(OnlinePayment)
-            .where(OnlinePayment.order_id == order_id, OnlinePayment.status == "paid")
-            .order_by(OnlinePayment.paid_at, OnlinePayment.id)
-            .limit(1)
-        )
-        return (await self.session.execute(stmt)).scalar_one_or_none()
-
-    async def order(self, order_id: uuid.UUID, *, for_update: bool = False) -> SalesOrder | None:
-        stmt = select(SalesOrder).where(SalesOrder.id == order_id)
-        if for_update:
-            stmt = stmt.with_for_update().execution_options(populate_existing=True)
-        return (await self.session.execute(stmt)).scalar_one_or_none()
-
-    async def order_lines(self, order_id: uuid.UUID) -> list[SalesOrderLine]:
-        stmt = select(SalesOrderLine).where(SalesOrderLine.order_id == order_id).order_by(SalesOrderLine.position)
-        return list((await self.session.execute(stmt)).scalars())

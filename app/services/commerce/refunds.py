@@ -52,6 +52,8 @@ from app.models.commerce.online_payment import REFUND_STATUSES, OnlinePayment, R
 from app.models.commerce.order import SalesOrder
 from app.repositories.billing.customers import CustomerRepository
 from app.repositories.billing.receipts import ReceiptRepository
+from app.repositories.commerce.online_payments import OnlinePaymentRepository
+from app.repositories.commerce.orders import OrderPaymentRepository, SalesOrderLineRepository, SalesOrderRepository
 from app.repositories.commerce.refunds import RefundFilters, RefundRepository
 from app.schemas.billing.credit_notes import FullCreditNoteIn, PartialCreditNoteIn, QuantityCredit, ValueCredit
 from app.schemas.commerce.refunds import AmountRefundIn, FullRefundIn, LinesRefundIn, PaymentRefundIn
@@ -105,11 +107,11 @@ async def refund_order(
 ) -> Refund:
     """Refund the order's online payment, all of it, by lines or by an amount (module docstring).
     `attempt`: the request's Idempotency-Key (the gateway's refund receipt derives from it)."""
-    repo = RefundRepository(session)
-    found = await repo.order(order_id)
+    found = await SalesOrderRepository(session).get(order_id)
     if found is None:
         raise NotFound("Order not found.", code="order-not-found")
-    paid = await repo.paid_payment_of_order(found.id)
+    payments = await OrderPaymentRepository(session).of_order(found.id)
+    paid = next((p for p in payments if p.status == "paid"), None)  # the first paid, should there be more
     if paid is None:
         raise Conflict(
             f"A {found.status} order with no online payment has nothing to refund through the gateway.",
@@ -188,7 +190,7 @@ async def _goods_credit(
         )
     if len({line.order_line_id for line in body.lines}) < len(body.lines):
         raise RuleViolation("lines", "Name each order line once.", code="duplicate-order-line")
-    order_lines = {line.id: line for line in await RefundRepository(session).order_lines(order.id)}
+    order_lines = {line.id: line for line in await SalesOrderLineRepository(session).of_order(order.id)}
     invoice = await invoicing.get(session, order.invoice_id)
     by_product = {line.product_id: line for line in invoice.lines if line.product_id is not None}
     credits: list[QuantityCredit | ValueCredit] = []
@@ -500,14 +502,14 @@ async def _record_external(
 
 
 async def _locked_payment(session: AsyncSession, payment_id: uuid.UUID) -> OnlinePayment:
-    payment = await RefundRepository(session).payment(payment_id, for_update=True)
+    payment = await OnlinePaymentRepository(session).get(payment_id, for_update=True)
     if payment is None:
         raise NotFound("Online payment not found.", code="online-payment-not-found")
     return payment
 
 
 async def _locked_order(session: AsyncSession, order_id: uuid.UUID) -> SalesOrder:
-    order = await RefundRepository(session).order(order_id, for_update=True)
+    order = await SalesOrderRepository(session).lock(order_id)
     if order is None:
         raise NotFound("Order not found.", code="order-not-found")
     return order

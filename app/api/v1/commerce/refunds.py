@@ -36,13 +36,13 @@ WRITE_ERRORS = problem_responses(400, 403, 404, 409, 502)
 
 
 @router.post(
-    "/orders/{order_id:uuid}/refund",
+    "/orders/{sales_order_id:uuid}/refund",
     status_code=status.HTTP_201_CREATED,
     response_model=RefundRead,
     responses=WRITE_ERRORS,
 )
 async def refund_order(
-    order_id: uuid.UUID,
+    sales_order_id: uuid.UUID,
     body: OrderRefundCreate,
     request: Request,
     _: ManagerUser,
@@ -63,19 +63,20 @@ async def refund_order(
 
     async def refund() -> RefundRead:
         attempt = request.headers["idempotency-key"]
-        return RefundRead.model_validate(await refunds.refund_order(session, ctx, order_id, body=body, attempt=attempt))
+        made = await refunds.refund_order(session, ctx, sales_order_id, body=body, attempt=attempt)
+        return RefundRead.model_validate(made)
 
     return await idempotent(201, refund)
 
 
 @router.post(
-    "/online-payments/{payment_id:uuid}/refund",
+    "/online-payments/{online_payment_id:uuid}/refund",
     status_code=status.HTTP_201_CREATED,
     response_model=RefundRead,
     responses=WRITE_ERRORS,
 )
 async def refund_online_payment(
-    payment_id: uuid.UUID,
+    online_payment_id: uuid.UUID,
     body: PaymentRefundIn,
     request: Request,
     _: ManagerUser,
@@ -90,7 +91,7 @@ async def refund_online_payment(
     async def refund() -> RefundRead:
         attempt = request.headers["idempotency-key"]
         return RefundRead.model_validate(
-            await refunds.refund_payment(session, ctx, payment_id, body=body, attempt=attempt)
+            await refunds.refund_payment(session, ctx, online_payment_id, body=body, attempt=attempt)
         )
 
     return await idempotent(201, refund)
