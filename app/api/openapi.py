@@ -164,6 +164,8 @@ TAGS = {
     "receipts": "Receipts and their allocation to invoices.",
     "sales": "Quick sale at the counter: invoice, stock, payments and udhaar in one call.",
     "credit notes": "Credit notes against issued invoices.",
+    "refunds": "Money given back through the business's own Razorpay: of an order (full, by lines, by amount), "
+    "of a payment flagged for refund; the refunds made and their state.",
     "client types": "Configuration: client types.",
     "account managers": "Configuration: account managers.",
     "service types": "Configuration: service types (SAC/HSN, default rates).",
