@@ -144,6 +144,9 @@ async def refund_order(
             )
             note, released = await credit_notes.create_refunding(session, ctx, body=by_value, receipt_id=receipt.id)
             note_id, amount = note.id, amount + released
+    elif isinstance(body, FullRefundIn) and order.invoice_id is None:
+        # no invoice (a late payment kept as an advance): all of it is the advance
+        amount = min(advance(receipt), refundable)
     else:
         if order.invoice_id is None:
             raise Conflict(

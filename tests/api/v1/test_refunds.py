@@ -23,6 +23,7 @@ from app.models.commerce.online_payment import OnlinePayment
 from app.models.commerce.order import SalesOrder, SalesOrderLine
 from tests.api.v1.http_checks import assert_problem
 from tests.api.v1.invoicing import Party
+from tests.api.v1.ordering import OrderShop
 from tests.api.v1.receipting import alloc, receive
 from tests.api.v1.test_invoice_stock import Shop
 from tests.factories import API, Account, make_tenant
@@ -503,3 +504,36 @@ class TestRetryAfterTimeout:
         assert len(await fake_refunds(fake_razorpay, sold)) == 1
         assert [r["amount"] for r in await refunds_of(razorpay_client, sold)] == ["50.00"]
         assert (await payment_row(razorpay_app, sold)).amount_refunded == D("50.00")
+
+
+class TestThroughTheOrderFlow:
+    """An order placed, paid (sandbox Checkout, verified) and confirmed by the orders' own services,
+    then refunded in full: the sandbox gateway, the app in sandbox mode."""
+
+    async def test_a_confirmed_order_refunded_in_full_is_cancelled_and_restocked(self, client, app, today):
+        shop = await OrderShop.open_with_customer(app, client, await make_tenant(client))
+        tea = await shop.product(client, stock="5")
+        order = await shop.draft(client, [{"product_id": tea["id"], "quantity": "2"}])
+        placed = await shop.place(client, order["id"], "online")
+        assert placed.status_code == 200, placed.text
+        verified = await shop.post(
+            client, f"/orders/{order['id']}/verify-payment", placed.json()["checkout"]["sandbox_payment"]
+        )
+        assert verified.status_code == 200, verified.text
+        assert verified.json()["status"] == "confirmed"
+        assert await shop.stock_of(tea["id"]) == (3, 0)
+        headers = shop.account.headers | {"Idempotency-Key": str(uuid.uuid4())}
+        body = {"full": True, "reason": "Customer cancelled", "restock": True}
+        response = await client.post(f"{API}/orders/{order['id']}/refund", json=body, headers=headers)
+        assert response.status_code == 201, response.text
+        made = response.json()
+        assert (made["amount"], made["status"], made["restock"]) == ("236.00", "processed", True)
+        assert made["razorpay_refund_id"].startswith("rfnd_sandbox")
+        after = await shop.get(client, order["id"])
+        assert after["status"] == "cancelled"
+        assert await shop.stock_of(tea["id"]) == (5, 0)
+        assert "order.cancelled" in await shop.order_audit(order["id"])
+        again = await client.post(
+            f"{API}/orders/{order['id']}/refund", json=body, headers=headers | {"Idempotency-Key": str(uuid.uuid4())}
+        )
+        assert_problem(again, 409)
