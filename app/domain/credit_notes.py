@@ -102,14 +102,19 @@ def note_totals(
     closes: bool,
     round_to_rupee: bool,
     reverse_charge: bool = False,
+    exact: Decimal | None = None,
 ) -> gst.DocumentTotals:
     """Totals of a note whose lines are `lines`, `creditable` being the invoice's total less what
     was credited before, `closes` whether nothing of the invoice's lines remains uncredited after it.
-    A total over `creditable` (or not over zero) is left as is: the caller refuses it."""
+    A total over `creditable` (or not over zero) is left as is: the caller refuses it.
+    `exact`: a refunded amount the note must come to (its lines from `taxable_for_gross`): the few
+    paise its tax rounding leaves go to round_off instead of rounding to the rupee."""
     base = gst.document_totals(lines, round_to_rupee=False, reverse_charge=reverse_charge)
     grand = base.total
     if closes:
         total = creditable
+    elif exact is not None and 0 < exact <= creditable and abs(exact - grand) < gst.RUPEE:
+        total = exact
     else:
         rounded = gst.money(grand.quantize(gst.RUPEE, rounding=ROUND_HALF_UP)) if round_to_rupee else grand
         total = rounded if 0 < rounded <= creditable else grand

@@ -70,7 +70,8 @@ class LinesRefundIn(RequestBody):
 class AmountRefundIn(RequestBody):
     """An amount, tax included (a price reduction, a goodwill refund): first from what the payment
     left as the customer's advance, the rest by a credit note by value on the invoice's lines in
-    proportion to what remains of each. No goods go back."""
+    proportion to what remains of each, coming to that rest to the paisa (the paise of tax rounding
+    in its round_off). No goods go back."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"amount": "150.00", "reason": "Late delivery"}]})
 

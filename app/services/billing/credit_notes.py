@@ -81,13 +81,19 @@ async def create(session: AsyncSession, ctx: Context, *, body: FullCreditNoteIn 
 
 
 async def create_refunding(
-    session: AsyncSession, ctx: Context, *, body: FullCreditNoteIn | PartialCreditNoteIn, receipt_id: uuid.UUID
+    session: AsyncSession,
+    ctx: Context,
+    *,
+    body: FullCreditNoteIn | PartialCreditNoteIn,
+    receipt_id: uuid.UUID,
+    total: Decimal | None = None,
 ) -> tuple[CreditNote, Decimal]:
     """A credit note for money going back to the customer (app.services.commerce.refunds): what of
     the note the invoice's balance due does not take is released from `receipt_id`'s allocations
     to the invoice, back to the receipt's advance, to be refunded from there. Answers the note and
-    the amount released (zero when the invoice still owed at least the note's total)."""
-    return await _create(session, ctx, body, release_from=receipt_id)
+    the amount released (zero when the invoice still owed at least the note's total). `total`: the
+    amount refunded that the note must come to (a refund of an amount, app.domain.credit_notes)."""
+    return await _create(session, ctx, body, release_from=receipt_id, total=total)
 
 
 async def value_credits(session: AsyncSession, invoice_id: uuid.UUID, gross: Decimal) -> list[ValueCredit]:
@@ -114,6 +120,7 @@ async def _create(
     body: FullCreditNoteIn | PartialCreditNoteIn,
     *,
     release_from: uuid.UUID | None,
+    total: Decimal | None = None,
 ) -> tuple[CreditNote, Decimal]:
     dates = DocumentDates.of(ctx)
     invoice = await invoicing.get(session, body.invoice_id, for_update=True)
@@ -140,7 +147,7 @@ async def _create(
         credits = _partial(invoice, credited, supply, body.lines)
         _check_units(credits)
     returned = _returned(invoice, body, credits) if body.restock else []  # refused before a number is taken
-    note = await _save(session, invoice, body, day, credits, closes=_closes(invoice, credited, credits))
+    note = await _save(session, invoice, body, day, credits, closes=_closes(invoice, credited, credits), total=total)
     if returned:
         await invoice_stock.return_goods(session, ctx, invoice, note.id, returned)
     created = audit.snapshot(note, AUDITED)
@@ -256,6 +263,7 @@ async def _save(
     credits: list[Credit],
     *,
     closes: bool,
+    total: Decimal | None = None,
 ) -> CreditNote:
     settings = await gst_settings.get(session)
     totals = credit_note_math.note_totals(
@@ -264,6 +272,7 @@ async def _save(
         closes=closes,
         round_to_rupee=settings.round_off_enabled,
         reverse_charge=invoice.reverse_charge,
+        exact=total,
     )
     if totals.total <= 0:
         raise Conflict("Nothing of the invoice remains to be credited.", code="invoice-fully-credited")

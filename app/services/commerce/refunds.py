@@ -142,7 +142,9 @@ async def refund_order(
             by_value = PartialCreditNoteIn.model_construct(
                 invoice_id=order.invoice_id, reason=body.reason, credit_note_date=None, restock=False, lines=lines
             )
-            note, released = await credit_notes.create_refunding(session, ctx, body=by_value, receipt_id=receipt.id)
+            note, released = await credit_notes.create_refunding(
+                session, ctx, body=by_value, receipt_id=receipt.id, total=rest
+            )
             note_id, amount = note.id, amount + released
     elif isinstance(body, FullRefundIn) and order.invoice_id is None:
         # no invoice (a late payment kept as an advance): all of it is the advance

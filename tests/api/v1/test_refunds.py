@@ -243,6 +243,24 @@ class TestAmounts:
         assert (invoice["amount_paid"], invoice["amount_credited"]) == ("0.00", "472.00")
         assert await balance(razorpay_client, sold) == D("0.00")
 
+    async def test_an_amount_is_refunded_to_the_paisa_and_credited_by_value(
+        self, razorpay_client, fake_razorpay, razorpay_app, day
+    ):
+        sold = await sell(razorpay_client, fake_razorpay, razorpay_app, day)
+        response = await refund(razorpay_client, sold, {"amount": "150.55", "reason": "Late delivery"})
+        assert response.status_code == 201, response.text
+        made = response.json()
+        assert made["amount"] == "150.55"
+        note = await read(razorpay_client, sold, f"credit-notes/{made['credit_note_id']}")
+        # by value (no quantity), tax at the line's rate, the paise of tax rounding in round_off
+        assert note["total"] == "150.55" and note["lines"][0]["quantity"] is None
+        assert abs(D(note["round_off"])) <= D("0.02")
+        assert abs(D(note["taxable_value"]) - D("127.58")) <= D("0.02")  # 150.55 / 1.18
+        (at_gateway,) = await fake_refunds(fake_razorpay, sold)
+        assert at_gateway["amount"] == 15055
+        assert await balance(razorpay_client, sold) == D("0.00")
+        assert await sold.shop.on_hand(sold.product) == D("6")
+
     async def test_full_refund_cancels_the_order_and_refunds_the_advance_too(
         self, razorpay_client, fake_razorpay, razorpay_app, day
     ):
