@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal as D
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -555,3 +556,47 @@ class TestThroughTheOrderFlow:
             f"{API}/orders/{order['id']}/refund", json=body, headers=headers | {"Idempotency-Key": str(uuid.uuid4())}
         )
         assert_problem(again, 409)
+
+
+class TestFlaggedPayments:
+    async def test_a_payment_for_a_voided_invoice_is_refunded_from_its_advance(self, client, app, today):
+        owner = await make_tenant(client)
+        party = await Party.make(client, owner)
+        invoice = await party.invoice(client)  # 1,000 + 18 %
+        headers = owner.headers | {"Idempotency-Key": str(uuid.uuid4())}
+        made = (await client.post(f"{API}/invoices/{invoice['id']}/payment-link", headers=headers)).json()
+        voided = await client.post(
+            f"{API}/invoices/{invoice['id']}/void", json={"reason": "Raised twice"}, headers=owner.headers
+        )
+        assert voided.status_code == 200, voided.text
+        parts = urlsplit(made["sandbox_pay_url"])
+        assert (await client.get(f"{parts.path}?{parts.query}")).status_code == 200
+        payment_path = f"{API}/online-payments/{made['payment']['id']}"
+        payment = (await client.get(payment_path, headers=owner.headers)).json()
+        assert (payment["status"], payment["refund_due"]) == ("paid", True)
+
+        async def refund_it(body: dict) -> httpx.Response:
+            headers = owner.headers | {"Idempotency-Key": str(uuid.uuid4())}
+            return await client.post(f"{payment_path}/refund", json=body, headers=headers)
+
+        assert_problem(await refund_it({"amount": "1180.01", "reason": "x"}), 409, "refund-exceeds-paid")
+        part = await refund_it({"amount": "180.00", "reason": "Invoice voided"})
+        assert part.status_code == 201, part.text
+        assert (await client.get(payment_path, headers=owner.headers)).json()["refund_due"] is True
+        rest = await refund_it({"reason": "Invoice voided"})
+        assert rest.status_code == 201, rest.text
+        assert (rest.json()["amount"], rest.json()["status"], rest.json()["credit_note_id"]) == (
+            "1000.00",
+            "processed",
+            None,
+        )
+        assert (await client.get(payment_path, headers=owner.headers)).json()["refund_due"] is False
+        assert_problem(await refund_it({"reason": "Again"}), 409, "refund-not-due")
+        listed = await client.get(
+            f"{API}/refunds",
+            params={"online_payment_id": made["payment"]["id"], "status": "processed", "sort": "amount"},
+            headers=owner.headers,
+        )
+        assert [r["amount"] for r in listed.json()["items"]] == ["180.00", "1000.00"]
+        customer = (await client.get(f"{API}/customers/{party.customer['id']}", headers=owner.headers)).json()
+        assert customer["balance"] == "0.00"
