@@ -1,4 +1,5 @@
-"""`python -m app <command>`: serve, migrate, create-roles, seed-demo, worker, jobs run-due."""
+"""`python -m app <command>`: serve, migrate, create-roles, seed-demo, worker, jobs run-due,
+rotate-payment-secrets."""
 
 import argparse
 import asyncio
@@ -202,6 +203,23 @@ def cmd_run_due(settings: Settings, args: argparse.Namespace) -> None:
         sys.exit(1)
 
 
+def cmd_rotate_payment_secrets(settings: Settings, args: argparse.Namespace) -> None:
+    from app.services.commerce.payment_gateways import rotate_all
+
+    async def run():
+        urls = await resolve_urls(settings)
+        db = Database(urls.app, pool_size=2, max_overflow=0, statement_cache=settings.db_prepared_statement_cache)
+        try:
+            return await rotate_all(Runtime(settings=settings, db=db), only=args.tenant)
+        finally:
+            await db.dispose()
+
+    rotation = asyncio.run(run())
+    print(rotation, flush=True)
+    if rotation.unreadable:
+        sys.exit(1)
+
+
 def main(argv: list[str] | None = None) -> None:
     configure_logging(get_settings().log_level, get_settings().log_format)
     parser = argparse.ArgumentParser(prog="python -m app", description="RMS Billing")
@@ -232,6 +250,12 @@ def main(argv: list[str] | None = None) -> None:
         help="with ENV=prod, accept an --at in the future (its transitions apply now, for every tenant)",
     )
     run_due.set_defaults(func=cmd_run_due)
+    rotate = commands.add_parser(
+        "rotate-payment-secrets",
+        help="re-encrypt every business's saved gateway secrets under the first PAYMENT_SECRET_KEYS key",
+    )
+    rotate.add_argument("--tenant", type=uuid.UUID, action="append", help="only this tenant (repeatable)")
+    rotate.set_defaults(func=cmd_rotate_payment_secrets)
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _exit_on_signal)
     args.func(get_settings(), args)

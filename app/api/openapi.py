@@ -163,6 +163,7 @@ TAGS = {
     "invoices": "Invoices: drafts, issue, void.",
     "receipts": "Receipts and their allocation to invoices.",
     "sales": "Quick sale at the counter: invoice, stock, payments and udhaar in one call.",
+    "payment gateways": "The business's own Razorpay account (owner only): keys checked, encrypted, never shown.",
     "credit notes": "Credit notes against issued invoices.",
     "refunds": "Money given back through the business's own Razorpay: of an order (full, by lines, by amount), "
     "of a payment flagged for refund; the refunds made and their state.",
@@ -177,7 +178,7 @@ TAGS = {
     "reminder settings": "Configuration: payment reminders to customers (schedule, send hour, on/off).",
     "dashboard": "Figures for the dashboard.",
     "audit": "The audit log.",
-    "webhooks": "Inbound webhooks (Razorpay).",
+    "webhooks": "Inbound webhooks (Razorpay): the upgrades', and each business's own account's.",
     "health": "Liveness and readiness.",
 }
 

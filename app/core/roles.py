@@ -32,6 +32,7 @@ EXECUTABLE_FUNCTIONS = [
     "due_payment_reminder_tenants(timestamp with time zone, integer, integer, uuid[])",  # migration 0020
     "due_low_stock_digest_tenants(timestamp with time zone, integer, uuid[])",  # migration 0022
     "due_order_hold_tenants(timestamp with time zone, uuid[])",  # migration 0027
+    "tenants_with_payment_gateway(uuid[])",  # migration 0030: rotate-payment-secrets
 ]
 # The public invoice page's function (migration 0019): GET /p/<token> has no tenant until a live share
 # link's token hash names it (tenant and link id, nothing else).

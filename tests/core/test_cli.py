@@ -20,6 +20,7 @@ PROD = {
     "RAZORPAY_KEY_ID": "rzp_live_x",
     "RAZORPAY_KEY_SECRET": "secret",
     "RAZORPAY_WEBHOOK_SECRET": "secret",
+    "PAYMENT_SECRET_KEYS": "qAHEAPoF0UtRRkUmIvJvZJHMmwDO5AZo7E-NPpVW6xU=",  # a key of its own (not the dev one)
 }
 
 

@@ -21,6 +21,13 @@ async def webhook_tenant(session: AsyncSession, webhook_id: str) -> uuid.UUID | 
     return (await session.execute(stmt, {"webhook_id": webhook_id})).scalar()
 
 
+async def tenants_with_gateway(session: AsyncSession, only: list[uuid.UUID] | None = None) -> list[uuid.UUID]:
+    """The tenants that saved a payment gateway (ids only), through the SECURITY DEFINER function of
+    migration 0030; no tenant bound (it sees past row-level security, answering nothing else)."""
+    stmt = text("SELECT tenants_with_payment_gateway(CAST(:only AS uuid[]))")
+    return sorted((await session.execute(stmt, {"only": only})).scalars())
+
+
 async def claim_webhook(session: AsyncSession, webhook_id: str) -> bool:
     """Record `webhook_id` as the bound tenant's (the application role reaches `gateway_webhooks`
     only so). False if the id is taken already (by anyone)."""

@@ -19,6 +19,7 @@ an event type we do not handle, or for a payment this business did not make thro
 retries anything but a 2xx, and those would never succeed). An unknown webhook id is 404.
 """
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -87,6 +88,7 @@ async def receive(
         raise NotFound("There is no webhook at this address.")
     await bind_tenant(session, tenant_id)
     audit.set_actor(session, None)
+    ctx = dataclasses.replace(ctx, tenant_id=tenant_id, actor_id=None)  # the effects run as the tenant's, by no one
     gateway = await PaymentGatewayRepository(session).for_provider(PROVIDER)
     if gateway is None or gateway.webhook_id != webhook_id:  # removed, or saved again since: a new URL
         raise NotFound("There is no webhook at this address.")
@@ -105,18 +107,20 @@ async def _payment_event(session: AsyncSession, ctx: Context, event: Event) -> R
     if payment is None:
         log.info("gateway webhook %s (%s): no online payment of ours", event.id, event.type)
         return Received("ignored", "unknown payment")
+    capturing = event.type in CAPTURING
     if event.payment_id is None:
         outcome = "no-payment-id"
-    elif event.currency != CURRENCY or event.amount is None:
-        outcome = "currency-or-amount-unusable"
+    elif capturing and (event.currency != CURRENCY or event.amount is None):
+        outcome = "currency-or-amount-unusable"  # a capture must say what was paid, in rupees
     else:
         outcome = "applying"
     if not await _claim(session, ctx, event, payment, None, outcome):
         return Received("duplicate", f"event {event.id} was processed before")
     if outcome != "applying":
         return Received("processed", outcome)
-    assert event.payment_id is not None and event.amount is not None  # outcome "applying" says so
-    if event.type in CAPTURING:
+    assert event.payment_id is not None  # outcome "applying" says so
+    if capturing:
+        assert event.amount is not None
         outcome = await online_payments.on_captured(
             session, ctx, payment, razorpay_payment_id=event.payment_id, amount_paise=event.amount, source="webhook"
         )

@@ -56,7 +56,8 @@ def effects(monkeypatch, razorpay_app) -> Recorded:
     recorded = Recorded()
     db = razorpay_app.state.runtime.db
 
-    async def locked(payment: OnlinePayment) -> bool:
+    async def locked(payment: OnlinePayment, ctx) -> bool:
+        assert ctx.tenant_id == payment.tenant_id and ctx.actor_id is None  # the tenant's context, no one acting
         async with db.transaction(payment.tenant_id) as other:
             stmt = select(OnlinePayment.id).where(OnlinePayment.id == payment.id).with_for_update(nowait=True)
             try:
@@ -66,7 +67,7 @@ def effects(monkeypatch, razorpay_app) -> Recorded:
             return False
 
     async def on_captured(session, ctx, payment, *, razorpay_payment_id, amount_paise, source):
-        recorded.lock_seen.append(await locked(payment))
+        recorded.lock_seen.append(await locked(payment, ctx))
         recorded.calls.append(("captured", payment.id, {"payment": razorpay_payment_id, "amount": amount_paise}))
         recorded.calls[-1][2]["source"] = source
         if recorded.fail_with is not None:
@@ -74,12 +75,12 @@ def effects(monkeypatch, razorpay_app) -> Recorded:
         return "receipt-made"
 
     async def on_failed(session, ctx, payment, *, razorpay_payment_id, reason):
-        recorded.lock_seen.append(await locked(payment))
+        recorded.lock_seen.append(await locked(payment, ctx))
         recorded.calls.append(("failed", payment.id, {"payment": razorpay_payment_id, "reason": reason}))
         return "marked-failed"
 
     async def on_refund_event(session, ctx, payment, refund, *, razorpay_refund_id, status, amount_paise, reason):
-        recorded.lock_seen.append(await locked(payment))
+        recorded.lock_seen.append(await locked(payment, ctx))
         details = {"refund": refund.id if refund else None, "razorpay_refund_id": razorpay_refund_id}
         recorded.calls.append(("refund", payment.id, details | {"status": status, "amount": amount_paise}))
         return f"refund-{status}"
@@ -353,6 +354,19 @@ class TestFailureAndRefunds:
         assert effects.calls == [
             ("failed", a.payment.id, {"payment": "pay_failed0001", "reason": "Payment failed at the bank"})
         ]
+
+    async def test_a_failure_needs_no_amount(self, razorpay_client, razorpay_app, fake_razorpay, effects):
+        a = await shop(razorpay_client, razorpay_app, fake_razorpay)
+        notes = {"online_payment_id": str(a.payment.id)}
+        body, _ = fake_razorpay.payment_event(a.account, "payment.failed", None, "pay_failed0002", notes=notes)
+        body = body.replace(b'"amount": 99900, ', b"")
+        assert b'"amount"' not in body
+        headers = {"X-Razorpay-Signature": signature(a.account.webhook_secret, body), "X-Razorpay-Event-Id": "evt_f2"}
+        assert result(await razorpay_client.post(a.url, content=body, headers=headers)) == (
+            "processed",
+            "marked-failed",
+        )
+        assert [(kind, details["payment"]) for kind, _, details in effects.calls] == [("failed", "pay_failed0002")]
 
     async def test_refund_events_reach_on_refund_event_with_our_refund_or_none(
         self, razorpay_client, razorpay_app, fake_razorpay, effects

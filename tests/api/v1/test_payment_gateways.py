@@ -112,7 +112,7 @@ class TestSave:
         [
             {"key_id": "key_test_abcdefgh"},
             {"key_id": "rzp_test_abc"},
-            {"key_secret": "short"},
+            {"key_secret": "Sh0rt!"},
             {"key_secret": "has space in it"},
             {"webhook_secret": "x" * 129},
             {"webhook_secret": "nul\u0000inside"},
@@ -127,6 +127,9 @@ class TestSave:
         assert problem_code(response, 422) == "validation-error"
         assert fake_razorpay.calls_of(account) == []
         assert_no_secret(response.text, account)
+        for name in ("key_secret", "webhook_secret"):
+            if name in change:  # a refused secret is not echoed either
+                assert change[name] not in response.text
 
     async def test_saving_again_replaces_the_keys_and_keeps_the_webhook_url(
         self, razorpay_client, razorpay_app, fake_razorpay
@@ -279,6 +282,49 @@ class TestKeyRotation:
         assert_no_secret(str(raised.value), account)
 
 
+class TestRotateAll:
+    """`python -m app rotate-payment-secrets` (payment_gateways.rotate_all): every business's secrets
+    under the newest key, found across tenants by the SECURITY DEFINER function of migration 0030."""
+
+    async def test_every_tenant_is_re_encrypted_under_the_new_key(self, razorpay_client, razorpay_app, fake_razorpay):
+        runtime = razorpay_app.state.runtime
+        owners, accounts = [], []
+        for _ in range(2):
+            owners.append(await make_tenant(razorpay_client))
+            accounts.append(fake_razorpay.account())
+            await configure_gateway(razorpay_client, owners[-1], accounts[-1])  # under the dev key
+        without = await make_tenant(razorpay_client)  # saved nothing: not a tenant to rotate
+        new_key = Fernet.generate_key().decode()
+        rotated = runtime.settings.model_copy(update={"payment_secret_keys": [new_key, DEV_PAYMENT_SECRET_KEY]})
+        ids = [uuid.UUID(owner.tenant_id) for owner in [*owners, without]]
+        rotation = await payment_gateways.rotate_all(dataclasses.replace(runtime, settings=rotated), only=ids)
+        assert sorted(rotation.rotated) == sorted(ids[:2]) and rotation.unreadable == []
+        for owner, account in zip(owners, accounts, strict=True):
+            row = await stored(razorpay_app, owner.tenant_id)
+            assert SecretBox((new_key,)).decrypt(row.key_secret_encrypted) == account.key_secret
+            assert SecretBox((new_key,)).decrypt(row.webhook_secret_encrypted) == account.webhook_secret
+        response = await razorpay_client.get(
+            f"{API}/audit-logs", params={"action": "payment_gateway.secrets_rotated"}, headers=owners[0].headers
+        )
+        assert len(response.json()["items"]) == 1
+        assert_no_secret(response.text, accounts[0])
+
+    async def test_a_tenant_no_listed_key_opens_is_reported_and_left_as_it_was(
+        self, razorpay_client, razorpay_app, fake_razorpay
+    ):
+        runtime = razorpay_app.state.runtime
+        owner = await make_tenant(razorpay_client)
+        await configure_gateway(razorpay_client, owner, fake_razorpay.account())
+        before = await stored(razorpay_app, owner.tenant_id)
+        dropped = runtime.settings.model_copy(update={"payment_secret_keys": [Fernet.generate_key().decode()]})
+        tenant = uuid.UUID(owner.tenant_id)
+        rotation = await payment_gateways.rotate_all(dataclasses.replace(runtime, settings=dropped), only=[tenant])
+        assert (rotation.rotated, rotation.unreadable) == ([], [tenant])
+        assert "UNREADABLE" in str(rotation)
+        after = await stored(razorpay_app, owner.tenant_id)
+        assert after.key_secret_encrypted == before.key_secret_encrypted
+
+
 class TestLogs:
     async def test_no_secret_in_any_log_line(self, razorpay_client, razorpay_app, fake_razorpay, caplog):
         """Everything a gateway does, with every logger at DEBUG: saves good and bad, reads, a
@@ -288,6 +334,8 @@ class TestLogs:
         account, other = fake_razorpay.account(), fake_razorpay.account()
         bad = body_of(account) | {"key_secret": "wrong-" + account.key_secret}
         assert (await razorpay_client.put(GATEWAY, json=bad, headers=owner.headers)).status_code == 400
+        malformed = body_of(account) | {"key_id": "not-a-key-id"}
+        assert (await razorpay_client.put(GATEWAY, json=malformed, headers=owner.headers)).status_code == 422
         saved = await configure_gateway(razorpay_client, owner, account)
         assert (await razorpay_client.get(GATEWAY, headers=owner.headers)).status_code == 200
         body, headers = fake_razorpay.payment_event(account, "payment.captured", "order_abc1", "pay_abc1")
