@@ -163,6 +163,7 @@ TAGS = {
     "invoices": "Invoices: drafts, issue, void.",
     "receipts": "Receipts and their allocation to invoices.",
     "sales": "Quick sale at the counter: invoice, stock, payments and udhaar in one call.",
+    "online payments": "Pay by link on the business's own Razorpay: invoices' payment links, payments received online.",
     "payment gateways": "The business's own Razorpay account (owner only): keys checked, encrypted, never shown.",
     "credit notes": "Credit notes against issued invoices.",
     "refunds": "Money given back through the business's own Razorpay: of an order (full, by lines, by amount), "

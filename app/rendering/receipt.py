@@ -8,7 +8,14 @@ from app.rendering.blocks import boxes, signatory, totals_table
 from app.rendering.layout import BOLD, CONTENT_WIDTH, RULE, SHADE, Page, build, escape, party_lines, style, table
 from app.rendering.views import ReceiptView
 
-MODES = {"cash": "Cash", "upi": "UPI", "bank_transfer": "Bank transfer", "card": "Card", "cheque": "Cheque"}
+MODES = {
+    "cash": "Cash",
+    "upi": "UPI",
+    "bank_transfer": "Bank transfer",
+    "card": "Card",
+    "cheque": "Cheque",
+    "razorpay": "Online (Razorpay)",
+}
 
 
 def render_receipt(view: ReceiptView) -> bytes:

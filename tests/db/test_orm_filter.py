@@ -52,6 +52,7 @@ from app.repositories.catalog.products import ProductFilters
 from app.repositories.catalog.stock import DocumentFilters, LevelDelta, LevelFilters, MovementFilters
 from app.repositories.catalog.stock import Movement as StockMovementOf
 from app.repositories.catalog.stock_alerts import AlertFilters as StockAlertFilters
+from app.repositories.commerce.online_payments import OnlinePaymentFilters
 from app.repositories.commerce.refunds import RefundFilters
 from app.repositories.platform.outbox import DeliveryFilter
 from tests.conftest import fresh_ip
@@ -496,6 +497,38 @@ CASES: dict[tuple[str, str], Case] = {
     ("OnlinePaymentRepository", "by_razorpay_payment_id"): Case(
         lambda s, b: C("OnlinePaymentRepository")(s).by_razorpay_payment_id(
             b.row("online_payments")["razorpay_payment_id"] or "pay_probe", for_update=True
+        )
+    ),
+    ("OnlinePaymentRepository", "get"): Case(
+        lambda s, b: C("OnlinePaymentRepository")(s).get(b.id("online_payments"), for_update=True)
+    ),
+    ("OnlinePaymentRepository", "lock_invoice_links"): Case(
+        lambda s, b: C("OnlinePaymentRepository")(s).lock_invoice_links(
+            b.row("online_payments")["invoice_id"] or PROBE_ID
+        )
+    ),
+    ("OnlinePaymentRepository", "open_links"): Case(
+        lambda s, b: C("OnlinePaymentRepository")(s).open_links(
+            b.row("online_payments")["invoice_id"] or PROBE_ID, EARLY_AT
+        )
+    ),
+    ("OnlinePaymentRepository", "mark_paid"): Case(
+        lambda s, b: C("OnlinePaymentRepository")(s).mark_paid(
+            b.detached(s, "online_payments"), razorpay_payment_id="pay_probe", amount_paid=Decimal("1.00"), at=NOW
+        ),
+        compare=False,
+    ),
+    ("OnlinePaymentRepository", "mark_failed"): Case(
+        lambda s, b: C("OnlinePaymentRepository")(s).mark_failed(b.detached(s, "online_payments"), reason="probe"),
+        compare=False,
+    ),
+    ("OnlinePaymentRepository", "mark_cancelled"): Case(
+        lambda s, b: C("OnlinePaymentRepository")(s).mark_cancelled(b.detached(s, "online_payments")),
+        compare=False,
+    ),
+    ("OnlinePaymentRepository", "list_page"): Case(
+        lambda s, b: C("OnlinePaymentRepository")(s).list_page(
+            OnlinePaymentFilters(status="expired", now=NOW), limit=100, cursor=None, sort="-created_at"
         )
     ),
     ("RefundRepository", "list_page"): Case(

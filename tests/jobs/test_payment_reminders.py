@@ -498,3 +498,25 @@ def test_when_due_and_rupees():
     assert reminders.rupees(Decimal("12345678.90")) == "₹1,23,45,678.90"
     assert reminders.whatsapp_link("+91 98450 12345", "Hello") == "https://wa.me/919845012345?text=Hello"
     assert reminders.whatsapp_link(None, "Hello") is None
+
+
+async def test_a_reminder_carries_the_invoices_open_payment_link(client, rt, mailbox, today):
+    """Pay by link (issue 12 §2): an invoice with an open payment link is payable from its reminder."""
+    party = await party_with_email(client)
+    await reminders_on(client, party.account)
+    linked_invoice = await invoice_due(client, party, today, due_in=-1)
+    plain = await invoice_due(client, party, today, due_in=-1, amount="300.00")
+    response = await client.post(
+        f"{API}/invoices/{linked_invoice['id']}/payment-link",
+        headers=party.account.headers | {"Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert response.status_code == 201, response.text
+    ticket_url = response.json()["sandbox_pay_url"].split("?")[0]  # sandbox: Pay now is the paid callback
+    assert (await go(rt, ist(today, 10), party)).payment_reminders == 1
+    [message] = reminder_mails(mailbox, party)
+    text = text_of(message)
+    section = text.split(f"Invoice {linked_invoice['number']} dated", 1)[1].split("\n\n", 1)[0]
+    assert f"Pay online (card, netbanking, UPI): {ticket_url}?" in section
+    other = text.split(f"Invoice {plain['number']} dated", 1)[1].split("\n\n", 1)[0]
+    assert "Balance due: ₹300.00" in other and "Pay online" not in other
+    assert f'href="{ticket_url}?' in html_of(message)

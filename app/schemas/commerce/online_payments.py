@@ -15,8 +15,9 @@ from app.schemas.money import Currency
 OnlinePaymentStatus = Literal["created", "failed", "expired", "cancelled", "paid"]
 OnlinePaymentPurpose = Literal["invoice", "order"]
 OnlinePaymentSort = Literal["created_at", "-created_at"]
-PAYMENT_ID_PATTERN = r"^pay_[A-Za-z0-9]{1,60}$"
-LINK_ID_PATTERN = r"^plink_[A-Za-z0-9]{1,58}$"
+PAYMENT_ID_PATTERN = r"^pay_[A-Za-z0-9_]{1,60}$"
+LINK_ID_PATTERN = r"^plink_[A-Za-z0-9_]{1,58}$"
+SIGNATURE_EXAMPLE = "5e7d2c9b1f0a4e3d8c6b5a4f3e2d1c0b9a8f7e6d5c4b3a291817161514131210"
 
 
 class PaymentLinkCreate(RequestBody):
@@ -110,17 +111,19 @@ class LinkVerify(RequestBody):
                     "razorpay_payment_link_id": "plink_RZ3fJ7xY2kLmNp",
                     "razorpay_payment_link_reference_id": "INV/26-27/00042-9c41d2",
                     "razorpay_payment_link_status": "paid",
-                    "razorpay_signature": "5e7d2c9b1f0a4e3d8c6b5a4f3e2d1c0b9a8f7e6d5c4b3a29181716151413121",
+                    "razorpay_signature": SIGNATURE_EXAMPLE,
                 }
             ]
         },
     )
 
-    razorpay_payment_id: str = Field(pattern=PAYMENT_ID_PATTERN, max_length=64)
-    razorpay_payment_link_id: str = Field(pattern=LINK_ID_PATTERN, max_length=64)
-    razorpay_payment_link_reference_id: str = Field(min_length=1, max_length=40, pattern=r"^[\x21-\x7e]+$")
-    razorpay_payment_link_status: str = Field(pattern=r"^[a-z_]{1,20}$")
-    razorpay_signature: str = Field(pattern=r"^[0-9a-f]{64}$")
+    razorpay_payment_id: str = Field(pattern=PAYMENT_ID_PATTERN, max_length=64, examples=["pay_RZ3gK8zA1bCdEf"])
+    razorpay_payment_link_id: str = Field(pattern=LINK_ID_PATTERN, max_length=64, examples=["plink_RZ3fJ7xY2kLmNp"])
+    razorpay_payment_link_reference_id: str = Field(
+        min_length=1, max_length=40, pattern=r"^[\x21-\x7e]+$", examples=["INV/26-27/00042-9c41d2"]
+    )
+    razorpay_payment_link_status: str = Field(pattern=r"^[a-z_]{1,20}$", examples=["paid"])
+    razorpay_signature: str = Field(pattern=r"^[0-9a-f]{64}$", examples=[SIGNATURE_EXAMPLE])
 
 
 class LinkVerified(BaseModel):

@@ -216,6 +216,10 @@ async def void(session: AsyncSession, ctx: Context, invoice_id: uuid.UUID, *, re
     await invoice_stock.restore(session, ctx, invoice, reason=reason)
     await CustomerRepository(session).add_to_balance(invoice.customer_id, -invoice.total)
     await _audit(session, "invoice.voided", invoice, before=before)
+    # its open payment links are withdrawn (payment_links imports this module: imported here)
+    from app.services.commerce import payment_links
+
+    await payment_links.withdraw(session, ctx, invoice.id, reason="the invoice was voided")
     return invoice
 
 

@@ -41,6 +41,7 @@ from app.repositories.billing.reminder_settings import ReminderSettingsRepositor
 from app.repositories.billing.reminders import PaymentReminderRepository
 from app.repositories.platform.jobs import JobOccasionRepository
 from app.repositories.platform.outbox import DocumentColumn
+from app.services.commerce import payment_links
 from app.services.documents import document_mail, document_pdfs, share_links
 from app.services.platform import mail, subscriptions
 
@@ -181,6 +182,7 @@ async def _queue(session: AsyncSession, ctx: Context, items: list[_Due]) -> None
                 "balance_due": rupees(invoice.balance_due),
                 "upi_link": document_pdfs.payment_link(invoice, company.upi_vpa),
                 "share_url": link.url,
+                "pay_url": await payment_links.pay_now_url(session, ctx, invoice),  # its open payment link
             }
         )
     numbers = ", ".join(item.invoice.number or "" for item in items)

@@ -184,12 +184,33 @@ def _check_link(link: GatewayLink, invoice: Invoice) -> None:
         raise PaymentGatewayError("Razorpay answered with a payment link that does not match the request.")
 
 
-async def _cancel(session: AsyncSession, gateway: TenantGateway, payment: OnlinePayment, *, reason: str) -> None:
-    """Cancel an open link on the gateway (best effort: module docstring) and here."""
+async def withdraw(session: AsyncSession, ctx: Context, invoice_id: uuid.UUID, *, reason: str) -> int:
+    """Cancel the invoice's open links (on the gateway, best effort, and here): invoicing.void calls
+    it, so a voided invoice's customer is not left a link to pay. How many were open. A gateway
+    that cannot be reached, or is not configured any more, does not stop the caller: the links are
+    cancelled here, and a payment that still arrives is recorded and flagged refund_due."""
+    repo = OnlinePaymentRepository(session)
+    await repo.lock_invoice_links(invoice_id)  # a link being made meanwhile is committed first, then found
+    links = await repo.open_links(invoice_id, ctx.now)
+    if not links:
+        return 0
     try:
-        await gateway.cancel_payment_link(payment.gateway_ref)
-    except (PaymentGatewayError, PaymentGatewayUnavailable) as exc:
-        log.warning("payment link %s not cancelled on the gateway: %s", payment.gateway_ref, exc.detail)
+        gateway: TenantGateway | None = await payment_gateways.client_for(session, ctx)
+    except AppError as exc:
+        log.warning("payment links of invoice %s not cancelled on the gateway: %s", invoice_id, exc.code)
+        gateway = None
+    for link in links:
+        await _cancel(session, gateway, link, reason=reason)
+    return len(links)
+
+
+async def _cancel(session: AsyncSession, gateway: TenantGateway | None, payment: OnlinePayment, *, reason: str) -> None:
+    """Cancel an open link on the gateway (best effort: module docstring) and here."""
+    if gateway is not None and gateway.sandbox == payment.is_sandbox:
+        try:
+            await gateway.cancel_payment_link(payment.gateway_ref)
+        except (PaymentGatewayError, PaymentGatewayUnavailable) as exc:
+            log.warning("payment link %s not cancelled on the gateway: %s", payment.gateway_ref, exc.detail)
     before = audit.snapshot(payment, online_payments.AUDITED)
     if await OnlinePaymentRepository(session).mark_cancelled(payment):
         await audit.record(
@@ -306,6 +327,8 @@ async def pay_now_url(session: AsyncSession, ctx: Context, invoice: Invoice) -> 
             continue
         if not link.is_sandbox:
             return link.short_url
+        if ctx.settings.razorpay_mode != "sandbox":  # made before the deployment went live: not payable
+            continue
         gateway = await payment_gateways.client_for(session, ctx)
         return sandbox_pay_url(ctx.settings, gateway, link, invoice.number or "")
     return None
@@ -314,8 +337,8 @@ async def pay_now_url(session: AsyncSession, ctx: Context, invoice: Invoice) -> 
 # --- the page the customer comes back to (GET /pay/<ticket>) --------------------------------------
 
 CALLBACK_PARAMS = {
-    "razorpay_payment_id": re.compile(r"pay_[A-Za-z0-9]{1,60}"),
-    "razorpay_payment_link_id": re.compile(r"plink_[A-Za-z0-9]{1,58}"),
+    "razorpay_payment_id": re.compile(r"pay_[A-Za-z0-9_]{1,60}"),
+    "razorpay_payment_link_id": re.compile(r"plink_[A-Za-z0-9_]{1,58}"),
     "razorpay_payment_link_reference_id": re.compile(r"[\x21-\x7e]{1,40}"),
     "razorpay_payment_link_status": re.compile(r"[a-z_]{1,20}"),
     "razorpay_signature": re.compile(r"[0-9a-f]{64}"),

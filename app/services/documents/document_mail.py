@@ -43,6 +43,7 @@ from app.schemas.documents.document_mail import (
     StatementSendRequest,
 )
 from app.services.billing import credit_notes, customers, invoicing, ledger, receipts
+from app.services.commerce import payment_links
 from app.services.documents import share_links
 from app.services.platform import mail, subscriptions
 
@@ -155,6 +156,7 @@ async def send_invoice(
         "paid": invoice.balance_due <= 0,
         "overdue": invoice.balance_due > 0 and invoice.due_date < ctx.today,
         "share_url": None,
+        "pay_url": await payment_links.pay_now_url(session, ctx, invoice),  # its open payment link
     }
     if body.share_link:
         link = await share_links.create(session, ctx, invoice.id)

@@ -4,11 +4,19 @@ capture recorded as one receipt (mode razorpay, reference = the payment id) what
 number of verifies and webhooks; more than the balance -> advance; a void invoice -> refund_due."""
 
 import asyncio
+import os
 import uuid
 from decimal import Decimal
+from pathlib import Path
 
 import httpx
+import pytest
+from playwright.async_api import async_playwright
 
+from app.core.database import drain_background_tasks
+from app.core.errors import Conflict
+from app.repositories.commerce.online_payments import OnlinePaymentRepository
+from app.services.commerce import online_payments
 from tests.api.v1.paying import (
     Books,
     callback_params,
@@ -22,9 +30,12 @@ from tests.api.v1.paying import (
 )
 from tests.api.v1.receipting import alloc, customer_balance, invoice_of, invoice_state, receive
 from tests.api.v1.sharing import path_of, payable_party, shared
+from tests.browser import find_chromium
+from tests.conftest import unique_email
 from tests.factories import API, make_tenant
 
 D = Decimal
+ARTIFACTS = Path(os.environ.get("ARTIFACTS_DIR", Path(__file__).resolve().parents[2] / "artifacts"))
 
 
 async def test_a_link_for_the_balance_due_with_what_to_send(client, app):
@@ -200,7 +211,9 @@ async def test_a_payment_for_a_void_invoice_is_unallocated_and_flagged_for_refun
         f"{API}/invoices/{invoice['id']}/void", json={"reason": "Duplicate"}, headers=owner.headers
     )
     assert void.status_code == 200, void.text
-    page = await client.get(pay_path(link))  # the customer had the link already
+    withdrawn = await client.get(f"{API}/online-payments/{link['payment']['id']}", headers=owner.headers)
+    assert withdrawn.json()["status"] == "cancelled"  # voiding withdrew the open link
+    page = await client.get(pay_path(link))  # the customer paid it anyway (the cancellation raced the payment)
     assert page.status_code == 200 and "Payment received" in page.text
     receipt = (await Books(app, owner.tenant_id).receipts())[0]
     assert (receipt.amount, receipt.amount_allocated) == (D("600.00"), D("0.00"))
@@ -286,3 +299,111 @@ async def test_list_filters(client, app):
     assert await ids(purpose="order") == []
     assert await ids(razorpay_payment_id=callback_params(two)["razorpay_payment_id"]) == [two["payment"]["id"]]
     assert await ids(limit=1) == [two["payment"]["id"]]
+
+
+async def test_ten_clicks_at_once_make_one_link(app, live_server):
+    async with httpx.AsyncClient(base_url=live_server, timeout=120) as c:
+        owner = await make_tenant(c)
+        _, invoice = await party_with_invoice(c, owner, "990.00")
+
+    async def click() -> httpx.Response:
+        async with httpx.AsyncClient(base_url=live_server, timeout=120) as c:
+            return await make_link(c, owner, invoice)
+
+    answers = await asyncio.gather(*(click() for _ in range(10)))
+    assert {a.status_code for a in answers} == {201}, [a.text for a in answers if a.status_code != 201][:2]
+    assert len({a.json()["payment"]["id"] for a in answers}) == 1
+    assert sum(not a.json()["reused"] for a in answers) == 1
+    assert await Books(app, owner.tenant_id).payments() == 1
+
+
+async def test_a_customer_pays_now_from_the_public_page_in_chromium(live_server):
+    """A real headless Chromium at a phone's size: the invoice page's Pay now (sandbox: straight to
+    the paid callback), the "Payment received" page, and the invoice page again, paid."""
+    chromium_path = find_chromium()
+    async with httpx.AsyncClient(base_url=live_server, timeout=120) as c:
+        owner = await make_tenant(c)
+        party = await payable_party(c, owner)
+        invoice = await invoice_of(c, party, "1180.00")
+        await linked(c, owner, invoice)
+        page_url = (await shared(c, owner, invoice))["url"]
+    artifacts = ARTIFACTS
+    artifacts.mkdir(parents=True, exist_ok=True)
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=chromium_path, args=["--no-sandbox"])
+        try:
+            context = await browser.new_context(viewport={"width": 360, "height": 800})
+            page = await context.new_page()
+            problems: list[str] = []
+            page.on("console", lambda message: problems.append(f"{message.type}: {message.text}"))
+            page.on("pageerror", lambda error: problems.append(str(error)))
+            assert (await page.goto(page_url)).status == 200
+            assert await page.locator("#pay-now").is_visible() and await page.locator(".pay svg").is_visible()
+            assert await page.locator("#pay-now-card").is_visible()
+            width = await page.evaluate("document.scrollingElement.scrollWidth")
+            assert width <= 360, f"the page scrolls sideways at 360 px ({width} px wide)"
+            await page.screenshot(path=str(artifacts / "pay-now-360x800.png"), full_page=True)
+            await page.locator("#pay-now").click()
+            await page.wait_for_load_state()
+            assert await page.locator("#payment-result").inner_text() == "Payment received"
+            assert await page.locator("#invoice-number").inner_text() == invoice["number"]
+            assert await page.locator("#amount").inner_text() == "₹1,180.00"
+            assert await page.locator("#receipt-number").inner_text()
+            await page.screenshot(path=str(artifacts / "payment-received-360x800.png"), full_page=True)
+            await page.goto(page_url)
+            assert "Paid" in await page.locator("#status").inner_text()
+            assert await page.locator("#pay-now").count() == 0
+            assert problems == [], problems  # no CSP violation, no error
+        finally:
+            await browser.close()
+
+
+async def test_record_receipt_as_orders_call_it(client, app):
+    """online_payments.record_receipt for a paid payment whose invoice is not to take it (an order's
+    late capture): the whole amount is the customer's advance; a second call is refused."""
+    owner = await make_tenant(client)
+    party, invoice = await party_with_invoice(client, owner, "420.00")
+    link = await linked(client, owner, invoice)
+    rt, tenant = app.state.runtime, uuid.UUID(owner.tenant_id)
+    async with rt.db.transaction(tenant) as session:
+        ctx = rt.context(tenant_id=tenant)
+        payment = await online_payments.get(session, uuid.UUID(link["payment"]["id"]), for_update=True)
+        with pytest.raises(Conflict) as not_paid:
+            await online_payments.record_receipt(session, ctx, payment, invoice_id=None)
+        assert not_paid.value.code == "online-payment-not-paid"
+        await OnlinePaymentRepository(session).mark_paid(
+            payment, razorpay_payment_id="pay_LateCapture01", amount_paid=D("420.00"), at=ctx.now
+        )
+        receipt = await online_payments.record_receipt(session, ctx, payment, invoice_id=None)
+        assert (receipt.mode, receipt.reference, receipt.amount, receipt.amount_allocated) == (
+            "razorpay",
+            "pay_LateCapture01",
+            D("420.00"),
+            D("0.00"),
+        )
+        assert payment.receipt_id == receipt.id and receipt.receipt_date == ctx.today
+        with pytest.raises(Conflict) as twice:
+            await online_payments.record_receipt(session, ctx, payment, invoice_id=invoice["id"])
+        assert twice.value.code == "online-payment-has-receipt"
+    assert await invoice_state(client, party, invoice) == ("issued", "0.00", "420.00")
+    assert await customer_balance(client, party) == "0.00"  # 420 owed, 420 advance
+
+
+async def test_the_invoice_mail_carries_the_open_payment_link(client, mailbox):
+    to = unique_email("accounts")
+    owner = await make_tenant(client)
+    party = await payable_party(client, owner)
+    invoice = await invoice_of(client, party, "640.00")
+    link = await linked(client, owner, invoice)
+    response = await client.post(
+        f"{API}/invoices/{invoice['id']}/send", json={"to": [to], "attach_pdf": False}, headers=owner.headers
+    )
+    assert response.status_code == 202, response.text
+    await drain_background_tasks()
+    message = await mailbox.wait_for(to, invoice["number"])
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    # sandbox: "Pay now" is the paid callback of the link (live: its short_url)
+    ticket_url = link["sandbox_pay_url"].split("?")[0]
+    assert f"Pay ₹640.00 online (card, netbanking, UPI): {ticket_url}?razorpay_payment_id=" in text
+    assert f'href="{ticket_url}?' in html and "Pay ₹640.00 online" in html

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from app.models.commerce.online_payment import OnlinePayment
 from app.services.commerce import payment_gateways
 from tests.api.v1.paying import Books, link_signature, make_link, party_with_invoice, verify
-from tests.api.v1.receipting import alloc, customer_balance, invoice_state, receive
+from tests.api.v1.receipting import alloc, customer_balance, invoice_of, invoice_state, receive
 from tests.factories import API, make_tenant
 from tests.fake_razorpay import configure_gateway, fake_razorpay, razorpay_app, razorpay_client, webhook_path
 
@@ -57,6 +57,10 @@ async def test_a_link_on_the_tenants_account_paid_and_verified(razorpay_client, 
     assert link["customer"]["name"] and link["notes"]["invoice_id"] == invoice["id"]
     assert link["callback_url"].startswith("http") and "/pay/" in link["callback_url"]
     assert made["short_url"] == link["short_url"]
+    # the public page's Pay now opens Razorpay's page of the link
+    shared = await client.post(f"{API}/invoices/{invoice['id']}/share", headers=owner.headers)
+    page = await client.get("/p/" + shared.json()["url"].rsplit("/p/", 1)[1])
+    assert f'id="pay-now" class="button" href="{link["short_url"]}"' in page.text
     # the customer pays on Razorpay and comes back with the signed query
     query = fake.pay_link(link["id"])
     page = await client.get(callback_path(link, query))
@@ -226,6 +230,7 @@ class TestWebhooksAndVerify:
             f"{API}/invoices/{invoice['id']}/void", json={"reason": "Raised twice"}, headers=owner.headers
         )
         assert void.status_code == 200, void.text
+        assert fake.links[link["id"]]["status"] == "paid"  # paid before the void: not cancellable there
         body, headers = fake.link_paid_event(account, link["id"])
         answer = (await client.post(webhook_path(gateway), content=body, headers=headers)).json()
         assert answer["detail"] == "paid-refund-due"
@@ -234,3 +239,27 @@ class TestWebhooksAndVerify:
         [receipt] = await Books(razorpay_app, owner.tenant_id).receipts()
         assert (str(receipt.amount), str(receipt.amount_allocated)) == ("640.00", "0.00")
         assert await customer_balance(client, party) == "-640.00"
+
+
+async def test_voiding_an_invoice_withdraws_its_open_link(razorpay_client, razorpay_app, fake_razorpay):
+    client, fake = razorpay_client, fake_razorpay
+    owner = await make_tenant(client)
+    await save_gateway(razorpay_app, owner, fake.account())
+    party, invoice = await party_with_invoice(client, owner, "350.00")
+    made = (await make_link(client, owner, invoice)).json()
+    void = await client.post(
+        f"{API}/invoices/{invoice['id']}/void", json={"reason": "Wrong rate"}, headers=owner.headers
+    )
+    assert void.status_code == 200, void.text
+    assert fake.links[made["payment"]["gateway_ref"]]["status"] == "cancelled"
+    read = await client.get(f"{API}/online-payments/{made['payment']['id']}", headers=owner.headers)
+    assert read.json()["status"] == "cancelled"
+    # a gateway down does not stop a void: the link is cancelled here, the failure logged
+    other = await invoice_of(client, party, "120.00")
+    other_link = (await make_link(client, owner, other)).json()
+    fake.fail_next(3, 503)
+    void = await client.post(f"{API}/invoices/{other['id']}/void", json={"reason": "Wrong rate"}, headers=owner.headers)
+    assert void.status_code == 200, void.text
+    read = await client.get(f"{API}/online-payments/{other_link['payment']['id']}", headers=owner.headers)
+    assert read.json()["status"] == "cancelled"
+    assert fake.links[other_link["payment"]["gateway_ref"]]["status"] == "created"  # not reached there
