@@ -165,6 +165,7 @@ TAGS = {
     "sales": "Quick sale at the counter: invoice, stock, payments and udhaar in one call.",
     "online payments": "Pay by link on the business's own Razorpay: invoices' payment links, payments received online.",
     "payment gateways": "The business's own Razorpay account (owner only): keys checked, encrypted, never shown.",
+    "orders": "Orders: a cart priced like an invoice, placed with its stock reserved, paid online or on delivery.",
     "credit notes": "Credit notes against issued invoices.",
     "refunds": "Money given back through the business's own Razorpay: of an order (full, by lines, by amount), "
     "of a payment flagged for refund; the refunds made and their state.",

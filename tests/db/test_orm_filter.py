@@ -53,6 +53,7 @@ from app.repositories.catalog.stock import DocumentFilters, LevelDelta, LevelFil
 from app.repositories.catalog.stock import Movement as StockMovementOf
 from app.repositories.catalog.stock_alerts import AlertFilters as StockAlertFilters
 from app.repositories.commerce.online_payments import OnlinePaymentFilters
+from app.repositories.commerce.orders import OrderFilters
 from app.repositories.commerce.refunds import RefundFilters
 from app.repositories.platform.outbox import DeliveryFilter
 from tests.conftest import fresh_ip
@@ -857,6 +858,42 @@ async def _save_b_row(session: AsyncSession, b: Other) -> Any:
 
 
 CASES["CatalogRepository", "save"] = Case(_save_b_row, compare=False)
+
+# orders (issue 12 §3)
+CASES.update(
+    {
+        ("SalesOrderRepository", "list_page"): Case(
+            lambda s, b: C("SalesOrderRepository")(s).list_page(
+                OrderFilters(customer_id=b.row("sales_orders")["customer_id"]), limit=100, cursor=None
+            )
+        ),
+        ("SalesOrderRepository", "expired_holds"): Case(
+            lambda s, b: C("SalesOrderRepository")(s).expired_holds(NOW + dt.timedelta(days=36500), 100)
+        ),
+        ("SalesOrderRepository", "lock"): Case(lambda s, b: C("SalesOrderRepository")(s).lock(b.id("sales_orders"))),
+        ("SalesOrderRepository", "delete"): Case(
+            lambda s, b: C("SalesOrderRepository")(s).delete(b.detached(s, "sales_orders")), compare=False
+        ),
+        ("SalesOrderLineRepository", "of_order"): Case(
+            lambda s, b: C("SalesOrderLineRepository")(s).of_order(b.id("sales_orders"))
+        ),
+        ("SalesOrderLineRepository", "next_position"): Case(
+            lambda s, b: C("SalesOrderLineRepository")(s).next_position(b.id("sales_orders"))
+        ),
+        ("SalesOrderLineRepository", "remove"): Case(
+            lambda s, b: C("SalesOrderLineRepository")(s).remove(b.detached(s, "sales_order_lines")), compare=False
+        ),
+        ("OrderPaymentRepository", "of_order"): Case(
+            lambda s, b: C("OrderPaymentRepository")(s).of_order(b.id("sales_orders"), for_update=True)
+        ),
+        ("OrderPaymentRepository", "lock"): Case(
+            lambda s, b: C("OrderPaymentRepository")(s).lock(b.id("online_payments"))
+        ),
+        ("OrderStockRepository", "reserved_by"): Case(
+            lambda s, b: C("OrderStockRepository")(s).reserved_by(b.id("sales_orders"))
+        ),
+    }
+)
 
 
 async def _each_token_table(

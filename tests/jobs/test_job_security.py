@@ -39,6 +39,7 @@ SCANNED = [
     "stock_alerts",  # the low-stock digest (migration 0022)
     "products",
     "payment_gateways",  # rotate-payment-secrets (migration 0030)
+    "sales_orders",  # the orders' hold expiry (migration 0027)
 ]
 DUE = "SELECT due_subscription_tenants(now(), '{7,12,13}', '3 days', '7 days', $1::uuid[])"
 

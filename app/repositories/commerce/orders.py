@@ -1,7 +1,6 @@
 """Orders and their lines: every query of app.services.commerce.orders and order_drafts."""
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -73,20 +72,6 @@ class SalesOrderLineRepository(TenantRepository[SalesOrderLine]):
         stmt = select(SalesOrderLine).where(SalesOrderLine.order_id == order_id).order_by(SalesOrderLine.position)
         return list((await self.session.execute(stmt)).scalars())
 
-    async def of_orders(self, order_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[SalesOrderLine]]:
-        """The lines of several orders (one query), by order, in position order."""
-        found: dict[uuid.UUID, list[SalesOrderLine]] = {order_id: [] for order_id in order_ids}
-        if not order_ids:
-            return found
-        stmt = (
-            select(SalesOrderLine)
-            .where(SalesOrderLine.order_id.in_(list(order_ids)))
-            .order_by(SalesOrderLine.order_id, SalesOrderLine.position)
-        )
-        for line in (await self.session.execute(stmt)).scalars():
-            found[line.order_id].append(line)
-        return found
-
     async def next_position(self, order_id: uuid.UUID) -> int:
         stmt = select(func.coalesce(func.max(SalesOrderLine.position), 0)).where(SalesOrderLine.order_id == order_id)
         return int((await self.session.execute(stmt)).scalar_one()) + 1
@@ -106,14 +91,14 @@ class OrderPaymentRepository(OnlinePaymentRepository):
             stmt = stmt.with_for_update().execution_options(populate_existing=True)
         return list((await self.session.execute(stmt)).scalars())
 
-    async def lock(self, payment_id: uuid.UUID) -> OnlinePayment:
+    async def lock(self, payment_id: uuid.UUID) -> OnlinePayment | None:
         stmt = (
             select(OnlinePayment)
             .where(OnlinePayment.id == payment_id)
             .with_for_update()
             .execution_options(populate_existing=True)
         )
-        return (await self.session.execute(stmt)).scalar_one()
+        return (await self.session.execute(stmt)).scalar_one_or_none()
 
 
 class OrderStockRepository(TenantRepository[StockMovement]):

@@ -43,13 +43,16 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.context import Context
-from app.core.errors import Conflict, InsufficientStock, NotFound, SignatureInvalid
+from app.core.errors import AppError, Conflict, InsufficientStock, NotFound, SignatureInvalid
+from app.domain import invoice_math
+from app.domain.errors import DomainError
 from app.models.base import new_id
 from app.models.commerce.online_payment import OnlinePayment
 from app.models.commerce.order import SalesOrder, SalesOrderLine
 from app.repositories.commerce.orders import OrderPaymentRepository, OrderStockRepository, SalesOrderRepository
 from app.schemas.commerce.orders import VerifyPaymentRequest
 from app.services.billing import invoicing
+from app.services.billing.rules import as_problem
 from app.services.catalog import stock
 from app.services.catalog.stock import DocumentRef, StockLine
 from app.services.commerce import online_payments, order_drafts, payment_gateways
@@ -65,6 +68,7 @@ EXPIRY_BATCH = 500  # orders expired per tenant and run; the rest in the next ru
 class Placed:
     order: SalesOrder
     checkout: dict[str, Any] | None  # online: Razorpay Checkout's options
+    priced: order_drafts.Priced  # as placed (the answer need not price it again)
 
 
 async def place(session: AsyncSession, ctx: Context, order_id: uuid.UUID, *, payment_method: str) -> Placed:
@@ -73,6 +77,10 @@ async def place(session: AsyncSession, ctx: Context, order_id: uuid.UUID, *, pay
     if not lines:
         raise Conflict("An order needs at least one line to be placed.", code="order-empty")
     parties, computed = await invoicing.preview(session, ctx, body=order_drafts.invoice_body(order, lines))
+    try:  # what issuing its invoice will check of the recipient (CGST Rule 46), before taking any money
+        invoice_math.check_rule_46(parties.customer, computed.totals.taxable_value)
+    except DomainError as exc:
+        raise as_problem(exc) from exc
     total = computed.totals.total
     if total <= 0:
         raise Conflict("The order's total is zero: there is nothing to pay for.", code="order-total-zero")
@@ -126,7 +134,7 @@ async def place(session: AsyncSession, ctx: Context, order_id: uuid.UUID, *, pay
         await OrderPaymentRepository(session).add(payment)
     await session.flush()
     await _audit(session, "order.placed", order, before=before, gateway_order=payment.gateway_ref if payment else None)
-    return Placed(order, checkout)
+    return Placed(order, checkout, order_drafts.Priced(order, lines, computed))
 
 
 async def cancel(session: AsyncSession, ctx: Context, order_id: uuid.UUID) -> SalesOrder:
@@ -192,6 +200,8 @@ async def verify_payment(
     if payment.is_sandbox != client.sandbox or not ok:
         raise SignatureInvalid("The payment signature does not match this order.")
     locked = await repo.lock(payment.id)
+    if locked is None:  # payments are never deleted: read just above
+        raise NotFound("Order not found.", code="order-not-found")
     outcome = await online_payments.on_captured(
         session,
         ctx,
@@ -211,22 +221,35 @@ async def on_payment_captured(session: AsyncSession, ctx: Context, payment: Onli
         return "already_recorded"
     order = await _lock(session, payment.order_id)
     if order.status == "placed":
-        await _confirm(session, ctx, order, payment=payment, revived=False)
-        return "order_confirmed"
+        return await _confirm_or_keep(session, ctx, order, payment, revived=False)
     if order.status == "cancelled" and order.cancel_reason == "hold_expired":
-        lines = await order_drafts.lines_of(session, order.id)
-        try:
-            await _reserve(session, ctx, order, lines, reason="paid after the hold ended")
-        except InsufficientStock as short:  # the ledger put back what it changed: nothing reserved
-            shorts = ", ".join(f"line {s['position']} ({s['available']} available)" for s in short.extra["lines"])
-            return await _keep(
-                session, ctx, order, payment, f"Paid after the hold ended; the stock was gone: {shorts}."
-            )
-        await _confirm(session, ctx, order, payment=payment, revived=True)
-        return "order_confirmed_late"
+        return await _confirm_or_keep(session, ctx, order, payment, revived=True)
     if order.status == "cancelled":
         return await _keep(session, ctx, order, payment, "Paid for an order that was cancelled.")
     return await _keep(session, ctx, order, payment, f"A further payment for an order already {order.status}.")
+
+
+async def _confirm_or_keep(
+    session: AsyncSession, ctx: Context, order: SalesOrder, payment: OnlinePayment, *, revived: bool
+) -> str:
+    """Confirm the paid order; if the invoice cannot be issued now (a product or the customer
+    archived since it was placed, a tax rate closed, the plan's invoice limit ...), the money is
+    still recorded, as the customer's advance, and the order flagged: a capture must never fail
+    (Razorpay would retry it for days while the money sits unrecorded). Such an order keeps its
+    state (a placed one its reservation until the hold ends and the job releases it); the flagged
+    payment is refunded, or its advance used on another invoice."""
+    try:
+        async with session.begin_nested():
+            if revived:  # paid after the hold ended: its stock again, if it is still there
+                lines = await order_drafts.lines_of(session, order.id)
+                await _reserve(session, ctx, order, lines, reason="paid after the hold ended")
+            await _confirm(session, ctx, order, payment=payment, revived=revived)
+    except AppError as refused:
+        # the savepoint's writes are undone: read the order and the payment again as they are now
+        order = await _lock(session, order.id)
+        await session.refresh(payment)
+        return await _keep(session, ctx, order, payment, _why(refused))
+    return "order_confirmed_late" if revived else "order_confirmed"
 
 
 async def _confirm(
@@ -259,6 +282,13 @@ async def _confirm(
     await session.flush()
     action = "order.confirmed_after_expiry" if revived else "order.confirmed"
     await _audit(session, action, order, before=before, payment_id=str(payment.id) if payment else None)
+
+
+def _why(refused: AppError) -> str:
+    if isinstance(refused, InsufficientStock):
+        short = ", ".join(f"line {s['position']} ({s['available']} available)" for s in refused.extra["lines"])
+        return f"Paid after the hold ended; the stock was gone: {short}."
+    return f"Paid, but the order could not be invoiced ({refused.code}): {refused.detail}"
 
 
 async def _keep(session: AsyncSession, ctx: Context, order: SalesOrder, payment: OnlinePayment, reason: str) -> str:

@@ -97,3 +97,16 @@ async def test_a_failing_gateway_leaves_nothing_reserved_or_made(hasty_app, hast
     assert placed.json()["checkout"]["sandbox"] is False
     assert placed.json()["checkout"]["order_id"] in fake_razorpay.orders
     assert await shop.stock_of(tea["id"]) == (5, 2) and await _payments(hasty_app, shop) == 1
+
+
+async def test_the_sandbox_walks_the_whole_flow_without_keys(shop, client):
+    """RAZORPAY_MODE=sandbox and no gateway saved (`make run`): Checkout's answer is in the placed
+    order (`sandbox_payment`); posting it to verify-payment confirms the order."""
+    tea = await shop.product(client, stock="5")
+    order = await shop.draft(client, [{"product_id": tea["id"], "quantity": "1"}])
+    placed = (await shop.place(client, order["id"], "online")).json()
+    confirmed = await shop.post(client, f"/orders/{order['id']}/verify-payment", placed["checkout"]["sandbox_payment"])
+    assert confirmed.status_code == 200, confirmed.text
+    assert (confirmed.json()["status"], confirmed.json()["amount_paid"]) == ("confirmed", "118.00")
+    assert confirmed.json()["payments"][0]["is_sandbox"] is True
+    assert await shop.stock_of(tea["id"]) == (4, 0)

@@ -221,3 +221,13 @@ async def test_a_viewer_reads_but_does_not_write(shop, client, mailbox):
     deleted = await client.delete(f"{API}/orders/{order['id']}", headers=shop.account.headers)
     assert deleted.status_code == 204
     assert (await client.get(f"{API}/orders/{order['id']}", headers=shop.account.headers)).status_code == 404
+
+
+async def test_an_order_its_invoice_could_not_carry_is_refused_at_place(shop, client):
+    """Rule 46 (an unregistered customer billed ₹50,000 or more needs an address) is checked before
+    any stock is held or money asked for, not at the capture."""
+    safe = await shop.product(client, stock="2", sale_price="60000.00")
+    order = await shop.draft(client, [{"product_id": safe["id"], "quantity": "1"}])
+    refused = await shop.place(client, order["id"])
+    assert (refused.status_code, refused.json()["code"]) == (400, "recipient-address-required")
+    assert await shop.stock_of(safe["id"]) == (2, 0)

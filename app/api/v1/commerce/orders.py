@@ -28,6 +28,7 @@ from app.schemas.commerce.orders import (
 )
 from app.schemas.common import Page, problem_responses
 from app.services.commerce import order_drafts, orders
+from app.services.commerce.order_drafts import Priced
 
 router = APIRouter(prefix="/orders", tags=["orders"], responses=problem_responses(401, 422))
 # 400: a rule no schema states (a quantity finer than its unit, an archived customer or company, a
@@ -139,7 +140,7 @@ async def place_order(
 
     async def run() -> PlacedOrderRead:
         placed = await orders.place(session, ctx, sales_order_id, payment_method=body.payment_method)
-        read = await _read(session, ctx, placed.order)
+        read = await _read(session, ctx, placed.order, priced=placed.priced)
         checkout = CheckoutRead.model_validate(placed.checkout) if placed.checkout is not None else None
         return PlacedOrderRead(**read.model_dump(), checkout=checkout)
 
@@ -189,8 +190,8 @@ async def fulfil_order(
     return await idempotent(200, run)
 
 
-async def _read(session: SessionDep, ctx: Context, order: SalesOrder) -> OrderRead:
-    priced = await order_drafts.price(session, ctx, order)
+async def _read(session: SessionDep, ctx: Context, order: SalesOrder, priced: Priced | None = None) -> OrderRead:
+    priced = priced if priced is not None else await order_drafts.price(session, ctx, order)
     computed = priced.computed
     figures = {line.position: line for line in computed.lines} if computed else {}
     lines = []
