@@ -1,7 +1,8 @@
 """refunds: where refunded money comes from and whom it went to (issue 12 §3)
 
 Revision ID: 0029
-Revises: 0027 (chained after orders' 0027 on this branch; it needs only 0024)
+Revises: 0027, 0030 (on this branch a merge of orders' 0027 and gateway's 0030, the heads it found;
+it needs only 0024)
 Create Date: 2026-11-29 09:10:00
 
 1. `receipts.amount_refunded`: what of the receipt went back to the customer through the gateway.
@@ -19,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0029'
-down_revision: str | None = '0027'
+down_revision: str | Sequence[str] | None = ('0027', '0030')
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
