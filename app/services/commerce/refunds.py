@@ -49,7 +49,7 @@ from app.core.context import Context
 from app.core.errors import Conflict, NotFound, PaymentGatewayError, RuleViolation
 from app.models.billing.receipt import Receipt
 from app.models.commerce.online_payment import REFUND_STATUSES, OnlinePayment, Refund
-from app.models.commerce.order import SalesOrder
+from app.models.commerce.order import SalesOrder, SalesOrderLine
 from app.repositories.billing.customers import CustomerRepository
 from app.repositories.billing.receipts import ReceiptRepository
 from app.repositories.commerce.online_payments import OnlinePaymentRepository
@@ -110,6 +110,7 @@ async def refund_order(
     found = await SalesOrderRepository(session).get(order_id)
     if found is None:
         raise NotFound("Order not found.", code="order-not-found")
+    order_lines = await _named_lines(session, found, body)  # unknown lines: 404 before any rule
     payments = await OrderPaymentRepository(session).of_order(found.id)
     paid = next((p for p in payments if p.status == "paid"), None)  # the first paid, should there be more
     if paid is None:
@@ -156,7 +157,7 @@ async def refund_order(
                 code="order-not-invoiced",
             )
         restock = body.restock
-        note_body = await _goods_credit(session, order, body)
+        note_body = await _goods_credit(session, order, body, order_lines)
         note, released = await credit_notes.create_refunding(session, ctx, body=note_body, receipt_id=receipt.id)
         note_id = note.id
         # all of it: the whole advance (an overpayment too) goes back with the goods
@@ -184,8 +185,25 @@ async def refund_order(
     )
 
 
+async def _named_lines(
+    session: AsyncSession, order: SalesOrder, body: FullRefundIn | LinesRefundIn | AmountRefundIn
+) -> dict[uuid.UUID, SalesOrderLine]:
+    """The order's lines a refund by lines names (404 for one not of this order, 400 named twice)."""
+    if not isinstance(body, LinesRefundIn):
+        return {}
+    if len({line.order_line_id for line in body.lines}) < len(body.lines):
+        raise RuleViolation("lines", "Name each order line once.", code="duplicate-order-line")
+    order_lines = {line.id: line for line in await SalesOrderLineRepository(session).of_order(order.id)}
+    if any(line.order_line_id not in order_lines for line in body.lines):
+        raise NotFound("The order has no line with this id.", code="order-line-not-found")
+    return order_lines
+
+
 async def _goods_credit(
-    session: AsyncSession, order: SalesOrder, body: FullRefundIn | LinesRefundIn
+    session: AsyncSession,
+    order: SalesOrder,
+    body: FullRefundIn | LinesRefundIn,
+    order_lines: dict[uuid.UUID, SalesOrderLine],
 ) -> FullCreditNoteIn | PartialCreditNoteIn:
     """The credit note's body: the whole invoice, or the invoice lines of the order's lines named."""
     assert order.invoice_id is not None
@@ -193,9 +211,6 @@ async def _goods_credit(
         return FullCreditNoteIn.model_construct(
             invoice_id=order.invoice_id, reason=body.reason, credit_note_date=None, restock=body.restock, full=True
         )
-    if len({line.order_line_id for line in body.lines}) < len(body.lines):
-        raise RuleViolation("lines", "Name each order line once.", code="duplicate-order-line")
-    order_lines = {line.id: line for line in await SalesOrderLineRepository(session).of_order(order.id)}
     invoice = await invoicing.get(session, order.invoice_id)
     by_product = {line.product_id: line for line in invoice.lines if line.product_id is not None}
     credits: list[QuantityCredit | ValueCredit] = []
