@@ -17,7 +17,9 @@ APIs (basic auth; a wrong key pair is 401 BAD_REQUEST_ERROR "Authentication fail
   POST /v1/payment_links/{id}/cancel (400 unless `created`), GET /v1/payment_links?reference_id=R
   (`{"payment_links": [...]}`, the account's links with that reference).
 - Refunds: POST /v1/payments/{id}/refund (the payment must be captured on this account; amount
-  defaults to what is left; more than what is left is 400), GET /v1/refunds/{id}. A refund starts
+  defaults to what is left; more than what is left is 400; with an `X-Refund-Idempotency` key, a
+  repeat with the same key and body answers the first refund, another body 400, as Razorpay's
+  idempotent refunds), GET /v1/refunds/{id}. A refund starts
   `pending`; `settle_refund(refund_id, "processed" | "failed")` moves it (then send its event).
   X-Refund-Idempotency (Razorpay's idempotent refunds): the same key and request again answers
   the refund it made (no second one); the same key with another request is 400.

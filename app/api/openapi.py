@@ -167,6 +167,8 @@ TAGS = {
     "payment gateways": "The business's own Razorpay account (owner only): keys checked, encrypted, never shown.",
     "orders": "Orders: a cart priced like an invoice, placed with its stock reserved, paid online or on delivery.",
     "credit notes": "Credit notes against issued invoices.",
+    "refunds": "Money given back through the business's own Razorpay: of an order (full, by lines, by amount), "
+    "of a payment flagged for refund; the refunds made and their state.",
     "client types": "Configuration: client types.",
     "account managers": "Configuration: account managers.",
     "service types": "Configuration: service types (SAC/HSN, default rates).",

@@ -102,15 +102,52 @@ def note_totals(
     closes: bool,
     round_to_rupee: bool,
     reverse_charge: bool = False,
+    exact: Decimal | None = None,
 ) -> gst.DocumentTotals:
     """Totals of a note whose lines are `lines`, `creditable` being the invoice's total less what
     was credited before, `closes` whether nothing of the invoice's lines remains uncredited after it.
-    A total over `creditable` (or not over zero) is left as is: the caller refuses it."""
+    A total over `creditable` (or not over zero) is left as is: the caller refuses it.
+    `exact`: a refunded amount the note must come to (its lines from `taxable_for_gross`): the few
+    paise its tax rounding leaves go to round_off instead of rounding to the rupee."""
     base = gst.document_totals(lines, round_to_rupee=False, reverse_charge=reverse_charge)
     grand = base.total
     if closes:
         total = creditable
+    elif exact is not None and 0 < exact <= creditable and abs(exact - grand) < gst.RUPEE:
+        total = exact
     else:
         rounded = gst.money(grand.quantize(gst.RUPEE, rounding=ROUND_HALF_UP)) if round_to_rupee else grand
         total = rounded if 0 < rounded <= creditable else grand
     return replace(base, round_off=total - grand, total=total)
+
+
+def taxable_for_gross(
+    lines: list[tuple[InvoicedLine, Credited]], gross: Decimal, supply: Supply, *, passes: int = 3
+) -> list[Decimal]:
+    """Taxable values to credit on `lines` (each with what was credited of it before) so that the
+    credits, tax included, come to `gross` (a refund of an amount): each line in proportion to
+    what remains of it, tax included, then the largest share corrected by the paise its rounding
+    missed (a few passes). Zero for a line that gets nothing; all that remains of every line when
+    `gross` covers it."""
+    remaining = [max(line.taxable_value - earlier.taxable_value, ZERO) for line, earlier in lines]
+
+    def worth(index: int, taxable: Decimal) -> Decimal:
+        line, earlier = lines[index]
+        return credit_amounts(line, taxable, earlier, supply).total if taxable > 0 else ZERO
+
+    whole = [worth(i, value) for i, value in enumerate(remaining)]
+    if gross >= sum(whole, ZERO):
+        return remaining
+    share = gross / sum(whole, ZERO)
+    taxable = [min(gst.money(value * share), value) for value in remaining]
+    largest = max(range(len(lines)), key=lambda i: taxable[i])
+    for _ in range(passes):
+        missing = gross - sum((worth(i, value) for i, value in enumerate(taxable)), ZERO)
+        if missing == 0:
+            break
+        rate = ZERO if supply.without_tax else lines[largest][0].gst_rate
+        step = gst.money(missing * 100 / (100 + rate))
+        if step == 0:
+            step = Decimal("0.01") if missing > 0 else Decimal("-0.01")
+        taxable[largest] = min(max(taxable[largest] + step, ZERO), remaining[largest])
+    return taxable

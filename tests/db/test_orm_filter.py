@@ -54,6 +54,7 @@ from app.repositories.catalog.stock import Movement as StockMovementOf
 from app.repositories.catalog.stock_alerts import AlertFilters as StockAlertFilters
 from app.repositories.commerce.online_payments import OnlinePaymentFilters
 from app.repositories.commerce.orders import OrderFilters
+from app.repositories.commerce.refunds import RefundFilters
 from app.repositories.platform.outbox import DeliveryFilter
 from tests.conftest import fresh_ip
 from tests.db.tenant_digest import tenant_digest
@@ -531,6 +532,9 @@ CASES: dict[tuple[str, str], Case] = {
             OnlinePaymentFilters(status="expired", now=NOW), limit=100, cursor=None, sort="-created_at"
         )
     ),
+    ("RefundRepository", "list_page"): Case(
+        lambda s, b: C("RefundRepository")(s).list_page(RefundFilters(), limit=100, cursor=None, sort="-created_at")
+    ),
     ("RefundRepository", "by_razorpay_refund_id"): Case(
         lambda s, b: C("RefundRepository")(s).by_razorpay_refund_id(
             b.row("refunds")["razorpay_refund_id"] or "rfnd_probe", for_update=True
@@ -616,6 +620,15 @@ CASES: dict[tuple[str, str], Case] = {
         lambda s, b: C("ReceiptRepository")(s).list_page(ReceiptFilters(), limit=100, cursor=None, sort="-receipt_date")
     ),
     ("ReceiptRepository", "take"): Case(lambda s, b: C("ReceiptRepository")(s).take(b.id("receipts"), Decimal(0))),
+    ("ReceiptRepository", "refund"): Case(lambda s, b: C("ReceiptRepository")(s).refund(b.id("receipts"), Decimal(0))),
+    ("ReceiptRepository", "allocated_to"): Case(
+        lambda s, b: C("ReceiptRepository")(s).allocated_to(
+            b.row("receipt_allocations")["receipt_id"], b.row("receipt_allocations")["invoice_id"]
+        )
+    ),
+    ("ReceiptRepository", "shrink_allocation"): Case(
+        lambda s, b: C("ReceiptRepository")(s).shrink_allocation(b.row("receipt_allocations")["id"], Decimal(0))
+    ),
     ("ReceiptRepository", "add_allocations"): Case(
         lambda s, b: C("ReceiptRepository")(s).add_allocations(
             [ReceiptAllocation(**{**b.row("receipt_allocations"), "id": uuid.uuid4()})]

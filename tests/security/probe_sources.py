@@ -24,6 +24,7 @@ from tests.security.probe_orders import add_order_rows
 from tests.security.probe_payments import add_payment_rows
 from tests.security.probe_products import add_product_rows
 from tests.security.probe_receipts import add_receipt_rows
+from tests.security.probe_refunds import add_refund_rows
 from tests.security.probe_sales import add_sale_rows
 from tests.security.probe_share_links import add_share_link_rows
 from tests.security.probe_stock import add_stock_rows
@@ -53,12 +54,13 @@ class TenantData:
     product_category_ids: list[str] = field(default_factory=list)
     product_ids: list[str] = field(default_factory=list)
     stock_document_ids: list[str] = field(default_factory=list)
-    sales_order_ids: list[str] = field(default_factory=list)
-    order_line_ids: list[str] = field(default_factory=list)
     online_payment_ids: list[str] = field(default_factory=list)
     payment_link_ids: list[str] = field(default_factory=list)  # plink_... (Razorpay's)
     payment_link_reference_ids: list[str] = field(default_factory=list)
     webhook_ids: list[str] = field(default_factory=list)
+    sales_order_ids: list[str] = field(default_factory=list)
+    order_line_ids: list[str] = field(default_factory=list)
+    refund_ids: list[str] = field(default_factory=list)
 
     @property
     def tenant_id(self) -> str:
@@ -101,13 +103,14 @@ SOURCES: dict[str, Callable[[TenantData], list[str]]] = {
     "document_id": lambda t: t.stock_document_ids,  # a stock document (receipt, adjustment)
     "from_company_id": lambda t: t.company_ids,  # a stock transfer's ends
     "to_company_id": lambda t: t.company_ids,
-    "sales_order_id": lambda t: t.sales_order_ids,  # an order (/orders/{sales_order_id}: not a Razorpay order_id)
-    "order_line_id": lambda t: t.order_line_ids,
     "online_payment_id": lambda t: t.online_payment_ids,  # a payment link or gateway order of ours
     # a Payment Link's callback (POST /online-payments/{id}/verify): Razorpay's link id and reference
     "razorpay_payment_link_id": lambda t: t.payment_link_ids,
     "razorpay_payment_link_reference_id": lambda t: t.payment_link_reference_ids,
     "webhook_id": lambda t: t.webhook_ids,  # the business's own Razorpay webhook URL's id
+    "sales_order_id": lambda t: t.sales_order_ids,  # an order (/orders/{sales_order_id}: not a Razorpay order_id)
+    "order_line_id": lambda t: t.order_line_ids,
+    "refund_id": lambda t: t.refund_ids,
 }
 
 # Ids another service issued (Razorpay) that a client brings back in a body, next to the tenant's
@@ -119,9 +122,9 @@ OUTSIDE_IDS: dict[str, str] = {
     "razorpay_payment_id": "pay_probeMadeUp00001",
     "id": "pay_probeMadeUp00001",
     "order_id": "order_probeMadeUp0001",
-    "razorpay_order_id": "order_probeMadeUp0001",  # an order's verify-payment: another order's is a bad signature
     "razorpay_payment_link_id": "plink_probeMadeUp001",
     "razorpay_payment_link_reference_id": "INV/26-27/99999-abcdef",
+    "razorpay_order_id": "order_probeMadeUp0001",  # an order's verify-payment: another order's is a bad signature
 }
 
 
@@ -164,8 +167,9 @@ async def build_tenant(client: httpx.AsyncClient, mailbox, business_name: str) -
     await add_stock_rows(client, tenant)
     await add_transfer_rows(client, tenant)
     await add_sale_rows(client, tenant)  # after the products: it adds one
-    await add_order_rows(client, tenant)  # after the sale: its product
     await add_online_payment_rows(client, tenant)
+    await add_order_rows(client, tenant)  # after the sale: its product
+    await add_refund_rows(client, tenant)
     # a saved row of the singletons without ids (reminder settings): another tenant's reads never show it
     response = await client.put(
         f"{API}/reminder-settings", json={"enabled": True, "offsets": [-2, 5]}, headers=owner.headers

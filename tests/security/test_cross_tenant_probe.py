@@ -45,12 +45,16 @@ KNOWN_PATH_ID_OPERATIONS = {
     "GET /api/v1/product-categories/{category_id}",
     "PATCH /api/v1/product-categories/{category_id}",
     "DELETE /api/v1/product-categories/{category_id}",
+    "POST /api/v1/webhooks/razorpay/{webhook_id}",
     "GET /api/v1/orders/{sales_order_id}",
     "PATCH /api/v1/orders/{sales_order_id}/lines/{order_line_id}",
     "POST /api/v1/orders/{sales_order_id}/place",
-    "POST /api/v1/webhooks/razorpay/{webhook_id}",
+    "POST /api/v1/orders/{sales_order_id}/refund",
+    "POST /api/v1/online-payments/{online_payment_id}/refund",
+    "GET /api/v1/refunds/{refund_id}",
 }
 KNOWN_LISTS = {
+    "GET /api/v1/refunds",
     "GET /api/v1/users",
     "GET /api/v1/users/invitations",
     "GET /api/v1/audit-logs",

@@ -46,6 +46,7 @@ POLICY = (
     ("post", r"/auth/(logout|change-password|resend-verification)", EVERYONE),  # one's own account
     (".*", r"/(users|audit-logs|dashboard|tenants/(upgrade|payments)|tokens/set-plan)\b", MANAGERS),
     (".*", r"/payment-gateways\b", OWNER),  # the business's own payment keys
+    ("post", r"/(orders|online-payments)/[^/]+/refund$", MANAGERS),  # money leaves the business's account
     ("get", r"/.*", EVERYONE),
     ("put|patch|post|delete", CONFIGURATION + r"\b", MANAGERS),
     ("put|patch|post|delete", DOCUMENTS + r"\b", WRITERS),

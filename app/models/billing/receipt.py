@@ -12,7 +12,8 @@ PAYMENT_MODES = ("cash", "upi", "bank_transfer", "card", "cheque", "razorpay")
 
 
 class Receipt(TenantScoped, Timestamps, Base):
-    """Money received from a customer. What is not allocated to invoices is the customer's advance."""
+    """Money received from a customer. What is neither allocated to invoices nor refunded is the
+    customer's advance."""
 
     __tablename__ = "receipts"
     __table_args__ = (
@@ -21,7 +22,10 @@ class Receipt(TenantScoped, Timestamps, Base):
         CheckConstraint(f"mode IN {PAYMENT_MODES}", name="mode"),
         CheckConstraint("status IN ('active', 'void')", name="status"),
         CheckConstraint("amount > 0", name="amount"),
-        CheckConstraint("amount_allocated >= 0 AND amount_allocated <= amount", name="amount_allocated"),
+        CheckConstraint(
+            "amount_allocated >= 0 AND amount_refunded >= 0 AND amount_allocated + amount_refunded <= amount",
+            name="amount_allocated",
+        ),
         Index(
             "uq_receipts_tenant_id_company_id_financial_year_number",
             "tenant_id",
@@ -41,6 +45,9 @@ class Receipt(TenantScoped, Timestamps, Base):
     receipt_date: Mapped[date]
     amount: Mapped[Decimal] = mapped_column(MONEY)
     amount_allocated: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0.00"), server_default=text("0"))
+    # sent back to the customer through the gateway (app.services.commerce.refunds); the advance
+    # still to allocate is amount - amount_allocated - amount_refunded
+    amount_refunded: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0.00"), server_default=text("0"))
     mode: Mapped[str] = mapped_column(String(20))
     reference: Mapped[str | None] = mapped_column(String(100))
     notes: Mapped[str | None] = mapped_column(Text)

@@ -84,15 +84,21 @@ class OnlinePayment(TenantScoped, Timestamps, Base):
 
 class Refund(TenantScoped, Timestamps, Base):
     """Money sent back through the gateway for an online payment (all or part of it), with the
-    credit note that records what was refunded (goods or an amount) when an invoice was issued."""
+    credit note that records what was refunded (goods or an amount) when an invoice was issued.
+    Forward only: pending -> processed | failed. Until it fails, its amount counts in the payment's,
+    the receipt's and the order's amount_refunded and raises the customer's balance."""
 
     __tablename__ = "refunds"
     __table_args__ = (
         tenant_fk(["online_payment_id"], "online_payments"),
         tenant_fk(["order_id"], "sales_orders"),
         tenant_fk(["credit_note_id"], "credit_notes"),
+        tenant_fk(["customer_id"], "customers"),
+        tenant_fk(["receipt_id"], "receipts"),
         CheckConstraint(_in("status", REFUND_STATUSES), name="status"),
         CheckConstraint("amount > 0", name="amount"),
+        CheckConstraint("(status = 'failed') = (failed_at IS NOT NULL)", name="failed_at"),
+        CheckConstraint("(status = 'processed') = (processed_at IS NOT NULL)", name="processed_at"),
         Index(
             "uq_refunds_tenant_id_razorpay_refund_id",
             "tenant_id",
@@ -102,10 +108,14 @@ class Refund(TenantScoped, Timestamps, Base):
         ),
         Index("ix_refunds_tenant_id_online_payment_id", "tenant_id", "online_payment_id"),
         Index("ix_refunds_tenant_id_order_id", "tenant_id", "order_id"),
+        Index("ix_refunds_tenant_id_customer_id", "tenant_id", "customer_id"),
+        Index("ix_refunds_tenant_id_created_at", "tenant_id", "created_at"),
     )
 
     online_payment_id: Mapped[uuid.UUID]
     order_id: Mapped[uuid.UUID | None]
+    customer_id: Mapped[uuid.UUID]  # whose ledger shows it (0029)
+    receipt_id: Mapped[uuid.UUID | None]  # the receipt the money came off (0029)
     amount: Mapped[Decimal] = mapped_column(MONEY)
     status: Mapped[str] = mapped_column(String(20), default="pending", server_default=text("'pending'"))
     razorpay_refund_id: Mapped[str | None] = mapped_column(String(64))
@@ -114,3 +124,4 @@ class Refund(TenantScoped, Timestamps, Base):
     reason: Mapped[str | None] = mapped_column(Text)
     failure_reason: Mapped[str | None] = mapped_column(String(500))
     processed_at: Mapped[datetime | None]
+    failed_at: Mapped[datetime | None]  # (0029)

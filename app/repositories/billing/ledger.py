@@ -7,7 +7,10 @@ Movements (debit raises what the customer owes, credit lowers it):
   so that the history before the void never changes;
 - a receipt (active or void): credit of its amount on its receipt date;
 - a voided receipt, in addition: debit of its amount on the day it was voided (Asia/Kolkata);
-- a credit note: credit of its total on its credit note date.
+- a credit note: credit of its total on its credit note date;
+- a refund through the payment gateway (app.services.commerce.refunds): debit of its amount on the
+  day it was made (Asia/Kolkata), the money having gone back to the customer;
+- a refund that failed, in addition: credit of its amount on the day it failed (the money stayed).
 
 Entries are ordered by a total, stable key: (date, event time, document id, kind), where the event
 time is the document's creation (or, for a void, the moment it was voided)."""
@@ -27,10 +30,11 @@ from app.models.billing.credit_note import CreditNote
 from app.models.billing.customer import Customer
 from app.models.billing.invoice import Invoice
 from app.models.billing.receipt import Receipt
+from app.models.commerce.online_payment import Refund
 
 INDIA = "Asia/Kolkata"
 # Sort rank of each kind of entry within the same date and event time.
-KINDS = ("invoice", "receipt", "credit_note", "invoice_void", "receipt_void")
+KINDS = ("invoice", "receipt", "credit_note", "invoice_void", "receipt_void", "refund", "refund_failed")
 
 
 @dataclass(frozen=True)
@@ -130,7 +134,30 @@ class LedgerRepository:
             zero,
             CreditNote.total,
         ).where(CreditNote.tenant_id == tid, CreditNote.customer_id == customer_id)
-        return union_all(issued, invoice_voids, received, receipt_voids, credited).subquery("movements")
+        refunds = [Refund.tenant_id == tid, Refund.customer_id == customer_id]
+        refunded = select(
+            _void_day(Refund.created_at),
+            *_kind("refund"),
+            Refund.created_at,
+            Refund.id,
+            func.coalesce(Refund.razorpay_refund_id, _const("")),
+            func.concat_ws(": ", _const("Refund"), Refund.reason),
+            Refund.amount,
+            zero,
+        ).where(*refunds)
+        refund_failures = select(
+            _void_day(Refund.failed_at),
+            *_kind("refund_failed"),
+            Refund.failed_at,
+            Refund.id,
+            func.coalesce(Refund.razorpay_refund_id, _const("")),
+            func.concat_ws(": ", _const("Refund failed"), Refund.failure_reason),
+            zero,
+            Refund.amount,
+        ).where(*refunds, Refund.status == "failed", Refund.failed_at.is_not(None))
+        return union_all(issued, invoice_voids, received, receipt_voids, credited, refunded, refund_failures).subquery(
+            "movements"
+        )
 
     async def customer_opening_balance(self, customer_id: uuid.UUID) -> Decimal | None:
         stmt = select(Customer.opening_balance).where(Customer.tenant_id == self.tenant_id, Customer.id == customer_id)

@@ -124,17 +124,63 @@ class ReceiptRepository(TenantRepository[Receipt]):
 
     async def take(self, receipt_id: uuid.UUID, amount: Decimal) -> Receipt | None:
         """Add `amount` to what the active receipt has allocated, in one guarded UPDATE: None when
-        it would exceed the receipt's amount (or the receipt is void). The row lock it takes
-        serialises concurrent allocations from the same receipt."""
+        it would exceed the receipt's amount less what of it was refunded (or the receipt is void).
+        The row lock it takes serialises concurrent allocations from the same receipt."""
         stmt = (
             update(Receipt)
             .where(Receipt.tenant_id == self.tenant_id, Receipt.id == receipt_id, Receipt.status == "active")
-            .where(Receipt.amount_allocated + amount <= Receipt.amount)
+            .where(Receipt.amount_allocated + Receipt.amount_refunded + amount <= Receipt.amount)
             .values(amount_allocated=Receipt.amount_allocated + amount)
             .returning(Receipt)
             .execution_options(synchronize_session=False, populate_existing=True)
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def refund(self, receipt_id: uuid.UUID, amount: Decimal) -> Receipt | None:
+        """Add `amount` (negative: a refund that failed gives it back) to what the active receipt
+        has refunded, in one guarded UPDATE: None when its advance (neither allocated nor refunded)
+        does not cover it, or the receipt is void."""
+        stmt = (
+            update(Receipt)
+            .where(Receipt.tenant_id == self.tenant_id, Receipt.id == receipt_id, Receipt.status == "active")
+            .where(Receipt.amount_allocated + Receipt.amount_refunded + amount <= Receipt.amount)
+            .where(Receipt.amount_refunded + amount >= 0)
+            .values(amount_refunded=Receipt.amount_refunded + amount)
+            .returning(Receipt)
+            .execution_options(synchronize_session=False, populate_existing=True)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def allocated_to(self, receipt_id: uuid.UUID, invoice_id: uuid.UUID) -> list[ReceiptAllocation]:
+        """The receipt's allocations to the invoice, newest first."""
+        stmt = (
+            select(ReceiptAllocation)
+            .where(ReceiptAllocation.receipt_id == receipt_id, ReceiptAllocation.invoice_id == invoice_id)
+            .order_by(ReceiptAllocation.created_at.desc(), ReceiptAllocation.id.desc())
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def shrink_allocation(self, allocation_id: uuid.UUID, amount: Decimal) -> None:
+        """Take `amount` off an allocation (the row goes when nothing is left of it)."""
+        await self.session.execute(
+            delete(ReceiptAllocation)
+            .where(
+                ReceiptAllocation.tenant_id == self.tenant_id,
+                ReceiptAllocation.id == allocation_id,
+                ReceiptAllocation.amount <= amount,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        await self.session.execute(
+            update(ReceiptAllocation)
+            .where(
+                ReceiptAllocation.tenant_id == self.tenant_id,
+                ReceiptAllocation.id == allocation_id,
+                ReceiptAllocation.amount > amount,
+            )
+            .values(amount=ReceiptAllocation.amount - amount)
+            .execution_options(synchronize_session=False)
+        )
 
     async def pay_in_full(
         self, invoice: Invoice, receipts: list[Receipt], allocations: list[ReceiptAllocation]
@@ -207,9 +253,9 @@ def _conditions(f: ReceiptFilters) -> list[ColumnElement[bool]]:
     if f.status is not None:
         conditions.append(Receipt.status == f.status)
     if f.unallocated is True:
-        conditions += [Receipt.status == "active", Receipt.amount_allocated < Receipt.amount]
+        conditions += [Receipt.status == "active", Receipt.amount_allocated + Receipt.amount_refunded < Receipt.amount]
     elif f.unallocated is False:
-        conditions += [Receipt.status == "active", Receipt.amount_allocated == Receipt.amount]
+        conditions += [Receipt.status == "active", Receipt.amount_allocated + Receipt.amount_refunded == Receipt.amount]
     if f.ids is not None:
         conditions.append(Receipt.id.in_(f.ids))
     return conditions

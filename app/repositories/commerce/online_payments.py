@@ -9,8 +9,12 @@ from decimal import Decimal
 
 from sqlalchemy import ColumnElement, Update, and_, func, or_, select, text, update
 
-from app.models.commerce.online_payment import OnlinePayment, Refund
+from app.models.commerce.online_payment import OnlinePayment
 from app.repositories.base import SortKey, TenantRepository
+from app.repositories.commerce.refunds import RefundRepository
+
+# refunds have one repository (app/repositories/commerce/refunds.py), re-exported for the webhook
+__all__ = ["OnlinePaymentFilters", "OnlinePaymentRepository", "RefundRepository"]
 
 SORTS = {
     "created_at": SortKey(OnlinePayment.created_at),
@@ -138,16 +142,6 @@ class OnlinePaymentRepository(TenantRepository[OnlinePayment]):
         for condition in _conditions(filters):
             stmt = stmt.where(condition)
         return await self.page(stmt, limit=limit, cursor=cursor, sort=SORTS[sort])
-
-
-class RefundRepository(TenantRepository[Refund]):
-    model = Refund
-
-    async def by_razorpay_refund_id(self, refund_id: str, *, for_update: bool = False) -> Refund | None:
-        stmt = select(Refund).where(Refund.razorpay_refund_id == refund_id)
-        if for_update:
-            stmt = stmt.with_for_update()
-        return (await self.session.execute(stmt.execution_options(populate_existing=True))).scalar_one_or_none()
 
 
 def _conditions(f: OnlinePaymentFilters) -> list[ColumnElement[bool]]:

@@ -16,7 +16,7 @@ MoneyOut = Annotated[
     AfterValidator(lambda value: value.quantize(CENTS)),
     WithJsonSchema({"type": "string", "pattern": r"^-?[0-9]+\.[0-9]{2}$", "examples": ["1180.00"]}),
 ]
-EntryType = Literal["invoice", "invoice_void", "receipt", "receipt_void", "credit_note"]
+EntryType = Literal["invoice", "invoice_void", "receipt", "receipt_void", "credit_note", "refund", "refund_failed"]
 
 EXAMPLE = {
     "customer_id": "0194f0a2-5c1e-7b1a-9d7e-2f9c3e1a0b22",
@@ -65,9 +65,11 @@ class LedgerEntry(BaseModel):
     type: EntryType = Field(
         description="invoice: debit of an issued invoice's total on its date; invoice_void: credit of that total "
         "on the day it was voided; receipt: credit of the amount on the receipt date (void receipts too); "
-        "receipt_void: debit of the amount on the day it was voided; credit_note: credit of its total."
+        "receipt_void: debit of the amount on the day it was voided; credit_note: credit of its total; refund: "
+        "debit of money sent back through the payment gateway, on the day it was made (number: the gateway's "
+        "refund id); refund_failed: credit of that amount on the day the gateway reported the refund failed."
     )
-    document_id: uuid.UUID = Field(description="The invoice, receipt or credit note.")
+    document_id: uuid.UUID = Field(description="The invoice, receipt, credit note or refund.")
     number: str
     description: str
     debit: MoneyOut = Field(description="Raises what the customer owes.")

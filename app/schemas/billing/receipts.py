@@ -93,6 +93,7 @@ class ReceiptRead(SelectableRead):
     amount: DecimalOut
     currency: Currency = CURRENCY
     amount_allocated: DecimalOut
+    amount_refunded: DecimalOut = Field(description="Sent back to the customer through the payment gateway (refunds).")
     mode: PaymentMode
     reference: str | None
     notes: str | None
@@ -108,7 +109,7 @@ class ReceiptRead(SelectableRead):
     def amount_unallocated(self) -> DecimalOut:
         if self.status == "void":
             return Decimal("0.00")
-        return self.amount - self.amount_allocated
+        return self.amount - self.amount_allocated - self.amount_refunded
 
     @classmethod
     def of(

@@ -5,7 +5,11 @@ notes credited is read after the lock. Amounts come from app.domain.credit_notes
 invoice's amount_credited moves by a guarded UPDATE that refuses to pass its total (409), and the
 customer's balance falls by the note's total. With `restock`, the credited units of its product
 lines go back to stock (`return` movements, app.services.billing.invoice_stock); without, they do not
-(damaged goods). Audited in the same transaction; never commits."""
+(damaged goods). Audited in the same transaction; never commits.
+
+A note for a refund (`create_refunding`) may credit a paid invoice: what its balance due lacks is
+first released from the refunded receipt's allocations to it (receipts.release), to go back to the
+customer from the receipt's advance."""
 
 import uuid
 from dataclasses import dataclass
@@ -29,7 +33,7 @@ from app.repositories.billing.credit_notes import CreditNoteRepository
 from app.repositories.billing.customers import CustomerRepository
 from app.repositories.billing.invoices import InvoiceRepository
 from app.schemas.billing.credit_notes import FullCreditNoteIn, PartialCreditNoteIn, QuantityCredit, ValueCredit
-from app.services.billing import gst_settings, invoice_stock, invoicing, numbering
+from app.services.billing import gst_settings, invoice_stock, invoicing, numbering, receipts
 from app.services.billing.rules import DocumentDates, as_problem
 from app.services.catalog.stock import StockLine
 from app.services.platform import audit
@@ -73,6 +77,51 @@ async def get(session: AsyncSession, credit_note_id: uuid.UUID) -> CreditNote:
 
 
 async def create(session: AsyncSession, ctx: Context, *, body: FullCreditNoteIn | PartialCreditNoteIn) -> CreditNote:
+    return (await _create(session, ctx, body, release_from=None))[0]
+
+
+async def create_refunding(
+    session: AsyncSession,
+    ctx: Context,
+    *,
+    body: FullCreditNoteIn | PartialCreditNoteIn,
+    receipt_id: uuid.UUID,
+    total: Decimal | None = None,
+) -> tuple[CreditNote, Decimal]:
+    """A credit note for money going back to the customer (app.services.commerce.refunds): what of
+    the note the invoice's balance due does not take is released from `receipt_id`'s allocations
+    to the invoice, back to the receipt's advance, to be refunded from there. Answers the note and
+    the amount released (zero when the invoice still owed at least the note's total). `total`: the
+    amount refunded that the note must come to (a refund of an amount, app.domain.credit_notes)."""
+    return await _create(session, ctx, body, release_from=receipt_id, total=total)
+
+
+async def value_credits(session: AsyncSession, invoice_id: uuid.UUID, gross: Decimal) -> list[ValueCredit]:
+    """Credits by value on the invoice's lines coming to `gross`, tax included (a refund of an
+    amount): spread over the lines in proportion to what remains uncredited of each
+    (app.domain.credit_notes.taxable_for_gross). Read before the note's lock: the note checks again."""
+    invoice = await invoicing.get(session, invoice_id)
+    supply = Supply(
+        gst.SupplyType(invoice.supply_type), invoice.place_of_supply, invoice.tax_treatment == TaxTreatment.under_lut
+    )
+    rows = await CreditNoteRepository(session).credited_by_line([line.id for line in invoice.lines])
+    lines = [(line, Credited(*rows[line.id]) if line.id in rows else Credited()) for line in invoice.lines]
+    taxable = credit_note_math.taxable_for_gross([(_invoiced(line), earlier) for line, earlier in lines], gross, supply)
+    return [
+        ValueCredit.model_construct(invoice_line_id=line.id, taxable_value=value)
+        for (line, _), value in zip(lines, taxable, strict=True)
+        if value > 0
+    ]
+
+
+async def _create(
+    session: AsyncSession,
+    ctx: Context,
+    body: FullCreditNoteIn | PartialCreditNoteIn,
+    *,
+    release_from: uuid.UUID | None,
+    total: Decimal | None = None,
+) -> tuple[CreditNote, Decimal]:
     dates = DocumentDates.of(ctx)
     invoice = await invoicing.get(session, body.invoice_id, for_update=True)
     if invoice.status not in SETTLEABLE_STATUSES:
@@ -98,19 +147,19 @@ async def create(session: AsyncSession, ctx: Context, *, body: FullCreditNoteIn 
         credits = _partial(invoice, credited, supply, body.lines)
         _check_units(credits)
     returned = _returned(invoice, body, credits) if body.restock else []  # refused before a number is taken
-    note = await _save(session, invoice, body, day, credits, closes=_closes(invoice, credited, credits))
+    note = await _save(session, invoice, body, day, credits, closes=_closes(invoice, credited, credits), total=total)
     if returned:
         await invoice_stock.return_goods(session, ctx, invoice, note.id, returned)
     created = audit.snapshot(note, AUDITED)
-    settled = await _settle(session, invoice, note)
-    await audit.record_many(  # both rows in one INSERT
+    settled, released = await _settle(session, ctx, invoice, note, release_from)
+    await audit.record_many(  # the rows in one INSERT
         session,
         [
             {"action": "credit_note.created", "entity_type": "credit_note", "entity_id": note.id, "after": created},
-            settled,
+            *settled,
         ],
     )
-    return note
+    return note, released
 
 
 def _check_units(credits: list[Credit]) -> None:
@@ -214,6 +263,7 @@ async def _save(
     credits: list[Credit],
     *,
     closes: bool,
+    total: Decimal | None = None,
 ) -> CreditNote:
     settings = await gst_settings.get(session)
     totals = credit_note_math.note_totals(
@@ -222,6 +272,7 @@ async def _save(
         closes=closes,
         round_to_rupee=settings.round_off_enabled,
         reverse_charge=invoice.reverse_charge,
+        exact=total,
     )
     if totals.total <= 0:
         raise Conflict("Nothing of the invoice remains to be credited.", code="invoice-fully-credited")
@@ -254,9 +305,17 @@ async def _save(
     return note
 
 
-async def _settle(session: AsyncSession, invoice: Invoice, note: CreditNote) -> dict[str, Any]:
-    """Apply the note to the invoice and the customer's balance; the invoice's audit entry."""
+async def _settle(
+    session: AsyncSession, ctx: Context, invoice: Invoice, note: CreditNote, release_from: uuid.UUID | None
+) -> tuple[list[dict[str, Any]], Decimal]:
+    """Apply the note to the invoice and the customer's balance (after releasing from
+    `release_from` what the balance due lacks); the audit entries and the amount released."""
     before = audit.snapshot(invoice, INVOICE_AUDITED)
+    entries: list[dict[str, Any]] = []
+    released = gst.ZERO
+    if release_from is not None and note.total > invoice.balance_due:
+        released = note.total - invoice.balance_due
+        entries.append(await receipts.release(session, ctx, release_from, invoice, released))
     if await InvoiceRepository(session).settle(invoice.id, credited=note.total) is None:
         raise Conflict(
             f"A credit note cannot exceed the invoice's balance due ({invoice.balance_due}); release "
@@ -264,13 +323,14 @@ async def _settle(session: AsyncSession, invoice: Invoice, note: CreditNote) -> 
             code="invoice-credit-exceeded",
         )
     await CustomerRepository(session).add_to_balance(invoice.customer_id, -note.total)
-    return {
+    credited = {
         "action": "invoice.credited",
         "entity_type": "invoice",
         "entity_id": invoice.id,
         "before": before,
         "after": audit.snapshot(invoice, INVOICE_AUDITED),
     }
+    return [*entries, credited], released
 
 
 def _line(position: int, credit: Credit) -> CreditNoteLine:

@@ -40,6 +40,7 @@ AUDITED = [
     "receipt_date",
     "amount",
     "amount_allocated",
+    "amount_refunded",
     "mode",
     "reference",
     "void_reason",
@@ -195,6 +196,11 @@ async def void(session: AsyncSession, ctx: Context, receipt_id: uuid.UUID, *, re
     owes its amount again, its number stays taken."""
     receipt = await get(session, receipt_id, for_update=True)
     _check_active(receipt)
+    if receipt.amount_refunded > 0:
+        raise Conflict(
+            f"{receipt.amount_refunded} of this receipt was refunded to the customer; it cannot be voided.",
+            code="receipt-refunded",
+        )
     repo = ReceiptRepository(session)
     released = [allocation for allocation, _ in await repo.allocations(receipt.id)]
     before = audit.snapshot(receipt, AUDITED) | {"allocations": _allocations_json(released)}
@@ -216,6 +222,40 @@ async def void(session: AsyncSession, ctx: Context, receipt_id: uuid.UUID, *, re
         after=audit.snapshot(receipt, AUDITED),
     )
     return Allocated(receipt, [])
+
+
+async def release(
+    session: AsyncSession, ctx: Context, receipt_id: uuid.UUID, invoice: Invoice, amount: Decimal
+) -> dict[str, Any]:
+    """Take `amount` of the receipt's allocations to `invoice` (newest first) back to the receipt's
+    advance: the invoice owes it again, the customer's balance does not move. For a credit note of
+    a refund (app.services.billing.credit_notes.create_refunding), whose caller has locked the
+    receipt before the invoice. Answers the receipt's audit entry, for the caller to record."""
+    receipt = await get(session, receipt_id, for_update=True)
+    _check_active(receipt)
+    repo = ReceiptRepository(session)
+    before = audit.snapshot(receipt, AUDITED)
+    left = amount
+    for allocation in await repo.allocated_to(receipt.id, invoice.id):
+        if left == 0:
+            break
+        part = min(left, allocation.amount)
+        await repo.shrink_allocation(allocation.id, part)
+        left -= part
+    if left > 0 or await repo.take(receipt.id, -amount) is None:
+        raise Conflict(
+            f"The receipt has less than {amount} allocated to invoice {invoice.number} to give back.",
+            code="allocation-not-releasable",
+        )
+    if await InvoiceRepository(session).settle(invoice.id, paid=-amount) is None:
+        raise Conflict("The invoice can no longer take the payment back.", code="allocation-not-releasable")
+    return {
+        "action": "receipt.allocation_released",
+        "entity_type": "receipt",
+        "entity_id": receipt.id,
+        "before": before,
+        "after": audit.snapshot(receipt, AUDITED) | {"invoice_id": str(invoice.id), "released": str(amount)},
+    }
 
 
 async def _allocate(
@@ -267,7 +307,8 @@ async def _take_from_receipt(session: AsyncSession, receipt: Receipt, amount: De
     await session.refresh(receipt)
     _check_active(receipt)
     raise Conflict(
-        f"Allocating {amount} exceeds the receipt's unallocated {receipt.amount - receipt.amount_allocated}.",
+        f"Allocating {amount} exceeds the receipt's unallocated "
+        f"{receipt.amount - receipt.amount_allocated - receipt.amount_refunded}.",
         code="receipt-over-allocated",
     )
 

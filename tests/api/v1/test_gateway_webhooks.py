@@ -406,6 +406,7 @@ class TestFailureAndRefunds:
                     id=refund_id,
                     tenant_id=tenant,
                     online_payment_id=a.payment.id,
+                    customer_id=a.payment.customer_id,  # whose ledger shows it (0029)
                     amount=Decimal("180.00"),
                     razorpay_refund_id=made.id,
                 )
