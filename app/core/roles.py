@@ -31,6 +31,7 @@ EXECUTABLE_FUNCTIONS = [
     "outbox_backlog(integer)",  # /metrics: counts and a timestamp over every tenant's outbox
     "due_payment_reminder_tenants(timestamp with time zone, integer, integer, uuid[])",  # migration 0020
     "due_low_stock_digest_tenants(timestamp with time zone, integer, uuid[])",  # migration 0022
+    "due_recurring_invoice_tenants(timestamp with time zone, uuid[])",  # migration 0025
 ]
 # The public invoice page's function (migration 0019): GET /p/<token> has no tenant until a live share
 # link's token hash names it (tenant and link id, nothing else).

@@ -32,7 +32,7 @@ from app.repositories.identity.users import UserRepository
 from app.repositories.platform.jobs import DueWorkRepository, JobOccasionRepository
 from app.repositories.platform.subscriptions import PlanRepository, SubscriptionRepository
 from app.repositories.platform.tenants import TenantAccountRepository
-from app.services.billing import reminders
+from app.services.billing import recurring_issue, reminders
 from app.services.catalog import stock_digest
 from app.services.platform import mail, subscriptions, usage
 
@@ -54,6 +54,8 @@ COUNTS = (
     "reminders_no_email",
     "reminders_deferred",
     "low_stock_digests",
+    "recurring_invoices",
+    "recurring_failures",
 )
 
 
@@ -72,6 +74,8 @@ class Summary:
     reminders_no_email: int = 0  # customers with a reminder due and no email to send it to
     reminders_deferred: int = 0  # reminder mails over the tenant's hourly customer-mail limit: a later run's
     low_stock_digests: int = 0  # daily low-stock digests (app.services.catalog.stock_digest), one per tenant and day
+    recurring_invoices: int = 0  # periods of recurring invoices issued (app.services.billing.recurring_issue)
+    recurring_failures: int = 0  # recurring invoices marked failed (a period could not be issued)
     cleaned: dict[str, int] = field(default_factory=dict)
     failed: list[tuple[str, uuid.UUID | None]] = field(default_factory=list)
 
@@ -93,6 +97,8 @@ class Summary:
             "reminders_no_email": self.reminders_no_email,
             "reminders_deferred": self.reminders_deferred,
             "low_stock_digests": self.low_stock_digests,
+            "recurring_invoices": self.recurring_invoices,
+            "recurring_failures": self.recurring_failures,
             "cleaned": dict(self.cleaned),
             "failed": [{"step": step, "tenant_id": str(t) if t else None} for step, t in self.failed],
         }
@@ -140,6 +146,11 @@ async def run_due(rt: Runtime, at: datetime, *, tenants: Sequence[uuid.UUID] | N
         )
     for tenant_id in due:
         await _per_tenant(rt, summary, "low_stock_digest", tenant_id, at, stock_digest.send_due)
+
+    async with rt.db.transaction() as session:
+        due = await DueWorkRepository(session).recurring_invoice_tenants(at, only=tenants)
+    for tenant_id in due:
+        await _per_tenant(rt, summary, "recurring_invoices", tenant_id, at, recurring_issue.issue_due)
 
     started = time.perf_counter()
     try:

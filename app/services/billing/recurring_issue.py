@@ -1,0 +1,127 @@
+"""The scheduler's recurring-invoice step (`issue_due`): each due period of each active schedule
+issued exactly once, dated the period's date.
+
+A period is due from the start of its date in India. The tenant's due schedules are taken one at
+a time, each locked (FOR UPDATE SKIP LOCKED: a schedule another worker holds is that worker's), and
+its due periods issued oldest first: a worker down for three months issues the three periods at its
+next run, late, each dated its own date, none skipped, none twice. Each period's invoice is made by
+`invoicing.create(issue=True)` (numbered in its series as any invoice) and its run claimed in
+`recurring_invoice_runs` (unique per schedule and period) in a savepoint of the step's
+transaction: two workers (or a re-run) cannot both issue a period, and a period whose invoice
+could not be made leaves no claim and no number behind.
+
+When issuing fails for a reason of the tenant's data (an AppError: the customer or company made
+inactive, a rate no longer in force, a product archived or short of stock, the plan's invoice
+limit, the subscription locked ...), the schedule is marked `failed` with the reason (code,
+message, when) and audited, and nothing more is issued for it: no silent retry every minute. It
+shows in GET /recurring-invoices?status=failed; POST /recurring-invoices/{id}/resume after fixing
+the cause issues that period and the ones after it (late, dated their own dates). Any other error
+(the database) fails the tenant's step as a whole, which the next run retries (app.services.platform.scheduler).
+
+Then, for an issued invoice and each in its own savepoint (their failure leaves the invoice
+issued and is recorded on the run): `send` queues the invoice mail to the customer
+(app.services.documents.document_mail, with a share link); `charge_by_link` creates a payment link
+for its balance (app.services.commerce.payment_links).
+"""
+
+from collections import Counter
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.context import Context
+from app.core.errors import AppError
+from app.models.billing.recurring import RecurringInvoice
+from app.repositories.billing.recurring_invoices import RecurringInvoiceRepository, RecurringInvoiceRunRepository
+from app.schemas.documents.document_mail import InvoiceSendRequest
+from app.services.billing import invoicing
+from app.services.billing import recurring_invoices as schedules
+from app.services.documents import document_mail
+from app.services.platform import audit
+
+# A bound on one tenant's step (one transaction): more waits for the next run, a minute later.
+MAX_SCHEDULES_PER_RUN = 100
+MAX_INVOICES_PER_RUN = 200
+
+
+class _Taken(Exception):
+    """The period was claimed meanwhile: undo this attempt's invoice (the savepoint)."""
+
+
+async def issue_due(session: AsyncSession, ctx: Context) -> Counter[str]:
+    """The bound tenant's due periods at `ctx.now`: counts `recurring_invoices` (issued) and
+    `recurring_failures` (schedules marked failed)."""
+    done: Counter[str] = Counter()
+    repo = RecurringInvoiceRepository(session)
+    budget = MAX_INVOICES_PER_RUN
+    for schedule_id in await repo.due_ids(ctx.today, limit=MAX_SCHEDULES_PER_RUN):
+        schedule = await repo.lock_due(schedule_id, ctx.today)
+        while budget > 0 and schedule is not None and _due(schedule, ctx):
+            done[await _issue_next(session, ctx, schedule)] += 1
+            budget -= 1
+    done.pop("skipped", None)
+    return done
+
+
+def _due(schedule: RecurringInvoice, ctx: Context) -> bool:
+    return schedule.status == "active" and schedule.next_date is not None and schedule.next_date <= ctx.today
+
+
+async def _issue_next(session: AsyncSession, ctx: Context, schedule: RecurringInvoice) -> str:
+    """Issue the schedule's next period (or pass over it when it was skipped): what happened."""
+    index = schedule.next_index
+    dates = schedules.recurrence(schedule)
+    runs = RecurringInvoiceRunRepository(session)
+    before = audit.snapshot(schedule, schedules.AUDITED)
+    if await runs.claimed(schedule.id, index):  # skipped while paused
+        schedule.next_index += 1
+        schedules.settle(schedule, ctx)
+        await session.flush()
+        return "skipped"
+    try:
+        async with session.begin_nested():
+            invoice = await invoicing.create(session, ctx, body=schedules.invoice_body(schedule, index), issue=True)
+            period = (dates.period(index), dates.period_end(index))
+            run = await runs.claim(
+                schedule.id, index=index, period=period, outcome="issued", at=ctx.now, invoice_id=invoice.id
+            )
+            if run is None:
+                raise _Taken
+    except _Taken:
+        schedule.next_index += 1
+        schedules.settle(schedule, ctx)
+        await session.flush()
+        return "skipped"
+    except AppError as exc:
+        schedule.status, schedule.failed_at = "failed", ctx.now
+        schedule.failure_code, schedule.failure_message = exc.code, _message(exc)
+        await session.flush()
+        await schedules.audit_change(session, "recurring_invoice.failed", schedule, before=before)
+        return "recurring_failures"
+    schedule.issued_count += 1
+    schedule.next_index += 1
+    schedules.settle(schedule, ctx)
+    await session.flush()
+    await audit.record(
+        session,
+        action="recurring_invoice.period_issued",
+        entity_type=schedules.ENTITY,
+        entity_id=schedule.id,
+        before=before,
+        after=audit.snapshot(schedule, schedules.AUDITED)
+        | {"period_number": index + 1, "period_date": period[0].isoformat(), "invoice_id": str(invoice.id)},
+    )
+    if schedule.send:
+        try:
+            async with session.begin_nested():
+                await document_mail.send_invoice(session, ctx, invoice.id, InvoiceSendRequest())
+            run.sent = True
+        except AppError as exc:
+            run.send_error = _message(exc)
+        await session.flush()
+    return "recurring_invoices"
+
+
+def _message(exc: AppError) -> str:
+    """The problem's detail and, when it names fields, what it says of them."""
+    messages = [str(error.get("msg", "")) for error in exc.extra.get("errors") or []]
+    return " ".join([exc.detail, *(m for m in messages if m and m != exc.detail)])[:2000]
