@@ -7,7 +7,7 @@ Create Date: 2026-11-29 09:20:00
 1. `recurring_invoices`: a schedule (company, customer, invoice lines as JSON; monthly, quarterly or
    yearly on a day of the month from a start date, optional end date or count; send and charge
    options; status active / paused / failed / ended; the next period to issue).
-2. `recurring_invoice_runs`: each period claimed once, unique per (tenant, schedule, period
+2. `recurring_runs`: each period claimed once, unique per (tenant, schedule, period
    index), in the transaction that issues its invoice (or records it skipped while paused).
 3. `due_recurring_invoice_tenants(moment, only)`: SECURITY DEFINER like the functions of
    migrations 0007, 0020 and 0022 (tenant ids only), reading through an owner-only `jobs_scan`
@@ -30,7 +30,7 @@ down_revision: str | None = '0024'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-TENANT_TABLES = ["recurring_invoices", "recurring_invoice_runs"]
+TENANT_TABLES = ["recurring_invoices", "recurring_runs"]
 SIGNATURE = "due_recurring_invoice_tenants(timestamp with time zone, uuid[])"
 FUNCTION = """
 CREATE FUNCTION due_recurring_invoice_tenants(moment timestamptz, only_tenants uuid[] DEFAULT NULL)
@@ -92,8 +92,8 @@ def upgrade() -> None:
     op.create_index('ix_recurring_invoices_next_date_active', 'recurring_invoices', ['next_date'], unique=False, postgresql_where=sa.text("status = 'active'"))
     op.create_index('ix_recurring_invoices_tenant_id_customer_id', 'recurring_invoices', ['tenant_id', 'customer_id'], unique=False)
     op.create_index('ix_recurring_invoices_tenant_id_status', 'recurring_invoices', ['tenant_id', 'status'], unique=False)
-    op.create_table('recurring_invoice_runs',
-    sa.Column('recurring_invoice_id', sa.Uuid(), nullable=False),
+    op.create_table('recurring_runs',
+    sa.Column('schedule_id', sa.Uuid(), nullable=False),
     sa.Column('period_index', sa.Integer(), nullable=False),
     sa.Column('period_date', sa.Date(), nullable=False),
     sa.Column('period_end', sa.Date(), nullable=False),
@@ -106,17 +106,17 @@ def upgrade() -> None:
     sa.Column('charge_error', sa.Text(), nullable=True),
     sa.Column('tenant_id', sa.Uuid(), nullable=False),
     sa.Column('id', sa.Uuid(), nullable=False),
-    sa.CheckConstraint("(outcome = 'issued') = (invoice_id IS NOT NULL)", name=op.f('ck_recurring_invoice_runs_invoice')),
-    sa.CheckConstraint("outcome IN ('issued', 'skipped')", name=op.f('ck_recurring_invoice_runs_outcome')),
-    sa.CheckConstraint('period_index >= 0 AND period_end >= period_date', name=op.f('ck_recurring_invoice_runs_period')),
-    sa.ForeignKeyConstraint(['tenant_id', 'invoice_id'], ['invoices.tenant_id', 'invoices.id'], name=op.f('fk_recurring_invoice_runs_tenant_id_invoice_id_invoices')),
-    sa.ForeignKeyConstraint(['tenant_id', 'online_payment_id'], ['online_payments.tenant_id', 'online_payments.id'], name=op.f('fk_recurring_invoice_runs_tenant_id_online_payment_id_online_payments')),
-    sa.ForeignKeyConstraint(['tenant_id', 'recurring_invoice_id'], ['recurring_invoices.tenant_id', 'recurring_invoices.id'], name=op.f('fk_recurring_invoice_runs_tenant_id_recurring_invoice_id_recurring_invoices'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_recurring_invoice_runs_tenant_id_tenants')),
-    sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_recurring_invoice_runs'))
+    sa.CheckConstraint("(outcome = 'issued') = (invoice_id IS NOT NULL)", name=op.f('ck_recurring_runs_invoice')),
+    sa.CheckConstraint("outcome IN ('issued', 'skipped')", name=op.f('ck_recurring_runs_outcome')),
+    sa.CheckConstraint('period_index >= 0 AND period_end >= period_date', name=op.f('ck_recurring_runs_period')),
+    sa.ForeignKeyConstraint(['tenant_id', 'invoice_id'], ['invoices.tenant_id', 'invoices.id'], name=op.f('fk_recurring_runs_tenant_id_invoice_id_invoices')),
+    sa.ForeignKeyConstraint(['tenant_id', 'online_payment_id'], ['online_payments.tenant_id', 'online_payments.id'], name=op.f('fk_recurring_runs_tenant_id_online_payment_id_online_payments')),
+    sa.ForeignKeyConstraint(['tenant_id', 'schedule_id'], ['recurring_invoices.tenant_id', 'recurring_invoices.id'], name=op.f('fk_recurring_runs_tenant_id_schedule_id_recurring_invoices'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_recurring_runs_tenant_id_tenants')),
+    sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_recurring_runs'))
     )
-    op.create_index('uq_recurring_invoice_runs_tenant_id_invoice_id', 'recurring_invoice_runs', ['tenant_id', 'invoice_id'], unique=True)
-    op.create_index('uq_recurring_invoice_runs_tenant_id_recurring_invoice_id_period_index', 'recurring_invoice_runs', ['tenant_id', 'recurring_invoice_id', 'period_index'], unique=True)
+    op.create_index('uq_recurring_runs_tenant_id_invoice_id', 'recurring_runs', ['tenant_id', 'invoice_id'], unique=True)
+    op.create_index('uq_recurring_runs_tenant_id_schedule_id_period_index', 'recurring_runs', ['tenant_id', 'schedule_id', 'period_index'], unique=True)
     for table in TENANT_TABLES:
         enable_tenant_rls(table)
     op.execute("CREATE POLICY jobs_scan ON recurring_invoices FOR SELECT TO CURRENT_USER USING (true)")
@@ -126,9 +126,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute(f"DROP FUNCTION IF EXISTS {SIGNATURE}")
-    op.drop_index('uq_recurring_invoice_runs_tenant_id_recurring_invoice_id_period_index', table_name='recurring_invoice_runs')
-    op.drop_index('uq_recurring_invoice_runs_tenant_id_invoice_id', table_name='recurring_invoice_runs')
-    op.drop_table('recurring_invoice_runs')
+    op.drop_index('uq_recurring_runs_tenant_id_schedule_id_period_index', table_name='recurring_runs')
+    op.drop_index('uq_recurring_runs_tenant_id_invoice_id', table_name='recurring_runs')
+    op.drop_table('recurring_runs')
     op.drop_index('ix_recurring_invoices_tenant_id_status', table_name='recurring_invoices')
     op.drop_index('ix_recurring_invoices_tenant_id_customer_id', table_name='recurring_invoices')
     op.drop_index('ix_recurring_invoices_next_date_active', table_name='recurring_invoices', postgresql_where=sa.text("status = 'active'"))

@@ -1,6 +1,6 @@
 """Recurring invoices: a schedule (a customer, a company and invoice lines, every month, quarter or
 year on a day of the month) and its periods (app.domain.recurrence), each claimed once in
-`recurring_invoice_runs` with the invoice the scheduled job issued for it (or `skipped` while the
+`recurring_runs` with the invoice the scheduled job issued for it (or `skipped` while the
 schedule was paused)."""
 
 import uuid
@@ -89,25 +89,25 @@ class RecurringInvoiceRun(TenantScoped, Base):
     while the schedule was paused. `send_error` / `charge_error`: why the invoice was not mailed or
     no payment link was made (the invoice stands)."""
 
-    __tablename__ = "recurring_invoice_runs"
+    __tablename__ = "recurring_runs"
     __table_args__ = (
-        tenant_fk(["recurring_invoice_id"], "recurring_invoices", ondelete="CASCADE"),
+        tenant_fk(["schedule_id"], "recurring_invoices", ondelete="CASCADE"),
         tenant_fk(["invoice_id"], "invoices"),
         tenant_fk(["online_payment_id"], "online_payments"),
         CheckConstraint(_in("outcome", RUN_OUTCOMES), name="outcome"),
         CheckConstraint("(outcome = 'issued') = (invoice_id IS NOT NULL)", name="invoice"),
         CheckConstraint("period_index >= 0 AND period_end >= period_date", name="period"),
         Index(
-            "uq_recurring_invoice_runs_tenant_id_recurring_invoice_id_period_index",
+            "uq_recurring_runs_tenant_id_schedule_id_period_index",
             "tenant_id",
-            "recurring_invoice_id",
+            "schedule_id",
             "period_index",
             unique=True,
         ),
-        Index("uq_recurring_invoice_runs_tenant_id_invoice_id", "tenant_id", "invoice_id", unique=True),
+        Index("uq_recurring_runs_tenant_id_invoice_id", "tenant_id", "invoice_id", unique=True),
     )
 
-    recurring_invoice_id: Mapped[uuid.UUID]
+    schedule_id: Mapped[uuid.UUID]
     period_index: Mapped[int]
     period_date: Mapped[date]
     period_end: Mapped[date]

@@ -94,7 +94,7 @@ class RecurringInvoiceRunRepository(TenantRepository[RecurringInvoiceRun]):
         claimer waits on the unique key until the first commits or rolls back)."""
         values: dict[str, Any] = {
             "tenant_id": self.tenant_id,
-            "recurring_invoice_id": schedule_id,
+            "schedule_id": schedule_id,
             "period_index": index,
             "period_date": period[0],
             "period_end": period[1],
@@ -106,7 +106,7 @@ class RecurringInvoiceRunRepository(TenantRepository[RecurringInvoiceRun]):
         stmt = (
             insert(RecurringInvoiceRun)
             .values(**values)
-            .on_conflict_do_nothing(index_elements=["tenant_id", "recurring_invoice_id", "period_index"])
+            .on_conflict_do_nothing(index_elements=["tenant_id", "schedule_id", "period_index"])
             .returning(RecurringInvoiceRun.id)
         )
         run_id = (await self.session.execute(stmt)).scalar_one_or_none()
@@ -116,7 +116,7 @@ class RecurringInvoiceRunRepository(TenantRepository[RecurringInvoiceRun]):
 
     async def claimed(self, schedule_id: uuid.UUID, index: int) -> bool:
         stmt = select(RecurringInvoiceRun.id).where(
-            RecurringInvoiceRun.recurring_invoice_id == schedule_id, RecurringInvoiceRun.period_index == index
+            RecurringInvoiceRun.schedule_id == schedule_id, RecurringInvoiceRun.period_index == index
         )
         return (await self.session.execute(stmt)).first() is not None
 
@@ -126,7 +126,7 @@ class RecurringInvoiceRunRepository(TenantRepository[RecurringInvoiceRun]):
             {
                 "tenant_id": self.tenant_id,
                 "id": new_id(),
-                "recurring_invoice_id": schedule_id,
+                "schedule_id": schedule_id,
                 "period_index": index,
                 "period_date": day,
                 "period_end": end,
@@ -137,7 +137,7 @@ class RecurringInvoiceRunRepository(TenantRepository[RecurringInvoiceRun]):
         ]
         stmt = insert(RecurringInvoiceRun).values(rows)
         await self.session.execute(
-            stmt.on_conflict_do_nothing(index_elements=["tenant_id", "recurring_invoice_id", "period_index"])
+            stmt.on_conflict_do_nothing(index_elements=["tenant_id", "schedule_id", "period_index"])
         )
 
     async def history_page(
@@ -150,7 +150,7 @@ class RecurringInvoiceRunRepository(TenantRepository[RecurringInvoiceRun]):
                 Invoice,
                 (Invoice.tenant_id == RecurringInvoiceRun.tenant_id) & (Invoice.id == RecurringInvoiceRun.invoice_id),
             )
-            .where(RecurringInvoiceRun.recurring_invoice_id == schedule_id)
+            .where(RecurringInvoiceRun.schedule_id == schedule_id)
         )
         sort = SortKey(RecurringInvoiceRun.period_index, descending=True)
         return await self.page(stmt, limit=limit, cursor=cursor, sort=sort)

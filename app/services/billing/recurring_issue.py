@@ -6,7 +6,7 @@ a time, each locked (FOR UPDATE SKIP LOCKED: a schedule another worker holds is 
 its due periods issued oldest first: a worker down for three months issues the three periods at its
 next run, late, each dated its own date, none skipped, none twice. Each period's invoice is made by
 `invoicing.create(issue=True)` (numbered in its series as any invoice) and its run claimed in
-`recurring_invoice_runs` (unique per schedule and period) in a savepoint of the step's
+`recurring_runs` (unique per schedule and period) in a savepoint of the step's
 transaction: two workers (or a re-run) cannot both issue a period, and a period whose invoice
 could not be made leaves no claim and no number behind.
 
