@@ -375,7 +375,7 @@ class TestCreate:
         assert listed.json()["items"] == []
 
     async def test_defaults_and_read(self, client, party, today):
-        owner, _, customer = party
+        _, _, customer = party
         schedule = await create(client, party)
         assert schedule["start_date"] == today.isoformat() and schedule["day_of_month"] == today.day
         assert schedule["next_date"] == today.isoformat()

@@ -106,6 +106,7 @@ async def create(session: AsyncSession, ctx: Context, *, body: RecurringInvoiceI
         next_index=0,
         issued_count=0,
     )
+    await _check_content(session, ctx, schedule)  # first: a reference unknown here is a 404 whatever the dates
     if body.end_date is not None and body.end_date < start:
         raise RuleViolation("end_date", "The end date is before the start date.", code="recurring-end-before-start")
     if last_index(recurrence(schedule), body.end_date) == -1:
@@ -114,7 +115,6 @@ async def create(session: AsyncSession, ctx: Context, *, body: RecurringInvoiceI
             f"No period falls between the start and the end date (the first would be {recurrence(schedule).first}).",
             code="recurring-no-periods",
         )
-    await _check_content(session, ctx, schedule)
     schedule.next_date = recurrence(schedule).first
     await RecurringInvoiceRepository(session).add(schedule)
     await audit_change(session, "recurring_invoice.created", schedule, before=None)
