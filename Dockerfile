@@ -1,7 +1,7 @@
 # RMS Billing API image. Not exercised by CI (no Docker engine there); see docker-compose.yml.
 #
 #   docker build -t rms-billing .
-#   docker run -e ENV=prod -e JWT_SECRET=... -e DATABASE_URL=postgresql+asyncpg://rms_app:...@db/rms \
+#   docker run -e ENV=prod -e JWT_SECRET=... -e PAYMENT_SECRET_KEYS=... -e DATABASE_URL=postgresql+asyncpg://rms_app:...@db/rms \
 #              -e EMAIL_LINK_BASE=https://app.example.in/account -p 8000:8000 rms-billing
 #
 # The image serves only: migrations run separately (`python -m app migrate`, the compose `migrate`

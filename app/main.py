@@ -102,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(metrics.router, include_in_schema=False)  # why hidden: app/api/metrics.py
     app.include_router(pages.router)
     app.include_router(public.router)  # GET /p/<token>: the public invoice page of a share link
+    app.include_router(public.pay_router)  # GET /pay/<ticket>: back from paying a payment link
     install_openapi(app)
     install_docs(app)
     app.add_middleware(ConflictRetryMiddleware)  # innermost: a retry re-runs routing and the handler only

@@ -160,6 +160,7 @@ def _api_routes(router: APIRouter):
             yield from _api_routes(route.original_router)
 
 
+OwnerUser = Annotated[User, Depends(RequireRole(UserRole.owner))]
 ManagerUser = Annotated[User, Depends(RequireRole(UserRole.owner, UserRole.admin))]
 WriterUser = Annotated[User, Depends(RequireRole(UserRole.owner, UserRole.admin, UserRole.accountant))]
 # Owner/admin, answered even when the subscription is locked: paying for a plan is how it unlocks.

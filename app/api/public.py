@@ -24,6 +24,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from app.api.deps import ContextDep, SessionDep
 from app.api.pdf_responses import pdf_response
 from app.core.errors import TooManyRequests
+from app.services.commerce import payment_links
 from app.services.documents import share_links
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "pages"
@@ -46,6 +47,9 @@ HEADERS = {
 Token = Annotated[str, PathParam()]
 
 router = APIRouter(prefix="/p", include_in_schema=False)
+# The page a customer's browser comes back to from Razorpay after paying a payment link (its
+# callback URL): GET /pay/<ticket>?razorpay_payment_id=...&razorpay_signature=... (payment_links.returned).
+pay_router = APIRouter(prefix="/pay", include_in_schema=False)
 
 
 def _render(template: str, status_code: int, headers: dict[str, str] | None = None, **values: object) -> HTMLResponse:
@@ -95,3 +99,20 @@ async def public_invoice_pdf(token: Token, request: Request, session: SessionDep
     response = pdf_response(request, await opened.pdf(session))
     response.headers.update({"X-Robots-Tag": "noindex, nofollow", "Referrer-Policy": "no-referrer"})
     return response
+
+
+@pay_router.get("/{ticket}", response_class=HTMLResponse)
+async def payment_return(ticket: Token, request: Request, session: SessionDep, ctx: ContextDep) -> HTMLResponse:
+    """Razorpay's callback after a payment link: the signed parameters are verified and the payment
+    recorded (once, whether the webhook came first or not); the customer sees the outcome. A ticket
+    this server did not make: the "not found" page, counted as a miss like a wrong share link."""
+    ip = _ip(request)
+    try:
+        await share_links.throttle(session, ctx, ip)
+    except TooManyRequests as error:
+        return too_many(error)
+    result = await payment_links.returned(session, ctx, ticket, request.query_params)
+    if result is None:
+        await share_links.record_miss(session, ctx, ip)
+        return not_found()
+    return _render("payment_return.html", 200, result=result)

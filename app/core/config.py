@@ -9,6 +9,8 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.core.secret_box import DEV_PAYMENT_SECRET_KEY, key_problem
+
 DEV_JWT_SECRET = "dev-only-secret-change-me-0123456789abcdef"
 MIN_JWT_SECRET_BYTES = 32  # HS256 keys: at least the hash's output size (RFC 7518 s.3.2)
 MIN_METRICS_TOKEN_CHARS = 24
@@ -147,6 +149,10 @@ class Settings(BaseSettings):
     razorpay_base_url: str = "https://api.razorpay.com"
     razorpay_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     razorpay_max_retries: int = Field(default=2, ge=0, le=5)
+    # Keys encrypting the tenants' own gateway secrets at rest (app.core.secret_box): Fernet keys,
+    # comma-separated, newest first (the newest encrypts, any decrypts: rotation). Outside prod a
+    # fixed public development key is the default; ENV=prod requires keys of its own.
+    payment_secret_keys: Annotated[list[str], NoDecode] = Field(default_factory=lambda: [DEV_PAYMENT_SECRET_KEY])
 
     # Mail. Unset SMTP_HOST = write .eml files to OUTBOX_DIR.
     smtp_host: str | None = None
@@ -185,6 +191,11 @@ class Settings(BaseSettings):
     public_page_limit_per_ip: int = Field(default=60, ge=1)
     public_page_misses_per_ip: int = Field(default=20, ge=1)
 
+    # Payment links (POST /invoices/{id}/payment-link): a Razorpay Payment Link on the tenant's own
+    # account lives this many days unless the request asks for another length, up to the maximum.
+    payment_link_ttl_days: int = Field(default=30, ge=1, le=366)
+    payment_link_max_ttl_days: int = Field(default=180, ge=1, le=366)
+
     # Documents (invoices, credit notes, receipts) may be dated at most this many days after today
     # (Asia/Kolkata); none before GST began (2017-07-01).
     document_future_days: int = Field(default=366, ge=0, le=3660)
@@ -213,6 +224,8 @@ class Settings(BaseSettings):
     def _share_link_ttl_within_maximum(self) -> "Settings":
         if self.share_link_ttl_days > self.share_link_max_ttl_days:
             raise ValueError("SHARE_LINK_TTL_DAYS is longer than SHARE_LINK_MAX_TTL_DAYS")
+        if self.payment_link_ttl_days > self.payment_link_max_ttl_days:
+            raise ValueError("PAYMENT_LINK_TTL_DAYS is longer than PAYMENT_LINK_MAX_TTL_DAYS")
         return self
 
     @model_validator(mode="after")
@@ -249,13 +262,27 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _payment_secret_keys_usable(self) -> "Settings":
+        if not self.payment_secret_keys:
+            raise ValueError("PAYMENT_SECRET_KEYS is empty")
+        for position, key in enumerate(self.payment_secret_keys, start=1):
+            problem = key_problem(key)
+            if problem:
+                raise ValueError(
+                    f"PAYMENT_SECRET_KEYS: key {position} {problem} (a Fernet key: 32 url-safe base64 bytes)"
+                )
+        if self.env == "prod" and DEV_PAYMENT_SECRET_KEY in self.payment_secret_keys:
+            raise ValueError("PAYMENT_SECRET_KEYS holds the development key; refused with ENV=prod")
+        return self
+
+    @model_validator(mode="after")
     def _jwt_secret_strong_in_prod(self) -> "Settings":
         problem = jwt_secret_problem(self.jwt_secret)
         if self.env == "prod" and problem:
             raise ValueError(f"{problem}; refused with ENV=prod")
         return self
 
-    @field_validator("cors_origins", "forwarded_allow_ips", mode="before")
+    @field_validator("cors_origins", "forwarded_allow_ips", "payment_secret_keys", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+from cryptography.fernet import Fernet
 
 from app.core.config import Settings
 from app.core.database import drain_background_tasks
@@ -201,6 +202,7 @@ def test_log_format_follows_the_environment_unless_set():
         "razorpay_key_id": "k",
         "razorpay_key_secret": "s",
         "razorpay_webhook_secret": "w",
+        "payment_secret_keys": Fernet.generate_key().decode(),
     }
     assert Settings(**prod).log_format == "json"
     assert Settings(**prod, log_format="text").log_format == "text"

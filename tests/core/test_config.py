@@ -1,6 +1,7 @@
 """Settings derived from others: mail links follow HOST and PORT unless set explicitly."""
 
 import pytest
+from cryptography.fernet import Fernet
 
 from app.core.config import Settings, usable_cpus
 from app.main import UnsafeConfiguration, create_app
@@ -39,6 +40,7 @@ class TestWebConcurrency:
         "razorpay_key_id": "k",
         "razorpay_key_secret": "s",
         "razorpay_webhook_secret": "w",
+        "payment_secret_keys": Fernet.generate_key().decode(),
     }
 
     def test_unset_is_one_worker_outside_prod(self, monkeypatch):

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import bcrypt
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 from pydantic import ValidationError
 
 from app.core.config import DEV_JWT_SECRET, Settings
@@ -141,9 +142,12 @@ class TestAccessTokens:
         assert len(ids) == 50
 
 
+PROD_PAYMENT_KEY = Fernet.generate_key().decode()
+
+
 def prod_settings(**overrides) -> Settings:
     live = {"razorpay_mode": "live", "razorpay_key_id": "k", "razorpay_key_secret": "s", "razorpay_webhook_secret": "w"}
-    return Settings(_env_file=None, env="prod", **live, **overrides)
+    return Settings(_env_file=None, env="prod", payment_secret_keys=PROD_PAYMENT_KEY, **live, **overrides)
 
 
 class TestJwtSecretInProd:

@@ -16,7 +16,7 @@ from app.api.v1.billing import (
     tax_rates,
 )
 from app.api.v1.catalog import products, stock, stock_alerts, stock_transfers
-from app.api.v1.commerce import sales
+from app.api.v1.commerce import gateway_webhooks, online_payments, payment_gateways, sales
 from app.api.v1.documents import company_logos, documents
 from app.api.v1.identity import auth, users
 from app.api.v1.platform import audit_logs, health, payments, tenants, usage, webhooks
@@ -49,8 +49,10 @@ for module in (
     receipts,
     recurring_invoices,
     sales,
+    payment_gateways,
     payments,
     webhooks,
+    gateway_webhooks,
     usage,
     documents,
     stock_alerts,
@@ -60,6 +62,9 @@ for module in (
     api_router.include_router(module.router)
 declare_payment_required(products.categories_router)
 api_router.include_router(products.categories_router)
+for commerce_router in (online_payments.links_router, online_payments.router):
+    declare_payment_required(commerce_router)
+    api_router.include_router(commerce_router)
 for stock_router in (stock.router, stock.movements_router, stock.settings_router):
     declare_payment_required(stock_router)
     api_router.include_router(stock_router)

@@ -65,13 +65,17 @@ class PublicInvoice:
     payable: bool
     upi_link: str | None
     upi_qr_svg: str | None
+    pay_now_url: str | None  # the invoice's open Razorpay Payment Link (card, netbanking, UPI, wallets)
     notes: str | None
     terms: str | None
 
 
-def public_invoice(invoice: Invoice, today: date, *, upi_link: str | None, upi_qr_svg: str | None) -> PublicInvoice:
+def public_invoice(
+    invoice: Invoice, today: date, *, upi_link: str | None, upi_qr_svg: str | None, pay_now_url: str | None = None
+) -> PublicInvoice:
     """The page's view. `upi_link`: `document_pdfs.payment_link` (the company's VPA now, where a
-    payment goes today, as on the PDF), `upi_qr_svg` its QR code (drawn off the event loop)."""
+    payment goes today, as on the PDF), `upi_qr_svg` its QR code (drawn off the event loop);
+    `pay_now_url`: the invoice's open payment link (app.services.commerce.payment_links.pay_now_url)."""
     supplier, recipient = invoice.supplier, invoice.recipient
     payable = is_open(invoice.status, invoice.balance_due)
     link = upi_link
@@ -139,6 +143,7 @@ def public_invoice(invoice: Invoice, today: date, *, upi_link: str | None, upi_q
         payable=payable,
         upi_link=link,
         upi_qr_svg=upi_qr_svg,
+        pay_now_url=pay_now_url if payable else None,
         notes=invoice.notes,
         terms=invoice.terms,
     )

@@ -34,6 +34,7 @@ from app.repositories.billing.customers import CustomerRepository
 from app.repositories.documents.share_links import ShareLinkRepository, live_link_of
 from app.repositories.identity.rate_limits import RateLimitRepository
 from app.services.billing import invoicing
+from app.services.commerce import payment_links
 from app.services.documents import document_pdfs
 from app.services.documents.invoice_page import PublicInvoice, day, public_invoice, rupees, seller_name
 from app.services.identity.rate_limit import Limit, consume
@@ -177,12 +178,13 @@ class Opened:
     ctx: Context
     invoice: Invoice
     upi_vpa: str | None  # the company's, now
+    pay_now_url: str | None = None  # the invoice's open payment link (payment_links.pay_now_url)
 
     async def page(self) -> PublicInvoice:
         link = document_pdfs.payment_link(self.invoice, self.upi_vpa)
         # segno's choice of the best-scanning mask is tens of milliseconds of Python: not on the loop
         qr = await cpu_work.run(self.ctx.settings, rendering.upi_qr_svg, link) if link else None
-        return public_invoice(self.invoice, self.ctx.today, upi_link=link, upi_qr_svg=qr)
+        return public_invoice(self.invoice, self.ctx.today, upi_link=link, upi_qr_svg=qr, pay_now_url=self.pay_now_url)
 
     async def pdf(self, session: AsyncSession) -> document_pdfs.RenderedPdf:
         """The PDF GET /invoices/{id}/pdf serves (original for recipient), ETag included."""
@@ -228,4 +230,5 @@ async def open_link(session: AsyncSession, ctx: Context, token: str, *, count_vi
     invoice = await invoicing.get(session, link.invoice_id)
     company = await CompanyRepository(session).get(invoice.company_id)
     vpa = company.upi_vpa if company is not None else None
-    return Opened(dataclasses.replace(ctx, tenant_id=tenant_id, memo={}), invoice, vpa)
+    bound = dataclasses.replace(ctx, tenant_id=tenant_id, memo={})
+    return Opened(bound, invoice, vpa, await payment_links.pay_now_url(session, bound, invoice))

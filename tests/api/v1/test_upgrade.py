@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 from pydantic import ValidationError
 
 from app.core.config import Settings
@@ -318,6 +319,7 @@ class TestSettings:
             razorpay_key_secret="s",
             razorpay_webhook_secret="w",
             jwt_secret="s" * 32,
+            payment_secret_keys=Fernet.generate_key().decode(),
         )
         assert live.razorpay_mode == "live"
 

@@ -1,0 +1,301 @@
+"""PUT | GET | DELETE /payment-gateways/razorpay: the business's own Razorpay keys, checked on save
+by one harmless call against the fake Razorpay, encrypted at rest, never shown, never logged;
+client_for (live, sandbox, not configured) and key rotation."""
+
+import dataclasses
+import logging
+import uuid
+
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import select
+
+from app.core.secret_box import DEV_PAYMENT_SECRET_KEY, SecretBox, SecretUnreadable
+from app.models.commerce.gateway import PaymentGateway
+from app.repositories.commerce.payment_gateways import webhook_tenant
+from app.services.commerce import payment_gateways
+from app.services.commerce.gateway_client import LiveTenantGateway, SandboxTenantGateway
+from app.services.commerce.payment_gateways import Keys
+from tests.api.v1.members import add_member
+from tests.api.v1.payment_flow import problem_code
+from tests.factories import API, make_tenant
+from tests.fake_razorpay import (
+    GATEWAY,
+    RazorpayAccount,
+    configure_gateway,
+    fake_razorpay,
+    razorpay_app,
+    razorpay_client,
+    webhook_path,
+)
+
+__all__ = ["fake_razorpay", "razorpay_app", "razorpay_client"]  # fixtures
+
+
+def body_of(account: RazorpayAccount) -> dict:
+    return {"key_id": account.key_id, "key_secret": account.key_secret, "webhook_secret": account.webhook_secret}
+
+
+async def stored(app, tenant_id: str) -> PaymentGateway | None:
+    async with app.state.runtime.db.transaction(uuid.UUID(tenant_id)) as session:
+        return (await session.execute(select(PaymentGateway))).scalar_one_or_none()
+
+
+def assert_no_secret(text: str, *accounts: RazorpayAccount) -> None:
+    for account in accounts:
+        assert account.key_secret not in text
+        assert account.webhook_secret not in text
+
+
+class TestSave:
+    async def test_the_owner_saves_keys_that_razorpay_accepts(self, razorpay_client, razorpay_app, fake_razorpay):
+        owner = await make_tenant(razorpay_client)
+        account = fake_razorpay.account()
+        response = await razorpay_client.put(GATEWAY, json=body_of(account), headers=owner.headers)
+        assert response.status_code == 200, response.text
+        saved = response.json()
+        assert_no_secret(response.text, account)
+        assert (saved["provider"], saved["key_id"], saved["mode"]) == ("razorpay", account.key_id, "test")
+        assert saved["key_secret_last4"] == account.key_secret[-4:]
+        assert saved["webhook_url"].endswith(f"/api/v1/webhooks/razorpay/{saved['webhook_id']}")
+        assert "payment_link.paid" in saved["webhook_events"] and "refund.processed" in saved["webhook_events"]
+        # The check was one harmless call (a read) with the keys being saved.
+        [call] = fake_razorpay.calls_of(account)
+        assert (call.method, call.path, call.auth) == ("GET", "/v1/orders", (account.key_id, account.key_secret))
+        read = await razorpay_client.get(GATEWAY, headers=owner.headers)
+        assert read.status_code == 200 and read.json() == saved
+        assert_no_secret(read.text, account)
+
+    async def test_secrets_are_encrypted_at_rest(self, razorpay_client, razorpay_app, fake_razorpay):
+        owner = await make_tenant(razorpay_client)
+        account = fake_razorpay.account()
+        await configure_gateway(razorpay_client, owner, account)
+        row = await stored(razorpay_app, owner.tenant_id)
+        assert row is not None
+        columns = " ".join(str(getattr(row, c.key)) for c in PaymentGateway.__table__.columns)
+        assert_no_secret(columns, account)
+        box = SecretBox((DEV_PAYMENT_SECRET_KEY,))  # the test settings' key
+        assert box.decrypt(row.key_secret_encrypted) == account.key_secret
+        assert box.decrypt(row.webhook_secret_encrypted) == account.webhook_secret
+
+    async def test_bad_keys_are_400_and_nothing_is_stored(self, razorpay_client, razorpay_app, fake_razorpay):
+        owner = await make_tenant(razorpay_client)
+        account = fake_razorpay.account()
+        wrong = body_of(account) | {"key_secret": account.key_secret + "x"}
+        response = await razorpay_client.put(GATEWAY, json=wrong, headers=owner.headers)
+        assert problem_code(response, 400) == "gateway-keys-invalid"
+        assert response.json()["errors"][0]["loc"] == ["body", "key_secret"]
+        assert_no_secret(response.text, account)
+        assert wrong["key_secret"] not in response.text
+        assert await stored(razorpay_app, owner.tenant_id) is None
+        assert problem_code(await razorpay_client.get(GATEWAY, headers=owner.headers), 404) == (
+            "payment-gateway-not-found"
+        )
+        unknown = RazorpayAccount("rzp_live_nobodyknowsme", "s" * 24, "w" * 24, "acc_none")
+        response = await razorpay_client.put(GATEWAY, json=body_of(unknown), headers=owner.headers)
+        assert problem_code(response, 400) == "gateway-keys-invalid"
+        assert await stored(razorpay_app, owner.tenant_id) is None
+
+    async def test_razorpay_down_is_503_and_nothing_is_stored(self, razorpay_client, razorpay_app, fake_razorpay):
+        owner = await make_tenant(razorpay_client)
+        account = fake_razorpay.account()
+        fake_razorpay.fail_next(3, 500)  # the first try and both retries
+        response = await razorpay_client.put(GATEWAY, json=body_of(account), headers=owner.headers)
+        assert problem_code(response, 503) == "payment-gateway-unavailable"
+        assert await stored(razorpay_app, owner.tenant_id) is None
+        await configure_gateway(razorpay_client, owner, account)  # once it is back
+        assert await stored(razorpay_app, owner.tenant_id) is not None
+
+    @pytest.mark.parametrize(
+        "change",
+        [
+            {"key_id": "key_test_abcdefgh"},
+            {"key_id": "rzp_test_abc"},
+            {"key_secret": "short"},
+            {"key_secret": "has space in it"},
+            {"webhook_secret": "x" * 129},
+            {"webhook_secret": "nul\u0000inside"},
+            {"tenant_id": str(uuid.uuid4())},
+            {"webhook_id": "A" * 24},
+        ],
+    )
+    async def test_malformed_bodies_are_422_and_call_nobody(self, razorpay_client, fake_razorpay, change):
+        owner = await make_tenant(razorpay_client)
+        account = fake_razorpay.account()
+        response = await razorpay_client.put(GATEWAY, json=body_of(account) | change, headers=owner.headers)
+        assert problem_code(response, 422) == "validation-error"
+        assert fake_razorpay.calls_of(account) == []
+        assert_no_secret(response.text, account)
+
+    async def test_saving_again_replaces_the_keys_and_keeps_the_webhook_url(
+        self, razorpay_client, razorpay_app, fake_razorpay
+    ):
+        owner = await make_tenant(razorpay_client)
+        first, second = fake_razorpay.account(), fake_razorpay.account()
+        before = await configure_gateway(razorpay_client, owner, first)
+        after = await configure_gateway(razorpay_client, owner, second)
+        assert (after["key_id"], after["key_secret_last4"]) == (second.key_id, second.key_secret[-4:])
+        assert (after["webhook_id"], after["webhook_url"]) == (before["webhook_id"], before["webhook_url"])
+        row = await stored(razorpay_app, owner.tenant_id)
+        assert SecretBox((DEV_PAYMENT_SECRET_KEY,)).decrypt(row.key_secret_encrypted) == second.key_secret
+
+    async def test_every_save_and_removal_is_audited_without_secrets(self, razorpay_client, fake_razorpay):
+        owner = await make_tenant(razorpay_client)
+        first, second = fake_razorpay.account(), fake_razorpay.account()
+        await configure_gateway(razorpay_client, owner, first)
+        await configure_gateway(razorpay_client, owner, second)
+        assert (await razorpay_client.delete(GATEWAY, headers=owner.headers)).status_code == 204
+        response = await razorpay_client.get(
+            f"{API}/audit-logs", params={"entity_type": "payment_gateway"}, headers=owner.headers
+        )
+        assert response.status_code == 200, response.text
+        actions = sorted(row["action"] for row in response.json()["items"])
+        assert actions == ["payment_gateway.removed", "payment_gateway.saved", "payment_gateway.saved"]
+        assert_no_secret(response.text, first, second)
+        assert first.key_secret[-4:] in response.text  # what it shows instead
+
+
+class TestRemove:
+    async def test_removed_keys_are_gone_and_the_old_webhook_url_leads_nowhere(
+        self, razorpay_client, razorpay_app, fake_razorpay
+    ):
+        owner = await make_tenant(razorpay_client)
+        account = fake_razorpay.account()
+        old = await configure_gateway(razorpay_client, owner, account)
+        assert (await razorpay_client.delete(GATEWAY, headers=owner.headers)).status_code == 204
+        assert problem_code(await razorpay_client.get(GATEWAY, headers=owner.headers), 404) == (
+            "payment-gateway-not-found"
+        )
+        assert problem_code(await razorpay_client.delete(GATEWAY, headers=owner.headers), 404) == (
+            "payment-gateway-not-found"
+        )
+        body, headers = fake_razorpay.payment_event(account, "payment.captured", "order_x1", "pay_x1")
+        assert (await razorpay_client.post(webhook_path(old), content=body, headers=headers)).status_code == 404
+        new = await configure_gateway(razorpay_client, owner, account)
+        assert new["webhook_id"] != old["webhook_id"]
+        assert (await razorpay_client.post(webhook_path(old), content=body, headers=headers)).status_code == 404
+        async with razorpay_app.state.runtime.db.transaction() as session:
+            # The old id stays the tenant's in the directory (never reused), yet leads nowhere.
+            assert str(await webhook_tenant(session, old["webhook_id"])) == owner.tenant_id
+            assert str(await webhook_tenant(session, new["webhook_id"])) == owner.tenant_id
+
+
+class TestRoles:
+    async def test_only_the_owner(self, razorpay_client, fake_razorpay, mailbox):
+        owner = await make_tenant(razorpay_client)
+        account = fake_razorpay.account()
+        await configure_gateway(razorpay_client, owner, account)
+        for role in ("admin", "accountant", "viewer"):
+            member = await add_member(razorpay_client, mailbox, owner, role)
+            for method in ("GET", "DELETE"):
+                response = await razorpay_client.request(method, GATEWAY, headers=member.headers)
+                assert problem_code(response, 403) == "role-forbidden"
+            other = fake_razorpay.account()
+            response = await razorpay_client.put(GATEWAY, json=body_of(other), headers=member.headers)
+            assert problem_code(response, 403) == "role-forbidden"
+            assert fake_razorpay.calls_of(other) == []
+        assert (await razorpay_client.get(GATEWAY, headers=owner.headers)).json()["key_id"] == account.key_id
+
+    async def test_tenants_do_not_see_each_others_gateway(self, razorpay_client, fake_razorpay):
+        first, second = await make_tenant(razorpay_client), await make_tenant(razorpay_client)
+        await configure_gateway(razorpay_client, first, fake_razorpay.account())
+        assert problem_code(await razorpay_client.get(GATEWAY, headers=second.headers), 404) == (
+            "payment-gateway-not-found"
+        )
+        assert problem_code(await razorpay_client.delete(GATEWAY, headers=second.headers), 404) == (
+            "payment-gateway-not-found"
+        )
+        assert (await razorpay_client.get(GATEWAY, headers=first.headers)).status_code == 200
+
+
+class TestClientFor:
+    async def test_live_with_saved_keys_else_409_in_live_mode(self, razorpay_client, razorpay_app, fake_razorpay):
+        owner = await make_tenant(razorpay_client)
+        runtime = razorpay_app.state.runtime
+        tenant = uuid.UUID(owner.tenant_id)
+        async with runtime.db.transaction(tenant) as session:
+            with pytest.raises(Exception) as raised:
+                await payment_gateways.client_for(session, runtime.context(tenant))
+        assert getattr(raised.value, "code", None) == "gateway-not-configured"
+        account = fake_razorpay.account()
+        await configure_gateway(razorpay_client, owner, account)
+        async with runtime.db.transaction(tenant) as session:
+            gateway = await payment_gateways.client_for(session, runtime.context(tenant))
+        assert isinstance(gateway, LiveTenantGateway) and not gateway.sandbox and gateway.key_id == account.key_id
+        order = await gateway.create_order(amount_paise=12_345, receipt="r", notes={})
+        assert fake_razorpay.owners[order.id] == account.key_id  # made on the tenant's own account
+
+    async def test_sandbox_mode_with_nothing_saved_is_the_sandbox(self, client, app):
+        owner = await make_tenant(client)
+        tenant = uuid.UUID(owner.tenant_id)
+        async with app.state.runtime.db.transaction(tenant) as session:
+            gateway = await payment_gateways.client_for(session, app.state.runtime.context(tenant))
+        assert isinstance(gateway, SandboxTenantGateway) and gateway.sandbox
+
+
+class TestKeyRotation:
+    async def test_old_key_decrypts_new_key_encrypts(self, razorpay_client, razorpay_app, fake_razorpay):
+        owner = await make_tenant(razorpay_client)
+        account = fake_razorpay.account()
+        await configure_gateway(razorpay_client, owner, account)  # under the settings' key (old)
+        runtime, tenant = razorpay_app.state.runtime, uuid.UUID(owner.tenant_id)
+        new_key = Fernet.generate_key().decode()
+        rotated = runtime.settings.model_copy(update={"payment_secret_keys": [new_key, DEV_PAYMENT_SECRET_KEY]})
+        ctx = dataclasses.replace(runtime.context(tenant), settings=rotated)
+        async with runtime.db.transaction(tenant) as session:
+            gateway = await payment_gateways.client_for(session, ctx)  # the old key still decrypts
+            assert await gateway.create_order(amount_paise=10_000, receipt="r", notes={})
+            await payment_gateways.save(session, ctx, keys=Keys(account.key_id, account.key_secret, "rotated-secret"))
+        row = await stored(razorpay_app, owner.tenant_id)
+        assert SecretBox((new_key,)).decrypt(row.key_secret_encrypted) == account.key_secret  # the new key encrypted
+        assert SecretBox((new_key,)).decrypt(row.webhook_secret_encrypted) == "rotated-secret"
+        with pytest.raises(SecretUnreadable):
+            SecretBox((DEV_PAYMENT_SECRET_KEY,)).decrypt(row.key_secret_encrypted)
+        only_new = dataclasses.replace(ctx, settings=rotated.model_copy(update={"payment_secret_keys": [new_key]}))
+        async with runtime.db.transaction(tenant) as session:
+            assert (await payment_gateways.client_for(session, only_new)).key_id == account.key_id
+
+    async def test_secrets_under_a_dropped_key_are_a_502_naming_no_secret(
+        self, razorpay_client, razorpay_app, fake_razorpay
+    ):
+        owner = await make_tenant(razorpay_client)
+        account = fake_razorpay.account()
+        await configure_gateway(razorpay_client, owner, account)
+        runtime, tenant = razorpay_app.state.runtime, uuid.UUID(owner.tenant_id)
+        dropped = runtime.settings.model_copy(update={"payment_secret_keys": [Fernet.generate_key().decode()]})
+        async with runtime.db.transaction(tenant) as session:
+            with pytest.raises(Exception) as raised:
+                await payment_gateways.client_for(
+                    session, dataclasses.replace(runtime.context(tenant), settings=dropped)
+                )
+        assert getattr(raised.value, "code", None) == "payment-gateway-error"
+        assert_no_secret(str(raised.value), account)
+
+
+class TestLogs:
+    async def test_no_secret_in_any_log_line(self, razorpay_client, razorpay_app, fake_razorpay, caplog):
+        """Everything a gateway does, with every logger at DEBUG: saves good and bad, reads, a
+        webhook signed right and wrong, an order made and refused; the secrets appear nowhere."""
+        caplog.set_level(logging.DEBUG)
+        owner = await make_tenant(razorpay_client)
+        account, other = fake_razorpay.account(), fake_razorpay.account()
+        bad = body_of(account) | {"key_secret": "wrong-" + account.key_secret}
+        assert (await razorpay_client.put(GATEWAY, json=bad, headers=owner.headers)).status_code == 400
+        saved = await configure_gateway(razorpay_client, owner, account)
+        assert (await razorpay_client.get(GATEWAY, headers=owner.headers)).status_code == 200
+        body, headers = fake_razorpay.payment_event(account, "payment.captured", "order_abc1", "pay_abc1")
+        assert (await razorpay_client.post(webhook_path(saved), content=body, headers=headers)).status_code == 200
+        body, headers = fake_razorpay.payment_event(other, "payment.captured", "order_abc2", "pay_abc2")
+        assert (await razorpay_client.post(webhook_path(saved), content=body, headers=headers)).status_code == 400
+        runtime, tenant = razorpay_app.state.runtime, uuid.UUID(owner.tenant_id)
+        async with runtime.db.transaction(tenant) as session:
+            gateway = await payment_gateways.client_for(session, runtime.context(tenant))
+        await gateway.create_order(amount_paise=10_000, receipt="r", notes={})
+        fake_razorpay.fail_next(1, 400)
+        with pytest.raises(Exception):
+            await gateway.create_order(amount_paise=10_000, receipt="r", notes={})
+        assert caplog.records, "nothing was logged: the test would prove nothing"
+        logged = caplog.text + " ".join(repr(record.args) + str(record.exc_info) for record in caplog.records)
+        assert_no_secret(logged, account, other)
+        assert "wrong-" + account.key_secret not in logged
+        assert "/v1/orders" in logged  # the calls were logged (httpx), only without their secrets
