@@ -10,10 +10,11 @@ Create Date: 2026-11-29 09:20:00
 2. `recurring_runs`: each period claimed once, unique per (tenant, schedule, period
    index), in the transaction that issues its invoice (or records it skipped while paused).
 3. `due_recurring_invoice_tenants(moment, only)`: SECURITY DEFINER like the functions of
-   migrations 0007, 0020 and 0022 (tenant ids only), reading through an owner-only `jobs_scan`
-   policy added here on recurring_invoices: a tenant is due when one of its active schedules has
-   its next period dated on or before `moment`'s day in India. The scan reads the partial index of
-   active schedules by next date. EXECUTE is revoked from PUBLIC and granted to the application
+   migrations 0007, 0020 and 0022 (tenant ids only), reading through owner-only `jobs_scan`
+   policies added here on both tables: a tenant is due when one of its active schedules has its
+   next period dated on or before `moment`'s day in India, or an issued period waits for its
+   payment link. The scan reads the partial indexes of active schedules by next date and of
+   pending charges. EXECUTE is revoked from PUBLIC and granted to the application
    role by `app.core.roles.apply_grants`.
 """
 
@@ -35,9 +36,13 @@ SIGNATURE = "due_recurring_invoice_tenants(timestamp with time zone, uuid[])"
 FUNCTION = """
 CREATE FUNCTION due_recurring_invoice_tenants(moment timestamptz, only_tenants uuid[] DEFAULT NULL)
 RETURNS SETOF uuid LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-SELECT DISTINCT r.tenant_id FROM public.recurring_invoices r
+SELECT r.tenant_id FROM public.recurring_invoices r
 WHERE r.status = 'active' AND r.next_date <= (moment AT TIME ZONE 'Asia/Kolkata')::date
 AND (only_tenants IS NULL OR r.tenant_id = ANY (only_tenants))
+UNION
+SELECT c.tenant_id FROM public.recurring_runs c
+WHERE c.charge AND c.online_payment_id IS NULL AND c.charge_error IS NULL
+AND (only_tenants IS NULL OR c.tenant_id = ANY (only_tenants))
 $$"""
 
 
@@ -102,6 +107,8 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('sent', sa.Boolean(), server_default=sa.text('false'), nullable=False),
     sa.Column('send_error', sa.Text(), nullable=True),
+    sa.Column('charge', sa.Boolean(), server_default=sa.text('false'), nullable=False),
+    sa.Column('charge_attempts', sa.SmallInteger(), server_default=sa.text('0'), nullable=False),
     sa.Column('online_payment_id', sa.Uuid(), nullable=True),
     sa.Column('charge_error', sa.Text(), nullable=True),
     sa.Column('tenant_id', sa.Uuid(), nullable=False),
@@ -116,10 +123,12 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_recurring_runs'))
     )
     op.create_index('uq_recurring_runs_tenant_id_invoice_id', 'recurring_runs', ['tenant_id', 'invoice_id'], unique=True)
+    op.create_index('ix_recurring_runs_charge_pending', 'recurring_runs', ['tenant_id', 'created_at'], unique=False, postgresql_where=sa.text('charge AND online_payment_id IS NULL AND charge_error IS NULL'))
     op.create_index('uq_recurring_runs_tenant_id_schedule_id_period_index', 'recurring_runs', ['tenant_id', 'schedule_id', 'period_index'], unique=True)
     for table in TENANT_TABLES:
         enable_tenant_rls(table)
-    op.execute("CREATE POLICY jobs_scan ON recurring_invoices FOR SELECT TO CURRENT_USER USING (true)")
+    for table in TENANT_TABLES:
+        op.execute(f"CREATE POLICY jobs_scan ON {table} FOR SELECT TO CURRENT_USER USING (true)")
     op.execute(FUNCTION)
     op.execute(f"REVOKE ALL ON FUNCTION {SIGNATURE} FROM PUBLIC")
 
@@ -127,6 +136,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute(f"DROP FUNCTION IF EXISTS {SIGNATURE}")
     op.drop_index('uq_recurring_runs_tenant_id_schedule_id_period_index', table_name='recurring_runs')
+    op.drop_index('ix_recurring_runs_charge_pending', table_name='recurring_runs', postgresql_where=sa.text('charge AND online_payment_id IS NULL AND charge_error IS NULL'))
     op.drop_index('uq_recurring_runs_tenant_id_invoice_id', table_name='recurring_runs')
     op.drop_table('recurring_runs')
     op.drop_index('ix_recurring_invoices_tenant_id_status', table_name='recurring_invoices')

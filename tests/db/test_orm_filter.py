@@ -376,6 +376,9 @@ CASES: dict[tuple[str, str], Case] = {
     ("RecurringInvoiceRunRepository", "skip"): Case(
         lambda s, b: C("RecurringInvoiceRunRepository")(s).skip(b.id("recurring_invoices"), [(7, EARLY, LATE)], at=NOW)
     ),
+    ("RecurringInvoiceRunRepository", "pending_charges"): Case(
+        lambda s, b: C("RecurringInvoiceRunRepository")(s).pending_charges(limit=100)
+    ),
     ("RecurringInvoiceRunRepository", "history_page"): Case(
         lambda s, b: C("RecurringInvoiceRunRepository")(s).history_page(
             b.row("recurring_runs")["schedule_id"], limit=100, cursor=None

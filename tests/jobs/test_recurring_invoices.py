@@ -20,6 +20,7 @@ from app.domain.recurrence import Frequency, Recurrence
 from app.models.billing.customer import Customer
 from app.models.billing.recurring import RecurringInvoiceRun
 from app.repositories.platform.jobs import DueWorkRepository
+from app.services.billing import recurring_issue
 from tests.api.v1.business import audit_rows
 from tests.api.v1.invoicing import line, make_company, make_customer
 from tests.factories import API, make_tenant
@@ -341,6 +342,45 @@ class TestSend:
         assert await go(rt, ist(today), owner) == (1, 0)
         [row] = await history(client, owner, schedule)
         assert row["outcome"] == "issued" and row["sent"] is False and "email" in row["send_error"]
+
+
+class TestCharge:
+    async def test_a_payment_link_for_each_invoice_made_once_in_a_step_of_its_own(self, client, rt, party, today):
+        owner, _, _ = party
+        schedule = await create(
+            client, party, day_of_month=today.day, start_date=today.isoformat(), charge_by_link=True
+        )
+        summary = await run(rt, ist(today), owner.tenant_id)
+        assert not summary.failed, summary
+        assert (summary.recurring_invoices, summary.recurring_charges) == (1, 1)
+        [row] = await history(client, owner, schedule)
+        assert row["online_payment_id"] is not None and row["charge_error"] is None
+        payment = await client.get(f"{API}/online-payments/{row['online_payment_id']}", headers=owner.headers)
+        assert payment.status_code == 200, payment.text
+        assert payment.json()["invoice_id"] == row["invoice_id"]
+        assert payment.json()["amount"] == "5900.00"
+        again = await run(rt, ist(today, 1), owner.tenant_id)
+        assert (again.recurring_invoices, again.recurring_charges) == (0, 0)
+
+    async def test_an_invoice_voided_before_its_link_is_made_records_why(self, client, rt, party, today):
+        owner, _, _ = party
+        schedule = await create(
+            client, party, day_of_month=today.day, start_date=today.isoformat(), charge_by_link=True
+        )
+        async with rt.db.transaction(uuid.UUID(owner.tenant_id)) as session:
+            ctx = rt.context(tenant_id=uuid.UUID(owner.tenant_id), at=ist(today))
+            assert (await recurring_issue.issue_due(session, ctx))["recurring_invoices"] == 1
+        [row] = await history(client, owner, schedule)
+        assert row["online_payment_id"] is None
+        voided = await client.post(
+            f"{API}/invoices/{row['invoice_id']}/void", json={"reason": "Billed in error"}, headers=owner.headers
+        )
+        assert voided.status_code == 200, voided.text
+        summary = await run(rt, ist(today, 1), owner.tenant_id)
+        assert not summary.failed and summary.recurring_charges == 0
+        [row] = await history(client, owner, schedule)
+        assert row["online_payment_id"] is None and "void" in row["charge_error"]
+        assert (await run(rt, ist(today, 2), owner.tenant_id)).recurring_charges == 0
 
 
 class TestCreate:

@@ -85,9 +85,11 @@ class RecurringInvoice(TenantScoped, Timestamps, Base):
 
 class RecurringInvoiceRun(TenantScoped, Base):
     """One period of a schedule, claimed once: (schedule, period index) is unique, so two workers
-    (or a re-run) cannot both issue it. `issued`: `invoice_id` is its invoice; `skipped`: dated
-    while the schedule was paused. `send_error` / `charge_error`: why the invoice was not mailed or
-    no payment link was made (the invoice stands)."""
+        (or a re-run) cannot both issue it. `issued`: `invoice_id` is its invoice; `skipped`: dated
+        while the schedule was paused. `send_error` / `charge_error`: why the invoice was not mailed or
+        no payment link was made (the invoice stands). `charge`: a payment link is wanted (the
+    schedule's `charge_by_link` when it was issued); made by the job's next step, in a transaction of
+    its own, `charge_attempts` counting the gateway's failures to answer."""
 
     __tablename__ = "recurring_runs"
     __table_args__ = (
@@ -105,6 +107,12 @@ class RecurringInvoiceRun(TenantScoped, Base):
             unique=True,
         ),
         Index("uq_recurring_runs_tenant_id_invoice_id", "tenant_id", "invoice_id", unique=True),
+        Index(
+            "ix_recurring_runs_charge_pending",
+            "tenant_id",
+            "created_at",
+            postgresql_where=text("charge AND online_payment_id IS NULL AND charge_error IS NULL"),
+        ),
     )
 
     schedule_id: Mapped[uuid.UUID]
@@ -116,5 +124,7 @@ class RecurringInvoiceRun(TenantScoped, Base):
     created_at: Mapped[datetime]
     sent: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     send_error: Mapped[str | None] = mapped_column(Text)
+    charge: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    charge_attempts: Mapped[int] = mapped_column(SmallInteger, default=0, server_default=text("0"))
     online_payment_id: Mapped[uuid.UUID | None]
     charge_error: Mapped[str | None] = mapped_column(Text)

@@ -89,6 +89,7 @@ class RecurringInvoiceRunRepository(TenantRepository[RecurringInvoiceRun]):
         outcome: str,
         at: datetime,
         invoice_id: uuid.UUID | None = None,
+        charge: bool = False,
     ) -> RecurringInvoiceRun | None:
         """The period's run, now this transaction's; None if it was claimed already (a concurrent
         claimer waits on the unique key until the first commits or rolls back)."""
@@ -100,6 +101,7 @@ class RecurringInvoiceRunRepository(TenantRepository[RecurringInvoiceRun]):
             "period_end": period[1],
             "outcome": outcome,
             "invoice_id": invoice_id,
+            "charge": charge,
             "created_at": at,
             "id": new_id(),
         }
@@ -139,6 +141,23 @@ class RecurringInvoiceRunRepository(TenantRepository[RecurringInvoiceRun]):
         await self.session.execute(
             stmt.on_conflict_do_nothing(index_elements=["tenant_id", "schedule_id", "period_index"])
         )
+
+    async def pending_charges(self, *, limit: int) -> list[RecurringInvoiceRun]:
+        """Issued periods whose payment link is still to be made, oldest first, locked (SKIP LOCKED:
+        one another worker holds is that worker's)."""
+        stmt = (
+            select(RecurringInvoiceRun)
+            .where(
+                RecurringInvoiceRun.charge,
+                RecurringInvoiceRun.online_payment_id.is_(None),
+                RecurringInvoiceRun.charge_error.is_(None),
+            )
+            .order_by(RecurringInvoiceRun.created_at, RecurringInvoiceRun.id)
+            .limit(limit)
+            .execution_options(populate_existing=True)
+            .with_for_update(skip_locked=True)
+        )
+        return list((await self.session.execute(stmt)).scalars())
 
     async def history_page(
         self, schedule_id: uuid.UUID, *, limit: int, cursor: str | None

@@ -18,10 +18,11 @@ shows in GET /recurring-invoices?status=failed; POST /recurring-invoices/{id}/re
 the cause issues that period and the ones after it (late, dated their own dates). Any other error
 (the database) fails the tenant's step as a whole, which the next run retries (app.services.platform.scheduler).
 
-Then, for an issued invoice and each in its own savepoint (their failure leaves the invoice
-issued and is recorded on the run): `send` queues the invoice mail to the customer
-(app.services.documents.document_mail, with a share link); `charge_by_link` creates a payment link
-for its balance (app.services.commerce.payment_links).
+Then, for an issued invoice: `send` queues the invoice mail to the customer
+(app.services.documents.document_mail, with a share link) in a savepoint; `charge_by_link` marks the
+run for a payment link, made by the next step (`charge_due`) in a transaction of its own: no lock of
+this step (the number series) is held across the gateway call. Their failure leaves the invoice
+issued and is recorded on the run (`send_error`, `charge_error`).
 """
 
 from collections import Counter
@@ -29,18 +30,21 @@ from collections import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.context import Context
-from app.core.errors import AppError
+from app.core.errors import AppError, PaymentGatewayUnavailable
 from app.models.billing.recurring import RecurringInvoice
 from app.repositories.billing.recurring_invoices import RecurringInvoiceRepository, RecurringInvoiceRunRepository
 from app.schemas.documents.document_mail import InvoiceSendRequest
 from app.services.billing import invoicing
 from app.services.billing import recurring_invoices as schedules
+from app.services.commerce import payment_links
 from app.services.documents import document_mail
 from app.services.platform import audit
 
 # A bound on one tenant's step (one transaction): more waits for the next run, a minute later.
 MAX_SCHEDULES_PER_RUN = 100
 MAX_INVOICES_PER_RUN = 200
+MAX_CHARGES_PER_RUN = 20  # each is a gateway call
+MAX_CHARGE_ATTEMPTS = 5
 
 
 class _Taken(Exception):
@@ -82,7 +86,13 @@ async def _issue_next(session: AsyncSession, ctx: Context, schedule: RecurringIn
             invoice = await invoicing.create(session, ctx, body=schedules.invoice_body(schedule, index), issue=True)
             period = (dates.period(index), dates.period_end(index))
             run = await runs.claim(
-                schedule.id, index=index, period=period, outcome="issued", at=ctx.now, invoice_id=invoice.id
+                schedule.id,
+                index=index,
+                period=period,
+                outcome="issued",
+                at=ctx.now,
+                invoice_id=invoice.id,
+                charge=schedule.charge_by_link,
             )
             if run is None:
                 raise _Taken
@@ -119,6 +129,35 @@ async def _issue_next(session: AsyncSession, ctx: Context, schedule: RecurringIn
             run.send_error = _message(exc)
         await session.flush()
     return "recurring_invoices"
+
+
+async def charge_due(session: AsyncSession, ctx: Context) -> Counter[str]:
+    """The bound tenant's issued periods waiting for their payment link (`charge_by_link`), each
+    made in a savepoint of this transaction, separate from the step that issued the invoices (no
+    number series lock held across the gateway call): counts `recurring_charges`. The gateway not
+    answering (503) leaves the rest for the next run, up to MAX_CHARGE_ATTEMPTS for a period, then
+    its `charge_error` says why; any other refusal (the invoice paid or voided meanwhile, no gateway
+    configured in live mode ...) is recorded at once. The invoice stands either way."""
+    done: Counter[str] = Counter()
+    runs = RecurringInvoiceRunRepository(session)
+    for run in await runs.pending_charges(limit=MAX_CHARGES_PER_RUN):
+        assert run.invoice_id is not None  # an issued run (CHECK)
+        try:
+            async with session.begin_nested():
+                payment = await payment_links.create(session, ctx, run.invoice_id)
+        except PaymentGatewayUnavailable as exc:
+            run.charge_attempts += 1
+            if run.charge_attempts >= MAX_CHARGE_ATTEMPTS:
+                run.charge_error = _message(exc)
+            await session.flush()
+            break
+        except AppError as exc:
+            run.charge_error = _message(exc)
+        else:
+            run.online_payment_id = payment.id
+            done["recurring_charges"] += 1
+        await session.flush()
+    return done
 
 
 def _message(exc: AppError) -> str:

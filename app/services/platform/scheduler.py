@@ -56,6 +56,7 @@ COUNTS = (
     "low_stock_digests",
     "recurring_invoices",
     "recurring_failures",
+    "recurring_charges",
 )
 
 
@@ -76,6 +77,7 @@ class Summary:
     low_stock_digests: int = 0  # daily low-stock digests (app.services.catalog.stock_digest), one per tenant and day
     recurring_invoices: int = 0  # periods of recurring invoices issued (app.services.billing.recurring_issue)
     recurring_failures: int = 0  # recurring invoices marked failed (a period could not be issued)
+    recurring_charges: int = 0  # payment links made for recurring invoices' periods
     cleaned: dict[str, int] = field(default_factory=dict)
     failed: list[tuple[str, uuid.UUID | None]] = field(default_factory=list)
 
@@ -99,6 +101,7 @@ class Summary:
             "low_stock_digests": self.low_stock_digests,
             "recurring_invoices": self.recurring_invoices,
             "recurring_failures": self.recurring_failures,
+            "recurring_charges": self.recurring_charges,
             "cleaned": dict(self.cleaned),
             "failed": [{"step": step, "tenant_id": str(t) if t else None} for step, t in self.failed],
         }
@@ -151,6 +154,7 @@ async def run_due(rt: Runtime, at: datetime, *, tenants: Sequence[uuid.UUID] | N
         due = await DueWorkRepository(session).recurring_invoice_tenants(at, only=tenants)
     for tenant_id in due:
         await _per_tenant(rt, summary, "recurring_invoices", tenant_id, at, recurring_issue.issue_due)
+        await _per_tenant(rt, summary, "recurring_charges", tenant_id, at, recurring_issue.charge_due)
 
     started = time.perf_counter()
     try:
