@@ -518,6 +518,11 @@ def _hmac(secret: str, message: bytes) -> str:
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
+def signature(secret: str, body: bytes) -> str:
+    """X-Razorpay-Signature of `body` under `secret` (for bodies a test builds itself)."""
+    return _hmac(secret, body)
+
+
 def _basic_auth(header: str) -> tuple[str, str] | None:
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "basic":

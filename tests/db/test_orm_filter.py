@@ -53,6 +53,7 @@ from app.repositories.catalog.products import ProductFilters
 from app.repositories.catalog.stock import DocumentFilters, LevelDelta, LevelFilters, MovementFilters
 from app.repositories.catalog.stock import Movement as StockMovementOf
 from app.repositories.catalog.stock_alerts import AlertFilters as StockAlertFilters
+from app.repositories.commerce.online_payments import OnlinePaymentFilters
 from app.repositories.platform.outbox import DeliveryFilter
 from tests.conftest import fresh_ip
 from tests.db.tenant_digest import tenant_digest
@@ -500,6 +501,75 @@ CASES: dict[tuple[str, str], Case] = {
             payment_id=b.row("payment_events")["payment_id"],
             outcome="applied",
             at=NOW,
+        )
+    ),
+    # the tenant's own payment gateway, its webhook events, online payments and refunds
+    ("PaymentGatewayRepository", "for_provider"): Case(
+        lambda s, b: C("PaymentGatewayRepository")(s).for_provider(
+            b.row("payment_gateways")["provider"], for_update=True
+        )
+    ),
+    ("PaymentGatewayRepository", "remove"): Case(
+        lambda s, b: C("PaymentGatewayRepository")(s).remove(b.detached(s, "payment_gateways")), compare=False
+    ),
+    ("GatewayEventRepository", "claim"): Case(
+        lambda s, b: C("GatewayEventRepository")(s).claim(
+            event_id=b.row("gateway_events")["event_id"],
+            event_type="payment.captured",
+            online_payment_id=b.id("online_payments"),
+            refund_id=None,
+            outcome="probe",
+            at=NOW,
+        )
+    ),
+    ("GatewayEventRepository", "set_outcome"): Case(
+        lambda s, b: C("GatewayEventRepository")(s).set_outcome(b.row("gateway_events")["event_id"], "changed")
+    ),
+    ("OnlinePaymentRepository", "by_gateway_ref"): Case(
+        lambda s, b: C("OnlinePaymentRepository")(s).by_gateway_ref(
+            b.row("online_payments")["gateway_ref"], for_update=True
+        )
+    ),
+    ("OnlinePaymentRepository", "by_razorpay_payment_id"): Case(
+        lambda s, b: C("OnlinePaymentRepository")(s).by_razorpay_payment_id(
+            b.row("online_payments")["razorpay_payment_id"] or "pay_probe", for_update=True
+        )
+    ),
+    ("OnlinePaymentRepository", "get"): Case(
+        lambda s, b: C("OnlinePaymentRepository")(s).get(b.id("online_payments"), for_update=True)
+    ),
+    ("OnlinePaymentRepository", "lock_invoice_links"): Case(
+        lambda s, b: C("OnlinePaymentRepository")(s).lock_invoice_links(
+            b.row("online_payments")["invoice_id"] or PROBE_ID
+        )
+    ),
+    ("OnlinePaymentRepository", "open_links"): Case(
+        lambda s, b: C("OnlinePaymentRepository")(s).open_links(
+            b.row("online_payments")["invoice_id"] or PROBE_ID, EARLY_AT
+        )
+    ),
+    ("OnlinePaymentRepository", "mark_paid"): Case(
+        lambda s, b: C("OnlinePaymentRepository")(s).mark_paid(
+            b.detached(s, "online_payments"), razorpay_payment_id="pay_probe", amount_paid=Decimal("1.00"), at=NOW
+        ),
+        compare=False,
+    ),
+    ("OnlinePaymentRepository", "mark_failed"): Case(
+        lambda s, b: C("OnlinePaymentRepository")(s).mark_failed(b.detached(s, "online_payments"), reason="probe"),
+        compare=False,
+    ),
+    ("OnlinePaymentRepository", "mark_cancelled"): Case(
+        lambda s, b: C("OnlinePaymentRepository")(s).mark_cancelled(b.detached(s, "online_payments")),
+        compare=False,
+    ),
+    ("OnlinePaymentRepository", "list_page"): Case(
+        lambda s, b: C("OnlinePaymentRepository")(s).list_page(
+            OnlinePaymentFilters(status="expired", now=NOW), limit=100, cursor=None, sort="-created_at"
+        )
+    ),
+    ("RefundRepository", "by_razorpay_refund_id"): Case(
+        lambda s, b: C("RefundRepository")(s).by_razorpay_refund_id(
+            b.row("refunds")["razorpay_refund_id"] or "rfnd_probe", for_update=True
         )
     ),
     # payment reminders: A's settings only; B's open invoices (every due date) and claims not found

@@ -27,8 +27,12 @@ class MissingSample(LookupError):
     """The probe cannot build a valid value for a field from the spec alone."""
 
 
+# Names that end in _id but name no row of ours: a Razorpay API key id (public: Checkout shows it).
+NOT_IDS = frozenset({"key_id"})
+
+
 def is_id_like(name: str) -> bool:
-    return name == "id" or name.endswith("_id")
+    return (name == "id" or name.endswith("_id")) and name not in NOT_IDS
 
 
 def resolve(spec: dict, node: dict) -> dict:

@@ -17,7 +17,9 @@ from tests.security.probe_business import add_business_rows
 from tests.security.probe_credit_notes import add_credit_note_rows
 from tests.security.probe_customers import add_customer_rows
 from tests.security.probe_documents import add_invoice_rows
+from tests.security.probe_gateways import add_gateway_rows
 from tests.security.probe_logos import add_logo_rows
+from tests.security.probe_online_payments import add_online_payment_rows
 from tests.security.probe_payments import add_payment_rows
 from tests.security.probe_products import add_product_rows
 from tests.security.probe_receipts import add_receipt_rows
@@ -52,6 +54,10 @@ class TenantData:
     product_ids: list[str] = field(default_factory=list)
     stock_document_ids: list[str] = field(default_factory=list)
     recurring_invoice_ids: list[str] = field(default_factory=list)
+    online_payment_ids: list[str] = field(default_factory=list)
+    payment_link_ids: list[str] = field(default_factory=list)  # plink_... (Razorpay's)
+    payment_link_reference_ids: list[str] = field(default_factory=list)
+    webhook_ids: list[str] = field(default_factory=list)
 
     @property
     def tenant_id(self) -> str:
@@ -95,6 +101,11 @@ SOURCES: dict[str, Callable[[TenantData], list[str]]] = {
     "from_company_id": lambda t: t.company_ids,  # a stock transfer's ends
     "to_company_id": lambda t: t.company_ids,
     "schedule_id": lambda t: t.recurring_invoice_ids,  # a recurring invoice
+    "online_payment_id": lambda t: t.online_payment_ids,  # a payment link or gateway order of ours
+    # a Payment Link's callback (POST /online-payments/{id}/verify): Razorpay's link id and reference
+    "razorpay_payment_link_id": lambda t: t.payment_link_ids,
+    "razorpay_payment_link_reference_id": lambda t: t.payment_link_reference_ids,
+    "webhook_id": lambda t: t.webhook_ids,  # the business's own Razorpay webhook URL's id
 }
 
 # Ids another service issued (Razorpay) that a client brings back in a body, next to the tenant's
@@ -106,6 +117,8 @@ OUTSIDE_IDS: dict[str, str] = {
     "razorpay_payment_id": "pay_probeMadeUp00001",
     "id": "pay_probeMadeUp00001",
     "order_id": "order_probeMadeUp0001",
+    "razorpay_payment_link_id": "plink_probeMadeUp001",
+    "razorpay_payment_link_reference_id": "INV/26-27/99999-abcdef",
 }
 
 
@@ -143,11 +156,13 @@ async def build_tenant(client: httpx.AsyncClient, mailbox, business_name: str) -
     await add_receipt_rows(client, tenant)
     await add_credit_note_rows(client, tenant)
     await add_payment_rows(client, tenant)
+    await add_gateway_rows(client, tenant)
     await add_product_rows(client, tenant)
     await add_stock_rows(client, tenant)
     await add_transfer_rows(client, tenant)
     await add_sale_rows(client, tenant)  # after the products: it adds one
     await add_recurring_rows(client, tenant)
+    await add_online_payment_rows(client, tenant)
     # a saved row of the singletons without ids (reminder settings): another tenant's reads never show it
     response = await client.put(
         f"{API}/reminder-settings", json={"enabled": True, "offsets": [-2, 5]}, headers=owner.headers

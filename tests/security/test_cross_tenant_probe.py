@@ -45,6 +45,7 @@ KNOWN_PATH_ID_OPERATIONS = {
     "GET /api/v1/product-categories/{category_id}",
     "PATCH /api/v1/product-categories/{category_id}",
     "DELETE /api/v1/product-categories/{category_id}",
+    "POST /api/v1/webhooks/razorpay/{webhook_id}",
 }
 KNOWN_LISTS = {
     "GET /api/v1/users",
@@ -184,6 +185,14 @@ def leaked(response: httpx.Response, a_ids: set[str], sent: str) -> set[str]:
     return (uuids_in(response.text) & a_ids) - {sent}
 
 
+def check_public(response: httpx.Response, leaks: set[str]) -> str | None:
+    """A public operation's path id is a credential of its own (a webhook URL's id): B's token means
+    nothing there, and A's id without A's signature must be refused (4xx), leaking nothing."""
+    if not 400 <= response.status_code < 500:
+        return f"answered {response.status_code}, expected a refusal: {response.text[:300]}"
+    return f"response mentions A's ids {leaks}" if leaks else None
+
+
 def check_not_found(response: httpx.Response, twin: httpx.Response, leaks: set[str]) -> str | None:
     if response.status_code != 404:
         return f"answered {response.status_code}, expected 404: {response.text[:300]}"
@@ -242,9 +251,12 @@ class TestPathIds:
         for name, foreign, probe in path_probes(world):
             response = await send(probe_client, world.b.owner, probe)
             twin = Probe(probe.operation, {**probe.path_values, name: str(uuid.uuid4())}, probe.query, probe.body)
-            problem = check_not_found(
-                response, await send(probe_client, world.b.owner, twin), leaked(response, a_ids, foreign)
-            )
+            if probe.operation.op.get("x-public"):
+                problem = check_public(response, leaked(response, a_ids, foreign))
+            else:
+                problem = check_not_found(
+                    response, await send(probe_client, world.b.owner, twin), leaked(response, a_ids, foreign)
+                )
             if problem:
                 failures.append(f"{probe}: {problem}")
             probed.add(str(probe.operation))

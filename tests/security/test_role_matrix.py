@@ -33,6 +33,7 @@ from tests.security.probe_sources import TenantData, build_tenant, first_id, ids
 
 EVERYONE = ("owner", "admin", "accountant", "viewer")
 MANAGERS = ("owner", "admin")
+OWNER = ("owner",)
 WRITERS = ("owner", "admin", "accountant")
 CONFIGURATION = (
     r"/(tenants/me|gst-settings|reminder-settings|companies|client-types|account-managers|service-types|tax-rates"
@@ -44,9 +45,11 @@ POLICY = (
     ("get|patch", r"/users/me", EVERYONE),  # one's own profile
     ("post", r"/auth/(logout|change-password|resend-verification)", EVERYONE),  # one's own account
     (".*", r"/(users|audit-logs|dashboard|tenants/(upgrade|payments)|tokens/set-plan)\b", MANAGERS),
+    (".*", r"/payment-gateways\b", OWNER),  # the business's own payment keys
     ("get", r"/.*", EVERYONE),
     ("put|patch|post|delete", CONFIGURATION + r"\b", MANAGERS),
     ("put|patch|post|delete", DOCUMENTS + r"\b", WRITERS),
+    ("post", r"/online-payments/[^/]+/verify$", WRITERS),  # a Payment Link's signed callback, relayed
 )
 
 

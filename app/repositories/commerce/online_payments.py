@@ -77,10 +77,6 @@ class OnlinePaymentRepository(TenantRepository[OnlinePayment]):
         )
         return list((await self.session.execute(stmt)).scalars())
 
-    async def count_for_invoice(self, invoice_id: uuid.UUID) -> int:
-        stmt = select(func.count()).select_from(OnlinePayment).where(OnlinePayment.invoice_id == invoice_id)
-        return int((await self.session.execute(stmt)).scalar_one())
-
     async def mark_paid(
         self, payment: OnlinePayment, *, razorpay_payment_id: str, amount_paid: Decimal, at: datetime
     ) -> bool:

@@ -17,14 +17,17 @@ SECRET_PATTERN = r"^[!-~]+$"
 
 class GatewaySave(RequestBody):
     key_id: Annotated[str, StringConstraints(pattern=KEY_ID_PATTERN)] = Field(
-        description="Dashboard > Account & Settings > API keys: the key id (rzp_test_... or rzp_live_...)."
+        description="Dashboard > Account & Settings > API keys: the key id (rzp_test_... or rzp_live_...).",
+        examples=["rzp_test_1DP5mmOlF5G5ag"],
     )
     key_secret: Annotated[str, StringConstraints(min_length=8, max_length=128, pattern=SECRET_PATTERN)] = Field(
-        description="The key secret shown once when the key was generated. Stored encrypted, never shown again."
+        description="The key secret shown once when the key was generated. Stored encrypted, never shown again.",
+        examples=["thisisthekeysecret0042"],
     )
     webhook_secret: Annotated[str, StringConstraints(min_length=8, max_length=128, pattern=SECRET_PATTERN)] = Field(
         description="The secret typed when adding the webhook (Dashboard > Webhooks) whose URL is this "
-        "business's `webhook_url`. Stored encrypted, never shown again."
+        "business's `webhook_url`. Stored encrypted, never shown again.",
+        examples=["whsec-sharma-traders-2026"],
     )
 
     model_config = ConfigDict(
@@ -52,6 +55,12 @@ class GatewayRead(ReadModel):
         "saved here, and the events in `webhook_events`."
     )
     webhook_events: list[str]
-    verified_at: datetime = Field(description="When Razorpay last accepted the keys (checked on every save).")
+    sandbox: bool = Field(
+        description="true: this server runs RAZORPAY_MODE=sandbox: the keys were not checked with Razorpay and "
+        "online payments use the in-process sandbox (no money moves)."
+    )
+    verified_at: datetime = Field(
+        description="When the keys were last saved and (outside sandbox) accepted by Razorpay: every save checks them."
+    )
     created_at: datetime
     updated_at: datetime

@@ -6,6 +6,9 @@ Secrets: the key secret and webhook secret are encrypted before the row is writt
 only to build the client; no answer, audit row, log line or exception carries them (the audit
 keeps the key id, the key secret's last 4 characters and the webhook id).
 
+Sandbox (RAZORPAY_MODE=sandbox, as for upgrades): keys can be saved (unchecked: no network) and
+the webhook verifies with them, but orders, links and refunds use the in-process sandbox.
+
 The webhook URL: each tenant's gateway has a random `webhook_id` (24 url-safe characters, 144
 bits), recorded in the global directory `gateway_webhooks` with its tenant (the only way a
 webhook, which comes with no token, finds its tenant). Saving the keys again keeps it, so the
@@ -88,14 +91,15 @@ def client_of(settings: Settings, gateway: PaymentGateway) -> LiveTenantGateway:
 
 
 async def client_for(session: AsyncSession, ctx: Context) -> TenantGateway:
-    """The gateway the tenant's orders, payment links and refunds go through: its own saved
-    Razorpay account (live, at RAZORPAY_BASE_URL); none saved: the in-process sandbox with
-    RAZORPAY_MODE=sandbox, else 409 `gateway-not-configured`."""
+    """The gateway the tenant's orders, payment links and refunds go through. RAZORPAY_MODE=live:
+    its own saved Razorpay account (at RAZORPAY_BASE_URL), none saved: 409 `gateway-not-configured`.
+    RAZORPAY_MODE=sandbox: the in-process sandbox, saved keys or not (no network, no money moves:
+    as for upgrades; refused in prod by the settings)."""
+    if ctx.settings.razorpay_mode == "sandbox":
+        return SandboxTenantGateway()
     gateway = await PaymentGatewayRepository(session).for_provider(PROVIDER)
     if gateway is not None:
         return client_of(ctx.settings, gateway)
-    if ctx.settings.razorpay_mode == "sandbox":
-        return SandboxTenantGateway()
     raise Conflict(
         "Online payments need the business's own Razorpay account: the owner saves its keys with "
         "PUT /payment-gateways/razorpay.",
@@ -113,8 +117,10 @@ async def get(session: AsyncSession) -> PaymentGateway:
 async def save(session: AsyncSession, ctx: Context, *, keys: Keys) -> tuple[PaymentGateway, bool]:
     """Create or replace the tenant's Razorpay keys, once Razorpay accepted them (one harmless
     call; refused: 400 `gateway-keys-invalid`, nothing stored). Answers the row and whether it is
-    new. The secrets are encrypted under the newest PAYMENT_SECRET_KEYS key on every save."""
-    if not await live_client(ctx.settings, keys).check_keys():
+    new. The secrets are encrypted under the newest PAYMENT_SECRET_KEYS key on every save.
+    RAZORPAY_MODE=sandbox makes no call (no network): the keys are stored unchecked, and the
+    sandbox stands in for them until the deployment runs live."""
+    if ctx.settings.razorpay_mode == "live" and not await live_client(ctx.settings, keys).check_keys():
         raise RuleViolation(
             "key_secret",
             "Razorpay refused this key id and key secret (check them in Dashboard > Account & Settings > API keys).",

@@ -56,6 +56,7 @@ class TestSave:
         saved = response.json()
         assert_no_secret(response.text, account)
         assert (saved["provider"], saved["key_id"], saved["mode"]) == ("razorpay", account.key_id, "test")
+        assert saved["sandbox"] is False
         assert saved["key_secret_last4"] == account.key_secret[-4:]
         assert saved["webhook_url"].endswith(f"/api/v1/webhooks/razorpay/{saved['webhook_id']}")
         assert "payment_link.paid" in saved["webhook_events"] and "refund.processed" in saved["webhook_events"]
@@ -225,12 +226,18 @@ class TestClientFor:
         order = await gateway.create_order(amount_paise=12_345, receipt="r", notes={})
         assert fake_razorpay.owners[order.id] == account.key_id  # made on the tenant's own account
 
-    async def test_sandbox_mode_with_nothing_saved_is_the_sandbox(self, client, app):
+    async def test_sandbox_mode_is_the_sandbox_with_keys_saved_unchecked_or_not(self, client, app):
         owner = await make_tenant(client)
         tenant = uuid.UUID(owner.tenant_id)
         async with app.state.runtime.db.transaction(tenant) as session:
             gateway = await payment_gateways.client_for(session, app.state.runtime.context(tenant))
         assert isinstance(gateway, SandboxTenantGateway) and gateway.sandbox
+        account = RazorpayAccount("rzp_test_0123456789abcd", "k" * 24, "w" * 24, "acc_sandbox")
+        saved = await configure_gateway(client, owner, account)  # no Razorpay to ask: stored unchecked
+        assert saved["sandbox"] is True and saved["key_secret_last4"] == "kkkk"
+        async with app.state.runtime.db.transaction(tenant) as session:
+            gateway = await payment_gateways.client_for(session, app.state.runtime.context(tenant))
+        assert isinstance(gateway, SandboxTenantGateway)
 
 
 class TestKeyRotation:

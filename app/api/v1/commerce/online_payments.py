@@ -103,20 +103,20 @@ async def list_online_payments(
     return OnlinePaymentPage(items=[OnlinePaymentRead.of(row, now=ctx.now) for row in rows], next_cursor=next_cursor)
 
 
-@router.get("/{payment_id:uuid}", response_model=OnlinePaymentRead, responses=problem_responses(404))
+@router.get("/{online_payment_id:uuid}", response_model=OnlinePaymentRead, responses=problem_responses(404))
 async def read_online_payment(
-    payment_id: uuid.UUID, _: CurrentUser, session: SessionDep, ctx: ContextDep
+    online_payment_id: uuid.UUID, _: CurrentUser, session: SessionDep, ctx: ContextDep
 ) -> OnlinePaymentRead:
-    return OnlinePaymentRead.of(await online_payments.get(session, payment_id), now=ctx.now)
+    return OnlinePaymentRead.of(await online_payments.get(session, online_payment_id), now=ctx.now)
 
 
 @router.post(
-    "/{payment_id:uuid}/verify",
+    "/{online_payment_id:uuid}/verify",
     response_model=LinkVerified,
     responses=problem_responses(400, 403, 404, 409),
 )
 async def verify_payment_link(
-    payment_id: uuid.UUID, body: LinkVerify, _: WriterUser, session: SessionDep, ctx: ContextDep
+    online_payment_id: uuid.UUID, body: LinkVerify, _: WriterUser, session: SessionDep, ctx: ContextDep
 ) -> LinkVerified:
     """A Payment Link's callback, as Razorpay signs it (the query parameters it adds to the callback
     URL), relayed by an app that received it. The signature is checked with the tenant's key
@@ -126,7 +126,7 @@ async def verify_payment_link(
     payment, outcome = await online_payments.verify_link(
         session,
         ctx,
-        payment_id,
+        online_payment_id,
         razorpay_payment_id=body.razorpay_payment_id,
         link_id=body.razorpay_payment_link_id,
         reference_id=body.razorpay_payment_link_reference_id,

@@ -23,7 +23,8 @@ async def save_razorpay(body: GatewaySave, _: OwnerUser, session: SessionDep, ct
     encrypted at rest and never shown again (only the key secret's last 4 characters).
 
     The answer's `webhook_url` is this business's webhook: add it in Razorpay's dashboard with the
-    webhook secret saved here and the events in `webhook_events`. Saving again keeps the URL."""
+    webhook secret saved here and the events in `webhook_events`. Saving again keeps the URL.
+    With RAZORPAY_MODE=sandbox no call is made: the keys are stored unchecked (`sandbox: true`)."""
     gateway, _new = await payment_gateways.save(
         session, ctx, keys=Keys(body.key_id, body.key_secret, body.webhook_secret)
     )
@@ -55,6 +56,7 @@ def _read(ctx: Context, gateway: PaymentGateway) -> GatewayRead:
         webhook_id=gateway.webhook_id,
         webhook_url=payment_gateways.webhook_url(ctx.settings, gateway),
         webhook_events=list(WEBHOOK_EVENTS),
+        sandbox=ctx.settings.razorpay_mode == "sandbox",
         verified_at=gateway.verified_at,
         created_at=gateway.created_at,
         updated_at=gateway.updated_at,
