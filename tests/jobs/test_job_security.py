@@ -38,6 +38,8 @@ SCANNED = [
     "customers",
     "stock_alerts",  # the low-stock digest (migration 0022)
     "products",
+    "recurring_invoices",  # recurring invoices (migration 0025)
+    "recurring_runs",
 ]
 DUE = "SELECT due_subscription_tenants(now(), '{7,12,13}', '3 days', '7 days', $1::uuid[])"
 
