@@ -10,6 +10,7 @@ import calendar
 import uuid
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import update
@@ -342,6 +343,52 @@ class TestSend:
         assert await go(rt, ist(today), owner) == (1, 0)
         [row] = await history(client, owner, schedule)
         assert row["outcome"] == "issued" and row["sent"] is False and "email" in row["send_error"]
+
+
+class TestUpdate:
+    async def test_new_content_applies_from_the_next_period_and_the_count_is_checked(self, client, rt, party, today):
+        owner, _, customer = party
+        day = min(today.day, 28)
+        start = date(today.year, today.month, day)
+        schedule = await create(client, party, day_of_month=day, start_date=start.isoformat(), count=3)
+        url = f"{URL}/{schedule['id']}"
+        assert await go(rt, ist(today), owner) == (1, 0)
+        dates = Recurrence(Frequency.monthly, day, start)
+
+        refused = await client.patch(url, json={"lines": [line(gst_rate="7")]}, headers=owner.headers)
+        assert refused.status_code == 400 and refused.json()["code"] == "gst-rate-not-in-force"
+        assert Decimal((await read(client, owner, schedule))["lines"][0]["unit_price"]) == Decimal("5000")
+        changed = await client.patch(
+            url,
+            json={"lines": [line("6000.00", description="Retainer, revised")], "due_days": 10},
+            headers=owner.headers,
+        )
+        assert changed.status_code == 200, changed.text
+        assert Decimal(changed.json()["lines"][0]["unit_price"]) == Decimal("6000") and changed.json()["due_days"] == 10
+        assert await go(rt, ist(dates.period(1)), owner) == (1, 0)
+        first, second = await invoices_of(client, owner, customer)
+        assert (first["total"], second["total"]) == ("5900.00", "7080.00")
+        assert second["due_date"] == (dates.period(1) + timedelta(days=10)).isoformat()
+
+        below = await client.patch(url, json={"count": 1}, headers=owner.headers)
+        assert below.status_code == 400 and below.json()["code"] == "recurring-count-below-issued"
+        reached = await client.patch(url, json={"count": 2}, headers=owner.headers)
+        assert reached.json()["status"] == "ended" and reached.json()["end_reason"] == "count_reached"
+        after = await client.patch(url, json={"notes": "Thank you"}, headers=owner.headers)
+        assert after.status_code == 409 and after.json()["code"] == "recurring-invoice-ended"
+        actions = [row["action"] for row in await audit_rows(client, owner, schedule["id"])]
+        assert actions.count("recurring_invoice.updated") == 2
+
+    async def test_an_end_date_already_passed_ends_it_and_null_removes_an_end(self, client, rt, party, today):
+        owner, _, _ = party
+        schedule = await create(client, party, day_of_month=today.day, start_date=today.isoformat(), count=5)
+        url = f"{URL}/{schedule['id']}"
+        assert await go(rt, ist(today), owner) == (1, 0)
+        unbounded = await client.patch(url, json={"count": None}, headers=owner.headers)
+        assert unbounded.status_code == 200 and unbounded.json()["count"] is None
+        assert unbounded.json()["status"] == "active"
+        ended = await client.patch(url, json={"end_date": today.isoformat()}, headers=owner.headers)
+        assert ended.json()["status"] == "ended" and ended.json()["end_reason"] == "end_date_reached"
 
 
 class TestCharge:

@@ -64,6 +64,30 @@ class RecurringInvoiceIn(RequestBody):
     )
 
 
+class RecurringInvoiceUpdate(RequestBody):
+    """What may change on a schedule that has not ended: its content (from the next period on) and its
+    ends. The calendar (frequency, day, start) and the parties do not change: end the schedule and
+    set up a new one. A field left out stays as it is; `end_date` or `count` null removes that end."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"lines": [{**LINE_EXAMPLE, "unit_price": "2750.00"}]}]}
+    )
+
+    end_date: IsoDate | None = Field(
+        None, description="No period is dated after it; one before the next period's date ends the schedule."
+    )
+    count: Annotated[int, Field(ge=1, le=MAX_COUNT)] | None = Field(
+        None, description="Invoices to issue in all; not below those issued (equal ends the schedule)."
+    )
+    place_of_supply: PlaceOfSupply | None = None
+    due_days: Annotated[int, Field(ge=0, le=365)] | None = None
+    notes: LongText | None = None
+    terms: LongText | None = None
+    lines: list[InvoiceLineIn] | None = Field(None, min_length=1, max_length=MAX_LINES)
+    send: StrictBool | None = None
+    charge_by_link: StrictBool | None = None
+
+
 class Failure(ReadModel):
     code: str
     message: str

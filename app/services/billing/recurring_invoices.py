@@ -27,7 +27,7 @@ from app.domain.recurrence import Frequency, Recurrence, last_index
 from app.models.billing.recurring import RecurringInvoice
 from app.repositories.billing.recurring_invoices import RecurringInvoiceRepository, RecurringInvoiceRunRepository
 from app.schemas.billing.invoices import InvoiceIn, InvoiceLineIn
-from app.schemas.billing.recurring_invoices import RecurringInvoiceIn
+from app.schemas.billing.recurring_invoices import RecurringInvoiceIn, RecurringInvoiceUpdate
 from app.services.billing import invoicing
 from app.services.billing.rules import DocumentDates
 from app.services.platform import audit
@@ -48,6 +48,11 @@ AUDITED = [
     "paused_on",
     "failure_code",
     "end_reason",
+    "place_of_supply",
+    "due_days",
+    "notes",
+    "terms",
+    "lines",
 ]
 ENTITY = "recurring_invoice"
 
@@ -121,10 +126,44 @@ async def create(session: AsyncSession, ctx: Context, *, body: RecurringInvoiceI
     return schedule
 
 
-async def _check_content(session: AsyncSession, ctx: Context, schedule: RecurringInvoice) -> None:
-    """Refuse what the first period's invoice would refuse. A first period beyond the window a
-    document may be dated in (DOCUMENT_FUTURE_DAYS) is checked as if dated today."""
-    body = invoice_body(schedule, 0)
+async def update(
+    session: AsyncSession, ctx: Context, schedule_id: uuid.UUID, *, body: RecurringInvoiceUpdate
+) -> RecurringInvoice:
+    """Change the content (checked like an invoice for the next period) or the ends; a new end the
+    schedule has already reached ends it. Locked: a period the job is issuing finishes first, with
+    the content as it was."""
+    schedule = await get(session, schedule_id, for_update=True)
+    _not_ended(schedule)
+    before = audit.snapshot(schedule, AUDITED)
+    changes = body.model_dump(exclude_unset=True)
+    if "lines" in changes:
+        if body.lines is None:
+            raise RuleViolation("lines", "A schedule needs at least one line.", code="recurring-lines-required")
+        changes["lines"] = [line.model_dump(mode="json", exclude_none=True) for line in body.lines]
+    for name in ("send", "charge_by_link"):
+        if name in changes and changes[name] is None:
+            del changes[name]  # null: as it is
+    for name, value in changes.items():
+        setattr(schedule, name, value)
+    if schedule.end_date is not None and schedule.end_date < schedule.start_date:
+        raise RuleViolation("end_date", "The end date is before the start date.", code="recurring-end-before-start")
+    if schedule.count is not None and schedule.count < schedule.issued_count:
+        raise RuleViolation(
+            "count",
+            f"{schedule.issued_count} invoices have been issued already; the count cannot be fewer.",
+            code="recurring-count-below-issued",
+        )
+    await _check_content(session, ctx, schedule, index=schedule.next_index)
+    settle(schedule, ctx)
+    await session.flush()
+    await audit_change(session, "recurring_invoice.updated", schedule, before=before)
+    return schedule
+
+
+async def _check_content(session: AsyncSession, ctx: Context, schedule: RecurringInvoice, *, index: int = 0) -> None:
+    """Refuse what period `index`'s invoice would refuse. A period beyond the window a document may
+    be dated in (DOCUMENT_FUTURE_DAYS) is checked as if dated today."""
+    body = invoice_body(schedule, index)
     if body.invoice_date is not None and body.invoice_date > DocumentDates.of(ctx).latest:
         body = body.model_copy(update={"invoice_date": ctx.today, "due_date": None})
     await invoicing.check(session, ctx, body=body)

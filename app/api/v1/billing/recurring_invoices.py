@@ -13,6 +13,7 @@ from app.repositories.billing.recurring_invoices import (
 from app.schemas.billing.recurring_invoices import (
     RecurringInvoiceIn,
     RecurringInvoiceRead,
+    RecurringInvoiceUpdate,
     RecurringRunRead,
     ScheduleStatus,
 )
@@ -63,6 +64,15 @@ async def list_recurring_invoices(
 @router.get("/{schedule_id:uuid}", response_model=RecurringInvoiceRead, responses=problem_responses(404))
 async def read_recurring_invoice(schedule_id: uuid.UUID, _: CurrentUser, session: SessionDep) -> RecurringInvoiceRead:
     return await _read(session, await recurring_invoices.get(session, schedule_id))
+
+
+@router.patch("/{schedule_id:uuid}", response_model=RecurringInvoiceRead, responses=WRITE_ERRORS)
+async def update_recurring_invoice(
+    schedule_id: uuid.UUID, body: RecurringInvoiceUpdate, _: WriterUser, session: SessionDep, ctx: ContextDep
+) -> RecurringInvoiceRead:
+    """Change the lines, notes, terms, due days, place of supply, send / charge options or the ends
+    (`end_date`, `count`; null removes one). Applies from the next period; checked like an invoice."""
+    return await _read(session, await recurring_invoices.update(session, ctx, schedule_id, body=body))
 
 
 @router.get(
