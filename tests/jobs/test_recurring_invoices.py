@@ -289,7 +289,7 @@ class TestRaces:
 
 class TestFailures:
     async def test_a_period_that_cannot_be_issued_fails_the_schedule_once_and_resume_catches_up(
-        self, client, rt, party, today
+        self, client, rt, party, mailbox, today
     ):
         owner, _, customer = party
         start = date(today.year - 1, 1, 1)
@@ -304,8 +304,12 @@ class TestFailures:
         assert "archived" in failed["failure"]["message"]
         listed = await client.get(URL, params={"status": "failed"}, headers=owner.headers)
         assert [s["id"] for s in listed.json()["items"]] == [schedule["id"]]
-        # not retried every run
+        notice = await mailbox.wait_for(owner.email, "stopped")
+        assert customer["name"] in notice["Subject"] and f"10 Jan {start.year}" in notice["Subject"]
+        assert "archived" in notice.get_body(("plain",)).get_content()
+        # not retried every run, and told once
         assert await go(rt, ist(today, 1), owner) == (0, 0)
+        assert len([m for m in mailbox.to(owner.email) if "stopped" in m["Subject"]]) == 1
         assert "recurring_invoice.failed" in [r["action"] for r in await audit_rows(client, owner, schedule["id"])]
 
         async with rt.db.transaction(uuid.UUID(owner.tenant_id)) as session:

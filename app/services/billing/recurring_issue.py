@@ -13,7 +13,8 @@ could not be made leaves no claim and no number behind.
 When issuing fails for a reason of the tenant's data (an AppError: the customer or company made
 inactive, a rate no longer in force, a product archived or short of stock, the plan's invoice
 limit, the subscription locked ...), the schedule is marked `failed` with the reason (code,
-message, when) and audited, and nothing more is issued for it: no silent retry every minute. It
+message, when) and audited, its owners and admins are mailed, and nothing more is issued for it:
+no silent retry every minute. It
 shows in GET /recurring-invoices?status=failed; POST /recurring-invoices/{id}/resume after fixing
 the cause issues that period and the ones after it (late, dated their own dates). Any other error
 (the database) fails the tenant's step as a whole, which the next run retries (app.services.platform.scheduler).
@@ -26,6 +27,8 @@ issued and is recorded on the run (`send_error`, `charge_error`).
 """
 
 from collections import Counter
+from datetime import date
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,18 +36,21 @@ from app.core.context import Context
 from app.core.errors import AppError, PaymentGatewayUnavailable
 from app.models.billing.recurring import RecurringInvoice
 from app.repositories.billing.recurring_invoices import RecurringInvoiceRepository, RecurringInvoiceRunRepository
+from app.repositories.identity.users import UserRepository
+from app.repositories.platform.tenants import TenantAccountRepository
 from app.schemas.documents.document_mail import InvoiceSendRequest
-from app.services.billing import invoicing
+from app.services.billing import customers, invoicing
 from app.services.billing import recurring_invoices as schedules
 from app.services.commerce import payment_links
 from app.services.documents import document_mail
-from app.services.platform import audit
+from app.services.platform import audit, mail
 
 # A bound on one tenant's step (one transaction): more waits for the next run, a minute later.
 MAX_SCHEDULES_PER_RUN = 100
 MAX_INVOICES_PER_RUN = 200
 MAX_CHARGES_PER_RUN = 20  # each is a gateway call
 MAX_CHARGE_ATTEMPTS = 5
+FAILED_TEMPLATE = "recurring_invoice_failed"
 
 
 class _Taken(Exception):
@@ -106,6 +112,7 @@ async def _issue_next(session: AsyncSession, ctx: Context, schedule: RecurringIn
         schedule.failure_code, schedule.failure_message = exc.code, _message(exc)
         await session.flush()
         await schedules.audit_change(session, "recurring_invoice.failed", schedule, before=before)
+        await _tell_managers(session, ctx, schedule, dates.period(index))
         return "recurring_failures"
     schedule.issued_count += 1
     schedule.next_index += 1
@@ -129,6 +136,24 @@ async def _issue_next(session: AsyncSession, ctx: Context, schedule: RecurringIn
             run.send_error = _message(exc)
         await session.flush()
     return "recurring_invoices"
+
+
+async def _tell_managers(session: AsyncSession, ctx: Context, schedule: RecurringInvoice, day: date) -> None:
+    """A mail to the tenant's owners and admins, once per failure (in its transaction: a schedule is
+    marked failed once, and stays so until resumed)."""
+    customer = await customers.get(session, schedule.customer_id)
+    tenant = await TenantAccountRepository(session).get(customer.tenant_id)
+    common: dict[str, Any] = {
+        "business_name": tenant.business_name if tenant else "",
+        "customer_name": customer.name,
+        "frequency": schedule.frequency,
+        "period": day.strftime("%d %b %Y"),
+        "reason": schedule.failure_message,
+        "schedule_id": str(schedule.id),
+        "failed_url": f"{ctx.settings.public_base_url}/api/v1/recurring-invoices?status=failed",
+    }
+    for user in await UserRepository(session).managers():
+        await mail.enqueue(session, ctx, to=user.email, template=FAILED_TEMPLATE, name=user.full_name, **common)
 
 
 async def charge_due(session: AsyncSession, ctx: Context) -> Counter[str]:
