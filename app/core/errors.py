@@ -104,6 +104,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
             "quantity-not-positive",
             "quantity-too-precise",
             "recipient-address-required",
+            "recurring-content-invalid",
             "recurring-count-below-issued",
             "recurring-end-before-start",
             "recurring-lines-required",

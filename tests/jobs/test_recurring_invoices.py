@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from app.domain.fiscal import INDIA
 from app.domain.recurrence import Frequency, Recurrence
 from app.models.billing.customer import Customer
-from app.models.billing.recurring import RecurringInvoiceRun
+from app.models.billing.recurring import RecurringInvoice, RecurringInvoiceRun
 from app.repositories.platform.jobs import DueWorkRepository
 from app.services.billing import recurring_issue
 from tests.api.v1.business import audit_rows
@@ -107,7 +107,15 @@ class TestMonthEnd:
     ):
         owner, _, customer = party
         year = today.year - 1  # a whole past year: every period is missed, the job issues them late
-        schedule = await create(client, party, day_of_month=31, start_date=f"{year}-01-01", end_date=f"{year}-04-30")
+        schedule = await create(
+            client,
+            party,
+            day_of_month=31,
+            start_date=f"{year}-01-01",
+            end_date=f"{year}-04-30",
+            lines=[line("5000.00", description="Office rent, {month}")],
+            notes="For {period}.",
+        )
         assert schedule["next_date"] == f"{year}-01-31" and schedule["status"] == "active"
 
         assert await go(rt, ist(today), owner) == (4, 0)
@@ -127,6 +135,10 @@ class TestMonthEnd:
         ]
         assert [r["invoice_id"] for r in rows] == [i["id"] for i in issued]
         assert [r["invoice_number"] for r in rows] == [i["number"] for i in issued]
+        february_invoice = (await client.get(f"{API}/invoices/{issued[1]['id']}", headers=owner.headers)).json()
+        assert february_invoice["lines"][0]["description"] == f"Office rent, February {year}"
+        last_day = february.strftime("%d %b %Y")
+        assert february_invoice["notes"] == f"For {last_day} to 30 Mar {year}."
 
         after = await read(client, owner, schedule)
         assert after["status"] == "ended" and after["end_reason"] == "end_date_reached"
@@ -325,6 +337,21 @@ class TestFailures:
             f"{start.year}-02-10",
             f"{start.year}-03-10",
         ]
+
+    async def test_stored_content_that_no_longer_validates_fails_the_schedule_not_the_step(
+        self, client, rt, party, today
+    ):
+        owner, _, _ = party
+        schedule = await create(client, party, day_of_month=today.day, start_date=today.isoformat())
+        async with rt.db.transaction(uuid.UUID(owner.tenant_id)) as session:
+            await session.execute(
+                update(RecurringInvoice)
+                .where(RecurringInvoice.id == uuid.UUID(schedule["id"]))
+                .values(lines=[{"description": "Broken", "quantity": "0", "unit_price": "1.00", "gst_rate": "18"}])
+            )
+        assert await go(rt, ist(today), owner) == (0, 1)
+        failure = (await read(client, owner, schedule))["failure"]
+        assert failure["code"] == "recurring-content-invalid"
 
 
 class TestSend:

@@ -21,13 +21,19 @@ EXAMPLE = {
     "start_date": "2027-01-01",
     "count": 12,
     "send": True,
-    "lines": [{**LINE_EXAMPLE, "description": "Monthly bookkeeping retainer"}],
+    "lines": [{**LINE_EXAMPLE, "description": "Monthly bookkeeping retainer, {month}"}],
 }
 DAY = Annotated[int, Field(ge=1, le=31)]
 SCHEDULE = (
     "The first period is dated the first `day_of_month` on or after `start_date`; then one every month, "
     "quarter or year on that day. A month without that day takes its last day (31 → 28 or 29 Feb, 30 Apr), "
     "without drifting: 31 Jan, 28 Feb, 31 Mar ..."
+)
+
+
+TOKENS = (
+    "`{month}` (the period's month: March 2027) and `{period}` (its days: 01 Mar 2027 to 31 Mar 2027) in a "
+    "line's description or the notes are filled in for each invoice."
 )
 
 
@@ -55,9 +61,11 @@ class RecurringInvoiceIn(RequestBody):
     due_days: Annotated[int, Field(ge=0, le=365)] | None = Field(
         None, description="Each invoice is due this many days after its date; defaults to the customer's terms."
     )
-    notes: LongText | None = None
+    notes: LongText | None = Field(None, description=f"On each invoice. {TOKENS}")
     terms: LongText | None = Field(None, description="Defaults to the company's default terms.")
-    lines: list[InvoiceLineIn] = Field(min_length=1, max_length=MAX_LINES)
+    lines: list[InvoiceLineIn] = Field(
+        min_length=1, max_length=MAX_LINES, description=f"As POST /invoices takes them. {TOKENS}"
+    )
     send: StrictBool = Field(False, description="Email each invoice to the customer when it is issued.")
     charge_by_link: StrictBool = Field(
         False, description="Create a payment link (Razorpay) for each invoice when it is issued."
@@ -88,6 +96,20 @@ class RecurringInvoiceUpdate(RequestBody):
     charge_by_link: StrictBool | None = None
 
 
+class RecurringLineRead(ReadModel):
+    """A line as the schedule holds it (amounts as decimal strings, as POST /invoices takes them)."""
+
+    service_type_id: uuid.UUID | None = None
+    product_id: uuid.UUID | None = None
+    description: str | None = None
+    hsn_sac: str | None = None
+    quantity: str
+    unit: str | None = None
+    unit_price: str | None = None
+    discount: str | None = None
+    gst_rate: str | None = None
+
+
 class Failure(ReadModel):
     code: str
     message: str
@@ -108,7 +130,7 @@ class RecurringInvoiceRead(ReadModel):
     due_days: int | None
     notes: str | None
     terms: str | None
-    lines: list[InvoiceLineIn]
+    lines: list[RecurringLineRead]
     send: bool
     charge_by_link: bool
     status: ScheduleStatus = Field(

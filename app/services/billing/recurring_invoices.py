@@ -15,7 +15,7 @@ Rules (README "Recurring invoices"):
 """
 
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -55,6 +55,9 @@ AUDITED = [
     "lines",
 ]
 ENTITY = "recurring_invoice"
+# What an invoice takes (app.schemas.billing.invoices): a filled-in text is cut to it.
+DESCRIPTION_MAX = 500
+NOTES_MAX = 2000
 
 
 def recurrence(schedule: RecurringInvoice) -> Recurrence:
@@ -62,19 +65,43 @@ def recurrence(schedule: RecurringInvoice) -> Recurrence:
 
 
 def invoice_body(schedule: RecurringInvoice, index: int) -> InvoiceIn:
-    """Period `index`'s invoice: the schedule's content dated the period's date."""
-    day = recurrence(schedule).period(index)
+    """Period `index`'s invoice: the schedule's content dated the period's date, `{month}` and
+    `{period}` in line descriptions and notes naming the period (README "Recurring invoices")."""
+    dates = recurrence(schedule)
+    day = dates.period(index)
     due = day + timedelta(days=schedule.due_days) if schedule.due_days is not None else None
+    words = period_words(day, dates.period_end(index))
+    lines = []
+    for stored in schedule.lines:
+        line = dict(stored)
+        if isinstance(line.get("description"), str):
+            line["description"] = _fill(line["description"], words, DESCRIPTION_MAX)
+        lines.append(InvoiceLineIn.model_validate(line))
     return InvoiceIn(
         company_id=schedule.company_id,
         customer_id=schedule.customer_id,
         invoice_date=day,
         due_date=due,
         place_of_supply=schedule.place_of_supply,
-        notes=schedule.notes,
+        notes=_fill(schedule.notes, words, NOTES_MAX) if schedule.notes is not None else None,
         terms=schedule.terms,
-        lines=[InvoiceLineIn.model_validate(line) for line in schedule.lines],
+        lines=lines,
     )
+
+
+def period_words(start: date, end: date) -> dict[str, str]:
+    """`{month}`: the period's first month and year ("March 2027"); `{period}`: its first and last
+    days ("01 Mar 2027 to 31 Mar 2027")."""
+    return {
+        "{month}": start.strftime("%B %Y"),
+        "{period}": f"{start.strftime('%d %b %Y')} to {end.strftime('%d %b %Y')}",
+    }
+
+
+def _fill(text: str, words: dict[str, str], limit: int) -> str:
+    for token, value in words.items():
+        text = text.replace(token, value)
+    return text[:limit].rstrip()
 
 
 async def get(session: AsyncSession, schedule_id: uuid.UUID, *, for_update: bool = False) -> RecurringInvoice:

@@ -30,14 +30,16 @@ from collections import Counter
 from datetime import date
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.context import Context
-from app.core.errors import AppError, PaymentGatewayUnavailable
+from app.core.errors import AppError, PaymentGatewayUnavailable, RuleViolation
 from app.models.billing.recurring import RecurringInvoice
 from app.repositories.billing.recurring_invoices import RecurringInvoiceRepository, RecurringInvoiceRunRepository
 from app.repositories.identity.users import UserRepository
 from app.repositories.platform.tenants import TenantAccountRepository
+from app.schemas.billing.invoices import InvoiceIn
 from app.schemas.documents.document_mail import InvoiceSendRequest
 from app.services.billing import customers, invoicing
 from app.services.billing import recurring_invoices as schedules
@@ -89,7 +91,7 @@ async def _issue_next(session: AsyncSession, ctx: Context, schedule: RecurringIn
         return "skipped"
     try:
         async with session.begin_nested():
-            invoice = await invoicing.create(session, ctx, body=schedules.invoice_body(schedule, index), issue=True)
+            invoice = await invoicing.create(session, ctx, body=_body(schedule, index), issue=True)
             period = (dates.period(index), dates.period_end(index))
             run = await runs.claim(
                 schedule.id,
@@ -183,6 +185,17 @@ async def charge_due(session: AsyncSession, ctx: Context) -> Counter[str]:
             done["recurring_charges"] += 1
         await session.flush()
     return done
+
+
+def _body(schedule: RecurringInvoice, index: int) -> InvoiceIn:
+    """The period's invoice body; stored content that no longer validates (it did when saved) fails
+    the period like any refusal rather than the tenant's step every minute."""
+    try:
+        return schedules.invoice_body(schedule, index)
+    except ValidationError as exc:
+        raise RuleViolation(
+            "lines", f"The schedule's content is not valid: {exc.errors()[0]['msg']}", code="recurring-content-invalid"
+        ) from exc
 
 
 def _message(exc: AppError) -> str:
