@@ -162,6 +162,21 @@ class TestMonthEnd:
         assert after["status"] == "ended" and after["end_reason"] == "count_reached" and after["issued_count"] == 3
 
 
+class TestTheDayInIndia:
+    async def test_a_period_is_due_from_midnight_in_india_not_utc(self, client, rt, party, today):
+        owner, _, customer = party
+        tomorrow = today + timedelta(days=1)
+        await create(client, party, day_of_month=tomorrow.day, start_date=tomorrow.isoformat())
+        before = datetime.combine(today, time(18, 0), tzinfo=UTC)  # 23:30 in India: still today there
+        assert before.astimezone(INDIA).date() == today
+        assert await go(rt, before, owner) == (0, 0)
+        after = datetime.combine(today, time(19, 0), tzinfo=UTC)  # 00:30 tomorrow in India
+        assert after.astimezone(INDIA).date() == tomorrow
+        assert await go(rt, after, owner) == (1, 0)
+        [invoice] = await invoices_of(client, owner, customer)
+        assert invoice["invoice_date"] == tomorrow.isoformat()
+
+
 class TestFrequencies:
     async def test_quarterly_and_yearly(self, client, rt, party, today):
         owner, company, _ = party
