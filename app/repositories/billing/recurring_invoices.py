@@ -14,6 +14,8 @@ from app.models.billing.invoice import Invoice
 from app.models.billing.recurring import RecurringInvoice, RecurringInvoiceRun
 from app.repositories.base import SortKey, TenantRepository
 
+SKIP_BATCH = 1000
+
 
 @dataclass(frozen=True)
 class RecurringFilters:
@@ -123,24 +125,25 @@ class RecurringInvoiceRunRepository(TenantRepository[RecurringInvoiceRun]):
         return (await self.session.execute(stmt)).first() is not None
 
     async def skip(self, schedule_id: uuid.UUID, periods: list[tuple[int, date, date]], *, at: datetime) -> None:
-        """Record `periods` (index, date, end) as skipped, in one statement (any already claimed stay as they are)."""
-        rows = [
-            {
-                "tenant_id": self.tenant_id,
-                "id": new_id(),
-                "schedule_id": schedule_id,
-                "period_index": index,
-                "period_date": day,
-                "period_end": end,
-                "outcome": "skipped",
-                "created_at": at,
-            }
-            for index, day, end in periods
-        ]
-        stmt = insert(RecurringInvoiceRun).values(rows)
-        await self.session.execute(
-            stmt.on_conflict_do_nothing(index_elements=["tenant_id", "schedule_id", "period_index"])
-        )
+        """Record `periods` (index, date, end) as skipped (any already claimed stay as they are)."""
+        for start in range(0, len(periods), SKIP_BATCH):  # bounded statements, however long the pause
+            rows = [
+                {
+                    "tenant_id": self.tenant_id,
+                    "id": new_id(),
+                    "schedule_id": schedule_id,
+                    "period_index": index,
+                    "period_date": day,
+                    "period_end": end,
+                    "outcome": "skipped",
+                    "created_at": at,
+                }
+                for index, day, end in periods[start : start + SKIP_BATCH]
+            ]
+            stmt = insert(RecurringInvoiceRun).values(rows)
+            await self.session.execute(
+                stmt.on_conflict_do_nothing(index_elements=["tenant_id", "schedule_id", "period_index"])
+            )
 
     async def pending_charges(self, *, limit: int) -> list[RecurringInvoiceRun]:
         """Issued periods whose payment link is still to be made, oldest first, locked (SKIP LOCKED:
