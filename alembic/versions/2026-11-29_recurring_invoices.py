@@ -105,6 +105,7 @@ def upgrade() -> None:
     sa.Column('outcome', sa.String(length=10), nullable=False),
     sa.Column('invoice_id', sa.Uuid(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('send', sa.Boolean(), server_default=sa.text('false'), nullable=False),
     sa.Column('sent', sa.Boolean(), server_default=sa.text('false'), nullable=False),
     sa.Column('send_error', sa.Text(), nullable=True),
     sa.Column('charge', sa.Boolean(), server_default=sa.text('false'), nullable=False),

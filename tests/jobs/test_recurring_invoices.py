@@ -24,6 +24,7 @@ from app.repositories.platform.jobs import DueWorkRepository
 from app.services.billing import recurring_issue
 from tests.api.v1.business import audit_rows
 from tests.api.v1.invoicing import line, make_company, make_customer
+from tests.conftest import unique_email
 from tests.factories import API, make_tenant
 from tests.jobs.scheduling import run
 
@@ -39,7 +40,7 @@ def rt(app):
 async def party(client):
     owner = await make_tenant(client)
     company = await make_company(client, owner)
-    customer = await make_customer(client, owner, email="accounts@sharmastores.example")
+    customer = await make_customer(client, owner, email=unique_email("accounts"))
     return owner, company, customer
 
 
@@ -474,6 +475,24 @@ class TestCharge:
         [row] = await history(client, owner, schedule)
         assert row["online_payment_id"] is None and "void" in row["charge_error"]
         assert (await run(rt, ist(today, 2), owner.tenant_id)).recurring_charges == 0
+
+    async def test_with_send_the_mail_goes_once_the_link_is_made(self, client, rt, party, mailbox, today):
+        owner, _, customer = party
+        schedule = await create(
+            client, party, day_of_month=today.day, start_date=today.isoformat(), charge_by_link=True, send=True
+        )
+        async with rt.db.transaction(uuid.UUID(owner.tenant_id)) as session:
+            ctx = rt.context(tenant_id=uuid.UUID(owner.tenant_id), at=ist(today))
+            assert (await recurring_issue.issue_due(session, ctx))["recurring_invoices"] == 1
+        [row] = await history(client, owner, schedule)
+        assert row["sent"] is False and row["send_error"] is None and row["online_payment_id"] is None
+        summary = await run(rt, ist(today, 1), owner.tenant_id)
+        assert summary.recurring_charges == 1
+        [row] = await history(client, owner, schedule)
+        assert row["sent"] is True and row["online_payment_id"] is not None
+        [invoice] = await invoices_of(client, owner, customer)
+        await mailbox.wait_for(customer["email"], invoice["number"])
+        assert len([m for m in mailbox.to(customer["email"]) if invoice["number"] in m["Subject"]]) == 1
 
 
 class TestCreate:

@@ -85,11 +85,12 @@ class RecurringInvoice(TenantScoped, Timestamps, Base):
 
 class RecurringInvoiceRun(TenantScoped, Base):
     """One period of a schedule, claimed once: (schedule, period index) is unique, so two workers
-        (or a re-run) cannot both issue it. `issued`: `invoice_id` is its invoice; `skipped`: dated
-        while the schedule was paused. `send_error` / `charge_error`: why the invoice was not mailed or
-        no payment link was made (the invoice stands). `charge`: a payment link is wanted (the
-    schedule's `charge_by_link` when it was issued); made by the job's next step, in a transaction of
-    its own, `charge_attempts` counting the gateway's failures to answer."""
+            (or a re-run) cannot both issue it. `issued`: `invoice_id` is its invoice; `skipped`: dated
+            while the schedule was paused. `send_error` / `charge_error`: why the invoice was not mailed or
+            no payment link was made (the invoice stands). `send`: the invoice is to be mailed (the schedule's
+    `send` when it was issued); `charge`: a payment link is wanted (the
+        schedule's `charge_by_link` when it was issued); made by the job's next step, in a transaction of
+        its own, `charge_attempts` counting the gateway's failures to answer."""
 
     __tablename__ = "recurring_runs"
     __table_args__ = (
@@ -122,6 +123,7 @@ class RecurringInvoiceRun(TenantScoped, Base):
     outcome: Mapped[str] = mapped_column(String(10))
     invoice_id: Mapped[uuid.UUID | None]
     created_at: Mapped[datetime]
+    send: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     sent: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     send_error: Mapped[str | None] = mapped_column(Text)
     charge: Mapped[bool] = mapped_column(default=False, server_default=text("false"))

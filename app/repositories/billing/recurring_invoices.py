@@ -91,6 +91,7 @@ class RecurringInvoiceRunRepository(TenantRepository[RecurringInvoiceRun]):
         outcome: str,
         at: datetime,
         invoice_id: uuid.UUID | None = None,
+        send: bool = False,
         charge: bool = False,
     ) -> RecurringInvoiceRun | None:
         """The period's run, now this transaction's; None if it was claimed already (a concurrent
@@ -103,6 +104,7 @@ class RecurringInvoiceRunRepository(TenantRepository[RecurringInvoiceRun]):
             "period_end": period[1],
             "outcome": outcome,
             "invoice_id": invoice_id,
+            "send": send,
             "charge": charge,
             "created_at": at,
             "id": new_id(),

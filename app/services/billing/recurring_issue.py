@@ -22,7 +22,8 @@ the cause issues that period and the ones after it (late, dated their own dates)
 Then, for an issued invoice: `send` queues the invoice mail to the customer
 (app.services.documents.document_mail, with a share link) in a savepoint; `charge_by_link` marks the
 run for a payment link, made by the next step (`charge_due`) in a transaction of its own: no lock of
-this step (the number series) is held across the gateway call. Their failure leaves the invoice
+this step (the number series) is held across the gateway call. With both, the mail goes once the
+link is made (or given up), so that it carries it. Their failure leaves the invoice
 issued and is recorded on the run (`send_error`, `charge_error`).
 """
 
@@ -35,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.context import Context
 from app.core.errors import AppError, PaymentGatewayUnavailable, RuleViolation
-from app.models.billing.recurring import RecurringInvoice
+from app.models.billing.recurring import RecurringInvoice, RecurringInvoiceRun
 from app.repositories.billing.recurring_invoices import RecurringInvoiceRepository, RecurringInvoiceRunRepository
 from app.repositories.identity.users import UserRepository
 from app.repositories.platform.tenants import TenantAccountRepository
@@ -100,6 +101,7 @@ async def _issue_next(session: AsyncSession, ctx: Context, schedule: RecurringIn
                 outcome="issued",
                 at=ctx.now,
                 invoice_id=invoice.id,
+                send=schedule.send,
                 charge=schedule.charge_by_link,
             )
             if run is None:
@@ -129,15 +131,21 @@ async def _issue_next(session: AsyncSession, ctx: Context, schedule: RecurringIn
         after=audit.snapshot(schedule, schedules.AUDITED)
         | {"period_number": index + 1, "period_date": period[0].isoformat(), "invoice_id": str(invoice.id)},
     )
-    if schedule.send:
-        try:
-            async with session.begin_nested():
-                await document_mail.send_invoice(session, ctx, invoice.id, InvoiceSendRequest())
-            run.sent = True
-        except AppError as exc:
-            run.send_error = _message(exc)
-        await session.flush()
+    if schedule.send and not schedule.charge_by_link:  # with a link, the mail waits for it (charge_due)
+        await _send(session, ctx, run)
     return "recurring_invoices"
+
+
+async def _send(session: AsyncSession, ctx: Context, run: RecurringInvoiceRun) -> None:
+    """Queue the period's invoice mail to the customer (a savepoint: a refusal leaves the rest)."""
+    assert run.invoice_id is not None  # an issued run (CHECK)
+    try:
+        async with session.begin_nested():
+            await document_mail.send_invoice(session, ctx, run.invoice_id, InvoiceSendRequest())
+        run.sent = True
+    except AppError as exc:
+        run.send_error = _message(exc)
+    await session.flush()
 
 
 async def _tell_managers(session: AsyncSession, ctx: Context, schedule: RecurringInvoice, day: date) -> None:
@@ -164,7 +172,9 @@ async def charge_due(session: AsyncSession, ctx: Context) -> Counter[str]:
     number series lock held across the gateway call): counts `recurring_charges`. The gateway not
     answering (503) leaves the rest for the next run, up to MAX_CHARGE_ATTEMPTS for a period, then
     its `charge_error` says why; any other refusal (the invoice paid or voided meanwhile, no gateway
-    configured in live mode ...) is recorded at once. The invoice stands either way."""
+    configured in live mode ...) is recorded at once. The invoice stands either way. A period also
+    to be mailed (`send`) is mailed here, once its link is made (the mail shows the open link as
+    POST /invoices/{id}/send does) or given up."""
     done: Counter[str] = Counter()
     runs = RecurringInvoiceRunRepository(session)
     for run in await runs.pending_charges(limit=MAX_CHARGES_PER_RUN):
@@ -184,6 +194,8 @@ async def charge_due(session: AsyncSession, ctx: Context) -> Counter[str]:
             run.online_payment_id = payment.id
             done["recurring_charges"] += 1
         await session.flush()
+        if run.send and not run.sent and run.send_error is None:  # now the mail can carry the link
+            await _send(session, ctx, run)
     return done
 
 
