@@ -161,6 +161,7 @@ TAGS = {
     "companies": "The tenant's companies (GSTINs) that issue documents.",
     "customers": "Customers and their ledgers.",
     "invoices": "Invoices: drafts, issue, void.",
+    "recurring invoices": "Invoices issued each month, quarter or year by the job: schedules, pause, resume, history.",
     "receipts": "Receipts and their allocation to invoices.",
     "sales": "Quick sale at the counter: invoice, stock, payments and udhaar in one call.",
     "online payments": "Pay by link on the business's own Razorpay: invoices' payment links, payments received online.",

@@ -33,6 +33,7 @@ EXECUTABLE_FUNCTIONS = [
     "due_low_stock_digest_tenants(timestamp with time zone, integer, uuid[])",  # migration 0022
     "tenants_with_payment_gateway(uuid[])",  # migration 0030: rotate-payment-secrets
     "due_order_hold_tenants(timestamp with time zone, uuid[])",  # migration 0027
+    "due_recurring_invoice_tenants(timestamp with time zone, uuid[])",  # migration 0025
 ]
 # The public invoice page's function (migration 0019): GET /p/<token> has no tenant until a live share
 # link's token hash names it (tenant and link id, nothing else).

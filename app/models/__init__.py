@@ -7,6 +7,7 @@ from app.models.billing.customer import Customer
 from app.models.billing.invoice import Invoice, InvoiceLine
 from app.models.billing.number_series import NumberSeries
 from app.models.billing.receipt import Receipt, ReceiptAllocation
+from app.models.billing.recurring import RecurringInvoice, RecurringInvoiceRun
 from app.models.billing.reminder import ReminderSettings
 from app.models.catalog.product import Product, ProductCategory
 from app.models.catalog.stock import InventorySettings, StockAlert, StockDocument, StockLevel, StockMovement
@@ -66,6 +67,8 @@ __all__ = [
     "RazorpayOrder",
     "Receipt",
     "ReceiptAllocation",
+    "RecurringInvoice",
+    "RecurringInvoiceRun",
     "Refund",
     "ReminderSettings",
     "SalesOrder",

@@ -55,6 +55,8 @@ OVERRIDES: dict[tuple[str, str], Any] = {
     ("online_payments", "amount"): Decimal(1),
     ("refunds", "amount"): Decimal(1),
     ("sales_order_lines", "quantity"): Decimal(1),
+    ("recurring_invoices", "day_of_month"): 1,
+    ("recurring_runs", "outcome"): "skipped",  # an issued run needs an invoice
     ("share_links", "expires_at"): datetime(2100, 1, 1, tzinfo=UTC),  # CHECK expires_at > created_at
     # registration opens a usage period (with a ledger entry); these serve a tenant that has none
     ("usage_periods", "meter"): "tokens",
@@ -64,7 +66,11 @@ OVERRIDES: dict[tuple[str, str], Any] = {
     ("usage_ledger", "plan_code"): "free",
 }
 # Nullable columns a CHECK needs one of (outbox_email_documents: exactly one document).
-ALSO_FILLED = {("outbox_email_documents", "invoice_id"), ("online_payments", "invoice_id")}
+ALSO_FILLED = {
+    ("outbox_email_documents", "invoice_id"),
+    ("online_payments", "invoice_id"),
+    ("recurring_invoices", "next_date"),  # an active schedule has its next period's date
+}
 IN_LIST = re.compile(r"(\w+) IN \('([^']*)'")
 
 

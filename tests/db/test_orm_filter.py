@@ -48,6 +48,7 @@ from app.repositories.billing.credit_notes import CreditNoteFilters
 from app.repositories.billing.customers import CustomerFilters
 from app.repositories.billing.invoices import InvoiceFilters
 from app.repositories.billing.receipts import ReceiptFilters
+from app.repositories.billing.recurring_invoices import RecurringFilters
 from app.repositories.catalog.products import ProductFilters
 from app.repositories.catalog.stock import DocumentFilters, LevelDelta, LevelFilters, MovementFilters
 from app.repositories.catalog.stock import Movement as StockMovementOf
@@ -349,6 +350,42 @@ CASES: dict[tuple[str, str], Case] = {
     ("InvoiceRepository", "by_ids"): Case(lambda s, b: C("InvoiceRepository")(s).by_ids({b.id("invoices")})),
     ("InvoiceRepository", "settle"): Case(
         lambda s, b: C("InvoiceRepository")(s).settle(b.id("invoices"), paid=Decimal(1))
+    ),
+    # recurring invoices
+    ("RecurringInvoiceRepository", "get_for_update"): Case(
+        lambda s, b: C("RecurringInvoiceRepository")(s).get_for_update(b.id("recurring_invoices"))
+    ),
+    ("RecurringInvoiceRepository", "list_page"): Case(
+        lambda s, b: C("RecurringInvoiceRepository")(s).list_page(
+            RecurringFilters(customer_id=b.row("recurring_invoices")["customer_id"]), limit=100, cursor=None
+        )
+    ),
+    ("RecurringInvoiceRepository", "due_ids"): Case(
+        lambda s, b: C("RecurringInvoiceRepository")(s).due_ids(LATE, limit=100)
+    ),
+    ("RecurringInvoiceRepository", "lock_due"): Case(
+        lambda s, b: C("RecurringInvoiceRepository")(s).lock_due(b.id("recurring_invoices"), LATE)
+    ),
+    ("RecurringInvoiceRunRepository", "claim"): Case(
+        lambda s, b: C("RecurringInvoiceRunRepository")(s).claim(
+            b.id("recurring_invoices"), index=0, period=(EARLY, LATE), outcome="skipped", at=NOW
+        )
+    ),
+    ("RecurringInvoiceRunRepository", "claimed"): Case(
+        lambda s, b: C("RecurringInvoiceRunRepository")(s).claimed(
+            b.row("recurring_runs")["schedule_id"], b.row("recurring_runs")["period_index"]
+        )
+    ),
+    ("RecurringInvoiceRunRepository", "skip"): Case(
+        lambda s, b: C("RecurringInvoiceRunRepository")(s).skip(b.id("recurring_invoices"), [(7, EARLY, LATE)], at=NOW)
+    ),
+    ("RecurringInvoiceRunRepository", "pending_charges"): Case(
+        lambda s, b: C("RecurringInvoiceRunRepository")(s).pending_charges(limit=100)
+    ),
+    ("RecurringInvoiceRunRepository", "history_page"): Case(
+        lambda s, b: C("RecurringInvoiceRunRepository")(s).history_page(
+            b.row("recurring_runs")["schedule_id"], limit=100, cursor=None
+        )
     ),
     # jobs
     ("JobOccasionRepository", "claim"): Case(

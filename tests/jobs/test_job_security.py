@@ -40,6 +40,8 @@ SCANNED = [
     "products",
     "payment_gateways",  # rotate-payment-secrets (migration 0030)
     "sales_orders",  # the orders' hold expiry (migration 0027)
+    "recurring_invoices",  # recurring invoices (migration 0025)
+    "recurring_runs",
 ]
 DUE = "SELECT due_subscription_tenants(now(), '{7,12,13}', '3 days', '7 days', $1::uuid[])"
 

@@ -25,6 +25,7 @@ from tests.security.probe_payments import add_payment_rows
 from tests.security.probe_products import add_product_rows
 from tests.security.probe_receipts import add_receipt_rows
 from tests.security.probe_refunds import add_refund_rows
+from tests.security.probe_recurring import add_recurring_rows
 from tests.security.probe_sales import add_sale_rows
 from tests.security.probe_share_links import add_share_link_rows
 from tests.security.probe_stock import add_stock_rows
@@ -54,6 +55,7 @@ class TenantData:
     product_category_ids: list[str] = field(default_factory=list)
     product_ids: list[str] = field(default_factory=list)
     stock_document_ids: list[str] = field(default_factory=list)
+    recurring_invoice_ids: list[str] = field(default_factory=list)
     online_payment_ids: list[str] = field(default_factory=list)
     payment_link_ids: list[str] = field(default_factory=list)  # plink_... (Razorpay's)
     payment_link_reference_ids: list[str] = field(default_factory=list)
@@ -103,6 +105,7 @@ SOURCES: dict[str, Callable[[TenantData], list[str]]] = {
     "document_id": lambda t: t.stock_document_ids,  # a stock document (receipt, adjustment)
     "from_company_id": lambda t: t.company_ids,  # a stock transfer's ends
     "to_company_id": lambda t: t.company_ids,
+    "schedule_id": lambda t: t.recurring_invoice_ids,  # a recurring invoice
     "online_payment_id": lambda t: t.online_payment_ids,  # a payment link or gateway order of ours
     # a Payment Link's callback (POST /online-payments/{id}/verify): Razorpay's link id and reference
     "razorpay_payment_link_id": lambda t: t.payment_link_ids,
@@ -167,6 +170,7 @@ async def build_tenant(client: httpx.AsyncClient, mailbox, business_name: str) -
     await add_stock_rows(client, tenant)
     await add_transfer_rows(client, tenant)
     await add_sale_rows(client, tenant)  # after the products: it adds one
+    await add_recurring_rows(client, tenant)
     await add_online_payment_rows(client, tenant)
     await add_order_rows(client, tenant)  # after the sale: its product
     await add_refund_rows(client, tenant)

@@ -103,6 +103,11 @@ class DueWorkRepository:
         app.services.commerce.orders.expire_due)."""
         return await self._ids("SELECT due_order_hold_tenants(:at, CAST(:only AS uuid[]))", at=at, only=only)
 
+    async def recurring_invoice_tenants(self, at: datetime, *, only: Tenants = None) -> list[uuid.UUID]:
+        """Tenants with an active recurring invoice whose next period is dated on or before `at`'s
+        day in India (migration 0025; app.services.billing.recurring_issue)."""
+        return await self._ids("SELECT due_recurring_invoice_tenants(:at, CAST(:only AS uuid[]))", at=at, only=only)
+
     async def cleanup(self, at: datetime, *, only: Tenants = None) -> dict[str, int]:
         """Delete what expired before `at` (sessions, idempotency keys, single-use tokens): counts by table."""
         rows = await self.session.execute(

@@ -131,6 +131,13 @@ async def preview(
     return parties, _compute(_document(body, dates, resolved), parties, await _services(session, body.lines))
 
 
+async def check(session: AsyncSession, ctx: Context, *, body: InvoiceIn) -> None:
+    """What `create` refuses of `body` (its parties inactive or unknown, a line's product, service type
+    or rate, the GST rules on its date), refused the same way, writing nothing: a recurring invoice
+    checks its content when it is set up."""
+    await preview(session, ctx, body=body)
+
+
 async def replace(session: AsyncSession, ctx: Context, invoice_id: uuid.UUID, *, body: InvoiceIn) -> Invoice:
     dates = DocumentDates.of(ctx)
     invoice_date = body.invoice_date or dates.today

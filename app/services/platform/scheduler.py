@@ -32,7 +32,7 @@ from app.repositories.identity.users import UserRepository
 from app.repositories.platform.jobs import DueWorkRepository, JobOccasionRepository
 from app.repositories.platform.subscriptions import PlanRepository, SubscriptionRepository
 from app.repositories.platform.tenants import TenantAccountRepository
-from app.services.billing import reminders
+from app.services.billing import recurring_issue, reminders
 from app.services.catalog import stock_digest
 from app.services.commerce import orders
 from app.services.platform import mail, subscriptions, usage
@@ -56,6 +56,9 @@ COUNTS = (
     "reminders_deferred",
     "low_stock_digests",
     "orders_expired",
+    "recurring_invoices",
+    "recurring_failures",
+    "recurring_charges",
 )
 
 
@@ -75,6 +78,9 @@ class Summary:
     reminders_deferred: int = 0  # reminder mails over the tenant's hourly customer-mail limit: a later run's
     low_stock_digests: int = 0  # daily low-stock digests (app.services.catalog.stock_digest), one per tenant and day
     orders_expired: int = 0  # placed orders whose hold ended unpaid: stock released (app.services.commerce.orders)
+    recurring_invoices: int = 0  # periods of recurring invoices issued (app.services.billing.recurring_issue)
+    recurring_failures: int = 0  # recurring invoices marked failed (a period could not be issued)
+    recurring_charges: int = 0  # payment links made for recurring invoices' periods
     cleaned: dict[str, int] = field(default_factory=dict)
     failed: list[tuple[str, uuid.UUID | None]] = field(default_factory=list)
 
@@ -97,6 +103,9 @@ class Summary:
             "reminders_deferred": self.reminders_deferred,
             "low_stock_digests": self.low_stock_digests,
             "orders_expired": self.orders_expired,
+            "recurring_invoices": self.recurring_invoices,
+            "recurring_failures": self.recurring_failures,
+            "recurring_charges": self.recurring_charges,
             "cleaned": dict(self.cleaned),
             "failed": [{"step": step, "tenant_id": str(t) if t else None} for step, t in self.failed],
         }
@@ -149,6 +158,12 @@ async def run_due(rt: Runtime, at: datetime, *, tenants: Sequence[uuid.UUID] | N
         due = await DueWorkRepository(session).order_hold_tenants(at, only=tenants)
     for tenant_id in due:
         await _per_tenant(rt, summary, "order_hold_expiry", tenant_id, at, orders.expire_due)
+
+    async with rt.db.transaction() as session:
+        due = await DueWorkRepository(session).recurring_invoice_tenants(at, only=tenants)
+    for tenant_id in due:
+        await _per_tenant(rt, summary, "recurring_invoices", tenant_id, at, recurring_issue.issue_due)
+        await _per_tenant(rt, summary, "recurring_charges", tenant_id, at, recurring_issue.charge_due)
 
     started = time.perf_counter()
     try:

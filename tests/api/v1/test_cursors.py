@@ -13,7 +13,7 @@ import pytest
 from app.core.cursors import cursor_key, decode_cursor, encode_cursor
 from app.core.errors import InvalidCursor
 from tests.api.v1.http_checks import assert_problem
-from tests.api.v1.invoicing import Party
+from tests.api.v1.invoicing import Party, line
 from tests.api.v1.product_rows import make_product
 from tests.api.v1.receipting import alloc, receive
 from tests.factories import API, make_tenant
@@ -65,12 +65,24 @@ async def party(client, today):
     assert note.status_code == 201, note.text
     receipt = await receive(client, party, "1180.00", alloc(invoices[1], "1180.00"), receipt_date=str(today))
     product = await make_product(client, party.account)
+    schedule = await client.post(
+        f"{API}/recurring-invoices",
+        json={
+            "company_id": party.company["id"],
+            "customer_id": party.customer["id"],
+            "frequency": "monthly",
+            "lines": [line()],
+        },
+        headers=party.account.headers,
+    )
+    assert schedule.status_code == 201, schedule.text
     party.ids = {
         "customer_id": party.customer["id"],
         "invoice_id": invoices[2]["id"],
         "credit_note_id": note.json()["id"],
         "receipt_id": receipt["id"],
         "product_id": product["id"],
+        "schedule_id": schedule.json()["id"],
     }
     return party
 
