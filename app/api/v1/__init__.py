@@ -15,7 +15,7 @@ from app.api.v1.billing import (
     tax_rates,
 )
 from app.api.v1.catalog import products, stock, stock_alerts, stock_transfers
-from app.api.v1.commerce import sales
+from app.api.v1.commerce import sales, storage_agreements
 from app.api.v1.documents import company_logos, documents
 from app.api.v1.identity import auth, users
 from app.api.v1.platform import audit_logs, health, payments, tenants, usage, webhooks
@@ -47,6 +47,7 @@ for module in (
     invoices,
     receipts,
     sales,
+    storage_agreements,
     payments,
     webhooks,
     usage,

@@ -34,6 +34,7 @@ from app.repositories.platform.subscriptions import PlanRepository, Subscription
 from app.repositories.platform.tenants import TenantAccountRepository
 from app.services.billing import reminders
 from app.services.catalog import stock_digest
+from app.services.commerce import storage_rent
 from app.services.platform import mail, subscriptions, usage
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,8 @@ COUNTS = (
     "reminders_no_email",
     "reminders_deferred",
     "low_stock_digests",
+    "storage_rent_invoices",
+    "storage_rent_blocked",
 )
 
 
@@ -72,6 +75,8 @@ class Summary:
     reminders_no_email: int = 0  # customers with a reminder due and no email to send it to
     reminders_deferred: int = 0  # reminder mails over the tenant's hourly customer-mail limit: a later run's
     low_stock_digests: int = 0  # daily low-stock digests (app.services.catalog.stock_digest), one per tenant and day
+    storage_rent_invoices: int = 0  # rent invoices (app.services.commerce.storage_rent), one per agreement and period
+    storage_rent_blocked: int = 0  # agreements whose due rent could not be billed (logged; the next run tries again)
     cleaned: dict[str, int] = field(default_factory=dict)
     failed: list[tuple[str, uuid.UUID | None]] = field(default_factory=list)
 
@@ -93,6 +98,8 @@ class Summary:
             "reminders_no_email": self.reminders_no_email,
             "reminders_deferred": self.reminders_deferred,
             "low_stock_digests": self.low_stock_digests,
+            "storage_rent_invoices": self.storage_rent_invoices,
+            "storage_rent_blocked": self.storage_rent_blocked,
             "cleaned": dict(self.cleaned),
             "failed": [{"step": step, "tenant_id": str(t) if t else None} for step, t in self.failed],
         }
@@ -140,6 +147,11 @@ async def run_due(rt: Runtime, at: datetime, *, tenants: Sequence[uuid.UUID] | N
         )
     for tenant_id in due:
         await _per_tenant(rt, summary, "low_stock_digest", tenant_id, at, stock_digest.send_due)
+
+    async with rt.db.transaction() as session:
+        due = await DueWorkRepository(session).storage_rent_tenants(at, only=tenants)
+    for tenant_id in due:
+        await _per_tenant(rt, summary, "storage_rent", tenant_id, at, storage_rent.bill_due)
 
     started = time.perf_counter()
     try:

@@ -1,0 +1,1 @@
+"""Selling: orders, online payments, refunds, storage agreements."""

@@ -1,0 +1,185 @@
+"""The monthly storage rent: the scheduler's per-tenant step (`bill_due`).
+
+Each agreement bills its periods in arrears (app.domain.storage_rent: periods from one billing day
+to the next, the proration rule). On a period's billing day (in India; from 00:00 there) the step
+issues one tax invoice for it through app.services.billing.invoicing.create(issue=True), dated that
+billing day, with a line per product stored in the period:
+
+    Storage of <product>: <quantity-days> <unit>-days in <days> days x ₹<value per unit> x <rate>% a month
+
+quantity 1, the rent as the unit price (exact to the paisa, computed once), SAC 9967 (storage and
+warehousing) and GST at 18 % (0 % on a bill of supply: a composition or unregistered company charges
+none). A period in which nothing was stored is recorded with no invoice.
+
+Exactly once: the agreement's row is locked (FOR UPDATE) and its `next_period_start` read under the
+lock, the invoice issued, the period recorded in storage_rent_periods (unique per agreement and
+period start) and the agreement advanced, all in the step's transaction: a second worker waits on the
+lock and then finds the period billed. A worker down on the billing day bills the missed periods at
+its next run, each once, each dated its own billing day (oldest first).
+
+Each agreement is billed in a savepoint: one that cannot be billed (the customer archived, 18 % no
+longer a tax rate in force on the billing day, the plan's invoice quota reached) is rolled back alone,
+logged, counted in `storage_rent_blocked` and tried again at the next run (every minute); the tenant
+sees why in the log until it fixes the cause (add the 18 % rate back, dated to cover the billing day).
+"""
+
+import logging
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.context import Context
+from app.core.errors import AppError
+from app.domain import gst, storage_rent
+from app.domain.storage_rent import Period
+from app.models.catalog.product import Product
+from app.models.commerce.storage import StorageAgreement
+from app.repositories.catalog.products import ProductRepository
+from app.repositories.commerce.storage import (
+    StorageAgreementRepository,
+    StorageHoldingRepository,
+    StorageMovementRepository,
+    StorageRentPeriodRepository,
+)
+from app.schemas.billing.invoices import InvoiceIn, InvoiceLineIn
+from app.services.billing import invoicing
+from app.services.platform import audit
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RentLine:
+    product: Product
+    quantity_days: Decimal
+    unit_value: Decimal
+    rent: Decimal
+
+
+async def bill_due(session: AsyncSession, ctx: Context) -> Counter[str]:
+    """Every period of the bound tenant's agreements whose billing day has come by `ctx.today`:
+    counts of invoices issued (`storage_rent_invoices`) and agreements left for a later run
+    (`storage_rent_blocked`)."""
+    done: Counter[str] = Counter()
+    for agreement_id in await StorageAgreementRepository(session).due(ctx.today):
+        try:
+            async with session.begin_nested():
+                done["storage_rent_invoices"] += await bill_agreement(session, ctx, agreement_id)
+        except AppError as exc:
+            log.warning(
+                "storage rent of agreement %s not billed (%s: %s); the next run tries again",
+                agreement_id,
+                exc.code,
+                exc.detail,
+            )
+            done["storage_rent_blocked"] += 1
+    return done
+
+
+async def bill_agreement(session: AsyncSession, ctx: Context, agreement_id: uuid.UUID) -> int:
+    """Bill every due period of one agreement, under its row lock: the number of invoices issued."""
+    agreement = await StorageAgreementRepository(session).get(agreement_id, for_update=True)
+    issued = 0
+    while agreement is not None and agreement.next_bill_on is not None and agreement.next_bill_on <= ctx.today:
+        before = audit.snapshot(agreement, ["next_period_start", "next_bill_on", "status"])
+        period = Period(agreement.next_period_start, agreement.next_bill_on)
+        lines = await rent_lines(session, agreement, period)
+        rent = sum((line.rent for line in lines), Decimal("0.00"))
+        invoice_id = None
+        if lines:
+            parties = await invoicing.load_parties(session, agreement.company_id, agreement.customer_id, period.end)
+            charges_tax = gst.registration(parties.company.gstin, parties.settings.registration_type)
+            rate = storage_rent.GST_RATE if charges_tax is gst.Registration.regular else Decimal("0")
+            body = _invoice(agreement, period, lines, rate)
+            invoice = await invoicing.create(session, ctx, body=body, issue=True, parties=parties)
+            invoice_id, issued = invoice.id, issued + 1
+        periods = StorageRentPeriodRepository(session)
+        if not await periods.claim(agreement.id, period.start, period.end, invoice_id, rent):  # the lock forbids it
+            raise RuntimeError(f"period {period.start} of agreement {agreement.id} billed twice")
+        following = period.next(agreement.billing_day)
+        agreement.next_period_start = following.start
+        if agreement.end_date is not None and following.start > agreement.end_date:
+            agreement.next_bill_on, agreement.status = None, "ended"  # its last period is billed
+        else:
+            agreement.next_bill_on = following.end
+        await session.flush()
+        after = audit.snapshot(agreement, ["next_period_start", "next_bill_on", "status"])
+        after |= {"period_start": period.start.isoformat(), "invoice_id": str(invoice_id) if invoice_id else None}
+        await audit.record(
+            session,
+            action="storage_agreement.billed",
+            entity_type="storage_agreement",
+            entity_id=agreement.id,
+            before=before,
+            after=after | {"rent": str(rent)},
+        )
+    return issued
+
+
+async def rent_lines(session: AsyncSession, agreement: StorageAgreement, period: Period) -> list[RentLine]:
+    """The products stored in the period (quantity-days > 0) with their rent, by product name."""
+    until = period.counted_until(agreement.end_date)
+    by_product: dict[uuid.UUID, list[tuple[date, Decimal]]] = {}
+    for product_id, day, change in await StorageMovementRepository(session).changes(agreement.id, period.start, until):
+        by_product.setdefault(product_id, []).append((day, change))
+    if not by_product:
+        return []
+    holdings = await StorageHoldingRepository(session).for_products(agreement.id, list(by_product))
+    products = await ProductRepository(session).get_many(list(by_product))
+    lines = []
+    for product_id, changes in by_product.items():
+        quantity_days = storage_rent.quantity_days(changes, period, until)
+        if quantity_days <= 0:
+            continue
+        value = holdings[product_id].unit_value
+        amount = storage_rent.rent(value, agreement.monthly_rate, quantity_days, period.days)
+        if amount > 0:
+            lines.append(RentLine(products[product_id], quantity_days, value, amount))
+    return sorted(lines, key=lambda line: (line.product.name_lower, line.product.id))
+
+
+def _invoice(agreement: StorageAgreement, period: Period, lines: list[RentLine], rate: Decimal) -> InvoiceIn:
+    span = f"{period.start:%d %b %Y} to {period.last_day:%d %b %Y}"
+    reference = f" {agreement.reference}" if agreement.reference else ""
+    return InvoiceIn.model_construct(  # computed here, within the invoice's bounds (module docstring)
+        company_id=agreement.company_id,
+        customer_id=agreement.customer_id,
+        invoice_date=period.end,
+        due_date=None,
+        place_of_supply=None,
+        reverse_charge=False,
+        supply_category=None,
+        tax_treatment=None,
+        destination_country=None,
+        port_code=None,
+        shipping_bill_number=None,
+        shipping_bill_date=None,
+        notes=f"Storage rent under agreement{reference}, {span}: {agreement.monthly_rate.normalize():f}% of the "
+        f"declared value a month, prorated by the days stored ({period.days} days in the period).",
+        terms=None,
+        lines=[_line(agreement, period, line, rate) for line in lines],
+    )
+
+
+def _line(agreement: StorageAgreement, period: Period, line: RentLine, rate: Decimal) -> InvoiceLineIn:
+    product = line.product
+    description = (
+        f"Storage of {product.name} ({product.sku}), {period.start:%d %b} to {period.last_day:%d %b %Y}: "
+        f"{line.quantity_days.normalize():f} {product.unit}-days in {period.days} days x ₹{line.unit_value} "
+        f"x {agreement.monthly_rate.normalize():f}% a month"
+    )
+    return InvoiceLineIn.model_construct(
+        service_type_id=None,
+        product_id=None,  # the customer's goods, not a sale of the product: no stock moves
+        description=description[:500],
+        hsn_sac=storage_rent.SAC,
+        quantity=Decimal("1"),
+        unit="OTH",
+        unit_price=line.rent,
+        discount=Decimal("0.00"),
+        gst_rate=rate,
+    )
