@@ -38,6 +38,7 @@ SCANNED = [
     "customers",
     "stock_alerts",  # the low-stock digest (migration 0022)
     "products",
+    "storage_agreements",  # storage rent (migration 0026)
 ]
 DUE = "SELECT due_subscription_tenants(now(), '{7,12,13}', '3 days', '7 days', $1::uuid[])"
 

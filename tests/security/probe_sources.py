@@ -24,6 +24,7 @@ from tests.security.probe_receipts import add_receipt_rows
 from tests.security.probe_sales import add_sale_rows
 from tests.security.probe_share_links import add_share_link_rows
 from tests.security.probe_stock import add_stock_rows
+from tests.security.probe_storage import add_storage_rows
 from tests.security.probe_transfers import add_transfer_rows
 
 
@@ -50,6 +51,7 @@ class TenantData:
     product_category_ids: list[str] = field(default_factory=list)
     product_ids: list[str] = field(default_factory=list)
     stock_document_ids: list[str] = field(default_factory=list)
+    storage_agreement_ids: list[str] = field(default_factory=list)
 
     @property
     def tenant_id(self) -> str:
@@ -92,6 +94,7 @@ SOURCES: dict[str, Callable[[TenantData], list[str]]] = {
     "document_id": lambda t: t.stock_document_ids,  # a stock document (receipt, adjustment)
     "from_company_id": lambda t: t.company_ids,  # a stock transfer's ends
     "to_company_id": lambda t: t.company_ids,
+    "storage_agreement_id": lambda t: t.storage_agreement_ids,
 }
 
 # Ids another service issued (Razorpay) that a client brings back in a body, next to the tenant's
@@ -144,6 +147,7 @@ async def build_tenant(client: httpx.AsyncClient, mailbox, business_name: str) -
     await add_stock_rows(client, tenant)
     await add_transfer_rows(client, tenant)
     await add_sale_rows(client, tenant)  # after the products: it adds one
+    await add_storage_rows(client, tenant)
     # a saved row of the singletons without ids (reminder settings): another tenant's reads never show it
     response = await client.put(
         f"{API}/reminder-settings", json={"enabled": True, "offsets": [-2, 5]}, headers=owner.headers

@@ -38,7 +38,7 @@ CONFIGURATION = (
     r"/(tenants/me|gst-settings|reminder-settings|companies|client-types|account-managers|service-types|tax-rates"
     r"|product-categories|products|inventory-settings)"
 )
-DOCUMENTS = r"/(customers|invoices|receipts|credit-notes|sales|usage/consume|stock)"
+DOCUMENTS = r"/(customers|invoices|receipts|credit-notes|sales|usage/consume|stock|storage-agreements)"
 # (methods, path pattern after /api/v1, roles): the first rule that matches places an operation.
 POLICY = (
     ("get|patch", r"/users/me", EVERYONE),  # one's own profile
