@@ -16,6 +16,7 @@ from tests.api.v1.http_checks import assert_problem
 from tests.api.v1.invoicing import Party
 from tests.api.v1.product_rows import make_product
 from tests.api.v1.receipting import alloc, receive
+from tests.api.v1.storage_rows import make_agreement
 from tests.factories import API, make_tenant
 
 
@@ -65,7 +66,9 @@ async def party(client, today):
     assert note.status_code == 201, note.text
     receipt = await receive(client, party, "1180.00", alloc(invoices[1], "1180.00"), receipt_date=str(today))
     product = await make_product(client, party.account)
+    agreement = await make_agreement(client, party)
     party.ids = {
+        "storage_agreement_id": agreement["id"],
         "customer_id": party.customer["id"],
         "invoice_id": invoices[2]["id"],
         "credit_note_id": note.json()["id"],
