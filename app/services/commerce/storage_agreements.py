@@ -82,7 +82,7 @@ async def create(session: AsyncSession, ctx: Context, *, body: StorageAgreementC
         company_id=body.company_id,
         customer_id=body.customer_id,
         reference=body.reference,
-        monthly_rate=body.monthly_rate.quantize(CENT),
+        monthly_rate=Decimal(body.monthly_rate).quantize(CENT),
         billing_day=body.billing_day,
         start_date=start,
         end_date=body.end_date,
