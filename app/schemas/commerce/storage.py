@@ -11,7 +11,7 @@ from pydantic import ConfigDict, Field
 
 from app.models.catalog.product import Product
 from app.models.commerce.storage import AGREEMENT_STATUSES, MOVEMENT_KINDS, StorageHolding, StorageMovement
-from app.schemas.billing.business_fields import DecimalOut, IsoDate, decimal_string, long_text, text
+from app.schemas.billing.business_fields import DecimalOut, IsoDate, decimal_string, integer, long_text, text
 from app.schemas.billing.invoices import Quantity
 from app.schemas.common import ReadModel, RequestBody, SelectableRead
 
@@ -24,6 +24,7 @@ Notes = long_text(2000, example="Cartons stacked in bay 4; forklift access only.
 AgreementStatus = Literal[*AGREEMENT_STATUSES]
 MovementKind = Literal[*MOVEMENT_KINDS]
 MAX_LINES = 100
+BillingDay = integer(1, 28)
 
 AGREEMENT_EXAMPLE = {
     "company_id": "0194f0a2-5c1e-7b1a-9d7e-2f9c3e1a0b11",
@@ -57,10 +58,8 @@ class StorageAgreementCreate(RequestBody):
     customer_id: uuid.UUID = Field(description="Whose goods are stored and who is billed.")
     reference: Reference | None = None
     monthly_rate: MonthlyRate = Field(Decimal("2"), description=f"Percent of the goods' value a month. {PRORATION}")
-    billing_day: int = Field(
+    billing_day: BillingDay = Field(
         1,
-        ge=1,
-        le=28,
         description="The day of the month a period ends and is billed (in arrears): 1 bills calendar months on "
         "the 1st of the next; 15 bills 15th to 14th. At most 28, so that every month has it.",
     )

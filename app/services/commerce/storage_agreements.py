@@ -42,7 +42,7 @@ from app.schemas.commerce.storage import (
     StorageAgreementEnd,
 )
 from app.services.billing import invoicing
-from app.services.billing.rules import as_problem
+from app.services.billing.rules import DocumentDates, as_problem
 from app.services.catalog import products as product_service
 from app.services.platform import audit
 
@@ -71,7 +71,7 @@ async def get(session: AsyncSession, agreement_id: uuid.UUID, *, for_update: boo
 
 
 async def create(session: AsyncSession, ctx: Context, *, body: StorageAgreementCreate) -> StorageAgreement:
-    start = body.start_date or ctx.today
+    start = DocumentDates.of(ctx).check("start_date", body.start_date or ctx.today)  # its invoices' dates follow
     parties = await invoicing.load_parties(session, body.company_id, body.customer_id, max(start, ctx.today))
     if body.end_date is not None and body.end_date < start:
         raise RuleViolation("end_date", "The end date is before the start date.", code="invalid-date-range")

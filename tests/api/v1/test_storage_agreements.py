@@ -3,7 +3,10 @@ of their own (the shop's stock never moves), holdings, movements, and every refu
 (409 naming the lines), out of date order, into a billed period, an unknown or archived product, a
 value that changes, ending while goods are held, a company without an 18 % rate in force."""
 
+import asyncio
 from datetime import timedelta
+
+import httpx
 
 from app.domain.fiscal import today_in_india
 from tests.api.v1.http_checks import assert_problem
@@ -44,12 +47,16 @@ class TestAgreements:
     async def test_bad_bodies_are_refused_and_nothing_is_written(self, client, today):
         party = await Party.make(client, await make_tenant(client))
         base = {"company_id": party.company["id"], "customer_id": party.customer["id"]}
-        for bad in ({"monthly_rate": "0"}, {"monthly_rate": "100"}, {"billing_day": 29}, {"billing_day": 0}):
+        bad_bodies = ({"monthly_rate": "0"}, {"monthly_rate": "100"}, {"billing_day": 29}, {"billing_day": "1"})
+        for bad in bad_bodies:
             response = await client.post(f"{API}/storage-agreements", json=base | bad, headers=party.account.headers)
             assert_problem(response, 422, "validation-error")
         backwards = base | {"start_date": "2026-03-10", "end_date": "2026-03-09"}
         response = await client.post(f"{API}/storage-agreements", json=backwards, headers=party.account.headers)
         assert_problem(response, 400, "invalid-date-range")
+        before_gst = base | {"start_date": "2017-06-30"}
+        response = await client.post(f"{API}/storage-agreements", json=before_gst, headers=party.account.headers)
+        assert_problem(response, 400, "document-date-before-gst")
         other = await make_tenant(client)
         foreign = base | {"company_id": (await make_company(client, other))["id"]}
         response = await client.post(f"{API}/storage-agreements", json=foreign, headers=party.account.headers)
@@ -236,3 +243,29 @@ async def test_receipts_replay_with_the_same_idempotency_key(client, today):
     assert first.status_code == again.status_code == 201 and first.json() == again.json()
     assert again.headers["Idempotent-Replayed"] == "true"
     assert (await holdings(client, party, agreement))["items"][0]["quantity"] == "10.000"
+
+
+async def test_concurrent_releases_never_release_more_than_held(live_server):
+    """Ten releases of 3 bags race for the 20 held (over real HTTP, each its own connection): exactly
+    six go through, the four others are 409 `storage-insufficient-goods` with nothing written, and the
+    holding is what the movements add up to (2)."""
+    async with httpx.AsyncClient(base_url=live_server, timeout=60) as setup:
+        party = await Party.make(setup, await make_tenant(setup))
+        rice = await make_product(setup, party.account, sku="RICE-RACE")
+        agreement = await make_agreement(setup, party, start_date="2026-02-01")
+        await moved(setup, party.account, agreement, "receipts", "2026-02-10", goods(rice, "20", "100"))
+    clients = [httpx.AsyncClient(base_url=live_server, timeout=60) for _ in range(10)]
+    try:
+        responses = await asyncio.gather(
+            *(move(c, party.account, agreement, "releases", "2026-02-11", goods(rice, "3")) for c in clients)
+        )
+    finally:
+        await asyncio.gather(*(c.aclose() for c in clients))
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [201] * 6 + [409] * 4, [r.text for r in responses if r.status_code not in (201, 409)]
+    assert {r.json()["code"] for r in responses if r.status_code == 409} == {"storage-insufficient-goods"}
+    afters = sorted(r.json()["movements"][0]["quantity_after"] for r in responses if r.status_code == 201)
+    assert afters == ["11.000", "14.000", "17.000", "2.000", "5.000", "8.000"]
+    async with httpx.AsyncClient(base_url=live_server, timeout=60) as check:
+        held = await holdings(check, party, agreement)
+    assert held["items"][0]["quantity"] == "2.000"
