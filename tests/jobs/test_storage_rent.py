@@ -14,9 +14,10 @@ import uuid
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.domain.fiscal import INDIA
+from app.models.billing.business import TaxRate
 from app.models.billing.invoice import Invoice
 from app.repositories.platform.jobs import DueWorkRepository
 from tests.api.v1.customer_rows import make_customer
@@ -209,3 +210,37 @@ class TestLeftForTheNextRun:
         # 10 x 2 days (10, 11 Feb) = 20 unit-days of ₹100 at 2 % over 28 days: 40 / 28 = 1.428571... -> ₹1.43
         assert done[0]["rent"] == "1.43"
         assert await invoices_of(rt, owner.tenant_id) == 1
+
+    async def test_no_18_percent_rate_on_the_billing_day_waits_until_the_tenant_adds_one(self, client, rt, today):
+        """The tenant's 18 % rate ended on 15 Feb 2026 (set in the database: the API closes rates from
+        today on only), so February's invoice, dated 1 Mar, cannot charge it: nothing is billed or
+        claimed and every run tries again; once an 18 % rate in force from 16 Feb is added, the next run
+        bills February (and every later period) once, dated 1 Mar."""
+        party = await Party.make(client, await make_tenant(client))
+        owner = party.account
+        rice = await make_product(client, owner, sku="RICE-18")
+        agreement = await make_agreement(client, party, start_date="2026-02-01")
+        await moved(client, owner, agreement, "receipts", "2026-02-10", goods(rice, "10", "100"))
+        await moved(client, owner, agreement, "releases", "2026-02-12", goods(rice, "10"))
+        async with rt.db.transaction(uuid.UUID(owner.tenant_id)) as session:
+            closed = await session.execute(
+                update(TaxRate).where(TaxRate.rate == 18).values(effective_to=date(2026, 2, 15)).returning(TaxRate.id)
+            )
+            assert len(closed.all()) == 1
+
+        for _ in range(2):
+            summary = await run(rt, datetime.now(UTC), owner.tenant_id)
+            assert (summary.storage_rent_invoices, summary.storage_rent_blocked, summary.failed) == (0, 1, [])
+        assert await periods(client, party, agreement) == []
+        assert await invoices_of(rt, owner.tenant_id) == 0
+
+        added = await client.post(
+            f"{API}/tax-rates", json={"rate": "18", "effective_from": "2026-02-16"}, headers=owner.headers
+        )
+        assert added.status_code == 201, added.text
+        summary = await run(rt, datetime.now(UTC), owner.tenant_id)
+        assert (summary.storage_rent_invoices, summary.storage_rent_blocked) == (1, 0)
+        [february, *later] = await periods(client, party, agreement)
+        assert february["rent"] == "1.43" and all(p["invoice_id"] is None for p in later)
+        billed = await invoice(client, party, february["invoice_id"])
+        assert (billed["invoice_date"], billed["lines"][0]["gst_rate"]) == ("2026-03-01", "18.00")
