@@ -211,36 +211,45 @@ class TestLeftForTheNextRun:
         assert done[0]["rent"] == "1.43"
         assert await invoices_of(rt, owner.tenant_id) == 1
 
-    async def test_no_18_percent_rate_on_the_billing_day_waits_until_the_tenant_adds_one(self, client, rt, today):
-        """The tenant's 18 % rate ended on 15 Feb 2026 (set in the database: the API closes rates from
-        today on only), so February's invoice, dated 1 Mar, cannot charge it: nothing is billed or
-        claimed and every run tries again; once an 18 % rate in force from 16 Feb is added, the next run
-        bills February (and every later period) once, dated 1 Mar."""
+    async def test_no_18_percent_rate_on_a_billing_day_waits_until_the_tenant_adds_one(self, client, rt, today):
+        """The tenant's 18 % rate ended on 15 Mar 2026 (set in the database: the API closes rates from
+        today on only). February, billed on 1 Mar, is billed; March, billed on 1 Apr, cannot charge
+        18 %: it is rolled back alone, nothing of it claimed, and every run tries again; once an 18 %
+        rate in force from 16 Mar is added, the next run bills March once, dated 1 Apr.
+
+        10 units of ₹100 at 2 %, received 10 Feb, released 3 Mar: February 10 x 19 days = 190
+        unit-days, 100 x 2 % x 190 / 28 = 13.571... -> ₹13.57; March 10 x 2 days = 20 unit-days,
+        100 x 2 % x 20 / 31 = 1.290... -> ₹1.29."""
         party = await Party.make(client, await make_tenant(client))
         owner = party.account
         rice = await make_product(client, owner, sku="RICE-18")
         agreement = await make_agreement(client, party, start_date="2026-02-01")
         await moved(client, owner, agreement, "receipts", "2026-02-10", goods(rice, "10", "100"))
-        await moved(client, owner, agreement, "releases", "2026-02-12", goods(rice, "10"))
+        await moved(client, owner, agreement, "releases", "2026-03-03", goods(rice, "10"))
         async with rt.db.transaction(uuid.UUID(owner.tenant_id)) as session:
             closed = await session.execute(
-                update(TaxRate).where(TaxRate.rate == 18).values(effective_to=date(2026, 2, 15)).returning(TaxRate.id)
+                update(TaxRate).where(TaxRate.rate == 18).values(effective_to=date(2026, 3, 15)).returning(TaxRate.id)
             )
             assert len(closed.all()) == 1
 
-        for _ in range(2):
-            summary = await run(rt, datetime.now(UTC), owner.tenant_id)
-            assert (summary.storage_rent_invoices, summary.storage_rent_blocked, summary.failed) == (0, 1, [])
-        assert await periods(client, party, agreement) == []
-        assert await invoices_of(rt, owner.tenant_id) == 0
+        first = await run(rt, datetime.now(UTC), owner.tenant_id)
+        assert (first.storage_rent_invoices, first.storage_rent_blocked, first.failed) == (1, 1, [])
+        again = await run(rt, datetime.now(UTC), owner.tenant_id)
+        assert (again.storage_rent_invoices, again.storage_rent_blocked, again.failed) == (0, 1, [])
+        [february] = await periods(client, party, agreement)
+        assert (february["period_start"], february["rent"]) == ("2026-02-01", "13.57")
+        read = await client.get(f"{API}/storage-agreements/{agreement['id']}", headers=owner.headers)
+        assert (read.json()["next_period_start"], read.json()["next_bill_on"]) == ("2026-03-01", "2026-04-01")
+        assert await invoices_of(rt, owner.tenant_id) == 1
 
         added = await client.post(
-            f"{API}/tax-rates", json={"rate": "18", "effective_from": "2026-02-16"}, headers=owner.headers
+            f"{API}/tax-rates", json={"rate": "18", "effective_from": "2026-03-16"}, headers=owner.headers
         )
         assert added.status_code == 201, added.text
         summary = await run(rt, datetime.now(UTC), owner.tenant_id)
         assert (summary.storage_rent_invoices, summary.storage_rent_blocked) == (1, 0)
-        [february, *later] = await periods(client, party, agreement)
-        assert february["rent"] == "1.43" and all(p["invoice_id"] is None for p in later)
-        billed = await invoice(client, party, february["invoice_id"])
-        assert (billed["invoice_date"], billed["lines"][0]["gst_rate"]) == ("2026-03-01", "18.00")
+        [_, march, *later] = await periods(client, party, agreement)
+        assert march["rent"] == "1.29" and all(p["invoice_id"] is None for p in later)
+        billed = await invoice(client, party, march["invoice_id"])
+        assert (billed["invoice_date"], billed["lines"][0]["gst_rate"]) == ("2026-04-01", "18.00")
+        assert await invoices_of(rt, owner.tenant_id) == 2

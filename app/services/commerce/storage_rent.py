@@ -17,10 +17,11 @@ period start) and the agreement advanced, all in the step's transaction: a secon
 lock and then finds the period billed. A worker down on the billing day bills the missed periods at
 its next run, each once, each dated its own billing day (oldest first).
 
-Each agreement is billed in a savepoint: one that cannot be billed (the customer archived, 18 % no
-longer a tax rate in force on the billing day, the plan's invoice quota reached) is rolled back alone,
-logged, counted in `storage_rent_blocked` and tried again at the next run (every minute); the tenant
-sees why in the log until it fixes the cause (add the 18 % rate back, dated to cover the billing day).
+Each period is billed in a savepoint: one that cannot be billed (the customer archived, 18 % not a
+tax rate in force on the billing day, the plan's invoice quota reached) is rolled back alone (the
+periods before it stay billed), logged, counted in `storage_rent_blocked`, and the agreement's later
+periods wait with it; every run (each minute) tries again, and the tenant's other agreements are
+billed meanwhile. The log says why until the cause is fixed (add an 18 % rate covering the billing day).
 """
 
 import logging
@@ -65,59 +66,67 @@ async def bill_due(session: AsyncSession, ctx: Context) -> Counter[str]:
     counts of invoices issued (`storage_rent_invoices`) and agreements left for a later run
     (`storage_rent_blocked`)."""
     done: Counter[str] = Counter()
-    for agreement_id in await StorageAgreementRepository(session).due(ctx.today):
-        try:
-            async with session.begin_nested():
-                done["storage_rent_invoices"] += await bill_agreement(session, ctx, agreement_id)
-        except AppError as exc:
-            log.warning(
-                "storage rent of agreement %s not billed (%s: %s); the next run tries again",
-                agreement_id,
-                exc.code,
-                exc.detail,
-            )
-            done["storage_rent_blocked"] += 1
+    repo = StorageAgreementRepository(session)
+    for agreement_id in await repo.due(ctx.today):
+        agreement = await repo.get(agreement_id, for_update=True)  # a racing worker waits here, then finds it billed
+        while agreement is not None and agreement.next_bill_on is not None and agreement.next_bill_on <= ctx.today:
+            try:
+                async with session.begin_nested():
+                    done["storage_rent_invoices"] += await bill_period(session, ctx, agreement)
+            except AppError as exc:
+                log.warning(
+                    "storage rent of agreement %s from %s not billed (%s: %s); the next run tries again",
+                    agreement_id,
+                    agreement.next_period_start,
+                    exc.code,
+                    exc.detail,
+                )
+                done["storage_rent_blocked"] += 1
+                break  # its later periods wait too: billed in order
     return done
 
 
-async def bill_agreement(session: AsyncSession, ctx: Context, agreement_id: uuid.UUID) -> int:
-    """Bill every due period of one agreement, under its row lock: the number of invoices issued."""
-    agreement = await StorageAgreementRepository(session).get(agreement_id, for_update=True)
-    issued = 0
-    while agreement is not None and agreement.next_bill_on is not None and agreement.next_bill_on <= ctx.today:
-        before = audit.snapshot(agreement, ["next_period_start", "next_bill_on", "status"])
-        period = Period(agreement.next_period_start, agreement.next_bill_on)
-        lines = await rent_lines(session, agreement, period)
-        rent = sum((line.rent for line in lines), Decimal("0.00"))
-        invoice_id = None
-        if lines:
-            parties = await invoicing.load_parties(session, agreement.company_id, agreement.customer_id, period.end)
-            charges_tax = gst.registration(parties.company.gstin, parties.settings.registration_type)
-            rate = storage_rent.GST_RATE if charges_tax is gst.Registration.regular else Decimal("0")
-            body = _invoice(agreement, period, lines, rate)
-            invoice = await invoicing.create(session, ctx, body=body, issue=True, parties=parties)
-            invoice_id, issued = invoice.id, issued + 1
-        periods = StorageRentPeriodRepository(session)
-        if not await periods.claim(agreement.id, period.start, period.end, invoice_id, rent):  # the lock forbids it
-            raise RuntimeError(f"period {period.start} of agreement {agreement.id} billed twice")
-        following = period.next(agreement.billing_day)
-        agreement.next_period_start = following.start
-        if agreement.end_date is not None and following.start > agreement.end_date:
-            agreement.next_bill_on, agreement.status = None, "ended"  # its last period is billed
-        else:
-            agreement.next_bill_on = following.end
-        await session.flush()
-        after = audit.snapshot(agreement, ["next_period_start", "next_bill_on", "status"])
-        after |= {"period_start": period.start.isoformat(), "invoice_id": str(invoice_id) if invoice_id else None}
-        await audit.record(
-            session,
-            action="storage_agreement.billed",
-            entity_type="storage_agreement",
-            entity_id=agreement.id,
-            before=before,
-            after=after | {"rent": str(rent)},
-        )
-    return issued
+async def bill_period(session: AsyncSession, ctx: Context, agreement: StorageAgreement) -> int:
+    """Bill the agreement's next period (the caller holds its row lock) and advance it: 1 if an
+    invoice was issued, 0 if nothing was stored."""
+    if agreement.next_bill_on is None:
+        return 0
+    before = audit.snapshot(agreement, ["next_period_start", "next_bill_on", "status"])
+    period = Period(agreement.next_period_start, agreement.next_bill_on)
+    lines = await rent_lines(session, agreement, period)
+    rent = sum((line.rent for line in lines), Decimal("0.00"))
+    invoice_id = None
+    if lines:
+        parties = await invoicing.load_parties(session, agreement.company_id, agreement.customer_id, period.end)
+        charges_tax = gst.registration(parties.company.gstin, parties.settings.registration_type)
+        rate = storage_rent.GST_RATE if charges_tax is gst.Registration.regular else Decimal("0")
+        body = _invoice(agreement, period, lines, rate)
+        invoice_id = (await invoicing.create(session, ctx, body=body, issue=True, parties=parties)).id
+    periods = StorageRentPeriodRepository(session)
+    if not await periods.claim(agreement.id, period.start, period.end, invoice_id, rent):  # the lock forbids it
+        raise RuntimeError(f"period {period.start} of agreement {agreement.id} billed twice")
+    following = period.next(agreement.billing_day)
+    agreement.next_period_start = following.start
+    if agreement.end_date is not None and following.start > agreement.end_date:
+        agreement.next_bill_on, agreement.status = None, "ended"  # its last period is billed
+    else:
+        agreement.next_bill_on = following.end
+    await session.flush()
+    after = audit.snapshot(agreement, ["next_period_start", "next_bill_on", "status"])
+    after |= {
+        "period_start": period.start.isoformat(),
+        "invoice_id": str(invoice_id) if invoice_id else None,
+        "rent": str(rent),
+    }
+    await audit.record(
+        session,
+        action="storage_agreement.billed",
+        entity_type="storage_agreement",
+        entity_id=agreement.id,
+        before=before,
+        after=after,
+    )
+    return 1 if invoice_id else 0
 
 
 async def rent_lines(session: AsyncSession, agreement: StorageAgreement, period: Period) -> list[RentLine]:
