@@ -15,8 +15,9 @@ fractions). `quantity-days` sums, over every day of the period, the quantity hel
 counts on the day it is received and not on the day it is released: goods received on the 10th
 and released on the 20th are stored 10 days (the 10th .. the 19th); received and released the same
 day, 0 days. `days in the period` is the full period's length (28..31) even for the first period
-of an agreement that started in its middle, or its last, cut at the agreement's end date (the last
-day counted): a month's rate is for a full month.
+of an agreement that started in its middle, or its last: a month's rate is for a full month. An end
+date stops receipts, not the rent: goods still held after it are billed, day by day, until released
+(the agreement ends once its last period leaves nothing held).
 """
 
 from dataclasses import dataclass
@@ -57,13 +58,6 @@ class Period:
 
     def next(self, billing_day: int) -> "Period":
         return Period(self.end, _billing_date(self.end.year, self.end.month + 1, billing_day))
-
-    def counted_until(self, end_date: date | None) -> date:
-        """The exclusive end of the days counted in this period: its end, or the day after the
-        agreement's end date if that comes first."""
-        if end_date is None:
-            return self.end
-        return min(self.end, end_date + timedelta(days=1))
 
 
 def period_containing(day: date, billing_day: int) -> Period:

@@ -152,12 +152,13 @@ class TestHandWorkedRent:
         )
         assert late.status_code == 409 and late.json()["code"] == "storage-period-billed"
 
-    async def test_a_period_from_the_15th_and_an_end_date_cut_the_last_period(self, client, rt, today):
-        """Billing day 15, 2.5 % a month, 10 cartons at ₹300.00 received 20 Mar 2026, end date 30 Apr 2026:
+    async def test_a_period_from_the_15th_and_the_last_period_of_an_end_date(self, client, rt, today):
+        """Billing day 15, 2.5 % a month, 10 cartons at ₹300.00 received 20 Mar 2026, end date 30 Apr 2026,
+        collected on 1 May 2026 (the day after: not counted on the day they leave):
 
         15 Mar .. 14 Apr (31 days): 20 Mar .. 14 Apr = 26 days x 10 = 260 unit-days;
           300 x 2.5 % x 260 / 31 = 1,950 / 31 = 62.903225... -> ₹62.90.
-        15 Apr .. 14 May (30 days), counted until the end date 30 Apr: 16 days x 10 = 160 unit-days;
+        15 Apr .. 14 May (30 days): 15 Apr .. 30 Apr = 16 days x 10 = 160 unit-days;
           300 x 2.5 % x 160 / 30 = 1,200 / 30 = ₹40.00. Then the agreement has ended: nothing more is billed."""
         party = await Party.make(client, await make_tenant(client))
         account = party.account
@@ -167,6 +168,7 @@ class TestHandWorkedRent:
         )
         assert (agreement["next_period_start"], agreement["next_bill_on"]) == ("2026-03-15", "2026-04-15")
         await moved(client, account, agreement, "receipts", "2026-03-20", goods(cartons, "10", "300"))
+        await moved(client, account, agreement, "releases", "2026-05-01", goods(cartons, "10"))
 
         summary = await run(rt, datetime.now(UTC), account.tenant_id)
         assert (summary.storage_rent_invoices, summary.failed) == (2, [])
@@ -253,3 +255,50 @@ class TestLeftForTheNextRun:
         billed = await invoice(client, party, march["invoice_id"])
         assert (billed["invoice_date"], billed["lines"][0]["gst_rate"]) == ("2026-04-01", "18.00")
         assert await invoices_of(rt, owner.tenant_id) == 2
+
+
+class TestGoodsHeldPastTheEndDate:
+    async def test_goods_still_held_after_a_preset_end_date_are_billed_until_released(self, client, rt, today):
+        """A preset end date stops receipts, not the rent: goods the customer has not collected by
+        then are still in the warehouse and are billed (holdover) until released; the agreement
+        ends only once nothing is held (as POST .../end requires).
+
+        Billing day 1, 2 % a month, 10 units of ₹300.00 received 10 Feb 2026, end date 28 Feb 2026,
+        released only on 11 Mar 2026:
+          February (28 days): 10 Feb .. 28 Feb = 19 days x 10 = 190 unit-days; 300 x 2 % x 190 / 28
+            = 1,140 / 28 = 40.714285... -> ₹40.71.
+          March (31 days): 1 Mar .. 10 Mar = 10 days x 10 = 100 unit-days; 300 x 2 % x 100 / 31
+            = 600 / 31 = 19.354838... -> ₹19.35. Then nothing is held past the end date: ended."""
+        party = await Party.make(client, await make_tenant(client))
+        account = party.account
+        pallets = await make_product(client, account, name="Pallets of paper", sku="PAPER-P", unit="NOS")
+        agreement = await make_agreement(client, party, start_date="2026-02-01", end_date="2026-02-28")
+        await moved(client, account, agreement, "receipts", "2026-02-10", goods(pallets, "10", "300"))
+        await moved(client, account, agreement, "releases", "2026-03-11", goods(pallets, "10"))
+
+        summary = await run(rt, datetime.now(UTC), account.tenant_id)
+        assert (summary.storage_rent_invoices, summary.failed) == (2, [])
+        billed = await periods(client, party, agreement)
+        assert [(p["period_start"], p["period_end"], p["rent"]) for p in billed] == [
+            ("2026-02-01", "2026-03-01", "40.71"),
+            ("2026-03-01", "2026-04-01", "19.35"),
+        ]
+        read = await client.get(f"{API}/storage-agreements/{agreement['id']}", headers=account.headers)
+        assert (read.json()["status"], read.json()["next_bill_on"]) == ("ended", None)
+
+    async def test_an_agreement_past_its_end_date_holding_goods_keeps_billing(self, client, rt, today):
+        """Never released: every period since is billed in full (10 x 300 x 2 % = ₹60.00 a month),
+        and the agreement stays active (it cannot end while it holds goods)."""
+        party = await Party.make(client, await make_tenant(client))
+        account = party.account
+        pallets = await make_product(client, account, name="Pallets of paper", sku="PAPER-Q", unit="NOS")
+        agreement = await make_agreement(client, party, start_date="2026-02-01", end_date="2026-02-28")
+        await moved(client, account, agreement, "receipts", "2026-02-01", goods(pallets, "10", "300"))
+
+        summary = await run(rt, datetime.now(UTC), account.tenant_id)
+        assert summary.failed == []
+        billed = await periods(client, party, agreement)
+        assert len(billed) == months_billed(date(2026, 2, 1), today)
+        assert {p["rent"] for p in billed} == {"60.00"}
+        read = await client.get(f"{API}/storage-agreements/{agreement['id']}", headers=account.headers)
+        assert read.json()["status"] == "active" and read.json()["next_bill_on"] is not None

@@ -65,7 +65,9 @@ class StorageAgreementCreate(RequestBody):
     )
     start_date: IsoDate | None = Field(None, description="Defaults to today (India). Goods come in from this day.")
     end_date: IsoDate | None = Field(
-        None, description="The last day goods are stored and billed (optional): no receipts after it."
+        None,
+        description="The last day goods are received (optional): no receipts after it. Goods still held after it "
+        "are billed until released; the agreement ends after the period that leaves nothing held.",
     )
     notes: Notes | None = None
 

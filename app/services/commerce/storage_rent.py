@@ -93,7 +93,8 @@ async def bill_period(session: AsyncSession, ctx: Context, agreement: StorageAgr
         return 0
     before = audit.snapshot(agreement, ["next_period_start", "next_bill_on", "status"])
     period = Period(agreement.next_period_start, agreement.next_bill_on)
-    lines = await rent_lines(session, agreement, period)
+    changes = await StorageMovementRepository(session).changes(agreement.id, period.start, period.end)
+    lines = await rent_lines(session, agreement, period, changes)
     rent = sum((line.rent for line in lines), Decimal("0.00"))
     invoice_id = None
     if lines:
@@ -107,8 +108,9 @@ async def bill_period(session: AsyncSession, ctx: Context, agreement: StorageAgr
         raise RuntimeError(f"period {period.start} of agreement {agreement.id} billed twice")
     following = period.next(agreement.billing_day)
     agreement.next_period_start = following.start
-    if agreement.end_date is not None and following.start > agreement.end_date:
-        agreement.next_bill_on, agreement.status = None, "ended"  # its last period is billed
+    held_at_end = sum((change for _, _, change in changes), Decimal("0")) > 0  # what is held on its last day
+    if agreement.end_date is not None and following.start > agreement.end_date and not held_at_end:
+        agreement.next_bill_on, agreement.status = None, "ended"  # its last period is billed, nothing left
     else:
         agreement.next_bill_on = following.end
     await session.flush()
@@ -129,19 +131,21 @@ async def bill_period(session: AsyncSession, ctx: Context, agreement: StorageAgr
     return 1 if invoice_id else 0
 
 
-async def rent_lines(session: AsyncSession, agreement: StorageAgreement, period: Period) -> list[RentLine]:
-    """The products stored in the period (quantity-days > 0) with their rent, by product name."""
-    until = period.counted_until(agreement.end_date)
+async def rent_lines(
+    session: AsyncSession, agreement: StorageAgreement, period: Period, changes: list[tuple[uuid.UUID, date, Decimal]]
+) -> list[RentLine]:
+    """The products stored in the period (quantity-days > 0) with their rent, by product name, from
+    the agreement's `changes` up to the period's end (StorageMovementRepository.changes)."""
     by_product: dict[uuid.UUID, list[tuple[date, Decimal]]] = {}
-    for product_id, day, change in await StorageMovementRepository(session).changes(agreement.id, period.start, until):
+    for product_id, day, change in changes:
         by_product.setdefault(product_id, []).append((day, change))
     if not by_product:
         return []
     holdings = await StorageHoldingRepository(session).for_products(agreement.id, list(by_product))
     products = await ProductRepository(session).get_many(list(by_product))
     lines = []
-    for product_id, changes in by_product.items():
-        quantity_days = storage_rent.quantity_days(changes, period, until)
+    for product_id, product_changes in by_product.items():
+        quantity_days = storage_rent.quantity_days(product_changes, period, period.end)
         if quantity_days <= 0:
             continue
         value = holdings[product_id].unit_value
