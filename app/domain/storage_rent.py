@@ -25,9 +25,10 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
-# SAC 9967: supporting services in transport, which include storage and warehousing (996729:
-# other storage and warehousing services). GST 18 %.
-SAC = "9967"
+# SAC 996729 (group 9967, supporting services in transport; 99672 storage and warehousing; 996729
+# other storage and warehousing services). Six digits: CGST Rule 46 asks a supplier whose turnover
+# passed ₹5 crore for 6 digits (4 otherwise), and 6 digits are right for both. GST 18 %.
+SAC = "996729"
 GST_RATE = Decimal("18")
 MAX_BILLING_DAY = 28
 PAISA = Decimal("0.01")

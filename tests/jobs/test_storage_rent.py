@@ -1,5 +1,5 @@
 """The monthly storage rent (issue 12 §4), driven through run_due(at): one invoice per agreement and
-period, a line per product prorated by the days stored, SAC 9967 at 18 % GST, exactly once however
+period, a line per product prorated by the days stored, SAC 996729 at 18 % GST, exactly once however
 many workers race, missed periods billed late once each (dated their own billing day), a period
 with nothing stored recorded without an invoice, an agreement that cannot be billed left for the
 next run without holding up the others.
@@ -122,8 +122,8 @@ class TestHandWorkedRent:
         assert february["status"] == "issued" and february["invoice_date"] == "2026-03-01"  # dated its billing day
         assert february["customer_id"] == party.customer["id"] and february["company_id"] == party.company["id"]
         assert [(ln["hsn_sac"], ln["quantity"], ln["unit_price"], ln["gst_rate"]) for ln in february["lines"]] == [
-            ("9967", "1.000", "1294.6400", "18.00"),
-            ("9967", "1.000", "20.0300", "18.00"),
+            ("996729", "1.000", "1294.6400", "18.00"),
+            ("996729", "1.000", "20.0300", "18.00"),
         ]
         assert [(ln["taxable_value"], ln["cgst_amount"], ln["sgst_amount"]) for ln in february["lines"]] == [
             ("1294.64", "116.52", "116.52"),

@@ -7,7 +7,7 @@ billing day, with a line per product stored in the period:
 
     Storage of <product>: <quantity-days> <unit>-days in <days> days x ₹<value per unit> x <rate>% a month
 
-quantity 1, the rent as the unit price (exact to the paisa, computed once), SAC 9967 (storage and
+quantity 1, the rent as the unit price (exact to the paisa, computed once), SAC 996729 (storage and
 warehousing) and GST at 18 % (0 % on a bill of supply: a composition or unregistered company charges
 none). A period in which nothing was stored is recorded with no invoice.
 

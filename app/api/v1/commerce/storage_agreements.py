@@ -48,7 +48,7 @@ async def create_storage_agreement(
     body: StorageAgreementCreate, _: WriterUser, session: SessionDep, ctx: ContextDep
 ) -> StorageAgreementRead:
     """Storage of a customer's goods by a company, rent billed each period in arrears on the billing
-    day (one tax invoice per agreement and period, SAC 9967, GST 18 %). A company that charges GST
+    day (one tax invoice per agreement and period, SAC 996729, GST 18 %). A company that charges GST
     needs 18 % among its tax rates in force (409 `storage-gst-rate-missing`)."""
     agreement = await storage_agreements.create(session, ctx, body=body)
     return StorageAgreementRead.model_validate(agreement)
