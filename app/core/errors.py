@@ -213,6 +213,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
             "storage-period-billed",
             "storage-too-many-products",
             "storage-value-mismatch",
+            "storage-value-too-large",
             "tax-rate-closed",
             "tax-rate-overlap",
             "walk-in-customer",

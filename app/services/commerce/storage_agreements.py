@@ -61,6 +61,9 @@ AUDITED = [
 CENT, THOUSANDTH = Decimal("0.01"), Decimal("0.001")  # the columns' scales: what a read gives back
 # An invoice takes at most 200 lines: one per product.
 MAX_PRODUCTS = 200
+# What one product's goods held under an agreement may be worth: an invoice line's bound
+# (app.schemas.billing.invoices), so that a month's rent (below 100 % of it) fits a rent invoice's line.
+MAX_HOLDING_VALUE = Decimal("1e13")
 
 
 async def get(session: AsyncSession, agreement_id: uuid.UUID, *, for_update: bool = False) -> StorageAgreement:
@@ -187,6 +190,12 @@ async def receive(
                 )
             _check_order(holding, day, position)
         quantity = line.quantity.quantize(THOUSANDTH)
+        if (holding.quantity + quantity) * holding.unit_value >= MAX_HOLDING_VALUE:
+            raise Conflict(
+                f"Line {position + 1}: the goods of {product.name} held under this agreement would be worth "
+                f"₹{MAX_HOLDING_VALUE:,.0f} or more, beyond what a rent invoice can bill.",
+                code="storage-value-too-large",
+            )
         holding.quantity += quantity
         holding.last_movement_on = day
         movements.append(_movement(ctx, agreement, holding, "receipt", quantity, day, body.reference, body.notes))

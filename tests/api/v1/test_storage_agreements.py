@@ -208,6 +208,20 @@ class TestGoods:
         assert_problem(missing, 404, "storage-agreement-not-found")
         assert len((await holdings(client, party, agreement))["items"]) == 1
 
+    async def test_goods_worth_more_than_a_rent_invoice_can_bill_are_refused(self, client, today):
+        """A product's goods held under an agreement are worth less than ₹10^13 (an invoice line's
+        bound): more would make a rent no invoice can carry (a numeric overflow in the monthly job,
+        failing the tenant's whole rent step). 999,999 units at ₹99,99,999.99 pass; 2 more: 409,
+        nothing written."""
+        party = await Party.make(client, await make_tenant(client))
+        account = party.account
+        gold = await make_product(client, account, sku="GOLD-1")
+        agreement = await make_agreement(client, party, start_date="2026-02-01", monthly_rate="99.99")
+        await moved(client, account, agreement, "receipts", "2026-02-10", goods(gold, "999999", "9999999.99"))
+        more = await move(client, account, agreement, "receipts", "2026-02-11", goods(gold, "2"))
+        assert_problem(more, 409, "storage-value-too-large")
+        assert (await holdings(client, party, agreement))["items"][0]["quantity"] == "999999.000"
+
     async def test_ending_needs_every_good_released_then_takes_no_more(self, client, today):
         party = await Party.make(client, await make_tenant(client))
         account = party.account

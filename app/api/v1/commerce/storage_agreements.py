@@ -106,7 +106,8 @@ async def receive_goods(
 ) -> Any:
     """The customer's goods into storage (a ledger of their own: not the shop's stock). 409:
     `storage-agreement-ended`, `storage-period-billed`, `storage-movement-out-of-order`,
-    `storage-value-mismatch`, `storage-too-many-products`, `product-archived`. Supports `Idempotency-Key`."""
+    `storage-value-mismatch`, `storage-value-too-large` (one product's goods worth ₹10^13 or more),
+    `storage-too-many-products`, `product-archived`. Supports `Idempotency-Key`."""
 
     async def operation() -> StorageMovementsRead:
         movements = await storage_agreements.receive(session, ctx, storage_agreement_id, body=body)
