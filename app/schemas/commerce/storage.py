@@ -78,7 +78,8 @@ class StorageAgreementEnd(RequestBody):
     end_date: IsoDate | None = Field(
         None,
         description="The last day billed; defaults to today (India), never later, nor before the agreement's "
-        "last movement. Every good must have been released (409 `storage-goods-held`).",
+        "last movement (an agreement not started yet: its start date). Every good must have been released "
+        "(409 `storage-goods-held`).",
     )
 
 

@@ -118,10 +118,13 @@ async def end(
     agreement = await get(session, agreement_id, for_update=True)
     if agreement.status == "ended":
         raise Conflict("The agreement has ended already.", code="storage-agreement-ended")
-    end_date = body.end_date or ctx.today
-    if end_date > ctx.today or end_date < agreement.start_date:
+    latest = max(ctx.today, agreement.start_date)  # one not started yet ends on its start date
+    end_date = body.end_date or latest
+    if end_date > latest or end_date < agreement.start_date:
         raise RuleViolation(
-            "end_date", "The end date must be between the agreement's start and today.", code="date-out-of-range"
+            "end_date",
+            "The end date must be between the agreement's start and today (its start date if it has not started).",
+            code="date-out-of-range",
         )
     holdings = StorageHoldingRepository(session)
     last = await holdings.last_movement_on(agreement.id)

@@ -222,6 +222,19 @@ class TestGoods:
         assert_problem(more, 409, "storage-value-too-large")
         assert (await holdings(client, party, agreement))["items"][0]["quantity"] == "999999.000"
 
+    async def test_an_agreement_not_started_yet_can_be_ended_on_its_start_date(self, client, today):
+        """Made by mistake for next week: ending it is not refused until it starts (any end date
+        between its start and today was an empty range); it ends on its start date, by default."""
+        party = await Party.make(client, await make_tenant(client))
+        start = today + timedelta(days=3)
+        agreement = await make_agreement(client, party, start_date=str(start))
+        url = f"{API}/storage-agreements/{agreement['id']}/end"
+        later = await client.post(url, json={"end_date": str(start + timedelta(days=1))}, headers=party.account.headers)
+        assert_problem(later, 400, "date-out-of-range")
+        ended = await client.post(url, json={}, headers=party.account.headers)
+        assert ended.status_code == 200, ended.text
+        assert (ended.json()["status"], ended.json()["end_date"]) == ("ended", str(start))
+
     async def test_ending_needs_every_good_released_then_takes_no_more(self, client, today):
         party = await Party.make(client, await make_tenant(client))
         account = party.account
