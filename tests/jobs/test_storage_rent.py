@@ -11,7 +11,7 @@ past whatever day the suite runs."""
 
 import asyncio
 import uuid
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import func, select, update
@@ -102,7 +102,7 @@ class TestHandWorkedRent:
         assert (await run(rt, eve, account.tenant_id)).storage_rent_invoices == 0
 
         # the worker was down since: two workers at once bill every missed period, each once
-        now = datetime.now(UTC)
+        now = rt.clock()  # the instant the `today` fixture pinned: the same day in India
         racing = await asyncio.gather(*(run(rt, now, account.tenant_id) for _ in range(2)))
         assert not any(s.failed for s in racing), racing
         assert sorted(s.storage_rent_invoices for s in racing) == [0, 2]
@@ -170,7 +170,7 @@ class TestHandWorkedRent:
         await moved(client, account, agreement, "receipts", "2026-03-20", goods(cartons, "10", "300"))
         await moved(client, account, agreement, "releases", "2026-05-01", goods(cartons, "10"))
 
-        summary = await run(rt, datetime.now(UTC), account.tenant_id)
+        summary = await run(rt, rt.clock(), account.tenant_id)
         assert (summary.storage_rent_invoices, summary.failed) == (2, [])
         billed = await periods(client, party, agreement)
         assert [(p["period_start"], p["period_end"], p["rent"]) for p in billed] == [
@@ -182,7 +182,7 @@ class TestHandWorkedRent:
         assert "160 NOS-days in 30 days" in second["lines"][0]["description"]
         read = await client.get(f"{API}/storage-agreements/{agreement['id']}", headers=account.headers)
         assert (read.json()["status"], read.json()["next_bill_on"]) == ("ended", None)
-        assert (await run(rt, datetime.now(UTC) + timedelta(days=62), account.tenant_id)).storage_rent_invoices == 0
+        assert (await run(rt, rt.clock() + timedelta(days=62), account.tenant_id)).storage_rent_invoices == 0
 
 
 class TestLeftForTheNextRun:
@@ -202,7 +202,7 @@ class TestLeftForTheNextRun:
         assert archived.status_code == 200 and archived.json()["outcome"] == "archived", archived.text
 
         for attempt in range(2):
-            summary = await run(rt, datetime.now(UTC), owner.tenant_id)
+            summary = await run(rt, rt.clock(), owner.tenant_id)
             assert (summary.storage_rent_invoices, summary.storage_rent_blocked, summary.failed) == (1 - attempt, 1, [])
         assert await periods(client, party, blocked) == []
         read = await client.get(f"{API}/storage-agreements/{blocked['id']}", headers=owner.headers)
@@ -234,9 +234,9 @@ class TestLeftForTheNextRun:
             )
             assert len(closed.all()) == 1
 
-        first = await run(rt, datetime.now(UTC), owner.tenant_id)
+        first = await run(rt, rt.clock(), owner.tenant_id)
         assert (first.storage_rent_invoices, first.storage_rent_blocked, first.failed) == (1, 1, [])
-        again = await run(rt, datetime.now(UTC), owner.tenant_id)
+        again = await run(rt, rt.clock(), owner.tenant_id)
         assert (again.storage_rent_invoices, again.storage_rent_blocked, again.failed) == (0, 1, [])
         [february] = await periods(client, party, agreement)
         assert (february["period_start"], february["rent"]) == ("2026-02-01", "13.57")
@@ -248,7 +248,7 @@ class TestLeftForTheNextRun:
             f"{API}/tax-rates", json={"rate": "18", "effective_from": "2026-03-16"}, headers=owner.headers
         )
         assert added.status_code == 201, added.text
-        summary = await run(rt, datetime.now(UTC), owner.tenant_id)
+        summary = await run(rt, rt.clock(), owner.tenant_id)
         assert (summary.storage_rent_invoices, summary.storage_rent_blocked) == (1, 0)
         [_, march, *later] = await periods(client, party, agreement)
         assert march["rent"] == "1.29" and all(p["invoice_id"] is None for p in later)
@@ -276,7 +276,7 @@ class TestGoodsHeldPastTheEndDate:
         await moved(client, account, agreement, "receipts", "2026-02-10", goods(pallets, "10", "300"))
         await moved(client, account, agreement, "releases", "2026-03-11", goods(pallets, "10"))
 
-        summary = await run(rt, datetime.now(UTC), account.tenant_id)
+        summary = await run(rt, rt.clock(), account.tenant_id)
         assert (summary.storage_rent_invoices, summary.failed) == (2, [])
         billed = await periods(client, party, agreement)
         assert [(p["period_start"], p["period_end"], p["rent"]) for p in billed] == [
@@ -295,7 +295,7 @@ class TestGoodsHeldPastTheEndDate:
         agreement = await make_agreement(client, party, start_date="2026-02-01", end_date="2026-02-28")
         await moved(client, account, agreement, "receipts", "2026-02-01", goods(pallets, "10", "300"))
 
-        summary = await run(rt, datetime.now(UTC), account.tenant_id)
+        summary = await run(rt, rt.clock(), account.tenant_id)
         assert summary.failed == []
         billed = await periods(client, party, agreement)
         assert len(billed) == months_billed(date(2026, 2, 1), today)
