@@ -46,6 +46,7 @@ def upgrade() -> None:
         sa.Column("reference", sa.String(length=50), nullable=True),
         sa.Column("monthly_rate", sa.Numeric(precision=5, scale=2), nullable=False),
         sa.Column("billing_day", sa.SmallInteger(), nullable=False),
+        sa.Column("gst_rate", sa.Numeric(precision=5, scale=2), server_default=sa.text("18"), nullable=False),
         sa.Column("start_date", sa.Date(), nullable=False),
         sa.Column("end_date", sa.Date(), nullable=True),
         sa.Column("status", sa.String(length=10), server_default=sa.text("'active'"), nullable=False),
@@ -59,6 +60,7 @@ def upgrade() -> None:
         sa.CheckConstraint("status IN ('active', 'ended')", name=op.f("ck_storage_agreements_status")),
         sa.CheckConstraint("monthly_rate > 0 AND monthly_rate < 100", name=op.f("ck_storage_agreements_monthly_rate")),
         sa.CheckConstraint("billing_day BETWEEN 1 AND 28", name=op.f("ck_storage_agreements_billing_day")),
+        sa.CheckConstraint("gst_rate >= 0 AND gst_rate <= 100", name=op.f("ck_storage_agreements_gst_rate")),
         sa.CheckConstraint("end_date IS NULL OR end_date >= start_date", name=op.f("ck_storage_agreements_end_date")),
         sa.CheckConstraint("status = 'active' OR end_date IS NOT NULL", name=op.f("ck_storage_agreements_ended")),
         sa.CheckConstraint(

@@ -27,7 +27,8 @@ from fractions import Fraction
 
 # SAC 996729 (group 9967, supporting services in transport; 99672 storage and warehousing; 996729
 # other storage and warehousing services). Six digits: CGST Rule 46 asks a supplier whose turnover
-# passed ₹5 crore for 6 digits (4 otherwise), and 6 digits are right for both. GST 18 %.
+# passed ₹5 crore for 6 digits (4 otherwise), and 6 digits are right for both. GST 18 % unless an
+# agreement says 0 (storage the law exempts).
 SAC = "996729"
 GST_RATE = Decimal("18")
 MAX_BILLING_DAY = 28

@@ -257,6 +257,28 @@ class TestLeftForTheNextRun:
         assert await invoices_of(rt, owner.tenant_id) == 2
 
 
+class TestExemptStorage:
+    async def test_an_agreement_at_0_percent_bills_a_bill_of_supply(self, client, rt, today):
+        """Storage the law exempts (of rice, of agricultural produce: Notification 12/2017-CT(R)) is
+        not taxed at 18 %: an agreement at 0 % bills its rent on a bill of supply with no GST.
+        10 bags of ₹100 from 10 Feb 2026 to 12 Feb (2 days): 20 unit-days, 100 x 2 % x 20 / 28 = ₹1.43."""
+        party = await Party.make(client, await make_tenant(client))
+        rice = await make_product(client, party.account, sku="PADDY-1")
+        agreement = await make_agreement(client, party, start_date="2026-02-01", gst_rate="0")
+        assert agreement["gst_rate"] == "0.00"
+        await moved(client, party.account, agreement, "receipts", "2026-02-10", goods(rice, "10", "100"))
+        await moved(client, party.account, agreement, "releases", "2026-02-12", goods(rice, "10"))
+
+        summary = await run(rt, rt.clock(), party.account.tenant_id)
+        assert (summary.storage_rent_invoices, summary.storage_rent_blocked, summary.failed) == (1, 0, [])
+        february = await invoice(client, party, (await periods(client, party, agreement))[0]["invoice_id"])
+        assert february["document_type"] == "bill_of_supply"
+        assert [(ln["hsn_sac"], ln["gst_rate"], ln["taxable_value"]) for ln in february["lines"]] == [
+            ("996729", "0.00", "1.43")
+        ]
+        assert february["tax_total"] == "0.00"
+
+
 class TestGoodsHeldPastTheEndDate:
     async def test_goods_still_held_after_a_preset_end_date_are_billed_until_released(self, client, rt, today):
         """A preset end date stops receipts, not the rent: goods the customer has not collected by

@@ -34,6 +34,7 @@ class StorageAgreement(TenantScoped, Timestamps, Base):
         CheckConstraint(_in("status", AGREEMENT_STATUSES), name="status"),
         CheckConstraint("monthly_rate > 0 AND monthly_rate < 100", name="monthly_rate"),
         CheckConstraint("billing_day BETWEEN 1 AND 28", name="billing_day"),
+        CheckConstraint("gst_rate >= 0 AND gst_rate <= 100", name="gst_rate"),
         CheckConstraint("end_date IS NULL OR end_date >= start_date", name="end_date"),
         CheckConstraint("status = 'active' OR end_date IS NOT NULL", name="ended"),
         CheckConstraint("next_bill_on IS NULL OR next_bill_on > next_period_start", name="next_bill_on"),
@@ -47,6 +48,8 @@ class StorageAgreement(TenantScoped, Timestamps, Base):
     reference: Mapped[str | None] = mapped_column(String(50))
     monthly_rate: Mapped[Decimal] = mapped_column(RATE)
     billing_day: Mapped[int] = mapped_column(SmallInteger)
+    # 18 %; 0 for storage the law exempts (e.g. of agricultural produce): a bill of supply
+    gst_rate: Mapped[Decimal] = mapped_column(RATE, default=Decimal("18"), server_default=sql("18"))
     start_date: Mapped[date]
     end_date: Mapped[date | None]
     status: Mapped[str] = mapped_column(String(10), default="active", server_default=sql("'active'"))

@@ -9,9 +9,10 @@ from typing import Literal, Self
 
 from pydantic import ConfigDict, Field
 
+from app.domain.storage_rent import GST_RATE
 from app.models.catalog.product import Product
 from app.models.commerce.storage import AGREEMENT_STATUSES, MOVEMENT_KINDS, StorageHolding, StorageMovement
-from app.schemas.billing.business_fields import DecimalOut, IsoDate, decimal_string, integer, long_text, text
+from app.schemas.billing.business_fields import DecimalOut, IsoDate, Rate, decimal_string, integer, long_text, text
 from app.schemas.billing.invoices import Quantity
 from app.schemas.common import ReadModel, RequestBody, SelectableRead
 
@@ -63,6 +64,13 @@ class StorageAgreementCreate(RequestBody):
         description="The day of the month a period ends and is billed (in arrears): 1 bills calendar months on "
         "the 1st of the next; 15 bills 15th to 14th. At most 28, so that every month has it.",
     )
+    gst_rate: Rate = Field(
+        GST_RATE,
+        description="GST on the rent, one of the tenant's rates in force (409 `storage-gst-rate-missing`): 18 % "
+        "for storage and warehousing; 0 for storage the law exempts (e.g. of agricultural produce, or rice: "
+        "Notification 12/2017-CT(R)), billed on a bill of supply. A composition or unregistered company "
+        "charges none whatever it says.",
+    )
     start_date: IsoDate | None = Field(None, description="Defaults to today (India). Goods come in from this day.")
     end_date: IsoDate | None = Field(
         None,
@@ -90,6 +98,7 @@ class StorageAgreementRead(SelectableRead):
     reference: str | None
     monthly_rate: DecimalOut
     billing_day: int
+    gst_rate: DecimalOut
     start_date: date
     end_date: date | None
     status: AgreementStatus = Field(description="active, or ended (no more goods come in).")

@@ -52,6 +52,7 @@ AUDITED = [
     "reference",
     "monthly_rate",
     "billing_day",
+    "gst_rate",
     "start_date",
     "end_date",
     "status",
@@ -78,7 +79,8 @@ async def create(session: AsyncSession, ctx: Context, *, body: StorageAgreementC
     parties = await invoicing.load_parties(session, body.company_id, body.customer_id, max(start, ctx.today))
     if body.end_date is not None and body.end_date < start:
         raise RuleViolation("end_date", "The end date is before the start date.", code="invalid-date-range")
-    _require_rent_rate(parties)
+    gst_rate = Decimal(body.gst_rate).quantize(CENT)
+    _require_rent_rate(parties, gst_rate)
     period = storage_rent.period_containing(start, body.billing_day)
     agreement = StorageAgreement(
         id=new_id(),
@@ -87,6 +89,7 @@ async def create(session: AsyncSession, ctx: Context, *, body: StorageAgreementC
         reference=body.reference,
         monthly_rate=Decimal(body.monthly_rate).quantize(CENT),
         billing_day=body.billing_day,
+        gst_rate=gst_rate,
         start_date=start,
         end_date=body.end_date,
         status="active",
@@ -99,14 +102,15 @@ async def create(session: AsyncSession, ctx: Context, *, body: StorageAgreementC
     return agreement
 
 
-def _require_rent_rate(parties: invoicing.Parties) -> None:
-    """A company that charges GST bills rent at 18 %: that rate must be one of the tenant's in force
-    (else every rent invoice would be refused). Composition and unregistered companies charge none."""
+def _require_rent_rate(parties: invoicing.Parties, rate: Decimal) -> None:
+    """A company that charges GST bills rent at the agreement's rate (18 %, or 0 when exempt): that
+    rate must be one of the tenant's in force (else every rent invoice would be refused). Composition
+    and unregistered companies charge none."""
     registration = gst.registration(parties.company.gstin, parties.settings.registration_type)
-    if registration is gst.Registration.regular and storage_rent.GST_RATE not in parties.rates_in_force:
+    if registration is gst.Registration.regular and rate not in parties.rates_in_force:
         raise Conflict(
-            f"Storage rent is billed at {storage_rent.GST_RATE}% GST (SAC {storage_rent.SAC}), which is not one of "
-            "your tax rates in force: add it first (POST /tax-rates).",
+            f"Storage rent at {rate.normalize():f}% GST (SAC {storage_rent.SAC}) needs that rate among your tax "
+            "rates in force: add it first (POST /tax-rates).",
             code="storage-gst-rate-missing",
         )
 

@@ -8,8 +8,9 @@ billing day, with a line per product stored in the period:
     Storage of <product>: <quantity-days> <unit>-days in <days> days x ₹<value per unit> x <rate>% a month
 
 quantity 1, the rent as the unit price (exact to the paisa, computed once), SAC 996729 (storage and
-warehousing) and GST at 18 % (0 % on a bill of supply: a composition or unregistered company charges
-none). A period in which nothing was stored is recorded with no invoice.
+warehousing) and GST at the agreement's rate (18 %; 0 for exempt storage, a bill of supply; 0 too
+when a composition or unregistered company bills: it charges none). A period in which nothing was
+stored is recorded with no invoice.
 
 Exactly once: the agreement's row is locked (FOR UPDATE) and its `next_period_start` read under the
 lock, the invoice issued, the period recorded in storage_rent_periods (unique per agreement and
@@ -100,7 +101,7 @@ async def bill_period(session: AsyncSession, ctx: Context, agreement: StorageAgr
     if lines:
         parties = await invoicing.load_parties(session, agreement.company_id, agreement.customer_id, period.end)
         charges_tax = gst.registration(parties.company.gstin, parties.settings.registration_type)
-        rate = storage_rent.GST_RATE if charges_tax is gst.Registration.regular else Decimal("0")
+        rate = agreement.gst_rate if charges_tax is gst.Registration.regular else Decimal("0")
         body = _invoice(agreement, period, lines, rate)
         invoice_id = (await invoicing.create(session, ctx, body=body, issue=True, parties=parties)).id
     periods = StorageRentPeriodRepository(session)

@@ -27,6 +27,7 @@ class TestAgreements:
         party = await Party.make(client, await make_tenant(client))
         agreement = await make_agreement(client, party, reference="WH-14")
         assert agreement["monthly_rate"] == "2.00" and agreement["billing_day"] == 1
+        assert agreement["gst_rate"] == "18.00"
         assert agreement["start_date"] == today.isoformat() and agreement["status"] == "active"
         assert agreement["next_period_start"] == today.replace(day=1).isoformat()
         assert agreement["next_bill_on"] == (today.replace(day=28) + timedelta(days=4)).replace(day=1).isoformat()
@@ -73,6 +74,9 @@ class TestAgreements:
             f"{API}/tax-rates/{eighteen['id']}", json={"effective_to": str(today)}, headers=headers
         )
         assert closed.status_code == 200, closed.text
+        not_a_rate = {"company_id": party.company["id"], "customer_id": party.customer["id"], "gst_rate": "17"}
+        response = await client.post(f"{API}/storage-agreements", json=not_a_rate, headers=headers)
+        assert_problem(response, 409, "storage-gst-rate-missing")
         runtime = app.state.runtime
         pinned = runtime.clock
         runtime.clock = lambda: pinned() + timedelta(days=1)  # tomorrow: 18 % no longer in force

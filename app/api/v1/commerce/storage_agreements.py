@@ -48,8 +48,9 @@ async def create_storage_agreement(
     body: StorageAgreementCreate, _: WriterUser, session: SessionDep, ctx: ContextDep
 ) -> StorageAgreementRead:
     """Storage of a customer's goods by a company, rent billed each period in arrears on the billing
-    day (one tax invoice per agreement and period, SAC 996729, GST 18 %). A company that charges GST
-    needs 18 % among its tax rates in force (409 `storage-gst-rate-missing`)."""
+    day (one tax invoice per agreement and period, SAC 996729, GST at `gst_rate`: 18 %, or 0 for exempt
+    storage on a bill of supply). A company that charges GST needs that rate among its tax rates in force
+    (409 `storage-gst-rate-missing`)."""
     agreement = await storage_agreements.create(session, ctx, body=body)
     return StorageAgreementRead.model_validate(agreement)
 
