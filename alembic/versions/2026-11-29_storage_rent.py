@@ -53,6 +53,7 @@ def upgrade() -> None:
         sa.Column("next_period_start", sa.Date(), nullable=False),
         sa.Column("next_bill_on", sa.Date(), nullable=True),
         sa.Column("notes", sa.Text(), nullable=True),
+        sa.Column("billing_problem", sa.String(length=500), nullable=True),
         sa.Column("tenant_id", sa.Uuid(), nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),

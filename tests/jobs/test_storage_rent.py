@@ -207,6 +207,10 @@ class TestLeftForTheNextRun:
         assert await periods(client, party, blocked) == []
         read = await client.get(f"{API}/storage-agreements/{blocked['id']}", headers=owner.headers)
         assert read.json()["next_bill_on"] == "2026-03-01"  # still due
+        # and the tenant sees why, not only the server's log
+        assert read.json()["billing_problem"].startswith("customer-archived: "), read.json()
+        fine = await client.get(f"{API}/storage-agreements/{billed['id']}", headers=owner.headers)
+        assert fine.json()["billing_problem"] is None
         done = await periods(client, other, billed)
         assert len(done) == months_billed(date(2026, 2, 1), today)
         # 10 x 2 days (10, 11 Feb) = 20 unit-days of ₹100 at 2 % over 28 days: 40 / 28 = 1.428571... -> ₹1.43
@@ -242,6 +246,7 @@ class TestLeftForTheNextRun:
         assert (february["period_start"], february["rent"]) == ("2026-02-01", "13.57")
         read = await client.get(f"{API}/storage-agreements/{agreement['id']}", headers=owner.headers)
         assert (read.json()["next_period_start"], read.json()["next_bill_on"]) == ("2026-03-01", "2026-04-01")
+        assert read.json()["billing_problem"].startswith("gst-rate-not-in-force: "), read.json()
         assert await invoices_of(rt, owner.tenant_id) == 1
 
         added = await client.post(
@@ -254,6 +259,8 @@ class TestLeftForTheNextRun:
         assert march["rent"] == "1.29" and all(p["invoice_id"] is None for p in later)
         billed = await invoice(client, party, march["invoice_id"])
         assert (billed["invoice_date"], billed["lines"][0]["gst_rate"]) == ("2026-04-01", "18.00")
+        read = await client.get(f"{API}/storage-agreements/{agreement['id']}", headers=owner.headers)
+        assert read.json()["billing_problem"] is None  # cleared once billed
         assert await invoices_of(rt, owner.tenant_id) == 2
 
 

@@ -56,6 +56,8 @@ class StorageAgreement(TenantScoped, Timestamps, Base):
     next_period_start: Mapped[date]
     next_bill_on: Mapped[date | None]
     notes: Mapped[str | None] = mapped_column(Text)
+    # why the period due could not be billed at the last run (the job retries each run), else null
+    billing_problem: Mapped[str | None] = mapped_column(String(500))
 
 
 class StorageHolding(TenantOwned, Base):

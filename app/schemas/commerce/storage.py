@@ -107,6 +107,11 @@ class StorageAgreementRead(SelectableRead):
         description="When that period is billed (its end); null once the agreement's last period is billed."
     )
     notes: str | None
+    billing_problem: str | None = Field(
+        description="Why the period due could not be billed at the scheduled job's last run (`<code>: <detail>`, "
+        "e.g. the rate not in force on the billing day, the customer archived); every run tries again. "
+        "null when billing is on time."
+    )
     created_at: datetime
     updated_at: datetime
 

@@ -75,6 +75,7 @@ async def bill_due(session: AsyncSession, ctx: Context) -> Counter[str]:
                 async with session.begin_nested():
                     done["storage_rent_invoices"] += await bill_period(session, ctx, agreement)
             except AppError as exc:
+                agreement.billing_problem = f"{exc.code}: {exc.detail}"[:500]  # shown on the agreement
                 log.warning(
                     "storage rent of agreement %s from %s not billed (%s: %s); the next run tries again",
                     agreement_id,
@@ -114,6 +115,7 @@ async def bill_period(session: AsyncSession, ctx: Context, agreement: StorageAgr
         agreement.next_bill_on, agreement.status = None, "ended"  # its last period is billed, nothing left
     else:
         agreement.next_bill_on = following.end
+    agreement.billing_problem = None
     await session.flush()
     after = audit.snapshot(agreement, ["next_period_start", "next_bill_on", "status"])
     after |= {
