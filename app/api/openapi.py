@@ -177,6 +177,7 @@ TAGS = {
     "product categories": "The catalogue: product categories (a tree of at most 3 levels).",
     "products": "The catalogue: products (SKU, barcode, HSN, UQC unit, prices, GST rate, reorder levels).",
     "stock": "Stock per company: levels, movements, goods in, counts, transfers, low-stock alerts, negative stock.",
+    "storage": "Storage rent: agreements to store customers' goods, goods received and released, periods billed.",
     "gst settings": "Configuration: GST registration and document numbering.",
     "reminder settings": "Configuration: payment reminders to customers (schedule, send hour, on/off).",
     "dashboard": "Figures for the dashboard.",

@@ -14,7 +14,7 @@ from app.models import RLS_TABLES
 log = logging.getLogger(__name__)
 
 # Tables the application role may only read and append to.
-APPEND_ONLY_TABLES = ["audit_logs", "usage_ledger", "stock_movements"]
+APPEND_ONLY_TABLES = ["audit_logs", "usage_ledger", "stock_movements", "storage_movements"]
 # Tables the application role may not touch at all, the global lookups outside row-level security
 # (app.models.LOOKUP_TABLES): user_identities (every tenant's email -> tenant map) is read and written
 # only through IDENTITY_FUNCTIONS (migration 0009), razorpay_orders only through ORDER_FUNCTIONS (0014),
@@ -34,6 +34,7 @@ EXECUTABLE_FUNCTIONS = [
     "tenants_with_payment_gateway(uuid[])",  # migration 0030: rotate-payment-secrets
     "due_order_hold_tenants(timestamp with time zone, uuid[])",  # migration 0027
     "due_recurring_invoice_tenants(timestamp with time zone, uuid[])",  # migration 0025
+    "due_storage_rent_tenants(timestamp with time zone, uuid[])",  # migration 0026
 ]
 # The public invoice page's function (migration 0019): GET /p/<token> has no tenant until a live share
 # link's token hash names it (tenant and link id, nothing else).

@@ -14,6 +14,7 @@ from app.models.catalog.stock import InventorySettings, StockAlert, StockDocumen
 from app.models.commerce.gateway import GatewayEvent, GatewayWebhook, PaymentGateway
 from app.models.commerce.online_payment import OnlinePayment, Refund
 from app.models.commerce.order import SalesOrder, SalesOrderLine
+from app.models.commerce.storage import StorageAgreement, StorageHolding, StorageMovement, StorageRentPeriod
 from app.models.documents.company_logo import CompanyLogo
 from app.models.documents.share_link import ShareLink
 from app.models.identity.auth import AuthSession, EmailChange, EmailVerification, PasswordReset, UserInvitation
@@ -79,6 +80,10 @@ __all__ = [
     "StockDocument",
     "StockLevel",
     "StockMovement",
+    "StorageAgreement",
+    "StorageHolding",
+    "StorageMovement",
+    "StorageRentPeriod",
     "Subscription",
     "TaxRate",
     "Tenant",

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -57,6 +57,14 @@ OVERRIDES: dict[tuple[str, str], Any] = {
     ("sales_order_lines", "quantity"): Decimal(1),
     ("recurring_invoices", "day_of_month"): 1,
     ("recurring_runs", "outcome"): "skipped",  # an issued run needs an invoice
+    ("storage_agreements", "monthly_rate"): Decimal(2),
+    ("storage_agreements", "billing_day"): 1,
+    ("storage_holdings", "quantity"): Decimal(1),
+    ("storage_holdings", "unit_value"): Decimal(100),
+    ("storage_movements", "quantity"): Decimal(1),
+    ("storage_movements", "quantity_after"): Decimal(1),
+    ("storage_rent_periods", "period_end"): date(2100, 1, 1),
+    ("storage_rent_periods", "rent"): Decimal(0),
     ("share_links", "expires_at"): datetime(2100, 1, 1, tzinfo=UTC),  # CHECK expires_at > created_at
     # registration opens a usage period (with a ledger entry); these serve a tenant that has none
     ("usage_periods", "meter"): "tokens",

@@ -56,6 +56,7 @@ from app.repositories.catalog.stock_alerts import AlertFilters as StockAlertFilt
 from app.repositories.commerce.online_payments import OnlinePaymentFilters
 from app.repositories.commerce.orders import OrderFilters
 from app.repositories.commerce.refunds import RefundFilters
+from app.repositories.commerce.storage import AgreementFilters as StorageAgreementFilters
 from app.repositories.platform.outbox import DeliveryFilter
 from tests.conftest import fresh_ip
 from tests.db.tenant_digest import tenant_digest
@@ -645,6 +646,54 @@ CASES: dict[tuple[str, str], Case] = {
     ),
     ("StockRepository", "refresh_alerts"): Case(
         lambda s, b: C("StockRepository")(s).refresh_alerts(b.row("stock_levels")["product_id"], Decimal(1000), NOW)
+    ),
+    # storage rent (issue 12 §4): B's agreements, holdings, movements and periods never seen or changed
+    ("StorageAgreementRepository", "list_page"): Case(
+        lambda s, b: C("StorageAgreementRepository")(s).list_page(
+            StorageAgreementFilters(
+                b.row("storage_agreements")["customer_id"], b.row("storage_agreements")["company_id"], "active"
+            ),
+            limit=100,
+            cursor=None,
+        )
+    ),
+    ("StorageAgreementRepository", "due"): Case(lambda s, b: C("StorageAgreementRepository")(s).due(LATE)),
+    ("StorageHoldingRepository", "of_agreement"): Case(
+        lambda s, b: C("StorageHoldingRepository")(s).of_agreement(b.row("storage_holdings")["agreement_id"])
+    ),
+    ("StorageHoldingRepository", "for_products"): Case(
+        lambda s, b: C("StorageHoldingRepository")(s).for_products(
+            b.row("storage_holdings")["agreement_id"], [b.row("storage_holdings")["product_id"]]
+        )
+    ),
+    ("StorageHoldingRepository", "count"): Case(
+        lambda s, b: C("StorageHoldingRepository")(s).count(b.row("storage_holdings")["agreement_id"])
+    ),
+    ("StorageHoldingRepository", "held"): Case(
+        lambda s, b: C("StorageHoldingRepository")(s).held(b.row("storage_holdings")["agreement_id"])
+    ),
+    ("StorageHoldingRepository", "last_movement_on"): Case(
+        lambda s, b: C("StorageHoldingRepository")(s).last_movement_on(b.row("storage_holdings")["agreement_id"])
+    ),
+    ("StorageMovementRepository", "list_page"): Case(
+        lambda s, b: C("StorageMovementRepository")(s).list_page(
+            b.row("storage_movements")["agreement_id"], b.row("storage_movements")["product_id"], limit=100, cursor=None
+        )
+    ),
+    ("StorageMovementRepository", "changes"): Case(
+        lambda s, b: C("StorageMovementRepository")(s).changes(b.row("storage_movements")["agreement_id"], EARLY, LATE)
+    ),
+    ("StorageRentPeriodRepository", "claim"): Case(
+        lambda s, b: C("StorageRentPeriodRepository")(s).claim(
+            b.row("storage_rent_periods")["agreement_id"],
+            b.row("storage_rent_periods")["period_start"],
+            LATE,
+            None,
+            Decimal(0),
+        )
+    ),
+    ("StorageRentPeriodRepository", "of_agreement"): Case(
+        lambda s, b: C("StorageRentPeriodRepository")(s).of_agreement(b.row("storage_rent_periods")["agreement_id"])
     ),
     ("PaymentReminderRepository", "open_invoices"): Case(
         lambda s, b: C("PaymentReminderRepository")(s).open_invoices(due_from=EARLY, due_to=LATE)

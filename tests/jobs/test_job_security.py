@@ -42,6 +42,7 @@ SCANNED = [
     "sales_orders",  # the orders' hold expiry (migration 0027)
     "recurring_invoices",  # recurring invoices (migration 0025)
     "recurring_runs",
+    "storage_agreements",  # storage rent (migration 0026)
 ]
 DUE = "SELECT due_subscription_tenants(now(), '{7,12,13}', '3 days', '7 days', $1::uuid[])"
 

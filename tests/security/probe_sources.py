@@ -24,11 +24,12 @@ from tests.security.probe_orders import add_order_rows
 from tests.security.probe_payments import add_payment_rows
 from tests.security.probe_products import add_product_rows
 from tests.security.probe_receipts import add_receipt_rows
-from tests.security.probe_refunds import add_refund_rows
 from tests.security.probe_recurring import add_recurring_rows
+from tests.security.probe_refunds import add_refund_rows
 from tests.security.probe_sales import add_sale_rows
 from tests.security.probe_share_links import add_share_link_rows
 from tests.security.probe_stock import add_stock_rows
+from tests.security.probe_storage import add_storage_rows
 from tests.security.probe_transfers import add_transfer_rows
 
 
@@ -63,6 +64,7 @@ class TenantData:
     sales_order_ids: list[str] = field(default_factory=list)
     order_line_ids: list[str] = field(default_factory=list)
     refund_ids: list[str] = field(default_factory=list)
+    storage_agreement_ids: list[str] = field(default_factory=list)
 
     @property
     def tenant_id(self) -> str:
@@ -114,6 +116,7 @@ SOURCES: dict[str, Callable[[TenantData], list[str]]] = {
     "sales_order_id": lambda t: t.sales_order_ids,  # an order (/orders/{sales_order_id}: not a Razorpay order_id)
     "order_line_id": lambda t: t.order_line_ids,
     "refund_id": lambda t: t.refund_ids,
+    "storage_agreement_id": lambda t: t.storage_agreement_ids,
 }
 
 # Ids another service issued (Razorpay) that a client brings back in a body, next to the tenant's
@@ -174,6 +177,7 @@ async def build_tenant(client: httpx.AsyncClient, mailbox, business_name: str) -
     await add_online_payment_rows(client, tenant)
     await add_order_rows(client, tenant)  # after the sale: its product
     await add_refund_rows(client, tenant)
+    await add_storage_rows(client, tenant)
     # a saved row of the singletons without ids (reminder settings): another tenant's reads never show it
     response = await client.put(
         f"{API}/reminder-settings", json={"enabled": True, "offsets": [-2, 5]}, headers=owner.headers

@@ -16,7 +16,15 @@ from app.api.v1.billing import (
     tax_rates,
 )
 from app.api.v1.catalog import products, stock, stock_alerts, stock_transfers
-from app.api.v1.commerce import gateway_webhooks, online_payments, orders, payment_gateways, refunds, sales
+from app.api.v1.commerce import (
+    gateway_webhooks,
+    online_payments,
+    orders,
+    payment_gateways,
+    refunds,
+    sales,
+    storage_agreements,
+)
 from app.api.v1.documents import company_logos, documents
 from app.api.v1.identity import auth, users
 from app.api.v1.platform import audit_logs, health, payments, tenants, usage, webhooks
@@ -52,6 +60,7 @@ for module in (
     orders,
     refunds,
     payment_gateways,
+    storage_agreements,
     payments,
     webhooks,
     gateway_webhooks,

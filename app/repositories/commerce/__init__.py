@@ -1,1 +1,1 @@
-"""Selling: orders, the tenant's own payment gateway, online payments and refunds."""
+"""Selling: orders, the tenant's own payment gateway, online payments, refunds, storage agreements."""

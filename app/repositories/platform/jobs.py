@@ -108,6 +108,11 @@ class DueWorkRepository:
         day in India (migration 0025; app.services.billing.recurring_issue)."""
         return await self._ids("SELECT due_recurring_invoice_tenants(:at, CAST(:only AS uuid[]))", at=at, only=only)
 
+    async def storage_rent_tenants(self, at: datetime, *, only: Tenants = None) -> list[uuid.UUID]:
+        """Tenants with a storage agreement whose next period's billing day (in India) has come at
+        `at` (migration 0026; app.services.commerce.storage_rent)."""
+        return await self._ids("SELECT due_storage_rent_tenants(:at, CAST(:only AS uuid[]))", at=at, only=only)
+
     async def cleanup(self, at: datetime, *, only: Tenants = None) -> dict[str, int]:
         """Delete what expired before `at` (sessions, idempotency keys, single-use tokens): counts by table."""
         rows = await self.session.execute(

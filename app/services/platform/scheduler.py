@@ -34,7 +34,7 @@ from app.repositories.platform.subscriptions import PlanRepository, Subscription
 from app.repositories.platform.tenants import TenantAccountRepository
 from app.services.billing import recurring_issue, reminders
 from app.services.catalog import stock_digest
-from app.services.commerce import orders
+from app.services.commerce import orders, storage_rent
 from app.services.platform import mail, subscriptions, usage
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,8 @@ COUNTS = (
     "recurring_invoices",
     "recurring_failures",
     "recurring_charges",
+    "storage_rent_invoices",
+    "storage_rent_blocked",
 )
 
 
@@ -81,6 +83,8 @@ class Summary:
     recurring_invoices: int = 0  # periods of recurring invoices issued (app.services.billing.recurring_issue)
     recurring_failures: int = 0  # recurring invoices marked failed (a period could not be issued)
     recurring_charges: int = 0  # payment links made for recurring invoices' periods
+    storage_rent_invoices: int = 0  # rent invoices (app.services.commerce.storage_rent), one per agreement and period
+    storage_rent_blocked: int = 0  # agreements whose due rent could not be billed (logged; the next run tries again)
     cleaned: dict[str, int] = field(default_factory=dict)
     failed: list[tuple[str, uuid.UUID | None]] = field(default_factory=list)
 
@@ -106,6 +110,8 @@ class Summary:
             "recurring_invoices": self.recurring_invoices,
             "recurring_failures": self.recurring_failures,
             "recurring_charges": self.recurring_charges,
+            "storage_rent_invoices": self.storage_rent_invoices,
+            "storage_rent_blocked": self.storage_rent_blocked,
             "cleaned": dict(self.cleaned),
             "failed": [{"step": step, "tenant_id": str(t) if t else None} for step, t in self.failed],
         }
@@ -164,6 +170,11 @@ async def run_due(rt: Runtime, at: datetime, *, tenants: Sequence[uuid.UUID] | N
     for tenant_id in due:
         await _per_tenant(rt, summary, "recurring_invoices", tenant_id, at, recurring_issue.issue_due)
         await _per_tenant(rt, summary, "recurring_charges", tenant_id, at, recurring_issue.charge_due)
+
+    async with rt.db.transaction() as session:
+        due = await DueWorkRepository(session).storage_rent_tenants(at, only=tenants)
+    for tenant_id in due:
+        await _per_tenant(rt, summary, "storage_rent", tenant_id, at, storage_rent.bill_due)
 
     started = time.perf_counter()
     try:

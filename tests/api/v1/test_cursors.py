@@ -16,6 +16,7 @@ from tests.api.v1.http_checks import assert_problem
 from tests.api.v1.invoicing import Party, line
 from tests.api.v1.product_rows import make_product
 from tests.api.v1.receipting import alloc, receive
+from tests.api.v1.storage_rows import make_agreement
 from tests.factories import API, make_tenant
 
 
@@ -76,7 +77,9 @@ async def party(client, today):
         headers=party.account.headers,
     )
     assert schedule.status_code == 201, schedule.text
+    agreement = await make_agreement(client, party)
     party.ids = {
+        "storage_agreement_id": agreement["id"],
         "customer_id": party.customer["id"],
         "invoice_id": invoices[2]["id"],
         "credit_note_id": note.json()["id"],
