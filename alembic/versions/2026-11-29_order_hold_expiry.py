@@ -1,7 +1,7 @@
 """order hold expiry (issue 12 §3)
 
 Revision ID: 0027
-Revises: 0024
+Revises: 0026
 Create Date: 2026-11-29 09:10:00
 
 `due_order_hold_tenants(moment, only)`: SECURITY DEFINER like the functions of migrations 0007,
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = '0027'
-down_revision: str | None = '0024'
+down_revision: str | None = '0026'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

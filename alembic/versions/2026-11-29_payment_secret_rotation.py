@@ -1,7 +1,7 @@
 """payment secret rotation (issue 12 §1)
 
-Revision ID: 0030
-Revises: 0024
+Revision ID: 0028
+Revises: 0027
 Create Date: 2026-11-29 09:30:00
 
 `tenants_with_payment_gateway(only)`: SECURITY DEFINER like the scheduler's functions (migrations
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = '0030'
-down_revision: str | None = '0024'
+revision: str = '0028'
+down_revision: str | None = '0027'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

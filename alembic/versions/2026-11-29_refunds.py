@@ -1,8 +1,7 @@
 """refunds: where refunded money comes from and whom it went to (issue 12 §3)
 
 Revision ID: 0029
-Revises: 0027, 0030 (on this branch a merge of orders' 0027 and gateway's 0030, the heads it found;
-it needs only 0024)
+Revises: 0028
 Create Date: 2026-11-29 09:10:00
 
 1. `receipts.amount_refunded`: what of the receipt went back to the customer through the gateway.
@@ -20,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0029'
-down_revision: str | Sequence[str] | None = ('0027', '0030')
+down_revision: str | None = '0028'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

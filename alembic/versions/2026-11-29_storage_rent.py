@@ -1,7 +1,7 @@
 """storage rent (issue 12 §4): storage agreements, the customer goods they hold, their movements and the periods billed
 
 Revision ID: 0026
-Revises: 0024
+Revises: 0025
 Create Date: 2026-11-29 09:30:00
 
 1. `storage_agreements`, `storage_holdings`, `storage_movements` (append-only for the application
@@ -23,7 +23,7 @@ from alembic import op
 from app.core.migration_helpers import enable_tenant_rls
 
 revision: str = "0026"
-down_revision: str | None = "0024"
+down_revision: str | None = "0025"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -31,7 +31,7 @@ EXECUTABLE_FUNCTIONS = [
     "outbox_backlog(integer)",  # /metrics: counts and a timestamp over every tenant's outbox
     "due_payment_reminder_tenants(timestamp with time zone, integer, integer, uuid[])",  # migration 0020
     "due_low_stock_digest_tenants(timestamp with time zone, integer, uuid[])",  # migration 0022
-    "tenants_with_payment_gateway(uuid[])",  # migration 0030: rotate-payment-secrets
+    "tenants_with_payment_gateway(uuid[])",  # migration 0028: rotate-payment-secrets
     "due_order_hold_tenants(timestamp with time zone, uuid[])",  # migration 0027
     "due_recurring_invoice_tenants(timestamp with time zone, uuid[])",  # migration 0025
     "due_storage_rent_tenants(timestamp with time zone, uuid[])",  # migration 0026

@@ -38,7 +38,7 @@ SCANNED = [
     "customers",
     "stock_alerts",  # the low-stock digest (migration 0022)
     "products",
-    "payment_gateways",  # rotate-payment-secrets (migration 0030)
+    "payment_gateways",  # rotate-payment-secrets (migration 0028)
     "sales_orders",  # the orders' hold expiry (migration 0027)
     "recurring_invoices",  # recurring invoices (migration 0025)
     "recurring_runs",

@@ -39,7 +39,10 @@ CONFIGURATION = (
     r"/(tenants/me|gst-settings|reminder-settings|companies|client-types|account-managers|service-types|tax-rates"
     r"|product-categories|products|inventory-settings)"
 )
-DOCUMENTS = r"/(customers|invoices|receipts|credit-notes|sales|orders|usage/consume|stock|recurring-invoices|storage-agreements)"
+DOCUMENTS = (
+    r"/(customers|invoices|receipts|credit-notes|sales|orders|usage/consume|stock|recurring-invoices"
+    r"|storage-agreements)"
+)
 # (methods, path pattern after /api/v1, roles): the first rule that matches places an operation.
 POLICY = (
     ("get|patch", r"/users/me", EVERYONE),  # one's own profile

@@ -23,7 +23,7 @@ async def webhook_tenant(session: AsyncSession, webhook_id: str) -> uuid.UUID | 
 
 async def tenants_with_gateway(session: AsyncSession, only: list[uuid.UUID] | None = None) -> list[uuid.UUID]:
     """The tenants that saved a payment gateway (ids only), through the SECURITY DEFINER function of
-    migration 0030; no tenant bound (it sees past row-level security, answering nothing else)."""
+    migration 0028; no tenant bound (it sees past row-level security, answering nothing else)."""
     stmt = text("SELECT tenants_with_payment_gateway(CAST(:only AS uuid[]))")
     return sorted((await session.execute(stmt, {"only": only})).scalars())
 

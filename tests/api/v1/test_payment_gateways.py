@@ -285,7 +285,7 @@ class TestKeyRotation:
 
 class TestRotateAll:
     """`python -m app rotate-payment-secrets` (payment_gateways.rotate_all): every business's secrets
-    under the newest key, found across tenants by the SECURITY DEFINER function of migration 0030."""
+    under the newest key, found across tenants by the SECURITY DEFINER function of migration 0028."""
 
     async def test_every_tenant_is_re_encrypted_under_the_new_key(self, razorpay_client, razorpay_app, fake_razorpay):
         runtime = razorpay_app.state.runtime
