@@ -127,6 +127,11 @@ def settings(database_urls: DatabaseUrls, mailbox: Mailbox, tmp_path_factory) ->
         # Tests of other things register and invite freely (their own limit tests lower these).
         register_limit_per_ip=10**6,
         invite_limit_per_tenant=10**6,
+        # As many connections at once as the default (20), but only 4 kept idle per app: the session
+        # keeps several apps open (the ASGI app, the served one, the live-Razorpay one ...) and the
+        # embedded server allows 100 connections in all.
+        db_pool_size=4,
+        db_max_overflow=16,
     )
 
 
