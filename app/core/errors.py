@@ -190,6 +190,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
             "duplicate-barcode",
             "duplicate-sku",
             "email-taken",
+            "gateway-in-use",
             "gateway-not-configured",
             "invitation-not-pending",
             "invoice-already-credited",

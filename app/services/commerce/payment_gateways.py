@@ -99,7 +99,8 @@ async def client_for(session: AsyncSession, ctx: Context) -> TenantGateway:
     as for upgrades; refused in prod by the settings)."""
     if ctx.settings.razorpay_mode == "sandbox":
         return SandboxTenantGateway()
-    gateway = await PaymentGatewayRepository(session).for_provider(PROVIDER)
+    # FOR KEY SHARE: a removal or another account's keys wait until this request's payment is written.
+    gateway = await PaymentGatewayRepository(session).for_provider(PROVIDER, key_share=True)
     if gateway is not None:
         return client_of(ctx.settings, gateway)
     raise Conflict(
@@ -131,6 +132,8 @@ async def save(session: AsyncSession, ctx: Context, *, keys: Keys) -> tuple[Paym
     sealed = box(ctx.settings)
     repo = PaymentGatewayRepository(session)
     gateway = await repo.for_provider(PROVIDER, for_update=True)
+    if gateway is not None and gateway.key_id != keys.key_id:  # another Razorpay account
+        await _refuse_in_flight(repo, ctx, "saved another account's keys")
     before = audit.snapshot(gateway, AUDITED) if gateway is not None else None
     values = {
         "key_id": keys.key_id,
@@ -156,14 +159,16 @@ async def save(session: AsyncSession, ctx: Context, *, keys: Keys) -> tuple[Paym
     return gateway, before is None
 
 
-async def remove(session: AsyncSession) -> None:
+async def remove(session: AsyncSession, ctx: Context) -> None:
     """Forget the tenant's keys (online payments then use the sandbox, or answer 409
     gateway-not-configured in live mode). Payments made through it stay as they are; its webhook
-    URL leads nowhere from now on."""
+    URL leads nowhere from now on, so it is refused (409 gateway-in-use) while anything is still
+    in flight on it."""
     repo = PaymentGatewayRepository(session)
     gateway = await repo.for_provider(PROVIDER, for_update=True)
     if gateway is None:
         raise NotFound("No Razorpay account is saved for this business.", code="payment-gateway-not-found")
+    await _refuse_in_flight(repo, ctx, "removed")
     before = audit.snapshot(gateway, AUDITED)
     gateway_id = gateway.id
     await repo.remove(gateway)
@@ -221,6 +226,26 @@ async def rotate_all(rt: Runtime, *, only: list[uuid.UUID] | None = None) -> Rot
             log.error("payment gateway of tenant %s: its secrets open with no key of PAYMENT_SECRET_KEYS", tenant_id)
             unreadable.append(tenant_id)
     return Rotation(rotated, unreadable)
+
+
+async def _refuse_in_flight(repo: PaymentGatewayRepository, ctx: Context, change: str) -> None:
+    """409 gateway-in-use while online payments are open or refunds pending on the saved account:
+    their webhooks come to its URL, signed with its secret, and their refunds must go to it. The
+    gateway row is locked (FOR UPDATE) by the caller: a request making a payment holds it FOR KEY
+    SHARE (client_for), so the count below sees everything made before the change."""
+    payments, refunds = await repo.in_flight(ctx.now)
+    if payments or refunds:
+        waiting = []
+        if payments:
+            waiting.append(f"{payments} online payment{'s' if payments != 1 else ''} still open")
+        if refunds:
+            waiting.append(f"{refunds} refund{'s' if refunds != 1 else ''} pending")
+        raise Conflict(
+            f"The Razorpay account cannot be {change} yet: {' and '.join(waiting)} on it (their webhooks "
+            "and refunds need it). Cancel the open payment links or wait until they are paid or expire, "
+            "and until the refunds are processed; the same account's keys can be saved again at any time.",
+            code="gateway-in-use",
+        )
 
 
 async def _new_webhook_id(session: AsyncSession) -> str:

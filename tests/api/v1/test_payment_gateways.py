@@ -18,6 +18,7 @@ from app.services.commerce import payment_gateways
 from app.services.commerce.gateway_client import LiveTenantGateway, SandboxTenantGateway
 from app.services.commerce.payment_gateways import Keys
 from tests.api.v1.members import add_member
+from tests.api.v1.paying import make_link, party_with_invoice, verify
 from tests.api.v1.payment_flow import problem_code
 from tests.factories import API, make_tenant
 from tests.fake_razorpay import (
@@ -183,6 +184,36 @@ class TestRemove:
             # The old id stays the tenant's in the directory (never reused), yet leads nowhere.
             assert str(await webhook_tenant(session, old["webhook_id"])) == owner.tenant_id
             assert str(await webhook_tenant(session, new["webhook_id"])) == owner.tenant_id
+
+    async def test_not_while_payments_are_open_on_the_account(self, razorpay_client, razorpay_app, fake_razorpay):
+        """An open payment link would lose its webhooks (the URL leads nowhere) and its refunds would
+        go to another account: removing the gateway, or saving another account's keys, is 409
+        gateway-in-use until nothing is in flight; the same account's keys again (rotated secrets)
+        stay allowed."""
+        client, fake = razorpay_client, fake_razorpay
+        owner = await make_tenant(client)
+        account = fake.account()
+        saved = await configure_gateway(client, owner, account)
+        _party, invoice = await party_with_invoice(client, owner, "1180.00")
+        made = await make_link(client, owner, invoice, expires_in_days=7)
+        assert made.status_code == 201, made.text
+        refused = await client.delete(GATEWAY, headers=owner.headers)
+        assert problem_code(refused, 409) == "gateway-in-use"
+        assert "1 online payment" in refused.json()["detail"]
+        other = fake.account()
+        refused = await client.put(GATEWAY, json=body_of(other), headers=owner.headers)
+        assert problem_code(refused, 409) == "gateway-in-use"
+        assert (await client.get(GATEWAY, headers=owner.headers)).json() == saved  # nothing changed
+        # The same account again (its secrets rotated at Razorpay): allowed, the payments stay reachable.
+        rotated = dataclasses.replace(account, webhook_secret=account.webhook_secret + "-rotated")
+        again = await client.put(GATEWAY, json=body_of(rotated), headers=owner.headers)
+        assert again.status_code == 200, again.text
+        assert again.json()["webhook_id"] == saved["webhook_id"]
+        # Once the customer paid, nothing is in flight: the account may go.
+        link = fake.links[made.json()["payment"]["gateway_ref"]]
+        paid = await verify(client, owner, made.json(), fake.pay_link(link["id"]))
+        assert paid.status_code == 200, paid.text
+        assert (await client.delete(GATEWAY, headers=owner.headers)).status_code == 204
 
 
 class TestRoles:
