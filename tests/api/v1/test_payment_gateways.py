@@ -4,6 +4,7 @@ client_for (live, sandbox, not configured) and key rotation."""
 
 import dataclasses
 import logging
+import ssl
 import uuid
 
 import pytest
@@ -273,6 +274,33 @@ class TestClientFor:
         async with app.state.runtime.db.transaction(tenant) as session:
             gateway = await payment_gateways.client_for(session, app.state.runtime.context(tenant))
         assert isinstance(gateway, SandboxTenantGateway)
+
+
+class TestTransport:
+    async def test_calls_share_one_tls_context_not_the_credentials(self, razorpay_app, fake_razorpay, monkeypatch):
+        """Building a TLS context (loading the CA bundle) cost each Razorpay call tens of ms: the
+        process builds one and every call, of every tenant, uses it; each call still carries its
+        own account's keys."""
+        settings = razorpay_app.state.runtime.settings
+        first, second = fake_razorpay.account(), fake_razorpay.account()
+        clients = [
+            payment_gateways.live_client(settings, Keys(a.key_id, a.key_secret, a.webhook_secret))
+            for a in (first, second)
+        ]
+        assert await clients[0].check_keys()  # the process's context exists from here on
+        built = []
+        real = ssl.create_default_context
+
+        def counted(*args, **kwargs):
+            built.append(args)
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(ssl, "create_default_context", counted)
+        for gateway in clients + clients:
+            assert await gateway.check_keys()
+        assert built == []
+        for account in (first, second):
+            assert {call.auth for call in fake_razorpay.calls_of(account)} == {(account.key_id, account.key_secret)}
 
 
 class TestKeyRotation:
