@@ -27,8 +27,9 @@ harmless:
   a read timeout.
 Failures raise PaymentGatewayUnavailable (503, retry later) or PaymentGatewayError (502: Razorpay
 answered, but refused or answered something unusable). Every call's client uses the process's one
-TLS context (`tls_context()`), never the keys of another: they are the call's own basic auth. The key secret and webhook secret are
-private to the client: never in a message, a log line or an exception.
+TLS context (`tls_context()`), never the keys of another: they are the call's own basic auth. The
+key secret and webhook secret are private to the client: never in a message, a log line or an
+exception.
 """
 
 import asyncio
