@@ -192,6 +192,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
             "email-taken",
             "gateway-in-use",
             "gateway-not-configured",
+            "gateway-not-verified",
             "invitation-not-pending",
             "invoice-already-credited",
             "invoice-already-void",

@@ -94,13 +94,20 @@ def client_of(settings: Settings, gateway: PaymentGateway) -> LiveTenantGateway:
 
 async def client_for(session: AsyncSession, ctx: Context) -> TenantGateway:
     """The gateway the tenant's orders, payment links and refunds go through. RAZORPAY_MODE=live:
-    its own saved Razorpay account (at RAZORPAY_BASE_URL), none saved: 409 `gateway-not-configured`.
+    its own saved Razorpay account (at RAZORPAY_BASE_URL), none saved: 409 `gateway-not-configured`,
+    saved but never checked (in sandbox mode): 409 `gateway-not-verified` (the owner saves them again).
     RAZORPAY_MODE=sandbox: the in-process sandbox, saved keys or not (no network, no money moves:
     as for upgrades; refused in prod by the settings)."""
     if ctx.settings.razorpay_mode == "sandbox":
         return SandboxTenantGateway()
     # FOR KEY SHARE: a removal or another account's keys wait until this request's payment is written.
     gateway = await PaymentGatewayRepository(session).for_provider(PROVIDER, key_share=True)
+    if gateway is not None and gateway.verified_at is None:
+        raise Conflict(
+            "The saved Razorpay keys were never checked (saved while the server ran in sandbox mode): the "
+            "owner saves them again with PUT /payment-gateways/razorpay, which checks them with Razorpay.",
+            code="gateway-not-verified",
+        )
     if gateway is not None:
         return client_of(ctx.settings, gateway)
     raise Conflict(
@@ -122,8 +129,10 @@ async def save(session: AsyncSession, ctx: Context, *, keys: Keys) -> tuple[Paym
     call; refused: 400 `gateway-keys-invalid`, nothing stored). Answers the row and whether it is
     new. The secrets are encrypted under the newest PAYMENT_SECRET_KEYS key on every save.
     RAZORPAY_MODE=sandbox makes no call (no network): the keys are stored unchecked, and the
-    sandbox stands in for them until the deployment runs live."""
-    if ctx.settings.razorpay_mode == "live" and not await live_client(ctx.settings, keys).check_keys():
+    sandbox stands in for them until the deployment runs live; they are stored with verified_at
+    NULL, and a live server refuses them (client_for) until they are saved again."""
+    checked = ctx.settings.razorpay_mode == "live"
+    if checked and not await live_client(ctx.settings, keys).check_keys():
         raise RuleViolation(
             "key_secret",
             "Razorpay refused this key id and key secret (check them in Dashboard > Account & Settings > API keys).",
@@ -140,7 +149,7 @@ async def save(session: AsyncSession, ctx: Context, *, keys: Keys) -> tuple[Paym
         "key_secret_encrypted": sealed.encrypt(keys.key_secret),
         "key_secret_last4": keys.key_secret[-4:],
         "webhook_secret_encrypted": sealed.encrypt(keys.webhook_secret),
-        "verified_at": ctx.now,
+        "verified_at": ctx.now if checked else None,  # unchecked keys are not said to be verified
     }
     if gateway is None:
         gateway = await repo.add(PaymentGateway(provider=PROVIDER, webhook_id=await _new_webhook_id(session), **values))

@@ -271,6 +271,7 @@ class TestClientFor:
         account = RazorpayAccount("rzp_test_0123456789abcd", "k" * 24, "w" * 24, "acc_sandbox")
         saved = await configure_gateway(client, owner, account)  # no Razorpay to ask: stored unchecked
         assert saved["sandbox"] is True and saved["key_secret_last4"] == "kkkk"
+        assert (saved["verified"], saved["verified_at"]) == (False, None)  # never said checked
         async with app.state.runtime.db.transaction(tenant) as session:
             gateway = await payment_gateways.client_for(session, app.state.runtime.context(tenant))
         assert isinstance(gateway, SandboxTenantGateway)
@@ -301,6 +302,34 @@ class TestTransport:
         assert built == []
         for account in (first, second):
             assert {call.auth for call in fake_razorpay.calls_of(account)} == {(account.key_id, account.key_secret)}
+
+    async def test_live_keys_saved_unchecked_are_409_until_saved_again(
+        self, razorpay_client, razorpay_app, fake_razorpay
+    ):
+        """Keys saved while the server ran in sandbox were never tried: once it runs live they are
+        refused for payments (409 gateway-not-verified) until the owner saves them again, which
+        checks them."""
+        owner = await make_tenant(razorpay_client)
+        runtime = razorpay_app.state.runtime
+        tenant = uuid.UUID(owner.tenant_id)
+        account = fake_razorpay.account()
+        sandbox = runtime.settings.model_copy(update={"razorpay_mode": "sandbox"})
+        async with runtime.db.transaction(tenant) as session:
+            keys = Keys(account.key_id, account.key_secret, account.webhook_secret)
+            await payment_gateways.save(
+                session, dataclasses.replace(runtime.context(tenant), settings=sandbox), keys=keys
+            )
+        assert fake_razorpay.calls_of(account) == []  # unchecked
+        read = (await razorpay_client.get(GATEWAY, headers=owner.headers)).json()
+        assert (read["verified"], read["verified_at"]) == (False, None)
+        _party, invoice = await party_with_invoice(razorpay_client, owner, "500.00")
+        refused = await make_link(razorpay_client, owner, invoice)
+        assert problem_code(refused, 409) == "gateway-not-verified"
+        assert fake_razorpay.calls_of(account) == []  # nothing made with unchecked keys
+        saved = await configure_gateway(razorpay_client, owner, account)  # live: checked now
+        assert saved["verified"] is True and saved["verified_at"] is not None
+        made = await make_link(razorpay_client, owner, invoice)
+        assert made.status_code == 201, made.text
 
 
 class TestKeyRotation:

@@ -27,7 +27,9 @@ async def save_razorpay(body: GatewaySave, _: OwnerUser, session: SessionDep, ct
     Another account's keys (another key id) are refused with 409 `gateway-in-use` while online
     payments are open or refunds pending on the saved one; the same key id (rotated secrets) is
     always accepted.
-    With RAZORPAY_MODE=sandbox no call is made: the keys are stored unchecked (`sandbox: true`)."""
+    With RAZORPAY_MODE=sandbox no call is made: the keys are stored unchecked (`sandbox: true`,
+    `verified: false`); once the server runs live, payments on them are 409 `gateway-not-verified`
+    until they are saved again (checked then)."""
     gateway, _new = await payment_gateways.save(
         session, ctx, keys=Keys(body.key_id, body.key_secret, body.webhook_secret)
     )
@@ -62,6 +64,7 @@ def _read(ctx: Context, gateway: PaymentGateway) -> GatewayRead:
         webhook_url=payment_gateways.webhook_url(ctx.settings, gateway),
         webhook_events=list(WEBHOOK_EVENTS),
         sandbox=ctx.settings.razorpay_mode == "sandbox",
+        verified=gateway.verified_at is not None,
         verified_at=gateway.verified_at,
         created_at=gateway.created_at,
         updated_at=gateway.updated_at,
