@@ -21,6 +21,7 @@ from app.services.commerce.payment_gateways import Keys
 from tests.api.v1.members import add_member
 from tests.api.v1.paying import make_link, party_with_invoice, verify
 from tests.api.v1.payment_flow import problem_code
+from tests.api.v1.test_refunds import day, deliver, refund, sell
 from tests.factories import API, make_tenant
 from tests.fake_razorpay import (
     GATEWAY,
@@ -32,7 +33,7 @@ from tests.fake_razorpay import (
     webhook_path,
 )
 
-__all__ = ["fake_razorpay", "razorpay_app", "razorpay_client"]  # fixtures
+__all__ = ["day", "fake_razorpay", "razorpay_app", "razorpay_client"]  # fixtures
 
 
 def body_of(account: RazorpayAccount) -> dict:
@@ -215,6 +216,25 @@ class TestRemove:
         paid = await verify(client, owner, made.json(), fake.pay_link(link["id"]))
         assert paid.status_code == 200, paid.text
         assert (await client.delete(GATEWAY, headers=owner.headers)).status_code == 204
+
+    async def test_not_while_a_refund_is_pending_on_the_account(
+        self, razorpay_client, razorpay_app, fake_razorpay, day
+    ):
+        """A refund Razorpay has not settled yet reports back to this account's webhook: the
+        account stays until it is processed (or failed)."""
+        client, fake = razorpay_client, fake_razorpay
+        sold = await sell(client, fake, razorpay_app, day)
+        made = await refund(client, sold, {"amount": "118.00", "reason": "Late delivery"})
+        assert made.status_code == 201, made.text
+        rid = made.json()["razorpay_refund_id"]
+        refused = await client.delete(GATEWAY, headers=sold.owner.headers)
+        assert problem_code(refused, 409) == "gateway-in-use"
+        assert "1 refund pending" in refused.json()["detail"]
+        refused = await client.put(GATEWAY, json=body_of(fake.account()), headers=sold.owner.headers)
+        assert problem_code(refused, 409) == "gateway-in-use"
+        fake.settle_refund(rid, "processed")
+        assert await deliver(client, fake, sold, rid, "processed", 11800) == "processed"
+        assert (await client.delete(GATEWAY, headers=sold.owner.headers)).status_code == 204
 
 
 class TestRoles:
