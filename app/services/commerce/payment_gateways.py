@@ -142,7 +142,7 @@ async def save(session: AsyncSession, ctx: Context, *, keys: Keys) -> tuple[Paym
     repo = PaymentGatewayRepository(session)
     gateway = await repo.for_provider(PROVIDER, for_update=True)
     if gateway is not None and gateway.key_id != keys.key_id:  # another Razorpay account
-        await _refuse_in_flight(repo, ctx, "saved another account's keys")
+        await _refuse_in_flight(repo, ctx, "replaced by another account")
     before = audit.snapshot(gateway, AUDITED) if gateway is not None else None
     values = {
         "key_id": keys.key_id,
