@@ -512,6 +512,7 @@ CASES: dict[tuple[str, str], Case] = {
             b.row("payment_gateways")["provider"], for_update=True
         )
     ),
+    ("PaymentGatewayRepository", "in_flight"): Case(lambda s, b: C("PaymentGatewayRepository")(s).in_flight(EARLY_AT)),
     ("PaymentGatewayRepository", "remove"): Case(
         lambda s, b: C("PaymentGatewayRepository")(s).remove(b.detached(s, "payment_gateways")), compare=False
     ),

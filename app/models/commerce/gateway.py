@@ -32,7 +32,8 @@ class PaymentGateway(TenantScoped, Timestamps, Base):
     key_secret_last4: Mapped[str] = mapped_column(String(4))
     webhook_secret_encrypted: Mapped[str] = mapped_column(Text)
     webhook_id: Mapped[str] = mapped_column(String(40))
-    verified_at: Mapped[datetime]  # when the keys last answered the harmless check call
+    # When the keys last answered the harmless check call; NULL: saved unchecked (sandbox mode, 0030).
+    verified_at: Mapped[datetime | None]
 
 
 class GatewayWebhook(Base):

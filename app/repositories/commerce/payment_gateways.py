@@ -5,12 +5,13 @@ runs before a tenant is bound."""
 import uuid
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.base import new_id
 from app.models.commerce.gateway import GatewayEvent, PaymentGateway
+from app.models.commerce.online_payment import OnlinePayment, Refund
 from app.repositories.base import TenantOwnedRepository, TenantRepository
 
 
@@ -37,11 +38,39 @@ async def claim_webhook(session: AsyncSession, webhook_id: str) -> bool:
 class PaymentGatewayRepository(TenantRepository[PaymentGateway]):
     model = PaymentGateway
 
-    async def for_provider(self, provider: str, *, for_update: bool = False) -> PaymentGateway | None:
+    async def for_provider(
+        self, provider: str, *, for_update: bool = False, key_share: bool = False
+    ) -> PaymentGateway | None:
+        """`for_update`: locked to change or remove it; `key_share`: locked FOR KEY SHARE (many
+        readers at once) by a request about to make a payment or refund on it, so that a removal
+        or another account's keys wait for that request and then see what it made."""
         stmt = select(PaymentGateway).where(PaymentGateway.provider == provider)
         if for_update:
             stmt = stmt.with_for_update()
+        elif key_share:
+            stmt = stmt.with_for_update(read=True, key_share=True)
         return (await self.session.execute(stmt.execution_options(populate_existing=True))).scalar_one_or_none()
+
+    async def in_flight(self, now: datetime) -> tuple[int, int]:
+        """What still depends on the saved account: (online payments still open on it: `created`,
+        not sandbox, not past their expiry; refunds `pending` there)."""
+        payments = select(func.count()).where(
+            OnlinePayment.status == "created",
+            OnlinePayment.is_sandbox.is_(False),
+            or_(OnlinePayment.expires_at.is_(None), OnlinePayment.expires_at > now),
+        )
+        refunds = (
+            select(func.count())
+            .select_from(Refund)
+            .join(
+                OnlinePayment,
+                (OnlinePayment.tenant_id == Refund.tenant_id) & (OnlinePayment.id == Refund.online_payment_id),
+            )
+            .where(Refund.status == "pending", OnlinePayment.is_sandbox.is_(False))
+        )
+        open_payments = (await self.session.execute(payments.select_from(OnlinePayment))).scalar_one()
+        pending_refunds = (await self.session.execute(refunds)).scalar_one()
+        return open_payments, pending_refunds
 
     async def remove(self, gateway: PaymentGateway) -> None:
         stmt = delete(PaymentGateway).where(PaymentGateway.tenant_id == self.tenant_id, PaymentGateway.id == gateway.id)

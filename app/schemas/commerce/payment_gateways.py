@@ -61,8 +61,13 @@ class GatewayRead(ReadModel):
         description="true: this server runs RAZORPAY_MODE=sandbox: the keys were not checked with Razorpay and "
         "online payments use the in-process sandbox (no money moves)."
     )
-    verified_at: datetime = Field(
-        description="When the keys were last saved and (outside sandbox) accepted by Razorpay: every save checks them."
+    verified: bool = Field(
+        description="true: Razorpay accepted the keys when they were last saved (every save outside sandbox "
+        "checks them). false: saved unchecked in sandbox mode; a live server refuses payments on them (409 "
+        "`gateway-not-verified`) until they are saved again."
+    )
+    verified_at: datetime | None = Field(
+        description="When Razorpay last accepted the keys (their last save outside sandbox); null if never checked."
     )
     created_at: datetime
     updated_at: datetime

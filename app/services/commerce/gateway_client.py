@@ -26,16 +26,20 @@ harmless:
 - reads (the key check) and a link's cancellation (cancelling twice changes nothing): also on
   a read timeout.
 Failures raise PaymentGatewayUnavailable (503, retry later) or PaymentGatewayError (502: Razorpay
-answered, but refused or answered something unusable). The key secret and webhook secret are
-private to the client: never in a message, a log line or an exception.
+answered, but refused or answered something unusable). Every call's client uses the process's one
+TLS context (`tls_context()`), never the keys of another: they are the call's own basic auth. The
+key secret and webhook secret are private to the client: never in a message, a log line or an
+exception.
 """
 
 import asyncio
+import functools
 import hashlib
 import hmac
 import logging
 import re
 import secrets
+import ssl
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -86,6 +90,15 @@ class GatewayRefund:
     payment_id: str
     amount_paise: int
     status: str  # pending | processed | failed
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """The process's one TLS context for Razorpay calls: httpx's own default (certifi's CA bundle,
+    or SSL_CERT_FILE / SSL_CERT_DIR), built once. Building it (reading the CA bundle) cost every
+    call tens of milliseconds when each call's client made its own. It holds no credential (a
+    call's basic auth is its own client's), so every tenant's calls share it."""
+    return httpx.create_ssl_context()
 
 
 def sign(secret: str, message: bytes) -> str:
@@ -310,7 +323,7 @@ class LiveTenantGateway(_Signatures):
         retry_409: bool = False,
     ) -> httpx.Response:
         async with httpx.AsyncClient(
-            base_url=self.base_url, auth=(self.key_id, self._key_secret), timeout=self.timeout
+            base_url=self.base_url, auth=(self.key_id, self._key_secret), timeout=self.timeout, verify=tls_context()
         ) as client:
             for attempt in range(self.max_retries + 1):
                 last = attempt == self.max_retries

@@ -94,12 +94,20 @@ def client_of(settings: Settings, gateway: PaymentGateway) -> LiveTenantGateway:
 
 async def client_for(session: AsyncSession, ctx: Context) -> TenantGateway:
     """The gateway the tenant's orders, payment links and refunds go through. RAZORPAY_MODE=live:
-    its own saved Razorpay account (at RAZORPAY_BASE_URL), none saved: 409 `gateway-not-configured`.
+    its own saved Razorpay account (at RAZORPAY_BASE_URL), none saved: 409 `gateway-not-configured`,
+    saved but never checked (in sandbox mode): 409 `gateway-not-verified` (the owner saves them again).
     RAZORPAY_MODE=sandbox: the in-process sandbox, saved keys or not (no network, no money moves:
     as for upgrades; refused in prod by the settings)."""
     if ctx.settings.razorpay_mode == "sandbox":
         return SandboxTenantGateway()
-    gateway = await PaymentGatewayRepository(session).for_provider(PROVIDER)
+    # FOR KEY SHARE: a removal or another account's keys wait until this request's payment is written.
+    gateway = await PaymentGatewayRepository(session).for_provider(PROVIDER, key_share=True)
+    if gateway is not None and gateway.verified_at is None:
+        raise Conflict(
+            "The saved Razorpay keys were never checked (saved while the server ran in sandbox mode): the "
+            "owner saves them again with PUT /payment-gateways/razorpay, which checks them with Razorpay.",
+            code="gateway-not-verified",
+        )
     if gateway is not None:
         return client_of(ctx.settings, gateway)
     raise Conflict(
@@ -121,8 +129,10 @@ async def save(session: AsyncSession, ctx: Context, *, keys: Keys) -> tuple[Paym
     call; refused: 400 `gateway-keys-invalid`, nothing stored). Answers the row and whether it is
     new. The secrets are encrypted under the newest PAYMENT_SECRET_KEYS key on every save.
     RAZORPAY_MODE=sandbox makes no call (no network): the keys are stored unchecked, and the
-    sandbox stands in for them until the deployment runs live."""
-    if ctx.settings.razorpay_mode == "live" and not await live_client(ctx.settings, keys).check_keys():
+    sandbox stands in for them until the deployment runs live; they are stored with verified_at
+    NULL, and a live server refuses them (client_for) until they are saved again."""
+    checked = ctx.settings.razorpay_mode == "live"
+    if checked and not await live_client(ctx.settings, keys).check_keys():
         raise RuleViolation(
             "key_secret",
             "Razorpay refused this key id and key secret (check them in Dashboard > Account & Settings > API keys).",
@@ -131,13 +141,15 @@ async def save(session: AsyncSession, ctx: Context, *, keys: Keys) -> tuple[Paym
     sealed = box(ctx.settings)
     repo = PaymentGatewayRepository(session)
     gateway = await repo.for_provider(PROVIDER, for_update=True)
+    if gateway is not None and gateway.key_id != keys.key_id:  # another Razorpay account
+        await _refuse_in_flight(repo, ctx, "replaced by another account")
     before = audit.snapshot(gateway, AUDITED) if gateway is not None else None
     values = {
         "key_id": keys.key_id,
         "key_secret_encrypted": sealed.encrypt(keys.key_secret),
         "key_secret_last4": keys.key_secret[-4:],
         "webhook_secret_encrypted": sealed.encrypt(keys.webhook_secret),
-        "verified_at": ctx.now,
+        "verified_at": ctx.now if checked else None,  # unchecked keys are not said to be verified
     }
     if gateway is None:
         gateway = await repo.add(PaymentGateway(provider=PROVIDER, webhook_id=await _new_webhook_id(session), **values))
@@ -156,14 +168,16 @@ async def save(session: AsyncSession, ctx: Context, *, keys: Keys) -> tuple[Paym
     return gateway, before is None
 
 
-async def remove(session: AsyncSession) -> None:
+async def remove(session: AsyncSession, ctx: Context) -> None:
     """Forget the tenant's keys (online payments then use the sandbox, or answer 409
     gateway-not-configured in live mode). Payments made through it stay as they are; its webhook
-    URL leads nowhere from now on."""
+    URL leads nowhere from now on, so it is refused (409 gateway-in-use) while anything is still
+    in flight on it."""
     repo = PaymentGatewayRepository(session)
     gateway = await repo.for_provider(PROVIDER, for_update=True)
     if gateway is None:
         raise NotFound("No Razorpay account is saved for this business.", code="payment-gateway-not-found")
+    await _refuse_in_flight(repo, ctx, "removed")
     before = audit.snapshot(gateway, AUDITED)
     gateway_id = gateway.id
     await repo.remove(gateway)
@@ -221,6 +235,26 @@ async def rotate_all(rt: Runtime, *, only: list[uuid.UUID] | None = None) -> Rot
             log.error("payment gateway of tenant %s: its secrets open with no key of PAYMENT_SECRET_KEYS", tenant_id)
             unreadable.append(tenant_id)
     return Rotation(rotated, unreadable)
+
+
+async def _refuse_in_flight(repo: PaymentGatewayRepository, ctx: Context, change: str) -> None:
+    """409 gateway-in-use while online payments are open or refunds pending on the saved account:
+    their webhooks come to its URL, signed with its secret, and their refunds must go to it. The
+    gateway row is locked (FOR UPDATE) by the caller: a request making a payment holds it FOR KEY
+    SHARE (client_for), so the count below sees everything made before the change."""
+    payments, refunds = await repo.in_flight(ctx.now)
+    if payments or refunds:
+        waiting = []
+        if payments:
+            waiting.append(f"{payments} online payment{'s' if payments != 1 else ''} still open")
+        if refunds:
+            waiting.append(f"{refunds} refund{'s' if refunds != 1 else ''} pending")
+        raise Conflict(
+            f"The Razorpay account cannot be {change} yet: {' and '.join(waiting)} on it (their webhooks "
+            "and refunds need it). Cancel the open payment links or wait until they are paid or expire, "
+            "and until the refunds are processed; the same account's keys can be saved again at any time.",
+            code="gateway-in-use",
+        )
 
 
 async def _new_webhook_id(session: AsyncSession) -> str:

@@ -4,6 +4,7 @@ client_for (live, sandbox, not configured) and key rotation."""
 
 import dataclasses
 import logging
+import ssl
 import uuid
 
 import pytest
@@ -18,7 +19,9 @@ from app.services.commerce import payment_gateways
 from app.services.commerce.gateway_client import LiveTenantGateway, SandboxTenantGateway
 from app.services.commerce.payment_gateways import Keys
 from tests.api.v1.members import add_member
+from tests.api.v1.paying import make_link, party_with_invoice, verify
 from tests.api.v1.payment_flow import problem_code
+from tests.api.v1.test_refunds import day, deliver, refund, sell
 from tests.factories import API, make_tenant
 from tests.fake_razorpay import (
     GATEWAY,
@@ -30,7 +33,7 @@ from tests.fake_razorpay import (
     webhook_path,
 )
 
-__all__ = ["fake_razorpay", "razorpay_app", "razorpay_client"]  # fixtures
+__all__ = ["day", "fake_razorpay", "razorpay_app", "razorpay_client"]  # fixtures
 
 
 def body_of(account: RazorpayAccount) -> dict:
@@ -184,6 +187,55 @@ class TestRemove:
             assert str(await webhook_tenant(session, old["webhook_id"])) == owner.tenant_id
             assert str(await webhook_tenant(session, new["webhook_id"])) == owner.tenant_id
 
+    async def test_not_while_payments_are_open_on_the_account(self, razorpay_client, razorpay_app, fake_razorpay):
+        """An open payment link would lose its webhooks (the URL leads nowhere) and its refunds would
+        go to another account: removing the gateway, or saving another account's keys, is 409
+        gateway-in-use until nothing is in flight; the same account's keys again (rotated secrets)
+        stay allowed."""
+        client, fake = razorpay_client, fake_razorpay
+        owner = await make_tenant(client)
+        account = fake.account()
+        saved = await configure_gateway(client, owner, account)
+        _party, invoice = await party_with_invoice(client, owner, "1180.00")
+        made = await make_link(client, owner, invoice, expires_in_days=7)
+        assert made.status_code == 201, made.text
+        refused = await client.delete(GATEWAY, headers=owner.headers)
+        assert problem_code(refused, 409) == "gateway-in-use"
+        assert "1 online payment" in refused.json()["detail"]
+        other = fake.account()
+        refused = await client.put(GATEWAY, json=body_of(other), headers=owner.headers)
+        assert problem_code(refused, 409) == "gateway-in-use"
+        assert (await client.get(GATEWAY, headers=owner.headers)).json() == saved  # nothing changed
+        # The same account again (its secrets rotated at Razorpay): allowed, the payments stay reachable.
+        rotated = dataclasses.replace(account, webhook_secret=account.webhook_secret + "-rotated")
+        again = await client.put(GATEWAY, json=body_of(rotated), headers=owner.headers)
+        assert again.status_code == 200, again.text
+        assert again.json()["webhook_id"] == saved["webhook_id"]
+        # Once the customer paid, nothing is in flight: the account may go.
+        link = fake.links[made.json()["payment"]["gateway_ref"]]
+        paid = await verify(client, owner, made.json(), fake.pay_link(link["id"]))
+        assert paid.status_code == 200, paid.text
+        assert (await client.delete(GATEWAY, headers=owner.headers)).status_code == 204
+
+    async def test_not_while_a_refund_is_pending_on_the_account(
+        self, razorpay_client, razorpay_app, fake_razorpay, day
+    ):
+        """A refund Razorpay has not settled yet reports back to this account's webhook: the
+        account stays until it is processed (or failed)."""
+        client, fake = razorpay_client, fake_razorpay
+        sold = await sell(client, fake, razorpay_app, day)
+        made = await refund(client, sold, {"amount": "118.00", "reason": "Late delivery"})
+        assert made.status_code == 201, made.text
+        rid = made.json()["razorpay_refund_id"]
+        refused = await client.delete(GATEWAY, headers=sold.owner.headers)
+        assert problem_code(refused, 409) == "gateway-in-use"
+        assert "1 refund pending" in refused.json()["detail"]
+        refused = await client.put(GATEWAY, json=body_of(fake.account()), headers=sold.owner.headers)
+        assert problem_code(refused, 409) == "gateway-in-use"
+        fake.settle_refund(rid, "processed")
+        assert await deliver(client, fake, sold, rid, "processed", 11800) == "processed"
+        assert (await client.delete(GATEWAY, headers=sold.owner.headers)).status_code == 204
+
 
 class TestRoles:
     async def test_only_the_owner(self, razorpay_client, fake_razorpay, mailbox):
@@ -239,9 +291,65 @@ class TestClientFor:
         account = RazorpayAccount("rzp_test_0123456789abcd", "k" * 24, "w" * 24, "acc_sandbox")
         saved = await configure_gateway(client, owner, account)  # no Razorpay to ask: stored unchecked
         assert saved["sandbox"] is True and saved["key_secret_last4"] == "kkkk"
+        assert (saved["verified"], saved["verified_at"]) == (False, None)  # never said checked
         async with app.state.runtime.db.transaction(tenant) as session:
             gateway = await payment_gateways.client_for(session, app.state.runtime.context(tenant))
         assert isinstance(gateway, SandboxTenantGateway)
+
+
+class TestTransport:
+    async def test_calls_share_one_tls_context_not_the_credentials(self, razorpay_app, fake_razorpay, monkeypatch):
+        """Building a TLS context (loading the CA bundle) cost each Razorpay call tens of ms: the
+        process builds one and every call, of every tenant, uses it; each call still carries its
+        own account's keys."""
+        settings = razorpay_app.state.runtime.settings
+        first, second = fake_razorpay.account(), fake_razorpay.account()
+        clients = [
+            payment_gateways.live_client(settings, Keys(a.key_id, a.key_secret, a.webhook_secret))
+            for a in (first, second)
+        ]
+        assert await clients[0].check_keys()  # the process's context exists from here on
+        built = []
+        real = ssl.create_default_context
+
+        def counted(*args, **kwargs):
+            built.append(args)
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(ssl, "create_default_context", counted)
+        for gateway in clients + clients:
+            assert await gateway.check_keys()
+        assert built == []
+        for account in (first, second):
+            assert {call.auth for call in fake_razorpay.calls_of(account)} == {(account.key_id, account.key_secret)}
+
+    async def test_live_keys_saved_unchecked_are_409_until_saved_again(
+        self, razorpay_client, razorpay_app, fake_razorpay
+    ):
+        """Keys saved while the server ran in sandbox were never tried: once it runs live they are
+        refused for payments (409 gateway-not-verified) until the owner saves them again, which
+        checks them."""
+        owner = await make_tenant(razorpay_client)
+        runtime = razorpay_app.state.runtime
+        tenant = uuid.UUID(owner.tenant_id)
+        account = fake_razorpay.account()
+        sandbox = runtime.settings.model_copy(update={"razorpay_mode": "sandbox"})
+        async with runtime.db.transaction(tenant) as session:
+            keys = Keys(account.key_id, account.key_secret, account.webhook_secret)
+            await payment_gateways.save(
+                session, dataclasses.replace(runtime.context(tenant), settings=sandbox), keys=keys
+            )
+        assert fake_razorpay.calls_of(account) == []  # unchecked
+        read = (await razorpay_client.get(GATEWAY, headers=owner.headers)).json()
+        assert (read["verified"], read["verified_at"]) == (False, None)
+        _party, invoice = await party_with_invoice(razorpay_client, owner, "500.00")
+        refused = await make_link(razorpay_client, owner, invoice)
+        assert problem_code(refused, 409) == "gateway-not-verified"
+        assert fake_razorpay.calls_of(account) == []  # nothing made with unchecked keys
+        saved = await configure_gateway(razorpay_client, owner, account)  # live: checked now
+        assert saved["verified"] is True and saved["verified_at"] is not None
+        made = await make_link(razorpay_client, owner, invoice)
+        assert made.status_code == 201, made.text
 
 
 class TestKeyRotation:

@@ -14,7 +14,7 @@ from app.services.commerce.payment_gateways import WEBHOOK_EVENTS, Keys
 router = APIRouter(prefix="/payment-gateways", tags=["payment gateways"], responses=problem_responses(401, 403, 422))
 
 
-@router.put("/razorpay", response_model=GatewayRead, responses=problem_responses(400, 502, 503))
+@router.put("/razorpay", response_model=GatewayRead, responses=problem_responses(400, 409, 502, 503))
 async def save_razorpay(body: GatewaySave, _: OwnerUser, session: SessionDep, ctx: ContextDep) -> GatewayRead:
     """Save (or replace) the business's own Razorpay keys, so that its customers pay it online:
     payment links on invoices, orders paid at checkout, refunds. The keys are checked first by one
@@ -24,7 +24,12 @@ async def save_razorpay(body: GatewaySave, _: OwnerUser, session: SessionDep, ct
 
     The answer's `webhook_url` is this business's webhook: add it in Razorpay's dashboard with the
     webhook secret saved here and the events in `webhook_events`. Saving again keeps the URL.
-    With RAZORPAY_MODE=sandbox no call is made: the keys are stored unchecked (`sandbox: true`)."""
+    Another account's keys (another key id) are refused with 409 `gateway-in-use` while online
+    payments are open or refunds pending on the saved one; the same key id (rotated secrets) is
+    always accepted.
+    With RAZORPAY_MODE=sandbox no call is made: the keys are stored unchecked (`sandbox: true`,
+    `verified: false`); once the server runs live, payments on them are 409 `gateway-not-verified`
+    until they are saved again (checked then)."""
     gateway, _new = await payment_gateways.save(
         session, ctx, keys=Keys(body.key_id, body.key_secret, body.webhook_secret)
     )
@@ -39,11 +44,13 @@ async def read_razorpay(_: OwnerUser, session: SessionDep, ctx: ContextDep) -> G
     return _read(ctx, await payment_gateways.get(session))
 
 
-@router.delete("/razorpay", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(404))
-async def remove_razorpay(_: OwnerUser, session: SessionDep) -> Response:
+@router.delete("/razorpay", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(404, 409))
+async def remove_razorpay(_: OwnerUser, session: SessionDep, ctx: ContextDep) -> Response:
     """Forget the saved keys. Payments already made stay as they are; new online payments need
-    keys saved again, and the old webhook URL leads nowhere (a new save makes a new one)."""
-    await payment_gateways.remove(session)
+    keys saved again, and the old webhook URL leads nowhere (a new save makes a new one). Refused
+    with 409 `gateway-in-use` (naming how many) while online payments are still open on the
+    account (links or checkout orders not paid, cancelled or expired) or refunds pending there."""
+    await payment_gateways.remove(session, ctx)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -57,6 +64,7 @@ def _read(ctx: Context, gateway: PaymentGateway) -> GatewayRead:
         webhook_url=payment_gateways.webhook_url(ctx.settings, gateway),
         webhook_events=list(WEBHOOK_EVENTS),
         sandbox=ctx.settings.razorpay_mode == "sandbox",
+        verified=gateway.verified_at is not None,
         verified_at=gateway.verified_at,
         created_at=gateway.created_at,
         updated_at=gateway.updated_at,
