@@ -204,7 +204,7 @@ def cmd_run_due(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_rotate_payment_secrets(settings: Settings, args: argparse.Namespace) -> None:
-    from app.services.commerce.payment_gateways import rotate_all
+    from app.services.commerce.secret_rotation import rotate_all
 
     async def run():
         urls = await resolve_urls(settings)

@@ -18,7 +18,6 @@ tenant's Razorpay dashboard keeps working; removing the gateway and saving again
 
 import logging
 import secrets
-import uuid
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,10 +25,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.config import Settings
 from app.core.context import Context
 from app.core.errors import Conflict, NotFound, PaymentGatewayError, RuleViolation
-from app.core.runtime import Runtime
 from app.core.secret_box import SecretBox, SecretUnreadable, secret_box
 from app.models.commerce.gateway import PaymentGateway
-from app.repositories.commerce.payment_gateways import PaymentGatewayRepository, claim_webhook, tenants_with_gateway
+from app.repositories.commerce.payment_gateways import PaymentGatewayRepository, claim_webhook
 from app.services.commerce.gateway_client import LiveTenantGateway, SandboxTenantGateway, TenantGateway
 from app.services.platform import audit
 
@@ -204,37 +202,6 @@ async def rotate_secrets(session: AsyncSession, ctx: Context) -> bool:
         after=audit.snapshot(gateway, AUDITED),
     )
     return True
-
-
-@dataclass(frozen=True)
-class Rotation:
-    rotated: list[uuid.UUID]
-    unreadable: list[uuid.UUID]  # no listed key opens them: an old key was dropped too early
-
-    def __str__(self) -> str:
-        text = f"payment secrets re-encrypted under the newest key: {len(self.rotated)} tenant(s)"
-        if self.unreadable:
-            text += f"; UNREADABLE with every listed key (restore the old key, rotate again): {self.unreadable}"
-        return text
-
-
-async def rotate_all(rt: Runtime, *, only: list[uuid.UUID] | None = None) -> Rotation:
-    """`python -m app rotate-payment-secrets`: every tenant's saved secrets under the newest key,
-    one transaction per tenant (bound to it: row-level security as usual). Once it reports no
-    unreadable tenant, the keys after the first can be dropped from PAYMENT_SECRET_KEYS."""
-    async with rt.db.transaction() as session:
-        tenants = await tenants_with_gateway(session, only)
-    rotated, unreadable = [], []
-    for tenant_id in tenants:
-        try:
-            async with rt.db.transaction(tenant_id) as session:
-                audit.set_actor(session, None)
-                if await rotate_secrets(session, rt.context(tenant_id)):
-                    rotated.append(tenant_id)
-        except SecretUnreadable:
-            log.error("payment gateway of tenant %s: its secrets open with no key of PAYMENT_SECRET_KEYS", tenant_id)
-            unreadable.append(tenant_id)
-    return Rotation(rotated, unreadable)
 
 
 async def _refuse_in_flight(repo: PaymentGatewayRepository, ctx: Context, change: str) -> None:

@@ -15,7 +15,7 @@ from app.core.secret_box import DEV_PAYMENT_SECRET_KEY, SecretBox, SecretUnreada
 from app.models.commerce.gateway import PaymentGateway
 from app.repositories.commerce.payment_gateways import webhook_tenant
 from app.schemas.commerce.payment_gateways import GatewaySave
-from app.services.commerce import payment_gateways
+from app.services.commerce import payment_gateways, secret_rotation
 from app.services.commerce.gateway_client import LiveTenantGateway, SandboxTenantGateway
 from app.services.commerce.payment_gateways import Keys
 from tests.api.v1.members import add_member
@@ -392,7 +392,7 @@ class TestKeyRotation:
 
 
 class TestRotateAll:
-    """`python -m app rotate-payment-secrets` (payment_gateways.rotate_all): every business's secrets
+    """`python -m app rotate-payment-secrets` (secret_rotation.rotate_all): every business's secrets
     under the newest key, found across tenants by the SECURITY DEFINER function of migration 0028."""
 
     async def test_every_tenant_is_re_encrypted_under_the_new_key(self, razorpay_client, razorpay_app, fake_razorpay):
@@ -406,7 +406,7 @@ class TestRotateAll:
         new_key = Fernet.generate_key().decode()
         rotated = runtime.settings.model_copy(update={"payment_secret_keys": [new_key, DEV_PAYMENT_SECRET_KEY]})
         ids = [uuid.UUID(owner.tenant_id) for owner in [*owners, without]]
-        rotation = await payment_gateways.rotate_all(dataclasses.replace(runtime, settings=rotated), only=ids)
+        rotation = await secret_rotation.rotate_all(dataclasses.replace(runtime, settings=rotated), only=ids)
         assert sorted(rotation.rotated) == sorted(ids[:2]) and rotation.unreadable == []
         for owner, account in zip(owners, accounts, strict=True):
             row = await stored(razorpay_app, owner.tenant_id)
@@ -427,7 +427,7 @@ class TestRotateAll:
         before = await stored(razorpay_app, owner.tenant_id)
         dropped = runtime.settings.model_copy(update={"payment_secret_keys": [Fernet.generate_key().decode()]})
         tenant = uuid.UUID(owner.tenant_id)
-        rotation = await payment_gateways.rotate_all(dataclasses.replace(runtime, settings=dropped), only=[tenant])
+        rotation = await secret_rotation.rotate_all(dataclasses.replace(runtime, settings=dropped), only=[tenant])
         assert (rotation.rotated, rotation.unreadable) == ([], [tenant])
         assert "UNREADABLE" in str(rotation)
         after = await stored(razorpay_app, owner.tenant_id)
