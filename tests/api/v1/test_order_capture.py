@@ -283,3 +283,38 @@ async def test_a_capture_that_cannot_be_invoiced_is_recorded_all_the_same(online
     await online.expire(order)
     assert (await shop.get(client, order["id"]))["status"] == "cancelled"
     assert await shop.stock_of(tea["id"]) == (5, 0)
+
+
+async def test_refunding_the_money_of_a_flagged_order_takes_it_off_the_attention_list(online):
+    """An order flagged `needs_attention` because its late payment could not buy the goods is
+    resolved by refunding that payment: once the money is back, the order leaves the list of
+    orders needing attention (and a refund that fails puts it back)."""
+    shop, client = online.shop, online.client
+    tea = await shop.product(client, stock="2")
+    order, gateway_order = await online.placed(tea)
+    await online.expire(order)
+    sold = await shop.sell(client, [{"product_id": tea["id"], "quantity": "2"}], [{"mode": "cash", "amount": "236.00"}])
+    assert sold.status_code == 201, sold.text
+    paid = online.fake.pay(gateway_order)
+    assert (await online.webhook("payment.captured", gateway_order, paid["razorpay_payment_id"], 23600)).is_success
+    assert (await shop.get(client, order["id"]))["needs_attention"] is True
+    payment = await online.payment_row(order["id"])
+    headers = shop.account.headers | {"Idempotency-Key": str(uuid.uuid4())}
+    refunded = await client.post(
+        f"{API}/online-payments/{payment.id}/refund", json={"reason": "Out of stock"}, headers=headers
+    )
+    assert refunded.status_code == 201, refunded.text
+    resolved = await shop.get(client, order["id"])
+    assert (resolved["needs_attention"], resolved["amount_refunded"]) == (False, "236.00")
+    flagged = await client.get(f"{API}/orders", params={"needs_attention": "true"}, headers=shop.account.headers)
+    assert flagged.json()["items"] == []
+    assert "order.attention_resolved" in await shop.order_audit(order["id"])
+    # the refund fails at the gateway: the money is the customer's advance again, the order flagged again
+    refund = refunded.json()
+    body, headers = online.fake.refund_event(
+        online.account, "refund.failed", refund["razorpay_refund_id"], payment_id=paid["razorpay_payment_id"]
+    )
+    assert (await client.post(webhook_path(online.gateway), content=body, headers=headers)).is_success
+    again = await shop.get(client, order["id"])
+    assert (again["needs_attention"], again["amount_refunded"]) == (True, "0.00")
+
