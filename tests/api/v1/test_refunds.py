@@ -319,7 +319,7 @@ class TestGatewayFailure:
     ):
         sold = await sell(razorpay_client, fake_razorpay, razorpay_app, day)
         body = {"lines": [{"order_line_id": str(sold.order_line_id), "quantity": "1"}], "reason": "x", "restock": True}
-        fake_razorpay.fail_next(1, status=500)
+        fake_razorpay.fail_next(3, status=500)  # the first try and the client's 2 retries
         failed = await refund(razorpay_client, sold, body, key="refund-key-0001")
         assert_problem(failed, 503, "payment-gateway-unavailable")
         assert await refunds_of(razorpay_client, sold) == []
