@@ -318,3 +318,38 @@ async def test_refunding_the_money_of_a_flagged_order_takes_it_off_the_attention
     again = await shop.get(client, order["id"])
     assert (again["needs_attention"], again["amount_refunded"]) == (True, "0.00")
 
+
+async def test_a_second_payment_captured_for_a_paid_order_is_recorded_and_flagged(online):
+    """The buyer paid the same gateway order twice (two tabs; Razorpay captures both): the second
+    payment is money received too. It is recorded once, as the customer's advance, on a payment of
+    its own flagged refund_due, and refunded through POST /online-payments/{id}/refund."""
+    shop, client = online.shop, online.client
+    tea = await shop.product(client, stock="5")
+    order, gateway_order = await online.placed(tea)
+    first, second = online.fake.pay(gateway_order), online.fake.pay(gateway_order)
+    assert (await online.verify(order["id"], first)).status_code == 200
+    for _ in range(3):  # the second capture, replayed, through the webhook and the verify
+        response = await online.webhook("payment.captured", gateway_order, second["razorpay_payment_id"], 23600)
+        assert response.status_code == 200, response.text
+        assert (await online.verify(order["id"], second)).status_code == 200
+    body = await shop.get(client, order["id"])
+    assert (body["status"], body["amount_paid"], body["needs_attention"]) == ("confirmed", "472.00", True)
+    receipts = sorted(await online.receipts(), key=lambda r: r.number)
+    assert [(r.reference, r.amount, r.amount_allocated) for r in receipts] == [
+        (first["razorpay_payment_id"], 236, 236),
+        (second["razorpay_payment_id"], 236, 0),
+    ]
+    assert (await shop.rows())["issued"] == 1 and await shop.stock_of(tea["id"]) == (3, 0)
+    listed = await client.get(f"{API}/online-payments", params={"refund_due": "true"}, headers=shop.account.headers)
+    [extra] = listed.json()["items"]
+    assert (extra["razorpay_payment_id"], extra["status"], extra["amount_paid"]) == (
+        second["razorpay_payment_id"],
+        "paid",
+        "236.00",
+    )
+    headers = shop.account.headers | {"Idempotency-Key": str(uuid.uuid4())}
+    refunded = await client.post(
+        f"{API}/online-payments/{extra['id']}/refund", json={"reason": "Paid twice"}, headers=headers
+    )
+    assert refunded.status_code == 201, refunded.text
+    assert (await shop.get(client, order["id"]))["needs_attention"] is False

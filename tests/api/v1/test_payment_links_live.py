@@ -240,6 +240,42 @@ class TestWebhooksAndVerify:
         assert (str(receipt.amount), str(receipt.amount_allocated)) == ("640.00", "0.00")
         assert await customer_balance(client, party) == "-640.00"
 
+    async def test_a_second_payment_of_a_paid_link_is_recorded_once_and_flagged(
+        self, razorpay_client, razorpay_app, fake_razorpay
+    ):
+        """The buyer paid the link twice: the second payment is money received, recorded once (its
+        replays and its verify find it), on a payment of its own flagged for refund."""
+        client, fake = razorpay_client, fake_razorpay
+        owner = await make_tenant(client)
+        account, gateway, party, invoice, made, query, link = await self.paid_link(client, fake, owner, "500.00")
+        assert (await verify(client, owner, made, query)).json()["outcome"] == "paid"
+        notes = {"online_payment_id": made["payment"]["id"]}
+        answers = []
+        for event_id in ("evt_second0001", "evt_second0002", "evt_second0001"):
+            body, headers = fake.payment_event(
+                account,
+                "payment.captured",
+                link["order_id"],
+                "pay_Second000001",
+                amount=50000,
+                notes=notes,
+                event_id=event_id,
+            )
+            response = await client.post(webhook_path(gateway), content=body, headers=headers)
+            assert response.status_code == 200, response.text
+            answers.append(response.json()["detail"])
+        assert answers[0] == "another-payment-paid-refund-due" and answers[1] == "already-paid", answers
+        receipts = await Books(razorpay_app, owner.tenant_id).receipts()
+        assert {r.reference: (str(r.amount), str(r.amount_allocated)) for r in receipts} == {
+            query["razorpay_payment_id"]: ("500.00", "500.00"),
+            "pay_Second000001": ("500.00", "0.00"),
+        }
+        assert await invoice_state(client, party, invoice) == ("paid", "500.00", "0.00")
+        assert await customer_balance(client, party) == "-500.00"  # the second payment: their advance
+        flagged = (await client.get(f"{API}/online-payments?refund_due=true", headers=owner.headers)).json()
+        [extra] = flagged["items"]
+        assert (extra["razorpay_payment_id"], extra["invoice_id"]) == ("pay_Second000001", invoice["id"])
+
 
 async def test_voiding_an_invoice_withdraws_its_open_link(razorpay_client, razorpay_app, fake_razorpay):
     client, fake = razorpay_client, fake_razorpay
