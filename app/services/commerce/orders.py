@@ -147,7 +147,7 @@ async def cancel(session: AsyncSession, ctx: Context, order_id: uuid.UUID) -> Sa
             "draft": "A draft is deleted (DELETE), not cancelled.",
             "cancelled": "The order is cancelled already.",
         }.get(order.status, "The order is paid (confirmed): refund it (POST /orders/{id}/refund) to cancel it.")
-        raise Conflict(detail, code="order-not-cancellable", status=order.status)
+        raise Conflict(detail, code="order-not-cancellable", order_status=order.status)
     await _end(session, ctx, order, reason="cancelled")
     return order
 
