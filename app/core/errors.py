@@ -229,6 +229,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
             "receipt-refunded",
             "receipt-void",
             "refund-already-recorded",
+            "refund-below-minimum",
             "refund-exceeds-paid",
             "refund-not-due",
             "recurring-invoice-active",

@@ -85,6 +85,7 @@ REFUNDABLE_ORDERS = ("confirmed", "fulfilled", "cancelled")
 EVENT_STATUSES = {"created": "pending", "pending": "pending", "processed": "processed", "failed": "failed"}
 DASHBOARD = "Refunded in the Razorpay dashboard"
 PAISE = Decimal(100)
+MINIMUM_REFUND = Decimal("1.00")  # rupees: Razorpay's smallest refund
 CENT = Decimal("0.01")
 
 
@@ -298,6 +299,12 @@ async def _pay_out(
     cancels: bool,
 ) -> Refund:
     """Write the refund and its money's moves, then (last) ask the gateway to pay it out."""
+    if amount < MINIMUM_REFUND:  # the gateway would refuse it (a 502 after every rule said yes)
+        raise Conflict(
+            f"Razorpay refunds ₹{MINIMUM_REFUND} at least; {amount} is less. Settle it another way "
+            "(e.g. keep it as the customer's advance).",
+            code="refund-below-minimum",
+        )
     repo = RefundRepository(session)
     refund = Refund(
         online_payment_id=payment.id,
