@@ -9,7 +9,9 @@ from urllib.parse import urlencode, urlsplit
 
 from sqlalchemy import func, select
 
+from app.core.errors import Conflict
 from app.models.commerce.online_payment import OnlinePayment
+from app.services.billing import numbering
 from app.services.commerce import payment_gateways
 from tests.api.v1.paying import Books, link_signature, make_link, party_with_invoice, verify
 from tests.api.v1.receipting import alloc, customer_balance, invoice_of, invoice_state, receive
@@ -75,6 +77,39 @@ async def test_a_link_on_the_tenants_account_paid_and_verified(razorpay_client, 
     forged = dict(query)
     forged["razorpay_signature"] = link_signature(other.key_secret, query)
     assert (await verify(client, owner, made, forged)).status_code == 400
+
+
+async def test_a_callback_whose_receipt_fails_leaves_the_payment_unpaid(
+    razorpay_client, razorpay_app, fake_razorpay, monkeypatch
+):
+    """The customer's browser comes back, the signature is good, but the receipt cannot be made
+    (here: the receipt series is exhausted). The page still answers (unconfirmed), and nothing of
+    the capture is kept: not a payment marked paid without its receipt, which every later webhook
+    would take as recorded already. Once the series is fixed, the webhook records it, once."""
+    client, fake = razorpay_client, fake_razorpay
+    owner = await make_tenant(client)
+    account = fake.account()
+    gateway = await configure_gateway(client, owner, account)
+    party, invoice = await party_with_invoice(client, owner, "700.00")
+    made = (await make_link(client, owner, invoice)).json()
+    link = fake.links[made["payment"]["gateway_ref"]]
+    query = fake.pay_link(link["id"])
+
+    async def exhausted(*_: object, **__: object) -> None:
+        raise Conflict("The receipt series is exhausted.", code="number-series-exhausted")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(numbering, "assign", exhausted)
+        page = await client.get(callback_path(link, query))
+    assert page.status_code == 200 and "Payment received" not in page.text
+    read = (await client.get(f"{API}/online-payments/{made['payment']['id']}", headers=owner.headers)).json()
+    assert (read["status"], read["receipt_id"]) == ("created", None)
+    assert await invoice_state(client, party, invoice) == ("issued", "0.00", "700.00")
+    body, headers = fake.link_paid_event(account, link["id"])
+    answer = (await client.post(webhook_path(gateway), content=body, headers=headers)).json()
+    assert answer["detail"] == "paid"
+    assert await invoice_state(client, party, invoice) == ("paid", "700.00", "0.00")
+    assert len(await Books(razorpay_app, owner.tenant_id).receipts()) == 1
 
 
 async def test_a_replaced_link_is_cancelled_on_the_gateway(razorpay_client, razorpay_app, fake_razorpay):
