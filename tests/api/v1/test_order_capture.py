@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from app.models.billing.receipt import Receipt
 from app.models.commerce.online_payment import OnlinePayment
+from app.models.platform.audit import AuditLog
 from app.services.platform.scheduler import run_due
 from tests.api.v1.ordering import OrderShop
 from tests.factories import API, make_tenant
@@ -220,7 +221,17 @@ async def test_a_payment_for_an_order_the_shop_cancelled_is_kept_as_an_advance(o
     kept = await shop.get(client, order["id"])
     assert (kept["status"], kept["cancel_reason"], kept["needs_attention"]) == ("cancelled", "cancelled", True)
     assert await shop.stock_of(tea["id"]) == (5, 0)
-    assert (await online.payment_row(order["id"])).refund_due is True
+    payment = await online.payment_row(order["id"])
+    assert payment.refund_due is True
+    # the payment's every change is audited too: opened by place, closed by the cancel, then paid
+    async with online.app.state.runtime.db.transaction(shop.tenant) as session:
+        stmt = (
+            select(AuditLog.action)
+            .where(AuditLog.entity_type == "online_payment", AuditLog.entity_id == payment.id)
+            .order_by(AuditLog.at, AuditLog.id)
+        )
+        trail = list((await session.execute(stmt)).scalars())
+    assert trail == ["online_payment.created", "online_payment.cancelled", "online_payment.paid"]
 
 
 async def test_captures_and_expiries_racing_on_one_order_have_one_outcome(online):
