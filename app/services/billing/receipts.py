@@ -183,11 +183,16 @@ async def allocate(
     session: AsyncSession, ctx: Context, receipt_id: uuid.UUID, *, allocations: list[AllocationIn]
 ) -> Allocated:
     """Apply more of the receipt's remainder to invoices (dated today, or the receipt's date if later)."""
+    from app.services.commerce import online_payments  # it imports this module
+
     receipt = await get(session, receipt_id)
     _check_active(receipt)
+    online = await online_payments.of_receipt(session, receipt)  # an online payment's: it is locked first
     before = audit.snapshot(receipt, AUDITED)
     made = await _allocate(session, receipt, allocations, on=max(ctx.today, receipt.receipt_date))
     await _audit(session, "receipt.allocated", receipt, before=before, allocations=made)
+    if online is not None:  # its advance used here: maybe nothing is left to refund
+        await online_payments.advance_used(session, ctx, online, receipt)
     return await read(session, receipt.id)
 
 

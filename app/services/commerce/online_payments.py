@@ -24,6 +24,7 @@ import logging
 import uuid
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,6 +39,7 @@ from app.repositories.billing.customers import CustomerRepository
 from app.repositories.billing.invoices import InvoiceRepository
 from app.repositories.billing.receipts import ReceiptRepository
 from app.repositories.commerce.online_payments import OnlinePaymentFilters, OnlinePaymentRepository
+from app.repositories.commerce.orders import SalesOrderRepository
 from app.services.billing import gst_settings, numbering
 from app.services.billing import receipts as receipt_service
 from app.services.commerce import payment_gateways
@@ -285,6 +287,52 @@ async def record_receipt(
         | {"online_payment_id": str(payment.id)},
     )
     return receipt
+
+
+async def of_receipt(session: AsyncSession, receipt: Receipt) -> OnlinePayment | None:
+    """The online payment whose receipt this is (mode razorpay, reference = its payment id),
+    locked: a writer of the receipt takes it first, the lock order of captures and refunds."""
+    if receipt.mode != "razorpay" or receipt.reference is None:
+        return None
+    payment = await OnlinePaymentRepository(session).by_razorpay_payment_id(receipt.reference, for_update=True)
+    return payment if payment is not None and payment.receipt_id == receipt.id else None
+
+
+async def advance_used(session: AsyncSession, ctx: Context, payment: OnlinePayment, receipt: Receipt) -> None:
+    """The receipt of a payment flagged refund_due was allocated (receipts.allocate): once none of
+    its advance is left there is nothing to refund, so the flag goes, and so does its order's
+    needs_attention (the other way out of a flagged payment than a refund). Audited."""
+    await session.refresh(receipt)
+    if not payment.refund_due or receipt.amount - receipt.amount_allocated - receipt.amount_refunded > 0:
+        return
+    before = audit.snapshot(payment, AUDITED)
+    payment.refund_due, payment.refund_due_reason = False, None
+    entries: list[dict[str, Any]] = [
+        {
+            "action": "online_payment.refund_cleared",
+            "entity_type": "online_payment",
+            "entity_id": payment.id,
+            "before": before,
+            "after": audit.snapshot(payment, AUDITED)
+            | {"why": f"its advance was allocated (receipt {receipt.number})"},
+        }
+    ]
+    order = await SalesOrderRepository(session).lock(payment.order_id) if payment.order_id is not None else None
+    if order is not None and order.needs_attention:
+        fields = ["status", "needs_attention", "attention_reason"]
+        order_before = audit.snapshot(order, fields)
+        order.needs_attention, order.attention_reason, order.updated_at = False, None, ctx.now
+        entries.append(
+            {
+                "action": "order.attention_resolved",
+                "entity_type": "order",
+                "entity_id": order.id,
+                "before": order_before,
+                "after": audit.snapshot(order, fields),
+            }
+        )
+    await session.flush()
+    await audit.record_many(session, entries)
 
 
 async def _allocate(

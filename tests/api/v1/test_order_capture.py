@@ -364,3 +364,33 @@ async def test_a_second_payment_captured_for_a_paid_order_is_recorded_and_flagge
     )
     assert refunded.status_code == 201, refunded.text
     assert (await shop.get(client, order["id"]))["needs_attention"] is False
+
+
+async def test_using_the_flagged_advance_on_another_invoice_clears_the_flags(online):
+    """The documented other way out of a flagged late payment: its advance allocated to another
+    invoice of the customer (POST /receipts/{id}/allocate). Once nothing of it is left to refund,
+    the payment is no longer refund_due and the order no longer needs attention."""
+    shop, client = online.shop, online.client
+    tea = await shop.product(client, stock="2")
+    order, gateway_order = await online.placed(tea)
+    await online.expire(order)
+    sold = await shop.sell(client, [{"product_id": tea["id"], "quantity": "2"}], [{"mode": "cash", "amount": "236.00"}])
+    assert sold.status_code == 201, sold.text
+    paid = online.fake.pay(gateway_order)
+    assert (await online.webhook("payment.captured", gateway_order, paid["razorpay_payment_id"], 23600)).is_success
+    payment = await online.payment_row(order["id"])
+    assert payment.refund_due is True
+    other = await shop.product(client, stock="10")
+    owed = await shop.sell(
+        client, [{"product_id": other["id"], "quantity": "3"}], [], customer_id=shop.customer["id"], on_credit=True
+    )  # 3 x 118 = 354.00, unpaid
+    assert owed.status_code == 201, owed.text
+    invoice_id = owed.json()["invoice_id"]
+    path = f"{API}/receipts/{payment.receipt_id}/allocate"
+    part = {"allocations": [{"invoice_id": invoice_id, "amount": "200.00"}]}
+    assert (await client.post(path, json=part, headers=shop.account.headers)).status_code == 200
+    assert (await online.payment_row(order["id"])).refund_due is True  # 36.00 of it is still to go back
+    rest = {"allocations": [{"invoice_id": invoice_id, "amount": "36.00"}]}
+    assert (await client.post(path, json=rest, headers=shop.account.headers)).status_code == 200
+    assert (await online.payment_row(order["id"])).refund_due is False
+    assert (await shop.get(client, order["id"]))["needs_attention"] is False
