@@ -226,6 +226,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
             "product-category-not-empty",
             "product-in-use",
             "receipt-over-allocated",
+            "receipt-of-online-payment",
             "receipt-refunded",
             "receipt-void",
             "refund-already-recorded",

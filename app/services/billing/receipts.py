@@ -198,7 +198,17 @@ async def allocate(
 
 async def void(session: AsyncSession, ctx: Context, receipt_id: uuid.UUID, *, reason: str) -> Allocated:
     """Cancel a receipt: its allocations are released (the invoices owe them again), the customer
-    owes its amount again, its number stays taken."""
+    owes its amount again, its number stays taken. Not the receipt of an online payment: that
+    money is in the gateway's hands, and goes back by a refund (POST /orders/{id}/refund or
+    /online-payments/{id}/refund), which needs its receipt active."""
+    from app.services.commerce import online_payments  # it imports this module
+
+    # an online payment's receipt: the payment row first (the lock order of captures and refunds)
+    if await online_payments.of_receipt(session, await get(session, receipt_id)) is not None:
+        raise Conflict(
+            "This receipt records an online payment the gateway holds: refund it instead of voiding the receipt.",
+            code="receipt-of-online-payment",
+        )
     receipt = await get(session, receipt_id, for_update=True)
     _check_active(receipt)
     if receipt.amount_refunded > 0:

@@ -112,6 +112,26 @@ async def test_a_callback_whose_receipt_fails_leaves_the_payment_unpaid(
     assert len(await Books(razorpay_app, owner.tenant_id).receipts()) == 1
 
 
+async def test_the_receipt_of_an_online_payment_is_not_voided(razorpay_client, razorpay_app, fake_razorpay):
+    """The receipt of money the gateway holds cannot be voided (409): the books would say the
+    customer owes again while Razorpay has the money, and nothing could refund it any more (a
+    refund comes off an active receipt; a dashboard refund's webhook would fail for ever). The
+    money goes back by a refund; the receipt stays."""
+    client, fake = razorpay_client, fake_razorpay
+    owner = await make_tenant(client)
+    account = fake.account()
+    await configure_gateway(client, owner, account)
+    party, invoice = await party_with_invoice(client, owner, "300.00")
+    made = (await make_link(client, owner, invoice)).json()
+    link = fake.links[made["payment"]["gateway_ref"]]
+    query = fake.pay_link(link["id"])
+    assert (await verify(client, owner, made, query)).json()["outcome"] == "paid"
+    [receipt] = await Books(razorpay_app, owner.tenant_id).receipts()
+    voided = await client.post(f"{API}/receipts/{receipt.id}/void", json={"reason": "Oops"}, headers=owner.headers)
+    assert (voided.status_code, voided.json()["code"]) == (409, "receipt-of-online-payment")
+    assert await invoice_state(client, party, invoice) == ("paid", "300.00", "0.00")
+
+
 async def test_a_replaced_link_is_cancelled_on_the_gateway(razorpay_client, razorpay_app, fake_razorpay):
     client, fake = razorpay_client, fake_razorpay
     owner = await make_tenant(client)
