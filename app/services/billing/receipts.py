@@ -183,17 +183,32 @@ async def allocate(
     session: AsyncSession, ctx: Context, receipt_id: uuid.UUID, *, allocations: list[AllocationIn]
 ) -> Allocated:
     """Apply more of the receipt's remainder to invoices (dated today, or the receipt's date if later)."""
+    from app.services.commerce import online_payments  # it imports this module
+
     receipt = await get(session, receipt_id)
     _check_active(receipt)
+    online = await online_payments.of_receipt(session, receipt)  # an online payment's: it is locked first
     before = audit.snapshot(receipt, AUDITED)
     made = await _allocate(session, receipt, allocations, on=max(ctx.today, receipt.receipt_date))
     await _audit(session, "receipt.allocated", receipt, before=before, allocations=made)
+    if online is not None:  # its advance used here: maybe nothing is left to refund
+        await online_payments.advance_used(session, ctx, online, receipt)
     return await read(session, receipt.id)
 
 
 async def void(session: AsyncSession, ctx: Context, receipt_id: uuid.UUID, *, reason: str) -> Allocated:
     """Cancel a receipt: its allocations are released (the invoices owe them again), the customer
-    owes its amount again, its number stays taken."""
+    owes its amount again, its number stays taken. Not the receipt of an online payment: that
+    money is in the gateway's hands, and goes back by a refund (POST /orders/{id}/refund or
+    /online-payments/{id}/refund), which needs its receipt active."""
+    from app.services.commerce import online_payments  # it imports this module
+
+    # an online payment's receipt: the payment row first (the lock order of captures and refunds)
+    if await online_payments.of_receipt(session, await get(session, receipt_id)) is not None:
+        raise Conflict(
+            "This receipt records an online payment the gateway holds: refund it instead of voiding the receipt.",
+            code="receipt-of-online-payment",
+        )
     receipt = await get(session, receipt_id, for_update=True)
     _check_active(receipt)
     if receipt.amount_refunded > 0:

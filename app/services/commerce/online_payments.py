@@ -19,16 +19,19 @@ meanwhile, in cash or by another link). A payment for a void invoice stays wholl
 the payment is flagged `refund_due` (POST /online-payments/{id}/refund sends it back).
 """
 
+import hashlib
 import logging
 import uuid
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.context import Context
 from app.core.errors import Conflict, NotFound, SignatureInvalid
 from app.domain.statuses import SETTLEABLE_STATUSES, InvoiceStatus
+from app.models.base import new_id
 from app.models.billing.invoice import Invoice
 from app.models.billing.receipt import Receipt, ReceiptAllocation
 from app.models.commerce.online_payment import OnlinePayment
@@ -36,6 +39,7 @@ from app.repositories.billing.customers import CustomerRepository
 from app.repositories.billing.invoices import InvoiceRepository
 from app.repositories.billing.receipts import ReceiptRepository
 from app.repositories.commerce.online_payments import OnlinePaymentFilters, OnlinePaymentRepository
+from app.repositories.commerce.orders import SalesOrderRepository
 from app.services.billing import gst_settings, numbering
 from app.services.billing import receipts as receipt_service
 from app.services.commerce import payment_gateways
@@ -88,23 +92,17 @@ async def on_captured(
     caller. The first call marks it paid and records the money (a receipt for an invoice, the
     order's confirmation for an order); every later one answers what it found and changes nothing.
     The outcome: paid, paid-advance (part or all of it is the customer's advance), paid-refund-due,
-    the order's outcome, already-paid, or another-payment (a second, different payment for a link
-    or order already paid: logged for the owner, not recorded here)."""
-    if payment.status == "paid":
-        if payment.razorpay_payment_id == razorpay_payment_id:
-            return "already-paid"
-        log.error(
-            "online payment %s (%s) paid by %s, and now %s says %s paid it too",
-            payment.id,
-            payment.gateway_ref,
-            payment.razorpay_payment_id,
-            source,
-            razorpay_payment_id,
-        )
-        return "another-payment"
+    the order's outcome, already-paid, or another-payment-<outcome> (a second, different payment
+    for a link or order already paid: recorded on an online payment of its own, `_another_payment`)."""
+    if payment.status == "paid" and payment.razorpay_payment_id == razorpay_payment_id:
+        return "already-paid"
     if amount_paise <= 0:
         log.error("online payment %s: capture of %s paise from %s ignored", payment.id, amount_paise, source)
         return "no-amount"
+    if payment.status == "paid":
+        return await _another_payment(
+            session, ctx, payment, razorpay_payment_id=razorpay_payment_id, amount_paise=amount_paise, source=source
+        )
     amount = (Decimal(amount_paise) / 100).quantize(PAISE)
     repo = OnlinePaymentRepository(session)
     before = audit.snapshot(payment, AUDITED)
@@ -128,6 +126,85 @@ async def on_captured(
     if payment.refund_due:
         return "paid-refund-due"
     return "paid" if receipt.amount_allocated == receipt.amount else "paid-advance"
+
+
+async def _another_payment(
+    session: AsyncSession,
+    ctx: Context,
+    payment: OnlinePayment,
+    *,
+    razorpay_payment_id: str,
+    amount_paise: int,
+    source: str,
+) -> str:
+    """A second, different payment captured for a link or gateway order already paid (the buyer
+    paid twice; Razorpay captured both): money received all the same. It is recorded once, on an
+    online payment of its own (same purpose, invoice or order; its gateway_ref is the original's
+    followed by `#` and the payment id), then captured as any: an order's goes through
+    orders.on_payment_captured (kept as the customer's advance, the order flagged); an invoice's
+    is allocated to what the invoice still owes, and what could not be allocated is flagged for
+    refund. `payment` (the original) is locked by the caller, so replays queue and find it."""
+    repo = OnlinePaymentRepository(session)
+    if await repo.by_razorpay_payment_id(razorpay_payment_id, for_update=True) is not None:
+        return "already-paid"
+    log.warning(
+        "online payment %s (%s) paid by %s, and %s says %s paid it too: recorded as a payment of its own",
+        payment.id,
+        payment.gateway_ref,
+        payment.razorpay_payment_id,
+        source,
+        razorpay_payment_id,
+    )
+    ref = f"{payment.gateway_ref}#{razorpay_payment_id}"
+    if len(ref) > 64:  # ids longer than Razorpay's: a digest keeps it unique
+        ref = "extra#" + hashlib.sha256(ref.encode()).hexdigest()[:58]
+    amount = (Decimal(amount_paise) / 100).quantize(PAISE)
+    extra = await repo.add(
+        OnlinePayment(
+            id=new_id(),
+            purpose=payment.purpose,
+            invoice_id=payment.invoice_id,
+            order_id=payment.order_id,
+            company_id=payment.company_id,
+            customer_id=payment.customer_id,
+            gateway_kind=payment.gateway_kind,
+            gateway_ref=ref,
+            amount=amount,
+            status="created",
+            is_sandbox=payment.is_sandbox,
+            expires_at=None,
+            amount_refunded=Decimal("0.00"),
+            refund_due=False,
+        )
+    )
+    await audit.record(
+        session,
+        action="online_payment.created",
+        entity_type="online_payment",
+        entity_id=extra.id,
+        after=audit.snapshot(extra, AUDITED) | {"another_payment_of": str(payment.id)},
+    )
+    outcome = await on_captured(
+        session, ctx, extra, razorpay_payment_id=razorpay_payment_id, amount_paise=amount_paise, source=source
+    )
+    if extra.purpose == "invoice" and extra.receipt_id is not None and not extra.refund_due:
+        receipt = await ReceiptRepository(session).get(extra.receipt_id)
+        if receipt is not None and receipt.amount_allocated == 0:
+            before = audit.snapshot(extra, AUDITED)
+            _flag_refund(
+                extra, f"A second payment of {payment.gateway_ref}, paid already by {payment.razorpay_payment_id}."
+            )
+            await session.flush()
+            await audit.record(
+                session,
+                action="online_payment.refund_due",
+                entity_type="online_payment",
+                entity_id=extra.id,
+                before=before,
+                after=audit.snapshot(extra, AUDITED),
+            )
+            outcome = "paid-refund-due"
+    return f"another-payment-{outcome}"[:40]
 
 
 async def on_failed(
@@ -210,6 +287,52 @@ async def record_receipt(
         | {"online_payment_id": str(payment.id)},
     )
     return receipt
+
+
+async def of_receipt(session: AsyncSession, receipt: Receipt) -> OnlinePayment | None:
+    """The online payment whose receipt this is (mode razorpay, reference = its payment id),
+    locked: a writer of the receipt takes it first, the lock order of captures and refunds."""
+    if receipt.mode != "razorpay" or receipt.reference is None:
+        return None
+    payment = await OnlinePaymentRepository(session).by_razorpay_payment_id(receipt.reference, for_update=True)
+    return payment if payment is not None and payment.receipt_id == receipt.id else None
+
+
+async def advance_used(session: AsyncSession, ctx: Context, payment: OnlinePayment, receipt: Receipt) -> None:
+    """The receipt of a payment flagged refund_due was allocated (receipts.allocate): once none of
+    its advance is left there is nothing to refund, so the flag goes, and so does its order's
+    needs_attention (the other way out of a flagged payment than a refund). Audited."""
+    await session.refresh(receipt)
+    if not payment.refund_due or receipt.amount - receipt.amount_allocated - receipt.amount_refunded > 0:
+        return
+    before = audit.snapshot(payment, AUDITED)
+    payment.refund_due, payment.refund_due_reason = False, None
+    entries: list[dict[str, Any]] = [
+        {
+            "action": "online_payment.refund_cleared",
+            "entity_type": "online_payment",
+            "entity_id": payment.id,
+            "before": before,
+            "after": audit.snapshot(payment, AUDITED)
+            | {"why": f"its advance was allocated (receipt {receipt.number})"},
+        }
+    ]
+    order = await SalesOrderRepository(session).lock(payment.order_id) if payment.order_id is not None else None
+    if order is not None and order.needs_attention:
+        fields = ["status", "needs_attention", "attention_reason"]
+        order_before = audit.snapshot(order, fields)
+        order.needs_attention, order.attention_reason, order.updated_at = False, None, ctx.now
+        entries.append(
+            {
+                "action": "order.attention_resolved",
+                "entity_type": "order",
+                "entity_id": order.id,
+                "before": order_before,
+                "after": audit.snapshot(order, fields),
+            }
+        )
+    await session.flush()
+    await audit.record_many(session, entries)
 
 
 async def _allocate(

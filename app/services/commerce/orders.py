@@ -132,6 +132,13 @@ async def place(session: AsyncSession, ctx: Context, order_id: uuid.UUID, *, pay
     order.hold_until = payment.expires_at if payment is not None else None
     if payment is not None:
         await OrderPaymentRepository(session).add(payment)
+        await audit.record(
+            session,
+            action="online_payment.created",
+            entity_type="online_payment",
+            entity_id=payment.id,
+            after=audit.snapshot(payment, online_payments.AUDITED),
+        )
     await session.flush()
     await _audit(session, "order.placed", order, before=before, gateway_order=payment.gateway_ref if payment else None)
     return Placed(order, checkout, order_drafts.Priced(order, lines, computed))
@@ -147,7 +154,7 @@ async def cancel(session: AsyncSession, ctx: Context, order_id: uuid.UUID) -> Sa
             "draft": "A draft is deleted (DELETE), not cancelled.",
             "cancelled": "The order is cancelled already.",
         }.get(order.status, "The order is paid (confirmed): refund it (POST /orders/{id}/refund) to cancel it.")
-        raise Conflict(detail, code="order-not-cancellable", status=order.status)
+        raise Conflict(detail, code="order-not-cancellable", order_status=order.status)
     await _end(session, ctx, order, reason="cancelled")
     return order
 
@@ -335,7 +342,16 @@ async def _end(session: AsyncSession, ctx: Context, order: SalesOrder, *, reason
     closed = "expired" if reason == "hold_expired" else "cancelled"
     for payment in await OrderPaymentRepository(session).of_order(order.id, for_update=True):  # locked already
         if payment.status in ("created", "failed"):  # a later capture may still pay it (then: on_payment_captured)
+            payment_before = audit.snapshot(payment, online_payments.AUDITED)
             payment.status, payment.updated_at = closed, ctx.now
+            await audit.record(
+                session,
+                action=f"online_payment.{closed}",
+                entity_type="online_payment",
+                entity_id=payment.id,
+                before=payment_before,
+                after=audit.snapshot(payment, online_payments.AUDITED) | {"reason": reason},
+            )
     order.status, order.cancel_reason, order.cancelled_at, order.updated_at = "cancelled", reason, ctx.now, ctx.now
     await session.flush()
     action = "order.hold_expired" if reason == "hold_expired" else "order.cancelled"

@@ -378,19 +378,25 @@ async def returned(
     values = {name: params.get(name, "") for name in CALLBACK_PARAMS}
     status = "unconfirmed"
     if all(pattern.fullmatch(values[name]) for name, pattern in CALLBACK_PARAMS.items()):
+        link_ref = payment.gateway_ref
         try:
-            payment, status = await online_payments.verify_link(
-                session,
-                bound,
-                payment_id,
-                razorpay_payment_id=values["razorpay_payment_id"],
-                link_id=values["razorpay_payment_link_id"],
-                reference_id=values["razorpay_payment_link_reference_id"],
-                link_status=values["razorpay_payment_link_status"],
-                signature=values["razorpay_signature"],
-            )
+            # a savepoint: this page commits whatever happens, so a refusal after the capture began
+            # (the receipt's series exhausted, ...) must take back its writes, or the payment would
+            # stay paid with no receipt and every later webhook would find it "already paid"
+            async with session.begin_nested():
+                payment, status = await online_payments.verify_link(
+                    session,
+                    bound,
+                    payment_id,
+                    razorpay_payment_id=values["razorpay_payment_id"],
+                    link_id=values["razorpay_payment_link_id"],
+                    reference_id=values["razorpay_payment_link_reference_id"],
+                    link_status=values["razorpay_payment_link_status"],
+                    signature=values["razorpay_signature"],
+                )
         except AppError as exc:  # a forged or stale callback, a gateway removed since: nothing written
-            log.warning("payment link %s: callback not verified: %s", payment.gateway_ref, exc.code)
+            log.warning("payment link %s: callback not verified: %s", link_ref, exc.code)
+            payment = await online_payments.get(session, payment_id)  # as it is after the rollback
     invoice = await invoicing.get(session, invoice_id)
     receipt = await ReceiptRepository(session).get(payment.receipt_id) if payment.receipt_id else None
     return Returned(

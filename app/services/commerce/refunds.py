@@ -80,10 +80,12 @@ AUDITED = [
 ]
 PAYMENT_AUDITED = ["amount_refunded", "refund_due", "refund_due_reason"]
 ORDER_AUDITED = ["status", "amount_refunded", "cancelled_at", "cancel_reason"]
+ATTENTION_AUDITED = ["status", "needs_attention", "attention_reason"]
 REFUNDABLE_ORDERS = ("confirmed", "fulfilled", "cancelled")
 EVENT_STATUSES = {"created": "pending", "pending": "pending", "processed": "processed", "failed": "failed"}
 DASHBOARD = "Refunded in the Razorpay dashboard"
 PAISE = Decimal(100)
+MINIMUM_REFUND = Decimal("1.00")  # rupees: Razorpay's smallest refund
 CENT = Decimal("0.01")
 
 
@@ -297,6 +299,12 @@ async def _pay_out(
     cancels: bool,
 ) -> Refund:
     """Write the refund and its money's moves, then (last) ask the gateway to pay it out."""
+    if amount < MINIMUM_REFUND:  # the gateway would refuse it (a 502 after every rule said yes)
+        raise Conflict(
+            f"Razorpay refunds ₹{MINIMUM_REFUND} at least; {amount} is less. Settle it another way "
+            "(e.g. keep it as the customer's advance).",
+            code="refund-below-minimum",
+        )
     repo = RefundRepository(session)
     refund = Refund(
         online_payment_id=payment.id,
@@ -313,6 +321,7 @@ async def _pay_out(
     entries = await _move_money(session, ctx, refund, payment, receipt, order, amount, cancels=cancels)
     if payment.refund_due and advance(receipt) <= 0:
         payment.refund_due = False
+        entries += _attention(ctx, order, needed=False, reason=None)
     await session.flush()  # every rule has answered: only now does money move
     if payment.razorpay_payment_id is None:  # a paid payment always has it (a CHECK)
         raise Conflict("The payment has no gateway payment to refund.", code="order-not-refundable")
@@ -462,7 +471,25 @@ async def _give_back(
     refund.failure_reason = (reason or "The gateway reported the refund failed.")[:500]
     payment.refund_due = True
     payment.refund_due_reason = f"Refund {refund.razorpay_refund_id} failed: {refund.failure_reason}"
-    return entries
+    return entries + _attention(ctx, order, needed=True, reason=payment.refund_due_reason)
+
+
+def _attention(ctx: Context, order: SalesOrder | None, *, needed: bool, reason: str | None) -> list[dict[str, Any]]:
+    """An order flagged `needs_attention` (its payment could not buy it) is resolved once that
+    payment's money is back with the customer; a refund that fails flags it again. The audit entry."""
+    if order is None or order.needs_attention == needed:
+        return []
+    before = audit.snapshot(order, ATTENTION_AUDITED)
+    order.needs_attention, order.attention_reason, order.updated_at = needed, reason, ctx.now
+    return [
+        {
+            "action": "order.needs_attention" if needed else "order.attention_resolved",
+            "entity_type": "order",
+            "entity_id": order.id,
+            "before": before,
+            "after": audit.snapshot(order, ATTENTION_AUDITED),
+        }
+    ]
 
 
 async def _record_external(

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from app.models.billing.receipt import Receipt
 from app.models.commerce.online_payment import OnlinePayment
+from app.models.platform.audit import AuditLog
 from app.services.platform.scheduler import run_due
 from tests.api.v1.ordering import OrderShop
 from tests.factories import API, make_tenant
@@ -220,7 +221,17 @@ async def test_a_payment_for_an_order_the_shop_cancelled_is_kept_as_an_advance(o
     kept = await shop.get(client, order["id"])
     assert (kept["status"], kept["cancel_reason"], kept["needs_attention"]) == ("cancelled", "cancelled", True)
     assert await shop.stock_of(tea["id"]) == (5, 0)
-    assert (await online.payment_row(order["id"])).refund_due is True
+    payment = await online.payment_row(order["id"])
+    assert payment.refund_due is True
+    # the payment's every change is audited too: opened by place, closed by the cancel, then paid
+    async with online.app.state.runtime.db.transaction(shop.tenant) as session:
+        stmt = (
+            select(AuditLog.action)
+            .where(AuditLog.entity_type == "online_payment", AuditLog.entity_id == payment.id)
+            .order_by(AuditLog.at, AuditLog.id)
+        )
+        trail = list((await session.execute(stmt)).scalars())
+    assert trail == ["online_payment.created", "online_payment.cancelled", "online_payment.paid"]
 
 
 async def test_captures_and_expiries_racing_on_one_order_have_one_outcome(online):
@@ -283,3 +294,103 @@ async def test_a_capture_that_cannot_be_invoiced_is_recorded_all_the_same(online
     await online.expire(order)
     assert (await shop.get(client, order["id"]))["status"] == "cancelled"
     assert await shop.stock_of(tea["id"]) == (5, 0)
+
+
+async def test_refunding_the_money_of_a_flagged_order_takes_it_off_the_attention_list(online):
+    """An order flagged `needs_attention` because its late payment could not buy the goods is
+    resolved by refunding that payment: once the money is back, the order leaves the list of
+    orders needing attention (and a refund that fails puts it back)."""
+    shop, client = online.shop, online.client
+    tea = await shop.product(client, stock="2")
+    order, gateway_order = await online.placed(tea)
+    await online.expire(order)
+    sold = await shop.sell(client, [{"product_id": tea["id"], "quantity": "2"}], [{"mode": "cash", "amount": "236.00"}])
+    assert sold.status_code == 201, sold.text
+    paid = online.fake.pay(gateway_order)
+    assert (await online.webhook("payment.captured", gateway_order, paid["razorpay_payment_id"], 23600)).is_success
+    assert (await shop.get(client, order["id"]))["needs_attention"] is True
+    payment = await online.payment_row(order["id"])
+    headers = shop.account.headers | {"Idempotency-Key": str(uuid.uuid4())}
+    refunded = await client.post(
+        f"{API}/online-payments/{payment.id}/refund", json={"reason": "Out of stock"}, headers=headers
+    )
+    assert refunded.status_code == 201, refunded.text
+    resolved = await shop.get(client, order["id"])
+    assert (resolved["needs_attention"], resolved["amount_refunded"]) == (False, "236.00")
+    flagged = await client.get(f"{API}/orders", params={"needs_attention": "true"}, headers=shop.account.headers)
+    assert flagged.json()["items"] == []
+    assert "order.attention_resolved" in await shop.order_audit(order["id"])
+    # the refund fails at the gateway: the money is the customer's advance again, the order flagged again
+    refund = refunded.json()
+    body, headers = online.fake.refund_event(
+        online.account, "refund.failed", refund["razorpay_refund_id"], payment_id=paid["razorpay_payment_id"]
+    )
+    assert (await client.post(webhook_path(online.gateway), content=body, headers=headers)).is_success
+    again = await shop.get(client, order["id"])
+    assert (again["needs_attention"], again["amount_refunded"]) == (True, "0.00")
+
+
+async def test_a_second_payment_captured_for_a_paid_order_is_recorded_and_flagged(online):
+    """The buyer paid the same gateway order twice (two tabs; Razorpay captures both): the second
+    payment is money received too. It is recorded once, as the customer's advance, on a payment of
+    its own flagged refund_due, and refunded through POST /online-payments/{id}/refund."""
+    shop, client = online.shop, online.client
+    tea = await shop.product(client, stock="5")
+    order, gateway_order = await online.placed(tea)
+    first, second = online.fake.pay(gateway_order), online.fake.pay(gateway_order)
+    assert (await online.verify(order["id"], first)).status_code == 200
+    for _ in range(3):  # the second capture, replayed, through the webhook and the verify
+        response = await online.webhook("payment.captured", gateway_order, second["razorpay_payment_id"], 23600)
+        assert response.status_code == 200, response.text
+        assert (await online.verify(order["id"], second)).status_code == 200
+    body = await shop.get(client, order["id"])
+    assert (body["status"], body["amount_paid"], body["needs_attention"]) == ("confirmed", "472.00", True)
+    receipts = sorted(await online.receipts(), key=lambda r: r.number)
+    assert [(r.reference, r.amount, r.amount_allocated) for r in receipts] == [
+        (first["razorpay_payment_id"], 236, 236),
+        (second["razorpay_payment_id"], 236, 0),
+    ]
+    assert (await shop.rows())["issued"] == 1 and await shop.stock_of(tea["id"]) == (3, 0)
+    listed = await client.get(f"{API}/online-payments", params={"refund_due": "true"}, headers=shop.account.headers)
+    [extra] = listed.json()["items"]
+    assert (extra["razorpay_payment_id"], extra["status"], extra["amount_paid"]) == (
+        second["razorpay_payment_id"],
+        "paid",
+        "236.00",
+    )
+    headers = shop.account.headers | {"Idempotency-Key": str(uuid.uuid4())}
+    refunded = await client.post(
+        f"{API}/online-payments/{extra['id']}/refund", json={"reason": "Paid twice"}, headers=headers
+    )
+    assert refunded.status_code == 201, refunded.text
+    assert (await shop.get(client, order["id"]))["needs_attention"] is False
+
+
+async def test_using_the_flagged_advance_on_another_invoice_clears_the_flags(online):
+    """The documented other way out of a flagged late payment: its advance allocated to another
+    invoice of the customer (POST /receipts/{id}/allocate). Once nothing of it is left to refund,
+    the payment is no longer refund_due and the order no longer needs attention."""
+    shop, client = online.shop, online.client
+    tea = await shop.product(client, stock="2")
+    order, gateway_order = await online.placed(tea)
+    await online.expire(order)
+    sold = await shop.sell(client, [{"product_id": tea["id"], "quantity": "2"}], [{"mode": "cash", "amount": "236.00"}])
+    assert sold.status_code == 201, sold.text
+    paid = online.fake.pay(gateway_order)
+    assert (await online.webhook("payment.captured", gateway_order, paid["razorpay_payment_id"], 23600)).is_success
+    payment = await online.payment_row(order["id"])
+    assert payment.refund_due is True
+    other = await shop.product(client, stock="10")
+    owed = await shop.sell(
+        client, [{"product_id": other["id"], "quantity": "3"}], [], customer_id=shop.customer["id"], on_credit=True
+    )  # 3 x 118 = 354.00, unpaid
+    assert owed.status_code == 201, owed.text
+    invoice_id = owed.json()["invoice_id"]
+    path = f"{API}/receipts/{payment.receipt_id}/allocate"
+    part = {"allocations": [{"invoice_id": invoice_id, "amount": "200.00"}]}
+    assert (await client.post(path, json=part, headers=shop.account.headers)).status_code == 200
+    assert (await online.payment_row(order["id"])).refund_due is True  # 36.00 of it is still to go back
+    rest = {"allocations": [{"invoice_id": invoice_id, "amount": "36.00"}]}
+    assert (await client.post(path, json=rest, headers=shop.account.headers)).status_code == 200
+    assert (await online.payment_row(order["id"])).refund_due is False
+    assert (await shop.get(client, order["id"]))["needs_attention"] is False

@@ -140,6 +140,8 @@ async def test_cancel_releases_the_reservation_and_is_final(shop, client):
     order = await shop.draft(client, [{"product_id": tea["id"], "quantity": "4"}])
     draft_cancel = await shop.post(client, f"/orders/{order['id']}/cancel")
     assert (draft_cancel.status_code, draft_cancel.json()["code"]) == (409, "order-not-cancellable")
+    # the problem's `status` is the HTTP status (RFC 9457), the order's own is `order_status`
+    assert (draft_cancel.json()["status"], draft_cancel.json()["order_status"]) == (409, "draft")
     assert (await shop.place(client, order["id"])).status_code == 200
     assert await shop.stock_of(tea["id"]) == (5, 4)
     cancelled = await shop.post(client, f"/orders/{order['id']}/cancel")

@@ -9,7 +9,9 @@ from urllib.parse import urlencode, urlsplit
 
 from sqlalchemy import func, select
 
+from app.core.errors import Conflict
 from app.models.commerce.online_payment import OnlinePayment
+from app.services.billing import numbering
 from app.services.commerce import payment_gateways
 from tests.api.v1.paying import Books, link_signature, make_link, party_with_invoice, verify
 from tests.api.v1.receipting import alloc, customer_balance, invoice_of, invoice_state, receive
@@ -75,6 +77,59 @@ async def test_a_link_on_the_tenants_account_paid_and_verified(razorpay_client, 
     forged = dict(query)
     forged["razorpay_signature"] = link_signature(other.key_secret, query)
     assert (await verify(client, owner, made, forged)).status_code == 400
+
+
+async def test_a_callback_whose_receipt_fails_leaves_the_payment_unpaid(
+    razorpay_client, razorpay_app, fake_razorpay, monkeypatch
+):
+    """The customer's browser comes back, the signature is good, but the receipt cannot be made
+    (here: the receipt series is exhausted). The page still answers (unconfirmed), and nothing of
+    the capture is kept: not a payment marked paid without its receipt, which every later webhook
+    would take as recorded already. Once the series is fixed, the webhook records it, once."""
+    client, fake = razorpay_client, fake_razorpay
+    owner = await make_tenant(client)
+    account = fake.account()
+    gateway = await configure_gateway(client, owner, account)
+    party, invoice = await party_with_invoice(client, owner, "700.00")
+    made = (await make_link(client, owner, invoice)).json()
+    link = fake.links[made["payment"]["gateway_ref"]]
+    query = fake.pay_link(link["id"])
+
+    async def exhausted(*_: object, **__: object) -> None:
+        raise Conflict("The receipt series is exhausted.", code="number-series-exhausted")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(numbering, "assign", exhausted)
+        page = await client.get(callback_path(link, query))
+    assert page.status_code == 200 and "Payment received" not in page.text
+    read = (await client.get(f"{API}/online-payments/{made['payment']['id']}", headers=owner.headers)).json()
+    assert (read["status"], read["receipt_id"]) == ("created", None)
+    assert await invoice_state(client, party, invoice) == ("issued", "0.00", "700.00")
+    body, headers = fake.link_paid_event(account, link["id"])
+    answer = (await client.post(webhook_path(gateway), content=body, headers=headers)).json()
+    assert answer["detail"] == "paid"
+    assert await invoice_state(client, party, invoice) == ("paid", "700.00", "0.00")
+    assert len(await Books(razorpay_app, owner.tenant_id).receipts()) == 1
+
+
+async def test_the_receipt_of_an_online_payment_is_not_voided(razorpay_client, razorpay_app, fake_razorpay):
+    """The receipt of money the gateway holds cannot be voided (409): the books would say the
+    customer owes again while Razorpay has the money, and nothing could refund it any more (a
+    refund comes off an active receipt; a dashboard refund's webhook would fail for ever). The
+    money goes back by a refund; the receipt stays."""
+    client, fake = razorpay_client, fake_razorpay
+    owner = await make_tenant(client)
+    account = fake.account()
+    await configure_gateway(client, owner, account)
+    party, invoice = await party_with_invoice(client, owner, "300.00")
+    made = (await make_link(client, owner, invoice)).json()
+    link = fake.links[made["payment"]["gateway_ref"]]
+    query = fake.pay_link(link["id"])
+    assert (await verify(client, owner, made, query)).json()["outcome"] == "paid"
+    [receipt] = await Books(razorpay_app, owner.tenant_id).receipts()
+    voided = await client.post(f"{API}/receipts/{receipt.id}/void", json={"reason": "Oops"}, headers=owner.headers)
+    assert (voided.status_code, voided.json()["code"]) == (409, "receipt-of-online-payment")
+    assert await invoice_state(client, party, invoice) == ("paid", "300.00", "0.00")
 
 
 async def test_a_replaced_link_is_cancelled_on_the_gateway(razorpay_client, razorpay_app, fake_razorpay):
@@ -239,6 +294,42 @@ class TestWebhooksAndVerify:
         [receipt] = await Books(razorpay_app, owner.tenant_id).receipts()
         assert (str(receipt.amount), str(receipt.amount_allocated)) == ("640.00", "0.00")
         assert await customer_balance(client, party) == "-640.00"
+
+    async def test_a_second_payment_of_a_paid_link_is_recorded_once_and_flagged(
+        self, razorpay_client, razorpay_app, fake_razorpay
+    ):
+        """The buyer paid the link twice: the second payment is money received, recorded once (its
+        replays and its verify find it), on a payment of its own flagged for refund."""
+        client, fake = razorpay_client, fake_razorpay
+        owner = await make_tenant(client)
+        account, gateway, party, invoice, made, query, link = await self.paid_link(client, fake, owner, "500.00")
+        assert (await verify(client, owner, made, query)).json()["outcome"] == "paid"
+        notes = {"online_payment_id": made["payment"]["id"]}
+        answers = []
+        for event_id in ("evt_second0001", "evt_second0002", "evt_second0001"):
+            body, headers = fake.payment_event(
+                account,
+                "payment.captured",
+                link["order_id"],
+                "pay_Second000001",
+                amount=50000,
+                notes=notes,
+                event_id=event_id,
+            )
+            response = await client.post(webhook_path(gateway), content=body, headers=headers)
+            assert response.status_code == 200, response.text
+            answers.append(response.json()["detail"])
+        assert answers[0] == "another-payment-paid-refund-due" and answers[1] == "already-paid", answers
+        receipts = await Books(razorpay_app, owner.tenant_id).receipts()
+        assert {r.reference: (str(r.amount), str(r.amount_allocated)) for r in receipts} == {
+            query["razorpay_payment_id"]: ("500.00", "500.00"),
+            "pay_Second000001": ("500.00", "0.00"),
+        }
+        assert await invoice_state(client, party, invoice) == ("paid", "500.00", "0.00")
+        assert await customer_balance(client, party) == "-500.00"  # the second payment: their advance
+        flagged = (await client.get(f"{API}/online-payments?refund_due=true", headers=owner.headers)).json()
+        [extra] = flagged["items"]
+        assert (extra["razorpay_payment_id"], extra["invoice_id"]) == ("pay_Second000001", invoice["id"])
 
 
 async def test_voiding_an_invoice_withdraws_its_open_link(razorpay_client, razorpay_app, fake_razorpay):

@@ -207,6 +207,19 @@ class TestAmounts:
         assert await fake_refunds(fake_razorpay, sold) == []
         assert await balance(razorpay_client, sold) == D("0.00")
 
+    async def test_a_refund_below_the_gateways_rupee_is_409_before_the_gateway(
+        self, razorpay_client, fake_razorpay, razorpay_app, day
+    ):
+        """Razorpay refunds ₹1 at least: less is a 409 naming the rule, not a 502 from the gateway."""
+        sold = await sell(razorpay_client, fake_razorpay, razorpay_app, day)
+        for amount in ("0.01", "0.99"):
+            response = await refund(razorpay_client, sold, {"amount": amount, "reason": "Rounding"})
+            assert_problem(response, 409, "refund-below-minimum")
+        assert await refunds_of(razorpay_client, sold) == []
+        assert await credit_notes_of(razorpay_client, sold) == []
+        assert await balance(razorpay_client, sold) == D("0.00")
+        assert (await refund(razorpay_client, sold, {"amount": "1.00", "reason": "Rounding"})).status_code == 201
+
     async def test_partial_then_full_then_nothing_left(self, razorpay_client, fake_razorpay, razorpay_app, day):
         sold = await sell(razorpay_client, fake_razorpay, razorpay_app, day)
         first = await refund(razorpay_client, sold, {"amount": "118.00", "reason": "Late delivery"})
@@ -319,7 +332,7 @@ class TestGatewayFailure:
     ):
         sold = await sell(razorpay_client, fake_razorpay, razorpay_app, day)
         body = {"lines": [{"order_line_id": str(sold.order_line_id), "quantity": "1"}], "reason": "x", "restock": True}
-        fake_razorpay.fail_next(1, status=500)
+        fake_razorpay.fail_next(3, status=500)  # the first try and the client's 2 retries
         failed = await refund(razorpay_client, sold, body, key="refund-key-0001")
         assert_problem(failed, 503, "payment-gateway-unavailable")
         assert await refunds_of(razorpay_client, sold) == []
@@ -337,7 +350,7 @@ class TestGatewayFailure:
 
     async def test_a_gateway_timeout_leaves_nothing(self, razorpay_client, fake_razorpay, razorpay_app, day):
         sold = await sell(razorpay_client, fake_razorpay, razorpay_app, day)
-        fake_razorpay.stall_next(1, seconds=7)  # the client's timeout is 5 s
+        fake_razorpay.stall_next(3, seconds=7)  # every attempt (1 + 2 retries) outlasts the 5 s timeout
         failed = await refund(razorpay_client, sold, {"amount": "100.00", "reason": "x"})
         assert_problem(failed, 503, "payment-gateway-unavailable")
         assert await refunds_of(razorpay_client, sold) == []
@@ -484,7 +497,7 @@ class TestRetryAfterTimeout:
     ):
         sold = await sell(razorpay_client, fake_razorpay, razorpay_app, day)
         body = {"amount": "50.00", "reason": "x"}
-        fake_razorpay.stall_next(1, seconds=7)  # the refund is made at Razorpay; the answer comes too late
+        fake_razorpay.stall_next(3, seconds=7)  # made at Razorpay; every answer (1 + 2 retries) too late
         assert_problem(await refund(razorpay_client, sold, body, key="retry-key-0001"), 503)
         await stalled_refund(fake_razorpay, sold)
         assert await refunds_of(razorpay_client, sold) == []
@@ -511,7 +524,7 @@ class TestRetryAfterTimeout:
     ):
         sold = await sell(razorpay_client, fake_razorpay, razorpay_app, day, overpaid=overpaid)
         body = {"amount": "50.00", "reason": "x"}
-        fake_razorpay.stall_next(1, seconds=7)
+        fake_razorpay.stall_next(3, seconds=7)  # every attempt (1 + 2 retries)
         assert_problem(await refund(razorpay_client, sold, body, key="retry-key-0002"), 503)
         at_gateway = await stalled_refund(fake_razorpay, sold)
         assert (

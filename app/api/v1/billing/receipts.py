@@ -111,7 +111,8 @@ async def void_receipt(
     receipt_id: uuid.UUID, body: ReceiptVoid, _: WriterUser, session: SessionDep, ctx: ContextDep
 ) -> ReceiptRead:
     """Cancel a receipt: its allocations are released (invoice balances and statuses go back), the
-    customer owes its amount again; the number stays taken."""
+    customer owes its amount again; the number stays taken. The receipt of an online payment (a
+    link's or an order's) is not voided (409 `receipt-of-online-payment`): refund that money."""
     return await _read(session, await receipts.void(session, ctx, receipt_id, reason=body.reason))
 
 

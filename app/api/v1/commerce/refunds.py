@@ -27,7 +27,8 @@ router = APIRouter(tags=["refunds"], responses=problem_responses(401, 422))
 Fields = Annotated[Selection, Depends(field_selection(RefundRead))]
 # 400: an order line named twice; 403: not an owner or admin (money leaves the tenant's account);
 # 404: the order, payment or an order line not found here; 409: more than was paid and not yet
-# refunded (`refund-exceeds-paid`), an order not paid online or not yet confirmed
+# refunded (`refund-exceeds-paid`), less than Razorpay's ₹1 (`refund-below-minimum`), an order not
+# paid online or not yet confirmed
 # (`order-not-refundable`), `full` after earlier credits (`invoice-already-credited`), a credit
 # note's own limits, a payment not flagged for refund (`refund-not-due`), or the Idempotency-Key in
 # flight; 502/503: the gateway refused or could not be reached (nothing was written: retry with the
