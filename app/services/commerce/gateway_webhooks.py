@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.context import Context
 from app.core.errors import MalformedWebhook, NotFound, SignatureInvalid
+from app.core.json_input import as_dict, holds_unstorable_text, matching
 from app.core.tenancy import bind_tenant
 from app.models.commerce.online_payment import OnlinePayment, Refund
 from app.repositories.commerce.online_payments import OnlinePaymentRepository, RefundRepository
@@ -202,9 +203,9 @@ def parse_event(body: bytes, event_id: str | None) -> Event:
         raise MalformedWebhook("The webhook body is not JSON (or nests too deep).") from exc
     if not isinstance(data, dict) or not isinstance(data.get("event"), str) or not data["event"]:
         raise MalformedWebhook("The webhook body has no event.")
-    if _holds_unstorable(data):
+    if holds_unstorable_text(data):
         raise MalformedWebhook("The webhook body holds a NUL character or a lone surrogate (\\ud800-\\udfff).")
-    payload = _dict(data.get("payload"))
+    payload = as_dict(data.get("payload"))
     payment = _entity(payload, "payment")
     order = _entity(payload, "order")
     link = _entity(payload, "payment_link")
@@ -221,47 +222,19 @@ def parse_event(body: bytes, event_id: str | None) -> Event:
     return Event(
         id=event_id,
         type=kind,
-        link_id=_matching(LINK_ID, link.get("id")),
-        order_id=_matching(ORDER_ID, order.get("id")) or _matching(ORDER_ID, payment.get("order_id")),
-        payment_id=_matching(PAYMENT_ID, refund.get("payment_id") if is_refund else payment.get("id")),
-        refund_id=_matching(REFUND_ID, refund.get("id")),
+        link_id=matching(LINK_ID, link.get("id")),
+        order_id=matching(ORDER_ID, order.get("id")) or matching(ORDER_ID, payment.get("order_id")),
+        payment_id=matching(PAYMENT_ID, refund.get("payment_id") if is_refund else payment.get("id")),
+        refund_id=matching(REFUND_ID, refund.get("id")),
         amount=amount,
         currency=currency if isinstance(currency, str) else None,
         error=error[:500] if isinstance(error, str) else None,
-        our_payment_id=_uuid(_dict(payment.get("notes")).get(PAYMENT_NOTE)),
+        our_payment_id=_uuid(as_dict(payment.get("notes")).get(PAYMENT_NOTE)),
     )
 
 
-UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-
-
-def _holds_unstorable(data: Any) -> bool:
-    """Any key or string with a NUL or a lone surrogate (`"\\ud800"` is valid JSON but no UTF-8:
-    PostgreSQL stores neither, and the effects store the event's texts, e.g. a failure's reason),
-    found without recursion."""
-    pending = [data]
-    while pending:
-        value = pending.pop()
-        if isinstance(value, str):
-            if UNSTORABLE.search(value):
-                return True
-        elif isinstance(value, dict):
-            pending += list(value.keys()) + list(value.values())
-        elif isinstance(value, list):
-            pending += value
-    return False
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
 def _entity(payload: dict[str, Any], name: str) -> dict[str, Any]:
-    return _dict(_dict(payload.get(name)).get("entity"))
-
-
-def _matching(pattern: re.Pattern[str], value: Any) -> str | None:
-    return value if isinstance(value, str) and pattern.fullmatch(value) else None
+    return as_dict(as_dict(payload.get(name)).get("entity"))
 
 
 def _paise(value: Any) -> int | None:

@@ -19,12 +19,12 @@ import json
 import logging
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.context import Context
 from app.core.errors import MalformedWebhook, NotFound, PaymentGatewayError, RuleViolation, SignatureInvalid
+from app.core.json_input import as_dict, holds_unstorable_text, matching
 from app.core.tenancy import bind_tenant
 from app.models.base import new_id
 from app.models.platform.payment import Payment, PaymentStatus
@@ -220,14 +220,14 @@ def parse_event(body: bytes, event_id: str | None) -> Event:
         data = json.loads(body)
     except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than the parser goes
         raise MalformedWebhook("The webhook body is not JSON (or nests too deep).") from exc
-    if _holds_nul(data):
-        raise MalformedWebhook("The webhook body holds a NUL character.")
+    if holds_unstorable_text(data):
+        raise MalformedWebhook("The webhook body holds a NUL character or a lone surrogate (\\ud800-\\udfff).")
     if not isinstance(data, dict) or not isinstance(data.get("event"), str):
         raise MalformedWebhook("The webhook body has no event.")
-    payload = _dict(data.get("payload"))
-    payment = _dict(_dict(payload.get("payment")).get("entity"))
-    order = _dict(_dict(payload.get("order")).get("entity"))
-    order_id = _matching(ORDER_ID, order.get("id")) or _matching(ORDER_ID, payment.get("order_id"))
+    payload = as_dict(data.get("payload"))
+    payment = as_dict(as_dict(payload.get("payment")).get("entity"))
+    order = as_dict(as_dict(payload.get("order")).get("entity"))
+    order_id = matching(ORDER_ID, order.get("id")) or matching(ORDER_ID, payment.get("order_id"))
     if not (event_id and EVENT_ID.fullmatch(event_id)):
         event_id = "sha256:" + hashlib.sha256(body).hexdigest()[:57]
     amount = payment.get("amount")
@@ -236,31 +236,8 @@ def parse_event(body: bytes, event_id: str | None) -> Event:
         id=event_id,
         type=data["event"][:40],
         order_id=order_id,
-        payment_id=_matching(PAYMENT_ID, payment.get("id")),
+        payment_id=matching(PAYMENT_ID, payment.get("id")),
         amount=amount if isinstance(amount, int) and not isinstance(amount, bool) else None,
         currency=payment.get("currency") if isinstance(payment.get("currency"), str) else None,
         error=error[:500] if isinstance(error, str) else None,
     )
-
-
-def _holds_nul(data: Any) -> bool:
-    """Any key or string with a NUL (PostgreSQL stores none), found without recursion."""
-    pending = [data]
-    while pending:
-        value = pending.pop()
-        if isinstance(value, str):
-            if "\x00" in value:
-                return True
-        elif isinstance(value, dict):
-            pending += list(value.keys()) + list(value.values())
-        elif isinstance(value, list):
-            pending += value
-    return False
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _matching(pattern: re.Pattern[str], value: Any) -> str | None:
-    return value if isinstance(value, str) and pattern.fullmatch(value) else None

@@ -199,7 +199,7 @@ class TestIgnored:
     async def test_a_signed_event_with_a_nul_in_a_string_is_400_and_writes_nothing(
         self, razorpay_client, razorpay_app, fake_razorpay
     ):
-        """PostgreSQL cannot store a NUL in text: refused whole, wherever it is."""
+        """PostgreSQL cannot store a NUL or a lone surrogate in text: refused whole, wherever it is."""
         owner, body, payment_id = await ordered(razorpay_client, fake_razorpay)
         failed, _ = fake_razorpay.event("payment.failed", body["order_id"], payment_id)
         event = json.loads(failed)
@@ -208,6 +208,7 @@ class TestIgnored:
             {**event, "payload": {"payment": {"entity": entity}}},
             {**event, "event": "payment.failed\u0000"},
             {**event, "extra\u0000key": 1},
+            {**event, "payload": {"payment": {"entity": {**entity, "error_description": "bank \ud800"}}}},
         ]
         for i, data in enumerate(tampered):
             raw = json.dumps(data).encode()
