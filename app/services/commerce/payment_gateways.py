@@ -41,6 +41,7 @@ WEBHOOK_EVENTS = (
     "payment.captured",
     "payment.failed",
     "order.paid",
+    "refund.created",
     "refund.processed",
     "refund.failed",
 )
