@@ -62,15 +62,17 @@ from bench.common import (
 )
 from bench.invoices import COUNTER_SQL, _gstin, _new_id
 from bench.sales import (
-    AUDIT_SQL,
     BALANCE_SQL,
+    HEADER_MONEY,
     IDEMPOTENCY_COMPLETE_SQL,
     IDEMPOTENCY_DELETE_SQL,
     INVOICE_SQL,
+    LINE_AMOUNTS,
     LINES_SQL,
     PAY_SQL,
     RECEIPT_COUNTER_SQL,
     STOCK_SQL,
+    write_audit,
 )
 from tests.fake_razorpay import FakeRazorpay
 
@@ -79,8 +81,6 @@ API = "/api/v1"
 LINES = 3
 DRAFTS = 6000  # per scenario: more than a run places
 STOCK = Decimal("1000000000")
-LINE_AMOUNTS = ["unit_price", "discount", "gst_rate", "taxable_value", "cgst_amount", "sgst_amount"]
-HEADER_MONEY = ["taxable_value", "cgst_amount", "sgst_amount", "utgst_amount", "igst_amount", "tax_total"]
 
 IDEMPOTENCY_CLAIM_SQL = """
 INSERT INTO idempotency_keys (tenant_id, key, method, path, request_hash, state, created_at, expires_at)
@@ -395,20 +395,7 @@ class RawOrder:
         )
 
     async def _audit(self, conn: asyncpg.Connection, request_id: str, rows: list[tuple[Any, ...]]) -> None:
-        n = len(rows)
-        await conn.execute(
-            AUDIT_SQL,
-            [_new_id() for _ in rows],
-            [self.tenant] * n,
-            [self.user] * n,
-            [r[0] for r in rows],
-            [r[1] for r in rows],
-            [r[2] for r in rows],
-            [r[3] for r in rows],
-            [r[4] for r in rows],
-            ["127.0.0.1"] * n,
-            [request_id] * n,
-        )
+        await write_audit(conn, self.tenant, self.user, request_id, rows)
 
     async def close(self) -> None:
         if self.pool is not None:

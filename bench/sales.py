@@ -149,6 +149,27 @@ LINE_AMOUNTS = ["unit_price", "discount", "gst_rate", "taxable_value", "cgst_amo
 HEADER_MONEY = ["taxable_value", "cgst_amount", "sgst_amount", "utgst_amount", "igst_amount", "tax_total"]
 
 
+async def write_audit(
+    conn: asyncpg.Connection, tenant: uuid.UUID, user: uuid.UUID, request_id: str, rows: list[tuple[Any, ...]]
+) -> None:
+    """The audit rows of one raw transaction, (action, entity_type, entity_id, before, after) each, in
+    one statement as the app writes them."""
+    n = len(rows)
+    await conn.execute(
+        AUDIT_SQL,
+        [_new_id() for _ in rows],
+        [tenant] * n,
+        [user] * n,
+        [r[0] for r in rows],
+        [r[1] for r in rows],
+        [r[2] for r in rows],
+        [r[3] for r in rows],
+        [r[4] for r in rows],
+        ["127.0.0.1"] * n,
+        [request_id] * n,
+    )
+
+
 class RawSale:
     """The writes of one counter sale over a pool of `concurrency` asyncpg connections as the
     application role. `invoice` and `sale` are a sale the API made: the raw side writes the same values."""
@@ -293,21 +314,8 @@ class RawSale:
             )
             await conn.execute(IDEMPOTENCY_COMPLETE_SQL, self.tenant, key, json.dumps({"body": self.sale}))
 
-    async def _audit(self, conn: asyncpg.Connection, request_id: str, rows: list[tuple]) -> None:
-        n = len(rows)
-        await conn.execute(
-            AUDIT_SQL,
-            [_new_id() for _ in rows],
-            [self.tenant] * n,
-            [self.user] * n,
-            [r[0] for r in rows],
-            [r[1] for r in rows],
-            [r[2] for r in rows],
-            [r[3] for r in rows],
-            [r[4] for r in rows],
-            ["127.0.0.1"] * n,
-            [request_id] * n,
-        )
+    async def _audit(self, conn: asyncpg.Connection, request_id: str, rows: list[tuple[Any, ...]]) -> None:
+        await write_audit(conn, self.tenant, self.user, request_id, rows)
 
     async def close(self) -> None:
         if self.pool is not None:
