@@ -19,9 +19,11 @@ APPEND_ONLY_TABLES = ["audit_logs", "usage_ledger", "stock_movements", "storage_
 # (app.models.LOOKUP_TABLES): user_identities (every tenant's email -> tenant map) is read and written
 # only through IDENTITY_FUNCTIONS (migration 0009), razorpay_orders only through ORDER_FUNCTIONS (0014),
 # gateway_webhooks only through GATEWAY_FUNCTIONS (0024).
-NO_ACCESS_TABLES = ["user_identities", "razorpay_orders", "gateway_webhooks"]
+# retained_tax_documents (0031): tax documents of purged tenants, written through RETENTION_FUNCTIONS.
+NO_ACCESS_TABLES = ["user_identities", "razorpay_orders", "gateway_webhooks", "retained_tax_documents"]
 # plans, meters, plan_meter_quotas: the catalog is changed by the operator (owner role), never by the API.
-READ_ONLY_TABLES = ["alembic_version", "plans", "meters", "plan_meter_quotas"]
+# gst_thresholds (0031): dated GST thresholds, data the operator changes.
+READ_ONLY_TABLES = ["alembic_version", "plans", "meters", "plan_meter_quotas", "gst_thresholds"]
 # SECURITY DEFINER functions the application role may call (migrations revoke them from PUBLIC).
 EXECUTABLE_FUNCTIONS = [
     "due_subscription_tenants(timestamp with time zone, integer[], interval, interval, uuid[])",
@@ -47,6 +49,8 @@ ORDER_FUNCTIONS = ["payment_order_tenant(text)", "claim_razorpay_order(text, uui
 # The webhook directory of tenants' own gateways (migration 0024): which tenant a webhook id names,
 # and recording a new webhook id of the bound tenant.
 GATEWAY_FUNCTIONS = ["gateway_webhook_tenant(text)", "claim_gateway_webhook(text)"]
+# The purge's way to keep a deleted tenant's tax documents (migration 0031): inserts for the bound tenant only.
+RETENTION_FUNCTIONS = ["retain_tax_document(text, uuid, text, text, date, date, jsonb, bytea)"]
 # procrastinate's tables (migration 0007): the worker and the API's defers work on its queue as the
 # application role (its functions and types are usable by PUBLIC, as PostgreSQL creates them).
 JOB_QUEUE_SCHEMA = "procrastinate"
@@ -135,7 +139,12 @@ async def apply_grants(admin_url: str, role: str) -> None:
                 if await conn.fetchval("SELECT to_regclass($1)", table):
                     await conn.execute(f"REVOKE {privileges} ON {_ident(table)} FROM {r}")
             for function in (
-                EXECUTABLE_FUNCTIONS + IDENTITY_FUNCTIONS + ORDER_FUNCTIONS + GATEWAY_FUNCTIONS + LINK_FUNCTIONS
+                EXECUTABLE_FUNCTIONS
+                + IDENTITY_FUNCTIONS
+                + ORDER_FUNCTIONS
+                + GATEWAY_FUNCTIONS
+                + LINK_FUNCTIONS
+                + RETENTION_FUNCTIONS
             ):
                 if await conn.fetchval("SELECT to_regprocedure($1)", function):
                     await conn.execute(f"GRANT EXECUTE ON FUNCTION {function} TO {r}")

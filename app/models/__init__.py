@@ -4,6 +4,7 @@ from app.models.base import Base, TenantOwned
 from app.models.billing.business import AccountManager, ClientType, Company, GstSettings, ServiceType, TaxRate
 from app.models.billing.credit_note import CreditNote, CreditNoteLine
 from app.models.billing.customer import Customer
+from app.models.billing.gst_threshold import GstThreshold
 from app.models.billing.invoice import Invoice, InvoiceLine
 from app.models.billing.number_series import NumberSeries
 from app.models.billing.receipt import Receipt, ReceiptAllocation
@@ -21,11 +22,14 @@ from app.models.identity.auth import AuthSession, EmailChange, EmailVerification
 from app.models.identity.security import RateLimitHit
 from app.models.identity.user import User, UserIdentity
 from app.models.platform.audit import AuditLog
+from app.models.platform.data_export import RetainedTaxDocument, TenantExport, TenantExportChunk
+from app.models.platform.events import BusinessEvent, WebhookDelivery, WebhookEndpoint
 from app.models.platform.idempotency import IdempotencyKey
 from app.models.platform.job import JobOccasion
 from app.models.platform.outbox import OutboxEmail, OutboxEmailDocument
 from app.models.platform.payment import Payment, PaymentEvent, RazorpayOrder
 from app.models.platform.plan import Plan
+from app.models.platform.saas_invoice import SaasCustomer, SaasInvoice
 from app.models.platform.subscription import Subscription
 from app.models.platform.tenant import Tenant
 from app.models.platform.usage import Meter, PlanMeterQuota, UsageLedgerEntry, UsagePeriod
@@ -35,6 +39,7 @@ __all__ = [
     "AuditLog",
     "AuthSession",
     "Base",
+    "BusinessEvent",
     "ClientType",
     "Company",
     "CompanyLogo",
@@ -46,6 +51,7 @@ __all__ = [
     "GatewayEvent",
     "GatewayWebhook",
     "GstSettings",
+    "GstThreshold",
     "IdempotencyKey",
     "InventorySettings",
     "Invoice",
@@ -72,6 +78,9 @@ __all__ = [
     "RecurringInvoiceRun",
     "Refund",
     "ReminderSettings",
+    "RetainedTaxDocument",
+    "SaasCustomer",
+    "SaasInvoice",
     "SalesOrder",
     "SalesOrderLine",
     "ServiceType",
@@ -87,11 +96,15 @@ __all__ = [
     "Subscription",
     "TaxRate",
     "Tenant",
+    "TenantExport",
+    "TenantExportChunk",
     "UsageLedgerEntry",
     "UsagePeriod",
     "User",
     "UserIdentity",
     "UserInvitation",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]
 
 # Tables that carry tenant data: each gets ENABLE + FORCE ROW LEVEL SECURITY and the tenant policy
@@ -113,4 +126,5 @@ LOOKUP_TABLES = {
     "user_identities": "email -> (tenant, user): login, registration and forgot-password find the tenant by it",
     "razorpay_orders": "Razorpay order id -> (tenant, payment): a webhook finds the tenant by it",
     "gateway_webhooks": "a tenant's webhook id -> tenant: the tenant's own Razorpay webhook finds its tenant by it",
+    "retained_tax_documents": "tax documents of purged tenants, kept for CGST s.36; its tenant no longer exists",
 }

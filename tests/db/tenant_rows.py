@@ -65,6 +65,9 @@ OVERRIDES: dict[tuple[str, str], Any] = {
     ("storage_movements", "quantity_after"): Decimal(1),
     ("storage_rent_periods", "period_end"): date(2100, 1, 1),
     ("storage_rent_periods", "rent"): Decimal(0),
+    ("business_events", "event_type"): "invoice.issued",
+    ("webhook_endpoints", "url"): "https://hooks.example.com/rms",
+    ("tenant_export_chunks", "data"): b"PK",
     ("share_links", "expires_at"): datetime(2100, 1, 1, tzinfo=UTC),  # CHECK expires_at > created_at
     # registration opens a usage period (with a ledger entry); these serve a tenant that has none
     ("usage_periods", "meter"): "tokens",

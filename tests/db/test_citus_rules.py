@@ -34,10 +34,11 @@ OWN_KEY_TABLES = {
     "user_identities": "email",
     "razorpay_orders": "razorpay_order_id",
     "gateway_webhooks": "webhook_id",
+    "retained_tax_documents": "tenant_id",  # a purged tenant's kept tax documents; its tenant row is gone
     "rate_limit_hits": "bucket",  # fixed-window counters keyed by a hash, before any tenant; write-hot
 }
 # Replicated to every node: small, global, changed by the operator, joined by every tenant's rows.
-REFERENCE_TABLES = {"plans", "meters", "plan_meter_quotas"}
+REFERENCE_TABLES = {"plans", "meters", "plan_meter_quotas", "gst_thresholds"}
 # Left on the coordinator.
 LOCAL_TABLES = {"alembic_version"}
 

@@ -168,6 +168,29 @@ CASES: dict[tuple[str, str], Case] = {
     ("AuditRepository", "add_many"): Case(
         lambda s, b: C("AuditRepository")(s).add_many([AuditLog(id=PROBE_ID, action="probe", entity_type="probe")])
     ),
+    # business events (0031): the insert's subscriber lookup must not find B's endpoints; a delivery
+    # naming B's event or endpoint must not be written
+    ("BusinessEventRepository", "insert_with_subscribers"): Case(
+        lambda s, b: C("BusinessEventRepository")(s).insert_with_subscribers(
+            event_type="invoice.issued",
+            resource_type="invoice",
+            resource_id=b.id("invoices"),
+            payload={},
+            payload_version=1,
+            occurred_at=NOW,
+            actor_user_id=None,
+        ),
+        compare=False,
+    ),
+    ("BusinessEventRepository", "add_deliveries"): Case(
+        lambda s, b: C("BusinessEventRepository")(s).add_deliveries(
+            event_id=b.id("business_events"),
+            event_seq=1,
+            event_type="invoice.issued",
+            resource_id=b.id("invoices"),
+            endpoint_ids=[b.id("webhook_endpoints")],
+        )
+    ),
     ("AuditRepository", "list_page"): Case(lambda s, b: C("AuditRepository")(s).list_page(limit=100, cursor=None)),
     ("CatalogRepository", "list_page"): Case(
         lambda s, b: C("CatalogRepository", ServiceType)(s).list_page(

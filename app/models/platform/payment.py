@@ -56,6 +56,10 @@ class Payment(TenantScoped, Timestamps, Base):
     period_start: Mapped[datetime | None]
     period_end: Mapped[datetime | None]
     subscription_id: Mapped[uuid.UUID | None]
+    # Migration 0031: the SaaS's tax invoice for this payment, once the platform tenant issued it
+    # (its id and number in the platform tenant; no foreign key: another tenant's row).
+    saas_invoice_id: Mapped[uuid.UUID | None]
+    saas_invoice_number: Mapped[str | None] = mapped_column(String(16))
 
 
 class PaymentEvent(TenantScoped, Base):

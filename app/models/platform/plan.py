@@ -1,4 +1,6 @@
-from sqlalchemy import BigInteger, CheckConstraint, String, text
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, CheckConstraint, Numeric, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, Timestamps
@@ -24,6 +26,7 @@ class Plan(Timestamps, Base):
             name="limits",
         ),
         CheckConstraint("max_products IS NULL OR max_products >= 0", name="max_products"),
+        CheckConstraint("gst_rate >= 0 AND gst_rate <= 40", name="gst_rate"),
         CheckConstraint(
             "customer_emails_per_hour IS NULL OR customer_emails_per_hour >= 0", name="customer_emails_per_hour"
         ),
@@ -46,3 +49,9 @@ class Plan(Timestamps, Base):
     is_active: Mapped[bool] = mapped_column(server_default=text("true"))
     # The tenant's logo on its documents (a paid feature); without it the footer names the product.
     custom_branding: Mapped[bool] = mapped_column(server_default=text("false"))
+    # Migration 0031: how price_paise is stated (GST included or to be added), the GST rate and SAC
+    # of the SaaS's own tax invoice for it.
+    price_includes_tax: Mapped[bool] = mapped_column(server_default=text("false"))
+    gst_rate: Mapped[Decimal] = mapped_column(Numeric(5, 2), server_default=text("18"))
+    sac_code: Mapped[str] = mapped_column(String(8), server_default=text("'997331'"))
+    description: Mapped[str | None] = mapped_column(String(500))

@@ -1,0 +1,73 @@
+"""Business events: what happened to a tenant's business, written in the transaction of the change
+(an event exists exactly when its change committed), and fanned out at once to the tenant's webhook
+endpoints subscribed to its type (one `webhook_deliveries` row each, delivered by the worker)."""
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models.base import utcnow
+from app.repositories.platform.events import BusinessEventRepository
+from app.services.platform.audit import ACTOR_KEY
+
+# Every event type and the current version of its payload. A payload changes shape only with a new
+# version; consumers read `payload_version`.
+EVENT_TYPES: dict[str, int] = {
+    "invoice.issued": 1,
+    "invoice.paid": 1,
+    "invoice.voided": 1,
+    "receipt.created": 1,
+    "receipt.voided": 1,
+    "credit_note.created": 1,
+    "customer.created": 1,
+    "stock.low": 1,
+    "order.confirmed": 1,
+    "subscription.changed": 1,
+}
+
+
+def jsonable(value: Any) -> Any:
+    """Payload values as JSON: money and ids as strings, dates and times in ISO 8601."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, (uuid.UUID, Decimal)):
+        return str(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+async def record(
+    session: AsyncSession,
+    event_type: str,
+    *,
+    resource_type: str,
+    resource_id: uuid.UUID,
+    payload: dict[str, Any],
+    occurred_at: datetime | None = None,
+) -> uuid.UUID:
+    """Write one event (and its webhook deliveries) in the caller's transaction. Returns its id."""
+    version = EVENT_TYPES[event_type]  # an unknown type is a programming error
+    repo = BusinessEventRepository(session)
+    event_id, seq, endpoint_ids = await repo.insert_with_subscribers(
+        event_type=event_type,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        payload=jsonable(payload),
+        payload_version=version,
+        occurred_at=occurred_at or utcnow(),
+        actor_user_id=session.info.get(ACTOR_KEY),
+    )
+    if endpoint_ids:
+        await repo.add_deliveries(
+            event_id=event_id, event_seq=seq, event_type=event_type, resource_id=resource_id, endpoint_ids=endpoint_ids
+        )
+    return event_id
