@@ -58,7 +58,7 @@ from app.services.catalog.stock import DocumentRef, StockLine
 from app.services.commerce import online_payments, order_drafts, payment_gateways
 from app.services.commerce.gateway_client import SandboxTenantGateway
 from app.services.commerce.order_drafts import AUDITED
-from app.services.platform import audit
+from app.services.platform import audit, event_payloads, events
 
 CURRENCY = "INR"
 EXPIRY_BATCH = 500  # orders expired per tenant and run; the rest in the next run (every minute)
@@ -289,6 +289,8 @@ async def _confirm(
     await session.flush()
     action = "order.confirmed_after_expiry" if revived else "order.confirmed"
     await _audit(session, action, order, before=before, payment_id=str(payment.id) if payment else None)
+    payload = event_payloads.order(order, payment_id=payment.id if payment else None) | {"late": revived}
+    await events.record(session, "order.confirmed", resource_type="order", resource_id=order.id, payload=payload)
 
 
 def _why(refused: AppError) -> str:
