@@ -117,7 +117,11 @@ def order(o: SalesOrder, *, payment_id: uuid.UUID | None) -> dict[str, Any]:
         "amount_paid": money(o.amount_paid),
         "payment_method": o.payment_method,
         "online_payment_id": payment_id,
+        "placed_at": o.placed_at,
+        "hold_until": o.hold_until,
         "confirmed_at": o.confirmed_at,
+        "fulfilled_at": o.fulfilled_at,
+        "cancelled_at": o.cancelled_at,
     }
 
 

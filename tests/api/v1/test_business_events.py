@@ -143,8 +143,11 @@ async def test_counter_sales_orders_and_stock_write_their_events(shop, client):
     assert (await shop.place(client, order["id"])).status_code == 200
     fulfilled = await shop.post(client, f"/orders/{order['id']}/fulfil")
     assert fulfilled.status_code == 200, fulfilled.text
-    [(kind, confirmed)] = await of(client, owner, order["id"])
-    assert kind == "order.confirmed"
+    history = await of(client, owner, order["id"])
+    assert [kind for kind, _ in history] == ["order.placed", "order.confirmed", "order.fulfilled"]
+    placed, confirmed, _ = (payload for _, payload in history)
+    assert (placed["status"], placed["payment_method"], placed["invoice_id"]) == ("placed", "pay_later", None)
+    assert confirmed["late"] is False
     assert (confirmed["status"], confirmed["invoice_id"], confirmed["total"]) == (
         "confirmed",
         fulfilled.json()["invoice_id"],
@@ -161,6 +164,20 @@ async def test_counter_sales_orders_and_stock_write_their_events(shop, client):
     assert again.status_code == 201, again.text
     assert len(await events(client, owner, type="stock.low")) == 1
 
+    # an order cancelled: its reservation goes back (no stock.low), order.cancelled with the reason
+    dropped = await shop.draft(client, [{"product_id": tea["id"], "quantity": "1"}])
+    assert (await shop.place(client, dropped["id"])).status_code == 200
+    assert (await shop.post(client, f"/orders/{dropped['id']}/cancel")).status_code == 200
+    history = await of(client, owner, dropped["id"])
+    assert [kind for kind, _ in history] == ["order.placed", "order.cancelled"]
+    assert (history[1][1]["status"], history[1][1]["reason"]) == ("cancelled", "cancelled")
+    # a reorder level raised above a level makes it low at once (no stock document)
+    salt = await shop.product(client, stock="5", reorder_level="2")
+    raised = await client.patch(f"{API}/products/{salt['id']}", json={"reorder_level": "8"}, headers=owner.headers)
+    assert raised.status_code == 200, raised.text
+    [(kind, by_level)] = await of(client, owner, salt["id"])
+    assert kind == "stock.low"
+    assert (by_level["available"], by_level["reorder_level"], by_level["document_id"]) == ("5", "8", None)
     # a refused sale (more than the stock) writes no event at all
     total = len(await events(client, owner))
     short = await shop.sell(client, [{"product_id": tea["id"], "quantity": "50"}], [{"mode": "cash", "amount": "1"}])
