@@ -16,6 +16,7 @@ from tests.api.v1.http_checks import assert_problem
 from tests.api.v1.invoicing import line, make_invoice
 from tests.api.v1.members import add_member
 from tests.api.v1.ordering import OrderShop
+from tests.api.v1.subscription_rows import put_on_plan
 from tests.factories import API, Account, make_tenant
 
 
@@ -266,3 +267,18 @@ async def test_activity_counts_per_type_per_indian_day(shop, client, today):
     )
     unknown = await client.get(f"{API}/dashboard/activity", params={"type": "x.y"}, headers=owner.headers)
     assert_problem(unknown, 400, "unknown-event-type")
+
+
+async def test_a_plan_change_writes_subscription_changed(client, app):
+    owner = await make_tenant(client)
+    await put_on_plan(app, owner.tenant_id, "standard", "active")  # what a verified payment leaves
+    changed = await client.post(f"{API}/tokens/set-plan", json={"plan": "free"}, headers=owner.headers)
+    assert changed.status_code == 200, changed.text
+    started, downgraded = (e["payload"] for e in await events(client, owner, type="subscription.changed"))
+    assert started["change"] == "started"
+    assert (downgraded["change"], downgraded["previous_plan_code"], downgraded["previous_status"]) == (
+        "downgraded",
+        "standard",
+        "active",
+    )
+    assert (downgraded["plan_code"], downgraded["status"]) == ("free", "free")
