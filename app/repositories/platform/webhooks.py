@@ -4,7 +4,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, exists, select, tuple_
+from sqlalchemy import exists, select, tuple_
 from sqlalchemy.orm import aliased
 
 from app.models.platform.events import BusinessEvent, WebhookDelivery, WebhookEndpoint
@@ -102,9 +102,3 @@ class WebhookDeliveryRepository(TenantRepository[WebhookDelivery]):
         if for_update:
             stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
-
-    async def pending_ids(self, endpoint_id: uuid.UUID | None = None) -> list[uuid.UUID]:
-        stmt = select(WebhookDelivery.id).where(WebhookDelivery.status == "pending")
-        if endpoint_id is not None:
-            stmt = stmt.where(and_(WebhookDelivery.endpoint_id == endpoint_id))
-        return list((await self.session.execute(stmt.order_by(WebhookDelivery.event_seq))).scalars())

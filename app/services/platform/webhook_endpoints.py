@@ -27,7 +27,11 @@ async def _check_url(ctx: Context, url: str) -> None:
     try:
         await resolve(url, ctx.settings)
     except TargetRefused as exc:
-        raise RuleViolation("url", str(exc), code=exc.code) from exc
+        if exc.kind == "invalid":
+            raise RuleViolation("url", str(exc), code="webhook-url-invalid") from exc
+        if exc.kind == "unresolvable":
+            raise RuleViolation("url", str(exc), code="webhook-url-unresolvable") from exc
+        raise RuleViolation("url", str(exc), code="webhook-url-refused") from exc
 
 
 def _check_types(event_types: list[str]) -> list[str]:

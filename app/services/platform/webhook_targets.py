@@ -65,9 +65,9 @@ BLOCKED_NETWORKS = [
 class TargetRefused(Exception):
     """A URL a webhook may not be sent to; the message says why (shown to the tenant)."""
 
-    def __init__(self, message: str, *, code: str = "webhook-url-refused") -> None:
+    def __init__(self, message: str, *, kind: str = "refused") -> None:
         super().__init__(message)
-        self.code = code
+        self.kind = kind  # invalid (the URL itself), unresolvable, refused (a non-public address)
 
 
 def embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
@@ -121,16 +121,16 @@ def parse(url: str, settings: Settings) -> SplitResult:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise TargetRefused("The URL is not valid.", code="webhook-url-invalid") from exc
+        raise TargetRefused("The URL is not valid.", kind="invalid") from exc
     allowed = ("https",) if settings.env == "prod" else ("https", "http")
     if parts.scheme not in allowed:
-        raise TargetRefused(f"The URL must use {' or '.join(allowed)}.", code="webhook-url-invalid")
+        raise TargetRefused(f"The URL must use {' or '.join(allowed)}.", kind="invalid")
     if not parts.hostname:
-        raise TargetRefused("The URL has no host.", code="webhook-url-invalid")
+        raise TargetRefused("The URL has no host.", kind="invalid")
     if parts.username is not None or parts.password is not None:
-        raise TargetRefused("The URL may not carry credentials.", code="webhook-url-invalid")
+        raise TargetRefused("The URL may not carry credentials.", kind="invalid")
     if port == 0:
-        raise TargetRefused("The URL's port is not valid.", code="webhook-url-invalid")
+        raise TargetRefused("The URL's port is not valid.", kind="invalid")
     return parts
 
 
@@ -149,14 +149,14 @@ async def resolve(url: str, settings: Settings) -> Target:
         try:
             ascii_host = host.encode("idna").decode("ascii")
         except UnicodeError as exc:
-            raise TargetRefused("The URL's host name is not valid.", code="webhook-url-invalid") from exc
+            raise TargetRefused("The URL's host name is not valid.", kind="invalid") from exc
         loop = asyncio.get_running_loop()
         try:
             infos = await asyncio.wait_for(
                 loop.getaddrinfo(ascii_host, port, type=socket.SOCK_STREAM), RESOLVE_TIMEOUT_SECONDS
             )
         except (OSError, TimeoutError, UnicodeError) as exc:
-            raise TargetRefused(f"The host {host} could not be resolved.", code="webhook-url-unresolvable") from exc
+            raise TargetRefused(f"The host {host} could not be resolved.", kind="unresolvable") from exc
         addresses = []
         for info in infos:
             try:
@@ -165,7 +165,7 @@ async def resolve(url: str, settings: Settings) -> Target:
                 continue
         host = ascii_host
         if not addresses:
-            raise TargetRefused(f"The host {host} could not be resolved.", code="webhook-url-unresolvable")
+            raise TargetRefused(f"The host {host} could not be resolved.", kind="unresolvable")
     if not settings.webhook_allow_private_targets:
         refused = [a for a in addresses if not is_public(a)]
         if refused:
