@@ -99,6 +99,6 @@ class WebhookDeliveryRepository(TenantRepository[WebhookDelivery]):
 
     async def endpoint(self, endpoint_id: uuid.UUID, *, for_update: bool = False) -> WebhookEndpoint | None:
         stmt = select(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id)
-        if for_update:
-            stmt = stmt.with_for_update()
+        if for_update:  # locked and re-read: another deliverer may have changed it meanwhile
+            stmt = stmt.with_for_update().execution_options(populate_existing=True)
         return (await self.session.execute(stmt)).scalar_one_or_none()

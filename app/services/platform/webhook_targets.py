@@ -89,8 +89,8 @@ def is_public(address: IPAddress) -> bool:
         if address.scope_id:
             return False
         inner = embedded_ipv4(address)
-        if inner is not None and not is_public(inner):
-            return False
+        if inner is not None:  # an IPv6 spelling of an IPv4 address is judged as that address
+            return is_public(inner)
     if any(address in network for network in BLOCKED_NETWORKS if network.version == address.version):
         return False
     return address.is_global and not (
