@@ -258,3 +258,19 @@ class TestDelivery:
         await emit(app, owner, "receipt.created", uuid.uuid4())
         assert await deliver(app, owner) == 1
         assert receiver.received[0].signature_valid
+
+    async def test_the_scheduled_step_finds_and_delivers_due_rows(self, app, client, receiver, private_targets):
+        from app.services.platform import scheduler
+
+        owner = await make_tenant(client)
+        created = await create(client, owner, receiver.url)
+        receiver.secret = created["secret"]
+        event_id = await emit(app, owner, "credit_note.created", uuid.uuid4(), number="CN-1")
+        tenant = uuid.UUID(owner.tenant_id)
+        at = datetime.now(UTC) + timedelta(seconds=1)
+        summary = await scheduler.run_due(app.state.runtime, at, tenants=[tenant])
+        assert summary.webhooks_delivered == 1 and not summary.failed
+        assert [r.headers["webhook-id"] for r in receiver.received] == [str(event_id)]
+        assert receiver.received[0].signature_valid
+        again = await scheduler.run_due(app.state.runtime, at + timedelta(minutes=1), tenants=[tenant])
+        assert again.webhooks_delivered == 0 and len(receiver.received) == 1
