@@ -31,7 +31,12 @@ def verify(secret: str, headers: dict[str, str], body: bytes) -> bool:
     """The Standard Webhooks check: `v1,` signatures over `{id}.{timestamp}.{body}` with the
     base64-decoded part of `whsec_...`, any one matching, the timestamp within 5 minutes."""
     msg_id, timestamp = headers.get("webhook-id", ""), headers.get("webhook-timestamp", "")
-    if not secret.startswith("whsec_") or not msg_id or not timestamp.isdigit() or abs(time.time() - int(timestamp)) > TOLERANCE_SECONDS:
+    if (
+        not secret.startswith("whsec_")
+        or not msg_id
+        or not timestamp.isdigit()
+        or abs(time.time() - int(timestamp)) > TOLERANCE_SECONDS
+    ):
         return False
     key = base64.b64decode(secret.split("_", 1)[1])
     expected = base64.b64encode(hmac.new(key, f"{msg_id}.{timestamp}.".encode() + body, hashlib.sha256).digest())
