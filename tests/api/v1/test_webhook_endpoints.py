@@ -274,3 +274,32 @@ class TestDelivery:
         assert receiver.received[0].signature_valid
         again = await scheduler.run_due(app.state.runtime, at + timedelta(minutes=1), tenants=[tenant])
         assert again.webhooks_delivered == 0 and len(receiver.received) == 1
+
+    async def test_a_requests_events_are_sent_right_after_its_commit_and_not_after_a_rollback(
+        self, app, client, receiver, private_targets
+    ):
+        owner = await make_tenant(client)
+        created = await create(client, owner, receiver.url)
+        receiver.secret = created["secret"]
+        tenant = uuid.UUID(owner.tenant_id)
+        resource = uuid.uuid4()
+        # a request's session carries the runtime (app.core.database.get_session): its commit kicks delivery
+        with pytest.raises(RuntimeError):
+            async with app.state.db.transaction(tenant) as session:
+                session.info[webhook_delivery.RUNTIME_KEY] = app.state.runtime
+                await events.record(
+                    session, "invoice.issued", resource_type="invoice", resource_id=resource, payload={}
+                )
+                raise RuntimeError("the request failed")
+        async with app.state.db.transaction(tenant) as session:
+            session.info[webhook_delivery.RUNTIME_KEY] = app.state.runtime
+            first = await events.record(
+                session, "invoice.issued", resource_type="invoice", resource_id=resource, payload={}
+            )
+            second = await events.record(
+                session, "invoice.paid", resource_type="invoice", resource_id=resource, payload={}
+            )
+        await drain_background_tasks()
+        assert [r.headers["webhook-id"] for r in receiver.received] == [str(first), str(second)]
+        assert all(r.signature_valid for r in receiver.received)
+        assert {d["status"] for d in await deliveries(client, owner, created["id"])} == {"succeeded"}
