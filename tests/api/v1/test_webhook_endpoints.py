@@ -303,3 +303,24 @@ class TestDelivery:
         assert [r.headers["webhook-id"] for r in receiver.received] == [str(first), str(second)]
         assert all(r.signature_valid for r in receiver.received)
         assert {d["status"] for d in await deliveries(client, owner, created["id"])} == {"succeeded"}
+
+    async def test_concurrent_deliverers_send_each_once_in_order_per_resource(
+        self, app, client, receiver, private_targets
+    ):
+        import asyncio
+
+        owner = await make_tenant(client)
+        created = await create(client, owner, receiver.url)
+        receiver.secret = created["secret"]
+        resources = [uuid.uuid4() for _ in range(3)]
+        sent: dict[uuid.UUID, list[str]] = {r: [] for r in resources}
+        for step in range(4):
+            for resource in resources:
+                event_type = "invoice.issued" if step == 0 else "invoice.paid"
+                sent[resource].append(str(await emit(app, owner, event_type, resource, step=step)))
+        counts = await asyncio.gather(*(deliver(app, owner) for _ in range(3)))
+        assert sum(counts) == 12
+        got = [r.headers["webhook-id"] for r in receiver.received]
+        assert sorted(got) == sorted(i for ids in sent.values() for i in ids)  # each once
+        for ids in sent.values():
+            assert [i for i in got if i in ids] == ids  # in order per resource
