@@ -174,6 +174,13 @@ class Settings(BaseSettings):
     # `customer_emails_per_hour` is NULL (each plan of the catalog sets its own: migration 0018).
     customer_emails_per_hour: int = Field(default=100, ge=0, le=100_000)
 
+    # Outbound webhooks (issue 13 §4: app.services.platform.webhook_delivery). A target whose host
+    # resolves to a private, loopback, link-local, CGNAT, multicast or reserved address is refused at
+    # save and at every delivery, unless this is true (tests and a local receiver only; never in prod).
+    webhook_allow_private_targets: bool = False
+    # One delivery attempt's time limit (connect + send + the answer's status line), seconds.
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=30)
+
     # Orders (issue 12 §3): a placed order paid online holds its stock this many minutes; the
     # scheduled job then releases it and cancels the order unless it was paid.
     order_hold_minutes: int = Field(default=15, ge=1, le=1440)
@@ -281,6 +288,12 @@ class Settings(BaseSettings):
                 )
         if self.env == "prod" and DEV_PAYMENT_SECRET_KEY in self.payment_secret_keys:
             raise ValueError("PAYMENT_SECRET_KEYS holds the development key; refused with ENV=prod")
+        return self
+
+    @model_validator(mode="after")
+    def _no_private_webhooks_in_prod(self) -> "Settings":
+        if self.env == "prod" and self.webhook_allow_private_targets:
+            raise ValueError("WEBHOOK_ALLOW_PRIVATE_TARGETS=true is refused with ENV=prod (SSRF)")
         return self
 
     @model_validator(mode="after")

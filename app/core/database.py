@@ -150,6 +150,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     async with db.sessionmaker() as session:
         session.info.update(request_metadata(request))
         session.info[CURSOR_KEY] = cursor_key(request.app.state.runtime.settings.jwt_secret)
+        session.info["runtime"] = request.app.state.runtime  # after-commit work (webhook deliveries)
         try:
             yield session
             await session.commit()

@@ -256,6 +256,17 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
         ],
         (409, ""),
     ),
+    # Outbound webhooks (issue 13 §4: app.services.platform.webhook_endpoints): `errors` names the field.
+    **dict.fromkeys(
+        [
+            "unknown-event-type",
+            "webhook-endpoint-disabled",
+            "webhook-url-invalid",
+            "webhook-url-refused",
+            "webhook-url-unresolvable",
+        ],
+        (400, ""),
+    ),
     # Pay by link (issue 12 §2: app/services/commerce/payment_links.py, online_payments.py).
     "online-payment-not-found": (404, ""),
     "payment-link-too-long": (400, "Payment link too long"),

@@ -191,6 +191,29 @@ CASES: dict[tuple[str, str], Case] = {
             endpoint_ids=[b.id("webhook_endpoints")],
         )
     ),
+    # outbound webhooks (0031/0037): B's endpoints, deliveries and events are never listed, claimed or read
+    ("WebhookEndpointRepository", "list_page"): Case(
+        lambda s, b: C("WebhookEndpointRepository")(s).list_page(limit=100, cursor=None, status=None)
+    ),
+    ("WebhookDeliveryRepository", "list_page"): Case(
+        lambda s, b: C("WebhookDeliveryRepository")(s).list_page(
+            b.id("webhook_endpoints"), limit=100, cursor=None, status=None, event_type=None, event_id=None
+        )
+    ),
+    ("WebhookDeliveryRepository", "of_endpoint"): Case(
+        lambda s, b: C("WebhookDeliveryRepository")(s).of_endpoint(
+            b.id("webhook_endpoints"), b.id("webhook_deliveries")
+        )
+    ),
+    ("WebhookDeliveryRepository", "claim_next"): Case(
+        lambda s, b: C("WebhookDeliveryRepository")(s).claim_next(LATE_AT)
+    ),
+    ("WebhookDeliveryRepository", "event"): Case(
+        lambda s, b: C("WebhookDeliveryRepository")(s).event(b.id("business_events"))
+    ),
+    ("WebhookDeliveryRepository", "endpoint"): Case(
+        lambda s, b: C("WebhookDeliveryRepository")(s).endpoint(b.id("webhook_endpoints"), for_update=True)
+    ),
     ("AuditRepository", "list_page"): Case(lambda s, b: C("AuditRepository")(s).list_page(limit=100, cursor=None)),
     # the event log (issue 13 §4): B's events never listed nor counted
     ("EventLogRepository", "list_page"): Case(

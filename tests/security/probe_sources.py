@@ -31,6 +31,7 @@ from tests.security.probe_share_links import add_share_link_rows
 from tests.security.probe_stock import add_stock_rows
 from tests.security.probe_storage import add_storage_rows
 from tests.security.probe_transfers import add_transfer_rows
+from tests.security.probe_webhooks import add_webhook_rows
 
 
 @dataclass
@@ -65,6 +66,9 @@ class TenantData:
     order_line_ids: list[str] = field(default_factory=list)
     refund_ids: list[str] = field(default_factory=list)
     storage_agreement_ids: list[str] = field(default_factory=list)
+    webhook_endpoint_ids: list[str] = field(default_factory=list)  # outbound webhooks (/webhook-endpoints)
+    webhook_delivery_ids: list[str] = field(default_factory=list)
+    webhook_event_ids: list[str] = field(default_factory=list)
 
     @property
     def tenant_id(self) -> str:
@@ -118,6 +122,9 @@ SOURCES: dict[str, Callable[[TenantData], list[str]]] = {
     "order_line_id": lambda t: t.order_line_ids,
     "refund_id": lambda t: t.refund_ids,
     "storage_agreement_id": lambda t: t.storage_agreement_ids,
+    "endpoint_id": lambda t: t.webhook_endpoint_ids,  # an outbound webhook endpoint
+    "delivery_id": lambda t: t.webhook_delivery_ids,  # one of its deliveries
+    "event_id": lambda t: t.webhook_event_ids,  # a business event (a deliveries list's filter)
 }
 
 # Ids another service issued (Razorpay) that a client brings back in a body, next to the tenant's
@@ -179,6 +186,7 @@ async def build_tenant(client: httpx.AsyncClient, mailbox, business_name: str) -
     await add_order_rows(client, tenant)  # after the sale: its product
     await add_refund_rows(client, tenant)
     await add_storage_rows(client, tenant)
+    await add_webhook_rows(client, tenant)
     # a saved row of the singletons without ids (reminder settings): another tenant's reads never show it
     response = await client.put(
         f"{API}/reminder-settings", json={"enabled": True, "offsets": [-2, 5]}, headers=owner.headers

@@ -35,6 +35,12 @@ KNOWN_PATH_ID_OPERATIONS = {
     "GET /api/v1/users/{user_id}",
     "PATCH /api/v1/users/{user_id}",
     "DELETE /api/v1/users/{user_id}",
+    "GET /api/v1/webhook-endpoints/{endpoint_id}",
+    "PATCH /api/v1/webhook-endpoints/{endpoint_id}",
+    "DELETE /api/v1/webhook-endpoints/{endpoint_id}",
+    "POST /api/v1/webhook-endpoints/{endpoint_id}/rotate-secret",
+    "GET /api/v1/webhook-endpoints/{endpoint_id}/deliveries",
+    "POST /api/v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/redeliver",
     "GET /api/v1/customers/{customer_id}",
     "PATCH /api/v1/customers/{customer_id}",
     "DELETE /api/v1/customers/{customer_id}",
@@ -65,6 +71,7 @@ KNOWN_LISTS = {
     "GET /api/v1/product-categories/tree",
     "GET /api/v1/stock/alerts",
     "GET /api/v1/orders",
+    "GET /api/v1/webhook-endpoints",
 }
 KNOWN_ID_QUERY_PARAMS = {
     "GET /api/v1/audit-logs?entity_id",
@@ -83,6 +90,7 @@ KNOWN_ID_QUERY_PARAMS = {
     "POST /api/v1/stock/transfers from_company_id",
     "POST /api/v1/stock/transfers to_company_id",
     "POST /api/v1/stock/transfers lines.[].product_id",
+    "GET /api/v1/webhook-endpoints/{endpoint_id}/deliveries?event_id",
 }
 
 

@@ -113,6 +113,11 @@ class DueWorkRepository:
         `at` (migration 0026; app.services.commerce.storage_rent)."""
         return await self._ids("SELECT due_storage_rent_tenants(:at, CAST(:only AS uuid[]))", at=at, only=only)
 
+    async def webhook_tenants(self, at: datetime, *, only: Tenants = None) -> list[uuid.UUID]:
+        """Tenants with a webhook delivery due at `at` (migration 0037;
+        app.services.platform.webhook_delivery.deliver_due)."""
+        return await self._ids("SELECT due_webhook_tenants(:at, CAST(:only AS uuid[]))", at=at, only=only)
+
     async def cleanup(self, at: datetime, *, only: Tenants = None) -> dict[str, int]:
         """Delete what expired before `at` (sessions, idempotency keys, single-use tokens): counts by table."""
         rows = await self.session.execute(

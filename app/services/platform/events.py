@@ -73,4 +73,7 @@ async def record(
         await repo.add_deliveries(
             event_id=event_id, event_seq=seq, event_type=event_type, resource_id=resource_id, endpoint_ids=endpoint_ids
         )
+        from app.services.platform import webhook_delivery  # delivered after commit (or by the scheduled job)
+
+        webhook_delivery.kick_after_commit(session, repo.tenant_id, event_id)
     return event_id

@@ -78,7 +78,12 @@ async def party(client, today):
     )
     assert schedule.status_code == 201, schedule.text
     agreement = await make_agreement(client, party)
+    endpoint = await client.post(  # a literal public address: saved without DNS, never sent to (no events)
+        f"{API}/webhook-endpoints", json={"url": "https://93.184.215.14/hooks"}, headers=party.account.headers
+    )
+    assert endpoint.status_code == 201, endpoint.text
     party.ids = {
+        "endpoint_id": endpoint.json()["id"],
         "storage_agreement_id": agreement["id"],
         "customer_id": party.customer["id"],
         "invoice_id": invoices[2]["id"],
