@@ -408,8 +408,18 @@ async def stream(
         writer.close()
 
 
+async def stream_detached(ctx: Context, resource: str, fmt: str, filters: ExportFilters) -> AsyncIterator[bytes]:
+    """`stream` in a read of its own, in ctx's tenant: the API's, whose request session has
+    committed before the body is sent. It holds a pooled connection while the client downloads."""
+    if ctx.tenant_id is None:
+        raise RuntimeError("an export needs a tenant")
+    async with ctx.db.transaction(ctx.tenant_id) as session:
+        async for chunk in stream(session, ctx, resource, fmt, filters):
+            yield chunk
+
+
 def _pick(mapping: Any, keys: Sequence[str]) -> tuple[Any, ...]:
     return tuple(mapping[key] for key in keys)
 
 
-__all__ = ["EXPORTS", "FORMATS", "ExportFilters", "Exporter", "Writer", "check", "stream"]
+__all__ = ["EXPORTS", "FORMATS", "ExportFilters", "Exporter", "Writer", "check", "stream", "stream_detached"]
