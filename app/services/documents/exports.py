@@ -397,8 +397,12 @@ async def stream(
             yield await asyncio.to_thread(writer.rows, prepared.head)
         async for batch in ExportRepository(session).batches(prepared.statement):
             rows = [_pick(row._mapping, keys) for row in batch]
-            if chunk := await asyncio.to_thread(writer.rows, rows):
+            del batch
+            chunk = await asyncio.to_thread(writer.rows, rows)
+            del rows  # one batch in memory at a time: none is held while the next is fetched
+            if chunk:
                 yield chunk
+            del chunk
         file = await asyncio.to_thread(writer.finish)
         if file is not None:
             with file:
