@@ -323,6 +323,11 @@ EXPORTS: dict[str, Exporter] = {
 }
 
 
+# The exports `ExportFilters()` answers (every one but the customer ledger, which needs a
+# customer_id: a full export leaves it out, or runs it per customer).
+TENANT_WIDE: tuple[str, ...] = tuple(name for name, exporter in EXPORTS.items() if not exporter.needs_customer)
+
+
 def file_name(resource: str, fmt: str, *, today: date) -> str:
     return f"{EXPORTS[resource].title}-{today.isoformat()}.{WRITERS[fmt].extension}"
 
@@ -426,4 +431,14 @@ def _pick(mapping: Any, keys: Sequence[str]) -> tuple[Any, ...]:
     return tuple(mapping[key] for key in keys)
 
 
-__all__ = ["EXPORTS", "FORMATS", "ExportFilters", "Exporter", "Writer", "check", "stream", "stream_detached"]
+__all__ = [
+    "EXPORTS",
+    "FORMATS",
+    "TENANT_WIDE",
+    "ExportFilters",
+    "Exporter",
+    "Writer",
+    "check",
+    "stream",
+    "stream_detached",
+]
