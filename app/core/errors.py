@@ -265,7 +265,9 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
             "payment-link-amount-too-small",
         ],
         (409, ""),
-    ),
+    ),    # The tenant's full export (issue 13 §3: app/services/platform/tenant_data.py).
+    "tenant-export-not-found": (404, ""),
+    "tenant-export-expired": (410, "Export expired"),
 }
 # A code without a title of its own is titled after itself ("invoice-void" -> "Invoice void").
 PROBLEM_TYPES = {
@@ -360,6 +362,12 @@ class InsufficientStock(Conflict):
     def __init__(self, short: list[dict[str, str | int]]) -> None:
         names = ", ".join(f"line {line['position']}" for line in short)
         super().__init__(f"Not enough stock for {names}.", lines=short)
+
+
+class Gone(AppError):
+    """410: what the link led to existed and is no more (an expired export's download)."""
+
+    code = "tenant-export-expired"
 
 
 class SubscriptionLocked(AppError):

@@ -35,7 +35,7 @@ from app.repositories.platform.tenants import TenantAccountRepository
 from app.services.billing import recurring_issue, reminders
 from app.services.catalog import stock_digest
 from app.services.commerce import orders, storage_rent
-from app.services.platform import mail, subscriptions, usage
+from app.services.platform import mail, subscriptions, tenant_data, usage
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,8 @@ COUNTS = (
     "recurring_charges",
     "storage_rent_invoices",
     "storage_rent_blocked",
+    "tenant_exports_built",
+    "tenant_exports_expired",
 )
 
 
@@ -85,6 +87,8 @@ class Summary:
     recurring_charges: int = 0  # payment links made for recurring invoices' periods
     storage_rent_invoices: int = 0  # rent invoices (app.services.commerce.storage_rent), one per agreement and period
     storage_rent_blocked: int = 0  # agreements whose due rent could not be billed (logged; the next run tries again)
+    tenant_exports_built: int = 0  # full exports built and mailed (app.services.platform.tenant_data)
+    tenant_exports_expired: int = 0  # full exports whose link lapsed: zip deleted
     cleaned: dict[str, int] = field(default_factory=dict)
     failed: list[tuple[str, uuid.UUID | None]] = field(default_factory=list)
 
@@ -112,6 +116,8 @@ class Summary:
             "recurring_charges": self.recurring_charges,
             "storage_rent_invoices": self.storage_rent_invoices,
             "storage_rent_blocked": self.storage_rent_blocked,
+            "tenant_exports_built": self.tenant_exports_built,
+            "tenant_exports_expired": self.tenant_exports_expired,
             "cleaned": dict(self.cleaned),
             "failed": [{"step": step, "tenant_id": str(t) if t else None} for step, t in self.failed],
         }
@@ -175,6 +181,17 @@ async def run_due(rt: Runtime, at: datetime, *, tenants: Sequence[uuid.UUID] | N
         due = await DueWorkRepository(session).storage_rent_tenants(at, only=tenants)
     for tenant_id in due:
         await _per_tenant(rt, summary, "storage_rent", tenant_id, at, storage_rent.bill_due)
+
+    for tenant_id in await tenant_data.due_tenants(rt.db, at, only=tenants):
+        started = time.perf_counter()
+        try:  # its own transactions: a build's is long, and a failed build is recorded on its row
+            for name, count in (await tenant_data.run_due(rt.db, rt.settings, tenant_id, at)).items():
+                setattr(summary, name, getattr(summary, name) + count)
+            job_step("tenant_exports", tenant_id, "ok", started)
+        except Exception:
+            log.exception("tenant exports for tenant %s failed", tenant_id)
+            summary.failed.append(("tenant_exports", tenant_id))
+            job_step("tenant_exports", tenant_id, "failed", started)
 
     started = time.perf_counter()
     try:
