@@ -25,7 +25,7 @@ from app.api.v1.commerce import (
     sales,
     storage_agreements,
 )
-from app.api.v1.documents import company_logos, documents
+from app.api.v1.documents import company_logos, documents, exports
 from app.api.v1.identity import auth, users
 from app.api.v1.platform import audit_logs, health, payments, tenant_data, tenants, usage, webhooks
 from app.schemas.common import problem_responses
@@ -67,6 +67,7 @@ for module in (
     gateway_webhooks,
     usage,
     documents,
+    exports,
     stock_alerts,
     stock_transfers,
 ):

@@ -207,15 +207,21 @@ class LedgerRepository:
     ) -> list[Any]:
         """Every entry dated in [date_from, date_to] in ledger order, each with its running balance
         (a statement of account prints them all; `page` serves the API a page at a time)."""
+        stmt = self.period_statement(customer_id, date_from=date_from, date_to=date_to, balance_before=balance_before)
+        return list((await self.session.execute(stmt)).all())
+
+    def period_statement(
+        self, customer_id: uuid.UUID, *, date_from: date, date_to: date, balance_before: Decimal
+    ) -> Any:
+        """`period`'s statement, for a caller that streams it (the ledger export)."""
         m = self.movements(customer_id)
         order = [m.c.entry_date, m.c.event_at, m.c.document_id, m.c.rank]
         running = func.sum(m.c.debit - m.c.credit).over(order_by=order, rows=(None, 0))
-        stmt = (
+        return (
             select(m, (literal(balance_before, MONEY) + running).label("balance"))
             .where(m.c.entry_date >= date_from, m.c.entry_date <= date_to)
             .order_by(*order)
         )
-        return list((await self.session.execute(stmt)).all())
 
 
 def _key(m: Any) -> Any:
