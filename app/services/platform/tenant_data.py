@@ -21,7 +21,8 @@ Its entries:
   so a table added later is exported without a change here. Left out: the build's own tables, login
   sessions and single-use tokens, idempotency keys and job bookkeeping, and the global directories
   the application role cannot read; columns holding secrets or their hashes are left out of every row;
-- `csv/<resource>.csv`: the spreadsheet exports (app.services.documents.exports), unfiltered;
+- `csv/<resource>.csv`: the spreadsheet exports (app.services.documents.exports), unfiltered (the
+  customer ledger, one customer's, aside);
 - `pdf/invoices/<number>.pdf`, `pdf/credit-notes/...`, `pdf/receipts/...`: every issued document's
   PDF from the usual renderer (voided invoices included: they were issued).
 
@@ -343,15 +344,15 @@ async def _write_table(
 
 
 async def _csvs(session: AsyncSession, ctx: Context) -> list[tuple[str, AsyncIterator[bytes]]]:
-    """The spreadsheet exports as CSV (app.services.documents.exports), each a stream of bytes."""
-    try:
-        from app.services.documents import exports  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:  # the exports module is not there (yet): the zip has no csv/ folder
-        return []
-    streams: list[tuple[str, AsyncIterator[bytes]]] = []
-    for resource in exports.EXPORTS:
-        streams.append((resource, exports.stream(session, ctx, resource, "csv", exports.ExportFilters())))
-    return streams
+    """The spreadsheet exports as CSV (app.services.documents.exports), unfiltered, each a stream of
+    bytes; those that need one customer (the customer ledger) are left out: their rows are in data/."""
+    from app.services.documents import exports
+
+    return [
+        (resource, exports.stream(session, ctx, resource, "csv", exports.ExportFilters()))
+        for resource, exporter in exports.EXPORTS.items()
+        if not exporter.needs_customer
+    ]
 
 
 async def _write_pdfs(

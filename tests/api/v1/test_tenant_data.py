@@ -3,6 +3,8 @@ the CSVs, every issued document's PDF) and mails a signed, expiring link; GET /t
 the download; the scheduler's retry and expiry; a locked tenant can still export; GET /users/me/export."""
 
 import base64
+import codecs
+import csv
 import hashlib
 import io
 import json
@@ -119,9 +121,18 @@ class TestFullExport:
                 assert archive.read(name).startswith(b"%PDF-")
         assert f"pdf/invoices/{paid['number'].replace('/', '-')}.pdf" in names or len(pdfs["invoices"]) == 2
 
-        for name in (n for n in names if n.startswith("csv/")):
-            text = archive.read(name).decode("utf-8-sig")
-            assert text.count("\n") >= 1  # a header row at least
+        csvs = sorted(n for n in names if n.startswith("csv/"))
+        assert "csv/invoices.csv" in csvs and "csv/customers.csv" in csvs and "csv/receipts.csv" in csvs
+        for name in csvs:
+            raw = archive.read(name)
+            assert raw.startswith(codecs.BOM_UTF8), name
+            table = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+            assert table and table[0], name  # the header row
+        invoice_rows = list(csv.DictReader(io.StringIO(archive.read("csv/invoices.csv").decode("utf-8-sig"))))
+        assert len(invoice_rows) == 3
+        customer_rows = list(csv.DictReader(io.StringIO(archive.read("csv/customers.csv").decode("utf-8-sig"))))
+        assert len(customer_rows) == 1
+        assert manifest["entries"]["csv/invoices.csv"] == 3
 
         # Another tenant: the export's id is not found; the link is not theirs to list either.
         other = await make_tenant(client)
