@@ -270,6 +270,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     ),    # The tenant's full export (issue 13 §3: app/services/platform/tenant_data.py).
     "tenant-export-not-found": (404, ""),
     "tenant-export-expired": (410, "Export expired"),
+    "export-link-malformed": (400, "Malformed export link"),
 }
 # A code without a title of its own is titled after itself ("invoice-void" -> "Invoice void").
 PROBLEM_TYPES = {

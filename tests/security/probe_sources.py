@@ -30,6 +30,7 @@ from tests.security.probe_sales import add_sale_rows
 from tests.security.probe_share_links import add_share_link_rows
 from tests.security.probe_stock import add_stock_rows
 from tests.security.probe_storage import add_storage_rows
+from tests.security.probe_tenant_exports import add_tenant_export_rows
 from tests.security.probe_transfers import add_transfer_rows
 
 
@@ -65,6 +66,7 @@ class TenantData:
     order_line_ids: list[str] = field(default_factory=list)
     refund_ids: list[str] = field(default_factory=list)
     storage_agreement_ids: list[str] = field(default_factory=list)
+    tenant_export_ids: list[str] = field(default_factory=list)
 
     @property
     def tenant_id(self) -> str:
@@ -117,6 +119,9 @@ SOURCES: dict[str, Callable[[TenantData], list[str]]] = {
     "order_line_id": lambda t: t.order_line_ids,
     "refund_id": lambda t: t.refund_ids,
     "storage_agreement_id": lambda t: t.storage_agreement_ids,
+    "export_id": lambda t: t.tenant_export_ids,  # the business's full export
+    # GET /exports/{token} (public): the export's id in place of its signed token is refused (400)
+    "token": lambda t: t.tenant_export_ids,
 }
 
 # Ids another service issued (Razorpay) that a client brings back in a body, next to the tenant's
@@ -178,6 +183,7 @@ async def build_tenant(client: httpx.AsyncClient, mailbox, business_name: str) -
     await add_order_rows(client, tenant)  # after the sale: its product
     await add_refund_rows(client, tenant)
     await add_storage_rows(client, tenant)
+    await add_tenant_export_rows(client, tenant)
     # a saved row of the singletons without ids (reminder settings): another tenant's reads never show it
     response = await client.put(
         f"{API}/reminder-settings", json={"enabled": True, "offsets": [-2, 5]}, headers=owner.headers

@@ -30,7 +30,6 @@ class UserDataExport(BaseModel):
 
     format: Literal["rms-billing-user-export"]
     version: int
-    generated_at: datetime
     user: dict[str, Any]
     tenant: dict[str, Any]
     sessions: list[dict[str, Any]]

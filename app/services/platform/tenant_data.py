@@ -56,7 +56,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.config import Settings
 from app.core.context import Context
 from app.core.database import Database, after_commit
-from app.core.errors import Gone, NotFound, TooManyRequests
+from app.core.errors import Gone, NotFound, RuleViolation, TooManyRequests
 from app.models import Base
 from app.models.base import utcnow
 from app.models.identity.user import User, UserRole
@@ -469,15 +469,16 @@ class Download:
 
 
 def verify(settings: Settings, token: str) -> tuple[uuid.UUID, uuid.UUID, datetime] | None:
-    """(tenant, export, link expiry) of a token this server signed; None for anything else."""
-    if len(token) > MAX_TOKEN_LENGTH:
-        return None
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-    except (ValueError, TypeError):
-        return None
+    """(tenant, export, link expiry) of a token this server signed; None for one of the right shape
+    that it did not sign (or signed for other values); 400 for a token of no link's shape at all."""
+    raw = b""
+    if len(token) <= MAX_TOKEN_LENGTH:
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        except (ValueError, TypeError):
+            raw = b""
     if len(raw) != 72:
-        return None
+        raise RuleViolation("token", "This is not an export download link.", code="export-link-malformed")
     body, mac = raw[:40], raw[40:]
     if not hmac.compare_digest(mac, hmac.new(_key(settings), body, hashlib.sha256).digest()):
         return None
@@ -486,8 +487,9 @@ def verify(settings: Settings, token: str) -> tuple[uuid.UUID, uuid.UUID, dateti
 
 
 async def open_download(ctx: Context, token: str) -> Download:
-    """What a download link leads to: 404 for a token this server did not sign (or another export),
-    410 once the link has expired or the zip was deleted."""
+    """What a download link leads to: 400 for a token of no link's shape, 404 for one this server did
+    not sign (another tenant's or export's values under a copied signature included), 410 once the
+    link has expired or the zip was deleted."""
     verified = verify(ctx.settings, token)
     if verified is None:
         raise NotFound("No export at this link.", code="tenant-export-not-found")
@@ -534,7 +536,6 @@ async def user_export(session: AsyncSession, ctx: Context, user: User) -> dict[s
     return {
         "format": "rms-billing-user-export",
         "version": FORMAT_VERSION,
-        "generated_at": ctx.now.isoformat(),
         "user": fields(user),
         "tenant": {"id": str(user.tenant_id), "business_name": tenant.business_name if tenant else None},
         "sessions": [fields(s) for s in await data.sessions_of(user.id)],

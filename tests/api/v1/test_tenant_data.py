@@ -151,14 +151,15 @@ class TestFullExport:
         other = await make_tenant(client)
         swapped = bytes(uuid.UUID(other.tenant_id).bytes) + bytes(raw[16:])  # another tenant, same signature
         for forged in (
-            "x",
             "A" * 96,
             base64.urlsafe_b64encode(swapped).rstrip(b"=").decode(),
             token[:-2] + ("AA" if token[-2:] != "AA" else "BB"),
-            "A" * 500,
         ):
             response = await client.get(f"{API}/exports/{forged}")
             assert (response.status_code, response.json()["code"]) == (404, "tenant-export-not-found"), forged
+        for malformed in ("x", started["id"], "A" * 500, "%00"):
+            response = await client.get(f"{API}/exports/{malformed}")
+            assert (response.status_code, response.json()["code"]) == (400, "export-link-malformed"), malformed
         assert (await client.get(path)).status_code == 200
 
         # The scheduler expires it when its link lapses: the chunks go, the link answers 410.

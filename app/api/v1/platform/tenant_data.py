@@ -65,13 +65,14 @@ async def read_export(export_id: uuid.UUID, _: ExportOwner, session: SessionDep)
     response_class=StreamingResponse,
     responses={
         200: {"content": {"application/zip": {}}, "description": "The zip."},
-        **problem_responses(404, 410),
+        **problem_responses(400, 404, 410),
     },
     openapi_extra=PUBLIC,
 )
 async def download_export(token: Token, ctx: ContextDep) -> StreamingResponse:
-    """The zip of a full export, from the mailed link (no login: the signed token is the key). 404 for
-    a link this server did not make; 410 once it expired (the zip is deleted then)."""
+    """The zip of a full export, from the mailed link (no login: the signed token is the key). 400 for
+    a token of no link's shape, 404 for a link this server did not make; 410 once it expired (the zip
+    is deleted then)."""
     download = await tenant_data.open_download(ctx, token)
     return StreamingResponse(
         tenant_data.chunks(ctx.db, download),
