@@ -3,7 +3,6 @@
 import httpx
 
 from app.core.database import drain_background_tasks
-
 from tests.factories import API
 
 
