@@ -182,6 +182,7 @@ TAGS = {
     "reminder settings": "Configuration: payment reminders to customers (schedule, send hour, on/off).",
     "dashboard": "Figures for the dashboard.",
     "audit": "The audit log.",
+    "tenant data": "The business's data, out: the full export (zip, mailed link) and a user's own data.",
     "webhooks": "Inbound webhooks (Razorpay): the upgrades', and each business's own account's.",
     "health": "Liveness and readiness.",
 }

@@ -6,7 +6,7 @@ never need a payment."""
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query
 from fastapi import Path as PathParam
 from fastapi.responses import StreamingResponse
 
@@ -29,16 +29,12 @@ Token = Annotated[str, PathParam(description="The token of the mailed link.")]
     status_code=202,
     responses=problem_responses(403, 429),
 )
-async def request_export(
-    user: ExportOwner, session: SessionDep, ctx: ContextDep, response: Response
-) -> TenantExportRead:
+async def request_export(user: ExportOwner, session: SessionDep, ctx: ContextDep) -> TenantExportRead:
     """Start a full export of the business's data (202). The worker builds a zip (every record as
     JSON Lines, the spreadsheets as CSV, every issued document's PDF) and mails the requester a
     download link that expires after TENANT_EXPORT_TTL_HOURS. One at a time: while one is pending or
-    running, this answers that one (`Location` names it either way). At most
-    TENANT_EXPORT_DAILY_LIMIT a day (429)."""
+    running, this answers that one. At most TENANT_EXPORT_DAILY_LIMIT a day (429)."""
     row, _created = await tenant_data.request(session, ctx, user)
-    response.headers["Location"] = f"/api/v1/tenants/me/exports/{row.id}"
     return TenantExportRead.model_validate(row)
 
 
