@@ -267,7 +267,8 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
             "payment-link-amount-too-small",
         ],
         (409, ""),
-    ),    # The tenant's full export (issue 13 §3: app/services/platform/tenant_data.py).
+    ),
+    # The tenant's full export (issue 13 §3: app/services/platform/tenant_data.py).
     "tenant-export-not-found": (404, ""),
     "tenant-export-expired": (410, "Export expired"),
     "export-link-malformed": (400, "Malformed export link"),
