@@ -2,6 +2,7 @@
 the CSVs, every issued document's PDF) and mails a signed, expiring link; GET /tenants/me/exports;
 the download; the scheduler's retry and expiry; a locked tenant can still export; GET /users/me/export."""
 
+import asyncio
 import base64
 import codecs
 import csv
@@ -19,6 +20,7 @@ import pytest
 from app.core.database import drain_background_tasks
 from app.main import create_app
 from app.models.platform.data_export import TenantExport
+from app.repositories.identity.users import UserRepository
 from app.repositories.platform.tenant_exports import TenantExportRepository
 from app.services.platform import scheduler, tenant_data
 from tests.api.v1.invoicing import Party
@@ -211,6 +213,34 @@ class TestFullExport:
         refused = await client.post(f"{API}/tenants/me/export", headers=owner.headers)
         assert (refused.status_code, refused.json()["code"]) == (429, "rate-limited")
         assert "retry-after" in refused.headers
+
+    async def test_two_requests_at_once_make_one_export(self, client, app):
+        """The second transaction's insert waits on the first's (uq_tenant_exports_active), then
+        answers the export the first made: one export, however the requests interleave."""
+        owner = await make_tenant(client)
+        rt, tenant = app.state.runtime, uuid.UUID(owner.tenant_id)
+        first_in, first_commit = asyncio.Event(), asyncio.Event()
+
+        async def ask(wait: bool) -> tuple[uuid.UUID, bool]:
+            async with rt.db.transaction(tenant) as session:
+                user = await UserRepository(session).get(uuid.UUID(owner.user["id"]))
+                assert user is not None
+                row, created = await tenant_data.request(session, rt.context(tenant_id=tenant), user)
+                if wait:
+                    first_in.set()
+                    await first_commit.wait()
+                return row.id, created
+
+        first = asyncio.create_task(ask(True))
+        await first_in.wait()
+        second = asyncio.create_task(ask(False))
+        await asyncio.sleep(0.3)  # the second is blocked on the first's uncommitted row
+        assert not second.done()
+        first_commit.set()
+        (one, made_one), (two, made_two) = await first, await second
+        assert (one, made_one, made_two) == (two, True, False)
+        await drain_background_tasks()
+        assert len((await client.get(EXPORTS, headers=owner.headers)).json()["items"]) == 1
 
     async def test_a_failed_build_is_retried_with_backoff_then_failed(self, client, app, monkeypatch):
         owner = await make_tenant(client)
