@@ -51,7 +51,8 @@ format: $(VENV)/.dev-installed
 	$(BIN)/ruff check --fix app tests bench
 
 # About 14 minutes: the baseline (1 and 2 API workers), the invoice scenarios, RLS on and off, documents (PDF),
-# product search over 100,000 products, the counter sale, an order placed and paid.
+# product search over 100,000 products, the counter sale, an order placed and paid, and exports of
+# 100,000 invoices (CSV and XLSX).
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m bench.baseline
 	$(BIN)/python -m bench.invoices
@@ -60,6 +61,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python -m bench.products
 	$(BIN)/python -m bench.sales
 	$(BIN)/python -m bench.orders
+	$(BIN)/python -m bench.exports
 
 # Mixed reads and writes for SOAK_MINUTES against WEB_CONCURRENCY API workers (default 2); RSS per worker.
 SOAK_MINUTES ?= 10

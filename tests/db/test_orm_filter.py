@@ -58,6 +58,7 @@ from app.repositories.commerce.online_payments import OnlinePaymentFilters
 from app.repositories.commerce.orders import OrderFilters
 from app.repositories.commerce.refunds import RefundFilters
 from app.repositories.commerce.storage import AgreementFilters as StorageAgreementFilters
+from app.repositories.documents import exports as export_queries
 from app.repositories.platform.outbox import DeliveryFilter
 from tests.conftest import fresh_ip
 from tests.db.tenant_digest import tenant_digest
@@ -85,6 +86,7 @@ NO_QUERY = {
     ("OutboxRepository", "mark_failed"): "sets attributes of a row its caller loaded",
     ("OutboxRepository", "mark_cancelled"): "sets attributes of a row its caller loaded",
     ("LedgerRepository", "movements"): "builds the subquery that totals() and page() run",
+    ("LedgerRepository", "period_statement"): "builds the statement period() and the ledger export run",
     ("ProductRepository", "search_statement"): "builds the statement list_page() runs (EXPLAINed by a test)",
 }
 
@@ -439,6 +441,9 @@ CASES: dict[tuple[str, str], Case] = {
             b.id("customers"), date_from=EARLY, date_to=LATE, balance_before=Decimal(0)
         )
     ),
+    # exports (issue 13 §1): every export's statement streamed, and the ledger's
+    ("ExportRepository", "batches"): Case(lambda s, b: _every_export(s)),
+    ("ExportRepository", "ledger_statement"): Case(lambda s, b: _ledger_export(s, b)),
     # documents as PDFs, company logos
     ("DocumentSourceRepository", "invoice"): Case(
         lambda s, b: C("DocumentSourceRepository")(s).invoice(b.id("invoices"))
@@ -1199,6 +1204,28 @@ async def _as_dicts(found: Awaitable[list[Any]]) -> list[dict[str, Any]]:
 async def _each_kind(session: AsyncSession, call: Callable[[Any, str], Awaitable[Any]]) -> list[Any]:
     repo = C("TenantDataRepository")(session)
     return [await call(repo, kind) for kind in ("invoice", "credit_note", "receipt")]
+
+
+async def _streamed(session: AsyncSession, stmt: Any) -> list[Any]:
+    return [row for batch in [b async for b in C("ExportRepository")(session).batches(stmt, size=2)] for row in batch]
+
+
+async def _every_export(session: AsyncSession) -> list[Any]:
+    f = export_queries.RowFilters()
+    statements = [
+        export_queries.invoices(f, lines=True),
+        export_queries.credit_notes(f, lines=True),
+        export_queries.receipts(f),
+        export_queries.customers(f),
+        export_queries.products(f),
+        export_queries.stock_levels(f),
+    ]
+    return [await _streamed(session, stmt) for stmt in statements]
+
+
+async def _ledger_export(session: AsyncSession, b: Other) -> Any:
+    found = await C("ExportRepository")(session).ledger_statement(b.id("customers"), date_from=EARLY, date_to=LATE)
+    return None if found is None else (found[0], await _streamed(session, found[1]))
 
 
 CASE_IDS = sorted(CASES)

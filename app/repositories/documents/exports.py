@@ -312,6 +312,7 @@ class ExportRepository(TenantOwnedRepository[Customer]):
         result = await self.session.stream(stmt.execution_options(yield_per=size))
         async for partition in result.partitions(size):
             yield partition
+            del partition  # not held while the next batch is fetched
 
     async def ledger_statement(
         self, customer_id: uuid.UUID, *, date_from: date, date_to: date

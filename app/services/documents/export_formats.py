@@ -96,13 +96,14 @@ class CsvWriter:
         pass
 
 
-def xlsx_value(ws: WriteOnlyWorksheet, value: Any, kind: Kind) -> Any:
+def xlsx_value(ws: WriteOnlyWorksheet, styles: dict[Kind, Any], value: Any, kind: Kind) -> Any:
     if value is None:
         return None
     if kind == "text":
-        cell = WriteOnlyCell(ws, ILLEGAL_CHARACTERS_RE.sub("", neutralise(str(value))))
-        cell.data_type = "s"  # a string, never a formula, whatever it starts with
-        return cell
+        # A plain string: openpyxl writes a formula only for a string starting with "=", which a
+        # neutralised text never does (a WriteOnlyCell per text cell would halve the speed).
+        # Control characters (illegal in XML) go first, so that what remains is what is checked.
+        return neutralise(ILLEGAL_CHARACTERS_RE.sub("", str(value)))
     if kind == "id":
         return str(value)
     if kind == "bool":
@@ -110,7 +111,7 @@ def xlsx_value(ws: WriteOnlyWorksheet, value: Any, kind: Kind) -> Any:
     if kind == "datetime":
         value = value.astimezone(INDIA).replace(tzinfo=None)  # Excel has no time zones: Indian time
     cell = WriteOnlyCell(ws, value)
-    cell.number_format = NUMBER_FORMATS[kind]
+    cell._style = styles[kind]  # the kind's number format (shared: a written cell is never changed)
     return cell
 
 
@@ -126,15 +127,20 @@ class XlsxWriter:
         self.workbook = Workbook(write_only=True)
         self.sheet: WriteOnlyWorksheet = self.workbook.create_sheet(title[:31])
         self.sheet.freeze_panes = "A2"
+        self.styles: dict[Kind, Any] = {}
+        for kind, number_format in NUMBER_FORMATS.items():
+            model = WriteOnlyCell(self.sheet)
+            model.number_format = number_format
+            self.styles[kind] = model._style
 
     def header(self) -> bytes:
         self.sheet.append([c.header for c in self.columns])
         return b""
 
     def rows(self, rows: Sequence[Sequence[Any]]) -> bytes:
-        ws, kinds = self.sheet, [c.kind for c in self.columns]
+        ws, styles, kinds = self.sheet, self.styles, [c.kind for c in self.columns]
         for row in rows:
-            ws.append([xlsx_value(ws, v, k) for v, k in zip(row, kinds, strict=True)])
+            ws.append([xlsx_value(ws, styles, v, k) for v, k in zip(row, kinds, strict=True)])
         return b""
 
     def finish(self) -> IO[bytes] | None:

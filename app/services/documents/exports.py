@@ -323,6 +323,11 @@ EXPORTS: dict[str, Exporter] = {
 }
 
 
+# The exports `ExportFilters()` answers (every one but the customer ledger, which needs a
+# customer_id: a full export leaves it out, or runs it per customer).
+TENANT_WIDE: tuple[str, ...] = tuple(name for name, exporter in EXPORTS.items() if not exporter.needs_customer)
+
+
 def file_name(resource: str, fmt: str, *, today: date) -> str:
     return f"{EXPORTS[resource].title}-{today.isoformat()}.{WRITERS[fmt].extension}"
 
@@ -397,8 +402,12 @@ async def stream(
             yield await asyncio.to_thread(writer.rows, prepared.head)
         async for batch in ExportRepository(session).batches(prepared.statement):
             rows = [_pick(row._mapping, keys) for row in batch]
-            if chunk := await asyncio.to_thread(writer.rows, rows):
+            del batch
+            chunk = await asyncio.to_thread(writer.rows, rows)
+            del rows  # one batch in memory at a time: none is held while the next is fetched
+            if chunk:
                 yield chunk
+            del chunk
         file = await asyncio.to_thread(writer.finish)
         if file is not None:
             with file:
@@ -422,4 +431,14 @@ def _pick(mapping: Any, keys: Sequence[str]) -> tuple[Any, ...]:
     return tuple(mapping[key] for key in keys)
 
 
-__all__ = ["EXPORTS", "FORMATS", "ExportFilters", "Exporter", "Writer", "check", "stream", "stream_detached"]
+__all__ = [
+    "EXPORTS",
+    "FORMATS",
+    "TENANT_WIDE",
+    "ExportFilters",
+    "Exporter",
+    "Writer",
+    "check",
+    "stream",
+    "stream_detached",
+]

@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from openpyxl import load_workbook
 
-from app.services.documents.export_formats import RUPEES, csv_value, neutralise
+from app.services.documents.export_formats import RUPEES, Column, XlsxWriter, csv_value, neutralise, xlsx_value
 from app.services.documents.exports import EXPORTS, MAX_SPAN_DAYS
 from tests.api.v1.http_checks import assert_problem
 from tests.api.v1.invoicing import Party, gstin, line, make_company, make_customer
@@ -55,6 +55,11 @@ class TestNeutralising:
         assert neutralise("Sharma = Sons") == "Sharma = Sons"
         assert csv_value(Decimal("-12.50"), "money") == "-12.50"  # a number, not text: stays as is
         assert csv_value("-12.50", "text") == "'-12.50"
+
+    def test_xlsx_drops_control_characters_before_checking(self):
+        writer = XlsxWriter("t", [Column("a", "A")])
+        assert xlsx_value(writer.sheet, writer.styles, "\x01=1+1", "text") == "'=1+1"
+        writer.close()
 
 
 async def test_invoices_csv_one_row_per_invoice_or_per_line(client, party, today):
