@@ -350,8 +350,7 @@ async def _csvs(session: AsyncSession, ctx: Context) -> list[tuple[str, AsyncIte
 
     return [
         (resource, exports.stream(session, ctx, resource, "csv", exports.ExportFilters()))
-        for resource, exporter in exports.EXPORTS.items()
-        if not exporter.needs_customer
+        for resource in exports.TENANT_WIDE
     ]
 
 
