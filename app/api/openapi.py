@@ -183,6 +183,7 @@ TAGS = {
     "dashboard": "Figures for the dashboard.",
     "audit": "The audit log.",
     "events": "Business events (invoice.issued, receipt.created, ...): the log the webhooks and analytics read.",
+    "tenant data": "The business's data, out: the full export (zip, mailed link) and a user's own data.",
     "webhooks": "Inbound webhooks (Razorpay): the upgrades', and each business's own account's.",
     "health": "Liveness and readiness.",
 }

@@ -206,6 +206,13 @@ class Settings(BaseSettings):
     public_page_limit_per_ip: int = Field(default=60, ge=1)
     public_page_misses_per_ip: int = Field(default=20, ge=1)
 
+    # The tenant's full export (POST /tenants/me/export, app/services/platform/tenant_data.py): how long
+    # the mailed download link (and the zip kept in the database) lives, how many exports a tenant may
+    # request per 24 hours, and how many build attempts (with backoff) before an export is `failed`.
+    tenant_export_ttl_hours: int = Field(default=72, ge=1, le=24 * 30)
+    tenant_export_daily_limit: int = Field(default=5, ge=1, le=100)
+    tenant_export_max_attempts: int = Field(default=5, ge=1, le=20)
+
     # Payment links (POST /invoices/{id}/payment-link): a Razorpay Payment Link on the tenant's own
     # account lives this many days unless the request asks for another length, up to the maximum.
     payment_link_ttl_days: int = Field(default=30, ge=1, le=366)

@@ -281,6 +281,10 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
         ],
         (409, ""),
     ),
+    # The tenant's full export (issue 13 §3: app/services/platform/tenant_data.py).
+    "tenant-export-not-found": (404, ""),
+    "tenant-export-expired": (410, "Export expired"),
+    "export-link-malformed": (400, "Malformed export link"),
 }
 # A code without a title of its own is titled after itself ("invoice-void" -> "Invoice void").
 PROBLEM_TYPES = {
@@ -375,6 +379,12 @@ class InsufficientStock(Conflict):
     def __init__(self, short: list[dict[str, str | int]]) -> None:
         names = ", ".join(f"line {line['position']}" for line in short)
         super().__init__(f"Not enough stock for {names}.", lines=short)
+
+
+class Gone(AppError):
+    """410: what the link led to existed and is no more (an expired export's download)."""
+
+    code = "tenant-export-expired"
 
 
 class SubscriptionLocked(AppError):

@@ -43,6 +43,7 @@ from app.models.billing.receipt import Receipt, ReceiptAllocation
 from app.models.catalog.product import Product, ProductCategory
 from app.models.identity.auth import EmailVerification, PasswordReset, UserInvitation
 from app.models.platform.audit import AuditLog
+from app.models.platform.data_export import TenantExport
 from app.repositories.base import SortKey
 from app.repositories.billing.credit_notes import CreditNoteFilters
 from app.repositories.billing.customers import CustomerFilters
@@ -77,6 +78,7 @@ GLOBAL = {
     "RateLimitRepository": "rate_limit_hits: global, keyed by bucket (IP, email) before any tenant",
     "IdentityRepository": "user_identities: the email directory read before a tenant is bound",
     "DueWorkRepository": "the scheduler's cross-tenant lookups, through SECURITY DEFINER functions",
+    "DueExportRepository": "the scheduler's cross-tenant lookup of due exports, a SECURITY DEFINER function",
 }
 # Methods that run no statement of their own, and why.
 NO_QUERY = {
@@ -872,6 +874,54 @@ CASES: dict[tuple[str, str], Case] = {
     ("ShareLinkRepository", "record_view"): Case(
         lambda s, b: C("ShareLinkRepository")(s).record_view(b.id("share_links"), NOW)
     ),
+    # the tenant's full export (app/repositories/platform/tenant_exports.py)
+    ("TenantExportRepository", "add_unless_active"): Case(
+        lambda s, b: C("TenantExportRepository")(s).add_unless_active(
+            TenantExport(id=PROBE_ID, status="pending", next_attempt_at=NOW, created_at=NOW)
+        )
+    ),
+    ("TenantExportRepository", "active"): Case(lambda s, b: C("TenantExportRepository")(s).active()),
+    ("TenantExportRepository", "count_since"): Case(lambda s, b: C("TenantExportRepository")(s).count_since(EARLY_AT)),
+    ("TenantExportRepository", "list_page"): Case(
+        lambda s, b: C("TenantExportRepository")(s).list_page(limit=100, cursor=None)
+    ),
+    ("TenantExportRepository", "due_ids"): Case(lambda s, b: C("TenantExportRepository")(s).due_ids(LATE_AT)),
+    ("TenantExportRepository", "claim"): Case(
+        lambda s, b: C("TenantExportRepository")(s).claim(b.id("tenant_exports"), LATE_AT)
+    ),
+    ("TenantExportRepository", "expire_due"): Case(lambda s, b: C("TenantExportRepository")(s).expire_due(LATE_AT)),
+    ("TenantExportRepository", "delete_chunks"): Case(
+        lambda s, b: C("TenantExportRepository")(s).delete_chunks(b.row("tenant_export_chunks")["export_id"])
+    ),
+    ("TenantExportRepository", "add_chunk"): Case(
+        lambda s, b: C("TenantExportRepository")(s).add_chunk(b.row("tenant_export_chunks")["export_id"], 99, b"x")
+    ),
+    ("TenantExportRepository", "chunk"): Case(
+        lambda s, b: C("TenantExportRepository")(s).chunk(
+            b.row("tenant_export_chunks")["export_id"], b.row("tenant_export_chunks")["seq"]
+        )
+    ),
+    ("TenantDataRepository", "tenant_row"): Case(lambda s, b: _as_dict(C("TenantDataRepository")(s).tenant_row())),
+    ("TenantDataRepository", "table_rows"): Case(
+        lambda s, b: _as_dicts(
+            C("TenantDataRepository")(s).table_rows(Base.metadata.tables["customers"], after=None, limit=100)
+        )
+    ),
+    ("TenantDataRepository", "document_ids"): Case(
+        lambda s, b: _each_kind(s, lambda r, kind: r.document_ids(kind, after=None, limit=100))
+    ),
+    ("TenantDataRepository", "sessions_of"): Case(
+        lambda s, b: C("TenantDataRepository")(s).sessions_of(b.row("sessions")["user_id"])
+    ),
+    ("TenantDataRepository", "invitations_by"): Case(
+        lambda s, b: C("TenantDataRepository")(s).invitations_by(b.row("user_invitations")["invited_by"])
+    ),
+    ("TenantDataRepository", "email_changes_of"): Case(
+        lambda s, b: C("TenantDataRepository")(s).email_changes_of(b.row("email_changes")["user_id"])
+    ),
+    ("TenantDataRepository", "audit_by"): Case(
+        lambda s, b: C("TenantDataRepository")(s).audit_by(b.id("users"), limit=100)
+    ),
     ("SingleUseTokenRepository", "redeem"): Case(
         lambda s, b: _each_token_table(s, b, lambda r, row: r.redeem(row["token_hash"], NOW - dt.timedelta(days=3650)))
     ),
@@ -1172,6 +1222,20 @@ def b_ids(b: Other) -> set[Any]:
 async def _parties(session: AsyncSession, b: Other) -> tuple:
     found = await C("DocumentPartiesRepository")(session).load(b.id("companies"), b.id("customers"), LATE)
     return found.company, found.customer, found.settings, found.rates_in_force
+
+
+async def _as_dict(found: Awaitable[Any]) -> Any:
+    row = await found
+    return None if row is None else dict(row)
+
+
+async def _as_dicts(found: Awaitable[list[Any]]) -> list[dict[str, Any]]:
+    return [dict(row) for row in await found]
+
+
+async def _each_kind(session: AsyncSession, call: Callable[[Any, str], Awaitable[Any]]) -> list[Any]:
+    repo = C("TenantDataRepository")(session)
+    return [await call(repo, kind) for kind in ("invoice", "credit_note", "receipt")]
 
 
 async def _streamed(session: AsyncSession, stmt: Any) -> list[Any]:

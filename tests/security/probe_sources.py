@@ -30,6 +30,7 @@ from tests.security.probe_sales import add_sale_rows
 from tests.security.probe_share_links import add_share_link_rows
 from tests.security.probe_stock import add_stock_rows
 from tests.security.probe_storage import add_storage_rows
+from tests.security.probe_tenant_exports import add_tenant_export_rows
 from tests.security.probe_transfers import add_transfer_rows
 from tests.security.probe_webhooks import add_webhook_rows
 
@@ -69,6 +70,7 @@ class TenantData:
     webhook_endpoint_ids: list[str] = field(default_factory=list)  # outbound webhooks (/webhook-endpoints)
     webhook_delivery_ids: list[str] = field(default_factory=list)
     webhook_event_ids: list[str] = field(default_factory=list)
+    tenant_export_ids: list[str] = field(default_factory=list)
 
     @property
     def tenant_id(self) -> str:
@@ -125,6 +127,9 @@ SOURCES: dict[str, Callable[[TenantData], list[str]]] = {
     "endpoint_id": lambda t: t.webhook_endpoint_ids,  # an outbound webhook endpoint
     "delivery_id": lambda t: t.webhook_delivery_ids,  # one of its deliveries
     "event_id": lambda t: t.webhook_event_ids,  # a business event (a deliveries list's filter)
+    "export_id": lambda t: t.tenant_export_ids,  # the business's full export
+    # GET /exports/{token} (public): the export's id in place of its signed token is refused (400)
+    "token": lambda t: t.tenant_export_ids,
 }
 
 # Ids another service issued (Razorpay) that a client brings back in a body, next to the tenant's
@@ -187,6 +192,7 @@ async def build_tenant(client: httpx.AsyncClient, mailbox, business_name: str) -
     await add_refund_rows(client, tenant)
     await add_storage_rows(client, tenant)
     await add_webhook_rows(client, tenant)
+    await add_tenant_export_rows(client, tenant)
     # a saved row of the singletons without ids (reminder settings): another tenant's reads never show it
     response = await client.put(
         f"{API}/reminder-settings", json={"enabled": True, "offsets": [-2, 5]}, headers=owner.headers

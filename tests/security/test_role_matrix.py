@@ -50,6 +50,7 @@ POLICY = (
     (".*", r"/(users|audit-logs|events|dashboard|tenants/(upgrade|payments)|tokens/set-plan)\b", MANAGERS),
     (".*", r"/webhook-endpoints\b", MANAGERS),  # where the business's events go, and their signing secrets
     (".*", r"/payment-gateways\b", OWNER),  # the business's own payment keys
+    (".*", r"/tenants/me/exports?\b", OWNER),  # the business's full export (every record, mailed link)
     ("post", r"/(orders|online-payments)/[^/]+/refund$", MANAGERS),  # money leaves the business's account
     ("get", r"/.*", EVERYONE),
     ("put|patch|post|delete", CONFIGURATION + r"\b", MANAGERS),
@@ -149,7 +150,7 @@ class TestTheSpecStatesRoles:
 
     def test_public_operations_are_the_expected_few(self, matrix):
         public = {str(op) for op in matrix.operations if op.op.get("x-public")}
-        assert all(re.match(r"(GET|POST) /api/v1/(auth|webhooks|health|ready)\b", p) for p in public), public
+        assert all(re.match(r"(GET|POST) /api/v1/(auth|webhooks|health|ready|exports)\b", p) for p in public), public
 
 
 class TestTheServerEnforcesTheSpec:

@@ -27,7 +27,7 @@ from app.api.v1.commerce import (
 )
 from app.api.v1.documents import company_logos, documents, exports
 from app.api.v1.identity import auth, users
-from app.api.v1.platform import audit_logs, events, health, payments, tenants, usage, webhook_endpoints, webhooks
+from app.api.v1.platform import audit_logs, events, health, payments, tenant_data, tenants, usage, webhook_endpoints, webhooks
 from app.schemas.common import problem_responses
 
 # Any route may answer 400 (malformed JSON), 422 (invalid input, an undeclared query parameter
@@ -40,6 +40,7 @@ api_router = APIRouter(
 for module in (
     health,
     auth,
+    tenant_data,  # before users: /users/me/export
     users,
     tenants,
     audit_logs,

@@ -25,6 +25,14 @@ class TenantExport(TenantScoped, Base):
         CheckConstraint("attempts >= 0", name="attempts"),
         Index("ix_tenant_exports_tenant_id_created_at", "tenant_id", "created_at"),
         Index("ix_tenant_exports_due", "next_attempt_at", postgresql_where=text("status IN ('pending', 'running')")),
+        # migration 0034: one pending/running export per tenant; the expiry scan
+        Index(
+            "uq_tenant_exports_active",
+            "tenant_id",
+            unique=True,
+            postgresql_where=text("status IN ('pending', 'running')"),
+        ),
+        Index("ix_tenant_exports_expiry", "expires_at", postgresql_where=text("status = 'done'")),
     )
 
     requested_by: Mapped[uuid.UUID | None]

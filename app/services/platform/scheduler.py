@@ -35,7 +35,7 @@ from app.repositories.platform.tenants import TenantAccountRepository
 from app.services.billing import recurring_issue, reminders
 from app.services.catalog import stock_digest
 from app.services.commerce import orders, storage_rent
-from app.services.platform import mail, subscriptions, usage, webhook_delivery
+from app.services.platform import mail, subscriptions, tenant_data, usage, webhook_delivery
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,8 @@ COUNTS = (
     "storage_rent_invoices",
     "storage_rent_blocked",
     "webhooks_delivered",
+    "tenant_exports_built",
+    "tenant_exports_expired",
 )
 
 
@@ -87,6 +89,8 @@ class Summary:
     storage_rent_invoices: int = 0  # rent invoices (app.services.commerce.storage_rent), one per agreement and period
     storage_rent_blocked: int = 0  # agreements whose due rent could not be billed (logged; the next run tries again)
     webhooks_delivered: int = 0  # webhook deliveries that succeeded (app.services.platform.webhook_delivery)
+    tenant_exports_built: int = 0  # full exports built and mailed (app.services.platform.tenant_data)
+    tenant_exports_expired: int = 0  # full exports whose link lapsed: zip deleted
     cleaned: dict[str, int] = field(default_factory=dict)
     failed: list[tuple[str, uuid.UUID | None]] = field(default_factory=list)
 
@@ -115,6 +119,8 @@ class Summary:
             "storage_rent_invoices": self.storage_rent_invoices,
             "storage_rent_blocked": self.storage_rent_blocked,
             "webhooks_delivered": self.webhooks_delivered,
+            "tenant_exports_built": self.tenant_exports_built,
+            "tenant_exports_expired": self.tenant_exports_expired,
             "cleaned": dict(self.cleaned),
             "failed": [{"step": step, "tenant_id": str(t) if t else None} for step, t in self.failed],
         }
@@ -190,6 +196,16 @@ async def run_due(rt: Runtime, at: datetime, *, tenants: Sequence[uuid.UUID] | N
             log.exception("webhook delivery for tenant %s failed", tenant_id)
             summary.failed.append(("webhooks", tenant_id))
             job_step("webhooks", tenant_id, "failed", started)
+    for tenant_id in await tenant_data.due_tenants(rt.db, at, only=tenants):
+        started = time.perf_counter()
+        try:  # its own transactions: a build's is long, and a failed build is recorded on its row
+            for name, count in (await tenant_data.run_due(rt.db, rt.settings, tenant_id, at)).items():
+                setattr(summary, name, getattr(summary, name) + count)
+            job_step("tenant_exports", tenant_id, "ok", started)
+        except Exception:
+            log.exception("tenant exports for tenant %s failed", tenant_id)
+            summary.failed.append(("tenant_exports", tenant_id))
+            job_step("tenant_exports", tenant_id, "failed", started)
 
     started = time.perf_counter()
     try:
