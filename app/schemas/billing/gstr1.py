@@ -35,7 +35,13 @@ class Register(BaseModel):
     net: TaxAmounts = Field(description="Invoices minus credit notes.")
 
 
-AMOUNTS_EXAMPLE: dict[str, Any] = {"taxable_value": "1000.00", "igst": "0.00", "cgst": "90.00", "sgst": "90.00", "cess": "0.00"}
+AMOUNTS_EXAMPLE: dict[str, Any] = {
+    "taxable_value": "1000.00",
+    "igst": "0.00",
+    "cgst": "90.00",
+    "sgst": "90.00",
+    "cess": "0.00",
+}
 SUMMARY_EXAMPLE: dict[str, Any] = {
     "gstin": "29AAPFU0939F1ZV",
     "period": "2026-11",

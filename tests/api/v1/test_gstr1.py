@@ -286,7 +286,8 @@ class TestSections:
         sections = {row["section"]: row for row in body["sections"]}
         assert sections["b2cl"]["taxable_value"] == "150000.00" and sections["cdnur"]["sign"] == -1
         assert sections["nil"]["taxable_value"] == "200.00" and sections["b2cs"]["documents"] == 2
-        assert body["sales_register"]["invoices"]["documents"] == 7 and body["sales_register"]["credit_notes"]["documents"] == 3
+        register = body["sales_register"]
+        assert register["invoices"]["documents"] == 7 and register["credit_notes"]["documents"] == 3
 
     async def test_the_b2cl_threshold_is_strictly_above_the_amount_in_force(self, client, today):
         seller = await Seller.make(client)
