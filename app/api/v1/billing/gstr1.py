@@ -40,7 +40,7 @@ RETURN_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("/gstr1", responses=RETURN_RESPONSES, response_class=JSONResponse)
-async def gstr1_return(
+async def get_gstr1(
     _: CurrentUser,
     session: SessionDep,
     ctx: ContextDep,
@@ -64,7 +64,7 @@ async def gstr1_return(
 
 
 @router.get("/gstr1/summary", response_model=Gstr1Summary, responses=ERRORS)
-async def gstr1_summary(
+async def get_gstr1_summary(
     _: CurrentUser, session: SessionDep, ctx: ContextDep, company_id: CompanyId, period: Period
 ) -> Gstr1Summary:
     """Totals per section of the month's GSTR-1 and the sales register's totals (invoices minus
