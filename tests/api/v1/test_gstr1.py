@@ -389,3 +389,43 @@ class TestRefusals:
             URL, params={"company_id": response.json()["id"], "period": period_of(today)}, headers=seller.owner.headers
         )
         assert_problem(refused, 400, "gstr1-company-unregistered")
+
+
+class TestThresholdInForce:
+    async def test_b2cl_follows_the_threshold_of_each_invoice_date(self, client):
+        """₹2,50,000 until 31 Jul 2024 and ₹1,00,000 from 1 Aug 2024 (gst_thresholds): the same
+        1,77,000 invoice is B2CS on 31 July and B2CL on 1 August."""
+        seller = await Seller.make(client)
+        far = await seller.customer(client, KARNATAKA)
+        july = await seller.invoice(client, far, line("150000.00"), invoice_date="2024-07-31")
+        august = await seller.invoice(client, far, line("150000.00"), invoice_date="2024-08-01")
+        before = validate((await seller.gstr1(client, "2024-07")).content)
+        assert "b2cl" not in before
+        assert before["b2cs"] == [
+            {"sply_ty": "INTER", "pos": KARNATAKA, "typ": "OE", "rt": 18, "txval": 150000, "iamt": 27000, "csamt": 0}
+        ]
+        after = validate((await seller.gstr1(client, "2024-08")).content)
+        assert "b2cs" not in after
+        assert [invoice["inum"] for group in after["b2cl"] for invoice in group["inv"]] == [august["number"]]
+        assert before["doc_issue"]["doc_det"][0]["docs"][0]["from"] == july["number"]
+
+
+class TestComposition:
+    async def test_a_composition_periods_bills_are_excluded_but_counted(self, client, today):
+        seller = await Seller.make(client)
+        response = await client.put(
+            f"{API}/gst-settings", json={"registration_type": "composition"}, headers=seller.owner.headers
+        )
+        assert response.status_code == 200, response.text
+        bill = await seller.invoice(client, await seller.customer(client, MAHARASHTRA), line("500.00", gst_rate="0"))
+        assert bill["document_type"] == "bill_of_supply"
+        data = validate((await seller.gstr1(client, period_of(today))).content)
+        assert set(data) == {"gstin", "fp", "version", "hash", "doc_issue"}  # in no section, not even hsn
+        summary = await client.get(
+            f"{URL}/summary",
+            params={"company_id": seller.company["id"], "period": period_of(today)},
+            headers=seller.owner.headers,
+        )
+        body = summary.json()
+        assert body["excluded"]["documents"] == 1 and body["excluded"]["taxable_value"] == "500.00"
+        assert body["net_of_sections"]["taxable_value"] == "0.00" and body["balanced"] is True
