@@ -144,12 +144,12 @@ def period_range(period: str, *, today: date) -> tuple[date, date]:
     """First and last day of a `YYYY-MM` month (the route checks the pattern): 400 before GST
     (July 2017) or after the current month (India)."""
     year, month = int(period[:4]), int(period[5:7])
-    first = date(year, month, 1)
-    if first < GST_START:
+    # Compared as (year, month) before any date is built: year 0000 or 9999 must be a 400, not a 500.
+    if (year, month) < (GST_START.year, GST_START.month):
         raise RuleViolation("period", "GST returns start with July 2017.", code="gstr1-period-before-gst")
-    if first > today.replace(day=1):
+    if (year, month) > (today.year, today.month):
         raise RuleViolation("period", "The period is after the current month.", code="gstr1-period-in-future")
-    following = date(year + month // 12, month % 12 + 1, 1)
+    first, following = date(year, month, 1), date(year + month // 12, month % 12 + 1, 1)
     return first, date.fromordinal(following.toordinal() - 1)
 
 

@@ -375,6 +375,8 @@ class TestRefusals:
         following = date(today.year + today.month // 12, today.month % 12 + 1, 1)
         assert_problem(await seller.gstr1(client, period_of(following)), 400, "gstr1-period-in-future")
         assert_problem(await seller.gstr1(client, "2017-06"), 400, "gstr1-period-before-gst")
+        assert_problem(await seller.gstr1(client, "0000-01"), 400, "gstr1-period-before-gst")
+        assert_problem(await seller.gstr1(client, "9999-12"), 400, "gstr1-period-in-future")
         assert (await seller.gstr1(client, "2017-07")).status_code == 200
         for bad in ("2026-13", "2026-1", "26-11", "2026-11-01", ""):
             assert_problem(await seller.gstr1(client, bad), 422)
