@@ -269,7 +269,17 @@ def workbook(result: Return) -> bytes:
             continue
         value = a.txval + a.iamt + a.camt + a.samt + a.csamt
         hsn[split].row(
-            code, entry.description, _uqc(unit), entry.quantity, value, rate, a.txval, a.iamt, a.camt, a.samt, a.csamt
+            code,
+            entry.description,
+            _uqc(unit),
+            float(entry.quantity),  # up to 3 decimals: a general number, not the 2-decimal money format
+            value,
+            rate,
+            a.txval,
+            a.iamt,
+            a.camt,
+            a.samt,
+            a.csamt,
         )
     docs = _Sheet(
         book,

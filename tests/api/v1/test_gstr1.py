@@ -354,6 +354,12 @@ class TestWorkbook:
         assert [(row[10], row[11]) for row in rows[1:]] == [(5, 500), (18, 1000)]
         cell = book["b2b,sez,de"].cell(row=5, column=2)
         assert cell.data_type == "s"
+        hsn = list(book["hsn(b2b)"].iter_rows(min_row=5, values_only=True))
+        assert [(row[0], row[2], row[4], row[5], row[6], row[7]) for row in hsn] == [
+            ("998311", "NA", 525, 5, 500, 25),
+            ("998311", "NA", 1180, 18, 1000, 180),
+        ]
+        assert list(book["hsn(b2c)"].iter_rows(min_row=5, values_only=True)) == []
         docs = list(book["docs"].iter_rows(min_row=5, values_only=True))
         assert docs == [("Invoices for outward supply", invoice["number"], invoice["number"], 1, 0)]
 
