@@ -180,6 +180,7 @@ TAGS = {
     "storage": "Storage rent: agreements to store customers' goods, goods received and released, periods billed.",
     "gst settings": "Configuration: GST registration and document numbering.",
     "reminder settings": "Configuration: payment reminders to customers (schedule, send hour, on/off).",
+    "gst returns": "GST returns: GSTR-1 of a company's month (GSTN JSON, offline tool sheets) and its summary.",
     "dashboard": "Figures for the dashboard.",
     "audit": "The audit log.",
     "events": "Business events (invoice.issued, receipt.created, ...): the log the webhooks and analytics read.",

@@ -79,6 +79,7 @@ GLOBAL = {
     "IdentityRepository": "user_identities: the email directory read before a tenant is bound",
     "DueWorkRepository": "the scheduler's cross-tenant lookups, through SECURITY DEFINER functions",
     "DueExportRepository": "the scheduler's cross-tenant lookup of due exports, a SECURITY DEFINER function",
+    "GstThresholdRepository": "gst_thresholds: global dated GST thresholds, read-only like plans",
 }
 # Methods that run no statement of their own, and why.
 NO_QUERY = {
@@ -257,6 +258,18 @@ CASES: dict[tuple[str, str], Case] = {
             [b.row("credit_note_lines")["invoice_line_id"], b.id("invoice_lines")]
         )
     ),
+    # GSTR-1 (issue 13): B's company, B's whole date range, B's product
+    ("Gstr1Repository", "invoices"): Case(
+        lambda s, b: C("Gstr1Repository")(s).invoices(
+            b.row("invoices")["company_id"], dt.date(1900, 1, 1), dt.date(2999, 12, 31)
+        )
+    ),
+    ("Gstr1Repository", "credit_notes"): Case(
+        lambda s, b: C("Gstr1Repository")(s).credit_notes(
+            b.row("credit_notes")["company_id"], dt.date(1900, 1, 1), dt.date(2999, 12, 31)
+        )
+    ),
+    ("Gstr1Repository", "product_units"): Case(lambda s, b: C("Gstr1Repository")(s).product_units({b.id("products")})),
     # customers
     ("CustomerRepository", "list_page"): Case(
         lambda s, b: C("CustomerRepository")(s).list_page(
