@@ -113,6 +113,10 @@ class DueWorkRepository:
         `at` (migration 0026; app.services.commerce.storage_rent)."""
         return await self._ids("SELECT due_storage_rent_tenants(:at, CAST(:only AS uuid[]))", at=at, only=only)
 
+    async def tenant_purges(self, at: datetime, *, only: Tenants = None) -> list[uuid.UUID]:
+        """Closed tenants whose cancel window ended by `at` (migration 0035; app.services.platform.tenant_deletion)."""
+        return await self._ids("SELECT due_tenant_purges(:at, CAST(:only AS uuid[]))", at=at, only=only)
+
     async def cleanup(self, at: datetime, *, only: Tenants = None) -> dict[str, int]:
         """Delete what expired before `at` (sessions, idempotency keys, single-use tokens): counts by table."""
         rows = await self.session.execute(

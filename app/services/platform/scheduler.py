@@ -35,7 +35,7 @@ from app.repositories.platform.tenants import TenantAccountRepository
 from app.services.billing import recurring_issue, reminders
 from app.services.catalog import stock_digest
 from app.services.commerce import orders, storage_rent
-from app.services.platform import mail, subscriptions, usage
+from app.services.platform import mail, subscriptions, tenant_deletion, usage
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,7 @@ COUNTS = (
     "recurring_charges",
     "storage_rent_invoices",
     "storage_rent_blocked",
+    "tenants_purged",
 )
 
 
@@ -85,6 +86,7 @@ class Summary:
     recurring_charges: int = 0  # payment links made for recurring invoices' periods
     storage_rent_invoices: int = 0  # rent invoices (app.services.commerce.storage_rent), one per agreement and period
     storage_rent_blocked: int = 0  # agreements whose due rent could not be billed (logged; the next run tries again)
+    tenants_purged: int = 0  # closed tenants whose cancel window ended, purged (app.services.platform.tenant_deletion)
     cleaned: dict[str, int] = field(default_factory=dict)
     failed: list[tuple[str, uuid.UUID | None]] = field(default_factory=list)
 
@@ -112,6 +114,7 @@ class Summary:
             "recurring_charges": self.recurring_charges,
             "storage_rent_invoices": self.storage_rent_invoices,
             "storage_rent_blocked": self.storage_rent_blocked,
+            "tenants_purged": self.tenants_purged,
             "cleaned": dict(self.cleaned),
             "failed": [{"step": step, "tenant_id": str(t) if t else None} for step, t in self.failed],
         }
@@ -176,6 +179,18 @@ async def run_due(rt: Runtime, at: datetime, *, tenants: Sequence[uuid.UUID] | N
     for tenant_id in due:
         await _per_tenant(rt, summary, "storage_rent", tenant_id, at, storage_rent.bill_due)
 
+    async with rt.db.transaction() as session:
+        due = await DueWorkRepository(session).tenant_purges(at, only=tenants)
+    for tenant_id in due:
+        started = time.perf_counter()
+        try:  # many transactions (batches): what is done stays done, the next run resumes the rest
+            summary.tenants_purged += await tenant_deletion.purge(rt, tenant_id, at)
+            job_step("tenant_purge", tenant_id, "ok", started)
+        except Exception:
+            log.exception("purge of tenant %s failed; the next run resumes it", tenant_id)
+            summary.failed.append(("tenant_purge", tenant_id))
+            job_step("tenant_purge", tenant_id, "failed", started)
+
     started = time.perf_counter()
     try:
         async with rt.db.transaction() as session:
@@ -213,6 +228,8 @@ async def _per_tenant(rt: Runtime, summary: Summary, step: str, tenant_id: uuid.
     started = time.perf_counter()
     try:
         async with rt.db.transaction(tenant_id) as session:
+            if await _closed(session, tenant_id):
+                return  # closed for deletion: nothing more is done for it (no mail to its customers)
             done = await work(session, rt.context(tenant_id=tenant_id, at=at))
     except Exception:
         log.exception("%s step for tenant %s failed; the next run retries it", step, tenant_id)
@@ -222,6 +239,11 @@ async def _per_tenant(rt: Runtime, summary: Summary, step: str, tenant_id: uuid.
     job_step(step, tenant_id, "ok", started)
     for name, count in done.items():
         setattr(summary, name, getattr(summary, name) + count)
+
+
+async def _closed(session: AsyncSession, tenant_id: uuid.UUID) -> bool:
+    tenant = await TenantAccountRepository(session).get(tenant_id)
+    return tenant is not None and tenant.closed_at is not None
 
 
 async def _subscription_work(session: AsyncSession, ctx: Context) -> Counter[str]:
