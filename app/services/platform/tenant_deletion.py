@@ -179,7 +179,7 @@ async def cancel(session: AsyncSession, ctx: Context, *, token: str, password: s
 
 
 async def _owner_with_password(session: AsyncSession, ctx: Context, password: str) -> User | None:
-    owners = await UserRepository(session).owners()
+    owners: list[User | None] = [*await UserRepository(session).owners()]
     for owner in owners or [None]:  # no owner: one dummy check, the same time as a wrong password
         usable = owner.password_hash if owner is not None else None
         if await verify_password(password, usable, ctx.settings.bcrypt_rounds) and owner is not None:
