@@ -3,7 +3,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from app.schemas.common import ReadModel, RequestBody
+from app.schemas.common import Name, ReadModel, RequestBody
 from app.schemas.identity.auth import OpaqueToken
 
 
@@ -11,9 +11,7 @@ class TenantDeleteRequest(RequestBody):
     """The owner's current password and the business name typed exactly as on the account."""
 
     password: str = Field(min_length=1, max_length=200)
-    confirmation: str = Field(
-        min_length=1, max_length=200, description="The business name (`business_name`), typed exactly."
-    )
+    confirmation: Name = Field(description="The business name (`business_name`), typed exactly.")
 
 
 class TenantDeletionCancelRequest(RequestBody):

@@ -30,7 +30,7 @@ class TestClosing:
         before = await state(client, owner)
         wrong = await delete(client, owner, password="not-the-password")
         assert (wrong.status_code, wrong.json()["code"]) == (400, "wrong-password")
-        for typed in ("deleting traders", "Deleting Traders ", "Deleting  Traders", "Deleting"):
+        for typed in ("deleting traders", "Deleting Traders.", "Deleting  Traders", "Deleting"):
             answer = await delete(client, owner, confirmation=typed)
             assert (answer.status_code, answer.json()["code"]) == (400, "confirmation-mismatch"), typed
             assert answer.json()["errors"][0]["loc"] == ["body", "confirmation"]
