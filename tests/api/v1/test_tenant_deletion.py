@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from app.services.platform.tenant_deletion import cancel_token
+from tests.api.v1.invoicing import Party
 from tests.api.v1.members import invite, mailed_token
 from tests.conftest import PASSWORD, unique_email
 from tests.factories import API, Account, login, make_tenant
@@ -58,6 +59,11 @@ class TestClosing:
         invited = unique_email("invitee")
         assert (await invite(client, owner, invited, "viewer")).status_code == 201
         invitation = await mailed_token(mailbox, invited, "invited")
+        invoice = await (await Party.make(client, owner)).invoice(client)
+        shared = await client.post(f"{API}/invoices/{invoice['id']}/share", json={}, headers=owner.headers)
+        assert shared.status_code == 201, shared.text
+        public_page = "/p/" + shared.json()["url"].rsplit("/p/", 1)[1]
+        assert (await client.get(public_page)).status_code == 200
 
         closed = await delete(client, owner)
         assert closed.status_code == 202, closed.text
@@ -80,6 +86,7 @@ class TestClosing:
             f"{API}/auth/accept-invite", json={"token": invitation, "full_name": "Late Joiner", "password": PASSWORD}
         )
         assert accepted.status_code == 400, accepted.text  # pending invitations ended
+        assert (await client.get(public_page)).status_code == 404  # its share links lead nowhere
 
         token = await mailed_token(mailbox, owner.email, SUBJECT)
         page = await client.get(f"/pages/cancel-deletion?token={token}")
@@ -99,6 +106,7 @@ class TestClosing:
         assert reopened.json() == {"status": "open", "closed_at": None, "purge_after": None}
         again = await login(client, owner.email)
         assert (await state(client, again))["id"] == owner.tenant_id
+        assert (await client.get(public_page)).status_code == 200
         replay = await client.post(cancel, json={"token": token, "password": PASSWORD})
         assert (replay.status_code, replay.json()["code"]) == (400, "invalid-token")
 
