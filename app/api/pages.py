@@ -89,6 +89,14 @@ PAGES: dict[str, LinkPage] = {
         "Stop the change",
         "The change is stopped and every session is signed out. Change your password if you did not ask for it.",
     ),
+    "cancel-deletion": LinkPage(
+        "Keep your business account",
+        "Stop the deletion of your business's data: enter the password of an owner of the account.",
+        "/api/v1/tenants/deletion/cancel",
+        "Cancel the deletion",
+        "The deletion is cancelled and your data is kept. Sign in again.",
+        (Input("password", "Owner's password", "password", "current-password"),),
+    ),
     "forgot-password": LinkPage(
         "Reset your password",
         "We will mail a reset link if the address belongs to an account.",

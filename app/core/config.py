@@ -140,6 +140,9 @@ class Settings(BaseSettings):
     # of grace, then every write but auth, billing and upgrade answers 402.
     post_trial_mode: Literal["free_tier", "hard_lock"] = "free_tier"
     grace_days: int = Field(default=3, ge=0, le=90)
+    # POST /tenants/me/delete closes the tenant at once; its data is purged this many days later unless
+    # the owner cancels (POST /tenants/deletion/cancel) before then.
+    tenant_deletion_grace_days: int = Field(default=30, ge=1, le=90)
 
     # Razorpay (paid upgrades). sandbox: orders, payments and signatures are made in-process with
     # fixed sandbox secrets (no keys, no network; every response says `"sandbox": true`); refused

@@ -275,6 +275,10 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     # Pay by link (issue 12 §2: app/services/commerce/payment_links.py, online_payments.py).
     "online-payment-not-found": (404, ""),
     "payment-link-too-long": (400, "Payment link too long"),
+    # Deleting the tenant (issue 13 §3: app/services/platform/tenant_deletion.py).
+    "confirmation-mismatch": (400, "Confirmation does not match the business name"),
+    "tenant-closed": (403, "Business account closed"),
+    "deletion-window-over": (409, "Deletion can no longer be cancelled"),
     **dict.fromkeys(
         [
             "invoice-settled",
@@ -346,6 +350,18 @@ class Forbidden(AppError):
     """403: the caller may not do this. No default code: each refusal names its reason."""
 
     status = 403
+
+
+class TenantClosed(Forbidden):
+    """The tenant is closed for deletion (POST /tenants/me/delete): no session is issued for it."""
+
+    code = "tenant-closed"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This business account is closed and scheduled for deletion; its owner can cancel that with the "
+            "link mailed when it was closed."
+        )
 
 
 class TooManyRequests(AppError):

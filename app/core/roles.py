@@ -53,6 +53,14 @@ ORDER_FUNCTIONS = ["payment_order_tenant(text)", "claim_razorpay_order(text, uui
 GATEWAY_FUNCTIONS = ["gateway_webhook_tenant(text)", "claim_gateway_webhook(text)"]
 # The purge's way to keep a deleted tenant's tax documents (migration 0031): inserts for the bound tenant only.
 RETENTION_FUNCTIONS = ["retain_tax_document(text, uuid, text, text, date, date, jsonb, bytea)"]
+# The scheduled purge of a closed tenant (migration 0035; app.services.platform.tenant_deletion): which
+# tenants are due, deleting the bound closed tenant's rows from any table (the append-only tables and the
+# lookups included), and which of its documents are already retained.
+PURGE_FUNCTIONS = [
+    "due_tenant_purges(timestamp with time zone, uuid[])",
+    "purge_tenant_rows(text, integer, timestamp with time zone)",
+    "retained_document_ids(text)",
+]
 # procrastinate's tables (migration 0007): the worker and the API's defers work on its queue as the
 # application role (its functions and types are usable by PUBLIC, as PostgreSQL creates them).
 JOB_QUEUE_SCHEMA = "procrastinate"
@@ -147,6 +155,7 @@ async def apply_grants(admin_url: str, role: str) -> None:
                 + GATEWAY_FUNCTIONS
                 + LINK_FUNCTIONS
                 + RETENTION_FUNCTIONS
+                + PURGE_FUNCTIONS
             ):
                 if await conn.fetchval("SELECT to_regprocedure($1)", function):
                     await conn.execute(f"GRANT EXECUTE ON FUNCTION {function} TO {r}")

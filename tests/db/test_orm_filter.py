@@ -858,6 +858,32 @@ CASES: dict[tuple[str, str], Case] = {
     ),
     # tenants
     ("TenantAccountRepository", "get"): Case(lambda s, b: C("TenantAccountRepository")(s).get(b.tenant_id)),
+    ("TenantAccountRepository", "get_for_update"): Case(
+        lambda s, b: C("TenantAccountRepository")(s).get_for_update(b.tenant_id)
+    ),
+    ("SessionRepository", "revoke_all"): Case(lambda s, b: C("SessionRepository")(s).revoke_all(NOW)),
+    # the purge (migration 0035): the bound tenant's only; A is open, so deleting its rows is refused
+    ("TenantPurgeRepository", "retained_ids"): Case(lambda s, b: C("TenantPurgeRepository")(s).retained_ids("invoice")),
+    ("TenantPurgeRepository", "issued_invoice_ids"): Case(
+        lambda s, b: C("TenantPurgeRepository")(s).issued_invoice_ids()
+    ),
+    ("TenantPurgeRepository", "credit_note_ids"): Case(lambda s, b: C("TenantPurgeRepository")(s).credit_note_ids()),
+    ("TenantPurgeRepository", "retain"): Case(
+        lambda s, b: C("TenantPurgeRepository")(s).retain(
+            kind="credit_note",
+            document_id=b.id("credit_notes"),
+            gstin=None,
+            number="PROBE-1",
+            document_date=EARLY,
+            retain_until=LATE,
+            document="{}",
+            pdf=None,
+        )
+    ),
+    ("TenantPurgeRepository", "delete_rows"): Case(
+        lambda s, b: C("TenantPurgeRepository")(s).delete_rows("customers", 10, LATE_AT)
+    ),
+    ("TenantPurgeRepository", "delete_tenant"): Case(lambda s, b: C("TenantPurgeRepository")(s).delete_tenant()),
     ("TenantAccountRepository", "add"): Case(
         lambda s, b: C("TenantAccountRepository")(s).add(MODELS["tenants"](**{**b.row("tenants")})), compare=False
     ),

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, create_async_e
 
 from app.core.database import Database
 from app.core.migration_helpers import tenant_rls_drop_statements, tenant_rls_statements
-from app.core.roles import GATEWAY_FUNCTIONS, IDENTITY_FUNCTIONS, ORDER_FUNCTIONS, RETENTION_FUNCTIONS
+from app.core.roles import GATEWAY_FUNCTIONS, IDENTITY_FUNCTIONS, ORDER_FUNCTIONS, PURGE_FUNCTIONS, RETENTION_FUNCTIONS
 from app.core.tenancy import TenantAlreadyBound, TenantNotBound, bind_tenant, orm_filter_disabled
 from app.models import LOOKUP_TABLES, RLS_TABLES, Base, User
 from app.models.base import TenantOwned
@@ -31,7 +31,7 @@ LOOKUP_FUNCTIONS = {
     "user_identities": IDENTITY_FUNCTIONS,
     "razorpay_orders": ORDER_FUNCTIONS,
     "gateway_webhooks": GATEWAY_FUNCTIONS,
-    "retained_tax_documents": RETENTION_FUNCTIONS,
+    "retained_tax_documents": RETENTION_FUNCTIONS + PURGE_FUNCTIONS[2:],
 }
 GLOBAL_TABLES = {table: LOOKUP_FUNCTIONS.get(table, []) for table in LOOKUP_TABLES}
 TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")

@@ -1,7 +1,8 @@
 import uuid
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import Select, bindparam, select, update
+from sqlalchemy import CursorResult, Select, bindparam, select, update
 
 from app.core.tenancy import constant_statement
 from app.models.identity.auth import AuthSession
@@ -55,6 +56,12 @@ class SessionRepository(TenantRepository[AuthSession]):
         if except_family is not None:
             stmt = stmt.where(AuthSession.family_id != except_family)
         await self.session.execute(stmt.values(revoked_at=now))
+
+    async def revoke_all(self, now: datetime) -> int:
+        """Every live session of the bound tenant (every user's): the tenant is being closed."""
+        stmt = update(AuthSession).where(AuthSession.revoked_at.is_(None)).values(revoked_at=now)
+        result = cast(CursorResult[Any], await self.session.execute(stmt))  # an UPDATE's result is a CursorResult
+        return result.rowcount
 
     async def active_user(self, user_id: uuid.UUID, session_id: uuid.UUID) -> User | None:
         """The user behind an access token, if active and its session family is not revoked.

@@ -118,6 +118,10 @@ class DueWorkRepository:
         app.services.platform.webhook_delivery.deliver_due)."""
         return await self._ids("SELECT due_webhook_tenants(:at, CAST(:only AS uuid[]))", at=at, only=only)
 
+    async def tenant_purges(self, at: datetime, *, only: Tenants = None) -> list[uuid.UUID]:
+        """Closed tenants whose cancel window ended by `at` (migration 0035; app.services.platform.tenant_deletion)."""
+        return await self._ids("SELECT due_tenant_purges(:at, CAST(:only AS uuid[]))", at=at, only=only)
+
     async def cleanup(self, at: datetime, *, only: Tenants = None) -> dict[str, int]:
         """Delete what expired before `at` (sessions, idempotency keys, single-use tokens): counts by table."""
         rows = await self.session.execute(

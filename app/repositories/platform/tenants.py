@@ -19,3 +19,8 @@ class TenantAccountRepository:
         self.session.add(tenant)
         await self.session.flush()
         return tenant
+
+    async def get_for_update(self, tenant_id: uuid.UUID) -> Tenant | None:
+        """The row locked until the transaction ends: closing and cancelling a deletion serialize."""
+        stmt = select(Tenant).where(Tenant.id == tenant_id).with_for_update()
+        return (await self.session.execute(stmt)).scalar_one_or_none()

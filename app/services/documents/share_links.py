@@ -33,6 +33,7 @@ from app.repositories.billing.companies import CompanyRepository
 from app.repositories.billing.customers import CustomerRepository
 from app.repositories.documents.share_links import ShareLinkRepository, live_link_of
 from app.repositories.identity.rate_limits import RateLimitRepository
+from app.repositories.platform.tenants import TenantAccountRepository
 from app.services.billing import invoicing
 from app.services.commerce import payment_links
 from app.services.documents import document_pdfs
@@ -222,6 +223,9 @@ async def open_link(session: AsyncSession, ctx: Context, token: str, *, count_vi
         return None
     tenant_id, link_id = found
     await bind_tenant(session, tenant_id)
+    tenant = await TenantAccountRepository(session).get(tenant_id)
+    if tenant is None or tenant.closed_at is not None:
+        return None  # closed for deletion (POST /tenants/me/delete): its links lead nowhere
     audit.set_actor(session, None)
     links = ShareLinkRepository(session)
     link = await (links.record_view(link_id, ctx.now) if count_view else links.get_live(link_id, ctx.now))

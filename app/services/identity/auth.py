@@ -26,7 +26,7 @@ from app.repositories.platform.tenants import TenantAccountRepository
 from app.services.billing import business_defaults
 from app.services.identity import verification
 from app.services.identity.rate_limit import Limit, allow, consume, refund, reserve
-from app.services.identity.sessions import TokenPair, issue, reissue
+from app.services.identity.sessions import TokenPair, ensure_tenant_open, issue, reissue
 from app.services.identity.users import USER_FIELDS
 from app.services.platform import audit, mail, subscriptions, usage
 
@@ -173,6 +173,7 @@ async def refresh(session: AsyncSession, ctx: Context, *, refresh_token: str) ->
     if tenant_id is None:
         raise _invalid_refresh()
     await bind_tenant(session, tenant_id)
+    await ensure_tenant_open(session, tenant_id)
     now = ctx.now
     repo = SessionRepository(session)
     digest = token_digest(refresh_token)

@@ -7,11 +7,13 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.context import Context
+from app.core.errors import TenantClosed
 from app.core.security import AccessClaims, create_access_token, new_opaque_token, token_digest
 from app.models.base import new_id
 from app.models.identity.auth import AuthSession
 from app.models.identity.user import User
 from app.repositories.identity.sessions import SessionRepository
+from app.repositories.platform.tenants import TenantAccountRepository
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,13 @@ class TokenPair:
     refresh_token: str
     expires_in: int
     token_type: str = "bearer"
+
+
+async def ensure_tenant_open(session: AsyncSession, tenant_id: uuid.UUID) -> None:
+    """403 `tenant-closed` when the (bound) tenant is closed for deletion."""
+    tenant = await TenantAccountRepository(session).get(tenant_id)
+    if tenant is not None and tenant.closed_at is not None:
+        raise TenantClosed()
 
 
 async def issue(
@@ -31,7 +40,9 @@ async def issue(
     parent_id: uuid.UUID | None = None,
     refresh_token: str | None = None,
 ) -> tuple[TokenPair, AuthSession]:
-    """A new session row (refresh token: random unless given) and an access token bound to it."""
+    """A new session row (refresh token: random unless given) and an access token bound to it.
+    Refused for a closed tenant (POST /tenants/me/delete): 403 `tenant-closed`."""
+    await ensure_tenant_open(session, user.tenant_id)
     now = ctx.now
     refresh_token = refresh_token or new_opaque_token(user.tenant_id)
     row = await SessionRepository(session).add(

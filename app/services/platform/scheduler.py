@@ -35,7 +35,7 @@ from app.repositories.platform.tenants import TenantAccountRepository
 from app.services.billing import recurring_issue, reminders
 from app.services.catalog import stock_digest
 from app.services.commerce import orders, storage_rent
-from app.services.platform import mail, subscriptions, tenant_data, usage, webhook_delivery
+from app.services.platform import mail, subscriptions, tenant_data, tenant_deletion, usage, webhook_delivery
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,7 @@ COUNTS = (
     "webhooks_delivered",
     "tenant_exports_built",
     "tenant_exports_expired",
+    "tenants_purged",
 )
 
 
@@ -91,6 +92,7 @@ class Summary:
     webhooks_delivered: int = 0  # webhook deliveries that succeeded (app.services.platform.webhook_delivery)
     tenant_exports_built: int = 0  # full exports built and mailed (app.services.platform.tenant_data)
     tenant_exports_expired: int = 0  # full exports whose link lapsed: zip deleted
+    tenants_purged: int = 0  # closed tenants whose cancel window ended, purged (app.services.platform.tenant_deletion)
     cleaned: dict[str, int] = field(default_factory=dict)
     failed: list[tuple[str, uuid.UUID | None]] = field(default_factory=list)
 
@@ -121,6 +123,7 @@ class Summary:
             "webhooks_delivered": self.webhooks_delivered,
             "tenant_exports_built": self.tenant_exports_built,
             "tenant_exports_expired": self.tenant_exports_expired,
+            "tenants_purged": self.tenants_purged,
             "cleaned": dict(self.cleaned),
             "failed": [{"step": step, "tenant_id": str(t) if t else None} for step, t in self.failed],
         }
@@ -206,6 +209,17 @@ async def run_due(rt: Runtime, at: datetime, *, tenants: Sequence[uuid.UUID] | N
             log.exception("tenant exports for tenant %s failed", tenant_id)
             summary.failed.append(("tenant_exports", tenant_id))
             job_step("tenant_exports", tenant_id, "failed", started)
+    async with rt.db.transaction() as session:
+        due = await DueWorkRepository(session).tenant_purges(at, only=tenants)
+    for tenant_id in due:
+        started = time.perf_counter()
+        try:  # many transactions (batches): what is done stays done, the next run resumes the rest
+            summary.tenants_purged += await tenant_deletion.purge(rt, tenant_id, at)
+            job_step("tenant_purge", tenant_id, "ok", started)
+        except Exception:
+            log.exception("purge of tenant %s failed; the next run resumes it", tenant_id)
+            summary.failed.append(("tenant_purge", tenant_id))
+            job_step("tenant_purge", tenant_id, "failed", started)
 
     started = time.perf_counter()
     try:
@@ -244,6 +258,8 @@ async def _per_tenant(rt: Runtime, summary: Summary, step: str, tenant_id: uuid.
     started = time.perf_counter()
     try:
         async with rt.db.transaction(tenant_id) as session:
+            if await _closed(session, tenant_id):
+                return  # closed for deletion: nothing more is done for it (no mail to its customers)
             done = await work(session, rt.context(tenant_id=tenant_id, at=at))
     except Exception:
         log.exception("%s step for tenant %s failed; the next run retries it", step, tenant_id)
@@ -253,6 +269,11 @@ async def _per_tenant(rt: Runtime, summary: Summary, step: str, tenant_id: uuid.
     job_step(step, tenant_id, "ok", started)
     for name, count in done.items():
         setattr(summary, name, getattr(summary, name) + count)
+
+
+async def _closed(session: AsyncSession, tenant_id: uuid.UUID) -> bool:
+    tenant = await TenantAccountRepository(session).get(tenant_id)
+    return tenant is not None and tenant.closed_at is not None
 
 
 async def _subscription_work(session: AsyncSession, ctx: Context) -> Counter[str]:
