@@ -37,6 +37,7 @@ EXECUTABLE_FUNCTIONS = [
     "due_order_hold_tenants(timestamp with time zone, uuid[])",  # migration 0027
     "due_recurring_invoice_tenants(timestamp with time zone, uuid[])",  # migration 0025
     "due_storage_rent_tenants(timestamp with time zone, uuid[])",  # migration 0026
+    "due_saas_invoice_tenants(timestamp with time zone, uuid[])",  # migration 0038
 ]
 # The public invoice page's function (migration 0019): GET /p/<token> has no tenant until a live share
 # link's token hash names it (tenant and link id, nothing else).

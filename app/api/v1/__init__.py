@@ -27,7 +27,7 @@ from app.api.v1.commerce import (
 )
 from app.api.v1.documents import company_logos, documents
 from app.api.v1.identity import auth, users
-from app.api.v1.platform import audit_logs, health, payments, tenants, usage, webhooks
+from app.api.v1.platform import audit_logs, health, payments, plans, tenants, usage, webhooks
 from app.schemas.common import problem_responses
 
 # Any route may answer 400 (malformed JSON), 422 (invalid input, an undeclared query parameter
@@ -39,6 +39,7 @@ api_router = APIRouter(
 )
 for module in (
     health,
+    plans,
     auth,
     users,
     tenants,

@@ -35,7 +35,7 @@ from app.repositories.platform.tenants import TenantAccountRepository
 from app.services.billing import recurring_issue, reminders
 from app.services.catalog import stock_digest
 from app.services.commerce import orders, storage_rent
-from app.services.platform import mail, subscriptions, usage
+from app.services.platform import mail, saas_invoices, subscriptions, usage
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,7 @@ COUNTS = (
     "recurring_charges",
     "storage_rent_invoices",
     "storage_rent_blocked",
+    "saas_invoices",
 )
 
 
@@ -85,6 +86,7 @@ class Summary:
     recurring_charges: int = 0  # payment links made for recurring invoices' periods
     storage_rent_invoices: int = 0  # rent invoices (app.services.commerce.storage_rent), one per agreement and period
     storage_rent_blocked: int = 0  # agreements whose due rent could not be billed (logged; the next run tries again)
+    saas_invoices: int = 0  # the SaaS's tax invoices for captured plan payments (app.services.platform.saas_invoices)
     cleaned: dict[str, int] = field(default_factory=dict)
     failed: list[tuple[str, uuid.UUID | None]] = field(default_factory=list)
 
@@ -112,6 +114,7 @@ class Summary:
             "recurring_charges": self.recurring_charges,
             "storage_rent_invoices": self.storage_rent_invoices,
             "storage_rent_blocked": self.storage_rent_blocked,
+            "saas_invoices": self.saas_invoices,
             "cleaned": dict(self.cleaned),
             "failed": [{"step": step, "tenant_id": str(t) if t else None} for step, t in self.failed],
         }
@@ -175,6 +178,19 @@ async def run_due(rt: Runtime, at: datetime, *, tenants: Sequence[uuid.UUID] | N
         due = await DueWorkRepository(session).storage_rent_tenants(at, only=tenants)
     for tenant_id in due:
         await _per_tenant(rt, summary, "storage_rent", tenant_id, at, storage_rent.bill_due)
+
+    if saas_invoices.platform_of(rt.settings) is not None:
+        async with rt.db.transaction() as session:
+            due = await DueWorkRepository(session).saas_invoice_tenants(at, only=tenants)
+        for tenant_id in due:
+            started = time.perf_counter()
+            try:
+                summary.saas_invoices += await saas_invoices.issue_due(rt.db, rt.settings, tenant_id, at)
+                job_step("saas_invoices", tenant_id, "ok", started)
+            except Exception:
+                log.exception("SaaS invoices for tenant %s failed; the next run retries", tenant_id)
+                summary.failed.append(("saas_invoices", tenant_id))
+                job_step("saas_invoices", tenant_id, "failed", started)
 
     started = time.perf_counter()
     try:
