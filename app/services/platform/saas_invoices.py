@@ -231,13 +231,15 @@ def _line(plan: Plan, company: Company, purchase: Purchase) -> InvoiceLineIn:
         start = purchase.period_start.astimezone(INDIA).strftime("%d %b %Y")
         end = purchase.period_end.astimezone(INDIA).strftime("%d %b %Y")
         period = f", {start} to {end}"
-    return InvoiceLineIn(
-        description=f"{plan.name} plan subscription{period}",
-        hsn_sac=plan.sac_code,
-        quantity=Decimal("1"),
-        unit="OTH",
-        unit_price=taxable,
-        gst_rate=plan.gst_rate,
+    return InvoiceLineIn.model_validate(
+        {
+            "description": f"{plan.name} plan subscription{period}",
+            "hsn_sac": plan.sac_code,
+            "quantity": "1",
+            "unit": "OTH",
+            "unit_price": str(taxable),
+            "gst_rate": str(plan.gst_rate),
+        }
     )
 
 

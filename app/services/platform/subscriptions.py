@@ -274,18 +274,17 @@ async def set_cancel_at_period_end(session: AsyncSession, ctx: Context, *, cance
     grace period: on the free plan (POST_TRIAL_MODE=free_tier) or locked (hard_lock); paying again
     (a new period) starts uncancelled. 409 `subscription-not-cancellable` unless a paid `active`
     period is in force; 409 `subscription-not-cancelled` to resume one that is not cancelled.
-    Asking for what is already so changes nothing. Serialised per tenant."""
+    Cancelling twice changes nothing. Serialised per tenant."""
     await lock(session, ctx)
     row = await advance(session, ctx)
     plan = await PlanRepository(session).get(row.plan_code)
     paid = plan is not None and plan.price_paise > 0
-    if row.status != SubscriptionStatus.active or not paid or row.current_period_end is None:
-        if cancel:
-            raise Conflict(
-                "There is no paid period to cancel (trial, free, grace or locked).",
-                code="subscription-not-cancellable",
-            )
+    if not cancel and not row.cancel_at_period_end:
         raise Conflict("The subscription is not set to end at its period end.", code="subscription-not-cancelled")
+    if row.status != SubscriptionStatus.active or not paid or row.current_period_end is None:
+        raise Conflict(
+            "There is no paid period to cancel (trial, free, grace or locked).", code="subscription-not-cancellable"
+        )
     if row.cancel_at_period_end == cancel:
         return row
     before = audit.snapshot(row, [*FIELDS, "cancel_at_period_end"])
