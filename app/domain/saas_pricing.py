@@ -10,9 +10,11 @@ is the taxable value:
 - inclusive: back-calculated so that the invoice's total equals the price charged EXACTLY. The
   rule: start from price x 100 / (100 + rate), rounded half-up to the paisa, and take the nearest
   value (within +/- 2 paise, nearest first, lower first on a tie) whose taxable value plus its tax
-  components, each rounded as the invoice rounds them, is the price. If no paisa value hits the
-  price (the tax can jump by a paisa between neighbours), the rounded quotient is used and the
-  invoice differs from the charge by that paisa (never seen for whole-rupee prices).
+  components, each rounded as the invoice rounds them, is the price. No paisa value may hit it:
+  CGST and SGST are rounded each, so the total moves by 1 or 3 paise per paisa of taxable value
+  (₹999 at 18% intra-state: 846.61 gives 998.99, 846.62 gives 999.02). Then the nearest total is
+  taken, the one below the price on a tie: it is a paisa off, which the invoice's round-off to the
+  rupee (GST settings) absorbs for a whole-rupee price.
 """
 
 from decimal import Decimal
@@ -33,11 +35,13 @@ def taxable_value(
     if not includes_tax or rate == 0:
         return price
     base = money(price * HUNDRED / (HUNDRED + rate))
-    for step in (0, -1, 1, -2, 2):
-        candidate = base + PAISA * step
-        if _total(candidate, rate, supply, place_of_supply) == price:
-            return candidate
-    return base
+    candidates = [base + PAISA * step for step in (0, -1, 1, -2, 2)]
+    # exact first; else the nearest total, below the price rather than above on a tie
+    return min(candidates, key=lambda t: _miss(_total(t, rate, supply, place_of_supply), price))
+
+
+def _miss(total: Decimal, price: Decimal) -> tuple[Decimal, bool]:
+    return abs(total - price), total > price
 
 
 def price_with_tax(price: Decimal, rate: Decimal, *, includes_tax: bool) -> Decimal:

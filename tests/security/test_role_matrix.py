@@ -47,6 +47,7 @@ DOCUMENTS = (
 POLICY = (
     ("get|patch", r"/users/me", EVERYONE),  # one's own profile
     ("post", r"/auth/(logout|change-password|resend-verification)", EVERYONE),  # one's own account
+    ("post", r"/tenants/subscription/(cancel|resume)$", OWNER),  # ending the paid plan is the owner's call
     (".*", r"/(users|audit-logs|dashboard|tenants/(upgrade|payments)|tokens/set-plan)\b", MANAGERS),
     (".*", r"/payment-gateways\b", OWNER),  # the business's own payment keys
     ("post", r"/(orders|online-payments)/[^/]+/refund$", MANAGERS),  # money leaves the business's account
@@ -148,7 +149,7 @@ class TestTheSpecStatesRoles:
 
     def test_public_operations_are_the_expected_few(self, matrix):
         public = {str(op) for op in matrix.operations if op.op.get("x-public")}
-        assert all(re.match(r"(GET|POST) /api/v1/(auth|webhooks|health|ready)\b", p) for p in public), public
+        assert all(re.match(r"(GET|POST) /api/v1/(auth|webhooks|health|ready|plans)\b", p) for p in public), public
 
 
 class TestTheServerEnforcesTheSpec:

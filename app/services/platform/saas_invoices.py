@@ -26,7 +26,6 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,6 +38,7 @@ from app.domain.fiscal import INDIA
 from app.domain.gst import supply_type
 from app.domain.saas_pricing import taxable_value
 from app.models.billing.business import Company
+from app.models.billing.invoice import Invoice
 from app.models.platform.payment import PaymentStatus
 from app.models.platform.plan import Plan
 from app.models.platform.saas_invoice import SaasCustomer, SaasInvoice
@@ -49,8 +49,9 @@ from app.repositories.platform.saas_invoices import SaasCustomerRepository, Saas
 from app.repositories.platform.subscriptions import PlanRepository
 from app.repositories.platform.tenants import TenantAccountRepository
 from app.schemas.billing.invoices import InvoiceIn, InvoiceLineIn
+from app.schemas.billing.receipts import ReceiptCreate
 from app.schemas.money import paise_to_rupees
-from app.services.billing import customers, invoicing
+from app.services.billing import customers, invoicing, receipts
 from app.services.documents import document_pdfs
 from app.services.documents.document_pdfs import RenderedPdf
 from app.services.platform import audit
@@ -85,6 +86,7 @@ class Purchase:
     billing_address: str | None
     email: str | None
     plan_code: str
+    razorpay_payment_id: str | None
     amount_paise: int
     period_start: datetime | None
     period_end: datetime | None
@@ -172,6 +174,7 @@ async def _purchase(session: AsyncSession, tenant_id: uuid.UUID, payment_id: uui
         billing_address=tenant.billing_address,
         email=email,
         plan_code=payment.plan_code,
+        razorpay_payment_id=payment.razorpay_payment_id,
         amount_paise=payment.amount_paise,
         period_start=payment.period_start,
         period_end=payment.period_end,
@@ -200,12 +203,33 @@ async def _issue(session: AsyncSession, ctx: Context, platform: Platform, purcha
         notes=f"Paid online (Razorpay), payment {purchase.payment_id}.",
     )
     invoice = await invoicing.create(session, ctx, body=body, issue=True, stock_kind=None)
+    await _settle(session, ctx, invoice, purchase)
     await repo.add(
         SaasInvoice(
             subscriber_tenant_id=purchase.subscriber_tenant_id, payment_id=purchase.payment_id, invoice_id=invoice.id
         )
     )
     return invoice.id, str(invoice.number)
+
+
+async def _settle(session: AsyncSession, ctx: Context, invoice: Invoice, purchase: Purchase) -> None:
+    """The payment received, as a receipt of the platform company allocated to the invoice (mode
+    razorpay, its payment id as the reference): the invoice is paid. What the charge exceeds the
+    invoice by (a paisa, when no round-off absorbs the back-calculation's) stays as an advance."""
+    charged = paise_to_rupees(purchase.amount_paise)
+    allocated = min(charged, invoice.total)
+    receipt = ReceiptCreate.model_validate(
+        {
+            "customer_id": invoice.customer_id,
+            "company_id": invoice.company_id,
+            "amount": str(charged),
+            "receipt_date": invoice.invoice_date,
+            "mode": "razorpay",
+            "reference": purchase.razorpay_payment_id,
+            "allocations": [{"invoice_id": invoice.id, "amount": str(allocated)}] if allocated > 0 else [],
+        }
+    )
+    await receipts.create(session, ctx, body=receipt)
 
 
 def _place_of_supply(company: Company, purchase: Purchase) -> str:

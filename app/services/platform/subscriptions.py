@@ -190,6 +190,7 @@ async def _add(
             status=state.status,
             current_period_start=state.period_start,
             current_period_end=state.period_end,
+            cancel_at_period_end=state.cancel_at_period_end,
             **trial,
         )
     )
@@ -262,7 +263,8 @@ async def switch_plan(session: AsyncSession, ctx: Context, *, plan_code: str) ->
     if plan.price_paise == 0:
         state = State(plan_code, SubscriptionStatus.free, now, None)
     else:
-        state = State(plan_code, SubscriptionStatus.active, now, row.current_period_end)
+        # the period already paid for, still ending as the owner chose (cancelled or not)
+        state = State(plan_code, SubscriptionStatus.active, now, row.current_period_end, row.cancel_at_period_end)
     before = audit.snapshot(row, FIELDS)
     await repo.end(row, now)
     return _remember(session, ctx, await _add(session, state, "subscription.downgraded", before=before, previous=row))

@@ -88,8 +88,17 @@ def test_an_inclusive_price_is_back_calculated_to_the_paisa(paise, rate, intra):
     taxable = taxable_value(price, rate, includes_tax=True, supply=supply, place_of_supply="29")
     total = line_tax(taxable, rate, supply, "29").total
     assert abs(total - price) <= Decimal("0.01")
-    if paise % 100 == 0:  # whole rupees: always exact
-        assert total == price
+    base = (price * 100 / (100 + rate)).quantize(Decimal("0.01"))
+    reachable = {line_tax(base + Decimal(k) / 100, rate, supply, "29").total for k in range(-2, 3)}
+    assert (total == price) == (price in reachable)  # exact whenever a paisa value gives it
+
+
+def test_the_intra_state_paisa_that_no_taxable_value_reaches():
+    """₹999 at 18% as CGST+SGST: 846.61 gives 998.99, 846.62 gives 999.02; the nearer, below."""
+    taxable = taxable_value(
+        Decimal("999.00"), Decimal("18"), includes_tax=True, supply=SupplyType.intra_state, place_of_supply="29"
+    )
+    assert taxable == Decimal("846.61")
 
 
 # --- cancel and resume --------------------------------------------------------------------------
@@ -230,7 +239,7 @@ class TestSaasInvoice:
             number = payment["saas_invoice_number"]
             assert number, payment
             invoice = await the_invoice(client, platform_owner, number)
-            assert invoice["status"] == "issued" and invoice["company_id"] == company["id"]
+            assert invoice["company_id"] == company["id"]
             assert invoice["recipient"]["gstin"] == SUBSCRIBER_GSTIN
             assert invoice["place_of_supply"] == "27" and invoice["supply_type"] == "inter_state"
             [line] = invoice["lines"]
@@ -238,6 +247,8 @@ class TestSaasInvoice:
             # ₹999 including GST: 846.61 + 18% IGST 152.39 = 999.00, exactly what was charged
             assert (line["taxable_value"], line["igst_amount"], invoice["total"]) == ("846.61", "152.39", "999.00")
             assert invoice["total"] == paid["amount"]
+            # paid: the platform's receipt (mode razorpay, its payment id) settles it
+            assert (invoice["status"], invoice["balance_due"]) == ("paid", "0.00")
 
             pdf = await client.get(f"{API}/tenants/payments/{payment['id']}/invoice.pdf", headers=owner.headers)
             assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF"), pdf.text[:200]
