@@ -3,6 +3,7 @@ paid plan (honoured at the period end), the tenant's tax details, and the SaaS's
 for each captured plan payment, issued by the configured platform tenant with this product's
 invoicing, exactly once, downloadable by the subscriber as a PDF."""
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
@@ -303,6 +304,24 @@ class TestSaasInvoice:
         [payment] = await payments(client, owner)
         assert payment["saas_invoice_number"]
         assert await saas_invoice_rows(platform_app, platform_owner.tenant_id, payment["id"]) == 1
+
+    async def test_two_issuers_at_once_issue_one_invoice(self, platform, client):
+        """The after-commit task and a scheduler run racing on one payment: one invoice, one record."""
+        platform_app, platform_owner, _ = platform
+        owner = await make_tenant(client, business_name="Racing Traders")
+        await pay(client, owner)  # the plain app: no kick
+        await drain_background_tasks()
+        [payment] = await payments(client, owner)
+        rt = platform_app.state.runtime
+        tenant, payment_id = uuid.UUID(owner.tenant_id), uuid.UUID(payment["id"])
+        results = await asyncio.gather(
+            *(saas_invoices.issue_for_payment(rt.db, rt.settings, tenant, payment_id, rt.clock()) for _ in range(3))
+        )
+        assert sorted(results) == [False, False, True]
+        assert await saas_invoice_rows(platform_app, platform_owner.tenant_id, payment["id"]) == 1
+        [payment] = await payments(client, owner)
+        invoice = await the_invoice(client, platform_owner, payment["saas_invoice_number"])
+        assert invoice["status"] == "paid"
 
     async def test_an_uncaptured_payment_has_no_invoice(self, platform):
         platform_app, _, _ = platform
