@@ -285,6 +285,17 @@ class TestSaasInvoice:
             taxable, tax = Decimal(line["taxable_value"]), Decimal(line["cgst_amount"]) * 2
             assert taxable + tax == Decimal("2499.00")
 
+            # the tenant registers for GST: the next payment's invoice carries its GSTIN, same customer
+            registered = gstin("29", pan="AAPFU0939F")
+            body = {"gstin": registered}
+            assert (await client.put(f"{API}/tenants/me", json=body, headers=owner.headers)).status_code == 200
+            await pay(client, owner, "premium")
+            await drain_background_tasks()
+            numbers = [p["saas_invoice_number"] for p in await payments(client, owner)]
+            assert len(set(numbers)) == 2 and all(numbers)
+            renewed = await the_invoice(client, platform_owner, numbers[0])
+            assert renewed["recipient"]["gstin"] == registered and renewed["customer_id"] == invoice["customer_id"]
+
     async def test_a_payment_captured_without_the_kick_is_issued_by_the_scheduler(self, platform, client):
         """Captured through an app without platform settings (a lost after-commit kick): the
         platform's scheduler run issues it, once; until then the PDF is a 409."""
