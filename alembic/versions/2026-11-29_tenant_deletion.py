@@ -1,7 +1,7 @@
 """tenant deletion: the purge's functions (issue 13 §3)
 
 Revision ID: 0035
-Revises: 0031
+Revises: 0034
 Create Date: 2026-11-29 12:40:00
 
 The scheduled purge of a closed tenant (app.services.platform.tenant_deletion) needs three
@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0035"
-down_revision: str | None = "0031"
+down_revision: str | None = "0034"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

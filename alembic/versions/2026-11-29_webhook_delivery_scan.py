@@ -1,7 +1,7 @@
 """webhook delivery scan (issue 13 §4)
 
 Revision ID: 0037
-Revises: 0031
+Revises: 0035
 Create Date: 2026-11-29 12:40:00
 
 `due_webhook_tenants(moment, only)`: SECURITY DEFINER like the functions of migrations 0007, 0022
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0037"
-down_revision: str | None = "0031"
+down_revision: str | None = "0035"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

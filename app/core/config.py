@@ -2,6 +2,7 @@
 
 import json
 import os
+import uuid
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -191,6 +192,11 @@ class Settings(BaseSettings):
     # Scheduled jobs (`python -m app worker`; `make run` starts one beside the API).
     # A paid period's renewal reminder goes out this many days before its end (0 = none).
     renewal_reminder_days: int = Field(default=3, ge=0, le=30)
+    # The SaaS's own GST invoice for each captured plan payment (issue 13 §5): issued by this tenant
+    # (the product's own business, registered like any other) from this company of it. Both unset:
+    # no SaaS invoices are issued (payments still capture and activate plans). README "SaaS invoices".
+    platform_tenant_id: uuid.UUID | None = None
+    platform_company_id: uuid.UUID | None = None
     # Jobs a worker runs at once (`python -m app worker --concurrency` overrides it).
     worker_concurrency: int = Field(default=2, ge=1, le=32)
     # "How to upgrade" link in the trial and renewal emails (the web app's billing page).

@@ -292,6 +292,11 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     "tenant-export-not-found": (404, ""),
     "tenant-export-expired": (410, "Export expired"),
     "export-link-malformed": (400, "Malformed export link"),
+    # The SaaS's side (issue 13 §5: app/services/platform/subscriptions.py, saas_invoices.py).
+    **dict.fromkeys(
+        ["subscription-not-cancellable", "subscription-not-cancelled", "saas-invoice-not-issued"], (409, "")
+    ),
+    "payment-not-found": (404, ""),
 }
 # A code without a title of its own is titled after itself ("invoice-void" -> "Invoice void").
 PROBLEM_TYPES = {

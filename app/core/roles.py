@@ -39,6 +39,7 @@ EXECUTABLE_FUNCTIONS = [
     "due_storage_rent_tenants(timestamp with time zone, uuid[])",  # migration 0026
     "due_webhook_tenants(timestamp with time zone, uuid[])",  # migration 0037
     "due_tenant_export_tenants(timestamp with time zone, uuid[])",  # migration 0034: tenant exports
+    "due_saas_invoice_tenants(timestamp with time zone, uuid[])",  # migration 0038
 ]
 # The public invoice page's function (migration 0019): GET /p/<token> has no tenant until a live share
 # link's token hash names it (tenant and link id, nothing else).

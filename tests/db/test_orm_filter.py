@@ -572,6 +572,19 @@ CASES: dict[tuple[str, str], Case] = {
         lambda s, b: C("PaymentRepository")(s).note_event(b.detached(s, "payments"), "evt_probe"), compare=False
     ),
     ("PaymentRepository", "list_page"): Case(lambda s, b: C("PaymentRepository")(s).list_page(limit=100, cursor=None)),
+    ("PaymentRepository", "saas_invoice_due"): Case(lambda s, b: C("PaymentRepository")(s).saas_invoice_due(LATE_AT)),
+    ("PaymentRepository", "record_saas_invoice"): Case(
+        lambda s, b: C("PaymentRepository")(s).record_saas_invoice(b.id("payments"), uuid.uuid4(), "SAAS/1")
+    ),
+    ("SaasCustomerRepository", "of_subscriber"): Case(
+        lambda s, b: C("SaasCustomerRepository")(s).of_subscriber(b.row("saas_customers")["subscriber_tenant_id"])
+    ),
+    ("SaasInvoiceRepository", "lock_payment"): Case(
+        lambda s, b: C("SaasInvoiceRepository")(s).lock_payment(b.row("saas_invoices")["payment_id"])
+    ),
+    ("SaasInvoiceRepository", "of_payment"): Case(
+        lambda s, b: C("SaasInvoiceRepository")(s).of_payment(b.row("saas_invoices")["payment_id"])
+    ),
     ("PaymentEventRepository", "claim"): Case(
         lambda s, b: C("PaymentEventRepository")(s).claim(
             event_id=b.row("payment_events")["event_id"],

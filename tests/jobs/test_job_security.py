@@ -44,6 +44,7 @@ SCANNED = [
     "recurring_runs",
     "storage_agreements",  # storage rent (migration 0026)
     "tenant_exports",  # the tenant's full export (migration 0034)
+    "payments",  # the SaaS's invoices for captured plan payments (migration 0038)
 ]
 DUE = "SELECT due_subscription_tenants(now(), '{7,12,13}', '3 days', '7 days', $1::uuid[])"
 

@@ -15,3 +15,4 @@ async def add_payment_rows(client: httpx.AsyncClient, tenant) -> None:
     pending = await order(client, tenant.owner)
     tenant.razorpay_order_ids = [paid["order_id"], pending["order_id"]]
     tenant.razorpay_payment_ids = [paid["sandbox_checkout"]["razorpay_payment_id"]]
+    tenant.payment_ids = [paid["payment_id"], pending["payment_id"]]

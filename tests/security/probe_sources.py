@@ -53,6 +53,7 @@ class TenantData:
     receipt_ids: list[str] = field(default_factory=list)
     razorpay_order_ids: list[str] = field(default_factory=list)
     razorpay_payment_ids: list[str] = field(default_factory=list)
+    payment_ids: list[str] = field(default_factory=list)  # our plan payments (GET /tenants/payments)
     invitation_ids: list[str] = field(default_factory=list)
     share_link_ids: list[str] = field(default_factory=list)
     product_category_ids: list[str] = field(default_factory=list)
@@ -106,6 +107,7 @@ SOURCES: dict[str, Callable[[TenantData], list[str]]] = {
     # a Razorpay webhook event (payload.payment.entity): its payment's id and its order's id
     "id": lambda t: t.razorpay_payment_ids,
     "order_id": lambda t: t.razorpay_order_ids,
+    "payment_id": lambda t: t.payment_ids,  # a plan payment of ours (its SaaS invoice PDF)
     "invitation_id": lambda t: t.invitation_ids,
     "link_id": lambda t: t.share_link_ids,  # a share link of an invoice
     "product_id": lambda t: t.product_ids,

@@ -48,6 +48,7 @@ POLICY = (
     ("get|patch", r"/users/me", EVERYONE),  # one's own profile
     ("post", r"/tenants/me/delete$", OWNER),  # closing the business and deleting its data
     ("post", r"/auth/(logout|change-password|resend-verification)", EVERYONE),  # one's own account
+    ("post", r"/tenants/subscription/(cancel|resume)$", OWNER),  # ending the paid plan is the owner's call
     (".*", r"/(users|audit-logs|events|dashboard|tenants/(upgrade|payments)|tokens/set-plan)\b", MANAGERS),
     (".*", r"/webhook-endpoints\b", MANAGERS),  # where the business's events go, and their signing secrets
     (".*", r"/payment-gateways\b", OWNER),  # the business's own payment keys
@@ -152,7 +153,7 @@ class TestTheSpecStatesRoles:
     def test_public_operations_are_the_expected_few(self, matrix):
         public = {str(op) for op in matrix.operations if op.op.get("x-public")}
         # tenants/deletion/cancel: the mailed link of a closed tenant (no one can sign in to it)
-        expected = r"(GET|POST) /api/v1/(auth|webhooks|health|ready|exports|tenants/deletion/cancel)\b"
+        expected = r"(GET|POST) /api/v1/(auth|webhooks|health|ready|exports|plans|tenants/deletion/cancel)\b"
         assert all(re.match(expected, p) for p in public), public
 
 

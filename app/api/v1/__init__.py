@@ -28,7 +28,19 @@ from app.api.v1.commerce import (
 )
 from app.api.v1.documents import company_logos, documents, exports
 from app.api.v1.identity import auth, users
-from app.api.v1.platform import audit_logs, events, health, payments, tenant_data, tenant_deletion, tenants, usage, webhook_endpoints, webhooks
+from app.api.v1.platform import (
+    audit_logs,
+    events,
+    health,
+    payments,
+    plans,
+    tenant_data,
+    tenant_deletion,
+    tenants,
+    usage,
+    webhook_endpoints,
+    webhooks,
+)
 from app.schemas.common import problem_responses
 
 # Any route may answer 400 (malformed JSON), 422 (invalid input, an undeclared query parameter
@@ -40,6 +52,7 @@ api_router = APIRouter(
 )
 for module in (
     health,
+    plans,
     auth,
     tenant_data,  # before users: /users/me/export
     users,

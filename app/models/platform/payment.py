@@ -39,6 +39,12 @@ class Payment(TenantScoped, Timestamps, Base):
         tenant_fk(["subscription_id"], "subscriptions"),
         Index("uq_payments_tenant_id_razorpay_order_id", "tenant_id", "razorpay_order_id", unique=True),
         Index("ix_payments_tenant_id_created_at", "tenant_id", "created_at"),
+        # migration 0038: captured payments still without the SaaS's invoice (the scheduler's scan)
+        Index(
+            "ix_payments_tenant_id_saas_invoice_due",
+            "tenant_id",
+            postgresql_where=text("status = 'captured' AND saas_invoice_id IS NULL"),
+        ),
     )
 
     razorpay_order_id: Mapped[str] = mapped_column(String(64))

@@ -65,6 +65,10 @@ class DueWorkRepository:
             only=only,
         )
 
+    async def saas_invoice_tenants(self, at: datetime, *, only: Tenants = None) -> list[uuid.UUID]:
+        """Tenants with a plan payment captured by `at` and no SaaS invoice yet (migration 0038)."""
+        return await self._ids("SELECT due_saas_invoice_tenants(:at, CAST(:only AS uuid[]))", at=at, only=only)
+
     async def usage_tenants(self, at: datetime, *, only: Tenants = None) -> list[uuid.UUID]:
         return await self._ids("SELECT due_usage_tenants(:at, CAST(:only AS uuid[]))", at=at, only=only)
 

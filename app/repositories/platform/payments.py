@@ -108,6 +108,30 @@ class PaymentRepository(TenantRepository[Payment]):
         await self.session.execute(stmt)
         await self.session.refresh(payment)
 
+    async def saas_invoice_due(self, at: datetime) -> list[uuid.UUID]:
+        """Ids of payments captured by `at` whose SaaS invoice is not recorded yet, oldest first."""
+        stmt = (
+            select(Payment.id)
+            .where(
+                Payment.status == PaymentStatus.captured,
+                Payment.saas_invoice_id.is_(None),
+                Payment.captured_at <= at,
+            )
+            .order_by(Payment.captured_at, Payment.id)
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def record_saas_invoice(self, payment_id: uuid.UUID, invoice_id: uuid.UUID, number: str) -> bool:
+        """Note the SaaS invoice on the payment, once (False: it already names one)."""
+        stmt = (
+            update(Payment)
+            .where(Payment.tenant_id == self.tenant_id, Payment.id == payment_id, Payment.saas_invoice_id.is_(None))
+            .values(saas_invoice_id=invoice_id, saas_invoice_number=number, updated_at=func.now())
+            .returning(Payment.id)
+            .execution_options(synchronize_session=False)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none() is not None
+
     async def list_page(self, *, limit: int, cursor: str | None) -> tuple[list[Payment], str | None]:
         """Newest first (ids are UUIDv7, so id order is creation order)."""
         return await self.page(select(Payment), limit=limit, cursor=cursor, descending=True)

@@ -37,6 +37,11 @@ class PlanRepository:
         )
         return list((await self.session.execute(stmt)).scalars())
 
+    async def public(self) -> list[Plan]:
+        """The public, active plans (the price list), cheapest first."""
+        stmt = select(Plan).where(Plan.is_public, Plan.is_active).order_by(Plan.price_paise, Plan.code)
+        return list((await self.session.execute(stmt)).scalars())
+
     async def purchasable(self) -> list[str]:
         """Codes of the public, active, paid plans, cheapest first."""
         stmt = (

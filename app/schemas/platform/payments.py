@@ -79,6 +79,10 @@ class PaymentRead(ReadModel):
     period_start: datetime | None = Field(description="The period this payment bought, once applied.")
     period_end: datetime | None
     event_ids: list[str] = Field(description="Razorpay webhook events that touched it, in arrival order.")
+    saas_invoice_number: str | None = Field(
+        description="The number of the SaaS's GST tax invoice for it, once issued "
+        "(its PDF: GET /tenants/payments/{id}/invoice.pdf)."
+    )
     created_at: datetime
 
 

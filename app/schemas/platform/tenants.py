@@ -1,7 +1,12 @@
 import uuid
 from datetime import datetime
 
-from app.schemas.common import Email, Name, Phone, ReadModel, RequestBody
+from pydantic import Field
+
+from app.schemas.billing.business_fields import Gstin, StateCode
+from app.schemas.common import Email, Name, Phone, ReadModel, RequestBody, single_line
+
+BillingAddressText = single_line(500, example="4th floor, Lotus Park, Andheri East, Mumbai 400069")
 
 
 class TenantRead(ReadModel):
@@ -13,6 +18,9 @@ class TenantRead(ReadModel):
     trial_start_date: datetime | None
     trial_end_date: datetime | None
     is_trial_used: bool
+    gstin: str | None = Field(description="The business's GSTIN: it appears on the SaaS's tax invoices to it.")
+    billing_state_code: str | None = Field(description="State code of the billing address (the GSTIN's when set).")
+    billing_address: str | None
     created_at: datetime
     updated_at: datetime
 
@@ -24,3 +32,10 @@ class TenantUpdate(RequestBody):
     business_name: Name = None
     contact_email: Email | None = None
     contact_phone: Phone | None = None
+    gstin: Gstin | None = Field(
+        None, description="Checked (format, state, check character); null clears it. Sets the billing state."
+    )
+    billing_state_code: StateCode | None = Field(
+        None, description="Where the business is (place of supply of the plan); must be the GSTIN's state."
+    )
+    billing_address: BillingAddressText | None = Field(None, description="One line, printed on the SaaS's invoices.")

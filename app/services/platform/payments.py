@@ -31,7 +31,7 @@ from app.models.platform.payment import Payment, PaymentStatus
 from app.repositories.platform.payments import PaymentEventRepository, PaymentRepository, claim_order, order_tenant
 from app.repositories.platform.subscriptions import PlanRepository
 from app.schemas.platform.payments import ORDER_ID_PATTERN, PAYMENT_ID_PATTERN
-from app.services.platform import audit, subscriptions, usage
+from app.services.platform import audit, plans, saas_invoices, subscriptions, usage
 from app.services.platform.razorpay import SandboxGateway, checkout_signature, gateway, sign, signature_matches
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,9 @@ async def start_upgrade(session: AsyncSession, ctx: Context, *, plan_code: str) 
     repo = PaymentRepository(session)
     payment_id = new_id()
     notes = {"tenant_id": str(repo.tenant_id), "plan": plan.code, "payment_id": str(payment_id)}
-    order = await gw.create_order(amount=plan.price_paise, currency=CURRENCY, receipt=payment_id.hex, notes=notes)
+    order = await gw.create_order(
+        amount=plans.with_tax_paise(plan), currency=CURRENCY, receipt=payment_id.hex, notes=notes
+    )
     payment = await repo.add(
         Payment(
             id=payment_id,
@@ -125,6 +127,7 @@ async def _capture(session: AsyncSession, ctx: Context, payment: Payment, razorp
         payment, start=activation.period_start, end=activation.period_end, subscription_id=activation.row.id
     )
     await _audit(session, payment, "payment.captured")
+    saas_invoices.kick_after_commit(session, ctx, payment.id)
     return True
 
 

@@ -35,7 +35,15 @@ from app.repositories.platform.tenants import TenantAccountRepository
 from app.services.billing import recurring_issue, reminders
 from app.services.catalog import stock_digest
 from app.services.commerce import orders, storage_rent
-from app.services.platform import mail, subscriptions, tenant_data, tenant_deletion, usage, webhook_delivery
+from app.services.platform import (
+    mail,
+    saas_invoices,
+    subscriptions,
+    tenant_data,
+    tenant_deletion,
+    usage,
+    webhook_delivery,
+)
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +73,7 @@ COUNTS = (
     "tenant_exports_built",
     "tenant_exports_expired",
     "tenants_purged",
+    "saas_invoices",
 )
 
 
@@ -93,6 +102,7 @@ class Summary:
     tenant_exports_built: int = 0  # full exports built and mailed (app.services.platform.tenant_data)
     tenant_exports_expired: int = 0  # full exports whose link lapsed: zip deleted
     tenants_purged: int = 0  # closed tenants whose cancel window ended, purged (app.services.platform.tenant_deletion)
+    saas_invoices: int = 0  # the SaaS's tax invoices for captured plan payments (app.services.platform.saas_invoices)
     cleaned: dict[str, int] = field(default_factory=dict)
     failed: list[tuple[str, uuid.UUID | None]] = field(default_factory=list)
 
@@ -124,6 +134,7 @@ class Summary:
             "tenant_exports_built": self.tenant_exports_built,
             "tenant_exports_expired": self.tenant_exports_expired,
             "tenants_purged": self.tenants_purged,
+            "saas_invoices": self.saas_invoices,
             "cleaned": dict(self.cleaned),
             "failed": [{"step": step, "tenant_id": str(t) if t else None} for step, t in self.failed],
         }
@@ -220,6 +231,18 @@ async def run_due(rt: Runtime, at: datetime, *, tenants: Sequence[uuid.UUID] | N
             log.exception("purge of tenant %s failed; the next run resumes it", tenant_id)
             summary.failed.append(("tenant_purge", tenant_id))
             job_step("tenant_purge", tenant_id, "failed", started)
+    if saas_invoices.platform_of(rt.settings) is not None:
+        async with rt.db.transaction() as session:
+            due = await DueWorkRepository(session).saas_invoice_tenants(at, only=tenants)
+        for tenant_id in due:
+            started = time.perf_counter()
+            try:
+                summary.saas_invoices += await saas_invoices.issue_due(rt.db, rt.settings, tenant_id, at)
+                job_step("saas_invoices", tenant_id, "ok", started)
+            except Exception:
+                log.exception("SaaS invoices for tenant %s failed; the next run retries", tenant_id)
+                summary.failed.append(("saas_invoices", tenant_id))
+                job_step("saas_invoices", tenant_id, "failed", started)
 
     started = time.perf_counter()
     try:

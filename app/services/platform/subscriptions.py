@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.context import Context
-from app.core.errors import NotFound, SubscriptionLocked
+from app.core.errors import Conflict, NotFound, SubscriptionLocked
 from app.core.tenancy import required_tenant
 from app.domain.subscription_policy import Policy
 from app.models.platform.subscription import Subscription, SubscriptionStatus
@@ -39,10 +39,13 @@ class State:
     status: str
     period_start: datetime
     period_end: datetime | None
+    cancel_at_period_end: bool = False
 
     @classmethod
     def of(cls, row: Subscription) -> "State":
-        return cls(row.plan_code, row.status, row.current_period_start, row.current_period_end)
+        return cls(
+            row.plan_code, row.status, row.current_period_start, row.current_period_end, row.cancel_at_period_end
+        )
 
 
 def next_state(state: State, policy: Policy) -> State | None:
@@ -53,6 +56,8 @@ def next_state(state: State, policy: Policy) -> State | None:
     if state.status in LAPSING:
         if policy.mode == "free_tier":
             return State(FREE, SubscriptionStatus.free, end, None)
+        if state.cancel_at_period_end:  # cancelled by the owner: ends at the period end, no grace
+            return State(state.plan_code, SubscriptionStatus.locked, end, None)
         if policy.grace_days > 0:
             return State(state.plan_code, SubscriptionStatus.grace, end, end + timedelta(days=policy.grace_days))
         return State(state.plan_code, SubscriptionStatus.locked, end, None)
@@ -185,6 +190,7 @@ async def _add(
             status=state.status,
             current_period_start=state.period_start,
             current_period_end=state.period_end,
+            cancel_at_period_end=state.cancel_at_period_end,
             **trial,
         )
     )
@@ -265,7 +271,41 @@ async def switch_plan(session: AsyncSession, ctx: Context, *, plan_code: str) ->
     if plan.price_paise == 0:
         state = State(plan_code, SubscriptionStatus.free, now, None)
     else:
-        state = State(plan_code, SubscriptionStatus.active, now, row.current_period_end)
+        # the period already paid for, still ending as the owner chose (cancelled or not)
+        state = State(plan_code, SubscriptionStatus.active, now, row.current_period_end, row.cancel_at_period_end)
     before = audit.snapshot(row, FIELDS)
     await repo.end(row, now)
     return _remember(session, ctx, await _add(session, state, "subscription.downgraded", before=before, previous=row))
+
+
+async def set_cancel_at_period_end(session: AsyncSession, ctx: Context, *, cancel: bool) -> Subscription:
+    """The owner's cancellation (`cancel`) of the paid period in force, or its withdrawal: the flag
+    on the current row (audited). A cancelled period runs to its end and is then not followed by a
+    grace period: on the free plan (POST_TRIAL_MODE=free_tier) or locked (hard_lock); paying again
+    (a new period) starts uncancelled. 409 `subscription-not-cancellable` unless a paid `active`
+    period is in force; 409 `subscription-not-cancelled` to resume one that is not cancelled.
+    Cancelling twice changes nothing. Serialised per tenant."""
+    await lock(session, ctx)
+    row = await advance(session, ctx)
+    plan = await PlanRepository(session).get(row.plan_code)
+    paid = plan is not None and plan.price_paise > 0
+    if not cancel and not row.cancel_at_period_end:
+        raise Conflict("The subscription is not set to end at its period end.", code="subscription-not-cancelled")
+    if row.status != SubscriptionStatus.active or not paid or row.current_period_end is None:
+        raise Conflict(
+            "There is no paid period to cancel (trial, free, grace or locked).", code="subscription-not-cancellable"
+        )
+    if row.cancel_at_period_end == cancel:
+        return row
+    before = audit.snapshot(row, [*FIELDS, "cancel_at_period_end"])
+    row.cancel_at_period_end = cancel
+    await session.flush()
+    await audit.record(
+        session,
+        action="subscription.cancelled" if cancel else "subscription.resumed",
+        entity_type="subscription",
+        entity_id=row.id,
+        before=before,
+        after=audit.snapshot(row, [*FIELDS, "cancel_at_period_end"]),
+    )
+    return _remember(session, ctx, row)

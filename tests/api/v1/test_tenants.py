@@ -51,7 +51,7 @@ class TestUpdate:
         (row,) = rows
         assert row["entity_id"] == owner.tenant_id and row["actor_user_id"] == actor.user["id"]
         assert row["before"]["business_name"] == "Sharma Traders" and row["before"]["contact_email"] == owner.email
-        assert row["after"] == CHANGES
+        assert row["after"] == CHANGES | {"gstin": None, "billing_state_code": None, "billing_address": None}
 
     async def test_fields_left_out_stay(self, client):
         owner = await make_tenant(client)

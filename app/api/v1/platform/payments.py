@@ -4,16 +4,18 @@ Owner/admin only, through `BillingUser`: these keep working on a locked subscrip
 mode after grace), since paying is how it unlocks.
 """
 
+import uuid
 from typing import Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, Response, status
 
 from app.api.deps import BillingUser, ContextDep, PaginationDep, SessionDep
 from app.api.idempotency import IdempotentDep
+from app.api.pdf_responses import PDF_RESPONSES, PdfResponse, pdf_response
 from app.schemas.common import problem_responses
 from app.schemas.platform.payments import CheckoutResult, PaymentPage, PaymentRead, UpgradeOrder, UpgradeRequest
 from app.services.identity import users
-from app.services.platform import payments
+from app.services.platform import payments, saas_invoices
 
 router = APIRouter(prefix="/tenants", tags=["billing"], responses=problem_responses(401, 403, 422))
 
@@ -74,3 +76,18 @@ async def list_payments(_: BillingUser, session: SessionDep, page: PaginationDep
     """This tenant's payments (orders and what became of them), newest first."""
     rows, next_cursor = await payments.list_payments(session, limit=page.limit, cursor=page.cursor)
     return PaymentPage(items=[PaymentRead.model_validate(row) for row in rows], next_cursor=next_cursor)
+
+
+@router.get(
+    "/payments/{payment_id:uuid}/invoice.pdf",
+    response_class=PdfResponse,
+    responses={**PDF_RESPONSES, **problem_responses(404, 409)},
+)
+async def payment_invoice_pdf(
+    payment_id: uuid.UUID, request: Request, _: BillingUser, session: SessionDep, ctx: ContextDep
+) -> Response:
+    """The SaaS's GST tax invoice for this captured plan payment (from the product's business to
+    this tenant, with its GSTIN when set in `PUT /tenants/me`), as a PDF. 404 `payment-not-found`
+    for another tenant's payment; 409 `saas-invoice-not-issued` until it is issued (shortly after
+    the capture; the scheduler completes any left behind)."""
+    return pdf_response(request, await saas_invoices.invoice_pdf(session, ctx, payment_id))

@@ -1,10 +1,10 @@
 from fastapi import APIRouter
 
-from app.api.deps import ContextDep, CurrentUser, ManagerUser, SessionDep
+from app.api.deps import ContextDep, CurrentUser, ManagerUser, OwnerUser, SessionDep
 from app.schemas.common import problem_responses
 from app.schemas.platform.subscriptions import SubscriptionRead
 from app.schemas.platform.tenants import TenantRead, TenantUpdate
-from app.services.platform import entitlements, tenants
+from app.services.platform import entitlements, subscriptions, tenants
 
 router = APIRouter(prefix="/tenants", tags=["tenants"], responses=problem_responses(401, 422))
 
@@ -23,6 +23,28 @@ async def update_my_tenant(body: TenantUpdate, user: ManagerUser, session: Sessi
 @router.get("/subscription", response_model=SubscriptionRead)
 async def read_my_subscription(_: CurrentUser, session: SessionDep, ctx: ContextDep) -> SubscriptionRead:
     """Plan, status and each limit with its current use, as in force now (any member may read it)."""
+    return await _subscription(session, ctx)
+
+
+@router.post("/subscription/cancel", response_model=SubscriptionRead, responses=problem_responses(403, 409))
+async def cancel_subscription(_: OwnerUser, session: SessionDep, ctx: ContextDep) -> SubscriptionRead:
+    """End the paid plan at the end of the period already paid for (`cancel_at_period_end`): nothing
+    changes until then; at the period end the tenant moves to the free plan (POST_TRIAL_MODE=free_tier)
+    or is locked without a grace period (hard_lock). Repeating it changes nothing. 409
+    `subscription-not-cancellable` when no paid period is in force (trial, free, grace, locked)."""
+    await subscriptions.set_cancel_at_period_end(session, ctx, cancel=True)
+    return await _subscription(session, ctx)
+
+
+@router.post("/subscription/resume", response_model=SubscriptionRead, responses=problem_responses(403, 409))
+async def resume_subscription(_: OwnerUser, session: SessionDep, ctx: ContextDep) -> SubscriptionRead:
+    """Withdraw a cancellation before the period ends: the plan lapses (or is renewed by a payment)
+    as if it had never been cancelled. 409 `subscription-not-cancelled` when it is not set to end."""
+    await subscriptions.set_cancel_at_period_end(session, ctx, cancel=False)
+    return await _subscription(session, ctx)
+
+
+async def _subscription(session: SessionDep, ctx: ContextDep) -> SubscriptionRead:
     overview = await entitlements.overview(session, ctx)
     state = overview.standing.state
     return SubscriptionRead.of(
