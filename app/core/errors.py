@@ -279,6 +279,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     "confirmation-mismatch": (400, "Confirmation does not match the business name"),
     "tenant-closed": (403, "Business account closed"),
     "deletion-window-over": (409, "Deletion can no longer be cancelled"),
+    "platform-tenant-not-deletable": (409, "The platform's own business cannot be deleted"),
     **dict.fromkeys(
         [
             "invoice-settled",

@@ -14,7 +14,7 @@ from app.models import RLS_TABLES
 log = logging.getLogger(__name__)
 
 # Tables the application role may only read and append to.
-APPEND_ONLY_TABLES = ["audit_logs", "usage_ledger", "stock_movements", "storage_movements"]
+APPEND_ONLY_TABLES = ["audit_logs", "usage_ledger", "stock_movements", "storage_movements", "business_events"]
 # Tables the application role may not touch at all, the global lookups outside row-level security
 # (app.models.LOOKUP_TABLES): user_identities (every tenant's email -> tenant map) is read and written
 # only through IDENTITY_FUNCTIONS (migration 0009), razorpay_orders only through ORDER_FUNCTIONS (0014),

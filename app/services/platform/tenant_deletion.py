@@ -100,6 +100,9 @@ async def close(session: AsyncSession, ctx: Context, user: User, *, password: st
         raise NotFound("Tenant not found.")
     if tenant.closed_at is not None:
         raise TenantClosed()
+    if tenant.id == ctx.settings.platform_tenant_id:  # it issues every tenant's SaaS invoices
+        detail = "This business issues the product's own tax invoices (PLATFORM_TENANT_ID); it cannot be deleted."
+        raise Conflict(detail, code="platform-tenant-not-deletable")
     await passwords.check_current(session, ctx, user, password)
     if confirmation != tenant.business_name:
         detail = "Type the business name exactly as it is on the account to confirm the deletion."

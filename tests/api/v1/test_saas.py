@@ -344,3 +344,13 @@ class TestSaasInvoice:
             )
             assert problem_code(response, 409) == "saas-invoice-not-issued"
             assert verify  # the checkout is never completed here
+
+    async def test_the_platform_business_cannot_be_deleted(self, platform):
+        """It issues every tenant's SaaS invoices: closing it would stop them and purge the records."""
+        platform_app, platform_owner, _ = platform
+        body = {"password": "unused-the-check-comes-first", "confirmation": "RMS Billing Software Pvt Ltd"}
+        async with client_for(platform_app) as client:
+            response = await client.post(f"{API}/tenants/me/delete", json=body, headers=platform_owner.headers)
+            assert problem_code(response, 409) == "platform-tenant-not-deletable"
+            tenant = await client.get(f"{API}/tenants/me", headers=platform_owner.headers)
+            assert tenant.status_code == 200, tenant.text  # still open, its session still good
