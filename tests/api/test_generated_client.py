@@ -20,7 +20,7 @@ from tests.api.v1.subscription_rows import put_on_plan
 from tests.conftest import PASSWORD, unique_email
 
 PACKAGE = "rms_client"
-BINARY_TYPES = ("application/pdf", "image/png", "image/jpeg")
+BINARY_TYPES = ("application/pdf", "image/png", "image/jpeg", "application/zip")  # zip: the full export (issue 13)
 
 
 @pytest.fixture(scope="session")

@@ -60,7 +60,10 @@ async def read_export(export_id: uuid.UUID, _: ExportOwner, session: SessionDep)
     "/exports/{token}",
     response_class=StreamingResponse,
     responses={
-        200: {"content": {"application/zip": {}}, "description": "The zip."},
+        200: {
+            "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+            "description": "The zip.",
+        },
         **problem_responses(400, 404, 410),
     },
     openapi_extra=PUBLIC,
