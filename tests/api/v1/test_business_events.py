@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from app.domain.fiscal import INDIA
 from app.models.platform.events import BusinessEvent
 from app.services.platform.events import EVENT_TYPES
+from app.services.platform.scheduler import run_due
 from tests.api.v1.http_checks import assert_problem
 from tests.api.v1.invoicing import line, make_invoice
 from tests.api.v1.members import add_member
@@ -282,3 +283,50 @@ async def test_a_plan_change_writes_subscription_changed(client, app):
         "active",
     )
     assert (downgraded["plan_code"], downgraded["status"]) == ("free", "free")
+
+
+async def test_an_online_order_paid_refunded_and_one_expired(shop, client, app):
+    """Paid online (sandbox checkout): the online payment's receipt and the invoice's paid; refunded in
+    full: the credit note and the order cancelled, and the invoice is NOT paid a second time; an
+    unpaid hold ending: order.cancelled by the scheduled job."""
+    owner = shop.account
+    tea = await shop.product(client, stock="9")
+    order = await shop.draft(client, [{"product_id": tea["id"], "quantity": "2"}])
+    placed = await shop.place(client, order["id"], "online")
+    assert placed.status_code == 200, placed.text
+    paid = await shop.post(
+        client, f"/orders/{order['id']}/verify-payment", placed.json()["checkout"]["sandbox_payment"]
+    )
+    assert paid.status_code == 200, paid.text
+    invoice_id = paid.json()["invoice_id"]
+    [receipt] = await events(client, owner, type="receipt.created")
+    assert receipt["payload"]["online_payment_id"] == placed.json()["payments"][0]["id"]
+    assert receipt["payload"]["allocations"] == [{"invoice_id": invoice_id, "amount": "236.00"}]
+    history = await of(client, owner, invoice_id)
+    assert [kind for kind, _ in history] == ["invoice.issued", "invoice.paid"]
+    assert (history[1][1]["settled_by"], history[1][1]["settled_by_id"]) == ("receipt", receipt["resource_id"])
+    assert [k for k, _ in await of(client, owner, order["id"])] == ["order.placed", "order.confirmed"]
+
+    headers = owner.headers | {"Idempotency-Key": str(uuid.uuid4())}
+    body = {"full": True, "reason": "Customer cancelled", "restock": True}
+    refunded = await client.post(f"{API}/orders/{order['id']}/refund", json=body, headers=headers)
+    assert refunded.status_code == 201, refunded.text
+    [note] = await events(client, owner, type="credit_note.created")
+    assert (note["payload"]["invoice_id"], note["payload"]["total"]) == (invoice_id, "236.00")
+    cancelled = await of(client, owner, order["id"])
+    assert [k for k, _ in cancelled] == ["order.placed", "order.confirmed", "order.cancelled"]
+    assert (cancelled[-1][1]["status"], cancelled[-1][1]["reason"]) == ("cancelled", "refunded")
+    # the invoice was paid once; the refund credited it (credit_note.created says so), it was not paid again
+    assert [kind for kind, _ in await of(client, owner, invoice_id)] == ["invoice.issued", "invoice.paid"]
+
+    held = await shop.draft(client, [{"product_id": tea["id"], "quantity": "1"}])
+    assert (await shop.place(client, held["id"], "online")).status_code == 200
+    runtime = app.state.runtime
+    summary = await run_due(
+        runtime, runtime.clock() + timedelta(minutes=runtime.settings.order_hold_minutes), tenants=[shop.tenant]
+    )
+    assert summary.failed == [] and summary.orders_expired == 1
+    expired = await of(client, owner, held["id"])
+    assert [k for k, _ in expired] == ["order.placed", "order.cancelled"]
+    assert (expired[-1][1]["reason"], expired[-1][1]["status"]) == ("hold_expired", "cancelled")
+    assert expired[-1][1]["hold_until"] == expired[0][1]["hold_until"]
