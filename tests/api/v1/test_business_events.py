@@ -17,6 +17,7 @@ from tests.api.v1.http_checks import assert_problem
 from tests.api.v1.invoicing import line, make_invoice
 from tests.api.v1.members import add_member
 from tests.api.v1.ordering import OrderShop
+from tests.api.v1.payment_flow import pay
 from tests.api.v1.subscription_rows import put_on_plan
 from tests.factories import API, Account, make_tenant
 
@@ -330,3 +331,24 @@ async def test_an_online_order_paid_refunded_and_one_expired(shop, client, app):
     assert [k for k, _ in expired] == ["order.placed", "order.cancelled"]
     assert (expired[-1][1]["reason"], expired[-1][1]["status"]) == ("hold_expired", "cancelled")
     assert expired[-1][1]["hold_until"] == expired[0][1]["hold_until"]
+
+
+async def test_a_paid_renewal_writes_subscription_changed(client, mailbox):
+    owner = await make_tenant(client)
+    await pay(client, owner, "standard")
+    await pay(client, owner, "standard")
+    changes = [e["payload"] for e in await events(client, owner, type="subscription.changed")]
+    assert [c["change"] for c in changes] == ["started", "activated", "renewed"]
+    activated, renewed = changes[1], changes[2]
+    assert (activated["plan_code"], activated["status"], activated["previous_status"]) == (
+        "standard",
+        "active",
+        "trialing",
+    )
+    assert (renewed["previous_plan_code"], renewed["plan_code"], renewed["status"]) == (
+        "standard",
+        "standard",
+        "active",
+    )
+    assert renewed["current_period_end"] > activated["current_period_end"]
+    assert {e["resource_id"] for e in await events(client, owner, type="subscription.changed")} == {owner.tenant_id}
