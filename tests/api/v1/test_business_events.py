@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from app.domain.fiscal import INDIA
 from app.models.platform.events import BusinessEvent
-from app.services.platform.events import EVENT_TYPES
+from app.services.platform.events import EVENT_TYPES, record
 from app.services.platform.scheduler import run_due
 from tests.api.v1.http_checks import assert_problem
 from tests.api.v1.invoicing import line, make_invoice
@@ -352,3 +352,29 @@ async def test_a_paid_renewal_writes_subscription_changed(client, mailbox):
     )
     assert renewed["current_period_end"] > activated["current_period_end"]
     assert {e["resource_id"] for e in await events(client, owner, type="subscription.changed")} == {owner.tenant_id}
+
+
+async def test_activity_days_are_indian_days_at_midnight_ist(client, app):
+    """18:30 UTC is midnight IST: an event then counts on the next Indian day, and the range's ends
+    are Indian midnights (an event at 18:30 UTC the day before `from` is in it, one at 18:30 UTC on
+    `to` is not)."""
+    owner = await make_tenant(client)
+    tenant = uuid.UUID(owner.tenant_id)
+    moments = [
+        ("2020-03-30T18:29:59+00:00", "receipt.created"),  # 23:59:59 IST on 30 March: before the range
+        ("2020-03-30T18:30:00+00:00", "customer.created"),  # midnight IST: 31 March
+        ("2020-03-31T18:30:00+00:00", "invoice.issued"),  # 1 April IST
+        ("2020-04-01T18:29:59+00:00", "invoice.paid"),  # 23:59:59 IST on 1 April
+        ("2020-04-01T18:30:00+00:00", "stock.low"),  # 2 April IST: after the range
+    ]
+    async with app.state.runtime.db.transaction(tenant) as session:
+        for moment, kind in moments:
+            at = datetime.fromisoformat(moment)
+            await record(session, kind, resource_type="customer", resource_id=tenant, payload={}, occurred_at=at)
+    params = {"from": "2020-03-31", "to": "2020-04-01"}
+    response = await client.get(f"{API}/dashboard/activity", params=params, headers=owner.headers)
+    assert response.status_code == 200, response.text
+    assert [(d["day"], d["counts"]) for d in response.json()["days"]] == [
+        ("2020-03-31", {"customer.created": 1}),
+        ("2020-04-01", {"invoice.issued": 1, "invoice.paid": 1}),
+    ]
