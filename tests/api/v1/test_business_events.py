@@ -378,3 +378,43 @@ async def test_activity_days_are_indian_days_at_midnight_ist(client, app):
         ("2020-03-31", {"customer.created": 1}),
         ("2020-04-01", {"invoice.issued": 1, "invoice.paid": 1}),
     ]
+
+
+async def test_paid_by_a_later_allocation_again_after_a_void_reopens_it(shop, client, today):
+    """An advance allocated later pays the invoice; its void reopens the invoice (no event of the
+    invoice's own, `released` says so); a part payment writes no invoice.paid; the next receipt
+    taking the balance to 0 pays it again."""
+    owner = shop.account
+    invoice = await make_invoice(client, owner, shop.company, shop.customer, line(unit_price="500.00", gst_rate="0"))
+    body = {
+        "customer_id": shop.customer["id"],
+        "company_id": shop.company["id"],
+        "amount": "500.00",
+        "receipt_date": today.isoformat(),
+        "mode": "upi",
+    }
+    advance = (await post(client, owner, "/receipts", body)).json()
+    assert [k for k, _ in await of(client, owner, invoice["id"])] == ["invoice.issued"]
+    allocation = {"allocations": [{"invoice_id": invoice["id"], "amount": "500.00"}]}
+    allocated = await client.post(
+        f"{API}/receipts/{advance['id']}/allocate",
+        json=allocation,
+        headers=owner.headers | {"Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert allocated.status_code == 200, allocated.text
+    history = await of(client, owner, invoice["id"])
+    assert [k for k, _ in history] == ["invoice.issued", "invoice.paid"]
+    assert (history[-1][1]["settled_by_id"], history[-1][1]["balance_due"]) == (advance["id"], "0.00")
+    voided = await post(client, owner, f"/receipts/{advance['id']}/void", {"reason": "Bounced"})
+    assert voided.status_code == 200, voided.text
+    [(_, void)] = [(k, p) for k, p in await of(client, owner, advance["id"]) if k == "receipt.voided"]
+    assert void["released"] == [{"invoice_id": invoice["id"], "amount": "500.00"}]
+    part = body | {"amount": "200.00", "allocations": [{"invoice_id": invoice["id"], "amount": "200.00"}]}
+    assert (await post(client, owner, "/receipts", part)).status_code == 201
+    assert [k for k, _ in await of(client, owner, invoice["id"])] == ["invoice.issued", "invoice.paid"]
+    rest = body | {"amount": "300.00", "allocations": [{"invoice_id": invoice["id"], "amount": "300.00"}]}
+    last = await post(client, owner, "/receipts", rest)
+    assert last.status_code == 201, last.text
+    history = await of(client, owner, invoice["id"])
+    assert [k for k, _ in history] == ["invoice.issued", "invoice.paid", "invoice.paid"]
+    assert (history[-1][1]["settled_by_id"], history[-1][1]["amount_paid"]) == (last.json()["id"], "500.00")
