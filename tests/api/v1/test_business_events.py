@@ -418,3 +418,24 @@ async def test_paid_by_a_later_allocation_again_after_a_void_reopens_it(shop, cl
     history = await of(client, owner, invoice["id"])
     assert [k for k, _ in history] == ["invoice.issued", "invoice.paid", "invoice.paid"]
     assert (history[-1][1]["settled_by_id"], history[-1][1]["amount_paid"]) == (last.json()["id"], "500.00")
+
+
+async def test_a_recurring_invoice_issued_by_the_job_writes_invoice_issued(shop, client, app, today):
+    owner = shop.account
+    body = {
+        "company_id": shop.company["id"],
+        "customer_id": shop.customer["id"],
+        "frequency": "monthly",
+        "day_of_month": 1,
+        "start_date": (today.replace(day=1) - timedelta(days=1)).replace(day=1).isoformat(),
+        "count": 1,
+        "lines": [line("5000.00", description="Monthly retainer")],
+    }
+    schedule = await post(client, owner, "/recurring-invoices", body)
+    assert schedule.status_code == 201, schedule.text
+    runtime = app.state.runtime
+    summary = await run_due(runtime, runtime.clock(), tenants=[shop.tenant])
+    assert summary.failed == [] and summary.recurring_invoices == 1
+    [issued] = await events(client, owner, type="invoice.issued")
+    assert (issued["payload"]["invoice_date"], issued["payload"]["total"]) == (body["start_date"], "5900.00")
+    assert issued["actor_user_id"] is None  # the scheduled job
