@@ -25,7 +25,7 @@ from app.domain import credit_notes as credit_note_math
 from app.domain import gst, uqc
 from app.domain.credit_notes import Credited, InvoicedLine, Supply
 from app.domain.errors import DomainError
-from app.domain.statuses import SETTLEABLE_STATUSES
+from app.domain.statuses import SETTLEABLE_STATUSES, InvoiceStatus
 from app.domain.zero_rated import TaxTreatment
 from app.models.billing.credit_note import CreditNote, CreditNoteLine
 from app.models.billing.invoice import Invoice, InvoiceLine
@@ -319,6 +319,8 @@ async def _settle(
     """Apply the note to the invoice and the customer's balance (after releasing from
     `release_from` what the balance due lacks); the audit entries and the amount released."""
     before = audit.snapshot(invoice, INVOICE_AUDITED)
+    # paid already (a refund's note releases the receipt's allocation first): it is not paid again
+    was_paid = invoice.status == InvoiceStatus.paid
     entries: list[dict[str, Any]] = []
     released = gst.ZERO
     if release_from is not None and note.total > invoice.balance_due:
@@ -331,7 +333,8 @@ async def _settle(
             code="invoice-credit-exceeded",
         )
     await CustomerRepository(session).add_to_balance(invoice.customer_id, -note.total)
-    await invoicing.record_paid(session, settled, by="credit_note", source_id=note.id, on=note.credit_note_date)
+    if not was_paid:
+        await invoicing.record_paid(session, settled, by="credit_note", source_id=note.id, on=note.credit_note_date)
     credited = {
         "action": "invoice.credited",
         "entity_type": "invoice",

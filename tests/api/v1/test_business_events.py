@@ -11,11 +11,13 @@ from sqlalchemy import func, select
 
 from app.domain.fiscal import INDIA
 from app.models.platform.events import BusinessEvent
-from app.services.platform.events import EVENT_TYPES
+from app.services.platform.events import EVENT_TYPES, record
+from app.services.platform.scheduler import run_due
 from tests.api.v1.http_checks import assert_problem
 from tests.api.v1.invoicing import line, make_invoice
 from tests.api.v1.members import add_member
 from tests.api.v1.ordering import OrderShop
+from tests.api.v1.payment_flow import pay
 from tests.api.v1.subscription_rows import put_on_plan
 from tests.factories import API, Account, make_tenant
 
@@ -282,3 +284,158 @@ async def test_a_plan_change_writes_subscription_changed(client, app):
         "active",
     )
     assert (downgraded["plan_code"], downgraded["status"]) == ("free", "free")
+
+
+async def test_an_online_order_paid_refunded_and_one_expired(shop, client, app):
+    """Paid online (sandbox checkout): the online payment's receipt and the invoice's paid; refunded in
+    full: the credit note and the order cancelled, and the invoice is NOT paid a second time; an
+    unpaid hold ending: order.cancelled by the scheduled job."""
+    owner = shop.account
+    tea = await shop.product(client, stock="9")
+    order = await shop.draft(client, [{"product_id": tea["id"], "quantity": "2"}])
+    placed = await shop.place(client, order["id"], "online")
+    assert placed.status_code == 200, placed.text
+    paid = await shop.post(
+        client, f"/orders/{order['id']}/verify-payment", placed.json()["checkout"]["sandbox_payment"]
+    )
+    assert paid.status_code == 200, paid.text
+    invoice_id = paid.json()["invoice_id"]
+    [receipt] = await events(client, owner, type="receipt.created")
+    assert receipt["payload"]["online_payment_id"] == placed.json()["payments"][0]["id"]
+    assert receipt["payload"]["allocations"] == [{"invoice_id": invoice_id, "amount": "236.00"}]
+    history = await of(client, owner, invoice_id)
+    assert [kind for kind, _ in history] == ["invoice.issued", "invoice.paid"]
+    assert (history[1][1]["settled_by"], history[1][1]["settled_by_id"]) == ("receipt", receipt["resource_id"])
+    assert [k for k, _ in await of(client, owner, order["id"])] == ["order.placed", "order.confirmed"]
+
+    headers = owner.headers | {"Idempotency-Key": str(uuid.uuid4())}
+    body = {"full": True, "reason": "Customer cancelled", "restock": True}
+    refunded = await client.post(f"{API}/orders/{order['id']}/refund", json=body, headers=headers)
+    assert refunded.status_code == 201, refunded.text
+    [note] = await events(client, owner, type="credit_note.created")
+    assert (note["payload"]["invoice_id"], note["payload"]["total"]) == (invoice_id, "236.00")
+    cancelled = await of(client, owner, order["id"])
+    assert [k for k, _ in cancelled] == ["order.placed", "order.confirmed", "order.cancelled"]
+    assert (cancelled[-1][1]["status"], cancelled[-1][1]["reason"]) == ("cancelled", "refunded")
+    # the invoice was paid once; the refund credited it (credit_note.created says so), it was not paid again
+    assert [kind for kind, _ in await of(client, owner, invoice_id)] == ["invoice.issued", "invoice.paid"]
+
+    held = await shop.draft(client, [{"product_id": tea["id"], "quantity": "1"}])
+    assert (await shop.place(client, held["id"], "online")).status_code == 200
+    runtime = app.state.runtime
+    summary = await run_due(
+        runtime, runtime.clock() + timedelta(minutes=runtime.settings.order_hold_minutes), tenants=[shop.tenant]
+    )
+    assert summary.failed == [] and summary.orders_expired == 1
+    expired = await of(client, owner, held["id"])
+    assert [k for k, _ in expired] == ["order.placed", "order.cancelled"]
+    assert (expired[-1][1]["reason"], expired[-1][1]["status"]) == ("hold_expired", "cancelled")
+    assert expired[-1][1]["hold_until"] == expired[0][1]["hold_until"]
+
+
+async def test_a_paid_renewal_writes_subscription_changed(client, mailbox):
+    owner = await make_tenant(client)
+    await pay(client, owner, "standard")
+    await pay(client, owner, "standard")
+    changes = [e["payload"] for e in await events(client, owner, type="subscription.changed")]
+    assert [c["change"] for c in changes] == ["started", "activated", "renewed"]
+    activated, renewed = changes[1], changes[2]
+    assert (activated["plan_code"], activated["status"], activated["previous_status"]) == (
+        "standard",
+        "active",
+        "trialing",
+    )
+    assert (renewed["previous_plan_code"], renewed["plan_code"], renewed["status"]) == (
+        "standard",
+        "standard",
+        "active",
+    )
+    assert renewed["current_period_end"] > activated["current_period_end"]
+    assert {e["resource_id"] for e in await events(client, owner, type="subscription.changed")} == {owner.tenant_id}
+
+
+async def test_activity_days_are_indian_days_at_midnight_ist(client, app):
+    """18:30 UTC is midnight IST: an event then counts on the next Indian day, and the range's ends
+    are Indian midnights (an event at 18:30 UTC the day before `from` is in it, one at 18:30 UTC on
+    `to` is not)."""
+    owner = await make_tenant(client)
+    tenant = uuid.UUID(owner.tenant_id)
+    moments = [
+        ("2020-03-30T18:29:59+00:00", "receipt.created"),  # 23:59:59 IST on 30 March: before the range
+        ("2020-03-30T18:30:00+00:00", "customer.created"),  # midnight IST: 31 March
+        ("2020-03-31T18:30:00+00:00", "invoice.issued"),  # 1 April IST
+        ("2020-04-01T18:29:59+00:00", "invoice.paid"),  # 23:59:59 IST on 1 April
+        ("2020-04-01T18:30:00+00:00", "stock.low"),  # 2 April IST: after the range
+    ]
+    async with app.state.runtime.db.transaction(tenant) as session:
+        for moment, kind in moments:
+            at = datetime.fromisoformat(moment)
+            await record(session, kind, resource_type="customer", resource_id=tenant, payload={}, occurred_at=at)
+    params = {"from": "2020-03-31", "to": "2020-04-01"}
+    response = await client.get(f"{API}/dashboard/activity", params=params, headers=owner.headers)
+    assert response.status_code == 200, response.text
+    assert [(d["day"], d["counts"]) for d in response.json()["days"]] == [
+        ("2020-03-31", {"customer.created": 1}),
+        ("2020-04-01", {"invoice.issued": 1, "invoice.paid": 1}),
+    ]
+
+
+async def test_paid_by_a_later_allocation_again_after_a_void_reopens_it(shop, client, today):
+    """An advance allocated later pays the invoice; its void reopens the invoice (no event of the
+    invoice's own, `released` says so); a part payment writes no invoice.paid; the next receipt
+    taking the balance to 0 pays it again."""
+    owner = shop.account
+    invoice = await make_invoice(client, owner, shop.company, shop.customer, line(unit_price="500.00", gst_rate="0"))
+    body = {
+        "customer_id": shop.customer["id"],
+        "company_id": shop.company["id"],
+        "amount": "500.00",
+        "receipt_date": today.isoformat(),
+        "mode": "upi",
+    }
+    advance = (await post(client, owner, "/receipts", body)).json()
+    assert [k for k, _ in await of(client, owner, invoice["id"])] == ["invoice.issued"]
+    allocation = {"allocations": [{"invoice_id": invoice["id"], "amount": "500.00"}]}
+    allocated = await client.post(
+        f"{API}/receipts/{advance['id']}/allocate",
+        json=allocation,
+        headers=owner.headers | {"Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert allocated.status_code == 200, allocated.text
+    history = await of(client, owner, invoice["id"])
+    assert [k for k, _ in history] == ["invoice.issued", "invoice.paid"]
+    assert (history[-1][1]["settled_by_id"], history[-1][1]["balance_due"]) == (advance["id"], "0.00")
+    voided = await post(client, owner, f"/receipts/{advance['id']}/void", {"reason": "Bounced"})
+    assert voided.status_code == 200, voided.text
+    [(_, void)] = [(k, p) for k, p in await of(client, owner, advance["id"]) if k == "receipt.voided"]
+    assert void["released"] == [{"invoice_id": invoice["id"], "amount": "500.00"}]
+    part = body | {"amount": "200.00", "allocations": [{"invoice_id": invoice["id"], "amount": "200.00"}]}
+    assert (await post(client, owner, "/receipts", part)).status_code == 201
+    assert [k for k, _ in await of(client, owner, invoice["id"])] == ["invoice.issued", "invoice.paid"]
+    rest = body | {"amount": "300.00", "allocations": [{"invoice_id": invoice["id"], "amount": "300.00"}]}
+    last = await post(client, owner, "/receipts", rest)
+    assert last.status_code == 201, last.text
+    history = await of(client, owner, invoice["id"])
+    assert [k for k, _ in history] == ["invoice.issued", "invoice.paid", "invoice.paid"]
+    assert (history[-1][1]["settled_by_id"], history[-1][1]["amount_paid"]) == (last.json()["id"], "500.00")
+
+
+async def test_a_recurring_invoice_issued_by_the_job_writes_invoice_issued(shop, client, app, today):
+    owner = shop.account
+    body = {
+        "company_id": shop.company["id"],
+        "customer_id": shop.customer["id"],
+        "frequency": "monthly",
+        "day_of_month": 1,
+        "start_date": (today.replace(day=1) - timedelta(days=1)).replace(day=1).isoformat(),
+        "count": 1,
+        "lines": [line("5000.00", description="Monthly retainer")],
+    }
+    schedule = await post(client, owner, "/recurring-invoices", body)
+    assert schedule.status_code == 201, schedule.text
+    runtime = app.state.runtime
+    summary = await run_due(runtime, runtime.clock(), tenants=[shop.tenant])
+    assert summary.failed == [] and summary.recurring_invoices == 1
+    [issued] = await events(client, owner, type="invoice.issued")
+    assert (issued["payload"]["invoice_date"], issued["payload"]["total"]) == (body["start_date"], "5900.00")
+    assert issued["actor_user_id"] is None  # the scheduled job
