@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from app.core.database import drain_background_tasks
-from app.domain.gst import SupplyType, line_tax
-from app.domain.saas_pricing import taxable_value
+from app.domain.gst import SupplyType, document_totals, line_tax
+from app.domain.saas_pricing import price_with_tax, taxable_value
 from app.main import create_app
 from app.models.platform.saas_invoice import SaasInvoice
 from app.services.platform import saas_invoices
@@ -72,7 +72,7 @@ class TestPlans:
     async def test_tax_exclusive_price_adds_gst(self):
         from app.domain.saas_pricing import price_with_tax
 
-        assert price_with_tax(Decimal("999.00"), Decimal("18"), includes_tax=False) == Decimal("1178.82")
+        assert price_with_tax(Decimal("999.00"), Decimal("18"), includes_tax=False) == Decimal("1179.00")
         assert price_with_tax(Decimal("999.00"), Decimal("18"), includes_tax=True) == Decimal("999.00")
 
 
@@ -92,6 +92,23 @@ def test_an_inclusive_price_is_back_calculated_to_the_paisa(paise, rate, intra):
     base = (price * 100 / (100 + rate)).quantize(Decimal("0.01"))
     reachable = {line_tax(base + Decimal(k) / 100, rate, supply, "29").total for k in range(-2, 3)}
     assert (total == price) == (price in reachable)  # exact whenever a paisa value gives it
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    rupees=st.integers(min_value=1, max_value=100_000),
+    rate=st.sampled_from([Decimal("5"), Decimal("12"), Decimal("18"), Decimal("28")]),
+    intra=st.booleans(),
+)
+def test_an_exclusive_price_is_charged_what_its_invoice_totals(rupees, rate, intra):
+    """Price + GST: the Razorpay charge is the SaaS invoice's total (taxable value = the price, each
+    component rounded on the line, the grand total rounded to the rupee as the platform company's
+    default round-off does), so the receipt settles the invoice to the paisa (₹999 + 18%: 1179.00,
+    not 1178.82 which left ₹0.18 due on the invoice)."""
+    price = Decimal(rupees)
+    supply = SupplyType.intra_state if intra else SupplyType.inter_state
+    invoice = document_totals([line_tax(price, rate, supply, "29")], round_to_rupee=True)
+    assert price_with_tax(price, rate, includes_tax=False) == invoice.total
 
 
 def test_the_intra_state_paisa_that_no_taxable_value_reaches():
