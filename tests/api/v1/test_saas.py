@@ -24,7 +24,7 @@ from app.services.platform import saas_invoices
 from app.services.platform.scheduler import run_due
 from tests.api.v1.customer_rows import gstin
 from tests.api.v1.invoicing import make_company
-from tests.api.v1.payment_flow import order, pay, payments, problem_code, verify
+from tests.api.v1.payment_flow import order, pay, payments, problem_code, upgrade, verify
 from tests.api.v1.subscription_rows import subscription
 from tests.conftest import fresh_ip
 from tests.factories import API, Account, make_tenant
@@ -350,6 +350,16 @@ class TestSaasInvoice:
         [payment] = await payments(client, owner)
         invoice = await the_invoice(client, platform_owner, payment["saas_invoice_number"])
         assert invoice["status"] == "paid"
+
+    async def test_the_platform_tenant_cannot_buy_a_plan_from_itself(self, platform):
+        """Its own payment would never be invoiced (no invoice to itself), its PDF would be a 409
+        forever, and the paid month would replace its open-ended subscription and later lapse,
+        locking the tenant that issues every SaaS invoice."""
+        platform_app, platform_owner, _ = platform
+        async with client_for(platform_app) as client:
+            refused = await upgrade(client, platform_owner)
+            assert problem_code(refused, 409) == "platform-tenant-not-billed"
+            assert await payments(client, platform_owner) == []
 
     async def test_an_uncaptured_payment_has_no_invoice(self, platform):
         platform_app, _, _ = platform
