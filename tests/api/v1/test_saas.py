@@ -111,6 +111,38 @@ def test_an_exclusive_price_is_charged_what_its_invoice_totals(rupees, rate, int
     assert price_with_tax(price, rate, includes_tax=False) == invoice.total
 
 
+@pytest.mark.parametrize("amount_paise", [117900, 153300])
+def test_an_exclusive_invoice_is_for_what_was_charged_even_after_a_price_change(amount_paise):
+    """₹999 + GST charged ₹1,179: taxable value 999. An order made at the former price (₹1,299 +
+    GST = ₹1,533) and captured after the plan became ₹999: the invoice is still for the ₹1,533
+    paid (back-calculated), not for ₹1,179 with ₹354 left over (or, the other way, left unpaid)."""
+    from app.models.billing.business import Company
+    from app.models.platform.plan import Plan
+
+    plan = Plan(code="standard", name="Standard", price_paise=99900, price_includes_tax=False, gst_rate=Decimal("18"))
+    plan.sac_code = "997331"
+    purchase = saas_invoices.Purchase(
+        subscriber_tenant_id=uuid.uuid4(),
+        payment_id=uuid.uuid4(),
+        business_name="Patil Hardware",
+        gstin=None,
+        billing_state_code="27",
+        billing_address=None,
+        email=None,
+        plan_code="standard",
+        razorpay_payment_id="pay_x",
+        amount_paise=amount_paise,
+        period_start=None,
+        period_end=None,
+    )
+    line = saas_invoices._line(plan, Company(state_code="29"), purchase)
+    amounts = line_tax(line.unit_price, Decimal("18"), SupplyType.inter_state, "27")
+    total = document_totals([amounts], round_to_rupee=True).total
+    assert total == Decimal(amount_paise) / 100
+    if amount_paise == 117900:
+        assert line.unit_price == Decimal("999.00")
+
+
 def test_the_intra_state_paisa_that_no_taxable_value_reaches():
     """₹999 at 18% as CGST+SGST: 846.61 gives 998.99, 846.62 gives 999.02; the nearer, below."""
     taxable = taxable_value(
