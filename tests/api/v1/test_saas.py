@@ -207,6 +207,9 @@ class TestCancel:
                 assert summary.transitions == 2 and not summary.failed
                 gone = await subscription(client, cancelled)
                 assert gone["status"] == "locked"  # no grace period after a cancellation
+                # locked: nothing to cancel or resume (409 as documented, not the lock's 402)
+                assert problem_code(await cancel(client, cancelled), 409) == "subscription-not-cancellable"
+                assert problem_code(await cancel(client, cancelled, "resume"), 409) == "subscription-not-cancelled"
                 assert datetime.fromisoformat(gone["current_period_start"]) == ends[cancelled.tenant_id]
                 assert (await subscription(client, kept))["status"] == "grace"
         finally:

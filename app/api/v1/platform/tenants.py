@@ -1,6 +1,6 @@
 from fastapi import APIRouter
 
-from app.api.deps import ContextDep, CurrentUser, ManagerUser, OwnerUser, SessionDep
+from app.api.deps import BillingOwner, ContextDep, CurrentUser, ManagerUser, SessionDep
 from app.schemas.common import problem_responses
 from app.schemas.platform.subscriptions import SubscriptionRead
 from app.schemas.platform.tenants import TenantRead, TenantUpdate
@@ -27,7 +27,7 @@ async def read_my_subscription(_: CurrentUser, session: SessionDep, ctx: Context
 
 
 @router.post("/subscription/cancel", response_model=SubscriptionRead, responses=problem_responses(403, 409))
-async def cancel_subscription(_: OwnerUser, session: SessionDep, ctx: ContextDep) -> SubscriptionRead:
+async def cancel_subscription(_: BillingOwner, session: SessionDep, ctx: ContextDep) -> SubscriptionRead:
     """End the paid plan at the end of the period already paid for (`cancel_at_period_end`): nothing
     changes until then; at the period end the tenant moves to the free plan (POST_TRIAL_MODE=free_tier)
     or is locked without a grace period (hard_lock). Repeating it changes nothing. 409
@@ -37,7 +37,7 @@ async def cancel_subscription(_: OwnerUser, session: SessionDep, ctx: ContextDep
 
 
 @router.post("/subscription/resume", response_model=SubscriptionRead, responses=problem_responses(403, 409))
-async def resume_subscription(_: OwnerUser, session: SessionDep, ctx: ContextDep) -> SubscriptionRead:
+async def resume_subscription(_: BillingOwner, session: SessionDep, ctx: ContextDep) -> SubscriptionRead:
     """Withdraw a cancellation before the period ends: the plan lapses (or is renewed by a payment)
     as if it had never been cancelled. 409 `subscription-not-cancelled` when it is not set to end."""
     await subscriptions.set_cancel_at_period_end(session, ctx, cancel=False)
