@@ -210,6 +210,15 @@ class TestCancel:
                 # locked: nothing to cancel or resume (409 as documented, not the lock's 402)
                 assert problem_code(await cancel(client, cancelled), 409) == "subscription-not-cancellable"
                 assert problem_code(await cancel(client, cancelled, "resume"), 409) == "subscription-not-cancelled"
+                # locked, it can still give its GSTIN before the payment that unlocks it (that
+                # payment's tax invoice carries it); the rest of its profile stays read-only
+                tax = {"gstin": SUBSCRIBER_GSTIN, "billing_address": "12 MG Road, Pune 411001"}
+                given = await client.put(f"{API}/tenants/me", json=tax, headers=cancelled.headers)
+                assert given.status_code == 200 and given.json()["gstin"] == SUBSCRIBER_GSTIN, given.text
+                renamed = await client.put(
+                    f"{API}/tenants/me", json={"gstin": SUBSCRIBER_GSTIN, "name": "X"}, headers=cancelled.headers
+                )
+                assert problem_code(renamed, 402) == "subscription-locked"
                 assert datetime.fromisoformat(gone["current_period_start"]) == ends[cancelled.tenant_id]
                 assert (await subscription(client, kept))["status"] == "grace"
         finally:

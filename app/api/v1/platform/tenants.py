@@ -1,6 +1,6 @@
 from fastapi import APIRouter
 
-from app.api.deps import BillingOwner, ContextDep, CurrentUser, ManagerUser, SessionDep
+from app.api.deps import BillingOwner, BillingUser, ContextDep, CurrentUser, SessionDep
 from app.schemas.common import problem_responses
 from app.schemas.platform.subscriptions import SubscriptionRead
 from app.schemas.platform.tenants import TenantRead, TenantUpdate
@@ -14,10 +14,13 @@ async def read_my_tenant(user: CurrentUser, session: SessionDep) -> TenantRead:
     return TenantRead.model_validate(await tenants.get_own(session, user))
 
 
-@router.put("/me", response_model=TenantRead, responses=problem_responses(403))
-async def update_my_tenant(body: TenantUpdate, user: ManagerUser, session: SessionDep) -> TenantRead:
+@router.put("/me", response_model=TenantRead, responses=problem_responses(402, 403))
+async def update_my_tenant(body: TenantUpdate, user: BillingUser, session: SessionDep, ctx: ContextDep) -> TenantRead:
+    """Owner/admin. While the subscription is locked only the tax details (gstin, billing_state_code,
+    billing_address) may change, so that the payment that unlocks it is invoiced to the GSTIN; any
+    other field is 402 `subscription-locked` then."""
     changes = body.model_dump(exclude_unset=True)
-    return TenantRead.model_validate(await tenants.update_own(session, user, changes))
+    return TenantRead.model_validate(await tenants.update_own(session, ctx, user, changes))
 
 
 @router.get("/subscription", response_model=SubscriptionRead)
