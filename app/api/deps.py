@@ -165,6 +165,8 @@ ManagerUser = Annotated[User, Depends(RequireRole(UserRole.owner, UserRole.admin
 WriterUser = Annotated[User, Depends(RequireRole(UserRole.owner, UserRole.admin, UserRole.accountant))]
 # Owner/admin, answered even when the subscription is locked: paying for a plan is how it unlocks.
 BillingUser = Annotated[User, Depends(RequireRole(UserRole.owner, UserRole.admin, allow_locked=True))]
+# The owner, answered even when locked: the subscription's own settings (cancel/resume answer 409 there).
+BillingOwner = Annotated[User, Depends(RequireRole(UserRole.owner, allow_locked=True))]
 
 
 @dataclass(frozen=True)

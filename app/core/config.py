@@ -306,6 +306,19 @@ class Settings(BaseSettings):
             raise ValueError("PAYMENT_SECRET_KEYS holds the development key; refused with ENV=prod")
         return self
 
+    @field_validator("platform_tenant_id", "platform_company_id", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _platform_complete(self) -> "Settings":
+        """Both or neither: one alone would silently issue no SaaS invoice."""
+        if (self.platform_tenant_id is None) != (self.platform_company_id is None):
+            missing = "PLATFORM_COMPANY_ID" if self.platform_company_id is None else "PLATFORM_TENANT_ID"
+            raise ValueError(f"{missing} is unset: set both PLATFORM_TENANT_ID and PLATFORM_COMPANY_ID, or neither")
+        return self
+
     @model_validator(mode="after")
     def _no_private_webhooks_in_prod(self) -> "Settings":
         if self.env == "prod" and self.webhook_allow_private_targets:

@@ -295,7 +295,13 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     "export-link-malformed": (400, "Malformed export link"),
     # The SaaS's side (issue 13 §5: app/services/platform/subscriptions.py, saas_invoices.py).
     **dict.fromkeys(
-        ["subscription-not-cancellable", "subscription-not-cancelled", "saas-invoice-not-issued"], (409, "")
+        [
+            "subscription-not-cancellable",
+            "subscription-not-cancelled",
+            "saas-invoice-not-issued",
+            "platform-tenant-not-billed",
+        ],
+        (409, ""),
     ),
     "payment-not-found": (404, ""),
 }

@@ -6,7 +6,8 @@ invoice for the payment carries one line (quantity 1, the plan's SAC and GST rat
 is the taxable value:
 
 - exclusive: the price itself; the invoice total is price + GST, computed per component as every
-  invoice is (CGST+SGST halves rounded each, or IGST);
+  invoice is (CGST+SGST halves rounded each, or IGST), rounded to the rupee by the invoice's
+  round-off: the amount charged (`price_with_tax`);
 - inclusive: back-calculated so that the invoice's total equals the price charged EXACTLY. The
   rule: start from price x 100 / (100 + rate), rounded half-up to the paisa, and take the nearest
   value (within +/- 2 paise, nearest first, lower first on a tie) whose taxable value plus its tax
@@ -17,9 +18,9 @@ is the taxable value:
   rupee (GST settings) absorbs for a whole-rupee price.
 """
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
-from app.domain.gst import PAISA, SupplyType, line_tax, money
+from app.domain.gst import PAISA, RUPEE, SupplyType, line_tax, money
 
 HUNDRED = Decimal(100)
 
@@ -45,8 +46,12 @@ def _miss(total: Decimal, price: Decimal) -> tuple[Decimal, bool]:
 
 
 def price_with_tax(price: Decimal, rate: Decimal, *, includes_tax: bool) -> Decimal:
-    """What one period costs with GST: the price when included, else price + GST (computed as IGST;
-    CGST+SGST halves of a whole-rupee price come to the same paisa)."""
+    """What one period is charged: the price when GST is included, else price + GST rounded to the
+    rupee (half up), which is the total of its tax invoice (taxable value = the price) under the
+    invoice's round-off to the rupee (GST settings' default, which the platform company keeps):
+    ₹999 + 18% = 999 + 179.82 + round-off 0.18 = ₹1,179. Charging 1,178.82 would leave the invoice
+    ₹0.18 unpaid. The GST is computed as IGST; CGST+SGST halves rounded each never move the total
+    across a half rupee for the rates in use."""
     if includes_tax:
         return price
-    return price + money(price * rate / HUNDRED)
+    return money((price + money(price * rate / HUNDRED)).quantize(RUPEE, rounding=ROUND_HALF_UP))

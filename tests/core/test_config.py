@@ -1,5 +1,7 @@
 """Settings derived from others: mail links follow HOST and PORT unless set explicitly."""
 
+import uuid
+
 import pytest
 from cryptography.fernet import Fernet
 
@@ -80,3 +82,17 @@ class TestProduction:
         with pytest.raises(UnsafeConfiguration, match="EMAIL_LINK_BASE is not set"):
             async with application.router.lifespan_context(application):
                 pass
+
+
+class TestPlatform:
+    def test_one_of_the_two_platform_ids_alone_is_refused(self):
+        """One of PLATFORM_TENANT_ID / PLATFORM_COMPANY_ID set and the other forgotten silently
+        issued no SaaS invoice at all: refused at start, as are both empty."""
+        some = uuid.uuid4()
+        with pytest.raises(ValueError, match="PLATFORM_COMPANY_ID"):
+            configured(platform_tenant_id=some)
+        with pytest.raises(ValueError, match="PLATFORM_TENANT_ID"):
+            configured(platform_company_id=some)
+        both = configured(platform_tenant_id=some, platform_company_id=uuid.uuid4())
+        assert both.platform_tenant_id == some
+        assert configured(platform_tenant_id="", platform_company_id="").platform_tenant_id is None

@@ -23,9 +23,16 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.context import Context
-from app.core.errors import MalformedWebhook, NotFound, PaymentGatewayError, RuleViolation, SignatureInvalid
+from app.core.errors import (
+    Conflict,
+    MalformedWebhook,
+    NotFound,
+    PaymentGatewayError,
+    RuleViolation,
+    SignatureInvalid,
+)
 from app.core.json_input import as_dict, holds_unstorable_text, matching
-from app.core.tenancy import bind_tenant
+from app.core.tenancy import bind_tenant, required_tenant
 from app.models.base import new_id
 from app.models.platform.payment import Payment, PaymentStatus
 from app.repositories.platform.payments import PaymentEventRepository, PaymentRepository, claim_order, order_tenant
@@ -67,6 +74,12 @@ async def start_upgrade(session: AsyncSession, ctx: Context, *, plan_code: str) 
         raise NotFound(f"There is no plan {plan_code!r}.", code="plan-not-found")
     if not (plan.is_public and plan.is_active and plan.price_paise > 0 and plan.billing_period == "month"):
         raise RuleViolation("plan", f"The {plan.code} plan cannot be bought.", code="plan-not-purchasable")
+    platform = saas_invoices.platform_of(ctx.settings)
+    if platform is not None and required_tenant(session) == platform.tenant_id:
+        # it would pay itself, never be invoiced, and its open-ended subscription would lapse
+        raise Conflict(
+            "The platform tenant issues the SaaS's invoices; it does not buy plans.", code="platform-tenant-not-billed"
+        )
     gw = gateway(ctx.settings)
     repo = PaymentRepository(session)
     payment_id = new_id()

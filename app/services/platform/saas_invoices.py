@@ -54,7 +54,7 @@ from app.schemas.money import paise_to_rupees
 from app.services.billing import customers, invoicing, receipts
 from app.services.documents import document_pdfs
 from app.services.documents.document_pdfs import RenderedPdf
-from app.services.platform import audit
+from app.services.platform import audit, plans
 
 log = logging.getLogger(__name__)
 
@@ -245,11 +245,12 @@ def _line(plan: Plan, company: Company, purchase: Purchase) -> InvoiceLineIn:
     place = _place_of_supply(company, purchase)
     supply = supply_type(company.state_code, place)
     # The amount charged is the plan's price with tax (app.services.platform.plans.with_tax_paise):
-    # inclusive, it is back-calculated; exclusive, the taxable value is the plan's price.
-    price = charged if plan.price_includes_tax else paise_to_rupees(plan.price_paise)
-    taxable = taxable_value(
-        price, plan.gst_rate, includes_tax=plan.price_includes_tax, supply=supply, place_of_supply=place
-    )
+    # inclusive, it is back-calculated; exclusive, the taxable value is the plan's price, unless the
+    # price changed since the order was made: then the amount paid is back-calculated (the invoice
+    # is for what was charged).
+    exclusive = not plan.price_includes_tax and plans.with_tax_paise(plan) == purchase.amount_paise
+    price = paise_to_rupees(plan.price_paise) if exclusive else charged
+    taxable = taxable_value(price, plan.gst_rate, includes_tax=not exclusive, supply=supply, place_of_supply=place)
     period = ""
     if purchase.period_start is not None and purchase.period_end is not None:
         start = purchase.period_start.astimezone(INDIA).strftime("%d %b %Y")

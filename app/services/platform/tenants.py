@@ -1,21 +1,15 @@
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.context import Context
 from app.core.errors import NotFound, RuleViolation
 from app.domain.gst import InvalidGstin, normalize_gstin, state_of_gstin
 from app.models.identity.user import User
 from app.models.platform.tenant import Tenant
 from app.repositories.platform.tenants import TenantAccountRepository
-from app.services.platform import audit
+from app.services.platform import audit, subscriptions
 
-FIELDS = [
-    "name",
-    "business_name",
-    "contact_email",
-    "contact_phone",
-    "gstin",
-    "billing_state_code",
-    "billing_address",
-]
+TAX_DETAILS = ["gstin", "billing_state_code", "billing_address"]
+FIELDS = ["name", "business_name", "contact_email", "contact_phone", *TAX_DETAILS]
 
 
 async def get_own(session: AsyncSession, user: User) -> Tenant:
@@ -25,7 +19,11 @@ async def get_own(session: AsyncSession, user: User) -> Tenant:
     return tenant
 
 
-async def update_own(session: AsyncSession, user: User, changes: dict[str, object]) -> Tenant:
+async def update_own(session: AsyncSession, ctx: Context, user: User, changes: dict[str, object]) -> Tenant:
+    """The tenant's profile. A locked subscription allows the tax details alone (the SaaS's invoice
+    for the payment that unlocks it carries them); anything else is 402 `subscription-locked`."""
+    if set(changes) - set(TAX_DETAILS):
+        await subscriptions.ensure_writable(session, ctx)
     tenant = await get_own(session, user)
     before = audit.snapshot(tenant, FIELDS)
     changes = _tax_details(tenant, changes)

@@ -16,15 +16,15 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from app.core.database import drain_background_tasks
-from app.domain.gst import SupplyType, line_tax
-from app.domain.saas_pricing import taxable_value
+from app.domain.gst import SupplyType, document_totals, line_tax
+from app.domain.saas_pricing import price_with_tax, taxable_value
 from app.main import create_app
 from app.models.platform.saas_invoice import SaasInvoice
 from app.services.platform import saas_invoices
 from app.services.platform.scheduler import run_due
 from tests.api.v1.customer_rows import gstin
 from tests.api.v1.invoicing import make_company
-from tests.api.v1.payment_flow import order, pay, payments, problem_code, verify
+from tests.api.v1.payment_flow import order, pay, payments, problem_code, upgrade, verify
 from tests.api.v1.subscription_rows import subscription
 from tests.conftest import fresh_ip
 from tests.factories import API, Account, make_tenant
@@ -72,7 +72,7 @@ class TestPlans:
     async def test_tax_exclusive_price_adds_gst(self):
         from app.domain.saas_pricing import price_with_tax
 
-        assert price_with_tax(Decimal("999.00"), Decimal("18"), includes_tax=False) == Decimal("1178.82")
+        assert price_with_tax(Decimal("999.00"), Decimal("18"), includes_tax=False) == Decimal("1179.00")
         assert price_with_tax(Decimal("999.00"), Decimal("18"), includes_tax=True) == Decimal("999.00")
 
 
@@ -92,6 +92,55 @@ def test_an_inclusive_price_is_back_calculated_to_the_paisa(paise, rate, intra):
     base = (price * 100 / (100 + rate)).quantize(Decimal("0.01"))
     reachable = {line_tax(base + Decimal(k) / 100, rate, supply, "29").total for k in range(-2, 3)}
     assert (total == price) == (price in reachable)  # exact whenever a paisa value gives it
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    rupees=st.integers(min_value=1, max_value=100_000),
+    rate=st.sampled_from([Decimal("5"), Decimal("12"), Decimal("18"), Decimal("28")]),
+    intra=st.booleans(),
+)
+def test_an_exclusive_price_is_charged_what_its_invoice_totals(rupees, rate, intra):
+    """Price + GST: the Razorpay charge is the SaaS invoice's total (taxable value = the price, each
+    component rounded on the line, the grand total rounded to the rupee as the platform company's
+    default round-off does), so the receipt settles the invoice to the paisa (₹999 + 18%: 1179.00,
+    not 1178.82 which left ₹0.18 due on the invoice)."""
+    price = Decimal(rupees)
+    supply = SupplyType.intra_state if intra else SupplyType.inter_state
+    invoice = document_totals([line_tax(price, rate, supply, "29")], round_to_rupee=True)
+    assert price_with_tax(price, rate, includes_tax=False) == invoice.total
+
+
+@pytest.mark.parametrize("amount_paise", [117900, 153300])
+def test_an_exclusive_invoice_is_for_what_was_charged_even_after_a_price_change(amount_paise):
+    """₹999 + GST charged ₹1,179: taxable value 999. An order made at the former price (₹1,299 +
+    GST = ₹1,533) and captured after the plan became ₹999: the invoice is still for the ₹1,533
+    paid (back-calculated), not for ₹1,179 with ₹354 left over (or, the other way, left unpaid)."""
+    from app.models.billing.business import Company
+    from app.models.platform.plan import Plan
+
+    plan = Plan(code="standard", name="Standard", price_paise=99900, price_includes_tax=False, gst_rate=Decimal("18"))
+    plan.sac_code = "997331"
+    purchase = saas_invoices.Purchase(
+        subscriber_tenant_id=uuid.uuid4(),
+        payment_id=uuid.uuid4(),
+        business_name="Patil Hardware",
+        gstin=None,
+        billing_state_code="27",
+        billing_address=None,
+        email=None,
+        plan_code="standard",
+        razorpay_payment_id="pay_x",
+        amount_paise=amount_paise,
+        period_start=None,
+        period_end=None,
+    )
+    line = saas_invoices._line(plan, Company(state_code="29"), purchase)
+    amounts = line_tax(line.unit_price, Decimal("18"), SupplyType.inter_state, "27")
+    total = document_totals([amounts], round_to_rupee=True).total
+    assert total == Decimal(amount_paise) / 100
+    if amount_paise == 117900:
+        assert line.unit_price == Decimal("999.00")
 
 
 def test_the_intra_state_paisa_that_no_taxable_value_reaches():
@@ -158,6 +207,18 @@ class TestCancel:
                 assert summary.transitions == 2 and not summary.failed
                 gone = await subscription(client, cancelled)
                 assert gone["status"] == "locked"  # no grace period after a cancellation
+                # locked: nothing to cancel or resume (409 as documented, not the lock's 402)
+                assert problem_code(await cancel(client, cancelled), 409) == "subscription-not-cancellable"
+                assert problem_code(await cancel(client, cancelled, "resume"), 409) == "subscription-not-cancelled"
+                # locked, it can still give its GSTIN before the payment that unlocks it (that
+                # payment's tax invoice carries it); the rest of its profile stays read-only
+                tax = {"gstin": SUBSCRIBER_GSTIN, "billing_address": "12 MG Road, Pune 411001"}
+                given = await client.put(f"{API}/tenants/me", json=tax, headers=cancelled.headers)
+                assert given.status_code == 200 and given.json()["gstin"] == SUBSCRIBER_GSTIN, given.text
+                renamed = await client.put(
+                    f"{API}/tenants/me", json={"gstin": SUBSCRIBER_GSTIN, "name": "X"}, headers=cancelled.headers
+                )
+                assert problem_code(renamed, 402) == "subscription-locked"
                 assert datetime.fromisoformat(gone["current_period_start"]) == ends[cancelled.tenant_id]
                 assert (await subscription(client, kept))["status"] == "grace"
         finally:
@@ -333,6 +394,16 @@ class TestSaasInvoice:
         [payment] = await payments(client, owner)
         invoice = await the_invoice(client, platform_owner, payment["saas_invoice_number"])
         assert invoice["status"] == "paid"
+
+    async def test_the_platform_tenant_cannot_buy_a_plan_from_itself(self, platform):
+        """Its own payment would never be invoiced (no invoice to itself), its PDF would be a 409
+        forever, and the paid month would replace its open-ended subscription and later lapse,
+        locking the tenant that issues every SaaS invoice."""
+        platform_app, platform_owner, _ = platform
+        async with client_for(platform_app) as client:
+            refused = await upgrade(client, platform_owner)
+            assert problem_code(refused, 409) == "platform-tenant-not-billed"
+            assert await payments(client, platform_owner) == []
 
     async def test_an_uncaptured_payment_has_no_invoice(self, platform):
         platform_app, _, _ = platform

@@ -34,7 +34,8 @@ async def start_upgrade(
     400 `plan-not-purchasable` (trial, free, inactive), 404 `plan-not-found`; Razorpay refusing
     is 502, unreachable 503 (retry). Supports `Idempotency-Key`. With RAZORPAY_MODE=sandbox no
     money moves: `sandbox` is true and `sandbox_checkout` is a paid checkout to post to verify.
-    403 `email-unverified` until the caller's email is verified."""
+    403 `email-unverified` until the caller's email is verified. 409 `platform-tenant-not-billed`
+    for the platform tenant (PLATFORM_TENANT_ID), which issues the SaaS's invoices."""
     users.require_verified(user, "pay for a plan")
 
     async def create() -> UpgradeOrder:

@@ -1,6 +1,6 @@
 from fastapi import APIRouter
 
-from app.api.deps import ContextDep, CurrentUser, ManagerUser, OwnerUser, SessionDep
+from app.api.deps import BillingOwner, BillingUser, ContextDep, CurrentUser, SessionDep
 from app.schemas.common import problem_responses
 from app.schemas.platform.subscriptions import SubscriptionRead
 from app.schemas.platform.tenants import TenantRead, TenantUpdate
@@ -14,10 +14,13 @@ async def read_my_tenant(user: CurrentUser, session: SessionDep) -> TenantRead:
     return TenantRead.model_validate(await tenants.get_own(session, user))
 
 
-@router.put("/me", response_model=TenantRead, responses=problem_responses(403))
-async def update_my_tenant(body: TenantUpdate, user: ManagerUser, session: SessionDep) -> TenantRead:
+@router.put("/me", response_model=TenantRead, responses=problem_responses(402, 403))
+async def update_my_tenant(body: TenantUpdate, user: BillingUser, session: SessionDep, ctx: ContextDep) -> TenantRead:
+    """Owner/admin. While the subscription is locked only the tax details (gstin, billing_state_code,
+    billing_address) may change, so that the payment that unlocks it is invoiced to the GSTIN; any
+    other field is 402 `subscription-locked` then."""
     changes = body.model_dump(exclude_unset=True)
-    return TenantRead.model_validate(await tenants.update_own(session, user, changes))
+    return TenantRead.model_validate(await tenants.update_own(session, ctx, user, changes))
 
 
 @router.get("/subscription", response_model=SubscriptionRead)
@@ -27,7 +30,7 @@ async def read_my_subscription(_: CurrentUser, session: SessionDep, ctx: Context
 
 
 @router.post("/subscription/cancel", response_model=SubscriptionRead, responses=problem_responses(403, 409))
-async def cancel_subscription(_: OwnerUser, session: SessionDep, ctx: ContextDep) -> SubscriptionRead:
+async def cancel_subscription(_: BillingOwner, session: SessionDep, ctx: ContextDep) -> SubscriptionRead:
     """End the paid plan at the end of the period already paid for (`cancel_at_period_end`): nothing
     changes until then; at the period end the tenant moves to the free plan (POST_TRIAL_MODE=free_tier)
     or is locked without a grace period (hard_lock). Repeating it changes nothing. 409
@@ -37,7 +40,7 @@ async def cancel_subscription(_: OwnerUser, session: SessionDep, ctx: ContextDep
 
 
 @router.post("/subscription/resume", response_model=SubscriptionRead, responses=problem_responses(403, 409))
-async def resume_subscription(_: OwnerUser, session: SessionDep, ctx: ContextDep) -> SubscriptionRead:
+async def resume_subscription(_: BillingOwner, session: SessionDep, ctx: ContextDep) -> SubscriptionRead:
     """Withdraw a cancellation before the period ends: the plan lapses (or is renewed by a payment)
     as if it had never been cancelled. 409 `subscription-not-cancelled` when it is not set to end."""
     await subscriptions.set_cancel_at_period_end(session, ctx, cancel=False)
