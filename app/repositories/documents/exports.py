@@ -310,9 +310,12 @@ class ExportRepository(TenantOwnedRepository[Customer]):
         transaction: the rows are never all in memory."""
         self.tenant_id  # noqa: B018 (raises when no tenant is bound, before any row is read)
         result = await self.session.stream(stmt.execution_options(yield_per=size))
-        async for partition in result.partitions(size):
-            yield partition
-            del partition  # not held while the next batch is fetched
+        try:
+            async for partition in result.partitions(size):
+                yield partition
+                del partition  # not held while the next batch is fetched
+        finally:
+            await result.close()  # the server-side cursor, also when the reader stops early
 
     async def ledger_statement(
         self, customer_id: uuid.UUID, *, date_from: date, date_to: date

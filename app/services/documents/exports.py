@@ -13,6 +13,7 @@ first, since once the first byte is sent an error can no longer change the statu
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -400,14 +401,15 @@ async def stream(
             yield head
         if prepared.head:
             yield await asyncio.to_thread(writer.rows, prepared.head)
-        async for batch in ExportRepository(session).batches(prepared.statement):
-            rows = [_pick(row._mapping, keys) for row in batch]
-            del batch
-            chunk = await asyncio.to_thread(writer.rows, rows)
-            del rows  # one batch in memory at a time: none is held while the next is fetched
-            if chunk:
-                yield chunk
-            del chunk
+        async with aclosing(ExportRepository(session).batches(prepared.statement)) as batches:
+            async for batch in batches:
+                rows = [_pick(row._mapping, keys) for row in batch]
+                del batch
+                chunk = await asyncio.to_thread(writer.rows, rows)
+                del rows  # one batch in memory at a time: none is held while the next is fetched
+                if chunk:
+                    yield chunk
+                del chunk
         file = await asyncio.to_thread(writer.finish)
         if file is not None:
             with file:
@@ -422,8 +424,11 @@ async def stream_detached(ctx: Context, resource: str, fmt: str, filters: Export
     committed before the body is sent. It holds a pooled connection while the client downloads."""
     if ctx.tenant_id is None:
         raise RuntimeError("an export needs a tenant")
-    async with ctx.db.transaction(ctx.tenant_id) as session:
-        async for chunk in stream(session, ctx, resource, fmt, filters):
+    async with (
+        ctx.db.transaction(ctx.tenant_id) as session,
+        aclosing(stream(session, ctx, resource, fmt, filters)) as chunks,
+    ):
+        async for chunk in chunks:
             yield chunk
 
 

@@ -3,6 +3,7 @@ formula injection neutralised in both formats (a customer named `=HYPERLINK(...)
 stay numbers, one row per line with lines=true, the filters (status, company, dates), and the
 refusals (bad range, another tenant's company or customer: 404)."""
 
+import asyncio
 import csv
 import io
 from datetime import datetime, timedelta
@@ -190,3 +191,48 @@ async def test_a_viewer_of_another_tenant_sees_none_of_these_rows(client, party)
     other = await make_tenant(client)
     assert csv_rows(await client.get(f"{API}/invoices/export", headers=other.headers)) == []
     assert csv_rows(await client.get(f"{API}/customers/export", headers=other.headers)) == []
+
+
+async def test_a_client_gone_mid_stream_gives_the_connection_back(app, client, party, today):
+    """A client that disconnects while the server waits to send it a chunk: the export's own read
+    (its transaction, cursor and pooled connection) ends with the response, not when the garbage
+    collector happens to finalise the abandoned generator."""
+    for _ in range(2):
+        await party.invoice(client, issue=True)
+    pool = app.state.runtime.db.engine.sync_engine.pool
+    before = pool.checkedout()
+    first_chunk, never = asyncio.Event(), asyncio.Event()
+    auth = party.account.headers["Authorization"].encode()
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": f"{API}/invoices/export",
+        "raw_path": f"{API}/invoices/export".encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"test"), (b"authorization", auth)],
+        "client": ("10.250.0.1", 40000),
+        "server": ("test", 80),
+    }
+    requested = False
+
+    async def receive():
+        nonlocal requested
+        if not requested:
+            requested = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await first_chunk.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        if message["type"] == "http.response.body" and message.get("body"):
+            first_chunk.set()
+            await never.wait()  # a slow client: the server blocks on the socket, then it is gone
+
+    await asyncio.wait_for(app(scope, receive, send), timeout=30)
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert pool.checkedout() == before

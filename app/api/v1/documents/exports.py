@@ -10,8 +10,10 @@ committed by the time the body is sent). Columns: README, "Exports"."""
 import uuid
 from typing import Annotated, Any, Literal
 
+import anyio
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from app.api.deps import ContextDep, CurrentUser, SessionDep
 from app.api.pdf_responses import content_disposition
@@ -30,7 +32,21 @@ Kept = Annotated[Literal["active", "archived"] | None, Query(alias="status", des
 
 
 class ExportResponse(StreamingResponse):
+    """A stream whose generator is closed when the response ends, however it ends: a client gone
+    mid-download leaves Starlette's loop suspended at a `yield`, and the generator (holding the
+    export's transaction, cursor and pooled connection) would otherwise wait for the garbage
+    collector, which terminates the connection instead of returning it to the pool."""
+
     media_type = "text/csv; charset=utf-8"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            close = getattr(self.body_iterator, "aclose", None)
+            if close is not None:
+                with anyio.CancelScope(shield=True):  # the rollback runs even when the request is cancelled
+                    await close()
 
 
 RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -55,11 +71,11 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 
 async def _export(
     session: SessionDep, ctx: ContextDep, resource: str, fmt: str, filters: ExportFilters
-) -> StreamingResponse:
+) -> ExportResponse:
     await exports.check(session, ctx, resource, fmt, filters)
     name = exports.file_name(resource, fmt, today=ctx.today)
     disposition = content_disposition(name).replace("inline", "attachment", 1)
-    return StreamingResponse(
+    return ExportResponse(
         exports.stream_detached(ctx, resource, fmt, filters),
         media_type=exports.media_type(fmt),
         headers={"Content-Disposition": disposition, "Cache-Control": "private, no-store"},
