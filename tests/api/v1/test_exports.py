@@ -236,3 +236,21 @@ async def test_a_client_gone_mid_stream_gives_the_connection_back(app, client, p
     for _ in range(20):
         await asyncio.sleep(0)
     assert pool.checkedout() == before
+
+
+async def test_four_decimal_prices_are_not_rounded(client, app, party, today):
+    """Unit prices, sale prices and purchase costs hold four decimals (a screw at ₹0.0125): the
+    export writes them exactly (at least two decimals), never rounded to paise."""
+    headers = party.account.headers
+    cheap = await make_product(
+        app.state.runtime, party.account.tenant_id, sale_price=Decimal("0.0125"), purchase_cost=Decimal("12.3450")
+    )
+    await party.invoice(client, line(description="Screws", quantity="800", unit_price="0.0125"))
+    products = csv_rows(await client.get(f"{API}/products/export", headers=headers))
+    assert [(p["SKU"], p["Sale price"], p["Purchase cost"]) for p in products] == [(cheap.sku, "0.0125", "12.345")]
+    lines = csv_rows(await client.get(f"{API}/invoices/export", params={"lines": "true"}, headers=headers))
+    assert [(r["Unit price"], r["Line taxable value"]) for r in lines] == [("0.0125", "10.00")]
+    header, rows = xlsx_rows(await client.get(f"{API}/products/export", params={"format": "xlsx"}, headers=headers))
+    cell = rows[0][header.index("Sale price")]
+    assert cell.value == Decimal("0.0125") or cell.value == 0.0125
+    assert cell.number_format.endswith("0.00##")  # shown with its four decimals, not as ₹0.01
