@@ -330,3 +330,24 @@ async def test_users_own_data(client):
     assert data["audit_entries"] and {a["actor_user_id"] for a in data["audit_entries"]} == {owner.user["id"]}
     # Another user of the same tenant sees their own data only.
     assert data["tenant"]["id"] == owner.tenant_id
+
+
+async def test_the_zip_holds_no_live_link_from_a_mail(client, mailbox):
+    """The outbox keeps each mail's body, and a body holds its link's token: an invitation not yet
+    accepted, a colleague's password reset. The zip (a file that travels) must not carry them."""
+    from tests.api.v1.members import invite
+    from tests.api.v1.test_auth import token_in
+    from tests.conftest import unique_email
+
+    owner = await make_tenant(client)
+    email = unique_email("invitee")
+    assert (await invite(client, owner, email, "accountant")).status_code == 201
+    token = token_in(await mailbox.wait_for(email, "invited you"), "accept-invite")
+    await request_export(client, owner)
+    await drain_background_tasks()
+    response = await client.get(await mailed_link(mailbox, owner))
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    outbox = [json.loads(line) for line in archive.read("data/outbox_emails.jsonl").splitlines()]
+    assert any(email in mail["to_addresses"] for mail in outbox)  # the mail is listed: who was written to, when
+    for name in archive.namelist():
+        assert token.encode() not in archive.read(name), name
