@@ -258,7 +258,9 @@ async def build(
         row.next_attempt_at = now + retry_delay(row.attempts)
         attempts = row.attempts
     try:
-        async with db.transaction(tenant_id) as session:
+        # One snapshot for the whole zip: a document issued meanwhile is in no file rather than in
+        # some (its lines without it, a balance its documents do not add up to).
+        async with db.transaction(tenant_id, isolation="REPEATABLE READ") as session:
             ctx = Context(settings=settings, db=db, now=now, tenant_id=tenant_id)
             await _build(session, ctx, export_id)
         return True
