@@ -193,17 +193,8 @@ async def test_a_viewer_of_another_tenant_sees_none_of_these_rows(client, party)
     assert csv_rows(await client.get(f"{API}/customers/export", headers=other.headers)) == []
 
 
-async def test_a_client_gone_mid_stream_gives_the_connection_back(app, client, party, today):
-    """A client that disconnects while the server waits to send it a chunk: the export's own read
-    (its transaction, cursor and pooled connection) ends with the response, not when the garbage
-    collector happens to finalise the abandoned generator."""
-    for _ in range(2):
-        await party.invoice(client, issue=True)
-    pool = app.state.runtime.db.engine.sync_engine.pool
-    before = pool.checkedout()
-    first_chunk, never = asyncio.Event(), asyncio.Event()
-    auth = party.account.headers["Authorization"].encode()
-    scope = {
+def export_scope(party) -> dict:
+    return {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": "2.3"},
         "http_version": "1.1",
@@ -213,10 +204,21 @@ async def test_a_client_gone_mid_stream_gives_the_connection_back(app, client, p
         "raw_path": f"{API}/invoices/export".encode(),
         "query_string": b"",
         "root_path": "",
-        "headers": [(b"host", b"test"), (b"authorization", auth)],
+        "headers": [(b"host", b"test"), (b"authorization", party.account.headers["Authorization"].encode())],
         "client": ("10.250.0.1", 40000),
         "server": ("test", 80),
     }
+
+
+async def test_a_client_gone_mid_stream_gives_the_connection_back(app, client, party, today):
+    """A client that disconnects while the server waits to send it a chunk: the export's own read
+    (its transaction, cursor and pooled connection) ends with the response, not when the garbage
+    collector happens to finalise the abandoned generator."""
+    for _ in range(2):
+        await party.invoice(client, issue=True)
+    pool = app.state.runtime.db.engine.sync_engine.pool
+    before = pool.checkedout()
+    first_chunk, never = asyncio.Event(), asyncio.Event()
     requested = False
 
     async def receive():
@@ -232,7 +234,35 @@ async def test_a_client_gone_mid_stream_gives_the_connection_back(app, client, p
             first_chunk.set()
             await never.wait()  # a slow client: the server blocks on the socket, then it is gone
 
-    await asyncio.wait_for(app(scope, receive, send), timeout=30)
+    await asyncio.wait_for(app(export_scope(party), receive, send), timeout=30)
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert pool.checkedout() == before
+
+
+async def test_a_reader_that_stalls_is_dropped(app, client, party, today, monkeypatch):
+    """A client that keeps its connection open but stops reading (the send blocks) would hold the
+    export's transaction and a pooled connection for ever (a few such downloads exhaust the pool):
+    after EXPORT_SEND_TIMEOUT_SECONDS without progress the response is abandoned."""
+    await party.invoice(client, issue=True)
+    monkeypatch.setattr(app.state.runtime.settings, "export_send_timeout_seconds", 0.5)
+    pool = app.state.runtime.db.engine.sync_engine.pool
+    before = pool.checkedout()
+    never, requested = asyncio.Event(), False
+
+    async def receive():
+        nonlocal requested
+        if not requested:
+            requested = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await never.wait()  # connected all along
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        if message["type"] == "http.response.body" and message.get("body"):
+            await never.wait()  # reads nothing: the socket's buffers are full
+
+    await asyncio.wait_for(app(export_scope(party), receive, send), timeout=10)
     for _ in range(20):
         await asyncio.sleep(0)
     assert pool.checkedout() == before

@@ -7,13 +7,14 @@ The filters are checked in the request's transaction, so a bad one is a 400/404 
 is sent; the rows are then streamed from a read of their own (the request's session has
 committed by the time the body is sent). Columns: README, "Exports"."""
 
+import logging
 import uuid
 from typing import Annotated, Any, Literal
 
 import anyio
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from app.api.deps import ContextDep, CurrentUser, SessionDep
 from app.api.pdf_responses import content_disposition
@@ -23,6 +24,7 @@ from app.schemas.common import problem_responses
 from app.services.documents import exports
 from app.services.documents.exports import ExportFilters
 
+log = logging.getLogger(__name__)
 router = APIRouter(responses=problem_responses(401, 422))
 Format = Annotated[Literal["csv", "xlsx"], Query(alias="format", description="csv (UTF-8 with a BOM) or xlsx.")]
 DateFrom = Annotated[IsoDate | None, Query(alias="from", description="Document date on or after.")]
@@ -38,10 +40,21 @@ class ExportResponse(StreamingResponse):
     collector, which terminates the connection instead of returning it to the pool."""
 
     media_type = "text/csv; charset=utf-8"
+    send_timeout: float | None = None  # a client that takes no chunk for this long is dropped
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        timeout = self.send_timeout
+
+        async def send_in_time(message: Message) -> None:
+            with anyio.fail_after(timeout):
+                await send(message)
+
         try:
-            await super().__call__(scope, receive, send)
+            await super().__call__(scope, receive, send if timeout is None else send_in_time)
+        except TimeoutError:
+            # A reader that stalled: the response is abandoned (the server closes the connection),
+            # the export's transaction and connection are given back below.
+            log.warning("export dropped: the client took no data for %s s", timeout)
         finally:
             close = getattr(self.body_iterator, "aclose", None)
             if close is not None:
@@ -75,11 +88,13 @@ async def _export(
     await exports.check(session, ctx, resource, fmt, filters)
     name = exports.file_name(resource, fmt, today=ctx.today)
     disposition = content_disposition(name).replace("inline", "attachment", 1)
-    return ExportResponse(
+    response = ExportResponse(
         exports.stream_detached(ctx, resource, fmt, filters),
         media_type=exports.media_type(fmt),
         headers={"Content-Disposition": disposition, "Cache-Control": "private, no-store"},
     )
+    response.send_timeout = ctx.settings.export_send_timeout_seconds
+    return response
 
 
 @router.get("/invoices/export", tags=["invoices"], response_class=ExportResponse, responses=RESPONSES)
