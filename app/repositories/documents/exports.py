@@ -6,7 +6,7 @@ is dropped as soon as it is written. The ORM tenant filter and row-level securit
 statement, as any other query."""
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -305,7 +305,7 @@ def stock_levels(f: RowFilters) -> Statement:
 class ExportRepository(TenantOwnedRepository[Customer]):
     model = Customer
 
-    async def batches(self, stmt: Statement, *, size: int = BATCH_ROWS) -> AsyncIterator[Sequence[Row[Any]]]:
+    async def batches(self, stmt: Statement, *, size: int = BATCH_ROWS) -> AsyncGenerator[Sequence[Row[Any]]]:
         """The statement's rows, `size` at a time, from a server-side cursor in the session's
         transaction: the rows are never all in memory."""
         self.tenant_id  # noqa: B018 (raises when no tenant is bound, before any row is read)

@@ -12,7 +12,7 @@ first, since once the first byte is sent an error can no longer change the statu
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import date
@@ -387,7 +387,7 @@ def _check_filters(exporter: Exporter, f: ExportFilters) -> None:
 
 async def stream(
     session: AsyncSession, ctx: Context, resource: str, fmt: str, filters: ExportFilters
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes]:
     """The export's file, chunk by chunk (a chunk per batch of rows; XLSX: its zip at the end, in
     64 KiB chunks). Raises what `check` raises before the first chunk. The session's tenant
     scopes the rows; the caller owns the transaction (a read of one snapshot)."""
@@ -419,7 +419,7 @@ async def stream(
         writer.close()
 
 
-async def stream_detached(ctx: Context, resource: str, fmt: str, filters: ExportFilters) -> AsyncIterator[bytes]:
+async def stream_detached(ctx: Context, resource: str, fmt: str, filters: ExportFilters) -> AsyncGenerator[bytes]:
     """`stream` in a read of its own, in ctx's tenant: the API's, whose request session has
     committed before the body is sent. It holds a pooled connection while the client downloads."""
     if ctx.tenant_id is None:
