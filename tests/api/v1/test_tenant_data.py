@@ -379,3 +379,16 @@ async def test_the_zip_is_one_snapshot_though_invoices_are_issued_while_it_is_bu
 
     assert ids("invoice_lines", "invoice_id") == ids("invoices", "id")
     assert issued[0]["id"] not in ids("invoices", "id")
+
+
+async def test_the_builds_isolation_level_does_not_stay_on_the_pooled_connection(app):
+    """The build's REPEATABLE READ is the connection's only for that transaction: the pool gives
+    it back at READ COMMITTED (a request at REPEATABLE READ would fail on concurrent updates)."""
+    from sqlalchemy import text
+
+    db = app.state.runtime.db
+    async with db.transaction(isolation="REPEATABLE READ") as session:
+        assert (await session.execute(text("SHOW transaction_isolation"))).scalar_one() == "repeatable read"
+    for _ in range(db.engine.sync_engine.pool.size() + 2):  # every pooled connection in turn
+        async with db.transaction() as session:
+            assert (await session.execute(text("SHOW transaction_isolation"))).scalar_one() == "read committed"
