@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, Select, and_, func, select
+from sqlalchemy import Row, Select, and_, case, select
 
 from app.models.billing.business import Company
 from app.models.billing.credit_note import CreditNote, CreditNoteLine
@@ -71,6 +71,7 @@ def _joined(model: Any, other: Any, other_id: Any) -> Any:
 
 
 def invoices(f: RowFilters, *, lines: bool) -> Statement:
+    issued_to = Invoice.recipient.has_key("name")
     columns: list[Any] = [
         Invoice.number.label("number"),
         Invoice.invoice_date.label("invoice_date"),
@@ -79,8 +80,10 @@ def invoices(f: RowFilters, *, lines: bool) -> Statement:
         Invoice.document_type.label("document_type"),
         Company.legal_name.label("company"),
         Company.gstin.label("company_gstin"),
-        func.coalesce(Invoice.recipient["name"].astext, Customer.name).label("customer"),
-        func.coalesce(Invoice.recipient["gstin"].astext, Customer.gstin).label("customer_gstin"),
+        # An issued invoice's recipient is its snapshot, as printed (no GSTIN stays none, whatever the
+        # customer registered since); a draft has none yet ('{}'): the customer as it is now.
+        case((issued_to, Invoice.recipient["name"].astext), else_=Customer.name).label("customer"),
+        case((issued_to, Invoice.recipient["gstin"].astext), else_=Customer.gstin).label("customer_gstin"),
         Invoice.place_of_supply.label("place_of_supply"),
         Invoice.supply_type.label("supply_type"),
         Invoice.reverse_charge.label("reverse_charge"),

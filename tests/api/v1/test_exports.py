@@ -284,3 +284,17 @@ async def test_four_decimal_prices_are_not_rounded(client, app, party, today):
     cell = rows[0][header.index("Sale price")]
     assert cell.value == Decimal("0.0125") or cell.value == 0.0125
     assert cell.number_format.endswith("0.00##")  # shown with its four decimals, not as ₹0.01
+
+
+async def test_an_issued_invoice_shows_the_recipient_it_was_issued_to(client, party, today):
+    """A customer unregistered when invoiced (a B2C invoice, no GSTIN on it) who registers later:
+    the issued invoice's row keeps no GSTIN (the one printed on it), only a draft shows the
+    customer's current details."""
+    headers = party.account.headers
+    await party.invoice(client)
+    registered = {"gstin": gstin("29", pan="AAPFU0939F")}
+    response = await client.patch(f"{API}/customers/{party.customer['id']}", json=registered, headers=headers)
+    assert response.status_code == 200, response.text
+    await party.invoice(client, issue=False)
+    rows = csv_rows(await client.get(f"{API}/invoices/export", headers=headers))
+    assert [(r["Status"], r["Customer GSTIN"]) for r in rows] == [("issued", ""), ("draft", registered["gstin"])]
