@@ -140,6 +140,7 @@ def _line_of(line: Any, document: Any, document_id: Any) -> Any:
 
 
 def credit_notes(f: RowFilters, *, lines: bool) -> Statement:
+    issued_to = Invoice.recipient.has_key("name")
     columns: list[Any] = [
         CreditNote.number.label("number"),
         CreditNote.credit_note_date.label("credit_note_date"),
@@ -147,8 +148,9 @@ def credit_notes(f: RowFilters, *, lines: bool) -> Statement:
         CreditNote.invoice_date.label("invoice_date"),
         Company.legal_name.label("company"),
         Company.gstin.label("company_gstin"),
-        Customer.name.label("customer"),
-        Customer.gstin.label("customer_gstin"),
+        # The recipient the note prints: its invoice's snapshot (the customer's details at issue).
+        case((issued_to, Invoice.recipient["name"].astext), else_=Customer.name).label("customer"),
+        case((issued_to, Invoice.recipient["gstin"].astext), else_=Customer.gstin).label("customer_gstin"),
         CreditNote.place_of_supply.label("place_of_supply"),
         CreditNote.supply_type.label("supply_type"),
         CreditNote.reason.label("reason"),
@@ -182,6 +184,7 @@ def credit_notes(f: RowFilters, *, lines: bool) -> Statement:
     stmt = (
         select(*columns)
         .select_from(CreditNote)
+        .join(Invoice, _joined(CreditNote, Invoice, CreditNote.invoice_id))
         .join(Company, _joined(CreditNote, Company, CreditNote.company_id))
         .join(Customer, _joined(CreditNote, Customer, CreditNote.customer_id))
         .where(*_in_range(CreditNote.credit_note_date, f), *_party(CreditNote, f))

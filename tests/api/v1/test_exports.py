@@ -298,3 +298,17 @@ async def test_an_issued_invoice_shows_the_recipient_it_was_issued_to(client, pa
     await party.invoice(client, issue=False)
     rows = csv_rows(await client.get(f"{API}/invoices/export", headers=headers))
     assert [(r["Status"], r["Customer GSTIN"]) for r in rows] == [("issued", ""), ("draft", registered["gstin"])]
+
+
+async def test_a_credit_note_shows_the_recipient_its_invoice_was_issued_to(client, party, today):
+    """The credit note prints its invoice's recipient (the snapshot): a customer who registers or is
+    renamed afterwards changes neither the document nor its export row."""
+    headers = party.account.headers
+    invoice = await party.invoice(client)
+    note = {"invoice_id": invoice["id"], "reason": "Returned", "full": True}
+    assert (await client.post(f"{API}/credit-notes", json=note, headers=headers)).status_code == 201
+    changed = {"gstin": gstin("29", pan="AAPFU0939F"), "name": "Renamed Traders"}
+    response = await client.patch(f"{API}/customers/{party.customer['id']}", json=changed, headers=headers)
+    assert response.status_code == 200, response.text
+    rows = csv_rows(await client.get(f"{API}/credit-notes/export", headers=headers))
+    assert [(r["Customer"], r["Customer GSTIN"]) for r in rows] == [("'" + EVIL, "")]
