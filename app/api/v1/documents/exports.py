@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 import anyio
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
+from starlette.requests import ClientDisconnect
 from starlette.types import Message, Receive, Scope, Send
 
 from app.api.deps import ContextDep, CurrentUser, SessionDep
@@ -51,10 +52,11 @@ class ExportResponse(StreamingResponse):
 
         try:
             await super().__call__(scope, receive, send if timeout is None else send_in_time)
-        except TimeoutError:
-            # A reader that stalled: the response is abandoned (the server closes the connection),
-            # the export's transaction and connection are given back below.
-            log.warning("export dropped: the client took no data for %s s", timeout)
+        except (TimeoutError, ClientDisconnect):
+            # A reader that stalled (under ASGI spec 2.4 Starlette turns the TimeoutError, an OSError,
+            # into ClientDisconnect) or left: the response is abandoned (the server closes the
+            # connection); the export's transaction and connection are given back below.
+            log.info("export abandoned: the client left or took no data for %s s", timeout)
         finally:
             close = getattr(self.body_iterator, "aclose", None)
             if close is not None:
