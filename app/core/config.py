@@ -221,6 +221,10 @@ class Settings(BaseSettings):
     tenant_export_ttl_hours: int = Field(default=72, ge=1, le=24 * 30)
     tenant_export_daily_limit: int = Field(default=5, ge=1, le=100)
     tenant_export_max_attempts: int = Field(default=5, ge=1, le=20)
+    # A spreadsheet export (GET /invoices/export ...) holds a read transaction and a pooled connection
+    # while the client downloads: a client that stops reading for this long (one chunk not taken) is
+    # dropped, so stalled downloads cannot pin the pool.
+    export_send_timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
 
     # Payment links (POST /invoices/{id}/payment-link): a Razorpay Payment Link on the tenant's own
     # account lives this many days unless the request asks for another length, up to the maximum.

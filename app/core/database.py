@@ -71,10 +71,15 @@ class Database:
         await self.engine.dispose()
 
     @asynccontextmanager
-    async def transaction(self, tenant_id: uuid.UUID | None = None) -> AsyncIterator[AsyncSession]:
-        """A unit of work outside a request (jobs, CLI, after-commit delivery)."""
+    async def transaction(
+        self, tenant_id: uuid.UUID | None = None, *, isolation: str | None = None
+    ) -> AsyncIterator[AsyncSession]:
+        """A unit of work outside a request (jobs, CLI, after-commit delivery). `isolation`: e.g.
+        "REPEATABLE READ" for a read of one snapshot across statements (the pool resets it)."""
         async with self.sessionmaker() as session:
             try:
+                if isolation is not None:
+                    await session.connection(execution_options={"isolation_level": isolation})
                 if tenant_id is not None:
                     await bind_tenant(session, tenant_id)
                 yield session

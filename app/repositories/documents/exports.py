@@ -6,13 +6,13 @@ is dropped as soon as it is written. The ORM tenant filter and row-level securit
 statement, as any other query."""
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, Select, and_, func, select
+from sqlalchemy import Row, Select, and_, case, select
 
 from app.models.billing.business import Company
 from app.models.billing.credit_note import CreditNote, CreditNoteLine
@@ -71,6 +71,7 @@ def _joined(model: Any, other: Any, other_id: Any) -> Any:
 
 
 def invoices(f: RowFilters, *, lines: bool) -> Statement:
+    issued_to = Invoice.recipient.has_key("name")
     columns: list[Any] = [
         Invoice.number.label("number"),
         Invoice.invoice_date.label("invoice_date"),
@@ -79,8 +80,10 @@ def invoices(f: RowFilters, *, lines: bool) -> Statement:
         Invoice.document_type.label("document_type"),
         Company.legal_name.label("company"),
         Company.gstin.label("company_gstin"),
-        func.coalesce(Invoice.recipient["name"].astext, Customer.name).label("customer"),
-        func.coalesce(Invoice.recipient["gstin"].astext, Customer.gstin).label("customer_gstin"),
+        # An issued invoice's recipient is its snapshot, as printed (no GSTIN stays none, whatever the
+        # customer registered since); a draft has none yet ('{}'): the customer as it is now.
+        case((issued_to, Invoice.recipient["name"].astext), else_=Customer.name).label("customer"),
+        case((issued_to, Invoice.recipient["gstin"].astext), else_=Customer.gstin).label("customer_gstin"),
         Invoice.place_of_supply.label("place_of_supply"),
         Invoice.supply_type.label("supply_type"),
         Invoice.reverse_charge.label("reverse_charge"),
@@ -137,6 +140,7 @@ def _line_of(line: Any, document: Any, document_id: Any) -> Any:
 
 
 def credit_notes(f: RowFilters, *, lines: bool) -> Statement:
+    issued_to = Invoice.recipient.has_key("name")
     columns: list[Any] = [
         CreditNote.number.label("number"),
         CreditNote.credit_note_date.label("credit_note_date"),
@@ -144,8 +148,9 @@ def credit_notes(f: RowFilters, *, lines: bool) -> Statement:
         CreditNote.invoice_date.label("invoice_date"),
         Company.legal_name.label("company"),
         Company.gstin.label("company_gstin"),
-        Customer.name.label("customer"),
-        Customer.gstin.label("customer_gstin"),
+        # The recipient the note prints: its invoice's snapshot (the customer's details at issue).
+        case((issued_to, Invoice.recipient["name"].astext), else_=Customer.name).label("customer"),
+        case((issued_to, Invoice.recipient["gstin"].astext), else_=Customer.gstin).label("customer_gstin"),
         CreditNote.place_of_supply.label("place_of_supply"),
         CreditNote.supply_type.label("supply_type"),
         CreditNote.reason.label("reason"),
@@ -179,6 +184,7 @@ def credit_notes(f: RowFilters, *, lines: bool) -> Statement:
     stmt = (
         select(*columns)
         .select_from(CreditNote)
+        .join(Invoice, _joined(CreditNote, Invoice, CreditNote.invoice_id))
         .join(Company, _joined(CreditNote, Company, CreditNote.company_id))
         .join(Customer, _joined(CreditNote, Customer, CreditNote.customer_id))
         .where(*_in_range(CreditNote.credit_note_date, f), *_party(CreditNote, f))
@@ -305,14 +311,17 @@ def stock_levels(f: RowFilters) -> Statement:
 class ExportRepository(TenantOwnedRepository[Customer]):
     model = Customer
 
-    async def batches(self, stmt: Statement, *, size: int = BATCH_ROWS) -> AsyncIterator[Sequence[Row[Any]]]:
+    async def batches(self, stmt: Statement, *, size: int = BATCH_ROWS) -> AsyncGenerator[Sequence[Row[Any]]]:
         """The statement's rows, `size` at a time, from a server-side cursor in the session's
         transaction: the rows are never all in memory."""
         self.tenant_id  # noqa: B018 (raises when no tenant is bound, before any row is read)
         result = await self.session.stream(stmt.execution_options(yield_per=size))
-        async for partition in result.partitions(size):
-            yield partition
-            del partition  # not held while the next batch is fetched
+        try:
+            async for partition in result.partitions(size):
+                yield partition
+                del partition  # not held while the next batch is fetched
+        finally:
+            await result.close()  # the server-side cursor, also when the reader stops early
 
     async def ledger_statement(
         self, customer_id: uuid.UUID, *, date_from: date, date_to: date

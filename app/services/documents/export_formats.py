@@ -22,7 +22,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-Kind = Literal["text", "money", "quantity", "rate", "int", "date", "datetime", "bool", "id"]
+Kind = Literal["text", "money", "price", "quantity", "rate", "int", "date", "datetime", "bool", "id"]
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 INDIA = ZoneInfo("Asia/Kolkata")
 BOM = "\ufeff".encode()
@@ -30,6 +30,7 @@ BOM = "\ufeff".encode()
 RUPEES = "[$₹-4009] #,##,##0.00"
 NUMBER_FORMATS: dict[Kind, str] = {
     "money": RUPEES,
+    "price": RUPEES + "##",  # unit prices hold four decimals (₹0.0125 a screw): shown, not rounded
     "quantity": "#,##,##0.###",
     "rate": "0.00",
     "int": "0",
@@ -51,11 +52,19 @@ def neutralise(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
+def price_text(value: Decimal) -> str:
+    """A four-decimal price exactly, with at least two decimals: 450.00, 0.0125, 12.345."""
+    paise = value.quantize(Decimal("0.01"))
+    return format(paise if paise == value else value.normalize(), "f")
+
+
 def csv_value(value: Any, kind: Kind) -> str:
     if value is None:
         return ""
     if kind == "money":
         return format(value, ".2f")
+    if kind == "price":
+        return price_text(value)
     if kind in ("quantity", "rate", "int"):
         return format(value, "f") if isinstance(value, Decimal) else str(value)
     if kind == "date":

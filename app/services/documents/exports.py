@@ -12,7 +12,8 @@ first, since once the first byte is sent an error can no longer change the statu
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -142,7 +143,7 @@ INVOICE_LINE = (
     Column("hsn_sac", "HSN/SAC"),
     Column("quantity", "Quantity", "quantity"),
     Column("unit", "Unit"),
-    Column("unit_price", "Unit price", "money"),
+    Column("unit_price", "Unit price", "price"),
     _money("discount", "Discount"),
     *TAX_LINE,
 )
@@ -287,10 +288,10 @@ EXPORTS: dict[str, Exporter] = {
             Column("category", "Category"),
             Column("hsn_code", "HSN code"),
             Column("unit", "Unit"),
-            _money("sale_price", "Sale price"),
+            Column("sale_price", "Sale price", "price"),
             Column("price_includes_tax", "Price includes tax", "bool"),
             _money("mrp", "MRP"),
-            _money("purchase_cost", "Purchase cost"),
+            Column("purchase_cost", "Purchase cost", "price"),
             Column("gst_rate", "GST rate %", "rate"),
             Column("track_stock", "Track stock", "bool"),
             Column("reorder_level", "Reorder level", "quantity"),
@@ -386,7 +387,7 @@ def _check_filters(exporter: Exporter, f: ExportFilters) -> None:
 
 async def stream(
     session: AsyncSession, ctx: Context, resource: str, fmt: str, filters: ExportFilters
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes]:
     """The export's file, chunk by chunk (a chunk per batch of rows; XLSX: its zip at the end, in
     64 KiB chunks). Raises what `check` raises before the first chunk. The session's tenant
     scopes the rows; the caller owns the transaction (a read of one snapshot)."""
@@ -400,14 +401,15 @@ async def stream(
             yield head
         if prepared.head:
             yield await asyncio.to_thread(writer.rows, prepared.head)
-        async for batch in ExportRepository(session).batches(prepared.statement):
-            rows = [_pick(row._mapping, keys) for row in batch]
-            del batch
-            chunk = await asyncio.to_thread(writer.rows, rows)
-            del rows  # one batch in memory at a time: none is held while the next is fetched
-            if chunk:
-                yield chunk
-            del chunk
+        async with aclosing(ExportRepository(session).batches(prepared.statement)) as batches:
+            async for batch in batches:
+                rows = [_pick(row._mapping, keys) for row in batch]
+                del batch
+                chunk = await asyncio.to_thread(writer.rows, rows)
+                del rows  # one batch in memory at a time: none is held while the next is fetched
+                if chunk:
+                    yield chunk
+                del chunk
         file = await asyncio.to_thread(writer.finish)
         if file is not None:
             with file:
@@ -417,13 +419,16 @@ async def stream(
         writer.close()
 
 
-async def stream_detached(ctx: Context, resource: str, fmt: str, filters: ExportFilters) -> AsyncIterator[bytes]:
+async def stream_detached(ctx: Context, resource: str, fmt: str, filters: ExportFilters) -> AsyncGenerator[bytes]:
     """`stream` in a read of its own, in ctx's tenant: the API's, whose request session has
     committed before the body is sent. It holds a pooled connection while the client downloads."""
     if ctx.tenant_id is None:
         raise RuntimeError("an export needs a tenant")
-    async with ctx.db.transaction(ctx.tenant_id) as session:
-        async for chunk in stream(session, ctx, resource, fmt, filters):
+    async with (
+        ctx.db.transaction(ctx.tenant_id) as session,
+        aclosing(stream(session, ctx, resource, fmt, filters)) as chunks,
+    ):
+        async for chunk in chunks:
             yield chunk
 
 

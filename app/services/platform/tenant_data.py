@@ -20,7 +20,8 @@ Its entries:
   name; uuids, dates and amounts as strings, bytes as base64), found by walking app.models' metadata
   so a table added later is exported without a change here. Left out: the build's own tables, login
   sessions and single-use tokens, idempotency keys and job bookkeeping, and the global directories
-  the application role cannot read; columns holding secrets or their hashes are left out of every row;
+  the application role cannot read; columns holding secrets or their hashes are left out of every row,
+  and so are mail bodies (EXCLUDED_COLUMNS: their links carry live tokens);
 - `csv/<resource>.csv`: the spreadsheet exports (app.services.documents.exports), unfiltered (the
   customer ledger, one customer's, aside);
 - `pdf/invoices/<number>.pdf`, `pdf/credit-notes/...`, `pdf/receipts/...`: every issued document's
@@ -94,6 +95,10 @@ EXCLUDED_TABLES = frozenset(
         "user_identities",
     }
 )
+# Columns not exported though their table is: a mail's body holds its link, and the link its token
+# (an invitation not yet accepted, a colleague's password reset): live keys to accounts, which a zip
+# that travels must not carry. Who was mailed what and when (to, subject, status) is kept.
+EXCLUDED_COLUMNS: dict[str, frozenset[str]] = {"outbox_emails": frozenset({"body_text", "body_html"})}
 PDF_FOLDERS = {"invoice": "invoices", "credit_note": "credit-notes", "receipt": "receipts"}
 
 
@@ -253,7 +258,9 @@ async def build(
         row.next_attempt_at = now + retry_delay(row.attempts)
         attempts = row.attempts
     try:
-        async with db.transaction(tenant_id) as session:
+        # One snapshot for the whole zip: a document issued meanwhile is in no file rather than in
+        # some (its lines without it, a balance its documents do not add up to).
+        async with db.transaction(tenant_id, isolation="REPEATABLE READ") as session:
             ctx = Context(settings=settings, db=db, now=now, tenant_id=tenant_id)
             await _build(session, ctx, export_id)
         return True
@@ -309,8 +316,8 @@ async def _build(session: AsyncSession, ctx: Context, export_id: uuid.UUID) -> N
             "generated_at": ctx.now.isoformat(),
             "entries": counts,
             "notes": "data/*.jsonl: one JSON object per row (JSON Lines); uuids, dates, amounts as strings; "
-            "bytes base64. Secrets and their hashes are left out. csv/: the spreadsheet exports. pdf/: "
-            "every issued invoice, credit note and receipt.",
+            "bytes base64. Secrets, their hashes and mail bodies (their links' tokens) are left out. "
+            "csv/: the spreadsheet exports. pdf/: every issued invoice, credit note and receipt.",
         }
         archive.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
     await writer.drain(final=True)
@@ -327,7 +334,8 @@ async def _build(session: AsyncSession, ctx: Context, export_id: uuid.UUID) -> N
 async def _write_table(
     archive: zipfile.ZipFile, writer: _Writer, data: TenantDataRepository, table: Table, name: str
 ) -> int:
-    columns = [c.name for c in table.columns if not secret_column(c.name)]
+    excluded = EXCLUDED_COLUMNS.get(table.name, frozenset())
+    columns = [c.name for c in table.columns if not secret_column(c.name) and c.name not in excluded]
     key = [c.name for c in table.primary_key.columns]
     count = 0
     after: tuple[Any, ...] | None = None

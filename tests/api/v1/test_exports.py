@@ -3,6 +3,7 @@ formula injection neutralised in both formats (a customer named `=HYPERLINK(...)
 stay numbers, one row per line with lines=true, the filters (status, company, dates), and the
 refusals (bad range, another tenant's company or customer: 404)."""
 
+import asyncio
 import csv
 import io
 from datetime import datetime, timedelta
@@ -190,3 +191,125 @@ async def test_a_viewer_of_another_tenant_sees_none_of_these_rows(client, party)
     other = await make_tenant(client)
     assert csv_rows(await client.get(f"{API}/invoices/export", headers=other.headers)) == []
     assert csv_rows(await client.get(f"{API}/customers/export", headers=other.headers)) == []
+
+
+def export_scope(party, spec_version: str = "2.3") -> dict:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": spec_version},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": f"{API}/invoices/export",
+        "raw_path": f"{API}/invoices/export".encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"test"), (b"authorization", party.account.headers["Authorization"].encode())],
+        "client": ("10.250.0.1", 40000),
+        "server": ("test", 80),
+    }
+
+
+async def test_a_client_gone_mid_stream_gives_the_connection_back(app, client, party, today):
+    """A client that disconnects while the server waits to send it a chunk: the export's own read
+    (its transaction, cursor and pooled connection) ends with the response, not when the garbage
+    collector happens to finalise the abandoned generator."""
+    for _ in range(2):
+        await party.invoice(client, issue=True)
+    pool = app.state.runtime.db.engine.sync_engine.pool
+    before = pool.checkedout()
+    first_chunk, never = asyncio.Event(), asyncio.Event()
+    requested = False
+
+    async def receive():
+        nonlocal requested
+        if not requested:
+            requested = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await first_chunk.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        if message["type"] == "http.response.body" and message.get("body"):
+            first_chunk.set()
+            await never.wait()  # a slow client: the server blocks on the socket, then it is gone
+
+    await asyncio.wait_for(app(export_scope(party), receive, send), timeout=30)
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert pool.checkedout() == before
+
+
+@pytest.mark.parametrize("spec_version", ["2.3", "2.4"])  # 2.4: Starlette sends without a disconnect listener
+async def test_a_reader_that_stalls_is_dropped(app, client, party, today, monkeypatch, spec_version):
+    """A client that keeps its connection open but stops reading (the send blocks) would hold the
+    export's transaction and a pooled connection for ever (a few such downloads exhaust the pool):
+    after EXPORT_SEND_TIMEOUT_SECONDS without progress the response is abandoned."""
+    await party.invoice(client, issue=True)
+    monkeypatch.setattr(app.state.runtime.settings, "export_send_timeout_seconds", 0.5)
+    pool = app.state.runtime.db.engine.sync_engine.pool
+    before = pool.checkedout()
+    never, requested = asyncio.Event(), False
+
+    async def receive():
+        nonlocal requested
+        if not requested:
+            requested = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await never.wait()  # connected all along
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        if message["type"] == "http.response.body" and message.get("body"):
+            await never.wait()  # reads nothing: the socket's buffers are full
+
+    await asyncio.wait_for(app(export_scope(party, spec_version), receive, send), timeout=10)
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert pool.checkedout() == before
+
+
+async def test_four_decimal_prices_are_not_rounded(client, app, party, today):
+    """Unit prices, sale prices and purchase costs hold four decimals (a screw at ₹0.0125): the
+    export writes them exactly (at least two decimals), never rounded to paise."""
+    headers = party.account.headers
+    cheap = await make_product(
+        app.state.runtime, party.account.tenant_id, sale_price=Decimal("0.0125"), purchase_cost=Decimal("12.3450")
+    )
+    await party.invoice(client, line(description="Screws", quantity="800", unit_price="0.0125"))
+    products = csv_rows(await client.get(f"{API}/products/export", headers=headers))
+    assert [(p["SKU"], p["Sale price"], p["Purchase cost"]) for p in products] == [(cheap.sku, "0.0125", "12.345")]
+    lines = csv_rows(await client.get(f"{API}/invoices/export", params={"lines": "true"}, headers=headers))
+    assert [(r["Unit price"], r["Line taxable value"]) for r in lines] == [("0.0125", "10.00")]
+    header, rows = xlsx_rows(await client.get(f"{API}/products/export", params={"format": "xlsx"}, headers=headers))
+    cell = rows[0][header.index("Sale price")]
+    assert cell.value == Decimal("0.0125") or cell.value == 0.0125
+    assert cell.number_format.endswith("0.00##")  # shown with its four decimals, not as ₹0.01
+
+
+async def test_an_issued_invoice_shows_the_recipient_it_was_issued_to(client, party, today):
+    """A customer unregistered when invoiced (a B2C invoice, no GSTIN on it) who registers later:
+    the issued invoice's row keeps no GSTIN (the one printed on it), only a draft shows the
+    customer's current details."""
+    headers = party.account.headers
+    await party.invoice(client)
+    registered = {"gstin": gstin("29", pan="AAPFU0939F")}
+    response = await client.patch(f"{API}/customers/{party.customer['id']}", json=registered, headers=headers)
+    assert response.status_code == 200, response.text
+    await party.invoice(client, issue=False)
+    rows = csv_rows(await client.get(f"{API}/invoices/export", headers=headers))
+    assert [(r["Status"], r["Customer GSTIN"]) for r in rows] == [("issued", ""), ("draft", registered["gstin"])]
+
+
+async def test_a_credit_note_shows_the_recipient_its_invoice_was_issued_to(client, party, today):
+    """The credit note prints its invoice's recipient (the snapshot): a customer who registers or is
+    renamed afterwards changes neither the document nor its export row."""
+    headers = party.account.headers
+    invoice = await party.invoice(client)
+    note = {"invoice_id": invoice["id"], "reason": "Returned", "full": True}
+    assert (await client.post(f"{API}/credit-notes", json=note, headers=headers)).status_code == 201
+    changed = {"gstin": gstin("29", pan="AAPFU0939F"), "name": "Renamed Traders"}
+    response = await client.patch(f"{API}/customers/{party.customer['id']}", json=changed, headers=headers)
+    assert response.status_code == 200, response.text
+    rows = csv_rows(await client.get(f"{API}/credit-notes/export", headers=headers))
+    assert [(r["Customer"], r["Customer GSTIN"]) for r in rows] == [("'" + EVIL, "")]

@@ -330,3 +330,65 @@ async def test_users_own_data(client):
     assert data["audit_entries"] and {a["actor_user_id"] for a in data["audit_entries"]} == {owner.user["id"]}
     # Another user of the same tenant sees their own data only.
     assert data["tenant"]["id"] == owner.tenant_id
+
+
+async def test_the_zip_holds_no_live_link_from_a_mail(client, mailbox):
+    """The outbox keeps each mail's body, and a body holds its link's token: an invitation not yet
+    accepted, a colleague's password reset. The zip (a file that travels) must not carry them."""
+    from tests.api.v1.members import invite
+    from tests.api.v1.test_auth import token_in
+    from tests.conftest import unique_email
+
+    owner = await make_tenant(client)
+    email = unique_email("invitee")
+    assert (await invite(client, owner, email, "accountant")).status_code == 201
+    token = token_in(await mailbox.wait_for(email, "invited you"), "accept-invite")
+    await request_export(client, owner)
+    await drain_background_tasks()
+    response = await client.get(await mailed_link(mailbox, owner))
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    outbox = [json.loads(line) for line in archive.read("data/outbox_emails.jsonl").splitlines()]
+    assert any(email in mail["to_addresses"] for mail in outbox)  # the mail is listed: who was written to, when
+    for name in archive.namelist():
+        assert token.encode() not in archive.read(name), name
+
+
+async def test_the_zip_is_one_snapshot_though_invoices_are_issued_while_it_is_built(client, mailbox, monkeypatch):
+    """An invoice issued while the zip is written (after data/invoices.jsonl, before its lines) is in
+    neither file: the build reads one state of the data, as a backup must (no line without its
+    invoice, no balance that the documents do not add up to)."""
+    owner = await make_tenant(client)
+    party = await Party.make(client, owner)
+    await party.invoice(client)
+    write_table, issued = tenant_data._write_table, []
+
+    async def issue_meanwhile(archive, writer, data, table, name):
+        count = await write_table(archive, writer, data, table, name)
+        if table.name == "invoices" and not issued:
+            issued.append(await party.invoice(client))  # another request, committed meanwhile
+        return count
+
+    monkeypatch.setattr(tenant_data, "_write_table", issue_meanwhile)
+    await request_export(client, owner)
+    await drain_background_tasks()
+    assert issued
+    archive = zipfile.ZipFile(io.BytesIO((await client.get(await mailed_link(mailbox, owner))).content))
+
+    def ids(table: str, key: str) -> set[str]:
+        return {json.loads(line)[key] for line in archive.read(f"data/{table}.jsonl").splitlines()}
+
+    assert ids("invoice_lines", "invoice_id") == ids("invoices", "id")
+    assert issued[0]["id"] not in ids("invoices", "id")
+
+
+async def test_the_builds_isolation_level_does_not_stay_on_the_pooled_connection(app):
+    """The build's REPEATABLE READ is the connection's only for that transaction: the pool gives
+    it back at READ COMMITTED (a request at REPEATABLE READ would fail on concurrent updates)."""
+    from sqlalchemy import text
+
+    db = app.state.runtime.db
+    async with db.transaction(isolation="REPEATABLE READ") as session:
+        assert (await session.execute(text("SHOW transaction_isolation"))).scalar_one() == "repeatable read"
+    for _ in range(db.engine.sync_engine.pool.size() + 2):  # every pooled connection in turn
+        async with db.transaction() as session:
+            assert (await session.execute(text("SHOW transaction_isolation"))).scalar_one() == "read committed"

@@ -7,11 +7,15 @@ The filters are checked in the request's transaction, so a bad one is a 400/404 
 is sent; the rows are then streamed from a read of their own (the request's session has
 committed by the time the body is sent). Columns: README, "Exports"."""
 
+import logging
 import uuid
 from typing import Annotated, Any, Literal
 
+import anyio
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
+from starlette.requests import ClientDisconnect
+from starlette.types import Message, Receive, Scope, Send
 
 from app.api.deps import ContextDep, CurrentUser, SessionDep
 from app.api.pdf_responses import content_disposition
@@ -21,6 +25,7 @@ from app.schemas.common import problem_responses
 from app.services.documents import exports
 from app.services.documents.exports import ExportFilters
 
+log = logging.getLogger(__name__)
 router = APIRouter(responses=problem_responses(401, 422))
 Format = Annotated[Literal["csv", "xlsx"], Query(alias="format", description="csv (UTF-8 with a BOM) or xlsx.")]
 DateFrom = Annotated[IsoDate | None, Query(alias="from", description="Document date on or after.")]
@@ -30,7 +35,33 @@ Kept = Annotated[Literal["active", "archived"] | None, Query(alias="status", des
 
 
 class ExportResponse(StreamingResponse):
+    """A stream whose generator is closed when the response ends, however it ends: a client gone
+    mid-download leaves Starlette's loop suspended at a `yield`, and the generator (holding the
+    export's transaction, cursor and pooled connection) would otherwise wait for the garbage
+    collector, which terminates the connection instead of returning it to the pool."""
+
     media_type = "text/csv; charset=utf-8"
+    send_timeout: float | None = None  # a client that takes no chunk for this long is dropped
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        timeout = self.send_timeout
+
+        async def send_in_time(message: Message) -> None:
+            with anyio.fail_after(timeout):
+                await send(message)
+
+        try:
+            await super().__call__(scope, receive, send if timeout is None else send_in_time)
+        except (TimeoutError, ClientDisconnect):
+            # A reader that stalled (under ASGI spec 2.4 Starlette turns the TimeoutError, an OSError,
+            # into ClientDisconnect) or left: the response is abandoned (the server closes the
+            # connection); the export's transaction and connection are given back below.
+            log.info("export abandoned: the client left or took no data for %s s", timeout)
+        finally:
+            close = getattr(self.body_iterator, "aclose", None)
+            if close is not None:
+                with anyio.CancelScope(shield=True):  # the rollback runs even when the request is cancelled
+                    await close()
 
 
 RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -55,15 +86,17 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 
 async def _export(
     session: SessionDep, ctx: ContextDep, resource: str, fmt: str, filters: ExportFilters
-) -> StreamingResponse:
+) -> ExportResponse:
     await exports.check(session, ctx, resource, fmt, filters)
     name = exports.file_name(resource, fmt, today=ctx.today)
     disposition = content_disposition(name).replace("inline", "attachment", 1)
-    return StreamingResponse(
+    response = ExportResponse(
         exports.stream_detached(ctx, resource, fmt, filters),
         media_type=exports.media_type(fmt),
         headers={"Content-Disposition": disposition, "Cache-Control": "private, no-store"},
     )
+    response.send_timeout = ctx.settings.export_send_timeout_seconds
+    return response
 
 
 @router.get("/invoices/export", tags=["invoices"], response_class=ExportResponse, responses=RESPONSES)
