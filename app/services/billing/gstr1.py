@@ -170,12 +170,19 @@ async def build(session: AsyncSession, ctx: Context, *, company_id: uuid.UUID, p
     repo = Gstr1Repository(session)
     invoices = await repo.invoices(company.id, first, last)
     notes = await repo.credit_notes(company.id, first, last)
+    # A credit note of this month may credit an invoice of an earlier month: its lines' units too.
+    this_month = {line.id for invoice in invoices for line in invoice.lines}
+    credited = {line.invoice_line_id for note, _ in notes for line in note.lines} - this_month
+    earlier = await repo.line_units(credited)
     product_ids = {line.product_id for invoice in invoices for line in invoice.lines if line.product_id}
-    units = await repo.product_units(product_ids)
+    units = await repo.product_units(product_ids | {product for product, _ in earlier.values() if product})
     thresholds = await GstThresholdRepository(session).dated("b2cl")
     assert company.gstin is not None
     result = Return(gstin=company.gstin, period=period)
-    _Builder(result, thresholds, units).run(invoices, notes)
+    builder = _Builder(result, thresholds, units)
+    for line_id, (product_id, unit) in earlier.items():
+        builder.line_units[line_id] = builder.unit_of(product_id, unit)
+    builder.run(invoices, notes)
     return result
 
 
@@ -203,6 +210,11 @@ class _Builder:
         for note, invoice in notes:
             self._series(DOC_CREDIT_NOTES, note.number, cancelled=False)
             self._credit_note(note, invoice)
+
+    def unit_of(self, product_id: uuid.UUID | None, unit: str | None) -> str:
+        """A line's UQC: its product's, else its own unit when that is a UQC, else OTH."""
+        product_unit = self.units.get(product_id) if product_id else None
+        return product_unit or _uqc(unit)
 
     def section(self, invoice: Invoice) -> str:
         if invoice.supplier_registration_type != "regular":
@@ -240,8 +252,7 @@ class _Builder:
             return
         document = self._document(invoice, invoice.number or "", invoice.invoice_date, invoice.total, section)
         for line in invoice.lines:
-            unit = self.units.get(line.product_id) if line.product_id else None
-            self.line_units[line.id] = unit or _uqc(line.unit)
+            self.line_units[line.id] = self.unit_of(line.product_id, line.unit)
             self._hsn(invoice, line, line.quantity, self.line_units[line.id], sign=1)
             self._place(invoice, document, section, line, sign=1)
         if document.rates:

@@ -437,3 +437,59 @@ class TestComposition:
         body = summary.json()
         assert body["excluded"]["documents"] == 1 and body["excluded"]["taxable_value"] == "500.00"
         assert body["net_of_sections"]["taxable_value"] == "0.00" and body["balanced"] is True
+
+
+def month_before(day: date) -> date:
+    """The last day of the month before `day`'s."""
+    return date.fromordinal(day.replace(day=1).toordinal() - 1)
+
+
+class TestCreditNotesOfEarlierMonths:
+    async def test_a_credit_note_follows_its_own_date_and_keeps_the_goods_uqc(self, client, today):
+        """Credit notes dated this month against last month's invoices are this month's (cdnr, cdnur,
+        b2cs netted), and the HSN summary subtracts the returned goods in their product's UQC (KGS),
+        not under OTH (the invoice's lines are not among this month's)."""
+        seller = await Seller.make(client)
+        registered = await seller.customer(client, KARNATAKA, registered=True)
+        far = await seller.customer(client, KARNATAKA)
+        local = await seller.customer(client, MAHARASHTRA)
+        rice = await make_product(
+            client,
+            seller.owner,
+            hsn_code="10063010",
+            unit="KGS",
+            sale_price="100.00",
+            price_includes_tax=False,
+            gst_rate="5",
+            track_stock=False,
+        )
+        earlier = month_before(today).isoformat()
+        sold = await seller.invoice(client, local, {"product_id": rice["id"], "quantity": "10"}, invoice_date=earlier)
+        b2b = await seller.invoice(client, registered, line("1000.00"), invoice_date=earlier)
+        large = await seller.invoice(client, far, line("150000.00"), invoice_date=earlier)
+        returned = await seller.credit(
+            client, sold, lines=[{"invoice_line_id": sold["lines"][0]["id"], "quantity": "4"}]
+        )
+        note_b2b = await seller.credit(client, b2b, full=True)
+        note_large = await seller.credit(client, large, full=True)
+        assert returned["credit_note_date"] == today.isoformat()
+
+        data = validate((await seller.gstr1(client, period_of(today))).content)
+        assert [note["nt_num"] for party in data["cdnr"] for note in party["nt"]] == [note_b2b["number"]]
+        assert [(note["typ"], note["nt_num"]) for note in data["cdnur"]] == [("B2CL", note_large["number"])]
+        assert data["b2cs"] == [
+            {
+                "sply_ty": "INTRA",
+                "pos": MAHARASHTRA,
+                "typ": "OE",
+                "rt": 5,
+                "txval": -400,
+                "camt": -10,
+                "samt": -10,
+                "csamt": 0,
+            }
+        ]
+        (goods,) = [row for row in data["hsn"]["hsn_b2c"] if row["hsn_sc"] == "10063010"]
+        assert (goods["uqc"], goods["qty"], goods["txval"]) == ("KGS", -4, -400)
+        before = validate((await seller.gstr1(client, period_of(month_before(today)))).content)
+        assert "cdnr" not in before and "cdnur" not in before
