@@ -49,7 +49,7 @@ SECTIONS = ("b2b", "b2cl", "b2cs", "exp", "nil", "cdnr", "cdnur")
 CREDIT_SECTIONS = frozenset({"cdnr", "cdnur"})
 # GSTN document natures in doc_issue: 1 invoices for outward supply, 5 credit notes.
 DOC_INVOICES, DOC_CREDIT_NOTES = 1, 5
-_TRAILING_DIGITS = re.compile(r"^(.*?)([0-9]+)$")
+_DIGITS = re.compile(r"[0-9]+")
 
 
 @dataclass
@@ -107,8 +107,11 @@ class HsnRow:
 
 @dataclass
 class Series:
-    prefix: str
-    numbers: list[tuple[int, str]] = field(default_factory=list)
+    """One numbering series: its numbers share a shape (`#/#-#` for 001/26-27, `INV/#-#/#` for
+    INV/26-27/00001) and sort by their digit runs, wherever the pattern puts the sequence."""
+
+    shape: str
+    numbers: list[tuple[tuple[int, ...], str]] = field(default_factory=list)
     cancelled: int = 0
 
 
@@ -129,7 +132,7 @@ class Return:
     nil: dict[str, dict[str, Decimal]] = field(default_factory=dict)
     # (b2b|b2c, hsn, uqc, rate) -> row
     hsn: dict[tuple[str, str, str, Decimal], HsnRow] = field(default_factory=dict)
-    # (document nature, series prefix) -> series
+    # (document nature, series shape) -> series
     docs: dict[tuple[int, str], Series] = field(default_factory=dict)
     excluded: Amounts = field(default_factory=Amounts)
     excluded_documents: int = 0
@@ -336,10 +339,9 @@ class _Builder:
         row.amounts.add(line_amounts(line), sign)
 
     def _series(self, nature: int, number: str, *, cancelled: bool) -> None:
-        match = _TRAILING_DIGITS.match(number)
-        prefix, serial = (match.group(1), int(match.group(2))) if match else (number, 0)
-        series = self.result.docs.setdefault((nature, prefix), Series(prefix))
-        series.numbers.append((serial, number))
+        shape = _DIGITS.sub("#", number)
+        series = self.result.docs.setdefault((nature, shape), Series(shape))
+        series.numbers.append((tuple(int(run) for run in _DIGITS.findall(number)), number))
         series.cancelled += cancelled
 
 

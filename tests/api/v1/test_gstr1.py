@@ -493,3 +493,34 @@ class TestCreditNotesOfEarlierMonths:
         assert (goods["uqc"], goods["qty"], goods["txval"]) == ("KGS", -4, -400)
         before = validate((await seller.gstr1(client, period_of(month_before(today)))).content)
         assert "cdnr" not in before and "cdnur" not in before
+
+
+class TestDocumentSeries:
+    async def test_a_series_numbered_before_its_year_is_one_row_from_first_to_last(self, client, today):
+        """`{seq:03}/{fy}` (001/26-27, the common Indian style) numbers one series: doc_issue has one
+        row from its first to its last number, not one row per invoice (its numbers do not end with
+        the sequence)."""
+        seller = await Seller.make(client)
+        settings = {"invoice_number_pattern": "{seq:03}/{fy}", "credit_note_number_pattern": "CN{seq}-{fy}"}
+        response = await client.put(f"{API}/gst-settings", json=settings, headers=seller.owner.headers)
+        assert response.status_code == 200, response.text
+        local = await seller.customer(client, MAHARASHTRA)
+        invoices = [await seller.invoice(client, local, line("100.00")) for _ in range(3)]
+        await seller.void(client, invoices[1])
+        notes = [await seller.credit(client, invoices[i], full=True) for i in (0, 2)]
+        assert invoices[0]["number"].startswith("001/") and notes[0]["number"].startswith("CN1-")
+        data = validate((await seller.gstr1(client, period_of(today))).content)
+        docs = {entry["doc_num"]: entry["docs"] for entry in data["doc_issue"]["doc_det"]}
+        assert docs[1] == [
+            {
+                "num": 1,
+                "from": invoices[0]["number"],
+                "to": invoices[2]["number"],
+                "totnum": 3,
+                "cancel": 1,
+                "net_issue": 2,
+            }
+        ]
+        assert docs[5] == [
+            {"num": 1, "from": notes[0]["number"], "to": notes[1]["number"], "totnum": 2, "cancel": 0, "net_issue": 2}
+        ]
