@@ -524,3 +524,17 @@ class TestDocumentSeries:
         assert docs[5] == [
             {"num": 1, "from": notes[0]["number"], "to": notes[1]["number"], "totnum": 2, "cancel": 0, "net_issue": 2}
         ]
+
+
+class TestSezRecipient:
+    async def test_an_sez_supply_needs_the_sez_units_gstin(self, client, today):
+        """GSTR-1 table 6B / b2b SEWP-SEWOP names the SEZ unit by its GSTIN (ctin): a zero-rated supply
+        to an SEZ customer without one is refused at issue, not reported with an empty ctin."""
+        seller = await Seller.make(client)
+        sez = await seller.customer(client, MAHARASHTRA, is_sez=True)
+        body = {"company_id": seller.company["id"], "customer_id": sez["id"], "lines": [line("100.00")], "issue": True}
+        for fields in ({"supply_category": "sez_unit", "tax_treatment": "under_lut"}, {}):
+            refused = await client.post(f"{API}/invoices", json=body | fields, headers=seller.owner.headers)
+            assert_problem(refused, 422, "sez-recipient-unregistered")
+        data = validate((await seller.gstr1(client, period_of(today))).content)
+        assert "b2b" not in data
