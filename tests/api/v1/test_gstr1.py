@@ -5,6 +5,7 @@ expected amount is worked out by hand beside it."""
 
 import io
 import json
+import threading
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -13,6 +14,7 @@ import jsonschema
 import pytest
 from openpyxl import load_workbook
 
+from app.services.billing import gstr1_xlsx
 from tests.api.v1.http_checks import assert_problem
 from tests.api.v1.invoicing import gstin, line, make_company, make_customer
 from tests.api.v1.product_rows import make_product
@@ -362,6 +364,28 @@ class TestWorkbook:
         assert list(book["hsn(b2c)"].iter_rows(min_row=5, values_only=True)) == []
         docs = list(book["docs"].iter_rows(min_row=5, values_only=True))
         assert docs == [("Invoices for outward supply", invoice["number"], invoice["number"], 1, 0)]
+
+
+class TestWorkbookOffTheLoop:
+    async def test_the_sheets_are_built_off_the_event_loop(self, client, app, monkeypatch, today):
+        """Writing the sheets is CPU work (seconds for a month of 10,000 invoices): like a PDF, it runs
+        on the bounded CPU pool (app/core/cpu_work.py), not on the thread serving every request."""
+        seller = await Seller.make(client)
+        await seller.invoice(client, await seller.customer(client, KARNATAKA, registered=True), line("1000.00"))
+        threads: list[str] = []
+        original = gstr1_xlsx.workbook
+
+        def recording(result):
+            threads.append(threading.current_thread().name)
+            return original(result)
+
+        monkeypatch.setattr(gstr1_xlsx, "workbook", recording)
+        # on threads, so that the recording runs here (a process pool's worker would run its own copy)
+        monkeypatch.setattr(app.state.runtime.settings, "pdf_render_pool", "thread")
+        response = await seller.gstr1(client, period_of(today), format="xlsx")
+        assert response.status_code == 200, response.text
+        assert load_workbook(io.BytesIO(response.content)).sheetnames[0] == "b2b,sez,de"
+        assert threads and threading.main_thread().name not in threads, threads
 
 
 class TestRefusals:
