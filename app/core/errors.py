@@ -141,6 +141,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
             "export-place-of-supply",
             "export-reverse-charge",
             "sez-place-of-supply",
+            "sez-recipient-unregistered",
             "shipping-bill-before-invoice",
             "shipping-bill-incomplete",
             "tax-treatment-without-zero-rating",

@@ -196,6 +196,7 @@ def compute_invoice(
         recipient_sez=recipient.is_sez,
         reverse_charge=document.reverse_charge,
         invoice_date=invoice_date,
+        recipient_registered=recipient.gstin is not None,
     )
     # SEZ supplies are inter-state (IGST Act s.7(5)(b)); exports too (place of supply 96).
     supply = gst.supply_type(supplier.state_code, place, sez=recipient.is_sez or zero_rating.sez)

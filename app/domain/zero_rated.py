@@ -140,9 +140,11 @@ def resolve(
     recipient_sez: bool,
     reverse_charge: bool,
     invoice_date: date,
+    recipient_registered: bool = True,
 ) -> tuple[ZeroRating, str]:
     """(the supply as stored, its place of supply). `place_of_supply` is the one the document
-    names (None: the recipient's state, 96 for an export)."""
+    names (None: the recipient's state, 96 for an export). An SEZ unit or developer is a registered
+    person: a supply to it names its GSTIN (GSTR-1 reports it by that GSTIN, b2b SEWP/SEWOP)."""
     category = _category(given.supply_category, registration, place_of_supply, recipient_state, recipient_sez)
     if category is SupplyCategory.regular:
         if given.tax_treatment is not None:
@@ -172,6 +174,13 @@ def resolve(
             "place_of_supply",
             "An SEZ is in India: a supply to it has the SEZ's state as place of supply, not 96 (Other Countries).",
             code="sez-place-of-supply",
+        )
+    if not recipient_registered:
+        raise RuleBroken(
+            "customer_id",
+            "A supply to an SEZ unit or developer names its GSTIN (GSTR-1 reports it by that GSTIN): "
+            "add the customer's GSTIN first.",
+            code="sez-recipient-unregistered",
         )
     return ZeroRating(category, treatment, ExportDetails()), place
 

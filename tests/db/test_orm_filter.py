@@ -270,6 +270,7 @@ CASES: dict[tuple[str, str], Case] = {
         )
     ),
     ("Gstr1Repository", "product_units"): Case(lambda s, b: C("Gstr1Repository")(s).product_units({b.id("products")})),
+    ("Gstr1Repository", "line_units"): Case(lambda s, b: C("Gstr1Repository")(s).line_units({b.id("invoice_lines")})),
     # customers
     ("CustomerRepository", "list_page"): Case(
         lambda s, b: C("CustomerRepository")(s).list_page(

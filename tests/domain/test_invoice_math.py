@@ -150,7 +150,7 @@ def test_exports_sez_and_utgst():
     to_us = ZeroRatingIn(export=ExportDetails(destination_country="US"))
     export = compute(Line(gst_rate=D("0")), place_of_supply="96", zero_rating=to_us)
     assert (export.supply_type, export.document_type) == (gst.SupplyType.inter_state, gst.DocumentType.tax_invoice)
-    sez = compute(Line(), customer=Customer(is_sez=True))
+    sez = compute(Line(), customer=Customer(gstin="29AABCS1429B1ZQ", is_sez=True))
     assert sez.lines[0].amounts.igst_amount == D("180.00")
     ut = compute(Line(), company=Company(state_code="04"), customer=Customer(billing_state_code="04"))
     assert (ut.lines[0].amounts.utgst_amount, ut.lines[0].amounts.sgst_amount) == (D("90.00"), D("0.00"))

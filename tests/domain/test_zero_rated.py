@@ -75,7 +75,16 @@ class TestCountries:
         assert all(len(code) == 2 and code.isupper() for code in COUNTRIES)
 
 
-def resolved(given=ZeroRatingIn(), *, registration=Registration.regular, place=None, state="27", sez=False, rc=False):
+def resolved(
+    given=ZeroRatingIn(),
+    *,
+    registration=Registration.regular,
+    place=None,
+    state="27",
+    sez=False,
+    rc=False,
+    registered=True,
+):
     return resolve(
         given,
         registration=registration,
@@ -84,6 +93,7 @@ def resolved(given=ZeroRatingIn(), *, registration=Registration.regular, place=N
         recipient_sez=sez,
         reverse_charge=rc,
         invoice_date=DAY,
+        recipient_registered=registered,
     )
 
 
@@ -129,6 +139,10 @@ class TestResolve:
             ),
             ({"given": ZeroRatingIn(export=TO_AE)}, ("export-details-not-export", "destination_country")),
             ({"given": ZeroRatingIn("sez_unit")}, ("customer-not-sez", "supply_category")),
+            (
+                {"given": ZeroRatingIn("sez_unit"), "sez": True, "registered": False},
+                ("sez-recipient-unregistered", "customer_id"),
+            ),
             (
                 {"given": ZeroRatingIn("sez_unit"), "sez": True, "place": "96"},
                 ("sez-place-of-supply", "place_of_supply"),
@@ -189,7 +203,9 @@ def test_zero_rated_totals_add_up_and_under_lut_nothing_is_taxed(lines, supply, 
         return compute_invoice(
             InvoiceIn(DAY, None, None, False, lines, zero),
             supplier=Company(gstin=f"{supplier_state}AAPFU0939F1ZV", state_code=supplier_state),
-            recipient=Customer(billing_state_code=recipient_state, is_sez=sez),
+            recipient=Customer(
+                gstin=f"{recipient_state}AABCS1429B1ZQ" if sez else None, billing_state_code=recipient_state, is_sez=sez
+            ),
             settings=Settings(round_off_enabled=round_off),
             rates_in_force=RATES,
             services=None,

@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from app.models.billing.credit_note import CreditNote
 from app.models.billing.gst_threshold import GstThreshold
-from app.models.billing.invoice import Invoice
+from app.models.billing.invoice import Invoice, InvoiceLine
 from app.models.catalog.product import Product
 from app.repositories.base import TenantRepository
 
@@ -50,6 +50,14 @@ class Gstr1Repository(TenantRepository[Invoice]):
             return {}
         rows = await self.session.execute(select(Product.id, Product.unit).where(Product.id.in_(product_ids)))
         return {product_id: unit for product_id, unit in rows.all()}
+
+    async def line_units(self, line_ids: set[uuid.UUID]) -> dict[uuid.UUID, tuple[uuid.UUID | None, str | None]]:
+        """The product and the unit of each of these invoice lines (lines of earlier months' invoices
+        that this month's credit notes credit)."""
+        if not line_ids:
+            return {}
+        stmt = select(InvoiceLine.id, InvoiceLine.product_id, InvoiceLine.unit).where(InvoiceLine.id.in_(line_ids))
+        return {line_id: (product_id, unit) for line_id, product_id, unit in (await self.session.execute(stmt)).all()}
 
 
 class GstThresholdRepository:

@@ -49,7 +49,7 @@ SECTIONS = ("b2b", "b2cl", "b2cs", "exp", "nil", "cdnr", "cdnur")
 CREDIT_SECTIONS = frozenset({"cdnr", "cdnur"})
 # GSTN document natures in doc_issue: 1 invoices for outward supply, 5 credit notes.
 DOC_INVOICES, DOC_CREDIT_NOTES = 1, 5
-_TRAILING_DIGITS = re.compile(r"^(.*?)([0-9]+)$")
+_DIGITS = re.compile(r"[0-9]+")
 
 
 @dataclass
@@ -107,8 +107,11 @@ class HsnRow:
 
 @dataclass
 class Series:
-    prefix: str
-    numbers: list[tuple[int, str]] = field(default_factory=list)
+    """One numbering series: its numbers share a shape (`#/#-#` for 001/26-27, `INV/#-#/#` for
+    INV/26-27/00001) and sort by their digit runs, wherever the pattern puts the sequence."""
+
+    shape: str
+    numbers: list[tuple[tuple[int, ...], str]] = field(default_factory=list)
     cancelled: int = 0
 
 
@@ -129,7 +132,7 @@ class Return:
     nil: dict[str, dict[str, Decimal]] = field(default_factory=dict)
     # (b2b|b2c, hsn, uqc, rate) -> row
     hsn: dict[tuple[str, str, str, Decimal], HsnRow] = field(default_factory=dict)
-    # (document nature, series prefix) -> series
+    # (document nature, series shape) -> series
     docs: dict[tuple[int, str], Series] = field(default_factory=dict)
     excluded: Amounts = field(default_factory=Amounts)
     excluded_documents: int = 0
@@ -170,12 +173,19 @@ async def build(session: AsyncSession, ctx: Context, *, company_id: uuid.UUID, p
     repo = Gstr1Repository(session)
     invoices = await repo.invoices(company.id, first, last)
     notes = await repo.credit_notes(company.id, first, last)
+    # A credit note of this month may credit an invoice of an earlier month: its lines' units too.
+    this_month = {line.id for invoice in invoices for line in invoice.lines}
+    credited = {line.invoice_line_id for note, _ in notes for line in note.lines} - this_month
+    earlier = await repo.line_units(credited)
     product_ids = {line.product_id for invoice in invoices for line in invoice.lines if line.product_id}
-    units = await repo.product_units(product_ids)
+    units = await repo.product_units(product_ids | {product for product, _ in earlier.values() if product})
     thresholds = await GstThresholdRepository(session).dated("b2cl")
     assert company.gstin is not None
     result = Return(gstin=company.gstin, period=period)
-    _Builder(result, thresholds, units).run(invoices, notes)
+    builder = _Builder(result, thresholds, units)
+    for line_id, (product_id, unit) in earlier.items():
+        builder.line_units[line_id] = builder.unit_of(product_id, unit)
+    builder.run(invoices, notes)
     return result
 
 
@@ -203,6 +213,11 @@ class _Builder:
         for note, invoice in notes:
             self._series(DOC_CREDIT_NOTES, note.number, cancelled=False)
             self._credit_note(note, invoice)
+
+    def unit_of(self, product_id: uuid.UUID | None, unit: str | None) -> str:
+        """A line's UQC: its product's, else its own unit when that is a UQC, else OTH."""
+        product_unit = self.units.get(product_id) if product_id else None
+        return product_unit or _uqc(unit)
 
     def section(self, invoice: Invoice) -> str:
         if invoice.supplier_registration_type != "regular":
@@ -240,8 +255,7 @@ class _Builder:
             return
         document = self._document(invoice, invoice.number or "", invoice.invoice_date, invoice.total, section)
         for line in invoice.lines:
-            unit = self.units.get(line.product_id) if line.product_id else None
-            self.line_units[line.id] = unit or _uqc(line.unit)
+            self.line_units[line.id] = self.unit_of(line.product_id, line.unit)
             self._hsn(invoice, line, line.quantity, self.line_units[line.id], sign=1)
             self._place(invoice, document, section, line, sign=1)
         if document.rates:
@@ -325,10 +339,9 @@ class _Builder:
         row.amounts.add(line_amounts(line), sign)
 
     def _series(self, nature: int, number: str, *, cancelled: bool) -> None:
-        match = _TRAILING_DIGITS.match(number)
-        prefix, serial = (match.group(1), int(match.group(2))) if match else (number, 0)
-        series = self.result.docs.setdefault((nature, prefix), Series(prefix))
-        series.numbers.append((serial, number))
+        shape = _DIGITS.sub("#", number)
+        series = self.result.docs.setdefault((nature, shape), Series(shape))
+        series.numbers.append((tuple(int(run) for run in _DIGITS.findall(number)), number))
         series.cancelled += cancelled
 
 

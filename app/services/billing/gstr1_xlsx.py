@@ -3,7 +3,8 @@ exemp, hsn(b2b), hsn(b2c), docs): the tool's column headings on row 4 (rows 1-3 
 summary band, here the sheet's title), one row per document and rate from row 5. Amounts are
 numeric cells, dates real dates shown dd-mmm-yyyy, places of supply "29-Karnataka"; text from
 customers is neutralised against formula injection (a leading quote when it starts with = + - @,
-tab or CR). Written by openpyxl in write-only mode."""
+tab or CR). Written by openpyxl in write-only mode, off the event loop (`render`: seconds of CPU
+for a month of 10,000 invoices, on the bounded pool PDFs use, app/core/cpu_work.py)."""
 
 import io
 from datetime import date
@@ -14,6 +15,8 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
+from app.core import cpu_work
+from app.core.context import Context
 from app.domain import gst, uqc
 from app.services.billing.gstr1 import DOC_CREDIT_NOTES, Document, Return
 
@@ -293,3 +296,8 @@ def workbook(result: Return) -> bytes:
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+async def render(ctx: Context, result: Return) -> bytes:
+    """`workbook(result)` on the CPU pool, at most PDF_RENDER_CONCURRENCY at once."""
+    return await cpu_work.run(ctx.settings, workbook, result)

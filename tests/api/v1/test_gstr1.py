@@ -5,6 +5,7 @@ expected amount is worked out by hand beside it."""
 
 import io
 import json
+import threading
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -13,6 +14,7 @@ import jsonschema
 import pytest
 from openpyxl import load_workbook
 
+from app.services.billing import gstr1_xlsx
 from tests.api.v1.http_checks import assert_problem
 from tests.api.v1.invoicing import gstin, line, make_company, make_customer
 from tests.api.v1.product_rows import make_product
@@ -364,6 +366,28 @@ class TestWorkbook:
         assert docs == [("Invoices for outward supply", invoice["number"], invoice["number"], 1, 0)]
 
 
+class TestWorkbookOffTheLoop:
+    async def test_the_sheets_are_built_off_the_event_loop(self, client, app, monkeypatch, today):
+        """Writing the sheets is CPU work (seconds for a month of 10,000 invoices): like a PDF, it runs
+        on the bounded CPU pool (app/core/cpu_work.py), not on the thread serving every request."""
+        seller = await Seller.make(client)
+        await seller.invoice(client, await seller.customer(client, KARNATAKA, registered=True), line("1000.00"))
+        threads: list[str] = []
+        original = gstr1_xlsx.workbook
+
+        def recording(result):
+            threads.append(threading.current_thread().name)
+            return original(result)
+
+        monkeypatch.setattr(gstr1_xlsx, "workbook", recording)
+        # on threads, so that the recording runs here (a process pool's worker would run its own copy)
+        monkeypatch.setattr(app.state.runtime.settings, "pdf_render_pool", "thread")
+        response = await seller.gstr1(client, period_of(today), format="xlsx")
+        assert response.status_code == 200, response.text
+        assert load_workbook(io.BytesIO(response.content)).sheetnames[0] == "b2b,sez,de"
+        assert threads and threading.main_thread().name not in threads, threads
+
+
 class TestRefusals:
     async def test_only_the_callers_companies_and_sane_periods(self, client, today):
         seller, other = await Seller.make(client), await Seller.make(client, business_name="Other Co")
@@ -437,3 +461,104 @@ class TestComposition:
         body = summary.json()
         assert body["excluded"]["documents"] == 1 and body["excluded"]["taxable_value"] == "500.00"
         assert body["net_of_sections"]["taxable_value"] == "0.00" and body["balanced"] is True
+
+
+def month_before(day: date) -> date:
+    """The last day of the month before `day`'s."""
+    return date.fromordinal(day.replace(day=1).toordinal() - 1)
+
+
+class TestCreditNotesOfEarlierMonths:
+    async def test_a_credit_note_follows_its_own_date_and_keeps_the_goods_uqc(self, client, today):
+        """Credit notes dated this month against last month's invoices are this month's (cdnr, cdnur,
+        b2cs netted), and the HSN summary subtracts the returned goods in their product's UQC (KGS),
+        not under OTH (the invoice's lines are not among this month's)."""
+        seller = await Seller.make(client)
+        registered = await seller.customer(client, KARNATAKA, registered=True)
+        far = await seller.customer(client, KARNATAKA)
+        local = await seller.customer(client, MAHARASHTRA)
+        rice = await make_product(
+            client,
+            seller.owner,
+            hsn_code="10063010",
+            unit="KGS",
+            sale_price="100.00",
+            price_includes_tax=False,
+            gst_rate="5",
+            track_stock=False,
+        )
+        earlier = month_before(today).isoformat()
+        sold = await seller.invoice(client, local, {"product_id": rice["id"], "quantity": "10"}, invoice_date=earlier)
+        b2b = await seller.invoice(client, registered, line("1000.00"), invoice_date=earlier)
+        large = await seller.invoice(client, far, line("150000.00"), invoice_date=earlier)
+        returned = await seller.credit(
+            client, sold, lines=[{"invoice_line_id": sold["lines"][0]["id"], "quantity": "4"}]
+        )
+        note_b2b = await seller.credit(client, b2b, full=True)
+        note_large = await seller.credit(client, large, full=True)
+        assert returned["credit_note_date"] == today.isoformat()
+
+        data = validate((await seller.gstr1(client, period_of(today))).content)
+        assert [note["nt_num"] for party in data["cdnr"] for note in party["nt"]] == [note_b2b["number"]]
+        assert [(note["typ"], note["nt_num"]) for note in data["cdnur"]] == [("B2CL", note_large["number"])]
+        assert data["b2cs"] == [
+            {
+                "sply_ty": "INTRA",
+                "pos": MAHARASHTRA,
+                "typ": "OE",
+                "rt": 5,
+                "txval": -400,
+                "camt": -10,
+                "samt": -10,
+                "csamt": 0,
+            }
+        ]
+        (goods,) = [row for row in data["hsn"]["hsn_b2c"] if row["hsn_sc"] == "10063010"]
+        assert (goods["uqc"], goods["qty"], goods["txval"]) == ("KGS", -4, -400)
+        before = validate((await seller.gstr1(client, period_of(month_before(today)))).content)
+        assert "cdnr" not in before and "cdnur" not in before
+
+
+class TestDocumentSeries:
+    async def test_a_series_numbered_before_its_year_is_one_row_from_first_to_last(self, client, today):
+        """`{seq:03}/{fy}` (001/26-27, the common Indian style) numbers one series: doc_issue has one
+        row from its first to its last number, not one row per invoice (its numbers do not end with
+        the sequence)."""
+        seller = await Seller.make(client)
+        settings = {"invoice_number_pattern": "{seq:03}/{fy}", "credit_note_number_pattern": "CN{seq}-{fy}"}
+        response = await client.put(f"{API}/gst-settings", json=settings, headers=seller.owner.headers)
+        assert response.status_code == 200, response.text
+        local = await seller.customer(client, MAHARASHTRA)
+        invoices = [await seller.invoice(client, local, line("100.00")) for _ in range(3)]
+        await seller.void(client, invoices[1])
+        notes = [await seller.credit(client, invoices[i], full=True) for i in (0, 2)]
+        assert invoices[0]["number"].startswith("001/") and notes[0]["number"].startswith("CN1-")
+        data = validate((await seller.gstr1(client, period_of(today))).content)
+        docs = {entry["doc_num"]: entry["docs"] for entry in data["doc_issue"]["doc_det"]}
+        assert docs[1] == [
+            {
+                "num": 1,
+                "from": invoices[0]["number"],
+                "to": invoices[2]["number"],
+                "totnum": 3,
+                "cancel": 1,
+                "net_issue": 2,
+            }
+        ]
+        assert docs[5] == [
+            {"num": 1, "from": notes[0]["number"], "to": notes[1]["number"], "totnum": 2, "cancel": 0, "net_issue": 2}
+        ]
+
+
+class TestSezRecipient:
+    async def test_an_sez_supply_needs_the_sez_units_gstin(self, client, today):
+        """GSTR-1 table 6B / b2b SEWP-SEWOP names the SEZ unit by its GSTIN (ctin): a zero-rated supply
+        to an SEZ customer without one is refused at issue, not reported with an empty ctin."""
+        seller = await Seller.make(client)
+        sez = await seller.customer(client, MAHARASHTRA, is_sez=True)
+        body = {"company_id": seller.company["id"], "customer_id": sez["id"], "lines": [line("100.00")], "issue": True}
+        for fields in ({"supply_category": "sez_unit", "tax_treatment": "under_lut"}, {}):
+            refused = await client.post(f"{API}/invoices", json=body | fields, headers=seller.owner.headers)
+            assert_problem(refused, 422, "sez-recipient-unregistered")
+        data = validate((await seller.gstr1(client, period_of(today))).content)
+        assert "b2b" not in data

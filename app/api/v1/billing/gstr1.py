@@ -56,7 +56,7 @@ async def get_gstr1(
         year, month = period.split("-")
         filename = f"GSTR1_{result.gstin}_{month}{year}.xlsx"
         return Response(
-            gstr1_xlsx.workbook(result),
+            await gstr1_xlsx.render(ctx, result),
             media_type=XLSX,
             headers={"Content-Disposition": f'attachment; filename="{filename}"', "X-Content-Type-Options": "nosniff"},
         )
