@@ -10,8 +10,8 @@ skips it (no reminders to its customers, no recurring invoices).
 `cancel` (POST /tenants/deletion/cancel, public) needs BOTH the mailed token and the password of an
 active owner: the token names the tenant and this closure (an HMAC under JWT_SECRET of the tenant id
 and closed_at, so an older closure's link does not reopen a later one, and nothing is stored), the
-password proves that the person holding the mailbox is the owner. Failed attempts count per tenant
-like failed password checks. After purge_after it answers 409 `deletion-window-over`.
+password proves that the person holding the mailbox is the owner. Failed password attempts with a
+valid token count per tenant like failed password checks. After purge_after it answers 409 `deletion-window-over`.
 
 `purge` (the scheduler's `tenant_purge` step, for tenants `due_tenant_purges` lists) first keeps the
 tax documents, then deletes every row of the tenant in every table, the tenants row last:
@@ -143,9 +143,6 @@ async def cancel(session: AsyncSession, ctx: Context, *, token: str, password: s
     if tenant_id is None:
         raise InvalidSingleUseToken()
     s, now = ctx.settings, ctx.now
-    limits = [Limit("deletion-cancel:tenant", str(tenant_id), s.password_check_limit, s.login_window_seconds)]
-    async with independent_session(ctx.db) as counter:
-        await reserve(counter, limits, now)
     await bind_tenant(session, tenant_id)
     tenant = await TenantAccountRepository(session).get_for_update(tenant_id)
     if (
@@ -157,6 +154,11 @@ async def cancel(session: AsyncSession, ctx: Context, *, token: str, password: s
     assert tenant.purge_after is not None  # ck_tenants_closed
     if tenant.purge_after <= now:
         raise Conflict("The 30-day window to cancel the deletion is over.", code="deletion-window-over")
+    # Counted only once the token is this closure's: the tenant id is no secret (refresh tokens and share
+    # links start with it), and forged tokens must not use up the attempts of the owner holding the link.
+    limits = [Limit("deletion-cancel:tenant", str(tenant_id), s.password_check_limit, s.login_window_seconds)]
+    async with independent_session(ctx.db) as counter:
+        await reserve(counter, limits, now)
     owner = await _owner_with_password(session, ctx, password)
     if owner is None:
         raise WrongPassword("The password is not the password of an owner of this business.")

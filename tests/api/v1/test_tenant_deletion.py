@@ -147,3 +147,21 @@ class TestClosing:
         assert token == cancel_token(settings, tenant, moment)
         assert token != cancel_token(settings, tenant, moment + timedelta(microseconds=1))
         assert token != cancel_token(settings, uuid.uuid4(), moment)
+
+    async def test_forged_tokens_naming_the_tenant_do_not_lock_the_owner_out_of_cancelling(
+        self, client, mailbox, settings
+    ):
+        """The tenant id is no secret (every refresh token and share link starts with it): tokens
+        forged around it must not use up the attempts of the owner who holds the real link, or
+        anyone could keep the owner from cancelling until the purge."""
+        owner = await make_tenant(client, business_name="Deleting Traders")
+        assert (await delete(client, owner)).status_code == 202
+        token = await mailed_token(mailbox, owner.email, SUBJECT)
+        tenant = uuid.UUID(owner.tenant_id)
+        cancel = f"{API}/tenants/deletion/cancel"
+        for _ in range(settings.password_check_limit + 2):
+            forged = cancel_token(settings, tenant, datetime.now(UTC))  # right shape, wrong closure
+            answer = await client.post(cancel, json={"token": forged, "password": PASSWORD})
+            assert (answer.status_code, answer.json()["code"]) == (400, "invalid-token")
+        reopened = await client.post(cancel, json={"token": token, "password": PASSWORD})
+        assert reopened.status_code == 200, reopened.text
