@@ -205,3 +205,26 @@ def test_the_walk_covers_every_table_with_a_tenant_column_children_first():
             parent = fk.column.table.name
             if parent != table.name and parent in order:
                 assert order.index(parent) > position, f"{table.name} is purged after its parent {parent}"
+
+
+async def test_an_open_tenant_cannot_write_retained_documents(app, client, admin):
+    """retain_tax_document refuses unless the bound tenant is closed: a row written ahead of time for
+    an open tenant would stand in for the real document at its purge (the insert ignores conflicts)."""
+    owner, invoice = await owner_with_documents(client, "Retain Open Traders")
+    tenant_id = uuid.UUID(owner.tenant_id)
+    with pytest.raises(sa.exc.DBAPIError, match="not closed"):
+        async with app.state.runtime.db.transaction(tenant_id) as session:
+            await TenantPurgeRepository(session).retain(
+                kind="invoice",
+                document_id=uuid.UUID(invoice["id"]),
+                gstin=None,
+                number="FORGED-1",
+                document_date=date(2026, 4, 1),
+                retain_until=date(2026, 4, 2),
+                document="{}",
+                pdf=None,
+            )
+    kept = await admin.execute(
+        sa.text("SELECT count(*) FROM retained_tax_documents WHERE tenant_id = :t"), {"t": tenant_id}
+    )
+    assert kept.scalar_one() == 0
