@@ -4,12 +4,18 @@ reopened within the window with the mailed token and an owner's password, not af
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from app.services.platform.tenant_deletion import cancel_token
 from tests.api.v1.invoicing import Party
 from tests.api.v1.members import invite, mailed_token
+from tests.api.v1.paying import Books, make_link, party_with_invoice
+from tests.api.v1.test_payment_links_live import callback_path
 from tests.conftest import PASSWORD, unique_email
 from tests.factories import API, Account, login, make_tenant
+from tests.fake_razorpay import configure_gateway, fake_razorpay, razorpay_app, razorpay_client, webhook_path
+
+__all__ = ["fake_razorpay", "razorpay_app", "razorpay_client"]  # fixtures
 
 SUBJECT = "is closed and will be deleted"
 
@@ -165,3 +171,29 @@ class TestClosing:
             assert (answer.status_code, answer.json()["code"]) == (400, "invalid-token")
         reopened = await client.post(cancel, json={"token": token, "password": PASSWORD})
         assert reopened.status_code == 200, reopened.text
+
+
+async def test_a_customer_paying_an_open_link_after_the_closure_is_recorded(
+    razorpay_client, razorpay_app, fake_razorpay
+):
+    """The decision (README, "Deleting a tenant"): a payment link lives on the business's own Razorpay
+    account, so its customer can still pay it after the closure, and the money is the business's. The
+    callback page and the webhook record it while the tenant awaits its purge (its books stay right if
+    the owner cancels). After the purge its webhook URL and callback answer 404."""
+    client, fake = razorpay_client, fake_razorpay
+    owner = await make_tenant(client, business_name="Deleting Traders")
+    account = fake.account()
+    gateway = await configure_gateway(client, owner, account)
+    _, invoice = await party_with_invoice(client, owner, "700.00")
+    made = (await make_link(client, owner, invoice)).json()
+    link = fake.links[made["payment"]["gateway_ref"]]
+    assert (await delete(client, owner)).status_code == 202
+
+    query = fake.pay_link(link["id"])
+    page = await client.get(callback_path(link, query))
+    assert page.status_code == 200 and "Payment received" in page.text
+    body, headers = fake.link_paid_event(account, link["id"])
+    answer = await client.post(webhook_path(gateway), content=body, headers=headers)
+    assert answer.status_code == 200, answer.text
+    receipts = await Books(razorpay_app, owner.tenant_id).receipts()
+    assert [receipt.amount for receipt in receipts] == [Decimal("700.00")]
