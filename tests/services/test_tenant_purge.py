@@ -7,7 +7,7 @@ is finished by the next run."""
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
@@ -239,3 +239,38 @@ async def test_an_open_tenant_cannot_write_retained_documents(app, client, admin
         sa.text("SELECT count(*) FROM retained_tax_documents WHERE tenant_id = :t"), {"t": tenant_id}
     )
     assert kept.scalar_one() == 0
+
+
+async def test_purge_tenant_rows_refuses_an_open_tenant_and_any_name_but_a_tenant_table(app, client, admin):
+    """The guards of purge_tenant_rows (migration 0035), each by itself: an open tenant's rows (its
+    audit log above all) cannot be deleted through it, nor a closed one's before its window ends, and
+    the table name is checked against the catalog (and quoted) before it reaches any statement."""
+    owner = await make_tenant(client, business_name="Guarded Traders")
+    tenant_id = uuid.UUID(owner.tenant_id)
+    rt = app.state.runtime
+    far = datetime.now(UTC) + timedelta(days=3650)
+
+    async def refused(table: str, moment: datetime) -> str:
+        with pytest.raises(sa.exc.DBAPIError) as raised:
+            async with rt.db.transaction(tenant_id) as session:
+                await TenantPurgeRepository(session).delete_rows(table, None, moment)
+        return str(raised.value.orig)
+
+    async def audit_rows() -> int:
+        stmt = sa.text("SELECT count(*) FROM audit_logs WHERE tenant_id = :t")
+        return (await admin.execute(stmt, {"t": tenant_id})).scalar_one()
+
+    before = await audit_rows()
+    assert before > 0
+    assert "not closed and due" in await refused("audit_logs", far)  # open
+    closed = await client.post(
+        f"{API}/tenants/me/delete",
+        json={"password": PASSWORD, "confirmation": "Guarded Traders"},
+        headers=owner.headers,
+    )
+    assert closed.status_code == 202, closed.text
+    purge_after = datetime.fromisoformat(closed.json()["purge_after"])
+    assert "not closed and due" in await refused("audit_logs", purge_after - timedelta(seconds=1))  # window open
+    for name in ("tenants", "retained_tax_documents", "plans", "audit_logs; DROP TABLE plans", 'audit_logs" x', ""):
+        assert "not a purgeable tenant table" in await refused(name, far), name
+    assert await audit_rows() == before + 1  # the closure's own entry; nothing deleted
