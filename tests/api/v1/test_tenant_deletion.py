@@ -2,10 +2,12 @@
 revoked, logins, refreshes and invitations refused), nothing changed by a wrong password or name,
 reopened within the window with the mailed token and an owner's password, not after it."""
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from app.repositories.identity.sessions import SessionRepository
 from app.services.platform.tenant_deletion import cancel_token
 from tests.api.v1.invoicing import Party
 from tests.api.v1.members import invite, mailed_token
@@ -120,6 +122,30 @@ class TestClosing:
         assert audit.status_code == 200, audit.text
         actions = {row["action"] for row in audit.json()["items"]}
         assert {"tenant.closed", "tenant.reopened"} <= actions
+
+    async def test_a_login_racing_the_closure_leaves_no_live_session(self, client, monkeypatch):
+        """A login that found the tenant open and commits its session after the closure revoked every
+        session would hold a working access token on a closed tenant: the closure waits for it."""
+        owner = await make_tenant(client, business_name="Deleting Traders")
+        add = SessionRepository.add
+
+        async def slow_add(self, row):
+            await asyncio.sleep(1)  # between the login's check of the tenant and its session's insert
+            return await add(self, row)
+
+        monkeypatch.setattr(SessionRepository, "add", slow_add)
+        logging_in = asyncio.create_task(
+            client.post(f"{API}/auth/login", json={"email": owner.email, "password": PASSWORD})
+        )
+        await asyncio.sleep(0.5)
+        assert (await delete(client, owner)).status_code == 202
+        logged_in = await logging_in
+        if logged_in.status_code == 200:  # it went first: its session must have been revoked with the rest
+            headers = {"Authorization": f"Bearer {logged_in.json()['access_token']}"}
+            me = await client.get(f"{API}/users/me", headers=headers)
+            assert me.status_code == 401, me.text
+        else:
+            assert (logged_in.status_code, logged_in.json()["code"]) == (403, "tenant-closed")
 
     async def test_an_older_closures_link_does_not_reopen_a_later_one(self, client, mailbox, app, today):
         owner = await make_tenant(client, business_name="Deleting Traders")
