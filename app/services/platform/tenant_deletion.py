@@ -2,7 +2,7 @@
 
 `close` (POST /tenants/me/delete, the owner with their password and the business name typed exactly)
 sets tenants.closed_at and purge_after (TENANT_DELETION_GRACE_DAYS later), revokes every session of
-every user, ends pending invitations and mails the owner a cancel link. From then on no session can
+every user, ends pending invitations and mails every active owner the cancel link. From then on no session can
 be issued for the tenant (app.services.identity.sessions.issue: logins, refreshes, accepted
 invitations answer 403 `tenant-closed`), and the scheduler's per-tenant work
 skips it (no reminders to its customers, no recurring invoices).
@@ -125,16 +125,18 @@ async def close(session: AsyncSession, ctx: Context, user: User, *, password: st
         after={**audit.snapshot(tenant, FIELDS), "sessions_revoked": revoked, "invitations_ended": invitations},
     )
     token = cancel_token(ctx.settings, tenant.id, now)
-    await mail.enqueue(
-        session,
-        ctx,
-        to=user.email,
-        template="tenant_closed",
-        full_name=user.full_name,
-        business_name=tenant.business_name,
-        purge_on=_day(tenant.purge_after),
-        cancel_link=f"{ctx.settings.email_link_base}/cancel-deletion?token={token}",
-    )
+    for owner in await UserRepository(session).owners():  # a co-owner loses the business too, and may cancel
+        await mail.enqueue(
+            session,
+            ctx,
+            to=owner.email,
+            template="tenant_closed",
+            full_name=owner.full_name,
+            closed_by=f"{user.full_name} ({user.email})",
+            business_name=tenant.business_name,
+            purge_on=_day(tenant.purge_after),
+            cancel_link=f"{ctx.settings.email_link_base}/cancel-deletion?token={token}",
+        )
     return tenant
 
 

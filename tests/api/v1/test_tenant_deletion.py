@@ -10,7 +10,7 @@ from decimal import Decimal
 from app.repositories.identity.sessions import SessionRepository
 from app.services.platform.tenant_deletion import cancel_token
 from tests.api.v1.invoicing import Party
-from tests.api.v1.members import invite, mailed_token
+from tests.api.v1.members import add_member, invite, mailed_token
 from tests.api.v1.paying import Books, make_link, party_with_invoice
 from tests.api.v1.test_payment_links_live import callback_path
 from tests.conftest import PASSWORD, unique_email
@@ -146,6 +146,19 @@ class TestClosing:
             assert me.status_code == 401, me.text
         else:
             assert (logged_in.status_code, logged_in.json()["code"]) == (403, "tenant-closed")
+
+    async def test_every_owner_is_mailed_the_cancel_link(self, client, mailbox):
+        """A co-owner loses the business too: each active owner gets the mail with the cancel link (one
+        owner's account taken over must not delete the business unseen by the others), and it works."""
+        owner = await make_tenant(client, business_name="Deleting Traders")
+        other = await add_member(client, mailbox, owner, "owner")
+        assert (await delete(client, owner)).status_code == 202
+        await mailed_token(mailbox, owner.email, SUBJECT)
+        token = await mailed_token(mailbox, other.email, SUBJECT)
+        message = await mailbox.wait_for(other.email, SUBJECT)
+        assert owner.email in message.get_body(("plain",)).get_content()  # who closed it
+        reopened = await client.post(f"{API}/tenants/deletion/cancel", json={"token": token, "password": PASSWORD})
+        assert reopened.status_code == 200, reopened.text
 
     async def test_an_older_closures_link_does_not_reopen_a_later_one(self, client, mailbox, app, today):
         owner = await make_tenant(client, business_name="Deleting Traders")
