@@ -20,6 +20,10 @@ SECURITY DEFINER functions, EXECUTE revoked from PUBLIC and granted to the appli
   tenant's rows cannot be reached through it: the guard reads the bound tenant's own row.
 - `retained_document_ids(kind)`: the ids of the bound tenant's documents already in
   `retained_tax_documents`, so a purge resumed after a crash does not render their PDFs again.
+
+It also replaces `retain_tax_document` (migration 0031) with one that refuses (42501) unless the bound
+tenant is closed: an open tenant has nothing to retain, and a row written for it ahead of time would
+take the place of the real document at its purge (the insert is ON CONFLICT DO NOTHING).
 """
 
 from collections.abc import Sequence
@@ -83,6 +87,39 @@ SELECT r.document_id FROM public.retained_tax_documents r
 WHERE r.tenant_id = {BOUND_TENANT} AND r.document_kind = p_kind
 $$"""
 
+RETAIN_SIGNATURE = """(
+    p_kind text, p_document_id uuid, p_supplier_gstin text, p_number text, p_document_date date,
+    p_retain_until date, p_document jsonb, p_pdf bytea
+) RETURNS boolean
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp"""
+RETAIN_INSERT = f"""
+    INSERT INTO public.retained_tax_documents
+        (tenant_id, document_kind, document_id, supplier_gstin, number, document_date, retain_until, document, pdf)
+    VALUES ({BOUND_TENANT}, p_kind, p_document_id, p_supplier_gstin, p_number, p_document_date, p_retain_until,
+            p_document, p_pdf)
+    ON CONFLICT (tenant_id, document_kind, document_id) DO NOTHING;
+    RETURN FOUND;"""
+RETAIN_NO_TENANT = f"""
+    IF {BOUND_TENANT} IS NULL THEN
+        RAISE EXCEPTION 'retain_tax_document: no tenant bound' USING ERRCODE = '42501';
+    END IF;"""
+RETAIN_CLOSED_ONLY = f"""
+CREATE OR REPLACE FUNCTION retain_tax_document{RETAIN_SIGNATURE}
+AS $$
+BEGIN{RETAIN_NO_TENANT}
+    IF NOT EXISTS (SELECT 1 FROM public.tenants t WHERE t.id = {BOUND_TENANT} AND t.closed_at IS NOT NULL) THEN
+        RAISE EXCEPTION 'retain_tax_document: tenant % is not closed', {BOUND_TENANT} USING ERRCODE = '42501';
+    END IF;{RETAIN_INSERT}
+END
+$$"""
+RETAIN_ANY_TENANT = f"""
+CREATE OR REPLACE FUNCTION retain_tax_document{RETAIN_SIGNATURE}
+AS $$
+BEGIN{RETAIN_NO_TENANT}{RETAIN_INSERT}
+END
+$$"""
+
 FUNCTIONS = [
     "due_tenant_purges(timestamp with time zone, uuid[])",
     "purge_tenant_rows(text, integer, timestamp with time zone)",
@@ -95,11 +132,13 @@ def upgrade() -> None:
     op.execute(DUE)
     op.execute(PURGE)
     op.execute(RETAINED)
+    op.execute(RETAIN_CLOSED_ONLY)  # CREATE OR REPLACE keeps its grants (EXECUTE to the application role only)
     for function in FUNCTIONS:
         op.execute(f"REVOKE ALL ON FUNCTION {function} FROM PUBLIC")
 
 
 def downgrade() -> None:
+    op.execute(RETAIN_ANY_TENANT)
     for function in FUNCTIONS:
         op.execute(f"DROP FUNCTION IF EXISTS {function}")
     op.execute("DROP POLICY IF EXISTS purge_scan ON tenants")

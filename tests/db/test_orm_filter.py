@@ -875,6 +875,9 @@ CASES: dict[tuple[str, str], Case] = {
     ("TenantAccountRepository", "get_for_update"): Case(
         lambda s, b: C("TenantAccountRepository")(s).get_for_update(b.tenant_id)
     ),
+    ("TenantAccountRepository", "get_shared"): Case(
+        lambda s, b: C("TenantAccountRepository")(s).get_shared(b.tenant_id)
+    ),
     ("SessionRepository", "revoke_all"): Case(lambda s, b: C("SessionRepository")(s).revoke_all(NOW)),
     # the purge (migration 0035): the bound tenant's only; A is open, so deleting its rows is refused
     ("TenantPurgeRepository", "retained_ids"): Case(lambda s, b: C("TenantPurgeRepository")(s).retained_ids("invoice")),

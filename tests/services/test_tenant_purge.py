@@ -7,7 +7,7 @@ is finished by the next run."""
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
@@ -145,12 +145,23 @@ async def test_purging_a_deletes_every_row_of_a_only_and_keeps_its_tax_documents
         name: before_a[name] for name in ("tenants", "invoices", "audit_logs", "customers", PROBE)
     }
 
-    # Due: the first run dies just before the tenants row; the next one finishes.
+    # Due, with no time to spare: a run does a batch or so and leaves the rest to the next run (a large
+    # tenant must not hold up the tick, which does every tenant's work in one sequential pass).
+    at = purge_after + timedelta(seconds=1)
+    monkeypatch.setattr(tenant_deletion, "PURGE_SECONDS", 0.0)
+    monkeypatch.setattr(tenant_deletion, "PURGE_BATCH", 1)
+    paused = await run_due(rt, at, tenants=[a])
+    assert paused.tenants_purged == 0 and not paused.failed, paused
+    partly = await tables_with_tenant_rows(admin, a)
+    assert partly["tenants"] == 1 and partly["invoices"] == before_a["invoices"]
+    assert sum(partly.values()) < sum(before_a.values())
+    monkeypatch.undo()
+
+    # The next run dies just before the tenants row; the one after finishes.
     async def dies(self) -> int:
         raise RuntimeError("worker killed")
 
     monkeypatch.setattr(TenantPurgeRepository, "delete_tenant", dies)
-    at = purge_after + timedelta(seconds=1)
     first = await run_due(rt, at, tenants=[a])
     assert ("tenant_purge", a) in first.failed and first.tenants_purged == 0
     halfway = await tables_with_tenant_rows(admin, a)
@@ -205,3 +216,61 @@ def test_the_walk_covers_every_table_with_a_tenant_column_children_first():
             parent = fk.column.table.name
             if parent != table.name and parent in order:
                 assert order.index(parent) > position, f"{table.name} is purged after its parent {parent}"
+
+
+async def test_an_open_tenant_cannot_write_retained_documents(app, client, admin):
+    """retain_tax_document refuses unless the bound tenant is closed: a row written ahead of time for
+    an open tenant would stand in for the real document at its purge (the insert ignores conflicts)."""
+    owner, invoice = await owner_with_documents(client, "Retain Open Traders")
+    tenant_id = uuid.UUID(owner.tenant_id)
+    with pytest.raises(sa.exc.DBAPIError, match="not closed"):
+        async with app.state.runtime.db.transaction(tenant_id) as session:
+            await TenantPurgeRepository(session).retain(
+                kind="invoice",
+                document_id=uuid.UUID(invoice["id"]),
+                gstin=None,
+                number="FORGED-1",
+                document_date=date(2026, 4, 1),
+                retain_until=date(2026, 4, 2),
+                document="{}",
+                pdf=None,
+            )
+    kept = await admin.execute(
+        sa.text("SELECT count(*) FROM retained_tax_documents WHERE tenant_id = :t"), {"t": tenant_id}
+    )
+    assert kept.scalar_one() == 0
+
+
+async def test_purge_tenant_rows_refuses_an_open_tenant_and_any_name_but_a_tenant_table(app, client, admin):
+    """The guards of purge_tenant_rows (migration 0035), each by itself: an open tenant's rows (its
+    audit log above all) cannot be deleted through it, nor a closed one's before its window ends, and
+    the table name is checked against the catalog (and quoted) before it reaches any statement."""
+    owner = await make_tenant(client, business_name="Guarded Traders")
+    tenant_id = uuid.UUID(owner.tenant_id)
+    rt = app.state.runtime
+    far = datetime.now(UTC) + timedelta(days=3650)
+
+    async def refused(table: str, moment: datetime) -> str:
+        with pytest.raises(sa.exc.DBAPIError) as raised:
+            async with rt.db.transaction(tenant_id) as session:
+                await TenantPurgeRepository(session).delete_rows(table, None, moment)
+        return str(raised.value.orig)
+
+    async def audit_rows() -> int:
+        stmt = sa.text("SELECT count(*) FROM audit_logs WHERE tenant_id = :t")
+        return (await admin.execute(stmt, {"t": tenant_id})).scalar_one()
+
+    before = await audit_rows()
+    assert before > 0
+    assert "not closed and due" in await refused("audit_logs", far)  # open
+    closed = await client.post(
+        f"{API}/tenants/me/delete",
+        json={"password": PASSWORD, "confirmation": "Guarded Traders"},
+        headers=owner.headers,
+    )
+    assert closed.status_code == 202, closed.text
+    purge_after = datetime.fromisoformat(closed.json()["purge_after"])
+    assert "not closed and due" in await refused("audit_logs", purge_after - timedelta(seconds=1))  # window open
+    for name in ("tenants", "retained_tax_documents", "plans", "audit_logs; DROP TABLE plans", 'audit_logs" x', ""):
+        assert "not a purgeable tenant table" in await refused(name, far), name
+    assert await audit_rows() == before + 1  # the closure's own entry; nothing deleted

@@ -25,8 +25,10 @@ class TokenPair:
 
 
 async def ensure_tenant_open(session: AsyncSession, tenant_id: uuid.UUID) -> None:
-    """403 `tenant-closed` when the (bound) tenant is closed for deletion."""
-    tenant = await TenantAccountRepository(session).get(tenant_id)
+    """403 `tenant-closed` when the (bound) tenant is closed for deletion. The row stays locked (key
+    share) until the caller commits, so a closure waits for the session issued after this check and
+    revokes it with the rest, or this check waits for the closure and sees it."""
+    tenant = await TenantAccountRepository(session).get_shared(tenant_id)
     if tenant is not None and tenant.closed_at is not None:
         raise TenantClosed()
 

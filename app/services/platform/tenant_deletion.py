@@ -2,7 +2,7 @@
 
 `close` (POST /tenants/me/delete, the owner with their password and the business name typed exactly)
 sets tenants.closed_at and purge_after (TENANT_DELETION_GRACE_DAYS later), revokes every session of
-every user, ends pending invitations and mails the owner a cancel link. From then on no session can
+every user, ends pending invitations and mails every active owner the cancel link. From then on no session can
 be issued for the tenant (app.services.identity.sessions.issue: logins, refreshes, accepted
 invitations answer 403 `tenant-closed`), and the scheduler's per-tenant work
 skips it (no reminders to its customers, no recurring invoices).
@@ -10,8 +10,8 @@ skips it (no reminders to its customers, no recurring invoices).
 `cancel` (POST /tenants/deletion/cancel, public) needs BOTH the mailed token and the password of an
 active owner: the token names the tenant and this closure (an HMAC under JWT_SECRET of the tenant id
 and closed_at, so an older closure's link does not reopen a later one, and nothing is stored), the
-password proves that the person holding the mailbox is the owner. Failed attempts count per tenant
-like failed password checks. After purge_after it answers 409 `deletion-window-over`.
+password proves that the person holding the mailbox is the owner. Failed password attempts with a
+valid token count per tenant like failed password checks. After purge_after it answers 409 `deletion-window-over`.
 
 `purge` (the scheduler's `tenant_purge` step, for tenants `due_tenant_purges` lists) first keeps the
 tax documents, then deletes every row of the tenant in every table, the tenants row last:
@@ -28,6 +28,9 @@ tax documents, then deletes every row of the tenant in every table, the tenants 
   `tenant_id` column but retained_tax_documents, so a table added later is purged without a change
   here; each table through `purge_tenant_rows` (migration 0035), which also reaches the append-only
   tables and the global lookups, in batches of PURGE_BATCH rows, each batch its own transaction.
+  Each run works for at most PURGE_SECONDS (at least one batch), then leaves the rest to the next
+  run: the scheduler's tick is one sequential pass for every tenant, and a large tenant's PDFs and rows
+  must not hold up everyone's reminders and mail for the length of its purge.
   A purge that dies midway is resumed by the next run: the tenant is still closed and due, documents
   already retained are skipped (retained_document_ids), deleted rows stay deleted.
 """
@@ -37,6 +40,7 @@ import hashlib
 import hmac
 import json
 import logging
+import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -75,6 +79,7 @@ CANCEL_PURPOSE = b"tenant-deletion-cancel\x00"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 PURGE_BATCH = 1000  # rows per table per transaction
 RETAIN_BATCH = 20  # documents (each with its PDF) per transaction
+PURGE_SECONDS = 30.0  # of work per tenant per scheduler run (after its first batch); the next run resumes
 # Tables with a tenant_id column the purge leaves alone: the retained documents ARE what is kept.
 KEPT_TABLES = frozenset({"retained_tax_documents"})
 FIELDS = ["closed_at", "purge_after"]
@@ -123,16 +128,18 @@ async def close(session: AsyncSession, ctx: Context, user: User, *, password: st
         after={**audit.snapshot(tenant, FIELDS), "sessions_revoked": revoked, "invitations_ended": invitations},
     )
     token = cancel_token(ctx.settings, tenant.id, now)
-    await mail.enqueue(
-        session,
-        ctx,
-        to=user.email,
-        template="tenant_closed",
-        full_name=user.full_name,
-        business_name=tenant.business_name,
-        purge_on=_day(tenant.purge_after),
-        cancel_link=f"{ctx.settings.email_link_base}/cancel-deletion?token={token}",
-    )
+    for owner in await UserRepository(session).owners():  # a co-owner loses the business too, and may cancel
+        await mail.enqueue(
+            session,
+            ctx,
+            to=owner.email,
+            template="tenant_closed",
+            full_name=owner.full_name,
+            closed_by=f"{user.full_name} ({user.email})",
+            business_name=tenant.business_name,
+            purge_on=_day(tenant.purge_after),
+            cancel_link=f"{ctx.settings.email_link_base}/cancel-deletion?token={token}",
+        )
     return tenant
 
 
@@ -146,9 +153,6 @@ async def cancel(session: AsyncSession, ctx: Context, *, token: str, password: s
     if tenant_id is None:
         raise InvalidSingleUseToken()
     s, now = ctx.settings, ctx.now
-    limits = [Limit("deletion-cancel:tenant", str(tenant_id), s.password_check_limit, s.login_window_seconds)]
-    async with independent_session(ctx.db) as counter:
-        await reserve(counter, limits, now)
     await bind_tenant(session, tenant_id)
     tenant = await TenantAccountRepository(session).get_for_update(tenant_id)
     if (
@@ -160,6 +164,11 @@ async def cancel(session: AsyncSession, ctx: Context, *, token: str, password: s
     assert tenant.purge_after is not None  # ck_tenants_closed
     if tenant.purge_after <= now:
         raise Conflict("The 30-day window to cancel the deletion is over.", code="deletion-window-over")
+    # Counted only once the token is this closure's: the tenant id is no secret (refresh tokens and share
+    # links start with it), and forged tokens must not use up the attempts of the owner holding the link.
+    limits = [Limit("deletion-cancel:tenant", str(tenant_id), s.password_check_limit, s.login_window_seconds)]
+    async with independent_session(ctx.db) as counter:
+        await reserve(counter, limits, now)
     owner = await _owner_with_password(session, ctx, password)
     if owner is None:
         raise WrongPassword("The password is not the password of an owner of this business.")
@@ -212,14 +221,19 @@ def retain_until(document_date: date) -> date:
 
 
 async def purge(rt: Runtime, tenant_id: uuid.UUID, at: datetime) -> int:
-    """Purge one closed, due tenant (1 when its tenants row is gone, 0 if it is no longer due)."""
+    """Purge one closed, due tenant (1 when its tenants row is gone; 0 if it is no longer due, or when
+    PURGE_SECONDS ran out first: the next run goes on from there)."""
     async with rt.db.transaction(tenant_id) as session:
         tenant = await TenantAccountRepository(session).get(tenant_id)
         if tenant is None or tenant.purge_after is None or tenant.purge_after > at:
             return 0  # reopened since the scan (or already gone)
+    deadline = time.monotonic() + PURGE_SECONDS
     retained = 0
     for kind in ("invoice", "credit_note"):
-        retained += await _retain_all(rt, tenant_id, at, kind)
+        count, finished = await _retain_all(rt, tenant_id, at, kind, deadline)
+        retained += count
+        if not finished:
+            return _paused(tenant_id, retained, 0)
     deleted = 0
     for table in purge_order():
         batch = None if _self_referencing(table) else PURGE_BATCH  # one statement: FK checks at its end
@@ -229,13 +243,27 @@ async def purge(rt: Runtime, tenant_id: uuid.UUID, at: datetime) -> int:
             deleted += count
             if batch is None or count < batch:
                 break
+            if time.monotonic() >= deadline:
+                return _paused(tenant_id, retained, deleted)
     async with rt.db.transaction(tenant_id) as session:
         await TenantPurgeRepository(session).delete_tenant()
     log.info("tenant %s purged: %d tax documents retained, %d rows deleted", tenant_id, retained, deleted)
     return 1
 
 
-async def _retain_all(rt: Runtime, tenant_id: uuid.UUID, at: datetime, kind: str) -> int:
+def _paused(tenant_id: uuid.UUID, retained: int, deleted: int) -> int:
+    log.info(
+        "purge of tenant %s paused after %d tax documents retained and %d rows deleted; the next run goes on",
+        tenant_id,
+        retained,
+        deleted,
+    )
+    return 0
+
+
+async def _retain_all(rt: Runtime, tenant_id: uuid.UUID, at: datetime, kind: str, deadline: float) -> tuple[int, bool]:
+    """Keep the documents of this kind not kept yet, batch by batch until `deadline`: (how many were
+    kept, whether all of them are now)."""
     async with rt.db.transaction(tenant_id) as session:
         repo = TenantPurgeRepository(session)
         done = await repo.retained_ids(kind)
@@ -246,7 +274,10 @@ async def _retain_all(rt: Runtime, tenant_id: uuid.UUID, at: datetime, kind: str
             ctx = rt.context(tenant_id=tenant_id, at=at)
             for document_id in todo[start : start + RETAIN_BATCH]:
                 await (_retain_invoice if kind == "invoice" else _retain_credit_note)(session, ctx, document_id)
-    return len(todo)
+        kept = min(start + RETAIN_BATCH, len(todo))
+        if kept < len(todo) and time.monotonic() >= deadline:
+            return kept, False
+    return len(todo), True
 
 
 async def _retain_invoice(session: AsyncSession, ctx: Context, invoice_id: uuid.UUID) -> None:

@@ -2,14 +2,22 @@
 revoked, logins, refreshes and invitations refused), nothing changed by a wrong password or name,
 reopened within the window with the mailed token and an owner's password, not after it."""
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
+from app.repositories.identity.sessions import SessionRepository
 from app.services.platform.tenant_deletion import cancel_token
 from tests.api.v1.invoicing import Party
-from tests.api.v1.members import invite, mailed_token
+from tests.api.v1.members import add_member, invite, mailed_token
+from tests.api.v1.paying import Books, make_link, party_with_invoice
+from tests.api.v1.test_payment_links_live import callback_path
 from tests.conftest import PASSWORD, unique_email
 from tests.factories import API, Account, login, make_tenant
+from tests.fake_razorpay import configure_gateway, fake_razorpay, razorpay_app, razorpay_client, webhook_path
+
+__all__ = ["fake_razorpay", "razorpay_app", "razorpay_client"]  # fixtures
 
 SUBJECT = "is closed and will be deleted"
 
@@ -115,6 +123,43 @@ class TestClosing:
         actions = {row["action"] for row in audit.json()["items"]}
         assert {"tenant.closed", "tenant.reopened"} <= actions
 
+    async def test_a_login_racing_the_closure_leaves_no_live_session(self, client, monkeypatch):
+        """A login that found the tenant open and commits its session after the closure revoked every
+        session would hold a working access token on a closed tenant: the closure waits for it."""
+        owner = await make_tenant(client, business_name="Deleting Traders")
+        add = SessionRepository.add
+
+        async def slow_add(self, row):
+            await asyncio.sleep(1)  # between the login's check of the tenant and its session's insert
+            return await add(self, row)
+
+        monkeypatch.setattr(SessionRepository, "add", slow_add)
+        logging_in = asyncio.create_task(
+            client.post(f"{API}/auth/login", json={"email": owner.email, "password": PASSWORD})
+        )
+        await asyncio.sleep(0.5)
+        assert (await delete(client, owner)).status_code == 202
+        logged_in = await logging_in
+        if logged_in.status_code == 200:  # it went first: its session must have been revoked with the rest
+            headers = {"Authorization": f"Bearer {logged_in.json()['access_token']}"}
+            me = await client.get(f"{API}/users/me", headers=headers)
+            assert me.status_code == 401, me.text
+        else:
+            assert (logged_in.status_code, logged_in.json()["code"]) == (403, "tenant-closed")
+
+    async def test_every_owner_is_mailed_the_cancel_link(self, client, mailbox):
+        """A co-owner loses the business too: each active owner gets the mail with the cancel link (one
+        owner's account taken over must not delete the business unseen by the others), and it works."""
+        owner = await make_tenant(client, business_name="Deleting Traders")
+        other = await add_member(client, mailbox, owner, "owner")
+        assert (await delete(client, owner)).status_code == 202
+        await mailed_token(mailbox, owner.email, SUBJECT)
+        token = await mailed_token(mailbox, other.email, SUBJECT)
+        message = await mailbox.wait_for(other.email, SUBJECT)
+        assert owner.email in message.get_body(("plain",)).get_content()  # who closed it
+        reopened = await client.post(f"{API}/tenants/deletion/cancel", json={"token": token, "password": PASSWORD})
+        assert reopened.status_code == 200, reopened.text
+
     async def test_an_older_closures_link_does_not_reopen_a_later_one(self, client, mailbox, app, today):
         owner = await make_tenant(client, business_name="Deleting Traders")
         assert (await delete(client, owner)).status_code == 202
@@ -147,3 +192,47 @@ class TestClosing:
         assert token == cancel_token(settings, tenant, moment)
         assert token != cancel_token(settings, tenant, moment + timedelta(microseconds=1))
         assert token != cancel_token(settings, uuid.uuid4(), moment)
+
+    async def test_forged_tokens_naming_the_tenant_do_not_lock_the_owner_out_of_cancelling(
+        self, client, mailbox, settings
+    ):
+        """The tenant id is no secret (every refresh token and share link starts with it): tokens
+        forged around it must not use up the attempts of the owner who holds the real link, or
+        anyone could keep the owner from cancelling until the purge."""
+        owner = await make_tenant(client, business_name="Deleting Traders")
+        assert (await delete(client, owner)).status_code == 202
+        token = await mailed_token(mailbox, owner.email, SUBJECT)
+        tenant = uuid.UUID(owner.tenant_id)
+        cancel = f"{API}/tenants/deletion/cancel"
+        for _ in range(settings.password_check_limit + 2):
+            forged = cancel_token(settings, tenant, datetime.now(UTC))  # right shape, wrong closure
+            answer = await client.post(cancel, json={"token": forged, "password": PASSWORD})
+            assert (answer.status_code, answer.json()["code"]) == (400, "invalid-token")
+        reopened = await client.post(cancel, json={"token": token, "password": PASSWORD})
+        assert reopened.status_code == 200, reopened.text
+
+
+async def test_a_customer_paying_an_open_link_after_the_closure_is_recorded(
+    razorpay_client, razorpay_app, fake_razorpay
+):
+    """The decision (README, "Deleting a tenant"): a payment link lives on the business's own Razorpay
+    account, so its customer can still pay it after the closure, and the money is the business's. The
+    callback page and the webhook record it while the tenant awaits its purge (its books stay right if
+    the owner cancels). After the purge its webhook URL and callback answer 404."""
+    client, fake = razorpay_client, fake_razorpay
+    owner = await make_tenant(client, business_name="Deleting Traders")
+    account = fake.account()
+    gateway = await configure_gateway(client, owner, account)
+    _, invoice = await party_with_invoice(client, owner, "700.00")
+    made = (await make_link(client, owner, invoice)).json()
+    link = fake.links[made["payment"]["gateway_ref"]]
+    assert (await delete(client, owner)).status_code == 202
+
+    query = fake.pay_link(link["id"])
+    page = await client.get(callback_path(link, query))
+    assert page.status_code == 200 and "Payment received" in page.text
+    body, headers = fake.link_paid_event(account, link["id"])
+    answer = await client.post(webhook_path(gateway), content=body, headers=headers)
+    assert answer.status_code == 200, answer.text
+    receipts = await Books(razorpay_app, owner.tenant_id).receipts()
+    assert [receipt.amount for receipt in receipts] == [Decimal("700.00")]

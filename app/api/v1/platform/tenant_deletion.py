@@ -44,7 +44,7 @@ async def delete_my_tenant(
     Needs the owner's current password (400 `wrong-password`) and the business name typed exactly
     (400 `confirmation-mismatch`); either wrong changes nothing. Then every session of every user
     ends, logins and token refreshes answer 403 `tenant-closed`, pending invitations end, and the
-    owner is mailed a link to cancel (POST /tenants/deletion/cancel). After the window the scheduled
+    active owners are mailed a link to cancel (POST /tenants/deletion/cancel). After the window the scheduled
     purge keeps the issued tax invoices and credit notes for the period CGST s.36 requires (README,
     "Deleting a tenant") and deletes every other row. Export your data first (POST /tenants/me/export).
     """
