@@ -107,8 +107,13 @@ class TestOneLockedCheckPerWrite:
 
 APP = Path(__file__).resolve().parents[2] / "app"
 # The scheduler's entry points hold the Runtime that builds each job step's context.
-# Drivers that open a transaction per tenant themselves: the scheduler, and the secret rotation command.
-RUNTIME_STILL_TAKEN = {"services/platform/scheduler.py", "services/commerce/secret_rotation.py"}
+# Drivers that open a transaction per tenant themselves: the scheduler, the secret rotation command, and
+# the purge of a deleted tenant (many short transactions, each with the context of its moment).
+RUNTIME_STILL_TAKEN = {
+    "services/platform/scheduler.py",
+    "services/commerce/secret_rotation.py",
+    "services/platform/tenant_deletion.py",
+}
 
 
 def _source(relative: str) -> str:

@@ -45,6 +45,8 @@ SCANNED = [
     "storage_agreements",  # storage rent (migration 0026)
     "tenant_exports",  # the tenant's full export (migration 0034)
     "payments",  # the SaaS's invoices for captured plan payments (migration 0038)
+    "webhook_endpoints",  # outbound webhook deliveries due (migration 0037)
+    "webhook_deliveries",
 ]
 DUE = "SELECT due_subscription_tenants(now(), '{7,12,13}', '3 days', '7 days', $1::uuid[])"
 
