@@ -182,6 +182,7 @@ TAGS = {
     "reminder settings": "Configuration: payment reminders to customers (schedule, send hour, on/off).",
     "dashboard": "Figures for the dashboard.",
     "audit": "The audit log.",
+    "events": "Business events (invoice.issued, receipt.created, ...): the log the webhooks and analytics read.",
     "webhooks": "Inbound webhooks (Razorpay): the upgrades', and each business's own account's.",
     "health": "Liveness and readiness.",
 }

@@ -215,6 +215,15 @@ CASES: dict[tuple[str, str], Case] = {
         lambda s, b: C("WebhookDeliveryRepository")(s).endpoint(b.id("webhook_endpoints"), for_update=True)
     ),
     ("AuditRepository", "list_page"): Case(lambda s, b: C("AuditRepository")(s).list_page(limit=100, cursor=None)),
+    # the event log (issue 13 §4): B's events never listed nor counted
+    ("EventLogRepository", "list_page"): Case(
+        lambda s, b: C("EventLogRepository")(s).list_page(limit=100, cursor=None, resource_id=b.id("business_events"))
+    ),
+    ("EventLogRepository", "daily_counts"): Case(
+        lambda s, b: C("EventLogRepository")(s).daily_counts(
+            start=NOW - dt.timedelta(days=3650), end=NOW + dt.timedelta(days=3650)
+        )
+    ),
     ("CatalogRepository", "list_page"): Case(
         lambda s, b: C("CatalogRepository", ServiceType)(s).list_page(
             limit=100, cursor=None, sort=SortKey(), search=None, search_columns=()

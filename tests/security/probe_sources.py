@@ -87,6 +87,7 @@ SOURCES: dict[str, Callable[[TenantData], list[str]]] = {
     "user_id": lambda t: t.user_ids,
     "actor_user_id": lambda t: t.user_ids,
     "entity_id": lambda t: t.entity_ids,
+    "resource_id": lambda t: t.entity_ids,  # business events are about audited entities (invoices, customers, ...)
     "tenant_id": lambda t: [t.tenant_id],
     "customer_id": lambda t: t.customer_ids,
     "client_type_id": lambda t: t.client_type_ids,

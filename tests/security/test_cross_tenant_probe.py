@@ -64,6 +64,7 @@ KNOWN_LISTS = {
     "GET /api/v1/users",
     "GET /api/v1/users/invitations",
     "GET /api/v1/audit-logs",
+    "GET /api/v1/events",
     "GET /api/v1/customers",
     "GET /api/v1/products",
     "GET /api/v1/product-categories",
@@ -75,6 +76,7 @@ KNOWN_LISTS = {
 KNOWN_ID_QUERY_PARAMS = {
     "GET /api/v1/audit-logs?entity_id",
     "GET /api/v1/audit-logs?actor_user_id",
+    "GET /api/v1/events?resource_id",
     "GET /api/v1/customers?client_type_id",
     "GET /api/v1/customers?account_manager_id",
     "GET /api/v1/products?category_id",

@@ -47,7 +47,7 @@ DOCUMENTS = (
 POLICY = (
     ("get|patch", r"/users/me", EVERYONE),  # one's own profile
     ("post", r"/auth/(logout|change-password|resend-verification)", EVERYONE),  # one's own account
-    (".*", r"/(users|audit-logs|dashboard|tenants/(upgrade|payments)|tokens/set-plan)\b", MANAGERS),
+    (".*", r"/(users|audit-logs|events|dashboard|tenants/(upgrade|payments)|tokens/set-plan)\b", MANAGERS),
     (".*", r"/webhook-endpoints\b", MANAGERS),  # where the business's events go, and their signing secrets
     (".*", r"/payment-gateways\b", OWNER),  # the business's own payment keys
     ("post", r"/(orders|online-payments)/[^/]+/refund$", MANAGERS),  # money leaves the business's account

@@ -27,7 +27,7 @@ from app.api.v1.commerce import (
 )
 from app.api.v1.documents import company_logos, documents
 from app.api.v1.identity import auth, users
-from app.api.v1.platform import audit_logs, health, payments, tenants, usage, webhook_endpoints, webhooks
+from app.api.v1.platform import audit_logs, events, health, payments, tenants, usage, webhook_endpoints, webhooks
 from app.schemas.common import problem_responses
 
 # Any route may answer 400 (malformed JSON), 422 (invalid input, an undeclared query parameter
@@ -43,6 +43,7 @@ for module in (
     users,
     tenants,
     audit_logs,
+    events,
     customers,
     dashboard,
     company_logos,  # before companies: the probe deletes a company's logo before the company

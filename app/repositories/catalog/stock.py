@@ -54,6 +54,8 @@ class AppliedChange:
     reserved: Decimal
     available: Decimal
     movement_id: uuid.UUID | None  # None when another line was short: nothing was written
+    alert_id: uuid.UUID | None = None  # the low-stock alert this change opened (it crossed the reorder level)
+    alert_level: Decimal | None = None  # that alert's reorder level
 
 
 @dataclass(frozen=True)
@@ -140,7 +142,7 @@ opened AS (
     FROM lv JOIN req r USING (product_id) CROSS JOIN ok
     WHERE ok.all_lines AND r.reorder_level IS NOT NULL AND lv.available <= r.reorder_level
     ON CONFLICT (tenant_id, product_id, company_id) WHERE closed_at IS NULL DO NOTHING
-    RETURNING product_id
+    RETURNING product_id, id AS alert_id, reorder_level AS alert_level
 ),
 closed AS (
     UPDATE stock_alerts a SET closed_at = :at
@@ -150,8 +152,9 @@ closed AS (
       AND (r.reorder_level IS NULL OR lv.available > r.reorder_level)
     RETURNING a.product_id
 )
-SELECT lv.product_id, lv.on_hand, lv.reserved, lv.available, mv.id AS movement_id
-FROM lv LEFT JOIN mv USING (product_id)
+SELECT lv.product_id, lv.on_hand, lv.reserved, lv.available, mv.id AS movement_id,
+       op.alert_id, op.alert_level
+FROM lv LEFT JOIN mv USING (product_id) LEFT JOIN opened op USING (product_id)
 ORDER BY lv.product_id
 """
 # A UUIDv7 made after every level row of the statement was locked (`ok` counts them all first): the 48-bit Unix
@@ -210,13 +213,17 @@ opened AS (
     FROM lv CROSS JOIN ok
     WHERE CAST(:reorder_level AS numeric) IS NOT NULL AND lv.available <= CAST(:reorder_level AS numeric)
     ON CONFLICT (tenant_id, product_id, company_id) WHERE closed_at IS NULL DO NOTHING
-    RETURNING id
+    RETURNING id, company_id, available_at_open, reorder_level
+),
+closed AS (
+    UPDATE stock_alerts a SET closed_at = :at
+    FROM lv
+    WHERE a.tenant_id = :tenant_id AND a.product_id = lv.product_id AND a.company_id = lv.company_id
+      AND a.closed_at IS NULL
+      AND (CAST(:reorder_level AS numeric) IS NULL OR lv.available > CAST(:reorder_level AS numeric))
+    RETURNING a.id
 )
-UPDATE stock_alerts a SET closed_at = :at
-FROM lv
-WHERE a.tenant_id = :tenant_id AND a.product_id = lv.product_id AND a.company_id = lv.company_id
-  AND a.closed_at IS NULL
-  AND (CAST(:reorder_level AS numeric) IS NULL OR lv.available > CAST(:reorder_level AS numeric))
+SELECT id, company_id, available_at_open, reorder_level FROM opened ORDER BY company_id
 """.replace("{UUID7}", UUID7)
 _REFRESH = text(REFRESH_SQL).bindparams(
     bindparam("tenant_id", type_=Uuid()),
@@ -281,7 +288,10 @@ class StockRepository(TenantOwnedRepository[StockLevel]):
             "at": movement.at,
         }
         rows = (await self.session.execute(_APPLY, params)).all()
-        changes = [AppliedChange(r.product_id, r.on_hand, r.reserved, r.available, r.movement_id) for r in rows]
+        changes = [
+            AppliedChange(r.product_id, r.on_hand, r.reserved, r.available, r.movement_id, r.alert_id, r.alert_level)
+            for r in rows
+        ]
         if len(changes) < len(deltas):
             await self._undo(
                 movement.company_id, [d for d in deltas if d.product_id in {c.product_id for c in changes}]
@@ -315,11 +325,14 @@ class StockRepository(TenantOwnedRepository[StockLevel]):
         )
         return {row.product_id: (row.on_hand, row.reserved) for row in await self.session.execute(stmt)}
 
-    async def refresh_alerts(self, product_id: uuid.UUID, reorder_level: Decimal | None, at: datetime) -> None:
+    async def refresh_alerts(
+        self, product_id: uuid.UUID, reorder_level: Decimal | None, at: datetime
+    ) -> list[tuple[uuid.UUID, uuid.UUID, Decimal, Decimal]]:
         """Open or close the product's alerts in every company after its reorder level changed.
         The levels are locked by a statement of their own first: the alerts statement then starts
         (takes its snapshot) after every document that held them committed, so it sees the alerts
-        they opened or closed (in one statement, one opened while this waited stayed open)."""
+        they opened or closed (in one statement, one opened while this waited stayed open).
+        Answers the alerts it opened: (alert id, company id, available, reorder level)."""
         lock = (
             select(StockLevel.company_id)
             .where(StockLevel.product_id == product_id)
@@ -328,7 +341,8 @@ class StockRepository(TenantOwnedRepository[StockLevel]):
         )
         await self.session.execute(lock)
         params = {"tenant_id": self.tenant_id, "product_id": product_id, "reorder_level": reorder_level, "at": at}
-        await self.session.execute(_REFRESH, params)
+        rows = (await self.session.execute(_REFRESH, params)).all()
+        return [(r.id, r.company_id, r.available_at_open, r.reorder_level) for r in rows]
 
 
 def _lifted_above_reorder_level(delta: LevelDelta, change: AppliedChange) -> bool:

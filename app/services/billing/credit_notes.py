@@ -36,7 +36,7 @@ from app.schemas.billing.credit_notes import FullCreditNoteIn, PartialCreditNote
 from app.services.billing import gst_settings, invoice_stock, invoicing, numbering, receipts
 from app.services.billing.rules import DocumentDates, as_problem
 from app.services.catalog.stock import StockLine
-from app.services.platform import audit
+from app.services.platform import audit, event_payloads, events
 
 AUDITED = [
     "number",
@@ -151,6 +151,14 @@ async def _create(
     if returned:
         await invoice_stock.return_goods(session, ctx, invoice, note.id, returned)
     created = audit.snapshot(note, AUDITED)
+    # the note's event first: the invoice's `invoice.paid` (if it closes it) follows it
+    await events.record(
+        session,
+        "credit_note.created",
+        resource_type="credit_note",
+        resource_id=note.id,
+        payload=event_payloads.credit_note(note),
+    )
     settled, released = await _settle(session, ctx, invoice, note, release_from)
     await audit.record_many(  # the rows in one INSERT
         session,
@@ -316,13 +324,14 @@ async def _settle(
     if release_from is not None and note.total > invoice.balance_due:
         released = note.total - invoice.balance_due
         entries.append(await receipts.release(session, ctx, release_from, invoice, released))
-    if await InvoiceRepository(session).settle(invoice.id, credited=note.total) is None:
+    if (settled := await InvoiceRepository(session).settle(invoice.id, credited=note.total)) is None:
         raise Conflict(
             f"A credit note cannot exceed the invoice's balance due ({invoice.balance_due}); release "
             "receipt allocations first (void the receipt).",
             code="invoice-credit-exceeded",
         )
     await CustomerRepository(session).add_to_balance(invoice.customer_id, -note.total)
+    await invoicing.record_paid(session, settled, by="credit_note", source_id=note.id, on=note.credit_note_date)
     credited = {
         "action": "invoice.credited",
         "entity_type": "invoice",

@@ -21,7 +21,7 @@ from app.models.billing.business import Company
 from app.models.billing.customer import Customer
 from app.repositories.billing.companies import CompanyRepository
 from app.repositories.billing.customers import REFERENCES, CustomerRepository
-from app.services.platform import audit, entitlements
+from app.services.platform import audit, entitlements, event_payloads, events
 
 FIELDS = [
     "name",
@@ -98,6 +98,7 @@ async def walk_in(session: AsyncSession, company: Company) -> Customer:
             await audit.record(
                 session, action="customer.created", entity_type="customer", entity_id=customer.id, after=after
             )
+            await _event(session, customer)
             return customer
         customer = await repo.walk_in(company.id)  # another request made it first, and committed
         if customer is None:  # it was made and then deleted (walk-ins cannot be deleted): a bug
@@ -125,7 +126,18 @@ async def create(session: AsyncSession, ctx: Context, *, values: dict[str, Any])
     customer = Customer(**checked, balance=checked["opening_balance"])
     await CustomerRepository(session).add(customer)
     await _audit(session, "customer.created", customer, before=None)
+    await _event(session, customer)
     return customer
+
+
+async def _event(session: AsyncSession, customer: Customer) -> None:
+    await events.record(
+        session,
+        "customer.created",
+        resource_type="customer",
+        resource_id=customer.id,
+        payload=event_payloads.customer(customer),
+    )
 
 
 async def _first_of_own_registration(session: AsyncSession, gstin: str | None) -> bool:

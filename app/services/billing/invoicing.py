@@ -32,7 +32,7 @@ from app.repositories.catalog.stock import StockDocumentRepository
 from app.schemas.billing.invoices import InvoiceIn, InvoiceLineIn, ShippingBillRequest
 from app.services.billing import companies, customers, gst_settings, invoice_stock, numbering
 from app.services.billing.rules import DocumentDates, as_problem
-from app.services.platform import audit, entitlements
+from app.services.platform import audit, entitlements, event_payloads, events
 
 AUDITED = [
     "status",
@@ -118,6 +118,8 @@ async def create(
     # Write: the invoice, its lines, its audit rows and (issued) the customer's balance in one
     # statement; the invoice is the response as computed (nothing is loaded back).
     await InvoiceRepository(session).insert(invoice, lines, audit.rows(session, entries), issued=issue)
+    if issue:
+        await _event(session, "invoice.issued", invoice)
     return invoice
 
 
@@ -198,6 +200,7 @@ async def issue(
     await session.flush()
     await CustomerRepository(session).add_to_balance(invoice.customer_id, invoice.total)
     await _audit(session, "invoice.issued", invoice, before=before)
+    await _event(session, "invoice.issued", invoice)
     return invoice
 
 
@@ -223,6 +226,13 @@ async def void(session: AsyncSession, ctx: Context, invoice_id: uuid.UUID, *, re
     await invoice_stock.restore(session, ctx, invoice, reason=reason)
     await CustomerRepository(session).add_to_balance(invoice.customer_id, -invoice.total)
     await _audit(session, "invoice.voided", invoice, before=before)
+    await events.record(
+        session,
+        "invoice.voided",
+        resource_type="invoice",
+        resource_id=invoice.id,
+        payload=event_payloads.invoice_voided(invoice),
+    )
     # its open payment links are withdrawn (payment_links imports this module: imported here)
     from app.services.commerce import payment_links
 
@@ -409,3 +419,23 @@ def recipient_snapshot(customer: Customer) -> dict[str, Any]:
 
 async def _audit(session: AsyncSession, action: str, invoice: Invoice, *, before: dict[str, Any] | None) -> None:
     await audit.record_many(session, [_entry(action, invoice, before=before)])
+
+
+async def _event(session: AsyncSession, event_type: str, invoice: Invoice) -> None:
+    await events.record(
+        session, event_type, resource_type="invoice", resource_id=invoice.id, payload=event_payloads.invoice(invoice)
+    )
+
+
+async def record_paid(
+    session: AsyncSession, invoice: Invoice, *, by: str, source_id: uuid.UUID, on: date | None = None
+) -> None:
+    """`invoice.paid` when `invoice` (as a settling UPDATE returned it) owes nothing any more."""
+    if invoice.status == InvoiceStatus.paid:
+        await events.record(
+            session,
+            "invoice.paid",
+            resource_type="invoice",
+            resource_id=invoice.id,
+            payload=event_payloads.invoice_paid(invoice, by=by, source_id=source_id, on=on),
+        )

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.context import Context
 from app.core.errors import Conflict, NotFound, RuleViolation
+from app.domain.statuses import InvoiceStatus
 from app.models.base import new_id
 from app.models.billing.business import GstSettings
 from app.models.billing.invoice import Invoice
@@ -27,9 +28,9 @@ from app.repositories.billing.customers import CustomerRepository
 from app.repositories.billing.invoices import InvoiceRepository
 from app.repositories.billing.receipts import ReceiptRepository
 from app.schemas.billing.receipts import AllocationIn, ReceiptCreate
-from app.services.billing import companies, customers, gst_settings, numbering
+from app.services.billing import companies, customers, gst_settings, invoicing, numbering
 from app.services.billing.rules import DocumentDates
-from app.services.platform import audit
+from app.services.platform import audit, event_payloads, events
 
 AUDITED = [
     "status",
@@ -82,9 +83,14 @@ async def create(session: AsyncSession, ctx: Context, *, body: ReceiptCreate) ->
     receipt = await ReceiptRepository(session).add(
         Receipt(**fields, number=number, financial_year=fy, amount_allocated=Decimal("0.00"), status="active")
     )
-    made = await _allocate(session, receipt, body.allocations, on=body.receipt_date)
+    made, paid_off = await _allocate(session, receipt, body.allocations, on=body.receipt_date)
     await CustomerRepository(session).add_to_balance(receipt.customer_id, -receipt.amount)
     await _audit(session, "receipt.created", receipt, before=None, allocations=made)
+    await _event(session, "receipt.created", receipt, event_payloads.receipt(receipt, made))
+    for paid in paid_off:
+        await invoicing.record_paid(
+            session, paid, by="receipt", source_id=receipt.id, on=max(body.receipt_date, paid.invoice_date)
+        )
     return await read(session, receipt.id)
 
 
@@ -176,6 +182,10 @@ async def receive_in_full(
             for receipt, allocation in zip(made, allocations, strict=True)
         ],
     )
+    for receipt, allocation in zip(made, allocations, strict=True):
+        await _event(session, "receipt.created", receipt, event_payloads.receipt(receipt, [allocation]))
+    if paid.status == InvoiceStatus.paid:
+        await invoicing.record_paid(session, invoice, by="receipt", source_id=made[-1].id, on=invoice.invoice_date)
     return Settled(made, paid.customer_balance, paid.credit_limit)
 
 
@@ -189,8 +199,16 @@ async def allocate(
     _check_active(receipt)
     online = await online_payments.of_receipt(session, receipt)  # an online payment's: it is locked first
     before = audit.snapshot(receipt, AUDITED)
-    made = await _allocate(session, receipt, allocations, on=max(ctx.today, receipt.receipt_date))
+    made, paid_off = await _allocate(session, receipt, allocations, on=max(ctx.today, receipt.receipt_date))
     await _audit(session, "receipt.allocated", receipt, before=before, allocations=made)
+    for paid in paid_off:
+        await invoicing.record_paid(
+            session,
+            paid,
+            by="receipt",
+            source_id=receipt.id,
+            on=max(ctx.today, receipt.receipt_date, paid.invoice_date),
+        )
     if online is not None:  # its advance used here: maybe nothing is left to refund
         await online_payments.advance_used(session, ctx, online, receipt)
     return await read(session, receipt.id)
@@ -236,6 +254,7 @@ async def void(session: AsyncSession, ctx: Context, receipt_id: uuid.UUID, *, re
         before=before,
         after=audit.snapshot(receipt, AUDITED),
     )
+    await _event(session, "receipt.voided", receipt, event_payloads.receipt_voided(receipt, released))
     return Allocated(receipt, [])
 
 
@@ -275,18 +294,21 @@ async def release(
 
 async def _allocate(
     session: AsyncSession, receipt: Receipt, allocations: list[AllocationIn], *, on: date
-) -> list[ReceiptAllocation]:
-    """Check every allocation, then apply them in invoice id order (a fixed lock order)."""
+) -> tuple[list[ReceiptAllocation], list[Invoice]]:
+    """Check every allocation, then apply them in invoice id order (a fixed lock order). Answers
+    the allocations made and the invoices they paid off (nothing left due)."""
     if not allocations:
-        return []
+        return [], []
     invoices = await InvoiceRepository(session).by_ids({a.invoice_id for a in allocations})
     seen: set[uuid.UUID] = set()
     for index, allocation in enumerate(allocations):
         _check_invoice(receipt, invoices.get(allocation.invoice_id), f"allocations.{index}.invoice_id", seen)
-    made = []
+    made, paid_off = [], []
     for allocation in sorted(allocations, key=lambda a: a.invoice_id):
         await _take_from_receipt(session, receipt, allocation.amount)
-        await _pay_invoice(session, invoices[allocation.invoice_id], allocation.amount)
+        settled = await _pay_invoice(session, invoices[allocation.invoice_id], allocation.amount)
+        if settled.status == InvoiceStatus.paid:
+            paid_off.append(settled)
         # An advance paid before the invoice existed settles it on the invoice's date, not earlier.
         day = max(on, invoices[allocation.invoice_id].invoice_date)
         made.append(
@@ -295,7 +317,7 @@ async def _allocate(
             )
         )
     await ReceiptRepository(session).add_allocations(made)
-    return made
+    return made, paid_off
 
 
 def _check_invoice(receipt: Receipt, invoice: Invoice | None, field: str, seen: set[uuid.UUID]) -> None:
@@ -328,9 +350,10 @@ async def _take_from_receipt(session: AsyncSession, receipt: Receipt, amount: De
     )
 
 
-async def _pay_invoice(session: AsyncSession, invoice: Invoice, amount: Decimal) -> None:
-    if await InvoiceRepository(session).settle(invoice.id, paid=amount) is not None:
-        return
+async def _pay_invoice(session: AsyncSession, invoice: Invoice, amount: Decimal) -> Invoice:
+    """The invoice as the settling UPDATE left it."""
+    if (settled := await InvoiceRepository(session).settle(invoice.id, paid=amount)) is not None:
+        return settled
     await session.refresh(invoice)
     if invoice.status == "void":
         raise Conflict("A void invoice cannot be paid.", code="invoice-void")
@@ -364,3 +387,7 @@ async def _audit(
 ) -> None:
     after = audit.snapshot(receipt, AUDITED) | {"allocations": _allocations_json(allocations)}
     await audit.record(session, action=action, entity_type="receipt", entity_id=receipt.id, before=before, after=after)
+
+
+async def _event(session: AsyncSession, event_type: str, receipt: Receipt, payload: dict[str, Any]) -> None:
+    await events.record(session, event_type, resource_type="receipt", resource_id=receipt.id, payload=payload)

@@ -28,6 +28,7 @@ from app.models.catalog.stock import StockMovement
 from app.repositories.catalog.stock import AppliedChange, LevelDelta, Movement, StockRepository
 from app.services.billing.rules import as_problem
 from app.services.catalog import products
+from app.services.platform import event_payloads, events
 
 __all__ = [
     "DocumentRef",
@@ -222,6 +223,20 @@ async def _change(
                 for m in sorted(short, key=lambda m: m.position)
             ]
         )
+    for change in changes:  # a level that crossed its reorder level just now (rare: no query otherwise)
+        if change.alert_id is not None and change.alert_level is not None:
+            payload = event_payloads.stock_low(
+                alert_id=change.alert_id,
+                product_id=change.product_id,
+                company_id=company_id,
+                available=change.available,
+                reorder_level=change.alert_level,
+                document_type=document.type,
+                document_id=document.id,
+            )
+            await events.record(
+                session, "stock.low", resource_type="product", resource_id=change.product_id, payload=payload
+            )
     by_product = {d.product_id: d for d in deltas}
     return [_movement(repo.tenant_id, company_id, movement, by_product[c.product_id], c) for c in changes]
 
@@ -297,4 +312,16 @@ async def refresh_alerts(session: AsyncSession, ctx: Context, product_id: uuid.U
     above it (or all of them when the product has no reorder level any more)."""
     product = await products.get(session, product_id)
     level = product.reorder_level if product.track_stock else None
-    await StockRepository(session).refresh_alerts(product.id, level, ctx.now)
+    for alert_id, company_id, available, reorder_level in await StockRepository(session).refresh_alerts(
+        product.id, level, ctx.now
+    ):  # a level at or below the new reorder level: it is low from now on
+        payload = event_payloads.stock_low(
+            alert_id=alert_id,
+            product_id=product.id,
+            company_id=company_id,
+            available=available,
+            reorder_level=reorder_level,
+            document_type=None,
+            document_id=None,
+        )
+        await events.record(session, "stock.low", resource_type="product", resource_id=product.id, payload=payload)

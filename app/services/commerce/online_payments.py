@@ -40,10 +40,10 @@ from app.repositories.billing.invoices import InvoiceRepository
 from app.repositories.billing.receipts import ReceiptRepository
 from app.repositories.commerce.online_payments import OnlinePaymentFilters, OnlinePaymentRepository
 from app.repositories.commerce.orders import SalesOrderRepository
-from app.services.billing import gst_settings, numbering
+from app.services.billing import gst_settings, invoicing, numbering
 from app.services.billing import receipts as receipt_service
 from app.services.commerce import payment_gateways
-from app.services.platform import audit
+from app.services.platform import audit, event_payloads, events
 
 log = logging.getLogger(__name__)
 
@@ -267,13 +267,14 @@ async def record_receipt(
             status="active",
         )
     )
-    allocations = []
+    allocations: list[ReceiptAllocation] = []
+    paid_off: Invoice | None = None  # the invoice as the allocation settled it
     if invoice is not None and invoice.status == InvoiceStatus.void:
         _flag_refund(payment, f"Paid {amount} for invoice {invoice.number}, which is void.")
     elif invoice is not None and invoice.status in SETTLEABLE_STATUSES:
         share = min(amount, invoice.balance_due)
         if share > 0:
-            allocations = await _allocate(session, receipt, invoice, share, day)
+            allocations, paid_off = await _allocate(session, receipt, invoice, share, day)
     await CustomerRepository(session).add_to_balance(receipt.customer_id, -amount)
     payment.receipt_id = receipt.id
     await session.flush()
@@ -286,6 +287,12 @@ async def record_receipt(
         | {"allocations": [{"invoice_id": str(a.invoice_id), "amount": str(a.amount)} for a in allocations]}
         | {"online_payment_id": str(payment.id)},
     )
+    payload = event_payloads.receipt(receipt, allocations) | {"online_payment_id": payment.id}
+    await events.record(session, "receipt.created", resource_type="receipt", resource_id=receipt.id, payload=payload)
+    if allocations and invoice is not None and paid_off is not None:
+        await invoicing.record_paid(
+            session, paid_off, by="receipt", source_id=receipt.id, on=allocations[0].allocated_on
+        )
     return receipt
 
 
@@ -337,12 +344,14 @@ async def advance_used(session: AsyncSession, ctx: Context, payment: OnlinePayme
 
 async def _allocate(
     session: AsyncSession, receipt: Receipt, invoice: Invoice, amount: Decimal, day: date
-) -> list[ReceiptAllocation]:
-    """`amount` of the new receipt to the invoice (locked: its balance was read under the lock)."""
+) -> tuple[list[ReceiptAllocation], Invoice]:
+    """`amount` of the new receipt to the invoice (locked: its balance was read under the lock);
+    the allocation and the invoice as it settled it."""
     receipts = ReceiptRepository(session)
+    settled = None
     if (
         await receipts.take(receipt.id, amount) is None
-        or await InvoiceRepository(session).settle(invoice.id, paid=amount) is None
+        or (settled := await InvoiceRepository(session).settle(invoice.id, paid=amount)) is None
     ):
         raise Conflict(f"Invoice {invoice.number} could not take {amount}.", code="invoice-over-allocated")
     await session.refresh(receipt)
@@ -350,7 +359,7 @@ async def _allocate(
         receipt_id=receipt.id, invoice_id=invoice.id, amount=amount, allocated_on=max(day, invoice.invoice_date)
     )
     await receipts.add_allocations([allocation])
-    return [allocation]
+    return [allocation], settled
 
 
 def _flag_refund(payment: OnlinePayment, reason: str) -> None:

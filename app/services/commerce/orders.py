@@ -58,7 +58,7 @@ from app.services.catalog.stock import DocumentRef, StockLine
 from app.services.commerce import online_payments, order_drafts, payment_gateways
 from app.services.commerce.gateway_client import SandboxTenantGateway
 from app.services.commerce.order_drafts import AUDITED
-from app.services.platform import audit
+from app.services.platform import audit, event_payloads, events
 
 CURRENCY = "INR"
 EXPIRY_BATCH = 500  # orders expired per tenant and run; the rest in the next run (every minute)
@@ -141,6 +141,7 @@ async def place(session: AsyncSession, ctx: Context, order_id: uuid.UUID, *, pay
         )
     await session.flush()
     await _audit(session, "order.placed", order, before=before, gateway_order=payment.gateway_ref if payment else None)
+    await _event(session, "order.placed", order, payment_id=payment.id if payment else None)
     return Placed(order, checkout, order_drafts.Priced(order, lines, computed))
 
 
@@ -189,6 +190,7 @@ async def fulfil(session: AsyncSession, ctx: Context, order_id: uuid.UUID) -> Sa
     order.status, order.fulfilled_at, order.updated_at = "fulfilled", ctx.now, ctx.now
     await session.flush()
     await _audit(session, "order.fulfilled", order, before=before)
+    await _event(session, "order.fulfilled", order)
     return order
 
 
@@ -289,6 +291,7 @@ async def _confirm(
     await session.flush()
     action = "order.confirmed_after_expiry" if revived else "order.confirmed"
     await _audit(session, action, order, before=before, payment_id=str(payment.id) if payment else None)
+    await _event(session, "order.confirmed", order, payment_id=payment.id if payment else None, late=revived)
 
 
 def _why(refused: AppError) -> str:
@@ -356,6 +359,7 @@ async def _end(session: AsyncSession, ctx: Context, order: SalesOrder, *, reason
     await session.flush()
     action = "order.hold_expired" if reason == "hold_expired" else "order.cancelled"
     await _audit(session, action, order, before=before)
+    await _event(session, "order.cancelled", order, reason=reason)  # by the business, or its hold expired
 
 
 async def _lock(session: AsyncSession, order_id: uuid.UUID) -> SalesOrder:
@@ -370,3 +374,10 @@ async def _audit(
 ) -> None:
     after = audit.snapshot(order, AUDITED) | {k: v for k, v in extra.items() if v is not None}
     await audit.record(session, action=action, entity_type="order", entity_id=order.id, before=before, after=after)
+
+
+async def _event(
+    session: AsyncSession, event_type: str, order: SalesOrder, *, payment_id: uuid.UUID | None = None, **extra: Any
+) -> None:
+    payload = event_payloads.order(order, payment_id=payment_id) | extra
+    await events.record(session, event_type, resource_type="order", resource_id=order.id, payload=payload)

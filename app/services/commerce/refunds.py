@@ -59,7 +59,7 @@ from app.schemas.billing.credit_notes import FullCreditNoteIn, PartialCreditNote
 from app.schemas.commerce.refunds import AmountRefundIn, FullRefundIn, LinesRefundIn, PaymentRefundIn
 from app.services.billing import credit_notes, invoicing, ledger, receipts
 from app.services.commerce import payment_gateways
-from app.services.platform import audit
+from app.services.platform import audit, event_payloads, events
 
 log = logging.getLogger(__name__)
 
@@ -384,6 +384,10 @@ async def _move_money(
         if cancels:
             order.status, order.cancelled_at, order.cancel_reason = "cancelled", ctx.now, "refunded"
             action = "order.cancelled"
+            payload = event_payloads.order(order, payment_id=payment.id) | {"reason": "refunded"}
+            await events.record(
+                session, "order.cancelled", resource_type="order", resource_id=order.id, payload=payload
+            )
         entries.append(
             {
                 "action": action,

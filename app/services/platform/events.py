@@ -25,7 +25,10 @@ EVENT_TYPES: dict[str, int] = {
     "credit_note.created": 1,
     "customer.created": 1,
     "stock.low": 1,
+    "order.placed": 1,
     "order.confirmed": 1,
+    "order.fulfilled": 1,
+    "order.cancelled": 1,
     "subscription.changed": 1,
 }
 

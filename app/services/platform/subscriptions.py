@@ -23,7 +23,7 @@ from app.domain.subscription_policy import Policy
 from app.models.platform.subscription import Subscription, SubscriptionStatus
 from app.models.platform.tenant import Tenant
 from app.repositories.platform.subscriptions import PlanRepository, SubscriptionRepository
-from app.services.platform import audit
+from app.services.platform import audit, event_payloads, events
 
 __all__ = ["Policy"]  # re-exported: the policy's home is app.domain.subscription_policy
 
@@ -195,6 +195,14 @@ async def _add(
         entity_id=row.id,
         before=before,
         after=audit.snapshot(row, FIELDS),
+    )
+    change = action.removeprefix("subscription.")  # started, changed, activated, renewed, downgraded
+    await events.record(
+        session,
+        "subscription.changed",
+        resource_type="subscription",
+        resource_id=row.tenant_id,  # the tenant's subscription (each change is a new row): in order per tenant
+        payload=event_payloads.subscription(row, previous, change),
     )
     return row
 

@@ -9,8 +9,10 @@ from app.api.deps import ContextDep, ManagerUser, SessionDep
 from app.schemas.billing.business_fields import IsoDate
 from app.schemas.billing.dashboard import AgingRead, Interval, MetricsRead, RevenueChartRead
 from app.schemas.common import problem_responses
+from app.schemas.platform.events import ActivityRead
 from app.services.billing import dashboard
 from app.services.billing.ledger import check_day, report_range
+from app.services.platform import event_log
 
 router = APIRouter(prefix="/dashboard", tags=["dashboard"], responses=problem_responses(401, 422))
 # 400: `to` before `from`, a date outside 1900-2999, or a chart with too many periods; 403: not an owner or admin.
@@ -63,3 +65,22 @@ async def aging(
     max 500) of them; `customer_count` says how many owe in all."""
     day = check_day("as_of", as_of or ctx.today)
     return await dashboard.aging(session, as_of=day, by_customer=group_by == "customer", limit=limit)
+
+
+@router.get("/activity", response_model=ActivityRead, responses=READ_ERRORS)
+async def activity(
+    _: ManagerUser,
+    session: SessionDep,
+    ctx: ContextDep,
+    date_from: Annotated[
+        IsoDate | None, Query(alias="from", description="First day; defaults to 29 days before `to`.")
+    ] = None,
+    date_to: To = None,
+    event_type: Annotated[
+        str | None, Query(alias="type", max_length=60, pattern=r"^[a-z_]+(\.[a-z_]+)+$", description="One type only.")
+    ] = None,
+) -> ActivityRead:
+    """Business events counted per type per day (Indian days, Asia/Kolkata), every day of the range
+    listed, empty ones too; at most 366 days (longer: 400 `date-range-too-long`)."""
+    start, end = event_log.activity_range(date_from, date_to, today=ctx.today)
+    return await event_log.activity(session, date_from=start, date_to=end, event_type=event_type)
