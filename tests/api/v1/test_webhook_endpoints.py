@@ -2,6 +2,7 @@
 on 127.0.0.1 that checks every Standard Webhooks signature itself (tests/api/v1/webhook_receiver.py)."""
 
 import base64
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -10,6 +11,8 @@ import pytest
 from app.core.database import drain_background_tasks
 from app.services.platform import events, webhook_delivery
 from tests.api.v1.business import audit_rows, walk
+from tests.api.v1.http_checks import assert_problem
+from tests.api.v1.invoicing import Party, make_invoice
 from tests.api.v1.members import add_member
 from tests.api.v1.webhook_receiver import start
 from tests.factories import API, make_tenant
@@ -324,3 +327,57 @@ class TestDelivery:
         assert sorted(got) == sorted(i for ids in sent.values() for i in ids)  # each once
         for ids in sent.values():
             assert [i for i in got if i in ids] == ids  # in order per resource
+
+
+class TestFromTheApi:
+    async def test_an_issued_invoice_reaches_the_receiver_after_commit_and_a_refused_request_sends_nothing(
+        self, app, client, receiver, private_targets, today
+    ):
+        """End to end: real business requests (no events.record in the test), the kick after the
+        request's commit, the receiver checking the signature; a refused request sends nothing."""
+        party = await Party.make(client, await make_tenant(client))
+        owner = party.account
+        created = await create(client, owner, receiver.url)
+        receiver.secret = created["secret"]
+        receiver.script = [("sleep", 2)]  # the first delivery is slow: the request must not wait for it
+        started = time.monotonic()
+        invoice = await make_invoice(client, owner, party.company, party.customer)
+        elapsed = time.monotonic() - started
+        # answered before the receiver did: the delivery is still in flight, not sent inside the request
+        [in_flight] = await deliveries(client, owner, created["id"])
+        assert in_flight["status"] == "pending" and in_flight["attempts"] == 0, in_flight
+        assert elapsed < 1.5, elapsed
+        await drain_background_tasks()
+        [issued] = receiver.received
+        assert issued.signature_valid
+        assert issued.json["type"] == "invoice.issued"
+        assert issued.json["data"]["invoice_id"] == invoice["id"]
+        assert issued.json["data"]["number"] == invoice["number"]
+        [event] = (
+            await client.get(f"{API}/events", params={"resource_id": invoice["id"]}, headers=owner.headers)
+        ).json()["items"]
+        assert issued.headers["webhook-id"] == event["id"]
+        # a part-paid invoice, then a full credit note refused after its event was written: nothing sent
+        receipt = {
+            "customer_id": party.customer["id"],
+            "company_id": party.company["id"],
+            "amount": "100.00",
+            "receipt_date": today.isoformat(),
+            "mode": "upi",
+            "allocations": [{"invoice_id": invoice["id"], "amount": "100.00"}],
+        }
+        assert (await client.post(f"{API}/receipts", json=receipt, headers=owner.headers)).status_code == 201
+        await drain_background_tasks()
+        sent = len(receiver.received)
+        assert [r.json["type"] for r in receiver.received] == ["invoice.issued", "receipt.created"]
+        refused = await client.post(
+            f"{API}/credit-notes",
+            json={"invoice_id": invoice["id"], "reason": "x", "full": True},
+            headers=owner.headers,
+        )
+        assert_problem(refused, 409, "invoice-credit-exceeded")
+        await drain_background_tasks()
+        assert await deliver(app, owner) == 0
+        assert len(receiver.received) == sent
+        assert all(r.signature_valid for r in receiver.received)
+        assert "credit_note.created" not in {d["event_type"] for d in await deliveries(client, owner, created["id"])}
