@@ -4,7 +4,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import exists, select, tuple_
+from sqlalchemy import delete, exists, select, tuple_
 from sqlalchemy.orm import aliased
 
 from app.models.platform.events import BusinessEvent, WebhookDelivery, WebhookEndpoint
@@ -51,6 +51,13 @@ class WebhookDeliveryRepository(TenantRepository[WebhookDelivery]):
             WebhookDelivery.endpoint_id == endpoint_id, WebhookDelivery.id == delivery_id
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def delete_of_endpoint(self, endpoint_id: uuid.UUID) -> None:
+        """Every delivery of the endpoint (waits for an attempt in flight to record its result)."""
+        await self.session.execute(
+            delete(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint_id),
+            execution_options={"synchronize_session": False},
+        )
 
     async def claim_next(
         self,

@@ -1,6 +1,7 @@
 """/webhook-endpoints and the delivery of business events to them, against a real HTTP receiver
 on 127.0.0.1 that checks every Standard Webhooks signature itself (tests/api/v1/webhook_receiver.py)."""
 
+import asyncio
 import base64
 import time
 import uuid
@@ -243,6 +244,24 @@ class TestDelivery:
         (redelivered,) = await deliveries(client, owner, created["id"], status="succeeded")
         assert redelivered["id"] == again.json()["id"]
 
+    async def test_deleting_an_endpoint_while_a_delivery_is_in_flight(self, app, client, receiver, private_targets):
+        """The deliverer holds its row while it posts, then locks the endpoint to record the result:
+        a delete must not lock the endpoint first and then wait for that row (a deadlock that kills
+        the deliverer's transaction, and with it the rest of its run)."""
+        owner = await make_tenant(client)
+        created = await create(client, owner, receiver.url)
+        receiver.script = [("sleep", 1.5)]
+        await emit(app, owner, "invoice.issued", uuid.uuid4())
+        sending = asyncio.create_task(deliver(app, owner))
+        for _ in range(250):  # until the receiver has the request (and sleeps on it)
+            if receiver.received:
+                break
+            await asyncio.sleep(0.02)
+        deleted = await client.delete(f"{URL}/{created['id']}", headers=owner.headers)
+        assert deleted.status_code == 204, deleted.text
+        assert await sending == 1
+        assert (await client.get(f"{URL}/{created['id']}", headers=owner.headers)).status_code == 404
+
     async def test_the_address_is_checked_again_at_delivery(self, app, client, receiver, private_targets):
         owner = await make_tenant(client)
         created = await create(client, owner, receiver.url)
@@ -310,8 +329,6 @@ class TestDelivery:
     async def test_concurrent_deliverers_send_each_once_in_order_per_resource(
         self, app, client, receiver, private_targets
     ):
-        import asyncio
-
         owner = await make_tenant(client)
         created = await create(client, owner, receiver.url)
         receiver.secret = created["secret"]
