@@ -1,7 +1,7 @@
 """Webhook endpoints and their deliveries (issue 13 §4), of the bound tenant."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, exists, select, tuple_
@@ -65,6 +65,7 @@ class WebhookDeliveryRepository(TenantRepository[WebhookDelivery]):
         *,
         event_ids: Sequence[uuid.UUID] | None = None,
         delivery_ids: Sequence[uuid.UUID] | None = None,
+        skip_endpoints: Collection[uuid.UUID] = (),
     ) -> WebhookDelivery | None:
         """Lock the next delivery to attempt at `at`: pending, due, to an active endpoint, and the
         oldest pending one of its (endpoint, resource) (in-order delivery: an older pending row,
@@ -93,6 +94,8 @@ class WebhookDeliveryRepository(TenantRepository[WebhookDelivery]):
             stmt = stmt.where(WebhookDelivery.event_id.in_(list(event_ids)))
         if delivery_ids is not None:
             stmt = stmt.where(WebhookDelivery.id.in_(list(delivery_ids)))
+        if skip_endpoints:
+            stmt = stmt.where(WebhookDelivery.endpoint_id.not_in(list(skip_endpoints)))
         stmt = (
             stmt.order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.event_seq, WebhookDelivery.id)
             .limit(1)

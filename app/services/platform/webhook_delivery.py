@@ -134,17 +134,23 @@ async def deliver(
     delivery_ids: Sequence[uuid.UUID] | None = None,
 ) -> int:
     """Attempt deliverable rows one at a time (all due ones, or only those of `event_ids` /
-    `delivery_ids`), each in its own transaction; the number delivered."""
+    `delivery_ids`), each in its own transaction; the number delivered. An endpoint that gave no
+    answer at all (timeout, connection refused, address refused) is not tried again in the same
+    call (its other rows wait for the next run): a dead endpoint costs one timeout per run, not one
+    per pending resource. One that answers (even 500) goes on with its other resources' rows."""
     delivered = 0
+    failing: set[uuid.UUID] = set()
     for _ in range(MAX_PER_RUN):
         now = at or utcnow()
         async with db.transaction(tenant_id) as session:
             repo = WebhookDeliveryRepository(session)
-            row = await repo.claim_next(now, event_ids=event_ids, delivery_ids=delivery_ids)
+            row = await repo.claim_next(now, event_ids=event_ids, delivery_ids=delivery_ids, skip_endpoints=failing)
             if row is None:
                 break
             ctx = Context(settings=settings, db=db, now=now, tenant_id=tenant_id)
             delivered += await _attempt(session, ctx, repo, row)
+            if row.status != "succeeded" and row.last_status_code is None:
+                failing.add(row.endpoint_id)  # no answer at all (timeout, refused, unreachable)
     return delivered
 
 

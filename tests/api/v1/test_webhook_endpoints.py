@@ -209,6 +209,33 @@ class TestDelivery:
         (row,) = await deliveries(client, owner, created["id"])
         assert row["status"] == "pending" and "no answer within 0.5 s" in row["last_error"]
 
+    async def test_an_unanswering_endpoint_costs_one_timeout_per_run(
+        self, app, client, receiver, private_targets, monkeypatch
+    ):
+        """A run does not wait out the timeout of every pending resource of a dead endpoint (200 rows
+        x 10 s would hold the scheduler for half an hour): after one failure its other rows wait
+        for the next run, while another endpoint's rows are still sent."""
+        monkeypatch.setattr(private_targets, "webhook_timeout_seconds", 0.5)
+        owner = await make_tenant(client)
+        dead = await create(client, owner, receiver.url, event_types=["invoice.issued"])
+        other, server = start()
+        try:
+            alive = await create(client, owner, other.url, event_types=["customer.created"])
+            other.secret = alive["secret"]
+            receiver.script = [("sleep", 2)] * 3
+            for _ in range(3):
+                await emit(app, owner, "invoice.issued", uuid.uuid4())
+            await emit(app, owner, "customer.created", uuid.uuid4())
+            assert await deliver(app, owner) == 1
+            assert len(receiver.received) == 1 and len(other.received) == 1
+            rows = await deliveries(client, owner, dead["id"])
+            assert sorted(r["attempts"] for r in rows) == [0, 0, 1]
+            assert await deliver(app, owner) == 0  # the next run: one more of them
+            assert sorted(r["attempts"] for r in await deliveries(client, owner, dead["id"])) == [0, 1, 1]
+        finally:
+            server.shutdown()
+            server.server_close()
+
     async def test_gives_up_after_3_days_disables_and_mails_the_owner_then_redeliver(
         self, app, client, mailbox, receiver, private_targets
     ):
