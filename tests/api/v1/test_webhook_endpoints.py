@@ -272,9 +272,9 @@ class TestDelivery:
         assert redelivered["id"] == again.json()["id"]
 
     async def test_deleting_an_endpoint_while_a_delivery_is_in_flight(self, app, client, receiver, private_targets):
-        """The deliverer holds its row while it posts, then locks the endpoint to record the result:
-        a delete must not lock the endpoint first and then wait for that row (a deadlock that kills
-        the deliverer's transaction, and with it the rest of its run)."""
+        """The delete neither deadlocks with the deliverer (it once locked the endpoint, then waited
+        for the row the deliverer held while posting, which then wanted the endpoint) nor waits for
+        the receiver; the deliverer finds the row gone and records nothing."""
         owner = await make_tenant(client)
         created = await create(client, owner, receiver.url)
         receiver.script = [("sleep", 1.5)]
@@ -286,8 +286,29 @@ class TestDelivery:
             await asyncio.sleep(0.02)
         deleted = await client.delete(f"{URL}/{created['id']}", headers=owner.headers)
         assert deleted.status_code == 204, deleted.text
-        assert await sending == 1
+        assert not sending.done()  # the receiver has not answered yet: the delete did not wait for it
+        assert await sending == 0
         assert (await client.get(f"{URL}/{created['id']}", headers=owner.headers)).status_code == 404
+
+    async def test_no_database_connection_is_held_while_posting(self, app, client, receiver, private_targets):
+        """A slow receiver (up to the 10 s timeout) must not hold a pooled connection per delivery in
+        flight: the after-commit kicks of a burst of requests would empty the pool the API needs."""
+        owner = await make_tenant(client)
+        created = await create(client, owner, receiver.url)
+        receiver.secret = created["secret"]
+        receiver.script = [("sleep", 1)]
+        await emit(app, owner, "invoice.issued", uuid.uuid4())
+        pool = app.state.db.engine.sync_engine.pool
+        idle = pool.checkedout()
+        sending = asyncio.create_task(deliver(app, owner))
+        for _ in range(250):
+            if receiver.received:
+                break
+            await asyncio.sleep(0.02)
+        assert pool.checkedout() == idle
+        assert await sending == 1
+        [row] = await deliveries(client, owner, created["id"])
+        assert (row["status"], row["attempts"], row["next_attempt_at"]) == ("succeeded", 1, None)
 
     async def test_the_address_is_checked_again_at_delivery(self, app, client, receiver, private_targets):
         owner = await make_tenant(client)
