@@ -199,6 +199,16 @@ class TestDelivery:
         assert [r.headers["webhook-id"] for r in receiver.received] == [str(a1), str(b1), str(a1), str(a2)]
         assert all(r.signature_valid for r in receiver.received)
 
+    async def test_a_redirect_is_a_failure_and_not_followed(self, app, client, receiver, private_targets):
+        owner = await make_tenant(client)
+        created = await create(client, owner, receiver.url)
+        receiver.script = [("redirect", receiver.url + "/moved")]
+        await emit(app, owner, "invoice.issued", uuid.uuid4())
+        assert await deliver(app, owner) == 0
+        assert len(receiver.received) == 1  # the Location was not followed
+        (row,) = await deliveries(client, owner, created["id"])
+        assert (row["status"], row["last_status_code"], row["last_error"]) == ("pending", 302, "HTTP 302")
+
     async def test_timeout_is_a_failure(self, app, client, receiver, private_targets, monkeypatch):
         monkeypatch.setattr(private_targets, "webhook_timeout_seconds", 0.5)
         owner = await make_tenant(client)
