@@ -209,6 +209,24 @@ class TestDelivery:
         (row,) = await deliveries(client, owner, created["id"])
         assert (row["status"], row["last_status_code"], row["last_error"]) == ("pending", 302, "HTTP 302")
 
+    async def test_a_row_that_gave_up_lets_the_next_of_its_resource_go(self, app, client, receiver, private_targets):
+        owner = await make_tenant(client)
+        created = await create(client, owner, receiver.url)
+        receiver.secret = created["secret"]
+        resource = uuid.uuid4()
+        first = await emit(app, owner, "invoice.issued", resource)
+        second = await emit(app, owner, "invoice.paid", resource)
+        receiver.script = [500, 200, 500, 500]  # only the first event's attempts fail
+        start = datetime.now(UTC) + timedelta(seconds=1)
+        assert await deliver(app, owner, start) == 0  # the second waits behind the first
+        other = await emit(app, owner, "customer.created", uuid.uuid4())  # the endpoint works for others
+        assert await deliver(app, owner, start + timedelta(days=1)) == 1
+        assert await deliver(app, owner, start + timedelta(days=3, seconds=1)) == 1  # first failed, second sent
+        got = [r.headers["webhook-id"] for r in receiver.received]
+        assert got == [str(first), str(other), str(first), str(first), str(second)]
+        statuses = {d["event_id"]: d["status"] for d in await deliveries(client, owner, created["id"])}
+        assert statuses == {str(first): "failed", str(second): "succeeded", str(other): "succeeded"}
+
     async def test_timeout_is_a_failure(self, app, client, receiver, private_targets, monkeypatch):
         monkeypatch.setattr(private_targets, "webhook_timeout_seconds", 0.5)
         owner = await make_tenant(client)
