@@ -210,6 +210,9 @@ CASES: dict[tuple[str, str], Case] = {
             b.id("webhook_endpoints"), b.id("webhook_deliveries")
         )
     ),
+    ("WebhookDeliveryRepository", "delete_of_endpoint"): Case(
+        lambda s, b: C("WebhookDeliveryRepository")(s).delete_of_endpoint(b.id("webhook_endpoints"))
+    ),
     ("WebhookDeliveryRepository", "claim_next"): Case(
         lambda s, b: C("WebhookDeliveryRepository")(s).claim_next(LATE_AT)
     ),

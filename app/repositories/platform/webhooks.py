@@ -1,10 +1,10 @@
 """Webhook endpoints and their deliveries (issue 13 §4), of the bound tenant."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import exists, select, tuple_
+from sqlalchemy import delete, exists, select, tuple_
 from sqlalchemy.orm import aliased
 
 from app.models.platform.events import BusinessEvent, WebhookDelivery, WebhookEndpoint
@@ -52,12 +52,20 @@ class WebhookDeliveryRepository(TenantRepository[WebhookDelivery]):
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
+    async def delete_of_endpoint(self, endpoint_id: uuid.UUID) -> None:
+        """Every delivery of the endpoint (waits for an attempt in flight to record its result)."""
+        await self.session.execute(
+            delete(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint_id),
+            execution_options={"synchronize_session": False},
+        )
+
     async def claim_next(
         self,
         at: datetime,
         *,
         event_ids: Sequence[uuid.UUID] | None = None,
         delivery_ids: Sequence[uuid.UUID] | None = None,
+        skip_endpoints: Collection[uuid.UUID] = (),
     ) -> WebhookDelivery | None:
         """Lock the next delivery to attempt at `at`: pending, due, to an active endpoint, and the
         oldest pending one of its (endpoint, resource) (in-order delivery: an older pending row,
@@ -86,6 +94,8 @@ class WebhookDeliveryRepository(TenantRepository[WebhookDelivery]):
             stmt = stmt.where(WebhookDelivery.event_id.in_(list(event_ids)))
         if delivery_ids is not None:
             stmt = stmt.where(WebhookDelivery.id.in_(list(delivery_ids)))
+        if skip_endpoints:
+            stmt = stmt.where(WebhookDelivery.endpoint_id.not_in(list(skip_endpoints)))
         stmt = (
             stmt.order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.event_seq, WebhookDelivery.id)
             .limit(1)

@@ -11,7 +11,9 @@ from app.schemas.common import ReadModel, RequestBody
 
 WebhookUrl = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=10, max_length=2000, pattern=r"^https?://[^\s/?#]+[^\s]*$"),
+    # No `\s` (ECMA, Python and Rust regex disagree on it) and no stripping (it would change a
+    # schema-valid value's length): control characters and spaces are refused by an explicit range.
+    StringConstraints(min_length=10, max_length=2000, pattern=r"^https?://[^\x00-\x20\x7f/?#]+[^\x00-\x20\x7f]*$"),
     Field(
         description="Where events are POSTed: https (http only outside production); its host must resolve to "
         "public addresses only (private, loopback, link-local, CGNAT, multicast and reserved addresses are "

@@ -4,10 +4,11 @@
 own transaction. The rows are delivered after that commit (a background kick, like mail) and by
 the scheduled job (`deliver_due`, every minute) for retries and whatever a kick missed.
 
-One attempt = one short transaction: lock the next deliverable row (pending, due, endpoint active,
+One attempt: claim the next deliverable row in a short transaction (pending, due, endpoint active,
 and the OLDEST pending row of its (endpoint, resource): in-order delivery per resource; `FOR UPDATE
-SKIP LOCKED`, so concurrent deliverers never send the same row twice at once, and a row held by one
-blocks the rows behind it for the others), POST, record the result, commit. The URL is resolved and
+SKIP LOCKED`) and lease it (next_attempt_at past the attempt's longest duration, so concurrent
+deliverers never send the same row twice at once, and it still blocks the rows behind it), POST
+with no database connection held, then record the result in a second transaction. The URL is resolved and
 checked again before every attempt and the connection goes to the checked address
 (app.services.platform.webhook_targets: SSRF and DNS rebinding).
 
@@ -22,7 +23,8 @@ jitter, never past RETRY_WINDOW (3 days) after the first attempt; the attempt at
 that fails makes the row `failed`. An endpoint whose attempts have all failed for DISABLE_AFTER (3
 days: `failing_since`, cleared by any success) is disabled, audited, and its owners are mailed once;
 its pending rows wait (enable it and they resume in order). Delivery is at least once: a crash after
-the receiver answered and before the commit sends it again, with the same webhook-id.
+the receiver answered and before the result's commit sends it again when the lease ends, with the
+same webhook-id.
 """
 
 import asyncio
@@ -32,6 +34,7 @@ import random
 import time
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -48,7 +51,7 @@ from app.repositories.identity.users import UserRepository
 from app.repositories.platform.tenants import TenantAccountRepository
 from app.repositories.platform.webhooks import WebhookDeliveryRepository
 from app.services.platform import audit, mail
-from app.services.platform.webhook_targets import Target, TargetRefused, resolve, sign
+from app.services.platform.webhook_targets import RESOLVE_TIMEOUT_SECONDS, Target, TargetRefused, resolve, sign
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +66,8 @@ RETRY_SCHEDULE = (
 RETRY_WINDOW = timedelta(days=3)
 DISABLE_AFTER = timedelta(days=3)
 JITTER = 0.2
+# A claimed row's lease beyond the attempt's longest duration (resolution + timeout).
+LEASE_MARGIN = timedelta(seconds=30)
 # Attempts one call makes at most (the scheduler's next run goes on).
 MAX_PER_RUN = 200
 RUNTIME_KEY = "runtime"  # session.info: the request's Runtime (db, settings), set by get_session
@@ -134,49 +139,101 @@ async def deliver(
     delivery_ids: Sequence[uuid.UUID] | None = None,
 ) -> int:
     """Attempt deliverable rows one at a time (all due ones, or only those of `event_ids` /
-    `delivery_ids`), each in its own transaction; the number delivered."""
+    `delivery_ids`); the number delivered. An endpoint that gave no answer at all (timeout,
+    connection refused, address refused) is not tried again in the same call (its other rows wait
+    for the next run): a dead endpoint costs one timeout per run, not one per pending resource. One
+    that answers (even 500) goes on with its other resources' rows.
+
+    An attempt holds no database connection while it posts: the row is claimed in one short
+    transaction (leased: its next_attempt_at moves past the attempt's longest duration, so no
+    other deliverer takes it, and as the oldest pending row of its resource it still holds the
+    newer ones back), and the answer is recorded in another. A crash in between leaves the row
+    pending, tried again when the lease ends (at least once)."""
     delivered = 0
+    failing: set[uuid.UUID] = set()
     for _ in range(MAX_PER_RUN):
         now = at or utcnow()
         async with db.transaction(tenant_id) as session:
             repo = WebhookDeliveryRepository(session)
-            row = await repo.claim_next(now, event_ids=event_ids, delivery_ids=delivery_ids)
+            row = await repo.claim_next(now, event_ids=event_ids, delivery_ids=delivery_ids, skip_endpoints=failing)
             if row is None:
                 break
+            attempt = await _claim(repo, row, now, settings)
+        status, error = await _send(attempt, settings)
+        async with db.transaction(tenant_id) as session:
             ctx = Context(settings=settings, db=db, now=now, tenant_id=tenant_id)
-            delivered += await _attempt(session, ctx, repo, row)
+            delivered += await _record(session, ctx, attempt.delivery_id, status, error)
+        if error is not None and status is None:
+            failing.add(attempt.endpoint_id)  # no answer at all (timeout, refused, unreachable)
     return delivered
 
 
-async def _attempt(session: AsyncSession, ctx: Context, repo: WebhookDeliveryRepository, row: WebhookDelivery) -> int:
-    now = ctx.now
+@dataclass(frozen=True)
+class _Attempt:
+    delivery_id: uuid.UUID
+    endpoint_id: uuid.UUID
+    url: str
+    secret: str | None  # None: unreadable (the attempt fails without sending)
+    message_id: str
+    body: bytes
+
+
+async def _claim(repo: WebhookDeliveryRepository, row: WebhookDelivery, now: datetime, settings: Settings) -> _Attempt:
+    """What to send for the locked row, and its lease."""
     endpoint = await repo.endpoint(row.endpoint_id)
     event = await repo.event(row.event_id)
     assert endpoint is not None and event is not None  # foreign keys
+    try:
+        secret: str | None = secret_box(tuple(settings.payment_secret_keys)).decrypt(endpoint.secret_encrypted)
+    except SecretUnreadable:
+        secret = None
+    lease = timedelta(seconds=settings.webhook_timeout_seconds + RESOLVE_TIMEOUT_SECONDS) + LEASE_MARGIN
+    row.next_attempt_at = now + lease
+    return _Attempt(
+        delivery_id=row.id,
+        endpoint_id=row.endpoint_id,
+        url=endpoint.url,
+        secret=secret,
+        message_id=str(event.id),
+        body=body_of(event.event_type, event.occurred_at, event.payload),
+    )
+
+
+async def _send(attempt: _Attempt, settings: Settings) -> tuple[int | None, str | None]:
+    """POST the attempt (no database connection held): the answer's status and the error, if any."""
+    if attempt.secret is None:
+        return None, "the endpoint's secret cannot be read (rotate it)"
     status: int | None = None
     try:
-        secret = secret_box(tuple(ctx.settings.payment_secret_keys)).decrypt(endpoint.secret_encrypted)
-        target = await resolve(endpoint.url, ctx.settings)
-        body = body_of(event.event_type, event.occurred_at, event.payload)
-        message_id = str(event.id)
+        target = await resolve(attempt.url, settings)
         timestamp = int(time.time())
         headers = {
             "content-type": "application/json",
             "user-agent": "RMS-Billing-Webhooks/1",
-            "webhook-id": message_id,
+            "webhook-id": attempt.message_id,
             "webhook-timestamp": str(timestamp),
-            "webhook-signature": sign(secret, message_id, timestamp, body),
+            "webhook-signature": sign(attempt.secret, attempt.message_id, timestamp, attempt.body),
         }
-        status = await post(target, headers, body, ctx.settings.webhook_timeout_seconds)
+        status = await post(target, headers, attempt.body, settings.webhook_timeout_seconds)
         error = None if 200 <= status < 300 else f"HTTP {status}"
     except TargetRefused as exc:
         error = str(exc)
-    except SecretUnreadable:
-        error = "the endpoint's secret cannot be read (rotate it)"
     except (httpx.TimeoutException, TimeoutError):
-        error = f"no answer within {ctx.settings.webhook_timeout_seconds:g} s"
+        error = f"no answer within {settings.webhook_timeout_seconds:g} s"
     except (httpx.HTTPError, OSError) as exc:
         error = f"could not connect ({type(exc).__name__})"
+    return status, error
+
+
+async def _record(
+    session: AsyncSession, ctx: Context, delivery_id: uuid.UUID, status: int | None, error: str | None
+) -> int:
+    """The attempt's result on its row (gone if the endpoint was deleted meanwhile): 1 if delivered."""
+    now = ctx.now
+    repo = WebhookDeliveryRepository(session)
+    row = await repo.get(delivery_id, for_update=True)
+    if row is None or row.status != "pending":
+        return 0
     row.attempts += 1
     row.last_attempt_at = now
     row.first_attempt_at = row.first_attempt_at or now

@@ -107,7 +107,11 @@ async def update(
 
 
 async def delete(session: AsyncSession, endpoint_id: uuid.UUID) -> None:
-    """The endpoint and its deliveries' history (the events stay)."""
+    """The endpoint and its deliveries' history (the events stay). The deliveries go first: an
+    attempt in flight holds its row, then locks the endpoint to record its result, so locking the
+    endpoint first and then waiting for that row (the cascade) would deadlock with it."""
+    await get(session, endpoint_id)
+    await WebhookDeliveryRepository(session).delete_of_endpoint(endpoint_id)
     endpoint = await get(session, endpoint_id, for_update=True)
     before = audit.snapshot(endpoint, FIELDS)
     await session.delete(endpoint)

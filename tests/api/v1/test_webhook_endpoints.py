@@ -1,7 +1,9 @@
 """/webhook-endpoints and the delivery of business events to them, against a real HTTP receiver
 on 127.0.0.1 that checks every Standard Webhooks signature itself (tests/api/v1/webhook_receiver.py)."""
 
+import asyncio
 import base64
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -10,6 +12,8 @@ import pytest
 from app.core.database import drain_background_tasks
 from app.services.platform import events, webhook_delivery
 from tests.api.v1.business import audit_rows, walk
+from tests.api.v1.http_checks import assert_problem
+from tests.api.v1.invoicing import Party, make_invoice
 from tests.api.v1.members import add_member
 from tests.api.v1.webhook_receiver import start
 from tests.factories import API, make_tenant
@@ -98,6 +102,14 @@ class TestEndpoints:
             response = await client.post(URL, json={"url": url}, headers=owner.headers)
             assert (response.status_code, response.json()["code"]) == (400, code), url
         assert (await client.post(URL, json={"url": "ftp://example.com/x"}, headers=owner.headers)).status_code == 422
+        # the URL's pattern means the same to the spec's readers (ECMA regex) and the server: a
+        # character ECMA's \s does not match (NEL) is schema-valid, so never a 422; control characters
+        # (NUL included) are refused by both
+        for url in ["https://ab\u0085cd.example/x", "https://ab.example/x\u0085", "https://a\u0085"]:
+            response = await client.post(URL, json={"url": url}, headers=owner.headers)
+            assert response.status_code == 400, (url, response.text)
+        for url in ["https://example.com/\u0000", "https://example.com/a\u001cb"]:
+            assert (await client.post(URL, json={"url": url}, headers=owner.headers)).status_code == 422, url
         assert (await walk(client, owner, "/webhook-endpoints")) == []
 
     @pytest.mark.parametrize(
@@ -195,6 +207,34 @@ class TestDelivery:
         assert [r.headers["webhook-id"] for r in receiver.received] == [str(a1), str(b1), str(a1), str(a2)]
         assert all(r.signature_valid for r in receiver.received)
 
+    async def test_a_redirect_is_a_failure_and_not_followed(self, app, client, receiver, private_targets):
+        owner = await make_tenant(client)
+        created = await create(client, owner, receiver.url)
+        receiver.script = [("redirect", receiver.url + "/moved")]
+        await emit(app, owner, "invoice.issued", uuid.uuid4())
+        assert await deliver(app, owner) == 0
+        assert len(receiver.received) == 1  # the Location was not followed
+        (row,) = await deliveries(client, owner, created["id"])
+        assert (row["status"], row["last_status_code"], row["last_error"]) == ("pending", 302, "HTTP 302")
+
+    async def test_a_row_that_gave_up_lets_the_next_of_its_resource_go(self, app, client, receiver, private_targets):
+        owner = await make_tenant(client)
+        created = await create(client, owner, receiver.url)
+        receiver.secret = created["secret"]
+        resource = uuid.uuid4()
+        first = await emit(app, owner, "invoice.issued", resource)
+        second = await emit(app, owner, "invoice.paid", resource)
+        receiver.script = [500, 200, 500, 500]  # only the first event's attempts fail
+        start = datetime.now(UTC) + timedelta(seconds=1)
+        assert await deliver(app, owner, start) == 0  # the second waits behind the first
+        other = await emit(app, owner, "customer.created", uuid.uuid4())  # the endpoint works for others
+        assert await deliver(app, owner, start + timedelta(days=1)) == 1
+        assert await deliver(app, owner, start + timedelta(days=3, seconds=1)) == 1  # first failed, second sent
+        got = [r.headers["webhook-id"] for r in receiver.received]
+        assert got == [str(first), str(other), str(first), str(first), str(second)]
+        statuses = {d["event_id"]: d["status"] for d in await deliveries(client, owner, created["id"])}
+        assert statuses == {str(first): "failed", str(second): "succeeded", str(other): "succeeded"}
+
     async def test_timeout_is_a_failure(self, app, client, receiver, private_targets, monkeypatch):
         monkeypatch.setattr(private_targets, "webhook_timeout_seconds", 0.5)
         owner = await make_tenant(client)
@@ -204,6 +244,33 @@ class TestDelivery:
         assert await deliver(app, owner) == 0
         (row,) = await deliveries(client, owner, created["id"])
         assert row["status"] == "pending" and "no answer within 0.5 s" in row["last_error"]
+
+    async def test_an_unanswering_endpoint_costs_one_timeout_per_run(
+        self, app, client, receiver, private_targets, monkeypatch
+    ):
+        """A run does not wait out the timeout of every pending resource of a dead endpoint (200 rows
+        x 10 s would hold the scheduler for half an hour): after one failure its other rows wait
+        for the next run, while another endpoint's rows are still sent."""
+        monkeypatch.setattr(private_targets, "webhook_timeout_seconds", 0.5)
+        owner = await make_tenant(client)
+        dead = await create(client, owner, receiver.url, event_types=["invoice.issued"])
+        other, server = start()
+        try:
+            alive = await create(client, owner, other.url, event_types=["customer.created"])
+            other.secret = alive["secret"]
+            receiver.script = [("sleep", 2)] * 3
+            for _ in range(3):
+                await emit(app, owner, "invoice.issued", uuid.uuid4())
+            await emit(app, owner, "customer.created", uuid.uuid4())
+            assert await deliver(app, owner) == 1
+            assert len(receiver.received) == 1 and len(other.received) == 1
+            rows = await deliveries(client, owner, dead["id"])
+            assert sorted(r["attempts"] for r in rows) == [0, 0, 1]
+            assert await deliver(app, owner) == 0  # the next run: one more of them
+            assert sorted(r["attempts"] for r in await deliveries(client, owner, dead["id"])) == [0, 1, 1]
+        finally:
+            server.shutdown()
+            server.server_close()
 
     async def test_gives_up_after_3_days_disables_and_mails_the_owner_then_redeliver(
         self, app, client, mailbox, receiver, private_targets
@@ -239,6 +306,45 @@ class TestDelivery:
         assert receiver.received[-1].headers["webhook-id"] == str(event_id) and receiver.received[-1].signature_valid
         (redelivered,) = await deliveries(client, owner, created["id"], status="succeeded")
         assert redelivered["id"] == again.json()["id"]
+
+    async def test_deleting_an_endpoint_while_a_delivery_is_in_flight(self, app, client, receiver, private_targets):
+        """The delete neither deadlocks with the deliverer (it once locked the endpoint, then waited
+        for the row the deliverer held while posting, which then wanted the endpoint) nor waits for
+        the receiver; the deliverer finds the row gone and records nothing."""
+        owner = await make_tenant(client)
+        created = await create(client, owner, receiver.url)
+        receiver.script = [("sleep", 1.5)]
+        await emit(app, owner, "invoice.issued", uuid.uuid4())
+        sending = asyncio.create_task(deliver(app, owner))
+        for _ in range(250):  # until the receiver has the request (and sleeps on it)
+            if receiver.received:
+                break
+            await asyncio.sleep(0.02)
+        deleted = await client.delete(f"{URL}/{created['id']}", headers=owner.headers)
+        assert deleted.status_code == 204, deleted.text
+        assert not sending.done()  # the receiver has not answered yet: the delete did not wait for it
+        assert await sending == 0
+        assert (await client.get(f"{URL}/{created['id']}", headers=owner.headers)).status_code == 404
+
+    async def test_no_database_connection_is_held_while_posting(self, app, client, receiver, private_targets):
+        """A slow receiver (up to the 10 s timeout) must not hold a pooled connection per delivery in
+        flight: the after-commit kicks of a burst of requests would empty the pool the API needs."""
+        owner = await make_tenant(client)
+        created = await create(client, owner, receiver.url)
+        receiver.secret = created["secret"]
+        receiver.script = [("sleep", 1)]
+        await emit(app, owner, "invoice.issued", uuid.uuid4())
+        pool = app.state.db.engine.sync_engine.pool
+        idle = pool.checkedout()
+        sending = asyncio.create_task(deliver(app, owner))
+        for _ in range(250):
+            if receiver.received:
+                break
+            await asyncio.sleep(0.02)
+        assert pool.checkedout() == idle
+        assert await sending == 1
+        [row] = await deliveries(client, owner, created["id"])
+        assert (row["status"], row["attempts"], row["next_attempt_at"]) == ("succeeded", 1, None)
 
     async def test_the_address_is_checked_again_at_delivery(self, app, client, receiver, private_targets):
         owner = await make_tenant(client)
@@ -307,8 +413,6 @@ class TestDelivery:
     async def test_concurrent_deliverers_send_each_once_in_order_per_resource(
         self, app, client, receiver, private_targets
     ):
-        import asyncio
-
         owner = await make_tenant(client)
         created = await create(client, owner, receiver.url)
         receiver.secret = created["secret"]
@@ -324,3 +428,57 @@ class TestDelivery:
         assert sorted(got) == sorted(i for ids in sent.values() for i in ids)  # each once
         for ids in sent.values():
             assert [i for i in got if i in ids] == ids  # in order per resource
+
+
+class TestFromTheApi:
+    async def test_an_issued_invoice_reaches_the_receiver_after_commit_and_a_refused_request_sends_nothing(
+        self, app, client, receiver, private_targets, today
+    ):
+        """End to end: real business requests (no events.record in the test), the kick after the
+        request's commit, the receiver checking the signature; a refused request sends nothing."""
+        party = await Party.make(client, await make_tenant(client))
+        owner = party.account
+        created = await create(client, owner, receiver.url)
+        receiver.secret = created["secret"]
+        receiver.script = [("sleep", 2)]  # the first delivery is slow: the request must not wait for it
+        started = time.monotonic()
+        invoice = await make_invoice(client, owner, party.company, party.customer)
+        elapsed = time.monotonic() - started
+        # answered before the receiver did: the delivery is still in flight, not sent inside the request
+        [in_flight] = await deliveries(client, owner, created["id"])
+        assert in_flight["status"] == "pending" and in_flight["attempts"] == 0, in_flight
+        assert elapsed < 1.5, elapsed
+        await drain_background_tasks()
+        [issued] = receiver.received
+        assert issued.signature_valid
+        assert issued.json["type"] == "invoice.issued"
+        assert issued.json["data"]["invoice_id"] == invoice["id"]
+        assert issued.json["data"]["number"] == invoice["number"]
+        [event] = (
+            await client.get(f"{API}/events", params={"resource_id": invoice["id"]}, headers=owner.headers)
+        ).json()["items"]
+        assert issued.headers["webhook-id"] == event["id"]
+        # a part-paid invoice, then a full credit note refused after its event was written: nothing sent
+        receipt = {
+            "customer_id": party.customer["id"],
+            "company_id": party.company["id"],
+            "amount": "100.00",
+            "receipt_date": today.isoformat(),
+            "mode": "upi",
+            "allocations": [{"invoice_id": invoice["id"], "amount": "100.00"}],
+        }
+        assert (await client.post(f"{API}/receipts", json=receipt, headers=owner.headers)).status_code == 201
+        await drain_background_tasks()
+        sent = len(receiver.received)
+        assert [r.json["type"] for r in receiver.received] == ["invoice.issued", "receipt.created"]
+        refused = await client.post(
+            f"{API}/credit-notes",
+            json={"invoice_id": invoice["id"], "reason": "x", "full": True},
+            headers=owner.headers,
+        )
+        assert_problem(refused, 409, "invoice-credit-exceeded")
+        await drain_background_tasks()
+        assert await deliver(app, owner) == 0
+        assert len(receiver.received) == sent
+        assert all(r.signature_valid for r in receiver.received)
+        assert "credit_note.created" not in {d["event_type"] for d in await deliveries(client, owner, created["id"])}

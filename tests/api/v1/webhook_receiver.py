@@ -51,7 +51,8 @@ def verify(secret: str, headers: dict[str, str], body: bytes) -> bool:
 class Receiver:
     secret: str = ""
     received: list[Received] = field(default_factory=list)
-    # Answers for the next requests, in order (then 200): an int status, or ("sleep", seconds).
+    # Answers for the next requests, in order (then 200): an int status, ("sleep", seconds), or
+    # ("redirect", url): a 302 to url.
     script: list[Any] = field(default_factory=list)
     port: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -74,11 +75,16 @@ def start() -> tuple[Receiver, ThreadingHTTPServer]:
             with receiver.lock:
                 answer = receiver.script.pop(0) if receiver.script else 200
                 receiver.received.append(Received(headers, body, verify(receiver.secret, headers, body)))
-            if isinstance(answer, tuple):
+            location = None
+            if isinstance(answer, tuple) and answer[0] == "redirect":
+                answer, location = 302, answer[1]
+            elif isinstance(answer, tuple):
                 time.sleep(answer[1])
                 answer = 200
             try:
                 self.send_response(answer)
+                if location:
+                    self.send_header("location", location)
                 self.send_header("content-length", "2")
                 self.end_headers()
                 self.wfile.write(b"ok")
