@@ -70,6 +70,13 @@ def _joined(model: Any, other: Any, other_id: Any) -> Any:
     return and_(other.tenant_id == model.tenant_id, other.id == other_id)
 
 
+def _tax_columns(model: Any, prefix: str) -> list[Any]:
+    """A document's or a line's taxable value and tax heads, labelled `<prefix>cgst` ..."""
+    heads = [("taxable_value", "taxable_value"), ("cgst_amount", "cgst"), ("sgst_amount", "sgst")]
+    heads += [("utgst_amount", "utgst"), ("igst_amount", "igst")]
+    return [getattr(model, column).label(prefix + name) for column, name in heads]
+
+
 def invoices(f: RowFilters, *, lines: bool) -> Statement:
     issued_to = Invoice.recipient.has_key("name")
     columns: list[Any] = [
@@ -98,19 +105,11 @@ def invoices(f: RowFilters, *, lines: bool) -> Statement:
             InvoiceLine.unit_price.label("unit_price"),
             InvoiceLine.discount.label("discount"),
             InvoiceLine.gst_rate.label("gst_rate"),
-            InvoiceLine.taxable_value.label("taxable_value"),
-            InvoiceLine.cgst_amount.label("cgst"),
-            InvoiceLine.sgst_amount.label("sgst"),
-            InvoiceLine.utgst_amount.label("utgst"),
-            InvoiceLine.igst_amount.label("igst"),
+            *_tax_columns(InvoiceLine, ""),
             InvoiceLine.total.label("line_total"),
         ]
     columns += [
-        Invoice.taxable_value.label("invoice_taxable_value"),
-        Invoice.cgst_amount.label("invoice_cgst"),
-        Invoice.sgst_amount.label("invoice_sgst"),
-        Invoice.utgst_amount.label("invoice_utgst"),
-        Invoice.igst_amount.label("invoice_igst"),
+        *_tax_columns(Invoice, "invoice_"),
         Invoice.tax_total.label("invoice_tax_total"),
         Invoice.round_off.label("round_off"),
         Invoice.total.label("total"),
@@ -163,19 +162,11 @@ def credit_notes(f: RowFilters, *, lines: bool) -> Statement:
             CreditNoteLine.hsn_sac.label("hsn_sac"),
             CreditNoteLine.quantity.label("quantity"),
             CreditNoteLine.gst_rate.label("gst_rate"),
-            CreditNoteLine.taxable_value.label("taxable_value"),
-            CreditNoteLine.cgst_amount.label("cgst"),
-            CreditNoteLine.sgst_amount.label("sgst"),
-            CreditNoteLine.utgst_amount.label("utgst"),
-            CreditNoteLine.igst_amount.label("igst"),
+            *_tax_columns(CreditNoteLine, ""),
             CreditNoteLine.total.label("line_total"),
         ]
     columns += [
-        CreditNote.taxable_value.label("note_taxable_value"),
-        CreditNote.cgst_amount.label("note_cgst"),
-        CreditNote.sgst_amount.label("note_sgst"),
-        CreditNote.utgst_amount.label("note_utgst"),
-        CreditNote.igst_amount.label("note_igst"),
+        *_tax_columns(CreditNote, "note_"),
         CreditNote.tax_total.label("note_tax_total"),
         CreditNote.round_off.label("round_off"),
         CreditNote.total.label("total"),

@@ -20,10 +20,16 @@ def set_actor(session: AsyncSession, user_id: uuid.UUID | None) -> None:
 
 
 def snapshot(obj: Any, fields: list[str]) -> dict[str, Any]:
-    return {name: _jsonable(getattr(obj, name)) for name in fields if name not in NEVER_AUDITED}
+    return {name: jsonable(getattr(obj, name)) for name in fields if name not in NEVER_AUDITED}
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """Values as JSON (audit snapshots, event payloads): money and ids as strings, dates and times in
+    ISO 8601, enums by value, dicts and lists element by element."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
     if isinstance(value, (uuid.UUID, Decimal)):
         return str(value)
     if isinstance(value, (datetime, date)):

@@ -3,16 +3,14 @@
 endpoints subscribed to its type (one `webhook_deliveries` row each, delivered by the worker)."""
 
 import uuid
-from datetime import date, datetime
-from decimal import Decimal
-from enum import Enum
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.base import utcnow
 from app.repositories.platform.events import BusinessEventRepository
-from app.services.platform.audit import ACTOR_KEY
+from app.services.platform.audit import ACTOR_KEY, jsonable
 
 # Every event type and the current version of its payload. A payload changes shape only with a new
 # version; consumers read `payload_version`.
@@ -31,21 +29,6 @@ EVENT_TYPES: dict[str, int] = {
     "order.cancelled": 1,
     "subscription.changed": 1,
 }
-
-
-def jsonable(value: Any) -> Any:
-    """Payload values as JSON: money and ids as strings, dates and times in ISO 8601."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, (uuid.UUID, Decimal)):
-        return str(value)
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    return value
 
 
 async def record(
