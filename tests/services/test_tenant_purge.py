@@ -154,7 +154,9 @@ async def test_purging_a_deletes_every_row_of_a_only_and_keeps_its_tax_documents
     assert paused.tenants_purged == 0 and not paused.failed, paused
     partly = await tables_with_tenant_rows(admin, a)
     assert partly["tenants"] == 1 and partly["invoices"] == before_a["invoices"]
-    assert sum(partly.values()) < sum(before_a.values())
+    # progress: fewer of A's rows outside the documents kept (which the same run may have added to)
+    kept = "retained_tax_documents"
+    assert sum(n for k, n in partly.items() if k != kept) < sum(n for k, n in before_a.items() if k != kept)
     monkeypatch.undo()
 
     # The next run dies just before the tenants row; the one after finishes.
