@@ -19,10 +19,10 @@ from app.core import cpu_work
 from app.core.context import Context
 from app.domain import gst, uqc
 from app.services.billing.gstr1 import DOC_CREDIT_NOTES, Document, Return
+from app.services.documents.export_formats import sheet_text
 
 MONEY_FORMAT = "0.00"
 DATE_FORMAT = "dd-mmm-yyyy"
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _B2B_TYPES = {
     "R": "Regular B2B",
     "SEWP": "SEZ supplies with payment",
@@ -36,10 +36,6 @@ _NIL_ROWS = {
     "INTRAB2C": "Intra-State supplies to unregistered persons",
 }
 _NATURES = {1: "Invoices for outward supply", DOC_CREDIT_NOTES: "Credit Note"}
-
-
-def safe_text(value: str) -> str:
-    return "'" + value if value.startswith(_FORMULA_STARTS) else value
 
 
 def _pos(code: str) -> str:
@@ -69,7 +65,7 @@ class _Sheet:
                 cell = WriteOnlyCell(self.sheet, value=value)
                 cell.number_format = DATE_FORMAT
             elif isinstance(value, str):
-                cell = WriteOnlyCell(self.sheet, value=safe_text(value))
+                cell = WriteOnlyCell(self.sheet, value=sheet_text(value))
                 cell.data_type = "s"
             else:
                 cell = value

@@ -52,6 +52,12 @@ def neutralise(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
+def sheet_text(value: Any) -> str:
+    """Text for a spreadsheet cell: control characters (illegal in XML) dropped first, so that what
+    remains is what the formula check sees, then neutralised."""
+    return neutralise(ILLEGAL_CHARACTERS_RE.sub("", str(value)))
+
+
 def price_text(value: Decimal) -> str:
     """A four-decimal price exactly, with at least two decimals: 450.00, 0.0125, 12.345."""
     paise = value.quantize(Decimal("0.01"))
@@ -111,8 +117,7 @@ def xlsx_value(ws: WriteOnlyWorksheet, styles: dict[Kind, Any], value: Any, kind
     if kind == "text":
         # A plain string: openpyxl writes a formula only for a string starting with "=", which a
         # neutralised text never does (a WriteOnlyCell per text cell would halve the speed).
-        # Control characters (illegal in XML) go first, so that what remains is what is checked.
-        return neutralise(ILLEGAL_CHARACTERS_RE.sub("", str(value)))
+        return sheet_text(value)
     if kind == "id":
         return str(value)
     if kind == "bool":
